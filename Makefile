@@ -1,0 +1,99 @@
+# vex - build, run, test, bench. `make run` and `make test` install what they need.
+.POSIX:
+.SUFFIXES:
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+else
+BUILD   ?= build
+SANFLAGS =
+OPT      = -O2
+endif
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -I. -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpthread
+
+CORE_SRC   = $(wildcard core/*.c)
+API_SRC    = $(wildcard fcgi-app/*.c)
+RUNNER_SRC = $(wildcard runner/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+
+CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
+API_OBJ    = $(API_SRC:%.c=$(BUILD)/%.o)
+RUNNER_OBJ = $(RUNNER_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert
+
+PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
+
+.PHONY: all deps run stop test test-unit test-integration test-san bench clean check
+
+all: $(PROGRAMS)
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libvexcore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vex-api: $(API_OBJ) $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $(API_OBJ) $(BUILD)/libvexcore.a -lfcgi $(LIBS)
+
+$(BUILD)/vex-runner: $(RUNNER_OBJ) $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(BUILD)/libvexcore.a $(LIBS)
+
+$(BUILD)/vexctl: $(BUILD)/tools/vexctl.o $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvexcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a -lcmocka $(LIBS)
+
+$(BUILD)/bench-trivial-fcgi: $(BUILD)/tests/bench/trivial_fcgi.o
+	$(CC) $(LDFLAGS) -o $@ $< -lfcgi
+
+$(BUILD)/bench-sqlite-insert: $(BUILD)/tests/bench/sqlite_insert.o
+	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3
+
+# The whole service on localhost with TLS, state under $(VEX_HOME) (default ./var).
+run: deps all
+	@tools/vex-start
+
+stop:
+	@tools/vex-stop
+
+check: all $(UNIT_BIN)
+	@tools/run-unit $(BUILD)
+
+test-unit: $(PROGRAMS) $(UNIT_BIN)
+	@tools/run-unit $(BUILD)
+
+test-integration: $(PROGRAMS)
+	@VEX_BUILD=$(abspath $(BUILD)) tools/run-integration
+
+# The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-san:
+	@$(MAKE) --no-print-directory SAN=1 test-unit test-integration
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory test-san
+
+bench: deps all $(BENCH_BIN)
+	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/run
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

@@ -1,0 +1,91 @@
+/* config.h - vex.conf (INI, parsed with inih) plus environment overrides. */
+#ifndef VEX_CONFIG_H
+#define VEX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEX_JWT_SECRET_MIN 32
+#define VEX_JWT_SECRET_MAX 512
+
+/* Plans, in the order used by vex_config.plan_concurrency[]. */
+enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPRISE, VEX_PLAN_COUNT };
+
+/*
+ * Every setting has a safe default. Strings are owned by the struct and
+ * freed by vex_config_release(). Paths are absolute after loading (relative
+ * ones are resolved against "home").
+ *
+ * INI layout and the environment variable that overrides each key
+ * (VEX_<SECTION>_<KEY>, upper case), e.g. [store] synchronous -> VEX_STORE_SYNCHRONOUS:
+ *
+ *   [server]  home (VEX_HOME, default ./var), workers (default 4),
+ *             api_socket (default <home>/run/api.sock),
+ *             runner_socket (default <home>/run/runner.sock),
+ *             max_body_bytes (default 1048576)
+ *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
+ *             busy_timeout_ms (default 5000)
+ *   [cache]   servers (default 127.0.0.1:11211; empty disables the cache),
+ *             timeout_ms (default 100)
+ *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
+ *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
+ *   [runner]  concurrency (default 8), lease_ms (default 30000),
+ *             rescue_interval_ms (default 5000), poll_interval_ms (default 1000),
+ *             shutdown_grace_ms (default 10000), default_timeout_ms (default 300000),
+ *             max_attempts (default 3)
+ *   [limits]  free, standard, pro, enterprise: running jobs per owner
+ *             (defaults 1, 2, 5, 20)
+ *   [log]     level (debug|info|warn|error, default info)
+ */
+struct vex_config {
+	char *home;
+	int workers;
+	char *api_socket;
+	char *runner_socket;
+	size_t max_body_bytes;
+
+	char *db_path;
+	int db_synchronous; /* 0 off, 1 normal, 2 full */
+	int db_busy_timeout_ms;
+
+	char *cache_servers; /* "host:port[,host:port...]" or "" for none */
+	int cache_timeout_ms;
+
+	char *jwt_secret_file;
+	unsigned char jwt_secret[VEX_JWT_SECRET_MAX];
+	size_t jwt_secret_len; /* 0 when no secret could be loaded */
+
+	int runner_concurrency;
+	int lease_ms;
+	int rescue_interval_ms;
+	int poll_interval_ms;
+	int shutdown_grace_ms;
+	int default_timeout_ms;
+	int max_attempts;
+
+	int plan_concurrency[VEX_PLAN_COUNT];
+
+	int log_level; /* VEX_LOG_* from log.h */
+};
+
+/*
+ * Load defaults, then "path" (NULL or a missing file when "optional" is
+ * set means defaults only), then environment overrides, then the JWT
+ * secret. On failure writes a human explanation (file, line, key, what is
+ * wrong and what is allowed) into "err" and returns VEX_EINVAL; "cfg" is
+ * left released. A missing or short JWT secret is NOT an error here:
+ * callers that need it use vex_config_require_secret().
+ */
+int vex_config_load(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen);
+
+/* VEX_EINVAL with an explanation unless a secret of >= 32 bytes is loaded. */
+int vex_config_require_secret(const struct vex_config *cfg, char *err, size_t errlen);
+
+/* Frees the strings; accepts a zeroed or NULL struct. */
+void vex_config_release(struct vex_config *cfg);
+
+/* "free" -> VEX_PLAN_FREE ...; NULL or unknown -> VEX_EINVAL. */
+int vex_plan_parse(const char *name, enum vex_plan *ret);
+const char *vex_plan_name(enum vex_plan plan);
+
+#endif

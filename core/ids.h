@@ -1,0 +1,19 @@
+/* ids.h - UUIDv7 identifiers (time-ordered) and UUID syntax checks. */
+#ifndef VEX_IDS_H
+#define VEX_IDS_H
+
+#include <stdint.h>
+
+#define VEX_UUID_LEN 36 /* without the terminating NUL */
+
+/* Writes a new lower-case UUIDv7 ("xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx") into "out".
+ * Monotonic within a process: two ids made in the same millisecond still sort in order. */
+void vex_uuid7(char out[VEX_UUID_LEN + 1]);
+
+/* 1 when "s" is a canonical UUID of any version (36 chars, hex and dashes, either case), else 0. */
+int vex_uuid_valid(const char *s);
+
+/* Fills "buf" with "len" bytes from getrandom(2). 0 or VEX_EIO. */
+int vex_random_bytes(void *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,53 @@
+/* jobsvc.h - the job operations every dialect presents: get (cache first), submit, cancel, publish. */
+#ifndef VEX_JOBSVC_H
+#define VEX_JOBSVC_H
+
+#include "auth.h"
+#include "cache.h"
+#include "config.h"
+#include "json.h"
+#include "model.h"
+#include "store.h"
+
+/* What a vex-api worker holds; borrowed pointers, opened after fork. */
+struct vex_env {
+	const struct vex_config *cfg;
+	struct vex_store *store;
+	struct vex_cache *cache; /* may be a disabled cache, never NULL */
+	int wake_fd;             /* -1: do not wake */
+};
+
+/* Write the job's canonical JSON to the cache (CAS rule); errors are logged at debug and ignored. */
+void vex_jobsvc_publish(struct vex_cache *c, const struct vex_job *j);
+
+/*
+ * Read a job for "who": memcached first (parse, then owner check), SQLite on a miss or an error
+ * (and refill the cache). Another owner's job is VEX_ENOTFOUND unless who is admin.
+ */
+int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret);
+
+/*
+ * Queue an execution of the agent "agent_id" (visible to who, not deleted) with "prompt" (validated)
+ * and optional "context_id". Honours "idem_key" (same owner + key -> the same job,
+ * *ret_created = 0). Commits, publishes to the cache, wakes the runner.
+ * VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_EBUSY, VEX_EIO.
+ */
+int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
+			    const char *prompt, const char *context_id, const char *idem_key,
+			    struct vex_job **ret, int *ret_created, struct vex_field_error *e);
+
+/*
+ * Queue a tool job ("arguments" is a JSON object, borrowed). Same contract as above; the tool
+ * must exist (VEX_ENOTFOUND otherwise).
+ */
+int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
+			   json_t *arguments, int64_t timeout_ms, const char *idem_key,
+			   struct vex_job **ret, int *ret_created, struct vex_field_error *e);
+
+/* Cancel for "who": queued -> canceled at once; running -> cancel requested when "force_running"
+ * (VEX_ESTATE otherwise); terminal -> VEX_ESTATE. Publishes the change. *ret gets the job as it
+ * now is on 0 and VEX_ESTATE. */
+int vex_jobsvc_cancel(struct vex_env *env, const struct vex_principal *who, const char *id, int force_running,
+		      struct vex_job **ret);
+
+#endif
