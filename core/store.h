@@ -27,6 +27,15 @@ int vex_store_ping(struct vex_store *s);
 /* The schema version after migrations (PRAGMA user_version). */
 int vex_store_schema_version(struct vex_store *s);
 
+/* ---- runners (store.c): liveness for /health/detailed ---- */
+
+/* Upsert the runner's heartbeat row (id, pid, beat time). */
+int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us);
+/* The most recent heartbeat of any runner; VEX_ENOTFOUND when none ever beat. */
+int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us);
+/* Remove the runner's row (clean shutdown). */
+int vex_store_runner_gone(struct vex_store *s, const char *runner_id);
+
 /* ---- agents (store_agents.c) ---- */
 
 /* Insert a validated agent (id, owner, times set by the caller). 0, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
