@@ -1,6 +1,6 @@
 # vex - build, run, test, bench. `make run` and `make test` install what they need.
-.POSIX:
 .SUFFIXES:
+.SECONDARY:
 
 CC      ?= cc
 SAN     ?= 0

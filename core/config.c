@@ -1,0 +1,658 @@
+/* config.c - vex.conf loading: defaults, the INI file (inih), environment overrides, the JWT secret. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "err.h"
+#include "log.h"
+
+enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL };
+
+struct key_def {
+	const char *section;
+	const char *key;
+	enum key_type type;
+	size_t offset; /* into struct vex_config */
+	long long min, max;
+};
+
+#define OFF(m) offsetof(struct vex_config, m)
+
+static const struct key_def keys[] = {
+	{"server", "home", K_PATH, OFF(home), 0, 0},
+	{"server", "workers", K_INT, OFF(workers), 1, 256},
+	{"server", "api_socket", K_SOCKET, OFF(api_socket), 0, 0},
+	{"server", "runner_socket", K_SOCKET, OFF(runner_socket), 0, 0},
+	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1024, 1073741824},
+	{"store", "path", K_PATH, OFF(db_path), 0, 0},
+	{"store", "synchronous", K_SYNC, OFF(db_synchronous), 0, 2},
+	{"store", "busy_timeout_ms", K_INT, OFF(db_busy_timeout_ms), 0, 600000},
+	{"cache", "servers", K_SERVERS, OFF(cache_servers), 0, 0},
+	{"cache", "timeout_ms", K_INT, OFF(cache_timeout_ms), 1, 60000},
+	{"auth", "jwt_secret_file", K_PATH, OFF(jwt_secret_file), 0, 0},
+	{"runner", "concurrency", K_INT, OFF(runner_concurrency), 1, 1024},
+	{"runner", "lease_ms", K_INT, OFF(lease_ms), 1000, 3600000},
+	{"runner", "rescue_interval_ms", K_INT, OFF(rescue_interval_ms), 100, 3600000},
+	{"runner", "poll_interval_ms", K_INT, OFF(poll_interval_ms), 10, 3600000},
+	{"runner", "shutdown_grace_ms", K_INT, OFF(shutdown_grace_ms), 0, 3600000},
+	{"runner", "default_timeout_ms", K_INT, OFF(default_timeout_ms), 1000, 86400000},
+	{"runner", "max_attempts", K_INT, OFF(max_attempts), 1, 100},
+	{"limits", "free", K_INT, OFF(plan_concurrency[VEX_PLAN_FREE]), 1, 100000},
+	{"limits", "standard", K_INT, OFF(plan_concurrency[VEX_PLAN_STANDARD]), 1, 100000},
+	{"limits", "pro", K_INT, OFF(plan_concurrency[VEX_PLAN_PRO]), 1, 100000},
+	{"limits", "enterprise", K_INT, OFF(plan_concurrency[VEX_PLAN_ENTERPRISE]), 1, 100000},
+	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections = "server, store, cache, auth, runner, limits, log";
+static const char *const plan_names[VEX_PLAN_COUNT] = {"free", "standard", "pro", "enterprise"};
+
+/* Parsing context shared by the inih callbacks. */
+struct load_ctx {
+	struct vex_config *cfg;
+	FILE *f;
+	int lineno;    /* lines handed to inih so far: the line being handled */
+	int err_line;  /* first line with an error of ours, 0 when none */
+	char msg[512]; /* its explanation, without the "file:line: " prefix */
+};
+
+static const struct key_def *find_key(const char *section, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int section_known(const char *section)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+/* "path, synchronous, busy_timeout_ms" for the known keys of "section". */
+static void section_keys(const char *section, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < NKEYS && used < outlen; i++) {
+		if (strcmp(keys[i].section, section) != 0)
+			continue;
+		int n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", keys[i].key);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* host[:port][,host[:port]...]; empty allowed (cache disabled). */
+static int servers_valid(const char *v)
+{
+	const char *p = v;
+
+	if (*p == '\0')
+		return 1;
+	for (;;) {
+		const char *end = strchr(p, ','), *colon;
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (n == 0)
+			return 0;
+		colon = memchr(p, ':', n);
+		for (const char *c = p; c < (colon ? colon : p + n); c++)
+			if (*c <= ' ' || *c == '/' || *c == '[' || *c == ']')
+				return 0;
+		if (colon == p)
+			return 0;
+		if (colon) {
+			long port = 0;
+			const char *c = colon + 1;
+
+			if (c == p + n)
+				return 0;
+			for (; c < p + n; c++) {
+				if (*c < '0' || *c > '9')
+					return 0;
+				port = port * 10 + (*c - '0');
+				if (port > 65535)
+					return 0;
+			}
+			if (port < 1)
+				return 0;
+		}
+		if (!end)
+			return 1;
+		p = end + 1;
+	}
+}
+
+static int parse_ll(const char *v, long long *ret)
+{
+	char *end;
+	long long n;
+
+	if (*v == '\0' || *v == ' ' || *v == '\t')
+		return VEX_EINVAL;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || *end != '\0')
+		return VEX_EINVAL;
+	*ret = n;
+	return 0;
+}
+
+/*
+ * Apply "value" to the key "d". On a bad value writes what is wrong and what
+ * is allowed into "msg" and returns VEX_EINVAL.
+ */
+static int set_value(struct vex_config *cfg, const struct key_def *d, const char *value, char *msg, size_t msglen)
+{
+	char *base = (char *)cfg + d->offset;
+	long long n;
+	int rc = VEX_EINVAL;
+
+	switch (d->type) {
+	case K_PATH:
+	case K_SOCKET:
+	case K_SERVERS: {
+		char *s;
+
+		if (d->type != K_SERVERS && value[0] == '\0') {
+			snprintf(msg, msglen, "%s: empty value; a file system path is required", d->key);
+			goto out;
+		}
+		if (d->type == K_SERVERS && !servers_valid(value)) {
+			snprintf(msg, msglen,
+				 "%s: \"%s\" is not a server list; allowed: host:port[,host:port...] "
+				 "(e.g. 127.0.0.1:11211), or empty to disable the cache",
+				 d->key, value);
+			goto out;
+		}
+		s = strdup(value);
+		if (!s) {
+			snprintf(msg, msglen, "%s: out of memory", d->key);
+			goto out;
+		}
+		free(*(char **)base);
+		*(char **)base = s;
+		break;
+	}
+	case K_INT:
+	case K_SIZE:
+		if (parse_ll(value, &n) || n < d->min || n > d->max) {
+			snprintf(msg, msglen, "%s: \"%s\" is not allowed; allowed: an integer from %lld to %lld",
+				 d->key, value, d->min, d->max);
+			goto out;
+		}
+		if (d->type == K_SIZE)
+			*(size_t *)base = (size_t)n;
+		else
+			*(int *)base = (int)n;
+		break;
+	case K_SYNC:
+		if (strcasecmp(value, "off") == 0)
+			*(int *)base = 0;
+		else if (strcasecmp(value, "normal") == 0)
+			*(int *)base = 1;
+		else if (strcasecmp(value, "full") == 0)
+			*(int *)base = 2;
+		else {
+			snprintf(msg, msglen, "%s: \"%s\" is not allowed; allowed: off, normal, full", d->key, value);
+			goto out;
+		}
+		break;
+	case K_LEVEL: {
+		int lvl = vex_log_level_parse(value);
+
+		if (lvl < 0) {
+			snprintf(msg, msglen, "%s: \"%s\" is not allowed; allowed: debug, info, warn, error", d->key,
+				 value);
+			goto out;
+		}
+		*(int *)base = lvl;
+		break;
+	}
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+/* inih reader: one fgets per call, counting lines exactly as inih numbers them. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	char *line = fgets(str, num, ctx->f);
+	size_t n;
+
+	if (!line)
+		return NULL;
+	ctx->lineno++;
+	n = strlen(line);
+	if (n > 0 && line[n - 1] != '\n' && !feof(ctx->f) && !ctx->err_line) {
+		ctx->err_line = ctx->lineno;
+		snprintf(ctx->msg, sizeof(ctx->msg), "line longer than %d characters", num - 2);
+	}
+	return line;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	const struct key_def *d;
+	char known[256];
+
+	if (ctx->err_line)
+		return 1; /* only the first error is reported; inih keeps going */
+	if (section[0] == '\0') {
+		snprintf(ctx->msg, sizeof(ctx->msg), "key '%s' outside any section; allowed sections: %s", name,
+			 sections);
+		goto bad;
+	}
+	if (!section_known(section)) {
+		snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]; allowed sections: %s", section, sections);
+		goto bad;
+	}
+	d = find_key(section, name);
+	if (!d) {
+		section_keys(section, known, sizeof(known));
+		snprintf(ctx->msg, sizeof(ctx->msg), "unknown key '%s' in [%s]; allowed keys: %s", name, section,
+			 known);
+		goto bad;
+	}
+	{
+		char m[400];
+
+		if (set_value(ctx->cfg, d, value, m, sizeof(m)) == 0)
+			return 1;
+		snprintf(ctx->msg, sizeof(ctx->msg), "[%s] %s", section, m);
+	}
+bad:
+	ctx->err_line = ctx->lineno;
+	return 0;
+}
+
+static void set_defaults(struct vex_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 4;
+	cfg->max_body_bytes = 1048576;
+	cfg->db_synchronous = 2;
+	cfg->db_busy_timeout_ms = 5000;
+	cfg->cache_timeout_ms = 100;
+	cfg->runner_concurrency = 8;
+	cfg->lease_ms = 30000;
+	cfg->rescue_interval_ms = 5000;
+	cfg->poll_interval_ms = 1000;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->default_timeout_ms = 300000;
+	cfg->max_attempts = 3;
+	cfg->plan_concurrency[VEX_PLAN_FREE] = 1;
+	cfg->plan_concurrency[VEX_PLAN_STANDARD] = 2;
+	cfg->plan_concurrency[VEX_PLAN_PRO] = 5;
+	cfg->plan_concurrency[VEX_PLAN_ENTERPRISE] = 20;
+	cfg->log_level = VEX_LOG_INFO;
+}
+
+static int load_file(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
+{
+	struct load_ctx ctx;
+	int rc = VEX_EINVAL, line;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = cfg;
+	ctx.f = fopen(path, "re");
+	if (!ctx.f) {
+		if (errno == ENOENT && optional) {
+			rc = 0;
+			goto out;
+		}
+		snprintf(err, errlen, "%s: cannot open the configuration file: %s", path, strerror(errno));
+		goto out;
+	}
+	line = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot parse the configuration file (%s)", path,
+			 line == -2 ? "out of memory" : "read error");
+		goto out;
+	}
+	/* inih reports the first failing line: ours (with a message) or a syntax error. */
+	if (ctx.err_line && (line == 0 || ctx.err_line <= line)) {
+		snprintf(err, errlen, "%s:%d: %s", path, ctx.err_line, ctx.msg);
+		goto out;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: syntax error; expected \"[section]\", \"key = value\" or a comment", path,
+			 line);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (ctx.f)
+		fclose(ctx.f);
+	return rc;
+}
+
+/* VEX_<SECTION>_<KEY> for every key, then VEX_HOME (which wins for home). */
+static int load_env(struct vex_config *cfg, char *err, size_t errlen)
+{
+	char name[96], msg[400];
+	const char *v;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t j;
+
+		snprintf(name, sizeof(name), "VEX_%s_%s", keys[i].section, keys[i].key);
+		for (j = 0; name[j]; j++)
+			if (name[j] >= 'a' && name[j] <= 'z')
+				name[j] = (char)(name[j] - 'a' + 'A');
+		v = getenv(name);
+		if (v && set_value(cfg, &keys[i], v, msg, sizeof(msg))) {
+			snprintf(err, errlen, "environment variable %s: %s", name, msg);
+			return VEX_EINVAL;
+		}
+	}
+	v = getenv("VEX_HOME");
+	if (v && set_value(cfg, &keys[0], v, msg, sizeof(msg))) {
+		snprintf(err, errlen, "environment variable VEX_HOME: %s", msg);
+		return VEX_EINVAL;
+	}
+	return 0;
+}
+
+/* "a" + "/" + "b" without a leading "./" in b; NULL on ENOMEM. */
+static char *path_join(const char *a, const char *b)
+{
+	size_t la, lb;
+	char *s;
+
+	while (b[0] == '.' && b[1] == '/')
+		b += 2;
+	if (strcmp(b, ".") == 0)
+		b = "";
+	la = strlen(a);
+	lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	s = malloc(la + lb + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	if (lb == 0)
+		s[la] = '\0';
+	return s;
+}
+
+/* Make home absolute: the real path of an existing directory, else joined to the cwd. */
+static int resolve_home(struct vex_config *cfg, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], *abs = NULL;
+	struct stat st;
+	int rc = VEX_EINVAL;
+
+	if (!cfg->home) {
+		cfg->home = strdup("./var");
+		if (!cfg->home)
+			goto nomem;
+	}
+	if (realpath(cfg->home, buf)) {
+		if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "[server] home: \"%s\" exists but is not a directory", cfg->home);
+			goto out;
+		}
+		abs = strdup(buf);
+	} else if (cfg->home[0] == '/') {
+		abs = strdup(cfg->home);
+	} else {
+		if (!getcwd(buf, sizeof(buf))) {
+			snprintf(err, errlen, "[server] home: cannot resolve \"%s\": %s", cfg->home, strerror(errno));
+			goto out;
+		}
+		abs = path_join(buf, cfg->home);
+	}
+	if (!abs)
+		goto nomem;
+	free(cfg->home);
+	cfg->home = abs;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	rc = VEX_ENOMEM;
+out:
+	return rc;
+}
+
+/* "*p" NULL -> home + default; relative -> home + value. */
+static int resolve_path(const struct vex_config *cfg, char **p, const char *def)
+{
+	char *s;
+
+	if (*p && (*p)[0] == '/')
+		return 0;
+	s = path_join(cfg->home, *p ? *p : def);
+	if (!s)
+		return VEX_ENOMEM;
+	free(*p);
+	*p = s;
+	return 0;
+}
+
+static int check_socket_path(const char *key, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "[server] %s: \"%s\" is %zu bytes; unix socket paths allow at most %zu", key,
+			 path, strlen(path), sizeof(sa.sun_path) - 1);
+		return VEX_EINVAL;
+	}
+	return 0;
+}
+
+static void strip_newlines(unsigned char *buf, size_t *len)
+{
+	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
+		(*len)--;
+}
+
+/* VEX_JWT_SECRET wins; else the file. A missing file is no error (see vex_config_require_secret). */
+static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
+{
+	unsigned char buf[VEX_JWT_SECRET_MAX + 2];
+	const char *env = getenv("VEX_JWT_SECRET");
+	size_t len = 0;
+	int fd = -1, rc = VEX_EINVAL;
+
+	if (env) {
+		len = strlen(env);
+		if (len > VEX_JWT_SECRET_MAX) {
+			snprintf(err, errlen, "VEX_JWT_SECRET is %zu bytes; at most %d are allowed", len,
+				 VEX_JWT_SECRET_MAX);
+			goto out;
+		}
+		memcpy(cfg->jwt_secret, env, len);
+		cfg->jwt_secret_len = len;
+		rc = 0;
+		goto out;
+	}
+	fd = open(cfg->jwt_secret_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			rc = 0;
+			goto out;
+		}
+		snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
+			 strerror(errno));
+		goto out;
+	}
+	/* Read one byte more than a CRLF-terminated maximum to notice an oversized file. */
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
+				 strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == sizeof(buf)) {
+		char extra;
+
+		if (read(fd, &extra, 1) != 0)
+			len++; /* certainly too long */
+	}
+	strip_newlines(buf, &len);
+	if (len > VEX_JWT_SECRET_MAX) {
+		snprintf(err, errlen, "[auth] jwt_secret_file: \"%s\" holds more than %d bytes; at most %d are allowed",
+			 cfg->jwt_secret_file, VEX_JWT_SECRET_MAX, VEX_JWT_SECRET_MAX);
+		goto out;
+	}
+	memcpy(cfg->jwt_secret, buf, len);
+	cfg->jwt_secret_len = len;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+int vex_config_load(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
+{
+	char dummy[8];
+	int rc = VEX_EINVAL;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (!cfg)
+		return VEX_EINVAL;
+	set_defaults(cfg);
+	if (!path && !optional) {
+		snprintf(err, errlen, "no configuration file given");
+		goto out;
+	}
+	if (path && (rc = load_file(path, optional, cfg, err, errlen)) != 0)
+		goto out;
+	if ((rc = load_env(cfg, err, errlen)) != 0)
+		goto out;
+	if ((rc = resolve_home(cfg, err, errlen)) != 0)
+		goto out;
+	if (!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211")))
+		goto nomem;
+	if (resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
+	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
+	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
+	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret"))
+		goto nomem;
+	rc = VEX_EINVAL;
+	if (check_socket_path("api_socket", cfg->api_socket, err, errlen) ||
+	    check_socket_path("runner_socket", cfg->runner_socket, err, errlen))
+		goto out;
+	if ((rc = load_secret(cfg, err, errlen)) != 0)
+		goto out;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	rc = VEX_ENOMEM;
+out:
+	if (rc)
+		vex_config_release(cfg);
+	return rc;
+}
+
+int vex_config_require_secret(const struct vex_config *cfg, char *err, size_t errlen)
+{
+	char dummy[8];
+	const char *from_env = getenv("VEX_JWT_SECRET");
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (cfg && cfg->jwt_secret_len >= VEX_JWT_SECRET_MIN)
+		return 0;
+	if (!cfg)
+		snprintf(err, errlen, "no configuration loaded");
+	else if (from_env)
+		snprintf(err, errlen, "VEX_JWT_SECRET is %zu bytes; at least %d are required", cfg->jwt_secret_len,
+			 VEX_JWT_SECRET_MIN);
+	else if (cfg->jwt_secret_len == 0)
+		snprintf(err, errlen,
+			 "no JWT secret: set VEX_JWT_SECRET (at least %d bytes) or write one to %s "
+			 "(e.g. head -c 48 /dev/urandom | base64 > %s)",
+			 VEX_JWT_SECRET_MIN, cfg->jwt_secret_file ? cfg->jwt_secret_file : "[auth] jwt_secret_file",
+			 cfg->jwt_secret_file ? cfg->jwt_secret_file : "the file");
+	else
+		snprintf(err, errlen, "the JWT secret in %s is %zu bytes; at least %d are required",
+			 cfg->jwt_secret_file ? cfg->jwt_secret_file : "[auth] jwt_secret_file", cfg->jwt_secret_len,
+			 VEX_JWT_SECRET_MIN);
+	return VEX_EINVAL;
+}
+
+void vex_config_release(struct vex_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->home);
+	free(cfg->api_socket);
+	free(cfg->runner_socket);
+	free(cfg->db_path);
+	free(cfg->cache_servers);
+	free(cfg->jwt_secret_file);
+	explicit_bzero(cfg, sizeof(*cfg));
+}
+
+int vex_plan_parse(const char *name, enum vex_plan *ret)
+{
+	if (!name)
+		return VEX_EINVAL;
+	for (int i = 0; i < VEX_PLAN_COUNT; i++) {
+		if (strcmp(name, plan_names[i]) == 0) {
+			*ret = (enum vex_plan)i;
+			return 0;
+		}
+	}
+	return VEX_EINVAL;
+}
+
+const char *vex_plan_name(enum vex_plan plan)
+{
+	if ((int)plan < 0 || plan >= VEX_PLAN_COUNT)
+		return "free";
+	return plan_names[plan];
+}

@@ -1,0 +1,523 @@
+/* store.c - SQLite store: open, pragmas, migrations, statement cache, transactions, runner heartbeats. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "log.h"
+#include "store_internal.h"
+
+/*
+ * Numbered migrations: migrations[i] takes the schema from user_version i to i + 1.
+ * Append only; never edit a shipped entry.
+ */
+static const char *const migrations[] = {
+	/* 1: agents, jobs, runners. Times are Unix microseconds; NULL means "not set". */
+	"CREATE TABLE agents ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" max_depth INTEGER NOT NULL,"
+	" spawn_shadow INTEGER NOT NULL DEFAULT 0,"
+	" model TEXT,"
+	" tools_json TEXT,"
+	" base_url TEXT,"
+	" schedule_json TEXT,"
+	" status TEXT NOT NULL CHECK (status IN ('ACTIVE','PAUSED','DELETED')),"
+	" generation INTEGER NOT NULL DEFAULT 0,"
+	" fitness REAL NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX agents_owner_id ON agents(owner, id);"
+	"CREATE TABLE jobs ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" plan TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('agent','tool')),"
+	" agent_id TEXT REFERENCES agents(id),"
+	" tool TEXT,"
+	" input_json TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('queued','running','completed','failed','timeout','canceled')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" max_attempts INTEGER NOT NULL DEFAULT 1,"
+	" priority INTEGER NOT NULL DEFAULT 0,"
+	" timeout_ms INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" completed_at INTEGER,"
+	" updated_at INTEGER NOT NULL,"
+	" progress_step TEXT,"
+	" progress_total INTEGER NOT NULL DEFAULT 0,"
+	" progress_pct REAL NOT NULL DEFAULT 0,"
+	" progress_message TEXT,"
+	" result_json TEXT,"
+	" error_code TEXT,"
+	" error_message TEXT,"
+	" error_details_json TEXT,"
+	" tokens_in INTEGER NOT NULL DEFAULT 0,"
+	" tokens_out INTEGER NOT NULL DEFAULT 0,"
+	" final_model TEXT,"
+	" steps INTEGER NOT NULL DEFAULT 0,"
+	" browser_steps INTEGER NOT NULL DEFAULT 0,"
+	" browser_seconds REAL NOT NULL DEFAULT 0,"
+	" idempotency_key TEXT,"
+	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	" lease_owner TEXT,"
+	" lease_expires_at INTEGER,"
+	" rev INTEGER NOT NULL DEFAULT 1"
+	");"
+	/* Owner listings (newest first), and with a status filter. The (owner, status, id) index also
+	 * serves the per-owner running count of claims, so no separate (owner, status) index. */
+	"CREATE INDEX jobs_owner_id ON jobs(owner, id);"
+	"CREATE INDEX jobs_owner_status_id ON jobs(owner, status, id);"
+	/* Claims: best queued job first. */
+	"CREATE INDEX jobs_claim ON jobs(status, priority DESC, id);"
+	/* Events of one agent by start time. */
+	"CREATE INDEX jobs_agent_started ON jobs(agent_id, started_at);"
+	/* Rescue of expired leases. */
+	"CREATE INDEX jobs_lease ON jobs(status, lease_expires_at);"
+	"CREATE UNIQUE INDEX jobs_idem ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL;"
+	"CREATE TABLE runners ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" beat_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX runners_beat ON runners(beat_at);",
+};
+
+#define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int vex_store_errcode(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return VEX_EBUSY;
+	case SQLITE_NOMEM:
+		return VEX_ENOMEM;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return VEX_ENOTFOUND;
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return VEX_EEXIST;
+		return VEX_EINVAL;
+	case SQLITE_TOOBIG:
+		return VEX_ETOOBIG;
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CORRUPT:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_PERM:
+	case SQLITE_PROTOCOL:
+		return VEX_EIO;
+	}
+	return VEX_ERROR;
+}
+
+/* FNV-1a of the SQL text: the statement cache key. */
+static uint64_t sql_hash(const char *sql)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *sql; sql++) {
+		h ^= (unsigned char)*sql;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
+{
+	uint64_t h = sql_hash(sql);
+	size_t i = (size_t)(h % VEX_STMT_SLOTS), n;
+	struct vex_stmt_slot *slot;
+	sqlite3_stmt *st = NULL;
+	char *copy = NULL;
+	int rc;
+
+	for (n = 0; n < VEX_STMT_SLOTS; n++, i = (i + 1) % VEX_STMT_SLOTS) {
+		slot = &s->slots[i];
+		if (!slot->sql)
+			break;
+		if (slot->hash == h && strcmp(slot->sql, sql) == 0) {
+			*ret = slot->stmt;
+			return 0;
+		}
+	}
+	/* The set of SQL texts is bounded by the code; a full table is a bug. */
+	if (n == VEX_STMT_SLOTS) {
+		vex_log(VEX_LOG_ERROR, "statement cache full", NULL);
+		return VEX_ERROR;
+	}
+	copy = strdup(sql);
+	if (!copy)
+		return VEX_ENOMEM;
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		vex_log(VEX_LOG_ERROR, "sqlite prepare failed", "error", sqlite3_errmsg(s->db), NULL);
+		free(copy);
+		sqlite3_finalize(st);
+		rc = vex_store_errcode(rc);
+		return rc ? rc : VEX_ERROR;
+	}
+	slot->sql = copy;
+	slot->hash = h;
+	slot->stmt = st;
+	s->nslots++;
+	*ret = st;
+	return 0;
+}
+
+void vex_store_done(sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int vex_store_exec_stmt(sqlite3_stmt *st)
+{
+	int rc;
+
+	do {
+		rc = sqlite3_step(st);
+	} while (rc == SQLITE_ROW);
+	vex_store_done(st);
+	return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+}
+
+static int exec_sql(struct vex_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, sql, &st);
+
+	if (rc)
+		return rc;
+	return vex_store_exec_stmt(st);
+}
+
+int vex_store_begin(struct vex_store *s)
+{
+	return exec_sql(s, "BEGIN IMMEDIATE");
+}
+
+int vex_store_commit(struct vex_store *s)
+{
+	int rc = exec_sql(s, "COMMIT");
+
+	if (rc)
+		vex_store_rollback(s);
+	return rc;
+}
+
+void vex_store_rollback(struct vex_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec_sql(s, "ROLLBACK");
+}
+
+int vex_bind_text(sqlite3_stmt *st, int idx, const char *v)
+{
+	if (!v)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+}
+
+int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us)
+{
+	if (us == 0)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_int64(st, idx, us);
+}
+
+int vex_bind_text_named(sqlite3_stmt *st, const char *name, const char *v)
+{
+	int idx = sqlite3_bind_parameter_index(st, name);
+
+	return idx > 0 ? vex_bind_text(st, idx, v) : SQLITE_OK;
+}
+
+int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v)
+{
+	int idx = sqlite3_bind_parameter_index(st, name);
+
+	return idx > 0 ? sqlite3_bind_int64(st, idx, v) : SQLITE_OK;
+}
+
+char *vex_col_strdup(sqlite3_stmt *st, int col, int *fail)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	char *d;
+
+	if (!t)
+		return NULL;
+	d = strdup((const char *)t);
+	if (!d)
+		*fail = 1;
+	return d;
+}
+
+void vex_col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* A PRAGMA that returns one value, as an integer (user_version) or into "text". */
+static int pragma_query(struct vex_store *s, const char *sql, int *ret_int, char *text, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (ret_int)
+			*ret_int = sqlite3_column_int(st, 0);
+		if (text)
+			vex_col_copy(st, 0, text, cap);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Bring the schema to MIGRATION_COUNT. The version is read first without a lock (the common case
+ * is "nothing to do"), then again inside BEGIN IMMEDIATE so two processes starting at once apply
+ * each migration exactly once.
+ */
+static int migrate(struct vex_store *s)
+{
+	char sql[64];
+	int version = 0, rc, i;
+
+	rc = pragma_query(s, "PRAGMA user_version", &version, NULL, 0);
+	if (rc != SQLITE_OK)
+		return vex_store_errcode(rc);
+	if (version == MIGRATION_COUNT)
+		return 0;
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return vex_store_errcode(rc);
+	rc = pragma_query(s, "PRAGMA user_version", &version, NULL, 0);
+	if (rc != SQLITE_OK)
+		goto out;
+	if (version > MIGRATION_COUNT) {
+		snprintf(sql, sizeof(sql), "%d", version);
+		vex_log(VEX_LOG_ERROR, "database schema is newer than this program", "user_version", sql, NULL);
+		rc = SQLITE_MISMATCH;
+		goto out;
+	}
+	for (i = version; i < MIGRATION_COUNT; i++) {
+		rc = sqlite3_exec(s->db, migrations[i], NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			vex_log(VEX_LOG_ERROR, "migration failed", "error", sqlite3_errmsg(s->db), NULL);
+			goto out;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", MIGRATION_COUNT);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+out:
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc == SQLITE_MISMATCH)
+		return VEX_EINVAL;
+	return vex_store_errcode(rc);
+}
+
+/* Pragmas and migrations on a freshly opened connection; a SQLite code, or -1 after a failed migration
+ * with the VEX code in *vex_rc. */
+static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, int *vex_rc)
+{
+	static const char *const sync_sql[] = {
+		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
+	};
+	char mode[16] = "";
+	int rc;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, busy_timeout_ms);
+	/* A file we may not write is useless to a job service: refuse it now, not at the first write. */
+	if (sqlite3_db_readonly(s->db, "main") == 1)
+		return SQLITE_READONLY;
+	rc = pragma_query(s, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
+	if (rc != SQLITE_OK)
+		return rc;
+	if (strcmp(mode, "wal") != 0) {
+		vex_log(VEX_LOG_ERROR, "sqlite refused WAL mode", "journal_mode", mode, NULL);
+		return SQLITE_CANTOPEN;
+	}
+	rc = sqlite3_exec(s->db, sync_sql[synchronous], NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	*vex_rc = migrate(s);
+	return *vex_rc ? -1 : SQLITE_OK;
+}
+
+int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struct vex_store **ret)
+{
+	struct vex_store *s = NULL;
+	int rc, vrc = 0;
+
+	if (!path || !*path || synchronous < 0 || synchronous > 2 || busy_timeout_ms < 0)
+		return VEX_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return VEX_ENOMEM;
+	/* NOMUTEX: a connection belongs to one process and one thread (opened after fork). */
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc == SQLITE_OK)
+		rc = configure(s, synchronous, busy_timeout_ms, &vrc);
+	if (rc == -1) {
+		vex_log(VEX_LOG_ERROR, "database migration failed", "path", path, "error", vex_strerror(vrc), NULL);
+		rc = vrc;
+		goto out;
+	}
+	if (rc != SQLITE_OK) {
+		vex_log(VEX_LOG_ERROR, "cannot open database", "path", path, "error", sqlite3_errstr(rc), NULL);
+		rc = vex_store_errcode(rc);
+		if (rc == 0 || rc == VEX_ERROR)
+			rc = VEX_EIO;
+		goto out;
+	}
+	*ret = s;
+	s = NULL;
+out:
+	vex_store_free(s);
+	return rc;
+}
+
+void vex_store_free(struct vex_store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < VEX_STMT_SLOTS; i++) {
+		free(s->slots[i].sql);
+		sqlite3_finalize(s->slots[i].stmt);
+	}
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+int vex_store_ping(struct vex_store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = vex_store_stmt(s, "SELECT 1", &st);
+	if (rc)
+		return VEX_EIO;
+	rc = sqlite3_step(st);
+	vex_store_done(st);
+	return rc == SQLITE_ROW ? 0 : VEX_EIO;
+}
+
+int vex_store_schema_version(struct vex_store *s)
+{
+	int version = 0;
+
+	if (pragma_query(s, "PRAGMA user_version", &version, NULL, 0) != SQLITE_OK)
+		return VEX_EIO;
+	return version;
+}
+
+/* ---- runner heartbeats ---- */
+
+/* One statement inside BEGIN IMMEDIATE (the house rule for every write). */
+static int write_one(struct vex_store *s, sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = vex_store_begin(s);
+	if (rc) {
+		vex_store_done(st);
+		return rc;
+	}
+	rc = vex_store_exec_stmt(st);
+	if (rc) {
+		vex_store_rollback(s);
+		return rc;
+	}
+	return vex_store_commit(s);
+}
+
+int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!runner_id || !*runner_id)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s,
+			    "INSERT INTO runners(id, pid, beat_at) VALUES (?1, ?2, ?3)"
+			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, pid);
+	sqlite3_bind_int64(st, 3, now_us);
+	return write_one(s, st);
+}
+
+int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = vex_store_stmt(s, "SELECT MAX(beat_at) FROM runners", &st);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*ret_us = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = VEX_ENOTFOUND;
+	} else {
+		rc = vex_store_errcode(rc);
+	}
+	vex_store_done(st);
+	return rc;
+}
+
+int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!runner_id)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, "DELETE FROM runners WHERE id = ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
+	return write_one(s, st);
+}

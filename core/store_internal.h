@@ -1,0 +1,58 @@
+/* store_internal.h - private helpers shared by store.c, store_agents.c and store_jobs.c (not a public API). */
+#ifndef VEX_STORE_INTERNAL_H
+#define VEX_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Prepared statements cached per connection, keyed by their SQL text. */
+#define VEX_STMT_SLOTS 512
+
+struct vex_stmt_slot {
+	char *sql;            /* owned copy of the key; NULL when the slot is free */
+	uint64_t hash;
+	sqlite3_stmt *stmt;
+};
+
+struct vex_store {
+	sqlite3 *db;
+	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
+	size_t nslots;
+};
+
+/* Map a SQLite result code to VEX_E... (BUSY/LOCKED -> EBUSY, constraint -> EEXIST, ...). */
+int vex_store_errcode(int sqlite_rc);
+
+/*
+ * The cached prepared statement for "sql" (prepared on first use). The caller
+ * must hand it back with vex_store_done() before preparing the same SQL again.
+ * 0, VEX_ENOMEM, VEX_EIO / VEX_ERROR (bad SQL, logged).
+ */
+int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret);
+
+/* Reset and clear the bindings of a statement from vex_store_stmt (NULL accepted). */
+void vex_store_done(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (VEX_EBUSY after busy_timeout), COMMIT, ROLLBACK (ignores "no transaction"). */
+int vex_store_begin(struct vex_store *s);
+int vex_store_commit(struct vex_store *s);
+void vex_store_rollback(struct vex_store *s);
+
+/* Run a statement that returns no rows to completion (then done). 0 or VEX_E... */
+int vex_store_exec_stmt(sqlite3_stmt *st);
+
+/* Bind helpers: NULL text -> SQL NULL; a time of 0 -> SQL NULL. Return SQLite codes. */
+int vex_bind_text(sqlite3_stmt *st, int idx, const char *v);
+int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);
+/* Bind by name (":owner"); a name absent from the statement is skipped. */
+int vex_bind_text_named(sqlite3_stmt *st, const char *name, const char *v);
+int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
+
+/* A column as a malloc'd string (NULL for SQL NULL). *fail is set when out of memory. */
+char *vex_col_strdup(sqlite3_stmt *st, int col, int *fail);
+/* Copy a text column into a fixed buffer of "cap" bytes (truncating; "" for NULL). */
+void vex_col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap);
+
+#endif

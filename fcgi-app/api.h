@@ -1,0 +1,15 @@
+/* api.h - the route tables each presenter of vex-api contributes (health, vex dialect). */
+#ifndef VEX_API_H
+#define VEX_API_H
+
+#include <stddef.h>
+
+#include "fcgi-app/router.h"
+
+/* GET /health (public) and GET /health/detailed (token). *ret points at static storage. */
+size_t vex_health_routes(const struct vex_route **ret);
+
+/* The vex dialect under /api/v1. *ret points at static storage. */
+size_t vex_dialect_vex_routes(const struct vex_route **ret);
+
+#endif

@@ -1,0 +1,737 @@
+/* dialect_vex.c - the vex dialect (/api/v1): maps fields, status names and times onto the core. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/model.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+#include "core/tools.h"
+#include "fcgi-app/api.h"
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX 100
+#define IDEM_KEY_MAX 200
+#define CONTEXT_ID_MAX 200
+#define TOOL_TIMEOUT_MAX 3600000LL
+
+/* ---- mapping helpers ---- */
+
+/* The dialect calls "queued" "pending"; every other status keeps the core's name. */
+static const char *status_name(enum vex_job_status s)
+{
+	return s == VEX_JOB_QUEUED ? "pending" : vex_job_status_name(s);
+}
+
+static int status_parse(const char *name, enum vex_job_status *ret)
+{
+	enum vex_job_status s;
+
+	if (strcmp(name, "pending") == 0) {
+		*ret = VEX_JOB_QUEUED;
+		return 0;
+	}
+	if (strcmp(name, "queued") == 0 || vex_job_status_parse(name, &s) != 0)
+		return VEX_EINVAL;
+	*ret = s;
+	return 0;
+}
+
+static json_t *time_json(int64_t us)
+{
+	char buf[VEX_RFC3339_LEN];
+
+	if (us == 0)
+		return json_null();
+	vex_rfc3339(us, buf);
+	return json_string(buf);
+}
+
+/* Admins read every owner's resources; everyone else their own. */
+static const char *scope(const struct vex_ctx *c)
+{
+	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
+}
+
+static json_t *agent_json(const struct vex_agent *a)
+{
+	const char *st = a->status == VEX_AGENT_PAUSED ? "paused" : a->status == VEX_AGENT_DELETED ? "deleted"
+												     : "active";
+
+	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:f, s:s, s:o, s:o}", "id", a->id, "name", a->name,
+			 "role", a->role, "max_depth", a->max_depth, "spawn_shadow", a->spawn_shadow, "generation",
+			 a->generation, "fitness", a->fitness, "status", st, "created_at", time_json(a->created_at),
+			 "updated_at", time_json(a->updated_at));
+}
+
+/* Parse stored JSON text; NULL when absent or unreadable (the envelope shows null). */
+static json_t *stored_json(const char *text)
+{
+	if (text == NULL)
+		return NULL;
+	return json_loads(text, JSON_DECODE_ANY, NULL);
+}
+
+/* The AgentJobResult of a finished agent job: the runner's {"response","success","error"} plus the job's facts. */
+static json_t *agent_result(const struct vex_job *j)
+{
+	json_t *res = stored_json(j->result_json), *in = stored_json(j->input_json), *out = NULL;
+	json_t *resp, *succ, *err, *prompt;
+
+	resp = json_object_get(res, "response");
+	succ = json_object_get(res, "success");
+	err = json_object_get(res, "error");
+	prompt = json_object_get(in, "prompt");
+	out = json_object();
+	if (out == NULL)
+		goto out;
+	json_object_set_new(out, "job_id", json_string(j->id));
+	json_object_set_new(out, "agent_id", json_string(j->agent_id));
+	json_object_set(out, "prompt", json_is_string(prompt) ? prompt : json_null());
+	json_object_set(out, "response", json_is_string(resp) ? resp : json_null());
+	json_object_set_new(out, "tokens_used", json_integer(j->tokens_in + j->tokens_out));
+	json_object_set_new(out, "completed_at", time_json(j->completed_at));
+	json_object_set_new(out, "success",
+			    json_boolean(json_is_boolean(succ) ? json_is_true(succ) : j->status == VEX_JOB_COMPLETED));
+	if (json_is_string(err))
+		json_object_set(out, "error", err);
+	else if (j->status != VEX_JOB_COMPLETED && j->error_message != NULL)
+		json_object_set_new(out, "error", json_string(j->error_message));
+	else
+		json_object_set_new(out, "error", json_null());
+out:
+	json_decref(res);
+	json_decref(in);
+	return out;
+}
+
+static json_t *job_envelope(const struct vex_job *j)
+{
+	json_t *o = json_object(), *v;
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "job_id", json_string(j->id));
+	json_object_set_new(o, "status", json_string(status_name(j->status)));
+
+	if (j->kind == VEX_JOB_AGENT && vex_job_status_terminal(j->status))
+		v = agent_result(j);
+	else if (j->kind == VEX_JOB_TOOL)
+		v = stored_json(j->result_json);
+	else
+		v = NULL;
+	json_object_set_new(o, "result", v != NULL ? v : json_null());
+
+	if (j->error_code != NULL || j->error_message != NULL) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "code", json_string(j->error_code != NULL ? j->error_code : "ERROR"));
+		json_object_set_new(e, "message", json_string(j->error_message != NULL ? j->error_message : ""));
+		v = stored_json(j->error_details_json);
+		if (v != NULL)
+			json_object_set_new(e, "details", v);
+		json_object_set_new(o, "error", e);
+	} else {
+		json_object_set_new(o, "error", json_null());
+	}
+	json_object_set_new(o, "queued_at", time_json(j->created_at));
+	json_object_set_new(o, "attempts", json_integer(j->attempts));
+	json_object_set_new(o, "kind", json_string(vex_job_kind_name(j->kind)));
+	if (j->kind == VEX_JOB_AGENT)
+		json_object_set_new(o, "agent_id", json_string(j->agent_id));
+	else
+		json_object_set_new(o, "tool", json_string(j->tool != NULL ? j->tool : ""));
+	json_object_set_new(o, "started_at", time_json(j->started_at));
+	json_object_set_new(o, "completed_at", time_json(j->completed_at));
+	if (j->progress.current_step != NULL) {
+		json_object_set_new(o, "progress",
+				    json_pack("{s:s, s:i, s:f, s:o}", "current_step", j->progress.current_step,
+					      "total_steps", j->progress.total_steps, "percentage",
+					      j->progress.percentage, "message",
+					      j->progress.message != NULL ? json_string(j->progress.message)
+									  : json_null()));
+	} else {
+		json_object_set_new(o, "progress", json_null());
+	}
+	json_object_set_new(o, "tokens_used",
+			    json_pack("{s:I, s:I}", "input", (json_int_t)j->tokens_in, "output",
+				      (json_int_t)j->tokens_out));
+	if (j->cancel_requested)
+		json_object_set_new(o, "cancel_requested", json_true());
+	return o;
+}
+
+/* ---- request helpers ---- */
+
+/* The body as a JSON object; on failure the error is answered and VEX_EINVAL returned. */
+static int body_object(struct vex_ctx *c, json_t **ret)
+{
+	struct vex_field_error e;
+	json_t *v = NULL;
+	int rc;
+
+	rc = vex_json_parse(c->req->body != NULL ? c->req->body : "", c->req->body_len, &v, &e);
+	if (rc != 0) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (!json_is_object(v)) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "request body must be a JSON object", NULL);
+		json_decref(v);
+		rc = VEX_EINVAL;
+		goto out;
+	}
+	*ret = v;
+out:
+	return rc;
+}
+
+/* limit=1..100 (default 20); on failure the error is answered. */
+static int query_limit(struct vex_ctx *c, int *ret)
+{
+	char buf[16], *end;
+	long v;
+	int rc;
+
+	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND) {
+		*ret = LIMIT_DEFAULT;
+		return 0;
+	}
+	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
+		v = strtol(buf, &end, 10);
+		if (*end == '\0' && v >= 1 && v <= LIMIT_MAX) {
+			*ret = (int)v;
+			return 0;
+		}
+	}
+	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100",
+		       "limit");
+	return VEX_EINVAL;
+}
+
+/* cursor (the last id of the previous page); "" when absent. On failure the error is answered. */
+static int query_cursor(struct vex_ctx *c, char out[VEX_UUID_LEN + 1])
+{
+	char buf[64];
+	int rc;
+
+	rc = vex_http_query(c->req, "cursor", buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0')) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (rc == 0 && vex_uuid_valid(buf)) {
+		memcpy(out, buf, VEX_UUID_LEN + 1);
+		return 0;
+	}
+	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid cursor", "cursor");
+	return VEX_EINVAL;
+}
+
+/* Listings show the caller's own resources; an admin may ask for "owner=<sub>" or "owner=*" (all). */
+static int query_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret)
+{
+	int rc;
+
+	*ret = c->who.sub;
+	if (c->who.role != VEX_ROLE_ADMIN)
+		return 0;
+	rc = vex_http_query(c->req, "owner", buf, len);
+	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
+		return 0;
+	if (rc != 0) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid owner", "owner");
+		return VEX_EINVAL;
+	}
+	*ret = strcmp(buf, "*") == 0 ? NULL : buf;
+	return 0;
+}
+
+/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII characters. On failure the error is answered. */
+static int idem_key(struct vex_ctx *c, const char **ret)
+{
+	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
+	size_t i;
+
+	*ret = NULL;
+	if (k == NULL)
+		return 0;
+	for (i = 0; k[i] != '\0'; i++)
+		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
+			break;
+	if (i == 0 || k[i] != '\0') {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
+			       "Idempotency-Key must be 1-200 printable ASCII characters", "Idempotency-Key");
+		return VEX_EINVAL;
+	}
+	*ret = k;
+	return 0;
+}
+
+/* max_depth as an int; far out-of-range values are clamped so validation still names them. */
+static int clamp_depth(long long v)
+{
+	if (v > 1000)
+		return 1000;
+	if (v < -1000)
+		return -1000;
+	return (int)v;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = strdup(src);
+
+	if (s == NULL)
+		return VEX_ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/*
+ * Read the agent fields present in "body" into "a". Type errors here (400); ranges are
+ * the core's vex_agent_validate (422 for max_depth). "create" makes name and role required.
+ */
+static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
+{
+	const char *s;
+	long long depth;
+	int b, rc;
+
+	rc = vex_json_get_string(body, "name", create, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0)
+		rc = replace_str(&a->name, s);
+	if (rc != 0 && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_string(body, "role", create, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0)
+		rc = replace_str(&a->role, s);
+	if (rc != 0 && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_int(body, "max_depth", 0, &depth, e);
+	if (rc == 0)
+		a->max_depth = clamp_depth(depth);
+	else if (rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_bool(body, "spawn_shadow", 0, &b, e);
+	if (rc == 0)
+		a->spawn_shadow = b;
+	else if (rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_agent_validate(a, e);
+out:
+	return rc;
+}
+
+/* ---- agents ---- */
+
+static void agents_create(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_agent *a = NULL;
+	json_t *body = NULL;
+	int rc;
+
+	if (body_object(c, &body) != 0)
+		goto out;
+	a = vex_agent_new();
+	if (a == NULL) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		goto out;
+	}
+	vex_uuid7(a->id);
+	memcpy(a->owner, c->who.sub, sizeof(a->owner));
+	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
+	a->spawn_shadow = 0;
+	a->status = VEX_AGENT_ACTIVE;
+	a->created_at = c->req->now_us;
+	a->updated_at = c->req->now_us;
+	rc = agent_fields(body, 1, a, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (rc == 0)
+		rc = vex_store_agent_insert(c->env->store, a);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	vex_http_json(c->resp, 200, agent_json(a));
+out:
+	vex_agent_free(a);
+	json_decref(body);
+}
+
+static void agents_list(struct vex_ctx *c)
+{
+	struct vex_agent_list l = { 0 };
+	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2];
+	const char *owner;
+	json_t *root = NULL, *arr;
+	size_t i, n;
+	int limit, rc;
+
+	if (query_limit(c, &limit) != 0 || query_cursor(c, cursor) != 0 ||
+	    query_owner(c, owner_buf, sizeof(owner_buf), &owner) != 0)
+		goto out;
+	/* One extra row says whether there is a next page. */
+	rc = vex_store_agents_list(c->env->store, owner, cursor[0] != '\0' ? cursor : NULL, limit + 1, &l);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	root = json_object();
+	arr = json_array();
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, agent_json(l.items[i]));
+	json_object_set_new(root, "agents", arr);
+	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
+	vex_http_json(c->resp, 200, root);
+out:
+	vex_agent_list_release(&l);
+}
+
+/* The agent named by the path, visible to the caller; on failure the error is answered. */
+static int load_agent(struct vex_ctx *c, struct vex_agent **ret)
+{
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		return VEX_ENOTFOUND;
+	}
+	rc = vex_store_agent_get(c->env->store, c->params[0], scope(c), 0, ret);
+	if (rc != 0)
+		vex_ctx_fail(c, rc, "agent not found");
+	return rc;
+}
+
+static void agents_get(struct vex_ctx *c)
+{
+	struct vex_agent *a = NULL;
+
+	if (load_agent(c, &a) != 0)
+		return;
+	vex_http_json(c->resp, 200, agent_json(a));
+	vex_agent_free(a);
+}
+
+static void agents_patch(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_agent *a = NULL;
+	json_t *body = NULL;
+	int rc;
+
+	if (load_agent(c, &a) != 0 || body_object(c, &body) != 0)
+		goto out;
+	rc = agent_fields(body, 0, a, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	/* updated_at always moves forward, even within one microsecond. */
+	a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
+	if (rc == 0)
+		rc = vex_store_agent_update(c->env->store, a);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	vex_http_json(c->resp, 200, agent_json(a));
+out:
+	vex_agent_free(a);
+	json_decref(body);
+}
+
+static void agents_delete(struct vex_ctx *c)
+{
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		return;
+	}
+	rc = vex_store_agent_delete(c->env->store, c->params[0], scope(c), c->req->now_us);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "agent not found");
+		return;
+	}
+	c->resp->status = 204;
+}
+
+/* ---- submissions ---- */
+
+static void set_location(struct vex_ctx *c, const struct vex_job *j, int created)
+{
+	char loc[64];
+
+	snprintf(loc, sizeof(loc), "/api/v1/jobs/%s", j->id);
+	vex_http_header(c->resp, "Location", loc);
+	if (!created)
+		vex_http_header(c->resp, "Idempotent-Replayed", "true");
+}
+
+static void agents_execute(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	const char *key, *prompt, *ctx_id = NULL;
+	char msg[64];
+	json_t *body = NULL, *v;
+	int created = 0, rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		goto out;
+	}
+	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+		goto out;
+	rc = vex_json_get_string(body, "prompt", 1, 0, SIZE_MAX, 1, &prompt, &e);
+	if (rc == 0) {
+		v = json_object_get(body, "context_id");
+		if (v != NULL && !json_is_null(v)) {
+			rc = vex_json_get_string(body, "context_id", 0, 0, CONTEXT_ID_MAX, 0, &ctx_id, &e);
+			if (rc == VEX_ENOTFOUND)
+				rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, key, &j, &created, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	snprintf(msg, sizeof(msg), "Job queued: %s", j->id);
+	set_location(c, j, created);
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:s, s:b, s:f, s:s, s:I, s:s, s:s}", "agent_id", c->params[0], "response", msg,
+				"verified", 0, "confidence", 1.0, "context_hash", "pending", "latency_ms",
+				(json_int_t)((vex_mono_us() - c->req->start_mono_us) / 1000), "job_id", j->id, "status",
+				status_name(j->status)));
+out:
+	vex_job_free(j);
+	json_decref(body);
+}
+
+static void tools_execute(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	const char *key, *tool = c->params[0];
+	long long timeout = c->env->cfg->default_timeout_ms;
+	char msg[64];
+	json_t *body = NULL, *args = NULL;
+	int created = 0, rc;
+
+	if (vex_tool_find(tool) == NULL) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "tool not found");
+		goto out;
+	}
+	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+		goto out;
+	args = json_object_get(body, "arguments");
+	if (args == NULL || json_is_null(args)) {
+		args = json_object();
+	} else if (json_is_object(args)) {
+		json_incref(args);
+	} else {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "arguments must be an object", "arguments");
+		args = NULL;
+		goto out;
+	}
+	rc = vex_json_get_int(body, "timeout_ms", 0, &timeout, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (rc == 0 && (timeout < 1 || timeout > TOOL_TIMEOUT_MAX)) {
+		vex_http_error(c->resp, c->req, 422, "VALIDATION_ERROR", "timeout_ms must be between 1 and 3600000",
+			       "timeout_ms");
+		goto out;
+	}
+	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "tool not found");
+		goto out;
+	}
+	snprintf(msg, sizeof(msg), "Job queued: %s", j->id);
+	set_location(c, j, created);
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", tool, "status", status_name(j->status),
+				"response", msg));
+out:
+	vex_job_free(j);
+	json_decref(args);
+	json_decref(body);
+}
+
+/* ---- jobs ---- */
+
+static void jobs_get(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
+		return;
+	}
+	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "job not found");
+		return;
+	}
+	vex_http_json(c->resp, 200, job_envelope(j));
+	vex_job_free(j);
+}
+
+static void jobs_list(struct vex_ctx *c)
+{
+	struct vex_job_filter f;
+	struct vex_job_list l = { 0 };
+	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2], st[32], agent[64];
+	enum vex_job_status s;
+	json_t *root, *arr;
+	size_t i, n;
+	int limit, rc;
+
+	vex_job_filter_init(&f);
+	if (query_limit(c, &limit) != 0 || query_cursor(c, cursor) != 0 ||
+	    query_owner(c, owner_buf, sizeof(owner_buf), &f.owner) != 0)
+		goto out;
+	rc = vex_http_query(c->req, "status", st, sizeof(st));
+	if (rc == 0 && st[0] != '\0') {
+		if (status_parse(st, &s) != 0) {
+			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
+				       "status must be one of pending, running, completed, failed, canceled, timeout",
+				       "status");
+			goto out;
+		}
+		f.status = (int)s;
+	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid status", "status");
+		goto out;
+	}
+	rc = vex_http_query(c->req, "agent_id", agent, sizeof(agent));
+	if (rc == 0 && agent[0] != '\0') {
+		if (!vex_uuid_valid(agent)) {
+			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "agent_id must be a UUID", "agent_id");
+			goto out;
+		}
+		f.agent_id = agent;
+	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "agent_id must be a UUID", "agent_id");
+		goto out;
+	}
+	f.before_id = cursor[0] != '\0' ? cursor : NULL;
+	f.limit = limit + 1; /* one extra row says whether there is a next page */
+	rc = vex_store_jobs_list(c->env->store, &f, &l);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	root = json_object();
+	arr = json_array();
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, job_envelope(l.items[i]));
+	json_object_set_new(root, "jobs", arr);
+	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
+	vex_http_json(c->resp, 200, root);
+out:
+	vex_job_list_release(&l);
+}
+
+static void jobs_cancel(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+	char msg[64];
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
+		return;
+	}
+	rc = vex_jobsvc_cancel(c->env, &c->who, c->params[0], 1, &j);
+	if (rc == VEX_ESTATE && j != NULL) {
+		snprintf(msg, sizeof(msg), "job is already %s", status_name(j->status));
+		vex_http_error(c->resp, c->req, 409, "JOB_NOT_CANCELABLE", msg, NULL);
+	} else if (rc != 0) {
+		vex_ctx_fail(c, rc, "job not found");
+	} else {
+		/* A running job is only asked to stop: 202 until the runner records "canceled". */
+		vex_http_json(c->resp, j->status == VEX_JOB_CANCELED ? 200 : 202, job_envelope(j));
+	}
+	vex_job_free(j);
+}
+
+/* ---- tools ---- */
+
+static void tools_list(struct vex_ctx *c)
+{
+	/* The catalog is static: dump it once per process. */
+	static char *body;
+	static size_t body_len;
+	const struct vex_tool_info *t;
+	json_t *root, *arr, *schema;
+	size_t i, n;
+
+	if (body == NULL) {
+		n = vex_tools_builtin(&t);
+		root = json_object();
+		arr = json_array();
+		for (i = 0; i < n; i++) {
+			schema = json_loads(t[i].input_schema_json != NULL ? t[i].input_schema_json : "{}", 0, NULL);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "name", t[i].name, "source",
+							     t[i].source, "description", t[i].description,
+							     "input_schema", schema != NULL ? schema : json_object()));
+		}
+		json_object_set_new(root, "tools", arr);
+		body = vex_json_dump(root);
+		json_decref(root);
+		if (body == NULL) {
+			vex_ctx_fail(c, VEX_ENOMEM, NULL);
+			return;
+		}
+		body_len = strlen(body);
+	}
+	vex_http_static(c->resp, 200, body, body_len);
+}
+
+static const struct vex_route routes[] = {
+	{ "POST", "/api/v1/agents", agents_create, 0 },
+	{ "GET", "/api/v1/agents", agents_list, 0 },
+	{ "GET", "/api/v1/agents/{id}", agents_get, 0 },
+	{ "PATCH", "/api/v1/agents/{id}", agents_patch, 0 },
+	{ "DELETE", "/api/v1/agents/{id}", agents_delete, 0 },
+	{ "POST", "/api/v1/agents/{id}/execute", agents_execute, 0 },
+	{ "GET", "/api/v1/jobs", jobs_list, 0 },
+	{ "GET", "/api/v1/jobs/{id}", jobs_get, 0 },
+	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0 },
+	{ "GET", "/api/v1/tools", tools_list, 0 },
+	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, 0 },
+};
+
+size_t vex_dialect_vex_routes(const struct vex_route **ret)
+{
+	*ret = routes;
+	return sizeof(routes) / sizeof(routes[0]);
+}

@@ -1,0 +1,66 @@
+/* router.h - method + path patterns with {param} segments; dispatch with 404/405, auth and body checks. */
+#ifndef VEX_ROUTER_H
+#define VEX_ROUTER_H
+
+#include <stddef.h>
+
+#include "core/auth.h"
+#include "core/jobsvc.h"
+#include "fcgi-app/http.h"
+
+#define VEX_ROUTE_PARAMS 2
+#define VEX_ROUTE_PARAM_MAX 256 /* bytes of one {param} segment */
+#define VEX_ROUTES_MAX 64
+
+/* Route flags. */
+enum {
+	VEX_ROUTE_PUBLIC = 1 /* no Authorization needed */
+};
+
+/* Everything a handler sees for one request; lives on the worker's stack/state. */
+struct vex_ctx {
+	struct vex_env *env;
+	struct vex_http_req *req;
+	struct vex_http_resp *resp;
+	struct vex_principal who;  /* valid when the route is not public */
+	char params[VEX_ROUTE_PARAMS][VEX_ROUTE_PARAM_MAX];
+	int nparams;
+};
+
+/* A handler fills c->resp (status + body); it returns nothing: every outcome is a response. */
+typedef void (*vex_handler_fn)(struct vex_ctx *c);
+
+struct vex_route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/api/v1/agents/{id}/execute": a {..} segment matches one non-empty segment */
+	vex_handler_fn fn;
+	int flags;
+};
+
+struct vex_router {
+	struct vex_route routes[VEX_ROUTES_MAX];
+	size_t n;
+};
+
+/* Append "n" routes. VEX_ETOOBIG when the table is full. */
+int vex_router_add(struct vex_router *rt, const struct vex_route *routes, size_t n);
+
+/*
+ * Answer one request into c->resp: match the path (404 NOT_FOUND when no pattern matches,
+ * 405 METHOD_NOT_ALLOWED with Allow when only the method differs), check the body size
+ * (413, the body not read), authenticate non-public routes (401 with WWW-Authenticate),
+ * check POST/PATCH bodies (415 unless application/json; 411/400 for a bad Content-Length),
+ * read the body, then call the handler.
+ */
+void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c);
+
+/*
+ * The answer for a failed core call: VEX_ENOTFOUND -> 404 NOT_FOUND "<notfound>",
+ * VEX_EBUSY -> 503 SERVICE_UNAVAILABLE, anything else -> 500 INTERNAL_ERROR (logged).
+ */
+void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound);
+
+/* The answer for a validation failure: e->status, e->code, e->message, e->field. */
+void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e);
+
+#endif

@@ -1,0 +1,170 @@
+/* worker.c - a vex-api worker: setup after fork, then the FCGX_Accept_r loop, request by request. */
+#include "fcgi-app/worker.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/cache.h"
+#include "core/err.h"
+#include "core/jobsvc.h"
+#include "core/log.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+#include "core/wake.h"
+#include "fcgi-app/api.h"
+#include "fcgi-app/http.h"
+#include "fcgi-app/router.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* No SA_RESTART: the signal must interrupt a blocked accept(). */
+static void install_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGTERM, &sa, NULL);
+	/* Ctrl-C reaches the whole process group: the master decides, the worker just finishes. */
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void log_request(const struct vex_http_req *r, const struct vex_http_resp *w, int level)
+{
+	char st[8], us[24];
+
+	snprintf(st, sizeof(st), "%d", w->status);
+	snprintf(us, sizeof(us), "%lld", (long long)(vex_mono_us() - r->start_mono_us));
+	vex_log(level, "request", "request_id", r->request_id, "method", r->method, "path", r->path, "status", st,
+		"us", us, NULL);
+}
+
+static void handle(struct vex_env *env, const struct vex_router *rt, FCGX_Request *fr, struct vex_http_req *req,
+		   struct vex_http_resp *resp)
+{
+	struct vex_ctx c;
+
+	vex_http_resp_reset(resp);
+	c.env = env;
+	c.req = req;
+	c.resp = resp;
+	c.nparams = 0;
+	memset(&c.who, 0, sizeof(c.who));
+	if (vex_http_req_begin(req, fr) != 0)
+		vex_http_error(resp, req, 400, "BAD_REQUEST", "invalid request path", NULL);
+	else
+		vex_router_dispatch(rt, &c);
+	if (vex_http_send(req, resp) != 0)
+		vex_log(VEX_LOG_DEBUG, "client went away", "request_id", req->request_id, NULL);
+	log_request(req, resp, resp->status >= 500 ? VEX_LOG_WARN : VEX_LOG_DEBUG);
+}
+
+int vex_worker_run(const struct vex_config *cfg, int listen_fd)
+{
+	struct vex_store *store = NULL;
+	struct vex_cache *cache = NULL;
+	struct vex_router rt;
+	struct vex_env env;
+	struct vex_http_req req;
+	struct vex_http_resp resp;
+	const struct vex_route *routes;
+	FCGX_Request fr;
+	sigset_t term, old;
+	size_t n;
+	int rc, status = 1, wake_fd = -1, fr_ready = 0;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	memset(&rt, 0, sizeof(rt));
+	install_signals();
+
+	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
+	if (rc != 0) {
+		vex_log(VEX_LOG_ERROR, "worker cannot open the store", "path", cfg->db_path, "error",
+			vex_strerror(rc), NULL);
+		goto out;
+	}
+	rc = vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &cache);
+	if (rc != 0) {
+		vex_log(VEX_LOG_ERROR, "worker cannot open the cache", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
+	wake_fd = vex_wake_open();
+	if (wake_fd < 0) {
+		/* The runner also polls: a missing wake socket costs latency only. */
+		vex_log(VEX_LOG_WARN, "worker has no wake socket", NULL);
+		wake_fd = -1;
+	}
+	env.cfg = cfg;
+	env.store = store;
+	env.cache = cache;
+	env.wake_fd = wake_fd;
+
+	n = vex_health_routes(&routes);
+	rc = vex_router_add(&rt, routes, n);
+	if (rc == 0) {
+		n = vex_dialect_vex_routes(&routes);
+		rc = vex_router_add(&rt, routes, n);
+	}
+	if (rc != 0) {
+		vex_log(VEX_LOG_ERROR, "route table full", NULL);
+		goto out;
+	}
+
+	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		vex_log(VEX_LOG_ERROR, "FCGX_InitRequest failed", NULL);
+		goto out;
+	}
+	fr_ready = 1;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+
+	while (!stop_requested) {
+		rc = FCGX_Accept_r(&fr);
+		if (rc < 0) {
+			if (stop_requested || rc == -EINTR)
+				continue;
+			vex_log(VEX_LOG_WARN, "accept failed", "error", strerror(-rc), NULL);
+			vex_sleep_ms(10, NULL);
+			continue;
+		}
+		/* Signals wait while a request is in flight: its reads and writes must not see EINTR. */
+		sigprocmask(SIG_BLOCK, &term, &old);
+		handle(&env, &rt, &fr, &req, &resp);
+		FCGX_Finish_r(&fr);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	status = 0;
+out:
+	if (fr_ready)
+		FCGX_Free(&fr, 1);
+	vex_http_resp_reset(&resp);
+	vex_http_req_release(&req);
+	if (wake_fd >= 0)
+		close(wake_fd);
+	vex_cache_free(cache);
+	vex_store_free(store);
+	return status;
+}

@@ -1,0 +1,102 @@
+/* exec.c - helpers shared by the executors: stop checks, interruptible sleep, outcomes, progress copies. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/timeutil.h"
+#include "runner/exec.h"
+
+enum vex_stop vex_exec_check(struct vex_exec_ctx *ctx)
+{
+	enum vex_stop why = ctx->should_stop ? ctx->should_stop(ctx) : VEX_STOP_NONE;
+
+	if (why != VEX_STOP_NONE)
+		ctx->stopped = why;
+	return why;
+}
+
+int vex_exec_sleep_until(struct vex_exec_ctx *ctx, int64_t until_mono_us)
+{
+	for (;;) {
+		int64_t now, left;
+		struct timespec ts;
+
+		if (vex_exec_check(ctx) != VEX_STOP_NONE)
+			return VEX_ESTATE;
+		now = vex_mono_us();
+		if (now >= until_mono_us)
+			return 0;
+		left = until_mono_us - now;
+		if (left > VEX_EXEC_STOP_CHECK_MS * 1000)
+			left = VEX_EXEC_STOP_CHECK_MS * 1000;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000;
+		/* EINTR only shortens one slice; the loop re-checks the clock */
+		nanosleep(&ts, NULL);
+	}
+}
+
+int vex_exec_fail(struct vex_job *out, const char *code, const char *message)
+{
+	char *c = strdup(code);
+	char *m = strdup(message);
+	int rc = VEX_ENOMEM;
+
+	if (!c || !m)
+		goto out;
+	free(out->error_code);
+	free(out->error_message);
+	out->error_code = c;
+	out->error_message = m;
+	c = m = NULL;
+	out->status = VEX_JOB_FAILED;
+	rc = 0;
+out:
+	free(c);
+	free(m);
+	return rc;
+}
+
+void vex_progress_release(struct vex_progress *p)
+{
+	if (!p)
+		return;
+	free(p->current_step);
+	free(p->message);
+	memset(p, 0, sizeof(*p));
+}
+
+int vex_progress_copy(struct vex_progress *dst, const struct vex_progress *src)
+{
+	char *step = NULL, *msg = NULL;
+	int rc = VEX_ENOMEM;
+
+	if (src->current_step && !(step = strdup(src->current_step)))
+		goto out;
+	if (src->message && !(msg = strdup(src->message)))
+		goto out;
+	vex_progress_release(dst);
+	dst->current_step = step;
+	dst->message = msg;
+	dst->total_steps = src->total_steps;
+	dst->percentage = src->percentage;
+	step = msg = NULL;
+	rc = 0;
+out:
+	free(step);
+	free(msg);
+	return rc;
+}
+
+const char *vex_stop_name(enum vex_stop s)
+{
+	switch (s) {
+	case VEX_STOP_NONE: return "none";
+	case VEX_STOP_LOST: return "lost";
+	case VEX_STOP_CANCEL: return "cancel";
+	case VEX_STOP_TIMEOUT: return "timeout";
+	case VEX_STOP_SHUTDOWN: return "shutdown";
+	}
+	return "unknown";
+}

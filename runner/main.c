@@ -1,0 +1,273 @@
+/* main.c - vex-runner: arguments, configuration, signals, the wake loop and an orderly shutdown. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/wake.h"
+#include "runner/pool.h"
+#include "runner/supervisor.h"
+
+#define RUNNER_ID_MAX 200
+
+struct args {
+	const char *config;
+	const char *id;
+	int check;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vex-runner [--config FILE] [--check-config] [--id NAME]\n");
+}
+
+/* 0, 1 when the caller should exit 0 (help), or VEX_EINVAL. */
+static int parse_args(int argc, char **argv, struct args *ret)
+{
+	struct args a = { 0 };
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			a.config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			a.config = argv[i] + 9;
+		else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
+			a.id = argv[++i];
+		else if (strncmp(argv[i], "--id=", 5) == 0)
+			a.id = argv[i] + 5;
+		else if (strcmp(argv[i], "--check-config") == 0)
+			a.check = 1;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+		else {
+			fprintf(stderr, "vex-runner: unknown or incomplete argument: %s\n", argv[i]);
+			return VEX_EINVAL;
+		}
+	}
+	if (a.id && (!a.id[0] || strlen(a.id) > RUNNER_ID_MAX)) {
+		fprintf(stderr, "vex-runner: --id must be 1..%d characters\n", RUNNER_ID_MAX);
+		return VEX_EINVAL;
+	}
+	*ret = a;
+	return 0;
+}
+
+/* --config, else $VEX_CONFIG, else <home>/vex.conf when it exists (home from $VEX_HOME, default ./var). */
+static int load_config(const struct args *a, struct vex_config *cfg, char *err, size_t errlen)
+{
+	const char *env = getenv("VEX_CONFIG");
+	const char *home = getenv("VEX_HOME");
+	char path[PATH_MAX];
+
+	if (a->config)
+		return vex_config_load(a->config, 0, cfg, err, errlen);
+	if (env && env[0])
+		return vex_config_load(env, 0, cfg, err, errlen);
+	snprintf(path, sizeof(path), "%s/vex.conf", home && home[0] ? home : "./var");
+	return vex_config_load(path, 1, cfg, err, errlen);
+}
+
+/* mkdir -p of the directory holding "path" (the wake socket's). */
+static void make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+	mkdir(dir, 0755);
+}
+
+/* Block the stop signals in every thread and read them from a signalfd in the main loop. */
+static int signals_fd(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return VEX_ERROR;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* 1 when a stop signal is pending on "sfd" (consumes it). */
+static int got_signal(int sfd, char *name, size_t len)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	snprintf(name, len, "%s", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	return 1;
+}
+
+/* Poll the wake socket; every datagram (or, as a fallback, every poll tick) wakes idle workers. */
+static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_fd, int sfd, char *sig,
+		  size_t siglen)
+{
+	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = wake_fd, .events = POLLIN } };
+	int r, n;
+
+	for (;;) {
+		r = poll(fds, wake_fd >= 0 ? 2 : 1, cfg->poll_interval_ms);
+		if (r < 0 && errno != EINTR) {
+			vex_log(VEX_LOG_ERROR, "poll failed", "error", strerror(errno), NULL);
+			snprintf(sig, siglen, "poll failure");
+			return;
+		}
+		if (r == 0) {
+			vex_pool_wake(pool, 1);
+			continue;
+		}
+		if (r > 0 && (fds[0].revents & POLLIN) && got_signal(sfd, sig, siglen))
+			return;
+		if (r > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
+			n = vex_wake_drain(wake_fd);
+			vex_pool_wake(pool, n > 0 ? n : 1);
+		}
+	}
+}
+
+/* Let running jobs finish within the grace period (a second signal cuts it short), then stop and
+ * requeue the rest. */
+static void shut_down(const struct vex_config *cfg, struct vex_pool *pool, int sfd, const char *sig)
+{
+	struct vex_running *run = calloc((size_t)vex_pool_size(pool), sizeof(*run));
+	int64_t end = vex_mono_us() + (int64_t)cfg->shutdown_grace_ms * 1000;
+	char nrun[24], grace[24], again[16];
+	size_t n = 0, i;
+
+	vex_pool_drain(pool);
+	if (run)
+		n = vex_pool_running(pool, run, (size_t)vex_pool_size(pool));
+	snprintf(nrun, sizeof(nrun), "%zu", n);
+	snprintf(grace, sizeof(grace), "%d", cfg->shutdown_grace_ms);
+	vex_log(VEX_LOG_INFO, "shutdown", "signal", sig, "running", nrun, "grace_ms", grace, NULL);
+	for (i = 0; i < n; i++)
+		vex_log(VEX_LOG_INFO, "shutdown: waiting for job", "job_id", run[i].job_id, NULL);
+	for (;;) {
+		int64_t left = (end - vex_mono_us()) / 1000;
+
+		if (left <= 0)
+			break;
+		if (vex_pool_wait_idle(pool, left > 100 ? 100 : (int)left) == 0)
+			break;
+		if (got_signal(sfd, again, sizeof(again))) {
+			vex_log(VEX_LOG_INFO, "shutdown: second signal, ending the grace period", NULL);
+			break;
+		}
+	}
+	if (vex_pool_wait_idle(pool, 0) != 0) {
+		vex_log(VEX_LOG_INFO, "shutdown: grace over, requeueing running jobs", NULL);
+		vex_pool_stop_running(pool);
+	}
+	vex_pool_join(pool);
+	free(run);
+}
+
+int main(int argc, char **argv)
+{
+	struct vex_config cfg = { 0 };
+	struct vex_pool *pool = NULL;
+	struct vex_supervisor *sup = NULL;
+	struct args a;
+	char err[1024], host[128], runner_id[RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
+	int wake_fd = -1, sfd = -1, rc, status = 1;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc != 0) {
+		usage(rc == 1 ? stdout : stderr);
+		return rc == 1 ? 0 : 1;
+	}
+	if (load_config(&a, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vex-runner: %s\n", err);
+		return 1;
+	}
+	if (a.check) {
+		printf("config ok\n");
+		status = 0;
+		goto out;
+	}
+	vex_log_init("vex-runner", cfg.log_level);
+	if (a.id) {
+		snprintf(runner_id, sizeof(runner_id), "%s", a.id);
+	} else {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(runner_id, sizeof(runner_id), "%s:%ld", host, (long)getpid());
+	}
+	sfd = signals_fd();
+	if (sfd < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot set up signal handling", NULL);
+		goto out;
+	}
+	make_parent(cfg.runner_socket);
+	wake_fd = vex_wake_bind(cfg.runner_socket);
+	if (wake_fd < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot bind the wake socket", "path", cfg.runner_socket, NULL);
+		goto out;
+	}
+	snprintf(num[0], sizeof(num[0]), "%d", cfg.runner_concurrency);
+	snprintf(num[1], sizeof(num[1]), "%d", cfg.lease_ms);
+	snprintf(num[2], sizeof(num[2]), "%d", cfg.rescue_interval_ms);
+	vex_log(VEX_LOG_INFO, "start", "runner_id", runner_id, "db", cfg.db_path, "socket", cfg.runner_socket,
+		"concurrency", num[0], "lease_ms", num[1], "rescue_interval_ms", num[2], NULL);
+	rc = vex_pool_start(&cfg, runner_id, &pool);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start workers", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
+	rc = vex_supervisor_start(&cfg, runner_id, pool, &sup);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start the supervisor", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
+	serve(&cfg, pool, wake_fd, sfd, sig, sizeof(sig));
+	shut_down(&cfg, pool, sfd, sig);
+	status = 0;
+out:
+	/* workers first (they may still need their leases renewed), then the supervisor, which
+	 * removes the heartbeat row */
+	if (pool) {
+		vex_pool_drain(pool);
+		vex_pool_stop_running(pool);
+		vex_pool_join(pool);
+	}
+	vex_supervisor_free(sup);
+	vex_pool_free(pool);
+	if (wake_fd >= 0)
+		close(wake_fd);
+	if (sfd >= 0)
+		close(sfd);
+	if (!a.check)
+		vex_log(status == 0 ? VEX_LOG_INFO : VEX_LOG_ERROR, "stopped", "runner_id", runner_id, NULL);
+	vex_config_release(&cfg);
+	return status;
+}

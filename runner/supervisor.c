@@ -1,0 +1,242 @@
+/* supervisor.c - the supervisor thread: heartbeat, lease renewal, cancel requests, rescue of expired leases. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cache.h"
+#include "core/err.h"
+#include "core/jobsvc.h"
+#include "core/log.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+#include "runner/supervisor.h"
+
+#define TICK_MS 100
+#define BEAT_US 2000000LL
+
+/* When the supervisor last renewed the lease of the job in each slot. */
+struct renewal {
+	char job_id[VEX_UUID_LEN + 1];
+	int64_t renewed_mono_us;
+};
+
+struct vex_supervisor {
+	const struct vex_config *cfg;
+	const char *runner_id;
+	struct vex_pool *pool;
+	struct vex_store *store;
+	struct vex_cache *cache;
+	pthread_t tid;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	struct renewal *renew;     /* one per pool slot */
+	struct vex_running *run;   /* scratch for the pool snapshot */
+};
+
+/* Sleep "ms" unless asked to stop; returns the stop flag. */
+static int nap(struct vex_supervisor *s, int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
+			break;
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static void rescue(struct vex_supervisor *s)
+{
+	struct vex_job_list l = { 0 };
+	char attempts[24];
+	int rc, queued = 0;
+	size_t i;
+
+	rc = vex_store_jobs_rescue(s->store, vex_now_us(), &l);
+	if (rc < 0) {
+		vex_log(VEX_LOG_WARN, "rescue failed", "error", vex_strerror(rc), NULL);
+		return;
+	}
+	for (i = 0; i < l.n; i++) {
+		const struct vex_job *j = l.items[i];
+
+		vex_jobsvc_publish(s->cache, j);
+		snprintf(attempts, sizeof(attempts), "%d", j->attempts);
+		vex_log(VEX_LOG_INFO, "rescue", "job_id", j->id, "status", vex_job_status_name(j->status),
+			"attempts", attempts, NULL);
+		if (j->status == VEX_JOB_QUEUED)
+			queued++;
+	}
+	vex_job_list_release(&l);
+	if (queued > 0)
+		vex_pool_wake(s->pool, queued);
+}
+
+/* Renew the lease when a third of it has passed; otherwise a cheap read notices cancel requests
+ * (and a lease taken away) within a tick instead of within lease_ms/3. */
+static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t now)
+{
+	struct renewal *rn = &s->renew[r->slot];
+	int64_t every = (int64_t)s->cfg->lease_ms * 1000 / 3;
+	struct vex_job *j = NULL;
+	int cancel = 0, rc;
+
+	if (strcmp(rn->job_id, r->job_id) != 0) {
+		memcpy(rn->job_id, r->job_id, sizeof(rn->job_id));
+		rn->renewed_mono_us = r->claimed_mono_us;
+	}
+	if (now - rn->renewed_mono_us >= every) {
+		rc = vex_store_job_renew(s->store, r->job_id, s->runner_id, vex_now_us(),
+					 (int64_t)s->cfg->lease_ms * 1000, &cancel);
+		if (rc == VEX_ECONFLICT) {
+			vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_LOST);
+			return;
+		}
+		if (rc < 0) {
+			/* try again next tick; the lease still has two thirds left */
+			vex_log(VEX_LOG_WARN, "lease renewal failed", "job_id", r->job_id, "error", vex_strerror(rc),
+				NULL);
+			return;
+		}
+		rn->renewed_mono_us = now;
+		if (cancel)
+			vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_CANCEL);
+		return;
+	}
+	rc = vex_store_job_get(s->store, r->job_id, NULL, &j);
+	if (rc < 0)
+		return;
+	if (j->status != VEX_JOB_RUNNING || (j->lease_owner && strcmp(j->lease_owner, s->runner_id) != 0))
+		vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_LOST);
+	else if (j->cancel_requested)
+		vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_CANCEL);
+	vex_job_free(j);
+}
+
+/* Open the thread's store and cache, retrying each second until it works or we are stopped. */
+static int sup_open(struct vex_supervisor *s)
+{
+	const struct vex_config *cfg = s->cfg;
+	int rc;
+
+	for (;;) {
+		if (!s->store) {
+			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s->store);
+			if (rc < 0)
+				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
+					vex_strerror(rc), NULL);
+		}
+		if (!s->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &s->cache) < 0)
+			vex_cache_open("", cfg->cache_timeout_ms, &s->cache);
+		if (s->store && s->cache)
+			return 0;
+		if (nap(s, 1000))
+			return VEX_ESTATE;
+	}
+}
+
+static void *sup_main(void *arg)
+{
+	struct vex_supervisor *s = arg;
+	const struct vex_config *cfg = s->cfg;
+	int64_t next_beat = 0, next_rescue = 0, now;
+	int tick = TICK_MS, rc;
+	size_t n, i;
+
+	if (cfg->lease_ms / 3 < tick)
+		tick = cfg->lease_ms / 3 > 1 ? cfg->lease_ms / 3 : 1;
+	if (sup_open(s) < 0)
+		goto out;
+	do {
+		now = vex_mono_us();
+		if (now >= next_beat) {
+			rc = vex_store_runner_beat(s->store, s->runner_id, (int)getpid(), vex_now_us());
+			if (rc < 0)
+				vex_log(VEX_LOG_WARN, "heartbeat failed", "error", vex_strerror(rc), NULL);
+			next_beat = now + BEAT_US;
+		}
+		if (now >= next_rescue) {
+			rescue(s);
+			next_rescue = now + (int64_t)cfg->rescue_interval_ms * 1000;
+		}
+		n = vex_pool_running(s->pool, s->run, (size_t)vex_pool_size(s->pool));
+		for (i = 0; i < n; i++)
+			watch(s, &s->run[i], vex_mono_us());
+	} while (!nap(s, tick));
+	rc = vex_store_runner_gone(s->store, s->runner_id);
+	if (rc < 0 && rc != VEX_ENOTFOUND)
+		vex_log(VEX_LOG_WARN, "heartbeat row removal failed", "error", vex_strerror(rc), NULL);
+out:
+	vex_cache_free(s->cache);
+	vex_store_free(s->store);
+	s->cache = NULL;
+	s->store = NULL;
+	return NULL;
+}
+
+int vex_supervisor_start(const struct vex_config *cfg, const char *runner_id, struct vex_pool *pool,
+			 struct vex_supervisor **ret)
+{
+	struct vex_supervisor *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	int rc = VEX_ENOMEM;
+
+	if (!s)
+		goto out;
+	s->cfg = cfg;
+	s->runner_id = runner_id;
+	s->pool = pool;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	s->renew = calloc((size_t)vex_pool_size(pool), sizeof(*s->renew));
+	s->run = calloc((size_t)vex_pool_size(pool), sizeof(*s->run));
+	if (!s->renew || !s->run)
+		goto out;
+	if (pthread_create(&s->tid, NULL, sup_main, s) != 0) {
+		rc = VEX_ERROR;
+		goto out;
+	}
+	s->started = 1;
+	*ret = s;
+	s = NULL;
+	rc = 0;
+out:
+	vex_supervisor_free(s);
+	return rc;
+}
+
+void vex_supervisor_free(struct vex_supervisor *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->tid, NULL);
+	}
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->renew);
+	free(s->run);
+	free(s);
+}

@@ -1,0 +1,589 @@
+# vexit.py - integration harness: start/stop the real programs, mint JWTs, talk HTTPS, read SQLite.
+import atexit
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+
+import requests
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.abspath(os.environ.get("VEX_BUILD", os.path.join(REPO, "build")))
+# Sanitizer builds are several times slower: every deadline grows, no assertion depends on it.
+SLOW = 3.0 if "san" in os.path.basename(BUILD) else 1.0
+HTTP_TIMEOUT = 30 * SLOW
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+TERMINAL = {"completed", "failed", "canceled", "timeout"}
+# enum vex_job_status order (core/model.h), for a store that keeps the status as an integer.
+CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
+
+# Every process any test started; stopped at exit even if a finalizer never ran.
+_ALL_PROCS = []
+# Services alive now: the failure hook prints their log tails.
+ACTIVE = []
+
+
+def deadline(seconds):
+    return time.monotonic() + seconds * SLOW
+
+
+def wait_for(fn, timeout=30, interval=0.05, what="condition"):
+    """Poll fn() until it returns a truthy value (returned); AssertionError at the deadline."""
+    end = deadline(timeout)
+    last = None
+    while True:
+        try:
+            last = fn()
+        except (requests.RequestException, OSError, sqlite3.Error) as e:
+            last = e
+        else:
+            if last:
+                return last
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+        time.sleep(interval)
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def tcp_answers(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def unix_answers(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(1)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def is_rfc3339(s):
+    if not isinstance(s, str) or not RFC3339_RE.match(s):
+        return False
+    try:
+        datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def parse_rfc3339(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+# ---- JWT, independent of the C code ----
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def mint(secret, claims, header=None, digest=hashlib.sha256, sign=True):
+    """Compact JWS over "claims" (dict, dumped as is) signed with HMAC-"digest"."""
+    if header is None:
+        header = {"alg": "HS256", "typ": "JWT"}
+    if isinstance(secret, str):
+        secret = secret.encode()
+    h = b64url(json.dumps(header, separators=(",", ":")).encode())
+    p = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = (h + "." + p).encode()
+    sig = b64url(hmac.new(secret, signing_input, digest).digest()) if sign else ""
+    return h + "." + p + "." + sig
+
+
+def claims_for(sub, role="user", plan=None, ttl=3600, now=None):
+    now = int(time.time()) if now is None else now
+    c = {"sub": sub, "role": role, "iss": "vex-api", "iat": now, "exp": now + ttl}
+    if plan:
+        c["plan"] = plan
+    return c
+
+
+# ---- processes ----
+
+class Proc:
+    """One child process with its output in a log file; stopped by pid only."""
+
+    def __init__(self, name, argv, env, log_path, cwd=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self._log.write(("\n==== start %s: %s\n" % (time.strftime("%H:%M:%S"), " ".join(argv))).encode())
+        self._log.flush()
+        self.p = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd or REPO,
+                                  start_new_session=True, stdin=subprocess.DEVNULL)
+        _ALL_PROCS.append(self)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.p.pid, sig)
+
+    def wait(self, timeout):
+        """Exit status, or None if still running after "timeout" seconds (scaled)."""
+        try:
+            return self.p.wait(timeout=timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=10):
+        """SIGTERM, then SIGKILL after "timeout"; returns the exit status."""
+        if self.alive():
+            try:
+                os.kill(self.p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            rc = self.wait(timeout)
+            if rc is None:
+                self.kill()
+        rc = self.p.wait()
+        self._close()
+        return rc
+
+    def kill(self):
+        if self.alive():
+            try:
+                os.kill(self.p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        rc = self.p.wait()
+        self._close()
+        return rc
+
+    def _close(self):
+        if not self._log.closed:
+            self._log.close()
+
+
+@atexit.register
+def _stop_everything():
+    for pr in reversed(_ALL_PROCS):
+        try:
+            if pr.alive():
+                pr.kill()
+        except Exception:
+            pass
+
+
+def children_of(pid):
+    """Pids whose parent is "pid" (scan of /proc/*/stat), excluding zombies."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        # comm may hold spaces or parens: fields after the last ')'.
+        rest = st[st.rindex(")") + 2:].split()
+        state, ppid = rest[0], int(rest[1])
+        if ppid == pid and state != "Z":
+            out.append(int(d))
+    return sorted(out)
+
+
+def descendants_of(pid):
+    seen = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        for c in children_of(p):
+            if c not in seen:
+                seen.append(c)
+                todo.append(c)
+    return seen
+
+
+def pid_running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return False
+    return st[st.rindex(")") + 2:].split()[0] != "Z"
+
+
+def _inode(path):
+    try:
+        st = os.stat(path)
+        return (st.st_ino, st.st_ctime_ns)
+    except OSError:
+        return None
+
+
+def tail(path, n=40):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError as e:
+        return "(%s)" % e
+    return "\n".join(lines[-n:])
+
+
+# ---- the service under test ----
+
+def gen_cert(directory):
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run([os.path.join(REPO, "tools", "gen-cert"), directory], check=True, cwd=REPO,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+
+
+class Service:
+    """memcached + vex-api + vex-runner + nginx on free ports in a temporary directory."""
+
+    def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000):
+        self.dir = tempfile.mkdtemp(prefix="vex-it-")
+        self.home = os.path.join(self.dir, "home")
+        self.logs = os.path.join(self.dir, "logs")
+        os.makedirs(os.path.join(self.home, "run"))
+        os.makedirs(self.logs)
+        self.cert, self.key = tls
+        self.secret = secrets.token_urlsafe(36)  # 48 random bytes (printable: it travels in the environment)
+        assert len(self.secret) == 48
+        self.workers = workers
+        self.mc_port = free_port()
+        self.https_port = free_port()
+        self.http_port = free_port()
+        self.api_socket = os.path.join(self.home, "run", "api.sock")
+        self.runner_socket = os.path.join(self.home, "run", "runner.sock")
+        self.db_path = os.path.join(self.home, "vex.db")
+        self.rate, self.burst = rate, burst
+        self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
+                           "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000"}
+        self.runner_env.update(runner_env or {})
+        self.api_env = dict(api_env or {})
+        self.memcached = self.api = self.runner = self.nginx = None
+        self.extra = []  # other nginx instances (low rate)
+        self.runner_seq = 0
+        self.failed = False
+        self.http = requests.Session()
+        self.http.trust_env = False  # never through a proxy from the environment
+
+    # -- environment --
+    def env(self, extra=None):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
+        e.update({
+            "VEX_HOME": self.home,
+            "VEX_JWT_SECRET": self.secret,
+            "VEX_CACHE_SERVERS": "127.0.0.1:%d" % self.mc_port,
+            "VEX_SERVER_WORKERS": str(self.workers),
+            "VEX_STORE_PATH": self.db_path,
+            "VEX_SERVER_API_SOCKET": self.api_socket,
+            "VEX_SERVER_RUNNER_SOCKET": self.runner_socket,
+            "VEX_LOG_LEVEL": "info",
+        })
+        e.update(extra or {})
+        return e
+
+    def log(self, name):
+        return os.path.join(self.logs, name + ".log")
+
+    # -- memcached --
+    def start_memcached(self):
+        self.memcached = Proc("memcached", ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", str(self.mc_port),
+                                            "-U", "0", "-t", "2"] + (["-u", "root"] if os.getuid() == 0 else []),
+                              self.env(), self.log("memcached"))
+        wait_for(lambda: self.memcached_version() or self._dead(self.memcached), 10, what="memcached")
+
+    def memcached_version(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.mc_port), timeout=1) as s:
+                s.sendall(b"version\r\n")
+                return s.recv(64).startswith(b"VERSION")
+        except OSError:
+            return False
+
+    def stop_memcached(self):
+        if self.memcached:
+            self.memcached.stop()
+
+    # -- vex-api --
+    def start_api(self):
+        self.api = Proc("vex-api", [os.path.join(BUILD, "vex-api")], self.env(self.api_env), self.log("vex-api"))
+        wait_for(lambda: self._dead(self.api) or (unix_answers(self.api_socket) and
+                                                 len(children_of(self.api.pid)) >= self.workers),
+                 20, what="vex-api socket and %d workers" % self.workers)
+
+    # -- vex-runner --
+    def start_runner(self, extra_env=None):
+        self.runner_seq += 1
+        env = self.env(self.runner_env)
+        env.update(extra_env or {})
+        # A killed runner leaves its socket file behind: ready means a fresh inode bound by the new one.
+        old = _inode(self.runner_socket)
+        self.runner = Proc("vex-runner", [os.path.join(BUILD, "vex-runner"), "--id", "it-runner-%d" % self.runner_seq],
+                           env, self.log("vex-runner"))
+        wait_for(lambda: self._dead(self.runner) or _inode(self.runner_socket) not in (None, old), 20,
+                 what="vex-runner wake socket")
+        return self.runner
+
+    # -- nginx --
+    def render_nginx(self, name, https_port, http_port, rate, burst):
+        prefix = os.path.join(self.dir, name)
+        conf = os.path.join(self.dir, name + ".conf")
+        env = self.env({
+            "VEX_HTTPS_PORT": str(https_port), "VEX_HTTP_PORT": str(http_port), "VEX_LISTEN": "127.0.0.1",
+            "VEX_API_SOCKET": self.api_socket, "VEX_TLS_CERT": self.cert, "VEX_TLS_KEY": self.key,
+            "VEX_RATE": str(rate), "VEX_BURST": str(burst), "VEX_NGINX_PREFIX": prefix,
+        })
+        r = subprocess.run([os.path.join(REPO, "tools", "render-nginx"), conf], env=env, cwd=REPO,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert r.returncode == 0, "render-nginx failed: %s" % r.stdout.decode(errors="replace")
+        os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
+        return prefix, conf
+
+    def _start_nginx(self, name, https_port, http_port, rate, burst):
+        prefix, conf = self.render_nginx(name, https_port, http_port, rate, burst)
+        p = Proc(name, ["nginx", "-p", prefix, "-e", "stderr", "-c", conf, "-g", "daemon off;"], self.env(),
+                 self.log(name))
+        p.prefix = prefix
+        wait_for(lambda: self._dead(p) or tcp_answers(https_port), 15, what=name + " listening")
+        return p
+
+    def start_nginx(self):
+        self.nginx = self._start_nginx("nginx", self.https_port, self.http_port, self.rate, self.burst)
+        wait_for(lambda: self._dead(self.nginx) or self.get("/health").status_code == 200, 20,
+                 what="GET /health through nginx")
+
+    def start_low_rate_nginx(self, rate=1, burst=1):
+        """A second nginx in front of the same vex-api with a tiny limit_req; returns its base URL."""
+        hp, p = free_port(), free_port()
+        n = self._start_nginx("nginx-low", hp, p, rate, burst)
+        self.extra.append(n)
+        return "https://localhost:%d" % hp
+
+    def _dead(self, proc):
+        if proc is not None and not proc.alive():
+            raise AssertionError("%s exited with %s during start-up:\n%s" %
+                                 (proc.name, proc.p.returncode, tail(proc.log_path)))
+        return False
+
+    # -- whole lifecycle --
+    def start(self):
+        ACTIVE.append(self)
+        self.start_memcached()
+        self.start_api()
+        self.start_runner()
+        self.start_nginx()
+        return self
+
+    def stop(self):
+        for p in self.extra + [self.nginx, self.runner, self.api, self.memcached]:
+            if p is not None:
+                try:
+                    p.stop()
+                except Exception:
+                    p.kill()
+        self.http.close()
+        if self in ACTIVE:
+            ACTIVE.remove(self)
+        if not self.failed and not os.environ.get("VEX_IT_KEEP"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_tails(self, n=40):
+        parts = ["service dir: %s" % self.dir]
+        for name in sorted(os.listdir(self.logs)):
+            parts.append("---- %s (last %d lines) ----\n%s" % (name, n, tail(os.path.join(self.logs, name), n)))
+        for p in [self.nginx] + self.extra:
+            if p is not None:
+                for f in ("error.log", "access.log"):
+                    path = os.path.join(p.prefix, "logs", f)
+                    if os.path.exists(path):
+                        parts.append("---- %s/logs/%s ----\n%s" % (p.name, f, tail(path, 15)))
+        return "\n".join(parts)
+
+    # -- HTTP --
+    @property
+    def base(self):
+        return "https://localhost:%d" % self.https_port
+
+    def request(self, method, path, base=None, **kw):
+        kw.setdefault("timeout", HTTP_TIMEOUT)
+        kw.setdefault("verify", self.cert)
+        kw.setdefault("allow_redirects", False)
+        return self.http.request(method, (base or self.base) + path, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def token(self, sub=None, role="user", plan=None, ttl=3600):
+        return mint(self.secret, claims_for(sub or new_sub(), role, plan, ttl))
+
+    def client(self, sub=None, role="user", plan=None):
+        return Client(self, sub or new_sub(), role, plan)
+
+    # -- SQLite, read only --
+    def db(self):
+        con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
+        con.row_factory = sqlite3.Row
+        return con
+
+    def db_query(self, sql, params=()):
+        con = self.db()
+        try:
+            return [dict(r) for r in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+
+    def count(self, table):
+        return self.db_query("SELECT count(*) AS n FROM %s" % table)[0]["n"]
+
+    def counts(self):
+        return {"agents": self.count("agents"), "jobs": self.count("jobs")}
+
+    def db_job(self, job_id):
+        rows = self.db_query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        assert len(rows) == 1, "expected one jobs row for %s, found %d" % (job_id, len(rows))
+        row = rows[0]
+        if isinstance(row.get("status"), int):
+            row["status"] = CORE_STATUS[row["status"]]
+        return row
+
+    # -- the vex-api master's workers --
+    def api_workers(self):
+        return children_of(self.api.pid)
+
+
+def new_sub():
+    return "it-" + uuid.uuid4().hex[:12]
+
+
+class Client:
+    """A caller with a bearer token minted in Python."""
+
+    def __init__(self, svc, sub, role="user", plan=None):
+        self.svc, self.sub, self.role, self.plan = svc, sub, role, plan
+        self.token = svc.token(sub, role, plan)
+
+    def headers(self, extra=None):
+        h = {"Authorization": "Bearer " + self.token}
+        h.update(extra or {})
+        return h
+
+    def request(self, method, path, headers=None, **kw):
+        return self.svc.request(method, path, headers=self.headers(headers), **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def create_agent(self, name="it agent", role="You are a test agent", **fields):
+        body = {"name": name, "role": role}
+        body.update(fields)
+        r = self.post("/api/v1/agents", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def execute(self, agent_id, prompt="hello", headers=None, **fields):
+        body = {"prompt": prompt}
+        body.update(fields)
+        r = self.post("/api/v1/agents/%s/execute" % agent_id, json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def tool(self, name, arguments, headers=None, **fields):
+        body = {"arguments": arguments}
+        body.update(fields)
+        r = self.post("/api/v1/tools/%s/execute" % name, json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["job_id"]
+
+    def job(self, job_id):
+        r = self.get("/api/v1/jobs/" + job_id)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_job(self, job_id, statuses=("completed",), timeout=60):
+        """Poll until the job reaches one of "statuses"; a different terminal status fails at once."""
+        statuses = set(statuses)
+
+        def check():
+            env = self.job(job_id)
+            if env["status"] in statuses:
+                return env
+            if env["status"] in TERMINAL:
+                raise AssertionError("job %s ended %s, wanted %s: %s" % (job_id, env["status"], statuses, env))
+            return None
+
+        return wait_for(check, timeout, interval=0.1, what="job %s to reach %s" % (job_id, sorted(statuses)))
+
+
+def assert_json(r):
+    ct = r.headers.get("Content-Type", "")
+    assert ct.split(";")[0].strip() == "application/json", "Content-Type %r for %d: %r" % (ct, r.status_code, r.text[:300])
+    return r.json()
+
+
+def assert_error(r, status, code, field=None, message=None):
+    """A vex error body: {"error":{"code","message","field"?,"request_id"}}; returns the error object."""
+    assert r.status_code == status, "wanted %d %s, got %d: %s" % (status, code, r.status_code, r.text[:500])
+    body = assert_json(r)
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), body
+    err = body["error"]
+    assert err.get("code") == code, body
+    assert isinstance(err.get("message"), str) and err["message"], body
+    if message is not None:
+        assert err["message"] == message, body
+    if field is not None:
+        assert err.get("field") == field, body
+    return err
+
+
+def assert_api_error(r, status, code, field=None, message=None):
+    """An error answered by vex-api itself: also carries request_id == X-Request-ID."""
+    err = assert_error(r, status, code, field, message)
+    assert isinstance(err.get("request_id"), str) and err["request_id"], err
+    assert r.headers.get("X-Request-ID") == err["request_id"], (dict(r.headers), err)
+    return err

@@ -1,0 +1,114 @@
+/* test_timeutil.c - clocks, RFC 3339 formatting and parsing, sleep. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "core/timeutil.h"
+
+static void test_clocks(void **state)
+{
+	int64_t a = vex_mono_us(), b;
+
+	(void)state;
+	assert_true(vex_now_us() > 1700000000LL * 1000000);
+	vex_sleep_ms(5, NULL);
+	b = vex_mono_us();
+	assert_true(b - a >= 5000);
+}
+
+static void test_format(void **state)
+{
+	char out[VEX_RFC3339_LEN];
+
+	(void)state;
+	vex_rfc3339(0, out);
+	assert_string_equal(out, "1970-01-01T00:00:00.000Z");
+	vex_rfc3339(1735722000123456LL, out);
+	assert_string_equal(out, "2025-01-01T09:00:00.123Z");
+	vex_rfc3339(951782400000000LL, out); /* leap day 2000 */
+	assert_string_equal(out, "2000-02-29T00:00:00.000Z");
+	vex_rfc3339(-1000, out); /* 1 ms before the epoch */
+	assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+	vex_rfc3339(INT64_MAX, out);
+	assert_true(strlen(out) < VEX_RFC3339_LEN);
+}
+
+static void test_parse_good(void **state)
+{
+	int64_t us = 0;
+
+	(void)state;
+	assert_int_equal(vex_parse_rfc3339("2025-01-01T09:00:00Z", &us), 0);
+	assert_true(us == 1735722000000000LL);
+	assert_int_equal(vex_parse_rfc3339("2025-01-01T09:00:00.123456Z", &us), 0);
+	assert_true(us == 1735722000123456LL);
+	assert_int_equal(vex_parse_rfc3339("2025-01-01T09:00:00.1234567891Z", &us), 0);
+	assert_true(us == 1735722000123456LL);
+	assert_int_equal(vex_parse_rfc3339("2025-01-01T10:30:00+01:30", &us), 0);
+	assert_true(us == 1735722000000000LL);
+	assert_int_equal(vex_parse_rfc3339("2025-01-01T08:00:00-01:00", &us), 0);
+	assert_true(us == 1735722000000000LL);
+	assert_int_equal(vex_parse_rfc3339("2025-01-01", &us), 0);
+	assert_true(us == 1735689600000000LL);
+	assert_int_equal(vex_parse_rfc3339("2024-02-29t00:00:00z", &us), 0);
+	assert_int_equal(vex_parse_rfc3339("1969-12-31T23:59:59Z", &us), 0);
+	assert_true(us == -1000000LL);
+}
+
+static void test_parse_bad(void **state)
+{
+	static const char *bad[] = {
+		"", "2025", "2025-1-01", "2025-13-01", "2025-02-29", "2025-04-31", "2025-01-00",
+		"2025-01-01T", "2025-01-01T24:00:00Z", "2025-01-01T09:60:00Z", "2025-01-01T09:00:60Z",
+		"2025-01-01T09:00:00", "2025-01-01T09:00:00.Z", "2025-01-01T09:00:00+0100",
+		"2025-01-01T09:00:00Zjunk", "2025-01-01X09:00:00Z", "abcd-ef-ghT00:00:00Z",
+		"2025-01-01T09:00:00+24:00", " 2025-01-01",
+	};
+	int64_t us = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(vex_parse_rfc3339(bad[i], &us), VEX_EINVAL);
+		assert_true(us == 42); /* untouched on failure */
+	}
+	assert_int_equal(vex_parse_rfc3339(NULL, &us), VEX_EINVAL);
+}
+
+static void test_roundtrip(void **state)
+{
+	char out[VEX_RFC3339_LEN];
+	int64_t us;
+
+	(void)state;
+	for (int64_t t = -86400000000LL * 800; t < 86400000000LL * 40000; t += 86400000000LL * 37 + 123000) {
+		vex_rfc3339(t, out);
+		assert_int_equal(vex_parse_rfc3339(out, &us), 0);
+		assert_true(us == t);
+	}
+}
+
+static void test_sleep_stop(void **state)
+{
+	volatile int stop = 1;
+	int64_t a = vex_mono_us();
+
+	(void)state;
+	vex_sleep_ms(0, &stop);
+	vex_sleep_ms(-5, &stop);
+	assert_true(vex_mono_us() - a < 1000000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clocks),      cmocka_unit_test(test_format),
+		cmocka_unit_test(test_parse_good),  cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_sleep_stop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

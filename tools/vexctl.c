@@ -1,0 +1,247 @@
+/* vexctl.c - the operator CLI: a table of subcommands (token now; key create|list|revoke later). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/auth.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/timeutil.h"
+
+/* Exit codes: 0 done, 1 could not do it (config, secret, memory), 2 bad usage. */
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+#define TTL_DEFAULT 3600
+#define TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
+
+/* A subcommand gets argv starting at its own name and the --config given before it (or NULL). */
+struct vexctl_cmd {
+	const char *name;
+	const char *args;    /* usage line after the name */
+	const char *summary; /* one line for --help */
+	int (*run)(int argc, char **argv, const char *config_path);
+};
+
+static int cmd_token(int argc, char **argv, const char *config_path);
+
+static const struct vexctl_cmd commands[] = {
+	{ "token", "--sub SUB [--role user|admin] [--plan free|standard|pro|enterprise] [--ttl SECONDS]",
+	  "print a JWT signed with the configured secret (default role user, ttl 3600)", cmd_token },
+	/* issue 3: { "key", "create|list|revoke ...", "manage API keys", cmd_key }, */
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vexctl [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].summary);
+	fprintf(f, "\noptions:\n"
+		   "  --config FILE   vex.conf to read (also accepted after the command; default: $VEX_CONFIG,\n"
+		   "                  else built-in defaults: home ./var, secret file <home>/jwt.secret)\n"
+		   "  -h, --help      this text\n"
+		   "\nThe JWT secret comes from VEX_JWT_SECRET when set, else from [auth] jwt_secret_file.\n"
+		   "Exit status: 0 done, 1 failed (configuration, secret), 2 bad arguments.\n");
+}
+
+/* One line saying what is wrong, then the usage, all on stderr. */
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vexctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n");
+	usage(stderr);
+}
+
+/* Strict decimal parse of "s" into [min, max]; 0 or VEX_EINVAL. */
+static int parse_i64(const char *s, long long min, long long max, long long *ret)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s)
+		return VEX_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return VEX_EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/*
+ * Load "path" (or $VEX_CONFIG, or defaults only) and insist on a usable secret, so that
+ * vexctl signs with exactly what vex-api verifies with.
+ */
+static int load_config(const char *path, struct vex_config *cfg)
+{
+	char err[512];
+	int optional = 0;
+	int rc;
+
+	if (!path || !*path) {
+		path = getenv("VEX_CONFIG");
+		if (!path || !*path) {
+			path = NULL;
+			optional = 1;
+		}
+	}
+	rc = vex_config_load(path, optional, cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "vexctl: %s\n", err);
+		goto out;
+	}
+	rc = vex_config_require_secret(cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "vexctl: %s\n", err);
+		vex_config_release(cfg);
+	}
+out:
+	return rc;
+}
+
+/* vexctl token: mint a JWT the way vex-api verifies it (core/auth.h). */
+static int cmd_token(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "sub", required_argument, NULL, 's' },  { "role", required_argument, NULL, 'r' },
+		{ "plan", required_argument, NULL, 'p' }, { "ttl", required_argument, NULL, 't' },
+		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vex_config cfg;
+	struct vex_principal p;
+	const char *sub = NULL;
+	long long ttl = TTL_DEFAULT;
+	char *token = NULL;
+	int loaded = 0;
+	int status = EXIT_USAGE;
+	int c;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&p, 0, sizeof(p));
+	p.role = VEX_ROLE_USER;
+	p.plan = VEX_PLAN_FREE;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sub = optarg;
+			break;
+		case 'r':
+			if (vex_role_parse(optarg, &p.role) < 0) {
+				usage_error("--role must be user or admin, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'p':
+			if (vex_plan_parse(optarg, &p.plan) < 0) {
+				usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 't':
+			if (parse_i64(optarg, 1, TTL_MAX, &ttl) < 0) {
+				usage_error("--ttl must be a whole number of seconds from 1 to %lld, not '%s'",
+					    TTL_MAX, optarg);
+				goto out;
+			}
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			status = 0;
+			goto out;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!sub) {
+		usage_error("token needs --sub SUB");
+		goto out;
+	}
+	/* The same rule vex_jwt_verify applies, so a minted token is never refused for its sub. */
+	if (!*sub || strlen(sub) > VEX_SUB_MAX || vex_has_control_chars(sub)) {
+		usage_error("--sub must be 1..128 bytes without control characters");
+		goto out;
+	}
+	memcpy(p.sub, sub, strlen(sub) + 1);
+
+	status = EXIT_FAIL;
+	if (load_config(config_path, &cfg) < 0)
+		goto out;
+	loaded = 1;
+	if (vex_jwt_sign(cfg.jwt_secret, cfg.jwt_secret_len, &p, vex_now_us() / 1000000, ttl, &token) < 0) {
+		fprintf(stderr, "vexctl: could not sign the token\n");
+		goto out;
+	}
+	if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "vexctl: could not write the token: %s\n", strerror(errno));
+		goto out;
+	}
+	status = 0;
+out:
+	free(token);
+	if (loaded)
+		vex_config_release(&cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	int i = 1;
+
+	/* Global options before the command; the command parses the rest itself. */
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc) {
+				usage_error("option --config needs a value");
+				return EXIT_USAGE;
+			}
+			config_path = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			config_path = argv[i] + 9;
+			i++;
+		} else {
+			usage_error("unknown option %s", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage_error("no command given");
+		return EXIT_USAGE;
+	}
+	for (size_t k = 0; k < N_COMMANDS; k++) {
+		if (!strcmp(argv[i], commands[k].name))
+			return commands[k].run(argc - i, argv + i, config_path);
+	}
+	usage_error("unknown command '%s'", argv[i]);
+	return EXIT_USAGE;
+}
