@@ -320,6 +320,7 @@ static void set_defaults(struct vex_config *cfg)
 static int load_file(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
 {
 	struct load_ctx ctx;
+	struct stat st;
 	int rc = VEX_EINVAL, line;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -333,7 +334,15 @@ static int load_file(const char *path, int optional, struct vex_config *cfg, cha
 		snprintf(err, errlen, "%s: cannot open the configuration file: %s", path, strerror(errno));
 		goto out;
 	}
+	if (fstat(fileno(ctx.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read the configuration file: it is a directory", path);
+		goto out;
+	}
 	line = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
+	if (line >= 0 && ferror(ctx.f)) {
+		snprintf(err, errlen, "%s: cannot read the configuration file: %s", path, strerror(errno));
+		goto out;
+	}
 	if (line < 0) {
 		snprintf(err, errlen, "%s: cannot parse the configuration file (%s)", path,
 			 line == -2 ? "out of memory" : "read error");
@@ -415,10 +424,10 @@ static int resolve_home(struct vex_config *cfg, char *err, size_t errlen)
 	struct stat st;
 	int rc = VEX_EINVAL;
 
-	if (!cfg->home) {
-		cfg->home = strdup("./var");
-		if (!cfg->home)
-			goto nomem;
+	if (!cfg->home && !(cfg->home = strdup("./var"))) {
+		rc = VEX_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
 	}
 	if (realpath(cfg->home, buf)) {
 		if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -435,15 +444,14 @@ static int resolve_home(struct vex_config *cfg, char *err, size_t errlen)
 		}
 		abs = path_join(buf, cfg->home);
 	}
-	if (!abs)
-		goto nomem;
+	if (!abs) {
+		rc = VEX_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	free(cfg->home);
 	cfg->home = abs;
 	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	rc = VEX_ENOMEM;
 out:
 	return rc;
 }
@@ -487,7 +495,7 @@ static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
 	unsigned char buf[VEX_JWT_SECRET_MAX + 2];
 	const char *env = getenv("VEX_JWT_SECRET");
 	size_t len = 0;
-	int fd = -1, rc = VEX_EINVAL;
+	int fd = -1, rc = VEX_EINVAL, too_long = 0;
 
 	if (env) {
 		len = strlen(env);
@@ -530,10 +538,10 @@ static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
 		char extra;
 
 		if (read(fd, &extra, 1) != 0)
-			len++; /* certainly too long */
+			too_long = 1;
 	}
 	strip_newlines(buf, &len);
-	if (len > VEX_JWT_SECRET_MAX) {
+	if (too_long || len > VEX_JWT_SECRET_MAX) {
 		snprintf(err, errlen, "[auth] jwt_secret_file: \"%s\" holds more than %d bytes; at most %d are allowed",
 			 cfg->jwt_secret_file, VEX_JWT_SECRET_MAX, VEX_JWT_SECRET_MAX);
 		goto out;
@@ -571,13 +579,15 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 		goto out;
 	if ((rc = resolve_home(cfg, err, errlen)) != 0)
 		goto out;
-	if (!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211")))
-		goto nomem;
-	if (resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
+	rc = VEX_ENOMEM;
+	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
+	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
-	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret"))
-		goto nomem;
+	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	rc = VEX_EINVAL;
 	if (check_socket_path("api_socket", cfg->api_socket, err, errlen) ||
 	    check_socket_path("runner_socket", cfg->runner_socket, err, errlen))
@@ -585,10 +595,6 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
 	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	rc = VEX_ENOMEM;
 out:
 	if (rc)
 		vex_config_release(cfg);

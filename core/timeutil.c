@@ -121,45 +121,45 @@ int vex_parse_rfc3339(const char *s, int64_t *ret_us)
 		goto out;
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
 		goto out;
-	if (*p == '\0')
-		goto done;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		goto out;
-	p++;
-	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
-		goto out;
-	if (h > 23 || mi > 59 || sec > 59)
-		goto out;
-	if (*p == '.') {
-		int n = 0;
-		int64_t scale = 100000;
+	/* A bare date is midnight UTC; otherwise a time and a zone must follow. */
+	if (*p != '\0') {
+		if (*p != 'T' && *p != 't' && *p != ' ')
+			goto out;
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+			goto out;
+		if (h > 23 || mi > 59 || sec > 59)
+			goto out;
+		if (*p == '.') {
+			int n = 0;
+			int64_t scale = 100000;
 
-		p++;
-		/* Keep microseconds; further digits are accepted and dropped. */
-		while (*p >= '0' && *p <= '9') {
-			if (scale > 0) {
-				frac_us += (*p - '0') * scale;
-				scale /= 10;
-			}
 			p++;
-			n++;
+			/* Keep microseconds; further digits are accepted and dropped. */
+			while (*p >= '0' && *p <= '9') {
+				if (scale > 0) {
+					frac_us += (*p - '0') * scale;
+					scale /= 10;
+				}
+				p++;
+				n++;
+			}
+			if (n == 0 || n > 18)
+				goto out;
 		}
-		if (n == 0 || n > 18)
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p == '+' ? 1 : -1;
+			p++;
+			if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+				goto out;
+		} else {
+			goto out;
+		}
+		if (*p != '\0')
 			goto out;
 	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		p++;
-		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
-			goto out;
-	} else {
-		goto out;
-	}
-	if (*p != '\0')
-		goto out;
-done:
 	us = (days_from_civil(y, mo, d) * S_PER_DAY + h * 3600LL + mi * 60LL + sec) * US_PER_S + frac_us;
 	us -= sign * (oh * 3600LL + om * 60LL) * US_PER_S;
 	*ret_us = us;

@@ -340,7 +340,6 @@ int main(int argc, char **argv)
 
 	if (open_listener(cfg.api_socket, &listen_fd, err, sizeof(err)) != 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
-		fprintf(stderr, "vex-api: %s\n", err);
 		goto out;
 	}
 	have_sock = stat(cfg.api_socket, &st_sock) == 0;

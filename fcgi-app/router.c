@@ -181,6 +181,7 @@ void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound)
 
 void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e)
 {
-	vex_http_error(c->resp, c->req, e->status > 0 ? e->status : 400, e->code[0] != '\0' ? e->code : "VALIDATION_ERROR",
-		       e->message, e->field);
+	const char *code = e->code[0] != '\0' ? e->code : "VALIDATION_ERROR";
+
+	vex_http_error(c->resp, c->req, e->status > 0 ? e->status : 400, code, e->message, e->field);
 }

@@ -19,7 +19,6 @@
 #include "runner/pool.h"
 #include "runner/supervisor.h"
 
-#define RUNNER_ID_MAX 200
 
 struct args {
 	const char *config;
@@ -56,8 +55,8 @@ static int parse_args(int argc, char **argv, struct args *ret)
 			return VEX_EINVAL;
 		}
 	}
-	if (a.id && (!a.id[0] || strlen(a.id) > RUNNER_ID_MAX)) {
-		fprintf(stderr, "vex-runner: --id must be 1..%d characters\n", RUNNER_ID_MAX);
+	if (a.id && (!a.id[0] || strlen(a.id) > VEX_RUNNER_ID_MAX)) {
+		fprintf(stderr, "vex-runner: --id must be 1..%d characters\n", VEX_RUNNER_ID_MAX);
 		return VEX_EINVAL;
 	}
 	*ret = a;
@@ -197,7 +196,7 @@ int main(int argc, char **argv)
 	struct vex_pool *pool = NULL;
 	struct vex_supervisor *sup = NULL;
 	struct args a;
-	char err[1024], host[128], runner_id[RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
+	char err[1024], host[128], runner_id[VEX_RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
 	int wake_fd = -1, sfd = -1, rc, status = 1;
 
 	rc = parse_args(argc, argv, &a);

@@ -24,6 +24,7 @@
 
 struct slot {
 	char job_id[VEX_UUID_LEN + 1]; /* "" when idle; guarded by pool->mu */
+	int attempts;
 	int64_t claimed_mono_us;
 	atomic_int stop;               /* enum vex_stop asked by the supervisor */
 };
@@ -33,6 +34,7 @@ struct worker {
 	int idx;
 	pthread_t tid;
 	int started;
+	char lease_owner[VEX_LEASE_OWNER_MAX + 1];
 	struct vex_store *store;
 	struct vex_cache *cache;
 };
@@ -133,7 +135,6 @@ static void wait_token(struct vex_pool *p, unsigned long seen_seq, int timeout_m
 /* Write the latest progress to SQLite when due ("force" ignores the 1/s limit), then publish. */
 static void flush_progress(struct jobrun *r, int force)
 {
-	struct vex_pool *p = r->w->pool;
 	struct vex_job *stored = NULL;
 	int64_t now = vex_mono_us();
 	int rc;
@@ -142,7 +143,7 @@ static void flush_progress(struct jobrun *r, int force)
 		return;
 	if (!force && r->written && now - r->last_write_mono_us < PROGRESS_WRITE_US)
 		return;
-	rc = vex_store_job_progress(r->w->store, r->job->id, p->runner_id, &r->last, vex_now_us(), &stored);
+	rc = vex_store_job_progress(r->w->store, r->job->id, r->w->lease_owner, &r->last, vex_now_us(), &stored);
 	if (rc == VEX_ECONFLICT) {
 		atomic_store(&r->slot->stop, VEX_STOP_LOST);
 		return;
@@ -197,9 +198,9 @@ static int record(struct jobrun *r, int requeue, enum vex_job_status status, con
 
 	for (i = 0; i < FINISH_TRIES; i++) {
 		if (requeue)
-			rc = vex_store_job_requeue(w->store, r->job->id, w->pool->runner_id, 1, vex_now_us(), &stored);
+			rc = vex_store_job_requeue(w->store, r->job->id, w->lease_owner, 1, vex_now_us(), &stored);
 		else
-			rc = vex_store_job_finish(w->store, r->job->id, w->pool->runner_id, status, out, vex_now_us(),
+			rc = vex_store_job_finish(w->store, r->job->id, w->lease_owner, status, out, vex_now_us(),
 						  &stored);
 		if (rc != VEX_EBUSY && rc != VEX_EIO && rc != VEX_ERROR)
 			break;
@@ -282,6 +283,7 @@ static void run_job(struct worker *w, const struct vex_job *job)
 	pthread_mutex_lock(&p->mu);
 	memcpy(slot->job_id, job->id, sizeof(slot->job_id));
 	slot->claimed_mono_us = now;
+	slot->attempts = job->attempts;
 	atomic_store(&slot->stop, VEX_STOP_NONE);
 	p->busy++;
 	pthread_mutex_unlock(&p->mu);
@@ -372,7 +374,7 @@ static void *worker_main(void *arg)
 		goto out;
 	while (!is_draining(p, &seq)) {
 		job = NULL;
-		rc = vex_store_job_claim(w->store, p->runner_id, vex_now_us(), (int64_t)cfg->lease_ms * 1000,
+		rc = vex_store_job_claim(w->store, w->lease_owner, vex_now_us(), (int64_t)cfg->lease_ms * 1000,
 					 cfg->plan_concurrency, &job);
 		if (rc == 0) {
 			/* there may be more: pass the baton to one idle worker */
@@ -423,6 +425,8 @@ int vex_pool_start(const struct vex_config *cfg, const char *runner_id, struct v
 		atomic_init(&p->slots[i].stop, VEX_STOP_NONE);
 		p->workers[i].pool = p;
 		p->workers[i].idx = i;
+		snprintf(p->workers[i].lease_owner, sizeof(p->workers[i].lease_owner), "%.*s/w%d",
+			 VEX_RUNNER_ID_MAX, runner_id, i);
 	}
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&p->workers[i].tid, NULL, worker_main, &p->workers[i]) != 0) {
@@ -507,6 +511,8 @@ size_t vex_pool_running(struct vex_pool *p, struct vex_running *out, size_t max)
 			continue;
 		out[k].slot = i;
 		memcpy(out[k].job_id, p->slots[i].job_id, sizeof(out[k].job_id));
+		memcpy(out[k].lease_owner, p->workers[i].lease_owner, sizeof(out[k].lease_owner));
+		out[k].attempts = p->slots[i].attempts;
 		out[k].claimed_mono_us = p->slots[i].claimed_mono_us;
 		k++;
 	}

@@ -11,16 +11,24 @@
 
 struct vex_pool;
 
+/* Longest runner id (--id); a worker's lease owner is "<runner id>/w<slot>". */
+#define VEX_RUNNER_ID_MAX 200
+#define VEX_LEASE_OWNER_MAX (VEX_RUNNER_ID_MAX + 16)
+
 /* One running job as the supervisor sees it (a copy taken under the pool's lock). */
 struct vex_running {
 	int slot;
 	char job_id[VEX_UUID_LEN + 1];
+	char lease_owner[VEX_LEASE_OWNER_MAX + 1]; /* the worker's lease owner string */
+	int attempts;                              /* the job's attempts at our claim */
 	int64_t claimed_mono_us;
 };
 
 /*
  * Start cfg->runner_concurrency worker threads; each opens its own vex_store and vex_cache in
- * the thread and starts claiming at once. "cfg" and "runner_id" are borrowed and must outlive
+ * the thread and starts claiming at once. Each worker claims under its own lease owner
+ * "<runner_id>/w<slot>", so that a job rescued from under a stalled worker and claimed again by
+ * another worker of the same runner is never finished twice. "cfg" and "runner_id" are borrowed and must outlive
  * the pool. 0, VEX_ENOMEM, VEX_ERROR (thread creation).
  */
 int vex_pool_start(const struct vex_config *cfg, const char *runner_id, struct vex_pool **ret);

@@ -101,7 +101,7 @@ static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t
 		rn->renewed_mono_us = r->claimed_mono_us;
 	}
 	if (now - rn->renewed_mono_us >= every) {
-		rc = vex_store_job_renew(s->store, r->job_id, s->runner_id, vex_now_us(),
+		rc = vex_store_job_renew(s->store, r->job_id, r->lease_owner, vex_now_us(),
 					 (int64_t)s->cfg->lease_ms * 1000, &cancel);
 		if (rc == VEX_ECONFLICT) {
 			vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_LOST);
@@ -121,7 +121,8 @@ static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t
 	rc = vex_store_job_get(s->store, r->job_id, NULL, &j);
 	if (rc < 0)
 		return;
-	if (j->status != VEX_JOB_RUNNING || (j->lease_owner && strcmp(j->lease_owner, s->runner_id) != 0))
+	if (j->status != VEX_JOB_RUNNING || j->attempts != r->attempts ||
+	    (j->lease_owner && strcmp(j->lease_owner, r->lease_owner) != 0))
 		vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_LOST);
 	else if (j->cancel_requested)
 		vex_pool_request_stop(s->pool, r->slot, r->job_id, VEX_STOP_CANCEL);

@@ -286,7 +286,7 @@ static void test_tampering(void **state)
 	n = (size_t)(dot - forged);
 	b = malloc(strlen(tok) + n + 2);
 	memcpy(b, forged, n);
-	strcpy(b + n, strrchr(tok, '.'));
+	memcpy(b + n, strrchr(tok, '.'), strlen(strrchr(tok, '.')) + 1);
 	expect_refused(b, "invalid signature");
 	free(b);
 	free(forged);

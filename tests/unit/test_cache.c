@@ -1,0 +1,454 @@
+/* test_cache.c - the memcached job cache against a real memcached: CAS ordering, misses, outages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libmemcached/memcached.h>
+
+#include "core/cache.h"
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+
+#define MEMCACHED_BIN "/usr/bin/memcached"
+
+static pid_t mc_pid = -1;
+static int mc_port;
+static char servers[64];
+
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int port_answers(int port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int start_memcached(void)
+{
+	char port[16];
+	pid_t pid;
+
+	snprintf(port, sizeof(port), "%d", mc_port);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* memcached refuses to run as root without -u. */
+		char *argv_root[] = {"memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", "-u", "nobody", NULL};
+		char *argv_user[] = {"memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", NULL};
+
+		execv(MEMCACHED_BIN, geteuid() == 0 ? argv_root : argv_user);
+		_exit(127);
+	}
+	mc_pid = pid;
+	for (int i = 0; i < 500; i++) {
+		if (port_answers(mc_port))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void stop_memcached(void)
+{
+	int st;
+
+	if (mc_pid > 0) {
+		kill(mc_pid, SIGTERM);
+		waitpid(mc_pid, &st, 0);
+		mc_pid = -1;
+	}
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (access(MEMCACHED_BIN, X_OK) != 0) {
+		fprintf(stderr, "test_cache: %s not found\n", MEMCACHED_BIN);
+		return -1;
+	}
+	mc_port = free_port();
+	if (mc_port <= 0)
+		return -1;
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", mc_port);
+	return start_memcached();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	stop_memcached();
+	return 0;
+}
+
+static struct vex_cache *open_cache(void)
+{
+	struct vex_cache *c = NULL;
+
+	assert_int_equal(vex_cache_open(servers, 100, &c), 0);
+	assert_non_null(c);
+	return c;
+}
+
+static void job_json(char *buf, size_t len, const char *id, int64_t rev, const char *status)
+{
+	snprintf(buf, len, "{\"id\":\"%s\",\"owner\":\"alice\",\"input\":{\"rev\":999},\"status\":\"%s\",\"rev\":%lld}",
+		 id, status, (long long)rev);
+}
+
+static void put_rev(struct vex_cache *c, const char *id, int64_t rev, const char *status)
+{
+	char buf[256];
+
+	job_json(buf, sizeof(buf), id, rev, status);
+	assert_int_equal(vex_cache_job_put(c, id, buf, strlen(buf), rev), 0);
+}
+
+static void expect_cached(struct vex_cache *c, const char *id, int64_t rev, const char *status)
+{
+	char want[256], *got = NULL;
+	size_t len = 0;
+
+	job_json(want, sizeof(want), id, rev, status);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_put_get(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	assert_int_equal(vex_cache_ping(c), 0);
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	expect_cached(c, id, 1, "queued");
+	put_rev(c, id, 2, "running");
+	expect_cached(c, id, 2, "running");
+	vex_cache_free(c);
+	vex_cache_free(NULL);
+}
+
+static void test_rev_ordering(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 5, "completed");
+	put_rev(c, id, 3, "running"); /* older: ignored, still 0 */
+	expect_cached(c, id, 5, "completed");
+	put_rev(c, id, 5, "failed"); /* same rev: the first copy stays */
+	expect_cached(c, id, 5, "completed");
+	put_rev(c, id, 1, "queued");
+	expect_cached(c, id, 5, "completed");
+	put_rev(c, id, 6, "canceled");
+	expect_cached(c, id, 6, "canceled");
+	vex_cache_free(c);
+}
+
+/* Several processes race to write revs 1..N of one job in different orders: the highest always wins. */
+static void test_concurrent_writers(void **state)
+{
+	enum { WRITERS = 4, REVS = 40 };
+	char id[VEX_UUID_LEN + 1];
+	pid_t pids[WRITERS];
+	struct vex_cache *c;
+
+	(void)state;
+	vex_uuid7(id);
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			/* A handle of our own, opened after fork. */
+			struct vex_cache *cc = NULL;
+			int bad = 0;
+
+			if (vex_cache_open(servers, 500, &cc))
+				_exit(2);
+			for (int i = 0; i < REVS; i++) {
+				int64_t rev = w % 2 ? REVS - i : i + 1;
+				char buf[256];
+				int rc;
+
+				job_json(buf, sizeof(buf), id, rev, "running");
+				rc = vex_cache_job_put(cc, id, buf, strlen(buf), rev);
+				if (rc != 0 && rc != VEX_ECONFLICT)
+					bad = 1;
+			}
+			vex_cache_free(cc);
+			_exit(bad);
+		}
+	}
+	for (int w = 0; w < WRITERS; w++) {
+		int st;
+
+		assert_int_equal(waitpid(pids[w], &st, 0), pids[w]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	c = open_cache();
+	/* A writer that lost every race deletes the key rather than leave an old copy; then re-put. */
+	{
+		char *got = NULL;
+		size_t len;
+		int rc = vex_cache_job_get(c, id, &got, &len);
+
+		if (rc == 0) {
+			free(got);
+			expect_cached(c, id, REVS, "running");
+		} else {
+			assert_int_equal(rc, VEX_ENOTFOUND);
+		}
+	}
+	vex_cache_free(c);
+}
+
+static void test_miss_and_delete(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1], *got = (char *)0x1;
+	size_t len = 77;
+
+	(void)state;
+	vex_uuid7(id);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
+	assert_ptr_equal(got, (char *)0x1);
+	assert_int_equal(len, 77);
+	assert_int_equal(vex_cache_job_delete(c, id), VEX_ENOTFOUND);
+	put_rev(c, id, 1, "queued");
+	assert_int_equal(vex_cache_job_delete(c, id), 0);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
+	/* After a delete an older rev may be written again (the store is the truth). */
+	put_rev(c, id, 1, "queued");
+	expect_cached(c, id, 1, "queued");
+
+	/* Bad ids never reach memcached. */
+	assert_int_equal(vex_cache_job_get(c, "has space", &got, &len), VEX_EINVAL);
+	assert_int_equal(vex_cache_job_get(c, "", &got, &len), VEX_EINVAL);
+	assert_int_equal(vex_cache_job_get(c, NULL, &got, &len), VEX_EINVAL);
+	assert_int_equal(vex_cache_job_put(c, "a\nb", "{}", 2, 1), VEX_EINVAL);
+	vex_cache_free(c);
+}
+
+/* A cached value that is not a job (or has no rev) is replaced by any rev. */
+static void test_foreign_value(void **state)
+{
+	struct vex_cache *c = open_cache();
+	memcached_st *mc = memcached_create(NULL);
+	char id[VEX_UUID_LEN + 1], key[64];
+
+	(void)state;
+	vex_uuid7(id);
+	snprintf(key, sizeof(key), "vex:job:%s", id);
+	assert_int_equal(memcached_server_add(mc, "127.0.0.1", (in_port_t)mc_port), MEMCACHED_SUCCESS);
+	assert_int_equal(memcached_set(mc, key, strlen(key), "garbage", 7, 0, 0), MEMCACHED_SUCCESS);
+	put_rev(c, id, 1, "queued");
+	expect_cached(c, id, 1, "queued");
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+static void test_too_big(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1], *big, *got;
+	size_t n = 2 * 1024 * 1024, len;
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	big = malloc(n);
+	assert_non_null(big);
+	memset(big, ' ', n);
+	memcpy(big, "{\"rev\":2}", 9);
+	/* Refused by memcached: the old copy must not survive to be served as current. */
+	assert_int_equal(vex_cache_job_put(c, id, big, n, 2), VEX_ETOOBIG);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
+	free(big);
+	vex_cache_free(c);
+}
+
+static void test_disabled(void **state)
+{
+	struct vex_cache *c = NULL;
+	char *got = NULL;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(vex_cache_open(NULL, 100, &c), 0);
+	assert_int_equal(vex_cache_job_put(c, "x", "{}", 2, 1), 0);
+	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_ENOTFOUND);
+	assert_int_equal(vex_cache_job_delete(c, "x"), VEX_ENOTFOUND);
+	assert_int_equal(vex_cache_ping(c), VEX_ENOTFOUND);
+	vex_cache_free(c);
+	assert_int_equal(vex_cache_open("", 100, &c), 0);
+	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_ENOTFOUND);
+	vex_cache_free(c);
+}
+
+/* Nothing listens: VEX_EIO, and after the first failure the calls return at once. */
+static void test_nothing_listening(void **state)
+{
+	struct vex_cache *c = NULL;
+	char srv[64], *got;
+	size_t len;
+	int64_t t0;
+
+	(void)state;
+	snprintf(srv, sizeof(srv), "127.0.0.1:%d", free_port());
+	assert_int_equal(vex_cache_open(srv, 100, &c), 0);
+	assert_int_equal(vex_cache_job_put(c, "x", "{\"rev\":1}", 9, 1), VEX_EIO);
+	t0 = vex_mono_us();
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_EIO);
+		assert_int_equal(vex_cache_job_put(c, "x", "{\"rev\":1}", 9, 1), VEX_EIO);
+	}
+	/* 2000 calls that each paid a round trip or timeout would take far longer. */
+	assert_true(vex_mono_us() - t0 < 500000);
+	assert_int_equal(vex_cache_ping(c), VEX_EIO);
+	vex_cache_free(c);
+}
+
+/*
+ * A server that accepts connections but never answers (a listening socket
+ * nobody reads): the first call pays the timeout, the next ones within the
+ * skip window must not.
+ */
+static void test_silent_server(void **state)
+{
+	struct sockaddr_in sa;
+	socklen_t slen = sizeof(sa);
+	struct vex_cache *c = NULL;
+	char srv[64], *got;
+	size_t len;
+	int64_t t0, first;
+	int lfd;
+
+	(void)state;
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &slen), 0);
+	snprintf(srv, sizeof(srv), "127.0.0.1:%d", ntohs(sa.sin_port));
+
+	assert_int_equal(vex_cache_open(srv, 50, &c), 0);
+	t0 = vex_mono_us();
+	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_EIO);
+	first = vex_mono_us() - t0;
+	t0 = vex_mono_us();
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_EIO);
+		assert_int_equal(vex_cache_job_put(c, "x", "{\"rev\":1}", 9, 1), VEX_EIO);
+	}
+	/* 200 calls paying 50 ms each would take 10 s. */
+	assert_true(vex_mono_us() - t0 < 500000);
+	(void)first;
+	vex_cache_free(c);
+	close(lfd);
+}
+
+/* memcached goes away mid-life and comes back on the same port. */
+static void test_outage_and_return(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1], buf[256], *got = NULL;
+	size_t len;
+	int64_t t0;
+	int rc = VEX_EIO;
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	stop_memcached();
+
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_EIO);
+	job_json(buf, sizeof(buf), id, 2, "running");
+	t0 = vex_mono_us();
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(vex_cache_job_put(c, id, buf, strlen(buf), 2), VEX_EIO);
+	assert_true(vex_mono_us() - t0 < 200000);
+	assert_int_equal(vex_cache_job_delete(c, id), VEX_EIO);
+	assert_int_equal(vex_cache_ping(c), VEX_EIO);
+
+	assert_int_equal(start_memcached(), 0);
+	/* Within a few seconds (skip window, libmemcached's retry timeout) the same handle works again. */
+	for (int i = 0; i < 60 && rc != 0; i++) {
+		rc = vex_cache_job_put(c, id, buf, strlen(buf), 2);
+		if (rc != 0)
+			usleep(100000);
+	}
+	assert_int_equal(rc, 0);
+	expect_cached(c, id, 2, "running");
+	assert_int_equal(vex_cache_ping(c), 0);
+	vex_cache_free(c);
+}
+
+static void test_open_errors(void **state)
+{
+	struct vex_cache *c = (struct vex_cache *)0x1;
+
+	(void)state;
+	assert_int_equal(vex_cache_job_put(NULL, "x", "{}", 2, 1), VEX_EINVAL);
+	assert_int_equal(vex_cache_ping(NULL), VEX_EINVAL);
+	/* Two servers parse; consistent hashing needs no reachable server at open. */
+	assert_int_equal(vex_cache_open("127.0.0.1:1,127.0.0.1:2", 50, &c), 0);
+	vex_cache_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get),          cmocka_unit_test(test_rev_ordering),
+		cmocka_unit_test(test_concurrent_writers), cmocka_unit_test(test_miss_and_delete),
+		cmocka_unit_test(test_foreign_value),    cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_disabled),         cmocka_unit_test(test_nothing_listening),
+		cmocka_unit_test(test_open_errors),      cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_outage_and_return),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

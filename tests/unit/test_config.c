@@ -1,0 +1,453 @@
+/* test_config.c - vex.conf: defaults, file values, environment overrides, path resolution, secrets, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+
+extern char **environ;
+
+static char dir[64];    /* a fresh temporary directory, also the cwd during each test */
+static char oldcwd[4096];
+
+static void clear_vex_env(void)
+{
+	/* Collect first: unsetenv while walking environ would skip entries. */
+	char names[64][128];
+	int n = 0;
+
+	for (char **e = environ; *e && n < 64; e++) {
+		if (strncmp(*e, "VEX_", 4) == 0) {
+			const char *eq = strchr(*e, '=');
+			size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+
+			if (len < sizeof(names[0])) {
+				memcpy(names[n], *e, len);
+				names[n++][len] = '\0';
+			}
+		}
+	}
+	for (int i = 0; i < n; i++)
+		unsetenv(names[i]);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	clear_vex_env();
+	if (!getcwd(oldcwd, sizeof(oldcwd)))
+		return -1;
+	snprintf(dir, sizeof(dir), "/tmp/vex-config-XXXXXX");
+	if (!mkdtemp(dir) || chdir(dir) != 0)
+		return -1;
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	/* Only our own temporary tree; execv of rm avoids a shell. */
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *argv[] = {"rm", "-rf", (char *)path, NULL};
+
+		execv("/bin/rm", argv);
+		_exit(127);
+	}
+	if (pid > 0) {
+		int st;
+
+		waitpid(pid, &st, 0);
+	}
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	clear_vex_env();
+	if (chdir(oldcwd) != 0)
+		return -1;
+	rm_rf(dir);
+	return 0;
+}
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *path_in(const char *name)
+{
+	static char buf[4][4096 + 300];
+	static int i;
+	char real[4096];
+
+	assert_non_null(realpath(dir, real));
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s%s", real, name[0] ? "/" : "", name);
+	return buf[i];
+}
+
+static void test_defaults(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.home, path_in("var"));
+	assert_int_equal(cfg.workers, 4);
+	assert_string_equal(cfg.api_socket, path_in("var/run/api.sock"));
+	assert_string_equal(cfg.runner_socket, path_in("var/run/runner.sock"));
+	assert_int_equal(cfg.max_body_bytes, 1048576);
+	assert_string_equal(cfg.db_path, path_in("var/vex.db"));
+	assert_int_equal(cfg.db_synchronous, 2);
+	assert_int_equal(cfg.db_busy_timeout_ms, 5000);
+	assert_string_equal(cfg.cache_servers, "127.0.0.1:11211");
+	assert_int_equal(cfg.cache_timeout_ms, 100);
+	assert_string_equal(cfg.jwt_secret_file, path_in("var/jwt.secret"));
+	assert_int_equal(cfg.jwt_secret_len, 0);
+	assert_int_equal(cfg.runner_concurrency, 8);
+	assert_int_equal(cfg.lease_ms, 30000);
+	assert_int_equal(cfg.rescue_interval_ms, 5000);
+	assert_int_equal(cfg.poll_interval_ms, 1000);
+	assert_int_equal(cfg.shutdown_grace_ms, 10000);
+	assert_int_equal(cfg.default_timeout_ms, 300000);
+	assert_int_equal(cfg.max_attempts, 3);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_FREE], 1);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_STANDARD], 2);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_PRO], 5);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_ENTERPRISE], 20);
+	assert_int_equal(cfg.log_level, VEX_LOG_INFO);
+	vex_config_release(&cfg);
+	assert_null(cfg.home);
+	vex_config_release(&cfg); /* twice is fine */
+	vex_config_release(NULL);
+
+	/* A missing file is fine when optional. */
+	assert_int_equal(vex_config_load("nope.conf", 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 4);
+	vex_config_release(&cfg);
+}
+
+static void test_file_values(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(mkdir("home", 0700), 0);
+	write_file("vex.conf",
+		   "; comment\n"
+		   "# another\n"
+		   "[server]\n"
+		   "home = home\n"
+		   "workers = 16\n"
+		   "api_socket = sockets/api.sock\n"
+		   "runner_socket = /tmp/abs-runner.sock\n"
+		   "max_body_bytes = 2048\n"
+		   "\n"
+		   "[store]\n"
+		   "path = ./data/vex.db\n"
+		   "synchronous = NORMAL\n"
+		   "busy_timeout_ms = 0\n"
+		   "[cache]\n"
+		   "servers = 10.0.0.1:11211, 10.0.0.2:11212,localhost\n"
+		   "timeout_ms = 250\n"
+		   "[auth]\n"
+		   "jwt_secret_file = secret.txt\n"
+		   "[runner]\n"
+		   "concurrency = 2\n"
+		   "lease_ms = 5000\n"
+		   "rescue_interval_ms = 100\n"
+		   "poll_interval_ms = 10\n"
+		   "shutdown_grace_ms = 0\n"
+		   "default_timeout_ms = 1000\n"
+		   "max_attempts = 1\n"
+		   "[limits]\n"
+		   "free = 3\n"
+		   "standard = 4\n"
+		   "pro = 6\n"
+		   "enterprise = 100\n"
+		   "[log]\n"
+		   "level = debug\n");
+	write_file("home/secret.txt", "0123456789abcdef0123456789abcdef\r\n\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.home, path_in("home"));
+	assert_int_equal(cfg.workers, 16);
+	assert_string_equal(cfg.api_socket, path_in("home/sockets/api.sock"));
+	assert_string_equal(cfg.runner_socket, "/tmp/abs-runner.sock");
+	assert_int_equal(cfg.max_body_bytes, 2048);
+	assert_string_equal(cfg.db_path, path_in("home/data/vex.db"));
+	assert_int_equal(cfg.db_synchronous, 1);
+	assert_int_equal(cfg.db_busy_timeout_ms, 0);
+	assert_string_equal(cfg.cache_servers, "10.0.0.1:11211, 10.0.0.2:11212,localhost");
+	assert_int_equal(cfg.cache_timeout_ms, 250);
+	assert_string_equal(cfg.jwt_secret_file, path_in("home/secret.txt"));
+	/* Trailing CR/LF stripped. */
+	assert_int_equal(cfg.jwt_secret_len, 32);
+	assert_memory_equal(cfg.jwt_secret, "0123456789abcdef0123456789abcdef", 32);
+	assert_int_equal(vex_config_require_secret(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.runner_concurrency, 2);
+	assert_int_equal(cfg.lease_ms, 5000);
+	assert_int_equal(cfg.rescue_interval_ms, 100);
+	assert_int_equal(cfg.poll_interval_ms, 10);
+	assert_int_equal(cfg.shutdown_grace_ms, 0);
+	assert_int_equal(cfg.default_timeout_ms, 1000);
+	assert_int_equal(cfg.max_attempts, 1);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_FREE], 3);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_STANDARD], 4);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_PRO], 6);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_ENTERPRISE], 100);
+	assert_int_equal(cfg.log_level, VEX_LOG_DEBUG);
+	vex_config_release(&cfg);
+}
+
+static void test_env_overrides(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	write_file("vex.conf", "[server]\nworkers = 16\n[store]\nsynchronous = full\n[cache]\nservers = 1.2.3.4:5\n");
+	setenv("VEX_SERVER_WORKERS", "2", 1);
+	setenv("VEX_STORE_SYNCHRONOUS", "off", 1);
+	setenv("VEX_CACHE_SERVERS", "", 1); /* empty disables the cache */
+	setenv("VEX_LIMITS_PRO", "9", 1);
+	setenv("VEX_LOG_LEVEL", "error", 1);
+	setenv("VEX_RUNNER_LEASE_MS", "60000", 1);
+	setenv("VEX_SERVER_HOME", "/tmp/ignored-home", 1);
+	setenv("VEX_HOME", "elsewhere", 1); /* wins over VEX_SERVER_HOME; relative to the cwd */
+	setenv("VEX_STORE_PATH", "/var/lib/vex/vex.db", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 2);
+	assert_int_equal(cfg.db_synchronous, 0);
+	assert_string_equal(cfg.cache_servers, "");
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_PRO], 9);
+	assert_int_equal(cfg.log_level, VEX_LOG_ERROR);
+	assert_int_equal(cfg.lease_ms, 60000);
+	assert_string_equal(cfg.home, path_in("elsewhere"));
+	assert_string_equal(cfg.api_socket, path_in("elsewhere/run/api.sock"));
+	assert_string_equal(cfg.db_path, "/var/lib/vex/vex.db");
+	vex_config_release(&cfg);
+
+	/* A bad environment value names the variable. */
+	setenv("VEX_RUNNER_MAX_ATTEMPTS", "many", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "VEX_RUNNER_MAX_ATTEMPTS"));
+	assert_non_null(strstr(err, "\"many\""));
+	assert_non_null(strstr(err, "from 1 to 100"));
+	assert_null(cfg.home); /* left released */
+}
+
+static void test_home_realpath(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(mkdir("real", 0700), 0);
+	assert_int_equal(symlink("real", "link"), 0);
+	setenv("VEX_HOME", "./link/", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.home, path_in("real"));
+	assert_string_equal(cfg.db_path, path_in("real/vex.db"));
+	vex_config_release(&cfg);
+
+	/* home naming a file is an error. */
+	write_file("afile", "x");
+	setenv("VEX_HOME", "afile", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "not a directory"));
+}
+
+/* Load "text" as vex.conf and expect an error mentioning every "needles" entry. */
+static void expect_error(const char *text, const char *const *needles)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	write_file("bad.conf", text);
+	memset(&cfg, 0x5a, sizeof(cfg));
+	assert_int_equal(vex_config_load("bad.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	for (; *needles; needles++)
+		if (!strstr(err, *needles))
+			fail_msg("error \"%s\" lacks \"%s\"", err, *needles);
+	assert_null(cfg.home);
+}
+
+static void test_file_errors(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	expect_error("[server]\nworkers = 4\nthreads = 8\n",
+		     (const char *const[]){"bad.conf:3:", "unknown key 'threads'", "[server]", "workers", "api_socket",
+					   NULL});
+	expect_error("[server]\n[database]\npath = x\n",
+		     (const char *const[]){"bad.conf:3:", "unknown section [database]", "store", NULL});
+	expect_error("workers = 4\n", (const char *const[]){"bad.conf:1:", "outside any section", NULL});
+	expect_error("[server]\nworkers = abc\n",
+		     (const char *const[]){"bad.conf:2:", "workers", "\"abc\"", "an integer from 1 to 256", NULL});
+	expect_error("[server]\nworkers = 0\n", (const char *const[]){"bad.conf:2:", "from 1 to 256", NULL});
+	expect_error("[server]\nworkers = 4x\n", (const char *const[]){"bad.conf:2:", "\"4x\"", NULL});
+	expect_error("[server]\nworkers = 99999999999999999999\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[server]\nworkers = -1\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[store]\nsynchronous = yes\n",
+		     (const char *const[]){"bad.conf:2:", "synchronous", "off, normal, full", NULL});
+	expect_error("[log]\nlevel = loud\n",
+		     (const char *const[]){"bad.conf:2:", "level", "debug, info, warn, error", NULL});
+	expect_error("[cache]\nservers = host:notaport\n",
+		     (const char *const[]){"bad.conf:2:", "servers", "host:port", NULL});
+	expect_error("[cache]\nservers = a:1,,b:2\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[cache]\nservers = a:70000\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[store]\npath =\n", (const char *const[]){"bad.conf:2:", "path", "empty", NULL});
+	expect_error("[server]\nworkers = 4\nthis is not ini\n",
+		     (const char *const[]){"bad.conf:3:", "syntax error", NULL});
+	expect_error("[server\nworkers = 4\n", (const char *const[]){"bad.conf:1:", "syntax error", NULL});
+	/* The first error is reported. */
+	expect_error("[server]\nbogus = 1\nworkers = x\n", (const char *const[]){"bad.conf:2:", "bogus", NULL});
+	{
+		char text[600];
+
+		snprintf(text, sizeof(text), "[store]\npath = /%0300d\n", 0);
+		expect_error(text, (const char *const[]){"bad.conf:2:", "longer than", NULL});
+	}
+	expect_error("[server]\napi_socket = /tmp/"
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaa.sock\n",
+		     (const char *const[]){"api_socket", "unix socket", "107", NULL});
+
+	/* Missing file when required. */
+	assert_int_equal(vex_config_load("missing.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "missing.conf"));
+	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(vex_config_load(NULL, 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	/* A directory is not a configuration file. */
+	assert_int_equal(mkdir("confdir", 0700), 0);
+	assert_int_equal(vex_config_load("confdir", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "confdir"));
+}
+
+static void test_secret(void **state)
+{
+	struct vex_config cfg;
+	char err[512], big[700];
+
+	(void)state;
+	assert_int_equal(mkdir("var", 0700), 0);
+
+	/* No secret anywhere: loads, but require_secret explains. */
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_secret_len, 0);
+	assert_int_equal(vex_config_require_secret(&cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "VEX_JWT_SECRET"));
+	assert_non_null(strstr(err, "jwt.secret"));
+	vex_config_release(&cfg);
+
+	/* Short file secret. */
+	write_file("var/jwt.secret", "short\n");
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_secret_len, 5);
+	assert_int_equal(vex_config_require_secret(&cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "is 5 bytes; at least 32 are required"));
+	vex_config_release(&cfg);
+
+	/* The environment wins over the file, raw bytes (no newline stripping). */
+	setenv("VEX_JWT_SECRET", "env-secret-env-secret-env-secret-xx\n", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_secret_len, 36);
+	assert_memory_equal(cfg.jwt_secret, "env-secret-env-secret-env-secret-xx\n", 36);
+	assert_int_equal(vex_config_require_secret(&cfg, err, sizeof(err)), 0);
+	vex_config_release(&cfg);
+
+	setenv("VEX_JWT_SECRET", "0123456789", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(vex_config_require_secret(&cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_string_equal(err, "VEX_JWT_SECRET is 10 bytes; at least 32 are required");
+	vex_config_release(&cfg);
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	setenv("VEX_JWT_SECRET", big, 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "VEX_JWT_SECRET is 699 bytes; at most 512"));
+	unsetenv("VEX_JWT_SECRET");
+
+	/* Oversized file. */
+	write_file("var/jwt.secret", big);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "jwt.secret"));
+	assert_non_null(strstr(err, "at most 512"));
+
+	/* Exactly 512 bytes plus a CRLF is fine. */
+	big[512] = '\r';
+	big[513] = '\n';
+	big[514] = '\0';
+	write_file("var/jwt.secret", big);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_secret_len, 512);
+	vex_config_release(&cfg);
+
+	/* An unreadable secret file (a directory here: root reads any mode) is an error. */
+	unlink("var/jwt.secret");
+	assert_int_equal(mkdir("var/jwt.secret", 0700), 0);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "jwt_secret_file"));
+	assert_non_null(strstr(err, "cannot read"));
+	rmdir("var/jwt.secret");
+
+	assert_int_equal(vex_config_require_secret(NULL, err, sizeof(err)), VEX_EINVAL);
+}
+
+static void test_plans(void **state)
+{
+	enum vex_plan p;
+
+	(void)state;
+	assert_int_equal(vex_plan_parse("free", &p), 0);
+	assert_int_equal(p, VEX_PLAN_FREE);
+	assert_int_equal(vex_plan_parse("standard", &p), 0);
+	assert_int_equal(p, VEX_PLAN_STANDARD);
+	assert_int_equal(vex_plan_parse("pro", &p), 0);
+	assert_int_equal(p, VEX_PLAN_PRO);
+	assert_int_equal(vex_plan_parse("enterprise", &p), 0);
+	assert_int_equal(p, VEX_PLAN_ENTERPRISE);
+	p = VEX_PLAN_PRO;
+	assert_int_equal(vex_plan_parse("gold", &p), VEX_EINVAL);
+	assert_int_equal(vex_plan_parse("Free", &p), VEX_EINVAL);
+	assert_int_equal(vex_plan_parse(NULL, &p), VEX_EINVAL);
+	assert_int_equal(p, VEX_PLAN_PRO);
+	assert_string_equal(vex_plan_name(VEX_PLAN_ENTERPRISE), "enterprise");
+	assert_string_equal(vex_plan_name(VEX_PLAN_FREE), "free");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_home_realpath, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,530 @@
+/* test_jobsvc.c - job service over a real memcached and a disabled cache: submit, get (cache/fallback), cancel. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/jobsvc.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/tools.h"
+#include "core/wake.h"
+
+static char dir[64];
+static char db_path[128];
+static char sock_path[128];
+static pid_t mc_pid = -1;
+static char mc_servers[64];
+
+static struct vex_config cfg;
+static struct vex_store *store;
+static struct vex_cache *live_cache;
+static struct vex_cache *off_cache;
+static int wake_rx = -1;
+static struct vex_env env;
+
+static const struct vex_principal alice = { "alice", VEX_ROLE_USER, VEX_PLAN_PRO };
+static const struct vex_principal bob = { "bob", VEX_ROLE_USER, VEX_PLAN_FREE };
+static const struct vex_principal admin = { "root", VEX_ROLE_ADMIN, VEX_PLAN_ENTERPRISE };
+
+/* A loopback port nobody listens on right now. */
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int port_answers(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int start_memcached(void)
+{
+	char port_s[16];
+	int port = free_port(), i;
+
+	if (port < 0)
+		return -1;
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	mc_pid = fork();
+	if (mc_pid < 0)
+		return -1;
+	if (mc_pid == 0) {
+		char *const argv[] = { "memcached", "-l", "127.0.0.1", "-p", port_s, "-U", "0", "-u", "nobody", NULL };
+		char *const envp[] = { NULL };
+
+		execve("/usr/bin/memcached", argv, envp);
+		_exit(127);
+	}
+	for (i = 0; i < 200; i++) {
+		if (port_answers(port)) {
+			snprintf(mc_servers, sizeof(mc_servers), "127.0.0.1:%d", port);
+			return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	vex_log_init("test_jobsvc", VEX_LOG_ERROR);
+	snprintf(dir, sizeof(dir), "/tmp/vex-jobsvc-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(db_path, sizeof(db_path), "%s/vex.db", dir);
+	snprintf(sock_path, sizeof(sock_path), "%s/runner.sock", dir);
+	if (start_memcached() != 0)
+		return -1;
+	if (vex_store_open(db_path, 1, 1000, &store) != 0)
+		return -1;
+	if (vex_cache_open(mc_servers, 500, &live_cache) != 0 || vex_cache_open(NULL, 100, &off_cache) != 0)
+		return -1;
+	wake_rx = vex_wake_bind(sock_path);
+	if (wake_rx < 0)
+		return -1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_attempts = 4;
+	cfg.default_timeout_ms = 120000;
+	cfg.runner_socket = sock_path;
+	env.cfg = &cfg;
+	env.store = store;
+	env.cache = live_cache;
+	env.wake_fd = vex_wake_open();
+	return env.wake_fd >= 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	char side[160];
+	int status;
+
+	(void)state;
+	if (env.wake_fd >= 0)
+		close(env.wake_fd);
+	if (wake_rx >= 0)
+		close(wake_rx);
+	vex_cache_free(live_cache);
+	vex_cache_free(off_cache);
+	vex_store_free(store);
+	if (mc_pid > 0) {
+		kill(mc_pid, SIGTERM);
+		waitpid(mc_pid, &status, 0);
+	}
+	unlink(sock_path);
+	unlink(db_path);
+	snprintf(side, sizeof(side), "%s-wal", db_path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db_path);
+	unlink(side);
+	rmdir(dir);
+	return 0;
+}
+
+/* Each test starts with the live cache unless it switches. */
+static int use_live(void **state)
+{
+	(void)state;
+	env.cache = live_cache;
+	return 0;
+}
+
+static void make_agent(const char *owner, char id[VEX_UUID_LEN + 1])
+{
+	struct vex_agent *a = vex_agent_new();
+
+	assert_non_null(a);
+	vex_uuid7(a->id);
+	snprintf(a->owner, sizeof(a->owner), "%s", owner);
+	a->name = strdup("helper");
+	a->role = strdup("You help.");
+	a->max_depth = 3;
+	a->created_at = vex_now_us();
+	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	memcpy(id, a->id, VEX_UUID_LEN + 1);
+	vex_agent_free(a);
+}
+
+static struct vex_job *submit_echo(const struct vex_principal *who, const char *key, int *created)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	json_t *args = json_pack("{s:s}", "say", "hi");
+
+	assert_int_equal(vex_jobsvc_submit_tool(&env, who, "echo", args, 0, key, &j, created, &e), 0);
+	json_decref(args);
+	return j;
+}
+
+/* Run SQL on a raw connection (to change the store behind the service's back). */
+static void raw_exec(const char *sql, const char *id)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 1000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_submit_agent(void **state)
+{
+	char agent[VEX_UUID_LEN + 1], other[VEX_UUID_LEN + 1];
+	struct vex_field_error e;
+	struct vex_job *j = NULL, *again = NULL;
+	int created = -1;
+	json_t *input;
+
+	(void)state;
+	make_agent("alice", agent);
+	make_agent("bob", other);
+	vex_wake_drain(wake_rx);
+
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", "k-agent", &j,
+						 &created, &e),
+			 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(j->kind, VEX_JOB_AGENT);
+	assert_string_equal(j->agent_id, agent);
+	assert_string_equal(j->owner, "alice");
+	assert_int_equal(j->plan, VEX_PLAN_PRO);
+	assert_int_equal(j->status, VEX_JOB_QUEUED);
+	assert_int_equal(j->max_attempts, 4);
+	assert_true(j->timeout_ms == 120000);
+	assert_true(vex_uuid_valid(j->id));
+	input = json_loads(j->input_json, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(input, "prompt")), "Summarise this");
+	assert_string_equal(json_string_value(json_object_get(input, "context_id")), "ctx-1");
+	json_decref(input);
+	/* The runner was woken. */
+	usleep(1000);
+	assert_true(vex_wake_drain(wake_rx) >= 1);
+
+	/* Same key: the same job, no second wake. */
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", "k-agent", &again,
+						 &created, &e),
+			 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, j->id);
+	vex_job_free(again);
+	again = NULL;
+	usleep(1000);
+	assert_int_equal(vex_wake_drain(wake_rx), 0);
+
+	/* No context: null in the input. */
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "x", NULL, NULL, &again, NULL, &e), 0);
+	input = json_loads(again->input_json, 0, NULL);
+	assert_true(json_is_null(json_object_get(input, "context_id")));
+	json_decref(input);
+	vex_job_free(again);
+	again = NULL;
+
+	/* Someone else's agent, an unknown agent, a deleted agent: not found. */
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, other, "hi", NULL, NULL, &again, &created, &e),
+			 VEX_ENOTFOUND);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, "0190a000-0000-7000-8000-000000000000", "hi", NULL,
+						 NULL, &again, &created, &e),
+			 VEX_ENOTFOUND);
+	assert_int_equal(vex_store_agent_delete(store, other, "bob", vex_now_us()), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &bob, other, "hi", NULL, NULL, &again, &created, &e),
+			 VEX_ENOTFOUND);
+	assert_null(again);
+	/* An admin may run anyone's live agent. */
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &admin, agent, "hi", NULL, NULL, &again, &created, &e), 0);
+	assert_string_equal(again->owner, "root");
+	vex_job_free(again);
+	vex_job_free(j);
+}
+
+static void test_submit_agent_invalid(void **state)
+{
+	char agent[VEX_UUID_LEN + 1];
+	struct vex_job_filter f;
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	int64_t before = 0, after = 0;
+
+	(void)state;
+	make_agent("alice", agent);
+	vex_job_filter_init(&f);
+	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "", NULL, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(e.status, 422);
+	assert_string_equal(e.code, "VALIDATION_ERROR");
+	assert_string_equal(e.field, "prompt");
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", "bad\x01", NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "context_id");
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", NULL, "", &j, NULL, &e), VEX_EINVAL);
+	assert_null(j);
+	/* Nothing is stored for a rejected request. */
+	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
+	assert_true(after == before);
+}
+
+static void test_submit_tool(void **state)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	json_t *args;
+
+	(void)state;
+	args = json_pack("{s:i,s:i}", "ms", 50, "steps", 5);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 5000, NULL, &j, NULL, &e), 0);
+	assert_int_equal(j->kind, VEX_JOB_TOOL);
+	assert_string_equal(j->tool, "sleep");
+	assert_string_equal(j->agent_id, "");
+	assert_string_equal(j->input_json, "{\"ms\":50,\"steps\":5}");
+	assert_true(j->timeout_ms == 5000);
+	assert_int_equal(j->plan, VEX_PLAN_FREE);
+	vex_job_free(j);
+	j = NULL;
+	json_decref(args);
+
+	args = json_pack("{s:i}", "ms", -1);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, "INVALID_ARGUMENTS");
+	assert_string_equal(e.field, "arguments.ms");
+	json_decref(args);
+	args = json_pack("{s:s}", "ms", "10");
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	json_decref(args);
+	args = json_pack("{s:i}", "bogus", 1);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "arguments.bogus");
+	json_decref(args);
+	args = json_pack("{s:i}", "message", 3);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	json_decref(args);
+	args = json_pack("[i]", 1);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "echo", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "arguments");
+	json_decref(args);
+	args = json_object();
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "rm -rf", args, 0, NULL, &j, NULL, &e), VEX_ENOTFOUND);
+	assert_null(j);
+	/* timeout 0: the configured default. */
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, &j, NULL, &e), 0);
+	assert_true(j->timeout_ms == 120000);
+	vex_job_free(j);
+	json_decref(args);
+}
+
+static void test_get_cache_hit(void **state)
+{
+	struct vex_job *j = submit_echo(&alice, NULL, NULL), *got = NULL;
+	char *cached = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(vex_cache_job_get(live_cache, j->id, &cached, &len), 0);
+	assert_non_null(strstr(cached, "\"owner\":\"alice\""));
+	free(cached);
+	/* Remove the row behind the service's back: a hit is served from memcached alone. */
+	raw_exec("DELETE FROM jobs WHERE id = ?1", j->id);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_string_equal(got->id, j->id);
+	assert_string_equal(got->input_json, "{\"say\":\"hi\"}");
+	assert_true(got->rev == 1);
+	vex_job_free(got);
+	got = NULL;
+	/* Owner isolation on the cache path: bob gets "not found", an admin gets the job. */
+	assert_int_equal(vex_jobsvc_get(&env, &bob, j->id, &got), VEX_ENOTFOUND);
+	assert_null(got);
+	assert_int_equal(vex_jobsvc_get(&env, &admin, j->id, &got), 0);
+	vex_job_free(got);
+	vex_job_free(j);
+}
+
+static void test_get_miss_fallback(void **state)
+{
+	struct vex_job *j = submit_echo(&alice, NULL, NULL), *got = NULL;
+	char *cached = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(vex_cache_job_delete(live_cache, j->id), 0);
+	assert_int_equal(vex_cache_job_get(live_cache, j->id, &cached, &len), VEX_ENOTFOUND);
+	/* bob misses and falls back: still not found, and nothing leaks into the cache. */
+	assert_int_equal(vex_jobsvc_get(&env, &bob, j->id, &got), VEX_ENOTFOUND);
+	assert_int_equal(vex_cache_job_get(live_cache, j->id, &cached, &len), VEX_ENOTFOUND);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_string_equal(got->id, j->id);
+	vex_job_free(got);
+	got = NULL;
+	/* The read refilled the cache. */
+	assert_int_equal(vex_cache_job_get(live_cache, j->id, &cached, &len), 0);
+	free(cached);
+
+	/* Garbage under the key: treated as a miss, the store answers. */
+	assert_int_equal(vex_cache_job_delete(live_cache, j->id), 0);
+	assert_int_equal(vex_cache_job_put(live_cache, j->id, "{not json", 9, 1), 0);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_string_equal(got->id, j->id);
+	vex_job_free(got);
+	got = NULL;
+	assert_int_equal(vex_jobsvc_get(&env, &alice, "0190a000-0000-7000-8000-000000000000", &got), VEX_ENOTFOUND);
+	vex_job_free(j);
+}
+
+static void test_stale_rev_never_served(void **state)
+{
+	struct vex_job *j = submit_echo(&alice, NULL, NULL), *canceled = NULL, *got = NULL;
+
+	(void)state;
+	assert_true(j->rev == 1);
+	assert_int_equal(vex_jobsvc_cancel(&env, &alice, j->id, 0, &canceled), 0);
+	assert_int_equal(canceled->status, VEX_JOB_CANCELED);
+	assert_true(canceled->rev == 2);
+	/* A slow writer publishes its older copy after the newer one. */
+	vex_jobsvc_publish(live_cache, j);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_int_equal(got->status, VEX_JOB_CANCELED);
+	assert_true(got->rev == 2);
+	vex_job_free(got);
+	got = NULL;
+	/* Canceling again: not allowed, and the job comes back as it is. */
+	assert_int_equal(vex_jobsvc_cancel(&env, &alice, j->id, 1, &got), VEX_ESTATE);
+	assert_int_equal(got->status, VEX_JOB_CANCELED);
+	vex_job_free(got);
+	got = NULL;
+	assert_int_equal(vex_jobsvc_cancel(&env, &bob, j->id, 1, &got), VEX_ENOTFOUND);
+	assert_null(got);
+	vex_job_free(canceled);
+	vex_job_free(j);
+}
+
+static void test_cancel_running_publishes(void **state)
+{
+	static const int limits[VEX_PLAN_COUNT] = { 0, 0, 0, 0 };
+	struct vex_job *j = submit_echo(&admin, NULL, NULL), *c = NULL, *got = NULL;
+
+	(void)state;
+	/* Claim everything queued until ours is running. */
+	while (vex_store_job_claim(store, "r1", vex_now_us(), 30000000, limits, &c) == 0) {
+		int mine = strcmp(c->id, j->id) == 0;
+
+		vex_job_free(c);
+		c = NULL;
+		if (mine)
+			break;
+	}
+	assert_int_equal(vex_jobsvc_cancel(&env, &admin, j->id, 0, &got), VEX_ESTATE);
+	assert_int_equal(got->status, VEX_JOB_RUNNING);
+	vex_job_free(got);
+	got = NULL;
+	assert_int_equal(vex_jobsvc_cancel(&env, &admin, j->id, 1, &got), 0);
+	assert_int_equal(got->cancel_requested, 1);
+	vex_job_free(got);
+	got = NULL;
+	/* The cache shows the request (rev 3) without a store read. */
+	raw_exec("DELETE FROM jobs WHERE id = ?1", j->id);
+	assert_int_equal(vex_jobsvc_get(&env, &admin, j->id, &got), 0);
+	assert_int_equal(got->cancel_requested, 1);
+	assert_true(got->rev == 3);
+	vex_job_free(got);
+	vex_job_free(j);
+}
+
+static void test_disabled_cache(void **state)
+{
+	struct vex_job *j, *got = NULL, *again = NULL;
+	int created = -1;
+
+	(void)state;
+	env.cache = off_cache;
+	j = submit_echo(&alice, "k-off", &created);
+	assert_int_equal(created, 1);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_string_equal(got->id, j->id);
+	vex_job_free(got);
+	got = NULL;
+	assert_int_equal(vex_jobsvc_get(&env, &bob, j->id, &got), VEX_ENOTFOUND);
+	again = submit_echo(&alice, "k-off", &created);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, j->id);
+	assert_int_equal(vex_jobsvc_cancel(&env, &alice, j->id, 0, &got), 0);
+	assert_int_equal(got->status, VEX_JOB_CANCELED);
+	vex_job_free(got);
+	vex_job_free(again);
+	vex_job_free(j);
+}
+
+/* memcached down: every call still answers from the store. */
+static void test_dead_cache(void **state)
+{
+	struct vex_cache *dead = NULL;
+	struct vex_job *j, *got = NULL;
+	char servers[64];
+
+	(void)state;
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", free_port());
+	assert_int_equal(vex_cache_open(servers, 50, &dead), 0);
+	env.cache = dead;
+	j = submit_echo(&alice, NULL, NULL);
+	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
+	assert_string_equal(got->id, j->id);
+	vex_job_free(got);
+	vex_job_free(j);
+	env.cache = live_cache;
+	vex_cache_free(dead);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_submit_agent, use_live),
+		cmocka_unit_test_setup(test_submit_agent_invalid, use_live),
+		cmocka_unit_test_setup(test_submit_tool, use_live),
+		cmocka_unit_test_setup(test_get_cache_hit, use_live),
+		cmocka_unit_test_setup(test_get_miss_fallback, use_live),
+		cmocka_unit_test_setup(test_stale_rev_never_served, use_live),
+		cmocka_unit_test_setup(test_cancel_running_publishes, use_live),
+		cmocka_unit_test_setup(test_disabled_cache, use_live),
+		cmocka_unit_test_setup(test_dead_cache, use_live),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
