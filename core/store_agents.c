@@ -246,6 +246,10 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 		l.n++;
 	}
 	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	if (rc == 0 && l.n == 0) {
+		free(l.items); /* an empty list owns nothing: callers may skip the release */
+		l.items = NULL;
+	}
 	if (rc == 0) {
 		*ret = l;
 		l.items = NULL;

@@ -300,6 +300,10 @@ int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, str
 		l.n++;
 	}
 	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	if (rc == 0 && l.n == 0) {
+		free(l.items); /* an empty list owns nothing: callers may skip the release */
+		l.items = NULL;
+	}
 	if (rc == 0) {
 		*ret = l;
 		l.items = NULL;

@@ -9,8 +9,10 @@
 #include "core/timeutil.h"
 #include "runner/exec_builtin.h"
 
-#define SLEEP_MS_MAX (24LL * 3600 * 1000)
-#define SLEEP_STEPS_MAX 10000
+/* the limits and defaults of the catalog's input schema (core/tools.c) */
+#define SLEEP_MS_DEFAULT 1000
+#define SLEEP_MS_MAX 3600000
+#define SLEEP_STEPS_MAX 1000
 
 /* The job's arguments as an object; NULL input means {}. 0, VEX_EINVAL, VEX_ENOMEM. */
 static int load_args(const struct vex_job *job, json_t **ret)
@@ -64,7 +66,7 @@ static int int_arg(json_t *args, const char *key, long long lo, long long hi, lo
  * computed from the start so that rounding never accumulates. */
 static int run_sleep(struct vex_exec_ctx *ctx, json_t *args, struct vex_job *out)
 {
-	long long ms = 0, steps = 1, i;
+	long long ms = SLEEP_MS_DEFAULT, steps = 1, i;
 	int64_t start = vex_mono_us();
 	json_t *res = NULL;
 	char step[24];
@@ -72,11 +74,11 @@ static int run_sleep(struct vex_exec_ctx *ctx, json_t *args, struct vex_job *out
 	int rc;
 
 	if (int_arg(args, "ms", 0, SLEEP_MS_MAX, &ms) < 0) {
-		rc = vex_exec_fail(out, "INVALID_ARGUMENTS", "ms must be an integer from 0 to 86400000");
+		rc = vex_exec_fail(out, "INVALID_ARGUMENTS", "ms must be an integer from 0 to 3600000");
 		goto out;
 	}
 	if (int_arg(args, "steps", 1, SLEEP_STEPS_MAX, &steps) < 0) {
-		rc = vex_exec_fail(out, "INVALID_ARGUMENTS", "steps must be an integer from 1 to 10000");
+		rc = vex_exec_fail(out, "INVALID_ARGUMENTS", "steps must be an integer from 1 to 1000");
 		goto out;
 	}
 	for (i = 1; i <= steps; i++) {

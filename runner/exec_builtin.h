@@ -8,7 +8,7 @@
  * Runs the tool job ctx->job (job->tool, arguments in job->input_json) with the executor
  * contract of exec.h:
  *   echo  -> completed, result = the arguments object;
- *   sleep {"ms":N>=0 (default 0),"steps":K 1..10000 (default 1)} -> K equal slices with progress
+ *   sleep {"ms":N 0..3600000 (default 1000),"steps":K 1..1000 (default 1)} -> K equal slices with progress
  *         after each (current_step "i", total_steps K, percentage 100*i/K),
  *         result {"slept_ms":N,"steps":K};
  *   fail  -> failed, error {code: arguments.code or "TOOL_FAILED",

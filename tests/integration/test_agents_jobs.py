@@ -1,4 +1,6 @@
 # test_agents_jobs.py - agents CRUD and cursor lists, job lists and filters, cancel, tools and builtin tool jobs.
+import pytest
+
 from vexit import UUID7_RE, assert_api_error, assert_json, is_rfc3339, parse_rfc3339
 
 ROLE = "You are a test agent"
@@ -47,10 +49,11 @@ def test_agent_crud(svc):
     assert a["id"] not in ids
 
 
-def test_agent_malformed_and_unknown_ids(svc):
+@pytest.mark.parametrize("aid", ["not-a-uuid", "00000000-0000-7000-8000-000000000000", "x" * 300],
+                         ids=["not-uuid", "unknown-uuid", "300-chars"])
+def test_agent_malformed_and_unknown_ids(svc, aid):
     c = svc.client()
-    for aid in ("not-a-uuid", "00000000-0000-7000-8000-000000000000", "x" * 300):
-        assert_api_error(c.get("/api/v1/agents/" + aid), 404, "NOT_FOUND", message="agent not found")
+    assert_api_error(c.get("/api/v1/agents/" + aid), 404, "NOT_FOUND", message="agent not found")
 
 
 def test_agents_cursor_walk(svc):
@@ -147,18 +150,30 @@ def test_tool_timeout(svc):
     assert env["error"]["code"] == "EXECUTION_TIMEOUT"
 
 
-def test_tool_execute_errors(svc):
+def test_tool_unknown(svc):
     c = svc.client()
     before = svc.counts()
     assert_api_error(c.post("/api/v1/tools/nope/execute", json={"arguments": {}}), 404, "NOT_FOUND",
                      message="tool not found")
-    for bad in ([1], "x", 3, None):
-        r = c.post("/api/v1/tools/echo/execute", json={"arguments": bad})
-        assert_api_error(r, 400, "VALIDATION_ERROR", "arguments")
-    for t in (0, 3600001, "100", 1.5):
-        r = c.post("/api/v1/tools/echo/execute", json={"arguments": {}, "timeout_ms": t})
-        assert r.status_code in (400, 422), (t, r.text)
-        assert r.json()["error"]["field"] == "timeout_ms", r.text
+    assert svc.counts() == before
+
+
+@pytest.mark.parametrize("bad", [[1], "x", 3, None], ids=["array", "string", "number", "null"])
+def test_tool_arguments_not_object(svc, bad):
+    c = svc.client()
+    before = svc.counts()
+    r = c.post("/api/v1/tools/echo/execute", json={"arguments": bad})
+    assert_api_error(r, 400, "VALIDATION_ERROR", "arguments")
+    assert svc.counts() == before
+
+
+@pytest.mark.parametrize("t", [0, 3600001, "100", 1.5])
+def test_tool_bad_timeout(svc, t):
+    c = svc.client()
+    before = svc.counts()
+    r = c.post("/api/v1/tools/echo/execute", json={"arguments": {}, "timeout_ms": t})
+    assert r.status_code in (400, 422), (t, r.text)
+    assert_api_error(r, r.status_code, "VALIDATION_ERROR", "timeout_ms")
     assert svc.counts() == before
 
 
@@ -201,10 +216,15 @@ def test_jobs_list_filters_and_cursor(svc):
     one = c.get("/api/v1/jobs?limit=1").json()["jobs"][0]
     assert one == c.job(one["job_id"])
 
-    for q in ("status=bogus", "status=queued_x", "status="):
-        assert_api_error(c.get("/api/v1/jobs?" + q), 400, "VALIDATION_ERROR", "status")
-    for q in ("limit=0", "limit=101", "limit=x", "cursor=zzz"):
-        assert_api_error(c.get("/api/v1/jobs?" + q), 400, "VALIDATION_ERROR")
+
+@pytest.mark.parametrize("q", ["status=bogus", "status=queued_x", "status=", "status=COMPLETED"])
+def test_jobs_list_bad_status(svc, q):
+    assert_api_error(svc.client().get("/api/v1/jobs?" + q), 400, "VALIDATION_ERROR", "status")
+
+
+@pytest.mark.parametrize("q", ["limit=0", "limit=101", "limit=x", "cursor=zzz", "agent_id=nope"])
+def test_jobs_list_bad_parameters(svc, q):
+    assert_api_error(svc.client().get("/api/v1/jobs?" + q), 400, "VALIDATION_ERROR")
 
 
 def test_job_unknown_and_malformed(svc):
