@@ -179,6 +179,12 @@ out:
 
 int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev)
 {
+	return vex_cache_job_put_ttl(c, job_id, json, len, rev, CACHE_TTL_S);
+}
+
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s)
+{
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
 	size_t klen;
@@ -202,9 +208,9 @@ int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json,
 		if (found && have >= rev)
 			return 0; /* a newer (or the same) copy is already there */
 		if (found)
-			mrc = memcached_cas(c->mc, key, klen, json, len, CACHE_TTL_S, 0, cas);
+			mrc = memcached_cas(c->mc, key, klen, json, len, (time_t)ttl_s, 0, cas);
 		else
-			mrc = memcached_add(c->mc, key, klen, json, len, CACHE_TTL_S, 0);
+			mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
 		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
 			return 0;
 		if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)

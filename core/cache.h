@@ -27,6 +27,14 @@ void vex_cache_free(struct vex_cache *c);
  */
 int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev);
 
+/*
+ * The same with an item lifetime of "ttl_s" seconds (vex_cache_job_put uses one day).
+ * Callers give unfinished jobs a short lifetime: if memcached was unreachable when a later
+ * transition was written, the stale copy it still holds is served for at most that long.
+ */
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s);
+
 /* Get the cached JSON; caller frees *ret. 0, VEX_ENOTFOUND (miss or disabled), VEX_EIO. */
 int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_t *ret_len);
 

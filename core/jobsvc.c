@@ -11,6 +11,10 @@
 #include "tools.h"
 #include "wake.h"
 
+/* Cached job lifetimes: a finished job never changes; an unfinished one is re-read from SQLite
+ * at least this often, which bounds how long a copy left behind by a missed write can be served. */
+#define JOB_TTL_DONE_S (24 * 3600)
+#define JOB_TTL_LIVE_S 30
 #define CONTEXT_ID_MAX 256            /* bytes of a context_id */
 #define IDEM_KEY_MAX 255              /* bytes of an Idempotency-Key */
 #define TOOL_TIMEOUT_MAX_MS 86400000LL /* one day */
@@ -28,7 +32,8 @@ void vex_jobsvc_publish(struct vex_cache *c, const struct vex_job *j)
 	if (v)
 		text = vex_json_dump(v);
 	if (text)
-		rc = vex_cache_job_put(c, j->id, text, strlen(text), j->rev);
+		rc = vex_cache_job_put_ttl(c, j->id, text, strlen(text), j->rev,
+					   vex_job_status_terminal(j->status) ? JOB_TTL_DONE_S : JOB_TTL_LIVE_S);
 	if (rc)
 		vex_log(VEX_LOG_DEBUG, "cache put failed", "job_id", j->id, "error", vex_strerror(rc), NULL);
 	free(text);

@@ -544,7 +544,7 @@ static void tools_execute(struct vex_ctx *c)
 	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
 		goto out;
 	args = json_object_get(body, "arguments");
-	if (args == NULL || json_is_null(args)) {
+	if (args == NULL) {
 		args = json_object();
 	} else if (json_is_object(args)) {
 		json_incref(args);
@@ -618,7 +618,7 @@ static void jobs_list(struct vex_ctx *c)
 	    query_owner(c, owner_buf, sizeof(owner_buf), &f.owner) != 0)
 		goto out;
 	rc = vex_http_query(c->req, "status", st, sizeof(st));
-	if (rc == 0 && st[0] != '\0') {
+	if (rc == 0) {
 		if (status_parse(st, &s) != 0) {
 			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
 				       "status must be one of pending, running, completed, failed, canceled, timeout",

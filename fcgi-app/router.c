@@ -28,10 +28,16 @@ static int match(const char *pattern, const char *path, char params[][VEX_ROUTE_
 			const char *pe = strchr(p, '}');
 			size_t len = strcspn(s, "/");
 
-			if (pe == NULL || len == 0 || len >= VEX_ROUTE_PARAM_MAX || n >= VEX_ROUTE_PARAMS)
+			if (pe == NULL || len == 0 || n >= VEX_ROUTE_PARAMS)
 				return 0;
-			memcpy(params[n], s, len);
-			params[n][len] = '\0';
+			/* An over-long segment still routes, as "" (no valid id), so the handler
+			 * answers with its own "agent not found" rather than a bare 404. */
+			if (len >= VEX_ROUTE_PARAM_MAX) {
+				params[n][0] = '\0';
+			} else {
+				memcpy(params[n], s, len);
+				params[n][len] = '\0';
+			}
 			n++;
 			p = pe + 1;
 			s += len;

@@ -126,7 +126,8 @@ static int got_signal(int sfd, char *name, size_t len)
 	return 1;
 }
 
-/* Poll the wake socket; every datagram (or, as a fallback, every poll tick) wakes idle workers. */
+/* Poll the wake socket: each datagram wakes one idle worker; a quiet poll tick wakes them all
+ * (the fallback for jobs queued without a datagram). */
 static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_fd, int sfd, char *sig,
 		  size_t siglen)
 {
@@ -141,7 +142,7 @@ static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_
 			return;
 		}
 		if (r == 0) {
-			vex_pool_wake(pool, 1);
+			vex_pool_wake(pool, vex_pool_size(pool));
 			continue;
 		}
 		if (r > 0 && (fds[0].revents & POLLIN) && got_signal(sfd, sig, siglen))

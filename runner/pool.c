@@ -377,8 +377,6 @@ static void *worker_main(void *arg)
 		rc = vex_store_job_claim(w->store, w->lease_owner, vex_now_us(), (int64_t)cfg->lease_ms * 1000,
 					 cfg->plan_concurrency, &job);
 		if (rc == 0) {
-			/* there may be more: pass the baton to one idle worker */
-			vex_pool_wake(p, 1);
 			run_job(w, job);
 			vex_job_free(job);
 			continue;
@@ -388,7 +386,7 @@ static void *worker_main(void *arg)
 			sleep_ms(100); /* back off a little */
 			continue;
 		}
-		/* the main thread turns every poll tick into a wake; this timeout is only a safety net */
+		/* the main thread turns every quiet poll tick into a wake; this timeout is only a safety net */
 		wait_token(p, seq, 10 * cfg->poll_interval_ms + 1000);
 	}
 out:

@@ -28,6 +28,7 @@ HTTP_TIMEOUT = 30 * SLOW
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer")
 TERMINAL = {"completed", "failed", "canceled", "timeout"}
 # enum vex_job_status order (core/model.h), for a store that keeps the status as an integer.
 CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
@@ -421,8 +422,27 @@ class Service:
         self.http.close()
         if self in ACTIVE:
             ACTIVE.remove(self)
+        reports = self.sanitizer_reports()
+        if reports:
+            self.failed = True
         if not self.failed and not os.environ.get("VEX_IT_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        # A sanitizer report in any program's output fails the test that owned the service.
+        assert not reports, "sanitizer reports (service dir %s):\n%s" % (self.dir, "\n\n".join(reports))
+
+    def sanitizer_reports(self):
+        found = []
+        for name in ("vex-api", "vex-runner"):
+            try:
+                with open(self.log(name), encoding="utf-8", errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for i, line in enumerate(lines):
+                if SANITIZER_RE.search(line):
+                    found.append("%s.log:\n%s" % (name, "\n".join(lines[i:i + 30])))
+                    break
+        return found
 
     def log_tails(self, n=40):
         parts = ["service dir: %s" % self.dir]

@@ -187,6 +187,27 @@ static void test_rev_ordering(void **state)
 	vex_cache_free(c);
 }
 
+/* An item put with a short lifetime is gone after it: a stale unfinished copy cannot outlive it. */
+static void test_ttl(void **state)
+{
+	struct vex_cache *c = open_cache();
+	char id[VEX_UUID_LEN + 1], *got = NULL;
+	const char *json = "{\"id\":\"x\",\"status\":\"running\",\"rev\":2}";
+	size_t len = 0;
+
+	(void)state;
+	vex_uuid7(id);
+	assert_int_equal(vex_cache_job_put_ttl(c, id, json, strlen(json), 2, 1), 0);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), 0);
+	free(got);
+	got = NULL;
+	/* memcached expires on whole-second boundaries: wait past two of them. */
+	vex_sleep_ms(2100, NULL);
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
+	assert_null(got);
+	vex_cache_free(c);
+}
+
 /* Several processes race to write revs 1..N of one job in different orders: the highest always wins. */
 static void test_concurrent_writers(void **state)
 {
@@ -443,7 +464,8 @@ static void test_open_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_put_get),          cmocka_unit_test(test_rev_ordering),
+		cmocka_unit_test(test_put_get),          cmocka_unit_test(test_ttl),
+		          cmocka_unit_test(test_rev_ordering),
 		cmocka_unit_test(test_concurrent_writers), cmocka_unit_test(test_miss_and_delete),
 		cmocka_unit_test(test_foreign_value),    cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_disabled),         cmocka_unit_test(test_nothing_listening),
