@@ -207,9 +207,17 @@ static int exec_sql(struct vex_store *s, const char *sql)
 	return vex_store_exec_stmt(st);
 }
 
+/* Our writers queue on the writer mutex first, then take SQLite's lock (see store_wlock.c). */
 int vex_store_begin(struct vex_store *s)
 {
-	return exec_sql(s, "BEGIN IMMEDIATE");
+	int rc = vex_wlock_acquire(s->wlock, s->busy_timeout_ms);
+
+	if (rc)
+		return rc;
+	rc = exec_sql(s, "BEGIN IMMEDIATE");
+	if (rc)
+		vex_wlock_release(s->wlock);
+	return rc;
 }
 
 int vex_store_commit(struct vex_store *s)
@@ -218,6 +226,7 @@ int vex_store_commit(struct vex_store *s)
 
 	if (rc)
 		vex_store_rollback(s);
+	vex_wlock_release(s->wlock);
 	return rc;
 }
 
@@ -225,6 +234,7 @@ void vex_store_rollback(struct vex_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		exec_sql(s, "ROLLBACK");
+	vex_wlock_release(s->wlock);
 }
 
 int vex_bind_text(sqlite3_stmt *st, int idx, const char *v)
@@ -381,18 +391,23 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struct vex_store **ret)
 {
 	struct vex_store *s = NULL;
-	int rc, vrc = 0;
+	int rc, vrc = 0, guard = -1;
 
 	if (!path || !*path || synchronous < 0 || synchronous > 2 || busy_timeout_ms < 0)
 		return VEX_EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return VEX_ENOMEM;
+	guard = vex_wlock_guard(path);
 	/* NOMUTEX: a connection belongs to one process and one thread (opened after fork). */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
+	s->busy_timeout_ms = busy_timeout_ms;
 	if (rc == SQLITE_OK)
 		rc = configure(s, synchronous, busy_timeout_ms, &vrc);
+	if (rc == SQLITE_OK && vex_wlock_map(guard, &s->wlock) != 0)
+		vex_log(VEX_LOG_WARN, "no writer lock file beside the database; relying on busy_timeout", "path", path,
+			NULL);
 	if (rc == -1) {
 		vex_log(VEX_LOG_ERROR, "database migration failed", "path", path, "error", vex_strerror(vrc), NULL);
 		rc = vrc;
@@ -408,6 +423,7 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	*ret = s;
 	s = NULL;
 out:
+	vex_wlock_unguard(guard);
 	vex_store_free(s);
 	return rc;
 }
@@ -423,6 +439,7 @@ void vex_store_free(struct vex_store *s)
 		sqlite3_finalize(s->slots[i].stmt);
 	}
 	sqlite3_close_v2(s->db);
+	vex_wlock_free(s->wlock);
 	free(s);
 }
 

@@ -16,11 +16,27 @@ struct vex_stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
+struct vex_wlock;
+
 struct vex_store {
 	sqlite3 *db;
+	struct vex_wlock *wlock; /* NULL when the lock file could not be made (writes then rely on busy_timeout) */
+	int busy_timeout_ms;
 	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
 	size_t nslots;
 };
+
+/* The cross-process writer mutex beside the database file (store_wlock.c). Acquire waits at most
+ * "timeout_ms" (VEX_EBUSY after); acquire/release are no-ops on NULL; release only if held. */
+/* vex_wlock_guard opens "<db>-wlock" and holds its flock (fd, or -1): opening, configuring and
+ * migrating under it serializes first opens of one file (WAL switch and migrations). While the
+ * guard is held, vex_wlock_map maps (initialising once) the mutex page. */
+int vex_wlock_guard(const char *db_path);
+void vex_wlock_unguard(int fd);
+int vex_wlock_map(int guard_fd, struct vex_wlock **ret);
+int vex_wlock_acquire(struct vex_wlock *w, int timeout_ms);
+void vex_wlock_release(struct vex_wlock *w);
+void vex_wlock_free(struct vex_wlock *w);
 
 /* Map a SQLite result code to VEX_E... (BUSY/LOCKED -> EBUSY, constraint -> EEXIST, ...). */
 int vex_store_errcode(int sqlite_rc);

@@ -27,8 +27,8 @@ static const struct vex_tool_info builtins[] = {
 	{
 		"fail",
 		"builtin",
-		"Always fails, with error code \"code\" (default EXECUTION_ERROR) and \"message\" (default "
-		"\"failed on request\"). Useful to test error handling, retries and webhooks.",
+		"Always fails, with error code \"code\" (default TOOL_FAILED) and \"message\" (default "
+		"\"the fail tool always fails\"). Useful to test error handling, retries and webhooks.",
 		"{\"type\":\"object\",\"properties\":{"
 		"\"message\":{\"type\":\"string\",\"maxLength\":1000,"
 		"\"description\":\"The error message to report.\"},"

@@ -262,8 +262,11 @@ out:
 	}
 	vex_supervisor_free(sup);
 	vex_pool_free(pool);
-	if (wake_fd >= 0)
+	if (wake_fd >= 0) {
+		/* Ours (the bind succeeded): remove it so a stopped runner leaves no socket behind. */
 		close(wake_fd);
+		unlink(cfg.runner_socket);
+	}
 	if (sfd >= 0)
 		close(sfd);
 	if (!a.check)

@@ -153,6 +153,8 @@ static int group_teardown(void **state)
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", db_path);
 	unlink(side);
+	snprintf(side, sizeof(side), "%s-wlock", db_path);
+	unlink(side);
 	rmdir(dir);
 	return 0;
 }

@@ -29,6 +29,8 @@ static void rm_db(const char *p)
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", p);
 	unlink(side);
+	snprintf(side, sizeof(side), "%s-wlock", p);
+	unlink(side);
 }
 
 static int setup(void **state)

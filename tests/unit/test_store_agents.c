@@ -40,6 +40,8 @@ static int teardown(void **state)
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
+	snprintf(side, sizeof(side), "%s-wlock", path);
+	unlink(side);
 	rmdir(dir);
 	return 0;
 }
