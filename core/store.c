@@ -74,12 +74,13 @@ static const char *const migrations[] = {
 	 * serves the per-owner running count of claims, so no separate (owner, status) index. */
 	"CREATE INDEX jobs_owner_id ON jobs(owner, id);"
 	"CREATE INDEX jobs_owner_status_id ON jobs(owner, status, id);"
-	/* Claims: best queued job first. */
-	"CREATE INDEX jobs_claim ON jobs(status, priority DESC, id);"
+	/* Claims: best queued job first. Partial: only queued rows are in it, so it stays as small
+	 * as the queue, and a job leaves it when claimed. */
+	"CREATE INDEX jobs_claim ON jobs(priority DESC, id) WHERE status = 'queued';"
 	/* Events of one agent by start time. */
 	"CREATE INDEX jobs_agent_started ON jobs(agent_id, started_at);"
-	/* Rescue of expired leases. */
-	"CREATE INDEX jobs_lease ON jobs(status, lease_expires_at);"
+	/* Rescue of expired leases. Partial: a submit (status queued) does not touch it. */
+	"CREATE INDEX jobs_lease ON jobs(lease_expires_at) WHERE status = 'running';"
 	"CREATE UNIQUE INDEX jobs_idem ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL;"
 	"CREATE TABLE runners ("
 	" id TEXT PRIMARY KEY NOT NULL,"
