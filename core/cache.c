@@ -198,6 +198,14 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		return rc;
 	if ((rc = cache_usable(c)) != 0)
 		return rc;
+	/* A new job (rev 1) is normally absent: one add, one round trip, instead of gets then add. */
+	if (rev == 1) {
+		mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
+		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+			return 0;
+		if (!rc_is_logical(mrc))
+			return io_failed(c);
+	}
 	for (int i = 0; i < CACHE_CAS_TRIES; i++) {
 		int64_t have = 0;
 		uint64_t cas = 0;

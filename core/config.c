@@ -35,6 +35,7 @@ static const struct key_def keys[] = {
 	{"server", "workers", K_INT, OFF(workers), 1, 256},
 	{"server", "api_socket", K_SOCKET, OFF(api_socket), 0, 0},
 	{"server", "runner_socket", K_SOCKET, OFF(runner_socket), 0, 0},
+	{"server", "commit_socket", K_SOCKET, OFF(commit_socket), 0, 0},
 	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1024, 1073741824},
 	{"store", "path", K_PATH, OFF(db_path), 0, 0},
 	{"store", "synchronous", K_SYNC, OFF(db_synchronous), 0, 2},
@@ -583,6 +584,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
+	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
 		snprintf(err, errlen, "out of memory");
@@ -590,7 +592,8 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	}
 	rc = VEX_EINVAL;
 	if (check_socket_path("api_socket", cfg->api_socket, err, errlen) ||
-	    check_socket_path("runner_socket", cfg->runner_socket, err, errlen))
+	    check_socket_path("runner_socket", cfg->runner_socket, err, errlen) ||
+	    check_socket_path("commit_socket", cfg->commit_socket, err, errlen))
 		goto out;
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
@@ -637,6 +640,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->home);
 	free(cfg->api_socket);
 	free(cfg->runner_socket);
+	free(cfg->commit_socket);
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->jwt_secret_file);

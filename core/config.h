@@ -22,6 +22,7 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *   [server]  home (VEX_HOME, default ./var), workers (default 4),
  *             api_socket (default <home>/run/api.sock),
  *             runner_socket (default <home>/run/runner.sock),
+ *             commit_socket (default <home>/run/commit.sock: vex-api's group committer),
  *             max_body_bytes (default 1048576)
  *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
  *             busy_timeout_ms (default 5000)
@@ -42,6 +43,7 @@ struct vex_config {
 	int workers;
 	char *api_socket;
 	char *runner_socket;
+	char *commit_socket;
 	size_t max_body_bytes;
 
 	char *db_path;

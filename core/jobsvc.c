@@ -113,7 +113,18 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 	struct vex_job *got = NULL;
 	int created = 0, rc;
 
-	rc = vex_store_job_insert(env->store, j, &got, &created);
+	rc = VEX_EIO;
+	if (env->commitq)
+		rc = vex_commitq_insert(env->commitq, j, &got, &created);
+	if (rc == VEX_EIO) {
+		/* No committer (or no answer from it): insert here. If the committer did store it after
+		 * all, the same id is already there, and that row is the answer. */
+		rc = vex_store_job_insert(env->store, j, &got, &created);
+		if (rc == VEX_EEXIST && vex_store_job_get(env->store, j->id, j->owner, &got) == 0) {
+			created = 1;
+			rc = 0;
+		}
+	}
 	if (rc)
 		return rc;
 	vex_jobsvc_publish(env->cache, got);

@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "commitq.h"
 #include "config.h"
 #include "json.h"
 #include "model.h"
@@ -15,6 +16,7 @@ struct vex_env {
 	struct vex_store *store;
 	struct vex_cache *cache; /* may be a disabled cache, never NULL */
 	int wake_fd;             /* -1: do not wake */
+	struct vex_commitq *commitq; /* NULL: insert directly; else new jobs go through the group committer */
 };
 
 /* Write the job's canonical JSON to the cache (CAS rule); errors are logged at debug and ignored. */

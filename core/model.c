@@ -112,6 +112,21 @@ static char *dup_opt(const char *s, int *fail)
 	return d;
 }
 
+struct vex_job *vex_job_dup_as_new(const struct vex_job *j, int64_t now_us)
+{
+	struct vex_job *d = vex_job_dup(j);
+
+	if (!d)
+		return NULL;
+	d->status = VEX_JOB_QUEUED;
+	d->attempts = 0;
+	d->rev = 1;
+	if (!d->created_at)
+		d->created_at = now_us;
+	d->updated_at = d->created_at;
+	return d;
+}
+
 struct vex_job *vex_job_dup(const struct vex_job *j)
 {
 	struct vex_job *d;

@@ -107,6 +107,10 @@ void vex_job_free(struct vex_job *j);
 /* Deep copy; NULL on ENOMEM. */
 struct vex_job *vex_job_dup(const struct vex_job *j);
 
+/* A copy of the new job "j" as vex_store_job_insert stores it: queued, attempts 0, rev 1,
+ * updated_at = created_at (now when unset). NULL on ENOMEM. */
+struct vex_job *vex_job_dup_as_new(const struct vex_job *j, int64_t now_us);
+
 /*
  * Domain validation, shared by every dialect: name 1..100 code points without
  * control characters; role 3..500 code points; max_depth 1..10

@@ -75,6 +75,16 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
  */
 int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 
+/*
+ * Insert "n" new jobs in one transaction (one fsync: group commit). Each is handled as
+ * vex_store_job_insert would (idempotency per owner and key, also between jobs of the batch),
+ * inside its own savepoint, so a job that fails does not undo the others. Per job: rcs[i] (0 or
+ * a VEX_E... code), rets[i] (the stored job, caller frees) and created[i]. Returns 0 when the
+ * transaction committed; otherwise that error, with every rcs[i] set to it and no rets.
+ */
+int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+				int *created, int *rcs);
+
 /* Fetch by id; "owner" NULL means any owner. Caller frees *ret. 0 or VEX_ENOTFOUND. */
 int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret);
 

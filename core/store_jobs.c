@@ -125,20 +125,18 @@ static int job_check_new(const struct vex_job *j)
 	return 0;
 }
 
-int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+/* The insert of vex_store_job_insert, inside a transaction the caller holds. */
+static int insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
 {
-	struct vex_job *got = NULL;
+	struct vex_job *got = NULL, *found = NULL;
 	sqlite3_stmt *st;
 	int64_t created;
-	int rc, created_new = 0;
+	int rc;
 
-	rc = job_check_new(j);
-	if (rc)
-		return rc;
 	created = j->created_at ? j->created_at : vex_now_us();
-	rc = vex_store_begin(s);
-	if (rc)
-		return rc;
+	got = vex_job_dup_as_new(j, created);
+	if (!got)
+		return VEX_ENOMEM;
 	/* Inside the write lock: a second request with the same key waits here and then finds ours. */
 	if (j->idempotency_key) {
 		rc = vex_store_stmt(s, "SELECT " JOB_COLS " FROM jobs WHERE owner = ?1 AND idempotency_key = ?2",
@@ -147,7 +145,13 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 			goto out;
 		vex_bind_text(st, 1, j->owner);
 		vex_bind_text(st, 2, j->idempotency_key);
-		rc = job_one(st, &got);
+		rc = job_one(st, &found);
+		if (rc == 0) {
+			vex_job_free(got);
+			*ret = found;
+			*ret_created = 0;
+			return 0;
+		}
 		if (rc != VEX_ENOTFOUND)
 			goto out;
 	}
@@ -173,9 +177,27 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;
-	rc = vex_store_job_get(s, j->id, NULL, &got);
-	created_new = 1;
+	/* What was inserted is the new job as it came, marked new: no need to read it back. */
+	*ret = got;
+	got = NULL;
+	*ret_created = 1;
 out:
+	vex_job_free(got);
+	return rc;
+}
+
+int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+{
+	struct vex_job *got = NULL;
+	int rc, created_new = 0;
+
+	rc = job_check_new(j);
+	if (rc)
+		return rc;
+	rc = vex_store_begin(s);
+	if (rc)
+		return rc;
+	rc = insert_locked(s, j, &got, &created_new);
 	if (rc == 0)
 		rc = vex_store_commit(s);
 	else
@@ -187,6 +209,61 @@ out:
 			*ret_created = created_new;
 	}
 	vex_job_free(got);
+	return rc;
+}
+
+/* Run one statement of fixed SQL (savepoints). */
+static int exec_fixed(struct vex_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, sql, &st);
+
+	return rc ? rc : vex_store_exec_stmt(st);
+}
+
+int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+				int *created, int *rcs)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rets[i] = NULL;
+		created[i] = 0;
+		rcs[i] = job_check_new(jobs[i]);
+	}
+	rc = vex_store_begin(s);
+	if (rc)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (rcs[i])
+			continue;
+		/* A savepoint per job: one job's failure does not undo the others of the batch. */
+		rc = exec_fixed(s, "SAVEPOINT vex_one");
+		if (rc) {
+			vex_store_rollback(s);
+			goto fail;
+		}
+		rcs[i] = insert_locked(s, jobs[i], &rets[i], &created[i]);
+		if (rcs[i])
+			exec_fixed(s, "ROLLBACK TO vex_one");
+		rc = exec_fixed(s, "RELEASE vex_one");
+		if (rc) {
+			vex_store_rollback(s);
+			goto fail;
+		}
+	}
+	rc = vex_store_commit(s);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	for (i = 0; i < n; i++) {
+		vex_job_free(rets[i]);
+		rets[i] = NULL;
+		created[i] = 0;
+		rcs[i] = rc;
+	}
 	return rc;
 }
 

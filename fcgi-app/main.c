@@ -18,6 +18,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/commitq.h"
+#include "fcgi-app/committer.h"
 #include "fcgi-app/worker.h"
 
 #define WORKERS_MAX 256
@@ -136,7 +138,8 @@ out:
 	return rc;
 }
 
-static pid_t spawn(const struct vex_config *cfg, int listen_fd, pid_t master)
+/* Fork a worker, or the committer when "committer" is set; each child keeps only its own listener. */
+static pid_t spawn(const struct vex_config *cfg, int listen_fd, int commit_fd, int committer, pid_t master)
 {
 	pid_t pid = fork();
 
@@ -146,6 +149,12 @@ static pid_t spawn(const struct vex_config *cfg, int listen_fd, pid_t master)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
 		_exit(0);
+	if (committer) {
+		close(listen_fd);
+		exit(vex_committer_run(cfg, commit_fd));
+	}
+	if (commit_fd >= 0)
+		close(commit_fd);
 	exit(vex_worker_run(cfg, listen_fd));
 }
 
@@ -208,10 +217,13 @@ static int alive(const struct slot *slots, int n)
 	return k;
 }
 
-/* The master: keep "n" workers alive; on SIGTERM/SIGINT drain them, SIGKILL stragglers after 10 s. */
-static int master(const struct vex_config *cfg, int listen_fd, int n)
+/*
+ * The master: keep "n" workers alive, and in slot n the group committer when "commit_fd" >= 0;
+ * on SIGTERM/SIGINT drain them all, SIGKILL stragglers after 10 s.
+ */
+static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, int n)
 {
-	struct slot slots[WORKERS_MAX];
+	struct slot slots[WORKERS_MAX + 1];
 	struct timespec ts;
 	sigset_t set;
 	pid_t self = getpid();
@@ -226,6 +238,8 @@ static int master(const struct vex_config *cfg, int listen_fd, int n)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
 
+	if (commit_fd >= 0)
+		n++;
 	for (;;) {
 		reap(slots, n, stopping);
 		now = vex_mono_us();
@@ -254,7 +268,7 @@ static int master(const struct vex_config *cfg, int listen_fd, int n)
 						next = slots[i].respawn_at;
 					continue;
 				}
-				slots[i].pid = spawn(cfg, listen_fd, self);
+				slots[i].pid = spawn(cfg, listen_fd, commit_fd, commit_fd >= 0 && i == n - 1, self);
 				slots[i].started = now;
 				if (slots[i].pid < 0) {
 					vex_log(VEX_LOG_ERROR, "fork failed", "error", strerror(errno), NULL);
@@ -292,7 +306,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	const char *config_path = NULL;
 	char err[1024], buf[32];
-	int i, check = 0, listen_fd = -1, workers, status = 1, have_sock = 0;
+	int i, check = 0, listen_fd = -1, commit_fd = -1, workers, status = 1, have_sock = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	for (i = 1; i < argc; i++) {
@@ -343,13 +357,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	have_sock = stat(cfg.api_socket, &st_sock) == 0;
+	commit_fd = vex_commitq_listen(cfg.commit_socket);
+	if (commit_fd < 0)
+		vex_log(VEX_LOG_WARN, "no group committer: workers will write directly", "socket", cfg.commit_socket,
+			NULL);
 	if (FCGX_Init() != 0) {
 		vex_log(VEX_LOG_ERROR, "FCGX_Init failed", NULL);
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%d", workers);
 	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.db_path, NULL);
-	status = master(&cfg, listen_fd, workers);
+	status = master(&cfg, listen_fd, commit_fd, workers);
 	vex_log(VEX_LOG_INFO, "vex-api stopped", NULL);
 out:
 	if (listen_fd >= 0) {
@@ -360,6 +378,10 @@ out:
 		if (have_sock && stat(cfg.api_socket, &now) == 0 && now.st_ino == st_sock.st_ino &&
 		    now.st_dev == st_sock.st_dev)
 			unlink(cfg.api_socket);
+	}
+	if (commit_fd >= 0) {
+		close(commit_fd);
+		unlink(cfg.commit_socket);
 	}
 	vex_config_release(&cfg);
 	return status;

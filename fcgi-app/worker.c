@@ -97,6 +97,7 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	memset(&rt, 0, sizeof(rt));
+	memset(&env, 0, sizeof(env));
 	install_signals();
 
 	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
@@ -120,6 +121,10 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	env.store = store;
 	env.cache = cache;
 	env.wake_fd = wake_fd;
+	/* New jobs go through the pool's group committer; a worker whose committer is away writes
+	 * directly (jobsvc falls back), so this only costs speed when it fails. */
+	if (vex_commitq_open(cfg->commit_socket, cfg->db_busy_timeout_ms + 2000, &env.commitq) != 0)
+		env.commitq = NULL;
 
 	n = vex_health_routes(&routes);
 	rc = vex_router_add(&rt, routes, n);
@@ -164,6 +169,7 @@ out:
 	vex_http_req_release(&req);
 	if (wake_fd >= 0)
 		close(wake_fd);
+	vex_commitq_free(env.commitq);
 	vex_cache_free(cache);
 	vex_store_free(store);
 	return status;

@@ -504,8 +504,26 @@ class Service:
         return row
 
     # -- the vex-api master's workers --
+    def _api_children(self, committer):
+        out = []
+        for pid in children_of(self.api.pid):
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            if (name == "vex-api-commit") == committer:
+                out.append(pid)
+        return out
+
     def api_workers(self):
-        return children_of(self.api.pid)
+        """The FastCGI workers of the vex-api master (not its group committer)."""
+        return self._api_children(False)
+
+    def api_committer(self):
+        """The pid of vex-api's group committer process, or None."""
+        c = self._api_children(True)
+        return c[0] if c else None
 
 
 def new_sub():

@@ -1,0 +1,53 @@
+/* committer.c - the vex-api group committer: one process writing the pool's new jobs, many per fsync. */
+#include "fcgi-app/committer.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "core/commitq.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+int vex_committer_run(const struct vex_config *cfg, int commit_fd)
+{
+	struct vex_store *store = NULL;
+	struct sigaction sa;
+	sigset_t none;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term; /* no SA_RESTART: poll() returns and the loop sees the flag */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "vex-api-commit");
+
+	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
+	if (rc != 0) {
+		vex_log(VEX_LOG_ERROR, "committer cannot open the store", "path", cfg->db_path, "error",
+			vex_strerror(rc), NULL);
+		return 1;
+	}
+	rc = vex_commitq_serve(commit_fd, store, &stop_requested);
+	if (rc != 0)
+		vex_log(VEX_LOG_ERROR, "committer stopped", "error", vex_strerror(rc), NULL);
+	vex_store_free(store);
+	return rc == 0 ? 0 : 1;
+}

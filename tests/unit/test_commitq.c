@@ -1,0 +1,216 @@
+/* test_commitq.c - group commit: batch inserts (savepoints, idempotency), the committer over its socket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/commitq.h"
+#include "core/err.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+
+static char dir[64];
+static char path[128];
+static char sock[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vex-commitq-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/vex.db", dir);
+	snprintf(sock, sizeof(sock), "%s/commit.sock", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
+	char p[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sides[i]);
+		unlink(p);
+	}
+	unlink(sock);
+	rmdir(dir);
+	return 0;
+}
+
+static struct vex_job *tool_job(const char *owner, const char *idem)
+{
+	struct vex_job *j = vex_job_new();
+
+	assert_non_null(j);
+	vex_uuid7(j->id);
+	snprintf(j->owner, sizeof(j->owner), "%s", owner);
+	j->kind = VEX_JOB_TOOL;
+	j->tool = strdup("echo");
+	j->input_json = strdup("{\"x\":1}");
+	j->max_attempts = 3;
+	j->timeout_ms = 1000;
+	j->created_at = vex_now_us();
+	j->idempotency_key = idem ? strdup(idem) : NULL;
+	return j;
+}
+
+static int64_t count_jobs(struct vex_store *s, const char *owner)
+{
+	struct vex_job_filter f;
+	int64_t n = -1;
+
+	vex_job_filter_init(&f);
+	f.owner = owner;
+	assert_int_equal(vex_store_jobs_count(s, &f, &n), 0);
+	return n;
+}
+
+/* One transaction: a bad job fails alone; a repeated key inside the batch yields the first job. */
+static void test_batch_isolation_and_idempotency(void **state)
+{
+	struct vex_store *s = NULL;
+	struct vex_job *jobs[4], *rets[4];
+	int created[4], rcs[4];
+
+	(void)state;
+	assert_int_equal(vex_store_open(path, 2, 2000, &s), 0);
+	jobs[0] = tool_job("alice", "k1");
+	jobs[1] = tool_job("alice", NULL);
+	jobs[2] = tool_job("alice", "k1"); /* same key as jobs[0], same batch */
+	jobs[3] = tool_job("alice", NULL);
+	memcpy(jobs[3]->id, jobs[1]->id, sizeof(jobs[3]->id)); /* duplicate id: fails alone */
+	assert_int_equal(vex_store_jobs_insert_batch(s, jobs, 4, rets, created, rcs), 0);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(created[0], 1);
+	assert_int_equal(rets[0]->status, VEX_JOB_QUEUED);
+	assert_int_equal(rets[0]->rev, 1);
+	assert_int_equal(rcs[1], 0);
+	assert_int_equal(created[1], 1);
+	assert_int_equal(rcs[2], 0);
+	assert_int_equal(created[2], 0);
+	assert_string_equal(rets[2]->id, jobs[0]->id);
+	assert_int_equal(rcs[3], VEX_EEXIST);
+	assert_null(rets[3]);
+	assert_int_equal(count_jobs(s, "alice"), 2);
+	for (int i = 0; i < 4; i++) {
+		vex_job_free(jobs[i]);
+		vex_job_free(rets[i]);
+	}
+	vex_store_free(s);
+}
+
+static pid_t start_committer(void)
+{
+	int lfd = vex_commitq_listen(sock);
+	pid_t pid;
+
+	assert_true(lfd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static volatile sig_atomic_t stop;
+		struct vex_store *s = NULL;
+
+		if (vex_store_open(path, 2, 2000, &s) != 0)
+			_exit(1);
+		_exit(vex_commitq_serve(lfd, s, &stop) == 0 ? 0 : 1);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* Several processes submitting at once through the committer: every job stored once, replays found. */
+static void test_clients_through_committer(void **state)
+{
+	enum { N = 6, EACH = 50 };
+	struct vex_store *s = NULL;
+	pid_t server, pids[N];
+	int i, status;
+
+	(void)state;
+	assert_int_equal(vex_store_open(path, 2, 2000, &s), 0);
+	server = start_committer();
+	for (i = 0; i < N; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct vex_commitq *q = NULL;
+			char key[32];
+			int ok = vex_commitq_open(sock, 3000, &q) == 0;
+
+			for (int k = 0; ok && k < EACH; k++) {
+				struct vex_job *j, *got = NULL, *again = NULL;
+				int created = -1;
+
+				snprintf(key, sizeof(key), "p%d-%d", i, k);
+				j = tool_job("bob", key);
+				ok = vex_commitq_insert(q, j, &got, &created) == 0 && created == 1 &&
+				     strcmp(got->id, j->id) == 0 && got->status == VEX_JOB_QUEUED && got->rev == 1;
+				/* The same key again (a new id): the first job comes back, not created. */
+				vex_uuid7(j->id);
+				ok = ok && vex_commitq_insert(q, j, &again, &created) == 0 && created == 0 &&
+				     strcmp(again->id, got->id) == 0 && again->idempotency_key &&
+				     strcmp(again->idempotency_key, key) == 0;
+				vex_job_free(j);
+				vex_job_free(got);
+				vex_job_free(again);
+			}
+			vex_commitq_free(q);
+			_exit(ok ? 0 : 1);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(count_jobs(s, "bob"), N * EACH);
+	kill(server, SIGKILL);
+	waitpid(server, &status, 0);
+	vex_store_free(s);
+}
+
+/* No committer listening, or one that dies: VEX_EIO, so that the caller writes directly. */
+static void test_committer_absent(void **state)
+{
+	struct vex_commitq *q = NULL;
+	struct vex_job *j = tool_job("carol", NULL), *got = NULL;
+	pid_t server;
+	int created, status;
+
+	(void)state;
+	assert_int_equal(vex_commitq_open(sock, 500, &q), 0);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), VEX_EIO);
+	server = start_committer();
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	vex_job_free(got);
+	got = NULL;
+	kill(server, SIGKILL);
+	waitpid(server, &status, 0);
+	vex_uuid7(j->id);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), VEX_EIO);
+	assert_null(got);
+	vex_job_free(j);
+	vex_commitq_free(q);
+	assert_int_equal(vex_commitq_open(NULL, 500, &q), VEX_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_batch_isolation_and_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
