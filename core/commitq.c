@@ -295,6 +295,15 @@ int vex_commitq_listen(const char *path)
 
 	if (addr_set(&sa, path) != 0)
 		return VEX_EIO;
+	/* Never take the path from a live committer (another vex-api on the same database): its
+	 * workers and ours can share it. Only a socket nobody answers on is replaced. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return VEX_EEXIST;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (unlink(path) != 0 && errno != ENOENT)
 		return VEX_EIO;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -35,7 +35,8 @@ void vex_commitq_free(struct vex_commitq *q);
  */
 int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 
-/* Committer side: create the listening socket at "path" (mode 0600, stale file replaced). fd or VEX_EIO. */
+/* Committer side: create the listening socket at "path" (mode 0600; a stale file is replaced,
+ * a live committer's is not: VEX_EEXIST). fd, VEX_EEXIST or VEX_EIO. */
 int vex_commitq_listen(const char *path);
 
 /*

@@ -358,7 +358,10 @@ int main(int argc, char **argv)
 	}
 	have_sock = stat(cfg.api_socket, &st_sock) == 0;
 	commit_fd = vex_commitq_listen(cfg.commit_socket);
-	if (commit_fd < 0)
+	if (commit_fd == VEX_EEXIST)
+		vex_log(VEX_LOG_INFO, "another vex-api's committer serves commit_socket: sharing it", "socket",
+			cfg.commit_socket, NULL);
+	else if (commit_fd < 0)
 		vex_log(VEX_LOG_WARN, "no group committer: workers will write directly", "socket", cfg.commit_socket,
 			NULL);
 	if (FCGX_Init() != 0) {

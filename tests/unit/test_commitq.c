@@ -205,12 +205,28 @@ static void test_committer_absent(void **state)
 	assert_int_equal(vex_commitq_open(NULL, 500, &q), VEX_EINVAL);
 }
 
+/* A second committer never takes the socket of a live one; a dead one's file is replaced. */
+static void test_listen_respects_live_committer(void **state)
+{
+	int a, b;
+
+	(void)state;
+	a = vex_commitq_listen(sock);
+	assert_true(a >= 0);
+	assert_int_equal(vex_commitq_listen(sock), VEX_EEXIST);
+	close(a);
+	b = vex_commitq_listen(sock);
+	assert_true(b >= 0);
+	close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batch_isolation_and_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_respects_live_committer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
