@@ -123,7 +123,8 @@ char *vex_json_dump(const json_t *v)
 {
 	if (!v)
 		return NULL;
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	/* 15 significant digits: 33.33 stays 33.33 (17 would print 33.329999999999998). */
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 }
 
 size_t vex_utf8_len(const char *s)

@@ -90,7 +90,8 @@ static int run_sleep(struct vex_exec_ctx *ctx, json_t *args, struct vex_job *out
 		snprintf(step, sizeof(step), "%lld", i);
 		p.current_step = step;
 		p.total_steps = (int)steps;
-		p.percentage = 100.0 * (double)i / (double)steps;
+		/* Two decimals: 33.33, not 33.333333333333336, in every dialect. */
+		p.percentage = (double)((i * 10000 + steps / 2) / steps) / 100.0;
 		ctx->progress(ctx, &p);
 	}
 	res = json_pack("{s:I,s:I}", "slept_ms", (json_int_t)ms, "steps", (json_int_t)steps);
