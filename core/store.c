@@ -198,6 +198,22 @@ int vex_store_exec_stmt(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
 }
 
+int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = vex_store_errcode(rc);
+		if (rc == 0)
+			rc = VEX_ERROR;
+	}
+	vex_store_done(st);
+	return rc;
+}
+
 static int exec_sql(struct vex_store *s, const char *sql)
 {
 	sqlite3_stmt *st;

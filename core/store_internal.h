@@ -59,6 +59,9 @@ void vex_store_rollback(struct vex_store *s);
 /* Run a statement that returns no rows to completion (then done). 0 or VEX_E... */
 int vex_store_exec_stmt(sqlite3_stmt *st);
 
+/* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
+int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
+
 /* Bind helpers: NULL text -> SQL NULL; a time of 0 -> SQL NULL. Return SQLite codes. */
 int vex_bind_text(sqlite3_stmt *st, int idx, const char *v);
 int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);

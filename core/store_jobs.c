@@ -406,17 +406,7 @@ int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, in
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = vex_store_errcode(rc);
-		if (rc == 0)
-			rc = VEX_ERROR;
-	}
-	vex_store_done(st);
-	return rc;
+	return vex_store_step_int64(st, ret);
 }
 
 /* ---- transitions ---- */
@@ -526,6 +516,7 @@ struct owner_count {
 static int running_count(struct vex_store *s, const char *owner, int cap, int *ret)
 {
 	sqlite3_stmt *st;
+	int64_t n;
 	int rc;
 
 	rc = vex_store_stmt(s,
@@ -535,16 +526,9 @@ static int running_count(struct vex_store *s, const char *owner, int cap, int *r
 		return rc;
 	vex_bind_text(st, 1, owner);
 	sqlite3_bind_int(st, 2, cap);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret = sqlite3_column_int(st, 0);
-		rc = 0;
-	} else {
-		rc = vex_store_errcode(rc);
-		if (rc == 0)
-			rc = VEX_ERROR;
-	}
-	vex_store_done(st);
+	rc = vex_store_step_int64(st, &n);
+	if (rc == 0)
+		*ret = (int)n; /* at most "cap" */
 	return rc;
 }
 
