@@ -60,6 +60,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvexcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a -lcmocka $(LIBS)
 
+# Fault injection: our own allocations in this test go through its counting wrappers.
+$(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
+	-Wl,--wrap=strdup -Wl,--wrap=strndup
+
 $(BUILD)/bench-trivial-fcgi: $(BUILD)/tests/bench/trivial_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $< -lfcgi
 

@@ -1,0 +1,368 @@
+/* test_faults.c - allocation failures on purpose (ours, SQLite's, jansson's): every one is an error, never a crash or a half-done write. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/model.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+
+/*
+ * The way sqlite's do_faultsim_test and curl's torture mode work: run an operation with the Nth
+ * allocation failing, for N = 1, 2, ... until a run completes without reaching N. Every failing
+ * run must return an error, leave the database as it was (or fully changed), and free what it
+ * took (LeakSanitizer checks that in the sanitizer build).
+ *
+ * Three allocators are counted: our own code's malloc/calloc/realloc/strdup/strndup (this binary
+ * is linked with -Wl,--wrap for them, see the Makefile), SQLite's (SQLITE_CONFIG_MALLOC) and
+ * jansson's (json_set_alloc_funcs).
+ */
+static long countdown = -1; /* allocations left before the failure; -1: none armed */
+static int fired;
+
+static int should_fail(void)
+{
+	if (countdown < 0)
+		return 0;
+	if (countdown-- == 0) {
+		fired = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	return should_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return should_fail() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return should_fail() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return should_fail() ? NULL : __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	return should_fail() ? NULL : __real_strndup(s, n);
+}
+
+static sqlite3_mem_methods sqlite_orig;
+
+static void *sq_malloc(int n)
+{
+	return should_fail() ? NULL : sqlite_orig.xMalloc(n);
+}
+
+static void *sq_realloc(void *p, int n)
+{
+	return should_fail() ? NULL : sqlite_orig.xRealloc(p, n);
+}
+
+static void *js_malloc(size_t n)
+{
+	return should_fail() ? NULL : __real_malloc(n);
+}
+
+static void js_free(void *p)
+{
+	free(p);
+}
+
+static char dir[64];
+static char path[128];
+static struct vex_store *store;
+static char agent_id[VEX_UUID_LEN + 1];
+
+static int setup(void **state)
+{
+	struct vex_agent *a;
+	int rc;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vex-faults-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/vex.db", dir);
+	if (vex_store_open(path, 1, 2000, &store) != 0)
+		return -1;
+	a = vex_agent_new();
+	vex_uuid7(a->id);
+	snprintf(a->owner, sizeof(a->owner), "alice");
+	a->name = strdup("faulty");
+	a->role = strdup("you are tested");
+	a->max_depth = 3;
+	a->created_at = a->updated_at = vex_now_us();
+	rc = vex_store_agent_insert(store, a);
+	memcpy(agent_id, a->id, sizeof(agent_id));
+	vex_agent_free(a);
+	return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
+	char p[160];
+
+	(void)state;
+	vex_store_free(store);
+	store = NULL;
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sides[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static int64_t jobs_of(const char *owner)
+{
+	struct vex_job_filter f;
+	int64_t n = -1;
+
+	vex_job_filter_init(&f);
+	f.owner = owner;
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	return n;
+}
+
+static struct vex_job *agent_job(const char *owner)
+{
+	struct vex_job *j = vex_job_new();
+
+	assert_non_null(j);
+	vex_uuid7(j->id);
+	snprintf(j->owner, sizeof(j->owner), "%s", owner);
+	j->kind = VEX_JOB_AGENT;
+	memcpy(j->agent_id, agent_id, sizeof(j->agent_id));
+	j->input_json = strdup("{\"prompt\":\"hello\",\"context_id\":null}");
+	j->max_attempts = 3;
+	j->timeout_ms = 1000;
+	j->created_at = vex_now_us();
+	j->idempotency_key = strdup("key-1");
+	return j;
+}
+
+/* Arm the Nth allocation to fail; returns whether the run reached it. */
+static void arm(long n)
+{
+	fired = 0;
+	countdown = n;
+}
+
+static int disarm(void)
+{
+	countdown = -1;
+	return fired;
+}
+
+/* Inserting a job: each failure is an error and stores nothing; the first clean run stores it once. */
+static void test_job_insert(void **state)
+{
+	long n;
+
+	(void)state;
+	for (n = 0;; n++) {
+		struct vex_job *j = agent_job("bob"), *got = NULL;
+		int created = 0, rc, hit;
+
+		arm(n);
+		rc = vex_store_job_insert(store, j, &got, &created);
+		hit = disarm();
+		if (!hit) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(created, 1);
+			assert_string_equal(got->id, j->id);
+			vex_job_free(got);
+			vex_job_free(j);
+			break;
+		}
+		if (rc == 0) {
+			/* A failure inside SQLite that it recovered from (a cache page, say): the job must
+			 * then be fully there, and we start over on a fresh owner. */
+			assert_int_equal(created, 1);
+			vex_job_free(got);
+		} else {
+			assert_true(rc < 0);
+			assert_null(got);
+		}
+		vex_job_free(j);
+		assert_true(jobs_of("bob") <= 1);
+		if (jobs_of("bob") == 1) {
+			/* Completed in spite of the failure: fine, as long as it is whole and single. */
+			struct vex_job_list l = { 0 };
+			struct vex_job_filter f;
+
+			vex_job_filter_init(&f);
+			f.owner = "bob";
+			assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+			assert_int_equal(l.items[0]->status, VEX_JOB_QUEUED);
+			assert_string_equal(l.items[0]->idempotency_key, "key-1");
+			vex_job_list_release(&l);
+			break;
+		}
+	}
+	assert_int_equal(jobs_of("bob"), 1);
+	assert_true(n > 3); /* the loop really did fail allocations on the way */
+}
+
+static int64_t running(void)
+{
+	struct vex_job_filter f;
+	int64_t n = -1;
+
+	vex_job_filter_init(&f);
+	f.status = VEX_JOB_RUNNING;
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	return n;
+}
+
+/* Claim then finish under failures: a job is never half-claimed or half-finished. */
+static void test_claim_and_finish(void **state)
+{
+	static const int limits[VEX_PLAN_COUNT] = { 5, 5, 5, 5 };
+	struct vex_job *j = agent_job("carol"), *got = NULL, *claimed = NULL, *out = NULL, *done = NULL;
+	long n;
+	int created, rc;
+
+	(void)state;
+	assert_int_equal(vex_store_job_insert(store, j, &got, &created), 0);
+	vex_job_free(got);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_job_claim(store, "r1", vex_now_us(), 30000000, limits, &claimed);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0);
+		assert_null(claimed);
+		assert_int_equal(running(), 0); /* nothing half-claimed */
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 3); /* claims really met failures */
+	assert_int_equal(running(), 1);
+	/* Whichever queued job came first (the tests share a database): finish that one. */
+	memcpy(j->id, claimed->id, sizeof(j->id));
+
+	out = vex_job_new();
+	out->result_json = strdup("{\"response\":\"hi\",\"success\":true,\"error\":null}");
+	out->final_model = strdup("echo");
+	out->tokens_in = 3;
+	out->tokens_out = 1;
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_job_finish(store, j->id, "r1", VEX_JOB_COMPLETED, out, vex_now_us(), &done);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0);
+		assert_int_equal(vex_store_job_get(store, j->id, NULL, &got), 0);
+		assert_int_equal(got->status, VEX_JOB_RUNNING);
+		assert_null(got->result_json);
+		vex_job_free(got);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 3); /* finishes really met failures */
+	assert_int_equal(done->status, VEX_JOB_COMPLETED);
+	assert_int_equal(vex_store_job_get(store, j->id, NULL, &got), 0);
+	assert_int_equal(got->status, VEX_JOB_COMPLETED);
+	assert_string_equal(got->final_model, "echo");
+	vex_job_free(got);
+	vex_job_free(done);
+	vex_job_free(out);
+	vex_job_free(claimed);
+	vex_job_free(j);
+}
+
+/* The canonical JSON both ways under failures: NULL or an error, never a partial object. */
+static void test_job_json(void **state)
+{
+	struct vex_job *j = agent_job("dave"), *back = NULL;
+	json_t *v = NULL;
+	long n;
+	int rc = -1;
+
+	(void)state;
+	j->progress.current_step = strdup("2");
+	j->progress.total_steps = 4;
+	j->error_code = strdup("X");
+	j->error_message = strdup("y");
+	for (n = 0;; n++) {
+		arm(n);
+		v = vex_job_to_json(j);
+		if (!disarm())
+			break;
+		json_decref(v);
+		v = NULL;
+	}
+	assert_non_null(v);
+	assert_true(n > 3);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_job_from_json(v, &back);
+		if (!disarm())
+			break;
+		if (rc == 0) {
+			vex_job_free(back);
+			back = NULL;
+		}
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 3);
+	assert_string_equal(back->id, j->id);
+	assert_string_equal(back->progress.current_step, "2");
+	assert_string_equal(back->error_message, "y");
+	vex_job_free(back);
+	json_decref(v);
+	vex_job_free(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_job_insert),
+		cmocka_unit_test(test_claim_and_finish),
+		cmocka_unit_test(test_job_json),
+	};
+
+	/* Before SQLite initialises: its allocator can only be replaced now. */
+	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_orig) == SQLITE_OK) {
+		static sqlite3_mem_methods m;
+
+		m = sqlite_orig;
+		m.xMalloc = sq_malloc;
+		m.xRealloc = sq_realloc;
+		sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+	}
+	json_set_alloc_funcs(js_malloc, js_free);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
