@@ -34,6 +34,7 @@ struct vex_agent {
 	enum vex_agent_status status;
 	int generation;
 	double fitness;
+	enum vex_plan plan;  /* the creator's plan: scheduled runs are queued under it */
 	int64_t created_at;
 	int64_t updated_at;
 };

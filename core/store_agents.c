@@ -8,7 +8,7 @@
 
 #define AGENT_COLS                                                                                         \
 	"id, owner, name, role, max_depth, spawn_shadow, model, tools_json, base_url, schedule_json, status," \
-	" generation, fitness, created_at, updated_at"
+	" generation, fitness, created_at, updated_at, plan"
 
 static int agent_status_parse(const char *s, enum vex_agent_status *ret)
 {
@@ -51,6 +51,8 @@ static int agent_from_row(sqlite3_stmt *st, struct vex_agent **ret)
 	a->fitness = sqlite3_column_double(st, 12);
 	a->created_at = sqlite3_column_int64(st, 13);
 	a->updated_at = sqlite3_column_int64(st, 14);
+	if (vex_plan_parse((const char *)sqlite3_column_text(st, 15), &a->plan) != 0)
+		a->plan = VEX_PLAN_FREE;
 	if (fail || !a->name || !a->role) {
 		vex_agent_free(a);
 		return VEX_ENOMEM;
@@ -106,8 +108,8 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 		return VEX_EINVAL;
 	rc = vex_store_stmt(s,
 			    "INSERT INTO agents(id, owner, name, role, max_depth, spawn_shadow, model, tools_json,"
-			    " base_url, schedule_json, status, generation, fitness, updated_at, created_at)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+			    " base_url, schedule_json, status, generation, fitness, updated_at, created_at, plan)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
 			    &st);
 	if (rc)
 		return rc;
@@ -115,6 +117,7 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 	vex_bind_text(st, 2, a->owner);
 	bind_mutable(st, a);
 	sqlite3_bind_int64(st, 15, a->created_at);
+	vex_bind_text(st, 16, vex_plan_name(a->plan));
 	/* A fresh agent's updated_at defaults to its creation time. */
 	if (a->updated_at == 0)
 		sqlite3_bind_int64(st, 14, a->created_at);

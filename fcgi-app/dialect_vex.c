@@ -348,6 +348,7 @@ static void agents_create(struct vex_ctx *c)
 	}
 	vex_uuid7(a->id);
 	memcpy(a->owner, c->who.sub, sizeof(a->owner));
+	a->plan = c->who.plan;
 	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
 	a->spawn_shadow = 0;
 	a->status = VEX_AGENT_ACTIVE;
