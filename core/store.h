@@ -162,4 +162,10 @@ int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runne
  */
 int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret);
 
+/* ---- api keys (store_keys.c) ---- */
+
+/* ---- corex helpers (store_jobs.c) ---- */
+
+/* ---- schedules (store_schedule.c) ---- */
+
 #endif

@@ -1,4 +1,4 @@
-/* api.h - the route tables each presenter of vex-api contributes (health, vex dialect). */
+/* api.h - the route tables each presenter of vex-api contributes (health and the three dialects). */
 #ifndef VEX_API_H
 #define VEX_API_H
 
@@ -11,5 +11,11 @@ size_t vex_health_routes(const struct vex_route **ret);
 
 /* The vex dialect under /api/v1. *ret points at static storage. */
 size_t vex_dialect_vex_routes(const struct vex_route **ret);
+
+/* The corex dialect: /execute_tool, /jobs (seed 001). *ret points at static storage. */
+size_t vex_dialect_corex_routes(const struct vex_route **ret);
+
+/* The events dialect: /v1/agents, /v1/events (seed 002). *ret points at static storage. */
+size_t vex_dialect_events_routes(const struct vex_route **ret);
 
 #endif

@@ -132,6 +132,14 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 		n = vex_dialect_vex_routes(&routes);
 		rc = vex_router_add(&rt, routes, n);
 	}
+	if (rc == 0) {
+		n = vex_dialect_corex_routes(&routes);
+		rc = vex_router_add(&rt, routes, n);
+	}
+	if (rc == 0) {
+		n = vex_dialect_events_routes(&routes);
+		rc = vex_router_add(&rt, routes, n);
+	}
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "route table full", NULL);
 		goto out;
