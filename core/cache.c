@@ -317,3 +317,30 @@ int vex_cache_ping(struct vex_cache *c)
 	c->skip_until_us = 0;
 	return 0;
 }
+
+int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret)
+{
+	memcached_return_t mrc;
+	uint64_t value = 0;
+	size_t klen;
+	int rc;
+
+	if (!c || !key || !ret || ttl_s < 0)
+		return VEX_EINVAL;
+	klen = strnlen(key, 251);
+	if (klen == 0 || klen > 250)
+		return VEX_EINVAL;
+	for (size_t i = 0; i < klen; i++)
+		if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
+			return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	/* Binary protocol: an absent key is created at 1 with the lifetime, in the same round trip. */
+	mrc = memcached_increment_with_initial(c->mc, key, klen, 1, 1, (time_t)ttl_s, &value);
+	if (mrc != MEMCACHED_SUCCESS)
+		return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
+	*ret = value;
+	return 0;
+}

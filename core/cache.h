@@ -44,4 +44,11 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id);
 /* Round trip to every server (a version request). 0 or VEX_EIO; VEX_ENOTFOUND when disabled. */
 int vex_cache_ping(struct vex_cache *c);
 
+/*
+ * Add one to the counter "key" (printable ASCII, 1..250 bytes), creating it at 1 with a lifetime
+ * of "ttl_s" seconds when absent; *ret gets the new value. 0, VEX_EINVAL (bad key),
+ * VEX_ENOTFOUND (cache disabled), VEX_EIO (memcached unreachable), VEX_ERROR.
+ */
+int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret);
+
 #endif

@@ -50,10 +50,15 @@ static const struct key_def keys[] = {
 	{"runner", "shutdown_grace_ms", K_INT, OFF(shutdown_grace_ms), 0, 3600000},
 	{"runner", "default_timeout_ms", K_INT, OFF(default_timeout_ms), 1000, 86400000},
 	{"runner", "max_attempts", K_INT, OFF(max_attempts), 1, 100},
+	{"runner", "schedule_catchup_s", K_INT, OFF(schedule_catchup_s), 10, 86400},
 	{"limits", "free", K_INT, OFF(plan_concurrency[VEX_PLAN_FREE]), 1, 100000},
 	{"limits", "standard", K_INT, OFF(plan_concurrency[VEX_PLAN_STANDARD]), 1, 100000},
 	{"limits", "pro", K_INT, OFF(plan_concurrency[VEX_PLAN_PRO]), 1, 100000},
 	{"limits", "enterprise", K_INT, OFF(plan_concurrency[VEX_PLAN_ENTERPRISE]), 1, 100000},
+	{"limits", "free_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_FREE]), 1, 10000000},
+	{"limits", "standard_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_STANDARD]), 1, 10000000},
+	{"limits", "pro_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_PRO]), 1, 10000000},
+	{"limits", "enterprise_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_ENTERPRISE]), 1, 10000000},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -311,10 +316,15 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->shutdown_grace_ms = 10000;
 	cfg->default_timeout_ms = 300000;
 	cfg->max_attempts = 3;
+	cfg->schedule_catchup_s = 300;
 	cfg->plan_concurrency[VEX_PLAN_FREE] = 1;
 	cfg->plan_concurrency[VEX_PLAN_STANDARD] = 2;
 	cfg->plan_concurrency[VEX_PLAN_PRO] = 5;
 	cfg->plan_concurrency[VEX_PLAN_ENTERPRISE] = 20;
+	cfg->plan_rate_per_minute[VEX_PLAN_FREE] = 10;
+	cfg->plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
+	cfg->plan_rate_per_minute[VEX_PLAN_PRO] = 100;
+	cfg->plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
 	cfg->log_level = VEX_LOG_INFO;
 }
 

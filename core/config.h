@@ -33,9 +33,12 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *   [runner]  concurrency (default 8), lease_ms (default 30000),
  *             rescue_interval_ms (default 5000), poll_interval_ms (default 1000),
  *             shutdown_grace_ms (default 10000), default_timeout_ms (default 300000),
- *             max_attempts (default 3)
+ *             max_attempts (default 3), schedule_catchup_s (default 300)
  *   [limits]  free, standard, pro, enterprise: running jobs per owner
  *             (defaults 1, 2, 5, 20)
+ *             free_per_minute, standard_per_minute, pro_per_minute, enterprise_per_minute:
+ *             execution requests (/execute_tool, /jobs/submit) per principal per minute
+ *             (defaults 10, 30, 100, 1000)
  *   [log]     level (debug|info|warn|error, default info)
  */
 struct vex_config {
@@ -64,8 +67,10 @@ struct vex_config {
 	int shutdown_grace_ms;
 	int default_timeout_ms;
 	int max_attempts;
+	int schedule_catchup_s; /* a scheduled slot missed by longer is skipped, not fired late */
 
 	int plan_concurrency[VEX_PLAN_COUNT];
+	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
 
 	int log_level; /* VEX_LOG_* from log.h */
 };

@@ -271,8 +271,10 @@ static int check_object(const json_t *schema, const json_t *v, const char *path,
 
 	json_array_foreach(required, i, item) {
 		if (json_is_string(item) && !json_object_get(v, json_string_value(item))) {
-			snprintf(what, sizeof(what), "must have the property \"%s\"", json_string_value(item));
-			return schema_fail(e, path, what);
+			/* Name the missing argument itself (path below "arguments"), as clients expect. */
+			snprintf(child, sizeof(child), "%s.%s", path, json_string_value(item));
+			return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", child, "Missing required argument: %s",
+						   child + strlen("arguments."));
 		}
 	}
 	json_object_foreach((json_t *)v, key, item) {
@@ -439,5 +441,43 @@ int vex_jobsvc_cancel(struct vex_env *env, const struct vex_principal *who, cons
 		j = NULL;
 	}
 	vex_job_free(j);
+	return rc;
+}
+
+/* Poll intervals of vex_jobsvc_wait: quick at first (most tools finish in milliseconds), then calmer. */
+#define WAIT_POLL_FIRST_MS 2
+#define WAIT_POLL_MAX_MS 25
+
+int vex_jobsvc_wait(struct vex_env *env, const struct vex_principal *who, const char *id, int64_t deadline_us,
+		    struct vex_job **ret)
+{
+	struct vex_job *j = NULL;
+	int rc, pause_ms = WAIT_POLL_FIRST_MS;
+	int64_t now;
+
+	for (;;) {
+		rc = vex_jobsvc_get(env, who, id, &j);
+		if (rc)
+			goto out;
+		if (vex_job_status_terminal(j->status))
+			goto out;
+		vex_job_free(j);
+		j = NULL;
+		now = vex_now_us();
+		if (now >= deadline_us) {
+			rc = VEX_ESTATE;
+			goto out;
+		}
+		if ((deadline_us - now) / 1000 < pause_ms)
+			pause_ms = (int)((deadline_us - now) / 1000) + 1;
+		vex_sleep_ms(pause_ms, NULL);
+		if (pause_ms < WAIT_POLL_MAX_MS)
+			pause_ms = pause_ms * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : pause_ms * 2;
+	}
+out:
+	if (rc == 0)
+		*ret = j;
+	else
+		vex_job_free(j);
 	return rc;
 }

@@ -52,4 +52,13 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 int vex_jobsvc_cancel(struct vex_env *env, const struct vex_principal *who, const char *id, int force_running,
 		      struct vex_job **ret);
 
+/*
+ * Wait until the job "id" (visible to "who") reaches a terminal status, reading it as
+ * vex_jobsvc_get does every few milliseconds, until "deadline_us" (Unix microseconds).
+ * 0 with *ret = the finished job (caller frees); VEX_ESTATE when the deadline passed first;
+ * VEX_ENOTFOUND and store errors as vex_jobsvc_get.
+ */
+int vex_jobsvc_wait(struct vex_env *env, const struct vex_principal *who, const char *id, int64_t deadline_us,
+		    struct vex_job **ret);
+
 #endif

@@ -91,6 +91,7 @@ int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, st
 struct vex_job_filter {
 	const char *owner;        /* NULL: all owners */
 	int status;               /* -1: any; else an enum vex_job_status */
+	unsigned status_mask;     /* 0: unused; else only statuses s with bit (1u << s) set (and "status" -1) */
 	int kind;                 /* -1: any; else an enum vex_job_kind */
 	const char *agent_id;     /* NULL: any */
 	int64_t started_after;    /* 0: no bound (exclusive bound on started_at) */
@@ -164,8 +165,117 @@ int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_li
 
 /* ---- api keys (store_keys.c) ---- */
 
+#define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */
+
+/* One stored key (never the key itself: only its SHA-256 lives in the table). */
+struct vex_api_key {
+	char id[VEX_UUID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	enum vex_role role;
+	enum vex_plan plan;
+	char name[VEX_APIKEY_NAME_MAX * 4 + 1]; /* "" when none */
+	char prefix[16];                        /* first 8 chars after "vex_", for display */
+	int64_t created_at;
+	int64_t last_used_at;                   /* 0: never */
+	int64_t revoked_at;                     /* 0: live */
+};
+
+/* Insert "k" (id, owner, role, plan, name, prefix, created_at) with "hash" (hex SHA-256 of the key).
+ * 0, VEX_EINVAL, VEX_EEXIST (id or hash taken), VEX_EBUSY, VEX_EIO. */
+int vex_store_key_insert(struct vex_store *s, const struct vex_api_key *k, const char *hash);
+
+/* The live (not revoked) key whose hash is "hash" (a point read on the unique index). 0 or VEX_ENOTFOUND. */
+int vex_store_key_by_hash(struct vex_store *s, const char *hash, struct vex_api_key *ret);
+
+/* The key "id" (revoked or not) of "owner" (NULL: any owner). 0 or VEX_ENOTFOUND. */
+int vex_store_key_get(struct vex_store *s, const char *id, const char *owner, struct vex_api_key *ret);
+
+struct vex_api_key_list {
+	struct vex_api_key *items;
+	size_t n;
+};
+void vex_api_key_list_release(struct vex_api_key_list *l);
+
+/* Keys of "owner" (NULL: all), revoked ones included, newest first (id DESC), with id < "before_id"
+ * when not NULL, at most "limit" (1..1000). */
+int vex_store_keys_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
+			struct vex_api_key_list *ret);
+
+/* Revoke the live key "id" of "owner" (NULL: any): revoked_at = "now_us". VEX_ENOTFOUND when absent
+ * or already revoked. */
+int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner, int64_t now_us);
+
+/* Record use at "now_us" unless last_used_at is already within the last minute (so at most one
+ * write per key per minute; callers skip the call when their copy says so). 0 or VEX_E... */
+int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us);
+#define VEX_APIKEY_TOUCH_US (60LL * 1000000)
+
 /* ---- corex helpers (store_jobs.c) ---- */
 
+/*
+ * The 1-based place of the queued job "id" in claim order (priority DESC, id ASC): 1 + the
+ * queued jobs of every owner ahead of it. VEX_ENOTFOUND when absent, VEX_ESTATE when not queued.
+ * (Per-plan concurrency may let a later job start first: this is the order, not a promise.)
+ */
+int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret);
+
+/* Looked at by vex_store_tool_recent_runs: at most this many of a tool's newest jobs. */
+#define VEX_TOOL_RUNS_SCAN 1000
+
+/*
+ * The mean of completed_at - started_at (microseconds) over the newest "n" (1..1000) completed
+ * jobs of "tool" (any owner), among its newest VEX_TOOL_RUNS_SCAN jobs (jobs_tool_id index).
+ * *ret_count gets how many were averaged; with none, *ret_avg_us is 0.
+ */
+int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int64_t *ret_avg_us, int *ret_count);
+
+/* How many match "f" including its before_id bound (limit and offset ignored): the total of an
+ * offset walk anchored at before_id. */
+int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret);
+
 /* ---- schedules (store_schedule.c) ---- */
+
+/* An ACTIVE agent with a schedule, as the scheduler needs it. */
+struct vex_sched_agent {
+	char id[VEX_UUID_LEN + 1];
+	char *schedule_json; /* owned */
+	int64_t created_at;
+};
+
+struct vex_sched_agent_list {
+	struct vex_sched_agent *items;
+	size_t n;
+};
+void vex_sched_agent_list_release(struct vex_sched_agent_list *l);
+
+/* ACTIVE agents with a schedule (the partial index agents_scheduled), id ascending, with
+ * id > "after_id" when not NULL (paging), at most "limit" (1..1000). Paused and deleted agents
+ * never appear. Caller releases *ret. */
+int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit,
+			       struct vex_sched_agent_list *ret);
+
+/* Whether the slot "slot_us" of "agent_id" was fired: 0 with *ret_fired 0 or 1. */
+int vex_store_schedule_fired(struct vex_store *s, const char *agent_id, int64_t slot_us, int *ret_fired);
+
+/* One slot to fire: the agent, the slot (Unix µs of its UTC minute), and the new job's settings. */
+struct vex_sched_fire {
+	const char *agent_id;
+	int64_t slot_us;
+	int64_t now_us;     /* fired_at and the job's created_at */
+	int max_attempts;   /* >= 1 */
+	int64_t timeout_ms;
+};
+
+/*
+ * Fire a slot: one BEGIN IMMEDIATE transaction that checks the agent is still ACTIVE with a
+ * schedule, inserts schedule_fires(agent_id, slot, job_id, fired_at) and the queued agent job
+ * (owner and plan of the agent, input {"prompt":<the agent's role (events: content)>,
+ * "context_id":null,"trigger":"schedule","scheduled_for":"<RFC 3339 slot>"}). The primary key
+ * (agent_id, slot) makes it happen once whatever the number of runners and restarts.
+ * 0 with *ret the new job (caller frees; publish it); VEX_EEXIST when the slot was already fired
+ * (nothing inserted); VEX_ENOTFOUND when the agent is absent, not ACTIVE or unscheduled;
+ * VEX_EINVAL, VEX_EBUSY, VEX_EIO.
+ */
+int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret);
 
 #endif

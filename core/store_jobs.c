@@ -294,7 +294,25 @@ static int filter_check(const struct vex_job_filter *f)
 {
 	if (!f || f->status < -1 || f->status >= VEX_JOB_STATUS_COUNT || f->kind < -1 || f->kind > VEX_JOB_TOOL)
 		return VEX_EINVAL;
+	if (f->status_mask >= (1u << VEX_JOB_STATUS_COUNT) || (f->status_mask && f->status >= 0))
+		return VEX_EINVAL;
 	return 0;
+}
+
+/* "status IN ('failed','timeout')" for a status set: only the core's own names go into the SQL. */
+static void status_in_sql(unsigned mask, char *sql, size_t cap)
+{
+	size_t n = (size_t)snprintf(sql, cap, "status IN (");
+	int s, first = 1;
+
+	for (s = 0; s < VEX_JOB_STATUS_COUNT; s++) {
+		if (!(mask & (1u << s)))
+			continue;
+		n += (size_t)snprintf(sql + n, cap - n, "%s'%s'", first ? "" : ",",
+				      vex_job_status_name((enum vex_job_status)s));
+		first = 0;
+	}
+	snprintf(sql + n, cap - n, ")");
 }
 
 /*
@@ -318,6 +336,12 @@ static void filter_sql(const struct vex_job_filter *f, int count, char *sql, siz
 		ADD("owner = :owner");
 	if (f->status >= 0)
 		ADD("status = :status");
+	if (f->status_mask) {
+		char in[128];
+
+		status_in_sql(f->status_mask, in, sizeof(in));
+		ADD(in);
+	}
 	if (f->kind >= 0)
 		ADD("kind = :kind");
 	if (f->agent_id)
@@ -881,4 +905,99 @@ out:
 	free(ids);
 	vex_job_list_release(&l);
 	return rc;
+}
+
+/* ---- corex helpers ---- */
+
+int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t priority, ahead;
+	int rc, step, queued;
+
+	if (!s || !id || !ret)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, "SELECT priority, status = 'queued' FROM jobs WHERE id = ?1", &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		rc = step == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(step);
+		vex_store_done(st);
+		return rc;
+	}
+	priority = sqlite3_column_int64(st, 0);
+	queued = sqlite3_column_int(st, 1);
+	vex_store_done(st);
+	if (!queued)
+		return VEX_ESTATE;
+	/* The partial claim index holds only queued rows, in exactly this order. */
+	rc = vex_store_stmt(s,
+			    "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
+			    " AND (priority > ?1 OR (priority = ?1 AND id < ?2))",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, priority);
+	vex_bind_text(st, 2, id);
+	rc = vex_store_step_int64(st, &ahead);
+	if (rc == 0)
+		*ret = ahead + 1;
+	return rc;
+}
+
+int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int64_t *ret_avg_us, int *ret_count)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	if (!s || !tool || n < 1 || n > 1000 || !ret_avg_us || !ret_count)
+		return VEX_EINVAL;
+	/* Bounded: a tool whose last thousand runs all failed costs a thousand index rows, not the table. */
+	rc = vex_store_stmt(s,
+			    "SELECT COUNT(*), COALESCE(CAST(AVG(completed_at - started_at) AS INTEGER), 0) FROM"
+			    " (SELECT id, started_at, completed_at FROM"
+			    "  (SELECT id, status, started_at, completed_at FROM jobs WHERE tool = ?1"
+			    "   ORDER BY id DESC LIMIT ?3)"
+			    "  WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL"
+			    "  ORDER BY id DESC LIMIT ?2)",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, tool);
+	sqlite3_bind_int(st, 2, n);
+	sqlite3_bind_int(st, 3, VEX_TOOL_RUNS_SCAN);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*ret_count = sqlite3_column_int(st, 0);
+		*ret_avg_us = sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else {
+		rc = step == SQLITE_DONE ? VEX_ERROR : vex_store_errcode(step);
+	}
+	vex_store_done(st);
+	return rc;
+}
+
+int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	char sql[1024];
+	size_t n;
+	int rc;
+
+	rc = filter_check(f);
+	if (rc)
+		return rc;
+	filter_sql(f, 1, sql, sizeof(sql));
+	if (f->before_id) {
+		n = strlen(sql);
+		snprintf(sql + n, sizeof(sql) - n, "%s", strstr(sql, " WHERE ") ? " AND id < :before_id" : " WHERE id < :before_id");
+	}
+	rc = vex_store_stmt(s, sql, &st);
+	if (rc)
+		return rc;
+	filter_bind(st, f);
+	return vex_store_step_int64(st, ret);
 }

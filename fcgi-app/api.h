@@ -18,4 +18,7 @@ size_t vex_dialect_corex_routes(const struct vex_route **ret);
 /* The events dialect: /v1/agents, /v1/events (seed 002). *ret points at static storage. */
 size_t vex_dialect_events_routes(const struct vex_route **ret);
 
+/* Credentials under /api/v1: keys (API keys) and tokens (JWTs), admin only. *ret points at static storage. */
+size_t vex_keys_routes(const struct vex_route **ret);
+
 #endif

@@ -1,8 +1,582 @@
-/* dialect_corex.c - the corex presenter: /execute_tool and /jobs (seed 001). */
+/* dialect_corex.c - the corex presenter: /execute_tool and /jobs (seed 001), Unix-second times, corex error bodies. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/model.h"
+#include "core/ratelimit.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+#include "core/toolrun.h"
+#include "core/tools.h"
 #include "fcgi-app/api.h"
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX 100
+#define OFFSET_MAX 1000000
+#define TOOL_NAME_MAX 128
+#define IDEM_KEY_MAX 200
+
+/* ---- mapping helpers ---- */
+
+static json_t *unix_s(int64_t us)
+{
+	return us ? json_integer((json_int_t)(us / 1000000)) : json_null();
+}
+
+static json_t *stored_json(const char *text)
+{
+	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+
+	return v ? v : json_null();
+}
+
+/* The stored error details object, or {}. */
+static json_t *details_json(const struct vex_job *j)
+{
+	json_t *v = j->error_details_json ? json_loads(j->error_details_json, 0, NULL) : NULL;
+
+	if (v && !json_is_object(v)) {
+		json_decref(v);
+		v = NULL;
+	}
+	return v ? v : json_object();
+}
+
+static json_t *error_json(const struct vex_job *j)
+{
+	return json_pack("{s:s, s:s, s:o}", "code", j->error_code ? j->error_code : "EXECUTION_ERROR", "message",
+			 j->error_message ? j->error_message : "", "details", details_json(j));
+}
+
+static int64_t run_ms(const struct vex_job *j)
+{
+	if (!j->started_at || j->completed_at < j->started_at)
+		return 0;
+	return (j->completed_at - j->started_at) / 1000;
+}
+
+/* A job as GET /jobs/{id} shows it: the fields of its status only. "position" < 1: not queued. */
+static json_t *job_json(const struct vex_job *j, int64_t position)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s?, s:o}", "job_id", j->id, "status", vex_job_status_name(j->status),
+			      "tool", j->tool, "created_at", unix_s(j->created_at));
+
+	if (!o)
+		return NULL;
+	if (!j->tool)
+		json_object_set_new(o, "tool", json_null());
+	switch (j->status) {
+	case VEX_JOB_QUEUED:
+		json_object_set_new(o, "position_in_queue", json_integer(position > 0 ? position : 1));
+		break;
+	case VEX_JOB_RUNNING:
+		json_object_set_new(o, "started_at", unix_s(j->started_at));
+		json_object_set_new(o, "progress",
+				    json_pack("{s:o, s:i, s:I}", "current_step",
+					      j->progress.current_step ? json_string(j->progress.current_step)
+								       : json_null(),
+					      "total_steps", j->progress.total_steps, "percentage",
+					      (json_int_t)(j->progress.percentage + 0.5)));
+		break;
+	case VEX_JOB_COMPLETED:
+		json_object_set_new(o, "started_at", unix_s(j->started_at));
+		json_object_set_new(o, "completed_at", unix_s(j->completed_at));
+		json_object_set_new(o, "result", stored_json(j->result_json));
+		json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)run_ms(j)));
+		break;
+	default: /* failed, timeout, canceled */
+		json_object_set_new(o, "started_at", unix_s(j->started_at));
+		json_object_set_new(o, "completed_at", unix_s(j->completed_at));
+		json_object_set_new(o, "error", error_json(j));
+		break;
+	}
+	return o;
+}
+
+/* ---- answers ---- */
+
+/* {"error":{"code","message","argument"?}} */
+static void corex_error(struct vex_ctx *c, int status, const char *code, const char *message, const char *argument)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (e && argument && *argument)
+		json_object_set_new(e, "argument", json_string(argument));
+	vex_http_json(c->resp, status, json_pack("{s:o}", "error", e));
+}
+
+/* The argument a field error names: "arguments.ms" -> "ms"; other fields as they are. */
+static const char *argument_name(const struct vex_field_error *e)
+{
+	return strncmp(e->field, "arguments.", 10) == 0 ? e->field + 10 : e->field;
+}
+
+/* A message about one argument, in corex words: "Invalid argument: ms must be of type integer". */
+static void argument_message(const struct vex_field_error *e, char *out, size_t cap)
+{
+	if (strncmp(e->message, "arguments.", 10) == 0)
+		snprintf(out, cap, "Invalid argument: %s", e->message + 10);
+	else
+		snprintf(out, cap, "%s", e->message);
+}
+
+static void rate_headers(struct vex_ctx *c, const struct vex_rate *r)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)r->limit);
+	vex_http_header(c->resp, "X-RateLimit-Limit", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)r->remaining);
+	vex_http_header(c->resp, "X-RateLimit-Remaining", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)r->reset_s);
+	vex_http_header(c->resp, "X-RateLimit-Reset", buf);
+}
+
+/* Count the request against the caller's plan; over the limit the 429 is answered and VEX_ETOOBIG returned.
+ * The headers go on every answer of the endpoint from here on. */
+static int rate_check(struct vex_ctx *c)
+{
+	struct vex_rate r;
+	char msg[128], retry[32];
+	int64_t wait_s;
+
+	vex_ratelimit_hit(c->env->cache, c->env->cfg, &c->who, c->req->now_us, &r);
+	rate_headers(c, &r);
+	if (r.allowed)
+		return 0;
+	wait_s = r.reset_s - c->req->now_us / 1000000;
+	snprintf(retry, sizeof(retry), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+	vex_http_header(c->resp, "Retry-After", retry);
+	snprintf(msg, sizeof(msg), "Rate limit of %lld executions per minute exceeded; retry after %s s",
+		 (long long)r.limit, retry);
+	corex_error(c, 429, "RATE_LIMIT_EXCEEDED", msg, NULL);
+	return VEX_ETOOBIG;
+}
+
+/* ---- request helpers ---- */
+
+/* The body as a JSON object; on failure the error is answered. */
+static int body_object(struct vex_ctx *c, json_t **ret)
+{
+	struct vex_field_error e;
+	json_t *v = NULL;
+	int rc;
+
+	rc = vex_json_parse(c->req->body ? c->req->body : "", c->req->body_len, &v, &e);
+	if (rc) {
+		corex_error(c, 400, "INVALID_JSON", e.message, NULL);
+		return rc;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		corex_error(c, 400, "INVALID_ARGUMENTS", "request body must be a JSON object", NULL);
+		return VEX_EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
+ * "tool" (required string) and "arguments" (required object, borrowed from "body").
+ * On failure fills "e" (INVALID_ARGUMENTS naming the field) and returns VEX_EINVAL.
+ */
+static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, struct vex_field_error *e)
+{
+	json_t *tool = json_object_get(body, "tool"), *args = json_object_get(body, "arguments");
+
+	if (!tool)
+		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "tool", "Missing required argument: tool");
+	if (!json_is_string(tool) || json_string_length(tool) == 0 || json_string_length(tool) > TOOL_NAME_MAX)
+		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "tool", "tool must be a tool name (string)");
+	if (!args)
+		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments",
+					   "Missing required argument: arguments");
+	if (!json_is_object(args))
+		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments", "arguments must be an object");
+	*ret_tool = json_string_value(tool);
+	*ret_args = args;
+	return 0;
+}
+
+/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII characters. On failure the error is answered. */
+static int idem_key(struct vex_ctx *c, const char **ret)
+{
+	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
+	size_t i;
+
+	*ret = NULL;
+	if (!k)
+		return 0;
+	for (i = 0; k[i] != '\0'; i++)
+		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
+			break;
+	if (i == 0 || k[i] != '\0') {
+		corex_error(c, 400, "INVALID_ARGUMENTS", "Idempotency-Key must be 1-200 printable ASCII characters",
+			    "Idempotency-Key");
+		return VEX_EINVAL;
+	}
+	*ret = k;
+	return 0;
+}
+
+/* A non-negative integer query parameter in [lo, hi] ("def" when absent); on failure the error is answered. */
+static int query_int(struct vex_ctx *c, const char *key, long def, long lo, long hi, long *ret)
+{
+	char buf[24], msg[96], *end;
+	long v;
+	int rc;
+
+	rc = vex_http_query(c->req, key, buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND) {
+		*ret = def;
+		return 0;
+	}
+	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
+		v = strtol(buf, &end, 10);
+		if (*end == '\0' && v >= lo && v <= hi) {
+			*ret = v;
+			return 0;
+		}
+	}
+	snprintf(msg, sizeof(msg), "%s must be an integer between %ld and %ld", key, lo, hi);
+	corex_error(c, 400, "INVALID_PARAMETER", msg, key);
+	return VEX_EINVAL;
+}
+
+/* ---- POST /execute_tool ---- */
+
+/* {"tool","status","error":{...}} (the execute_tool error shape), with "job_id" once a job exists. */
+static void exec_error(struct vex_ctx *c, int status, const char *tool, const char *st, const char *code,
+		       const char *message, const char *argument, json_t *details, const char *job_id)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (e && argument && *argument)
+		json_object_set_new(e, "argument", json_string(argument));
+	if (e && details)
+		json_object_set_new(e, "details", details);
+	else
+		json_decref(details);
+	vex_http_json(c->resp, status,
+		      json_pack("{s:s?, s:s, s:o, s:s?}", "tool", tool, "status", st, "error", e, "job_id", job_id));
+}
+
+static void execute_answer(struct vex_ctx *c, const char *tool, const struct vex_toolrun *run)
+{
+	const struct vex_job *j = run->job;
+	char msg[128];
+	json_t *details;
+
+	vex_http_header(c->resp, "X-Job-ID", j->id);
+	if (run->timed_out) {
+		snprintf(msg, sizeof(msg), "Tool execution exceeded %lldms timeout", (long long)run->timeout_ms);
+		exec_error(c, 504, tool, "timeout", "EXECUTION_TIMEOUT", msg, NULL, NULL, j->id);
+		return;
+	}
+	if (j->status == VEX_JOB_COMPLETED) {
+		vex_http_json(c->resp, 200,
+			      json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I}, s:s}", "tool", tool, "status", "success",
+					"result", stored_json(j->result_json), "execution_time_ms",
+					(json_int_t)run_ms(j), "tokens_used", "input", (json_int_t)j->tokens_in,
+					"output", (json_int_t)j->tokens_out, "job_id", j->id));
+		return;
+	}
+	/* failed, or canceled by someone else while it ran: the tool's own code goes into details. */
+	details = details_json(j);
+	if (j->error_code)
+		json_object_set_new(details, "tool_error_code", json_string(j->error_code));
+	exec_error(c, 500, tool, "error", "EXECUTION_ERROR",
+		   j->error_message ? j->error_message
+				    : j->status == VEX_JOB_CANCELED ? "Tool execution was canceled" : "Tool execution failed",
+		   NULL, details, j->id);
+}
+
+static void execute_tool(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_toolrun run;
+	const char *tool = NULL;
+	char msg[300];
+	long long timeout = 0;
+	json_t *body = NULL, *args = NULL, *mode, *v;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	if (c->who.role != VEX_ROLE_ADMIN) {
+		corex_error(c, 403, "FORBIDDEN", "admin role required", NULL);
+		goto out;
+	}
+	if (rate_check(c) != 0 || body_object(c, &body) != 0)
+		goto out;
+	v = json_object_get(body, "tool");
+	if (json_is_string(v))
+		tool = json_string_value(v);
+	rc = tool_request(body, &tool, &args, &e);
+	if (rc == 0) {
+		mode = json_object_get(body, "mode");
+		if (mode && !json_is_null(mode) &&
+		    (!json_is_string(mode) ||
+		     (strcmp(json_string_value(mode), "sync") != 0 && strcmp(json_string_value(mode), "direct") != 0)))
+			rc = vex_field_error_set(&e, 400, "INVALID_ARGUMENTS", "mode",
+						 "mode must be \"sync\" or \"direct\"");
+	}
+	if (rc == 0) {
+		v = json_object_get(body, "timeout_ms");
+		if (v && !json_is_null(v)) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1)
+				rc = vex_field_error_set(&e, 400, "INVALID_ARGUMENTS", "timeout_ms",
+							 "timeout_ms must be an integer between 1 and %lld",
+							 VEX_TOOLRUN_TIMEOUT_MAX_MS);
+			else
+				timeout = json_integer_value(v);
+		}
+	}
+	if (rc == 0)
+		rc = vex_toolrun_execute(c->env, &c->who, tool, args, timeout, &run, &e);
+	if (rc == VEX_EINVAL) {
+		argument_message(&e, msg, sizeof(msg));
+		exec_error(c, 400, tool, "error", "INVALID_ARGUMENTS", msg, argument_name(&e), NULL, NULL);
+		goto out;
+	}
+	if (rc == VEX_ENOTFOUND) {
+		snprintf(msg, sizeof(msg), "Tool %.200s does not exist", tool);
+		exec_error(c, 404, tool, "error", "TOOL_NOT_FOUND", msg, NULL, NULL, NULL);
+		goto out;
+	}
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	execute_answer(c, tool, &run);
+out:
+	vex_toolrun_release(&run);
+	json_decref(body);
+}
+
+/* ---- POST /jobs/submit ---- */
+
+static void jobs_submit(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	const char *tool = NULL, *key;
+	char msg[300], loc[64];
+	int64_t estimate = VEX_TOOLRUN_ESTIMATE_DEFAULT_MS;
+	json_t *body = NULL, *args = NULL;
+	int created = 0, rc;
+
+	if (rate_check(c) != 0 || idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+		goto out;
+	rc = tool_request(body, &tool, &args, &e);
+	if (rc == 0)
+		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, 0, key, &j, &created, &e);
+	if (rc == VEX_EINVAL) {
+		argument_message(&e, msg, sizeof(msg));
+		corex_error(c, e.status > 0 ? e.status : 400, e.code[0] ? e.code : "INVALID_ARGUMENTS", msg,
+			    argument_name(&e));
+		goto out;
+	}
+	if (rc == VEX_ENOTFOUND) {
+		snprintf(msg, sizeof(msg), "Tool %.200s does not exist", tool);
+		corex_error(c, 404, "TOOL_NOT_FOUND", msg, NULL);
+		goto out;
+	}
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	/* An estimate is a nicety: a failed read leaves the default. */
+	if (vex_toolrun_estimate_ms(c->env->store, j->tool, &estimate) != 0)
+		estimate = VEX_TOOLRUN_ESTIMATE_DEFAULT_MS;
+	snprintf(loc, sizeof(loc), "/jobs/%s", j->id);
+	vex_http_header(c->resp, "Location", loc);
+	if (!created)
+		vex_http_header(c->resp, "Idempotent-Replayed", "true");
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:s, s:s, s:o, s:I}", "job_id", j->id, "status", vex_job_status_name(j->status),
+				"tool", j->tool, "created_at", unix_s(j->created_at), "estimated_duration_ms",
+				(json_int_t)estimate));
+out:
+	vex_job_free(j);
+	json_decref(body);
+}
+
+/* ---- GET /jobs/{id}, DELETE /jobs/{id} ---- */
+
+static void job_not_found(struct vex_ctx *c)
+{
+	char msg[VEX_ROUTE_PARAM_MAX + 32];
+
+	snprintf(msg, sizeof(msg), "Job %s does not exist", c->params[0]);
+	corex_error(c, 404, "JOB_NOT_FOUND", msg, NULL);
+}
+
+/* The job of the path visible to the caller; on failure the error is answered. */
+static int load_job(struct vex_ctx *c, struct vex_job **ret)
+{
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		job_not_found(c);
+		return VEX_ENOTFOUND;
+	}
+	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], ret);
+	if (rc == VEX_ENOTFOUND)
+		job_not_found(c);
+	else if (rc)
+		vex_ctx_fail(c, rc, "job not found");
+	return rc;
+}
+
+static void jobs_get(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL, *fresh = NULL;
+	int64_t pos = 0;
+	int rc;
+
+	if (load_job(c, &j) != 0)
+		return;
+	if (j->status == VEX_JOB_QUEUED) {
+		rc = vex_store_job_queue_position(c->env->store, j->id, &pos);
+		/* Claimed or canceled since the cached copy was written: show the stored state. */
+		if (rc == VEX_ESTATE && vex_store_job_get(c->env->store, j->id, NULL, &fresh) == 0) {
+			vex_job_free(j);
+			j = fresh;
+		} else if (rc && rc != VEX_ESTATE) {
+			vex_log(VEX_LOG_WARN, "queue position unavailable", "job_id", j->id, "error", vex_strerror(rc),
+				NULL);
+		}
+	}
+	vex_http_json(c->resp, 200, job_json(j, pos));
+	vex_job_free(j);
+}
+
+static void jobs_cancel(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+	char msg[96];
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		job_not_found(c);
+		return;
+	}
+	/* Never forced: a running job is the runner's until it ends (the vex dialect can force it). */
+	rc = vex_jobsvc_cancel(c->env, &c->who, c->params[0], 0, &j);
+	if (rc == 0) {
+		vex_http_json(c->resp, 200, json_pack("{s:s, s:s, s:s}", "job_id", j->id, "status",
+						      vex_job_status_name(j->status), "message",
+						      "Job canceled successfully"));
+	} else if (rc == VEX_ESTATE && j && j->status == VEX_JOB_RUNNING) {
+		corex_error(c, 400, "CANNOT_CANCEL_RUNNING", "Cannot cancel a job that is already running", NULL);
+	} else if (rc == VEX_ESTATE && j) {
+		snprintf(msg, sizeof(msg), "Job is already %s", vex_job_status_name(j->status));
+		corex_error(c, 409, "JOB_ALREADY_FINISHED", msg, NULL);
+	} else if (rc == VEX_ENOTFOUND) {
+		job_not_found(c);
+	} else {
+		vex_ctx_fail(c, rc, "job not found");
+	}
+	vex_job_free(j);
+}
+
+/* ---- GET /jobs ---- */
+
+static void jobs_list(struct vex_ctx *c)
+{
+	struct vex_job_filter f;
+	struct vex_job_list l = { 0 };
+	char st[32], as_of[64], before[sizeof(as_of) + 1];
+	enum vex_job_status s;
+	int64_t total = 0;
+	json_t *root, *arr, *item, *pag;
+	long limit, offset;
+	size_t i;
+	int rc;
+
+	vex_job_filter_init(&f);
+	if (query_int(c, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, &limit) != 0 ||
+	    query_int(c, "offset", 0, 0, OFFSET_MAX, &offset) != 0)
+		goto out;
+	rc = vex_http_query(c->req, "status", st, sizeof(st));
+	if (rc == 0 && st[0] != '\0') {
+		if (vex_job_status_parse(st, &s) != 0) {
+			corex_error(c, 400, "INVALID_PARAMETER",
+				    "status must be one of queued, running, completed, failed, canceled, timeout",
+				    "status");
+			goto out;
+		}
+		f.status = (int)s;
+	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
+		corex_error(c, 400, "INVALID_PARAMETER", "invalid status", "status");
+		goto out;
+	}
+	/* as_of=<job_id>: a stable walk, only jobs up to that one ("id <= as_of", via the successor string). */
+	rc = vex_http_query(c->req, "as_of", as_of, sizeof(as_of));
+	if (rc == 0 && as_of[0] != '\0') {
+		if (!vex_uuid_valid(as_of)) {
+			corex_error(c, 400, "INVALID_PARAMETER", "as_of must be a job_id", "as_of");
+			goto out;
+		}
+		snprintf(before, sizeof(before), "%s~", as_of);
+		f.before_id = before;
+	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
+		corex_error(c, 400, "INVALID_PARAMETER", "as_of must be a job_id", "as_of");
+		goto out;
+	}
+	f.owner = c->who.sub;
+	f.kind = VEX_JOB_TOOL;
+	f.limit = (int)limit;
+	f.offset = (int)offset;
+	rc = vex_store_jobs_list(c->env->store, &f, &l);
+	if (rc == 0)
+		rc = vex_store_jobs_count_before(c->env->store, &f, &total);
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	root = json_object();
+	arr = json_array();
+	for (i = 0; i < l.n; i++) {
+		const struct vex_job *j = l.items[i];
+
+		item = json_pack("{s:s, s:s, s:s, s:o}", "job_id", j->id, "tool", j->tool ? j->tool : "", "status",
+				 vex_job_status_name(j->status), "created_at", unix_s(j->created_at));
+		if (item && j->completed_at)
+			json_object_set_new(item, "completed_at", unix_s(j->completed_at));
+		json_array_append_new(arr, item);
+	}
+	json_object_set_new(root, "jobs", arr);
+	pag = json_pack("{s:i, s:i, s:I}", "limit", (int)limit, "offset", (int)offset, "total", (json_int_t)total);
+	/* The anchor for the next pages: the one given, or the newest job of a first page. */
+	if (pag && f.before_id)
+		json_object_set_new(pag, "as_of", json_string(as_of));
+	else if (pag && offset == 0 && l.n > 0)
+		json_object_set_new(pag, "as_of", json_string(l.items[0]->id));
+	else if (pag)
+		json_object_set_new(pag, "as_of", json_null());
+	json_object_set_new(root, "pagination", pag);
+	vex_http_json(c->resp, 200, root);
+out:
+	vex_job_list_release(&l);
+}
+
+static const struct vex_route routes[] = {
+	{ "POST", "/execute_tool", execute_tool, 0 },
+	{ "POST", "/jobs/submit", jobs_submit, 0 },
+	{ "GET", "/jobs", jobs_list, 0 },
+	{ "GET", "/jobs/{id}", jobs_get, 0 },
+	{ "DELETE", "/jobs/{id}", jobs_cancel, 0 },
+};
 
 size_t vex_dialect_corex_routes(const struct vex_route **ret)
 {
-	*ret = NULL;
-	return 0;
+	*ret = routes;
+	return sizeof(routes) / sizeof(routes[0]);
 }

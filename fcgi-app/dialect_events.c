@@ -1,8 +1,734 @@
 /* dialect_events.c - the events presenter: /v1/agents and /v1/events (seed 002). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cursor.h"
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/model.h"
+#include "core/store.h"
+#include "core/timeutil.h"
 #include "fcgi-app/api.h"
+
+#define AGENTS_LIMIT_DEFAULT 100
+#define AGENTS_LIMIT_MAX 200
+#define EVENTS_LIMIT_DEFAULT 50
+#define EVENTS_LIMIT_MAX 200
+#define IDEM_KEY_MAX 200
+#define SCOPE_MAX 512
+#define MODE_SCHEDULED "SCHEDULED"
+#define EXECUTE_MESSAGE "Execution started. Poll events for status."
+
+/* ---- mapping helpers ---- */
+
+static json_t *time_json(int64_t us)
+{
+	char buf[VEX_RFC3339_LEN];
+
+	if (us == 0)
+		return json_null();
+	vex_rfc3339(us, buf);
+	return json_string(buf);
+}
+
+static json_t *str_json(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Admins read any owner's single resource (DESIGN 6); listings always show the caller's own. */
+static const char *scope_owner(const struct vex_ctx *c)
+{
+	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
+}
+
+/* The dialect's four event statuses over the core's six. */
+static const char *event_status(enum vex_job_status s)
+{
+	switch (s) {
+	case VEX_JOB_QUEUED: return "PENDING";
+	case VEX_JOB_RUNNING: return "RUNNING";
+	case VEX_JOB_COMPLETED: return "COMPLETED";
+	default: return "FAILED";
+	}
+}
+
+static int event_status_mask(const char *name, unsigned *ret)
+{
+	if (strcmp(name, "PENDING") == 0)
+		*ret = 1u << VEX_JOB_QUEUED;
+	else if (strcmp(name, "RUNNING") == 0)
+		*ret = 1u << VEX_JOB_RUNNING;
+	else if (strcmp(name, "COMPLETED") == 0)
+		*ret = 1u << VEX_JOB_COMPLETED;
+	else if (strcmp(name, "FAILED") == 0)
+		*ret = 1u << VEX_JOB_FAILED | 1u << VEX_JOB_TIMEOUT | 1u << VEX_JOB_CANCELED;
+	else
+		return VEX_EINVAL;
+	return 0;
+}
+
+/* FAILED hides three core states: "error" names which one, then the recorded message. */
+static json_t *event_error(const struct vex_job *j)
+{
+	char buf[600];
+	const char *why;
+
+	if (j->status != VEX_JOB_FAILED && j->status != VEX_JOB_TIMEOUT && j->status != VEX_JOB_CANCELED)
+		return json_null();
+	why = j->error_message ? j->error_message : j->error_code ? j->error_code : "no details";
+	snprintf(buf, sizeof(buf), "%s: %.500s", vex_job_status_name(j->status), why);
+	return json_string(buf);
+}
+
+static json_t *event_json(const struct vex_job *j)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(j->id));
+	json_object_set_new(o, "agentId", json_string(j->agent_id));
+	json_object_set_new(o, "userId", json_string(j->owner));
+	json_object_set_new(o, "status", json_string(event_status(j->status)));
+	json_object_set_new(o, "startedAt", time_json(j->started_at));
+	json_object_set_new(o, "completedAt", time_json(j->completed_at));
+	json_object_set_new(o, "error", event_error(j));
+	json_object_set_new(o, "finalModel", str_json(j->final_model));
+	json_object_set_new(o, "browserStepCount", json_integer(j->browser_steps));
+	json_object_set_new(o, "browserSessionSeconds", json_integer((json_int_t)(j->browser_seconds + 0.5)));
+	json_object_set_new(o, "createdAt", time_json(j->created_at));
+	json_object_set_new(o, "updatedAt", time_json(j->updated_at ? j->updated_at : j->created_at));
+	return o;
+}
+
+static json_t *agent_json(const struct vex_agent *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(a->id));
+	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "baseUrl", str_json(a->base_url));
+	json_object_set_new(o, "mode", json_string(MODE_SCHEDULED));
+	json_object_set_new(o, "content", json_string(a->role));
+	/* The document returns the schedule as a JSON string, not an object. */
+	json_object_set_new(o, "schedule", str_json(a->schedule_json));
+	json_object_set_new(o, "status", json_string(a->status == VEX_AGENT_PAUSED ? "PAUSED" : "ACTIVE"));
+	json_object_set_new(o, "userId", json_string(a->owner));
+	json_object_set_new(o, "createdAt", time_json(a->created_at));
+	json_object_set_new(o, "updatedAt", time_json(a->updated_at));
+	return o;
+}
+
+/* {"data": v} with "status". */
+static void data_json(struct vex_ctx *c, int status, json_t *v)
+{
+	vex_http_json(c->resp, status, json_pack("{s:o}", "data", v ? v : json_null()));
+}
+
+static void bad_request(struct vex_ctx *c, const char *field, const char *message)
+{
+	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", message, field);
+}
+
+/* The core names fields as the vex dialect does; this dialect says "content" and "baseUrl". */
+static void rename_field(struct vex_field_error *e, const char *from, const char *to)
+{
+	char msg[sizeof(e->message)];
+	size_t n = strlen(from);
+
+	if (strcmp(e->field, from) == 0)
+		snprintf(e->field, sizeof(e->field), "%s", to);
+	if (strncmp(e->message, from, n) == 0) {
+		snprintf(msg, sizeof(msg), "%s%s", to, e->message + n);
+		memcpy(e->message, msg, sizeof(msg));
+	}
+}
+
+/* Every validation failure of this dialect is a 400 with the field named as the client spells it. */
+static void field_error(struct vex_ctx *c, struct vex_field_error *e)
+{
+	rename_field(e, "role", "content");
+	rename_field(e, "base_url", "baseUrl");
+	if (strcmp(e->code, "INVALID_JSON") != 0) {
+		e->status = 400;
+		snprintf(e->code, sizeof(e->code), "VALIDATION_ERROR");
+	}
+	vex_ctx_field_error(c, e);
+}
+
+/* ---- request helpers ---- */
+
+/* The body as a JSON object; an empty body is {} when "empty_ok". On failure the error is answered. */
+static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
+{
+	struct vex_field_error e;
+	json_t *v = NULL;
+	int rc;
+
+	if (empty_ok && c->req->body_len == 0) {
+		*ret = json_object();
+		return *ret ? 0 : VEX_ENOMEM;
+	}
+	rc = vex_json_parse(c->req->body ? c->req->body : "", c->req->body_len, &v, &e);
+	if (rc) {
+		field_error(c, &e);
+		return rc;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		bad_request(c, NULL, "request body must be a JSON object");
+		return VEX_EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* limit=1..; above "max" is clamped to it; absent -> "def". On failure the error is answered. */
+static int query_limit(struct vex_ctx *c, int def, int max, int *ret)
+{
+	char buf[24], *end, msg[80];
+	long v;
+	int rc;
+
+	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND) {
+		*ret = def;
+		return 0;
+	}
+	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
+		v = strtol(buf, &end, 10);
+		if (*end == '\0' && v >= 1) {
+			*ret = v > max ? max : (int)v;
+			return 0;
+		}
+	}
+	snprintf(msg, sizeof(msg), "limit must be an integer from 1 to %d", max);
+	bad_request(c, "limit", msg);
+	return VEX_EINVAL;
+}
+
+/* nextToken: absent or "" -> *ret_id = "". Forged, foreign or stale tokens -> 400 INVALID_NEXT_TOKEN. */
+static int query_token(struct vex_ctx *c, const char *scope, char ret_id[VEX_UUID_LEN + 1])
+{
+	char buf[VEX_CURSOR_MAX];
+	int rc;
+
+	ret_id[0] = '\0';
+	rc = vex_http_query(c->req, "nextToken", buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
+		return 0;
+	if (rc == 0)
+		rc = vex_cursor_open(c->env->cfg->jwt_secret, c->env->cfg->jwt_secret_len, scope, buf, ret_id);
+	if (rc == 0 && vex_uuid_valid(ret_id))
+		return 0;
+	ret_id[0] = '\0';
+	vex_http_error(c->resp, c->req, 400, "INVALID_NEXT_TOKEN", "nextToken is invalid or belongs to another query",
+		       "nextToken");
+	return VEX_EINVAL;
+}
+
+/* The page's nextToken: a sealed cursor after "last_id" when there is more, else null. */
+static json_t *next_token(struct vex_ctx *c, const char *scope, const char *last_id)
+{
+	char tok[VEX_CURSOR_MAX];
+
+	if (!last_id)
+		return json_null();
+	if (vex_cursor_seal(c->env->cfg->jwt_secret, c->env->cfg->jwt_secret_len, scope, last_id, tok, sizeof(tok)))
+		return NULL;
+	return json_string(tok);
+}
+
+/* startedAfter / startedBefore: ISO 8601; absent -> 0 (no bound). On failure the error is answered. */
+static int query_time(struct vex_ctx *c, const char *key, int64_t *ret)
+{
+	char buf[64], msg[96];
+	int64_t us;
+	int rc;
+
+	*ret = 0;
+	rc = vex_http_query(c->req, key, buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
+		return 0;
+	if (rc == 0 && vex_parse_rfc3339(buf, &us) == 0) {
+		/* 0 means "no bound" to the store: the epoch itself becomes -1, still excluding unstarted events. */
+		*ret = us == 0 ? -1 : us;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "%s must be an ISO 8601 date-time", key);
+	bad_request(c, key, msg);
+	return VEX_EINVAL;
+}
+
+/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII. On failure the error is answered. */
+static int idem_key(struct vex_ctx *c, const char **ret)
+{
+	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
+	size_t i;
+
+	*ret = NULL;
+	if (!k)
+		return 0;
+	for (i = 0; k[i] != '\0'; i++)
+		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
+			break;
+	if (i == 0 || k[i] != '\0') {
+		bad_request(c, "Idempotency-Key", "Idempotency-Key must be 1-200 printable ASCII characters");
+		return VEX_EINVAL;
+	}
+	*ret = k;
+	return 0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = src ? strdup(src) : NULL;
+
+	if (src && !s)
+		return VEX_ENOMEM;
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* schedule: an object or a JSON string holding one; null clears it. Stored as compact JSON text. */
+static int read_schedule(json_t *body, struct vex_agent *a, struct vex_field_error *e)
+{
+	json_t *v = json_object_get(body, "schedule"), *parsed = NULL;
+	char *dump = NULL;
+	int rc = 0;
+
+	if (!v)
+		return VEX_ENOTFOUND;
+	if (json_is_null(v))
+		return replace_str(&a->schedule_json, NULL);
+	if (json_is_string(v)) {
+		parsed = json_loads(json_string_value(v), 0, NULL);
+		if (!parsed) {
+			rc = vex_field_error_set(e, 400, "VALIDATION_ERROR", "schedule",
+						 "schedule must be an object or a JSON string holding one");
+			goto out;
+		}
+		v = parsed;
+	}
+	if (!json_is_object(v)) {
+		rc = vex_field_error_set(e, 400, "VALIDATION_ERROR", "schedule",
+					 "schedule must be an object or a JSON string holding one");
+		goto out;
+	}
+	dump = vex_json_dump(v);
+	if (!dump) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	free(a->schedule_json);
+	a->schedule_json = dump;
+out:
+	json_decref(parsed);
+	return rc;
+}
+
+/*
+ * Read the fields present in "body" into "a" (type errors here, ranges in vex_agent_validate).
+ * "create": name, mode and content are required.
+ */
+static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
+{
+	const char *s;
+	json_t *v;
+	int rc;
+
+	rc = vex_json_get_string(body, "mode", create, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0 && strcmp(s, MODE_SCHEDULED) != 0)
+		rc = vex_field_error_set(e, 400, "VALIDATION_ERROR", "mode", "mode must be SCHEDULED");
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_string(body, "name", create, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0)
+		rc = replace_str(&a->name, s);
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_string(body, "content", create, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0)
+		rc = replace_str(&a->role, s);
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	v = json_object_get(body, "baseUrl");
+	if (v && json_is_null(v)) {
+		rc = replace_str(&a->base_url, NULL);
+	} else {
+		rc = vex_json_get_string(body, "baseUrl", 0, 0, SIZE_MAX, 1, &s, e);
+		if (rc == 0)
+			rc = replace_str(&a->base_url, s);
+	}
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	v = json_object_get(body, "model");
+	if (v && json_is_null(v)) {
+		rc = replace_str(&a->model, NULL);
+	} else {
+		rc = vex_json_get_string(body, "model", 0, 0, SIZE_MAX, 1, &s, e);
+		if (rc == 0)
+			rc = replace_str(&a->model, s);
+	}
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = read_schedule(body, a, e);
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_json_get_string(body, "status", 0, 0, SIZE_MAX, 1, &s, e);
+	if (rc == 0) {
+		if (strcmp(s, "ACTIVE") == 0 || strcmp(s, "PAUSED") == 0)
+			a->status = strcmp(s, "ACTIVE") == 0 ? VEX_AGENT_ACTIVE : VEX_AGENT_PAUSED;
+		else
+			rc = vex_field_error_set(e, 400, "VALIDATION_ERROR", "status",
+						 "status must be ACTIVE or PAUSED");
+	}
+	if (rc && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_agent_validate(a, e);
+out:
+	return rc;
+}
+
+/* The agent named by the path, visible to the caller and not deleted; on failure answered (404). */
+static int load_agent(struct vex_ctx *c, struct vex_agent **ret)
+{
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		return VEX_ENOTFOUND;
+	}
+	rc = vex_store_agent_get(c->env->store, c->params[0], scope_owner(c), 0, ret);
+	if (rc)
+		vex_ctx_fail(c, rc, "agent not found");
+	return rc;
+}
+
+/* Store "a" with updated_at moved strictly forward and answer 200 {"data":agent}. */
+static void save_agent(struct vex_ctx *c, struct vex_agent *a)
+{
+	int rc;
+
+	a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
+	rc = vex_store_agent_update(c->env->store, a);
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		return;
+	}
+	data_json(c, 200, agent_json(a));
+}
+
+/* ---- agents ---- */
+
+static void agents_create(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_agent *a = NULL;
+	json_t *body = NULL;
+	int rc;
+
+	if (body_object(c, 0, &body))
+		goto out;
+	a = vex_agent_new();
+	if (!a) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		goto out;
+	}
+	vex_uuid7(a->id);
+	memcpy(a->owner, c->who.sub, sizeof(a->owner));
+	a->plan = c->who.plan;
+	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
+	a->status = VEX_AGENT_ACTIVE;
+	a->created_at = c->req->now_us;
+	a->updated_at = c->req->now_us;
+	rc = agent_fields(body, 1, a, &e);
+	if (rc == VEX_EINVAL) {
+		field_error(c, &e);
+		goto out;
+	}
+	if (rc == 0)
+		rc = vex_store_agent_insert(c->env->store, a);
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	data_json(c, 201, agent_json(a));
+out:
+	vex_agent_free(a);
+	json_decref(body);
+}
+
+static void agents_list(struct vex_ctx *c)
+{
+	struct vex_agent_list l = { 0 };
+	char scope[SCOPE_MAX], after[VEX_UUID_LEN + 1];
+	json_t *arr, *tok;
+	size_t i, n;
+	int limit, rc;
+
+	snprintf(scope, sizeof(scope), "agents|%s", c->who.sub);
+	if (query_limit(c, AGENTS_LIMIT_DEFAULT, AGENTS_LIMIT_MAX, &limit) || query_token(c, scope, after))
+		goto out;
+	/* One extra row says whether there is a next page. */
+	rc = vex_store_agents_list(c->env->store, c->who.sub, after[0] ? after : NULL, limit + 1, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	arr = json_array();
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, agent_json(l.items[i]));
+	tok = next_token(c, scope, l.n > (size_t)limit ? l.items[n - 1]->id : NULL);
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:o*}", "data", arr, "nextToken", tok));
+out:
+	vex_agent_list_release(&l);
+}
+
+static void agents_get(struct vex_ctx *c)
+{
+	struct vex_agent *a = NULL;
+
+	if (load_agent(c, &a))
+		return;
+	data_json(c, 200, agent_json(a));
+	vex_agent_free(a);
+}
+
+static void agents_patch(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_agent *a = NULL;
+	json_t *body = NULL;
+	int rc;
+
+	if (load_agent(c, &a) || body_object(c, 0, &body))
+		goto out;
+	rc = agent_fields(body, 0, a, &e);
+	if (rc == VEX_EINVAL) {
+		field_error(c, &e);
+		goto out;
+	}
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	save_agent(c, a);
+out:
+	vex_agent_free(a);
+	json_decref(body);
+}
+
+static void agents_delete(struct vex_ctx *c)
+{
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		return;
+	}
+	rc = vex_store_agent_delete(c->env->store, c->params[0], scope_owner(c), c->req->now_us);
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		return;
+	}
+	c->resp->status = 204;
+}
+
+/* pause / resume: idempotent; only scheduled runs stop, a manual execute still runs. */
+static void set_status(struct vex_ctx *c, enum vex_agent_status st)
+{
+	struct vex_agent *a = NULL;
+
+	if (load_agent(c, &a))
+		return;
+	if (a->status == st)
+		data_json(c, 200, agent_json(a));
+	else {
+		a->status = st;
+		save_agent(c, a);
+	}
+	vex_agent_free(a);
+}
+
+static void agents_pause(struct vex_ctx *c)
+{
+	set_status(c, VEX_AGENT_PAUSED);
+}
+
+static void agents_resume(struct vex_ctx *c)
+{
+	set_status(c, VEX_AGENT_ACTIVE);
+}
+
+/*
+ * A manual run: the same agent job a scheduled run queues. The prompt is the body's "prompt"
+ * when given, else the agent's content (its standing instruction).
+ */
+static void agents_execute(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_agent *a = NULL;
+	struct vex_job *j = NULL;
+	const char *key, *prompt = NULL;
+	char loc[64];
+	json_t *body = NULL;
+	int created = 0, rc;
+
+	if (load_agent(c, &a) || idem_key(c, &key) || body_object(c, 1, &body))
+		goto out;
+	rc = json_is_null(json_object_get(body, "prompt"))
+		     ? VEX_ENOTFOUND
+		     : vex_json_get_string(body, "prompt", 0, 0, SIZE_MAX, 1, &prompt, &e);
+	if (rc == VEX_ENOTFOUND) {
+		prompt = a->role;
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, a->id, prompt, NULL, key, &j, &created, &e);
+	if (rc == VEX_EINVAL) {
+		field_error(c, &e);
+		goto out;
+	}
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	snprintf(loc, sizeof(loc), "/v1/events/%s", j->id);
+	vex_http_header(c->resp, "Location", loc);
+	if (!created)
+		vex_http_header(c->resp, "Idempotent-Replayed", "true");
+	data_json(c, 202,
+		  json_pack("{s:s, s:s, s:s}", "message", EXECUTE_MESSAGE, "requestId", j->id, "agentId", a->id));
+out:
+	vex_job_free(j);
+	vex_agent_free(a);
+	json_decref(body);
+}
+
+/* ---- events ---- */
+
+/* The shared listing of GET /v1/agents/{id}/events and GET /v1/events; "agent_id" NULL: all agents. */
+static void events_page(struct vex_ctx *c, const char *agent_id)
+{
+	struct vex_job_filter f;
+	struct vex_job_list l = { 0 };
+	char scope[SCOPE_MAX], after[VEX_UUID_LEN + 1], st[16];
+	json_t *arr, *tok;
+	size_t i, n;
+	int limit, rc;
+
+	vex_job_filter_init(&f);
+	f.owner = c->who.sub;
+	f.kind = VEX_JOB_AGENT;
+	f.agent_id = agent_id;
+	st[0] = '\0';
+	rc = vex_http_query(c->req, "status", st, sizeof(st));
+	if (rc == 0 && st[0] != '\0' && event_status_mask(st, &f.status_mask) != 0)
+		rc = VEX_EINVAL;
+	if (rc && rc != VEX_ENOTFOUND) {
+		bad_request(c, "status", "status must be one of PENDING, RUNNING, COMPLETED, FAILED");
+		goto out;
+	}
+	if (query_time(c, "startedAfter", &f.started_after) || query_time(c, "startedBefore", &f.started_before) ||
+	    query_limit(c, EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, &limit))
+		goto out;
+	/* The token is bound to the owner and every filter: reusing it with others is refused. */
+	snprintf(scope, sizeof(scope), "events|%s|%s|%s|%lld|%lld", c->who.sub, agent_id ? agent_id : "", st,
+		 (long long)f.started_after, (long long)f.started_before);
+	if (query_token(c, scope, after))
+		goto out;
+	f.before_id = after[0] ? after : NULL;
+	f.limit = limit + 1; /* one extra row says whether there is a next page */
+	rc = vex_store_jobs_list(c->env->store, &f, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, "agent not found");
+		goto out;
+	}
+	arr = json_array();
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, event_json(l.items[i]));
+	tok = next_token(c, scope, l.n > (size_t)limit ? l.items[n - 1]->id : NULL);
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:o*}", "data", arr, "nextToken", tok));
+out:
+	vex_job_list_release(&l);
+}
+
+static void agent_events(struct vex_ctx *c)
+{
+	struct vex_agent *a = NULL;
+
+	/* Only the caller's own live agent: another owner's or a deleted one is 404. */
+	if (!vex_uuid_valid(c->params[0]) ||
+	    vex_store_agent_get(c->env->store, c->params[0], c->who.sub, 0, &a) != 0) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
+		return;
+	}
+	events_page(c, a->id);
+	vex_agent_free(a);
+}
+
+static void events_list(struct vex_ctx *c)
+{
+	char agent[64];
+	int rc;
+
+	rc = vex_http_query(c->req, "agentId", agent, sizeof(agent));
+	if (rc == VEX_ENOTFOUND || (rc == 0 && agent[0] == '\0')) {
+		events_page(c, NULL);
+		return;
+	}
+	if (rc || !vex_uuid_valid(agent)) {
+		bad_request(c, "agentId", "agentId must be an agent id");
+		return;
+	}
+	events_page(c, agent);
+}
+
+static void events_get(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "event not found");
+		return;
+	}
+	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
+	if (rc == 0 && j->kind != VEX_JOB_AGENT)
+		rc = VEX_ENOTFOUND; /* tool jobs are not events */
+	if (rc)
+		vex_ctx_fail(c, rc, "event not found");
+	else
+		data_json(c, 200, event_json(j));
+	vex_job_free(j);
+}
+
+static const struct vex_route routes[] = {
+	{ "POST", "/v1/agents", agents_create, 0 },
+	{ "GET", "/v1/agents", agents_list, 0 },
+	{ "GET", "/v1/agents/{id}", agents_get, 0 },
+	{ "PATCH", "/v1/agents/{id}", agents_patch, 0 },
+	{ "DELETE", "/v1/agents/{id}", agents_delete, 0 },
+	{ "POST", "/v1/agents/{id}/pause", agents_pause, 0 },
+	{ "POST", "/v1/agents/{id}/resume", agents_resume, 0 },
+	{ "POST", "/v1/agents/{id}/execute", agents_execute, 0 },
+	{ "GET", "/v1/agents/{id}/events", agent_events, 0 },
+	{ "GET", "/v1/events", events_list, 0 },
+	{ "GET", "/v1/events/{id}", events_get, 0 },
+};
 
 size_t vex_dialect_events_routes(const struct vex_route **ret)
 {
-	*ret = NULL;
-	return 0;
+	*ret = routes;
+	return sizeof(routes) / sizeof(routes[0]);
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/authn.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -128,8 +129,12 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c)
 	}
 
 	if (!(hit->flags & VEX_ROUTE_PUBLIC)) {
-		rc = vex_auth_bearer(c->env->cfg, vex_http_param(r, "HTTP_AUTHORIZATION"), r->now_us / 1000000,
-				     &c->who, &reason);
+		rc = vex_authn_request(c->env->cfg, c->env->store, vex_http_param(r, "HTTP_AUTHORIZATION"),
+				       vex_http_param(r, "HTTP_X_API_KEY"), r->now_us, &c->who, &reason);
+		if (rc != 0 && rc != VEX_EAUTH) {
+			vex_ctx_fail(c, rc, "not found");
+			return;
+		}
 		if (rc != 0) {
 			vex_http_header(c->resp, "WWW-Authenticate", "Bearer");
 			vex_http_error(c->resp, r, 401, "UNAUTHORIZED", reason != NULL ? reason : "unauthorized", NULL);

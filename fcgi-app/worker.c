@@ -140,6 +140,10 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 		n = vex_dialect_events_routes(&routes);
 		rc = vex_router_add(&rt, routes, n);
 	}
+	if (rc == 0) {
+		n = vex_keys_routes(&routes);
+		rc = vex_router_add(&rt, routes, n);
+	}
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "route table full", NULL);
 		goto out;

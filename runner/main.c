@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "core/wake.h"
 #include "runner/pool.h"
+#include "runner/scheduler.h"
 #include "runner/supervisor.h"
 
 
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
 	struct vex_config cfg = { 0 };
 	struct vex_pool *pool = NULL;
 	struct vex_supervisor *sup = NULL;
+	struct vex_scheduler *sched = NULL;
 	struct args a;
 	char err[1024], host[128], runner_id[VEX_RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
 	int wake_fd = -1, sfd = -1, rc, status = 1;
@@ -249,12 +251,21 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot start the supervisor", "error", vex_strerror(rc), NULL);
 		goto out;
 	}
+	rc = vex_scheduler_start(&cfg, pool, &sched);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start the scheduler", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
 	serve(&cfg, pool, wake_fd, sfd, sig, sizeof(sig));
+	/* no new scheduled runs once stopping; slots still in the window fire on the next start */
+	vex_scheduler_free(sched);
+	sched = NULL;
 	shut_down(&cfg, pool, sfd, sig);
 	status = 0;
 out:
 	/* workers first (they may still need their leases renewed), then the supervisor, which
-	 * removes the heartbeat row */
+	 * removes the heartbeat row; the scheduler wakes the pool, so it stops before */
+	vex_scheduler_free(sched);
 	if (pool) {
 		vex_pool_drain(pool);
 		vex_pool_stop_running(pool);

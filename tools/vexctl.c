@@ -1,4 +1,4 @@
-/* vexctl.c - the operator CLI: a table of subcommands (token now; key create|list|revoke later). */
+/* vexctl.c - the operator CLI: a table of subcommands (token; key create|list|revoke). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,18 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/apikeys.h"
 #include "core/auth.h"
+#include "core/authn.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/ids.h"
 #include "core/json.h"
+#include "core/store.h"
 #include "core/timeutil.h"
 
 /* Exit codes: 0 done, 1 could not do it (config, secret, memory), 2 bad usage. */
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-#define TTL_DEFAULT 3600
-#define TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
+#define TTL_DEFAULT VEX_TOKEN_TTL_DEFAULT
+#define TTL_MAX VEX_TOKEN_TTL_MAX /* the same bound as POST /api/v1/tokens */
 
 /* A subcommand gets argv starting at its own name and the --config given before it (or NULL). */
 struct vexctl_cmd {
@@ -29,11 +33,14 @@ struct vexctl_cmd {
 };
 
 static int cmd_token(int argc, char **argv, const char *config_path);
+static int cmd_key(int argc, char **argv, const char *config_path);
 
 static const struct vexctl_cmd commands[] = {
 	{ "token", "--sub SUB [--role user|admin] [--plan free|standard|pro|enterprise] [--ttl SECONDS]",
 	  "print a JWT signed with the configured secret (default role user, ttl 3600)", cmd_token },
-	/* issue 3: { "key", "create|list|revoke ...", "manage API keys", cmd_key }, */
+	{ "key",
+	  "create --owner OWNER [--role user|admin] [--plan PLAN] [--name NAME] | list [--owner OWNER] | revoke ID",
+	  "manage API keys in the store: create prints the key (once) then its id", cmd_key },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -81,10 +88,10 @@ static int parse_i64(const char *s, long long min, long long max, long long *ret
 }
 
 /*
- * Load "path" (or $VEX_CONFIG, or defaults only) and insist on a usable secret, so that
- * vexctl signs with exactly what vex-api verifies with.
+ * Load "path" (or $VEX_CONFIG, or defaults only) and, when "need_secret", insist on a usable
+ * secret, so that vexctl signs with exactly what vex-api verifies with.
  */
-static int load_config(const char *path, struct vex_config *cfg)
+static int load_config(const char *path, int need_secret, struct vex_config *cfg)
 {
 	char err[512];
 	int optional = 0;
@@ -102,7 +109,7 @@ static int load_config(const char *path, struct vex_config *cfg)
 		fprintf(stderr, "vexctl: %s\n", err);
 		goto out;
 	}
-	rc = vex_config_require_secret(cfg, err, sizeof(err));
+	rc = need_secret ? vex_config_require_secret(cfg, err, sizeof(err)) : 0;
 	if (rc < 0) {
 		fprintf(stderr, "vexctl: %s\n", err);
 		vex_config_release(cfg);
@@ -190,7 +197,7 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 	memcpy(p.sub, sub, strlen(sub) + 1);
 
 	status = EXIT_FAIL;
-	if (load_config(config_path, &cfg) < 0)
+	if (load_config(config_path, 1, &cfg) < 0)
 		goto out;
 	loaded = 1;
 	if (vex_jwt_sign(cfg.jwt_secret, cfg.jwt_secret_len, &p, vex_now_us() / 1000000, ttl, &token) < 0) {
@@ -207,6 +214,250 @@ out:
 	if (loaded)
 		vex_config_release(&cfg);
 	return status;
+}
+
+/* Open the store the configuration names (the same file vex-api uses). */
+static int open_store(const char *config_path, struct vex_config *cfg, struct vex_store **ret)
+{
+	int rc;
+
+	rc = load_config(config_path, 0, cfg);
+	if (rc < 0)
+		goto out;
+	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, ret);
+	if (rc < 0) {
+		fprintf(stderr, "vexctl: cannot open the store %s: %s\n", cfg->db_path, vex_strerror(rc));
+		vex_config_release(cfg);
+	}
+out:
+	return rc;
+}
+
+/* vexctl key create: issue a key through core/apikeys.c (the same rules as POST /api/v1/keys). */
+static int key_create(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "owner", required_argument, NULL, 'o' }, { "role", required_argument, NULL, 'r' },
+		{ "plan", required_argument, NULL, 'p' },  { "name", required_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vex_config cfg;
+	struct vex_store *store = NULL;
+	struct vex_api_key k;
+	struct vex_field_error fe;
+	enum vex_role role = VEX_ROLE_USER;
+	enum vex_plan plan = VEX_PLAN_FREE;
+	const char *owner = NULL, *name = NULL;
+	char key[VEX_APIKEY_LEN + 1];
+	int status = EXIT_USAGE;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			owner = optarg;
+			break;
+		case 'r':
+			if (vex_role_parse(optarg, &role) < 0) {
+				usage_error("--role must be user or admin, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'p':
+			if (vex_plan_parse(optarg, &plan) < 0) {
+				usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			status = 0;
+			goto out;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	if (!owner) {
+		usage_error("key create needs --owner OWNER");
+		goto out;
+	}
+	status = EXIT_FAIL;
+	if (open_store(config_path, &cfg, &store) < 0)
+		goto out;
+	rc = vex_apikey_issue(store, owner, role, plan, name, vex_now_us(), &k, key, &fe);
+	if (rc == VEX_EINVAL) {
+		usage_error("--%s: %s", fe.field, fe.message);
+		status = EXIT_USAGE;
+	} else if (rc < 0) {
+		fprintf(stderr, "vexctl: could not create the key: %s\n", vex_strerror(rc));
+	} else if (printf("%s\n%s\n", key, k.id) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "vexctl: could not write the key: %s\n", strerror(errno));
+	} else {
+		status = 0;
+	}
+	vex_store_free(store);
+	vex_config_release(&cfg);
+out:
+	return status;
+}
+
+/* A time column for the listing: RFC 3339, or "-" when unset. */
+static const char *when(int64_t us, char buf[VEX_RFC3339_LEN])
+{
+	if (us == 0)
+		return "-";
+	vex_rfc3339(us, buf);
+	return buf;
+}
+
+/* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
+static int key_list(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "owner", required_argument, NULL, 'o' }, { "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+	};
+	struct vex_config cfg;
+	struct vex_store *store = NULL;
+	struct vex_api_key_list l = { NULL, 0 };
+	const char *owner = NULL;
+	char cursor[VEX_UUID_LEN + 1] = "";
+	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN], t3[VEX_RFC3339_LEN];
+	int status = EXIT_USAGE;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			owner = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			status = 0;
+			goto out;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	status = EXIT_FAIL;
+	if (open_store(config_path, &cfg, &store) < 0)
+		goto out;
+	printf("ID\tPREFIX\tOWNER\tROLE\tPLAN\tNAME\tCREATED\tLAST_USED\tREVOKED\n");
+	do {
+		rc = vex_store_keys_list(store, owner, cursor[0] ? cursor : NULL, 500, &l);
+		if (rc < 0) {
+			fprintf(stderr, "vexctl: could not list keys: %s\n", vex_strerror(rc));
+			break;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			const struct vex_api_key *k = &l.items[i];
+
+			printf("%s\tvex_%s...\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, k->prefix, k->owner,
+			       vex_role_name(k->role), vex_plan_name(k->plan), k->name[0] ? k->name : "-",
+			       when(k->created_at, t1), when(k->last_used_at, t2), when(k->revoked_at, t3));
+		}
+		if (l.n > 0)
+			memcpy(cursor, l.items[l.n - 1].id, sizeof(cursor));
+		c = l.n == 500;
+		vex_api_key_list_release(&l);
+	} while (c);
+	if (rc == 0 && fflush(stdout) == 0)
+		status = 0;
+	vex_store_free(store);
+	vex_config_release(&cfg);
+out:
+	return status;
+}
+
+/* vexctl key revoke ID: the key stops working at once (vex-api looks keys up on every request). */
+static int key_revoke(int argc, char **argv, const char *config_path)
+{
+	struct vex_config cfg;
+	struct vex_store *store = NULL;
+	int status = EXIT_USAGE;
+	int i, rc;
+	const char *id = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (!strncmp(argv[i], "--config=", 9)) {
+			config_path = argv[i] + 9;
+		} else if (argv[i][0] == '-' || id) {
+			usage_error("unexpected argument '%s'", argv[i]);
+			goto out;
+		} else {
+			id = argv[i];
+		}
+	}
+	if (!id || !vex_uuid_valid(id)) {
+		usage_error("key revoke needs the key's ID (a UUID, as key create and key list show it)");
+		goto out;
+	}
+	status = EXIT_FAIL;
+	if (open_store(config_path, &cfg, &store) < 0)
+		goto out;
+	rc = vex_store_key_revoke(store, id, NULL, vex_now_us());
+	if (rc == VEX_ENOTFOUND)
+		fprintf(stderr, "vexctl: no live key with id %s\n", id);
+	else if (rc < 0)
+		fprintf(stderr, "vexctl: could not revoke the key: %s\n", vex_strerror(rc));
+	else if (printf("revoked %s\n", id) >= 0 && fflush(stdout) == 0)
+		status = 0;
+	vex_store_free(store);
+	vex_config_release(&cfg);
+out:
+	return status;
+}
+
+static int cmd_key(int argc, char **argv, const char *config_path)
+{
+	if (argc < 2) {
+		usage_error("key needs an action: create, list or revoke");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "create"))
+		return key_create(argc - 1, argv + 1, config_path);
+	if (!strcmp(argv[1], "list"))
+		return key_list(argc - 1, argv + 1, config_path);
+	if (!strcmp(argv[1], "revoke"))
+		return key_revoke(argc - 1, argv + 1, config_path);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage_error("unknown key action '%s' (create, list, revoke)", argv[1]);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)

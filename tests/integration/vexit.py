@@ -625,3 +625,50 @@ def assert_api_error(r, status, code, field=None, message=None):
     assert isinstance(err.get("request_id"), str) and err["request_id"], err
     assert r.headers.get("X-Request-ID") == err["request_id"], (dict(r.headers), err)
     return err
+
+
+# ---- API keys (issue 3) ----
+
+def vexctl(svc, *args, check=True):
+    """Run build/vexctl against svc's configuration (environment); returns the CompletedProcess (text)."""
+    r = subprocess.run([os.path.join(BUILD, "vexctl")] + list(args), env=svc.env(), cwd=svc.dir,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30 * SLOW)
+    if check:
+        assert r.returncode == 0, "vexctl %s -> %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def api_key_with_id(svc, owner=None, role="user", plan=None, name=None):
+    """A real API key made with `vexctl key create` in svc's store: returns (key, key_id)."""
+    args = ["key", "create", "--owner", owner or new_sub(), "--role", role]
+    if plan:
+        args += ["--plan", plan]
+    if name:
+        args += ["--name", name]
+    lines = vexctl(svc, *args).stdout.split()
+    assert len(lines) == 2 and lines[0].startswith("vex_") and UUID7_RE.match(lines[1]), lines
+    return lines[0], lines[1]
+
+
+def api_key(svc, owner=None, role="user", plan=None, name=None):
+    """A real API key ("vex_...") for "owner" (default: a new one), made with `vexctl key create`."""
+    return api_key_with_id(svc, owner, role, plan, name)[0]
+
+
+class KeyClient(Client):
+    """A caller authenticating with a real API key; "header" is "Authorization" (Bearer) or e.g.
+    "X-API-Key" / "X-Api-Key". .key and .key_id hold the key."""
+
+    def __init__(self, svc, sub=None, role="user", plan=None, header="Authorization"):
+        self.svc, self.sub, self.role, self.plan = svc, sub or new_sub(), role, plan
+        self.key, self.key_id = api_key_with_id(svc, self.sub, role, plan)
+        self.token = self.key
+        self.header = header
+
+    def headers(self, extra=None):
+        if self.header.lower() == "authorization":
+            h = {"Authorization": "Bearer " + self.key}
+        else:
+            h = {self.header: self.key}
+        h.update(extra or {})
+        return h

@@ -713,6 +713,48 @@ static void test_count_filters(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
 }
 
+/* A status set (the events dialect's FAILED = failed | timeout | canceled) in lists and counts. */
+static void test_status_mask(void **state)
+{
+	struct vex_job_filter f;
+	struct vex_job_list l = { NULL, 0 };
+	struct vex_job *c = NULL;
+	char queued[VEX_UUID_LEN + 1], canceled[VEX_UUID_LEN + 1];
+	int64_t n = -1;
+
+	(void)state;
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, queued);
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, canceled);
+	add_job("alice", VEX_PLAN_ENTERPRISE, 9, NULL);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0); /* priority 9 */
+	vex_job_free(c);
+	assert_int_equal(vex_store_job_cancel(store, canceled, "alice", 0, clock_us, NULL), 0);
+
+	vex_job_filter_init(&f);
+	f.owner = "alice";
+	f.status_mask = 1u << VEX_JOB_FAILED | 1u << VEX_JOB_TIMEOUT | 1u << VEX_JOB_CANCELED;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->id, canceled);
+	vex_job_list_release(&l);
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	assert_true(n == 1);
+	f.status_mask = 1u << VEX_JOB_QUEUED | 1u << VEX_JOB_RUNNING;
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	assert_true(n == 2);
+	f.status_mask = 1u << VEX_JOB_QUEUED;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->id, queued);
+	vex_job_list_release(&l);
+	/* A set and a single status together, or bits past the last status, are refused. */
+	f.status = VEX_JOB_QUEUED;
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
+	f.status = -1;
+	f.status_mask = 1u << VEX_JOB_STATUS_COUNT;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), VEX_EINVAL);
+}
+
 /* Another connection holds the write lock: our write waits busy_timeout, then VEX_EBUSY, nothing changed. */
 static void test_busy(void **state)
 {
@@ -814,6 +856,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_count_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_mask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 	};

@@ -1,0 +1,142 @@
+/* apikeys.c - API key generation, SHA-256 hex digests and syntax checks (OpenSSL EVP). */
+#include "apikeys.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "err.h"
+#include "ids.h"
+
+static const char b64url_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url of "n" bytes without padding into "out" (4n/3 rounded up chars + NUL). */
+static void b64url(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64url_chars[(v >> 18) & 63];
+		out[o++] = b64url_chars[(v >> 12) & 63];
+		out[o++] = b64url_chars[(v >> 6) & 63];
+		out[o++] = b64url_chars[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		out[o++] = b64url_chars[(v >> 18) & 63];
+		out[o++] = b64url_chars[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+
+		out[o++] = b64url_chars[(v >> 18) & 63];
+		out[o++] = b64url_chars[(v >> 12) & 63];
+		out[o++] = b64url_chars[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+}
+
+int vex_apikey_generate(char out[VEX_APIKEY_LEN + 1])
+{
+	unsigned char raw[VEX_APIKEY_RAW];
+	int rc;
+
+	rc = vex_random_bytes(raw, sizeof(raw));
+	if (rc < 0)
+		goto out;
+	memcpy(out, VEX_APIKEY_PREFIX, 4);
+	b64url(raw, sizeof(raw), out + 4);
+out:
+	return rc;
+}
+
+int vex_apikey_looks_like(const char *s)
+{
+	return s != NULL && strncmp(s, VEX_APIKEY_PREFIX, 4) == 0;
+}
+
+int vex_apikey_valid(const char *s)
+{
+	size_t n;
+
+	if (!vex_apikey_looks_like(s))
+		return 0;
+	n = strspn(s + 4, b64url_chars);
+	/* 43 chars encode 32 bytes: the last one carries 4 bits of padding, always zero. */
+	if (n != VEX_APIKEY_LEN - 4 || s[VEX_APIKEY_LEN] != '\0')
+		return 0;
+	return (strchr(b64url_chars, s[VEX_APIKEY_LEN - 1]) - b64url_chars) % 4 == 0;
+}
+
+int vex_apikey_hash(const char *key, char out[VEX_APIKEY_HASH_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (!key || !EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return VEX_ERROR;
+	for (i = 0; i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * mdlen] = '\0';
+	return 0;
+}
+
+int vex_apikey_display(const char *key, char out[VEX_APIKEY_DISPLAY_LEN + 1])
+{
+	if (!vex_apikey_valid(key))
+		return VEX_EINVAL;
+	memcpy(out, key + 4, VEX_APIKEY_DISPLAY_LEN);
+	out[VEX_APIKEY_DISPLAY_LEN] = '\0';
+	return 0;
+}
+
+int vex_apikey_issue(struct vex_store *s, const char *owner, enum vex_role role, enum vex_plan plan,
+		     const char *name, int64_t now_us, struct vex_api_key *ret, char key[VEX_APIKEY_LEN + 1],
+		     struct vex_field_error *e)
+{
+	struct vex_api_key k;
+	char secret[VEX_APIKEY_LEN + 1], hash[VEX_APIKEY_HASH_LEN + 1];
+	int rc;
+
+	/* The same rule a JWT's sub follows, so a key's owner is also a valid token subject. */
+	if (!owner || !*owner || strlen(owner) > VEX_SUB_MAX || vex_has_control_chars(owner)) {
+		rc = vex_field_error_set(e, 422, "VALIDATION_ERROR", "owner",
+					 "owner must be 1..%d bytes without control characters", VEX_SUB_MAX);
+		goto out;
+	}
+	if (name && (!*name || vex_utf8_len(name) > VEX_APIKEY_NAME_MAX || strlen(name) >= sizeof(k.name) ||
+		     vex_has_control_chars(name))) {
+		rc = vex_field_error_set(e, 422, "VALIDATION_ERROR", "name",
+					 "name must be 1..%d characters without control characters",
+					 VEX_APIKEY_NAME_MAX);
+		goto out;
+	}
+	memset(&k, 0, sizeof(k));
+	vex_uuid7(k.id);
+	memcpy(k.owner, owner, strlen(owner) + 1);
+	k.role = role;
+	k.plan = plan;
+	if (name)
+		memcpy(k.name, name, strlen(name) + 1);
+	k.created_at = now_us;
+	rc = vex_apikey_generate(secret);
+	if (rc < 0)
+		goto out;
+	vex_apikey_display(secret, k.prefix);
+	rc = vex_apikey_hash(secret, hash);
+	if (rc < 0)
+		goto out;
+	rc = vex_store_key_insert(s, &k, hash);
+	if (rc < 0)
+		goto out;
+	*ret = k;
+	memcpy(key, secret, sizeof(secret));
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}

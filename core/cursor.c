@@ -1,0 +1,193 @@
+/* cursor.c - HMAC-sealed page tokens (opaque to clients, bound to the owner and the filters). */
+#include "cursor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "err.h"
+#include "json.h"
+
+#define MAC_LEN 32
+#define PAYLOAD_MAX 160 /* bytes of the JSON payload */
+#define KEY_LABEL "vex nextToken v1"
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding; "out" holds 4 * ceil(n / 3) + 1 bytes. Returns the length written. */
+static size_t b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+		out[o++] = b64[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned)in[i] << 16;
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+	} else if (n - i == 2) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+		out[o++] = b64[v >> 18];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = b64[(v >> 6) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int b64_value(char c)
+{
+	const char *p = c ? strchr(b64, c) : NULL;
+
+	return p ? (int)(p - b64) : -1;
+}
+
+/* Strict decode of "n" chars into "out" (cap bytes). 0 or VEX_EINVAL. */
+static int b64_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *ret_len)
+{
+	size_t i, o = 0;
+	unsigned acc = 0;
+	int bits = 0, v;
+
+	if (n % 4 == 1)
+		return VEX_EINVAL;
+	for (i = 0; i < n; i++) {
+		v = b64_value(in[i]);
+		if (v < 0)
+			return VEX_EINVAL;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= cap)
+				return VEX_EINVAL;
+			out[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc != 0) /* non-canonical trailing bits */
+		return VEX_EINVAL;
+	*ret_len = o;
+	return 0;
+}
+
+/* The MAC key is HMAC(secret, label): a leaked token never exposes the JWT secret's own MACs. */
+static int mac(const unsigned char *secret, size_t secret_len, const void *data, size_t len,
+	       unsigned char out[MAC_LEN])
+{
+	unsigned char key[MAC_LEN];
+	unsigned klen = 0, mlen = 0;
+	int rc = VEX_ERROR;
+
+	if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)KEY_LABEL, sizeof(KEY_LABEL) - 1,
+		  key, &klen) || klen != MAC_LEN)
+		goto out;
+	if (!HMAC(EVP_sha256(), key, MAC_LEN, data, len, out, &mlen) || mlen != MAC_LEN)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* A short digest of the scope, so that the token does not spell out owner and filters. */
+static int scope_hash(const char *scope, char out[23])
+{
+	unsigned char d[32];
+	unsigned len = 0;
+
+	if (!EVP_Digest(scope, strlen(scope), d, &len, EVP_sha256(), NULL))
+		return VEX_ERROR;
+	b64_encode(d, 16, out); /* 16 bytes -> 22 chars */
+	return 0;
+}
+
+int vex_cursor_seal(const unsigned char *secret, size_t secret_len, const char *scope, const char *last_id,
+		    char *out, size_t outlen)
+{
+	char sh[23], *payload = NULL;
+	unsigned char m[MAC_LEN];
+	char tok[VEX_CURSOR_MAX];
+	json_t *v = NULL;
+	size_t plen, n;
+	int rc;
+
+	if (!secret || secret_len == 0 || !scope || !last_id || strlen(last_id) > VEX_UUID_LEN)
+		return VEX_EINVAL;
+	rc = scope_hash(scope, sh);
+	if (rc)
+		goto out;
+	v = json_pack("{s:i, s:s, s:s}", "v", 1, "id", last_id, "f", sh);
+	payload = v ? vex_json_dump(v) : NULL;
+	if (!payload) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	plen = strlen(payload);
+	if (plen > PAYLOAD_MAX) {
+		rc = VEX_ETOOBIG;
+		goto out;
+	}
+	rc = mac(secret, secret_len, payload, plen, m);
+	if (rc)
+		goto out;
+	n = b64_encode((const unsigned char *)payload, plen, tok);
+	tok[n++] = '.';
+	n += b64_encode(m, MAC_LEN, tok + n);
+	if (n + 1 > outlen) {
+		rc = VEX_ETOOBIG;
+		goto out;
+	}
+	memcpy(out, tok, n + 1);
+out:
+	free(payload);
+	json_decref(v);
+	return rc;
+}
+
+int vex_cursor_open(const unsigned char *secret, size_t secret_len, const char *scope, const char *token,
+		    char ret_id[VEX_UUID_LEN + 1])
+{
+	unsigned char payload[PAYLOAD_MAX + 1], got[MAC_LEN + 2], want[MAC_LEN];
+	const char *dot, *id, *f;
+	char sh[23];
+	size_t plen, mlen, tlen;
+	json_t *v = NULL, *ver;
+	int rc = VEX_EINVAL;
+
+	if (!secret || secret_len == 0 || !scope || !token)
+		return VEX_EINVAL;
+	tlen = strlen(token);
+	dot = strchr(token, '.');
+	if (tlen >= VEX_CURSOR_MAX || !dot)
+		goto out;
+	if (b64_decode(token, (size_t)(dot - token), payload, PAYLOAD_MAX, &plen) ||
+	    b64_decode(dot + 1, tlen - (size_t)(dot - token) - 1, got, sizeof(got), &mlen) || mlen != MAC_LEN)
+		goto out;
+	if (mac(secret, secret_len, payload, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN) != 0)
+		goto out;
+	payload[plen] = '\0';
+	v = json_loads((const char *)payload, 0, NULL);
+	ver = json_object_get(v, "v");
+	id = json_string_value(json_object_get(v, "id"));
+	f = json_string_value(json_object_get(v, "f"));
+	if (!json_is_integer(ver) || json_integer_value(ver) != 1 || !id || !f || strlen(id) > VEX_UUID_LEN)
+		goto out;
+	if (scope_hash(scope, sh) || strcmp(sh, f) != 0)
+		goto out;
+	memcpy(ret_id, id, strlen(id) + 1);
+	rc = 0;
+out:
+	json_decref(v);
+	return rc;
+}

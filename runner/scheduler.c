@@ -1,0 +1,258 @@
+/* scheduler.c - the scheduler thread: fires the due slots of scheduled agents, once each. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cache.h"
+#include "core/err.h"
+#include "core/jobsvc.h"
+#include "core/log.h"
+#include "core/schedule.h"
+#include "core/store.h"
+#include "core/timeutil.h"
+#include "runner/scheduler.h"
+
+#define TICK_MS 1000
+#define PAGE 500 /* scheduled agents read per query */
+/* Slots of one agent looked at per tick: the catch-up window is at most a day, the missed range
+ * two, at one slot per minute. */
+#define SLOTS_MAX (3 * VEX_SCHEDULE_MINUTES)
+
+struct vex_scheduler {
+	const struct vex_config *cfg;
+	struct vex_pool *pool;
+	struct vex_store *store;
+	struct vex_cache *cache;
+	pthread_t tid;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int64_t missed_lo;   /* slots before this were already checked for "missed" */
+	uint16_t *minutes;   /* scratch: VEX_SCHEDULE_MINUTES */
+	int64_t *slots;      /* scratch: SLOTS_MAX */
+};
+
+/* Sleep "ms" unless asked to stop; returns the stop flag. */
+static int nap(struct vex_scheduler *s, int ms)
+{
+	struct timespec ts;
+	int stop;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
+			break;
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static int stopping(struct vex_scheduler *s)
+{
+	int stop;
+
+	pthread_mutex_lock(&s->mu);
+	stop = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+/* Fire one due slot; returns 1 when a job was queued. */
+static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int64_t now)
+{
+	const struct vex_config *cfg = s->cfg;
+	struct vex_sched_fire f = {
+		.agent_id = agent_id,
+		.slot_us = slot,
+		.now_us = now,
+		.max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1,
+		.timeout_ms = cfg->default_timeout_ms > 0 ? cfg->default_timeout_ms : 300000,
+	};
+	char when[VEX_RFC3339_LEN];
+	struct vex_job *j = NULL;
+	int rc;
+
+	rc = vex_store_schedule_fire(s->store, &f, &j);
+	if (rc == VEX_EEXIST || rc == VEX_ENOTFOUND) /* another runner, or paused/deleted meanwhile */
+		return 0;
+	vex_rfc3339(slot, when);
+	if (rc < 0) {
+		/* the next tick tries again while the slot is inside the window */
+		vex_log(VEX_LOG_WARN, "schedule fire failed", "agent_id", agent_id, "slot", when, "error",
+			vex_strerror(rc), NULL);
+		return 0;
+	}
+	vex_jobsvc_publish(s->cache, j);
+	vex_log(VEX_LOG_INFO, "schedule fired", "agent_id", agent_id, "slot", when, "job_id", j->id, NULL);
+	vex_job_free(j);
+	return 1;
+}
+
+/* Log the slots in [lo, hi] that passed the window unfired (once per runner: lo moves on). */
+static void report_missed(struct vex_scheduler *s, const struct vex_sched_agent *a, size_t nmin, int64_t lo,
+			  int64_t hi)
+{
+	char when[VEX_RFC3339_LEN];
+	size_t n = 0, i;
+	int fired;
+
+	if (hi - lo > VEX_SCHEDULE_DAY_US) /* a long store outage: report the last day only */
+		lo = hi - VEX_SCHEDULE_DAY_US;
+	if (hi < lo || vex_schedule_slots(s->minutes, nmin, lo, hi, s->slots, SLOTS_MAX, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (!vex_schedule_slot_eligible(s->slots[i], a->created_at))
+			continue;
+		if (vex_store_schedule_fired(s->store, a->id, s->slots[i], &fired) < 0 || fired)
+			continue;
+		vex_rfc3339(s->slots[i], when);
+		vex_log(VEX_LOG_WARN, "schedule slot missed", "agent_id", a->id, "slot", when, "reason",
+			"older than schedule_catchup_s", NULL);
+	}
+}
+
+/* One agent: fire its due slots in [now - window, now], report those that fell out of it. */
+static int agent_tick(struct vex_scheduler *s, const struct vex_sched_agent *a, int64_t now, int64_t window)
+{
+	size_t nmin = 0, n = 0, i;
+	int queued = 0;
+
+	if (vex_schedule_minutes(a->schedule_json, s->minutes, &nmin) < 0) {
+		vex_log(VEX_LOG_WARN, "schedule unreadable", "agent_id", a->id, NULL);
+		return 0;
+	}
+	if (vex_schedule_slots(s->minutes, nmin, now - window, now, s->slots, SLOTS_MAX, &n) == 0) {
+		for (i = 0; i < n; i++)
+			if (vex_schedule_slot_eligible(s->slots[i], a->created_at))
+				queued += fire(s, a->id, s->slots[i], now);
+	}
+	report_missed(s, a, nmin, s->missed_lo, now - window - 1);
+	return queued;
+}
+
+static void tick(struct vex_scheduler *s)
+{
+	struct vex_sched_agent_list l = { 0 };
+	int64_t now = vex_now_us(), window = (int64_t)s->cfg->schedule_catchup_s * 1000000;
+	char after[VEX_UUID_LEN + 1] = "";
+	int queued = 0, rc;
+	size_t i;
+
+	do {
+		rc = vex_store_scheduled_agents(s->store, after[0] ? after : NULL, PAGE, &l);
+		if (rc < 0) {
+			vex_log(VEX_LOG_WARN, "scheduled agents unreadable", "error", vex_strerror(rc), NULL);
+			return; /* missed_lo stays: next tick reports what this one could not */
+		}
+		for (i = 0; i < l.n && !stopping(s); i++)
+			queued += agent_tick(s, &l.items[i], now, window);
+		if (l.n > 0)
+			memcpy(after, l.items[l.n - 1].id, sizeof(after));
+		rc = l.n == PAGE && !stopping(s);
+		vex_sched_agent_list_release(&l);
+	} while (rc);
+	s->missed_lo = now - window;
+	if (queued > 0)
+		vex_pool_wake(s->pool, queued);
+}
+
+/* Open the thread's store and cache, retrying each second until it works or we are stopped. */
+static int sched_open(struct vex_scheduler *s)
+{
+	const struct vex_config *cfg = s->cfg;
+	int rc;
+
+	for (;;) {
+		if (!s->store) {
+			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s->store);
+			if (rc < 0)
+				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
+					vex_strerror(rc), NULL);
+		}
+		if (!s->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &s->cache) < 0)
+			vex_cache_open("", cfg->cache_timeout_ms, &s->cache);
+		if (s->store && s->cache)
+			return 0;
+		if (nap(s, 1000))
+			return VEX_ESTATE;
+	}
+}
+
+static void *sched_main(void *arg)
+{
+	struct vex_scheduler *s = arg;
+
+	if (sched_open(s) < 0)
+		goto out;
+	/* At start, look back a day for slots missed while no runner was up (to log them). */
+	s->missed_lo = vex_now_us() - VEX_SCHEDULE_DAY_US;
+	do
+		tick(s);
+	while (!nap(s, TICK_MS));
+out:
+	vex_cache_free(s->cache);
+	vex_store_free(s->store);
+	s->cache = NULL;
+	s->store = NULL;
+	return NULL;
+}
+
+int vex_scheduler_start(const struct vex_config *cfg, struct vex_pool *pool, struct vex_scheduler **ret)
+{
+	struct vex_scheduler *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	int rc = VEX_ENOMEM;
+
+	if (!s)
+		goto out;
+	s->cfg = cfg;
+	s->pool = pool;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	s->minutes = calloc(VEX_SCHEDULE_MINUTES, sizeof(*s->minutes));
+	s->slots = calloc(SLOTS_MAX, sizeof(*s->slots));
+	if (!s->minutes || !s->slots)
+		goto out;
+	if (pthread_create(&s->tid, NULL, sched_main, s) != 0) {
+		rc = VEX_ERROR;
+		goto out;
+	}
+	s->started = 1;
+	*ret = s;
+	s = NULL;
+	rc = 0;
+out:
+	vex_scheduler_free(s);
+	return rc;
+}
+
+void vex_scheduler_free(struct vex_scheduler *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->tid, NULL);
+	}
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->minutes);
+	free(s->slots);
+	free(s);
+}

@@ -1,0 +1,171 @@
+/* test_authn.c - request authentication: API keys by header, JWT passthrough, conflicts, revocation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/apikeys.h"
+#include "core/authn.h"
+#include "core/err.h"
+#include "core/store.h"
+
+#define NOW 1700000000000000LL
+
+static char dir[64];
+static char path[128];
+static struct vex_store *store;
+static struct vex_config cfg;
+static char key[VEX_APIKEY_LEN + 1];
+static struct vex_api_key row;
+
+static int setup(void **state)
+{
+	struct vex_field_error e;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(cfg.jwt_secret, 's', 40);
+	cfg.jwt_secret_len = 40;
+	snprintf(dir, sizeof(dir), "/tmp/vex-authn-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/vex.db", dir);
+	if (vex_store_open(path, 1, 1000, &store) != 0)
+		return -1;
+	return vex_apikey_issue(store, "alice", VEX_ROLE_USER, VEX_PLAN_PRO, NULL, NOW, &row, key, &e);
+}
+
+static int teardown(void **state)
+{
+	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
+	char side[160];
+
+	(void)state;
+	vex_store_free(store);
+	store = NULL;
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		unlink(side);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static int authn(const char *authorization, const char *x_api_key, struct vex_principal *p, const char **reason)
+{
+	*reason = NULL;
+	return vex_authn_request(&cfg, store, authorization, x_api_key, NOW + 5, p, reason);
+}
+
+static void test_key_headers(void **state)
+{
+	struct vex_principal p;
+	struct vex_api_key got;
+	const char *reason;
+	char bearer[80], padded[100];
+
+	(void)state;
+	snprintf(bearer, sizeof(bearer), "Bearer %s", key);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(authn(bearer, NULL, &p, &reason), 0);
+	assert_string_equal(p.sub, "alice");
+	assert_int_equal(p.role, VEX_ROLE_USER);
+	assert_int_equal(p.plan, VEX_PLAN_PRO);
+	assert_int_equal(vex_store_key_get(store, row.id, NULL, &got), 0);
+	assert_int_equal(got.last_used_at, NOW + 5);
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(authn(NULL, key, &p, &reason), 0);
+	assert_string_equal(p.sub, "alice");
+	snprintf(padded, sizeof(padded), "  %s \t", key);
+	assert_int_equal(authn("", padded, &p, &reason), 0);
+	snprintf(padded, sizeof(padded), "bearer\t%s ", key);
+	assert_int_equal(authn(padded, key, &p, &reason), 0); /* both, the same key */
+}
+
+static void test_refusals(void **state)
+{
+	struct vex_principal p;
+	struct vex_api_key k2;
+	struct vex_field_error e;
+	const char *reason;
+	char other[VEX_APIKEY_LEN + 1], bearer[80], bad[VEX_APIKEY_LEN + 1];
+
+	(void)state;
+	assert_int_equal(authn(NULL, NULL, &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "missing bearer token");
+	assert_int_equal(authn("Bearer vex_nope", NULL, &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "invalid API key");
+	assert_int_equal(authn(NULL, "garbage", &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "invalid API key");
+	/* Well-formed but unknown. */
+	assert_int_equal(vex_apikey_generate(bad), 0);
+	assert_int_equal(authn(NULL, bad, &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "invalid API key");
+
+	/* Two different keys. */
+	assert_int_equal(vex_apikey_issue(store, "bob", VEX_ROLE_ADMIN, VEX_PLAN_FREE, NULL, NOW, &k2, other, &e), 0);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", key);
+	assert_int_equal(authn(bearer, other, &p, &reason), VEX_EAUTH);
+	assert_non_null(strstr(reason, "conflicting credentials"));
+	assert_int_equal(authn("Basic abc", key, &p, &reason), VEX_EAUTH);
+	assert_non_null(strstr(reason, "conflicting credentials"));
+
+	/* Revoked: refused at once. */
+	assert_int_equal(authn(NULL, other, &p, &reason), 0);
+	assert_int_equal(p.role, VEX_ROLE_ADMIN);
+	assert_int_equal(vex_store_key_revoke(store, k2.id, NULL, NOW + 1), 0);
+	assert_int_equal(authn(NULL, other, &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "invalid API key");
+}
+
+static void test_jwt(void **state)
+{
+	struct vex_principal in, p;
+	struct vex_field_error e;
+	const char *reason;
+	char *token = NULL, bearer[1024];
+	int64_t expires = 0;
+
+	(void)state;
+	memset(&in, 0, sizeof(in));
+	memcpy(in.sub, "carol", 6);
+	in.role = VEX_ROLE_ADMIN;
+	in.plan = VEX_PLAN_STANDARD;
+	assert_int_equal(vex_authn_mint(&cfg, &in, 600, NOW, &token, &expires, &e), 0);
+	assert_int_equal(expires, NOW + 600000000);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", token);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(authn(bearer, NULL, &p, &reason), 0);
+	assert_string_equal(p.sub, "carol");
+	assert_int_equal(p.role, VEX_ROLE_ADMIN);
+	assert_int_equal(p.plan, VEX_PLAN_STANDARD);
+	/* A JWT is not an API key. */
+	assert_int_equal(authn(NULL, token, &p, &reason), VEX_EAUTH);
+	assert_string_equal(reason, "invalid API key");
+	free(token);
+
+	assert_int_equal(vex_authn_mint(&cfg, &in, 0, NOW, &token, &expires, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "ttl");
+	assert_int_equal(vex_authn_mint(&cfg, &in, VEX_TOKEN_TTL_MAX + 1, NOW, &token, &expires, &e), VEX_EINVAL);
+	in.sub[0] = '\0';
+	assert_int_equal(vex_authn_mint(&cfg, &in, 60, NOW, &token, &expires, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "sub");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_key_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
