@@ -12,10 +12,10 @@
 
 /*
  * State of the generator: the last millisecond used and the 74 bits after
- * the timestamp (12 of rand_a in "hi", 62 of rand_b in "lo"). Within one
- * millisecond each id adds a random 1..2^48 to those bits (RFC 9562 6.2
- * method 2), so ids stay ordered and two processes forked from the same
- * state still diverge.
+ * the timestamp (12 of rand_a in "hi": the sub-millisecond clock, 62 of
+ * rand_b in "lo"). When the clock has not moved past the last id, each id
+ * adds a random 1..2^48 to those bits (RFC 9562 6.2 method 2), so ids stay
+ * ordered and two processes forked from the same state still diverge.
  */
 static pthread_mutex_t uuid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t last_ms;
@@ -78,19 +78,24 @@ void vex_uuid7(char out[VEX_UUID_LEN + 1])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[16], b[16];
 	struct timespec ts;
-	uint64_t ms;
+	uint64_t ms, frac;
 	int o = 0;
 
 	random_or_fallback(rnd, sizeof(rnd));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 
+	/* rand_a carries the fraction of the millisecond (RFC 9562 6.2, method 3: 1/4096 ms, about
+	 * 244 ns), so ids made by different processes sort in the order they were made whenever they
+	 * are that far apart; within one process the counter below keeps them strictly ordered. */
+	frac = (uint64_t)(ts.tv_nsec % 1000000) * 4096 / 1000000;
+
 	pthread_mutex_lock(&uuid_lock);
-	if (ms > last_ms) {
+	if (ms > last_ms || (ms == last_ms && frac > state_hi)) {
 		last_ms = ms;
-		/* A fresh counter with its top bit clear leaves room to count up within this ms. */
-		state_hi = load64(rnd) & (HI_MASK >> 1);
-		state_lo = load64(rnd + 8) & LO_MASK;
+		state_hi = frac;
+		/* A fresh counter with its top bit clear leaves room to count up within this tick. */
+		state_lo = load64(rnd + 8) & (LO_MASK >> 1);
 	} else {
 		/* Same ms, or the clock stepped back: keep counting from the last id. */
 		uint64_t inc = (load64(rnd) & ((UINT64_C(1) << 48) - 1)) + 1;
@@ -103,8 +108,8 @@ void vex_uuid7(char out[VEX_UUID_LEN + 1])
 		if (state_hi > HI_MASK) {
 			/* Counter exhausted: borrow the next millisecond (RFC 9562 6.2). */
 			last_ms++;
-			state_hi = load64(rnd + 8) & (HI_MASK >> 1);
-			state_lo = load64(rnd + 4) & LO_MASK;
+			state_hi = 0;
+			state_lo = load64(rnd + 4) & (LO_MASK >> 1);
 		}
 	}
 	ms = last_ms;

@@ -80,8 +80,8 @@ static const char *const migrations[] = {
 	/* Claims: best queued job first. Partial: only queued rows are in it, so it stays as small
 	 * as the queue, and a job leaves it when claimed. */
 	"CREATE INDEX jobs_claim ON jobs(priority DESC, id) WHERE status = 'queued';"
-	/* Events of one agent by start time. */
-	"CREATE INDEX jobs_agent_started ON jobs(agent_id, started_at);"
+	/* One agent's jobs (events), newest first; started_at bounds filter along the way. */
+	"CREATE INDEX jobs_agent_id ON jobs(agent_id, id) WHERE agent_id IS NOT NULL;"
 	/* Rescue of expired leases. Partial: a submit (status queued) does not touch it. */
 	"CREATE INDEX jobs_lease ON jobs(lease_expires_at) WHERE status = 'running';"
 	"CREATE UNIQUE INDEX jobs_idem ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL;"

@@ -59,6 +59,11 @@ void vex_store_rollback(struct vex_store *s);
 /* Run a statement that returns no rows to completion (then done). 0 or VEX_E... */
 int vex_store_exec_stmt(sqlite3_stmt *st);
 
+/* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
+ * (store_jobs.c); the scheduler's fire and the batch insert share it. */
+int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,
+				int *ret_created);
+
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
 

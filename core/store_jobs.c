@@ -125,8 +125,8 @@ static int job_check_new(const struct vex_job *j)
 	return 0;
 }
 
-/* The insert of vex_store_job_insert, inside a transaction the caller holds. */
-static int insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,
+				int *ret_created)
 {
 	struct vex_job *got = NULL, *found = NULL;
 	sqlite3_stmt *st;
@@ -197,7 +197,7 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	rc = vex_store_begin(s);
 	if (rc)
 		return rc;
-	rc = insert_locked(s, j, &got, &created_new);
+	rc = vex_store_job_insert_locked(s, j, &got, &created_new);
 	if (rc == 0)
 		rc = vex_store_commit(s);
 	else
@@ -244,7 +244,7 @@ int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs
 			vex_store_rollback(s);
 			goto fail;
 		}
-		rcs[i] = insert_locked(s, jobs[i], &rets[i], &created[i]);
+		rcs[i] = vex_store_job_insert_locked(s, jobs[i], &rets[i], &created[i]);
 		if (rcs[i])
 			exec_fixed(s, "ROLLBACK TO vex_one");
 		rc = exec_fixed(s, "RELEASE vex_one");

@@ -143,7 +143,7 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	struct vex_job *j = NULL;
 	char *role = NULL;
 	sqlite3_stmt *st;
-	int rc, fail = 0;
+	int rc, fail = 0, created = 0;
 
 	/* Still ACTIVE and scheduled now that we hold the write lock: a pause or delete that committed
 	 * before us wins. */
@@ -181,26 +181,7 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
-			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev)"
-			    " VALUES (?1, ?2, ?3, 'agent', ?4, NULL, ?5, 'queued', 0, ?6, 0, ?7, ?8, ?8, NULL, 1)",
-			    &st);
-	if (rc)
-		goto out;
-	vex_bind_text(st, 1, j->id);
-	vex_bind_text(st, 2, j->owner);
-	vex_bind_text(st, 3, vex_plan_name(j->plan));
-	vex_bind_text(st, 4, j->agent_id);
-	vex_bind_text(st, 5, j->input_json);
-	sqlite3_bind_int(st, 6, j->max_attempts);
-	sqlite3_bind_int64(st, 7, j->timeout_ms);
-	sqlite3_bind_int64(st, 8, j->created_at);
-	rc = vex_store_exec_stmt(st);
-	if (rc)
-		goto out;
-	*ret = j;
-	j = NULL;
+	rc = vex_store_job_insert_locked(s, j, ret, &created);
 out:
 	free(role);
 	vex_job_free(j);

@@ -11,6 +11,8 @@
 
 int vex_router_add(struct vex_router *rt, const struct vex_route *routes, size_t n)
 {
+	if (n == 0)
+		return 0; /* an empty table may come as NULL */
 	if (n > VEX_ROUTES_MAX - rt->n)
 		return VEX_ETOOBIG;
 	memcpy(rt->routes + rt->n, routes, n * sizeof(*routes));

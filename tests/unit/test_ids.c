@@ -95,6 +95,49 @@ static void test_fork_distinct(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/* Two processes taking turns (each id made after the other's, by a pipe handshake): the ids sort
+ * in the order they were made, although the processes share no state (sub-millisecond clock bits). */
+static void test_cross_process_order(void **state)
+{
+	enum { ROUNDS = 300 };
+	int ping[2], pong[2], ids_pipe[2], status;
+	char all[2 * ROUNDS][VEX_UUID_LEN + 1];
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(ping), 0);
+	assert_int_equal(pipe(pong), 0);
+	assert_int_equal(pipe(ids_pipe), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c, id[VEX_UUID_LEN + 1];
+
+		for (int i = 0; i < ROUNDS; i++) {
+			if (read(ping[0], &c, 1) != 1)
+				_exit(1);
+			vex_uuid7(id);
+			if (write(ids_pipe[1], id, VEX_UUID_LEN) != VEX_UUID_LEN || write(pong[1], "x", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		char c;
+
+		vex_uuid7(all[2 * i]);
+		assert_int_equal(write(ping[1], "x", 1), 1);
+		assert_int_equal(read(pong[0], &c, 1), 1);
+		assert_int_equal(read(ids_pipe[0], all[2 * i + 1], VEX_UUID_LEN), VEX_UUID_LEN);
+		all[2 * i + 1][VEX_UUID_LEN] = '\0';
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int i = 1; i < 2 * ROUNDS; i++)
+		if (strcmp(all[i - 1], all[i]) >= 0)
+			fail_msg("id %d (%s) does not sort after id %d (%s)", i, all[i], i - 1, all[i - 1]);
+}
+
 static void test_valid(void **state)
 {
 	(void)state;
@@ -132,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),        cmocka_unit_test(test_ordering),
 		cmocka_unit_test(test_fork_distinct), cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_cross_process_order),
 		cmocka_unit_test(test_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

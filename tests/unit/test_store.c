@@ -83,7 +83,7 @@ static void test_open_fresh(void **state)
 		 buf, sizeof(buf));
 	assert_string_equal(buf, "agents,api_keys,jobs,runners,schedule_fires");
 	raw_text("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_owner_id',"
-		 "'jobs_owner_status_id','jobs_claim','jobs_agent_started','jobs_lease','jobs_idem','agents_owner_id',"
+		 "'jobs_owner_status_id','jobs_claim','jobs_agent_id','jobs_lease','jobs_idem','agents_owner_id',"
 		 "'agents_scheduled','jobs_tool_id','api_keys_owner_id')",
 		 buf, sizeof(buf));
 	assert_string_equal(buf, "10");
