@@ -165,21 +165,14 @@ static int rate_check(struct vex_ctx *c)
 static int body_object(struct vex_ctx *c, json_t **ret)
 {
 	struct vex_field_error e;
-	json_t *v = NULL;
-	int rc;
+	int rc = vex_ctx_body_object(c, 0, ret, &e);
 
-	rc = vex_json_parse(c->req->body ? c->req->body : "", c->req->body_len, &v, &e);
-	if (rc) {
-		corex_error(c, 400, "INVALID_JSON", e.message, NULL);
-		return rc;
-	}
-	if (!json_is_object(v)) {
-		json_decref(v);
-		corex_error(c, 400, "INVALID_ARGUMENTS", "request body must be a JSON object", NULL);
-		return VEX_EINVAL;
-	}
-	*ret = v;
-	return 0;
+	if (rc == VEX_EINVAL)
+		corex_error(c, 400, strcmp(e.code, "INVALID_JSON") == 0 ? "INVALID_JSON" : "INVALID_ARGUMENTS", e.message,
+			    NULL);
+	else if (rc)
+		vex_ctx_fail(c, rc, NULL);
+	return rc;
 }
 
 /*

@@ -168,25 +168,13 @@ static void field_error(struct vex_ctx *c, struct vex_field_error *e)
 static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 {
 	struct vex_field_error e;
-	json_t *v = NULL;
-	int rc;
+	int rc = vex_ctx_body_object(c, empty_ok, ret, &e);
 
-	if (empty_ok && c->req->body_len == 0) {
-		*ret = json_object();
-		return *ret ? 0 : VEX_ENOMEM;
-	}
-	rc = vex_json_parse(c->req->body ? c->req->body : "", c->req->body_len, &v, &e);
-	if (rc) {
+	if (rc == VEX_EINVAL)
 		field_error(c, &e);
-		return rc;
-	}
-	if (!json_is_object(v)) {
-		json_decref(v);
-		bad_request(c, NULL, "request body must be a JSON object");
-		return VEX_EINVAL;
-	}
-	*ret = v;
-	return 0;
+	else if (rc)
+		vex_ctx_fail(c, rc, NULL);
+	return rc;
 }
 
 /* limit=1..; above "max" is clamped to it; absent -> "def". On failure the error is answered. */

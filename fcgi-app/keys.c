@@ -46,22 +46,12 @@ static int require_admin(struct vex_ctx *c)
 static int body_object(struct vex_ctx *c, json_t **ret)
 {
 	struct vex_field_error e;
-	json_t *v = NULL;
-	int rc;
+	int rc = vex_ctx_body_object(c, 0, ret, &e);
 
-	rc = vex_json_parse(c->req->body != NULL ? c->req->body : "", c->req->body_len, &v, &e);
-	if (rc != 0) {
+	if (rc == VEX_EINVAL)
 		vex_ctx_field_error(c, &e);
-		goto out;
-	}
-	if (!json_is_object(v)) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "request body must be a JSON object", NULL);
-		json_decref(v);
-		rc = VEX_EINVAL;
-		goto out;
-	}
-	*ret = v;
-out:
+	else if (rc)
+		vex_ctx_fail(c, rc, NULL);
 	return rc;
 }
 

@@ -192,6 +192,26 @@ void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound)
 	vex_http_error(c->resp, c->req, 500, "INTERNAL_ERROR", "internal error", NULL);
 }
 
+int vex_ctx_body_object(struct vex_ctx *c, int empty_ok, json_t **ret, struct vex_field_error *e)
+{
+	json_t *v = NULL;
+	int rc;
+
+	if (empty_ok && c->req->body_len == 0) {
+		*ret = json_object();
+		return *ret ? 0 : VEX_ENOMEM;
+	}
+	rc = vex_json_parse(c->req->body ? c->req->body : "", c->req->body_len, &v, e);
+	if (rc)
+		return rc;
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "", "request body must be a JSON object");
+	}
+	*ret = v;
+	return 0;
+}
+
 void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e)
 {
 	const char *code = e->code[0] != '\0' ? e->code : "VALIDATION_ERROR";

@@ -63,4 +63,11 @@ void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound);
 /* The answer for a validation failure: e->status, e->code, e->message, e->field. */
 void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e);
 
+/*
+ * The request body as a JSON object (caller owns *ret); an empty body is {} when "empty_ok".
+ * Answers nothing: on failure "e" holds 400 INVALID_JSON (with jansson's position) or 400
+ * VALIDATION_ERROR "request body must be a JSON object", for each dialect to present its way.
+ */
+int vex_ctx_body_object(struct vex_ctx *c, int empty_ok, json_t **ret, struct vex_field_error *e);
+
 #endif
