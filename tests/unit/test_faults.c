@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "core/apikeys.h"
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/model.h"
@@ -346,12 +347,140 @@ static void test_job_json(void **state)
 	vex_job_free(j);
 }
 
+/* Firing a schedule slot under failures: the fire row and the job come together or not at all. */
+static void test_schedule_fire(void **state)
+{
+	struct vex_agent *a = vex_agent_new();
+	struct vex_sched_fire f = { 0 };
+	struct vex_job *job = NULL;
+	long n;
+	int rc;
+
+	(void)state;
+	vex_uuid7(a->id);
+	snprintf(a->owner, sizeof(a->owner), "erin");
+	a->name = strdup("scheduled");
+	a->role = strdup("run on time");
+	a->max_depth = 3;
+	a->schedule_json = strdup("{\"tasksPerDay\":1,\"times\":[\"09:00\"]}");
+	a->created_at = a->updated_at = vex_now_us();
+	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	f.agent_id = a->id;
+	f.slot_us = 1700000000000000;
+	f.max_attempts = 3;
+	f.timeout_ms = 1000;
+	for (n = 0;; n++) {
+		int was_fired = -1;
+
+		f.now_us = vex_now_us();
+		arm(n);
+		rc = vex_store_schedule_fire(store, &f, &job);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0 && rc != VEX_EEXIST);
+		assert_int_equal(vex_store_schedule_fired(store, a->id, f.slot_us, &was_fired), 0);
+		assert_int_equal(was_fired, 0);
+		assert_int_equal(jobs_of("erin"), 0);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 3);
+	assert_int_equal(jobs_of("erin"), 1);
+	assert_string_equal(job->agent_id, a->id);
+	vex_job_free(job);
+	job = NULL;
+	assert_int_equal(vex_store_schedule_fire(store, &f, &job), VEX_EEXIST);
+	assert_int_equal(jobs_of("erin"), 1);
+	vex_agent_free(a);
+}
+
+/* Issuing and finding a key under failures: a key is either stored whole (and found) or not at all. */
+static void test_key_issue(void **state)
+{
+	struct vex_api_key k, found;
+	struct vex_field_error e;
+	char key[VEX_APIKEY_LEN + 1], hash[VEX_APIKEY_HASH_LEN + 1];
+	long n;
+	int rc;
+
+	(void)state;
+	for (n = 0;; n++) {
+		struct vex_api_key_list l = { 0 };
+
+		arm(n);
+		rc = vex_apikey_issue(store, "frank", VEX_ROLE_USER, VEX_PLAN_PRO, "ci", vex_now_us(), &k, key, &e);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0);
+		assert_int_equal(vex_store_keys_list(store, "frank", NULL, 10, &l), 0);
+		assert_int_equal(l.n, 0);
+		vex_api_key_list_release(&l);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 1);
+	assert_int_equal(vex_apikey_hash(key, hash), 0);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_key_by_hash(store, hash, &found);
+		if (!disarm())
+			break;
+		assert_true(rc == 0 || rc < 0);
+	}
+	assert_int_equal(rc, 0);
+	assert_string_equal(found.id, k.id);
+	assert_string_equal(found.owner, "frank");
+}
+
+/* A group-commit batch under failures: each job is whole or absent, never duplicated. */
+static void test_batch_insert(void **state)
+{
+	struct vex_job *jobs[3], *rets[3];
+	int created[3], rcs[3], rc;
+	long n;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		jobs[i] = agent_job("gina");
+	free(jobs[1]->idempotency_key);
+	jobs[1]->idempotency_key = strdup("key-2");
+	free(jobs[2]->idempotency_key);
+	jobs[2]->idempotency_key = NULL;
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_jobs_insert_batch(store, jobs, 3, rets, created, rcs);
+		if (!disarm())
+			break;
+		for (int i = 0; i < 3; i++)
+			vex_job_free(rets[i]);
+		/* Whatever failed, a retry must find each job at most once. */
+		assert_true(jobs_of("gina") <= 3);
+		if (rc == 0 && rcs[0] == 0 && rcs[1] == 0 && rcs[2] == 0)
+			break;
+		/* Start again from a clean slate for the next N. */
+		if (jobs_of("gina") > 0) {
+			char sql[128];
+			sqlite3 *db = NULL;
+
+			snprintf(sql, sizeof(sql), "DELETE FROM jobs WHERE owner = 'gina'");
+			assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+			assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+			sqlite3_close(db);
+		}
+	}
+	assert_true(n > 3);
+	assert_int_equal(jobs_of("gina"), 3);
+	for (int i = 0; i < 3; i++)
+		vex_job_free(jobs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_job_insert),
 		cmocka_unit_test(test_claim_and_finish),
 		cmocka_unit_test(test_job_json),
+		cmocka_unit_test(test_schedule_fire),
+		cmocka_unit_test(test_key_issue),
+		cmocka_unit_test(test_batch_insert),
 	};
 
 	/* Before SQLite initialises: its allocator can only be replaced now. */
