@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "tests/unit/memcached_fixture.h"
 #include <libmemcached/memcached.h>
 
 #include "core/cache.h"
@@ -21,79 +23,13 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 
-#define MEMCACHED_BIN "/usr/bin/memcached"
-
-static pid_t mc_pid = -1;
-static int mc_port;
+static struct mc_fixture mcd = { .pid = -1 };
 static char servers[64];
 
-static int free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int port_answers(int port)
-{
-	struct sockaddr_in sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
+/* (Re)start memcached on the port chosen at group setup (the outage test restarts it there). */
 static int start_memcached(void)
 {
-	char port[16];
-	pid_t pid;
-
-	snprintf(port, sizeof(port), "%d", mc_port);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* memcached refuses to run as root without -u. */
-		char *argv_root[] = {"memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", "-u", "nobody", NULL};
-		char *argv_user[] = {"memcached", "-l", "127.0.0.1", "-p", port, "-U", "0", NULL};
-
-		execv(MEMCACHED_BIN, geteuid() == 0 ? argv_root : argv_user);
-		_exit(127);
-	}
-	mc_pid = pid;
-	for (int i = 0; i < 500; i++) {
-		if (port_answers(mc_port))
-			return 0;
-		usleep(10000);
-	}
-	return -1;
-}
-
-static void stop_memcached(void)
-{
-	int st;
-
-	if (mc_pid > 0) {
-		kill(mc_pid, SIGTERM);
-		waitpid(mc_pid, &st, 0);
-		mc_pid = -1;
-	}
+	return mc_start(&mcd, mcd.port);
 }
 
 static int group_setup(void **state)
@@ -103,17 +39,17 @@ static int group_setup(void **state)
 		fprintf(stderr, "test_cache: %s not found\n", MEMCACHED_BIN);
 		return -1;
 	}
-	mc_port = free_port();
-	if (mc_port <= 0)
+	mcd.port = mc_free_port();
+	if (mcd.port <= 0)
 		return -1;
-	snprintf(servers, sizeof(servers), "127.0.0.1:%d", mc_port);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", mcd.port);
 	return start_memcached();
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	stop_memcached();
+	mc_stop(&mcd);
 	return 0;
 }
 
@@ -302,7 +238,7 @@ static void test_foreign_value(void **state)
 	(void)state;
 	vex_uuid7(id);
 	snprintf(key, sizeof(key), "vex:job:%s", id);
-	assert_int_equal(memcached_server_add(mc, "127.0.0.1", (in_port_t)mc_port), MEMCACHED_SUCCESS);
+	assert_int_equal(memcached_server_add(mc, "127.0.0.1", (in_port_t)mcd.port), MEMCACHED_SUCCESS);
 	assert_int_equal(memcached_set(mc, key, strlen(key), "garbage", 7, 0, 0), MEMCACHED_SUCCESS);
 	put_rev(c, id, 1, "queued");
 	expect_cached(c, id, 1, "queued");
@@ -357,7 +293,7 @@ static void test_nothing_listening(void **state)
 	int64_t t0;
 
 	(void)state;
-	snprintf(srv, sizeof(srv), "127.0.0.1:%d", free_port());
+	snprintf(srv, sizeof(srv), "127.0.0.1:%d", mc_free_port());
 	assert_int_equal(vex_cache_open(srv, 100, &c), 0);
 	assert_int_equal(vex_cache_job_put(c, "x", "{\"rev\":1}", 9, 1), VEX_EIO);
 	t0 = vex_mono_us();
@@ -425,7 +361,7 @@ static void test_outage_and_return(void **state)
 	(void)state;
 	vex_uuid7(id);
 	put_rev(c, id, 1, "queued");
-	stop_memcached();
+	mc_stop(&mcd);
 
 	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_EIO);
 	job_json(buf, sizeof(buf), id, 2, "running");

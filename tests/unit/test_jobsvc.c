@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "tests/unit/memcached_fixture.h"
 #include <sqlite3.h>
 
 #include "core/err.h"
@@ -26,8 +28,7 @@
 static char dir[64];
 static char db_path[128];
 static char sock_path[128];
-static pid_t mc_pid = -1;
-static char mc_servers[64];
+static struct mc_fixture mcd = { .pid = -1 };
 
 static struct vex_config cfg;
 static struct vex_store *store;
@@ -41,66 +42,6 @@ static const struct vex_principal bob = { "bob", VEX_ROLE_USER, VEX_PLAN_FREE };
 static const struct vex_principal admin = { "root", VEX_ROLE_ADMIN, VEX_PLAN_ENTERPRISE };
 
 /* A loopback port nobody listens on right now. */
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int port_answers(int port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static int start_memcached(void)
-{
-	char port_s[16];
-	int port = free_port(), i;
-
-	if (port < 0)
-		return -1;
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	mc_pid = fork();
-	if (mc_pid < 0)
-		return -1;
-	if (mc_pid == 0) {
-		char *const argv[] = { "memcached", "-l", "127.0.0.1", "-p", port_s, "-U", "0", "-u", "nobody", NULL };
-		char *const envp[] = { NULL };
-
-		execve("/usr/bin/memcached", argv, envp);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		if (port_answers(port)) {
-			snprintf(mc_servers, sizeof(mc_servers), "127.0.0.1:%d", port);
-			return 0;
-		}
-		usleep(10000);
-	}
-	return -1;
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
@@ -110,11 +51,11 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(db_path, sizeof(db_path), "%s/vex.db", dir);
 	snprintf(sock_path, sizeof(sock_path), "%s/runner.sock", dir);
-	if (start_memcached() != 0)
+	if (mc_start(&mcd, 0) != 0)
 		return -1;
 	if (vex_store_open(db_path, 1, 1000, &store) != 0)
 		return -1;
-	if (vex_cache_open(mc_servers, 500, &live_cache) != 0 || vex_cache_open(NULL, 100, &off_cache) != 0)
+	if (vex_cache_open(mcd.servers, 500, &live_cache) != 0 || vex_cache_open(NULL, 100, &off_cache) != 0)
 		return -1;
 	wake_rx = vex_wake_bind(sock_path);
 	if (wake_rx < 0)
@@ -133,7 +74,6 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	char side[160];
-	int status;
 
 	(void)state;
 	if (env.wake_fd >= 0)
@@ -143,10 +83,7 @@ static int group_teardown(void **state)
 	vex_cache_free(live_cache);
 	vex_cache_free(off_cache);
 	vex_store_free(store);
-	if (mc_pid > 0) {
-		kill(mc_pid, SIGTERM);
-		waitpid(mc_pid, &status, 0);
-	}
+	mc_stop(&mcd);
 	unlink(sock_path);
 	unlink(db_path);
 	snprintf(side, sizeof(side), "%s-wal", db_path);
@@ -502,7 +439,7 @@ static void test_dead_cache(void **state)
 	char servers[64];
 
 	(void)state;
-	snprintf(servers, sizeof(servers), "127.0.0.1:%d", free_port());
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", mc_free_port());
 	assert_int_equal(vex_cache_open(servers, 50, &dead), 0);
 	env.cache = dead;
 	j = submit_echo(&alice, NULL, NULL);

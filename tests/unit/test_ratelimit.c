@@ -15,91 +15,38 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/memcached_fixture.h"
+
 #include "core/err.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
 #include "core/timeutil.h"
 
-static pid_t mc_pid = -1;
-static char mc_servers[64];
+static struct mc_fixture mcd = { .pid = -1 };
 static char dead_servers[64];
 static struct vex_cache *live;
 static struct vex_config cfg;
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int port_answers(int port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 static int group_setup(void **state)
 {
-	char port_s[16];
-	int port = free_port(), i;
-
 	(void)state;
 	vex_log_init("test_ratelimit", VEX_LOG_ERROR);
-	if (port < 0)
+	if (mc_start(&mcd, 0) != 0)
 		return -1;
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	mc_pid = fork();
-	if (mc_pid < 0)
-		return -1;
-	if (mc_pid == 0) {
-		char *const argv[] = { "memcached", "-l", "127.0.0.1", "-p", port_s, "-U", "0", "-u", "nobody", NULL };
-		char *const envp[] = { NULL };
-
-		execve("/usr/bin/memcached", argv, envp);
-		_exit(127);
-	}
-	for (i = 0; i < 200 && !port_answers(port); i++)
-		usleep(10000);
-	snprintf(mc_servers, sizeof(mc_servers), "127.0.0.1:%d", port);
-	snprintf(dead_servers, sizeof(dead_servers), "127.0.0.1:%d", free_port());
+	snprintf(dead_servers, sizeof(dead_servers), "127.0.0.1:%d", mc_free_port());
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.plan_rate_per_minute[VEX_PLAN_FREE] = 3;
 	cfg.plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
 	cfg.plan_rate_per_minute[VEX_PLAN_PRO] = 100;
 	cfg.plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
-	return vex_cache_open(mc_servers, 500, &live);
+	return vex_cache_open(mcd.servers, 500, &live);
 }
 
 static int group_teardown(void **state)
 {
-	int status;
-
 	(void)state;
 	vex_cache_free(live);
-	if (mc_pid > 0) {
-		kill(mc_pid, SIGTERM);
-		waitpid(mc_pid, &status, 0);
-	}
+	mc_stop(&mcd);
 	return 0;
 }
 
