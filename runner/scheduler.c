@@ -13,6 +13,7 @@
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "runner/scheduler.h"
+#include "runner/ticker.h"
 
 #define TICK_MS 1000
 #define PAGE 500 /* scheduled agents read per query */
@@ -25,47 +26,12 @@ struct vex_scheduler {
 	struct vex_pool *pool;
 	struct vex_store *store;
 	struct vex_cache *cache;
-	pthread_t tid;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	struct vex_ticker tick;
 	int64_t missed_lo;   /* slots before this were already checked for "missed" */
 	uint16_t *minutes;   /* scratch: VEX_SCHEDULE_MINUTES */
 	int64_t *slots;      /* scratch: SLOTS_MAX */
 };
 
-/* Sleep "ms" unless asked to stop; returns the stop flag. */
-static int nap(struct vex_scheduler *s, int ms)
-{
-	struct timespec ts;
-	int stop;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
-			break;
-	stop = s->stop;
-	pthread_mutex_unlock(&s->mu);
-	return stop;
-}
-
-static int stopping(struct vex_scheduler *s)
-{
-	int stop;
-
-	pthread_mutex_lock(&s->mu);
-	stop = s->stop;
-	pthread_mutex_unlock(&s->mu);
-	return stop;
-}
 
 /* Fire one due slot; returns 1 when a job was queued. */
 static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int64_t now)
@@ -154,11 +120,11 @@ static void tick(struct vex_scheduler *s)
 			vex_log(VEX_LOG_WARN, "scheduled agents unreadable", "error", vex_strerror(rc), NULL);
 			return; /* missed_lo stays: next tick reports what this one could not */
 		}
-		for (i = 0; i < l.n && !stopping(s); i++)
+		for (i = 0; i < l.n && !vex_ticker_stopping(&s->tick); i++)
 			queued += agent_tick(s, &l.items[i], now, window);
 		if (l.n > 0)
 			memcpy(after, l.items[l.n - 1].id, sizeof(after));
-		rc = l.n == PAGE && !stopping(s);
+		rc = l.n == PAGE && !vex_ticker_stopping(&s->tick);
 		vex_sched_agent_list_release(&l);
 	} while (rc);
 	s->missed_lo = now - window;
@@ -183,7 +149,7 @@ static int sched_open(struct vex_scheduler *s)
 			vex_cache_open("", cfg->cache_timeout_ms, &s->cache);
 		if (s->store && s->cache)
 			return 0;
-		if (nap(s, 1000))
+		if (vex_ticker_nap(&s->tick, 1000))
 			return VEX_ESTATE;
 	}
 }
@@ -198,7 +164,7 @@ static void *sched_main(void *arg)
 	s->missed_lo = vex_now_us() - VEX_SCHEDULE_DAY_US;
 	do
 		tick(s);
-	while (!nap(s, TICK_MS));
+	while (!vex_ticker_nap(&s->tick, TICK_MS));
 out:
 	vex_cache_free(s->cache);
 	vex_store_free(s->store);
@@ -210,27 +176,24 @@ out:
 int vex_scheduler_start(const struct vex_config *cfg, struct vex_pool *pool, struct vex_scheduler **ret)
 {
 	struct vex_scheduler *s = calloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	int rc = VEX_ENOMEM;
 
 	if (!s)
 		goto out;
 	s->cfg = cfg;
 	s->pool = pool;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	if (vex_ticker_init(&s->tick) != 0) {
+		rc = VEX_ERROR;
+		goto out;
+	}
 	s->minutes = calloc(VEX_SCHEDULE_MINUTES, sizeof(*s->minutes));
 	s->slots = calloc(SLOTS_MAX, sizeof(*s->slots));
 	if (!s->minutes || !s->slots)
 		goto out;
-	if (pthread_create(&s->tid, NULL, sched_main, s) != 0) {
+	if (vex_ticker_start(&s->tick, sched_main, s) != 0) {
 		rc = VEX_ERROR;
 		goto out;
 	}
-	s->started = 1;
 	*ret = s;
 	s = NULL;
 	rc = 0;
@@ -243,15 +206,7 @@ void vex_scheduler_free(struct vex_scheduler *s)
 {
 	if (!s)
 		return;
-	if (s->started) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = 1;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->tid, NULL);
-	}
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	vex_ticker_release(&s->tick);
 	free(s->minutes);
 	free(s->slots);
 	free(s);

@@ -13,6 +13,7 @@
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "runner/supervisor.h"
+#include "runner/ticker.h"
 
 #define TICK_MS 100
 #define BEAT_US 2000000LL
@@ -29,36 +30,11 @@ struct vex_supervisor {
 	struct vex_pool *pool;
 	struct vex_store *store;
 	struct vex_cache *cache;
-	pthread_t tid;
-	int started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
+	struct vex_ticker tick;
 	struct renewal *renew;     /* one per pool slot */
 	struct vex_running *run;   /* scratch for the pool snapshot */
 };
 
-/* Sleep "ms" unless asked to stop; returns the stop flag. */
-static int nap(struct vex_supervisor *s, int ms)
-{
-	struct timespec ts;
-	int stop;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop)
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
-			break;
-	stop = s->stop;
-	pthread_mutex_unlock(&s->mu);
-	return stop;
-}
 
 static void rescue(struct vex_supervisor *s)
 {
@@ -146,7 +122,7 @@ static int sup_open(struct vex_supervisor *s)
 			vex_cache_open("", cfg->cache_timeout_ms, &s->cache);
 		if (s->store && s->cache)
 			return 0;
-		if (nap(s, 1000))
+		if (vex_ticker_nap(&s->tick, 1000))
 			return VEX_ESTATE;
 	}
 }
@@ -178,7 +154,7 @@ static void *sup_main(void *arg)
 		n = vex_pool_running(s->pool, s->run, (size_t)vex_pool_size(s->pool));
 		for (i = 0; i < n; i++)
 			watch(s, &s->run[i], vex_mono_us());
-	} while (!nap(s, tick));
+	} while (!vex_ticker_nap(&s->tick, tick));
 	rc = vex_store_runner_gone(s->store, s->runner_id);
 	if (rc < 0 && rc != VEX_ENOTFOUND)
 		vex_log(VEX_LOG_WARN, "heartbeat row removal failed", "error", vex_strerror(rc), NULL);
@@ -194,7 +170,6 @@ int vex_supervisor_start(const struct vex_config *cfg, const char *runner_id, st
 			 struct vex_supervisor **ret)
 {
 	struct vex_supervisor *s = calloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	int rc = VEX_ENOMEM;
 
 	if (!s)
@@ -202,20 +177,18 @@ int vex_supervisor_start(const struct vex_config *cfg, const char *runner_id, st
 	s->cfg = cfg;
 	s->runner_id = runner_id;
 	s->pool = pool;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	if (vex_ticker_init(&s->tick) != 0) {
+		rc = VEX_ERROR;
+		goto out;
+	}
 	s->renew = calloc((size_t)vex_pool_size(pool), sizeof(*s->renew));
 	s->run = calloc((size_t)vex_pool_size(pool), sizeof(*s->run));
 	if (!s->renew || !s->run)
 		goto out;
-	if (pthread_create(&s->tid, NULL, sup_main, s) != 0) {
+	if (vex_ticker_start(&s->tick, sup_main, s) != 0) {
 		rc = VEX_ERROR;
 		goto out;
 	}
-	s->started = 1;
 	*ret = s;
 	s = NULL;
 	rc = 0;
@@ -228,15 +201,7 @@ void vex_supervisor_free(struct vex_supervisor *s)
 {
 	if (!s)
 		return;
-	if (s->started) {
-		pthread_mutex_lock(&s->mu);
-		s->stop = 1;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->tid, NULL);
-	}
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	vex_ticker_release(&s->tick);
 	free(s->renew);
 	free(s->run);
 	free(s);
