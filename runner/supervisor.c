@@ -108,23 +108,7 @@ static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t
 /* Open the thread's store and cache, retrying each second until it works or we are stopped. */
 static int sup_open(struct vex_supervisor *s)
 {
-	const struct vex_config *cfg = s->cfg;
-	int rc;
-
-	for (;;) {
-		if (!s->store) {
-			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s->store);
-			if (rc < 0)
-				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
-					vex_strerror(rc), NULL);
-		}
-		if (!s->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &s->cache) < 0)
-			vex_cache_open("", cfg->cache_timeout_ms, &s->cache);
-		if (s->store && s->cache)
-			return 0;
-		if (vex_ticker_nap(&s->tick, 1000))
-			return VEX_ESTATE;
-	}
+	return vex_ticker_open(&s->tick, s->cfg, &s->store, &s->cache);
 }
 
 static void *sup_main(void *arg)
