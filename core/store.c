@@ -242,7 +242,7 @@ int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret)
 	return rc;
 }
 
-static int exec_sql(struct vex_store *s, const char *sql)
+int vex_store_exec_sql(struct vex_store *s, const char *sql)
 {
 	sqlite3_stmt *st;
 	int rc = vex_store_stmt(s, sql, &st);
@@ -259,7 +259,7 @@ int vex_store_begin(struct vex_store *s)
 
 	if (rc)
 		return rc;
-	rc = exec_sql(s, "BEGIN IMMEDIATE");
+	rc = vex_store_exec_sql(s, "BEGIN IMMEDIATE");
 	if (rc)
 		vex_wlock_release(s->wlock);
 	return rc;
@@ -267,7 +267,7 @@ int vex_store_begin(struct vex_store *s)
 
 int vex_store_commit(struct vex_store *s)
 {
-	int rc = exec_sql(s, "COMMIT");
+	int rc = vex_store_exec_sql(s, "COMMIT");
 
 	if (rc)
 		vex_store_rollback(s);
@@ -278,7 +278,7 @@ int vex_store_commit(struct vex_store *s)
 void vex_store_rollback(struct vex_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		exec_sql(s, "ROLLBACK");
+		vex_store_exec_sql(s, "ROLLBACK");
 	vex_wlock_release(s->wlock);
 }
 
@@ -512,8 +512,7 @@ int vex_store_schema_version(struct vex_store *s)
 
 /* ---- runner heartbeats ---- */
 
-/* One statement inside BEGIN IMMEDIATE (the house rule for every write). */
-static int write_one(struct vex_store *s, sqlite3_stmt *st)
+int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 {
 	int rc;
 
@@ -527,6 +526,8 @@ static int write_one(struct vex_store *s, sqlite3_stmt *st)
 		vex_store_rollback(s);
 		return rc;
 	}
+	if (ret_changes)
+		*ret_changes = sqlite3_changes(s->db);
 	return vex_store_commit(s);
 }
 
@@ -546,7 +547,7 @@ int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, i
 	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, pid);
 	sqlite3_bind_int64(st, 3, now_us);
-	return write_one(s, st);
+	return vex_store_write(s, st, NULL);
 }
 
 int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
@@ -581,5 +582,5 @@ int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	return write_one(s, st);
+	return vex_store_write(s, st, NULL);
 }

@@ -78,27 +78,6 @@ static void bind_mutable(sqlite3_stmt *st, const struct vex_agent *a)
 	sqlite3_bind_int64(st, 14, a->updated_at);
 }
 
-/* Run one writing statement in BEGIN IMMEDIATE; *ret_changes gets sqlite3_changes(). */
-static int write_tx(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
-{
-	int rc;
-
-	rc = vex_store_begin(s);
-	if (rc) {
-		vex_store_done(st);
-		goto out;
-	}
-	rc = vex_store_exec_stmt(st);
-	if (rc) {
-		vex_store_rollback(s);
-		goto out;
-	}
-	*ret_changes = sqlite3_changes(s->db);
-	rc = vex_store_commit(s);
-out:
-	return rc;
-}
-
 int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 {
 	sqlite3_stmt *st;
@@ -121,7 +100,7 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 	/* A fresh agent's updated_at defaults to its creation time. */
 	if (a->updated_at == 0)
 		sqlite3_bind_int64(st, 14, a->created_at);
-	return write_tx(s, st, &changes);
+	return vex_store_write(s, st, &changes);
 }
 
 int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, int include_deleted,
@@ -170,7 +149,7 @@ int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
 	vex_bind_text(st, 1, a->id);
 	vex_bind_text(st, 2, a->owner);
 	bind_mutable(st, a);
-	rc = write_tx(s, st, &changes);
+	rc = vex_store_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;
@@ -192,7 +171,7 @@ int vex_store_agent_delete(struct vex_store *s, const char *id, const char *owne
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
 	sqlite3_bind_int64(st, 3, now_us);
-	rc = write_tx(s, st, &changes);
+	rc = vex_store_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;

@@ -59,6 +59,13 @@ void vex_store_rollback(struct vex_store *s);
 /* Run a statement that returns no rows to completion (then done). 0 or VEX_E... */
 int vex_store_exec_stmt(sqlite3_stmt *st);
 
+/* Run fixed SQL through the statement cache (savepoints, transaction control). 0 or VEX_E... */
+int vex_store_exec_sql(struct vex_store *s, const char *sql);
+
+/* One bound writing statement in its own BEGIN IMMEDIATE transaction (the house rule for every
+ * write); *ret_changes (when not NULL) gets the rows it changed. On failure it is rolled back. */
+int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
+
 /* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
  * (store_jobs.c); the scheduler's fire and the batch insert share it. */
 int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,

@@ -212,15 +212,6 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	return rc;
 }
 
-/* Run one statement of fixed SQL (savepoints). */
-static int exec_fixed(struct vex_store *s, const char *sql)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, sql, &st);
-
-	return rc ? rc : vex_store_exec_stmt(st);
-}
-
 int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
 				int *created, int *rcs)
 {
@@ -239,15 +230,15 @@ int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs
 		if (rcs[i])
 			continue;
 		/* A savepoint per job: one job's failure does not undo the others of the batch. */
-		rc = exec_fixed(s, "SAVEPOINT vex_one");
+		rc = vex_store_exec_sql(s, "SAVEPOINT vex_one");
 		if (rc) {
 			vex_store_rollback(s);
 			goto fail;
 		}
 		rcs[i] = vex_store_job_insert_locked(s, jobs[i], &rets[i], &created[i]);
 		if (rcs[i])
-			exec_fixed(s, "ROLLBACK TO vex_one");
-		rc = exec_fixed(s, "RELEASE vex_one");
+			vex_store_exec_sql(s, "ROLLBACK TO vex_one");
+		rc = vex_store_exec_sql(s, "RELEASE vex_one");
 		if (rc) {
 			vex_store_rollback(s);
 			goto fail;

@@ -25,27 +25,6 @@ static void key_from_row(sqlite3_stmt *st, struct vex_api_key *k)
 	k->revoked_at = sqlite3_column_int64(st, 8);
 }
 
-/* Run one writing statement in BEGIN IMMEDIATE; *ret_changes gets sqlite3_changes(). */
-static int write_tx(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
-{
-	int rc;
-
-	rc = vex_store_begin(s);
-	if (rc) {
-		vex_store_done(st);
-		goto out;
-	}
-	rc = vex_store_exec_stmt(st);
-	if (rc) {
-		vex_store_rollback(s);
-		goto out;
-	}
-	*ret_changes = sqlite3_changes(s->db);
-	rc = vex_store_commit(s);
-out:
-	return rc;
-}
-
 /* Step a one-row SELECT into "ret"; VEX_ENOTFOUND when no row. */
 static int read_one(sqlite3_stmt *st, struct vex_api_key *ret)
 {
@@ -84,7 +63,7 @@ int vex_store_key_insert(struct vex_store *s, const struct vex_api_key *k, const
 	vex_bind_text(st, 6, hash);
 	vex_bind_text(st, 7, k->prefix);
 	sqlite3_bind_int64(st, 8, k->created_at);
-	return write_tx(s, st, &changes);
+	return vex_store_write(s, st, &changes);
 }
 
 int vex_store_key_by_hash(struct vex_store *s, const char *hash, struct vex_api_key *ret)
@@ -190,7 +169,7 @@ int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner,
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
 	sqlite3_bind_int64(st, 3, now_us);
-	rc = write_tx(s, st, &changes);
+	rc = vex_store_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;
@@ -212,5 +191,5 @@ int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us)
 	vex_bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_us);
 	sqlite3_bind_int64(st, 3, now_us - VEX_APIKEY_TOUCH_US);
-	return write_tx(s, st, &changes);
+	return vex_store_write(s, st, &changes);
 }
