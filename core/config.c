@@ -18,7 +18,7 @@
 #include "err.h"
 #include "log.h"
 
-enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL };
+enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS };
 
 struct key_def {
 	const char *section;
@@ -59,11 +59,24 @@ static const struct key_def keys[] = {
 	{"limits", "standard_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_STANDARD]), 1, 10000000},
 	{"limits", "pro_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_PRO]), 1, 10000000},
 	{"limits", "enterprise_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_ENTERPRISE]), 1, 10000000},
+	{"streams", "socket", K_SOCKET, OFF(stream_socket), 0, 0},
+	{"streams", "max", K_INT, OFF(streams_max), 1, 1000000},
+	{"streams", "per_owner", K_INT, OFF(streams_per_owner), 1, 1000000},
+	{"streams", "ping_s", K_INT, OFF(stream_ping_s), 1, 3600},
+	{"streams", "poll_ms", K_INT, OFF(stream_poll_ms), 1, 10000},
+	{"streams", "token_ttl_s", K_INT, OFF(stream_token_ttl_s), 10, 86400},
+	{"streams", "event_retention_s", K_INT, OFF(event_retention_s), 10, 31536000},
+	{"webhooks", "allow_private", K_BOOL, OFF(hooks_allow_private), 0, 1},
+	{"webhooks", "timeout_ms", K_INT, OFF(hook_timeout_ms), 100, 300000},
+	{"webhooks", "concurrency", K_INT, OFF(hook_concurrency), 1, 1024},
+	{"webhooks", "retry_s", K_DELAYS, OFF(hook_retry_ms), 0, 0},
+	{"webhooks", "disable_after_s", K_INT, OFF(hook_disable_after_s), 1, 31536000},
+	{"webhooks", "per_owner", K_INT, OFF(hooks_per_owner), 1, 100000},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections = "server, store, cache, auth, runner, limits, log";
+static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, log";
 static const char *const plan_names[VEX_PLAN_COUNT] = {"free", "standard", "pro", "enterprise"};
 
 /* Parsing context shared by the inih callbacks. */
@@ -170,6 +183,38 @@ static int parse_ll(const char *v, long long *ret)
 	return 0;
 }
 
+/* A retry schedule: "5,30,120" (seconds, decimals allowed, 0.001..604800 each, 1..32 entries). */
+static int parse_delays(const char *v, int64_t *out, int *ret_n)
+{
+	const char *p = v;
+	int n = 0;
+
+	for (;;) {
+		char *end;
+		double d;
+
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9' || n == VEX_HOOK_RETRIES_MAX)
+			return VEX_EINVAL;
+		errno = 0;
+		d = strtod(p, &end);
+		if (errno || end == p || d < 0.001 || d > 604800.0)
+			return VEX_EINVAL;
+		out[n++] = (int64_t)(d * 1000.0 + 0.5);
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p != ',')
+			return VEX_EINVAL;
+		p++;
+	}
+	*ret_n = n;
+	return 0;
+}
+
 /*
  * Apply "value" to the key "d". On a bad value writes what is wrong and what
  * is allowed into "msg" and returns VEX_EINVAL.
@@ -239,6 +284,31 @@ static int set_value(struct vex_config *cfg, const struct key_def *d, const char
 			goto out;
 		}
 		*(int *)base = lvl;
+		break;
+	}
+	case K_BOOL:
+		if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+			*(int *)base = 1;
+		else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+			*(int *)base = 0;
+		else {
+			snprintf(msg, msglen, "%s: \"%s\" is not allowed; allowed: true, false", d->key, value);
+			goto out;
+		}
+		break;
+	case K_DELAYS: {
+		int64_t tmp[VEX_HOOK_RETRIES_MAX];
+		int k;
+
+		if (parse_delays(value, tmp, &k)) {
+			snprintf(msg, msglen,
+				 "%s: \"%s\" is not allowed; allowed: 1 to %d waits in seconds, comma separated "
+				 "(e.g. 5,30,120), each from 0.001 to 604800",
+				 d->key, value, VEX_HOOK_RETRIES_MAX);
+			goto out;
+		}
+		memcpy(cfg->hook_retry_ms, tmp, sizeof(tmp[0]) * (size_t)k);
+		cfg->hook_retries = k;
 		break;
 	}
 	}
@@ -325,6 +395,25 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
 	cfg->plan_rate_per_minute[VEX_PLAN_PRO] = 100;
 	cfg->plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
+	cfg->streams_max = 4096;
+	cfg->streams_per_owner = 100;
+	cfg->stream_ping_s = 15;
+	cfg->stream_poll_ms = 20;
+	cfg->stream_token_ttl_s = 300;
+	cfg->event_retention_s = 3600;
+	cfg->hooks_allow_private = 0;
+	cfg->hook_timeout_ms = 10000;
+	cfg->hook_concurrency = 16;
+	{
+		/* About a day in all: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h. */
+		static const int64_t def[] = {5000, 30000, 120000, 600000, 1800000, 3600000, 7200000,
+					      14400000, 28800000, 28800000};
+
+		memcpy(cfg->hook_retry_ms, def, sizeof(def));
+		cfg->hook_retries = (int)(sizeof(def) / sizeof(def[0]));
+	}
+	cfg->hook_disable_after_s = 86400;
+	cfg->hooks_per_owner = 100;
 	cfg->log_level = VEX_LOG_INFO;
 }
 
@@ -482,12 +571,12 @@ static int resolve_path(const struct vex_config *cfg, char **p, const char *def)
 	return 0;
 }
 
-static int check_socket_path(const char *key, const char *path, char *err, size_t errlen)
+static int check_socket_path(const char *section, const char *key, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "[server] %s: \"%s\" is %zu bytes; unix socket paths allow at most %zu", key,
+		snprintf(err, errlen, "[%s] %s: \"%s\" is %zu bytes; unix socket paths allow at most %zu", section, key,
 			 path, strlen(path), sizeof(sa.sun_path) - 1);
 		return VEX_EINVAL;
 	}
@@ -595,15 +684,17 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
+	    resolve_path(cfg, &cfg->stream_socket, "run/stream.sock") ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = VEX_EINVAL;
-	if (check_socket_path("api_socket", cfg->api_socket, err, errlen) ||
-	    check_socket_path("runner_socket", cfg->runner_socket, err, errlen) ||
-	    check_socket_path("commit_socket", cfg->commit_socket, err, errlen))
+	if (check_socket_path("server", "api_socket", cfg->api_socket, err, errlen) ||
+	    check_socket_path("server", "runner_socket", cfg->runner_socket, err, errlen) ||
+	    check_socket_path("server", "commit_socket", cfg->commit_socket, err, errlen) ||
+	    check_socket_path("streams", "socket", cfg->stream_socket, err, errlen))
 		goto out;
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
@@ -651,6 +742,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->api_socket);
 	free(cfg->runner_socket);
 	free(cfg->commit_socket);
+	free(cfg->stream_socket);
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->jwt_secret_file);

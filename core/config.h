@@ -7,6 +7,7 @@
 
 #define VEX_JWT_SECRET_MIN 32
 #define VEX_JWT_SECRET_MAX 512
+#define VEX_HOOK_RETRIES_MAX 32 /* [webhooks] retry_s entries */
 
 /* Plans, in the order used by vex_config.plan_concurrency[]. */
 enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPRISE, VEX_PLAN_COUNT };
@@ -39,6 +40,18 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             free_per_minute, standard_per_minute, pro_per_minute, enterprise_per_minute:
  *             execution requests (/execute_tool, /jobs/submit) per principal per minute
  *             (defaults 10, 30, 100, 1000)
+ *   [streams] socket (default <home>/run/stream.sock: vex-api's stream server),
+ *             max (default 4096: open streams in all), per_owner (default 100),
+ *             ping_s (default 15: a comment line when nothing else was sent),
+ *             poll_ms (default 20: how often the stream server looks for job events),
+ *             token_ttl_s (default 300: lifetime of a stream_token),
+ *             event_retention_s (default 3600: job events kept for Last-Event-ID resumes)
+ *   [webhooks] allow_private (default false: loopback, private, link-local targets refused),
+ *             timeout_ms (default 10000: one delivery attempt), concurrency (default 16),
+ *             retry_s (default 5,30,120,600,1800,3600,7200,14400,28800,28800: waits between
+ *             attempts, seconds, decimals allowed; jittered +-20%),
+ *             disable_after_s (default 86400: a hook failing that long is disabled),
+ *             per_owner (default 100: hooks per owner)
  *   [log]     level (debug|info|warn|error, default info)
  */
 struct vex_config {
@@ -71,6 +84,22 @@ struct vex_config {
 
 	int plan_concurrency[VEX_PLAN_COUNT];
 	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
+
+	char *stream_socket;
+	int streams_max;
+	int streams_per_owner;
+	int stream_ping_s;
+	int stream_poll_ms;
+	int stream_token_ttl_s;
+	int event_retention_s;
+
+	int hooks_allow_private;
+	int hook_timeout_ms;
+	int hook_concurrency;
+	int64_t hook_retry_ms[VEX_HOOK_RETRIES_MAX]; /* waits before attempt 2, 3, ... */
+	int hook_retries;                            /* entries used in hook_retry_ms */
+	int hook_disable_after_s;
+	int hooks_per_owner;
 
 	int log_level; /* VEX_LOG_* from log.h */
 };

@@ -278,4 +278,131 @@ struct vex_sched_fire {
  */
 int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret);
 
+
+/* ---- job events (store_events.c): every change of a job, written by triggers (migration 2) ---- */
+
+enum vex_job_event_type {
+	VEX_EV_QUEUED,           /* the job was created */
+	VEX_EV_STARTED,          /* claimed: queued -> running */
+	VEX_EV_PROGRESS,         /* running, progress changed */
+	VEX_EV_CANCEL_REQUESTED, /* running, a client asked it to stop */
+	VEX_EV_REQUEUED,         /* running -> queued (lease rescue, runner shutdown) */
+	VEX_EV_COMPLETED,
+	VEX_EV_FAILED,
+	VEX_EV_TIMEOUT,
+	VEX_EV_CANCELED
+};
+#define VEX_EV_TYPE_COUNT 9
+
+/* "queued" "started" "progress" "cancel_requested" "requeued" "completed" "failed" "timeout" "canceled" */
+const char *vex_job_event_type_name(enum vex_job_event_type t);
+
+/* One row of job_events: the job's changing fields as they were at "rev". */
+struct vex_job_event {
+	int64_t seq;                 /* global order of all events, ascending */
+	char job_id[VEX_UUID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	int64_t rev;                 /* the job's rev after this change: the SSE id */
+	enum vex_job_event_type type;
+	enum vex_job_status status;
+	int attempts;
+	int64_t started_at;
+	struct vex_progress progress; /* owned strings */
+	int cancel_requested;
+	int64_t at;                  /* the job's updated_at of this change */
+};
+
+struct vex_job_event_list {
+	struct vex_job_event *items;
+	size_t n;
+};
+void vex_job_event_list_release(struct vex_job_event_list *l);
+
+/* Events of every job with seq > "after_seq", seq ascending, at most "limit" (1..10000). */
+int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit, struct vex_job_event_list *ret);
+
+/* Events of job "id" with rev > "after_rev", rev ascending, at most "limit" (1..10000). */
+int vex_store_job_events_of(struct vex_store *s, const char *id, int64_t after_rev, int limit,
+			    struct vex_job_event_list *ret);
+
+/* The newest seq (0 when there is no event). */
+int vex_store_job_events_last_seq(struct vex_store *s, int64_t *ret);
+
+/* Delete events older than "before_us" that every cursor (event_cursors) has passed, never the newest
+ * row, at most "limit" rows per call. *ret_deleted (when not NULL) gets how many went. */
+int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted);
+
+/*
+ * The job as it was at event "e": "j" (the stored job, read after the event) takes e's status,
+ * attempts, started_at, progress, cancel_requested, rev and updated_at; for a non-terminal event
+ * the terminal fields (completed_at, result, error, tokens, final model, steps) are cleared.
+ * 0 or VEX_ENOMEM ("j" is then unchanged in its status).
+ */
+int vex_job_apply_event(struct vex_job *j, const struct vex_job_event *e);
+
+/* ---- webhooks (store_webhooks.c) ---- */
+
+enum vex_hook_status { VEX_HOOK_ACTIVE, VEX_HOOK_DISABLED, VEX_HOOK_DELETED };
+
+/* Event bits of a webhook's "events" mask. */
+#define VEX_HOOK_EV_QUEUED    (1u << 0) /* job.queued */
+#define VEX_HOOK_EV_STARTED   (1u << 1) /* job.started */
+#define VEX_HOOK_EV_COMPLETED (1u << 2) /* job.completed */
+#define VEX_HOOK_EV_FAILED    (1u << 3) /* job.failed */
+#define VEX_HOOK_EV_CANCELED  (1u << 4) /* job.canceled */
+#define VEX_HOOK_EV_TIMEOUT   (1u << 5) /* job.timeout */
+#define VEX_HOOK_EV_ALL       0x3fu
+#define VEX_HOOK_ID_LEN 37 /* "hook_" + 32 hex */
+#define VEX_HOOK_URL_MAX 2048
+
+struct vex_webhook {
+	char id[VEX_HOOK_ID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	char *url;
+	unsigned events;          /* VEX_HOOK_EV_* */
+	char *description;        /* NULL when none */
+	char *secret;             /* "whsec_" + base64 of 32 random bytes */
+	enum vex_hook_status status;
+	char *disabled_reason;    /* NULL unless disabled */
+	int64_t failing_since;    /* 0: the last attempt succeeded (or none yet) */
+	char *last_error;         /* NULL or the last failed attempt, in words */
+	int64_t created_at;
+	int64_t updated_at;
+};
+void vex_webhook_free(struct vex_webhook *h);
+
+struct vex_webhook_list {
+	struct vex_webhook **items;
+	size_t n;
+};
+void vex_webhook_list_release(struct vex_webhook_list *l);
+
+/* Insert "h" (every field set by the caller). 0, VEX_EINVAL, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
+int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h);
+
+/* Fetch by id; "owner" NULL means any owner. Deleted hooks are VEX_ENOTFOUND. Caller frees *ret. */
+int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret);
+
+/* Replace url, events, description, status, disabled_reason, failing_since, last_error and
+ * updated_at of the live row h->id (of h->owner). VEX_ENOTFOUND when no such live row. */
+int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h);
+
+/* Soft delete (status deleted) and, in the same transaction, cancel its pending deliveries.
+ * "owner" NULL: any owner. VEX_ENOTFOUND when absent or already deleted. */
+int vex_store_webhook_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us);
+
+/* Live (active or disabled) hooks of "owner" (NULL: all), newest first (id DESC), with
+ * id < "before_id" when not NULL, at most "limit" (1..1000). */
+int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
+			    struct vex_webhook_list *ret);
+
+/* How many live hooks "owner" has. */
+int vex_store_webhooks_count(struct vex_store *s, const char *owner, int64_t *ret);
+
+/* The active hooks of "owner" whose mask has any bit of "event_bits" (the fan-out). */
+int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned event_bits,
+				struct vex_webhook_list *ret);
+
+/* ---- webhook deliveries (store_deliveries.c) ---- */
+
 #endif

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/jobview.h"
 #include "core/log.h"
 #include "core/model.h"
 #include "core/ratelimit.h"
@@ -23,81 +24,6 @@
 #define IDEM_KEY_MAX 200
 
 /* ---- mapping helpers ---- */
-
-static json_t *unix_s(int64_t us)
-{
-	return us ? json_integer((json_int_t)(us / 1000000)) : json_null();
-}
-
-static json_t *stored_json(const char *text)
-{
-	json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-
-	return v ? v : json_null();
-}
-
-/* The stored error details object, or {}. */
-static json_t *details_json(const struct vex_job *j)
-{
-	json_t *v = j->error_details_json ? json_loads(j->error_details_json, 0, NULL) : NULL;
-
-	if (v && !json_is_object(v)) {
-		json_decref(v);
-		v = NULL;
-	}
-	return v ? v : json_object();
-}
-
-static json_t *error_json(const struct vex_job *j)
-{
-	return json_pack("{s:s, s:s, s:o}", "code", j->error_code ? j->error_code : "EXECUTION_ERROR", "message",
-			 j->error_message ? j->error_message : "", "details", details_json(j));
-}
-
-static int64_t run_ms(const struct vex_job *j)
-{
-	if (!j->started_at || j->completed_at < j->started_at)
-		return 0;
-	return (j->completed_at - j->started_at) / 1000;
-}
-
-/* A job as GET /jobs/{id} shows it: the fields of its status only. "position" < 1: not queued. */
-static json_t *job_json(const struct vex_job *j, int64_t position)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s?, s:o}", "job_id", j->id, "status", vex_job_status_name(j->status),
-			      "tool", j->tool, "created_at", unix_s(j->created_at));
-
-	if (!o)
-		return NULL;
-	if (!j->tool)
-		json_object_set_new(o, "tool", json_null());
-	switch (j->status) {
-	case VEX_JOB_QUEUED:
-		json_object_set_new(o, "position_in_queue", json_integer(position > 0 ? position : 1));
-		break;
-	case VEX_JOB_RUNNING:
-		json_object_set_new(o, "started_at", unix_s(j->started_at));
-		json_object_set_new(o, "progress",
-				    json_pack("{s:o, s:i, s:I}", "current_step",
-					      j->progress.current_step ? json_string(j->progress.current_step)
-								       : json_null(),
-					      "total_steps", j->progress.total_steps, "percentage",
-					      (json_int_t)(j->progress.percentage + 0.5)));
-		break;
-	case VEX_JOB_COMPLETED:
-		json_object_set_new(o, "started_at", unix_s(j->started_at));
-		json_object_set_new(o, "completed_at", unix_s(j->completed_at));
-		json_object_set_new(o, "result", stored_json(j->result_json));
-		json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)run_ms(j)));
-		break;
-	default: /* failed, timeout, canceled */
-		json_object_set_new(o, "started_at", unix_s(j->started_at));
-		json_object_set_new(o, "completed_at", unix_s(j->completed_at));
-		json_object_set_new(o, "error", error_json(j));
-		break;
-	}
-	return o;
-}
 
 /* ---- answers ---- */
 
@@ -275,13 +201,13 @@ static void execute_answer(struct vex_ctx *c, const char *tool, const struct vex
 	if (j->status == VEX_JOB_COMPLETED) {
 		vex_http_json(c->resp, 200,
 			      json_pack("{s:s, s:s, s:o, s:I, s:{s:I, s:I}, s:s}", "tool", tool, "status", "success",
-					"result", stored_json(j->result_json), "execution_time_ms",
-					(json_int_t)run_ms(j), "tokens_used", "input", (json_int_t)j->tokens_in,
+					"result", vex_jobview_stored(j->result_json), "execution_time_ms",
+					(json_int_t)vex_jobview_run_ms(j), "tokens_used", "input", (json_int_t)j->tokens_in,
 					"output", (json_int_t)j->tokens_out, "job_id", j->id));
 		return;
 	}
 	/* failed, or canceled by someone else while it ran: the tool's own code goes into details. */
-	details = details_json(j);
+	details = vex_jobview_corex_details(j);
 	if (j->error_code)
 		json_object_set_new(details, "tool_error_code", json_string(j->error_code));
 	exec_error(c, 500, tool, "error", "EXECUTION_ERROR",
@@ -393,7 +319,7 @@ static void jobs_submit(struct vex_ctx *c)
 		vex_http_header(c->resp, "Idempotent-Replayed", "true");
 	vex_http_json(c->resp, 200,
 		      json_pack("{s:s, s:s, s:s, s:o, s:I}", "job_id", j->id, "status", vex_job_status_name(j->status),
-				"tool", j->tool, "created_at", unix_s(j->created_at), "estimated_duration_ms",
+				"tool", j->tool, "created_at", vex_jobview_unix_s(j->created_at), "estimated_duration_ms",
 				(json_int_t)estimate));
 out:
 	vex_job_free(j);
@@ -446,7 +372,7 @@ static void jobs_get(struct vex_ctx *c)
 				NULL);
 		}
 	}
-	vex_http_json(c->resp, 200, job_json(j, pos));
+	vex_http_json(c->resp, 200, vex_jobview_corex(j, pos));
 	vex_job_free(j);
 }
 
@@ -540,9 +466,9 @@ static void jobs_list(struct vex_ctx *c)
 		const struct vex_job *j = l.items[i];
 
 		item = json_pack("{s:s, s:s, s:s, s:o}", "job_id", j->id, "tool", j->tool ? j->tool : "", "status",
-				 vex_job_status_name(j->status), "created_at", unix_s(j->created_at));
+				 vex_job_status_name(j->status), "created_at", vex_jobview_unix_s(j->created_at));
 		if (item && j->completed_at)
-			json_object_set_new(item, "completed_at", unix_s(j->completed_at));
+			json_object_set_new(item, "completed_at", vex_jobview_unix_s(j->completed_at));
 		json_array_append_new(arr, item);
 	}
 	json_object_set_new(root, "jobs", arr);

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/jobview.h"
 #include "core/log.h"
 #include "core/model.h"
 #include "core/store.h"
@@ -22,12 +23,6 @@
 
 /* ---- mapping helpers ---- */
 
-/* The dialect calls "queued" "pending"; every other status keeps the core's name. */
-static const char *status_name(enum vex_job_status s)
-{
-	return s == VEX_JOB_QUEUED ? "pending" : vex_job_status_name(s);
-}
-
 static int status_parse(const char *name, enum vex_job_status *ret)
 {
 	enum vex_job_status s;
@@ -40,16 +35,6 @@ static int status_parse(const char *name, enum vex_job_status *ret)
 		return VEX_EINVAL;
 	*ret = s;
 	return 0;
-}
-
-static json_t *time_json(int64_t us)
-{
-	char buf[VEX_RFC3339_LEN];
-
-	if (us == 0)
-		return json_null();
-	vex_rfc3339(us, buf);
-	return json_string(buf);
 }
 
 /* Admins read every owner's resources; everyone else their own. */
@@ -65,105 +50,8 @@ static json_t *agent_json(const struct vex_agent *a)
 
 	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:f, s:s, s:o, s:o}", "id", a->id, "name", a->name,
 			 "role", a->role, "max_depth", a->max_depth, "spawn_shadow", a->spawn_shadow, "generation",
-			 a->generation, "fitness", a->fitness, "status", st, "created_at", time_json(a->created_at),
-			 "updated_at", time_json(a->updated_at));
-}
-
-/* Parse stored JSON text; NULL when absent or unreadable (the envelope shows null). */
-static json_t *stored_json(const char *text)
-{
-	if (text == NULL)
-		return NULL;
-	return json_loads(text, JSON_DECODE_ANY, NULL);
-}
-
-/* The AgentJobResult of a finished agent job: the runner's {"response","success","error"} plus the job's facts. */
-static json_t *agent_result(const struct vex_job *j)
-{
-	json_t *res = stored_json(j->result_json), *in = stored_json(j->input_json), *out = NULL;
-	json_t *resp, *succ, *err, *prompt;
-
-	resp = json_object_get(res, "response");
-	succ = json_object_get(res, "success");
-	err = json_object_get(res, "error");
-	prompt = json_object_get(in, "prompt");
-	out = json_object();
-	if (out == NULL)
-		goto out;
-	json_object_set_new(out, "job_id", json_string(j->id));
-	json_object_set_new(out, "agent_id", json_string(j->agent_id));
-	json_object_set(out, "prompt", json_is_string(prompt) ? prompt : json_null());
-	json_object_set(out, "response", json_is_string(resp) ? resp : json_null());
-	json_object_set_new(out, "tokens_used", json_integer(j->tokens_in + j->tokens_out));
-	json_object_set_new(out, "completed_at", time_json(j->completed_at));
-	json_object_set_new(out, "success",
-			    json_boolean(json_is_boolean(succ) ? json_is_true(succ) : j->status == VEX_JOB_COMPLETED));
-	if (json_is_string(err))
-		json_object_set(out, "error", err);
-	else if (j->status != VEX_JOB_COMPLETED && j->error_message != NULL)
-		json_object_set_new(out, "error", json_string(j->error_message));
-	else
-		json_object_set_new(out, "error", json_null());
-out:
-	json_decref(res);
-	json_decref(in);
-	return out;
-}
-
-static json_t *job_envelope(const struct vex_job *j)
-{
-	json_t *o = json_object(), *v;
-
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "job_id", json_string(j->id));
-	json_object_set_new(o, "status", json_string(status_name(j->status)));
-
-	if (j->kind == VEX_JOB_AGENT && vex_job_status_terminal(j->status))
-		v = agent_result(j);
-	else if (j->kind == VEX_JOB_TOOL)
-		v = stored_json(j->result_json);
-	else
-		v = NULL;
-	json_object_set_new(o, "result", v != NULL ? v : json_null());
-
-	if (j->error_code != NULL || j->error_message != NULL) {
-		json_t *e = json_object();
-
-		json_object_set_new(e, "code", json_string(j->error_code != NULL ? j->error_code : "ERROR"));
-		json_object_set_new(e, "message", json_string(j->error_message != NULL ? j->error_message : ""));
-		v = stored_json(j->error_details_json);
-		if (v != NULL)
-			json_object_set_new(e, "details", v);
-		json_object_set_new(o, "error", e);
-	} else {
-		json_object_set_new(o, "error", json_null());
-	}
-	json_object_set_new(o, "queued_at", time_json(j->created_at));
-	json_object_set_new(o, "attempts", json_integer(j->attempts));
-	json_object_set_new(o, "kind", json_string(vex_job_kind_name(j->kind)));
-	if (j->kind == VEX_JOB_AGENT)
-		json_object_set_new(o, "agent_id", json_string(j->agent_id));
-	else
-		json_object_set_new(o, "tool", json_string(j->tool != NULL ? j->tool : ""));
-	json_object_set_new(o, "started_at", time_json(j->started_at));
-	json_object_set_new(o, "completed_at", time_json(j->completed_at));
-	if (j->progress.current_step != NULL) {
-		json_object_set_new(o, "progress",
-				    json_pack("{s:s, s:i, s:f, s:o}", "current_step", j->progress.current_step,
-					      "total_steps", j->progress.total_steps, "percentage",
-					      j->progress.percentage, "message",
-					      j->progress.message != NULL ? json_string(j->progress.message)
-									  : json_null()));
-	} else {
-		json_object_set_new(o, "progress", json_null());
-	}
-	json_object_set_new(o, "tokens_used",
-			    json_pack("{s:I, s:I}", "input", (json_int_t)j->tokens_in, "output",
-				      (json_int_t)j->tokens_out));
-	if (j->cancel_requested)
-		json_object_set_new(o, "cancel_requested", json_true());
-	return o;
+			 a->generation, "fitness", a->fitness, "status", st, "created_at", vex_jobview_time(a->created_at),
+			 "updated_at", vex_jobview_time(a->updated_at));
 }
 
 /* ---- request helpers ---- */
@@ -512,7 +400,7 @@ static void agents_execute(struct vex_ctx *c)
 		      json_pack("{s:s, s:s, s:b, s:f, s:s, s:I, s:s, s:s}", "agent_id", c->params[0], "response", msg,
 				"verified", 0, "confidence", 1.0, "context_hash", "pending", "latency_ms",
 				(json_int_t)((vex_mono_us() - c->req->start_mono_us) / 1000), "job_id", j->id, "status",
-				status_name(j->status)));
+				vex_jobview_vex_status(j->status)));
 out:
 	vex_job_free(j);
 	json_decref(body);
@@ -566,7 +454,7 @@ static void tools_execute(struct vex_ctx *c)
 	snprintf(msg, sizeof(msg), "Job queued: %s", j->id);
 	set_location(c, j, created);
 	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", tool, "status", status_name(j->status),
+		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", tool, "status", vex_jobview_vex_status(j->status),
 				"response", msg));
 out:
 	vex_job_free(j);
@@ -590,7 +478,7 @@ static void jobs_get(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "job not found");
 		return;
 	}
-	vex_http_json(c->resp, 200, job_envelope(j));
+	vex_http_json(c->resp, 200, vex_jobview_vex(j));
 	vex_job_free(j);
 }
 
@@ -643,7 +531,7 @@ static void jobs_list(struct vex_ctx *c)
 	arr = json_array();
 	n = l.n > (size_t)limit ? (size_t)limit : l.n;
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, job_envelope(l.items[i]));
+		json_array_append_new(arr, vex_jobview_vex(l.items[i]));
 	json_object_set_new(root, "jobs", arr);
 	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
 	vex_http_json(c->resp, 200, root);
@@ -663,13 +551,13 @@ static void jobs_cancel(struct vex_ctx *c)
 	}
 	rc = vex_jobsvc_cancel(c->env, &c->who, c->params[0], 1, &j);
 	if (rc == VEX_ESTATE && j != NULL) {
-		snprintf(msg, sizeof(msg), "job is already %s", status_name(j->status));
+		snprintf(msg, sizeof(msg), "job is already %s", vex_jobview_vex_status(j->status));
 		vex_http_error(c->resp, c->req, 409, "JOB_NOT_CANCELABLE", msg, NULL);
 	} else if (rc != 0) {
 		vex_ctx_fail(c, rc, "job not found");
 	} else {
 		/* A running job is only asked to stop: 202 until the runner records "canceled". */
-		vex_http_json(c->resp, j->status == VEX_JOB_CANCELED ? 200 : 202, job_envelope(j));
+		vex_http_json(c->resp, j->status == VEX_JOB_CANCELED ? 200 : 202, vex_jobview_vex(j));
 	}
 	vex_job_free(j);
 }
