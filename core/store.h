@@ -405,4 +405,52 @@ int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned
 
 /* ---- webhook deliveries (store_deliveries.c) ---- */
 
+enum vex_delivery_status { VEX_DLV_PENDING, VEX_DLV_DELIVERED, VEX_DLV_FAILED, VEX_DLV_CANCELED };
+#define VEX_DELIVERY_ID_LEN 36 /* "msg_" + 32 hex: the webhook-id header */
+#define VEX_DELIVERY_BODY_CAP 1024 /* bytes of a receiver's answer kept per attempt */
+
+/* One attempt to deliver. */
+struct vex_delivery_attempt {
+	int n;                /* 1, 2, ... */
+	int64_t at;
+	int status_code;      /* 0: no HTTP answer (connection refused, timeout, refused target) */
+	char *error;          /* NULL on success; else what went wrong, in words */
+	int64_t duration_us;
+	char *response_body;  /* NULL or at most VEX_DELIVERY_BODY_CAP bytes of the answer */
+};
+
+struct vex_delivery {
+	char id[VEX_DELIVERY_ID_LEN + 1];
+	char hook_id[VEX_HOOK_ID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	char job_id[VEX_UUID_LEN + 1];
+	int64_t event_seq;
+	char event[32];               /* "job.completed" ... */
+	char *payload;                /* the exact body of every attempt */
+	enum vex_delivery_status status;
+	int attempts;
+	int64_t next_at;              /* pending: when the next attempt is due */
+	int last_status_code;         /* 0: none */
+	char *last_error;
+	int64_t created_at;
+	int64_t finished_at;          /* 0 while pending */
+	struct vex_delivery_attempt *log; /* filled by vex_store_deliveries_list, oldest first */
+	size_t nlog;
+};
+void vex_delivery_release(struct vex_delivery *d);
+
+struct vex_delivery_list {
+	struct vex_delivery *items;
+	size_t n;
+};
+void vex_delivery_list_release(struct vex_delivery_list *l);
+
+/* "pending" "delivered" "failed" "canceled" */
+const char *vex_delivery_status_name(enum vex_delivery_status st);
+
+/* Deliveries of hook "hook_id", newest first (id DESC), with id < "before_id" when not NULL, at most
+ * "limit" (1..1000), each with its attempts. The caller has checked the hook's owner. */
+int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
+			      struct vex_delivery_list *ret);
+
 #endif

@@ -21,4 +21,7 @@ size_t vex_dialect_events_routes(const struct vex_route **ret);
 /* Credentials under /api/v1: keys (API keys) and tokens (JWTs), admin only. *ret points at static storage. */
 size_t vex_keys_routes(const struct vex_route **ret);
 
+/* Webhooks: /webhooks (corex) and /api/v1/webhooks (vex), with their deliveries. *ret points at static storage. */
+size_t vex_webhooks_routes(const struct vex_route **ret);
+
 #endif

@@ -10,7 +10,7 @@
 
 #define VEX_ROUTE_PARAMS 2
 #define VEX_ROUTE_PARAM_MAX 256 /* bytes of one {param} segment */
-#define VEX_ROUTES_MAX 64
+#define VEX_ROUTES_MAX 128
 
 /* Route flags. */
 enum {

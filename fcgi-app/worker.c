@@ -144,6 +144,10 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 		n = vex_keys_routes(&routes);
 		rc = vex_router_add(&rt, routes, n);
 	}
+	if (rc == 0) {
+		n = vex_webhooks_routes(&routes);
+		rc = vex_router_add(&rt, routes, n);
+	}
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "route table full", NULL);
 		goto out;

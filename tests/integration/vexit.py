@@ -291,6 +291,7 @@ class Service:
         self.http_port = free_port()
         self.api_socket = os.path.join(self.home, "run", "api.sock")
         self.runner_socket = os.path.join(self.home, "run", "runner.sock")
+        self.stream_socket = os.path.join(self.home, "run", "stream.sock")
         self.db_path = os.path.join(self.home, "vex.db")
         self.rate, self.burst = rate, burst
         self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
@@ -315,6 +316,10 @@ class Service:
             "VEX_STORE_PATH": self.db_path,
             "VEX_SERVER_API_SOCKET": self.api_socket,
             "VEX_SERVER_RUNNER_SOCKET": self.runner_socket,
+            "VEX_STREAMS_SOCKET": self.stream_socket,
+            # Tests receive webhooks on loopback, and retry within seconds rather than hours.
+            "VEX_WEBHOOKS_ALLOW_PRIVATE": "true",
+            "VEX_WEBHOOKS_RETRY_S": "0.1,0.2,0.4,0.8,1.6,3.2",
             "VEX_LOG_LEVEL": "info",
         })
         e.update(extra or {})
