@@ -1,0 +1,32 @@
+/* netguard.h - which webhook targets are acceptable: URL syntax and public (non-private) addresses. */
+#ifndef VEX_NETGUARD_H
+#define VEX_NETGUARD_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/*
+ * 0 when "url" is acceptable as a webhook target, else VEX_EINVAL with the reason, in words and
+ * without the field name, in "why" (may be NULL; truncated to "whylen").
+ * Accepted: an absolute http:// or https:// URL (scheme in any case) of at most VEX_HOOK_URL_MAX
+ * bytes, printable ASCII only (no whitespace, control or non-ASCII bytes), a host, no userinfo,
+ * a port 1..65535 when given, no fragment. A host that is an IP literal (dotted IPv4 or [IPv6])
+ * must be a public unicast address unless "allow_private"; the host names "localhost" and
+ * "*.localhost" count as loopback. Numeric IPv4 forms other than four decimal numbers (127.1,
+ * 0x7f.0.0.1, 2130706433) are refused outright. Other host names are not resolved here: whoever
+ * connects checks the address it connected to with vex_netguard_addr_allowed().
+ */
+int vex_netguard_url_check(const char *url, int allow_private, char *why, size_t whylen);
+
+/*
+ * 1 when a connection to "sa" (AF_INET or AF_INET6; anything else is 0) is allowed, else 0.
+ * Without "allow_private" only public unicast addresses pass: refused are IPv4 0/8, 10/8,
+ * 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24, 192.168/16, 198.18/15,
+ * 198.51.100/24, 203.0.113/24, 224/4, 240/4 (with 255.255.255.255), and IPv6 ::/96 (with :: and
+ * ::1), 100::/64, 2001:db8::/32, fc00::/7, fe80::/10, fec0::/10, ff00::/8; IPv4 embedded in
+ * IPv6 (::ffff:0:0/96, 64:ff9b::/96, 2002::/16) is judged as that IPv4 address. With
+ * "allow_private" everything but multicast and broadcast (never a TCP peer) passes.
+ */
+int vex_netguard_addr_allowed(const struct sockaddr *sa, int allow_private);
+
+#endif
