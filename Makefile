@@ -51,7 +51,7 @@ $(BUILD)/vex-api: $(API_OBJ) $(BUILD)/libvexcore.a
 	$(CC) $(LDFLAGS) -o $@ $(API_OBJ) $(BUILD)/libvexcore.a -lfcgi $(LIBS)
 
 $(BUILD)/vex-runner: $(RUNNER_OBJ) $(BUILD)/libvexcore.a
-	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(BUILD)/libvexcore.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(BUILD)/libvexcore.a -lcurl $(LIBS)
 
 $(BUILD)/vexctl: $(BUILD)/tools/vexctl.o $(BUILD)/libvexcore.a
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a $(LIBS)
@@ -59,6 +59,11 @@ $(BUILD)/vexctl: $(BUILD)/tools/vexctl.o $(BUILD)/libvexcore.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvexcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a -lcmocka $(LIBS)
+
+# vex-api's FastCGI framing (pure code over buffers) is tested with its object linked in.
+$(BUILD)/tests/test_fcgi_proto: $(BUILD)/tests/unit/test_fcgi_proto.o $(BUILD)/fcgi-app/fcgi_proto.o $(BUILD)/libvexcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
 # Fault injection: our own allocations in this test go through its counting wrappers.
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \

@@ -1,4 +1,4 @@
-/* cursor.c - HMAC-sealed page tokens (opaque to clients, bound to the owner and the filters). */
+/* cursor.c - HMAC-sealed tokens: the sealing itself, and page tokens (opaque to clients, bound to the owner and the filters). */
 #include "cursor.h"
 
 #include <stdlib.h>
@@ -81,16 +81,17 @@ static int b64_decode(const char *in, size_t n, unsigned char *out, size_t cap, 
 	return 0;
 }
 
-/* The MAC key is HMAC(secret, label): a leaked token never exposes the JWT secret's own MACs. */
-static int mac(const unsigned char *secret, size_t secret_len, const void *data, size_t len,
+/* The MAC key is HMAC(secret, label): a leaked token never exposes the JWT secret's own MACs, and
+ * tokens sealed under one label never verify under another. */
+static int mac(const unsigned char *secret, size_t secret_len, const char *label, const void *data, size_t len,
 	       unsigned char out[MAC_LEN])
 {
 	unsigned char key[MAC_LEN];
 	unsigned klen = 0, mlen = 0;
 	int rc = VEX_ERROR;
 
-	if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)KEY_LABEL, sizeof(KEY_LABEL) - 1,
-		  key, &klen) || klen != MAC_LEN)
+	if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)label, strlen(label), key, &klen) ||
+	    klen != MAC_LEN)
 		goto out;
 	if (!HMAC(EVP_sha256(), key, MAC_LEN, data, len, out, &mlen) || mlen != MAC_LEN)
 		goto out;
@@ -98,6 +99,53 @@ static int mac(const unsigned char *secret, size_t secret_len, const void *data,
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
+}
+
+int vex_seal(const unsigned char *secret, size_t secret_len, const char *label, const void *payload, size_t len,
+	     char *out, size_t outlen)
+{
+	char tok[(VEX_SEAL_PAYLOAD_MAX + 2) / 3 * 4 + 1 + (MAC_LEN + 2) / 3 * 4 + 1];
+	unsigned char m[MAC_LEN];
+	size_t n;
+	int rc;
+
+	if (!secret || secret_len == 0 || !label || !payload || len > VEX_SEAL_PAYLOAD_MAX)
+		return VEX_EINVAL;
+	rc = mac(secret, secret_len, label, payload, len, m);
+	if (rc)
+		return rc;
+	n = b64_encode(payload, len, tok);
+	tok[n++] = '.';
+	n += b64_encode(m, MAC_LEN, tok + n);
+	if (n + 1 > outlen)
+		return VEX_ETOOBIG;
+	memcpy(out, tok, n + 1);
+	return 0;
+}
+
+int vex_unseal(const unsigned char *secret, size_t secret_len, const char *label, const char *token,
+	       size_t token_max, unsigned char *out, size_t cap, size_t *ret_len)
+{
+	unsigned char payload[VEX_SEAL_PAYLOAD_MAX], got[MAC_LEN + 2], want[MAC_LEN];
+	const char *dot;
+	size_t plen, mlen, tlen;
+
+	if (!secret || secret_len == 0 || !label || !token)
+		return VEX_EINVAL;
+	tlen = strnlen(token, token_max);
+	dot = memchr(token, '.', tlen);
+	if (tlen >= token_max || !dot)
+		return VEX_EINVAL;
+	if (b64_decode(token, (size_t)(dot - token), payload, sizeof(payload), &plen) ||
+	    b64_decode(dot + 1, tlen - (size_t)(dot - token) - 1, got, sizeof(got), &mlen) || mlen != MAC_LEN)
+		return VEX_EINVAL;
+	if (mac(secret, secret_len, label, payload, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN) != 0)
+		return VEX_EINVAL;
+	if (plen > cap)
+		return VEX_EINVAL;
+	memcpy(out, payload, plen);
+	*ret_len = plen;
+	return 0;
 }
 
 /* A short digest of the scope, so that the token does not spell out owner and filters. */
@@ -116,10 +164,8 @@ int vex_cursor_seal(const unsigned char *secret, size_t secret_len, const char *
 		    char *out, size_t outlen)
 {
 	char sh[23], *payload = NULL;
-	unsigned char m[MAC_LEN];
-	char tok[VEX_CURSOR_MAX];
 	json_t *v = NULL;
-	size_t plen, n;
+	size_t plen;
 	int rc;
 
 	if (!secret || secret_len == 0 || !scope || !last_id || strlen(last_id) > VEX_UUID_LEN)
@@ -138,17 +184,7 @@ int vex_cursor_seal(const unsigned char *secret, size_t secret_len, const char *
 		rc = VEX_ETOOBIG;
 		goto out;
 	}
-	rc = mac(secret, secret_len, payload, plen, m);
-	if (rc)
-		goto out;
-	n = b64_encode((const unsigned char *)payload, plen, tok);
-	tok[n++] = '.';
-	n += b64_encode(m, MAC_LEN, tok + n);
-	if (n + 1 > outlen) {
-		rc = VEX_ETOOBIG;
-		goto out;
-	}
-	memcpy(out, tok, n + 1);
+	rc = vex_seal(secret, secret_len, KEY_LABEL, payload, plen, out, outlen);
 out:
 	free(payload);
 	json_decref(v);
@@ -158,23 +194,16 @@ out:
 int vex_cursor_open(const unsigned char *secret, size_t secret_len, const char *scope, const char *token,
 		    char ret_id[VEX_UUID_LEN + 1])
 {
-	unsigned char payload[PAYLOAD_MAX + 1], got[MAC_LEN + 2], want[MAC_LEN];
-	const char *dot, *id, *f;
+	unsigned char payload[PAYLOAD_MAX + 1];
+	const char *id, *f;
 	char sh[23];
-	size_t plen, mlen, tlen;
+	size_t plen;
 	json_t *v = NULL, *ver;
 	int rc = VEX_EINVAL;
 
 	if (!secret || secret_len == 0 || !scope || !token)
 		return VEX_EINVAL;
-	tlen = strlen(token);
-	dot = strchr(token, '.');
-	if (tlen >= VEX_CURSOR_MAX || !dot)
-		goto out;
-	if (b64_decode(token, (size_t)(dot - token), payload, PAYLOAD_MAX, &plen) ||
-	    b64_decode(dot + 1, tlen - (size_t)(dot - token) - 1, got, sizeof(got), &mlen) || mlen != MAC_LEN)
-		goto out;
-	if (mac(secret, secret_len, payload, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN) != 0)
+	if (vex_unseal(secret, secret_len, KEY_LABEL, token, VEX_CURSOR_MAX, payload, PAYLOAD_MAX, &plen))
 		goto out;
 	payload[plen] = '\0';
 	v = json_loads((const char *)payload, 0, NULL);

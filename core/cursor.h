@@ -1,4 +1,4 @@
-/* cursor.h - opaque, tamper-proof page tokens: base64url(JSON payload) "." base64url(HMAC-SHA256). */
+/* cursor.h - opaque, tamper-proof tokens: base64url(payload) "." base64url(HMAC-SHA256); page tokens built on them. */
 #ifndef VEX_CURSOR_H
 #define VEX_CURSOR_H
 
@@ -7,6 +7,25 @@
 #include "ids.h"
 
 #define VEX_CURSOR_MAX 256 /* bytes of a token, NUL included; longer input is refused */
+
+#define VEX_SEAL_PAYLOAD_MAX 512 /* bytes a sealed token can carry */
+
+/*
+ * Seal "payload" ("len" bytes, at most VEX_SEAL_PAYLOAD_MAX) as base64url(payload) "." base64url(MAC)
+ * into "out" (NUL terminated). The MAC is HMAC-SHA256 keyed with HMAC-SHA256("secret", "label"):
+ * never the secret itself, and a token sealed under one label never verifies under another (a page
+ * token is not a stream token). 0, VEX_EINVAL, VEX_ETOOBIG (outlen too small), VEX_ERROR.
+ */
+int vex_seal(const unsigned char *secret, size_t secret_len, const char *label, const void *payload, size_t len,
+	     char *out, size_t outlen);
+
+/*
+ * Check "token" (refused when "token_max" bytes or longer) sealed under "label" and copy its payload
+ * into "out" ("cap" bytes; not NUL terminated), its length into *ret_len. 0, or VEX_EINVAL when the
+ * token is malformed, too long, does not verify, or carries more than "cap" bytes.
+ */
+int vex_unseal(const unsigned char *secret, size_t secret_len, const char *label, const char *token,
+	       size_t token_max, unsigned char *out, size_t cap, size_t *ret_len);
 
 /*
  * Seal "last_id" (the last item of a page) for the listing named by "scope" (the caller's owner,

@@ -383,9 +383,10 @@ int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h);
 /* Fetch by id; "owner" NULL means any owner. Deleted hooks are VEX_ENOTFOUND. Caller frees *ret. */
 int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret);
 
-/* Replace url, events, description, status, disabled_reason, failing_since, last_error and
- * updated_at of the live row h->id (of h->owner). VEX_ENOTFOUND when no such live row. */
-int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h);
+/* Replace url, events, description and updated_at of the live row h->id (of h->owner), and when
+ * "set_status" also status, disabled_reason, failing_since and last_error. VEX_ENOTFOUND when no
+ * such live row. */
+int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h, int set_status);
 
 /* Soft delete (status deleted) and, in the same transaction, cancel its pending deliveries.
  * "owner" NULL: any owner. VEX_ENOTFOUND when absent or already deleted. */
@@ -452,5 +453,102 @@ const char *vex_delivery_status_name(enum vex_delivery_status st);
  * "limit" (1..1000), each with its attempts. The caller has checked the hook's owner. */
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret);
+
+/* The delivery "id" with its attempts (oldest first). 0 or VEX_ENOTFOUND. Caller releases *ret. */
+int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_delivery *ret);
+
+/* The hook event a job event becomes ("job.queued" ...) and its VEX_HOOK_EV_* bit in *ret_bit;
+ * NULL (bit 0) for events no hook hears of (progress, cancel_requested). requeued -> job.queued. */
+const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit);
+
+/*
+ * The body of a delivery for job event "e" as hook event "event" ("job.completed" ...), asked once
+ * per event that has a matching hook, inside the fan-out's transaction ("s" may be read).
+ * 0 with *ret_payload (malloc'd, the store frees it); VEX_ENOTFOUND skips the event; any other
+ * error undoes the whole batch.
+ */
+typedef int (*vex_hook_payload_fn)(void *arg, struct vex_store *s, const struct vex_job_event *e, const char *event,
+				   char **ret_payload);
+
+/*
+ * Fan-out, in one BEGIN IMMEDIATE transaction: the job events after the 'webhooks' cursor (at most
+ * "limit", 1..10000), each to the ACTIVE hooks of the event's owner that listen for it (one pending
+ * delivery per hook and event: id "msg_" + 32 hex of a UUIDv7, next_at = "now_us"), then the cursor
+ * moves past them. Several runners may call it: each event fans out once (and the unique
+ * (hook_id, event_seq) index guards it too). Nothing is written when no event is new.
+ * *ret_events (events passed) and *ret_created (deliveries made) when not NULL.
+ */
+int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
+			   int *ret_events, int *ret_created);
+
+/* A claimed delivery with what sending it needs. */
+struct vex_delivery_claim {
+	struct vex_delivery d; /* without log */
+	char *url;
+	char *secret;
+};
+
+struct vex_delivery_claim_list {
+	struct vex_delivery_claim *items;
+	size_t n;
+};
+void vex_delivery_claim_list_release(struct vex_delivery_claim_list *l);
+
+/*
+ * Claim up to "max" (1..1000) due deliveries, in one BEGIN IMMEDIATE transaction: pending,
+ * next_at <= now, not claimed (claimed_until NULL or past), and with no older pending delivery of
+ * the same hook and job (order per job). Each gets claimed_by "runner_id", claimed_until
+ * now + "lease_us". Due deliveries of a hook that is no longer active are canceled instead.
+ * An empty list when nothing is due (then without taking the write lock). Caller releases *ret.
+ */
+int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
+			       int max, struct vex_delivery_claim_list *ret);
+
+/* Drop the claims "runner_id" holds on pending deliveries (its shutdown, or a restart under the
+ * same id) so that they are due again at once. *ret_n (when not NULL) gets how many. */
+int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n);
+
+/* What became of a delivery after an attempt. */
+struct vex_delivery_outcome {
+	enum vex_delivery_status status; /* VEX_DLV_DELIVERED, VEX_DLV_PENDING (again at next_at) or VEX_DLV_FAILED */
+	int64_t next_at;
+	int gone;                        /* the receiver answered 410: the delivery fails, the hook is disabled */
+	int64_t disable_after_us;        /* a hook failing at least this long is disabled (0: never) */
+};
+
+#define VEX_HOOK_GONE_REASON "the receiver answered 410 Gone"
+
+/*
+ * Record attempt "a" of delivery "id" in one BEGIN IMMEDIATE transaction: a webhook_attempts row
+ * (n = the next number, whatever a->n says; a->response_body cut to VEX_DELIVERY_BODY_CAP bytes
+ * of valid UTF-8, invalid bytes as '?') and attempts + 1. When the delivery is still pending and
+ * claimed by "runner_id" it also takes "o" (delivered or failed with finished_at = now, or pending
+ * again at o->next_at), last_status_code and last_error, and the claim is cleared; otherwise
+ * (canceled meanwhile, or claimed by another runner after our claim ran out) nothing else of it
+ * changes but the dropping of our own claim. The hook, when still active: a delivery ("o" delivered)
+ * clears failing_since and last_error; a failure sets failing_since (when unset) to a->at and
+ * last_error (a->error, else "the receiver answered <code>"); o->gone (410) disables it with the
+ * reason VEX_HOOK_GONE_REASON, and so does failing since at least o->disable_after_us before
+ * "now_us", with "failing since <RFC 3339>: <last error>"; disabling cancels the hook's pending
+ * deliveries (last_error "webhook disabled" where none). *ret_disabled (when not NULL) gets 1 when
+ * this attempt disabled the hook. 0, VEX_ENOTFOUND, VEX_EINVAL, VEX_ENOMEM, VEX_EBUSY, VEX_EIO.
+ */
+int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *runner_id,
+			       const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
+			       int *ret_disabled);
+
+/* One attempt for vex_store_deliveries_record. */
+struct vex_delivery_record {
+	const char *id;                       /* the delivery */
+	struct vex_delivery_attempt attempt;  /* borrowed strings */
+	struct vex_delivery_outcome outcome;
+	int rc;                               /* out: 0, or VEX_ENOTFOUND (no such delivery: skipped) */
+	int disabled;                         /* out: 1 when this attempt disabled the hook */
+};
+
+/* vex_store_delivery_attempt for "n" (0..1000) attempts in one transaction (one fsync for a burst of
+ * answers). 0 when the transaction committed (see each rc), else the error and nothing recorded. */
+int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs,
+				size_t n, int64_t now_us);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/model.h"
 #include "core/ratelimit.h"
 #include "core/store.h"
+#include "core/streamtoken.h"
 #include "core/timeutil.h"
 #include "core/toolrun.h"
 #include "core/tools.h"
@@ -405,6 +406,33 @@ static void jobs_cancel(struct vex_ctx *c)
 	vex_job_free(j);
 }
 
+/* ---- POST /jobs/{id}/stream_token ---- */
+
+/* A stream_token for GET /jobs/{id}/stream (docs/api-streams.md): EventSource sends no headers.
+ * The body, if any, is ignored. */
+static void jobs_stream_token(struct vex_ctx *c)
+{
+	const struct vex_config *cfg = c->env->cfg;
+	struct vex_job *j = NULL;
+	char tok[VEX_STREAMTOKEN_MAX], url[VEX_STREAMTOKEN_MAX + 128];
+	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
+	int rc;
+
+	if (load_job(c, &j) != 0)
+		return;
+	rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
+				  sizeof(tok));
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	snprintf(url, sizeof(url), "/jobs/%s/stream?stream_token=%s", j->id, tok);
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:I, s:s}", "stream_token", tok, "expires_at", (json_int_t)exp_s, "stream_url", url));
+out:
+	vex_job_free(j);
+}
+
 /* ---- GET /jobs ---- */
 
 static void jobs_list(struct vex_ctx *c)
@@ -492,6 +520,7 @@ static const struct vex_route routes[] = {
 	{ "GET", "/jobs", jobs_list, 0 },
 	{ "GET", "/jobs/{id}", jobs_get, 0 },
 	{ "DELETE", "/jobs/{id}", jobs_cancel, 0 },
+	{ "POST", "/jobs/{id}/stream_token", jobs_stream_token, 0 },
 };
 
 size_t vex_dialect_corex_routes(const struct vex_route **ret)

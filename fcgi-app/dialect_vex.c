@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/model.h"
 #include "core/store.h"
+#include "core/streamtoken.h"
 #include "core/timeutil.h"
 #include "core/tools.h"
 #include "fcgi-app/api.h"
@@ -562,6 +563,36 @@ static void jobs_cancel(struct vex_ctx *c)
 	vex_job_free(j);
 }
 
+/* A stream_token for the job's event stream (docs/api-streams.md): for EventSource, which sends no
+ * headers. The body, if any, is ignored. */
+static void jobs_stream_token(struct vex_ctx *c)
+{
+	const struct vex_config *cfg = c->env->cfg;
+	struct vex_job *j = NULL;
+	char tok[VEX_STREAMTOKEN_MAX], url[VEX_STREAMTOKEN_MAX + 128];
+	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
+		return;
+	}
+	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
+	if (rc == 0)
+		rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
+					  sizeof(tok));
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	snprintf(url, sizeof(url), "/api/v1/jobs/%s/stream?stream_token=%s", j->id, tok);
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:o, s:s}", "stream_token", tok, "expires_at", vex_jobview_time(exp_s * 1000000),
+				"stream_url", url));
+out:
+	vex_job_free(j);
+}
+
 /* ---- tools ---- */
 
 static void tools_list(struct vex_ctx *c)
@@ -605,6 +636,7 @@ static const struct vex_route routes[] = {
 	{ "GET", "/api/v1/jobs", jobs_list, 0 },
 	{ "GET", "/api/v1/jobs/{id}", jobs_get, 0 },
 	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0 },
+	{ "POST", "/api/v1/jobs/{id}/stream_token", jobs_stream_token, 0 },
 	{ "GET", "/api/v1/tools", tools_list, 0 },
 	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, 0 },
 };

@@ -62,8 +62,7 @@ int vex_http_decode(const char *in, size_t len, int plus, char *out, size_t outl
 	return 0;
 }
 
-/* An incoming X-Request-ID is echoed only when it is 1..128 chars of [A-Za-z0-9._:-]. */
-static int reqid_ok(const char *s)
+int vex_http_request_id_ok(const char *s)
 {
 	size_t n = 0;
 
@@ -119,7 +118,7 @@ int vex_http_req_begin(struct vex_http_req *r, FCGX_Request *f)
 	r->query = q != NULL ? q : "";
 
 	rid = FCGX_GetParam("HTTP_X_REQUEST_ID", f->envp);
-	if (reqid_ok(rid))
+	if (vex_http_request_id_ok(rid))
 		memcpy(r->request_id, rid, strlen(rid) + 1);
 	else
 		vex_uuid7(r->request_id);
@@ -169,7 +168,12 @@ const char *vex_http_param(const struct vex_http_req *r, const char *name)
 
 int vex_http_query(const struct vex_http_req *r, const char *key, char *out, size_t outlen)
 {
-	const char *p = r->query, *amp, *eq;
+	return vex_http_query_get(r->query, key, out, outlen);
+}
+
+int vex_http_query_get(const char *query, const char *key, char *out, size_t outlen)
+{
+	const char *p = query, *amp, *eq;
 	size_t klen = strlen(key), plen, nlen;
 	char name[64];
 

@@ -63,6 +63,12 @@ const char *vex_http_param(const struct vex_http_req *r, const char *name);
  */
 int vex_http_query(const struct vex_http_req *r, const char *key, char *out, size_t outlen);
 
+/* The same over a raw query string "query" (QUERY_STRING). */
+int vex_http_query_get(const char *query, const char *key, char *out, size_t outlen);
+
+/* 1 when an incoming X-Request-ID "s" may be echoed: 1..128 chars of [A-Za-z0-9._:-]; else 0 (NULL too). */
+int vex_http_request_id_ok(const char *s);
+
 /* Percent-decode "len" bytes of "in" into "out" (NUL terminated); '+' becomes a space when "plus".
  * 0, VEX_ETOOBIG, VEX_EINVAL (bad escape or an encoded NUL). */
 int vex_http_decode(const char *in, size_t len, int plus, char *out, size_t outlen);

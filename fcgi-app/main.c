@@ -1,4 +1,4 @@
-/* main.c - vex-api: arguments, configuration, the FastCGI socket, and the prefork master (respawn, shutdown). */
+/* main.c - vex-api: arguments, configuration, the FastCGI sockets, and the prefork master (respawn, shutdown). */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include "core/timeutil.h"
 #include "core/commitq.h"
 #include "fcgi-app/committer.h"
+#include "fcgi-app/stream_server.h"
 #include "fcgi-app/worker.h"
 
 #define WORKERS_MAX 256
@@ -29,7 +30,18 @@
 #define QUICK_DEATH_US 1000000LL         /* a worker dying sooner than this backs off */
 #define BACKOFF_MAX_US (5 * 1000000LL)
 
+/* What a child of the master runs. */
+enum child_kind { CHILD_WORKER, CHILD_COMMITTER, CHILD_STREAMS };
+
+/* The sockets the master hands down; each child keeps only its own. -1: none. */
+struct listeners {
+	int api_fd;
+	int commit_fd;
+	int stream_fd;
+};
+
 struct slot {
+	enum child_kind kind;
 	pid_t pid;        /* 0: not running */
 	int64_t started;  /* monotonic */
 	int64_t respawn_at;
@@ -92,7 +104,7 @@ static int mkdir_parent(const char *file)
  * Listen on the unix socket "path" (mode 0666: nginx's workers run as another user).
  * A socket somebody still answers on is not stolen; a stale file is replaced.
  */
-static int open_listener(const char *path, int *ret_fd, char *err, size_t errlen)
+static int open_listener(const char *key, const char *path, int *ret_fd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	int fd = -1, probe = -1, rc = 0;
@@ -100,7 +112,7 @@ static int open_listener(const char *path, int *ret_fd, char *err, size_t errlen
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "api_socket path too long (max %zu bytes): %s", sizeof(sa.sun_path) - 1, path);
+		snprintf(err, errlen, "%s path too long (max %zu bytes): %s", key, sizeof(sa.sun_path) - 1, path);
 		rc = VEX_EINVAL;
 		goto out;
 	}
@@ -138,8 +150,8 @@ out:
 	return rc;
 }
 
-/* Fork a worker, or the committer when "committer" is set; each child keeps only its own listener. */
-static pid_t spawn(const struct vex_config *cfg, int listen_fd, int commit_fd, int committer, pid_t master)
+/* Fork a child of "kind"; each child keeps only its own listener. */
+static pid_t spawn(const struct vex_config *cfg, const struct listeners *l, enum child_kind kind, pid_t master)
 {
 	pid_t pid = fork();
 
@@ -149,13 +161,22 @@ static pid_t spawn(const struct vex_config *cfg, int listen_fd, int commit_fd, i
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
 		_exit(0);
-	if (committer) {
-		close(listen_fd);
-		exit(vex_committer_run(cfg, commit_fd));
-	}
-	if (commit_fd >= 0)
-		close(commit_fd);
-	exit(vex_worker_run(cfg, listen_fd));
+	if (kind != CHILD_WORKER)
+		close(l->api_fd);
+	if (kind != CHILD_COMMITTER && l->commit_fd >= 0)
+		close(l->commit_fd);
+	if (kind != CHILD_STREAMS && l->stream_fd >= 0)
+		close(l->stream_fd);
+	if (kind == CHILD_COMMITTER)
+		exit(vex_committer_run(cfg, l->commit_fd));
+	if (kind == CHILD_STREAMS)
+		exit(vex_stream_server_run(cfg, l->stream_fd));
+	exit(vex_worker_run(cfg, l->api_fd));
+}
+
+static const char *kind_name(enum child_kind kind)
+{
+	return kind == CHILD_COMMITTER ? "committer" : kind == CHILD_STREAMS ? "stream server" : "worker";
 }
 
 static void signal_all(struct slot *slots, int n, int sig)
@@ -167,7 +188,7 @@ static void signal_all(struct slot *slots, int n, int sig)
 			kill(slots[i].pid, sig);
 }
 
-static void log_exit(pid_t pid, int st, int stopping)
+static void log_exit(enum child_kind kind, pid_t pid, int st, int stopping)
 {
 	char p[16], how[48];
 
@@ -177,7 +198,7 @@ static void log_exit(pid_t pid, int st, int stopping)
 	else
 		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(st));
 	vex_log(stopping || (WIFEXITED(st) && WEXITSTATUS(st) == 0) ? VEX_LOG_INFO : VEX_LOG_WARN,
-		"worker exited", "worker_pid", p, "status", how, NULL);
+		"worker exited", "worker_pid", p, "kind", kind_name(kind), "status", how, NULL);
 }
 
 /* Reap every exited worker; schedule respawns (with backoff when they die young). */
@@ -192,7 +213,7 @@ static void reap(struct slot *slots, int n, int stopping)
 			;
 		if (i == n)
 			continue;
-		log_exit(pid, st, stopping);
+		log_exit(slots[i].kind, pid, st, stopping);
 		slots[i].pid = 0;
 		if (now - slots[i].started < QUICK_DEATH_US) {
 			if (slots[i].quick_deaths < 16)
@@ -218,12 +239,13 @@ static int alive(const struct slot *slots, int n)
 }
 
 /*
- * The master: keep "n" workers alive, and in slot n the group committer when "commit_fd" >= 0;
- * on SIGTERM/SIGINT drain them all, SIGKILL stragglers after 10 s.
+ * The master: keep "n" workers alive, and in the slots after them the group committer when
+ * "commit_fd" >= 0 and the stream server when "stream_fd" >= 0 (respawned like workers, with the
+ * same backoff); on SIGTERM/SIGINT drain them all, SIGKILL stragglers after 10 s.
  */
-static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, int n)
+static int master(const struct vex_config *cfg, const struct listeners *l, int n)
 {
-	struct slot slots[WORKERS_MAX + 1];
+	struct slot slots[WORKERS_MAX + 2];
 	struct timespec ts;
 	sigset_t set;
 	pid_t self = getpid();
@@ -238,8 +260,12 @@ static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, in
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
 
-	if (commit_fd >= 0)
-		n++;
+	for (i = 0; i < n; i++)
+		slots[i].kind = CHILD_WORKER;
+	if (l->commit_fd >= 0)
+		slots[n++].kind = CHILD_COMMITTER;
+	if (l->stream_fd >= 0)
+		slots[n++].kind = CHILD_STREAMS;
 	for (;;) {
 		reap(slots, n, stopping);
 		now = vex_mono_us();
@@ -268,7 +294,7 @@ static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, in
 						next = slots[i].respawn_at;
 					continue;
 				}
-				slots[i].pid = spawn(cfg, listen_fd, commit_fd, commit_fd >= 0 && i == n - 1, self);
+				slots[i].pid = spawn(cfg, l, slots[i].kind, self);
 				slots[i].started = now;
 				if (slots[i].pid < 0) {
 					vex_log(VEX_LOG_ERROR, "fork failed", "error", strerror(errno), NULL);
@@ -276,7 +302,8 @@ static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, in
 					slots[i].respawn_at = now + 1000000LL;
 				} else {
 					snprintf(buf, sizeof(buf), "%d", (int)slots[i].pid);
-					vex_log(VEX_LOG_DEBUG, "worker started", "worker_pid", buf, NULL);
+					vex_log(VEX_LOG_DEBUG, "worker started", "worker_pid", buf, "kind",
+						kind_name(slots[i].kind), NULL);
 				}
 			}
 		}
@@ -299,14 +326,24 @@ static int master(const struct vex_config *cfg, int listen_fd, int commit_fd, in
 	return 0;
 }
 
+/* Remove the socket "path" only when it is still the one "st" describes (a successor may have replaced it). */
+static void unlink_if_ours(const char *path, const struct stat *st)
+{
+	struct stat now;
+
+	if (stat(path, &now) == 0 && now.st_ino == st->st_ino && now.st_dev == st->st_dev)
+		unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct vex_config cfg;
-	struct stat st_sock;
+	struct listeners l = { -1, -1, -1 };
+	struct stat st_sock, st_stream;
 	sigset_t set;
 	const char *config_path = NULL;
 	char err[1024], buf[32];
-	int i, check = 0, listen_fd = -1, commit_fd = -1, workers, status = 1, have_sock = 0;
+	int i, rc, check = 0, workers, status = 1, have_sock = 0, have_stream = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	for (i = 1; i < argc; i++) {
@@ -352,38 +389,50 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (open_listener(cfg.api_socket, &listen_fd, err, sizeof(err)) != 0) {
+	if (open_listener("api_socket", cfg.api_socket, &l.api_fd, err, sizeof(err)) != 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
 		goto out;
 	}
 	have_sock = stat(cfg.api_socket, &st_sock) == 0;
-	commit_fd = vex_commitq_listen(cfg.commit_socket);
-	if (commit_fd == VEX_EEXIST)
+	l.commit_fd = vex_commitq_listen(cfg.commit_socket);
+	if (l.commit_fd == VEX_EEXIST)
 		vex_log(VEX_LOG_INFO, "another vex-api's committer serves commit_socket: sharing it", "socket",
 			cfg.commit_socket, NULL);
-	else if (commit_fd < 0)
+	else if (l.commit_fd < 0)
 		vex_log(VEX_LOG_WARN, "no group committer: workers will write directly", "socket", cfg.commit_socket,
 			NULL);
+	if (l.commit_fd < 0)
+		l.commit_fd = -1;
+	/* Streams: one stream server per socket; a second vex-api on the same host shares the first's. */
+	rc = open_listener("[streams] socket", cfg.stream_socket, &l.stream_fd, err, sizeof(err));
+	if (rc == VEX_EEXIST)
+		vex_log(VEX_LOG_INFO, "another vex-api's stream server serves the stream socket: sharing it", "socket",
+			cfg.stream_socket, NULL);
+	else if (rc != 0)
+		vex_log(VEX_LOG_WARN, "no stream server: streams answer 502", "error", err, NULL);
+	have_stream = l.stream_fd >= 0 && stat(cfg.stream_socket, &st_stream) == 0;
 	if (FCGX_Init() != 0) {
 		vex_log(VEX_LOG_ERROR, "FCGX_Init failed", NULL);
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%d", workers);
-	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.db_path, NULL);
-	status = master(&cfg, listen_fd, commit_fd, workers);
+	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.db_path,
+		"stream_socket", cfg.stream_socket, NULL);
+	status = master(&cfg, &l, workers);
 	vex_log(VEX_LOG_INFO, "vex-api stopped", NULL);
 out:
-	if (listen_fd >= 0) {
-		struct stat now;
-
-		close(listen_fd);
-		/* Remove the socket only when it is still ours (a successor may have replaced it). */
-		if (have_sock && stat(cfg.api_socket, &now) == 0 && now.st_ino == st_sock.st_ino &&
-		    now.st_dev == st_sock.st_dev)
-			unlink(cfg.api_socket);
+	if (l.api_fd >= 0) {
+		close(l.api_fd);
+		if (have_sock)
+			unlink_if_ours(cfg.api_socket, &st_sock);
 	}
-	if (commit_fd >= 0) {
-		close(commit_fd);
+	if (l.stream_fd >= 0) {
+		close(l.stream_fd);
+		if (have_stream)
+			unlink_if_ours(cfg.stream_socket, &st_stream);
+	}
+	if (l.commit_fd >= 0) {
+		close(l.commit_fd);
 		unlink(cfg.commit_socket);
 	}
 	vex_config_release(&cfg);

@@ -1,10 +1,665 @@
 /* webhooks.c - webhooks under /webhooks (corex) and /api/v1/webhooks (vex): register, list, change, delete, deliveries. */
-#include <stddef.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/jobview.h"
+#include "core/json.h"
+#include "core/netguard.h"
+#include "core/store.h"
 #include "fcgi-app/api.h"
+
+#define LIMIT_DEFAULT 20
+#define LIMIT_MAX 100
+#define DESCRIPTION_MAX 500 /* code points */
+#define SECRET_RAW 32       /* random bytes behind "whsec_" */
+#define SECRET_LEN (6 + 44) /* "whsec_" + base64 (with padding) of 32 bytes */
+#define EVENTS_KNOWN "job.queued, job.started, job.completed, job.failed, job.canceled, job.timeout"
+
+/* Event names by bit position of VEX_HOOK_EV_*. */
+static const char *const event_names[] = { "job.queued", "job.started", "job.completed",
+					   "job.failed", "job.canceled", "job.timeout" };
+#define EVENT_COUNT (sizeof(event_names) / sizeof(event_names[0]))
+
+static const char *const create_fields[] = { "url", "events", "description", NULL };
+static const char *const patch_fields[] = { "url", "events", "description", "status", NULL };
+
+/* ---- the dialect of a request: one handler set, two presentations ---- */
+
+/* 1 for /api/v1/webhooks (vex: RFC 3339 times, vex errors), 0 for /webhooks (corex: Unix seconds). */
+static int is_vex(const struct vex_ctx *c)
+{
+	return strncmp(c->req->path, "/api/v1/", 8) == 0;
+}
+
+/* vex: {"error":{"code","message","field"?,"request_id"}}; corex: {"error":{"code","message","argument"?}}. */
+static void hook_error(struct vex_ctx *c, int status, const char *code, const char *message, const char *field)
+{
+	json_t *e;
+
+	if (is_vex(c)) {
+		vex_http_error(c->resp, c->req, status, code, message, field);
+		return;
+	}
+	e = json_pack("{s:s, s:s}", "code", code, "message", message);
+	if (e && field && *field)
+		json_object_set_new(e, "argument", json_string(field));
+	vex_http_json(c->resp, status, json_pack("{s:o}", "error", e));
+}
+
+/* A validation failure: vex keeps its 400/422 and VALIDATION_ERROR (or INVALID_JSON); corex answers every
+ * argument problem with 400 INVALID_ARGUMENTS (INVALID_JSON for a body that is not JSON), as /jobs/submit does. */
+static void field_error(struct vex_ctx *c, const struct vex_field_error *e)
+{
+	if (is_vex(c))
+		vex_ctx_field_error(c, e);
+	else
+		hook_error(c, 400, strcmp(e->code, "INVALID_JSON") == 0 ? "INVALID_JSON" : "INVALID_ARGUMENTS",
+			   e->message, e->field);
+}
+
+/* A bad query parameter: vex 400 VALIDATION_ERROR, corex 400 INVALID_PARAMETER (as GET /jobs). */
+static void param_error(struct vex_ctx *c, const char *message, const char *param)
+{
+	hook_error(c, 400, is_vex(c) ? "VALIDATION_ERROR" : "INVALID_PARAMETER", message, param);
+}
+
+static void hook_not_found(struct vex_ctx *c)
+{
+	char msg[VEX_ROUTE_PARAM_MAX + 32];
+
+	if (is_vex(c)) {
+		vex_http_error(c->resp, c->req, 404, "NOT_FOUND", "webhook not found", NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Webhook %s does not exist", c->params[0]);
+	hook_error(c, 404, "WEBHOOK_NOT_FOUND", msg, NULL);
+}
+
+/* A failed store call: 404 in the dialect's words, else 503/500 (vex_ctx_fail). */
+static void store_fail(struct vex_ctx *c, int rc)
+{
+	if (rc == VEX_ENOTFOUND)
+		hook_not_found(c);
+	else
+		vex_ctx_fail(c, rc, "webhook not found");
+}
+
+static json_t *time_json(const struct vex_ctx *c, int64_t us)
+{
+	return is_vex(c) ? vex_jobview_time(us) : vex_jobview_unix_s(us);
+}
+
+/* ---- shapes ---- */
+
+static json_t *events_json(unsigned mask)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < EVENT_COUNT; i++)
+		if (mask & (1u << i))
+			json_array_append_new(a, json_string(event_names[i]));
+	return a;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *hook_status_name(enum vex_hook_status st)
+{
+	return st == VEX_HOOK_DISABLED ? "disabled" : st == VEX_HOOK_DELETED ? "deleted" : "active";
+}
+
+/* A hook as clients see it; the secret never (only the create answer adds it). */
+static json_t *hook_json(const struct vex_ctx *c, const struct vex_webhook *h)
+{
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id", h->id, "owner", h->owner,
+			 "url", h->url, "events", events_json(h->events), "description", str_or_null(h->description),
+			 "status", hook_status_name(h->status), "disabled_reason", str_or_null(h->disabled_reason),
+			 "failing_since", time_json(c, h->failing_since), "last_error", str_or_null(h->last_error),
+			 "created_at", time_json(c, h->created_at), "updated_at", time_json(c, h->updated_at));
+}
+
+static json_t *attempt_json(const struct vex_ctx *c, const struct vex_delivery_attempt *a)
+{
+	return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o}", "n", a->n, "at", time_json(c, a->at), "status_code",
+			 a->status_code ? json_integer(a->status_code) : json_null(), "error", str_or_null(a->error),
+			 "duration_ms", (json_int_t)((a->duration_us + 500) / 1000), "response_body",
+			 str_or_null(a->response_body));
+}
+
+static json_t *delivery_json(const struct vex_ctx *c, const struct vex_delivery *d)
+{
+	json_t *log = json_array(), *o;
+	size_t i;
+
+	for (i = 0; log && i < d->nlog; i++)
+		json_array_append_new(log, attempt_json(c, &d->log[i]));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", d->id, "event", d->event,
+		      "job_id", d->job_id, "status", vex_delivery_status_name(d->status), "attempts", d->attempts,
+		      "next_attempt_at", d->status == VEX_DLV_PENDING ? time_json(c, d->next_at) : json_null(),
+		      "last_status_code", d->last_status_code ? json_integer(d->last_status_code) : json_null(),
+		      "last_error", str_or_null(d->last_error), "created_at", time_json(c, d->created_at),
+		      "finished_at", time_json(c, d->finished_at), "delivered_at",
+		      d->status == VEX_DLV_DELIVERED ? time_json(c, d->finished_at) : json_null(), "attempt_log",
+		      log);
+	return o;
+}
+
+/* ---- ids and secrets ---- */
+
+/* "hook_" + the 32 hex digits of a UUIDv7: ids sort in creation order. */
+static void hook_new_id(char out[VEX_HOOK_ID_LEN + 1])
+{
+	char u[VEX_UUID_LEN + 1];
+	size_t i, o = 5;
+
+	vex_uuid7(u);
+	memcpy(out, "hook_", 5);
+	for (i = 0; i < VEX_UUID_LEN; i++)
+		if (u[i] != '-')
+			out[o++] = u[i];
+	out[o] = '\0';
+}
+
+/* "<prefix>" + exactly 32 lower-case hex digits (a hook or delivery id as vex makes them). */
+static int prefixed_hex_valid(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix), i;
+
+	if (strncmp(s, prefix, n) != 0)
+		return 0;
+	for (i = 0; i < 32; i++) {
+		char ch = s[n + i];
+
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return 0;
+	}
+	return s[n + 32] == '\0';
+}
+
+/* "whsec_" + base64 of 32 random bytes. 0 or VEX_EIO. */
+static int secret_new(char out[SECRET_LEN + 1])
+{
+	unsigned char raw[SECRET_RAW];
+	int rc;
+
+	rc = vex_random_bytes(raw, sizeof(raw));
+	if (rc)
+		goto out;
+	memcpy(out, "whsec_", 6);
+	if (EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)sizeof(raw)) != SECRET_LEN - 6)
+		rc = VEX_ERROR;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+/* ---- request bodies ---- */
+
+/* The body as a JSON object ("empty_ok": an empty body is {}); on failure the error is answered. */
+static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
+{
+	struct vex_field_error e;
+	int rc = vex_ctx_body_object(c, empty_ok, ret, &e);
+
+	if (rc == VEX_EINVAL)
+		field_error(c, &e);
+	else if (rc)
+		vex_ctx_fail(c, rc, NULL);
+	return rc;
+}
+
+/* Every key of "body" must be one of "known" (NULL terminated). */
+static int check_unknown(json_t *body, const char *const *known, struct vex_field_error *e)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(body, key, v) {
+		for (i = 0; known[i]; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (!known[i])
+			return vex_field_error_set(e, 400, "VALIDATION_ERROR", key, "unknown field '%.64s'; allowed: %s%s",
+						   key, "url, events, description", known == patch_fields ? ", status" : "");
+	}
+	return 0;
+}
+
+static int replace_str(char **dst, const char *src)
+{
+	char *s = NULL;
+
+	if (src) {
+		s = strdup(src);
+		if (!s)
+			return VEX_ENOMEM;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* "events": a non-empty array of distinct known names, into *ret (a VEX_HOOK_EV_* mask). */
+static int parse_events(json_t *v, unsigned *ret, struct vex_field_error *e)
+{
+	unsigned mask = 0;
+	json_t *item;
+	size_t idx, i;
+
+	if (!json_is_array(v))
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "events",
+					   "events must be an array of event names (" EVENTS_KNOWN ")");
+	if (json_array_size(v) == 0)
+		return vex_field_error_set(e, 422, "VALIDATION_ERROR", "events",
+					   "events must not be empty; choose from " EVENTS_KNOWN);
+	json_array_foreach(v, idx, item) {
+		const char *name;
+
+		if (!json_is_string(item))
+			return vex_field_error_set(e, 400, "VALIDATION_ERROR", "events",
+						   "events[%zu] must be a string", idx);
+		name = json_string_value(item);
+		for (i = 0; i < EVENT_COUNT; i++)
+			if (strcmp(name, event_names[i]) == 0)
+				break;
+		if (i == EVENT_COUNT)
+			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "events",
+						   "unknown event '%.64s' in events; known: " EVENTS_KNOWN, name);
+		if (mask & (1u << i))
+			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "events",
+						   "event '%s' is listed twice in events", name);
+		mask |= 1u << i;
+	}
+	*ret = mask;
+	return 0;
+}
+
+/*
+ * Read the fields present in "body" into "h" (owned strings replaced). "create" makes url required and
+ * events default to all six. Type errors are 400, values 422; "e" names the field. VEX_ENOMEM possible.
+ */
+static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct vex_webhook *h,
+		       struct vex_field_error *e)
+{
+	json_t *v;
+	const char *s = NULL;
+	char why[192];
+	unsigned mask = 0;
+	int rc;
+
+	rc = check_unknown(body, create ? create_fields : patch_fields, e);
+	if (rc)
+		return rc;
+	v = json_object_get(body, "url");
+	if (!v && create)
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "url", "url is required");
+	if (v) {
+		if (!json_is_string(v))
+			return vex_field_error_set(e, 400, "VALIDATION_ERROR", "url", "url must be a string");
+		if (vex_netguard_url_check(json_string_value(v), c->env->cfg->hooks_allow_private, why, sizeof(why)))
+			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "url", "url: %s", why);
+		rc = replace_str(&h->url, json_string_value(v));
+		if (rc)
+			return rc;
+	}
+	v = json_object_get(body, "events");
+	if (v) {
+		rc = parse_events(v, &mask, e);
+		if (rc)
+			return rc;
+		h->events = mask;
+	} else if (create) {
+		h->events = VEX_HOOK_EV_ALL;
+	}
+	v = json_object_get(body, "description");
+	if (v) {
+		/* null or "" clears it. */
+		if (!json_is_null(v)) {
+			rc = vex_json_get_string(body, "description", 1, 0, DESCRIPTION_MAX, 0, &s, e);
+			if (rc)
+				return rc;
+		}
+		rc = replace_str(&h->description, s && *s ? s : NULL);
+		if (rc)
+			return rc;
+	}
+	v = json_object_get(body, "status");
+	if (v) {
+		if (!json_is_string(v))
+			return vex_field_error_set(e, 400, "VALIDATION_ERROR", "status",
+						   "status must be a string: active or disabled");
+		s = json_string_value(v);
+		if (strcmp(s, "active") == 0 && h->status != VEX_HOOK_ACTIVE) {
+			/* Re-enabled: the failure record starts over. */
+			h->status = VEX_HOOK_ACTIVE;
+			h->failing_since = 0;
+			if (replace_str(&h->disabled_reason, NULL) || replace_str(&h->last_error, NULL))
+				return VEX_ENOMEM;
+		} else if (strcmp(s, "disabled") == 0 && h->status != VEX_HOOK_DISABLED) {
+			h->status = VEX_HOOK_DISABLED;
+			rc = replace_str(&h->disabled_reason, "disabled by the owner");
+			if (rc)
+				return rc;
+		} else if (strcmp(s, "active") != 0 && strcmp(s, "disabled") != 0) {
+			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "status",
+						   "status must be active or disabled (DELETE removes a webhook)");
+		}
+	}
+	if (!create && json_object_size(body) == 0)
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "",
+					   "the body must hold at least one of url, events, description, status");
+	return 0;
+}
+
+/* ---- query parameters ---- */
+
+/* limit=1..100 (default 20); on failure the error is answered. */
+static int query_limit(struct vex_ctx *c, int *ret)
+{
+	char buf[16], *end;
+	long v;
+	int rc;
+
+	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND) {
+		*ret = LIMIT_DEFAULT;
+		return 0;
+	}
+	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
+		v = strtol(buf, &end, 10);
+		if (*end == '\0' && v >= 1 && v <= LIMIT_MAX) {
+			*ret = (int)v;
+			return 0;
+		}
+	}
+	param_error(c, "limit must be an integer between 1 and 100", "limit");
+	return VEX_EINVAL;
+}
+
+/* The page cursor: "cursor" or its synonym "before" (the last id of the previous page), an id of the form
+ * "<prefix>" + 32 hex; "" when absent. On failure the error is answered. */
+static int query_cursor(struct vex_ctx *c, const char *prefix, char *out, size_t outlen)
+{
+	static const char *const names[] = { "cursor", "before" };
+	char buf[64];
+	size_t i;
+	int rc;
+
+	out[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		rc = vex_http_query(c->req, names[i], buf, sizeof(buf));
+		if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
+			continue;
+		if (rc != 0 || !prefixed_hex_valid(buf, prefix) || strlen(buf) >= outlen) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "%s must be an id from a previous page (%s...)", names[i], prefix);
+			param_error(c, msg, names[i]);
+			return VEX_EINVAL;
+		}
+		memcpy(out, buf, strlen(buf) + 1);
+		return 0;
+	}
+	return 0;
+}
+
+/* Lists show the caller's own hooks; an admin may ask for "owner=<sub>" or "owner=*" (all). */
+static int query_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret)
+{
+	int rc;
+
+	*ret = c->who.sub;
+	if (c->who.role != VEX_ROLE_ADMIN)
+		return 0;
+	rc = vex_http_query(c->req, "owner", buf, len);
+	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
+		return 0;
+	if (rc != 0) {
+		param_error(c, "invalid owner", "owner");
+		return VEX_EINVAL;
+	}
+	*ret = strcmp(buf, "*") == 0 ? NULL : buf;
+	return 0;
+}
+
+/* The hook of the path, visible to the caller (an admin sees every owner's); on failure the error is answered. */
+static int load_hook(struct vex_ctx *c, struct vex_webhook **ret)
+{
+	int rc;
+
+	if (!prefixed_hex_valid(c->params[0], "hook_")) {
+		hook_not_found(c);
+		return VEX_ENOTFOUND;
+	}
+	rc = vex_store_webhook_get(c->env->store, c->params[0], c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub,
+				   ret);
+	if (rc)
+		store_fail(c, rc);
+	return rc;
+}
+
+/* ---- handlers ---- */
+
+static void hooks_create(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_webhook *h = NULL;
+	char secret[SECRET_LEN + 1] = "", loc[64], msg[160];
+	json_t *body = NULL, *out;
+	int64_t n = 0;
+	int rc;
+
+	if (body_object(c, 0, &body) != 0)
+		goto out;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		goto out;
+	}
+	h->status = VEX_HOOK_ACTIVE;
+	rc = hook_fields(c, body, 1, h, &e);
+	if (rc == VEX_EINVAL) {
+		field_error(c, &e);
+		goto out;
+	}
+	if (rc == 0)
+		rc = vex_store_webhooks_count(c->env->store, c->who.sub, &n);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		goto out;
+	}
+	/* Counted, then inserted: two creates racing at the last free place may both pass. */
+	if (n >= c->env->cfg->hooks_per_owner) {
+		snprintf(msg, sizeof(msg), "webhook limit reached: at most %d webhooks per owner; delete one first",
+			 c->env->cfg->hooks_per_owner);
+		hook_error(c, 409, "WEBHOOK_LIMIT", msg, NULL);
+		goto out;
+	}
+	hook_new_id(h->id);
+	snprintf(h->owner, sizeof(h->owner), "%s", c->who.sub);
+	rc = secret_new(secret);
+	if (rc == 0)
+		rc = replace_str(&h->secret, secret);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		goto out;
+	}
+	h->created_at = h->updated_at = c->req->now_us;
+	rc = vex_store_webhook_insert(c->env->store, h);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		goto out;
+	}
+	out = hook_json(c, h);
+	if (out)
+		json_object_set_new(out, "secret", json_string(secret));
+	snprintf(loc, sizeof(loc), "%s/%s", is_vex(c) ? "/api/v1/webhooks" : "/webhooks", h->id);
+	vex_http_header(c->resp, "Location", loc);
+	vex_http_header(c->resp, "Cache-Control", "no-store");
+	vex_http_json(c->resp, 201, out);
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (h && h->secret)
+		OPENSSL_cleanse(h->secret, strlen(h->secret));
+	vex_webhook_free(h);
+	json_decref(body);
+}
+
+static void hooks_list(struct vex_ctx *c)
+{
+	struct vex_webhook_list l = { NULL, 0 };
+	char cursor[VEX_HOOK_ID_LEN + 1], owner_buf[VEX_SUB_MAX + 2];
+	const char *owner = NULL;
+	json_t *root, *arr;
+	size_t i, n;
+	int limit, rc;
+
+	if (query_limit(c, &limit) != 0 || query_cursor(c, "hook_", cursor, sizeof(cursor)) != 0 ||
+	    query_owner(c, owner_buf, sizeof(owner_buf), &owner) != 0)
+		goto out;
+	/* One extra row says whether there is a next page. */
+	rc = vex_store_webhooks_list(c->env->store, owner, cursor[0] ? cursor : NULL, limit + 1, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		goto out;
+	}
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	arr = json_array();
+	for (i = 0; arr && i < n; i++)
+		json_array_append_new(arr, hook_json(c, l.items[i]));
+	root = json_pack("{s:o, s:o}", "webhooks", arr, "next_cursor",
+			 l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
+	vex_http_json(c->resp, 200, root);
+out:
+	vex_webhook_list_release(&l);
+}
+
+static void hooks_get(struct vex_ctx *c)
+{
+	struct vex_webhook *h = NULL;
+
+	if (load_hook(c, &h) != 0)
+		return;
+	vex_http_json(c->resp, 200, hook_json(c, h));
+	vex_webhook_free(h);
+}
+
+static void hooks_patch(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_webhook *h = NULL;
+	json_t *body = NULL;
+	int rc;
+
+	/* The body first: a malformed request is told so whatever the id. */
+	if (body_object(c, 1, &body) != 0 || load_hook(c, &h) != 0)
+		goto out;
+	rc = hook_fields(c, body, 0, h, &e);
+	if (rc == VEX_EINVAL) {
+		field_error(c, &e);
+		goto out;
+	}
+	if (rc == 0) {
+		h->updated_at = c->req->now_us;
+		rc = vex_store_webhook_update(c->env->store, h, json_object_get(body, "status") != NULL);
+	}
+	if (rc == 0) {
+		/* Answer the row as stored: the runner may have changed its status meanwhile. */
+		char id[VEX_HOOK_ID_LEN + 1];
+
+		snprintf(id, sizeof(id), "%s", h->id);
+		vex_webhook_free(h);
+		h = NULL;
+		rc = vex_store_webhook_get(c->env->store, id, c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub, &h);
+	}
+	if (rc) {
+		store_fail(c, rc);
+		goto out;
+	}
+	vex_http_json(c->resp, 200, hook_json(c, h));
+out:
+	vex_webhook_free(h);
+	json_decref(body);
+}
+
+/* Pending deliveries are canceled with the hook; its history stays in the store, out of sight. */
+static void hooks_delete(struct vex_ctx *c)
+{
+	int rc;
+
+	if (!prefixed_hex_valid(c->params[0], "hook_")) {
+		hook_not_found(c);
+		return;
+	}
+	rc = vex_store_webhook_delete(c->env->store, c->params[0], c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub,
+				      c->req->now_us);
+	if (rc) {
+		store_fail(c, rc);
+		return;
+	}
+	if (is_vex(c))
+		c->resp->status = 204;
+	else
+		vex_http_json(c->resp, 200, json_pack("{s:s, s:b}", "id", c->params[0], "deleted", 1));
+}
+
+static void hooks_deliveries(struct vex_ctx *c)
+{
+	struct vex_delivery_list l = { NULL, 0 };
+	struct vex_webhook *h = NULL;
+	char cursor[VEX_DELIVERY_ID_LEN + 1];
+	json_t *arr;
+	size_t i, n;
+	int limit, rc;
+
+	if (load_hook(c, &h) != 0 || query_limit(c, &limit) != 0 ||
+	    query_cursor(c, "msg_", cursor, sizeof(cursor)) != 0)
+		goto out;
+	rc = vex_store_deliveries_list(c->env->store, h->id, cursor[0] ? cursor : NULL, limit + 1, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		goto out;
+	}
+	n = l.n > (size_t)limit ? (size_t)limit : l.n;
+	arr = json_array();
+	for (i = 0; arr && i < n; i++)
+		json_array_append_new(arr, delivery_json(c, &l.items[i]));
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:o, s:o}", "webhook_id", h->id, "deliveries", arr, "next_cursor",
+				l.n > (size_t)limit ? json_string(l.items[n - 1].id) : json_null()));
+out:
+	vex_delivery_list_release(&l);
+	vex_webhook_free(h);
+}
+
+static const struct vex_route routes[] = {
+	{ "POST", "/webhooks", hooks_create, 0 },
+	{ "GET", "/webhooks", hooks_list, 0 },
+	{ "GET", "/webhooks/{id}", hooks_get, 0 },
+	{ "PATCH", "/webhooks/{id}", hooks_patch, 0 },
+	{ "DELETE", "/webhooks/{id}", hooks_delete, 0 },
+	{ "GET", "/webhooks/{id}/deliveries", hooks_deliveries, 0 },
+	{ "POST", "/api/v1/webhooks", hooks_create, 0 },
+	{ "GET", "/api/v1/webhooks", hooks_list, 0 },
+	{ "GET", "/api/v1/webhooks/{id}", hooks_get, 0 },
+	{ "PATCH", "/api/v1/webhooks/{id}", hooks_patch, 0 },
+	{ "DELETE", "/api/v1/webhooks/{id}", hooks_delete, 0 },
+	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0 },
+};
 
 size_t vex_webhooks_routes(const struct vex_route **ret)
 {
-	*ret = NULL;
-	return 0;
+	*ret = routes;
+	return sizeof(routes) / sizeof(routes[0]);
 }

@@ -19,6 +19,7 @@
 #include "runner/pool.h"
 #include "runner/scheduler.h"
 #include "runner/supervisor.h"
+#include "runner/webhooks.h"
 
 
 struct args {
@@ -198,6 +199,7 @@ int main(int argc, char **argv)
 	struct vex_pool *pool = NULL;
 	struct vex_supervisor *sup = NULL;
 	struct vex_scheduler *sched = NULL;
+	struct vex_webhooks *hooks = NULL;
 	struct args a;
 	char err[1024], host[128], runner_id[VEX_RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
 	int wake_fd = -1, sfd = -1, rc, status = 1;
@@ -256,16 +258,25 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot start the scheduler", "error", vex_strerror(rc), NULL);
 		goto out;
 	}
+	rc = vex_webhooks_start(&cfg, runner_id, &hooks);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start the webhook deliverer", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
 	serve(&cfg, pool, wake_fd, sfd, sig, sizeof(sig));
 	/* no new scheduled runs once stopping; slots still in the window fire on the next start */
 	vex_scheduler_free(sched);
 	sched = NULL;
 	shut_down(&cfg, pool, sfd, sig);
+	/* the events of jobs that ended during the grace period were fanned out meanwhile */
+	vex_webhooks_free(hooks);
+	hooks = NULL;
 	status = 0;
 out:
 	/* workers first (they may still need their leases renewed), then the supervisor, which
 	 * removes the heartbeat row; the scheduler wakes the pool, so it stops before */
 	vex_scheduler_free(sched);
+	vex_webhooks_free(hooks);
 	if (pool) {
 		vex_pool_drain(pool);
 		vex_pool_stop_running(pool);

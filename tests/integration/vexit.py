@@ -509,7 +509,8 @@ class Service:
         return row
 
     # -- the vex-api master's workers --
-    def _api_children(self, committer):
+    def _api_children(self, kind):
+        """Children of the vex-api master of "kind" (by /proc comm): "worker", "commit" or "stream"."""
         out = []
         for pid in children_of(self.api.pid):
             try:
@@ -517,17 +518,22 @@ class Service:
                     name = f.read().strip()
             except OSError:
                 continue
-            if (name == "vex-api-commit") == committer:
+            if {"vex-api-commit": "commit", "vex-api-stream": "stream"}.get(name, "worker") == kind:
                 out.append(pid)
         return out
 
     def api_workers(self):
-        """The FastCGI workers of the vex-api master (not its group committer)."""
-        return self._api_children(False)
+        """The FastCGI workers of the vex-api master (not its group committer nor its stream server)."""
+        return self._api_children("worker")
 
     def api_committer(self):
         """The pid of vex-api's group committer process, or None."""
-        c = self._api_children(True)
+        c = self._api_children("commit")
+        return c[0] if c else None
+
+    def api_stream_server(self):
+        """The pid of vex-api's stream server process, or None."""
+        c = self._api_children("stream")
         return c[0] if c else None
 
 

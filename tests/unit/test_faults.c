@@ -472,6 +472,90 @@ static void test_batch_insert(void **state)
 		vex_job_free(jobs[i]);
 }
 
+static int64_t raw_count(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A webhook under failures: inserted whole or not at all, read whole or not at all, and deleted
+ * together with the cancel of its pending deliveries or not at all. */
+static void test_webhook(void **state)
+{
+	struct vex_webhook h, *got = NULL;
+	struct vex_webhook_list l = { 0 };
+	char sql[512];
+	sqlite3 *db = NULL;
+	long n;
+	int rc;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.id, sizeof(h.id), "hook_0190aaaa00007000800000000000f417");
+	snprintf(h.owner, sizeof(h.owner), "hank");
+	h.url = "https://example.com/hook";
+	h.events = VEX_HOOK_EV_COMPLETED | VEX_HOOK_EV_FAILED;
+	h.description = "faults";
+	h.secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=";
+	h.created_at = h.updated_at = vex_now_us();
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_webhook_insert(store, &h);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0 && rc != VEX_EEXIST);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM webhooks WHERE owner = 'hank'"), 0);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 1);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_webhooks_matching(store, "hank", VEX_HOOK_EV_FAILED, &l);
+		if (!disarm())
+			break;
+		assert_true(rc < 0 || l.n == 1);
+		vex_webhook_list_release(&l);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->secret, h.secret);
+	assert_string_equal(l.items[0]->description, "faults");
+	vex_webhook_list_release(&l);
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO webhook_deliveries(id, hook_id, owner, job_id, event_seq, event, payload, status,"
+		 " next_at, created_at) VALUES ('msg_0190aaaa00007000800000000000f417', '%s', 'hank',"
+		 " '0190aaaa-0000-7000-8000-000000000001', 1, 'job.completed', '{}', 'pending', 1, 1)", h.id);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_webhook_delete(store, h.id, "hank", vex_now_us());
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0 && rc != VEX_ENOTFOUND);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM webhooks WHERE owner = 'hank' AND status = 'active'"), 1);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM webhook_deliveries WHERE owner = 'hank'"
+					   " AND status = 'pending'"), 1);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 1);
+	assert_int_equal(raw_count("SELECT COUNT(*) FROM webhooks WHERE owner = 'hank' AND status = 'deleted'"), 1);
+	assert_int_equal(raw_count("SELECT COUNT(*) FROM webhook_deliveries WHERE owner = 'hank'"
+				   " AND status = 'canceled'"), 1);
+	assert_int_equal(vex_store_webhook_get(store, h.id, NULL, &got), VEX_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_schedule_fire),
 		cmocka_unit_test(test_key_issue),
 		cmocka_unit_test(test_batch_insert),
+		cmocka_unit_test(test_webhook),
 	};
 
 	/* Before SQLite initialises: its allocator can only be replaced now. */

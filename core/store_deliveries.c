@@ -1,0 +1,871 @@
+/* store_deliveries.c - webhook deliveries: fan-out of job events, claims, attempts, hook health, listings. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "ids.h"
+#include "store_internal.h"
+#include "timeutil.h"
+
+#define LIST_MAX 1000
+#define FANOUT_MAX 10000
+#define REASON_MAX 1024
+
+static const char *const status_names[] = { "pending", "delivered", "failed", "canceled" };
+
+const char *vex_delivery_status_name(enum vex_delivery_status st)
+{
+	return (unsigned)st < sizeof(status_names) / sizeof(status_names[0]) ? status_names[st] : "unknown";
+}
+
+static enum vex_delivery_status status_parse(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (strcmp(name, status_names[i]) == 0)
+			return (enum vex_delivery_status)i;
+	return VEX_DLV_PENDING;
+}
+
+static void attempt_release(struct vex_delivery_attempt *a)
+{
+	free(a->error);
+	free(a->response_body);
+	a->error = NULL;
+	a->response_body = NULL;
+}
+
+void vex_delivery_release(struct vex_delivery *d)
+{
+	if (!d)
+		return;
+	free(d->payload);
+	free(d->last_error);
+	for (size_t i = 0; i < d->nlog; i++)
+		attempt_release(&d->log[i]);
+	free(d->log);
+	memset(d, 0, sizeof(*d));
+}
+
+void vex_delivery_list_release(struct vex_delivery_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		vex_delivery_release(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+void vex_delivery_claim_list_release(struct vex_delivery_claim_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		vex_delivery_release(&l->items[i].d);
+		free(l->items[i].url);
+		free(l->items[i].secret);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
+{
+	unsigned bit = 0;
+	const char *name = NULL;
+
+	switch (t) {
+	case VEX_EV_QUEUED:
+	case VEX_EV_REQUEUED:
+		bit = VEX_HOOK_EV_QUEUED, name = "job.queued";
+		break;
+	case VEX_EV_STARTED:
+		bit = VEX_HOOK_EV_STARTED, name = "job.started";
+		break;
+	case VEX_EV_COMPLETED:
+		bit = VEX_HOOK_EV_COMPLETED, name = "job.completed";
+		break;
+	case VEX_EV_FAILED:
+		bit = VEX_HOOK_EV_FAILED, name = "job.failed";
+		break;
+	case VEX_EV_TIMEOUT:
+		bit = VEX_HOOK_EV_TIMEOUT, name = "job.timeout";
+		break;
+	case VEX_EV_CANCELED:
+		bit = VEX_HOOK_EV_CANCELED, name = "job.canceled";
+		break;
+	default: /* progress, cancel_requested */
+		break;
+	}
+	if (ret_bit)
+		*ret_bit = bit;
+	return name;
+}
+
+/* ---- rows ---- */
+
+#define DLV_COLS                                                                                             \
+	"d.id, d.hook_id, d.owner, d.job_id, d.event_seq, d.event, d.payload, d.status, d.attempts, d.next_at," \
+	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
+#define DLV_NCOLS 14
+
+/* Columns 0..13 of a DLV_COLS row into "d" (zeroed by the caller). 0 or VEX_ENOMEM. */
+static int read_delivery(sqlite3_stmt *st, struct vex_delivery *d)
+{
+	int fail = 0;
+
+	vex_col_copy(st, 0, d->id, sizeof(d->id));
+	vex_col_copy(st, 1, d->hook_id, sizeof(d->hook_id));
+	vex_col_copy(st, 2, d->owner, sizeof(d->owner));
+	vex_col_copy(st, 3, d->job_id, sizeof(d->job_id));
+	d->event_seq = sqlite3_column_int64(st, 4);
+	vex_col_copy(st, 5, d->event, sizeof(d->event));
+	d->payload = vex_col_strdup(st, 6, &fail);
+	d->status = status_parse((const char *)sqlite3_column_text(st, 7));
+	d->attempts = sqlite3_column_int(st, 8);
+	d->next_at = sqlite3_column_int64(st, 9);
+	d->last_status_code = sqlite3_column_int(st, 10);
+	d->last_error = vex_col_strdup(st, 11, &fail);
+	d->created_at = sqlite3_column_int64(st, 12);
+	d->finished_at = sqlite3_column_int64(st, 13);
+	return fail ? VEX_ENOMEM : 0;
+}
+
+/* The attempts of "d", oldest first, into d->log. */
+static int load_attempts(struct vex_store *s, struct vex_delivery *d)
+{
+	struct vex_delivery_attempt *log = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc, fail = 0;
+
+	rc = vex_store_stmt(s,
+			    "SELECT n, at, status_code, error, duration_us, response_body FROM webhook_attempts"
+			    " WHERE delivery_id = ?1 ORDER BY n",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, d->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			grown = realloc(log, cap * sizeof(*log));
+			if (!grown) {
+				fail = 1;
+				break;
+			}
+			log = grown;
+		}
+		memset(&log[n], 0, sizeof(log[n]));
+		log[n].n = sqlite3_column_int(st, 0);
+		log[n].at = sqlite3_column_int64(st, 1);
+		log[n].status_code = sqlite3_column_int(st, 2);
+		log[n].error = vex_col_strdup(st, 3, &fail);
+		log[n].duration_us = sqlite3_column_int64(st, 4);
+		log[n].response_body = vex_col_strdup(st, 5, &fail);
+		n++;
+	}
+	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_store_done(st);
+	d->log = log;
+	d->nlog = n;
+	return rc;
+}
+
+int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
+			      struct vex_delivery_list *ret)
+{
+	struct vex_delivery_list l = { NULL, 0 };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if (!hook_id || limit < 1 || limit > LIST_MAX)
+		return VEX_EINVAL;
+	if (before_id)
+		rc = vex_store_stmt(s,
+				    "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1 AND d.id < ?2"
+				    " ORDER BY d.id DESC LIMIT ?3",
+				    &st);
+	else
+		rc = vex_store_stmt(s,
+				    "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1"
+				    " ORDER BY d.id DESC LIMIT ?3",
+				    &st);
+	if (rc)
+		return rc;
+	l.items = calloc((size_t)limit, sizeof(*l.items));
+	if (!l.items) {
+		vex_store_done(st);
+		return VEX_ENOMEM;
+	}
+	vex_bind_text(st, 1, hook_id);
+	if (before_id)
+		vex_bind_text(st, 2, before_id);
+	sqlite3_bind_int(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l.n < (size_t)limit) {
+		if (read_delivery(st, &l.items[l.n++]) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_store_done(st);
+	for (i = 0; rc == 0 && i < l.n; i++)
+		rc = load_attempts(s, &l.items[i]);
+	if (rc) {
+		vex_delivery_list_release(&l);
+		return rc;
+	}
+	*ret = l;
+	return 0;
+}
+
+int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_delivery *ret)
+{
+	struct vex_delivery d;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!id)
+		return VEX_EINVAL;
+	memset(&d, 0, sizeof(d));
+	rc = vex_store_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.id = ?1", &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = read_delivery(st, &d);
+	else
+		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
+	vex_store_done(st);
+	if (rc == 0)
+		rc = load_attempts(s, &d);
+	if (rc) {
+		vex_delivery_release(&d);
+		return rc;
+	}
+	*ret = d;
+	return 0;
+}
+
+/* ---- fan-out ---- */
+
+static int cursor_get(struct vex_store *s, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "SELECT seq FROM event_cursors WHERE name = 'webhooks'", &st);
+
+	if (rc)
+		return rc;
+	return vex_store_step_int64(st, ret);
+}
+
+/* "msg_" + the 32 hex digits of a new UUIDv7: ids sort by creation. */
+static void delivery_id(char out[VEX_DELIVERY_ID_LEN + 1])
+{
+	char u[VEX_UUID_LEN + 1];
+	size_t o = 4;
+
+	vex_uuid7(u);
+	memcpy(out, "msg_", 4);
+	for (size_t i = 0; u[i] && o < VEX_DELIVERY_ID_LEN; i++)
+		if (u[i] != '-')
+			out[o++] = u[i];
+	out[o] = '\0';
+}
+
+/* One delivery row per hook of "hooks" for event "e". *created grows by the rows made. */
+static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e, const char *event,
+			     const char *payload, const struct vex_webhook_list *hooks, int64_t now_us, int *created)
+{
+	char id[VEX_DELIVERY_ID_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < hooks->n; i++) {
+		rc = vex_store_stmt(s,
+				    "INSERT OR IGNORE INTO webhook_deliveries(id, hook_id, owner, job_id, event_seq, event,"
+				    " payload, status, attempts, next_at, created_at)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
+				    &st);
+		if (rc)
+			return rc;
+		delivery_id(id);
+		vex_bind_text(st, 1, id);
+		vex_bind_text(st, 2, hooks->items[i]->id);
+		vex_bind_text(st, 3, e->owner);
+		vex_bind_text(st, 4, e->job_id);
+		sqlite3_bind_int64(st, 5, e->seq);
+		vex_bind_text(st, 6, event);
+		vex_bind_text(st, 7, payload);
+		sqlite3_bind_int64(st, 8, now_us);
+		rc = vex_store_exec_stmt(st);
+		if (rc)
+			return rc;
+		*created += sqlite3_changes(s->db);
+	}
+	return 0;
+}
+
+/* Fan one event out; VEX_ENOTFOUND from the payload callback skips it. */
+static int fanout_event(struct vex_store *s, const struct vex_job_event *e, vex_hook_payload_fn fn, void *arg,
+			int64_t now_us, int *created)
+{
+	struct vex_webhook_list hooks = { NULL, 0 };
+	char *payload = NULL;
+	const char *event;
+	unsigned bit;
+	int rc;
+
+	event = vex_hook_event_of(e->type, &bit);
+	if (!event)
+		return 0;
+	rc = vex_store_webhooks_matching(s, e->owner, bit, &hooks);
+	if (rc || hooks.n == 0)
+		goto out;
+	rc = fn(arg, s, e, event, &payload);
+	if (rc == VEX_ENOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (rc == 0 && !payload)
+		rc = VEX_ERROR;
+	if (rc)
+		goto out;
+	rc = insert_deliveries(s, e, event, payload, &hooks, now_us, created);
+out:
+	free(payload);
+	vex_webhook_list_release(&hooks);
+	return rc;
+}
+
+int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
+			   int *ret_events, int *ret_created)
+{
+	struct vex_job_event_list ev = { NULL, 0 };
+	int64_t cursor = 0, last = 0;
+	int created = 0, rc;
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (!fn || limit < 1 || limit > FANOUT_MAX)
+		return VEX_EINVAL;
+	/* Without a lock first: most ticks find nothing new. */
+	rc = cursor_get(s, &cursor);
+	if (rc == 0)
+		rc = vex_store_job_events_last_seq(s, &last);
+	if (rc)
+		return rc;
+	if (last <= cursor) {
+		if (ret_events)
+			*ret_events = 0;
+		if (ret_created)
+			*ret_created = 0;
+		return 0;
+	}
+	rc = vex_store_begin(s);
+	if (rc)
+		return rc;
+	rc = cursor_get(s, &cursor); /* another runner may have moved it meanwhile */
+	if (rc == 0)
+		rc = vex_store_job_events_since(s, cursor, limit, &ev);
+	for (i = 0; rc == 0 && i < ev.n; i++)
+		rc = fanout_event(s, &ev.items[i], fn, arg, now_us, &created);
+	if (rc == 0 && ev.n > 0) {
+		rc = vex_store_stmt(s, "UPDATE event_cursors SET seq = ?1 WHERE name = 'webhooks' AND seq < ?1", &st);
+		if (rc == 0) {
+			sqlite3_bind_int64(st, 1, ev.items[ev.n - 1].seq);
+			rc = vex_store_exec_stmt(st);
+		}
+	}
+	if (rc == 0)
+		rc = vex_store_commit(s);
+	else
+		vex_store_rollback(s);
+	if (rc == 0 && ret_events)
+		*ret_events = (int)ev.n;
+	if (rc == 0 && ret_created)
+		*ret_created = created;
+	vex_job_event_list_release(&ev);
+	return rc;
+}
+
+/* ---- claims ---- */
+
+/* Due, unclaimed, and first in line for its (hook, job) pair. ?1 is now. */
+#define CLAIMABLE                                                                                            \
+	" d.status = 'pending' AND d.next_at <= ?1 AND (d.claimed_until IS NULL OR d.claimed_until < ?1)"     \
+	" AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.hook_id = d.hook_id"                     \
+	" AND o.job_id = d.job_id AND o.status = 'pending' AND o.event_seq < d.event_seq)"
+
+static int anything_due(struct vex_store *s, int64_t now_us, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE" CLAIMABLE ")", &st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_us);
+	return vex_store_step_int64(st, ret);
+}
+
+/* The claimable rows (at most "max") with their hooks; *active[i] says whether hook i is active. */
+static int claim_select(struct vex_store *s, int64_t now_us, int max, struct vex_delivery_claim_list *l,
+			int *active)
+{
+	sqlite3_stmt *st;
+	int rc, fail = 0;
+
+	rc = vex_store_stmt(s,
+			    "SELECT " DLV_COLS ", h.url, h.secret, h.status FROM webhook_deliveries d"
+			    " JOIN webhooks h ON h.id = d.hook_id WHERE" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_us);
+	sqlite3_bind_int(st, 2, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l->n < (size_t)max) {
+		struct vex_delivery_claim *c = &l->items[l->n];
+		const unsigned char *hs;
+
+		if (read_delivery(st, &c->d) < 0)
+			fail = 1;
+		c->url = vex_col_strdup(st, DLV_NCOLS, &fail);
+		c->secret = vex_col_strdup(st, DLV_NCOLS + 1, &fail);
+		hs = sqlite3_column_text(st, DLV_NCOLS + 2);
+		active[l->n] = hs && strcmp((const char *)hs, "active") == 0;
+		l->n++;
+		if (fail)
+			break;
+	}
+	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_store_done(st);
+	return rc;
+}
+
+static int claim_one(struct vex_store *s, const char *id, const char *runner_id, int64_t until)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1",
+				&st);
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	vex_bind_text(st, 2, runner_id);
+	sqlite3_bind_int64(st, 3, until);
+	return vex_store_exec_stmt(st);
+}
+
+static int cancel_one(struct vex_store *s, const char *id, int64_t now_us)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s,
+				"UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
+				" claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
+				" WHERE id = ?1 AND status = 'pending'",
+				&st);
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_us);
+	return vex_store_exec_stmt(st);
+}
+
+int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
+			       int max, struct vex_delivery_claim_list *ret)
+{
+	struct vex_delivery_claim_list l = { NULL, 0 }, out = { NULL, 0 };
+	int64_t due = 0;
+	int *active = NULL;
+	size_t i;
+	int rc;
+
+	if (!runner_id || !*runner_id || lease_us <= 0 || max < 1 || max > LIST_MAX)
+		return VEX_EINVAL;
+	rc = anything_due(s, now_us, &due);
+	if (rc)
+		return rc;
+	if (!due) {
+		*ret = out;
+		return 0;
+	}
+	l.items = calloc((size_t)max, sizeof(*l.items));
+	out.items = calloc((size_t)max, sizeof(*out.items));
+	active = calloc((size_t)max, sizeof(*active));
+	if (!l.items || !out.items || !active) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	rc = vex_store_begin(s);
+	if (rc)
+		goto out;
+	rc = claim_select(s, now_us, max, &l, active);
+	for (i = 0; rc == 0 && i < l.n; i++)
+		rc = active[i] ? claim_one(s, l.items[i].d.id, runner_id, now_us + lease_us)
+			       : cancel_one(s, l.items[i].d.id, now_us);
+	if (rc == 0)
+		rc = vex_store_commit(s);
+	else
+		vex_store_rollback(s);
+	if (rc)
+		goto out;
+	/* hand over the claimed ones, release the canceled */
+	for (i = 0; i < l.n; i++) {
+		if (active[i]) {
+			out.items[out.n++] = l.items[i];
+			memset(&l.items[i], 0, sizeof(l.items[i]));
+		}
+	}
+	*ret = out;
+	out.items = NULL;
+	out.n = 0;
+out:
+	vex_delivery_claim_list_release(&l);
+	vex_delivery_claim_list_release(&out);
+	free(active);
+	return rc;
+}
+
+int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (!runner_id)
+		return VEX_EINVAL;
+	/* A claimed delivery was due when claimed, so the partial index on next_at finds it. */
+	rc = vex_store_stmt(s,
+			    "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL"
+			    " WHERE status = 'pending' AND next_at <= ?2 AND claimed_by = ?1",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, runner_id);
+	sqlite3_bind_int64(st, 2, INT64_MAX);
+	rc = vex_store_write(s, st, &n);
+	if (rc == 0 && ret_n)
+		*ret_n = n;
+	return rc;
+}
+
+/* ---- attempts ---- */
+
+/* Length of the valid UTF-8 sequence at "p" (at most "left" bytes available), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+/* "in" cut to at most VEX_DELIVERY_BODY_CAP bytes of valid UTF-8 (an invalid byte becomes '?', a
+ * character the cap would split is dropped). NULL stays NULL; *fail on ENOMEM. */
+static char *body_clean(const char *in, int *fail)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t len, i = 0, o = 0, n;
+	char *out;
+
+	if (!in)
+		return NULL;
+	len = strlen(in);
+	out = malloc((len < VEX_DELIVERY_BODY_CAP ? len : VEX_DELIVERY_BODY_CAP) + 1);
+	if (!out) {
+		*fail = 1;
+		return NULL;
+	}
+	while (i < len) {
+		n = utf8_seq(p + i, len - i);
+		if (n == 0) {
+			if (o + 1 > VEX_DELIVERY_BODY_CAP)
+				break;
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n > VEX_DELIVERY_BODY_CAP)
+			break;
+		memcpy(out + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Disable the active hook "hook_id" with "reason" and cancel its pending deliveries. *ret_done = 1
+ * when it was active. */
+static int hook_disable(struct vex_store *s, const char *hook_id, const char *reason, int64_t now_us, int *ret_done)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = vex_store_stmt(s,
+			    "UPDATE webhooks SET status = 'disabled', disabled_reason = ?2, updated_at = ?3"
+			    " WHERE id = ?1 AND status = 'active'",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, hook_id);
+	vex_bind_text(st, 2, reason);
+	sqlite3_bind_int64(st, 3, now_us);
+	rc = vex_store_exec_stmt(st);
+	if (rc)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	*ret_done = 1;
+	rc = vex_store_stmt(s,
+			    "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
+			    " claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
+			    " WHERE hook_id = ?1 AND status = 'pending'",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, hook_id);
+	sqlite3_bind_int64(st, 2, now_us);
+	return vex_store_exec_stmt(st);
+}
+
+/* The hook's health after an attempt (see vex_store_delivery_attempt). */
+static int hook_after(struct vex_store *s, const char *hook_id, const struct vex_delivery_attempt *a,
+		      const struct vex_delivery_outcome *o, int64_t now_us, int *ret_disabled)
+{
+	char words[64], reason[REASON_MAX], when[VEX_RFC3339_LEN];
+	const char *err = a->error;
+	int64_t since = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (o->status == VEX_DLV_DELIVERED && !o->gone) {
+		rc = vex_store_stmt(s,
+				    "UPDATE webhooks SET failing_since = NULL, last_error = NULL WHERE id = ?1"
+				    " AND status = 'active' AND (failing_since IS NOT NULL OR last_error IS NOT NULL)",
+				    &st);
+		if (rc)
+			return rc;
+		vex_bind_text(st, 1, hook_id);
+		return vex_store_exec_stmt(st);
+	}
+	if (!err) {
+		snprintf(words, sizeof(words), "the receiver answered %d", a->status_code);
+		err = words;
+	}
+	rc = vex_store_stmt(s,
+			    "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2), last_error = ?3"
+			    " WHERE id = ?1 AND status = 'active' RETURNING failing_since",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, hook_id);
+	sqlite3_bind_int64(st, 2, a->at ? a->at : now_us);
+	vex_bind_text(st, 3, err);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		since = sqlite3_column_int64(st, 0);
+		rc = vex_store_exec_stmt(st); /* to completion before anything else */
+	} else {
+		vex_store_done(st);
+		return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc); /* not active: nothing to judge */
+	}
+	if (rc)
+		return rc;
+	if (o->gone)
+		return hook_disable(s, hook_id, VEX_HOOK_GONE_REASON, now_us, ret_disabled);
+	if (o->disable_after_us > 0 && since > 0 && now_us - since >= o->disable_after_us) {
+		vex_rfc3339(since, when);
+		snprintf(reason, sizeof(reason), "failing since %s: %s", when, err);
+		return hook_disable(s, hook_id, reason, now_us, ret_disabled);
+	}
+	return 0;
+}
+
+/* The row's status, claim and hook, read inside the transaction. */
+static int attempt_target(struct vex_store *s, const char *id, const char *runner_id, int *ret_ours,
+			  char hook_id[VEX_HOOK_ID_LEN + 1])
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "SELECT status, claimed_by, hook_id FROM webhook_deliveries WHERE id = ?1", &st);
+	const unsigned char *status, *by;
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		status = sqlite3_column_text(st, 0);
+		by = sqlite3_column_text(st, 1);
+		*ret_ours = status && strcmp((const char *)status, "pending") == 0 && by &&
+			    strcmp((const char *)by, runner_id) == 0;
+		vex_col_copy(st, 2, hook_id, VEX_HOOK_ID_LEN + 1);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
+	}
+	vex_store_done(st);
+	return rc;
+}
+
+static int insert_attempt(struct vex_store *s, const char *id, const struct vex_delivery_attempt *a, int64_t now_us,
+			  const char *body)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s,
+				"INSERT INTO webhook_attempts(delivery_id, n, at, status_code, error, duration_us,"
+				" response_body) VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts"
+				" WHERE delivery_id = ?1), ?2, ?3, ?4, ?5, ?6)",
+				&st);
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, a->at ? a->at : now_us);
+	if (a->status_code > 0)
+		sqlite3_bind_int(st, 3, a->status_code);
+	vex_bind_text(st, 4, a->error);
+	sqlite3_bind_int64(st, 5, a->duration_us > 0 ? a->duration_us : 0);
+	vex_bind_text(st, 6, body);
+	return vex_store_exec_stmt(st);
+}
+
+static int update_delivery(struct vex_store *s, const char *id, const char *runner_id, int ours,
+			   const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us)
+{
+	enum vex_delivery_status to = o->gone ? VEX_DLV_FAILED : o->status;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (ours)
+		rc = vex_store_stmt(s,
+				    "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1,"
+				    " next_at = COALESCE(?3, next_at), last_status_code = ?4, last_error = ?5,"
+				    " finished_at = ?6, claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
+				    &st);
+	else /* someone else's now, or finished: count the attempt, touch nothing but our claim */
+		rc = vex_store_stmt(s,
+				    "UPDATE webhook_deliveries SET attempts = attempts + 1,"
+				    " claimed_until = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_until END,"
+				    " claimed_by = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_by END WHERE id = ?1",
+				    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	if (ours) {
+		vex_bind_text(st, 2, vex_delivery_status_name(to));
+		if (to == VEX_DLV_PENDING)
+			sqlite3_bind_int64(st, 3, o->next_at);
+		vex_bind_time(st, 6, to == VEX_DLV_PENDING ? 0 : now_us);
+		if (a->status_code > 0)
+			sqlite3_bind_int(st, 4, a->status_code);
+		vex_bind_text(st, 5, a->error);
+	} else {
+		vex_bind_text(st, 7, runner_id);
+	}
+	return vex_store_exec_stmt(st);
+}
+
+static int outcome_valid(const struct vex_delivery_outcome *o)
+{
+	return o->status == VEX_DLV_DELIVERED || o->status == VEX_DLV_PENDING || o->status == VEX_DLV_FAILED;
+}
+
+/* One record inside the caller's transaction. */
+static int record_one(struct vex_store *s, const char *runner_id, struct vex_delivery_record *r, int64_t now_us)
+{
+	char hook_id[VEX_HOOK_ID_LEN + 1];
+	int rc, ours = 0, fail = 0;
+	char *body;
+
+	r->disabled = 0;
+	body = body_clean(r->attempt.response_body, &fail);
+	if (fail)
+		return VEX_ENOMEM;
+	rc = attempt_target(s, r->id, runner_id, &ours, hook_id);
+	if (rc == 0)
+		rc = insert_attempt(s, r->id, &r->attempt, now_us, body);
+	if (rc == 0)
+		rc = update_delivery(s, r->id, runner_id, ours, &r->attempt, &r->outcome, now_us);
+	if (rc == 0)
+		rc = hook_after(s, hook_id, &r->attempt, &r->outcome, now_us, &r->disabled);
+	free(body);
+	return rc;
+}
+
+int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs,
+				size_t n, int64_t now_us)
+{
+	size_t i;
+	int rc;
+
+	if (!runner_id || (n && !recs) || n > LIST_MAX)
+		return VEX_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!recs[i].id || !outcome_valid(&recs[i].outcome))
+			return VEX_EINVAL;
+	if (n == 0)
+		return 0;
+	rc = vex_store_begin(s);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		rc = record_one(s, runner_id, &recs[i], now_us);
+		recs[i].rc = rc == VEX_ENOTFOUND ? rc : 0;
+		if (rc == VEX_ENOTFOUND)
+			rc = 0;
+		if (rc)
+			break;
+	}
+	if (rc == 0)
+		rc = vex_store_commit(s);
+	else
+		vex_store_rollback(s);
+	return rc;
+}
+
+int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *runner_id,
+			       const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
+			       int *ret_disabled)
+{
+	struct vex_delivery_record r;
+	int rc;
+
+	if (!id || !a || !o)
+		return VEX_EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.attempt = *a;
+	r.outcome = *o;
+	rc = vex_store_deliveries_record(s, runner_id, &r, 1, now_us);
+	if (rc == 0)
+		rc = r.rc;
+	if (rc == 0 && ret_disabled)
+		*ret_disabled = r.disabled;
+	return rc;
+}

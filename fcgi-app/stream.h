@@ -1,0 +1,127 @@
+/* stream.h - the stream server's insides, shared by its connections (stream_server.c) and its streams (stream.c). */
+#ifndef VEX_STREAM_H
+#define VEX_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/model.h"
+#include "core/store.h"
+#include "fcgi-app/fcgi_proto.h"
+#include "fcgi-app/http.h"
+
+#define VEX_STREAM_PARAMS_MAX (64 * 1024) /* bytes of one request's FastCGI params */
+#define VEX_STREAM_OUT_MAX (256 * 1024)   /* bytes queued for a client before it counts as too slow */
+
+/* How a stream presents jobs: the vex envelope (/api/v1) or the corex job (/jobs). */
+enum vex_stream_dialect { VEX_STREAM_VEX, VEX_STREAM_COREX };
+
+enum vex_stream_state {
+	VEX_CONN_READING,   /* the FastCGI request is still arriving */
+	VEX_CONN_STREAMING, /* an open stream: events go out as jobs change */
+	VEX_CONN_CLOSING    /* the answer is complete (END_REQUEST queued): close once it is written */
+};
+
+struct vex_stream_watch;
+struct vex_stream_owner;
+
+/* One FastCGI connection from nginx (one request: nginx does not keep FastCGI connections). */
+struct vex_stream_conn {
+	int fd;
+	enum vex_stream_state state;
+	int dead;                      /* doomed: closed at the end of the loop iteration */
+	int64_t since_mono_us;         /* accepted / last write / answer complete, by state (timer lists) */
+	struct vex_stream_conn *t_prev, *t_next; /* the server's list for "state" */
+	struct vex_stream_conn *d_next;          /* the doomed list */
+
+	/* the request as it arrives */
+	struct vex_fcgi_reader rd;
+	struct vex_fcgi_params params;
+	int params_too_big;
+	int params_done;
+	unsigned char begin[8];
+	unsigned begin_len;
+	int begun;
+	unsigned fcgi_id;
+
+	/* the answer not yet written */
+	unsigned char *out;
+	size_t out_off, out_len, out_cap;
+	int want_out;                  /* EPOLLOUT requested */
+
+	/* the stream, while streaming */
+	struct vex_stream_watch *watch;
+	struct vex_stream_conn *w_prev, *w_next; /* the watch's streams */
+	struct vex_stream_owner *owner;
+	enum vex_stream_dialect dialect;
+	int named;                     /* "event:" lines */
+	int64_t last_rev;              /* the id of the last event sent */
+	char request_id[VEX_HTTP_REQID_MAX + 1];
+};
+
+struct vex_stream_list {
+	struct vex_stream_conn *head, *tail;
+};
+
+/* The one stream server process. */
+struct vex_stream_server {
+	const struct vex_config *cfg;
+	struct vex_store *store;
+	int epfd;
+	int listen_fd;
+	int accept_paused;             /* out of descriptors: the listener is out of epoll for a moment */
+	int64_t accept_resume_mono_us;
+
+	struct vex_stream_list reading, streaming, closing;
+	struct vex_stream_conn *doomed;
+	int conns;
+
+	/* the registry (stream.c): job id -> its streams, owner -> open streams */
+	struct vex_stream_watch **watches;
+	struct vex_stream_owner **owners;
+	size_t nbuckets;               /* of both tables, a power of two */
+	int streams;                   /* open streams */
+	int64_t last_seq;              /* the change feed: job_events read up to here */
+	int64_t next_feed_mono_us;
+	struct vex_stream_watch *touched; /* watches that loaded a job in this feed batch */
+	int64_t feed_warned_mono_us;
+};
+
+/* ---- connections (stream_server.c) ---- */
+
+/*
+ * Queue "len" bytes of response (framed as STDOUT records) for "c" and write what the socket takes now.
+ * A client that lets more than VEX_STREAM_OUT_MAX bytes pile up, or whose socket fails, is doomed.
+ */
+void vex_stream_conn_send(struct vex_stream_server *s, struct vex_stream_conn *c, const void *data, size_t len);
+
+/* End the response (empty STDOUT, END_REQUEST); the connection closes once that is written. */
+void vex_stream_conn_finish(struct vex_stream_server *s, struct vex_stream_conn *c);
+
+/* Close "c" at the end of this loop iteration (its stream, if any, is forgotten at once). */
+void vex_stream_conn_doom(struct vex_stream_server *s, struct vex_stream_conn *c);
+
+/* Move "c" to the list of "state" (the tail: its time starts now). */
+void vex_stream_conn_set_state(struct vex_stream_server *s, struct vex_stream_conn *c, enum vex_stream_state state,
+			       int64_t now_mono_us);
+
+/* ---- streams (stream.c) ---- */
+
+/* Allocate the registry's tables (sized from cfg->streams_max). 0 or VEX_ENOMEM. */
+int vex_stream_registry_init(struct vex_stream_server *s);
+/* Free the tables; every stream must have been forgotten. */
+void vex_stream_registry_release(struct vex_stream_server *s);
+
+/* The request of "c" is complete (params read): answer it, with an error or by opening a stream. */
+void vex_stream_request(struct vex_stream_server *s, struct vex_stream_conn *c);
+
+/* Read the change feed once (all events since the last read) and send them to the streams that watch
+ * their jobs. Does nothing without open streams. */
+void vex_stream_feed(struct vex_stream_server *s);
+
+/* Drop the stream of "c" from the registry (its slot and the owner's count); no-op when not a stream. */
+void vex_stream_forget(struct vex_stream_server *s, struct vex_stream_conn *c);
+
+#endif

@@ -1,0 +1,316 @@
+/* test_netguard.c - webhook target checks: every private range and its edges, URL syntax errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "core/netguard.h"
+#include "core/store.h"
+
+/* vex_netguard_addr_allowed of the literal "ip" (IPv4 or IPv6). */
+static int allowed(const char *ip, int allow_private)
+{
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+
+	memset(&in, 0, sizeof(in));
+	memset(&in6, 0, sizeof(in6));
+	if (inet_pton(AF_INET, ip, &in.sin_addr) == 1) {
+		in.sin_family = AF_INET;
+		in.sin_port = htons(443);
+		return vex_netguard_addr_allowed((const struct sockaddr *)&in, allow_private);
+	}
+	if (inet_pton(AF_INET6, ip, &in6.sin6_addr) == 1) {
+		in6.sin6_family = AF_INET6;
+		in6.sin6_port = htons(443);
+		return vex_netguard_addr_allowed((const struct sockaddr *)&in6, allow_private);
+	}
+	fail_msg("bad literal in the test: %s", ip);
+	return -1;
+}
+
+static void test_v4_ranges(void **state)
+{
+	/* Each refused range: first and last address, and the public neighbours just outside. */
+	static const char *refused[] = {
+		"0.0.0.0", "0.255.255.255",
+		"10.0.0.0", "10.255.255.255",
+		"100.64.0.0", "100.127.255.255",
+		"127.0.0.1", "127.0.0.0", "127.255.255.255",
+		"169.254.0.0", "169.254.169.254", "169.254.255.255",
+		"172.16.0.0", "172.31.255.255",
+		"192.0.0.0", "192.0.0.255",
+		"192.0.2.1",
+		"192.168.0.0", "192.168.255.255",
+		"198.18.0.0", "198.19.255.255",
+		"198.51.100.7", "203.0.113.9",
+		"224.0.0.0", "239.255.255.255",
+		"240.0.0.0", "254.255.255.255", "255.255.255.255",
+	};
+	static const char *public_ok[] = {
+		"1.0.0.0", "9.255.255.255", "11.0.0.0",
+		"100.63.255.255", "100.128.0.0",
+		"126.255.255.255", "128.0.0.0",
+		"169.253.255.255", "169.255.0.0",
+		"172.15.255.255", "172.32.0.0",
+		"192.0.1.0", "192.0.3.0", "192.167.255.255", "192.169.0.0",
+		"198.17.255.255", "198.20.0.0",
+		"223.255.255.255", "8.8.8.8", "93.184.216.34",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (allowed(refused[i], 0) != 0)
+			fail_msg("%s should be refused", refused[i]);
+	}
+	for (i = 0; i < sizeof(public_ok) / sizeof(public_ok[0]); i++) {
+		if (allowed(public_ok[i], 0) != 1)
+			fail_msg("%s should be allowed", public_ok[i]);
+	}
+}
+
+static void test_v6_ranges(void **state)
+{
+	static const char *refused[] = {
+		"::", "::1", "::2", "::127.0.0.1",
+		"fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"fe80::", "fe80::1", "febf:ffff::1",
+		"fec0::1",
+		"ff00::", "ff02::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+		"2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+		"::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254", "::ffff:0.0.0.0",
+		"64:ff9b::127.0.0.1", "64:ff9b::192.168.1.1",
+		"2002:7f00:1::", "2002:c0a8:101::1",
+		"100::1",
+	};
+	static const char *public_ok[] = {
+		"2001:4860:4860::8888", "2606:4700::1111",
+		"2001:db7:ffff::1", "2001:db9::1",
+		"fbff:ffff::1",
+		"::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
+		"64:ff9b:1::1", "100:0:0:1::1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (allowed(refused[i], 0) != 0)
+			fail_msg("%s should be refused", refused[i]);
+	}
+	for (i = 0; i < sizeof(public_ok) / sizeof(public_ok[0]); i++) {
+		if (allowed(public_ok[i], 0) != 1)
+			fail_msg("%s should be allowed", public_ok[i]);
+	}
+}
+
+static void test_allow_private(void **state)
+{
+	struct sockaddr sa;
+
+	(void)state;
+	assert_int_equal(allowed("127.0.0.1", 1), 1);
+	assert_int_equal(allowed("10.0.0.1", 1), 1);
+	assert_int_equal(allowed("::1", 1), 1);
+	assert_int_equal(allowed("fe80::1", 1), 1);
+	assert_int_equal(allowed("::ffff:192.168.0.1", 1), 1);
+	assert_int_equal(allowed("8.8.8.8", 1), 1);
+	/* Never a TCP peer, whatever the operator says. */
+	assert_int_equal(allowed("224.0.0.1", 1), 0);
+	assert_int_equal(allowed("255.255.255.255", 1), 0);
+	assert_int_equal(allowed("ff02::1", 1), 0);
+	/* Other families and NULL. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNIX;
+	assert_int_equal(vex_netguard_addr_allowed(&sa, 1), 0);
+	assert_int_equal(vex_netguard_addr_allowed(NULL, 1), 0);
+}
+
+static void expect_ok(const char *url, int allow_private)
+{
+	char why[256] = "";
+	int rc = vex_netguard_url_check(url, allow_private, why, sizeof(why));
+
+	if (rc != 0)
+		fail_msg("%s refused: %s", url, why);
+}
+
+/* Refused with a reason that contains "needle". */
+static void expect_bad(const char *url, int allow_private, const char *needle)
+{
+	char why[256] = "";
+	int rc = vex_netguard_url_check(url, allow_private, why, sizeof(why));
+
+	if (rc != VEX_EINVAL)
+		fail_msg("%s: expected VEX_EINVAL, got %d", url ? url : "(null)", rc);
+	if (!strstr(why, needle))
+		fail_msg("%s: reason '%s' lacks '%s'", url ? url : "(null)", why, needle);
+}
+
+static void test_url_accepted(void **state)
+{
+	(void)state;
+	expect_ok("https://example.com/hook", 0);
+	expect_ok("http://example.com", 0);
+	expect_ok("HTTPS://Example.COM:8443/a/b?c=d&e=%20f", 0);
+	expect_ok("https://example.com?x=1", 0);
+	expect_ok("https://example.com./", 0);
+	expect_ok("https://hooks.example-1.co_x.io:1/", 0);
+	expect_ok("https://example.com:65535/", 0);
+	expect_ok("https://8.8.8.8/hook", 0);
+	expect_ok("https://[2001:4860:4860::8888]:443/hook", 0);
+	expect_ok("https://[2606:4700::1111]/", 0);
+	expect_ok("https://1.2.3.4.example.com/", 0); /* a name, not a number at the end */
+	/* With allow_private: loopback and private literals and localhost pass. */
+	expect_ok("http://127.0.0.1:8080/hook", 1);
+	expect_ok("http://localhost:9000/", 1);
+	expect_ok("http://[::1]:9000/", 1);
+	expect_ok("http://10.0.0.5/", 1);
+}
+
+static void test_url_private_refused(void **state)
+{
+	(void)state;
+	expect_bad("http://127.0.0.1:8080/hook", 0, "[webhooks] allow_private");
+	expect_bad("http://127.0.0.1:8080/hook", 0, "loopback or private networks");
+	expect_bad("http://localhost/", 0, "allow_private");
+	expect_bad("http://LOCALHOST./", 0, "allow_private");
+	expect_bad("http://api.localhost:3000/", 0, "allow_private");
+	expect_bad("http://10.1.2.3/", 0, "allow_private");
+	expect_bad("http://169.254.169.254/latest/meta-data", 0, "allow_private");
+	expect_bad("http://172.20.0.1/", 0, "allow_private");
+	expect_bad("http://192.168.1.1/", 0, "allow_private");
+	expect_bad("http://100.64.0.1/", 0, "allow_private");
+	expect_bad("http://0.0.0.0/", 0, "allow_private");
+	expect_bad("http://[::1]/", 0, "allow_private");
+	expect_bad("http://[::]/", 0, "allow_private");
+	expect_bad("http://[fe80::1]/", 0, "allow_private");
+	expect_bad("http://[fd00::1]/", 0, "allow_private");
+	expect_bad("http://[::ffff:127.0.0.1]/", 0, "allow_private");
+	expect_bad("http://[::ffff:7f00:1]/", 0, "allow_private");
+	expect_bad("http://[64:ff9b::10.0.0.1]/", 0, "allow_private");
+	expect_bad("http://[2001:db8::1]/", 0, "allow_private");
+	/* Multicast and broadcast are never targets. */
+	expect_bad("http://224.0.0.1/", 1, "multicast");
+	expect_bad("http://255.255.255.255/", 1, "broadcast");
+	expect_bad("http://[ff02::1]/", 1, "multicast");
+	/* Names that are not localhost are not resolved here. */
+	expect_ok("http://localhost.example.com/", 0);
+	expect_ok("http://mylocalhost/", 0);
+}
+
+static void test_url_numeric_hosts(void **state)
+{
+	(void)state;
+	/* Forms that resolvers read as 127.0.0.1: refused even when private targets are allowed. */
+	expect_bad("http://127.1/", 1, "not a valid IPv4 address");
+	expect_bad("http://2130706433/", 1, "not a valid IPv4 address");
+	expect_bad("http://0x7f.0.0.1/", 1, "not a valid IPv4 address");
+	expect_bad("http://0177.0.0.1/", 1, "not a valid IPv4 address");
+	expect_bad("http://127.0.0.01/", 1, "not a valid IPv4 address");
+	expect_bad("http://1.2.3.256/", 1, "not a valid IPv4 address");
+	expect_bad("http://1.2.3.4.5/", 1, "not a valid IPv4 address");
+	expect_bad("http://example.0x10/", 1, "not a valid IPv4 address");
+	expect_bad("http://1.2.3/", 0, "not a valid IPv4 address");
+	expect_ok("http://1.2.3.4./", 0);
+}
+
+static void test_url_syntax(void **state)
+{
+	char longurl[VEX_HOOK_URL_MAX + 2];
+	char why[8];
+
+	(void)state;
+	expect_bad(NULL, 0, "empty");
+	expect_bad("", 0, "empty");
+	expect_bad("example.com/hook", 0, "absolute");
+	expect_bad("/hook", 0, "absolute");
+	expect_bad("//example.com/hook", 0, "absolute");
+	expect_bad("ftp://example.com/", 0, "scheme must be http or https");
+	expect_bad("javascript:alert(1)", 0, "scheme must be http or https");
+	expect_bad("file:///etc/passwd", 0, "scheme must be http or https");
+	expect_bad("https:/example.com", 0, "scheme must be http or https");
+	expect_bad("https://", 0, "host is missing");
+	expect_bad("https:///path", 0, "host is missing");
+	expect_bad("https://:443/", 0, "host is missing");
+	expect_bad("https://?q", 0, "host is missing");
+	expect_bad("https://user:pass@example.com/", 0, "user name or password");
+	expect_bad("https://user@example.com/", 0, "user name or password");
+	expect_bad("https://@example.com/", 0, "user name or password");
+	expect_bad("https://example.com:0/", 0, "port");
+	expect_bad("https://example.com:65536/", 0, "port");
+	expect_bad("https://example.com:99999999999999999999/", 0, "port");
+	expect_bad("https://example.com:/", 0, "port is empty");
+	expect_bad("https://example.com:-1/", 0, "port");
+	expect_bad("https://example.com:8a/", 0, "port");
+	expect_bad("https://example.com/a#frag", 0, "fragment");
+	expect_bad("https://example.com#", 0, "fragment");
+	expect_bad("https://exa mple.com/", 0, "whitespace");
+	expect_bad("https://example.com/a b", 0, "whitespace");
+	expect_bad("https://example.com/\tx", 0, "whitespace");
+	expect_bad("https://example.com/\r\nHost: evil", 0, "whitespace");
+	expect_bad("https://example.com/\x01", 0, "control character");
+	expect_bad("https://example.com/\x7f", 0, "control character");
+	expect_bad("https://b\xc3\xbc" "cher.example/", 0, "non-ASCII");
+	expect_bad("https://exa%6dple.com/", 0, "host name may hold only");
+	expect_bad("https://example..com/", 0, "empty label");
+	expect_bad("https://.example.com/", 0, "empty label");
+	expect_bad("https://example.com\\@evil.com/", 0, "user name or password");
+	expect_bad("https://example.com\\x/", 0, "host name may hold only");
+	expect_bad("https://[::1/", 1, "closing ']'");
+	expect_bad("https://[::1]x/", 1, "after the IPv6 address");
+	expect_bad("https://[fe80::1%25eth0]/", 1, "zone");
+	expect_bad("https://[not:an:ip]/", 1, "not valid");
+	expect_bad("https://[]/", 1, "not valid");
+	expect_bad("https://[1.2.3.4]/", 1, "not valid");
+	expect_bad("https://[::1]:0/", 1, "port");
+
+	/* Length: exactly the maximum passes, one more byte fails. */
+	memset(longurl, 'a', sizeof(longurl));
+	memcpy(longurl, "https://example.com/", 20);
+	longurl[VEX_HOOK_URL_MAX] = '\0';
+	expect_ok(longurl, 0);
+	longurl[VEX_HOOK_URL_MAX] = 'a';
+	longurl[VEX_HOOK_URL_MAX + 1] = '\0';
+	expect_bad(longurl, 0, "longer than");
+
+	/* Long labels and names. */
+	{
+		char host[300];
+
+		memset(host, 0, sizeof(host));
+		memcpy(host, "https://", 8);
+		memset(host + 8, 'a', 64);
+		memcpy(host + 72, ".com/", 5);
+		expect_bad(host, 0, "longer than 63");
+		host[70] = '.'; /* 62 + "." + 1 */
+		expect_ok(host, 0);
+	}
+
+	/* A short "why" buffer is truncated, never overrun; NULL why is fine. */
+	assert_int_equal(vex_netguard_url_check("ftp://x", 0, why, sizeof(why)), VEX_EINVAL);
+	assert_int_equal(strlen(why), sizeof(why) - 1);
+	assert_int_equal(vex_netguard_url_check("ftp://x", 0, NULL, 0), VEX_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v4_ranges),
+		cmocka_unit_test(test_v6_ranges),
+		cmocka_unit_test(test_allow_private),
+		cmocka_unit_test(test_url_accepted),
+		cmocka_unit_test(test_url_private_refused),
+		cmocka_unit_test(test_url_numeric_hosts),
+		cmocka_unit_test(test_url_syntax),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

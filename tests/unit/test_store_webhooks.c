@@ -1,0 +1,486 @@
+/* test_store_webhooks.c - webhooks in the store: insert, get, update, delete (cancels pending deliveries),
+ * owner scoping, list paging, count, the fan-out match. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/err.h"
+#include "core/ids.h"
+#include "core/store.h"
+
+static char dir[64];
+static char path[128];
+static struct vex_store *store;
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/vex-hooks-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/vex.db", dir);
+	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char side[160];
+
+	(void)state;
+	vex_store_free(store);
+	store = NULL;
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-wlock", path);
+	unlink(side);
+	rmdir(dir);
+	return 0;
+}
+
+/* A hook id as the API makes them: "hook_" + a UUIDv7 without dashes (time-ordered). */
+static void hook_id(char out[VEX_HOOK_ID_LEN + 1])
+{
+	char u[VEX_UUID_LEN + 1];
+	size_t i, o = 5;
+
+	vex_uuid7(u);
+	memcpy(out, "hook_", 5);
+	for (i = 0; i < VEX_UUID_LEN; i++)
+		if (u[i] != '-')
+			out[o++] = u[i];
+	out[o] = '\0';
+}
+
+static struct vex_webhook *make_hook(const char *owner, const char *url, unsigned events)
+{
+	struct vex_webhook *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	hook_id(h->id);
+	snprintf(h->owner, sizeof(h->owner), "%s", owner);
+	h->url = strdup(url);
+	h->events = events;
+	h->secret = strdup("whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=");
+	h->status = VEX_HOOK_ACTIVE;
+	h->created_at = 1700000000000000;
+	return h;
+}
+
+/* Run "sql" on the file with a connection of our own (rows the store API does not write). */
+static void raw_sql(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 1000);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* One integer from "sql" on our own connection. */
+static int64_t raw_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_insert_get(void **state)
+{
+	struct vex_webhook *h = make_hook("alice", "https://example.com/hook", VEX_HOOK_EV_ALL), *got = NULL;
+
+	(void)state;
+	h->description = strdup("ops channel \xc3\xa9");
+	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EEXIST);
+
+	assert_int_equal(vex_store_webhook_get(store, h->id, "alice", &got), 0);
+	assert_string_equal(got->id, h->id);
+	assert_string_equal(got->owner, "alice");
+	assert_string_equal(got->url, "https://example.com/hook");
+	assert_int_equal(got->events, VEX_HOOK_EV_ALL);
+	assert_string_equal(got->description, "ops channel \xc3\xa9");
+	assert_string_equal(got->secret, h->secret);
+	assert_int_equal(got->status, VEX_HOOK_ACTIVE);
+	assert_null(got->disabled_reason);
+	assert_int_equal(got->failing_since, 0);
+	assert_null(got->last_error);
+	assert_int_equal(got->created_at, h->created_at);
+	assert_int_equal(got->updated_at, h->created_at); /* defaults to the creation time */
+	vex_webhook_free(got);
+	got = NULL;
+
+	/* Owner scoping: another owner does not see it, "any owner" (admin) does. */
+	assert_int_equal(vex_store_webhook_get(store, h->id, "bob", &got), VEX_ENOTFOUND);
+	assert_null(got);
+	assert_int_equal(vex_store_webhook_get(store, h->id, NULL, &got), 0);
+	assert_string_equal(got->owner, "alice");
+	vex_webhook_free(got);
+	got = NULL;
+	assert_int_equal(vex_store_webhook_get(store, "hook_00000000000000000000000000000000", NULL, &got),
+			 VEX_ENOTFOUND);
+	assert_int_equal(vex_store_webhook_get(store, NULL, NULL, &got), VEX_EINVAL);
+
+	/* No description stays NULL. */
+	vex_webhook_free(h);
+	h = make_hook("alice", "https://example.com/2", VEX_HOOK_EV_COMPLETED);
+	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_get(store, h->id, "alice", &got), 0);
+	assert_null(got->description);
+	assert_int_equal(got->events, VEX_HOOK_EV_COMPLETED);
+	vex_webhook_free(got);
+	vex_webhook_free(h);
+	vex_webhook_free(NULL);
+}
+
+static void test_insert_invalid(void **state)
+{
+	struct vex_webhook *h = make_hook("alice", "https://example.com/", VEX_HOOK_EV_ALL);
+	char *url = h->url, *secret = h->secret;
+
+	(void)state;
+	assert_int_equal(vex_store_webhook_insert(store, NULL), VEX_EINVAL);
+	h->events = 0;
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	h->events = 1u << 6;
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	h->events = VEX_HOOK_EV_ALL;
+	h->status = VEX_HOOK_DELETED;
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	h->status = VEX_HOOK_ACTIVE;
+	h->url = NULL;
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	h->url = url;
+	h->secret = NULL;
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	h->secret = secret;
+	h->owner[0] = '\0';
+	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhooks"), 0);
+	vex_webhook_free(h);
+}
+
+static void test_update(void **state)
+{
+	struct vex_webhook *h = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL), *got = NULL;
+
+	(void)state;
+	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+
+	/* Disable with a reason and the failure record. */
+	free(h->url);
+	h->url = strdup("https://example.org/b");
+	h->events = VEX_HOOK_EV_FAILED | VEX_HOOK_EV_TIMEOUT;
+	h->description = strdup("new");
+	h->status = VEX_HOOK_DISABLED;
+	h->disabled_reason = strdup("disabled by the owner");
+	h->failing_since = 1700000000500000;
+	h->last_error = strdup("HTTP 500");
+	h->updated_at = 1700000001000000;
+	assert_int_equal(vex_store_webhook_update(store, h, 1), 0);
+	assert_int_equal(vex_store_webhook_get(store, h->id, "alice", &got), 0);
+	assert_string_equal(got->url, "https://example.org/b");
+	assert_int_equal(got->events, VEX_HOOK_EV_FAILED | VEX_HOOK_EV_TIMEOUT);
+	assert_string_equal(got->description, "new");
+	assert_int_equal(got->status, VEX_HOOK_DISABLED);
+	assert_string_equal(got->disabled_reason, "disabled by the owner");
+	assert_int_equal(got->failing_since, 1700000000500000);
+	assert_string_equal(got->last_error, "HTTP 500");
+	assert_int_equal(got->updated_at, 1700000001000000);
+	assert_int_equal(got->created_at, h->created_at);
+	assert_string_equal(got->secret, h->secret); /* never changed by an update */
+	vex_webhook_free(got);
+	got = NULL;
+
+	/* Re-enable: clear the reason and the failure record. */
+	h->status = VEX_HOOK_ACTIVE;
+	free(h->disabled_reason);
+	h->disabled_reason = NULL;
+	h->failing_since = 0;
+	free(h->last_error);
+	h->last_error = NULL;
+	free(h->description);
+	h->description = NULL;
+	assert_int_equal(vex_store_webhook_update(store, h, 1), 0);
+	assert_int_equal(vex_store_webhook_get(store, h->id, NULL, &got), 0);
+	assert_int_equal(got->status, VEX_HOOK_ACTIVE);
+	assert_null(got->disabled_reason);
+	assert_int_equal(got->failing_since, 0);
+	assert_null(got->last_error);
+	assert_null(got->description);
+	vex_webhook_free(got);
+	got = NULL;
+
+	/* Another owner's row, an unknown row, a deleted status: refused. */
+	snprintf(h->owner, sizeof(h->owner), "bob");
+	assert_int_equal(vex_store_webhook_update(store, h, 1), VEX_ENOTFOUND);
+	snprintf(h->owner, sizeof(h->owner), "alice");
+	h->status = VEX_HOOK_DELETED;
+	assert_int_equal(vex_store_webhook_update(store, h, 1), VEX_EINVAL);
+	h->status = VEX_HOOK_ACTIVE;
+	h->events = 0;
+	assert_int_equal(vex_store_webhook_update(store, h, 1), VEX_EINVAL);
+	h->events = VEX_HOOK_EV_ALL;
+
+	/* A deleted hook cannot be updated back to life. */
+	assert_int_equal(vex_store_webhook_delete(store, h->id, "alice", 1700000002000000), 0);
+	assert_int_equal(vex_store_webhook_update(store, h, 1), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_webhook_get(store, h->id, NULL, &got), VEX_ENOTFOUND);
+	vex_webhook_free(h);
+}
+
+static void insert_delivery(const char *id, const char *hook, int64_t seq, const char *status)
+{
+	char sql[1024];
+
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO webhook_deliveries(id, hook_id, owner, job_id, event_seq, event, payload, status,"
+		 " attempts, next_at, created_at, finished_at)"
+		 " VALUES ('%s', '%s', 'alice', '0190aaaa-0000-7000-8000-000000000001', %lld, 'job.completed',"
+		 " '{}', '%s', 1, 1700000000000000, 1700000000000000, %s)",
+		 id, hook, (long long)seq, status, strcmp(status, "pending") == 0 ? "NULL" : "1700000000100000");
+	raw_sql(sql);
+}
+
+static void test_delete_cancels_pending(void **state)
+{
+	struct vex_webhook *h = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL);
+	struct vex_webhook *other = make_hook("alice", "https://example.com/b", VEX_HOOK_EV_ALL);
+	char sql[256];
+
+	(void)state;
+	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, other), 0);
+	insert_delivery("msg_00000000000000000000000000000001", h->id, 1, "pending");
+	insert_delivery("msg_00000000000000000000000000000002", h->id, 2, "pending");
+	insert_delivery("msg_00000000000000000000000000000003", h->id, 3, "delivered");
+	insert_delivery("msg_00000000000000000000000000000004", h->id, 4, "failed");
+	insert_delivery("msg_00000000000000000000000000000005", other->id, 1, "pending");
+
+	/* Not the owner: nothing changes. */
+	assert_int_equal(vex_store_webhook_delete(store, h->id, "bob", 1700000009000000), VEX_ENOTFOUND);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), 3);
+
+	assert_int_equal(vex_store_webhook_delete(store, h->id, "alice", 1700000009000000), 0);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM webhooks WHERE id = '%s' AND status = 'deleted'"
+		 " AND updated_at = 1700000009000000", h->id);
+	assert_int_equal(raw_int(sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM webhook_deliveries WHERE hook_id = '%s'"
+		 " AND status = 'canceled' AND finished_at = 1700000009000000 AND last_error = 'webhook deleted'",
+		 h->id);
+	assert_int_equal(raw_int(sql), 2);
+	/* Finished deliveries keep their outcome; another hook's pending one is untouched. */
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE id = "
+				 "'msg_00000000000000000000000000000003' AND status = 'delivered'"
+				 " AND finished_at = 1700000000100000"), 1);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE id = "
+				 "'msg_00000000000000000000000000000004' AND status = 'failed'"), 1);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE id = "
+				 "'msg_00000000000000000000000000000005' AND status = 'pending'"), 1);
+
+	/* Twice: not found; by an admin (any owner) the other one goes. */
+	assert_int_equal(vex_store_webhook_delete(store, h->id, "alice", 1700000010000000), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_webhook_delete(store, h->id, NULL, 1700000010000000), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_webhook_delete(store, other->id, NULL, 1700000010000000), 0);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), 0);
+	assert_int_equal(vex_store_webhook_delete(store, NULL, NULL, 1), VEX_EINVAL);
+	vex_webhook_free(h);
+	vex_webhook_free(other);
+}
+
+/* The store stays usable after a delete that lost the race for the write lock. */
+static void test_delete_busy(void **state)
+{
+	struct vex_webhook *h = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL), *got = NULL;
+	struct vex_store *s2 = NULL;
+	sqlite3 *db;
+
+	(void)state;
+	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	insert_delivery("msg_00000000000000000000000000000001", h->id, 1, "pending");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	/* A second store on the same file with a short busy timeout. */
+	assert_int_equal(vex_store_open(path, 1, 50, &s2), 0);
+	assert_int_equal(vex_store_webhook_delete(s2, h->id, "alice", 1700000009000000), VEX_EBUSY);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(vex_store_webhook_get(s2, h->id, "alice", &got), 0);
+	vex_webhook_free(got);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), 1);
+	assert_int_equal(vex_store_webhook_delete(s2, h->id, "alice", 1700000009000000), 0);
+	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"), 0);
+	vex_store_free(s2);
+	vex_webhook_free(h);
+}
+
+static void test_list_count(void **state)
+{
+	char ids[7][VEX_HOOK_ID_LEN + 1];
+	struct vex_webhook_list l = { NULL, 0 };
+	int64_t n = -1;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 7; i++) {
+		struct vex_webhook *h = make_hook(i < 5 ? "alice" : "bob", "https://example.com/", VEX_HOOK_EV_ALL);
+
+		if (i == 3)
+			h->status = VEX_HOOK_DISABLED; /* disabled hooks are live: listed and counted */
+		assert_int_equal(vex_store_webhook_insert(store, h), 0);
+		memcpy(ids[i], h->id, sizeof(ids[i]));
+		vex_webhook_free(h);
+	}
+	assert_int_equal(vex_store_webhook_delete(store, ids[1], "alice", 1700000009000000), 0);
+
+	assert_int_equal(vex_store_webhooks_count(store, "alice", &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(vex_store_webhooks_count(store, "bob", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(vex_store_webhooks_count(store, "carol", &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(vex_store_webhooks_count(store, NULL, &n), 0);
+	assert_int_equal(n, 6);
+
+	/* Newest first, deleted invisible, paged by id. */
+	assert_int_equal(vex_store_webhooks_list(store, "alice", NULL, 2, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0]->id, ids[4]);
+	assert_string_equal(l.items[1]->id, ids[3]);
+	assert_int_equal(l.items[1]->status, VEX_HOOK_DISABLED);
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_list(store, "alice", ids[3], 10, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0]->id, ids[2]);
+	assert_string_equal(l.items[1]->id, ids[0]); /* ids[1] is deleted */
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_list(store, "alice", ids[0], 10, &l), 0);
+	assert_int_equal(l.n, 0);
+	vex_webhook_list_release(&l);
+
+	/* All owners (admin). */
+	assert_int_equal(vex_store_webhooks_list(store, NULL, NULL, 100, &l), 0);
+	assert_int_equal(l.n, 6);
+	assert_string_equal(l.items[0]->id, ids[6]);
+	assert_string_equal(l.items[0]->owner, "bob");
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_list(store, NULL, ids[5], 100, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.items[0]->id, ids[4]);
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_list(store, "bob", NULL, 100, &l), 0);
+	assert_int_equal(l.n, 2);
+	vex_webhook_list_release(&l);
+
+	assert_int_equal(vex_store_webhooks_list(store, "alice", NULL, 0, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_webhooks_list(store, "alice", NULL, 1001, &l), VEX_EINVAL);
+	vex_webhook_list_release(NULL);
+}
+
+static void test_matching(void **state)
+{
+	struct vex_webhook *all = make_hook("alice", "https://example.com/all", VEX_HOOK_EV_ALL);
+	struct vex_webhook *done = make_hook("alice", "https://example.com/done",
+					     VEX_HOOK_EV_COMPLETED | VEX_HOOK_EV_FAILED);
+	struct vex_webhook *off = make_hook("alice", "https://example.com/off", VEX_HOOK_EV_ALL);
+	struct vex_webhook *gone = make_hook("alice", "https://example.com/gone", VEX_HOOK_EV_ALL);
+	struct vex_webhook *bobs = make_hook("bob", "https://example.com/bob", VEX_HOOK_EV_ALL);
+	struct vex_webhook_list l = { NULL, 0 };
+
+	(void)state;
+	off->status = VEX_HOOK_DISABLED;
+	assert_int_equal(vex_store_webhook_insert(store, all), 0);
+	assert_int_equal(vex_store_webhook_insert(store, done), 0);
+	assert_int_equal(vex_store_webhook_insert(store, off), 0);
+	assert_int_equal(vex_store_webhook_insert(store, gone), 0);
+	assert_int_equal(vex_store_webhook_insert(store, bobs), 0);
+	assert_int_equal(vex_store_webhook_delete(store, gone->id, "alice", 1700000009000000), 0);
+
+	/* Only active hooks of the owner whose mask has the event; oldest first. */
+	assert_int_equal(vex_store_webhooks_matching(store, "alice", VEX_HOOK_EV_COMPLETED, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0]->id, all->id);
+	assert_string_equal(l.items[1]->id, done->id);
+	assert_string_equal(l.items[1]->secret, done->secret); /* the deliverer signs with it */
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_matching(store, "alice", VEX_HOOK_EV_QUEUED, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->id, all->id);
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_matching(store, "alice", VEX_HOOK_EV_STARTED | VEX_HOOK_EV_FAILED, &l),
+			 0);
+	assert_int_equal(l.n, 2);
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_matching(store, "alice", 0, &l), 0);
+	assert_int_equal(l.n, 0);
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_matching(store, "carol", VEX_HOOK_EV_ALL, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(vex_store_webhooks_matching(store, "bob", VEX_HOOK_EV_TIMEOUT, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->owner, "bob");
+	vex_webhook_list_release(&l);
+	assert_int_equal(vex_store_webhooks_matching(store, NULL, VEX_HOOK_EV_ALL, &l), VEX_EINVAL);
+
+	vex_webhook_free(all);
+	vex_webhook_free(done);
+	vex_webhook_free(off);
+	vex_webhook_free(gone);
+	vex_webhook_free(bobs);
+}
+
+/* More matches than the first allocation holds. */
+static void test_matching_many(void **state)
+{
+	struct vex_webhook_list l = { NULL, 0 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		struct vex_webhook *h = make_hook("alice", "https://example.com/", VEX_HOOK_EV_COMPLETED);
+
+		assert_int_equal(vex_store_webhook_insert(store, h), 0);
+		vex_webhook_free(h);
+	}
+	assert_int_equal(vex_store_webhooks_matching(store, "alice", VEX_HOOK_EV_COMPLETED, &l), 0);
+	assert_int_equal(l.n, 40);
+	for (i = 1; i < 40; i++)
+		assert_true(strcmp(l.items[i - 1]->id, l.items[i]->id) < 0);
+	vex_webhook_list_release(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_cancels_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_matching, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_matching_many, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
