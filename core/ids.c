@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -146,4 +147,19 @@ int vex_uuid_valid(const char *s)
 		}
 	}
 	return s[VEX_UUID_LEN] == '\0';
+}
+
+void vex_uuid7_prefixed(const char *prefix, char *out, size_t cap)
+{
+	char u[VEX_UUID_LEN + 1];
+	size_t o, i;
+
+	if (cap == 0)
+		return;
+	vex_uuid7(u);
+	o = (size_t)snprintf(out, cap, "%s", prefix);
+	for (i = 0; u[i] != '\0' && o + 1 < cap; i++)
+		if (u[i] != '-')
+			out[o++] = u[i];
+	out[o < cap ? o : cap - 1] = '\0';
 }

@@ -267,20 +267,6 @@ static int cursor_get(struct vex_store *s, int64_t *ret)
 	return vex_store_step_int64(st, ret);
 }
 
-/* "msg_" + the 32 hex digits of a new UUIDv7: ids sort by creation. */
-static void delivery_id(char out[VEX_DELIVERY_ID_LEN + 1])
-{
-	char u[VEX_UUID_LEN + 1];
-	size_t o = 4;
-
-	vex_uuid7(u);
-	memcpy(out, "msg_", 4);
-	for (size_t i = 0; u[i] && o < VEX_DELIVERY_ID_LEN; i++)
-		if (u[i] != '-')
-			out[o++] = u[i];
-	out[o] = '\0';
-}
-
 /* One delivery row per hook of "hooks" for event "e". *created grows by the rows made. */
 static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e, const char *event,
 			     const char *payload, const struct vex_webhook_list *hooks, int64_t now_us, int *created)
@@ -297,7 +283,7 @@ static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e,
 				    &st);
 		if (rc)
 			return rc;
-		delivery_id(id);
+		vex_uuid7_prefixed("msg_", id, sizeof(id));
 		vex_bind_text(st, 1, id);
 		vex_bind_text(st, 2, hooks->items[i]->id);
 		vex_bind_text(st, 3, e->owner);

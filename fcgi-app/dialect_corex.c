@@ -12,7 +12,6 @@
 #include "core/model.h"
 #include "core/ratelimit.h"
 #include "core/store.h"
-#include "core/streamtoken.h"
 #include "core/timeutil.h"
 #include "core/toolrun.h"
 #include "core/tools.h"
@@ -148,22 +147,10 @@ static int idem_key(struct vex_ctx *c, const char **ret)
 /* A non-negative integer query parameter in [lo, hi] ("def" when absent); on failure the error is answered. */
 static int query_int(struct vex_ctx *c, const char *key, long def, long lo, long hi, long *ret)
 {
-	char buf[24], msg[96], *end;
-	long v;
-	int rc;
+	char msg[96];
 
-	rc = vex_http_query(c->req, key, buf, sizeof(buf));
-	if (rc == VEX_ENOTFOUND) {
-		*ret = def;
+	if (vex_http_query_long(c->req, key, def, lo, hi, 0, ret) == 0)
 		return 0;
-	}
-	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
-		v = strtol(buf, &end, 10);
-		if (*end == '\0' && v >= lo && v <= hi) {
-			*ret = v;
-			return 0;
-		}
-	}
 	snprintf(msg, sizeof(msg), "%s must be an integer between %ld and %ld", key, lo, hi);
 	corex_error(c, 400, "INVALID_PARAMETER", msg, key);
 	return VEX_EINVAL;
@@ -412,24 +399,11 @@ static void jobs_cancel(struct vex_ctx *c)
  * The body, if any, is ignored. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	const struct vex_config *cfg = c->env->cfg;
 	struct vex_job *j = NULL;
-	char tok[VEX_STREAMTOKEN_MAX], url[VEX_STREAMTOKEN_MAX + 128];
-	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
-	int rc;
 
 	if (load_job(c, &j) != 0)
 		return;
-	rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
-				  sizeof(tok));
-	if (rc) {
-		vex_ctx_fail(c, rc, "job not found");
-		goto out;
-	}
-	snprintf(url, sizeof(url), "/jobs/%s/stream?stream_token=%s", j->id, tok);
-	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:I, s:s}", "stream_token", tok, "expires_at", (json_int_t)exp_s, "stream_url", url));
-out:
+	vex_ctx_stream_token(c, j, "", 1);
 	vex_job_free(j);
 }
 

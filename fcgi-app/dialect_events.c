@@ -180,21 +180,12 @@ static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 /* limit=1..; above "max" is clamped to it; absent -> "def". On failure the error is answered. */
 static int query_limit(struct vex_ctx *c, int def, int max, int *ret)
 {
-	char buf[24], *end, msg[80];
+	char msg[80];
 	long v;
-	int rc;
 
-	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
-	if (rc == VEX_ENOTFOUND) {
-		*ret = def;
+	if (vex_http_query_long(c->req, "limit", def, 1, max, 1, &v) == 0) {
+		*ret = (int)v;
 		return 0;
-	}
-	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
-		v = strtol(buf, &end, 10);
-		if (*end == '\0' && v >= 1) {
-			*ret = v > max ? max : (int)v;
-			return 0;
-		}
 	}
 	snprintf(msg, sizeof(msg), "limit must be an integer from 1 to %d", max);
 	bad_request(c, "limit", msg);

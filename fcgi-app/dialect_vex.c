@@ -11,7 +11,6 @@
 #include "core/log.h"
 #include "core/model.h"
 #include "core/store.h"
-#include "core/streamtoken.h"
 #include "core/timeutil.h"
 #include "core/tools.h"
 #include "fcgi-app/api.h"
@@ -73,21 +72,11 @@ static int body_object(struct vex_ctx *c, json_t **ret)
 /* limit=1..100 (default 20); on failure the error is answered. */
 static int query_limit(struct vex_ctx *c, int *ret)
 {
-	char buf[16], *end;
 	long v;
-	int rc;
 
-	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
-	if (rc == VEX_ENOTFOUND) {
-		*ret = LIMIT_DEFAULT;
+	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &v) == 0) {
+		*ret = (int)v;
 		return 0;
-	}
-	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
-		v = strtol(buf, &end, 10);
-		if (*end == '\0' && v >= 1 && v <= LIMIT_MAX) {
-			*ret = (int)v;
-			return 0;
-		}
 	}
 	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100",
 		       "limit");
@@ -465,20 +454,27 @@ out:
 
 /* ---- jobs ---- */
 
-static void jobs_get(struct vex_ctx *c)
+/* The job {id} as the caller may see it (cache first); on failure the 404/5xx is answered. */
+static int load_job(struct vex_ctx *c, struct vex_job **ret)
 {
-	struct vex_job *j = NULL;
 	int rc;
 
 	if (!vex_uuid_valid(c->params[0])) {
 		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
-		return;
+		return VEX_ENOTFOUND;
 	}
-	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
-	if (rc != 0) {
+	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], ret);
+	if (rc != 0)
 		vex_ctx_fail(c, rc, "job not found");
+	return rc;
+}
+
+static void jobs_get(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+
+	if (load_job(c, &j) != 0)
 		return;
-	}
 	vex_http_json(c->resp, 200, vex_jobview_vex(j));
 	vex_job_free(j);
 }
@@ -567,29 +563,11 @@ static void jobs_cancel(struct vex_ctx *c)
  * headers. The body, if any, is ignored. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	const struct vex_config *cfg = c->env->cfg;
 	struct vex_job *j = NULL;
-	char tok[VEX_STREAMTOKEN_MAX], url[VEX_STREAMTOKEN_MAX + 128];
-	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
-	int rc;
 
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
+	if (load_job(c, &j) != 0)
 		return;
-	}
-	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
-	if (rc == 0)
-		rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
-					  sizeof(tok));
-	if (rc != 0) {
-		vex_ctx_fail(c, rc, "job not found");
-		goto out;
-	}
-	snprintf(url, sizeof(url), "/api/v1/jobs/%s/stream?stream_token=%s", j->id, tok);
-	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:o, s:s}", "stream_token", tok, "expires_at", vex_jobview_time(exp_s * 1000000),
-				"stream_url", url));
-out:
+	vex_ctx_stream_token(c, j, "/api/v1", 0);
 	vex_job_free(j);
 }
 

@@ -171,6 +171,28 @@ int vex_http_query(const struct vex_http_req *r, const char *key, char *out, siz
 	return vex_http_query_get(r->query, key, out, outlen);
 }
 
+int vex_http_query_long(const struct vex_http_req *r, const char *key, long def, long lo, long hi, int clamp,
+			long *ret)
+{
+	char buf[24], *end;
+	long v;
+	int rc;
+
+	rc = vex_http_query(r, key, buf, sizeof(buf));
+	if (rc == VEX_ENOTFOUND) {
+		*ret = def;
+		return 0;
+	}
+	if (rc != 0 || buf[0] < '0' || buf[0] > '9')
+		return VEX_EINVAL;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || *end != '\0' || v < lo || (v > hi && !clamp))
+		return VEX_EINVAL;
+	*ret = v > hi ? hi : v;
+	return 0;
+}
+
 int vex_http_query_get(const char *query, const char *key, char *out, size_t outlen)
 {
 	const char *p = query, *amp, *eq;

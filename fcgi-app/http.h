@@ -66,6 +66,13 @@ int vex_http_query(const struct vex_http_req *r, const char *key, char *out, siz
 /* The same over a raw query string "query" (QUERY_STRING). */
 int vex_http_query_get(const char *query, const char *key, char *out, size_t outlen);
 
+/*
+ * The query parameter "key" as a decimal integer >= "lo" ("def" when absent). Above "hi" it is
+ * VEX_EINVAL, or "hi" itself when "clamp" is set. 0 or VEX_EINVAL (the caller answers in its dialect).
+ */
+int vex_http_query_long(const struct vex_http_req *r, const char *key, long def, long lo, long hi, int clamp,
+			long *ret);
+
 /* 1 when an incoming X-Request-ID "s" may be echoed: 1..128 chars of [A-Za-z0-9._:-]; else 0 (NULL too). */
 int vex_http_request_id_ok(const char *s);
 

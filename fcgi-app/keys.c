@@ -127,7 +127,7 @@ out:
 static void keys_list(struct vex_ctx *c)
 {
 	struct vex_api_key_list l = { NULL, 0 };
-	char limit_buf[16], cursor[64], owner[VEX_SUB_MAX + 2], *end;
+	char cursor[64], owner[VEX_SUB_MAX + 2];
 	const char *own = NULL;
 	json_t *root, *arr;
 	size_t i, n;
@@ -136,14 +136,10 @@ static void keys_list(struct vex_ctx *c)
 
 	if (require_admin(c) != 0)
 		goto out;
-	rc = vex_http_query(c->req, "limit", limit_buf, sizeof(limit_buf));
-	if (rc != VEX_ENOTFOUND) {
-		limit = rc == 0 && limit_buf[0] >= '0' && limit_buf[0] <= '9' ? strtol(limit_buf, &end, 10) : 0;
-		if (rc != 0 || *end != '\0' || limit < 1 || limit > LIMIT_MAX) {
-			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
-				       "limit must be an integer between 1 and 100", "limit");
-			goto out;
-		}
+	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &limit) != 0) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100",
+			       "limit");
+		goto out;
 	}
 	rc = vex_http_query(c->req, "cursor", cursor, sizeof(cursor));
 	if (rc == VEX_ENOTFOUND) {

@@ -5,7 +5,9 @@
 
 #include "core/authn.h"
 #include "core/err.h"
+#include "core/jobview.h"
 #include "core/log.h"
+#include "core/streamtoken.h"
 
 #define DRAIN_CAP (8u << 20) /* past this a rejected body is not worth reading: the connection closes */
 
@@ -217,4 +219,24 @@ void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e)
 	const char *code = e->code[0] != '\0' ? e->code : "VALIDATION_ERROR";
 
 	vex_http_error(c->resp, c->req, e->status > 0 ? e->status : 400, code, e->message, e->field);
+}
+
+void vex_ctx_stream_token(struct vex_ctx *c, const struct vex_job *j, const char *path_prefix, int unix_times)
+{
+	const struct vex_config *cfg = c->env->cfg;
+	char tok[VEX_STREAMTOKEN_MAX], url[VEX_STREAMTOKEN_MAX + 128];
+	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
+	int rc;
+
+	rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
+				  sizeof(tok));
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/jobs/%s/stream?stream_token=%s", path_prefix, j->id, tok);
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:o, s:s}", "stream_token", tok, "expires_at",
+				unix_times ? json_integer((json_int_t)exp_s) : vex_jobview_time(exp_s * 1000000),
+				"stream_url", url));
 }

@@ -60,6 +60,13 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c);
  */
 void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound);
 
+/*
+ * Answer 200 {"stream_token","expires_at","stream_url":"<path_prefix>/jobs/<id>/stream?stream_token=…"}
+ * for job "j", which the caller has already checked the principal may read (docs/api-streams.md).
+ * "expires_at" in Unix seconds when "unix_times", else RFC 3339. Failures through vex_ctx_fail.
+ */
+void vex_ctx_stream_token(struct vex_ctx *c, const struct vex_job *j, const char *path_prefix, int unix_times);
+
 /* The answer for a validation failure: e->status, e->code, e->message, e->field. */
 void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e);
 

@@ -156,20 +156,6 @@ static json_t *delivery_json(const struct vex_ctx *c, const struct vex_delivery 
 
 /* ---- ids and secrets ---- */
 
-/* "hook_" + the 32 hex digits of a UUIDv7: ids sort in creation order. */
-static void hook_new_id(char out[VEX_HOOK_ID_LEN + 1])
-{
-	char u[VEX_UUID_LEN + 1];
-	size_t i, o = 5;
-
-	vex_uuid7(u);
-	memcpy(out, "hook_", 5);
-	for (i = 0; i < VEX_UUID_LEN; i++)
-		if (u[i] != '-')
-			out[o++] = u[i];
-	out[o] = '\0';
-}
-
 /* "<prefix>" + exactly 32 lower-case hex digits (a hook or delivery id as vex makes them). */
 static int prefixed_hex_valid(const char *s, const char *prefix)
 {
@@ -367,21 +353,11 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 /* limit=1..100 (default 20); on failure the error is answered. */
 static int query_limit(struct vex_ctx *c, int *ret)
 {
-	char buf[16], *end;
 	long v;
-	int rc;
 
-	rc = vex_http_query(c->req, "limit", buf, sizeof(buf));
-	if (rc == VEX_ENOTFOUND) {
-		*ret = LIMIT_DEFAULT;
+	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &v) == 0) {
+		*ret = (int)v;
 		return 0;
-	}
-	if (rc == 0 && buf[0] >= '0' && buf[0] <= '9') {
-		v = strtol(buf, &end, 10);
-		if (*end == '\0' && v >= 1 && v <= LIMIT_MAX) {
-			*ret = (int)v;
-			return 0;
-		}
 	}
 	param_error(c, "limit must be an integer between 1 and 100", "limit");
 	return VEX_EINVAL;
@@ -486,7 +462,7 @@ static void hooks_create(struct vex_ctx *c)
 		hook_error(c, 409, "WEBHOOK_LIMIT", msg, NULL);
 		goto out;
 	}
-	hook_new_id(h->id);
+	vex_uuid7_prefixed("hook_", h->id, sizeof(h->id));
 	snprintf(h->owner, sizeof(h->owner), "%s", c->who.sub);
 	rc = secret_new(secret);
 	if (rc == 0)

@@ -15,12 +15,13 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/store.h"
+#include "tests/unit/store_fixture.h"
 #include "core/timeutil.h"
 
 #define S 1000000LL
 #define LEASE_US (15 * S)
 
-static char dir[64];
+static struct store_fixture fx;
 static char path[128];
 static struct vex_store *store;
 static int64_t now = 1700000000000000;
@@ -29,27 +30,19 @@ static int payload_calls;
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-dlv-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
 	payload_calls = 0;
-	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
+	if (store_fixture_open(&fx, "dlv") != 0)
+		return -1;
+	store = fx.store;
+	snprintf(path, sizeof(path), "%s", fx.path);
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char p[160];
-
 	(void)state;
-	vex_store_free(store);
+	store_fixture_close(&fx);
 	store = NULL;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sides[i]);
-		unlink(p);
-	}
-	rmdir(dir);
 	return 0;
 }
 

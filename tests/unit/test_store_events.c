@@ -13,8 +13,9 @@
 
 #include "core/err.h"
 #include "core/store.h"
+#include "tests/unit/store_fixture.h"
 
-static char dir[64];
+static struct store_fixture fx;
 static char path[128];
 static struct vex_store *store;
 static const int limits[VEX_PLAN_COUNT] = {5, 5, 5, 5};
@@ -25,26 +26,18 @@ static int64_t clock_us = 1700000000000000;
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-events-XXXXXX");
-	if (!mkdtemp(dir))
+	if (store_fixture_open(&fx, "events") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
+	store = fx.store;
+	snprintf(path, sizeof(path), "%s", fx.path);
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	static const char *const sides[] = {"", "-wal", "-shm", "-wlock"};
-	char side[160];
-
 	(void)state;
-	vex_store_free(store);
+	store_fixture_close(&fx);
 	store = NULL;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
-		unlink(side);
-	}
-	rmdir(dir);
 	return 0;
 }
 

@@ -15,51 +15,28 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/store.h"
+#include "tests/unit/store_fixture.h"
 
-static char dir[64];
+static struct store_fixture fx;
 static char path[128];
 static struct vex_store *store;
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-hooks-XXXXXX");
-	if (!mkdtemp(dir))
+	if (store_fixture_open(&fx, "hooks") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
+	store = fx.store;
+	snprintf(path, sizeof(path), "%s", fx.path);
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char side[160];
-
 	(void)state;
-	vex_store_free(store);
+	store_fixture_close(&fx);
 	store = NULL;
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-wlock", path);
-	unlink(side);
-	rmdir(dir);
 	return 0;
-}
-
-/* A hook id as the API makes them: "hook_" + a UUIDv7 without dashes (time-ordered). */
-static void hook_id(char out[VEX_HOOK_ID_LEN + 1])
-{
-	char u[VEX_UUID_LEN + 1];
-	size_t i, o = 5;
-
-	vex_uuid7(u);
-	memcpy(out, "hook_", 5);
-	for (i = 0; i < VEX_UUID_LEN; i++)
-		if (u[i] != '-')
-			out[o++] = u[i];
-	out[o] = '\0';
 }
 
 static struct vex_webhook *make_hook(const char *owner, const char *url, unsigned events)
@@ -67,7 +44,7 @@ static struct vex_webhook *make_hook(const char *owner, const char *url, unsigne
 	struct vex_webhook *h = calloc(1, sizeof(*h));
 
 	assert_non_null(h);
-	hook_id(h->id);
+	vex_uuid7_prefixed("hook_", h->id, sizeof(h->id));
 	snprintf(h->owner, sizeof(h->owner), "%s", owner);
 	h->url = strdup(url);
 	h->events = events;

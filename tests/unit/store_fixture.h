@@ -1,0 +1,43 @@
+/* store_fixture.h - unit tests' store: a fresh database in a temporary directory, removed with its side files. */
+#ifndef VEX_TEST_STORE_FIXTURE_H
+#define VEX_TEST_STORE_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/store.h"
+
+struct store_fixture {
+	char dir[64];
+	char path[128];           /* <dir>/vex.db */
+	struct vex_store *store;
+};
+
+/* Make the directory (named after "tag") and open the store there (synchronous normal). 0 or -1. */
+static inline int store_fixture_open(struct store_fixture *f, const char *tag)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vex-%s-XXXXXX", tag);
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/vex.db", f->dir);
+	f->store = NULL;
+	return vex_store_open(f->path, 1, 1000, &f->store) == 0 ? 0 : -1;
+}
+
+/* Close the store, remove the database, its -wal, -shm and -wlock files and the directory. */
+static inline void store_fixture_close(struct store_fixture *f)
+{
+	static const char *const sides[] = {"", "-wal", "-shm", "-wlock"};
+	char p[160];
+
+	vex_store_free(f->store);
+	f->store = NULL;
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, sides[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+}
+
+#endif
