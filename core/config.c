@@ -72,11 +72,17 @@ static const struct key_def keys[] = {
 	{"webhooks", "retry_s", K_DELAYS, OFF(hook_retry_ms), 0, 0},
 	{"webhooks", "disable_after_s", K_INT, OFF(hook_disable_after_s), 1, 31536000},
 	{"webhooks", "per_owner", K_INT, OFF(hooks_per_owner), 1, 100000},
+	{"tools", "commands_file", K_PATH, OFF(tools_commands_file), 0, 0},
+	{"tools", "mcp_file", K_PATH, OFF(tools_mcp_file), 0, 0},
+	{"tools", "work_dir", K_PATH, OFF(tools_work_dir), 0, 0},
+	{"tools", "output_max_bytes", K_SIZE, OFF(tools_output_max), 1024, 1073741824},
+	{"tools", "kill_grace_ms", K_INT, OFF(tools_kill_grace_ms), 0, 600000},
+	{"tools", "mcp_init_timeout_ms", K_INT, OFF(mcp_init_timeout_ms), 100, 600000},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, log";
+static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, tools, log";
 static const char *const plan_names[VEX_PLAN_COUNT] = {"free", "standard", "pro", "enterprise"};
 
 /* Parsing context shared by the inih callbacks. */
@@ -414,6 +420,9 @@ static void set_defaults(struct vex_config *cfg)
 	}
 	cfg->hook_disable_after_s = 86400;
 	cfg->hooks_per_owner = 100;
+	cfg->tools_output_max = 1048576;
+	cfg->tools_kill_grace_ms = 2000;
+	cfg->mcp_init_timeout_ms = 10000;
 	cfg->log_level = VEX_LOG_INFO;
 }
 
@@ -685,6 +694,9 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
 	    resolve_path(cfg, &cfg->stream_socket, "run/stream.sock") ||
+	    resolve_path(cfg, &cfg->tools_commands_file, "tools.json") ||
+	    resolve_path(cfg, &cfg->tools_mcp_file, "mcp.json") ||
+	    resolve_path(cfg, &cfg->tools_work_dir, "work") ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
 		snprintf(err, errlen, "out of memory");
@@ -743,6 +755,9 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->runner_socket);
 	free(cfg->commit_socket);
 	free(cfg->stream_socket);
+	free(cfg->tools_commands_file);
+	free(cfg->tools_mcp_file);
+	free(cfg->tools_work_dir);
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->jwt_secret_file);

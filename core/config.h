@@ -52,6 +52,12 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             attempts, seconds, decimals allowed; jittered +-20%),
  *             disable_after_s (default 86400: a hook failing that long is disabled),
  *             per_owner (default 100: hooks per owner)
+ *   [tools]   commands_file (default <home>/tools.json: operator command tools; absent = none),
+ *             mcp_file (default <home>/mcp.json: {"mcpServers":{...}}; absent = none),
+ *             work_dir (default <home>/work: each command run gets a private directory inside),
+ *             output_max_bytes (default 1048576: a command's stdout / an MCP result beyond fails),
+ *             kill_grace_ms (default 2000: SIGTERM to SIGKILL; MCP cancel to recycle),
+ *             mcp_init_timeout_ms (default 10000: start + initialize + tools/list of a server)
  *   [log]     level (debug|info|warn|error, default info)
  */
 struct vex_config {
@@ -100,6 +106,13 @@ struct vex_config {
 	int hook_retries;                            /* entries used in hook_retry_ms */
 	int hook_disable_after_s;
 	int hooks_per_owner;
+
+	char *tools_commands_file;
+	char *tools_mcp_file;
+	char *tools_work_dir;
+	size_t tools_output_max;
+	int tools_kill_grace_ms;
+	int mcp_init_timeout_ms;
 
 	int log_level; /* VEX_LOG_* from log.h */
 };

@@ -217,6 +217,20 @@ static const char *const migrations[] = {
 	" response_body TEXT,"
 	" PRIMARY KEY (delivery_id, n)"
 	");",
+
+	/* 3: the tool catalog the runner publishes (command tools, MCP servers' tools) and vex-api
+	 * reads for validation and listing. Builtins are compiled into both programs, not stored. */
+	"CREATE TABLE tools ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" short_name TEXT NOT NULL,"
+	" server TEXT,"
+	" source TEXT NOT NULL CHECK (source IN ('command','mcp')),"
+	" description TEXT NOT NULL DEFAULT '',"
+	" input_schema TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tools_short ON tools(short_name);"
+	"CREATE INDEX tools_server ON tools(server) WHERE server IS NOT NULL;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -551,4 +551,39 @@ struct vex_delivery_record {
 int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs,
 				size_t n, int64_t now_us);
 
+
+/* ---- the tool catalog (store_tools.c): command and MCP tools as the runner published them ---- */
+
+struct vex_tool_row {
+	char *name;         /* the full name: "<command>" or "<server>.<tool>" */
+	char *short_name;   /* the name without its server: what a bare name matches */
+	char *server;       /* the MCP server; NULL for command tools */
+	char *source;       /* "command" | "mcp" */
+	char *description;  /* "" when none */
+	char *input_schema; /* a JSON Schema object, as text */
+	int64_t updated_at;
+};
+
+struct vex_tool_rows {
+	struct vex_tool_row *items;
+	size_t n;
+};
+void vex_tool_rows_release(struct vex_tool_rows *l);
+
+/* Replace, in one transaction, every row of "source" ("command") or, for "mcp", every row of
+ * "server", with "rows" (names unique; each row's source and server must match). */
+int vex_store_tools_replace(struct vex_store *s, const char *source, const char *server,
+			    const struct vex_tool_rows *rows, int64_t now_us);
+
+/* Delete the rows of MCP servers not among "keep" ("n" names; n 0 deletes every MCP row). */
+int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, size_t n);
+
+/* Every row, by name. */
+int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret);
+
+/* The row named exactly "name"; else the one row whose short_name is "name": 0 with ret->n == 1.
+ * VEX_ENOTFOUND; or VEX_ECONFLICT with the candidates in *ret when several rows share that short
+ * name (the caller names them). The caller releases *ret on 0 and on VEX_ECONFLICT. */
+int vex_store_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_rows *ret);
+
 #endif

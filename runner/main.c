@@ -16,6 +16,8 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
+#include "runner/commands.h"
+#include "runner/mcp.h"
 #include "runner/pool.h"
 #include "runner/scheduler.h"
 #include "runner/supervisor.h"
@@ -193,6 +195,19 @@ static void shut_down(const struct vex_config *cfg, struct vex_pool *pool, int s
 	free(run);
 }
 
+/* The command tools go to the catalog before the first claim, on a connection of their own. */
+static int publish_commands(const struct vex_config *cfg)
+{
+	struct vex_store *s = NULL;
+	int rc;
+
+	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s);
+	if (rc == 0)
+		rc = vex_commands_publish(s);
+	vex_store_free(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct vex_config cfg = { 0 };
@@ -211,6 +226,13 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&a, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vex-runner: %s\n", err);
+		return 1;
+	}
+	if (vex_commands_load(&cfg, err, sizeof(err)) < 0 || vex_mcp_load(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vex-runner: %s\n", err);
+		vex_mcp_stop();
+		vex_commands_free();
+		vex_config_release(&cfg);
 		return 1;
 	}
 	if (a.check) {
@@ -243,6 +265,16 @@ int main(int argc, char **argv)
 	snprintf(num[2], sizeof(num[2]), "%d", cfg.rescue_interval_ms);
 	vex_log(VEX_LOG_INFO, "start", "runner_id", runner_id, "db", cfg.db_path, "socket", cfg.runner_socket,
 		"concurrency", num[0], "lease_ms", num[1], "rescue_interval_ms", num[2], NULL);
+	rc = publish_commands(&cfg);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot publish the command tools", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
+	rc = vex_mcp_start(&cfg, runner_id);
+	if (rc < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start the MCP servers", "error", vex_strerror(rc), NULL);
+		goto out;
+	}
 	rc = vex_pool_start(&cfg, runner_id, &pool);
 	if (rc < 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start workers", "error", vex_strerror(rc), NULL);
@@ -284,6 +316,8 @@ out:
 	}
 	vex_supervisor_free(sup);
 	vex_pool_free(pool);
+	vex_mcp_stop();
+	vex_commands_free();
 	if (wake_fd >= 0) {
 		/* Ours (the bind succeeded): remove it so a stopped runner leaves no socket behind. */
 		close(wake_fd);

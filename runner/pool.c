@@ -13,7 +13,7 @@
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "runner/exec_agent.h"
-#include "runner/exec_builtin.h"
+#include "runner/exec_tool.h"
 #include "runner/pool.h"
 
 /* SQLite sees progress at most this often per job (memcached follows each write). */
@@ -306,7 +306,7 @@ static void run_job(struct worker *w, const struct vex_job *job)
 	else if (job->kind == VEX_JOB_AGENT)
 		rc = vex_exec_agent(&ctx, out);
 	else
-		rc = vex_exec_builtin(&ctx, out);
+		rc = vex_exec_tool(&ctx, out);
 	if (out) {
 		conclude(&r, &ctx, rc, out, timeout_ms, now);
 	} else {
