@@ -65,6 +65,11 @@ $(BUILD)/tests/test_fcgi_proto: $(BUILD)/tests/unit/test_fcgi_proto.o $(BUILD)/f
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+# The command tool executor (fork, pipes, process groups) is tested with its objects linked in.
+$(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUILD)/runner/exec_command.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
 # Fault injection: our own allocations in this test go through its counting wrappers.
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
 	-Wl,--wrap=strdup -Wl,--wrap=strndup

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "schema.h"
 #include "timeutil.h"
 #include "tools.h"
 #include "wake.h"
@@ -18,7 +19,6 @@
 #define CONTEXT_ID_MAX 256            /* bytes of a context_id */
 #define IDEM_KEY_MAX 255              /* bytes of an Idempotency-Key */
 #define TOOL_TIMEOUT_MAX_MS 86400000LL /* one day */
-#define SCHEMA_DEPTH_MAX 16
 
 void vex_jobsvc_publish(struct vex_cache *c, const struct vex_job *j)
 {
@@ -208,190 +208,22 @@ out:
 	return rc;
 }
 
-/* ---- arguments against a tool's input schema (the subset of JSON Schema tools use) ---- */
-
-static int schema_fail(struct vex_field_error *e, const char *path, const char *what)
-{
-	return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", path, "%s %s", path, what);
-}
-
-static int type_matches(const char *type, const json_t *v)
-{
-	if (strcmp(type, "object") == 0)
-		return json_is_object(v);
-	if (strcmp(type, "array") == 0)
-		return json_is_array(v);
-	if (strcmp(type, "string") == 0)
-		return json_is_string(v);
-	if (strcmp(type, "integer") == 0)
-		return json_is_integer(v);
-	if (strcmp(type, "number") == 0)
-		return json_is_number(v);
-	if (strcmp(type, "boolean") == 0)
-		return json_is_boolean(v);
-	if (strcmp(type, "null") == 0)
-		return json_is_null(v);
-	return 1; /* an unknown type name constrains nothing */
-}
-
-static int check_type(const json_t *schema, const json_t *v, const char *path, struct vex_field_error *e)
-{
-	const json_t *type = json_object_get(schema, "type"), *t;
-	char what[128];
-	size_t i;
-
-	if (json_is_string(type)) {
-		if (type_matches(json_string_value(type), v))
-			return 0;
-		snprintf(what, sizeof(what), "must be of type %s", json_string_value(type));
-		return schema_fail(e, path, what);
-	}
-	if (json_is_array(type)) {
-		json_array_foreach(type, i, t)
-			if (json_is_string(t) && type_matches(json_string_value(t), v))
-				return 0;
-		return schema_fail(e, path, "has the wrong type");
-	}
-	return 0;
-}
-
-static int check_value(const json_t *schema, const json_t *v, const char *path, int depth,
-		       struct vex_field_error *e);
-
-static int check_object(const json_t *schema, const json_t *v, const char *path, int depth,
-			struct vex_field_error *e)
-{
-	const json_t *props = json_object_get(schema, "properties");
-	const json_t *extra = json_object_get(schema, "additionalProperties");
-	const json_t *required = json_object_get(schema, "required"), *item, *sub;
-	char child[256], what[192];
-	const char *key;
-	size_t i;
-	int rc;
-
-	json_array_foreach(required, i, item) {
-		if (json_is_string(item) && !json_object_get(v, json_string_value(item))) {
-			/* Name the missing argument itself (path below "arguments"), as clients expect. */
-			snprintf(child, sizeof(child), "%s.%s", path, json_string_value(item));
-			return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", child, "Missing required argument: %s",
-						   child + strlen("arguments."));
-		}
-	}
-	json_object_foreach((json_t *)v, key, item) {
-		snprintf(child, sizeof(child), "%s.%s", path, key);
-		sub = json_is_object(props) ? json_object_get(props, key) : NULL;
-		if (!sub && json_is_false(extra)) {
-			snprintf(what, sizeof(what), "is not allowed (unknown property)");
-			return schema_fail(e, child, what);
-		}
-		if (!sub && json_is_object(extra))
-			sub = extra;
-		if (sub) {
-			rc = check_value(sub, item, child, depth + 1, e);
-			if (rc)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static int check_value(const json_t *schema, const json_t *v, const char *path, int depth,
-		       struct vex_field_error *e)
-{
-	const json_t *x, *item;
-	char what[128];
-	size_t i;
-	int rc;
-
-	if (!json_is_object(schema) || depth > SCHEMA_DEPTH_MAX)
-		return 0;
-	rc = check_type(schema, v, path, e);
-	if (rc)
-		return rc;
-	x = json_object_get(schema, "enum");
-	if (json_is_array(x)) {
-		int found = 0;
-
-		json_array_foreach(x, i, item)
-			if (json_equal(item, (json_t *)v))
-				found = 1;
-		if (!found)
-			return schema_fail(e, path, "is not one of the allowed values");
-	}
-	if (json_is_number(v)) {
-		x = json_object_get(schema, "minimum");
-		if (json_is_number(x) && json_number_value(v) < json_number_value(x)) {
-			snprintf(what, sizeof(what), "must be at least %g", json_number_value(x));
-			return schema_fail(e, path, what);
-		}
-		x = json_object_get(schema, "maximum");
-		if (json_is_number(x) && json_number_value(v) > json_number_value(x)) {
-			snprintf(what, sizeof(what), "must be at most %g", json_number_value(x));
-			return schema_fail(e, path, what);
-		}
-	}
-	if (json_is_string(v)) {
-		size_t n = vex_utf8_len(json_string_value(v));
-
-		x = json_object_get(schema, "minLength");
-		if (json_is_integer(x) && (json_int_t)n < json_integer_value(x)) {
-			snprintf(what, sizeof(what), "must be at least %lld characters",
-				 (long long)json_integer_value(x));
-			return schema_fail(e, path, what);
-		}
-		x = json_object_get(schema, "maxLength");
-		if (json_is_integer(x) && (json_int_t)n > json_integer_value(x)) {
-			snprintf(what, sizeof(what), "must be at most %lld characters",
-				 (long long)json_integer_value(x));
-			return schema_fail(e, path, what);
-		}
-	}
-	if (json_is_array(v)) {
-		x = json_object_get(schema, "items");
-		json_array_foreach(v, i, item) {
-			char child[256];
-
-			snprintf(child, sizeof(child), "%s[%zu]", path, i);
-			rc = check_value(x, item, child, depth + 1, e);
-			if (rc)
-				return rc;
-		}
-	}
-	if (json_is_object(v))
-		return check_object(schema, v, path, depth, e);
-	return 0;
-}
-
-static int check_arguments(const struct vex_tool_info *t, json_t *arguments, struct vex_field_error *e)
-{
-	json_t *schema;
-	int rc;
-
-	if (!json_is_object(arguments))
-		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments", "arguments must be an object");
-	schema = json_loads(t->input_schema_json, 0, NULL);
-	if (!schema)
-		return VEX_ENOMEM;
-	rc = check_value(schema, arguments, "arguments", 0, e);
-	json_decref(schema);
-	return rc;
-}
-
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
 			   json_t *arguments, int64_t timeout_ms, const char *idem_key,
 			   struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
-	const struct vex_tool_info *t;
+	struct vex_tool_match t;
 	struct vex_job *j = NULL;
 	int rc;
 
 	if (!e)
 		e = &scratch;
-	t = vex_tool_find(tool);
-	if (!t)
-		return VEX_ENOTFOUND;
-	rc = check_arguments(t, arguments, e);
+	memset(&t, 0, sizeof(t));
+	rc = vex_tool_resolve(env->store, tool, &t, e);
+	if (rc)
+		goto out;
+	rc = vex_schema_check_text(t.info.input_schema_json, arguments, e);
 	if (rc)
 		goto out;
 	if (timeout_ms > TOOL_TIMEOUT_MAX_MS) {
@@ -411,7 +243,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 	j->kind = VEX_JOB_TOOL;
 	if (timeout_ms > 0)
 		j->timeout_ms = timeout_ms;
-	j->tool = strdup(t->name);
+	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
 	j->input_json = vex_json_dump(arguments);
 	j->idempotency_key = idem_key ? strdup(idem_key) : NULL;
 	if (!j->tool || !j->input_json || (idem_key && !j->idempotency_key)) {
@@ -420,6 +252,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 	}
 	rc = queue_job(env, j, ret, ret_created);
 out:
+	vex_tool_match_release(&t);
 	vex_job_free(j);
 	return rc;
 }

@@ -39,8 +39,11 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 			    struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /*
- * Queue a tool job ("arguments" is a JSON object, borrowed). Same contract as above; the tool
- * must exist (VEX_ENOTFOUND otherwise).
+ * Queue a tool job ("arguments" is a JSON object, borrowed). Same contract as above. "tool" is
+ * resolved with vex_tool_resolve (a builtin, a catalog row by full name, or a unique short name):
+ * VEX_ENOTFOUND when nothing matches; VEX_EINVAL with "e" 400 AMBIGUOUS_TOOL (field "tool") when a
+ * short name is ambiguous. The arguments are checked against the tool's input schema
+ * (vex_schema_check: 400 INVALID_ARGUMENTS naming the argument). The job stores the full name.
  */
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
 			   json_t *arguments, int64_t timeout_ms, const char *idem_key,

@@ -571,14 +571,16 @@ struct vex_tool_rows {
 void vex_tool_rows_release(struct vex_tool_rows *l);
 
 /* Replace, in one transaction, every row of "source" ("command") or, for "mcp", every row of
- * "server", with "rows" (names unique; each row's source and server must match). */
+ * "server", with "rows" (names unique; each row's source and server must match). VEX_EINVAL
+ * (nothing written) for a mismatch, an empty or control-character name, a name over 256 bytes, a
+ * description over 64 KiB, a schema over 1 MiB or more than 10000 rows; VEX_EEXIST for a repeated name. */
 int vex_store_tools_replace(struct vex_store *s, const char *source, const char *server,
 			    const struct vex_tool_rows *rows, int64_t now_us);
 
 /* Delete the rows of MCP servers not among "keep" ("n" names; n 0 deletes every MCP row). */
 int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, size_t n);
 
-/* Every row, by name. */
+/* Every row, by name (at most 10000). */
 int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret);
 
 /* The row named exactly "name"; else the one row whose short_name is "name": 0 with ret->n == 1.

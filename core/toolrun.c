@@ -35,14 +35,18 @@ int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, co
 			int64_t timeout_ms, struct vex_toolrun *ret, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
+	struct vex_tool_match t;
 	struct vex_job *j = NULL, *done = NULL;
 	int64_t start_us = vex_now_us(), deadline_us;
 	int rc, timed_out = 0;
 
 	if (!e)
 		e = &scratch;
-	if (!vex_tool_find(tool))
-		return VEX_ENOTFOUND;
+	/* an unknown (or ambiguous) tool is answered before the timeout is looked at */
+	rc = vex_tool_resolve(env->store, tool, &t, e);
+	if (rc)
+		return rc;
+	vex_tool_match_release(&t);
 	if (timeout_ms == 0)
 		timeout_ms = VEX_TOOLRUN_TIMEOUT_DEFAULT_MS;
 	if (timeout_ms < 1 || timeout_ms > VEX_TOOLRUN_TIMEOUT_MAX_MS) {

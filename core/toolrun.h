@@ -33,8 +33,8 @@ void vex_toolrun_release(struct vex_toolrun *r);
  * Run "tool" with "arguments" for "who" through the runner and wait for it. "timeout_ms" 0 means
  * VEX_TOOLRUN_TIMEOUT_DEFAULT_MS; otherwise 1..VEX_TOOLRUN_TIMEOUT_MAX_MS (else VEX_EINVAL,
  * "e" 400 INVALID_ARGUMENTS field "timeout_ms"). The job (timeout_ms as given) is submitted as
- * vex_jobsvc_submit_tool does (VEX_ENOTFOUND: no such tool; VEX_EINVAL: bad arguments, "e"
- * filled), then awaited until submission + timeout_ms + VEX_TOOLRUN_GRACE_MS. Still unfinished
+ * vex_jobsvc_submit_tool does (VEX_ENOTFOUND: no such tool, checked first; VEX_EINVAL: bad
+ * arguments or an ambiguous name, "e" filled), then awaited until submission + timeout_ms + VEX_TOOLRUN_GRACE_MS. Still unfinished
  * then, it is force-canceled (queued: at once; running: the runner kills it) and reported as
  * timed out. 0 with *ret filled (caller releases) or a negative code.
  */

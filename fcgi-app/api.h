@@ -12,7 +12,7 @@ size_t vex_health_routes(const struct vex_route **ret);
 /* The vex dialect under /api/v1. *ret points at static storage. */
 size_t vex_dialect_vex_routes(const struct vex_route **ret);
 
-/* The corex dialect: /execute_tool, /jobs (seed 001). *ret points at static storage. */
+/* The corex dialect: /execute_tool, /jobs (seed 001), /tools, /retrieve_tools. *ret points at static storage. */
 size_t vex_dialect_corex_routes(const struct vex_route **ret);
 
 /* The events dialect: /v1/agents, /v1/events (seed 002). *ret points at static storage. */

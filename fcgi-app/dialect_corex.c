@@ -20,7 +20,10 @@
 #define LIMIT_DEFAULT 20
 #define LIMIT_MAX 100
 #define OFFSET_MAX 1000000
-#define TOOL_NAME_MAX 128
+#define TOOL_NAME_MAX 256
+#define QUERY_CHARS_MAX 500 /* retrieve_tools "query" */
+#define TOP_K_DEFAULT 5
+#define TOP_K_MAX 50
 #define IDEM_KEY_MAX 200
 
 /* ---- mapping helpers ---- */
@@ -248,7 +251,8 @@ static void execute_tool(struct vex_ctx *c)
 		rc = vex_toolrun_execute(c->env, &c->who, tool, args, timeout, &run, &e);
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
-		exec_error(c, 400, tool, "error", "INVALID_ARGUMENTS", msg, argument_name(&e), NULL, NULL);
+		exec_error(c, 400, tool, "error", e.code[0] ? e.code : "INVALID_ARGUMENTS", msg, argument_name(&e), NULL,
+			   NULL);
 		goto out;
 	}
 	if (rc == VEX_ENOTFOUND) {
@@ -260,7 +264,8 @@ static void execute_tool(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "job not found");
 		goto out;
 	}
-	execute_answer(c, tool, &run);
+	/* the job holds the full name the request resolved to ("add" -> "everything.add") */
+	execute_answer(c, run.job->tool ? run.job->tool : tool, &run);
 out:
 	vex_toolrun_release(&run);
 	json_decref(body);
@@ -488,6 +493,124 @@ out:
 	vex_job_list_release(&l);
 }
 
+/* ---- GET /tools, GET /retrieve_tools ---- */
+
+/* {"name","source","description","inputSchema"}, NULL on ENOMEM. */
+static json_t *tool_json(const struct vex_tool_info *t)
+{
+	json_t *schema = vex_tool_schema(t);
+
+	if (!schema)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s, s:o}", "name", t->name, "source", t->source, "description",
+			 t->description ? t->description : "", "inputSchema", schema);
+}
+
+/* Every tool: the builtins, then the catalog the runner published, by name. */
+static void tools_list(struct vex_ctx *c)
+{
+	struct vex_tool_list l;
+	json_t *arr;
+	size_t i;
+	int rc;
+
+	rc = vex_tools_list(c->env->store, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		return;
+	}
+	arr = json_array();
+	for (i = 0; arr && i < l.n; i++)
+		if (json_array_append_new(arr, tool_json(&l.items[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	vex_tool_list_release(&l);
+	if (!arr) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		return;
+	}
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:I}", "tools", arr, "total", (json_int_t)json_array_size(arr)));
+}
+
+/* "query" (1..QUERY_CHARS_MAX characters of UTF-8) into "out"; on failure the 400 is answered. */
+static int query_text(struct vex_ctx *c, char *out, size_t cap)
+{
+	char msg[96];
+	json_t *probe;
+	int rc = vex_http_query(c->req, "query", out, cap);
+
+	snprintf(msg, sizeof(msg), "query must be 1 to %d characters of text", QUERY_CHARS_MAX);
+	if (rc == VEX_ENOTFOUND) {
+		corex_error(c, 400, "INVALID_PARAMETER", "query is required", "query");
+		return VEX_EINVAL;
+	}
+	if (rc) {
+		corex_error(c, 400, "INVALID_PARAMETER", msg, "query");
+		return VEX_EINVAL;
+	}
+	probe = json_string(out); /* NULL for invalid UTF-8 */
+	if (!probe || out[0] == '\0' || vex_utf8_len(out) > QUERY_CHARS_MAX) {
+		json_decref(probe);
+		corex_error(c, 400, "INVALID_PARAMETER", msg, "query");
+		return VEX_EINVAL;
+	}
+	json_decref(probe);
+	return 0;
+}
+
+/* Tools ranked by the text score of docs/tools.md over their names and descriptions. */
+static void retrieve_tools(struct vex_ctx *c)
+{
+	struct vex_tool_list l;
+	struct vex_tool_hit *hits = NULL;
+	char query[QUERY_CHARS_MAX * 4 + 1];
+	int64_t start = vex_mono_us();
+	size_t i, n;
+	json_t *arr = NULL, *item;
+	long top_k;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (query_text(c, query, sizeof(query)) != 0 || query_int(c, "top_k", TOP_K_DEFAULT, 1, TOP_K_MAX, &top_k) != 0)
+		return;
+	rc = vex_tools_list(c->env->store, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, NULL);
+		return;
+	}
+	hits = calloc(l.n ? l.n : 1, sizeof(*hits));
+	arr = json_array();
+	if (!hits || !arr) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	n = vex_tools_rank(query, l.items, l.n, hits);
+	for (i = 0; i < n && i < (size_t)top_k; i++) {
+		/* four decimals: enough to order by, short to read */
+		double score = (double)(long)(hits[i].score * 10000 + 0.5) / 10000;
+
+		item = tool_json(hits[i].tool);
+		if (item && json_object_set_new(item, "score", json_real(score)) != 0) {
+			json_decref(item);
+			item = NULL;
+		}
+		if (!item || json_array_append_new(arr, item) != 0) {
+			rc = VEX_ENOMEM;
+			goto out;
+		}
+	}
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:s, s:O, s:I, s:f}", "query", query, "tools", arr, "total_tools_searched",
+				(json_int_t)l.n, "query_time_ms", (double)(vex_mono_us() - start) / 1000.0));
+out:
+	if (rc)
+		vex_ctx_fail(c, rc, NULL);
+	json_decref(arr);
+	free(hits);
+	vex_tool_list_release(&l);
+}
+
 static const struct vex_route routes[] = {
 	{ "POST", "/execute_tool", execute_tool, 0 },
 	{ "POST", "/jobs/submit", jobs_submit, 0 },
@@ -495,6 +618,8 @@ static const struct vex_route routes[] = {
 	{ "GET", "/jobs/{id}", jobs_get, 0 },
 	{ "DELETE", "/jobs/{id}", jobs_cancel, 0 },
 	{ "POST", "/jobs/{id}/stream_token", jobs_stream_token, 0 },
+	{ "GET", "/tools", tools_list, 0 },
+	{ "GET", "/retrieve_tools", retrieve_tools, 0 },
 };
 
 size_t vex_dialect_corex_routes(const struct vex_route **ret)

@@ -403,11 +403,20 @@ static void tools_execute(struct vex_ctx *c)
 	const char *key, *tool = c->params[0];
 	long long timeout = c->env->cfg->default_timeout_ms;
 	char msg[64];
+	struct vex_tool_match t;
 	json_t *body = NULL, *args = NULL;
 	int created = 0, rc;
 
-	if (vex_tool_find(tool) == NULL) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "tool not found");
+	/* An unknown or ambiguous name is answered before the body is looked at. */
+	memset(&t, 0, sizeof(t));
+	rc = vex_tool_resolve(c->env->store, tool, &t, &e);
+	vex_tool_match_release(&t);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, "tool not found");
 		goto out;
 	}
 	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
@@ -444,8 +453,8 @@ static void tools_execute(struct vex_ctx *c)
 	snprintf(msg, sizeof(msg), "Job queued: %s", j->id);
 	set_location(c, j, created);
 	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", tool, "status", vex_jobview_vex_status(j->status),
-				"response", msg));
+		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", j->tool, "status",
+				vex_jobview_vex_status(j->status), "response", msg));
 out:
 	vex_job_free(j);
 	json_decref(args);
@@ -573,35 +582,68 @@ static void jobs_stream_token(struct vex_ctx *c)
 
 /* ---- tools ---- */
 
+/* {"name","source","server","description","inputSchema","input_schema"}: "input_schema" is the
+ * name this dialect used first, kept beside the ecosystem's "inputSchema". */
+static json_t *tool_json(const struct vex_tool_info *t)
+{
+	json_t *schema = vex_tool_schema(t);
+
+	if (schema == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s?, s:s, s:O, s:o}", "name", t->name, "source", t->source, "server", t->server,
+			 "description", t->description != NULL ? t->description : "", "inputSchema", schema,
+			 "input_schema", schema);
+}
+
+/* Builtins first, then the catalog the runner published, by name (a point read per request). */
 static void tools_list(struct vex_ctx *c)
 {
-	/* The catalog is static: dump it once per process. */
-	static char *body;
-	static size_t body_len;
-	const struct vex_tool_info *t;
-	json_t *root, *arr, *schema;
-	size_t i, n;
+	struct vex_tool_list l;
+	json_t *arr;
+	size_t i;
+	int rc;
 
-	if (body == NULL) {
-		n = vex_tools_builtin(&t);
-		root = json_object();
-		arr = json_array();
-		for (i = 0; i < n; i++) {
-			schema = json_loads(t[i].input_schema_json != NULL ? t[i].input_schema_json : "{}", 0, NULL);
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o}", "name", t[i].name, "source",
-							     t[i].source, "description", t[i].description,
-							     "input_schema", schema != NULL ? schema : json_object()));
-		}
-		json_object_set_new(root, "tools", arr);
-		body = vex_json_dump(root);
-		json_decref(root);
-		if (body == NULL) {
-			vex_ctx_fail(c, VEX_ENOMEM, NULL);
-			return;
-		}
-		body_len = strlen(body);
+	rc = vex_tools_list(c->env->store, &l);
+	if (rc != 0) {
+		vex_ctx_fail(c, rc, NULL);
+		return;
 	}
-	vex_http_static(c->resp, 200, body, body_len);
+	arr = json_array();
+	for (i = 0; arr != NULL && i < l.n; i++)
+		if (json_array_append_new(arr, tool_json(&l.items[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	vex_tool_list_release(&l);
+	if (arr == NULL) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		return;
+	}
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:I}", "tools", arr, "total", (json_int_t)json_array_size(arr)));
+}
+
+/* One tool by its full name or an unambiguous short name. */
+static void tools_get(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_tool_match t;
+	json_t *v;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	rc = vex_tool_resolve(c->env->store, c->params[0], &t, &e);
+	if (rc == VEX_EINVAL) {
+		vex_ctx_field_error(c, &e);
+	} else if (rc != 0) {
+		vex_ctx_fail(c, rc, "tool not found");
+	} else {
+		v = tool_json(&t.info);
+		if (v != NULL)
+			vex_http_json(c->resp, 200, v);
+		else
+			vex_ctx_fail(c, VEX_ENOMEM, NULL);
+	}
+	vex_tool_match_release(&t);
 }
 
 static const struct vex_route routes[] = {
@@ -616,6 +658,7 @@ static const struct vex_route routes[] = {
 	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0 },
 	{ "POST", "/api/v1/jobs/{id}/stream_token", jobs_stream_token, 0 },
 	{ "GET", "/api/v1/tools", tools_list, 0 },
+	{ "GET", "/api/v1/tools/{name}", tools_get, 0 },
 	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, 0 },
 };
 

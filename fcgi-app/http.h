@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VEX_VERSION "0.1.0"
+#include "core/version.h"
+
 #define VEX_HTTP_PATH_MAX 2048
 #define VEX_HTTP_REQID_MAX 128
 #define VEX_HTTP_HEADERS_MAX 1024 /* extra response headers, "Name: value\r\n"... */

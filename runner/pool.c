@@ -237,8 +237,13 @@ static void conclude(struct jobrun *r, struct vex_exec_ctx *ctx, int exec_rc, st
 			break;
 		case VEX_STOP_TIMEOUT:
 			status = VEX_JOB_TIMEOUT;
-			snprintf(msg, sizeof(msg), "Tool execution exceeded %lldms timeout", (long long)timeout_ms);
-			vex_exec_fail(out, "EXECUTION_TIMEOUT", msg);
+			/* an executor that enforced a tool's own, shorter limit has said so already */
+			if (!out->error_code || strcmp(out->error_code, "EXECUTION_TIMEOUT") != 0 || !out->error_message) {
+				snprintf(msg, sizeof(msg), "Tool execution exceeded %lldms timeout", (long long)timeout_ms);
+				vex_exec_fail(out, "EXECUTION_TIMEOUT", msg);
+			} else {
+				out->status = VEX_JOB_FAILED;
+			}
 			break;
 		case VEX_STOP_SHUTDOWN:
 		case VEX_STOP_NONE:

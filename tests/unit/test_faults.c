@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/model.h"
+#include "core/schema.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 
@@ -556,6 +557,103 @@ static void test_webhook(void **state)
 	assert_int_equal(vex_store_webhook_get(store, h.id, NULL, &got), VEX_ENOTFOUND);
 }
 
+/* The tool catalog under failures: a publication replaces the previous one whole or not at all;
+ * listings and lookups answer whole or fail. */
+static void test_tool_catalog(void **state)
+{
+	struct vex_tool_row items[2] = {
+		{ "fx.add", "add", "fx", "mcp", "Adds", "{\"type\":\"object\"}", 0 },
+		{ "fx.sub", "sub", "fx", "mcp", "Subtracts", "{\"type\":\"object\"}", 0 },
+	};
+	struct vex_tool_rows rows = { items, 1 }, l = { NULL, 0 };
+	long n;
+	int rc;
+
+	(void)state;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	rows.n = 2;
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_tools_replace(store, "mcp", "fx", &rows, 2);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM tools WHERE server = 'fx' AND updated_at = 1"), 1);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM tools"), 1);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 1);
+	assert_int_equal(raw_count("SELECT COUNT(*) FROM tools WHERE updated_at = 2"), 2);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_tools_list(store, &l);
+		if (!disarm())
+			break;
+		assert_true(rc < 0 || l.n == 2);
+		vex_tool_rows_release(&l);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[1].description, "Subtracts");
+	vex_tool_rows_release(&l);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_tool_resolve(store, "sub", &l);
+		if (!disarm())
+			break;
+		assert_true(rc < 0 && rc != VEX_ENOTFOUND && rc != VEX_ECONFLICT);
+		assert_null(l.items);
+	}
+	assert_int_equal(rc, 0);
+	assert_string_equal(l.items[0].name, "fx.sub");
+	vex_tool_rows_release(&l);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_store_tools_keep_servers(store, NULL, 0);
+		if (!disarm() || rc == 0)
+			break;
+		assert_true(rc < 0);
+		assert_int_equal(raw_count("SELECT COUNT(*) FROM tools"), 2);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(raw_count("SELECT COUNT(*) FROM tools"), 0);
+}
+
+/* Argument checks under failures: the answer is the right one or VEX_ENOMEM, never a pass by accident. */
+static void test_schema_check(void **state)
+{
+	const char *schema = "{\"type\":\"object\",\"properties\":{\"tags\":{\"type\":\"array\","
+			     "\"uniqueItems\":true,\"items\":{\"enum\":[\"a\",\"b\",\"c\"]}}},\"required\":[\"tags\"]}";
+	struct vex_field_error e;
+	json_t *good, *bad;
+	long n;
+	int rc;
+
+	(void)state;
+	good = json_pack("{s:[s,s]}", "tags", "a", "b");
+	bad = json_pack("{s:[s,s,s]}", "tags", "a", "b", "a");
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_schema_check_text(schema, good, &e);
+		if (!disarm())
+			break;
+		assert_true(rc == 0 || (rc < 0 && rc != VEX_EINVAL));
+	}
+	assert_int_equal(rc, 0);
+	assert_true(n > 1);
+	for (n = 0;; n++) {
+		arm(n);
+		rc = vex_schema_check_text(schema, bad, &e);
+		if (!disarm())
+			break;
+		assert_true(rc < 0); /* refused, or an error: never accepted */
+	}
+	assert_int_equal(rc, VEX_EINVAL);
+	assert_string_equal(e.field, "arguments.tags");
+	json_decref(good);
+	json_decref(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +664,8 @@ int main(void)
 		cmocka_unit_test(test_key_issue),
 		cmocka_unit_test(test_batch_insert),
 		cmocka_unit_test(test_webhook),
+		cmocka_unit_test(test_tool_catalog),
+		cmocka_unit_test(test_schema_check),
 	};
 
 	/* Before SQLite initialises: its allocator can only be replaced now. */

@@ -291,6 +291,61 @@ static void test_submit_tool(void **state)
 	json_decref(args);
 }
 
+/* Catalog tools: bare names resolve to the full name the job stores; ambiguity and schemas refuse. */
+static void test_submit_catalog_tool(void **state)
+{
+	struct vex_tool_row rows_fx[2], rows_fy[1];
+	struct vex_tool_rows fx = { rows_fx, 2 }, fy = { rows_fy, 1 };
+	struct vex_job_filter f;
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	int64_t before = 0, after = 0;
+	json_t *args;
+
+	(void)state;
+	memset(rows_fx, 0, sizeof(rows_fx));
+	memset(rows_fy, 0, sizeof(rows_fy));
+	rows_fx[0] = (struct vex_tool_row){ "fx.add", "add", "fx", "mcp", "", "{\"required\":[\"a\"]}", 0 };
+	rows_fx[1] = (struct vex_tool_row){ "fx.sum", "sum", "fx", "mcp", "",
+					    "{\"properties\":{\"xs\":{\"items\":{\"type\":\"integer\"}}}}", 0 };
+	rows_fy[0] = (struct vex_tool_row){ "fy.add", "add", "fy", "mcp", "", "{}", 0 };
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &fx, 1), 0);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fy", &fy, 1), 0);
+	vex_job_filter_init(&f);
+	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
+
+	args = json_pack("{s:[i,i]}", "xs", 1, 2);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sum", args, 0, NULL, &j, NULL, &e), 0);
+	assert_string_equal(j->tool, "fx.sum");
+	vex_job_free(j);
+	j = NULL;
+	json_decref(args);
+	args = json_pack("{s:[i,s]}", "xs", 1, "2");
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.sum", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_string_equal(e.code, "INVALID_ARGUMENTS");
+	assert_string_equal(e.field, "arguments.xs[1]");
+	json_decref(args);
+	args = json_object();
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.add", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_string_equal(e.field, "arguments.a");
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "add", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, "AMBIGUOUS_TOOL");
+	assert_string_equal(e.field, "tool");
+	assert_string_equal(e.message, "add is ambiguous: fx.add, fy.add");
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fz.add", args, 0, NULL, &j, NULL, &e), VEX_ENOTFOUND);
+	assert_null(j);
+	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
+	assert_true(after == before + 1);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fy.add", args, 0, NULL, &j, NULL, &e), 0);
+	assert_string_equal(j->tool, "fy.add");
+	vex_job_free(j);
+	json_decref(args);
+	fy.n = 0;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fy", &fy, 2), 0);
+	assert_int_equal(vex_store_tools_keep_servers(store, NULL, 0), 0);
+}
+
 static void test_get_cache_hit(void **state)
 {
 	struct vex_job *j = submit_echo(&alice, NULL, NULL), *got = NULL;
@@ -457,6 +512,7 @@ int main(void)
 		cmocka_unit_test_setup(test_submit_agent, use_live),
 		cmocka_unit_test_setup(test_submit_agent_invalid, use_live),
 		cmocka_unit_test_setup(test_submit_tool, use_live),
+		cmocka_unit_test_setup(test_submit_catalog_tool, use_live),
 		cmocka_unit_test_setup(test_get_cache_hit, use_live),
 		cmocka_unit_test_setup(test_get_miss_fallback, use_live),
 		cmocka_unit_test_setup(test_stale_rev_never_served, use_live),

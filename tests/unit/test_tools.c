@@ -1,14 +1,17 @@
-/* test_tools.c - the builtin tool catalog: names, lookups, descriptions and valid input schemas. */
+/* test_tools.c - the builtin tools (names, lookups, schemas), resolution and listing over the catalog, ranking. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/err.h"
 #include "core/tools.h"
+#include "tests/unit/store_fixture.h"
 
 static void test_builtins(void **state)
 {
@@ -28,6 +31,7 @@ static void test_builtins(void **state)
 		assert_non_null(schema);
 		assert_string_equal(json_string_value(json_object_get(schema, "type")), "object");
 		assert_string_equal(t[i].source, "builtin");
+		assert_null(t[i].server);
 		assert_true(strlen(t[i].description) > 20);
 		assert_ptr_equal(vex_tool_find(t[i].name), &t[i]);
 		json_decref(schema);
@@ -77,6 +81,217 @@ static void test_find_unknown(void **state)
 	assert_null(vex_tool_find(NULL));
 }
 
+/* ---- resolution and listing over a store ---- */
+
+static struct store_fixture fx;
+
+static int store_setup(void **state)
+{
+	(void)state;
+	return store_fixture_open(&fx, "tools-resolve");
+}
+
+static int store_teardown(void **state)
+{
+	(void)state;
+	store_fixture_close(&fx);
+	return 0;
+}
+
+static void publish(const char *source, const char *server, const char *const *names, size_t n)
+{
+	struct vex_tool_row items[8];
+	struct vex_tool_rows rows = { items, n };
+	char full[8][64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(full[i], sizeof(full[i]), "%s%s%s", server ? server : "", server ? "." : "", names[i]);
+		memset(&items[i], 0, sizeof(items[i]));
+		items[i].name = full[i];
+		items[i].short_name = (char *)names[i];
+		items[i].server = (char *)server;
+		items[i].source = (char *)source;
+		items[i].description = (char *)"a published tool";
+		items[i].input_schema = (char *)"{\"type\":\"object\",\"required\":[\"a\"]}";
+	}
+	assert_int_equal(vex_store_tools_replace(fx.store, source, server, &rows, 1), 0);
+}
+
+static void test_resolve(void **state)
+{
+	struct vex_field_error e;
+	struct vex_tool_match m;
+
+	(void)state;
+	publish("mcp", "everything", (const char *const[]){ "add", "echo", "printEnv" }, 3);
+	publish("mcp", "fixture", (const char *const[]){ "add", "crash" }, 2);
+	publish("command", NULL, (const char *const[]){ "resize" }, 1);
+
+	/* builtins win, even over a catalog tool of the same short name */
+	assert_int_equal(vex_tool_resolve(fx.store, "echo", &m, &e), 0);
+	assert_string_equal(m.info.source, "builtin");
+	assert_ptr_equal(m.info.name, vex_tool_find("echo")->name);
+	vex_tool_match_release(&m);
+	/* full names, unique short names, command tools */
+	assert_int_equal(vex_tool_resolve(fx.store, "everything.echo", &m, &e), 0);
+	assert_string_equal(m.info.name, "everything.echo");
+	assert_string_equal(m.info.server, "everything");
+	assert_string_equal(m.info.source, "mcp");
+	assert_string_equal(m.info.description, "a published tool");
+	assert_string_equal(m.info.input_schema_json, "{\"type\":\"object\",\"required\":[\"a\"]}");
+	vex_tool_match_release(&m);
+	assert_int_equal(vex_tool_resolve(fx.store, "crash", &m, &e), 0);
+	assert_string_equal(m.info.name, "fixture.crash");
+	vex_tool_match_release(&m);
+	assert_int_equal(vex_tool_resolve(fx.store, "resize", &m, &e), 0);
+	assert_string_equal(m.info.source, "command");
+	assert_null(m.info.server);
+	vex_tool_match_release(&m);
+	/* ambiguous */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(vex_tool_resolve(fx.store, "add", &m, &e), VEX_EINVAL);
+	assert_int_equal(e.status, 400);
+	assert_string_equal(e.code, "AMBIGUOUS_TOOL");
+	assert_string_equal(e.field, "tool");
+	assert_string_equal(e.message, "add is ambiguous: everything.add, fixture.add");
+	/* unknown */
+	assert_int_equal(vex_tool_resolve(fx.store, "nope", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, "", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, &m, NULL), VEX_ENOTFOUND);
+	vex_tool_match_release(NULL);
+}
+
+static void test_list(void **state)
+{
+	struct vex_tool_list l;
+	json_t *schema;
+
+	(void)state;
+	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(l.n, 3);
+	vex_tool_list_release(&l);
+	publish("mcp", "fx", (const char *const[]){ "b", "a" }, 2);
+	publish("command", NULL, (const char *const[]){ "echo", "zip" }, 2); /* "echo" is shadowed by the builtin */
+	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(l.n, 6);
+	assert_string_equal(l.items[0].name, "echo");
+	assert_string_equal(l.items[0].source, "builtin");
+	assert_string_equal(l.items[2].name, "fail");
+	assert_string_equal(l.items[3].name, "fx.a");
+	assert_string_equal(l.items[3].server, "fx");
+	assert_string_equal(l.items[4].name, "fx.b");
+	assert_string_equal(l.items[5].name, "zip");
+	assert_string_equal(l.items[5].source, "command");
+	schema = vex_tool_schema(&l.items[5]);
+	assert_string_equal(json_string_value(json_object_get(schema, "type")), "object");
+	json_decref(schema);
+	vex_tool_list_release(&l);
+	vex_tool_list_release(NULL);
+}
+
+static void test_schema_fallback(void **state)
+{
+	struct vex_tool_info t = { "x", "command", "", "{broken", NULL };
+	json_t *schema;
+
+	(void)state;
+	schema = vex_tool_schema(&t);
+	assert_true(json_is_object(schema) && json_object_size(schema) == 0);
+	json_decref(schema);
+	t.input_schema_json = NULL;
+	schema = vex_tool_schema(&t);
+	assert_true(json_is_object(schema));
+	json_decref(schema);
+}
+
+/* ---- ranking ---- */
+
+static const struct vex_tool_info catalog[] = {
+	{ "everything.add", "mcp", "Adds two numbers", "{}", "everything" },
+	{ "everything.printEnv", "mcp", "Prints all environment variables, helpful for debugging", "{}", "everything" },
+	{ "fixture.add", "mcp", "Add a and b", "{}", "fixture" },
+	{ "addresses", "command", "Looks up postal records", "{}", NULL },
+	{ "resize_image", "command", "Resize an image to the given width and height", "{}", NULL },
+	{ "sleep", "builtin", "Waits ms milliseconds, reporting progress", "{}", NULL },
+};
+
+#define NCAT (sizeof(catalog) / sizeof(catalog[0]))
+
+static size_t rank(const char *query, struct vex_tool_hit *hits)
+{
+	return vex_tools_rank(query, catalog, NCAT, hits);
+}
+
+static void test_rank_scores(void **state)
+{
+	struct vex_tool_hit hits[NCAT];
+	size_t n;
+
+	(void)state;
+	/* "add": 3 for an equal name token; 2 for a name token it starts ("addresses") */
+	n = rank("add", hits);
+	assert_int_equal(n, 3);
+	assert_string_equal(hits[0].tool->name, "everything.add");
+	assert_true(hits[0].score == 1.0);
+	assert_string_equal(hits[1].tool->name, "fixture.add"); /* a tie: by name */
+	assert_true(hits[1].score == 1.0);
+	assert_string_equal(hits[2].tool->name, "addresses");
+	assert_true(hits[2].score == 2.0 / 3.0);
+	/* two tokens: "image" in the name (3), "width" in the description (1): 4 / 6 */
+	n = rank("Image WIDTH", hits);
+	assert_int_equal(n, 1);
+	assert_string_equal(hits[0].tool->name, "resize_image");
+	assert_true(hits[0].score == 4.0 / 6.0);
+	/* camelCase splits: "env" equals a name token of printEnv; "environment" a description token */
+	n = rank("env", hits);
+	assert_int_equal(n, 1);
+	assert_string_equal(hits[0].tool->name, "everything.printEnv");
+	assert_true(hits[0].score == 1.0);
+	n = rank("environment", hits);
+	assert_int_equal(n, 1);
+	assert_true(hits[0].score == 1.0 / 3.0);
+	/* a description prefix: "debug" starts "debugging" */
+	n = rank("debug", hits);
+	assert_int_equal(n, 1);
+	assert_true(hits[0].score == 1.0 / 3.0);
+	/* repeated query tokens count once; the full name scores as its tokens */
+	n = rank("add add ADD", hits);
+	assert_true(hits[0].score == 1.0);
+	n = rank("fixture.add", hits);
+	assert_string_equal(hits[0].tool->name, "fixture.add");
+	assert_true(hits[0].score == 1.0);
+	assert_string_equal(hits[1].tool->name, "everything.add");
+	assert_true(hits[1].score == 0.5);
+	/* ordering: best first */
+	n = rank("add numbers", hits);
+	assert_string_equal(hits[0].tool->name, "everything.add"); /* 3 + 1 */
+	assert_true(hits[0].score == 4.0 / 6.0);
+	assert_string_equal(hits[1].tool->name, "fixture.add");    /* 3 */
+	assert_true(hits[1].score == 0.5);
+	assert_string_equal(hits[2].tool->name, "addresses");      /* 2 */
+	(void)n;
+}
+
+static void test_rank_nothing(void **state)
+{
+	struct vex_tool_hit hits[NCAT];
+	char many[2000];
+	size_t i, len = 0;
+
+	(void)state;
+	assert_int_equal(rank("zebra", hits), 0);
+	assert_int_equal(rank("", hits), 0);
+	assert_int_equal(rank("--- !!! ...", hits), 0);
+	assert_int_equal(vex_tools_rank(NULL, catalog, NCAT, hits), 0);
+	assert_int_equal(vex_tools_rank("add", catalog, 0, hits), 0);
+	/* past VEX_TOOLS_QUERY_TOKENS_MAX distinct tokens the rest are ignored */
+	for (i = 0; i < VEX_TOOLS_QUERY_TOKENS_MAX; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "q%zu ", i);
+	snprintf(many + len, sizeof(many) - len, "sleep");
+	assert_int_equal(rank(many, hits), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -84,6 +299,11 @@ int main(void)
 		cmocka_unit_test(test_sleep_schema),
 		cmocka_unit_test(test_fail_schema),
 		cmocka_unit_test(test_find_unknown),
+		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_list, store_setup, store_teardown),
+		cmocka_unit_test(test_schema_fallback),
+		cmocka_unit_test(test_rank_scores),
+		cmocka_unit_test(test_rank_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

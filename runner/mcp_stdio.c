@@ -1,0 +1,873 @@
+/* mcp_stdio.c - an MCP server over stdio: its process group, a reader thread, requests matched to responses by id. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/mcpmsg.h"
+#include "core/timeutil.h"
+#include "runner/mcp_conn.h"
+
+extern char **environ;
+
+#define READ_CHUNK 65536
+#define STDERR_LINE_MAX 2048   /* a longer stderr line is logged in pieces */
+#define EDGE 160               /* bytes kept of each end of an oversized line, to find its id */
+#define POLL_MS 200            /* the reader's wake-up, to notice an exit that leaves stdout open */
+#define REPLY_WAIT_MS 2000     /* how long the reader tries to answer a server's request */
+#define LEFTOVER_MS 1000       /* after the leader exited, how long others may hold stdout open */
+
+/* Signals the server's process group while its leader is not reaped (a reaped pid could be reused).
+ * Under s->mu. */
+static void kill_group(struct mcp_server *s, int sig)
+{
+	if (s->pid > 0 && !s->dead && !s->reaping)
+		kill(-s->pid, sig);
+}
+
+/* ---- starting ---- */
+
+/* "name" looked up on the PATH the server will see (its env's, else the runner's). */
+static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char *why, size_t whylen)
+{
+	const char *path = NULL, *p, *end;
+	struct stat st;
+	size_t i, cl = strlen(c->command);
+	char *full;
+
+	if (strchr(c->command, '/')) {
+		if (stat(c->command, &st) < 0 || !S_ISREG(st.st_mode) || access(c->command, X_OK) < 0) {
+			snprintf(why, whylen, "command %.200s is not an executable file", c->command);
+			return VEX_EINVAL;
+		}
+		*ret = strdup(c->command);
+		return *ret ? 0 : VEX_ENOMEM;
+	}
+	for (i = 0; i < c->nenv; i++)
+		if (strncmp(c->env[i], "PATH=", 5) == 0)
+			path = c->env[i] + 5;
+	if (!path)
+		path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		size_t dl;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		dl = (size_t)(end - p);
+		if (dl == 0)
+			continue;
+		full = malloc(dl + 1 + cl + 1);
+		if (!full)
+			return VEX_ENOMEM;
+		memcpy(full, p, dl);
+		full[dl] = '/';
+		memcpy(full + dl + 1, c->command, cl + 1);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
+			*ret = full;
+			return 0;
+		}
+		free(full);
+	}
+	snprintf(why, whylen, "command %.200s not found on PATH", c->command);
+	return VEX_EINVAL;
+}
+
+/* The runner's environment with the server's "env" added (its names replace the runner's). */
+static char **build_env(const struct vex_mcp_server_conf *c)
+{
+	size_t n = 0, i, j, k = 0;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + c->nenv + 1, sizeof(char *));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t kl = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+
+		for (j = 0; j < c->nenv; j++)
+			if (strncmp(c->env[j], environ[i], kl) == 0)
+				break;
+		if (j == c->nenv)
+			env[k++] = environ[i];
+	}
+	for (j = 0; j < c->nenv; j++)
+		env[k++] = c->env[j];
+	env[k] = NULL;
+	return env;
+}
+
+static void *reader_main(void *arg);
+
+int mcp_stdio_open(struct mcp_server *s, char *why, size_t whylen)
+{
+	const struct vex_mcp_server_conf *c = s->conf;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int fa_ok = 0, attr_ok = 0, rc, e;
+	char *path = NULL, **argv = NULL, **env = NULL;
+	sigset_t none, deflt;
+	pid_t pid;
+	size_t i;
+
+	rc = resolve_command(c, &path, why, whylen);
+	if (rc < 0)
+		goto out;
+	argv = calloc(c->nargs + 2, sizeof(char *));
+	env = build_env(c);
+	if (!argv || !env) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	argv[0] = c->command;
+	for (i = 0; i < c->nargs; i++)
+		argv[i + 1] = c->args[i];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		rc = VEX_EIO;
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0 || !(fa_ok = 1) || posix_spawnattr_init(&attr) != 0 ||
+	    !(attr_ok = 1)) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	/* its own process group, no inherited signal mask (the runner blocks SIGTERM) or ignored SIGPIPE,
+	 * and nothing of the runner's open files but the three pipes */
+	sigemptyset(&none);
+	sigemptyset(&deflt);
+	sigaddset(&deflt, SIGPIPE);
+	sigaddset(&deflt, SIGTERM);
+	sigaddset(&deflt, SIGINT);
+	sigaddset(&deflt, SIGHUP);
+	sigaddset(&deflt, SIGCHLD);
+	if (posix_spawn_file_actions_adddup2(&fa, in[0], 0) || posix_spawn_file_actions_adddup2(&fa, out[1], 1) ||
+	    posix_spawn_file_actions_adddup2(&fa, err[1], 2) || posix_spawn_file_actions_addclosefrom_np(&fa, 3) ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) ||
+	    posix_spawnattr_setpgroup(&attr, 0) || posix_spawnattr_setsigmask(&attr, &none) ||
+	    posix_spawnattr_setsigdefault(&attr, &deflt)) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	e = posix_spawn(&pid, path, &fa, &attr, argv, env);
+	if (e != 0) {
+		snprintf(why, whylen, "cannot start %.200s: %s", path, strerror(e));
+		rc = VEX_EIO;
+		goto out;
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	in[0] = out[1] = err[1] = -1;
+	fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
+	pthread_mutex_lock(&s->mu);
+	s->pid = pid;
+	s->dead = s->stop_reading = s->recycled = s->reaping = 0;
+	s->exit_text[0] = '\0';
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->write_mu);
+	s->in_fd = in[1];
+	pthread_mutex_unlock(&s->write_mu);
+	s->out_fd = out[0];
+	s->err_fd = err[0];
+	in[1] = out[0] = err[0] = -1;
+	if (pthread_create(&s->reader, NULL, reader_main, s) != 0) {
+		snprintf(why, whylen, "cannot start the reader thread");
+		mcp_stdio_close(s, 0);
+		rc = VEX_ERROR;
+		goto out;
+	}
+	s->reader_started = 1;
+	rc = 0;
+out:
+	for (i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ok)
+		posix_spawnattr_destroy(&attr);
+	free(path);
+	free(argv);
+	free(env);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+/*
+ * Writes "text" and a newline into the server's stdin. Before the first byte a stop of "w"'s job
+ * returns VEX_ESTATE (nothing sent); once started, a line is finished or, if the server reads
+ * nothing for mcp_init_timeout_ms, the server is killed (a half line would corrupt the stream).
+ */
+static int write_line(struct mcp_server *s, const char *text, const struct mcp_wait *w, int64_t deadline_us)
+{
+	size_t len = strlen(text), off = 0;
+	int64_t give_up = vex_mono_us() + (int64_t)s->cfg->mcp_init_timeout_ms * 1000;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->write_mu);
+	if (s->in_fd < 0) {
+		rc = VEX_EIO;
+		goto out;
+	}
+	while (off < len + 1) {
+		const char *p = off < len ? text + off : "\n";
+		size_t n = off < len ? len - off : 1;
+		ssize_t r = write(s->in_fd, p, n);
+		struct pollfd pf = { .fd = s->in_fd, .events = POLLOUT };
+
+		if (r > 0) {
+			off += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN) {
+			rc = VEX_EIO; /* EPIPE: it exited; the reader will say how */
+			goto out;
+		}
+		if (off == 0 && w && w->ctx && vex_exec_check(w->ctx) != VEX_STOP_NONE) {
+			rc = VEX_ESTATE;
+			goto out;
+		}
+		if (off == 0 && deadline_us && vex_mono_us() >= deadline_us) {
+			rc = VEX_EBUSY;
+			goto out;
+		}
+		if (vex_mono_us() >= give_up) {
+			pthread_mutex_lock(&s->mu);
+			s->recycled = 1;
+			kill_group(s, SIGKILL);
+			pthread_mutex_unlock(&s->mu);
+			vex_log(VEX_LOG_WARN, "MCP server does not read its input: killed", "server", s->conf->name, NULL);
+			rc = VEX_EIO;
+			goto out;
+		}
+		poll(&pf, 1, VEX_EXEC_STOP_CHECK_MS);
+	}
+out:
+	pthread_mutex_unlock(&s->write_mu);
+	return rc;
+}
+
+int mcp_stdio_notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us)
+{
+	char *text = vex_rpc_notification(method, params);
+	int rc;
+
+	if (!text)
+		return VEX_ENOMEM;
+	rc = write_line(s, text, NULL, deadline_us);
+	free(text);
+	return rc;
+}
+
+/* ---- the reader thread ---- */
+
+/* A line from stdout being collected. */
+struct line {
+	char *buf;
+	size_t len, cap;
+	int over;           /* past the cap: only its ends are kept */
+	size_t total;
+	char head[EDGE];
+	char tail[EDGE];    /* a ring of the last EDGE bytes */
+};
+
+static struct mcp_pending *find_id(struct mcp_server *s, int64_t id)
+{
+	struct mcp_pending *p;
+
+	for (p = s->pending; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static struct mcp_pending *find_token(struct mcp_server *s, const char *token)
+{
+	struct mcp_pending *p;
+
+	for (p = s->pending; p; p = p->next)
+		if (p->token && strcmp(p->token, token) == 0)
+			return p;
+	return NULL;
+}
+
+/* Sends "text" (freed) from the reader: a reply to the server's own request. */
+static void reply(struct mcp_server *s, char *text)
+{
+	if (!text)
+		return;
+	write_line(s, text, NULL, vex_mono_us() + REPLY_WAIT_MS * 1000LL);
+	free(text);
+}
+
+static void handle_message(struct mcp_server *s, json_t *msg)
+{
+	struct vex_progress pr = { 0 };
+	struct mcp_pending *p;
+	char token[VEX_MCP_PROGRESS_TOKEN_MAX + 1];
+	enum vex_rpc_kind kind;
+	const char *method;
+	int64_t id = 0;
+
+	kind = vex_rpc_classify(msg, &id);
+	if (kind == VEX_RPC_RESPONSE) {
+		pthread_mutex_lock(&s->mu);
+		p = find_id(s, id);
+		if (p && !p->done) {
+			p->response = json_incref(msg);
+			p->done = 1;
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	if (kind == VEX_RPC_INVALID)
+		return;
+	method = json_string_value(json_object_get(msg, "method"));
+	if (kind == VEX_RPC_NOTIFICATION && strcmp(method, "notifications/progress") == 0) {
+		if (vex_mcp_progress_parse(json_object_get(msg, "params"), token, sizeof(token), &pr) < 0)
+			return;
+		pthread_mutex_lock(&s->mu);
+		p = find_token(s, token);
+		if (p && !p->done) {
+			vex_progress_release(&p->progress);
+			p->progress = pr;
+			memset(&pr, 0, sizeof(pr));
+			p->has_progress = 1;
+			pthread_cond_broadcast(&s->cond);
+		}
+		pthread_mutex_unlock(&s->mu);
+		vex_progress_release(&pr);
+		return;
+	}
+	reply(s, mcp_on_server_message(s, msg, kind));
+}
+
+/* An oversized line: find its id at either end ({"id":N,... or ...,"id":N}) and fail that call. */
+static void oversized(struct mcp_server *s, struct line *l)
+{
+	char edge[2][EDGE + 1];
+	size_t hl = l->total < EDGE ? l->total : EDGE, i, start = l->total % EDGE;
+	struct mcp_pending *p;
+	long long id = -1;
+	int k;
+
+	memcpy(edge[0], l->head, hl);
+	edge[0][hl] = '\0';
+	for (i = 0; i < EDGE && i < l->total; i++)
+		edge[1][i] = l->tail[(start + i) % EDGE];
+	edge[1][i] = '\0';
+	for (k = 0; k < 2 && id < 0; k++) {
+		const char *q = edge[k];
+
+		while ((q = strstr(q, "\"id\"")) != NULL) {
+			char *end;
+			long long v;
+
+			q += 4;
+			while (*q == ' ' || *q == ':')
+				q++;
+			v = strtoll(q, &end, 10);
+			if (end != q && v >= 0 && (*end == '}' || *end == ',' || *end == ' ')) {
+				id = v;
+				break;
+			}
+		}
+	}
+	vex_log(VEX_LOG_WARN, "MCP server sent a message over the size cap: dropped", "server", s->conf->name, NULL);
+	if (id < 0)
+		return;
+	pthread_mutex_lock(&s->mu);
+	p = find_id(s, id);
+	if (p && !p->done) {
+		p->done = 1;
+		p->toobig = 1;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void line_end(struct mcp_server *s, struct line *l)
+{
+	struct vex_field_error fe;
+	json_t *msg = NULL;
+
+	if (l->over)
+		oversized(s, l);
+	else if (l->len > 0 && vex_json_parse(l->buf, l->len, &msg, &fe) == 0) {
+		handle_message(s, msg);
+		json_decref(msg);
+	} else if (l->len > 0) {
+		vex_log(VEX_LOG_DEBUG, "MCP server wrote a line that is not JSON", "server", s->conf->name, NULL);
+	}
+	l->len = 0;
+	l->over = 0;
+	l->total = 0;
+	/* a one-off large message leaves no large buffer behind */
+	if (l->cap > 1024 * 1024) {
+		free(l->buf);
+		l->buf = NULL;
+		l->cap = 0;
+	}
+}
+
+static void line_add(struct mcp_server *s, struct line *l, const char *p, size_t n)
+{
+	size_t max = mcp_message_max(s), i;
+
+	if (!l->over && l->len + n > max) {
+		l->over = 1;
+		memcpy(l->head, l->buf ? l->buf : "", l->len < EDGE ? l->len : EDGE);
+		if (l->len < EDGE)
+			memcpy(l->head + l->len, p, EDGE - l->len < n ? EDGE - l->len : n);
+		for (i = 0; i < l->len; i++)
+			l->tail[(l->total + i) % EDGE] = l->buf[i];
+		l->total = l->len;
+		l->len = 0;
+	}
+	if (l->over) {
+		for (i = 0; i < n; i++)
+			l->tail[(l->total + i) % EDGE] = p[i];
+		l->total += n;
+		return;
+	}
+	if (l->len + n + 1 > l->cap) {
+		size_t c = l->cap ? l->cap : 4096;
+		char *b;
+
+		while (c < l->len + n + 1)
+			c *= 2;
+		b = realloc(l->buf, c);
+		if (!b) {
+			/* treated as oversized: dropped, with no id to blame */
+			memset(l->head, 0, sizeof(l->head));
+			memset(l->tail, 0, sizeof(l->tail));
+			l->over = 1;
+			l->total = l->len + n;
+			l->len = 0;
+			return;
+		}
+		l->buf = b;
+		l->cap = c;
+	}
+	memcpy(l->buf + l->len, p, n);
+	l->len += n;
+}
+
+static void stdout_data(struct mcp_server *s, struct line *l, const char *buf, size_t n)
+{
+	const char *p = buf, *end = buf + n, *nl;
+
+	while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		size_t k = (size_t)(nl - p);
+
+		if (k && p[k - 1] == '\r')
+			k--;
+		line_add(s, l, p, k);
+		line_end(s, l);
+		p = nl + 1;
+	}
+	if (p < end)
+		line_add(s, l, p, (size_t)(end - p));
+}
+
+static void log_stderr(struct mcp_server *s, const char *p, size_t n)
+{
+	char text[STDERR_LINE_MAX + 1];
+
+	if (n > STDERR_LINE_MAX)
+		n = STDERR_LINE_MAX;
+	memcpy(text, p, n);
+	text[n] = '\0';
+	vex_log(VEX_LOG_DEBUG, "mcp server stderr", "server", s->conf->name, "line", text, NULL);
+}
+
+static void stderr_data(struct mcp_server *s, char *acc, size_t *acclen, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' || *acclen == STDERR_LINE_MAX) {
+			if (*acclen)
+				log_stderr(s, acc, *acclen);
+			*acclen = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		acc[(*acclen)++] = buf[i];
+	}
+}
+
+/* 1 when the leader has exited (not reaped: WNOWAIT keeps its pid, and so its group id, reserved). */
+static int leader_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD;
+	return si.si_pid == pid;
+}
+
+/* Waits up to "ms" for the leader to exit. */
+static int wait_leader(pid_t pid, int ms)
+{
+	int64_t end = vex_mono_us() + (int64_t)ms * 1000;
+
+	for (;;) {
+		struct timespec ts = { 0, 10 * 1000000L };
+
+		if (leader_exited(pid))
+			return 1;
+		if (vex_mono_us() >= end)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* After stdout ended: make sure the group is gone, reap the leader, fail what still waits. */
+static void reap(struct mcp_server *s)
+{
+	struct mcp_pending *p;
+	int st = 0, grace = s->cfg->tools_kill_grace_ms;
+	pid_t r;
+
+	if (!wait_leader(s->pid, 200)) {
+		kill(-s->pid, SIGTERM);
+		if (!wait_leader(s->pid, grace)) {
+			kill(-s->pid, SIGKILL);
+			wait_leader(s->pid, 5000);
+		}
+	}
+	/* the leader is a zombie: its group id cannot be reused, so this reaches only its own */
+	kill(-s->pid, SIGKILL);
+	pthread_mutex_lock(&s->mu);
+	s->reaping = 1;
+	pthread_mutex_unlock(&s->mu);
+	do
+		r = waitpid(s->pid, &st, 0);
+	while (r < 0 && errno == EINTR);
+	pthread_mutex_lock(&s->mu);
+	if (r < 0)
+		snprintf(s->exit_text, sizeof(s->exit_text), "exited");
+	else if (WIFEXITED(st))
+		snprintf(s->exit_text, sizeof(s->exit_text), "exited (status %d)", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(s->exit_text, sizeof(s->exit_text), "exited (killed by signal %d)", WTERMSIG(st));
+	else
+		snprintf(s->exit_text, sizeof(s->exit_text), "exited");
+	for (p = s->pending; p; p = p->next) {
+		if (p->done)
+			continue;
+		p->done = 1;
+		if (s->recycled)
+			snprintf(p->fail, sizeof(p->fail),
+				 "MCP server %s was restarted during the call (a cancelled call on it did not stop)",
+				 s->conf->name);
+		else
+			snprintf(p->fail, sizeof(p->fail), "MCP server %s %s during the call", s->conf->name,
+				 s->exit_text);
+	}
+	s->dead = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *reader_main(void *arg)
+{
+	struct mcp_server *s = arg;
+	struct line l = { 0 };
+	char *buf = malloc(READ_CHUNK), errline[STDERR_LINE_MAX];
+	size_t errlen = 0;
+	int out_open = 1, err_open = 1, exited = 0;
+	int64_t give_up = 0;
+
+	while (buf && out_open) {
+		struct pollfd fds[2] = { { .fd = s->out_fd, .events = POLLIN }, { .fd = err_open ? s->err_fd : -1, .events = POLLIN } };
+		int stop;
+
+		if (poll(fds, 2, POLL_MS) > 0) {
+			if (fds[0].revents) {
+				ssize_t n = read(s->out_fd, buf, READ_CHUNK);
+
+				if (n > 0)
+					stdout_data(s, &l, buf, (size_t)n);
+				else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+					out_open = 0;
+			}
+			if (fds[1].revents) {
+				ssize_t n = read(s->err_fd, buf, READ_CHUNK);
+
+				if (n > 0)
+					stderr_data(s, errline, &errlen, buf, (size_t)n);
+				else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+					err_open = 0;
+			}
+		}
+		if (!exited && leader_exited(s->pid)) {
+			/* what it started may hold stdout open: its group goes too */
+			exited = 1;
+			kill(-s->pid, SIGKILL);
+			give_up = vex_mono_us() + LEFTOVER_MS * 1000LL;
+		}
+		pthread_mutex_lock(&s->mu);
+		stop = s->stop_reading;
+		pthread_mutex_unlock(&s->mu);
+		if (stop || (exited && vex_mono_us() >= give_up))
+			break;
+	}
+	if (errlen)
+		log_stderr(s, errline, errlen);
+	reap(s);
+	free(l.buf);
+	free(buf);
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+static void unlink_pending(struct mcp_server *s, struct mcp_pending *p)
+{
+	struct mcp_pending **pp;
+
+	for (pp = &s->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	json_decref(p->response);
+	p->response = NULL;
+	vex_progress_release(&p->progress);
+}
+
+/* Links "p" with a new id; VEX_EIO when the server is not running. Under s->mu. */
+static int link_pending(struct mcp_server *s, struct mcp_pending *p)
+{
+	if (s->dead || s->pid <= 0)
+		return VEX_EIO;
+	p->id = ++s->next_id;
+	p->next = s->pending;
+	s->pending = p;
+	return 0;
+}
+
+static void wait_ms(struct mcp_server *s, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	while (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+}
+
+/*
+ * The job stopped while "call" waited: tell the server (notifications/cancelled), then ping it.
+ * Within the grace period a response to the call, or to the ping, shows the server is not stuck
+ * and it stays; otherwise it is killed (restarted on next use). Unlinks "call".
+ */
+static void cancel_call(struct mcp_server *s, struct mcp_pending *call, const struct mcp_wait *w)
+{
+	struct mcp_pending ping = { 0 };
+	int64_t end = vex_mono_us() + (int64_t)s->cfg->tools_kill_grace_ms * 1000;
+	json_t *params = json_pack("{s:I,s:s}", "requestId", (json_int_t)call->id, "reason",
+				   mcp_stop_reason(w->ctx->stopped));
+	char *text = NULL;
+	int sent_ping = 0, alive;
+
+	mcp_stdio_notify(s, "notifications/cancelled", params, end);
+	pthread_mutex_lock(&s->mu);
+	if (link_pending(s, &ping) == 0) {
+		pthread_mutex_unlock(&s->mu);
+		text = vex_rpc_request(ping.id, "ping", NULL);
+		sent_ping = text && write_line(s, text, NULL, end) == 0;
+		free(text);
+		pthread_mutex_lock(&s->mu);
+		if (!sent_ping)
+			unlink_pending(s, &ping);
+	}
+	while (!call->done && !(sent_ping && ping.done) && !s->dead && vex_mono_us() < end)
+		wait_ms(s, VEX_EXEC_STOP_CHECK_MS);
+	alive = call->done || (sent_ping && ping.done && ping.response) || s->dead;
+	if (!alive) {
+		s->recycled = 1;
+		kill_group(s, SIGKILL);
+	}
+	unlink_pending(s, call);
+	if (sent_ping)
+		unlink_pending(s, &ping);
+	pthread_mutex_unlock(&s->mu);
+	if (!alive)
+		vex_log(VEX_LOG_WARN, "MCP server did not stop a cancelled call: restarting it", "server",
+			s->conf->name, "job_id", w->ctx->job->id, NULL);
+}
+
+int mcp_stdio_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
+		      json_t **ret, char *why, size_t whylen)
+{
+	struct mcp_pending p = { 0 };
+	char *text;
+	int rc;
+
+	p.token = w->token;
+	pthread_mutex_lock(&s->mu);
+	rc = link_pending(s, &p);
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0) {
+		/* it died since the caller looked: nothing was sent, the caller may wait for a restart */
+		json_decref(params);
+		snprintf(why, whylen, "MCP server %s is not running", s->conf->name);
+		return VEX_ENOTFOUND;
+	}
+	text = vex_rpc_request(p.id, method, params);
+	rc = text ? write_line(s, text, w, w->deadline_us) : VEX_ENOMEM;
+	free(text);
+	pthread_mutex_lock(&s->mu);
+	if (rc == VEX_EIO) {
+		/* it exited (EPIPE) or was killed: the reader will say how, shortly */
+		int64_t end = vex_mono_us() + 1000000;
+
+		while (!p.done && vex_mono_us() < end)
+			wait_ms(s, VEX_EXEC_STOP_CHECK_MS);
+		if (p.done && p.fail[0])
+			snprintf(why, whylen, "%s", p.fail);
+		else
+			snprintf(why, whylen, "MCP server %s does not take its input", s->conf->name);
+	}
+	if (rc < 0) {
+		unlink_pending(s, &p);
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	for (;;) {
+		if (p.has_progress && w->ctx) {
+			struct vex_progress pr = p.progress;
+
+			memset(&p.progress, 0, sizeof(p.progress));
+			p.has_progress = 0;
+			pthread_mutex_unlock(&s->mu);
+			w->ctx->progress(w->ctx, &pr);
+			vex_progress_release(&pr);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		if (p.done)
+			break;
+		if (w->ctx) {
+			pthread_mutex_unlock(&s->mu);
+			if (vex_exec_check(w->ctx) != VEX_STOP_NONE) {
+				cancel_call(s, &p, w);
+				return VEX_ESTATE;
+			}
+			pthread_mutex_lock(&s->mu);
+		} else if (w->deadline_us && vex_mono_us() >= w->deadline_us) {
+			unlink_pending(s, &p);
+			pthread_mutex_unlock(&s->mu);
+			snprintf(why, whylen, "MCP server %s did not answer %s in time", s->conf->name, method);
+			return VEX_EBUSY;
+		}
+		if (!p.done && !p.has_progress)
+			wait_ms(s, VEX_EXEC_STOP_CHECK_MS);
+	}
+	if (p.response) {
+		*ret = p.response;
+		p.response = NULL;
+		rc = 0;
+	} else if (p.toobig) {
+		snprintf(why, whylen, "MCP server %s answered %s with a message over %zu bytes", s->conf->name, method,
+			 mcp_message_max(s));
+		rc = VEX_ETOOBIG;
+	} else {
+		snprintf(why, whylen, "%s", p.fail);
+		rc = VEX_EIO;
+	}
+	unlink_pending(s, &p);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- stopping ---- */
+
+/* Waits up to "ms" for the reader to see the end. Under s->mu. */
+static int wait_dead(struct mcp_server *s, int ms)
+{
+	int64_t end = vex_mono_us() + (int64_t)ms * 1000;
+
+	while (!s->dead && vex_mono_us() < end)
+		wait_ms(s, 10);
+	return s->dead;
+}
+
+void mcp_stdio_close(struct mcp_server *s, int graceful)
+{
+	int grace = s->cfg->tools_kill_grace_ms;
+
+	if (s->reader_started) {
+		if (graceful) {
+			/* the stdio shutdown of the MCP lifecycle: end of input first, then signals */
+			pthread_mutex_lock(&s->write_mu);
+			if (s->in_fd >= 0)
+				close(s->in_fd);
+			s->in_fd = -1;
+			pthread_mutex_unlock(&s->write_mu);
+		}
+		pthread_mutex_lock(&s->mu);
+		if (graceful && !wait_dead(s, grace / 2))
+			kill_group(s, SIGTERM);
+		if (graceful && !wait_dead(s, grace / 2))
+			kill_group(s, SIGKILL);
+		if (!graceful)
+			kill_group(s, SIGKILL);
+		if (!wait_dead(s, 3000))
+			s->stop_reading = 1;
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->reader, NULL);
+		s->reader_started = 0;
+	} else if (s->pid > 0) {
+		/* started, but its reader never ran */
+		kill(-s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	pthread_mutex_lock(&s->write_mu);
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	s->in_fd = -1;
+	pthread_mutex_unlock(&s->write_mu);
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	if (s->err_fd >= 0)
+		close(s->err_fd);
+	s->out_fd = s->err_fd = -1;
+	pthread_mutex_lock(&s->mu);
+	s->pid = 0;
+	pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,285 @@
+/* test_store_tools.c - the tool catalog in the store: replace per source and per server, keep_servers,
+ * list, resolve by exact, short and ambiguous name, invalid publications. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "core/store.h"
+#include "tests/unit/store_fixture.h"
+
+static struct store_fixture fx;
+static struct vex_store *store;
+
+static int setup(void **state)
+{
+	(void)state;
+	if (store_fixture_open(&fx, "tools") != 0)
+		return -1;
+	store = fx.store;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	store_fixture_close(&fx);
+	store = NULL;
+	return 0;
+}
+
+/* A row with borrowed strings (never released: the tests only pass it to the store). */
+static struct vex_tool_row row(const char *name, const char *short_name, const char *server, const char *source,
+			       const char *description)
+{
+	struct vex_tool_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.name = (char *)name;
+	r.short_name = (char *)short_name;
+	r.server = (char *)server;
+	r.source = (char *)source;
+	r.description = (char *)description;
+	r.input_schema = (char *)"{\"type\":\"object\"}";
+	return r;
+}
+
+static int publish_mcp(const char *server, const char *const *tools, size_t n)
+{
+	struct vex_tool_row items[8];
+	struct vex_tool_rows rows = { items, n };
+	char names[8][64];
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s.%s", server, tools[i]);
+		items[i] = row(names[i], tools[i], server, "mcp", "an MCP tool");
+	}
+	return vex_store_tools_replace(store, "mcp", server, &rows, 1000);
+}
+
+/* The names of every row, comma separated. */
+static void names_of(char *out, size_t cap)
+{
+	struct vex_tool_rows l = { NULL, 0 };
+	size_t i, len = 0;
+
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	out[0] = '\0';
+	for (i = 0; i < l.n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", l.items[i].name);
+	vex_tool_rows_release(&l);
+}
+
+static void test_empty(void **state)
+{
+	struct vex_tool_rows l = { NULL, 0 };
+
+	(void)state;
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(vex_store_tool_resolve(store, "add", &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "", &l), VEX_ENOTFOUND);
+	vex_tool_rows_release(&l);
+	vex_tool_rows_release(NULL);
+}
+
+static void test_replace_commands(void **state)
+{
+	struct vex_tool_row items[2] = {
+		row("resize", "resize", NULL, "command", "Resize an image"),
+		row("backup", "backup", NULL, "command", NULL),
+	};
+	struct vex_tool_rows rows = { items, 2 }, l = { NULL, 0 };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1234), 0);
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	assert_int_equal(l.n, 2);
+	/* by name; a missing description reads as "" */
+	assert_string_equal(l.items[0].name, "backup");
+	assert_string_equal(l.items[0].description, "");
+	assert_null(l.items[0].server);
+	assert_string_equal(l.items[0].source, "command");
+	assert_string_equal(l.items[0].short_name, "backup");
+	assert_string_equal(l.items[0].input_schema, "{\"type\":\"object\"}");
+	assert_true(l.items[0].updated_at == 1234);
+	assert_string_equal(l.items[1].name, "resize");
+	assert_string_equal(l.items[1].description, "Resize an image");
+	vex_tool_rows_release(&l);
+	assert_null(l.items);
+
+	/* A second publication replaces the first entirely, and leaves MCP rows alone. */
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "add" }, 1), 0);
+	rows.n = 1;
+	items[0] = row("convert", "convert", NULL, "command", "Convert");
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1300), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "convert,fx.add");
+	rows.n = 0;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1400), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "fx.add");
+}
+
+static void test_replace_per_server(void **state)
+{
+	struct vex_tool_rows l = { NULL, 0 };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "add", "echo", "long" }, 3), 0);
+	assert_int_equal(publish_mcp("everything", (const char *const[]){ "add", "printEnv" }, 2), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "everything.add,everything.printEnv,fx.add,fx.echo,fx.long");
+	/* fx publishes again (tools/list_changed): only its rows change */
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "sub" }, 1), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "everything.add,everything.printEnv,fx.sub");
+	assert_int_equal(vex_store_tool_resolve(store, "fx.sub", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].server, "fx");
+	assert_string_equal(l.items[0].source, "mcp");
+	assert_string_equal(l.items[0].short_name, "sub");
+	assert_string_equal(l.items[0].description, "an MCP tool");
+	assert_true(l.items[0].updated_at == 1000);
+	vex_tool_rows_release(&l);
+}
+
+static void test_keep_servers(void **state)
+{
+	struct vex_tool_row cmd = row("backup", "backup", NULL, "command", "");
+	struct vex_tool_rows rows = { &cmd, 1 };
+	const char *keep[] = { "b", "zz" };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), 0);
+	assert_int_equal(publish_mcp("a", (const char *const[]){ "x" }, 1), 0);
+	assert_int_equal(publish_mcp("b", (const char *const[]){ "x", "y" }, 2), 0);
+	assert_int_equal(publish_mcp("c", (const char *const[]){ "z" }, 1), 0);
+	assert_int_equal(vex_store_tools_keep_servers(store, keep, 2), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "b.x,b.y,backup");
+	/* keeping nothing removes every MCP row, never a command row */
+	assert_int_equal(vex_store_tools_keep_servers(store, NULL, 0), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "backup");
+	assert_int_equal(vex_store_tools_keep_servers(store, NULL, 1), VEX_EINVAL);
+	keep[1] = NULL;
+	assert_int_equal(vex_store_tools_keep_servers(store, keep, 2), VEX_EINVAL);
+}
+
+static void test_resolve(void **state)
+{
+	struct vex_tool_row cmd = row("add", "add", NULL, "command", "");
+	struct vex_tool_rows rows = { &cmd, 1 }, l = { NULL, 0 };
+
+	(void)state;
+	assert_int_equal(publish_mcp("everything", (const char *const[]){ "add", "printEnv", "echo" }, 3), 0);
+	assert_int_equal(publish_mcp("fixture", (const char *const[]){ "add", "crash" }, 2), 0);
+
+	/* exact full name */
+	assert_int_equal(vex_store_tool_resolve(store, "fixture.add", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].name, "fixture.add");
+	vex_tool_rows_release(&l);
+	/* a unique short name */
+	assert_int_equal(vex_store_tool_resolve(store, "printEnv", &l), 0);
+	assert_string_equal(l.items[0].name, "everything.printEnv");
+	vex_tool_rows_release(&l);
+	/* an ambiguous short name: the candidates, by name */
+	assert_int_equal(vex_store_tool_resolve(store, "add", &l), VEX_ECONFLICT);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].name, "everything.add");
+	assert_string_equal(l.items[1].name, "fixture.add");
+	vex_tool_rows_release(&l);
+	/* names are case-sensitive; unknown names and servers are not found */
+	assert_int_equal(vex_store_tool_resolve(store, "PRINTENV", &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "everything", &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "other.add", &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, NULL, &l), VEX_EINVAL);
+	assert_null(l.items);
+	/* an exact name wins over short names: the command tool "add" */
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 5), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "add", &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0].source, "command");
+	vex_tool_rows_release(&l);
+}
+
+static void test_ambiguous_capped(void **state)
+{
+	const char *one[] = { "t" };
+	struct vex_tool_rows l = { NULL, 0 };
+	char server[16];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		snprintf(server, sizeof(server), "s%02d", i);
+		assert_int_equal(publish_mcp(server, one, 1), 0);
+	}
+	assert_int_equal(vex_store_tool_resolve(store, "t", &l), VEX_ECONFLICT);
+	assert_int_equal(l.n, 16);
+	assert_string_equal(l.items[0].name, "s00.t");
+	vex_tool_rows_release(&l);
+}
+
+static void test_replace_invalid(void **state)
+{
+	struct vex_tool_row items[2] = {
+		row("fx.add", "add", "fx", "mcp", ""),
+		row("fx.add", "add", "fx", "mcp", ""),
+	};
+	struct vex_tool_rows rows = { items, 1 };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "keep" }, 1), 0);
+	/* source and server must agree with every row */
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "other", &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", NULL, &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "builtin", NULL, &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "command", "fx", &rows, 1), VEX_EINVAL);
+	items[0].input_schema = NULL;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("", "add", "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a\nb", "a\nb", "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	/* duplicate names: the whole publication is refused, the previous rows stay */
+	items[0] = row("fx.add", "add", "fx", "mcp", "");
+	rows.n = 2;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EEXIST);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "fx.keep");
+	rows.n = 1;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "fx.add");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_per_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_servers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ambiguous_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_invalid, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
