@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/jsonconf.h"
 #include "core/tools.h"
 
 #define ENV_NAME_MAX 128
@@ -50,55 +51,13 @@ struct parse {
 static int fail(struct parse *p, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct parse *p, const char *field, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = vex_conf_failv(p->err, p->errlen, p->path, "tool", p->tool, field, fmt, ap);
 	va_end(ap);
-	if (!p->errlen)
-		return VEX_EINVAL;
-	if (p->tool && field)
-		snprintf(p->err, p->errlen, "%s: tool \"%.64s\": %s: %s", p->path, p->tool, field, msg);
-	else if (p->tool)
-		snprintf(p->err, p->errlen, "%s: tool \"%.64s\": %s", p->path, p->tool, msg);
-	else if (field)
-		snprintf(p->err, p->errlen, "%s: %s: %s", p->path, field, msg);
-	else
-		snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
-	return VEX_EINVAL;
-}
-
-static int valid_tool_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 1 || n > VEX_CMD_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* An environment variable name as a shell would accept it: [A-Za-z_][A-Za-z0-9_]*. */
-static int valid_env_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 1 || n > ENV_NAME_MAX || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return 0;
-	}
-	return 1;
+	return rc;
 }
 
 /* 0 when every key of "obj" is among "allowed" (NULL-terminated), else the error naming it. */
@@ -119,24 +78,13 @@ static int known_keys(struct parse *p, json_t *obj, const char *const *allowed, 
 	return 0;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void tool_release(struct vex_cmd_tool *t)
 {
 	free(t->name);
 	free(t->description);
 	free(t->input_schema);
-	free_strv(t->argv, t->argc);
-	free_strv(t->env, t->envc);
+	vex_strv_free(t->argv, t->argc);
+	vex_strv_free(t->env, t->envc);
 	free(t->user);
 	free(t->groups);
 	memset(t, 0, sizeof(*t));
@@ -299,7 +247,7 @@ static int parse_env(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 		const char *name;
 
 		snprintf(field, sizeof(field), "env[%zu]", i);
-		if (!json_is_string(a) || !valid_env_name(json_string_value(a)))
+		if (!json_is_string(a) || !vex_conf_env_name_valid(json_string_value(a), ENV_NAME_MAX))
 			return fail(p, field, "must be a variable name ([A-Za-z_][A-Za-z0-9_]*)");
 		name = json_string_value(a);
 		if (reserved_env(name))
@@ -312,7 +260,7 @@ static int parse_env(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 	}
 	json_object_foreach(set, key, v) {
 		snprintf(field, sizeof(field), "env_set.%.*s", ENV_NAME_MAX, key);
-		if (!valid_env_name(key))
+		if (!vex_conf_env_name_valid(key, ENV_NAME_MAX))
 			return fail(p, "env_set", "\"%.64s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", key);
 		if (reserved_env(key))
 			return fail(p, field, "%s is the tool's private directory; vex sets it", key);
@@ -409,7 +357,7 @@ static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_c
 	int rc;
 
 	p->tool = name;
-	if (!valid_tool_name(name))
+	if (!vex_conf_name_valid(name, VEX_CMD_NAME_MAX))
 		return fail(p, NULL, "the name must be 1 to 64 of A-Z a-z 0-9 _ -");
 	if (vex_tool_find(name))
 		return fail(p, NULL, "the name is a builtin tool's");
@@ -483,50 +431,19 @@ out:
 
 int vex_cmd_tools_load(const char *path, struct vex_cmd_tools *ret, char *err, size_t errlen)
 {
-	struct parse p = { .path = path, .err = err, .errlen = errlen };
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd = -1, rc;
+	size_t len = 0;
+	int rc;
 
 	if (errlen)
 		err[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	rc = vex_conf_read_file(path, VEX_CMD_FILE_MAX, &buf, &len, err, errlen);
+	if (rc == VEX_ENOTFOUND) {
 		memset(ret, 0, sizeof(*ret));
-		rc = 0;
-		goto out;
+		return 0;
 	}
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fail(&p, NULL, "cannot read: %s", strerror(errno));
-		rc = VEX_EIO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > VEX_CMD_FILE_MAX) {
-		rc = fail(&p, NULL, "must be a regular file of at most %d bytes", VEX_CMD_FILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fail(&p, NULL, "cannot read: %s", r < 0 ? strerror(errno) : "file shrank while read");
-			rc = VEX_EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	rc = vex_cmd_tools_parse(path, buf, got, ret, err, errlen);
-out:
-	if (fd >= 0)
-		close(fd);
+	if (rc == 0)
+		rc = vex_cmd_tools_parse(path, buf, len, ret, err, errlen);
 	free(buf);
 	return rc;
 }

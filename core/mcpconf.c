@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/jsonconf.h"
 
 #define VAR_NAME_MAX 128
 #define HEADER_NAME_MAX 128
@@ -33,21 +34,13 @@ struct parse {
 static int fail(struct parse *p, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct parse *p, const char *field, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = vex_conf_failv(p->err, p->errlen, p->path, "server", p->server, field, fmt, ap);
 	va_end(ap);
-	if (!p->errlen)
-		return VEX_EINVAL;
-	if (p->server && field)
-		snprintf(p->err, p->errlen, "%s: server \"%.64s\": %s: %s", p->path, p->server, field, msg);
-	else if (p->server)
-		snprintf(p->err, p->errlen, "%s: server \"%.64s\": %s", p->path, p->server, msg);
-	else
-		snprintf(p->err, p->errlen, "%s: %s", p->path, msg);
-	return VEX_EINVAL;
+	return rc;
 }
 
 /* Keeps a warning (the first VEX_MCP_WARN_MAX; later ones are counted in the last). */
@@ -70,18 +63,7 @@ static void warn(struct parse *p, const char *fmt, ...)
 
 int vex_mcp_name_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n < 1 || n > VEX_MCP_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
+	return vex_conf_name_valid(s, VEX_MCP_NAME_MAX);
 }
 
 static int var_char(char c, int first)
@@ -184,25 +166,14 @@ static int get_string(struct parse *p, json_t *v, const char *field, char **ret)
 	return rc;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void server_release(struct vex_mcp_server_conf *s)
 {
 	free(s->name);
 	free(s->command);
-	free_strv(s->args, s->nargs);
-	free_strv(s->env, s->nenv);
+	vex_strv_free(s->args, s->nargs);
+	vex_strv_free(s->env, s->nenv);
 	free(s->url);
-	free_strv(s->headers, s->nheaders);
+	vex_strv_free(s->headers, s->nheaders);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -243,18 +214,6 @@ static int parse_args(struct parse *p, json_t *a, struct vex_mcp_server_conf *s)
 	return 0;
 }
 
-static int valid_env_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 1 || n > VAR_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!var_char(s[i], i == 0))
-			return 0;
-	return 1;
-}
-
 /* "K" and "V" joined by "sep" into a new string, or NULL. */
 static char *join2(const char *k, const char *sep, const char *v)
 {
@@ -286,7 +245,7 @@ static int parse_env(struct parse *p, json_t *o, struct vex_mcp_server_conf *s)
 	json_object_foreach(o, key, v) {
 		char *val = NULL;
 
-		if (!valid_env_name(key))
+		if (!vex_conf_env_name_valid(key, VAR_NAME_MAX))
 			return fail(p, "env", "\"%.64s\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", key);
 		snprintf(field, sizeof(field), "env.%s", key);
 		rc = get_string(p, v, field, &val);
@@ -532,54 +491,19 @@ out:
 
 int vex_mcp_conf_load(const char *path, struct vex_mcp_conf *ret, char *err, size_t errlen)
 {
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd, rc;
+	size_t len = 0;
+	int rc;
 
 	if (errlen)
 		err[0] = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	rc = vex_conf_read_file(path, VEX_MCP_FILE_MAX, &buf, &len, err, errlen);
+	if (rc == VEX_ENOTFOUND) {
 		memset(ret, 0, sizeof(*ret));
 		return 0;
 	}
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return VEX_EIO;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		rc = VEX_EIO;
-		goto out;
-	}
-	if (st.st_size > VEX_MCP_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path, VEX_MCP_FILE_MAX);
-		rc = VEX_EINVAL;
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
-		rc = VEX_EIO;
-		goto out;
-	}
-	rc = vex_mcp_conf_parse(path, buf, got, ret, err, errlen);
-out:
+	if (rc == 0)
+		rc = vex_mcp_conf_parse(path, buf, len, ret, err, errlen);
 	free(buf);
-	close(fd);
 	return rc;
 }

@@ -243,17 +243,6 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 	return n;
 }
 
-static void row_release(struct vex_tool_row *r)
-{
-	free(r->name);
-	free(r->short_name);
-	free(r->server);
-	free(r->source);
-	free(r->description);
-	free(r->input_schema);
-	memset(r, 0, sizeof(*r));
-}
-
 /* 1 when "name" is a tool name vex keeps. */
 static int tool_name_ok(const char *name, size_t len)
 {
@@ -299,7 +288,7 @@ static int add_tool(const json_t *t, const char *server, int64_t now_us, struct 
 	r.name[sl] = '.';
 	memcpy(r.name + sl + 1, json_string_value(name), nl + 1);
 	if (row_exists(rows, r.name)) {
-		row_release(&r);
+		vex_tool_row_release(&r);
 		return 1;
 	}
 	r.short_name = strdup(json_string_value(name));
@@ -317,7 +306,7 @@ static int add_tool(const json_t *t, const char *server, int64_t now_us, struct 
 	rows->items[rows->n++] = r;
 	return 0;
 nomem:
-	row_release(&r);
+	vex_tool_row_release(&r);
 	return VEX_ENOMEM;
 }
 

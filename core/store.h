@@ -568,6 +568,8 @@ struct vex_tool_rows {
 	struct vex_tool_row *items;
 	size_t n;
 };
+/* Free the strings of one row and zero it; of a list, every row and the array. */
+void vex_tool_row_release(struct vex_tool_row *r);
 void vex_tool_rows_release(struct vex_tool_rows *l);
 
 /* Replace, in one transaction, every row of "source" ("command") or, for "mcp", every row of

@@ -20,7 +20,7 @@
 #define SERVERS_MAX 1000           /* names kept by vex_store_tools_keep_servers */
 #define CANDIDATES_MAX 16          /* rows an ambiguous short name reports */
 
-static void row_release(struct vex_tool_row *r)
+void vex_tool_row_release(struct vex_tool_row *r)
 {
 	free(r->name);
 	free(r->short_name);
@@ -38,7 +38,7 @@ void vex_tool_rows_release(struct vex_tool_rows *l)
 	if (!l)
 		return;
 	for (i = 0; i < l->n; i++)
-		row_release(&l->items[i]);
+		vex_tool_row_release(&l->items[i]);
 	free(l->items);
 	l->items = NULL;
 	l->n = 0;
@@ -60,7 +60,7 @@ static int row_from_stmt(sqlite3_stmt *st, struct vex_tool_row *r)
 	if (!fail && !r->description)
 		fail = !(r->description = strdup(""));
 	if (fail || !r->name || !r->short_name || !r->source || !r->input_schema) {
-		row_release(r);
+		vex_tool_row_release(r);
 		return VEX_ENOMEM;
 	}
 	return 0;

@@ -208,8 +208,8 @@ static void test_load(void **state)
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "server \"fx\": command: must be a string"));
 	unlink(path);
-	assert_int_equal(vex_mcp_conf_load(dir, &c, err, sizeof(err)), VEX_EIO); /* a directory */
-	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(vex_mcp_conf_load(dir, &c, err, sizeof(err)), VEX_EINVAL); /* a directory */
+	assert_non_null(strstr(err, "must be a regular file"));
 	rmdir(dir);
 }
 
