@@ -70,6 +70,12 @@ $(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUIL
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+# The browser session (a real Playwright MCP server) is tested with the MCP client objects linked in.
+$(BUILD)/tests/test_browser: $(BUILD)/tests/unit/test_browser.o $(BUILD)/runner/browser.o $(BUILD)/runner/mcp.o \
+	$(BUILD)/runner/mcp_stdio.o $(BUILD)/runner/mcp_http.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lcurl $(LIBS)
+
 # Fault injection: our own allocations in this test go through its counting wrappers.
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
 	-Wl,--wrap=strdup -Wl,--wrap=strndup

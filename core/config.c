@@ -18,7 +18,7 @@
 #include "err.h"
 #include "log.h"
 
-enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS };
+enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS, K_STR, K_URL };
 
 struct key_def {
 	const char *section;
@@ -78,11 +78,19 @@ static const struct key_def keys[] = {
 	{"tools", "output_max_bytes", K_SIZE, OFF(tools_output_max), 1024, 1073741824},
 	{"tools", "kill_grace_ms", K_INT, OFF(tools_kill_grace_ms), 0, 600000},
 	{"tools", "mcp_init_timeout_ms", K_INT, OFF(mcp_init_timeout_ms), 100, 600000},
+	{"browser", "mcp_command", K_PATH, OFF(browser_mcp_command), 0, 0},
+	{"browser", "chromium", K_PATH, OFF(browser_chromium), 0, 0},
+	{"model", "base_url", K_URL, OFF(model_base_url), 0, 0},
+	{"model", "model", K_STR, OFF(model_name), 0, 0},
+	{"model", "api_key_env", K_STR, OFF(model_api_key_env), 0, 0},
+	{"model", "timeout_ms", K_INT, OFF(model_timeout_ms), 100, 3600000},
+	{"model", "retries", K_INT, OFF(model_retries), 0, 10},
+	{"model", "max_tokens", K_INT, OFF(model_max_tokens), 0, 10000000},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, tools, log";
+static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, tools, browser, model, log";
 static const char *const plan_names[VEX_PLAN_COUNT] = {"free", "standard", "pro", "enterprise"};
 
 /* Parsing context shared by the inih callbacks. */
@@ -234,10 +242,18 @@ static int set_value(struct vex_config *cfg, const struct key_def *d, const char
 	switch (d->type) {
 	case K_PATH:
 	case K_SOCKET:
-	case K_SERVERS: {
+	case K_SERVERS:
+	case K_STR:
+	case K_URL: {
 		char *s;
 
-		if (d->type != K_SERVERS && value[0] == '\0') {
+		if (d->type == K_URL && value[0] != '\0' && strncasecmp(value, "http://", 7) != 0 &&
+		    strncasecmp(value, "https://", 8) != 0) {
+			snprintf(msg, msglen, "%s: \"%s\" is not allowed; allowed: an http:// or https:// URL "
+				 "(e.g. http://127.0.0.1:8080/v1), or empty for none", d->key, value);
+			goto out;
+		}
+		if ((d->type == K_PATH || d->type == K_SOCKET) && value[0] == '\0') {
 			snprintf(msg, msglen, "%s: empty value; a file system path is required", d->key);
 			goto out;
 		}
@@ -423,6 +439,9 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->tools_output_max = 1048576;
 	cfg->tools_kill_grace_ms = 2000;
 	cfg->mcp_init_timeout_ms = 10000;
+	cfg->model_timeout_ms = 60000;
+	cfg->model_retries = 3;
+	cfg->model_max_tokens = 0;
 	cfg->log_level = VEX_LOG_INFO;
 }
 
@@ -690,6 +709,9 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 		goto out;
 	rc = VEX_ENOMEM;
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
+	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
+	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
+	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
@@ -697,6 +719,9 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->tools_commands_file, "tools.json") ||
 	    resolve_path(cfg, &cfg->tools_mcp_file, "mcp.json") ||
 	    resolve_path(cfg, &cfg->tools_work_dir, "work") ||
+	    (cfg->browser_mcp_command && resolve_path(cfg, &cfg->browser_mcp_command, NULL)) ||
+	    (!cfg->browser_chromium && !(cfg->browser_chromium = strdup("/usr/bin/chromium"))) ||
+	    resolve_path(cfg, &cfg->browser_chromium, NULL) ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
 		snprintf(err, errlen, "out of memory");
@@ -758,8 +783,13 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->tools_commands_file);
 	free(cfg->tools_mcp_file);
 	free(cfg->tools_work_dir);
+	free(cfg->browser_mcp_command);
+	free(cfg->browser_chromium);
 	free(cfg->db_path);
 	free(cfg->cache_servers);
+	free(cfg->model_base_url);
+	free(cfg->model_name);
+	free(cfg->model_api_key_env);
 	free(cfg->jwt_secret_file);
 	explicit_bzero(cfg, sizeof(*cfg));
 }

@@ -58,6 +58,15 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             output_max_bytes (default 1048576: a command's stdout / an MCP result beyond fails),
  *             kill_grace_ms (default 2000: SIGTERM to SIGKILL; MCP cancel to recycle),
  *             mcp_init_timeout_ms (default 10000: start + initialize + tools/list of a server)
+ *   [browser] mcp_command (no default: Playwright's MCP server, e.g.
+ *             <repo>/.deps/node_modules/.bin/playwright-mcp; unset = agents with a base_url fail
+ *             with BROWSER_UNAVAILABLE), chromium (default /usr/bin/chromium)
+ *   [model]   base_url (default empty: no endpoint; an OpenAI-compatible http(s) URL ending in /v1),
+ *             model (default empty: the model asked for when the agent names none),
+ *             api_key_env (default VEX_MODEL_API_KEY: the NAME of the environment variable holding
+ *             the key; the key itself never sits in vex.conf), timeout_ms (default 60000: one
+ *             request), retries (default 3: after the first attempt, on 429, 5xx and network
+ *             errors), max_tokens (default 0: not sent)
  *   [log]     level (debug|info|warn|error, default info)
  */
 struct vex_config {
@@ -113,6 +122,16 @@ struct vex_config {
 	size_t tools_output_max;
 	int tools_kill_grace_ms;
 	int mcp_init_timeout_ms;
+
+	char *browser_mcp_command; /* NULL when not configured */
+	char *browser_chromium;
+
+	char *model_base_url;    /* "" when no endpoint is configured */
+	char *model_name;        /* "" when none */
+	char *model_api_key_env; /* the environment variable's name */
+	int model_timeout_ms;
+	int model_retries;
+	int model_max_tokens;    /* 0: not sent */
 
 	int log_level; /* VEX_LOG_* from log.h */
 };

@@ -137,6 +137,11 @@ static json_t *agent_result(const struct vex_job *j)
 		json_object_set_new(out, "error", json_string(j->error_message));
 	else
 		json_object_set_new(out, "error", json_null());
+	/* a shadow review's verdict (docs/agents.md); absent when the agent has none */
+	if (json_is_boolean(json_object_get(res, "verified")))
+		json_object_set(out, "verified", json_object_get(res, "verified"));
+	if (json_is_number(json_object_get(res, "confidence")))
+		json_object_set(out, "confidence", json_object_get(res, "confidence"));
 out:
 	json_decref(res);
 	json_decref(in);
@@ -194,6 +199,11 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	json_object_set_new(o, "tokens_used",
 			    json_pack("{s:I, s:I}", "input", (json_int_t)j->tokens_in, "output",
 				      (json_int_t)j->tokens_out));
+	if (j->kind == VEX_JOB_AGENT) {
+		/* beyond the seed: the agent loop's rounds and the model that answered (docs/agents.md) */
+		json_object_set_new(o, "steps", json_integer(j->steps));
+		json_object_set_new(o, "final_model", j->final_model != NULL ? json_string(j->final_model) : json_null());
+	}
 	if (j->cancel_requested)
 		json_object_set_new(o, "cancel_requested", json_true());
 	return o;

@@ -28,7 +28,8 @@ json_t *vex_jobview_corex(const struct vex_job *j, int64_t position);
 const char *vex_jobview_vex_status(enum vex_job_status s);
 /* RFC 3339 of "us", or null when 0. */
 json_t *vex_jobview_time(int64_t us);
-/* The envelope of GET /api/v1/jobs/{id}. */
+/* The envelope of GET /api/v1/jobs/{id}; agent jobs add "steps" and "final_model", and their
+ * AgentJobResult carries "verified" and "confidence" after a shadow review. */
 json_t *vex_jobview_vex(const struct vex_job *j);
 
 #endif

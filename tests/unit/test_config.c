@@ -416,6 +416,47 @@ static void test_secret(void **state)
 	assert_int_equal(vex_config_require_secret(NULL, err, sizeof(err)), VEX_EINVAL);
 }
 
+/* [model]: defaults, file values, the URL check; the key's variable is a name, never the key. */
+static void test_model(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.model_base_url, "");
+	assert_string_equal(cfg.model_name, "");
+	assert_string_equal(cfg.model_api_key_env, "VEX_MODEL_API_KEY");
+	assert_int_equal(cfg.model_timeout_ms, 60000);
+	assert_int_equal(cfg.model_retries, 3);
+	assert_int_equal(cfg.model_max_tokens, 0);
+	vex_config_release(&cfg);
+
+	write_file("vex.conf", "[model]\nbase_url = http://127.0.0.1:8080/v1\nmodel = qwen2.5\n"
+			       "api_key_env = OPENAI_API_KEY\ntimeout_ms = 5000\nretries = 0\nmax_tokens = 512\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.model_base_url, "http://127.0.0.1:8080/v1");
+	assert_string_equal(cfg.model_name, "qwen2.5");
+	assert_string_equal(cfg.model_api_key_env, "OPENAI_API_KEY");
+	assert_int_equal(cfg.model_timeout_ms, 5000);
+	assert_int_equal(cfg.model_retries, 0);
+	assert_int_equal(cfg.model_max_tokens, 512);
+	vex_config_release(&cfg);
+
+	setenv("VEX_MODEL_MODEL", "llama3", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.model_name, "llama3");
+	vex_config_release(&cfg);
+
+	write_file("vex.conf", "[model]\nbase_url = ftp://example.com/v1\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "vex.conf:2: [model] base_url"));
+	assert_non_null(strstr(err, "http://"));
+	write_file("vex.conf", "[model]\nretries = 11\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "from 0 to 10"));
+}
+
 static void test_plans(void **state)
 {
 	enum vex_plan p;
@@ -447,6 +488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_home_realpath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
