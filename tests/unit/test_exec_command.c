@@ -38,6 +38,14 @@ struct fake {
 	struct vex_progress last;
 };
 
+/* One test's tool, context, jobs and fake worker (reset by setup, released by teardown). */
+static struct {
+	struct vex_cmd_tools t;
+	struct vex_exec_ctx ctx;
+	struct vex_job job, out;
+	struct fake f;
+} tr;
+
 static void on_progress(struct vex_exec_ctx *ctx, const struct vex_progress *p)
 {
 	struct fake *f = ctx->opaque;
@@ -83,7 +91,7 @@ static int teardown(void **state)
 }
 
 /* Parses one tool "name" from the JSON text "tool" (with "@" replaced by the fixtures directory). */
-static void load_tool(struct vex_cmd_tools *t, const char *name, const char *tool)
+static void load_tool(const char *name, const char *tool)
 {
 	char buf[4096], err[512], *o;
 	const char *p;
@@ -96,27 +104,29 @@ static void load_tool(struct vex_cmd_tools *t, const char *name, const char *too
 			*o++ = *p;
 	}
 	o += snprintf(o, sizeof(buf) - (size_t)(o - buf), "}}");
-	if (vex_cmd_tools_parse("test", buf, strlen(buf), t, err, sizeof(err)) != 0)
+	vex_cmd_tools_release(&tr.t);
+	if (vex_cmd_tools_parse("test", buf, strlen(buf), &tr.t, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 }
 
-/* Runs tool "tool" of "t" with arguments "input"; returns the executor's rc. */
-static int run(const struct vex_cmd_tool *tool, const char *input, struct fake *f, struct vex_exec_ctx *ctx,
-	       struct vex_job *job, struct vex_job *out)
+/* Runs the loaded tool with arguments "input" (NULL: none); returns the executor's rc. */
+static int run(const char *input)
 {
-	memset(job, 0, sizeof(*job));
-	memset(out, 0, sizeof(*out));
-	memset(ctx, 0, sizeof(*ctx));
-	snprintf(job->id, sizeof(job->id), "0190aaaa-0000-7000-8000-000000000001");
-	job->tool = tool->name;
-	job->input_json = (char *)input;
-	ctx->cfg = &cfg;
-	ctx->job = job;
-	ctx->deadline_mono_us = vex_mono_us() + 60 * 1000000LL;
-	ctx->progress = on_progress;
-	ctx->should_stop = on_should_stop;
-	ctx->opaque = f;
-	return vex_exec_command_run(ctx, tool, out);
+	const struct vex_cmd_tool *tool = &tr.t.items[0];
+
+	memset(&tr.job, 0, sizeof(tr.job));
+	memset(&tr.out, 0, sizeof(tr.out));
+	memset(&tr.ctx, 0, sizeof(tr.ctx));
+	snprintf(tr.job.id, sizeof(tr.job.id), "0190aaaa-0000-7000-8000-000000000001");
+	tr.job.tool = tool->name;
+	tr.job.input_json = (char *)input;
+	tr.ctx.cfg = &cfg;
+	tr.ctx.job = &tr.job;
+	tr.ctx.deadline_mono_us = vex_mono_us() + 60 * 1000000LL;
+	tr.ctx.progress = on_progress;
+	tr.ctx.should_stop = on_should_stop;
+	tr.ctx.opaque = &tr.f;
+	return vex_exec_command_run(&tr.ctx, tool, &tr.out);
 }
 
 static void out_release(struct vex_job *out)
@@ -127,6 +137,22 @@ static void out_release(struct vex_job *out)
 	free(out->error_details_json);
 	vex_progress_release(&out->progress);
 	memset(out, 0, sizeof(*out));
+}
+
+static int trial_setup(void **state)
+{
+	(void)state;
+	memset(&tr, 0, sizeof(tr));
+	return 0;
+}
+
+static int trial_teardown(void **state)
+{
+	(void)state;
+	out_release(&tr.out);
+	vex_progress_release(&tr.f.last);
+	vex_cmd_tools_release(&tr.t);
+	return 0;
 }
 
 /* The number of entries in the work directory (each run must leave none). */
@@ -206,191 +232,149 @@ static json_t *result_of(const struct vex_job *out)
 
 static void test_cat_is_a_noop_tool(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "cat", "{\"argv\":[\"/bin/cat\"]}");
-	assert_int_equal(run(&t.items[0], "{\"a\": [1, 2, {\"b\": \"c\"}]}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_COMPLETED);
-	assert_string_equal(out.result_json, "{\"a\":[1,2,{\"b\":\"c\"}]}");
-	assert_null(out.error_code);
-	out_release(&out);
+	load_tool("cat", "{\"argv\":[\"/bin/cat\"]}");
+	assert_int_equal(run("{\"a\": [1, 2, {\"b\": \"c\"}]}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_COMPLETED);
+	assert_string_equal(tr.out.result_json, "{\"a\":[1,2,{\"b\":\"c\"}]}");
+	assert_null(tr.out.error_code);
+	out_release(&tr.out);
 	/* no arguments: {} */
-	assert_int_equal(run(&t.items[0], NULL, &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.result_json, "{}");
-	out_release(&out);
+	assert_int_equal(run(NULL), 0);
+	assert_string_equal(tr.out.result_json, "{}");
+	out_release(&tr.out);
 	assert_int_equal(work_entries(), 0);
-	vex_cmd_tools_release(&t);
 }
 
 static void test_echo_fixture(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	json_t *v;
 
 	(void)state;
-	load_tool(&t, "echo1", "{\"argv\":[\"@/echo.py\",\"one\",\"two words\"]}");
-	assert_int_equal(run(&t.items[0], "{\"x\":1}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_COMPLETED);
-	v = result_of(&out);
+	load_tool("echo1", "{\"argv\":[\"@/echo.py\",\"one\",\"two words\"]}");
+	assert_int_equal(run("{\"x\":1}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_COMPLETED);
+	v = result_of(&tr.out);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "args"), "x")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "argv"), 1)), "two words");
 	json_decref(v);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_progress(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "prog", "{\"argv\":[\"@/progress.py\"]}");
-	assert_int_equal(run(&t.items[0], "{\"steps\":4,\"pause\":0.01}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_COMPLETED);
-	assert_string_equal(out.result_json, "{\"steps\":4}");
-	assert_int_equal(f.reports, 4); /* the garbage line is ignored */
-	assert_string_equal(f.last.current_step, "4");
-	assert_int_equal(f.last.total_steps, 4);
-	assert_true(f.last.percentage > 99.9);
-	assert_string_equal(f.last.message, "step 4 of 4");
-	vex_progress_release(&f.last);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	load_tool("prog", "{\"argv\":[\"@/progress.py\"]}");
+	assert_int_equal(run("{\"steps\":4,\"pause\":0.01}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_COMPLETED);
+	assert_string_equal(tr.out.result_json, "{\"steps\":4}");
+	assert_int_equal(tr.f.reports, 4); /* the garbage line is ignored */
+	assert_string_equal(tr.f.last.current_step, "4");
+	assert_int_equal(tr.f.last.total_steps, 4);
+	assert_true(tr.f.last.percentage > 99.9);
+	assert_string_equal(tr.f.last.message, "step 4 of 4");
+	vex_progress_release(&tr.f.last);
+	out_release(&tr.out);
 }
 
 static void test_progress_subsets(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
 	/* lines with a subset of the fields merge; without a step, the reports are counted */
-	load_tool(&t, "sh",
+	load_tool("sh",
 		  "{\"argv\":[\"/bin/sh\",\"-c\",\"echo '{\\\"percentage\\\":12.5}' >&3; "
 		  "echo '{\\\"message\\\":\\\"half\\\"}' >&3; echo '[1]' >&3; echo '{\\\"bogus\\\":1}' >&3; "
 		  "echo '{\\\"percentage\\\":\\\"x\\\"}' >&3; echo '{}'\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_COMPLETED);
-	assert_int_equal(f.reports, 2);
-	assert_string_equal(f.last.current_step, "2");
-	assert_true(f.last.percentage > 12.4 && f.last.percentage < 12.6);
-	assert_string_equal(f.last.message, "half");
-	vex_progress_release(&f.last);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	assert_int_equal(run("{}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_COMPLETED);
+	assert_int_equal(tr.f.reports, 2);
+	assert_string_equal(tr.f.last.current_step, "2");
+	assert_true(tr.f.last.percentage > 12.4 && tr.f.last.percentage < 12.6);
+	assert_string_equal(tr.f.last.message, "half");
+	vex_progress_release(&tr.f.last);
+	out_release(&tr.out);
 }
 
 static void test_garbage(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "garbage", "{\"argv\":[\"@/garbage.py\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_FAILED);
-	assert_string_equal(out.error_code, "INVALID_OUTPUT");
-	assert_string_equal(out.error_message, "the tool printed something that is not JSON: "
+	load_tool("garbage", "{\"argv\":[\"@/garbage.py\"]}");
+	assert_int_equal(run("{}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_FAILED);
+	assert_string_equal(tr.out.error_code, "INVALID_OUTPUT");
+	assert_string_equal(tr.out.error_message, "the tool printed something that is not JSON: "
 					       "hello, this is not JSON \\x01\\xff {\\x0a");
-	assert_null(out.result_json);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	assert_null(tr.out.result_json);
+	out_release(&tr.out);
 
-	load_tool(&t, "true", "{\"argv\":[\"/bin/true\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.error_code, "INVALID_OUTPUT");
-	assert_non_null(strstr(out.error_message, "printed nothing"));
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	load_tool("true", "{\"argv\":[\"/bin/true\"]}");
+	assert_int_equal(run("{}"), 0);
+	assert_string_equal(tr.out.error_code, "INVALID_OUTPUT");
+	assert_non_null(strstr(tr.out.error_message, "printed nothing"));
+	out_release(&tr.out);
 }
 
 static void test_flood(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "flood", "{\"argv\":[\"@/flood.py\",\"flood-marker-t2\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_FAILED);
-	assert_string_equal(out.error_code, "OUTPUT_TOO_LARGE");
-	assert_string_equal(out.error_message, "the tool wrote more than 100000 bytes");
+	load_tool("flood", "{\"argv\":[\"@/flood.py\",\"flood-marker-t2\"]}");
+	assert_int_equal(run("{}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_FAILED);
+	assert_string_equal(tr.out.error_code, "OUTPUT_TOO_LARGE");
+	assert_string_equal(tr.out.error_message, "the tool wrote more than 100000 bytes");
 	assert_true(none_left("flood-marker-t2"));
 	assert_int_equal(work_entries(), 0);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_exit_status(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	json_t *d;
 
 	(void)state;
-	load_tool(&t, "fails", "{\"argv\":[\"@/fails.py\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_FAILED);
-	assert_string_equal(out.error_code, "EXECUTION_ERROR");
-	assert_non_null(strstr(out.error_message, "the tool exited with status 3: "));
-	assert_non_null(strstr(out.error_message, "fails.py: the input was not acceptable"));
-	d = json_loads(out.error_details_json, 0, NULL);
+	load_tool("fails", "{\"argv\":[\"@/fails.py\"]}");
+	assert_int_equal(run("{}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_FAILED);
+	assert_string_equal(tr.out.error_code, "EXECUTION_ERROR");
+	assert_non_null(strstr(tr.out.error_message, "the tool exited with status 3: "));
+	assert_non_null(strstr(tr.out.error_message, "fails.py: the input was not acceptable"));
+	d = json_loads(tr.out.error_details_json, 0, NULL);
 	assert_non_null(d);
 	assert_int_equal(json_integer_value(json_object_get(d, "exit_code")), 3);
 	assert_true(json_is_null(json_object_get(d, "signal")));
 	assert_non_null(strstr(json_string_value(json_object_get(d, "stderr")), "starting\n"));
 	json_decref(d);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 
 	/* a long non-ASCII stderr: cut on character boundaries, the message stays valid UTF-8 */
-	load_tool(&t, "utf8", "{\"argv\":[\"/usr/bin/python3\",\"-c\","
+	load_tool("utf8", "{\"argv\":[\"/usr/bin/python3\",\"-c\","
 			      "\"import sys; sys.stderr.write('\\\\u00e9' * 3001 + '\\\\xff'); sys.exit(1)\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.error_code, "EXECUTION_ERROR");
-	d = json_string(out.error_message);
+	assert_int_equal(run("{}"), 0);
+	assert_string_equal(tr.out.error_code, "EXECUTION_ERROR");
+	d = json_string(tr.out.error_message);
 	assert_non_null(d);
 	json_decref(d);
-	assert_true(strlen(out.error_message) < 1100);
-	d = json_loads(out.error_details_json, 0, NULL);
+	assert_true(strlen(tr.out.error_message) < 1100);
+	d = json_loads(tr.out.error_details_json, 0, NULL);
 	assert_non_null(d);
 	assert_non_null(strstr(json_string_value(json_object_get(d, "stderr")), "\u00e9\u00e9"));
 	json_decref(d);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 
-	load_tool(&t, "segv", "{\"argv\":[\"/bin/sh\",\"-c\",\"echo dying >&2; kill -SEGV $$\"]}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.error_code, "EXECUTION_ERROR");
-	assert_string_equal(out.error_message, "the tool was killed by signal 11 (SIGSEGV): dying\n");
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	load_tool("segv", "{\"argv\":[\"/bin/sh\",\"-c\",\"echo dying >&2; kill -SEGV $$\"]}");
+	assert_int_equal(run("{}"), 0);
+	assert_string_equal(tr.out.error_code, "EXECUTION_ERROR");
+	assert_string_equal(tr.out.error_message, "the tool was killed by signal 11 (SIGSEGV): dying\n");
+	out_release(&tr.out);
 }
 
 static void test_cannot_start(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	char script[128], text[256];
 	FILE *fp;
 
@@ -403,94 +387,73 @@ static void test_cannot_start(void **state)
 	fclose(fp);
 	chmod(script, 0755);
 	snprintf(text, sizeof(text), "{\"argv\":[\"%s\"]}", script);
-	load_tool(&t, "bad", text);
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.error_code, "EXECUTION_ERROR");
-	assert_non_null(strstr(out.error_message, "the tool could not be started: execve"));
-	assert_non_null(strstr(out.error_message, "No such file or directory"));
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	load_tool("bad", text);
+	assert_int_equal(run("{}"), 0);
+	assert_string_equal(tr.out.error_code, "EXECUTION_ERROR");
+	assert_non_null(strstr(tr.out.error_message, "the tool could not be started: execve"));
+	assert_non_null(strstr(tr.out.error_message, "No such file or directory"));
+	out_release(&tr.out);
 	unlink(script);
 	assert_int_equal(work_entries(), 0);
 }
 
 static void test_cancel_kills_the_group(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "forker", "{\"argv\":[\"@/forker.py\",\"forker-marker-cancel\"]}");
-	f.stop_at_mono_us = vex_mono_us() + 1500 * 1000;
-	f.stop_with = VEX_STOP_CANCEL;
-	assert_int_equal(run(&t.items[0], "{\"children\":3,\"then\":\"sleep\"}", &f, &ctx, &job, &out), VEX_ESTATE);
-	assert_int_equal(ctx.stopped, VEX_STOP_CANCEL);
+	load_tool("forker", "{\"argv\":[\"@/forker.py\",\"forker-marker-cancel\"]}");
+	tr.f.stop_at_mono_us = vex_mono_us() + 1500 * 1000;
+	tr.f.stop_with = VEX_STOP_CANCEL;
+	assert_int_equal(run("{\"children\":3,\"then\":\"sleep\"}"), VEX_ESTATE);
+	assert_int_equal(tr.ctx.stopped, VEX_STOP_CANCEL);
 	assert_true(none_left("forker-marker-cancel"));
 	assert_int_equal(work_entries(), 0);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_children_die_with_the_tool(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	json_t *v;
 
 	(void)state;
 	/* the children keep stdout open: the run ends with the tool's own process, not at EOF */
-	load_tool(&t, "forker", "{\"argv\":[\"@/forker.py\",\"forker-marker-exit\"]}");
-	assert_int_equal(run(&t.items[0], "{\"children\":2,\"then\":\"exit\"}", &f, &ctx, &job, &out), 0);
-	assert_int_equal(out.status, VEX_JOB_COMPLETED);
-	v = result_of(&out);
+	load_tool("forker", "{\"argv\":[\"@/forker.py\",\"forker-marker-exit\"]}");
+	assert_int_equal(run("{\"children\":2,\"then\":\"exit\"}"), 0);
+	assert_int_equal(tr.out.status, VEX_JOB_COMPLETED);
+	v = result_of(&tr.out);
 	assert_int_equal(json_array_size(json_object_get(v, "pids")), 4);
 	json_decref(v);
 	assert_true(none_left("forker-marker-exit"));
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_timeouts(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	int64_t t0;
 
 	(void)state;
 	/* the tool's own timeout_ms, lower than the job's: a timeout all the same */
-	load_tool(&t, "sleeper", "{\"argv\":[\"@/sleeper.py\",\"sleeper-marker-own\"],\"timeout_ms\":300}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), VEX_ESTATE);
-	assert_int_equal(ctx.stopped, VEX_STOP_TIMEOUT);
+	load_tool("sleeper", "{\"argv\":[\"@/sleeper.py\",\"sleeper-marker-own\"],\"timeout_ms\":300}");
+	assert_int_equal(run("{}"), VEX_ESTATE);
+	assert_int_equal(tr.ctx.stopped, VEX_STOP_TIMEOUT);
 	assert_true(none_left("sleeper-marker-own"));
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 
 	/* a tool that ignores SIGTERM is killed when the grace is over */
-	load_tool(&t, "sleeper", "{\"argv\":[\"@/sleeper.py\",\"sleeper-marker-term\"]}");
-	f.stop_at_mono_us = vex_mono_us() + 500 * 1000;
-	f.stop_with = VEX_STOP_TIMEOUT;
+	load_tool("sleeper", "{\"argv\":[\"@/sleeper.py\",\"sleeper-marker-term\"]}");
+	tr.f.stop_at_mono_us = vex_mono_us() + 500 * 1000;
+	tr.f.stop_with = VEX_STOP_TIMEOUT;
 	t0 = vex_mono_us();
-	assert_int_equal(run(&t.items[0], "{\"ignore_term\":true}", &f, &ctx, &job, &out), VEX_ESTATE);
+	assert_int_equal(run("{\"ignore_term\":true}"), VEX_ESTATE);
 	assert_true(vex_mono_us() - t0 >= 500 * 1000 + cfg.tools_kill_grace_ms * 1000);
-	assert_int_equal(ctx.stopped, VEX_STOP_TIMEOUT);
+	assert_int_equal(tr.ctx.stopped, VEX_STOP_TIMEOUT);
 	assert_true(none_left("sleeper-marker-term"));
 	assert_int_equal(work_entries(), 0);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_sandbox(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	json_t *v, *env, *fds, *lim;
 	const char *cwd;
 	char prefix[160];
@@ -498,13 +461,13 @@ static void test_sandbox(void **state)
 	(void)state;
 	setenv("VEX_T2_SECRET", "must not leak", 1);
 	setenv("VEX_T2_ALLOWED", "allowed", 1);
-	load_tool(&t, "env",
+	load_tool("env",
 		  "{\"argv\":[\"@/envcheck.py\"],\"env\":[\"VEX_T2_ALLOWED\"],\"env_set\":{\"LANG\":\"C.UTF-8\"},"
 		  "\"limits\":{\"cpu_s\":7,\"as_mb\":512,\"nofile\":40,\"nproc\":30}}");
-	assert_int_equal(run(&t.items[0], "{\"k\":\"v\"}", &f, &ctx, &job, &out), 0);
-	if (out.status != VEX_JOB_COMPLETED)
-		fail_msg("%s: %s", out.error_code, out.error_message);
-	v = result_of(&out);
+	assert_int_equal(run("{\"k\":\"v\"}"), 0);
+	if (tr.out.status != VEX_JOB_COMPLETED)
+		fail_msg("%s: %s", tr.out.error_code, tr.out.error_message);
+	v = result_of(&tr.out);
 	env = json_object_get(v, "env");
 	cwd = json_string_value(json_object_get(v, "cwd"));
 	snprintf(prefix, sizeof(prefix), "%s/env-", work);
@@ -534,69 +497,58 @@ static void test_sandbox(void **state)
 	/* its files, a read-only subdirectory and a symlink to /etc are gone; /etc is not */
 	assert_int_equal(work_entries(), 0);
 	assert_int_equal(access("/etc/passwd", F_OK), 0);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 	unsetenv("VEX_T2_SECRET");
 	unsetenv("VEX_T2_ALLOWED");
 }
 
 static void test_run_as_user(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 	json_t *v;
 
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	load_tool(&t, "env", "{\"argv\":[\"@/envcheck.py\"],\"user\":\"nobody\"}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	if (out.status != VEX_JOB_COMPLETED)
-		fail_msg("%s: %s", out.error_code, out.error_message);
-	v = result_of(&out);
-	assert_int_equal(json_integer_value(json_object_get(v, "uid")), t.items[0].uid);
-	assert_int_equal(json_integer_value(json_object_get(v, "cwd_uid")), t.items[0].uid);
+	load_tool("env", "{\"argv\":[\"@/envcheck.py\"],\"user\":\"nobody\"}");
+	assert_int_equal(run("{}"), 0);
+	if (tr.out.status != VEX_JOB_COMPLETED)
+		fail_msg("%s: %s", tr.out.error_code, tr.out.error_message);
+	v = result_of(&tr.out);
+	assert_int_equal(json_integer_value(json_object_get(v, "uid")), tr.t.items[0].uid);
+	assert_int_equal(json_integer_value(json_object_get(v, "cwd_uid")), tr.t.items[0].uid);
 	json_decref(v);
 	assert_int_equal(work_entries(), 0);
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	out_release(&tr.out);
 }
 
 static void test_cpu_limit(void **state)
 {
-	struct vex_cmd_tools t = { 0 };
-	struct vex_exec_ctx ctx;
-	struct vex_job job, out;
-	struct fake f = { 0 };
 
 	(void)state;
-	load_tool(&t, "spin", "{\"argv\":[\"/bin/sh\",\"-c\",\"while :; do :; done\"],\"limits\":{\"cpu_s\":1}}");
-	assert_int_equal(run(&t.items[0], "{}", &f, &ctx, &job, &out), 0);
-	assert_string_equal(out.error_code, "EXECUTION_ERROR");
-	assert_non_null(strstr(out.error_message, "SIGXCPU: CPU time limit"));
-	out_release(&out);
-	vex_cmd_tools_release(&t);
+	load_tool("spin", "{\"argv\":[\"/bin/sh\",\"-c\",\"while :; do :; done\"],\"limits\":{\"cpu_s\":1}}");
+	assert_int_equal(run("{}"), 0);
+	assert_string_equal(tr.out.error_code, "EXECUTION_ERROR");
+	assert_non_null(strstr(tr.out.error_message, "SIGXCPU: CPU time limit"));
+	out_release(&tr.out);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cat_is_a_noop_tool),
-		cmocka_unit_test(test_echo_fixture),
-		cmocka_unit_test(test_progress),
-		cmocka_unit_test(test_progress_subsets),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_flood),
-		cmocka_unit_test(test_exit_status),
-		cmocka_unit_test(test_cannot_start),
-		cmocka_unit_test(test_cancel_kills_the_group),
-		cmocka_unit_test(test_children_die_with_the_tool),
-		cmocka_unit_test(test_timeouts),
-		cmocka_unit_test(test_sandbox),
-		cmocka_unit_test(test_run_as_user),
-		cmocka_unit_test(test_cpu_limit),
+		cmocka_unit_test_setup_teardown(test_cat_is_a_noop_tool, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_echo_fixture, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_progress, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_progress_subsets, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_flood, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_exit_status, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_cannot_start, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_kills_the_group, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_children_die_with_the_tool, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_timeouts, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_run_as_user, trial_setup, trial_teardown),
+		cmocka_unit_test_setup_teardown(test_cpu_limit, trial_setup, trial_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
