@@ -699,3 +699,34 @@ out:
 	vex_job_free(j);
 	return rc;
 }
+
+void vex_progress_release(struct vex_progress *p)
+{
+	if (!p)
+		return;
+	free(p->current_step);
+	free(p->message);
+	memset(p, 0, sizeof(*p));
+}
+
+int vex_progress_copy(struct vex_progress *dst, const struct vex_progress *src)
+{
+	char *step = NULL, *msg = NULL;
+	int rc = VEX_ENOMEM;
+
+	if (src->current_step && !(step = strdup(src->current_step)))
+		goto out;
+	if (src->message && !(msg = strdup(src->message)))
+		goto out;
+	vex_progress_release(dst);
+	dst->current_step = step;
+	dst->message = msg;
+	dst->total_steps = src->total_steps;
+	dst->percentage = src->percentage;
+	step = msg = NULL;
+	rc = 0;
+out:
+	free(step);
+	free(msg);
+	return rc;
+}

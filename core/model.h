@@ -103,6 +103,11 @@ const char *vex_agent_status_name(enum vex_agent_status s); /* "ACTIVE" | "PAUSE
 /* Allocate zeroed; free everything owned. Both _free accept NULL. */
 struct vex_agent *vex_agent_new(void);
 void vex_agent_free(struct vex_agent *a);
+/* Deep-copies "src" into "dst" (strings duplicated), freeing what "dst" held. 0 or VEX_ENOMEM. */
+int vex_progress_copy(struct vex_progress *dst, const struct vex_progress *src);
+/* Frees the strings of "p" and zeroes it. Accepts NULL. */
+void vex_progress_release(struct vex_progress *p);
+
 struct vex_job *vex_job_new(void);
 void vex_job_free(struct vex_job *j);
 /* Deep copy; NULL on ENOMEM. */

@@ -160,30 +160,19 @@ int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit
 	return rc;
 }
 
-static int replace_str(char **dst, const char *src)
+/* Free *p and make it NULL. */
+static void clear_str(char **p)
 {
-	char *c = NULL;
-
-	if (src && !(c = strdup(src)))
-		return VEX_ENOMEM;
-	free(*dst);
-	*dst = c;
-	return 0;
+	free(*p);
+	*p = NULL;
 }
 
 int vex_job_apply_event(struct vex_job *j, const struct vex_job_event *e)
 {
-	char *step = NULL, *msg = NULL;
+	int rc = vex_progress_copy(&j->progress, &e->progress);
 
-	if (replace_str(&step, e->progress.current_step) || replace_str(&msg, e->progress.message)) {
-		free(step);
-		return VEX_ENOMEM;
-	}
-	free(j->progress.current_step);
-	free(j->progress.message);
-	j->progress = e->progress;
-	j->progress.current_step = step;
-	j->progress.message = msg;
+	if (rc)
+		return rc;
 	j->status = e->status;
 	j->attempts = e->attempts;
 	j->started_at = e->started_at;
@@ -192,11 +181,11 @@ int vex_job_apply_event(struct vex_job *j, const struct vex_job_event *e)
 	j->updated_at = e->at;
 	if (!vex_job_status_terminal(e->status)) {
 		j->completed_at = 0;
-		replace_str(&j->result_json, NULL);
-		replace_str(&j->error_code, NULL);
-		replace_str(&j->error_message, NULL);
-		replace_str(&j->error_details_json, NULL);
-		replace_str(&j->final_model, NULL);
+		clear_str(&j->result_json);
+		clear_str(&j->error_code);
+		clear_str(&j->error_message);
+		clear_str(&j->error_details_json);
+		clear_str(&j->final_model);
 		j->tokens_in = j->tokens_out = 0;
 		j->steps = j->browser_steps = 0;
 		j->browser_seconds = 0;

@@ -53,11 +53,6 @@ int vex_exec_sleep_until(struct vex_exec_ctx *ctx, int64_t until_mono_us);
 /* Sets out->status failed with error "code" / "message" (copied). 0 or VEX_ENOMEM. */
 int vex_exec_fail(struct vex_job *out, const char *code, const char *message);
 
-/* Deep-copies "src" into "dst" (strings duplicated), freeing what "dst" held. 0 or VEX_ENOMEM. */
-int vex_progress_copy(struct vex_progress *dst, const struct vex_progress *src);
-/* Frees the strings of "p" and zeroes it. Accepts NULL. */
-void vex_progress_release(struct vex_progress *p);
-
 /* A stop reason's name for logs: "none" "lost" "cancel" "timeout" "shutdown". */
 const char *vex_stop_name(enum vex_stop s);
 
