@@ -298,6 +298,7 @@ class Service:
                            "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000"}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
+        self.nginx_env = {}  # more tools/render-nginx settings (e.g. VEX_ADMIN_ALLOW)
         self.memcached = self.api = self.runner = self.nginx = None
         self.extra = []  # other nginx instances (low rate)
         self.runner_seq = 0
@@ -376,6 +377,7 @@ class Service:
             "VEX_API_SOCKET": self.api_socket, "VEX_TLS_CERT": self.cert, "VEX_TLS_KEY": self.key,
             "VEX_RATE": str(rate), "VEX_BURST": str(burst), "VEX_NGINX_PREFIX": prefix,
         })
+        env.update(self.nginx_env)
         r = subprocess.run([os.path.join(REPO, "tools", "render-nginx"), conf], env=env, cwd=REPO,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert r.returncode == 0, "render-nginx failed: %s" % r.stdout.decode(errors="replace")
