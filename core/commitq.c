@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "perms.h"
 #include "json.h"
 #include "log.h"
 #include "timeutil.h"
@@ -309,7 +310,7 @@ int vex_commitq_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return VEX_EIO;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 || listen(fd, 128) != 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, VEX_PRIVSOCK_MODE) != 0 || listen(fd, 128) != 0) {
 		close(fd);
 		return VEX_EIO;
 	}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,9 +38,11 @@ static const struct key_def keys[] = {
 	{"server", "runner_socket", K_SOCKET, OFF(runner_socket), 0, 0},
 	{"server", "commit_socket", K_SOCKET, OFF(commit_socket), 0, 0},
 	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1024, 1073741824},
+	{"server", "socket_group", K_STR, OFF(socket_group), 0, 0},
 	{"store", "path", K_PATH, OFF(db_path), 0, 0},
 	{"store", "synchronous", K_SYNC, OFF(db_synchronous), 0, 2},
 	{"store", "busy_timeout_ms", K_INT, OFF(db_busy_timeout_ms), 0, 600000},
+	{"store", "group", K_STR, OFF(store_group), 0, 0},
 	{"cache", "servers", K_SERVERS, OFF(cache_servers), 0, 0},
 	{"cache", "timeout_ms", K_INT, OFF(cache_timeout_ms), 1, 60000},
 	{"auth", "jwt_secret_file", K_PATH, OFF(jwt_secret_file), 0, 0},
@@ -72,6 +75,8 @@ static const struct key_def keys[] = {
 	{"webhooks", "retry_s", K_DELAYS, OFF(hook_retry_ms), 0, 0},
 	{"webhooks", "disable_after_s", K_INT, OFF(hook_disable_after_s), 1, 31536000},
 	{"webhooks", "per_owner", K_INT, OFF(hooks_per_owner), 1, 100000},
+	{"webhooks", "secret_key_file", K_PATH, OFF(hook_key_file), 0, 0},
+	{"webhooks", "secret_key_file_previous", K_PATH, OFF(hook_key_file_previous), 0, 0},
 	{"tools", "commands_file", K_PATH, OFF(tools_commands_file), 0, 0},
 	{"tools", "mcp_file", K_PATH, OFF(tools_mcp_file), 0, 0},
 	{"tools", "work_dir", K_PATH, OFF(tools_work_dir), 0, 0},
@@ -611,6 +616,19 @@ static int check_socket_path(const char *section, const char *key, const char *p
 	return 0;
 }
 
+/* A group setting names a group of this host, or is empty. */
+static int check_group(const char *section, const char *key, const char *name, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (!name[0] || (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res))
+		return 0;
+	snprintf(err, errlen, "[%s] %s: no group \"%s\" on this host; allowed: a group name (see /etc/group), or empty",
+		 section, key, name);
+	return VEX_EINVAL;
+}
+
 static void strip_newlines(unsigned char *buf, size_t *len)
 {
 	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
@@ -711,6 +729,10 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
 	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
 	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
+	    (!cfg->socket_group && !(cfg->socket_group = strdup(""))) ||
+	    (!cfg->store_group && !(cfg->store_group = strdup(""))) ||
+	    resolve_path(cfg, &cfg->hook_key_file, "webhook.key") ||
+	    (cfg->hook_key_file_previous && resolve_path(cfg, &cfg->hook_key_file_previous, NULL)) ||
 	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
@@ -732,6 +754,9 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    check_socket_path("server", "runner_socket", cfg->runner_socket, err, errlen) ||
 	    check_socket_path("server", "commit_socket", cfg->commit_socket, err, errlen) ||
 	    check_socket_path("streams", "socket", cfg->stream_socket, err, errlen))
+		goto out;
+	if ((rc = check_group("server", "socket_group", cfg->socket_group, err, errlen)) != 0 ||
+	    (rc = check_group("store", "group", cfg->store_group, err, errlen)) != 0)
 		goto out;
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
@@ -791,6 +816,10 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->model_name);
 	free(cfg->model_api_key_env);
 	free(cfg->jwt_secret_file);
+	free(cfg->socket_group);
+	free(cfg->store_group);
+	free(cfg->hook_key_file);
+	free(cfg->hook_key_file_previous);
 	explicit_bzero(cfg, sizeof(*cfg));
 }
 

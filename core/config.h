@@ -24,9 +24,13 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             api_socket (default <home>/run/api.sock),
  *             runner_socket (default <home>/run/runner.sock),
  *             commit_socket (default <home>/run/commit.sock: vex-api's group committer),
- *             max_body_bytes (default 1048576)
+ *             max_body_bytes (default 1048576),
+ *             socket_group (default empty: www-data's group when it exists and vex may use it,
+ *             else vex's own group; the group of api.sock, stream.sock (0660) and <home>/run (0750))
  *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
- *             busy_timeout_ms (default 5000)
+ *             busy_timeout_ms (default 5000),
+ *             group (default empty: vex.db, -wal, -shm 0600; a group name: 0640 with that group,
+ *             e.g. for a backup user)
  *   [cache]   servers (default 127.0.0.1:11211; empty disables the cache),
  *             timeout_ms (default 100)
  *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
@@ -51,7 +55,11 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             retry_s (default 5,30,120,600,1800,3600,7200,14400,28800,28800: waits between
  *             attempts, seconds, decimals allowed; jittered +-20%),
  *             disable_after_s (default 86400: a hook failing that long is disabled),
- *             per_owner (default 100: hooks per owner)
+ *             per_owner (default 100: hooks per owner),
+ *             secret_key_file (default <home>/webhook.key: 64 hex digits, the AES-256-GCM key that
+ *             encrypts signing secrets in the database; made 0600 at first start when absent),
+ *             secret_key_file_previous (default none: a key being rotated out, read only; secrets
+ *             under it are re-encrypted with secret_key_file at start)
  *   [tools]   commands_file (default <home>/tools.json: operator command tools; absent = none),
  *             mcp_file (default <home>/mcp.json: {"mcpServers":{...}}; absent = none),
  *             work_dir (default <home>/work: each command run gets a private directory inside),
@@ -76,10 +84,12 @@ struct vex_config {
 	char *runner_socket;
 	char *commit_socket;
 	size_t max_body_bytes;
+	char *socket_group; /* "" = the default of vex_perms_socket_gid() */
 
 	char *db_path;
 	int db_synchronous; /* 0 off, 1 normal, 2 full */
 	int db_busy_timeout_ms;
+	char *store_group; /* "": database files 0600; a group: 0640 with that group */
 
 	char *cache_servers; /* "host:port[,host:port...]" or "" for none */
 	int cache_timeout_ms;
@@ -115,6 +125,8 @@ struct vex_config {
 	int hook_retries;                            /* entries used in hook_retry_ms */
 	int hook_disable_after_s;
 	int hooks_per_owner;
+	char *hook_key_file;          /* the webhook secrets' encryption key (core/sealbox.h) */
+	char *hook_key_file_previous; /* NULL, or the key being rotated out (read only) */
 
 	char *tools_commands_file;
 	char *tools_mcp_file;

@@ -17,6 +17,7 @@ struct vex_env {
 	struct vex_cache *cache; /* may be a disabled cache, never NULL */
 	int wake_fd;             /* -1: do not wake */
 	struct vex_commitq *commitq; /* NULL: insert directly; else new jobs go through the group committer */
+	const struct vex_sealring *hook_keys; /* NULL: the webhook key file could not be read (creates fail) */
 };
 
 /* Write the job's canonical JSON to the cache (CAS rule); errors are logged at debug and ignored. */

@@ -377,8 +377,23 @@ struct vex_webhook_list {
 };
 void vex_webhook_list_release(struct vex_webhook_list *l);
 
-/* Insert "h" (every field set by the caller). 0, VEX_EINVAL, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
+/* Insert "h" (every field set by the caller; h->secret as it is to be stored: sealed, see
+ * vex_hook_secret_seal). 0, VEX_EINVAL, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
 int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h);
+
+/* The associated data that binds a hook's sealed secret to its row: "webhooks.secret:<id>". */
+#define VEX_HOOK_SECRET_AD_MAX (16 + VEX_HOOK_ID_LEN)
+void vex_hook_secret_ad(const char *id, char out[VEX_HOOK_SECRET_AD_MAX + 1]);
+
+struct vex_sealring;
+/*
+ * At start: every hook's secret (deleted ones too) that is plaintext (a database from before
+ * sealing) or sealed under the previous key is sealed under r->cur, in one BEGIN IMMEDIATE
+ * transaction. *ret_sealed: values rewritten; *ret_failed: values no key of "r" opens (left as
+ * they are; their deliveries fail). 0, VEX_EBUSY, VEX_EIO, VEX_ENOMEM.
+ */
+int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealring *r, int *ret_sealed,
+				   int *ret_failed);
 
 /* Fetch by id; "owner" NULL means any owner. Deleted hooks are VEX_ENOTFOUND. Caller frees *ret. */
 int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret);

@@ -2,7 +2,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include <openssl/crypto.h>
+
 #include "err.h"
+#include "sealbox.h"
 #include "store.h"
 #include "store_internal.h"
 
@@ -345,4 +350,91 @@ int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned
 	if (rc)
 		return rc;
 	return collect(st, 0, ret);
+}
+
+void vex_hook_secret_ad(const char *id, char out[VEX_HOOK_SECRET_AD_MAX + 1])
+{
+	snprintf(out, VEX_HOOK_SECRET_AD_MAX + 1, "webhooks.secret:%s", id);
+}
+
+/* The value "stored" should become under r->cur: *ret NULL when it already is. */
+static int reseal_one(const struct vex_sealring *r, const char *id, const char *stored, char **ret)
+{
+	char ad[VEX_HOOK_SECRET_AD_MAX + 1];
+	char *plain = NULL;
+	int rc;
+
+	*ret = NULL;
+	if (vex_sealbox_is_current(r, stored))
+		return 0;
+	vex_hook_secret_ad(id, ad);
+	if (vex_sealbox_is_sealed(stored)) {
+		rc = vex_sealbox_open(r, ad, stored, &plain);
+		if (rc)
+			return rc;
+	}
+	rc = vex_sealbox_seal(&r->cur, ad, plain ? plain : stored, ret);
+	if (plain) {
+		OPENSSL_cleanse(plain, strlen(plain));
+		free(plain);
+	}
+	return rc;
+}
+
+int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealring *r, int *ret_sealed,
+				   int *ret_failed)
+{
+	sqlite3_stmt *sel = NULL, *upd;
+	char id[VEX_HOOK_ID_LEN + 1];
+	char *next = NULL;
+	int rc, step, sealed = 0, failed = 0;
+
+	rc = vex_store_begin(s);
+	if (rc)
+		return rc;
+	rc = vex_store_stmt(s, "SELECT id, secret FROM webhooks WHERE secret IS NOT NULL AND secret != ''", &sel);
+	if (rc)
+		goto out;
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		vex_col_copy(sel, 0, id, sizeof(id));
+		if (reseal_one(r, id, (const char *)sqlite3_column_text(sel, 1), &next) != 0) {
+			failed++;
+			continue;
+		}
+		if (!next)
+			continue;
+		rc = vex_store_stmt(s, "UPDATE webhooks SET secret = ?2 WHERE id = ?1", &upd);
+		if (rc)
+			goto out;
+		if (vex_bind_text(upd, 1, id) != SQLITE_OK || vex_bind_text(upd, 2, next) != SQLITE_OK) {
+			vex_store_done(upd);
+			rc = VEX_ENOMEM;
+			goto out;
+		}
+		rc = vex_store_exec_stmt(upd);
+		free(next);
+		next = NULL;
+		if (rc)
+			goto out;
+		sealed++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = vex_store_errcode(step);
+		goto out;
+	}
+	vex_store_done(sel);
+	sel = NULL;
+	rc = vex_store_commit(s);
+	if (rc == 0) {
+		if (ret_sealed)
+			*ret_sealed = sealed;
+		if (ret_failed)
+			*ret_failed = failed;
+	}
+	return rc;
+out:
+	free(next);
+	vex_store_done(sel);
+	vex_store_rollback(s);
+	return rc;
 }

@@ -66,7 +66,7 @@ int vex_wlock_guard(const char *db_path)
 
 	if (snprintf(path, sizeof(path), "%s-wlock", db_path) >= (int)sizeof(path))
 		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (flock(fd, LOCK_EX) != 0) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "perms.h"
 
 static int fill_addr(const char *path, struct sockaddr_un *sa)
 {
@@ -92,8 +93,8 @@ int vex_wake_bind(const char *path)
 		goto out;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
 		goto out;
-	/* vex-api workers may run as another user; a wake-up carries no data worth protecting. */
-	if (chmod(path, 0666) != 0)
+	/* vex-internal: vex-api's workers run as vex's own user; nobody else may wake (or flood) us. */
+	if (chmod(path, VEX_PRIVSOCK_MODE) != 0)
 		goto out;
 	rc = fd;
 	fd = -1;

@@ -9,7 +9,7 @@ int vex_wake_open(void);
  * also polls). */
 void vex_wake_send(int fd, const char *path);
 
-/* Runner: bind a non-blocking datagram socket at "path" (replacing a stale file), mode 0666. fd or VEX_EIO. */
+/* Runner: bind a non-blocking datagram socket at "path" (replacing a stale file), mode 0600. fd or VEX_EIO. */
 int vex_wake_bind(const char *path);
 
 /* Read and discard every pending datagram. Returns how many were read. */

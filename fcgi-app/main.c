@@ -16,7 +16,9 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/hookkeys.h"
 #include "core/log.h"
+#include "core/perms.h"
 #include "core/timeutil.h"
 #include "core/commitq.h"
 #include "fcgi-app/committer.h"
@@ -91,20 +93,20 @@ static int mkdir_parent(const char *file)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+		if (mkdir(buf, VEX_RUNDIR_MODE) != 0 && errno != EEXIST)
 			return VEX_EIO;
 		*p = '/';
 	}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+	if (mkdir(buf, VEX_RUNDIR_MODE) != 0 && errno != EEXIST)
 		return VEX_EIO;
 	return 0;
 }
 
 /*
- * Listen on the unix socket "path" (mode 0666: nginx's workers run as another user).
- * A socket somebody still answers on is not stolen; a stale file is replaced.
+ * Listen on the unix socket "path", mode 0660 with group "gid" (nginx's workers are in it; nobody
+ * else may connect). A socket somebody still answers on is not stolen; a stale file is replaced.
  */
-static int open_listener(const char *key, const char *path, int *ret_fd, char *err, size_t errlen)
+static int open_listener(const char *key, const char *path, gid_t gid, int *ret_fd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	int fd = -1, probe = -1, rc = 0;
@@ -134,7 +136,7 @@ static int open_listener(const char *key, const char *path, int *ret_fd, char *e
 		goto out;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0 ||
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || vex_perms_set(path, VEX_SOCKET_MODE, gid) != 0 ||
 	    listen(fd, LISTEN_BACKLOG) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
 		rc = VEX_EIO;
@@ -341,10 +343,12 @@ int main(int argc, char **argv)
 	struct listeners l = { -1, -1, -1 };
 	struct stat st_sock, st_stream;
 	sigset_t set;
+	gid_t sock_gid;
 	const char *config_path = NULL;
 	char err[1024], buf[32];
 	int i, rc, check = 0, workers, status = 1, have_sock = 0, have_stream = 0;
 
+	vex_perms_umask();
 	memset(&cfg, 0, sizeof(cfg));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -389,7 +393,22 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (open_listener("api_socket", cfg.api_socket, &l.api_fd, err, sizeof(err)) != 0) {
+	if (vex_perms_socket_gid(&cfg, &sock_gid) != 0 || vex_perms_rundir(&cfg, sock_gid) != 0) {
+		snprintf(err, sizeof(err), "cannot give %s/run mode 0750 and the socket group: %s", cfg.home,
+			 strerror(errno));
+		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
+		goto out;
+	}
+	if (vex_perms_store_files(&cfg) != 0) {
+		snprintf(err, sizeof(err), "cannot make the database files private: %s", strerror(errno));
+		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, "db", cfg.db_path, NULL);
+		goto out;
+	}
+	if (vex_hookkeys_prepare(&cfg, err, sizeof(err)) != 0) {
+		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
+		goto out;
+	}
+	if (open_listener("api_socket", cfg.api_socket, sock_gid, &l.api_fd, err, sizeof(err)) != 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
 		goto out;
 	}
@@ -404,7 +423,7 @@ int main(int argc, char **argv)
 	if (l.commit_fd < 0)
 		l.commit_fd = -1;
 	/* Streams: one stream server per socket; a second vex-api on the same host shares the first's. */
-	rc = open_listener("[streams] socket", cfg.stream_socket, &l.stream_fd, err, sizeof(err));
+	rc = open_listener("[streams] socket", cfg.stream_socket, sock_gid, &l.stream_fd, err, sizeof(err));
 	if (rc == VEX_EEXIST)
 		vex_log(VEX_LOG_INFO, "another vex-api's stream server serves the stream socket: sharing it", "socket",
 			cfg.stream_socket, NULL);

@@ -11,6 +11,7 @@
 #include "core/jobview.h"
 #include "core/json.h"
 #include "core/netguard.h"
+#include "core/sealbox.h"
 #include "core/store.h"
 #include "fcgi-app/api.h"
 
@@ -431,7 +432,7 @@ static void hooks_create(struct vex_ctx *c)
 {
 	struct vex_field_error e;
 	struct vex_webhook *h = NULL;
-	char secret[SECRET_LEN + 1] = "", loc[64], msg[160];
+	char secret[SECRET_LEN + 1] = "", loc[64], msg[160], ad[VEX_HOOK_SECRET_AD_MAX + 1];
 	json_t *body = NULL, *out;
 	int64_t n = 0;
 	int rc;
@@ -464,9 +465,15 @@ static void hooks_create(struct vex_ctx *c)
 	}
 	vex_uuid7_prefixed("hook_", h->id, sizeof(h->id));
 	snprintf(h->owner, sizeof(h->owner), "%s", c->who.sub);
+	if (!c->env->hook_keys) {
+		hook_error(c, 503, "UNAVAILABLE", "webhook secrets cannot be stored: the webhook key file is unreadable", NULL);
+		goto out;
+	}
+	/* Stored sealed (core/sealbox.h): a copy of the database alone does not give it away. */
+	vex_hook_secret_ad(h->id, ad);
 	rc = secret_new(secret);
 	if (rc == 0)
-		rc = replace_str(&h->secret, secret);
+		rc = vex_sealbox_seal(&c->env->hook_keys->cur, ad, secret, &h->secret);
 	if (rc) {
 		vex_ctx_fail(c, rc, NULL);
 		goto out;

@@ -13,6 +13,7 @@
 #include "core/err.h"
 #include "core/jobsvc.h"
 #include "core/log.h"
+#include "core/sealbox.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
@@ -93,11 +94,14 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	sigset_t term, old;
 	size_t n;
 	int rc, status = 1, wake_fd = -1, fr_ready = 0;
+	struct vex_sealring hook_keys;
+	char kerr[512];
 
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	memset(&rt, 0, sizeof(rt));
 	memset(&env, 0, sizeof(env));
+	memset(&hook_keys, 0, sizeof(hook_keys));
 	install_signals();
 
 	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
@@ -117,6 +121,11 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 		vex_log(VEX_LOG_WARN, "worker has no wake socket", NULL);
 		wake_fd = -1;
 	}
+	/* The master made the key file; a worker only reads it. */
+	if (vex_sealring_load(cfg->hook_key_file, cfg->hook_key_file_previous, 0, &hook_keys, kerr, sizeof(kerr)) == 0)
+		env.hook_keys = &hook_keys;
+	else
+		vex_log(VEX_LOG_ERROR, "worker cannot read the webhook key: creating webhooks fails", "error", kerr, NULL);
 	env.cfg = cfg;
 	env.store = store;
 	env.cache = cache;
@@ -186,6 +195,7 @@ out:
 	if (wake_fd >= 0)
 		close(wake_fd);
 	vex_commitq_free(env.commitq);
+	vex_sealring_release(&hook_keys);
 	vex_cache_free(cache);
 	vex_store_free(store);
 	return status;

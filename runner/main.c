@@ -13,7 +13,9 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "core/hookkeys.h"
 #include "core/log.h"
+#include "core/perms.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
 #include "runner/commands.h"
@@ -98,11 +100,11 @@ static void make_parent(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		if (mkdir(dir, VEX_RUNDIR_MODE) < 0 && errno != EEXIST)
 			return;
 		*p = '/';
 	}
-	mkdir(dir, 0755);
+	mkdir(dir, VEX_RUNDIR_MODE);
 }
 
 /* Block the stop signals in every thread and read them from a signalfd in the main loop. */
@@ -218,7 +220,9 @@ int main(int argc, char **argv)
 	struct args a;
 	char err[1024], host[128], runner_id[VEX_RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
 	int wake_fd = -1, sfd = -1, rc, status = 1;
+	gid_t sock_gid;
 
+	vex_perms_umask();
 	rc = parse_args(argc, argv, &a);
 	if (rc != 0) {
 		usage(rc == 1 ? stdout : stderr);
@@ -252,6 +256,16 @@ int main(int argc, char **argv)
 	sfd = signals_fd();
 	if (sfd < 0) {
 		vex_log(VEX_LOG_ERROR, "cannot set up signal handling", NULL);
+		goto out;
+	}
+	if (vex_perms_socket_gid(&cfg, &sock_gid) != 0 || vex_perms_rundir(&cfg, sock_gid) != 0 ||
+	    vex_perms_store_files(&cfg) != 0) {
+		vex_log(VEX_LOG_ERROR, "cannot make the run directory and database files private", "error",
+			strerror(errno), "db", cfg.db_path, NULL);
+		goto out;
+	}
+	if (vex_hookkeys_prepare(&cfg, err, sizeof(err)) != 0) {
+		vex_log(VEX_LOG_ERROR, "cannot prepare the webhook key", "error", err, NULL);
 		goto out;
 	}
 	make_parent(cfg.runner_socket);

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "core/cache.h"
 #include "core/err.h"
@@ -19,6 +20,7 @@
 #include "core/jobview.h"
 #include "core/log.h"
 #include "core/netguard.h"
+#include "core/sealbox.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "runner/pool.h"
@@ -75,6 +77,7 @@ struct vex_webhooks {
 	int more;                /* the last claim filled every free slot: claim again when one frees */
 	int64_t warned_mono;
 	int curl_inited;
+	struct vex_sealring keys; /* opens the hooks' sealed secrets */
 };
 
 /* Log a store failure at most every WARN_EVERY_US (the loop retries every tick). */
@@ -225,19 +228,32 @@ static int add_header(struct transfer *t, const char *name, const char *value)
 	return 0;
 }
 
-/* The signed headers of this attempt: the timestamp is now, the id the delivery's own. */
+/* The signed headers of this attempt: the timestamp is now, the id the delivery's own. The
+ * hook's secret is opened for the signing only (a plaintext one predates sealing). */
 static int sign(struct transfer *t)
 {
 	char corex[VEX_HOOKSIGN_COREX_LEN + 1], std[VEX_HOOKSIGN_STANDARD_LEN + 1], ts[24];
-	const char *body = t->c.d.payload;
+	char ad[VEX_HOOK_SECRET_AD_MAX + 1];
+	const char *body = t->c.d.payload, *secret = t->c.secret;
+	char *plain = NULL;
 	struct curl_slist *l;
 	int64_t ts_s = t->at / 1000000;
 	size_t len = strlen(body);
-	int rc;
+	int rc = 0;
 
-	rc = vex_hooksign_corex(t->c.secret, body, len, corex);
+	if (vex_sealbox_is_sealed(secret)) {
+		vex_hook_secret_ad(t->c.d.hook_id, ad);
+		rc = vex_sealbox_open(&t->w->keys, ad, secret, &plain);
+		secret = plain;
+	}
 	if (rc == 0)
-		rc = vex_hooksign_standard(t->c.secret, t->c.d.id, ts_s, body, len, std, sizeof(std));
+		rc = vex_hooksign_corex(secret, body, len, corex);
+	if (rc == 0)
+		rc = vex_hooksign_standard(secret, t->c.d.id, ts_s, body, len, std, sizeof(std));
+	if (plain) {
+		OPENSSL_cleanse(plain, strlen(plain));
+		free(plain);
+	}
 	if (rc)
 		return rc;
 	snprintf(ts, sizeof(ts), "%" PRId64, ts_s);
@@ -579,6 +595,16 @@ int vex_webhooks_start(const struct vex_config *cfg, const char *runner_id, stru
 	w->recs = calloc(w->nslots, sizeof(*w->recs));
 	if (!w->slots || !w->batch || !w->recs)
 		goto out;
+	{
+		char err[512];
+
+		/* main() made the key file (vex_hookkeys_prepare): read it only. */
+		rc = vex_sealring_load(cfg->hook_key_file, cfg->hook_key_file_previous, 0, &w->keys, err, sizeof(err));
+		if (rc) {
+			vex_log(VEX_LOG_ERROR, "cannot read the webhook key", "error", err, NULL);
+			goto out;
+		}
+	}
 	rc = VEX_ERROR;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		goto out;
@@ -608,5 +634,6 @@ void vex_webhooks_free(struct vex_webhooks *w)
 	free(w->slots);
 	free(w->batch);
 	free(w->recs);
+	vex_sealring_release(&w->keys);
 	free(w);
 }

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/perms.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 
@@ -224,7 +225,9 @@ static int open_store(const char *config_path, struct vex_config *cfg, struct ve
 	rc = load_config(config_path, 0, cfg);
 	if (rc < 0)
 		goto out;
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, ret);
+	rc = vex_perms_store_files(cfg);
+	if (rc == 0)
+		rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, ret);
 	if (rc < 0) {
 		fprintf(stderr, "vexctl: cannot open the store %s: %s\n", cfg->db_path, vex_strerror(rc));
 		vex_config_release(cfg);
@@ -465,6 +468,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	int i = 1;
 
+	vex_perms_umask();
 	/* Global options before the command; the command parses the rest itself. */
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
