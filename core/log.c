@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "timeutil.h"
@@ -81,15 +82,69 @@ static size_t utf8_seq(const unsigned char *s)
 	return 0;
 }
 
+static int b64url_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Length of the run of characters at "p" that "ok" accepts ('.' too when "dots"). */
+static size_t run_len(const unsigned char *p, int dots, int b64std)
+{
+	size_t n = 0;
+
+	while (b64url_char(p[n]) || (dots && p[n] == '.') || (b64std && (p[n] == '+' || p[n] == '/' || p[n] == '=')))
+		n++;
+	return n;
+}
+
 /*
- * Append "s" as a JSON string. Control characters are escaped and invalid
+ * A credential starting at "p" (the character before it is no part of a token): a JWT or a
+ * stream/page token (base64url JSON: "eyJ", with a dot), an API key ("vex_" + 43), a webhook
+ * secret ("whsec_..."), a model key ("sk-..."), or what follows "Bearer " or "stream_token=".
+ * Returns the bytes to replace (0: none) and in *keep how many of them stay visible (the label).
+ */
+static size_t credential_at(const unsigned char *p, size_t *keep)
+{
+	size_t n;
+
+	*keep = 0;
+	if (strncmp((const char *)p, "eyJ", 3) == 0) {
+		n = run_len(p, 1, 0);
+		return n >= 16 && memchr(p, '.', n) ? n : 0;
+	}
+	if (strncmp((const char *)p, "vex_", 4) == 0 && run_len(p + 4, 0, 0) >= 43) {
+		*keep = 4;
+		return 4 + run_len(p + 4, 0, 0);
+	}
+	if (strncmp((const char *)p, "whsec_", 6) == 0 && run_len(p + 6, 0, 1) >= 8) {
+		*keep = 6;
+		return 6 + run_len(p + 6, 0, 1);
+	}
+	if (strncmp((const char *)p, "sk-", 3) == 0 && run_len(p + 3, 0, 0) >= 16) {
+		*keep = 3;
+		return 3 + run_len(p + 3, 0, 0);
+	}
+	if (strncasecmp((const char *)p, "bearer ", 7) == 0 && run_len(p + 7, 1, 1) >= 8) {
+		*keep = 7;
+		return 7 + run_len(p + 7, 1, 1);
+	}
+	if (strncmp((const char *)p, "stream_token=", 13) == 0 && run_len(p + 13, 1, 1) > 0) {
+		*keep = 13;
+		return 13 + run_len(p + 13, 1, 1);
+	}
+	return 0;
+}
+
+/*
+ * Append "s" as a JSON string. Credentials in it (credential_at) become "[masked]": no log line
+ * carries a token, key or secret, whatever a message quotes. Control characters are escaped and invalid
  * UTF-8 becomes U+FFFD, so a line stays valid JSON whatever a client sent.
  * When the line is full the string is cut at a character boundary and closed.
  * Returns 1 when the string was opened (and so closed), 0 when nothing was written.
  */
 static int put_str(struct line *l, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *start = p;
 	char esc[8];
 
 	if (l->truncated)
@@ -101,9 +156,15 @@ static int put_str(struct line *l, const char *s)
 	l->buf[l->len++] = '"';
 	l->cap--; /* keep room for the closing quote */
 	while (*p && !l->truncated) {
-		size_t n = utf8_seq(p);
+		size_t n = utf8_seq(p), keep, cred = 0;
 
-		if (n == 0) {
+		if (p == start || !b64url_char(p[-1]))
+			cred = credential_at(p, &keep);
+		if (cred > 0) {
+			put_raw(l, (const char *)p, keep);
+			put_raw(l, "[masked]", 8);
+			p += cred;
+		} else if (n == 0) {
 			put_raw(l, "\\ufffd", 6);
 			p++;
 		} else if (*p == '"' || *p == '\\') {

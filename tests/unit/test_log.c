@@ -181,6 +181,39 @@ static void test_many_pairs_truncation(void **state)
 	}
 }
 
+/* Credentials a message or value quotes are masked; look-alikes that are no credential stay. */
+static void test_credentials_masked(void **state)
+{
+	static const char jwt[] = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlc2lnbmF0dXJl";
+	static const char key[] = "vex_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	json_t *v;
+	size_t len;
+	char *buf, msg[512];
+
+	(void)state;
+	snprintf(msg, sizeof(msg), "header Authorization: Bearer %s; key %s; url /x?stream_token=abc.def&y=1", jwt,
+		 key);
+	vex_log(VEX_LOG_INFO, msg, "auth", "bearer opaque-token-1234567", "secret",
+		"whsec_3q2+7wAAAAAREiIzRFVmd4iZqrvM3e7/AAAAAAAAAAA=", "model", "upstream said: bad key sk-abcdefghijklmnopqrstu",
+		"plain", "VEX_MODEL_API_KEY vex_runner eyJ short", NULL);
+	v = only_line();
+	assert_string_equal(json_string_value(json_object_get(v, "msg")),
+			    "header Authorization: Bearer [masked]; key vex_[masked]; url /x?stream_token=[masked]&y=1");
+	assert_string_equal(json_string_value(json_object_get(v, "auth")), "bearer [masked]");
+	assert_string_equal(json_string_value(json_object_get(v, "secret")), "whsec_[masked]");
+	assert_string_equal(json_string_value(json_object_get(v, "model")), "upstream said: bad key sk-[masked]");
+	assert_string_equal(json_string_value(json_object_get(v, "plain")), "VEX_MODEL_API_KEY vex_runner eyJ short");
+	json_decref(v);
+	/* A bare JWT (no "Bearer") is masked as well. */
+	lseek(capture_fd, 0, SEEK_SET);
+	assert_int_equal(ftruncate(capture_fd, 0), 0);
+	vex_log(VEX_LOG_INFO, "token", "value", jwt, NULL);
+	buf = captured(&len);
+	assert_null(strstr(buf, "eyJhbGci"));
+	assert_non_null(strstr(buf, "\"value\":\"[masked]\""));
+	free(buf);
+}
+
 static void *logger(void *arg)
 {
 	char n[16];
@@ -219,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credentials_masked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_pairs_truncation, setup, teardown),
