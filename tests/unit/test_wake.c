@@ -46,7 +46,7 @@ static void test_send_drain(void **state)
 	assert_true(r >= 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	assert_int_equal(st.st_mode & 0777, 0666);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	flags = fcntl(r, F_GETFL);
 	assert_true(flags & O_NONBLOCK);
 	assert_true(fcntl(r, F_GETFD) & FD_CLOEXEC);
