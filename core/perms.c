@@ -69,8 +69,18 @@ int vex_perms_rundir(const struct vex_config *cfg, gid_t gid)
 	char dir[4096];
 	struct stat st;
 
-	if (snprintf(dir, sizeof(dir), "%s/run", cfg->home) >= (int)sizeof(dir))
+	const char *socks[] = { cfg->api_socket, cfg->stream_socket, cfg->runner_socket, cfg->commit_socket };
+	size_t n;
+	int used = 0;
+
+	n = (size_t)snprintf(dir, sizeof(dir), "%s/run", cfg->home);
+	if (n >= sizeof(dir))
 		return VEX_EIO;
+	/* Only when a socket lives there (production puts them in systemd's runtime directories). */
+	for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
+		used |= socks[i] && strncmp(socks[i], dir, n) == 0 && socks[i][n] == '/';
+	if (!used)
+		return 0;
 	if (mkdir(dir, VEX_RUNDIR_MODE) != 0 && errno != EEXIST)
 		return VEX_EIO;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))

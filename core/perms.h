@@ -25,8 +25,9 @@ int vex_perms_socket_gid(const struct vex_config *cfg, gid_t *ret);
 int vex_perms_set(const char *path, mode_t mode, gid_t gid);
 
 /*
- * The run directory <home>/run: created (0750) when absent; when this process owns it, its
- * group becomes "gid" and its mode 0750. Another owner's directory is left as it is. 0 or VEX_EIO.
+ * The run directory <home>/run, when a socket of "cfg" is in it: created (0750) when absent; when
+ * this process owns it, its group becomes "gid" and its mode 0750. Another owner's directory is
+ * left as it is. 0 or VEX_EIO.
  */
 int vex_perms_rundir(const struct vex_config *cfg, gid_t gid);
 

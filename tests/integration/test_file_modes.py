@@ -4,13 +4,16 @@
 import grp
 import json
 import os
+import pathlib
 import pwd
 import shutil
 import sqlite3
 import stat
 import subprocess
+import tempfile
 
 import pytest
+import requests
 
 import vexit
 from test_webhook_delivery import Receiver, check_request, submit
@@ -231,3 +234,47 @@ def test_webhook_secrets_sealed_rotated_and_migrated(fresh_svc, tmp_path):
             assert "webhook secrets under an unknown key" in f.read()
     finally:
         recv.stop()
+
+
+def test_make_run_files(request):
+    """tools/vex-start (make run) in a temporary VEX_HOME on free ports: every file and socket it leaves
+    has its intended mode and group, nginx's workers serve through the group, another user reaches nothing."""
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="vex-it-start-"))
+    request.addfinalizer(lambda: shutil.rmtree(str(tmp_path), ignore_errors=True))
+    os.chmod(str(tmp_path), 0o755)  # so that www-data can reach run/ (render-nginx then picks it)
+    home = str(tmp_path / "var")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
+    env.update({"VEX_HOME": home, "VEX_BUILD": vexit.BUILD, "VEX_HTTPS_PORT": str(vexit.free_port()),
+                "VEX_HTTP_PORT": str(vexit.free_port()), "VEX_MEMCACHED_PORT": str(vexit.free_port())})
+    tools = os.path.join(vexit.REPO, "tools")
+    r = subprocess.run([os.path.join(tools, "vex-start")], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    try:
+        assert r.returncode == 0, r.stdout.decode(errors="replace")
+        run = os.path.join(home, "run")
+        sock_group = "www-data" if ROOT else grp.getgrgid(os.getegid()).gr_name
+        own = grp.getgrgid(os.getegid()).gr_name
+        me = os.geteuid()
+        for name in ("vex.db", "vex.db-wal", "vex.db-shm", "vex.db-wlock", "jwt.secret", "webhook.key"):
+            assert mode_of(os.path.join(home, name)) == (0o600, own, me), name
+        assert mode_of(run) == (0o750, sock_group, me)
+        assert mode_of(os.path.join(home, "log")) == (0o750, own, me)
+        for name in ("api.sock", "stream.sock"):
+            assert mode_of(os.path.join(run, name)) == (0o660, sock_group, me), name
+        for name in ("runner.sock", "commit.sock"):
+            assert mode_of(os.path.join(run, name)) == (0o600, own, me), name
+        https = "https://localhost:%s/health" % env["VEX_HTTPS_PORT"]
+        assert requests.get(https, verify=os.path.join(home, "tls", "cert.pem"), timeout=10).status_code == 200
+        if ROOT:
+            with open(os.path.join(home, "nginx", "nginx.pid")) as f:
+                master = int(f.read())
+            workers = vexit.children_of(master)
+            assert workers and all(os.stat("/proc/%d" % p).st_uid == pwd.getpwnam("www-data").pw_uid
+                                   for p in workers)
+            paths = [os.path.join(run, n) for n in ("api.sock", "stream.sock", "runner.sock", "commit.sock")] + \
+                [os.path.join(home, n) for n in ("vex.db", "jwt.secret", "webhook.key")]
+            got = probe("nobody", paths)
+            assert got == {p: EACCES for p in paths}, got
+    finally:
+        subprocess.run([os.path.join(tools, "vex-stop")], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
