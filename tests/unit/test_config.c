@@ -457,6 +457,45 @@ static void test_model(void **state)
 	assert_non_null(strstr(err, "from 0 to 10"));
 }
 
+/* Private files: socket and store groups (checked against the host), the webhook key files. */
+static void test_groups_and_key_files(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.socket_group, "");
+	assert_string_equal(cfg.store_group, "");
+	assert_string_equal(cfg.hook_key_file, path_in("var/webhook.key"));
+	assert_null(cfg.hook_key_file_previous);
+	vex_config_release(&cfg);
+
+	write_file("g.conf", "[server]\nsocket_group = root\n[store]\ngroup = root\n"
+			     "[webhooks]\nsecret_key_file = keys/hook.key\nsecret_key_file_previous = /etc/old.key\n");
+	assert_int_equal(vex_config_load("g.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.socket_group, "root");
+	assert_string_equal(cfg.store_group, "root");
+	assert_string_equal(cfg.hook_key_file, path_in("var/keys/hook.key"));
+	assert_string_equal(cfg.hook_key_file_previous, "/etc/old.key");
+	vex_config_release(&cfg);
+
+	setenv("VEX_WEBHOOKS_SECRET_KEY_FILE_PREVIOUS", "prev.key", 1);
+	setenv("VEX_SERVER_SOCKET_GROUP", "", 1);
+	assert_int_equal(vex_config_load("g.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.hook_key_file_previous, path_in("var/prev.key"));
+	assert_string_equal(cfg.socket_group, "");
+	vex_config_release(&cfg);
+
+	setenv("VEX_STORE_GROUP", "no-such-group-here", 1);
+	assert_int_equal(vex_config_load("g.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "[store] group: no group \"no-such-group-here\""));
+	unsetenv("VEX_STORE_GROUP");
+	setenv("VEX_SERVER_SOCKET_GROUP", "no-such-group-here", 1);
+	assert_int_equal(vex_config_load("g.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "[server] socket_group"));
+}
+
 static void test_plans(void **state)
 {
 	enum vex_plan p;
@@ -490,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_groups_and_key_files, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/ids.h"
+#include "core/sealbox.h"
 #include "core/store.h"
 #include "tests/unit/store_fixture.h"
 
@@ -446,6 +447,90 @@ static void test_matching_many(void **state)
 	vex_webhook_list_release(&l);
 }
 
+/* The stored secret of hook "id", as the file holds it (caller frees). */
+static char *raw_secret(const char *id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT secret FROM webhooks WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_non_null(v);
+	return v;
+}
+
+static void test_ring(struct vex_sealring *r, int cur, int prev)
+{
+	memset(r, 0, sizeof(*r));
+	memset(r->cur.key, cur, sizeof(r->cur.key));
+	snprintf(r->cur.id, sizeof(r->cur.id), "%08x", cur);
+	if (prev) {
+		memset(r->prev.key, prev, sizeof(r->prev.key));
+		snprintf(r->prev.id, sizeof(r->prev.id), "%08x", prev);
+		r->has_prev = 1;
+	}
+}
+
+/* Plaintext secrets (a database from before sealing) and secrets under the previous key are sealed
+ * under the current key; deleted hooks too; what no key opens is left and counted; a second pass is a no-op. */
+static void test_secrets_seal(void **state)
+{
+	struct vex_webhook *a = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL);
+	struct vex_webhook *b = make_hook("bob", "https://example.com/b", VEX_HOOK_EV_ALL);
+	struct vex_webhook *c = make_hook("carol", "https://example.com/c", VEX_HOOK_EV_ALL);
+	struct vex_sealring r1, r2, r9;
+	char ad[VEX_HOOK_SECRET_AD_MAX + 1], *sealed_b = NULL, *sealed_c = NULL, *v, *plain = NULL;
+	const char *secret = a->secret;
+	int n = -1, failed = -1;
+
+	(void)state;
+	test_ring(&r1, 1, 0);
+	test_ring(&r2, 2, 1);
+	test_ring(&r9, 9, 0);
+	vex_hook_secret_ad(b->id, ad);
+	assert_int_equal(vex_sealbox_seal(&r1.cur, ad, b->secret, &sealed_b), 0);
+	free(b->secret);
+	b->secret = sealed_b;
+	vex_hook_secret_ad(c->id, ad);
+	assert_int_equal(vex_sealbox_seal(&r9.cur, ad, c->secret, &sealed_c), 0);
+	free(c->secret);
+	c->secret = sealed_c;
+	assert_int_equal(vex_store_webhook_insert(store, a), 0);
+	assert_int_equal(vex_store_webhook_insert(store, b), 0);
+	assert_int_equal(vex_store_webhook_insert(store, c), 0);
+	assert_int_equal(vex_store_webhook_delete(store, a->id, "alice", 1700000009000000), 0);
+
+	assert_int_equal(vex_store_webhook_secrets_seal(store, &r2, &n, &failed), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(failed, 1);
+	v = raw_secret(a->id);
+	assert_true(vex_sealbox_is_current(&r2, v));
+	vex_hook_secret_ad(a->id, ad);
+	assert_int_equal(vex_sealbox_open(&r2, ad, v, &plain), 0);
+	assert_string_equal(plain, secret);
+	free(plain);
+	free(v);
+	v = raw_secret(b->id);
+	assert_true(vex_sealbox_is_current(&r2, v));
+	free(v);
+	v = raw_secret(c->id);
+	assert_string_equal(v, c->secret); /* under an unknown key: left as it was */
+	free(v);
+	/* Nothing left to do. */
+	assert_int_equal(vex_store_webhook_secrets_seal(store, &r2, &n, &failed), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(failed, 1);
+	vex_webhook_free(a);
+	vex_webhook_free(b);
+	vex_webhook_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +542,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matching, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_matching_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secrets_seal, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
