@@ -140,6 +140,27 @@ def test_modes_groups_and_who_connects(modes_svc):
                        **{p: EACCES for p in sockets[2:] + secret_files}), got
 
 
+def test_socket_group_without_nginx_is_502(request, tls):
+    """The group is what lets nginx in: sockets in a group nginx's workers are not in answer 502."""
+    if not ROOT:
+        pytest.skip("needs root: nginx's workers as www-data")
+    svc = vexit.Service(tls, api_env={"VEX_SERVER_SOCKET_GROUP": "nogroup"},
+                        runner_env={"VEX_SERVER_SOCKET_GROUP": "nogroup"})
+    request.addfinalizer(svc.stop)
+    os.chmod(svc.dir, 0o711)
+    svc.nginx_user = "www-data"
+    vexit.ACTIVE.append(svc)
+    svc.start_memcached()
+    svc.start_api()
+    svc.start_runner()
+    svc.nginx = svc._start_nginx("nginx", svc.https_port, svc.http_port, svc.rate, svc.burst)
+    assert mode_of(svc.api_socket)[:2] == (0o660, "nogroup")
+    r = svc.get("/health")
+    assert r.status_code == 502 and r.json()["error"]["code"] == "BAD_GATEWAY", r.text
+    with open(os.path.join(svc.dir, "nginx", "logs", "error.log")) as f:
+        assert "(13: Permission denied)" in f.read()
+
+
 def test_backup_group_gets_0640(request, tls):
     """[store] group: the database files 0640 with that group (e.g. for a backup user)."""
     svc = vexit.Service(tls, api_env={"VEX_STORE_GROUP": "nogroup"},
@@ -259,6 +280,8 @@ def test_make_run_files(request):
             assert mode_of(os.path.join(home, name)) == (0o600, own, me), name
         assert mode_of(run) == (0o750, sock_group, me)
         assert mode_of(os.path.join(home, "log")) == (0o750, own, me)
+        assert mode_of(os.path.join(home, "nginx", "logs")) == (0o750, own, me)
+        assert mode_of(os.path.join(home, "tls", "key.pem"))[0] == 0o600
         for name in ("api.sock", "stream.sock"):
             assert mode_of(os.path.join(run, name)) == (0o660, sock_group, me), name
         for name in ("runner.sock", "commit.sock"):
