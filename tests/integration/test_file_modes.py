@@ -77,7 +77,7 @@ def modes_svc(request, tls):
     request.addfinalizer(svc.stop)
     os.chmod(svc.dir, 0o711)
     if ROOT:
-        svc.nginx_user = "www-data"
+        svc.nginx_env["VEX_NGINX_USER"] = "www-data"
     os.chmod(os.path.join(svc.home, "run"), 0o755)
     with open(svc.db_path, "wb"):
         pass
@@ -148,7 +148,7 @@ def test_socket_group_without_nginx_is_502(request, tls):
                         runner_env={"VEX_SERVER_SOCKET_GROUP": "nogroup"})
     request.addfinalizer(svc.stop)
     os.chmod(svc.dir, 0o711)
-    svc.nginx_user = "www-data"
+    svc.nginx_env["VEX_NGINX_USER"] = "www-data"
     vexit.ACTIVE.append(svc)
     svc.start_memcached()
     svc.start_api()
