@@ -112,6 +112,7 @@ out:
 int vex_sealkey_load(const char *path, int create, struct vex_sealkey *ret, char *err, size_t errlen)
 {
 	struct vex_sealkey k;
+	struct stat st;
 	char buf[2 * VEX_SEAL_KEY_LEN + 8];
 	ssize_t n = 0, r;
 	int fd = -1, rc;
@@ -126,6 +127,9 @@ int vex_sealkey_load(const char *path, int create, struct vex_sealkey *ret, char
 		snprintf(err, errlen, "cannot read the key file %s: %s", path, strerror(errno));
 		return errno == ENOENT ? VEX_ENOTFOUND : VEX_EIO;
 	}
+	/* A key file of ours that others may read is made private (an operator's copy left 0644). */
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) != 0)
+		(void)fchmod(fd, 0600);
 	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;

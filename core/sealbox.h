@@ -24,7 +24,8 @@ struct vex_sealring {
 /*
  * Read the key file "path": 64 hex digits (a trailing newline allowed). When it is absent and
  * "create" is set, write a new random key (0600, atomically: two programs starting together end
- * up with the same key). 0, VEX_ENOTFOUND (absent, "create" unset), VEX_EINVAL (not 64 hex
+ * up with the same key). A file of this process's user that others may read is made 0600.
+ * 0, VEX_ENOTFOUND (absent, "create" unset), VEX_EINVAL (not 64 hex
  * digits), VEX_EIO. "err" says which, with the path.
  */
 int vex_sealkey_load(const char *path, int create, struct vex_sealkey *ret, char *err, size_t errlen);

@@ -154,7 +154,10 @@ static void test_key_files_and_rotation(void **state)
 	/* rotation: a new current key, the old one as previous: old values open, new ones seal under the new key */
 	assert_int_equal(vex_sealbox_seal(&r1.cur, AD, SECRET, &a), 0);
 	key_file(2, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", p2);
+	assert_int_equal(chmod(p2, 0644), 0);
 	assert_int_equal(vex_sealring_load(p2, p0, 0, &r2, err, sizeof(err)), 0);
+	assert_int_equal(stat(p2, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* made private when read */
 	assert_true(r2.has_prev);
 	assert_string_not_equal(r2.cur.id, r1.cur.id);
 	assert_false(vex_sealbox_is_current(&r2, a));
