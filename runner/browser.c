@@ -192,7 +192,10 @@ static int make_dir(struct vex_browser *b, char *why, size_t whylen)
 	char sub[sizeof(b->dir) + 16];
 	int n;
 
-	if (mkdir(b->cfg->tools_work_dir, 0711) < 0 && errno != EEXIST) {
+	/* 0711 past the process's umask (027): a run-as user reaches its own directory inside */
+	if (mkdir(b->cfg->tools_work_dir, 0711) == 0)
+		(void)chmod(b->cfg->tools_work_dir, 0711);
+	else if (errno != EEXIST) {
 		snprintf(why, whylen, "cannot create %s: %s", b->cfg->tools_work_dir, strerror(errno));
 		return VEX_EIO;
 	}
