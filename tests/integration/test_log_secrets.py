@@ -3,12 +3,19 @@
 # credential-looking query parameters and a webhook secret, no log of nginx, vex-api or vex-runner holds one.
 import glob
 import os
+import secrets as pysecrets
+import sys
 import urllib.parse
 
 import requests
 
 import vexit
 from test_webhook_delivery import Receiver, submit
+
+sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
+from fake_openai import FakeOpenAI  # noqa: E402
+
+MODEL_KEY = "sk-test-" + pysecrets.token_hex(16)
 
 
 def all_logs(svc):
@@ -22,14 +29,20 @@ def all_logs(svc):
     return out
 
 
-def test_no_credential_in_any_log(fresh_svc):
-    svc = fresh_svc
+def test_no_credential_in_any_log(request, tls):
+    fake = FakeOpenAI().start()
+    request.addfinalizer(fake.stop)
+    svc = vexit.Service(tls, runner_env={"VEX_MODEL_BASE_URL": fake.base_url, "VEX_MODEL_MODEL": "test-model",
+                                         "VEX_MODEL_API_KEY_ENV": "FAKE_MODEL_KEY", "FAKE_MODEL_KEY": MODEL_KEY,
+                                         "VEX_MODEL_RETRIES": "1"})
+    request.addfinalizer(svc.stop)
+    svc.start()
     sub = vexit.new_sub()
     jwt = svc.token(sub, role="admin")
     jh = {"Authorization": "Bearer " + jwt}
     key = vexit.api_key(svc, owner=sub)
     bad_jwt = jwt[:-4] + ("AAAA" if not jwt.endswith("AAAA") else "BBBB")
-    secrets = {"jwt": jwt, "jwt signature": jwt.rsplit(".", 1)[1], "tampered jwt": bad_jwt, "api key": key,
+    secrets = {"model key": MODEL_KEY, "model key body": MODEL_KEY[3:], "jwt": jwt, "jwt signature": jwt.rsplit(".", 1)[1], "tampered jwt": bad_jwt, "api key": key,
                "api key body": key[4:]}
 
     # A JWT in Authorization, the API key in X-API-Key and as a Bearer token; a tampered JWT (401).
@@ -76,6 +89,15 @@ def test_no_credential_in_any_log(fresh_svc):
     finally:
         recv.stop()
 
+    # The model key: an endpoint that echoes it in an error (logged with the retry), then answers.
+    fake.set_script([{"status": 500, "headers": {"Retry-After": "0"},
+                      "body": "Incorrect API key provided: %s (Authorization: Bearer %s)" % (MODEL_KEY, MODEL_KEY)},
+                     {"content": "done"}])
+    c = vexit.Client(svc, sub, role="admin")
+    a = c.create_agent(name="logs", role="You are a log test agent", max_depth=2)
+    c.wait_job(c.execute(a["id"], "hello")["job_id"])
+    assert fake.requests()[0]["headers"]["authorization"] == "Bearer " + MODEL_KEY
+
     logs = all_logs(svc)
     for path, text in logs.items():
         for what, value in secrets.items():
@@ -88,3 +110,6 @@ def test_no_credential_in_any_log(fresh_svc):
     assert '"uri":"/api/v1/agents?access_token=***&limit=5"' in access
     assert '"uri":"/api/v1/agents?[masked]"' in access  # two credentials, or a JWT-shaped value
     assert '"uri":"/api/v1/agents"' in access
+    # vex's own logs said what happened, without the key.
+    runner = logs[svc.log("vex-runner")]
+    assert "model call retried" in runner and "sk-[masked]" in runner, runner[-2000:]
