@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include <openssl/crypto.h>
+
 #include "config.h"
 #include "err.h"
 #include "log.h"
@@ -42,5 +44,19 @@ int vex_hookkeys_prepare(const struct vex_config *cfg, char *err, size_t errlen)
 out:
 	vex_store_free(s);
 	vex_sealring_release(&ring);
+	return rc;
+}
+
+int vex_hookkeys_check(const struct vex_config *cfg, char *err, size_t errlen)
+{
+	struct vex_sealkey k;
+	int rc;
+
+	rc = vex_sealkey_load(cfg->hook_key_file, 0, &k, err, errlen);
+	if (rc == VEX_ENOTFOUND)
+		rc = 0;
+	if (rc == 0 && cfg->hook_key_file_previous)
+		rc = vex_sealkey_load(cfg->hook_key_file_previous, 0, &k, err, errlen);
+	OPENSSL_cleanse(&k, sizeof(k));
 	return rc;
 }

@@ -14,4 +14,8 @@ struct vex_config;
  */
 int vex_hookkeys_prepare(const struct vex_config *cfg, char *err, size_t errlen);
 
+/* For --check-config: the key files are readable and well formed (an absent secret_key_file is
+ * fine: it is made at start; an absent secret_key_file_previous is not). 0 or VEX_E... with "err". */
+int vex_hookkeys_check(const struct vex_config *cfg, char *err, size_t errlen);
+
 #endif

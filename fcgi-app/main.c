@@ -376,6 +376,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vex-api: %s\n", err);
 		goto out;
 	}
+	if (check && vex_hookkeys_check(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vex-api: [webhooks] %s\n", err);
+		goto out;
+	}
 	if (check) {
 		puts("config ok");
 		status = 0;

@@ -239,6 +239,10 @@ int main(int argc, char **argv)
 		vex_config_release(&cfg);
 		return 1;
 	}
+	if (a.check && vex_hookkeys_check(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vex-runner: [webhooks] %s\n", err);
+		goto out;
+	}
 	if (a.check) {
 		printf("config ok\n");
 		status = 0;

@@ -174,6 +174,16 @@ def test_backup_group_gets_0640(request, tls):
     r = subprocess.run([os.path.join(vexit.BUILD, "vex-api"), "--check-config"], env=svc.env({
         "VEX_STORE_GROUP": "no-such-group-here"}), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert r.returncode == 1 and b'[store] group: no group "no-such-group-here"' in r.stdout, r.stdout
+    # --check-config reads the key files too: a malformed key, a missing previous key.
+    bad = os.path.join(svc.dir, "bad.key")
+    with open(bad, "w") as f:
+        f.write("not a key\n")
+    for prog, extra, says in (("vex-api", {"VEX_WEBHOOKS_SECRET_KEY_FILE": bad}, b"must hold 64 hex digits"),
+                              ("vex-runner", {"VEX_WEBHOOKS_SECRET_KEY_FILE_PREVIOUS": bad + ".gone"},
+                               b"cannot read the key file")):
+        r = subprocess.run([os.path.join(vexit.BUILD, prog), "--check-config"], env=svc.env(extra),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert r.returncode == 1 and says in r.stdout, (prog, r.stdout)
 
 
 def test_webhook_secrets_sealed_rotated_and_migrated(fresh_svc, tmp_path):
