@@ -27,7 +27,8 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             max_body_bytes (default 1048576)
  *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
  *             busy_timeout_ms (default 5000)
- *   [cache]   servers (default 127.0.0.1:11211; empty disables the cache),
+ *   [cache]   servers (default 127.0.0.1:11211; comma-separated host[:port] and unix
+ *             sockets "/abs/path" or "unix:/abs/path"; empty disables the cache),
  *             timeout_ms (default 100)
  *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
  *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
@@ -81,7 +82,7 @@ struct vex_config {
 	int db_synchronous; /* 0 off, 1 normal, 2 full */
 	int db_busy_timeout_ms;
 
-	char *cache_servers; /* "host:port[,host:port...]" or "" for none */
+	char *cache_servers; /* "host[:port]" and "/path" or "unix:/path" entries, comma-separated; "" for none */
 	int cache_timeout_ms;
 
 	char *jwt_secret_file;
