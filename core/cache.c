@@ -188,6 +188,8 @@ static int add_server(memcached_st *mc, const char *p, size_t len)
 	if (len > 5 && strncmp(p, "unix:", 5) == 0) {
 		p += 5;
 		len -= 5;
+		if (p[0] != '/')
+			return VEX_EINVAL; /* unix sockets are named by absolute paths */
 	}
 	if (len > 0 && p[0] == '/') {
 		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];

@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -622,6 +624,90 @@ static void test_open_needs_secret(void **state)
 	assert_null(c);
 }
 
+/* memcached on a unix socket (as make run starts it): "unix:/path" and "/path" entries, mixed lists. */
+static void test_unix_socket(void **state)
+{
+	char dir[] = "/tmp/vex-test-mc-XXXXXX", sock[96], entry[160], *got = NULL;
+	struct vex_cache *c = NULL, *c2 = NULL, *mixed = NULL;
+	int st, up = 0, rc_open, rc_ping, rc_put, rc_get = -1, rc_open2, rc_get2 = -1, rc_mixed;
+	char want[256];
+	size_t len = 0;
+	pid_t pid;
+
+	(void)state;
+	/* Refused at open, before anything runs. */
+	assert_int_equal(vex_cache_open("unix:relative.sock", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("unix:", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("127.0.0.1:99999", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("127.0.0.1:", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("a,,b", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("/x/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_null(c);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/memcached.sock", dir);
+	/* As root memcached runs as nobody, who must be able to create the socket in the directory. */
+	if (geteuid() == 0)
+		assert_int_equal(chmod(dir, 0777), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv_root[] = { "memcached", "-s", sock, "-a", "0666", "-u", "nobody", NULL };
+		char *argv_user[] = { "memcached", "-s", sock, "-a", "0600", NULL };
+		char *envp[] = { NULL };
+
+		execve(MEMCACHED_BIN, geteuid() == 0 ? argv_root : argv_user, envp);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && !up; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!up)
+			usleep(10000);
+	}
+	/* Everything below runs before any assertion, so that memcached is always stopped. */
+	snprintf(entry, sizeof(entry), "unix:%s", sock);
+	job_json(want, sizeof(want), "unix-job", 1, "queued");
+	rc_open = vex_cache_open(entry, 100, MC_SECRET, &c);
+	rc_ping = rc_open ? rc_open : vex_cache_ping(c);
+	rc_put = rc_open ? rc_open : vex_cache_job_put(c, "unix-job", want, strlen(want), 1);
+	/* A bare path reaches the same server and its values. */
+	rc_open2 = vex_cache_open(sock, 100, MC_SECRET, &c2);
+	if (rc_open2 == 0)
+		rc_get2 = vex_cache_job_get(c2, "unix-job", &got, &len);
+	if (rc_get2 == 0) {
+		rc_get2 = strcmp(got, want) == 0 ? 0 : -1000;
+		free(got);
+	}
+	if (rc_open == 0)
+		rc_get = vex_cache_job_delete(c, "unix-job");
+	/* Mixed with TCP entries (consistent hashing over both). */
+	snprintf(entry, sizeof(entry), "%s, 127.0.0.1:%d,localhost", sock, mcd.port);
+	rc_mixed = vex_cache_open(entry, 100, MC_SECRET, &mixed);
+	vex_cache_free(c);
+	vex_cache_free(c2);
+	vex_cache_free(mixed);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	unlink(sock);
+	rmdir(dir);
+
+	assert_true(up);
+	assert_int_equal(rc_open, 0);
+	assert_int_equal(rc_ping, 0);
+	assert_int_equal(rc_put, 0);
+	assert_int_equal(rc_open2, 0);
+	assert_int_equal(rc_get2, 0);
+	assert_int_equal(rc_get, 0);
+	assert_int_equal(rc_mixed, 0);
+}
+
 static void test_open_errors(void **state)
 {
 	struct vex_cache *c = (struct vex_cache *)0x1;
@@ -647,7 +733,7 @@ int main(void)
 		cmocka_unit_test(test_mac_round_trip),   cmocka_unit_test(test_tampered_value),
 		cmocka_unit_test(test_wrong_key),        cmocka_unit_test(test_key_binding),
 		cmocka_unit_test(test_truncated_value),  cmocka_unit_test(test_rejection_counter),
-		cmocka_unit_test(test_open_needs_secret),
+		cmocka_unit_test(test_open_needs_secret), cmocka_unit_test(test_unix_socket),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
