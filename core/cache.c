@@ -166,7 +166,9 @@ static int seal_value(struct vex_cache *c, const char *key, size_t klen, const c
 		c->buf = b;
 		c->cap = HDR_LEN + len;
 	}
-	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64, (uint64_t)(vex_now_us() / 1000000 + (ttl_s > 0 ? ttl_s : 0)));
+	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
+	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
+		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
 	memcpy(c->buf, HDR_TAG, HDR_TAG_LEN);
 	memcpy(c->buf + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
 	c->buf[HDR_TAG_LEN + HDR_EXP_LEN] = ':';

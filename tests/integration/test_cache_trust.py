@@ -293,7 +293,8 @@ def proc_uids(pid):
 
 
 def check_memcached_layout(sock, mc_pid):
-    """Directory memcache:<our gid> 2750, socket memcache 0660, memcached not root, others refused."""
+    """Directory memcache:<our gid> 2750, socket memcache 0660, memcached not root; the tools user,
+    nginx's user and others get EACCES connecting."""
     memcache = pwd.getpwnam("memcache")
     d = os.stat(os.path.dirname(sock))
     assert stat.S_ISDIR(d.st_mode) and d.st_uid == memcache.pw_uid and d.st_gid == os.getgid(), d
@@ -304,7 +305,8 @@ def check_memcached_layout(sock, mc_pid):
     uids = proc_uids(mc_pid)
     assert 0 not in uids and set(uids) == {memcache.pw_uid}, uids
     ensure_user(TOOLS_USER)
-    for user in (TOOLS_USER, "nobody"):
+    # The tools user, nginx's workers' user, any other user.
+    for user in (TOOLS_USER, "www-data", "nobody"):
         assert connect_as(user, sock) == "errno 13", user
 
 
