@@ -1,27 +1,40 @@
-/* cache.h - memcached status cache (DESIGN 5). Fail-open: errors cost speed, never correctness. */
+/* cache.h - memcached status cache (DESIGN 5). Fail-open: errors cost speed, never correctness;
+ * every job value is authenticated, so whoever else reaches memcached can cause misses, never lies. */
 #ifndef VEX_CACHE_H
 #define VEX_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#define VEX_CACHE_WARN_S 10 /* at most one "value rejected" warning per handle this often */
+
 struct vex_cache;
 
 /*
- * Open a libmemcached handle for "servers" ("host:port[,host:port...]",
- * consistent hashing, binary protocol, connect/poll timeouts of "timeout_ms").
+ * Open a libmemcached handle for "servers", a comma-separated list whose entries are
+ * "host[:port]" (TCP, port 11211 by default) or a unix socket, "/abs/path" or "unix:/abs/path"
+ * (consistent hashing, binary protocol, connect/poll timeouts of "timeout_ms").
  * Never share a handle across fork() or between threads. "servers" NULL or
  * "" yields a disabled cache whose gets always miss and puts do nothing.
  * After an error the handle skips the server for about one second instead
  * of paying a timeout on every call.
+ *
+ * Job values are authenticated with HMAC-SHA256 under a key derived from "secret" (the JWT
+ * secret; HMAC(secret, "vex cache mac v1"), never the secret itself), over the key name, the
+ * value's deadline and the JSON: a value another process wrote, copied from another key, made
+ * with another secret or past its deadline is a miss. "secret" is copied into the derived key
+ * and not kept; it is required (1 byte or more) unless the cache is disabled.
+ * 0, VEX_EINVAL (bad server list, no secret), VEX_ENOMEM, VEX_ERROR.
  */
-int vex_cache_open(const char *servers, int timeout_ms, struct vex_cache **ret);
+int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *secret, size_t secret_len,
+		   struct vex_cache **ret);
 void vex_cache_free(struct vex_cache *c);
 
 /*
  * Store the job's canonical JSON under "vex:job:<id>" unless the cached
- * copy already carries a rev >= "rev" (gets + cas, add when absent, a few
- * retries on CAS races). Returns 0 when stored or when a newer copy is
+ * copy is authentic and already carries a rev >= "rev" (gets + cas, add when
+ * absent, a few retries on CAS races): a copy that fails authentication is
+ * replaced whatever rev it claims. Returns 0 when stored or when a newer copy is
  * already there; VEX_EIO when memcached could not be reached (callers log
  * at debug and carry on).
  */
@@ -35,7 +48,11 @@ int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json,
 int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
 			  int ttl_s);
 
-/* Get the cached JSON; caller frees *ret. 0, VEX_ENOTFOUND (miss or disabled), VEX_EIO. */
+/*
+ * Get the cached JSON (the value without its MAC header); caller frees *ret. 0, VEX_ENOTFOUND
+ * (miss, disabled, or a value that fails authentication: logged at warn, at most once per
+ * VEX_CACHE_WARN_S per handle, and counted), VEX_EIO.
+ */
 int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_t *ret_len);
 
 /* Remove the key (tests and operators). 0, VEX_ENOTFOUND, VEX_EIO. */
@@ -45,9 +62,18 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id);
 int vex_cache_ping(struct vex_cache *c);
 
 /*
+ * How many job values this handle refused since it was opened: malformed, too short, or with a
+ * MAC that does not verify (forged, another key's value, another secret). A value past its
+ * authenticated deadline is a plain miss and not counted.
+ */
+uint64_t vex_cache_rejected(const struct vex_cache *c);
+
+/*
  * Add one to the counter "key" (printable ASCII, 1..250 bytes), creating it at 1 with a lifetime
  * of "ttl_s" seconds when absent; *ret gets the new value. 0, VEX_EINVAL (bad key),
  * VEX_ENOTFOUND (cache disabled), VEX_EIO (memcached unreachable), VEX_ERROR.
+ * Counters carry no MAC (memcached increments them itself): whoever reaches memcached can change
+ * them, so their users must fail open (rate limits fall back to nginx's limits).
  */
 int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret);
 

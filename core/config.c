@@ -140,7 +140,7 @@ static void section_keys(const char *section, char *out, size_t outlen)
 	}
 }
 
-/* host[:port][,host[:port]...]; empty allowed (cache disabled). */
+/* Entries host[:port], /abs/path or unix:/abs/path, comma-separated; empty allowed (cache disabled). */
 static int servers_valid(const char *v)
 {
 	const char *p = v;
@@ -159,6 +159,22 @@ static int servers_valid(const char *v)
 			n--;
 		if (n == 0)
 			return 0;
+		if (n > 5 && strncmp(p, "unix:", 5) == 0 && p[5] == '/') {
+			p += 5;
+			n -= 5;
+		}
+		if (p[0] == '/') {
+			/* A unix socket: fits sun_path (108 bytes with its NUL), printable, no spaces. */
+			if (n >= 108)
+				return 0;
+			for (const char *c = p; c < p + n; c++)
+				if (*c <= ' ' || *c == 0x7f)
+					return 0;
+			if (!end)
+				return 1;
+			p = end + 1;
+			continue;
+		}
 		colon = memchr(p, ':', n);
 		for (const char *c = p; c < (colon ? colon : p + n); c++)
 			if (*c <= ' ' || *c == '/' || *c == '[' || *c == ']')
@@ -264,8 +280,9 @@ static int set_value(struct vex_config *cfg, const struct key_def *d, const char
 		}
 		if (d->type == K_SERVERS && !servers_valid(value)) {
 			snprintf(msg, msglen,
-				 "%s: \"%s\" is not a server list; allowed: host:port[,host:port...] "
-				 "(e.g. 127.0.0.1:11211), or empty to disable the cache",
+				 "%s: \"%s\" is not a server list; allowed: comma-separated host:port or "
+				 "unix socket paths (e.g. 127.0.0.1:11211 or /run/vex/memcached/memcached.sock), "
+				 "or empty to disable the cache",
 				 d->key, value);
 			goto out;
 		}

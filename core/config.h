@@ -31,7 +31,8 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             busy_timeout_ms (default 5000),
  *             group (default empty: vex.db, -wal, -shm 0600; a group name: 0640 with that group,
  *             e.g. for a backup user)
- *   [cache]   servers (default 127.0.0.1:11211; empty disables the cache),
+ *   [cache]   servers (default 127.0.0.1:11211; comma-separated host[:port] and unix
+ *             sockets "/abs/path" or "unix:/abs/path"; empty disables the cache),
  *             timeout_ms (default 100)
  *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
  *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
@@ -91,7 +92,7 @@ struct vex_config {
 	int db_busy_timeout_ms;
 	char *store_group; /* "": database files 0600; a group: 0640 with that group */
 
-	char *cache_servers; /* "host:port[,host:port...]" or "" for none */
+	char *cache_servers; /* "host[:port]" and "/path" or "unix:/path" entries, comma-separated; "" for none */
 	int cache_timeout_ms;
 
 	char *jwt_secret_file;

@@ -62,7 +62,10 @@ static void health_detailed(struct vex_ctx *c)
 		overall = "degraded";
 
 	db = json_pack("{s:s, s:f}", "status", db_up ? "up" : "down", "latency_ms", db_ms);
-	cache = json_pack("{s:s, s:f}", "status", cstat, "latency_ms", cache_ms);
+	/* Values this worker refused (forged, copied, wrong secret): a count that grows means someone
+	 * else writes to memcached, or a process runs with another secret. */
+	cache = json_pack("{s:s, s:f, s:I}", "status", cstat, "latency_ms", cache_ms, "rejected",
+			  (json_int_t)vex_cache_rejected(c->env->cache));
 	if (beat != 0)
 		vex_rfc3339(beat, ts);
 	runner = json_pack("{s:s, s:o}", "status", runner_up ? "up" : "down", "last_heartbeat",

@@ -110,7 +110,8 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 			vex_strerror(rc), NULL);
 		goto out;
 	}
-	rc = vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &cache);
+	rc = vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret, cfg->jwt_secret_len,
+			    &cache);
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "worker cannot open the cache", "error", vex_strerror(rc), NULL);
 		goto out;

@@ -232,6 +232,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vex-runner: %s\n", err);
 		return 1;
 	}
+	/* The runner writes the status cache, whose values are MACed with a key derived from the secret. */
+	if (cfg.cache_servers && cfg.cache_servers[0] && vex_config_require_secret(&cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vex-runner: %s (the [cache] values are signed with it; or set [cache] servers empty)\n",
+			err);
+		vex_config_release(&cfg);
+		return 1;
+	}
 	if (vex_commands_load(&cfg, err, sizeof(err)) < 0 || vex_mcp_load(&cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vex-runner: %s\n", err);
 		vex_mcp_stop();

@@ -356,9 +356,10 @@ static int worker_open(struct worker *w)
 				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
 					vex_strerror(rc), NULL);
 		}
-		if (!w->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, &w->cache) < 0) {
+		if (!w->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret,
+						cfg->jwt_secret_len, &w->cache) < 0) {
 			vex_log(VEX_LOG_WARN, "cache open failed, running without it", NULL);
-			vex_cache_open("", cfg->cache_timeout_ms, &w->cache);
+			vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, &w->cache);
 		}
 		if (w->store && w->cache)
 			return 0;

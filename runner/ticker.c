@@ -77,8 +77,9 @@ int vex_ticker_open(struct vex_ticker *t, const struct vex_config *cfg, struct v
 				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
 					vex_strerror(rc), NULL);
 		}
-		if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cache) < 0)
-			vex_cache_open("", cfg->cache_timeout_ms, cache);
+		if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret,
+					      cfg->jwt_secret_len, cache) < 0)
+			vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, cache);
 		if (*store && *cache)
 			return 0;
 		if (vex_ticker_nap(t, 1000))

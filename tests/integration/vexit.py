@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -276,7 +277,7 @@ def gen_cert(directory):
 class Service:
     """memcached + vex-api + vex-runner + nginx on free ports in a temporary directory."""
 
-    def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000):
+    def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False):
         self.dir = tempfile.mkdtemp(prefix="vex-it-")
         self.home = os.path.join(self.dir, "home")
         self.logs = os.path.join(self.dir, "logs")
@@ -286,7 +287,21 @@ class Service:
         self.secret = secrets.token_urlsafe(36)  # 48 random bytes (printable: it travels in the environment)
         assert len(self.secret) == 48
         self.workers = workers
+        # memcached listens on a unix socket in a directory of its own (as under make run): when
+        # root, memcached runs as "memcache", owns the directory (setgid to our group, 2750) and
+        # creates the socket 0660; the service dir is 0711 so that it can reach it, and no other
+        # user (the tools user) can enter the directory. memcached_tcp=True: 127.0.0.1:mc_port.
+        self.memcached_tcp = memcached_tcp
         self.mc_port = free_port()
+        self.mc_dir = os.path.join(self.dir, "memcached")
+        self.mc_socket = os.path.join(self.mc_dir, "memcached.sock")
+        os.makedirs(self.mc_dir)
+        if os.getuid() == 0:
+            os.chmod(self.dir, 0o711)
+            os.chown(self.mc_dir, pwd.getpwnam("memcache").pw_uid, os.getgid())
+            os.chmod(self.mc_dir, 0o2750)
+        else:
+            os.chmod(self.mc_dir, 0o700)
         self.https_port = free_port()
         self.http_port = free_port()
         self.api_socket = os.path.join(self.home, "run", "api.sock")
@@ -312,7 +327,7 @@ class Service:
         e.update({
             "VEX_HOME": self.home,
             "VEX_JWT_SECRET": self.secret,
-            "VEX_CACHE_SERVERS": "127.0.0.1:%d" % self.mc_port,
+            "VEX_CACHE_SERVERS": self.cache_servers(),
             "VEX_SERVER_WORKERS": str(self.workers),
             "VEX_STORE_PATH": self.db_path,
             "VEX_SERVER_API_SOCKET": self.api_socket,
@@ -330,15 +345,35 @@ class Service:
         return os.path.join(self.logs, name + ".log")
 
     # -- memcached --
+    def cache_servers(self):
+        return "127.0.0.1:%d" % self.mc_port if self.memcached_tcp else self.mc_socket
+
     def start_memcached(self):
-        self.memcached = Proc("memcached", ["/usr/bin/memcached", "-l", "127.0.0.1", "-p", str(self.mc_port),
-                                            "-U", "0", "-t", "2"] + (["-u", "root"] if os.getuid() == 0 else []),
+        if self.memcached_tcp:
+            listen = ["-l", "127.0.0.1", "-p", str(self.mc_port)]
+        else:
+            listen = ["-s", self.mc_socket, "-a", "0660"]
+        self.memcached = Proc("memcached", ["/usr/bin/memcached"] + listen + ["-U", "0", "-t", "2"] +
+                              (["-u", "memcache"] if os.getuid() == 0 else []),
                               self.env(), self.log("memcached"))
         wait_for(lambda: self.memcached_version() or self._dead(self.memcached), 10, what="memcached")
 
+    def memcached_connect(self):
+        """A connected socket to memcached (TCP or unix, as configured)."""
+        if self.memcached_tcp:
+            return socket.create_connection(("127.0.0.1", self.mc_port), timeout=1)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(1)
+        try:
+            s.connect(self.mc_socket)
+        except OSError:
+            s.close()
+            raise
+        return s
+
     def memcached_version(self):
         try:
-            with socket.create_connection(("127.0.0.1", self.mc_port), timeout=1) as s:
+            with self.memcached_connect() as s:
                 s.sendall(b"version\r\n")
                 return s.recv(64).startswith(b"VERSION")
         except OSError:

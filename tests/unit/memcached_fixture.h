@@ -14,6 +14,10 @@
 
 #define MEMCACHED_BIN "/usr/bin/memcached"
 
+/* The secret the unit tests' cache handles derive their value MAC key from. */
+static const unsigned char mc_secret[] = "unit tests' cache secret, 32+ bytes";
+#define MC_SECRET mc_secret, (sizeof(mc_secret) - 1)
+
 struct mc_fixture {
 	pid_t pid;        /* -1: not running */
 	int port;

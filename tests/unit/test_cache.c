@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,7 +59,7 @@ static struct vex_cache *open_cache(void)
 {
 	struct vex_cache *c = NULL;
 
-	assert_int_equal(vex_cache_open(servers, 100, &c), 0);
+	assert_int_equal(vex_cache_open(servers, 100, MC_SECRET, &c), 0);
 	assert_non_null(c);
 	return c;
 }
@@ -86,6 +88,45 @@ static void expect_cached(struct vex_cache *c, const char *id, int64_t rev, cons
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(got, want);
 	free(got);
+}
+
+static memcached_st *raw_open(void)
+{
+	memcached_st *mc = memcached_create(NULL);
+
+	assert_non_null(mc);
+	assert_int_equal(memcached_server_add(mc, "127.0.0.1", (in_port_t)mcd.port), MEMCACHED_SUCCESS);
+	return mc;
+}
+
+/* The value as stored under "vex:job:<id>" (NUL added), NULL when absent. */
+static char *raw_get(memcached_st *mc, const char *id, size_t *len)
+{
+	char key[64];
+	uint32_t flags;
+	memcached_return_t mrc;
+	char *v;
+
+	snprintf(key, sizeof(key), "vex:job:%s", id);
+	v = memcached_get(mc, key, strlen(key), len, &flags, &mrc);
+	return mrc == MEMCACHED_SUCCESS ? v : NULL;
+}
+
+static void raw_set(memcached_st *mc, const char *id, const char *val, size_t len)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "vex:job:%s", id);
+	assert_int_equal(memcached_set(mc, key, strlen(key), val, len, 0, 0), MEMCACHED_SUCCESS);
+}
+
+static void expect_miss(struct vex_cache *c, const char *id)
+{
+	char *got = NULL;
+	size_t len = 0;
+
+	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
+	assert_null(got);
 }
 
 static void test_put_get(void **state)
@@ -127,9 +168,10 @@ static void test_rev_ordering(void **state)
 static void test_ttl(void **state)
 {
 	struct vex_cache *c = open_cache();
-	char id[VEX_UUID_LEN + 1], *got = NULL;
+	memcached_st *mc = raw_open();
+	char id[VEX_UUID_LEN + 1], *got = NULL, *raw;
 	const char *json = "{\"id\":\"x\",\"status\":\"running\",\"rev\":2}";
-	size_t len = 0;
+	size_t len = 0, rlen = 0;
 
 	(void)state;
 	vex_uuid7(id);
@@ -137,10 +179,19 @@ static void test_ttl(void **state)
 	assert_int_equal(vex_cache_job_get(c, id, &got, &len), 0);
 	free(got);
 	got = NULL;
+	raw = raw_get(mc, id, &rlen);
+	assert_non_null(raw);
 	/* memcached expires on whole-second boundaries: wait past two of them. */
 	vex_sleep_ms(2100, NULL);
 	assert_int_equal(vex_cache_job_get(c, id, &got, &len), VEX_ENOTFOUND);
 	assert_null(got);
+	/* The old authentic value put back without a lifetime (a replay): its signed deadline has
+	 * passed, so it is a miss, not counted as a forgery. */
+	raw_set(mc, id, raw, rlen);
+	expect_miss(c, id);
+	assert_int_equal(vex_cache_rejected(c), 0);
+	free(raw);
+	memcached_free(mc);
 	vex_cache_free(c);
 }
 
@@ -162,7 +213,7 @@ static void test_concurrent_writers(void **state)
 			struct vex_cache *cc = NULL;
 			int bad = 0;
 
-			if (vex_cache_open(servers, 500, &cc))
+			if (vex_cache_open(servers, 500, MC_SECRET, &cc))
 				_exit(2);
 			for (int i = 0; i < REVS; i++) {
 				int64_t rev = w % 2 ? REVS - i : i + 1;
@@ -273,13 +324,13 @@ static void test_disabled(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(vex_cache_open(NULL, 100, &c), 0);
+	assert_int_equal(vex_cache_open(NULL, 100, NULL, 0, &c), 0);
 	assert_int_equal(vex_cache_job_put(c, "x", "{}", 2, 1), 0);
 	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_ENOTFOUND);
 	assert_int_equal(vex_cache_job_delete(c, "x"), VEX_ENOTFOUND);
 	assert_int_equal(vex_cache_ping(c), VEX_ENOTFOUND);
 	vex_cache_free(c);
-	assert_int_equal(vex_cache_open("", 100, &c), 0);
+	assert_int_equal(vex_cache_open("", 100, NULL, 0, &c), 0);
 	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_ENOTFOUND);
 	vex_cache_free(c);
 }
@@ -294,7 +345,7 @@ static void test_nothing_listening(void **state)
 
 	(void)state;
 	snprintf(srv, sizeof(srv), "127.0.0.1:%d", mc_free_port());
-	assert_int_equal(vex_cache_open(srv, 100, &c), 0);
+	assert_int_equal(vex_cache_open(srv, 100, MC_SECRET, &c), 0);
 	assert_int_equal(vex_cache_job_put(c, "x", "{\"rev\":1}", 9, 1), VEX_EIO);
 	t0 = vex_mono_us();
 	for (int i = 0; i < 1000; i++) {
@@ -333,7 +384,7 @@ static void test_silent_server(void **state)
 	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &slen), 0);
 	snprintf(srv, sizeof(srv), "127.0.0.1:%d", ntohs(sa.sin_port));
 
-	assert_int_equal(vex_cache_open(srv, 50, &c), 0);
+	assert_int_equal(vex_cache_open(srv, 50, MC_SECRET, &c), 0);
 	t0 = vex_mono_us();
 	assert_int_equal(vex_cache_job_get(c, "x", &got, &len), VEX_EIO);
 	first = vex_mono_us() - t0;
@@ -385,6 +436,278 @@ static void test_outage_and_return(void **state)
 	vex_cache_free(c);
 }
 
+/* ---- authenticated values: what a process that reaches memcached can and cannot do ---- */
+
+/* The stored value is a header, then the JSON exactly as given; the reader gets the JSON back. */
+static void test_mac_round_trip(void **state)
+{
+	struct vex_cache *c = open_cache();
+	memcached_st *mc = raw_open();
+	char id[VEX_UUID_LEN + 1], want[256], *raw;
+	size_t len = 0;
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	raw = raw_get(mc, id, &len);
+	assert_non_null(raw);
+	job_json(want, sizeof(want), id, 1, "queued");
+	assert_true(len > strlen(want));
+	assert_memory_equal(raw, "vex1:", 5);
+	assert_memory_equal(raw + len - strlen(want), want, strlen(want));
+	expect_cached(c, id, 1, "queued");
+	assert_int_equal(vex_cache_rejected(c), 0);
+	free(raw);
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+/*
+ * A local process rewrites a real job's entry: plain JSON in the old format with a higher rev, and
+ * the real value with its JSON changed. Both are misses, both counted, and the real writer's next
+ * rev replaces them (a forged rev is not respected).
+ */
+static void test_tampered_value(void **state)
+{
+	struct vex_cache *c = open_cache();
+	memcached_st *mc = raw_open();
+	char id[VEX_UUID_LEN + 1], forged[256], *raw, *p;
+	size_t len = 0;
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	job_json(forged, sizeof(forged), id, 99, "completed");
+	raw_set(mc, id, forged, strlen(forged));
+	expect_miss(c, id);
+	assert_int_equal(vex_cache_rejected(c), 1);
+	put_rev(c, id, 2, "running"); /* the writer's gets refuses it too (2) and replaces it */
+	expect_cached(c, id, 2, "running");
+	assert_int_equal(vex_cache_rejected(c), 2);
+
+	/* The authentic value with one word changed and its header kept. */
+	raw = raw_get(mc, id, &len);
+	assert_non_null(raw);
+	p = strstr(raw, "\"running\"");
+	assert_non_null(p);
+	memcpy(p + 1, "failed!", 7);
+	raw_set(mc, id, raw, len);
+	expect_miss(c, id);
+	assert_int_equal(vex_cache_rejected(c), 3);
+	/* Same rev as the real one, which the writer would otherwise leave alone: replaced. */
+	put_rev(c, id, 2, "running");
+	expect_cached(c, id, 2, "running");
+	/* A forged header with a well-formed but wrong MAC. */
+	memset(raw + 22, 'a', 64);
+	raw_set(mc, id, raw, len);
+	expect_miss(c, id);
+	assert_int_equal(vex_cache_rejected(c), 5);
+	free(raw);
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+/* A value written by a handle with another secret (a forger's guess, or a stale server) is a miss. */
+static void test_wrong_key(void **state)
+{
+	static const unsigned char other[] = "another secret, also 32 bytes long";
+	struct vex_cache *c = open_cache(), *o = NULL;
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	assert_int_equal(vex_cache_open(servers, 100, other, sizeof(other) - 1, &o), 0);
+	vex_uuid7(id);
+	put_rev(o, id, 7, "completed");
+	expect_cached(o, id, 7, "completed");
+	expect_miss(c, id);
+	assert_int_equal(vex_cache_rejected(c), 1);
+	/* Our writer does not respect its rev 7. */
+	put_rev(c, id, 2, "running");
+	expect_cached(c, id, 2, "running");
+	assert_int_equal(vex_cache_rejected(o), 0);
+	vex_cache_free(o);
+	vex_cache_free(c);
+}
+
+/* Another job's authentic value copied under this job's key is refused: the MAC covers the key name. */
+static void test_key_binding(void **state)
+{
+	struct vex_cache *c = open_cache();
+	memcached_st *mc = raw_open();
+	char a[VEX_UUID_LEN + 1], b[VEX_UUID_LEN + 1], *raw;
+	size_t len = 0;
+
+	(void)state;
+	vex_uuid7(a);
+	vex_uuid7(b);
+	put_rev(c, a, 5, "completed");
+	put_rev(c, b, 1, "queued");
+	raw = raw_get(mc, a, &len);
+	assert_non_null(raw);
+	raw_set(mc, b, raw, len);
+	expect_miss(c, b);
+	assert_int_equal(vex_cache_rejected(c), 1);
+	expect_cached(c, a, 5, "completed");
+	free(raw);
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+/* Cut anywhere (inside the header, after it, in the JSON) or emptied: a miss, counted each time. */
+static void test_truncated_value(void **state)
+{
+	static const size_t cuts[] = { 0, 1, 4, 5, 21, 22, 87, 88, 89, 120 };
+	struct vex_cache *c = open_cache();
+	memcached_st *mc = raw_open();
+	char id[VEX_UUID_LEN + 1], *raw;
+	size_t len = 0;
+
+	(void)state;
+	vex_uuid7(id);
+	put_rev(c, id, 1, "queued");
+	raw = raw_get(mc, id, &len);
+	assert_non_null(raw);
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		assert_true(cuts[i] < len);
+		raw_set(mc, id, raw, cuts[i]);
+		expect_miss(c, id);
+		assert_int_equal(vex_cache_rejected(c), i + 1);
+	}
+	/* The whole value again: accepted, not counted. */
+	raw_set(mc, id, raw, len);
+	expect_cached(c, id, 1, "queued");
+	assert_int_equal(vex_cache_rejected(c), sizeof(cuts) / sizeof(cuts[0]));
+	free(raw);
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+/*
+ * The counter counts each refused read and each refused copy a writer finds (it replaces them),
+ * per handle; a disabled or NULL handle reads 0. Many refusals do not stop service.
+ */
+static void test_rejection_counter(void **state)
+{
+	struct vex_cache *c = open_cache(), *off = NULL;
+	memcached_st *mc = raw_open();
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	assert_int_equal(vex_cache_rejected(c), 0);
+	assert_int_equal(vex_cache_rejected(NULL), 0);
+	vex_uuid7(id);
+	for (int i = 0; i < 50; i++) {
+		raw_set(mc, id, "{\"rev\":1000}", 12);
+		expect_miss(c, id);
+	}
+	assert_int_equal(vex_cache_rejected(c), 50);
+	put_rev(c, id, 1, "queued"); /* the writer's gets sees the forgery too */
+	assert_int_equal(vex_cache_rejected(c), 51);
+	expect_cached(c, id, 1, "queued");
+	assert_int_equal(vex_cache_rejected(c), 51);
+	assert_int_equal(vex_cache_open(NULL, 100, NULL, 0, &off), 0);
+	assert_int_equal(vex_cache_rejected(off), 0);
+	vex_cache_free(off);
+	memcached_free(mc);
+	vex_cache_free(c);
+}
+
+/* An enabled cache needs a secret; a disabled one does not. */
+static void test_open_needs_secret(void **state)
+{
+	struct vex_cache *c = NULL;
+
+	(void)state;
+	assert_int_equal(vex_cache_open(servers, 100, NULL, 0, &c), VEX_EINVAL);
+	assert_null(c);
+	assert_int_equal(vex_cache_open(servers, 100, mc_secret, 0, &c), VEX_EINVAL);
+	assert_null(c);
+}
+
+/* memcached on a unix socket (as make run starts it): "unix:/path" and "/path" entries, mixed lists. */
+static void test_unix_socket(void **state)
+{
+	char dir[] = "/tmp/vex-test-mc-XXXXXX", sock[96], entry[160], *got = NULL;
+	struct vex_cache *c = NULL, *c2 = NULL, *mixed = NULL;
+	int st, up = 0, rc_open, rc_ping, rc_put, rc_get = -1, rc_open2, rc_get2 = -1, rc_mixed;
+	char want[256];
+	size_t len = 0;
+	pid_t pid;
+
+	(void)state;
+	/* Refused at open, before anything runs. */
+	assert_int_equal(vex_cache_open("unix:relative.sock", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("unix:", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("127.0.0.1:99999", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("127.0.0.1:", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("a,,b", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_int_equal(vex_cache_open("/x/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock", 100, MC_SECRET, &c), VEX_EINVAL);
+	assert_null(c);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/memcached.sock", dir);
+	/* As root memcached runs as nobody, who must be able to create the socket in the directory. */
+	if (geteuid() == 0)
+		assert_int_equal(chmod(dir, 0777), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv_root[] = { "memcached", "-s", sock, "-a", "0666", "-u", "nobody", NULL };
+		char *argv_user[] = { "memcached", "-s", sock, "-a", "0600", NULL };
+		char *envp[] = { NULL };
+
+		execve(MEMCACHED_BIN, geteuid() == 0 ? argv_root : argv_user, envp);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && !up; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!up)
+			usleep(10000);
+	}
+	/* Everything below runs before any assertion, so that memcached is always stopped. */
+	snprintf(entry, sizeof(entry), "unix:%s", sock);
+	job_json(want, sizeof(want), "unix-job", 1, "queued");
+	rc_open = vex_cache_open(entry, 100, MC_SECRET, &c);
+	rc_ping = rc_open ? rc_open : vex_cache_ping(c);
+	rc_put = rc_open ? rc_open : vex_cache_job_put(c, "unix-job", want, strlen(want), 1);
+	/* A bare path reaches the same server and its values. */
+	rc_open2 = vex_cache_open(sock, 100, MC_SECRET, &c2);
+	if (rc_open2 == 0)
+		rc_get2 = vex_cache_job_get(c2, "unix-job", &got, &len);
+	if (rc_get2 == 0) {
+		rc_get2 = strcmp(got, want) == 0 ? 0 : -1000;
+		free(got);
+	}
+	if (rc_open == 0)
+		rc_get = vex_cache_job_delete(c, "unix-job");
+	/* Mixed with TCP entries (consistent hashing over both). */
+	snprintf(entry, sizeof(entry), "%s, 127.0.0.1:%d,localhost", sock, mcd.port);
+	rc_mixed = vex_cache_open(entry, 100, MC_SECRET, &mixed);
+	vex_cache_free(c);
+	vex_cache_free(c2);
+	vex_cache_free(mixed);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	unlink(sock);
+	rmdir(dir);
+
+	assert_true(up);
+	assert_int_equal(rc_open, 0);
+	assert_int_equal(rc_ping, 0);
+	assert_int_equal(rc_put, 0);
+	assert_int_equal(rc_open2, 0);
+	assert_int_equal(rc_get2, 0);
+	assert_int_equal(rc_get, 0);
+	assert_int_equal(rc_mixed, 0);
+}
+
 static void test_open_errors(void **state)
 {
 	struct vex_cache *c = (struct vex_cache *)0x1;
@@ -393,7 +716,7 @@ static void test_open_errors(void **state)
 	assert_int_equal(vex_cache_job_put(NULL, "x", "{}", 2, 1), VEX_EINVAL);
 	assert_int_equal(vex_cache_ping(NULL), VEX_EINVAL);
 	/* Two servers parse; consistent hashing needs no reachable server at open. */
-	assert_int_equal(vex_cache_open("127.0.0.1:1,127.0.0.1:2", 50, &c), 0);
+	assert_int_equal(vex_cache_open("127.0.0.1:1,127.0.0.1:2", 50, MC_SECRET, &c), 0);
 	vex_cache_free(c);
 }
 
@@ -407,6 +730,10 @@ int main(void)
 		cmocka_unit_test(test_disabled),         cmocka_unit_test(test_nothing_listening),
 		cmocka_unit_test(test_open_errors),      cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_outage_and_return),
+		cmocka_unit_test(test_mac_round_trip),   cmocka_unit_test(test_tampered_value),
+		cmocka_unit_test(test_wrong_key),        cmocka_unit_test(test_key_binding),
+		cmocka_unit_test(test_truncated_value),  cmocka_unit_test(test_rejection_counter),
+		cmocka_unit_test(test_open_needs_secret), cmocka_unit_test(test_unix_socket),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -255,6 +255,19 @@ static void test_env_overrides(void **state)
 	assert_null(cfg.home); /* left released */
 }
 
+/* [cache] servers takes unix sockets ("/path" or "unix:/path") beside host:port entries. */
+static void test_cache_unix_sockets(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	write_file("vex.conf", "[cache]\nservers = /run/vex/mc.sock, unix:/tmp/m.sock,10.0.0.1:11211\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cache_servers, "/run/vex/mc.sock, unix:/tmp/m.sock,10.0.0.1:11211");
+	vex_config_release(&cfg);
+}
+
 static void test_home_realpath(void **state)
 {
 	struct vex_config cfg;
@@ -317,6 +330,11 @@ static void test_file_errors(void **state)
 		     (const char *const[]){"bad.conf:2:", "servers", "host:port", NULL});
 	expect_error("[cache]\nservers = a:1,,b:2\n", (const char *const[]){"bad.conf:2:", NULL});
 	expect_error("[cache]\nservers = a:70000\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[cache]\nservers = unix:relative.sock\n", (const char *const[]){"bad.conf:2:", "unix socket", NULL});
+	expect_error("[cache]\nservers = /has space.sock\n", (const char *const[]){"bad.conf:2:", NULL});
+	expect_error("[cache]\nservers = /a/very/long/path/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.sock\n",
+		     (const char *const[]){"bad.conf:2:", NULL});
 	expect_error("[store]\npath =\n", (const char *const[]){"bad.conf:2:", "path", "empty", NULL});
 	expect_error("[server]\nworkers = 4\nthis is not ini\n",
 		     (const char *const[]){"bad.conf:3:", "syntax error", NULL});
@@ -525,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_home_realpath, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_unix_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),

@@ -55,7 +55,8 @@ static int group_setup(void **state)
 		return -1;
 	if (vex_store_open(db_path, 1, 1000, &store) != 0)
 		return -1;
-	if (vex_cache_open(mcd.servers, 500, &live_cache) != 0 || vex_cache_open(NULL, 100, &off_cache) != 0)
+	if (vex_cache_open(mcd.servers, 500, MC_SECRET, &live_cache) != 0 ||
+	    vex_cache_open(NULL, 100, NULL, 0, &off_cache) != 0)
 		return -1;
 	wake_rx = vex_wake_bind(sock_path);
 	if (wake_rx < 0)
@@ -495,7 +496,7 @@ static void test_dead_cache(void **state)
 
 	(void)state;
 	snprintf(servers, sizeof(servers), "127.0.0.1:%d", mc_free_port());
-	assert_int_equal(vex_cache_open(servers, 50, &dead), 0);
+	assert_int_equal(vex_cache_open(servers, 50, MC_SECRET, &dead), 0);
 	env.cache = dead;
 	j = submit_echo(&alice, NULL, NULL);
 	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);

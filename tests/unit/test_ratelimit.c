@@ -39,7 +39,7 @@ static int group_setup(void **state)
 	cfg.plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
 	cfg.plan_rate_per_minute[VEX_PLAN_PRO] = 100;
 	cfg.plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
-	return vex_cache_open(mcd.servers, 500, &live);
+	return vex_cache_open(mcd.servers, 500, MC_SECRET, &live);
 }
 
 static int group_teardown(void **state)
@@ -115,8 +115,8 @@ static void test_fail_open(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(vex_cache_open(NULL, 100, &off), 0);
-	assert_int_equal(vex_cache_open(dead_servers, 100, &dead), 0);
+	assert_int_equal(vex_cache_open(NULL, 100, NULL, 0, &off), 0);
+	assert_int_equal(vex_cache_open(dead_servers, 100, MC_SECRET, &dead), 0);
 	for (i = 0; i < 5; i++) {
 		assert_int_equal(vex_ratelimit_hit(off, &cfg, &who, vex_now_us(), &r), 0);
 		assert_true(r.allowed);

@@ -56,7 +56,7 @@ static int group_setup(void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.max_attempts = 1;
 	cfg.default_timeout_ms = 60000;
-	return vex_cache_open(NULL, 100, &off_cache);
+	return vex_cache_open(NULL, 100, NULL, 0, &off_cache);
 }
 
 static int group_teardown(void **state)
