@@ -129,36 +129,36 @@ static void test_resolve(void **state)
 	publish("command", NULL, (const char *const[]){ "resize" }, 1);
 
 	/* builtins win, even over a catalog tool of the same short name */
-	assert_int_equal(vex_tool_resolve(fx.store, "echo", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "echo", &m, &e), 0);
 	assert_string_equal(m.info.source, "builtin");
 	assert_ptr_equal(m.info.name, vex_tool_find("echo")->name);
 	vex_tool_match_release(&m);
 	/* full names, unique short names, command tools */
-	assert_int_equal(vex_tool_resolve(fx.store, "everything.echo", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "everything.echo", &m, &e), 0);
 	assert_string_equal(m.info.name, "everything.echo");
 	assert_string_equal(m.info.server, "everything");
 	assert_string_equal(m.info.source, "mcp");
 	assert_string_equal(m.info.description, "a published tool");
 	assert_string_equal(m.info.input_schema_json, "{\"type\":\"object\",\"required\":[\"a\"]}");
 	vex_tool_match_release(&m);
-	assert_int_equal(vex_tool_resolve(fx.store, "crash", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "crash", &m, &e), 0);
 	assert_string_equal(m.info.name, "fixture.crash");
 	vex_tool_match_release(&m);
-	assert_int_equal(vex_tool_resolve(fx.store, "resize", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "resize", &m, &e), 0);
 	assert_string_equal(m.info.source, "command");
 	assert_null(m.info.server);
 	vex_tool_match_release(&m);
 	/* ambiguous */
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(vex_tool_resolve(fx.store, "add", &m, &e), VEX_EINVAL);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "add", &m, &e), VEX_EINVAL);
 	assert_int_equal(e.status, 400);
 	assert_string_equal(e.code, "AMBIGUOUS_TOOL");
 	assert_string_equal(e.field, "tool");
 	assert_string_equal(e.message, "add is ambiguous: everything.add, fixture.add");
 	/* unknown */
-	assert_int_equal(vex_tool_resolve(fx.store, "nope", &m, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_tool_resolve(fx.store, "", &m, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_tool_resolve(fx.store, NULL, &m, NULL), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "nope", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, NULL, &m, NULL), VEX_ENOTFOUND);
 	vex_tool_match_release(NULL);
 }
 
@@ -168,12 +168,12 @@ static void test_list(void **state)
 	json_t *schema;
 
 	(void)state;
-	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(vex_tools_list(fx.store, NULL, &l), 0);
 	assert_int_equal(l.n, 3);
 	vex_tool_list_release(&l);
 	publish("mcp", "fx", (const char *const[]){ "b", "a" }, 2);
 	publish("command", NULL, (const char *const[]){ "echo", "zip" }, 2); /* "echo" is shadowed by the builtin */
-	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(vex_tools_list(fx.store, NULL, &l), 0);
 	assert_int_equal(l.n, 6);
 	assert_string_equal(l.items[0].name, "echo");
 	assert_string_equal(l.items[0].source, "builtin");
