@@ -269,6 +269,35 @@ static void test_replace_invalid(void **state)
 	assert_string_equal(names, "fx.add");
 }
 
+/* A row's grant is stored and read back as given (NULL stays NULL); a lookup filter hides rows,
+ * candidates included. */
+static int keep_granted(const struct vex_tool_row *r, const void *arg)
+{
+	(void)arg;
+	return r->grant != NULL;
+}
+
+static void test_grant_column(void **state)
+{
+	struct vex_tool_row items[2] = { row("fx.add", "add", "fx", "mcp", ""), row("fx.env", "env", "fx", "mcp", "") };
+	struct vex_tool_rows rows = { items, 2 }, l = { NULL, 0 };
+
+	(void)state;
+	items[0].grant = (char *)"{\"roles\":[\"user\"]}";
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].grant, "{\"roles\":[\"user\"]}");
+	assert_null(l.items[1].grant);
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "fx.add", keep_granted, NULL, &l), 0);
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "fx.env", keep_granted, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "env", keep_granted, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "env", NULL, NULL, &l), 0);
+	vex_tool_rows_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ambiguous_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_column, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
