@@ -101,6 +101,11 @@ static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const voi
 		l.n++;
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	if (rc == 0 && l.n == 0) {
+		/* every row filtered out: no array to hand over */
+		free(l.items);
+		l.items = NULL;
+	}
 	if (rc == 0) {
 		*ret = l;
 		l.items = NULL;
