@@ -257,3 +257,37 @@ def test_check_config_refuses_a_bad_grant(tmp_path, where, text, message):
     assert r.returncode != 0, out
     assert str(path) in out and message in out, out
     assert ('"t"' in out) if where == "tools.json" else ('"s"' in out), out
+
+
+@pytest.mark.parametrize("role,plan,granted", [
+    ("user", "free", {"gusers", "gfx__add", "gfx__noop"}),
+    ("user", "pro", {"gusers", "gpro", "gfx__add", "gfx__noop"}),
+    ("admin", "free", {"gusers", "gpro", "galice", "gsecret", "gfx__add", "gfx__env", "gfx__noop", "hid__add",
+                       "hid__env"}),
+])
+def test_events_agent_offered_its_owners_tools(svc, fake, role, plan, granted):
+    """The events dialect's agents (API key callers) decide by the owner's role and plan as of the submit."""
+    c = vexit.KeyClient(svc, role=role, plan=plan, header="X-Api-Key")
+    fake.set_script([{"tool_calls": [{"id": "s1", "name": "gsecret", "arguments": {}}], "content": None},
+                     {"content": "done"}])
+    before = runs(svc)
+    r = c.post("/v1/agents", json={"name": "events grants", "mode": "SCHEDULED", "content": "You are a test agent",
+                                   "schedule": {"tasksPerDay": 1, "times": ["09:00"]}})
+    assert r.status_code == 201, r.text
+    r = c.post("/v1/agents/%s/execute" % assert_json(r)["data"]["id"], json={})
+    assert r.status_code == 202, r.text
+    rid = r.json()["data"]["requestId"]
+
+    def done():
+        e = c.get("/v1/events/" + rid).json()["data"]
+        return e if e["status"] in ("COMPLETED", "FAILED") else None
+    e = wait_for(done, 60, interval=0.1, what="event")
+    assert e["status"] == "COMPLETED", e
+    reqs = fake.requests()
+    offered = {t["function"]["name"] for t in reqs[0]["body"].get("tools", [])}
+    assert offered - {"echo", "sleep", "fail"} == granted, offered
+    reply = [json.loads(m["content"]) for m in reqs[1]["body"]["messages"] if m["role"] == "tool"][0]
+    if "gsecret" in granted:
+        assert runs(svc) == before + 1 and "error" not in reply, reply
+    else:
+        assert reply["error"]["code"] == "TOOL_NOT_FOUND" and runs(svc) == before, reply
