@@ -358,17 +358,17 @@ static int parse_limits(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 static int parse_grant(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 {
 	json_t *v = json_object_get(o, "grant");
-	const char *field;
-	char why[256];
+	const char *sub;
+	char why[256], where[32];
 	int rc;
 
 	if (!v)
 		return 0;
-	rc = vex_grant_check(v, &t->grant, &field, why, sizeof(why));
-	if (rc == VEX_EINVAL)
-		return fail(p, *field ? (strcmp(field, "roles") == 0 ? "grant.roles" : strcmp(field, "plans") == 0
-						? "grant.plans" : "grant.owners") : "grant", "%s", why);
-	return rc;
+	rc = vex_grant_check(v, &t->grant, &sub, why, sizeof(why));
+	if (rc != VEX_EINVAL)
+		return rc;
+	snprintf(where, sizeof(where), "grant%s%s", *sub ? "." : "", sub);
+	return fail(p, where, "%s", why);
 }
 
 static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_cmd_tool *t)

@@ -73,6 +73,7 @@ int vex_grant_check(const json_t *v, char **ret, const char **ret_field, char *e
 		}
 		rc = check_list(x, key, err, errlen);
 		if (rc) {
+			/* a static name: "key" lives only as long as "v" */
 			*ret_field = strcmp(key, "roles") == 0 ? "roles" : strcmp(key, "plans") == 0 ? "plans" : "owners";
 			return rc;
 		}
