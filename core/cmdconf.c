@@ -15,6 +15,7 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/grant.h"
 #include "core/jsonconf.h"
 #include "core/tools.h"
 
@@ -22,7 +23,7 @@
 #define USER_NAME_MAX 64
 
 static const char *const tool_keys[] = { "description", "inputSchema", "argv", "timeout_ms", "env",
-					 "env_set", "user", "limits", NULL };
+					 "env_set", "user", "limits", "grant", NULL };
 
 /* A limit's key, bounds and default. */
 struct limit_def {
@@ -87,6 +88,7 @@ static void tool_release(struct vex_cmd_tool *t)
 	vex_strv_free(t->env, t->envc);
 	free(t->user);
 	free(t->groups);
+	free(t->grant);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -352,6 +354,23 @@ static int parse_limits(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 	return 0;
 }
 
+/* "grant": who besides an admin may run the tool (core/grant.h); none keeps it admin-only. */
+static int parse_grant(struct parse *p, json_t *o, struct vex_cmd_tool *t)
+{
+	json_t *v = json_object_get(o, "grant");
+	const char *sub;
+	char why[256], where[32];
+	int rc;
+
+	if (!v)
+		return 0;
+	rc = vex_grant_check(v, &t->grant, &sub, why, sizeof(why));
+	if (rc != VEX_EINVAL)
+		return rc;
+	snprintf(where, sizeof(where), "grant%s%s", *sub ? "." : "", sub);
+	return fail(p, where, "%s", why);
+}
+
 static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_cmd_tool *t)
 {
 	int rc;
@@ -370,7 +389,8 @@ static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_c
 		return VEX_ENOMEM;
 	if ((rc = parse_description(p, o, t)) < 0 || (rc = parse_schema(p, o, t)) < 0 ||
 	    (rc = parse_argv(p, o, t)) < 0 || (rc = parse_timeout(p, o, t)) < 0 || (rc = parse_env(p, o, t)) < 0 ||
-	    (rc = parse_user(p, o, t)) < 0 || (rc = parse_limits(p, o, t)) < 0)
+	    (rc = parse_user(p, o, t)) < 0 || (rc = parse_limits(p, o, t)) < 0 ||
+	    (rc = parse_grant(p, o, t)) < 0)
 		return rc;
 	return 0;
 }

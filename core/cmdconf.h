@@ -41,6 +41,7 @@ struct vex_cmd_tool {
 	gid_t *groups;
 	size_t ngroups;
 	struct vex_cmd_limits limits;
+	char *grant;           /* NULL: admins only; else the grant's text (core/grant.h) */
 };
 
 struct vex_cmd_tools {

@@ -177,7 +177,9 @@ static char *request_text(const struct vex_job *j)
 
 	if (!job)
 		return NULL;
-	req = json_pack("{s:o, s:s?}", "job", job, "idempotency_key", j->idempotency_key);
+	/* the submitter's role travels beside the job, as its idempotency key does (not part of its view) */
+	req = json_pack("{s:o, s:s?, s:b}", "job", job, "idempotency_key", j->idempotency_key, "owner_admin",
+			j->owner_admin);
 	if (req)
 		text = vex_json_dump(req);
 	json_decref(req);
@@ -390,6 +392,7 @@ static int client_take(struct client *c, struct vex_job **ret)
 	idem = json_object_get(v, "idempotency_key");
 	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
 		goto out;
+	job->owner_admin = json_is_true(json_object_get(v, "owner_admin"));
 	memmove(c->buf, c->buf + 4 + len, c->len - 4 - len);
 	c->len -= 4 + (size_t)len;
 	*ret = job;

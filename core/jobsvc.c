@@ -152,6 +152,7 @@ static void job_defaults(struct vex_env *env, const struct vex_principal *who, s
 	vex_uuid7(j->id);
 	snprintf(j->owner, sizeof(j->owner), "%s", who->sub);
 	j->plan = who->plan;
+	j->owner_admin = who->role == VEX_ROLE_ADMIN;
 	j->max_attempts = env->cfg && env->cfg->max_attempts > 0 ? env->cfg->max_attempts : 1;
 	j->timeout_ms = env->cfg && env->cfg->default_timeout_ms > 0 ? env->cfg->default_timeout_ms : 300000;
 	j->created_at = vex_now_us();
@@ -220,7 +221,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 	if (!e)
 		e = &scratch;
 	memset(&t, 0, sizeof(t));
-	rc = vex_tool_resolve(env->store, tool, &t, e);
+	rc = vex_tool_resolve(env->store, who, tool, &t, e);
 	if (rc)
 		goto out;
 	rc = vex_schema_check_text(t.info.input_schema_json, arguments, e);

@@ -14,12 +14,13 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/grant.h"
 #include "core/jsonconf.h"
 
 #define VAR_NAME_MAX 128
 #define HEADER_NAME_MAX 128
 
-static const char *const server_keys[] = { "command", "args", "env", "url", "headers", "type", "disabled", NULL };
+static const char *const server_keys[] = { "command", "args", "env", "url", "headers", "type", "disabled", "vex", NULL };
 
 /* The parse in progress: where messages go and what they name. */
 struct parse {
@@ -174,6 +175,12 @@ static void server_release(struct vex_mcp_server_conf *s)
 	vex_strv_free(s->env, s->nenv);
 	free(s->url);
 	vex_strv_free(s->headers, s->nheaders);
+	free(s->grant);
+	for (size_t i = 0; i < s->ntool_grants; i++) {
+		free(s->tool_grants[i].tool);
+		free(s->tool_grants[i].grant);
+	}
+	free(s->tool_grants);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -338,6 +345,86 @@ static int is_http_url(const char *u)
 }
 
 /* Parses server "name" from "o" into "s" (zeroed by the caller); 1 when it is disabled (skipped). */
+/* A grant object at "field" into *ret (core/grant.h). */
+static int parse_grant(struct parse *p, json_t *v, const char *field, char **ret)
+{
+	const char *sub;
+	char why[256], where[200];
+	int rc;
+
+	rc = vex_grant_check(v, ret, &sub, why, sizeof(why));
+	if (rc != VEX_EINVAL)
+		return rc;
+	snprintf(where, sizeof(where), "%s%s%s", field, *sub ? "." : "", sub);
+	return fail(p, where, "%s", why);
+}
+
+/*
+ * "vex": what only vex reads (other MCP clients ignore the key): {"grant":{...}, "tools":{TOOL:
+ * {"grant":{...}}}}. Strict: a typo here would leave a tool admin-only or grant the wrong one.
+ */
+static int parse_vex(struct parse *p, json_t *o, struct vex_mcp_server_conf *s)
+{
+	json_t *vx = json_object_get(o, "vex"), *v, *tools, *t;
+	const char *key, *tool;
+	char where[200];
+	int rc;
+
+	if (!vx)
+		return 0;
+	if (!json_is_object(vx))
+		return fail(p, "vex", "must be an object with grant and/or tools");
+	json_object_foreach(vx, key, v)
+		if (strcmp(key, "grant") != 0 && strcmp(key, "tools") != 0)
+			return fail(p, "vex", "unknown key \"%.64s\" (grant, tools)", key);
+	v = json_object_get(vx, "grant");
+	if (v && (rc = parse_grant(p, v, "vex.grant", &s->grant)) < 0)
+		return rc;
+	tools = json_object_get(vx, "tools");
+	if (!tools)
+		return 0;
+	if (!json_is_object(tools))
+		return fail(p, "vex.tools", "must be an object of tool names");
+	if (json_object_size(tools) > VEX_MCP_TOOL_GRANTS_MAX)
+		return fail(p, "vex.tools", "more than %d tools", VEX_MCP_TOOL_GRANTS_MAX);
+	s->tool_grants = calloc(json_object_size(tools) + 1, sizeof(*s->tool_grants));
+	if (!s->tool_grants)
+		return VEX_ENOMEM;
+	json_object_foreach(tools, tool, t) {
+		struct vex_mcp_tool_grant *g = &s->tool_grants[s->ntool_grants];
+
+		snprintf(where, sizeof(where), "vex.tools.%.128s", tool);
+		if (!*tool || strlen(tool) > VEX_MCP_TOOL_NAME_MAX || vex_has_control_chars(tool))
+			return fail(p, "vex.tools", "a tool name must be 1 to %d bytes without control characters",
+				    VEX_MCP_TOOL_NAME_MAX);
+		if (!json_is_object(t))
+			return fail(p, where, "must be an object with a grant");
+		json_object_foreach(t, key, v)
+			if (strcmp(key, "grant") != 0)
+				return fail(p, where, "unknown key \"%.64s\" (grant)", key);
+		v = json_object_get(t, "grant");
+		if (!v)
+			return fail(p, where, "needs a grant");
+		if (!(g->tool = strdup(tool)))
+			return VEX_ENOMEM;
+		s->ntool_grants++;
+		snprintf(where, sizeof(where), "vex.tools.%.128s.grant", tool);
+		if ((rc = parse_grant(p, v, where, &g->grant)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+const char *vex_mcp_server_grant(const struct vex_mcp_server_conf *s, const char *tool)
+{
+	size_t i;
+
+	for (i = 0; tool && i < s->ntool_grants; i++)
+		if (strcmp(s->tool_grants[i].tool, tool) == 0)
+			return s->tool_grants[i].grant;
+	return s->grant;
+}
+
 static int parse_server(struct parse *p, const char *name, json_t *o, struct vex_mcp_server_conf *s)
 {
 	json_t *command = json_object_get(o, "command"), *url = json_object_get(o, "url");
@@ -380,6 +467,9 @@ static int parse_server(struct parse *p, const char *name, json_t *o, struct vex
 	s->name = strdup(name);
 	if (!s->name)
 		return VEX_ENOMEM;
+	rc = parse_vex(p, o, s);
+	if (rc < 0)
+		return rc;
 	if (command) {
 		if (json_object_get(o, "headers"))
 			return fail(p, "headers", "only a url server has headers");

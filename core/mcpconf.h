@@ -12,6 +12,14 @@
 #define VEX_MCP_ENV_MAX 128            /* entries of "env" */
 #define VEX_MCP_HEADERS_MAX 64         /* entries of "headers" */
 #define VEX_MCP_WARN_MAX 16            /* warnings kept by one parse */
+#define VEX_MCP_TOOL_GRANTS_MAX 1000   /* entries of "vex": {"tools": ...} */
+#define VEX_MCP_TOOL_NAME_MAX 128      /* bytes of a tool name there */
+
+/* A grant for one tool of a server ("vex": {"tools": {TOOL: {"grant": ...}}}). */
+struct vex_mcp_tool_grant {
+	char *tool;
+	char *grant; /* its text (core/grant.h) */
+};
 
 /* One server. Exactly one of "command" (stdio) and "url" (Streamable HTTP) is set. */
 struct vex_mcp_server_conf {
@@ -24,6 +32,9 @@ struct vex_mcp_server_conf {
 	char *url;       /* http:// or https:// */
 	char **headers;  /* nheaders "Name: value" entries + NULL, sent with every request */
 	size_t nheaders;
+	char *grant;                           /* "vex": {"grant"}: NULL = admins only */
+	struct vex_mcp_tool_grant *tool_grants; /* "vex": {"tools"}: a tool's own grant wins */
+	size_t ntool_grants;
 };
 
 struct vex_mcp_conf {
@@ -53,6 +64,10 @@ int vex_mcp_conf_load(const char *path, struct vex_mcp_conf *ret, char *err, siz
 
 /* Frees everything "c" holds and zeroes it. Accepts NULL. */
 void vex_mcp_conf_release(struct vex_mcp_conf *c);
+
+/* The grant of tool "tool" of "s" (text, core/grant.h): the tool's own, else the server's, else NULL
+ * (admins only). */
+const char *vex_mcp_server_grant(const struct vex_mcp_server_conf *s, const char *tool);
 
 /* 1 when "s" is a valid server name ([A-Za-z0-9_-]{1,64}), else 0. */
 int vex_mcp_name_valid(const char *s);

@@ -35,6 +35,7 @@ struct vex_agent {
 	int generation;
 	double fitness;
 	enum vex_plan plan;  /* the creator's plan: scheduled runs are queued under it */
+	int owner_admin;     /* 1 when the creator was an admin: scheduled runs decide tool grants by it */
 	int64_t created_at;
 	int64_t updated_at;
 };
@@ -62,6 +63,7 @@ struct vex_job {
 	char id[VEX_UUID_LEN + 1];
 	char owner[VEX_SUB_MAX + 1];
 	enum vex_plan plan;           /* the submitter's plan: per-plan concurrency at claim time */
+	int owner_admin;              /* 1 when the submitter was an admin: tool grants (core/grant.h) */
 	enum vex_job_kind kind;
 	char agent_id[VEX_UUID_LEN + 1]; /* "" for tool jobs */
 	char *tool;                   /* tool name (tool jobs); NULL for agent jobs */

@@ -231,6 +231,13 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX tools_short ON tools(short_name);"
 	"CREATE INDEX tools_server ON tools(server) WHERE server IS NOT NULL;",
+
+	/* 4: tool grants. A catalog row carries who besides admins may run it (core/grant.h; NULL:
+	 * admins only); a job and an agent carry their owner's role as of the submit (or the create),
+	 * so the runner offers an agent's model only what that owner may run. */
+	"ALTER TABLE tools ADD COLUMN grant_json TEXT;"
+	"ALTER TABLE jobs ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';"
+	"ALTER TABLE agents ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -577,6 +577,7 @@ struct vex_tool_row {
 	char *description;  /* "" when none */
 	char *input_schema; /* a JSON Schema object, as text */
 	int64_t updated_at;
+	char *grant;        /* who besides admins may run it (core/grant.h), as text; NULL: admins only */
 };
 
 struct vex_tool_rows {
@@ -600,9 +601,14 @@ int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, s
 /* Every row, by name (at most 10000). */
 int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret);
 
+/* Which rows a lookup sees: 1 to keep "r". */
+typedef int (*vex_tool_filter)(const struct vex_tool_row *r, const void *arg);
+
 /* The row named exactly "name"; else the one row whose short_name is "name": 0 with ret->n == 1.
+ * Only rows "keep" (when not NULL) accepts exist for the lookup, candidates included.
  * VEX_ENOTFOUND; or VEX_ECONFLICT with the candidates in *ret when several rows share that short
  * name (the caller names them). The caller releases *ret on 0 and on VEX_ECONFLICT. */
-int vex_store_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_rows *ret);
+int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filter keep, const void *arg,
+			   struct vex_tool_rows *ret);
 
 #endif

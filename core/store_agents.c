@@ -8,7 +8,7 @@
 
 #define AGENT_COLS                                                                                         \
 	"id, owner, name, role, max_depth, spawn_shadow, model, tools_json, base_url, schedule_json, status," \
-	" generation, fitness, created_at, updated_at, plan"
+	" generation, fitness, created_at, updated_at, plan, owner_role"
 
 static int agent_status_parse(const char *s, enum vex_agent_status *ret)
 {
@@ -53,6 +53,7 @@ static int agent_from_row(sqlite3_stmt *st, struct vex_agent **ret)
 	a->updated_at = sqlite3_column_int64(st, 14);
 	if (vex_plan_parse((const char *)sqlite3_column_text(st, 15), &a->plan) != 0)
 		a->plan = VEX_PLAN_FREE;
+	a->owner_admin = sqlite3_column_text(st, 16) && strcmp((const char *)sqlite3_column_text(st, 16), "admin") == 0;
 	if (fail || !a->name || !a->role) {
 		vex_agent_free(a);
 		return VEX_ENOMEM;
@@ -87,8 +88,8 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 		return VEX_EINVAL;
 	rc = vex_store_stmt(s,
 			    "INSERT INTO agents(id, owner, name, role, max_depth, spawn_shadow, model, tools_json,"
-			    " base_url, schedule_json, status, generation, fitness, updated_at, created_at, plan)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+			    " base_url, schedule_json, status, generation, fitness, updated_at, created_at, plan, owner_role)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 			    &st);
 	if (rc)
 		return rc;
@@ -97,6 +98,7 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 	bind_mutable(st, a);
 	sqlite3_bind_int64(st, 15, a->created_at);
 	vex_bind_text(st, 16, vex_plan_name(a->plan));
+	vex_bind_text(st, 17, a->owner_admin ? "admin" : "user");
 	/* A fresh agent's updated_at defaults to its creation time. */
 	if (a->updated_at == 0)
 		sqlite3_bind_int64(st, 14, a->created_at);

@@ -143,12 +143,12 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	struct vex_job *j = NULL;
 	char *role = NULL;
 	sqlite3_stmt *st;
-	int rc, fail = 0, created = 0;
+	int rc, fail = 0, created = 0, owner_admin = 0;
 
 	/* Still ACTIVE and scheduled now that we hold the write lock: a pause or delete that committed
 	 * before us wins. */
 	rc = vex_store_stmt(s,
-			    "SELECT owner, plan, role FROM agents WHERE id = ?1 AND status = 'ACTIVE'"
+			    "SELECT owner, plan, role, owner_role FROM agents WHERE id = ?1 AND status = 'ACTIVE'"
 			    " AND schedule_json IS NOT NULL",
 			    &st);
 	if (rc)
@@ -159,6 +159,7 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 		vex_col_copy(st, 0, owner, sizeof(owner));
 		vex_col_copy(st, 1, plan, sizeof(plan));
 		role = vex_col_strdup(st, 2, &fail);
+		owner_admin = sqlite3_column_text(st, 3) && strcmp((const char *)sqlite3_column_text(st, 3), "admin") == 0;
 		rc = fail || !role ? VEX_ENOMEM : 0;
 	} else {
 		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
@@ -169,6 +170,7 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	rc = fire_job(f, owner, plan, role, &j);
 	if (rc)
 		goto out;
+	j->owner_admin = owner_admin; /* grants are decided as the agent's creator was recorded */
 	/* The primary key (agent_id, slot) turns a second fire of the slot into VEX_EEXIST. */
 	rc = vex_store_stmt(s, "INSERT INTO schedule_fires(agent_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4)",
 			    &st);

@@ -9,7 +9,7 @@
 #include "store.h"
 #include "store_internal.h"
 
-#define TOOL_COLS "name, short_name, server, source, description, input_schema, updated_at"
+#define TOOL_COLS "name, short_name, server, source, description, input_schema, updated_at, grant_json"
 
 /* What one publication may hold: the runner caps names and schemas itself; these keep a confused
  * publisher from filling the database. */
@@ -17,6 +17,7 @@
 #define NAME_MAX_BYTES 256         /* a full name: server (64) + "." + tool (128), with room */
 #define DESCRIPTION_MAX_BYTES 65536
 #define SCHEMA_MAX_BYTES (1024 * 1024)
+#define GRANT_MAX_BYTES (1024 * 1024)
 #define SERVERS_MAX 1000           /* names kept by vex_store_tools_keep_servers */
 #define CANDIDATES_MAX 16          /* rows an ambiguous short name reports */
 
@@ -28,6 +29,7 @@ void vex_tool_row_release(struct vex_tool_row *r)
 	free(r->source);
 	free(r->description);
 	free(r->input_schema);
+	free(r->grant);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -57,6 +59,7 @@ static int row_from_stmt(sqlite3_stmt *st, struct vex_tool_row *r)
 	r->description = vex_col_strdup(st, 4, &fail);
 	r->input_schema = vex_col_strdup(st, 5, &fail);
 	r->updated_at = sqlite3_column_int64(st, 6);
+	r->grant = vex_col_strdup(st, 7, &fail);
 	if (!fail && !r->description)
 		fail = !(r->description = strdup(""));
 	if (fail || !r->name || !r->short_name || !r->source || !r->input_schema) {
@@ -66,8 +69,9 @@ static int row_from_stmt(sqlite3_stmt *st, struct vex_tool_row *r)
 	return 0;
 }
 
-/* Step "st" to the end (at most "cap" rows) collecting rows into *ret; hands "st" back. */
-static int collect(sqlite3_stmt *st, size_t cap, struct vex_tool_rows *ret)
+/* Step "st" to the end (at most "cap" rows that "keep" accepts; all when NULL) collecting rows
+ * into *ret; hands "st" back. */
+static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const void *arg, struct vex_tool_rows *ret)
 {
 	struct vex_tool_rows l = { NULL, 0 };
 	size_t room = 0;
@@ -90,9 +94,18 @@ static int collect(sqlite3_stmt *st, size_t cap, struct vex_tool_rows *ret)
 		rc = row_from_stmt(st, &l.items[l.n]);
 		if (rc)
 			goto out;
+		if (keep && !keep(&l.items[l.n], arg)) {
+			vex_tool_row_release(&l.items[l.n]);
+			continue;
+		}
 		l.n++;
 	}
 	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	if (rc == 0 && l.n == 0) {
+		/* every row filtered out: no array to hand over */
+		free(l.items);
+		l.items = NULL;
+	}
 	if (rc == 0) {
 		*ret = l;
 		l.items = NULL;
@@ -126,6 +139,8 @@ static int row_valid(const struct vex_tool_row *r, const char *source, const cha
 		return 0;
 	if (r->description && strlen(r->description) > DESCRIPTION_MAX_BYTES)
 		return 0;
+	if (r->grant && strlen(r->grant) > GRANT_MAX_BYTES)
+		return 0;
 	return strlen(r->input_schema) <= SCHEMA_MAX_BYTES;
 }
 
@@ -135,12 +150,13 @@ static int insert_row(struct vex_store *s, const struct vex_tool_row *r, int64_t
 	int rc;
 
 	rc = vex_store_stmt(s,
-			    "INSERT INTO tools(" TOOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
+			    "INSERT INTO tools(" TOOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st);
 	if (rc)
 		return rc;
 	if ((vex_bind_text(st, 1, r->name) | vex_bind_text(st, 2, r->short_name) | vex_bind_text(st, 3, r->server) |
 	     vex_bind_text(st, 4, r->source) | vex_bind_text(st, 5, r->description ? r->description : "") |
-	     vex_bind_text(st, 6, r->input_schema) | sqlite3_bind_int64(st, 7, now_us)) != SQLITE_OK) {
+	     vex_bind_text(st, 6, r->input_schema) | sqlite3_bind_int64(st, 7, now_us) |
+	     vex_bind_text(st, 8, r->grant)) != SQLITE_OK) {
 		vex_store_done(st);
 		return VEX_ENOMEM;
 	}
@@ -242,10 +258,11 @@ int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret)
 	if (rc)
 		return rc;
 	sqlite3_bind_int(st, 1, ROWS_MAX);
-	return collect(st, ROWS_MAX, ret);
+	return collect(st, ROWS_MAX, NULL, NULL, ret);
 }
 
-int vex_store_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_rows *ret)
+int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filter keep, const void *arg,
+			   struct vex_tool_rows *ret)
 {
 	struct vex_tool_rows l = { NULL, 0 };
 	sqlite3_stmt *st;
@@ -262,7 +279,7 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, struct vex_too
 		vex_store_done(st);
 		return VEX_ENOMEM;
 	}
-	rc = collect(st, 1, &l);
+	rc = collect(st, 1, keep, arg, &l);
 	if (rc)
 		return rc;
 	if (l.n == 0) {
@@ -270,11 +287,11 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, struct vex_too
 				    &st);
 		if (rc)
 			return rc;
-		if ((vex_bind_text(st, 1, name) | sqlite3_bind_int(st, 2, CANDIDATES_MAX)) != SQLITE_OK) {
+		if ((vex_bind_text(st, 1, name) | sqlite3_bind_int(st, 2, keep ? ROWS_MAX : CANDIDATES_MAX)) != SQLITE_OK) {
 			vex_store_done(st);
 			return VEX_ENOMEM;
 		}
-		rc = collect(st, CANDIDATES_MAX, &l);
+		rc = collect(st, CANDIDATES_MAX, keep, arg, &l);
 		if (rc)
 			return rc;
 	}

@@ -43,7 +43,7 @@ int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, co
 	if (!e)
 		e = &scratch;
 	/* an unknown (or ambiguous) tool is answered before the timeout is looked at */
-	rc = vex_tool_resolve(env->store, tool, &t, e);
+	rc = vex_tool_resolve(env->store, who, tool, &t, e);
 	if (rc)
 		return rc;
 	vex_tool_match_release(&t);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "grant.h"
 
 static const struct vex_tool_info builtins[] = {
 	{
@@ -96,8 +97,13 @@ static int ambiguous(const char *name, const struct vex_tool_rows *rows, struct 
 	return vex_field_error_set(e, 400, "AMBIGUOUS_TOOL", "tool", "%.100s is ambiguous: %s", name, list);
 }
 
-int vex_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_match *ret,
-		     struct vex_field_error *e)
+int vex_tool_row_allowed(const struct vex_tool_row *r, const void *who)
+{
+	return vex_grant_allows(r->grant, who);
+}
+
+int vex_tool_resolve(struct vex_store *s, const struct vex_principal *who, const char *name,
+		     struct vex_tool_match *ret, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_tool_rows rows = { NULL, 0 };
@@ -114,7 +120,8 @@ int vex_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_matc
 		ret->info = *b;
 		return 0;
 	}
-	rc = vex_store_tool_resolve(s, name, &rows);
+	rc = vex_store_tool_resolve(s, name, who && who->role != VEX_ROLE_ADMIN ? vex_tool_row_allowed : NULL, who,
+				    &rows);
 	if (rc == VEX_ECONFLICT)
 		rc = ambiguous(name, &rows, e);
 	if (rc == 0) {
@@ -128,7 +135,7 @@ int vex_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_matc
 	return rc;
 }
 
-int vex_tools_list(struct vex_store *s, struct vex_tool_list *ret)
+int vex_tools_list(struct vex_store *s, const struct vex_principal *who, struct vex_tool_list *ret)
 {
 	struct vex_tool_list l;
 	const struct vex_tool_info *b;
@@ -149,7 +156,7 @@ int vex_tools_list(struct vex_store *s, struct vex_tool_list *ret)
 		l.items[l.n++] = b[i];
 	/* a row shadowed by a builtin's name could never be called by that name: leave it out */
 	for (i = 0; i < l.rows.n; i++)
-		if (!vex_tool_find(l.rows.items[i].name))
+		if (!vex_tool_find(l.rows.items[i].name) && vex_tool_row_allowed(&l.rows.items[i], who))
 			info_from_row(&l.rows.items[i], &l.items[l.n++]);
 	*ret = l;
 	return 0;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "json.h"
 #include "store.h"
 
@@ -33,22 +34,27 @@ struct vex_tool_match {
 void vex_tool_match_release(struct vex_tool_match *m);
 
 /*
- * What "name" means: a builtin by its exact name (builtins always win); else the catalog row named
+ * What "name" means to "who" (NULL: the system, which sees every tool; catalog rows "who" may not
+ * run do not exist for it, not even as candidates): a builtin by its exact name (builtins always win); else the catalog row named
  * exactly "name"; else the one row whose short name (the tool without its server) is "name".
  * 0 with *ret filled (caller releases). VEX_ENOTFOUND. VEX_EINVAL when the short name is ambiguous,
  * with "e" 400 AMBIGUOUS_TOOL, field "tool", message "add is ambiguous: everything.add, fixture.add"
  * (candidates by name). Store errors as they come.
  */
-int vex_tool_resolve(struct vex_store *s, const char *name, struct vex_tool_match *ret,
-		     struct vex_field_error *e);
+int vex_tool_resolve(struct vex_store *s, const struct vex_principal *who, const char *name,
+		     struct vex_tool_match *ret, struct vex_field_error *e);
 
-/* Every tool: the builtins in their order, then the catalog rows by name. */
+/* 1 when the principal "who" (NULL: the system) may run the catalog row "r" (its grant). */
+int vex_tool_row_allowed(const struct vex_tool_row *r, const void *who);
+
+/* Every tool "who" may run (NULL: every tool): the builtins in their order, then the catalog rows
+ * by name. */
 struct vex_tool_list {
 	struct vex_tool_info *items;
 	size_t n;
 	struct vex_tool_rows rows; /* backing the catalog entries of "items" */
 };
-int vex_tools_list(struct vex_store *s, struct vex_tool_list *ret);
+int vex_tools_list(struct vex_store *s, const struct vex_principal *who, struct vex_tool_list *ret);
 void vex_tool_list_release(struct vex_tool_list *l);
 
 /* The tool's input schema as JSON (new reference; {} when the text does not parse), NULL on ENOMEM. */

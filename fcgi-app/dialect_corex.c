@@ -514,7 +514,7 @@ static void tools_list(struct vex_ctx *c)
 	size_t i;
 	int rc;
 
-	rc = vex_tools_list(c->env->store, &l);
+	rc = vex_tools_list(c->env->store, &c->who, &l);
 	if (rc) {
 		vex_ctx_fail(c, rc, NULL);
 		return;
@@ -574,7 +574,7 @@ static void retrieve_tools(struct vex_ctx *c)
 	memset(&l, 0, sizeof(l));
 	if (query_text(c, query, sizeof(query)) != 0 || query_int(c, "top_k", TOP_K_DEFAULT, 1, TOP_K_MAX, &top_k) != 0)
 		return;
-	rc = vex_tools_list(c->env->store, &l);
+	rc = vex_tools_list(c->env->store, &c->who, &l);
 	if (rc) {
 		vex_ctx_fail(c, rc, NULL);
 		return;

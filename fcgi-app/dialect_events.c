@@ -424,6 +424,7 @@ static void agents_create(struct vex_ctx *c)
 	vex_uuid7(a->id);
 	memcpy(a->owner, c->who.sub, sizeof(a->owner));
 	a->plan = c->who.plan;
+	a->owner_admin = c->who.role == VEX_ROLE_ADMIN;
 	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
 	a->status = VEX_AGENT_ACTIVE;
 	a->created_at = c->req->now_us;

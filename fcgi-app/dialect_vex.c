@@ -217,6 +217,7 @@ static void agents_create(struct vex_ctx *c)
 	vex_uuid7(a->id);
 	memcpy(a->owner, c->who.sub, sizeof(a->owner));
 	a->plan = c->who.plan;
+	a->owner_admin = c->who.role == VEX_ROLE_ADMIN;
 	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
 	a->spawn_shadow = 0;
 	a->status = VEX_AGENT_ACTIVE;
@@ -409,7 +410,7 @@ static void tools_execute(struct vex_ctx *c)
 
 	/* An unknown or ambiguous name is answered before the body is looked at. */
 	memset(&t, 0, sizeof(t));
-	rc = vex_tool_resolve(c->env->store, tool, &t, &e);
+	rc = vex_tool_resolve(c->env->store, &c->who, tool, &t, &e);
 	vex_tool_match_release(&t);
 	if (rc == VEX_EINVAL) {
 		vex_ctx_field_error(c, &e);
@@ -603,7 +604,7 @@ static void tools_list(struct vex_ctx *c)
 	size_t i;
 	int rc;
 
-	rc = vex_tools_list(c->env->store, &l);
+	rc = vex_tools_list(c->env->store, &c->who, &l);
 	if (rc != 0) {
 		vex_ctx_fail(c, rc, NULL);
 		return;
@@ -631,7 +632,7 @@ static void tools_get(struct vex_ctx *c)
 	int rc;
 
 	memset(&t, 0, sizeof(t));
-	rc = vex_tool_resolve(c->env->store, c->params[0], &t, &e);
+	rc = vex_tool_resolve(c->env->store, &c->who, c->params[0], &t, &e);
 	if (rc == VEX_EINVAL) {
 		vex_ctx_field_error(c, &e);
 	} else if (rc != 0) {

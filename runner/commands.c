@@ -58,6 +58,7 @@ int vex_commands_publish(struct vex_store *s)
 		rows.items[i].source = source;
 		rows.items[i].description = t->description;
 		rows.items[i].input_schema = t->input_schema;
+		rows.items[i].grant = t->grant;
 		rows.items[i].updated_at = now;
 		if (!t->user && geteuid() == 0)
 			vex_log(VEX_LOG_WARN, "command tool runs as root (set \"user\")", "tool", t->name, NULL);

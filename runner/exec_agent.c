@@ -249,14 +249,20 @@ static int agent_browser_tools(struct vex_exec_ctx *ctx, const struct vex_agent 
 	return vex_browser_functions(t->browser, t->functions);
 }
 
-/* The agent's allowed tools (agent->tools_json, names resolved like tool jobs), or every tool. */
+/*
+ * The agent's allowed tools (agent->tools_json, names resolved like tool jobs), or every tool, in
+ * both cases only those the job's owner may run (grants, as the owner was recorded at submit).
+ */
 static int agent_tools_load(struct vex_exec_ctx *ctx, const struct vex_agent *agent, struct agent_tools *t)
 {
 	struct vex_tool_list all = { 0 };
+	struct vex_principal who = { .role = ctx->job->owner_admin ? VEX_ROLE_ADMIN : VEX_ROLE_USER,
+				     .plan = ctx->job->plan };
 	json_t *names = NULL, *v;
 	size_t i;
 	int rc = 0;
 
+	snprintf(who.sub, sizeof(who.sub), "%s", ctx->job->owner);
 	if (agent->tools_json) {
 		names = json_loads(agent->tools_json, 0, NULL);
 		json_array_foreach(names, i, v) {
@@ -265,9 +271,9 @@ static int agent_tools_load(struct vex_exec_ctx *ctx, const struct vex_agent *ag
 
 			if (!json_is_string(v))
 				continue;
-			rc = vex_tool_resolve(ctx->store, json_string_value(v), &m, &e);
+			rc = vex_tool_resolve(ctx->store, &who, json_string_value(v), &m, &e);
 			if (rc == VEX_ENOTFOUND || rc == VEX_EINVAL) {
-				vex_log(VEX_LOG_WARN, "agent tool not offered: not found or ambiguous", "tool",
+				vex_log(VEX_LOG_WARN, "agent tool not offered: not found, not granted or ambiguous", "tool",
 					json_string_value(v), NULL);
 				rc = 0;
 				continue;
@@ -279,7 +285,7 @@ static int agent_tools_load(struct vex_exec_ctx *ctx, const struct vex_agent *ag
 				goto out;
 		}
 	} else {
-		rc = vex_tools_list(ctx->store, &all);
+		rc = vex_tools_list(ctx->store, &who, &all);
 		if (rc < 0)
 			goto out;
 		for (i = 0; i < all.n && rc == 0; i++)

@@ -208,6 +208,15 @@ static void refresh_tools(struct mcp_server *s)
 		if (rc < 0)
 			goto out;
 	} while (cursor && ++pages < LIST_PAGES_MAX);
+	/* each tool carries its grant: its own, else its server's, else none (admins only) */
+	for (size_t i = 0; i < rows.n; i++) {
+		const char *g = vex_mcp_server_grant(s->conf, rows.items[i].short_name);
+
+		if (g && !(rows.items[i].grant = strdup(g))) {
+			rc = VEX_ENOMEM;
+			goto out;
+		}
+	}
 	rc = publish(s, &rows);
 	if (rc < 0) {
 		snprintf(why, sizeof(why), "cannot write the catalog: %s", vex_strerror(rc));

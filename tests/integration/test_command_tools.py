@@ -26,13 +26,14 @@ def tools_file(directory):
     def tool(script, description, **extra):
         t = {"description": description, "argv": [os.path.join(FIXTURES, script), marker(script)]}
         t.update(extra)
+        t.setdefault("grant", {"roles": ["user"]})
         return t
 
     tools = {
         "t2echo": tool("echo.py", "Returns the arguments it was given.",
                        inputSchema={"type": "object", "properties": {"text": {"type": "string", "maxLength": 50}},
                                     "required": ["text"], "additionalProperties": False}),
-        "t2cat": {"description": "cat: the smallest no-op tool", "argv": ["/bin/cat"]},
+        "t2cat": {"description": "cat: the smallest no-op tool", "argv": ["/bin/cat"], "grant": {"roles": ["user"]}},
         "t2sleeper": tool("sleeper.py", "Sleeps for s seconds."),
         "t2slow": tool("sleeper.py", "Sleeps, but its own timeout is short.", timeout_ms=800),
         "t2forker": tool("forker.py", "Forks children and grandchildren."),

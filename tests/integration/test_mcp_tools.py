@@ -54,8 +54,11 @@ class Env:
         return {r["name"]: r for r in self.svc.db_query("SELECT * FROM tools")}
 
 
+USERS = {"vex": {"grant": {"roles": ["user"]}}}  # the test's servers are granted to every user
+
+
 def servers(d, ports):
-    return {
+    return {k: dict(v, **USERS) for k, v in {
         # stdio: the fixture by path, with an env of its own
         "fx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "fx.log"),
                                            "FIXTURE_GREETING": "hello from mcp.json"}},
@@ -64,7 +67,7 @@ def servers(d, ports):
         # Streamable HTTP: the fixture and the reference server, started by the test
         "fxh": {"url": "http://127.0.0.1:%d/mcp" % ports["fxh"], "headers": {"X-Vex-Test": "yes"}},
         "evh": {"type": "http", "url": "http://127.0.0.1:%d/mcp" % ports["evh"]},
-    }
+    }.items()}
 
 
 @pytest.fixture(scope="module")

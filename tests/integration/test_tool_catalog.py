@@ -88,8 +88,8 @@ def publish(svc):
     try:
         with con:
             con.execute("DELETE FROM tools")
-            con.executemany("INSERT INTO tools(name, short_name, server, source, description, input_schema, updated_at)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            con.executemany("INSERT INTO tools(name, short_name, server, source, description, input_schema, updated_at,"
+                            " grant_json) VALUES (?, ?, ?, ?, ?, ?, ?, '{\"roles\":[\"user\"]}')",
                             [(n, s, srv, src, d, json.dumps(sch), int(time.time() * 1e6))
                              for n, s, srv, src, d, sch in ROWS])
     finally:

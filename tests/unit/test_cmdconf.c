@@ -267,6 +267,40 @@ static void test_refusals(void **state)
 	refused("{\"tools\":{\"a\":{\"argv\":[\"%P\"]},\"a\":{\"argv\":[\"%P\"]}}}", "duplicate", NULL);
 }
 
+/* "grant": kept as compact text; none leaves the tool admin-only; every malformed grant refused. */
+static void test_grant(void **state)
+{
+	struct vex_cmd_tools t = { 0 };
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse("{\"tools\":{\"a\":{\"argv\":[\"%P\"]},\"b\":{\"argv\":[\"%P\"],"
+			       "\"grant\":{\"plans\":[\"pro\",\"enterprise\"],\"owners\":[\"alice\"],"
+			       "\"roles\":[\"user\"]}}}}",
+			       &t, err, sizeof(err)),
+			 0);
+	assert_null(vex_cmd_tools_find(&t, "a")->grant);
+	assert_string_equal(vex_cmd_tools_find(&t, "b")->grant,
+			    "{\"owners\":[\"alice\"],\"plans\":[\"pro\",\"enterprise\"],\"roles\":[\"user\"]}");
+	vex_cmd_tools_release(&t);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":[\"user\"]}}}", "tool \"x\"", "grant: must be an object",
+		NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{}}}}", "grant: names no roles", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"role\":[\"user\"]}}}}", "grant: unknown key \"role\"",
+		NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"roles\":[\"root\"]}}}}", "grant.roles",
+		"unknown role \"root\"", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"roles\":\"user\"}}}}", "grant.roles",
+		"array of strings", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"plans\":[\"gold\"]}}}}", "grant.plans",
+		"unknown plan \"gold\"", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"owners\":[\"\"]}}}}", "grant.owners",
+		"entry 0", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"owners\":[\"a\\nb\"]}}}}", "grant.owners", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"grant\":{\"owners\":[1]}}}}", "grant.owners",
+		"entry 0 is not a string", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_empty_and_missing),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_grant),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -562,8 +562,8 @@ static void test_webhook(void **state)
 static void test_tool_catalog(void **state)
 {
 	struct vex_tool_row items[2] = {
-		{ "fx.add", "add", "fx", "mcp", "Adds", "{\"type\":\"object\"}", 0 },
-		{ "fx.sub", "sub", "fx", "mcp", "Subtracts", "{\"type\":\"object\"}", 0 },
+		{ "fx.add", "add", "fx", "mcp", "Adds", "{\"type\":\"object\"}", 0, NULL },
+		{ "fx.sub", "sub", "fx", "mcp", "Subtracts", "{\"type\":\"object\"}", 0, NULL },
 	};
 	struct vex_tool_rows rows = { items, 1 }, l = { NULL, 0 };
 	long n;
@@ -598,7 +598,7 @@ static void test_tool_catalog(void **state)
 	vex_tool_rows_release(&l);
 	for (n = 0;; n++) {
 		arm(n);
-		rc = vex_store_tool_resolve(store, "sub", &l);
+		rc = vex_store_tool_resolve(store, "sub", NULL, NULL, &l);
 		if (!disarm())
 			break;
 		assert_true(rc < 0 && rc != VEX_ENOTFOUND && rc != VEX_ECONFLICT);

@@ -306,10 +306,10 @@ static void test_submit_catalog_tool(void **state)
 	(void)state;
 	memset(rows_fx, 0, sizeof(rows_fx));
 	memset(rows_fy, 0, sizeof(rows_fy));
-	rows_fx[0] = (struct vex_tool_row){ "fx.add", "add", "fx", "mcp", "", "{\"required\":[\"a\"]}", 0 };
+	rows_fx[0] = (struct vex_tool_row){ "fx.add", "add", "fx", "mcp", "", "{\"required\":[\"a\"]}", 0, "{\"roles\":[\"user\"]}" };
 	rows_fx[1] = (struct vex_tool_row){ "fx.sum", "sum", "fx", "mcp", "",
-					    "{\"properties\":{\"xs\":{\"items\":{\"type\":\"integer\"}}}}", 0 };
-	rows_fy[0] = (struct vex_tool_row){ "fy.add", "add", "fy", "mcp", "", "{}", 0 };
+					    "{\"properties\":{\"xs\":{\"items\":{\"type\":\"integer\"}}}}", 0, "{\"roles\":[\"user\"]}" };
+	rows_fy[0] = (struct vex_tool_row){ "fy.add", "add", "fy", "mcp", "", "{}", 0, "{\"roles\":[\"user\"]}" };
 	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &fx, 1), 0);
 	assert_int_equal(vex_store_tools_replace(store, "mcp", "fy", &fy, 1), 0);
 	vex_job_filter_init(&f);

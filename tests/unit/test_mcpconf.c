@@ -127,6 +127,20 @@ static void test_refusals(void **state)
 		{ "{\"mcpServers\":{\"a\":{\"command\":\"${VEX_T_NOPE\"}}}", "must end with }" },
 		{ "{\"mcpServers\":{\"a\":{\"command\":\"${}\"}}}", "must be followed by a variable name" },
 		{ "{\"mcpServers\":{\"a\":{\"command\":\"${X:-abc\"}}}", "has no closing }" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":[]}}}", "server \"a\": vex: must be an object" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"grants\":{}}}}}", "vex: unknown key \"grants\"" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"grant\":{}}}}}", "vex.grant: names no roles" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"grant\":{\"roles\":[\"boss\"]}}}}}",
+		  "vex.grant.roles: unknown role \"boss\"" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"tools\":[]}}}}", "vex.tools: must be an object" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"tools\":{\"add\":{}}}}}}",
+		  "vex.tools.add: needs a grant" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"tools\":{\"add\":{\"grant\":{},\"x\":1}}}}}}",
+		  "vex.tools.add: unknown key" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"tools\":{\"add\":{\"grant\":{\"plans\":[\"x\"]}}}}}}}",
+		  "vex.tools.add.grant.plans: unknown plan" },
+		{ "{\"mcpServers\":{\"a\":{\"command\":\"x\",\"vex\":{\"tools\":{\"\":{\"grant\":{\"roles\":[\"user\"]}}}}}}}",
+		  "vex.tools: a tool name must be" },
 	};
 	struct vex_mcp_conf c = { 0 };
 	char err[512];
@@ -142,6 +156,30 @@ static void test_refusals(void **state)
 		assert_int_equal(c.n, 0);
 		assert_null(c.servers);
 	}
+}
+
+/* "vex": a server's grant, a tool's own grant winning over it; no "vex" key (a block pasted from
+ * another client) leaves every tool admin-only. */
+static void test_grants(void **state)
+{
+	const char *text = "{\"mcpServers\":{"
+			   "\"fx\":{\"command\":\"x\",\"vex\":{\"grant\":{\"roles\":[\"user\"]},"
+			   "\"tools\":{\"env\":{\"grant\":{\"owners\":[\"alice\"]}}}}},"
+			   "\"pasted\":{\"command\":\"y\"},"
+			   "\"one\":{\"url\":\"http://h/mcp\",\"vex\":{\"tools\":{\"add\":{\"grant\":{\"plans\":[\"pro\"]}}}}}}}";
+	struct vex_mcp_conf c = { 0 };
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.nwarnings, 0);
+	assert_string_equal(vex_mcp_server_grant(&c.servers[0], "add"), "{\"roles\":[\"user\"]}");
+	assert_string_equal(vex_mcp_server_grant(&c.servers[0], "env"), "{\"owners\":[\"alice\"]}");
+	assert_null(vex_mcp_server_grant(&c.servers[1], "add"));
+	assert_string_equal(vex_mcp_server_grant(&c.servers[2], "add"), "{\"plans\":[\"pro\"]}");
+	assert_null(vex_mcp_server_grant(&c.servers[2], "other"));
+	vex_mcp_conf_release(&c);
 }
 
 static void test_caps(void **state)
@@ -220,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_server_keys_warn),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_load),
 	};
 

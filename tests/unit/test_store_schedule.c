@@ -182,6 +182,50 @@ static void test_fire_once(void **state)
 	vex_job_free(j);
 }
 
+/* A scheduled run decides tool grants as the agent's creator was recorded: an admin's agent fires
+ * admin jobs (stored so), a user's agent user jobs. */
+static void test_fire_as_recorded_owner(void **state)
+{
+	char user_id[VEX_UUID_LEN + 1];
+	struct vex_agent *a = vex_agent_new(), *back = NULL;
+	struct vex_sched_fire f;
+	struct vex_job *j = NULL, *got = NULL;
+
+	(void)state;
+	assert_non_null(a);
+	vex_uuid7(a->id);
+	snprintf(a->owner, sizeof(a->owner), "%s", "root");
+	a->name = strdup("scheduled");
+	a->role = strdup("You summarise the news.");
+	a->max_depth = 3;
+	a->schedule_json = strdup("{\"tasksPerDay\":1,\"times\":[\"12:21\"]}");
+	a->status = VEX_AGENT_ACTIVE;
+	a->owner_admin = 1;
+	a->created_at = SLOT - 3600000000LL;
+	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_get(store, a->id, NULL, 0, &back), 0);
+	assert_int_equal(back->owner_admin, 1);
+	f = fire_of(a->id, SLOT);
+	assert_int_equal(vex_store_schedule_fire(store, &f, &j), 0);
+	assert_int_equal(j->owner_admin, 1);
+	assert_int_equal(vex_store_job_get(store, j->id, "root", &got), 0);
+	assert_int_equal(got->owner_admin, 1);
+	vex_job_free(got);
+	vex_job_free(j);
+	got = j = NULL;
+
+	add_agent("alice", "{\"tasksPerDay\":1,\"times\":[\"12:21\"]}", VEX_AGENT_ACTIVE, user_id);
+	f = fire_of(user_id, SLOT);
+	assert_int_equal(vex_store_schedule_fire(store, &f, &j), 0);
+	assert_int_equal(j->owner_admin, 0);
+	assert_int_equal(vex_store_job_get(store, j->id, "alice", &got), 0);
+	assert_int_equal(got->owner_admin, 0);
+	vex_job_free(got);
+	vex_job_free(j);
+	vex_agent_free(back);
+	vex_agent_free(a);
+}
+
 static void test_paused_deleted_not_fired(void **state)
 {
 	char paused[VEX_UUID_LEN + 1], del[VEX_UUID_LEN + 1], none[VEX_UUID_LEN + 1];
@@ -277,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_list_only_active_scheduled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fire_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fire_as_recorded_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paused_deleted_not_fired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fire_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_fire, setup, teardown),

@@ -85,8 +85,8 @@ static void test_empty(void **state)
 	(void)state;
 	assert_int_equal(vex_store_tools_list(store, &l), 0);
 	assert_int_equal(l.n, 0);
-	assert_int_equal(vex_store_tool_resolve(store, "add", &l), VEX_ENOTFOUND);
-	assert_int_equal(vex_store_tool_resolve(store, "", &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "add", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "", NULL, NULL, &l), VEX_ENOTFOUND);
 	vex_tool_rows_release(&l);
 	vex_tool_rows_release(NULL);
 }
@@ -144,7 +144,7 @@ static void test_replace_per_server(void **state)
 	assert_int_equal(publish_mcp("fx", (const char *const[]){ "sub" }, 1), 0);
 	names_of(names, sizeof(names));
 	assert_string_equal(names, "everything.add,everything.printEnv,fx.sub");
-	assert_int_equal(vex_store_tool_resolve(store, "fx.sub", &l), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "fx.sub", NULL, NULL, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.items[0].server, "fx");
 	assert_string_equal(l.items[0].source, "mcp");
@@ -188,29 +188,29 @@ static void test_resolve(void **state)
 	assert_int_equal(publish_mcp("fixture", (const char *const[]){ "add", "crash" }, 2), 0);
 
 	/* exact full name */
-	assert_int_equal(vex_store_tool_resolve(store, "fixture.add", &l), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "fixture.add", NULL, NULL, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.items[0].name, "fixture.add");
 	vex_tool_rows_release(&l);
 	/* a unique short name */
-	assert_int_equal(vex_store_tool_resolve(store, "printEnv", &l), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "printEnv", NULL, NULL, &l), 0);
 	assert_string_equal(l.items[0].name, "everything.printEnv");
 	vex_tool_rows_release(&l);
 	/* an ambiguous short name: the candidates, by name */
-	assert_int_equal(vex_store_tool_resolve(store, "add", &l), VEX_ECONFLICT);
+	assert_int_equal(vex_store_tool_resolve(store, "add", NULL, NULL, &l), VEX_ECONFLICT);
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.items[0].name, "everything.add");
 	assert_string_equal(l.items[1].name, "fixture.add");
 	vex_tool_rows_release(&l);
 	/* names are case-sensitive; unknown names and servers are not found */
-	assert_int_equal(vex_store_tool_resolve(store, "PRINTENV", &l), VEX_ENOTFOUND);
-	assert_int_equal(vex_store_tool_resolve(store, "everything", &l), VEX_ENOTFOUND);
-	assert_int_equal(vex_store_tool_resolve(store, "other.add", &l), VEX_ENOTFOUND);
-	assert_int_equal(vex_store_tool_resolve(store, NULL, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_resolve(store, "PRINTENV", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "everything", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "other.add", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, NULL, NULL, NULL, &l), VEX_EINVAL);
 	assert_null(l.items);
 	/* an exact name wins over short names: the command tool "add" */
 	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 5), 0);
-	assert_int_equal(vex_store_tool_resolve(store, "add", &l), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "add", NULL, NULL, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.items[0].source, "command");
 	vex_tool_rows_release(&l);
@@ -228,7 +228,7 @@ static void test_ambiguous_capped(void **state)
 		snprintf(server, sizeof(server), "s%02d", i);
 		assert_int_equal(publish_mcp(server, one, 1), 0);
 	}
-	assert_int_equal(vex_store_tool_resolve(store, "t", &l), VEX_ECONFLICT);
+	assert_int_equal(vex_store_tool_resolve(store, "t", NULL, NULL, &l), VEX_ECONFLICT);
 	assert_int_equal(l.n, 16);
 	assert_string_equal(l.items[0].name, "s00.t");
 	vex_tool_rows_release(&l);
@@ -269,6 +269,35 @@ static void test_replace_invalid(void **state)
 	assert_string_equal(names, "fx.add");
 }
 
+/* A row's grant is stored and read back as given (NULL stays NULL); a lookup filter hides rows,
+ * candidates included. */
+static int keep_granted(const struct vex_tool_row *r, const void *arg)
+{
+	(void)arg;
+	return r->grant != NULL;
+}
+
+static void test_grant_column(void **state)
+{
+	struct vex_tool_row items[2] = { row("fx.add", "add", "fx", "mcp", ""), row("fx.env", "env", "fx", "mcp", "") };
+	struct vex_tool_rows rows = { items, 2 }, l = { NULL, 0 };
+
+	(void)state;
+	items[0].grant = (char *)"{\"roles\":[\"user\"]}";
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].grant, "{\"roles\":[\"user\"]}");
+	assert_null(l.items[1].grant);
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "fx.add", keep_granted, NULL, &l), 0);
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "fx.env", keep_granted, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "env", keep_granted, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "env", NULL, NULL, &l), 0);
+	vex_tool_rows_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ambiguous_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_column, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

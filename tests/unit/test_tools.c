@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "core/grant.h"
 #include "core/tools.h"
 #include "tests/unit/store_fixture.h"
 
@@ -129,37 +130,108 @@ static void test_resolve(void **state)
 	publish("command", NULL, (const char *const[]){ "resize" }, 1);
 
 	/* builtins win, even over a catalog tool of the same short name */
-	assert_int_equal(vex_tool_resolve(fx.store, "echo", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "echo", &m, &e), 0);
 	assert_string_equal(m.info.source, "builtin");
 	assert_ptr_equal(m.info.name, vex_tool_find("echo")->name);
 	vex_tool_match_release(&m);
 	/* full names, unique short names, command tools */
-	assert_int_equal(vex_tool_resolve(fx.store, "everything.echo", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "everything.echo", &m, &e), 0);
 	assert_string_equal(m.info.name, "everything.echo");
 	assert_string_equal(m.info.server, "everything");
 	assert_string_equal(m.info.source, "mcp");
 	assert_string_equal(m.info.description, "a published tool");
 	assert_string_equal(m.info.input_schema_json, "{\"type\":\"object\",\"required\":[\"a\"]}");
 	vex_tool_match_release(&m);
-	assert_int_equal(vex_tool_resolve(fx.store, "crash", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "crash", &m, &e), 0);
 	assert_string_equal(m.info.name, "fixture.crash");
 	vex_tool_match_release(&m);
-	assert_int_equal(vex_tool_resolve(fx.store, "resize", &m, &e), 0);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "resize", &m, &e), 0);
 	assert_string_equal(m.info.source, "command");
 	assert_null(m.info.server);
 	vex_tool_match_release(&m);
 	/* ambiguous */
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(vex_tool_resolve(fx.store, "add", &m, &e), VEX_EINVAL);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "add", &m, &e), VEX_EINVAL);
 	assert_int_equal(e.status, 400);
 	assert_string_equal(e.code, "AMBIGUOUS_TOOL");
 	assert_string_equal(e.field, "tool");
 	assert_string_equal(e.message, "add is ambiguous: everything.add, fixture.add");
 	/* unknown */
-	assert_int_equal(vex_tool_resolve(fx.store, "nope", &m, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_tool_resolve(fx.store, "", &m, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_tool_resolve(fx.store, NULL, &m, NULL), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "nope", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, NULL, &m, NULL), VEX_ENOTFOUND);
 	vex_tool_match_release(NULL);
+}
+
+/* Grant matching: admins and the system run everything; a user by any listed role, plan or owner. */
+static void test_grant_allows(void **state)
+{
+	struct vex_principal alice = { "alice", VEX_ROLE_USER, VEX_PLAN_FREE };
+	struct vex_principal pro = { "bob", VEX_ROLE_USER, VEX_PLAN_PRO };
+	struct vex_principal admin = { "root", VEX_ROLE_ADMIN, VEX_PLAN_FREE };
+
+	(void)state;
+	assert_true(vex_grant_allows(NULL, NULL));
+	assert_true(vex_grant_allows(NULL, &admin));
+	assert_false(vex_grant_allows(NULL, &alice));
+	assert_true(vex_grant_allows("{\"roles\":[\"user\"]}", &alice));
+	assert_false(vex_grant_allows("{\"roles\":[\"admin\"]}", &alice));
+	assert_true(vex_grant_allows("{\"plans\":[\"pro\",\"enterprise\"]}", &pro));
+	assert_false(vex_grant_allows("{\"plans\":[\"pro\",\"enterprise\"]}", &alice));
+	assert_true(vex_grant_allows("{\"owners\":[\"alice\"]}", &alice));
+	assert_false(vex_grant_allows("{\"owners\":[\"alice\"]}", &pro));
+	assert_false(vex_grant_allows("{\"owners\":[\"ALICE\",\"alic\"]}", &alice));
+	assert_true(vex_grant_allows("{\"owners\":[\"x\"],\"plans\":[\"pro\"]}", &pro));
+	assert_false(vex_grant_allows("not json", &alice));
+	assert_false(vex_grant_allows("[\"user\"]", &alice));
+	assert_false(vex_grant_allows("{\"roles\":\"user\"}", &alice));
+}
+
+/* What a user may not run does not exist for it: not by full name, not by short name, not as an
+ * ambiguity candidate, not in the listing. */
+static void test_grant_filters(void **state)
+{
+	struct vex_principal user = { "alice", VEX_ROLE_USER, VEX_PLAN_FREE };
+	struct vex_principal admin = { "root", VEX_ROLE_ADMIN, VEX_PLAN_FREE };
+	struct vex_tool_row items[3];
+	struct vex_tool_rows rows = { items, 3 };
+	struct vex_field_error e;
+	struct vex_tool_match m;
+	struct vex_tool_list l;
+
+	(void)state;
+	memset(items, 0, sizeof(items));
+	items[0] = (struct vex_tool_row){ "fx.add", "add", "fx", "mcp", "", "{}", 0, "{\"roles\":[\"user\"]}" };
+	items[1] = (struct vex_tool_row){ "fx.env", "env", "fx", "mcp", "", "{}", 0, "{\"owners\":[\"bob\"]}" };
+	items[2] = (struct vex_tool_row){ "fx.sub", "sub", "fx", "mcp", "", "{}", 0, NULL };
+	assert_int_equal(vex_store_tools_replace(fx.store, "mcp", "fx", &rows, 1), 0);
+	items[0] = (struct vex_tool_row){ "hid.add", "add", "hid", "mcp", "", "{}", 0, NULL };
+	rows.n = 1;
+	assert_int_equal(vex_store_tools_replace(fx.store, "mcp", "hid", &rows, 1), 0);
+
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "add", &m, &e), 0);
+	assert_string_equal(m.info.name, "fx.add");
+	vex_tool_match_release(&m);
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "hid.add", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "fx.env", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "env", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "sub", &m, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_tool_resolve(fx.store, &user, "echo", &m, &e), 0);
+	vex_tool_match_release(&m);
+	/* the admin and the system see both adds */
+	assert_int_equal(vex_tool_resolve(fx.store, &admin, "add", &m, &e), VEX_EINVAL);
+	assert_string_equal(e.message, "add is ambiguous: fx.add, hid.add");
+	assert_int_equal(vex_tool_resolve(fx.store, NULL, "add", &m, &e), VEX_EINVAL);
+	assert_int_equal(vex_tool_resolve(fx.store, &admin, "fx.sub", &m, &e), 0);
+	vex_tool_match_release(&m);
+
+	assert_int_equal(vex_tools_list(fx.store, &user, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.items[3].name, "fx.add");
+	vex_tool_list_release(&l);
+	assert_int_equal(vex_tools_list(fx.store, &admin, &l), 0);
+	assert_int_equal(l.n, 7);
+	vex_tool_list_release(&l);
 }
 
 static void test_list(void **state)
@@ -168,12 +240,12 @@ static void test_list(void **state)
 	json_t *schema;
 
 	(void)state;
-	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(vex_tools_list(fx.store, NULL, &l), 0);
 	assert_int_equal(l.n, 3);
 	vex_tool_list_release(&l);
 	publish("mcp", "fx", (const char *const[]){ "b", "a" }, 2);
 	publish("command", NULL, (const char *const[]){ "echo", "zip" }, 2); /* "echo" is shadowed by the builtin */
-	assert_int_equal(vex_tools_list(fx.store, &l), 0);
+	assert_int_equal(vex_tools_list(fx.store, NULL, &l), 0);
 	assert_int_equal(l.n, 6);
 	assert_string_equal(l.items[0].name, "echo");
 	assert_string_equal(l.items[0].source, "builtin");
@@ -301,6 +373,8 @@ int main(void)
 		cmocka_unit_test(test_find_unknown),
 		cmocka_unit_test_setup_teardown(test_resolve, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_list, store_setup, store_teardown),
+		cmocka_unit_test(test_grant_allows),
+		cmocka_unit_test_setup_teardown(test_grant_filters, store_setup, store_teardown),
 		cmocka_unit_test(test_schema_fallback),
 		cmocka_unit_test(test_rank_scores),
 		cmocka_unit_test(test_rank_nothing),
