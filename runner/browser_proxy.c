@@ -179,7 +179,7 @@ static int rewrite(const char *method, size_t mlen, const char *path, size_t ple
 		}
 		l += ll;
 	}
-	memcpy(out + n, "Connection: close\r\n\r\n", 21);
+	memcpy(out + n, "Connection: close\r\n\r\n", 22); /* with its NUL: the head is also a string */
 	n += 21;
 	*ret = out;
 	*ret_len = n;
