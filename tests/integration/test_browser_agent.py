@@ -289,3 +289,40 @@ def test_private_base_url_refused_at_session_start(tls, fake, site):
         assert not session_processes()
     finally:
         s.stop()
+
+
+def loopback_name():
+    """A name /etc/hosts maps to 127.0.0.1 (no DNS here), other than localhost, or None."""
+    try:
+        with open("/etc/hosts") as f:
+            for line in f:
+                parts = line.split("#")[0].split()
+                if len(parts) >= 2 and parts[0] == "127.0.0.1":
+                    for n in parts[1:]:
+                        if n != "localhost" and not n.endswith(".localhost"):
+                            return n
+    except OSError:
+        pass
+    return None
+
+
+def test_browser_host_name_resolved_by_vex_and_pinned(svc, fake, site):
+    """Chromium resolves no name itself (--host-resolver-rules): a page at a host name loads only
+    because the session's proxy connects to the address vex resolved and checked at session start."""
+    name = loopback_name()
+    if not name:
+        pytest.skip("no name for 127.0.0.1 in /etc/hosts")
+    c = KeyClient(svc)
+    base = site.replace("127.0.0.1", name)
+    a = create_agent(c, base + "/")
+    fake.set_script([
+        {"tool_calls": [{"id": "nav", "name": "browser__navigate", "arguments": {"url": base + "/page.html"}},
+                        {"id": "snap", "name": "browser__snapshot", "arguments": {}}], "content": None},
+        {"content": "done"},
+    ])
+    rid, e = run(c, a["id"])
+    assert e["status"] == "COMPLETED", e
+    tools = tool_messages(fake.requests())
+    assert [m["tool_call_id"] for m in tools] == ["nav", "snap"]
+    assert TEXT in tools[1]["content"]
+    wait_for(lambda: not session_processes(), 10, what="browser processes gone")
