@@ -283,10 +283,13 @@ def test_private_base_url_refused_at_session_start(tls, fake, site):
         rid, e = run(c, a["id"])
         assert e["status"] == "FAILED", e
         job = s.db_job(rid)
-        err = json.loads(job["error_json"]) if job.get("error_json") else e["error"]
-        assert "allow_private" in json.dumps(err), err
+        assert job["error_code"] == "BROWSER_UNAVAILABLE", job
+        assert "base_url refused" in job["error_message"] and "[browser] allow_private" in job["error_message"], job
         assert job["browser_steps"] == 0
-        assert not session_processes()
+        # refused before anything ran: the model was never asked, no proxy was started
+        assert fake.requests() == []
+        with open(s.log("vex-runner")) as f:
+            assert "browser proxy" not in f.read()
     finally:
         s.stop()
 
