@@ -71,10 +71,15 @@ $(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUIL
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
 # The browser session (a real Playwright MCP server) is tested with the MCP client objects linked in.
-$(BUILD)/tests/test_browser: $(BUILD)/tests/unit/test_browser.o $(BUILD)/runner/browser.o $(BUILD)/runner/mcp.o \
+$(BUILD)/tests/test_browser: $(BUILD)/tests/unit/test_browser.o $(BUILD)/runner/browser.o $(BUILD)/runner/browser_proxy.o $(BUILD)/runner/mcp.o \
 	$(BUILD)/runner/mcp_stdio.o $(BUILD)/runner/mcp_http.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lcurl $(LIBS)
+
+# The browser's proxy (request filter, relay) is tested with its object linked in.
+$(BUILD)/tests/test_browser_proxy: $(BUILD)/tests/unit/test_browser_proxy.o $(BUILD)/runner/browser_proxy.o $(BUILD)/libvexcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
 # Fault injection: our own allocations in this test go through its counting wrappers.
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \

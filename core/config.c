@@ -85,6 +85,7 @@ static const struct key_def keys[] = {
 	{"tools", "mcp_init_timeout_ms", K_INT, OFF(mcp_init_timeout_ms), 100, 600000},
 	{"browser", "mcp_command", K_PATH, OFF(browser_mcp_command), 0, 0},
 	{"browser", "chromium", K_PATH, OFF(browser_chromium), 0, 0},
+	{"browser", "allow_private", K_BOOL, OFF(browser_allow_private), 0, 1},
 	{"model", "base_url", K_URL, OFF(model_base_url), 0, 0},
 	{"model", "model", K_STR, OFF(model_name), 0, 0},
 	{"model", "api_key_env", K_STR, OFF(model_api_key_env), 0, 0},
@@ -446,6 +447,7 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->stream_token_ttl_s = 300;
 	cfg->event_retention_s = 3600;
 	cfg->hooks_allow_private = 0;
+	cfg->browser_allow_private = 0;
 	cfg->hook_timeout_ms = 10000;
 	cfg->hook_concurrency = 16;
 	{

@@ -69,7 +69,9 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             mcp_init_timeout_ms (default 10000: start + initialize + tools/list of a server)
  *   [browser] mcp_command (no default: Playwright's MCP server, e.g.
  *             <repo>/.deps/node_modules/.bin/playwright-mcp; unset = agents with a base_url fail
- *             with BROWSER_UNAVAILABLE), chromium (default /usr/bin/chromium)
+ *             with BROWSER_UNAVAILABLE), chromium (default /usr/bin/chromium),
+ *             allow_private (default false: an agent's base_url on loopback, private, link-local or
+ *             other non-public addresses is refused at create, patch and session start)
  *   [model]   base_url (default empty: no endpoint; an OpenAI-compatible http(s) URL ending in /v1),
  *             model (default empty: the model asked for when the agent names none),
  *             api_key_env (default VEX_MODEL_API_KEY: the NAME of the environment variable holding
@@ -138,6 +140,7 @@ struct vex_config {
 
 	char *browser_mcp_command; /* NULL when not configured */
 	char *browser_chromium;
+	int browser_allow_private;
 
 	char *model_base_url;    /* "" when no endpoint is configured */
 	char *model_name;        /* "" when none */

@@ -2,6 +2,7 @@
 #include "netguard.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,7 +14,8 @@
 #include "store.h"
 
 #define PRIVATE_WHY "targets on loopback or private networks are not allowed; " \
-	"the operator can allow them with [webhooks] allow_private"
+	"the operator can allow them with %s"
+#define HOOKS_SETTING "[webhooks] allow_private"
 
 enum addr_class { ADDR_PUBLIC, ADDR_PRIVATE, ADDR_NOT_UNICAST };
 
@@ -83,6 +85,8 @@ static enum addr_class class_v6(const unsigned char a[16])
 	if (memcmp(a, discard, 8) == 0) /* 100::/64 discard-only */
 		return ADDR_PRIVATE;
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) /* 2001:db8::/32 documentation */
+		return ADDR_PRIVATE;
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) /* 2001::/32 Teredo tunnels to any IPv4 */
 		return ADDR_PRIVATE;
 	if ((a[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
 		return ADDR_PRIVATE;
@@ -226,7 +230,7 @@ static int check_hostname(const char *h, size_t n, int *ret_local, char *why, si
 	return 0;
 }
 
-int vex_netguard_url_check(const char *url, int allow_private, char *why, size_t whylen)
+static int url_check(const char *url, int allow_private, const char *setting, char *why, size_t whylen)
 {
 	const char *p, *auth, *auth_end, *host, *host_end, *port = NULL;
 	enum addr_class cls = ADDR_PUBLIC;
@@ -339,6 +343,102 @@ int vex_netguard_url_check(const char *url, int allow_private, char *why, size_t
 	if (cls == ADDR_NOT_UNICAST)
 		return refuse(why, whylen, "the host is a multicast or broadcast address, not a unicast one");
 	if (cls == ADDR_PRIVATE && !allow_private)
-		return refuse(why, whylen, PRIVATE_WHY);
+		return refuse(why, whylen, PRIVATE_WHY, setting);
+	return 0;
+}
+
+int vex_netguard_url_check(const char *url, int allow_private, char *why, size_t whylen)
+{
+	return url_check(url, allow_private, HOOKS_SETTING, why, whylen);
+}
+
+/* The length of "url"'s scheme://authority prefix, or 0 when it has no "://". */
+static size_t origin_len(const char *url)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+
+	if (!p)
+		return 0;
+	p += 3;
+	return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+int vex_netguard_origin_check(const char *url, int allow_private, const char *setting, char *why, size_t whylen)
+{
+	char buf[VEX_HOOK_URL_MAX + 1];
+	size_t n = origin_len(url);
+
+	if (n == 0 || n > VEX_HOOK_URL_MAX)
+		return url_check(url, allow_private, setting, why, whylen);
+	memcpy(buf, url, n);
+	buf[n] = '\0';
+	return url_check(buf, allow_private, setting, why, whylen);
+}
+
+int vex_netguard_resolve(const char *url, int allow_private, const char *setting, struct vex_netguard_addrs *ret,
+			 char *why, size_t whylen)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct vex_netguard_addrs out;
+	char host[256], port[8], text[INET6_ADDRSTRLEN];
+	const char *auth, *h, *hend, *pstart = NULL;
+	size_t n = origin_len(url);
+	int rc;
+
+	rc = vex_netguard_origin_check(url, allow_private, setting, why, whylen);
+	if (rc)
+		return rc;
+	auth = strstr(url, "://") + 3;
+	snprintf(port, sizeof(port), "%s", strncasecmp(url, "https", 5) == 0 ? "443" : "80");
+	if (*auth == '[') {
+		h = auth + 1;
+		hend = strchr(h, ']');
+		if (hend[1] == ':')
+			pstart = hend + 2;
+	} else {
+		h = auth;
+		hend = memchr(auth, ':', (size_t)(url + n - auth));
+		if (hend)
+			pstart = hend + 1;
+		else
+			hend = url + n;
+	}
+	if ((size_t)(hend - h) >= sizeof(host))
+		return refuse(why, whylen, "the host name is too long");
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	if (pstart)
+		snprintf(port, sizeof(port), "%.*s", (int)(url + n - pstart), pstart);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		refuse(why, whylen, "the host '%s' does not resolve (%s)", host, gai_strerror(rc));
+		return VEX_ENOTFOUND;
+	}
+	memset(&out, 0, sizeof(out));
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (!vex_netguard_addr_allowed(ai->ai_addr, allow_private)) {
+			const void *a = ai->ai_family == AF_INET6 ?
+				(const void *)&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr :
+				(const void *)&((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr;
+
+			if (!inet_ntop(ai->ai_family, a, text, sizeof(text)))
+				snprintf(text, sizeof(text), "?");
+			freeaddrinfo(res);
+			return refuse(why, whylen, "the host '%s' resolves to %s: " PRIVATE_WHY, host, text, setting);
+		}
+		if (out.n < VEX_NETGUARD_ADDRS_MAX && ai->ai_addrlen <= sizeof(out.addr[0])) {
+			memcpy(&out.addr[out.n], ai->ai_addr, ai->ai_addrlen);
+			out.len[out.n++] = ai->ai_addrlen;
+		}
+	}
+	freeaddrinfo(res);
+	if (out.n == 0)
+		return refuse(why, whylen, "the host '%s' has no address", host);
+	if (ret)
+		*ret = out;
 	return 0;
 }

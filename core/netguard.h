@@ -5,6 +5,15 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#define VEX_NETGUARD_ADDRS_MAX 16
+
+/* The addresses a host name resolved to, every one of them allowed. */
+struct vex_netguard_addrs {
+	size_t n;
+	struct sockaddr_storage addr[VEX_NETGUARD_ADDRS_MAX];
+	socklen_t len[VEX_NETGUARD_ADDRS_MAX];
+};
+
 /*
  * 0 when "url" is acceptable as a webhook target, else VEX_EINVAL with the reason, in words and
  * without the field name, in "why" (may be NULL; truncated to "whylen").
@@ -19,12 +28,30 @@
 int vex_netguard_url_check(const char *url, int allow_private, char *why, size_t whylen);
 
 /*
+ * As vex_netguard_url_check, on the scheme://authority part of "url" only (path, query and
+ * fragment are the caller's to check), naming "setting" (e.g. "[browser] allow_private") in the
+ * refusal of a private target. 0 or VEX_EINVAL.
+ */
+int vex_netguard_origin_check(const char *url, int allow_private, const char *setting, char *why, size_t whylen);
+
+/*
+ * vex_netguard_origin_check, then the host of "url" resolved (getaddrinfo: may block on DNS; an IP
+ * literal is not looked up) with its port (given, or 80/443 by scheme). 0 when every address is
+ * allowed by vex_netguard_addr_allowed(): then *ret (may be NULL) holds them, up to
+ * VEX_NETGUARD_ADDRS_MAX, in the resolver's order. VEX_EINVAL when the URL or any address is
+ * refused; VEX_ENOTFOUND when the name does not resolve. "why" says why.
+ */
+int vex_netguard_resolve(const char *url, int allow_private, const char *setting, struct vex_netguard_addrs *ret,
+			 char *why, size_t whylen);
+
+/*
  * 1 when a connection to "sa" (AF_INET or AF_INET6; anything else is 0) is allowed, else 0.
  * Without "allow_private" only public unicast addresses pass: refused are IPv4 0/8, 10/8,
  * 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24, 192.168/16, 198.18/15,
  * 198.51.100/24, 203.0.113/24, 224/4, 240/4 (with 255.255.255.255), and IPv6 ::/96 (with :: and
  * ::1), 100::/64, 2001:db8::/32, fc00::/7, fe80::/10, fec0::/10, ff00::/8; IPv4 embedded in
- * IPv6 (::ffff:0:0/96, 64:ff9b::/96, 2002::/16) is judged as that IPv4 address. With
+ * IPv6 (::ffff:0:0/96, 64:ff9b::/96, 2002::/16) is judged as that IPv4 address; 2001::/32
+ * (Teredo, a tunnel to any IPv4 address) is refused. With
  * "allow_private" everything but multicast and broadcast (never a TCP peer) passes.
  */
 int vex_netguard_addr_allowed(const struct sockaddr *sa, int allow_private);

@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/model.h"
+#include "core/netguard.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "fcgi-app/api.h"
@@ -376,6 +377,27 @@ out:
 	return rc;
 }
 
+/*
+ * A baseUrl present in "body" (now in a->base_url) must lead to a public address, as webhook
+ * targets must (core/netguard.c), unless [browser] allow_private: IP literals in every form, and
+ * the addresses a host name resolves to now. A name that does not resolve now is kept: the
+ * runner resolves it again, and checks and pins the answer, when a session starts.
+ */
+static int base_url_check(const struct vex_ctx *c, json_t *body, const struct vex_agent *a,
+			  struct vex_field_error *e)
+{
+	char why[256];
+	int rc;
+
+	if (!json_is_string(json_object_get(body, "baseUrl")) || !a->base_url)
+		return 0;
+	rc = vex_netguard_resolve(a->base_url, c->env->cfg->browser_allow_private, "[browser] allow_private", NULL,
+				  why, sizeof(why));
+	if (rc == VEX_EINVAL)
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "baseUrl", "baseUrl: %s", why);
+	return 0;
+}
+
 /* The agent named by the path, visible to the caller and not deleted; on failure answered (404). */
 static int load_agent(struct vex_ctx *c, struct vex_agent **ret)
 {
@@ -430,6 +452,8 @@ static void agents_create(struct vex_ctx *c)
 	a->created_at = c->req->now_us;
 	a->updated_at = c->req->now_us;
 	rc = agent_fields(body, 1, a, &e);
+	if (rc == 0)
+		rc = base_url_check(c, body, a, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;
@@ -493,6 +517,8 @@ static void agents_patch(struct vex_ctx *c)
 	if (load_agent(c, &a) || body_object(c, 0, &body))
 		goto out;
 	rc = agent_fields(body, 0, a, &e);
+	if (rc == 0)
+		rc = base_url_check(c, body, a, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;

@@ -19,13 +19,15 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mcpmsg.h"
+#include "core/netguard.h"
 #include "core/timeutil.h"
 #include "core/version.h"
+#include "runner/browser_proxy.h"
 #include "runner/mcp_conn.h"
 
 #define CALL_WAIT_US (120LL * 1000000) /* a call without a job (tests) gives up after this */
 #define SWEEP_READ_MAX (256 * 1024)    /* bytes of /proc/<pid>/environ or cmdline searched */
-#define NARGS 11
+#define NARGS 17
 #define NENV 5
 
 /* Tools never offered: they run code in the page or the server, or reach local files. */
@@ -41,6 +43,9 @@ struct vex_browser {
 	int srv_init;                     /* srv's mutexes and cond exist */
 	char dir[4096];                   /* the private directory; "" when none was made */
 	char origin[VEX_BROWSER_ORIGIN_MAX];
+	struct vex_netguard_addrs addrs;  /* where the origin's host resolved at open: checked, pinned */
+	struct vex_browser_proxy *proxy;  /* the only way out of the browser (runner/browser_proxy.c) */
+	int proxy_port;
 	json_t *tools;                    /* offered tools: [{"fn","name","description","inputSchema"}] */
 	int steps;
 	unsigned long long calls;
@@ -237,18 +242,63 @@ static char *joined(const char *a, const char *b)
 	return s;
 }
 
+/*
+ * Chromium switches that leave the proxy no way around it: no QUIC, WebRTC without UDP of its own,
+ * no name resolution of its own (every host is the proxy's business), loopback proxied too.
+ */
+static const char browser_config[] =
+	"{\"browser\":{\"launchOptions\":{\"args\":["
+	"\"--disable-quic\","
+	"\"--force-webrtc-ip-handling-policy=disable_non_proxied_udp\","
+	"\"--webrtc-ip-handling-policy=disable_non_proxied_udp\","
+	"\"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1\","
+	"\"--proxy-bypass-list=<-loopback>\","
+	"\"--dns-prefetch-disable\""
+	"]}}}\n";
+
+/* --proxy-server <the session's proxy> --proxy-bypass <-loopback> --config <dir>/browser.json */
+static int proxy_args(struct vex_browser *b, size_t *i)
+{
+	char url[64], *path = joined(b->dir, "/browser.json");
+	size_t n = sizeof(browser_config) - 1;
+	int fd, rc = VEX_EIO;
+
+	if (!path)
+		return VEX_ENOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0 && write(fd, browser_config, n) == (ssize_t)n)
+		rc = 0;
+	if (fd >= 0 && close(fd) < 0)
+		rc = VEX_EIO;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", b->proxy_port);
+	b->args[(*i)++] = strdup("--proxy-server");
+	b->args[(*i)++] = strdup(url);
+	b->args[(*i)++] = strdup("--proxy-bypass");
+	b->args[(*i)++] = strdup("<-loopback>");
+	b->args[(*i)++] = strdup("--config");
+	b->args[(*i)++] = path;
+	for (n = 0; n < *i; n++)
+		if (!b->args[n])
+			return VEX_ENOMEM;
+	return rc;
+}
+
 /* The command line and environment of the server. */
 static int make_conf(struct vex_browser *b)
 {
 	const char *fixed[] = { "--headless", "--isolated", "--no-sandbox", "--executable-path", b->cfg->browser_chromium,
 				"--allowed-origins", b->origin, "--output-dir", NULL };
 	size_t i;
+	int rc;
 
 	for (i = 0; fixed[i]; i++)
 		if (!(b->args[i] = strdup(fixed[i])))
 			return VEX_ENOMEM;
 	if (!(b->args[i++] = joined(b->dir, "/output")))
 		return VEX_ENOMEM;
+	rc = proxy_args(b, &i);
+	if (rc < 0)
+		return rc;
 	b->conf.nargs = i;
 	if (!(b->env[0] = joined("HOME=", b->dir)) || !(b->env[1] = joined("VEX_BROWSER_SESSION=", b->dir)))
 		return VEX_ENOMEM;
@@ -366,6 +416,17 @@ int vex_browser_open(const struct vex_config *cfg, const char *base_url, struct 
 		rc = VEX_EINVAL;
 		goto out;
 	}
+	/* The host resolved once, here, every address checked; the proxy connects only to these. */
+	rc = vex_netguard_resolve(b->origin, cfg->browser_allow_private, "[browser] allow_private", &b->addrs, why,
+				  whylen);
+	if (rc < 0) {
+		char cause[256];
+
+		snprintf(cause, sizeof(cause), "%s", why);
+		snprintf(why, whylen, "base_url refused: %s", cause);
+		rc = VEX_EINVAL;
+		goto out;
+	}
 	b->tools = json_array();
 	if (!b->tools) {
 		rc = VEX_ENOMEM;
@@ -374,6 +435,11 @@ int vex_browser_open(const struct vex_config *cfg, const char *base_url, struct 
 	rc = make_dir(b, why, whylen);
 	if (rc < 0)
 		goto out;
+	rc = vex_browser_proxy_open(b->origin, &b->addrs, &b->proxy, &b->proxy_port);
+	if (rc < 0) {
+		snprintf(why, whylen, "cannot start the browser's proxy: %s", vex_strerror(rc));
+		goto out;
+	}
 	rc = make_conf(b);
 	if (rc < 0)
 		goto out;
@@ -605,6 +671,7 @@ double vex_browser_close(struct vex_browser *b)
 		pthread_cond_destroy(&b->srv.cond);
 		free(b->srv.session_id);
 	}
+	vex_browser_proxy_close(b->proxy);
 	if (b->dir[0]) {
 		sweep(b);
 		if (nftw(b->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)

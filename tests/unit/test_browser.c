@@ -105,6 +105,7 @@ static void make_cfg(struct vex_config *cfg, char *command)
 	cfg->tools_output_max = 1048576;
 	cfg->tools_kill_grace_ms = 2000;
 	cfg->mcp_init_timeout_ms = 30000;
+	cfg->browser_allow_private = 1; /* the test's page is on loopback */
 }
 
 static void test_not_configured(void **state)
@@ -119,6 +120,27 @@ static void test_not_configured(void **state)
 	assert_non_null(strstr(why, "mcp_command"));
 	assert_null(b);
 	assert_true(vex_browser_close(NULL) == 0);
+}
+
+/* Without [browser] allow_private a session to a private address never starts. */
+static void test_private_refused(void **state)
+{
+	static const char *const urls[] = { "http://127.0.0.1:1/", "http://169.254.169.254/latest/meta-data/",
+					    "http://[::ffff:127.0.0.1]/", "http://localhost:8080/", "http://[2002:7f00:1::]/",
+					    NULL };
+	struct vex_browser *b = NULL;
+	struct vex_config cfg;
+	char why[300];
+	size_t i;
+
+	(void)state;
+	make_cfg(&cfg, "/bin/false");
+	cfg.browser_allow_private = 0;
+	for (i = 0; urls[i]; i++) {
+		assert_int_equal(vex_browser_open(&cfg, urls[i], NULL, &b, why, sizeof(why)), VEX_EINVAL);
+		assert_non_null(strstr(why, "[browser] allow_private"));
+		assert_null(b);
+	}
 }
 
 /* 1 when some process still carries the session's marker in its environment. */
@@ -241,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_not_configured),
+		cmocka_unit_test(test_private_refused),
 		cmocka_unit_test(test_session),
 	};
 	int rc;

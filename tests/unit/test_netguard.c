@@ -90,13 +90,15 @@ static void test_v6_ranges(void **state)
 		"64:ff9b::127.0.0.1", "64:ff9b::192.168.1.1",
 		"2002:7f00:1::", "2002:c0a8:101::1",
 		"100::1",
+		"2001::", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
+		"::7f00:1", "::a9fe:a9fe", "fd00:ec2::254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
 	};
 	static const char *public_ok[] = {
 		"2001:4860:4860::8888", "2606:4700::1111",
 		"2001:db7:ffff::1", "2001:db9::1",
 		"fbff:ffff::1",
 		"::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
-		"64:ff9b:1::1", "100:0:0:1::1",
+		"64:ff9b:1::1", "100:0:0:1::1", "2001:1::1", "2000:ffff:ffff::1",
 	};
 	size_t i;
 
@@ -300,6 +302,80 @@ static void test_url_syntax(void **state)
 	assert_int_equal(vex_netguard_url_check("ftp://x", 0, NULL, 0), VEX_EINVAL);
 }
 
+/* Browser origins: only scheme://authority is judged, and the refusal names the setting given. */
+static void test_origin_check(void **state)
+{
+	static const struct {
+		const char *url;
+		int allow_private;
+		const char *needle; /* NULL: accepted */
+	} cases[] = {
+		{ "https://example.com/a b#frag", 0, NULL },
+		{ "http://example.com:8080/start?x=1#top", 0, NULL },
+		{ "http://169.254.169.254/latest/meta-data/", 0, "[browser] allow_private" },
+		{ "http://127.0.0.1:11211/", 0, "[browser] allow_private" },
+		{ "http://[::ffff:127.0.0.1]/", 0, "[browser] allow_private" },
+		{ "http://[::127.0.0.1]/", 0, "[browser] allow_private" },
+		{ "http://[64:ff9b::7f00:1]/", 0, "[browser] allow_private" },
+		{ "http://[2002:7f00:1::1]/", 0, "[browser] allow_private" },
+		{ "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", 0, "[browser] allow_private" },
+		{ "http://[fd00:ec2::254]/", 0, "[browser] allow_private" },
+		{ "http://[::]/", 0, "[browser] allow_private" },
+		{ "http://0.0.0.0:8080/", 0, "[browser] allow_private" },
+		{ "http://localhost:8080/", 0, "[browser] allow_private" },
+		{ "http://127.1/", 1, "not a valid IPv4 address" },
+		{ "http://0x7f000001/", 1, "not a valid IPv4 address" },
+		{ "http://user:pw@example.com/", 0, "user name or password" },
+		{ "http://example.com@127.0.0.1/", 1, "user name or password" },
+		{ "ftp://example.com/", 0, "scheme" },
+		{ "http://127.0.0.1:8080/x#y", 1, NULL },
+		{ "http://localhost:8080/", 1, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char why[256] = "";
+		int rc = vex_netguard_origin_check(cases[i].url, cases[i].allow_private, "[browser] allow_private", why,
+						   sizeof(why));
+
+		if (!cases[i].needle && rc != 0)
+			fail_msg("%s refused: %s", cases[i].url, why);
+		if (cases[i].needle && (rc != VEX_EINVAL || !strstr(why, cases[i].needle)))
+			fail_msg("%s: rc %d, reason '%s' lacks '%s'", cases[i].url, rc, why, cases[i].needle);
+	}
+}
+
+/* Names are resolved (from /etc/hosts here: no DNS in tests) and every address is judged. */
+static void test_resolve(void **state)
+{
+	struct vex_netguard_addrs a;
+	char why[256] = "";
+	const struct sockaddr_in *in;
+
+	(void)state;
+	assert_int_equal(vex_netguard_resolve("http://127.0.0.1:8080/x", 1, "S", &a, why, sizeof(why)), 0);
+	assert_int_equal(a.n, 1);
+	in = (const struct sockaddr_in *)(const void *)&a.addr[0];
+	assert_int_equal(in->sin_family, AF_INET);
+	assert_int_equal(ntohs(in->sin_port), 8080);
+	assert_int_equal(ntohl(in->sin_addr.s_addr), 0x7f000001u);
+	assert_int_equal(vex_netguard_resolve("https://[::1]/", 1, "S", &a, why, sizeof(why)), 0);
+	assert_int_equal(ntohs(((const struct sockaddr_in6 *)(const void *)&a.addr[0])->sin6_port), 443);
+	/* "localhost" is refused before any lookup; a name from /etc/hosts that means loopback is refused
+	 * after one. */
+	assert_int_equal(vex_netguard_resolve("http://localhost/", 0, "S", &a, why, sizeof(why)), VEX_EINVAL);
+	assert_int_equal(vex_netguard_resolve("http://127.0.0.1/", 0, "[x] y", NULL, why, sizeof(why)), VEX_EINVAL);
+	assert_non_null(strstr(why, "[x] y"));
+	if (vex_netguard_resolve("http://vm:8080/", 1, "S", NULL, why, sizeof(why)) == 0) {
+		assert_int_equal(vex_netguard_resolve("http://vm:8080/", 0, "[x] y", NULL, why, sizeof(why)), VEX_EINVAL);
+		assert_non_null(strstr(why, "resolves to"));
+	}
+	assert_int_equal(vex_netguard_resolve("http://no-such-host.invalid/", 0, "S", NULL, why, sizeof(why)),
+			 VEX_ENOTFOUND);
+	assert_int_equal(vex_netguard_resolve("http://[::ffff:10.0.0.1]/", 0, "S", NULL, why, sizeof(why)), VEX_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +386,8 @@ int main(void)
 		cmocka_unit_test(test_url_private_refused),
 		cmocka_unit_test(test_url_numeric_hosts),
 		cmocka_unit_test(test_url_syntax),
+		cmocka_unit_test(test_origin_check),
+		cmocka_unit_test(test_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
