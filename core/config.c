@@ -735,6 +735,13 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 		goto out;
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
+	/* the model key is read now, so that the environment can drop it (core/secrets.h) */
+	if (cfg->model_api_key_env[0] && getenv(cfg->model_api_key_env) &&
+	    !(cfg->model_api_key = strdup(getenv(cfg->model_api_key_env)))) {
+		snprintf(err, errlen, "out of memory");
+		rc = VEX_ENOMEM;
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rc)
@@ -790,6 +797,9 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->model_base_url);
 	free(cfg->model_name);
 	free(cfg->model_api_key_env);
+	if (cfg->model_api_key)
+		explicit_bzero(cfg->model_api_key, strlen(cfg->model_api_key));
+	free(cfg->model_api_key);
 	free(cfg->jwt_secret_file);
 	explicit_bzero(cfg, sizeof(*cfg));
 }

@@ -129,6 +129,7 @@ struct vex_config {
 	char *model_base_url;    /* "" when no endpoint is configured */
 	char *model_name;        /* "" when none */
 	char *model_api_key_env; /* the environment variable's name */
+	char *model_api_key;     /* its value, read at load (NULL when unset); the environment then drops it */
 	int model_timeout_ms;
 	int model_retries;
 	int model_max_tokens;    /* 0: not sent */

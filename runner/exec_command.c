@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/toolenv.h"
 #include "core/timeutil.h"
 
 #define FD_PROGRESS 3        /* the tool's progress pipe */
@@ -199,46 +200,6 @@ static void prepare_limits(struct spawn *sp, const struct vex_cmd_limits *l)
 	set_limit(sp, 2, RLIMIT_NOFILE, (rlim_t)l->nofile);
 	set_limit(sp, 3, RLIMIT_NPROC, (rlim_t)l->nproc);
 	set_limit(sp, 4, RLIMIT_CORE, 0); /* no core files in a directory about to be removed */
-}
-
-/* "name=value" in a new string; NULL on ENOMEM. */
-static char *env_pair(const char *name, const char *value)
-{
-	size_t len = strlen(name) + 1 + strlen(value) + 1;
-	char *kv = malloc(len);
-
-	if (kv)
-		snprintf(kv, len, "%s=%s", name, value);
-	return kv;
-}
-
-/* The tool's environment plus HOME and TMPDIR = "dir"; entries 0..n-3 are borrowed from the tool,
- * the last two are owned (freed by free_envp). */
-static char **build_envp(const struct vex_cmd_tool *t, const char *dir)
-{
-	char **envp = calloc(t->envc + 3, sizeof(char *));
-
-	if (!envp)
-		return NULL;
-	memcpy(envp, t->env, t->envc * sizeof(char *));
-	envp[t->envc] = env_pair("HOME", dir);
-	envp[t->envc + 1] = env_pair("TMPDIR", dir);
-	if (!envp[t->envc] || !envp[t->envc + 1]) {
-		free(envp[t->envc]);
-		free(envp[t->envc + 1]);
-		free(envp);
-		return NULL;
-	}
-	return envp;
-}
-
-static void free_envp(const struct vex_cmd_tool *t, char **envp)
-{
-	if (!envp)
-		return;
-	free(envp[t->envc]);
-	free(envp[t->envc + 1]);
-	free(envp);
 }
 
 /* The private directory "<work_dir>/<tool>-XXXXXX" (0700, owned by the run-as user) into "dir". */
@@ -822,11 +783,10 @@ int vex_exec_command_run(struct vex_exec_ctx *ctx, const struct vex_cmd_tool *to
 		goto out;
 	}
 	made_dir = 1;
-	envp = build_envp(tool, dir);
-	if (!envp) {
-		rc = VEX_ENOMEM;
+	/* the allow-listed minimum plus the tool's env/env_set: nothing else of the runner's */
+	rc = vex_toolenv_build(dir, dir, tool->env, tool->envc, &envp);
+	if (rc < 0)
 		goto out;
-	}
 	sp.envp = envp;
 	sp.dir = dir;
 	sp.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
@@ -901,7 +861,7 @@ out:
 	if (made_dir && remove_at(AT_FDCWD, dir, 0) < 0)
 		vex_log(VEX_LOG_WARN, "private directory not fully removed", "job_id", ctx->job->id, "tool",
 			tool->name, "dir", dir, NULL);
-	free_envp(tool, envp);
+	vex_toolenv_free(envp);
 	free(r.out);
 	vex_progress_release(&r.prog);
 	return rc;

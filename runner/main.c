@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/secrets.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
 #include "runner/commands.h"
@@ -241,6 +242,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vex_log_init("vex-runner", cfg.log_level);
+	/* every getenv of a secret is done (config, tools.json and mcp.json env): drop them */
+	{
+		const char *names[] = { "VEX_JWT_SECRET", cfg.model_api_key_env, NULL };
+
+		if (vex_secrets_scrub(names) < 0) {
+			vex_log(VEX_LOG_ERROR, "cannot make the process non-dumpable", "error", strerror(errno), NULL);
+			goto out;
+		}
+	}
 	if (a.id) {
 		snprintf(runner_id, sizeof(runner_id), "%s", a.id);
 	} else {

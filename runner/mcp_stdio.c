@@ -1,6 +1,7 @@
 /* mcp_stdio.c - an MCP server over stdio: its process group, a reader thread, requests matched to responses by id. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -17,9 +18,8 @@
 #include "core/log.h"
 #include "core/mcpmsg.h"
 #include "core/timeutil.h"
+#include "core/toolenv.h"
 #include "runner/mcp_conn.h"
-
-extern char **environ;
 
 #define READ_CHUNK 65536
 #define STDERR_LINE_MAX 2048   /* a longer stderr line is logged in pieces */
@@ -38,7 +38,7 @@ static void kill_group(struct mcp_server *s, int sig)
 
 /* ---- starting ---- */
 
-/* "name" looked up on the PATH the server will see (its env's, else the runner's). */
+/* "name" looked up on the PATH the server will see (its env's, else VEX_TOOLENV_PATH). */
 static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char *why, size_t whylen)
 {
 	const char *path = NULL, *p, *end;
@@ -57,10 +57,8 @@ static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char
 	for (i = 0; i < c->nenv; i++)
 		if (strncmp(c->env[i], "PATH=", 5) == 0)
 			path = c->env[i] + 5;
-	if (!path)
-		path = getenv("PATH");
 	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
+		path = VEX_TOOLENV_PATH;
 	for (p = path; *p; p = *end ? end + 1 : end) {
 		size_t dl;
 
@@ -86,31 +84,42 @@ static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char
 	return VEX_EINVAL;
 }
 
-/* The runner's environment with the server's "env" added (its names replace the runner's). */
-static char **build_env(const struct vex_mcp_server_conf *c)
+/* The server's value of "name" in its "env", or NULL. */
+static const char *conf_env(const struct vex_mcp_server_conf *c, const char *name)
 {
-	size_t n = 0, i, j, k = 0;
-	char **env;
+	size_t i, nl = strlen(name);
 
-	while (environ && environ[n])
-		n++;
-	env = calloc(n + c->nenv + 1, sizeof(char *));
-	if (!env)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		size_t kl = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+	for (i = 0; i < c->nenv; i++)
+		if (strncmp(c->env[i], name, nl) == 0 && c->env[i][nl] == '=')
+			return c->env[i] + nl + 1;
+	return NULL;
+}
 
-		for (j = 0; j < c->nenv; j++)
-			if (strncmp(c->env[j], environ[i], kl) == 0)
-				break;
-		if (j == c->nenv)
-			env[k++] = environ[i];
+/*
+ * The allow-listed environment (core/toolenv.h) plus the server's "env". HOME and TMPDIR: the
+ * server's own when its env names them (the browser's session directory), else the private
+ * directory "<work_dir>/mcp-<name>" (0700, kept between starts: npx and Playwright cache there).
+ */
+static int build_env(const struct mcp_server *s, char ***ret, char *why, size_t whylen)
+{
+	const struct vex_mcp_server_conf *c = s->conf;
+	const char *home = conf_env(c, "HOME");
+	char dir[PATH_MAX];
+	int n;
+
+	if (!home) {
+		n = snprintf(dir, sizeof(dir), "%s/mcp-%s", s->cfg->tools_work_dir, c->name);
+		if (n < 0 || (size_t)n >= sizeof(dir)) {
+			snprintf(why, whylen, "the private directory's path is too long");
+			return VEX_ETOOBIG;
+		}
+		if ((mkdir(s->cfg->tools_work_dir, 0711) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
+			snprintf(why, whylen, "cannot create the private directory %.200s: %s", dir, strerror(errno));
+			return VEX_EIO;
+		}
+		home = dir;
 	}
-	for (j = 0; j < c->nenv; j++)
-		env[k++] = c->env[j];
-	env[k] = NULL;
-	return env;
+	return vex_toolenv_build(home, home, c->env, c->nenv, ret);
 }
 
 static void *reader_main(void *arg);
@@ -130,9 +139,11 @@ int mcp_stdio_open(struct mcp_server *s, char *why, size_t whylen)
 	rc = resolve_command(c, &path, why, whylen);
 	if (rc < 0)
 		goto out;
+	rc = build_env(s, &env, why, whylen);
+	if (rc < 0)
+		goto out;
 	argv = calloc(c->nargs + 2, sizeof(char *));
-	env = build_env(c);
-	if (!argv || !env) {
+	if (!argv) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
@@ -211,7 +222,7 @@ out:
 		posix_spawnattr_destroy(&attr);
 	free(path);
 	free(argv);
-	free(env);
+	vex_toolenv_free(env);
 	return rc;
 }
 
