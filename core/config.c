@@ -78,6 +78,7 @@ static const struct key_def keys[] = {
 	{"tools", "output_max_bytes", K_SIZE, OFF(tools_output_max), 1024, 1073741824},
 	{"tools", "kill_grace_ms", K_INT, OFF(tools_kill_grace_ms), 0, 600000},
 	{"tools", "mcp_init_timeout_ms", K_INT, OFF(mcp_init_timeout_ms), 100, 600000},
+	{"tools", "run_as", K_STR, OFF(tools_run_as), 0, 0},
 	{"browser", "mcp_command", K_PATH, OFF(browser_mcp_command), 0, 0},
 	{"browser", "chromium", K_PATH, OFF(browser_chromium), 0, 0},
 	{"model", "base_url", K_URL, OFF(model_base_url), 0, 0},
@@ -712,6 +713,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
 	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
 	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
+	    (!cfg->tools_run_as && !(cfg->tools_run_as = strdup("vex-tools"))) ||
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
@@ -790,6 +792,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->tools_commands_file);
 	free(cfg->tools_mcp_file);
 	free(cfg->tools_work_dir);
+	free(cfg->tools_run_as);
 	free(cfg->browser_mcp_command);
 	free(cfg->browser_chromium);
 	free(cfg->db_path);

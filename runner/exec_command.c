@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/runas.h"
 #include "core/toolenv.h"
 #include "core/timeutil.h"
 
@@ -37,7 +38,7 @@
 
 /* What failed in the child before execve, reported on the status pipe. */
 enum child_step { STEP_SETPGID = 1, STEP_FDS, STEP_CHDIR, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,
-		  STEP_EXECVE };
+		  STEP_RUNAS, STEP_EXECVE };
 
 struct child_report {
 	int step;
@@ -115,6 +116,7 @@ static void close_from(int lo, int hi, long max_fd)
 static void __attribute__((noreturn)) child(const struct spawn *sp)
 {
 	const struct vex_cmd_tool *t = sp->tool;
+	const char *what;
 	struct sigaction dfl;
 	sigset_t none;
 	int tmp[4], status, i;
@@ -156,6 +158,9 @@ static void __attribute__((noreturn)) child(const struct spawn *sp)
 		if (setuid(t->uid) < 0)
 			child_fail(status, STEP_SETUID);
 	}
+	/* a tool naming no user runs as [tools] run_as; either way with no capability left */
+	if (vex_runas_enter(t->user ? NULL : vex_runas_default(), &what) < 0)
+		child_fail(status, STEP_RUNAS);
 	execve(t->argv[0], t->argv, sp->envp);
 	child_fail(status, STEP_EXECVE);
 }
@@ -170,6 +175,7 @@ static const char *step_name(int step)
 	case STEP_SETGROUPS: return "setgroups";
 	case STEP_SETGID: return "setgid";
 	case STEP_SETUID: return "setuid";
+	case STEP_RUNAS: return "switching to [tools] run_as and dropping capabilities";
 	case STEP_EXECVE: return "execve";
 	}
 	return "start";
@@ -205,6 +211,7 @@ static void prepare_limits(struct spawn *sp, const struct vex_cmd_limits *l)
 /* The private directory "<work_dir>/<tool>-XXXXXX" (0700, owned by the run-as user) into "dir". */
 static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_tool *t, char *dir, size_t len)
 {
+	const struct vex_runas *ra = vex_runas_default();
 	int n;
 
 	/* work_dir itself is searchable by all (0711) so that a run-as user reaches its own directory */
@@ -216,6 +223,10 @@ static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_t
 	if (!mkdtemp(dir))
 		return VEX_EIO;
 	if (t->user && chown(dir, t->uid, t->gid) < 0) {
+		rmdir(dir);
+		return VEX_EIO;
+	}
+	if (!t->user && ra && ra->user && chown(dir, ra->uid, ra->gid) < 0) {
 		rmdir(dir);
 		return VEX_EIO;
 	}

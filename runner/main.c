@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/runas.h"
 #include "core/secrets.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
@@ -212,6 +213,7 @@ static int publish_commands(const struct vex_config *cfg)
 int main(int argc, char **argv)
 {
 	struct vex_config cfg = { 0 };
+	struct vex_runas runas = { 0 };
 	struct vex_pool *pool = NULL;
 	struct vex_supervisor *sup = NULL;
 	struct vex_scheduler *sched = NULL;
@@ -236,6 +238,14 @@ int main(int argc, char **argv)
 		vex_config_release(&cfg);
 		return 1;
 	}
+	if (vex_runas_resolve(cfg.tools_run_as, &runas, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vex-runner: %s\n", err);
+		vex_mcp_stop();
+		vex_commands_free();
+		vex_config_release(&cfg);
+		return 1;
+	}
+	vex_runas_set_default(&runas);
 	if (a.check) {
 		printf("config ok\n");
 		status = 0;
@@ -337,6 +347,8 @@ out:
 		close(sfd);
 	if (!a.check)
 		vex_log(status == 0 ? VEX_LOG_INFO : VEX_LOG_ERROR, "stopped", "runner_id", runner_id, NULL);
+	vex_runas_set_default(NULL);
+	vex_runas_release(&runas);
 	vex_config_release(&cfg);
 	return status;
 }

@@ -282,8 +282,12 @@ def test_environment_scrubbed_and_directory_private(svc):
     res = env["result"]
     seen = res["env"]
     seen.pop("LC_CTYPE", None)  # python may set it on its own
-    assert seen == {"PATH": os.environ["PATH"], "VEX_T2_ALLOWED": "allowed", "T2_FIXED": "fixed value",
-                    "HOME": res["cwd"], "TMPDIR": res["cwd"]}, seen
+    # the fixed minimum (LANG, TZ when the runner has one) plus what the operator named: PATH is named here
+    want = {"PATH": os.environ["PATH"], "VEX_T2_ALLOWED": "allowed", "T2_FIXED": "fixed value",
+            "HOME": res["cwd"], "TMPDIR": res["cwd"], "LANG": os.environ.get("LANG") or "C.UTF-8"}
+    if os.environ.get("TZ"):
+        want["TZ"] = os.environ["TZ"]
+    assert seen == want, seen
     assert os.path.dirname(res["cwd"]) == svc.work_dir
     assert os.path.basename(res["cwd"]).startswith("t2env-")
     assert res["cwd_mode"] == 0o700

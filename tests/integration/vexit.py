@@ -278,6 +278,7 @@ class Service:
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000):
         self.dir = tempfile.mkdtemp(prefix="vex-it-")
+        os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
         self.logs = os.path.join(self.dir, "logs")
         os.makedirs(os.path.join(self.home, "run"))
@@ -295,7 +296,9 @@ class Service:
         self.db_path = os.path.join(self.home, "vex.db")
         self.rate, self.burst = rate, burst
         self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
-                           "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000"}
+                           "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000",
+                           # tools run as the runner's user unless a test names one (test_tool_secrets.py)
+                           "VEX_TOOLS_RUN_AS": ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
         self.memcached = self.api = self.runner = self.nginx = None
