@@ -53,11 +53,14 @@ int vex_runas_resolve(const char *name, struct vex_runas *ret, char *err, size_t
 		snprintf(err, errlen, "[tools] run_as: \"%.64s\" is root; tools never run as root", name);
 		return VEX_EINVAL;
 	}
-	if (pw.pw_uid != geteuid() && geteuid() != 0 && !(has_cap(CAP_SETUID) && has_cap(CAP_SETGID))) {
+	if (pw.pw_uid != geteuid() && geteuid() != 0 &&
+	    !(has_cap(CAP_SETUID) && has_cap(CAP_SETGID) && has_cap(CAP_CHOWN) && has_cap(CAP_KILL))) {
 		snprintf(err, errlen,
 			 "[tools] run_as: the runner cannot start tools as \"%.64s\": it runs as uid %ld without "
-			 "CAP_SETUID and CAP_SETGID (give it those capabilities, see INSTALL.md, or set run_as = "
-			 "(empty) to run tools as the runner's own user, which is unsafe)", name, (long)geteuid());
+			 "CAP_SETUID, CAP_SETGID, CAP_CHOWN and CAP_KILL (switch user, give each tool its private "
+			 "directory, signal its processes: give it those capabilities, see INSTALL.md, or set "
+			 "run_as = (empty) to run tools as the runner's own user, which is unsafe)", name,
+			 (long)geteuid());
 		return VEX_EINVAL;
 	}
 	if (getgrouplist(name, pw.pw_gid, ret->groups, &ngroups) < 0) {

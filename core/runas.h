@@ -18,7 +18,8 @@ struct vex_runas {
 /*
  * Resolves "name" ("" or NULL: the runner's own user, documented as unsafe) into "ret": uid, gid
  * and supplementary groups. Refuses, with a sentence for the operator in "err": an unknown user,
- * root, and a runner that cannot switch to it (neither root nor holding CAP_SETUID and CAP_SETGID).
+ * root, and a runner that cannot use it (neither root nor holding CAP_SETUID, CAP_SETGID, CAP_CHOWN
+ * and CAP_KILL).
  * Returns 0, VEX_EINVAL or VEX_ENOMEM.
  */
 int vex_runas_resolve(const char *name, struct vex_runas *ret, char *err, size_t errlen);

@@ -145,8 +145,6 @@ static void __attribute__((noreturn)) child(const struct spawn *sp)
 			child_fail(status, STEP_FDS);
 	close_from(4, status - 1, sp->max_fd);
 	close_from(status + 1, INT_MAX, sp->max_fd);
-	if (chdir(sp->dir) < 0)
-		child_fail(status, STEP_CHDIR);
 	for (i = 0; i < N_RLIMITS; i++)
 		if (setrlimit(sp->resources[i], &sp->limits[i]) < 0)
 			child_fail(status, STEP_RLIMIT);
@@ -161,6 +159,9 @@ static void __attribute__((noreturn)) child(const struct spawn *sp)
 	/* a tool naming no user runs as [tools] run_as; either way with no capability left */
 	if (vex_runas_enter(t->user ? NULL : vex_runas_default(), &what) < 0)
 		child_fail(status, STEP_RUNAS);
+	/* as the tool's user: a runner without CAP_DAC_OVERRIDE cannot enter the tool's 0700 directory */
+	if (chdir(sp->dir) < 0)
+		child_fail(status, STEP_CHDIR);
 	execve(t->argv[0], t->argv, sp->envp);
 	child_fail(status, STEP_EXECVE);
 }
@@ -273,6 +274,47 @@ static int remove_at(int dfd, const char *name, int depth)
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
+}
+
+/*
+ * Removes the private directory "dir". A runner that is not root cannot remove what the tool (another
+ * user) left inside: a child switched to that user empties it first, then the runner removes the
+ * directory itself from work_dir, which it owns. -1 when something is left.
+ */
+static int remove_private_dir(const struct vex_cmd_tool *t, const char *dir)
+{
+	const struct vex_runas *ra = vex_runas_default();
+	struct vex_runas as = { 0 };
+	const char *what;
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0 && (t->user || (ra && ra->user))) {
+		if (t->user) {
+			as.user = t->user;
+			as.uid = t->uid;
+			as.gid = t->gid;
+			as.ngroups = t->ngroups < VEX_RUNAS_GROUPS_MAX ? t->ngroups : VEX_RUNAS_GROUPS_MAX;
+			memcpy(as.groups, t->groups, as.ngroups * sizeof(gid_t));
+		} else {
+			as = *ra;
+		}
+		if (as.uid != geteuid()) {
+			pid = fork();
+			if (pid == 0) {
+				if (vex_runas_enter(&as, &what) < 0)
+					_exit(1);
+				remove_at(AT_FDCWD, dir, 0); /* all but the directory itself */
+				_exit(0);
+			}
+			while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			/* empty now: removing it needs only write on work_dir (ours), not entering it */
+			if (rmdir(dir) == 0)
+				return 0;
+		}
+	}
+	return remove_at(AT_FDCWD, dir, 0);
 }
 
 /* ---- the parent's loop ---- */
@@ -869,7 +911,7 @@ out:
 	close_fd(&r.prog_fd);
 	close_fd(&r.status_fd);
 	close_fd(&r.pidfd);
-	if (made_dir && remove_at(AT_FDCWD, dir, 0) < 0)
+	if (made_dir && remove_private_dir(tool, dir) < 0)
 		vex_log(VEX_LOG_WARN, "private directory not fully removed", "job_id", ctx->job->id, "tool",
 			tool->name, "dir", dir, NULL);
 	vex_toolenv_free(envp);

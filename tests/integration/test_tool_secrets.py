@@ -129,3 +129,81 @@ def test_missing_run_as_user_stops_the_runner(svc):
                        env=svc.env(dict(svc.runner_env, VEX_TOOLS_RUN_AS="root")), capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 1 and "tools never run as root" in r.stderr, r.stderr
+
+
+# ---- the production case: the runner as a non-root user holding only CAP_SETUID, CAP_SETGID, CAP_KILL ----
+
+RUNNER_USER = "vex-it-runner"
+
+
+@pytest.fixture(scope="module")
+def nonroot(request, tls):
+    tools_user()
+    made = subprocess.run(["getent", "passwd", RUNNER_USER], capture_output=True).returncode != 0
+    if made:
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                        "--shell", "/usr/sbin/nologin", RUNNER_USER], check=True)
+    u = pwd.getpwnam(RUNNER_USER)
+    d = tempfile.mkdtemp(prefix="vex-it-sec2-")
+    os.chmod(d, 0o711)
+    with open(os.path.join(d, "tools.json"), "w") as f:
+        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP]}}}, f)
+    with open(os.path.join(d, "mcp.json"), "w") as f:
+        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"]}}}, f)
+    for name in ("tools.json", "mcp.json"):
+        os.chmod(os.path.join(d, name), 0o644)
+    env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),
+           "VEX_TOOLS_RUN_AS": TOOLS_USER, "VEX_MODEL_API_KEY": MODEL_KEY}
+    s = vexit.Service(tls, runner_env=env)
+    s.tools_dir = d
+    s.runner_prefix = ["setpriv", "--reuid=%d" % u.pw_uid, "--regid=%d" % u.pw_gid, "--init-groups",
+                       "--inh-caps=-all,+setuid,+setgid,+kill,+chown", "--ambient-caps=-all,+setuid,+setgid,+kill,+chown",
+                       "--bounding-set=-all,+setuid,+setgid,+kill,+chown"]
+
+    def stop():
+        try:
+            s.stop()
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+            if made:
+                subprocess.run(["userdel", RUNNER_USER], capture_output=True)
+    request.addfinalizer(stop)
+    vexit.ACTIVE.append(s)
+    s.start_memcached()
+    s.start_api()
+    # the runner's user owns vex's home (the database, its socket, work_dir), as vex does in production
+    for root, dirs, files in os.walk(s.home):
+        for n in dirs + files:
+            os.lchown(os.path.join(root, n), u.pw_uid, u.pw_gid)
+    os.chown(s.home, u.pw_uid, u.pw_gid)
+    s.start_runner()
+    s.start_nginx()
+    s.runner_user = u
+    return s
+
+
+def test_nonroot_runner_holds_only_the_needed_capabilities(nonroot):
+    with open("/proc/%d/status" % nonroot.runner.pid) as f:
+        st = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    assert int(st["Uid"].split()[0]) == nonroot.runner_user.pw_uid
+    want = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7)  # CAP_CHOWN, CAP_KILL, CAP_SETGID, CAP_SETUID
+    assert int(st["CapEff"], 16) == want, st["CapEff"]
+    # non-dumpable: /proc/<runner>/environ and mem belong to root although the runner is not root
+    assert os.stat("/proc/%d/environ" % nonroot.runner.pid).st_uid == 0
+    assert os.stat("/proc/%d/mem" % nonroot.runner.pid).st_uid == 0
+    with open("/proc/%d/environ" % nonroot.runner.pid, "rb") as f:
+        block = f.read()
+    assert nonroot.secret.encode() not in block and MODEL_KEY.encode() not in block
+
+
+def test_nonroot_runner_command_tool_reaches_no_secret(nonroot):
+    rep, raw = snoop(nonroot, "snoopcmd")
+    assert_contained(nonroot, rep, raw)
+    # the private directory went, although the tool (another user) owned it and what it held
+    assert os.listdir(os.path.join(nonroot.home, "work")) == [] or \
+        all(n.startswith("mcp-") for n in os.listdir(os.path.join(nonroot.home, "work")))
+
+
+def test_nonroot_runner_mcp_server_reaches_no_secret(nonroot):
+    rep, raw = snoop(nonroot, "snoopmcp.snoop")
+    assert_contained(nonroot, rep, raw)

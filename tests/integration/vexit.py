@@ -301,6 +301,7 @@ class Service:
                            "VEX_TOOLS_RUN_AS": ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
+        self.runner_prefix = []  # e.g. setpriv ...: the runner as another user (test_tool_secrets.py)
         self.memcached = self.api = self.runner = self.nginx = None
         self.extra = []  # other nginx instances (low rate)
         self.runner_seq = 0
@@ -364,7 +365,8 @@ class Service:
         env.update(extra_env or {})
         # A killed runner leaves its socket file behind: ready means a fresh inode bound by the new one.
         old = _inode(self.runner_socket)
-        self.runner = Proc("vex-runner", [os.path.join(BUILD, "vex-runner"), "--id", "it-runner-%d" % self.runner_seq],
+        self.runner = Proc("vex-runner", self.runner_prefix +
+                           [os.path.join(BUILD, "vex-runner"), "--id", "it-runner-%d" % self.runner_seq],
                            env, self.log("vex-runner"))
         wait_for(lambda: self._dead(self.runner) or _inode(self.runner_socket) not in (None, old), 20,
                  what="vex-runner wake socket")
