@@ -78,7 +78,8 @@ def work_entries(svc):
 
 def start_service(tls, extra_env=None):
     d = tempfile.mkdtemp(prefix="vex-it-cmd-")
-    env = {"VEX_TOOLS_COMMANDS_FILE": tools_file(d), "VEX_TOOLS_WORK_DIR": os.path.join(d, "work"),
+    os.chmod(d, 0o711)  # the tools user ([tools] run_as) reaches work/ inside, and nothing else
+    env = {"VEX_TOOLS_RUN_AS": "vex-tools","VEX_TOOLS_COMMANDS_FILE": tools_file(d), "VEX_TOOLS_WORK_DIR": os.path.join(d, "work"),
            "VEX_TOOLS_OUTPUT_MAX_BYTES": str(OUTPUT_MAX), "VEX_TOOLS_KILL_GRACE_MS": "500",
            "VEX_T2_ALLOWED": "allowed", "VEX_T2_SECRET": "must not reach a tool"}
     env.update(extra_env or {})
