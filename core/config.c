@@ -83,6 +83,7 @@ static const struct key_def keys[] = {
 	{"tools", "output_max_bytes", K_SIZE, OFF(tools_output_max), 1024, 1073741824},
 	{"tools", "kill_grace_ms", K_INT, OFF(tools_kill_grace_ms), 0, 600000},
 	{"tools", "mcp_init_timeout_ms", K_INT, OFF(mcp_init_timeout_ms), 100, 600000},
+	{"tools", "run_as", K_STR, OFF(tools_run_as), 0, 0},
 	{"browser", "mcp_command", K_PATH, OFF(browser_mcp_command), 0, 0},
 	{"browser", "chromium", K_PATH, OFF(browser_chromium), 0, 0},
 	{"browser", "allow_private", K_BOOL, OFF(browser_allow_private), 0, 1},
@@ -753,6 +754,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->hook_key_file, "webhook.key") ||
 	    (cfg->hook_key_file_previous && resolve_path(cfg, &cfg->hook_key_file_previous, NULL)) ||
 	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
+	    (!cfg->tools_run_as && !(cfg->tools_run_as = strdup("vex-tools"))) ||
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
@@ -779,6 +781,13 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 		goto out;
 	if ((rc = load_secret(cfg, err, errlen)) != 0)
 		goto out;
+	/* the model key is read now, so that the environment can drop it (core/secrets.h) */
+	if (cfg->model_api_key_env[0] && getenv(cfg->model_api_key_env) &&
+	    !(cfg->model_api_key = strdup(getenv(cfg->model_api_key_env)))) {
+		snprintf(err, errlen, "out of memory");
+		rc = VEX_ENOMEM;
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rc)
@@ -827,6 +836,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->tools_commands_file);
 	free(cfg->tools_mcp_file);
 	free(cfg->tools_work_dir);
+	free(cfg->tools_run_as);
 	free(cfg->browser_mcp_command);
 	free(cfg->browser_chromium);
 	free(cfg->db_path);
@@ -834,6 +844,9 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->model_base_url);
 	free(cfg->model_name);
 	free(cfg->model_api_key_env);
+	if (cfg->model_api_key)
+		explicit_bzero(cfg->model_api_key, strlen(cfg->model_api_key));
+	free(cfg->model_api_key);
 	free(cfg->jwt_secret_file);
 	free(cfg->socket_group);
 	free(cfg->store_group);

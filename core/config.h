@@ -64,6 +64,9 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *   [tools]   commands_file (default <home>/tools.json: operator command tools; absent = none),
  *             mcp_file (default <home>/mcp.json: {"mcpServers":{...}}; absent = none),
  *             work_dir (default <home>/work: each command run gets a private directory inside),
+ *             run_as (default vex-tools: the user every command tool, MCP stdio server and the
+ *             browser's server runs as when it names none; never root; empty = the runner's own
+ *             user, unsafe; a missing user stops the runner),
  *             output_max_bytes (default 1048576: a command's stdout / an MCP result beyond fails),
  *             kill_grace_ms (default 2000: SIGTERM to SIGKILL; MCP cancel to recycle),
  *             mcp_init_timeout_ms (default 10000: start + initialize + tools/list of a server)
@@ -134,6 +137,7 @@ struct vex_config {
 	char *tools_commands_file;
 	char *tools_mcp_file;
 	char *tools_work_dir;
+	char *tools_run_as;      /* the user tools run as ("": the runner's own, unsafe) */
 	size_t tools_output_max;
 	int tools_kill_grace_ms;
 	int mcp_init_timeout_ms;
@@ -145,6 +149,7 @@ struct vex_config {
 	char *model_base_url;    /* "" when no endpoint is configured */
 	char *model_name;        /* "" when none */
 	char *model_api_key_env; /* the environment variable's name */
+	char *model_api_key;     /* its value, read at load (NULL when unset); the environment then drops it */
 	int model_timeout_ms;
 	int model_retries;
 	int model_max_tokens;    /* 0: not sent */

@@ -19,6 +19,7 @@
 #include "core/hookkeys.h"
 #include "core/log.h"
 #include "core/perms.h"
+#include "core/secrets.h"
 #include "core/timeutil.h"
 #include "core/commitq.h"
 #include "fcgi-app/committer.h"
@@ -337,6 +338,18 @@ static void unlink_if_ours(const char *path, const struct stat *st)
 		unlink(path);
 }
 
+/* The secrets are in "cfg" now: out of the environment (and /proc/PID/environ), non-dumpable. */
+static int drop_secrets(const struct vex_config *cfg)
+{
+	const char *names[] = { "VEX_JWT_SECRET", cfg->model_api_key_env, NULL };
+
+	if (vex_secrets_scrub(names) < 0) {
+		vex_log(VEX_LOG_ERROR, "cannot make the process non-dumpable", "error", strerror(errno), NULL);
+		return VEX_EIO;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vex_config cfg;
@@ -386,6 +399,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	vex_log_init("vex-api", cfg.log_level);
+	if (drop_secrets(&cfg) < 0)
+		goto out;
 
 	workers = cfg.workers < 1 ? 1 : cfg.workers > WORKERS_MAX ? WORKERS_MAX : cfg.workers;
 	signal(SIGPIPE, SIG_IGN);

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/runas.h"
 #include "core/mcpmsg.h"
 #include "core/netguard.h"
 #include "core/timeutil.h"
@@ -194,6 +195,7 @@ static void sweep(const struct vex_browser *b)
 /* "<work_dir>/browser-XXXXXX" (0700) with output/ and tmp/ inside. */
 static int make_dir(struct vex_browser *b, char *why, size_t whylen)
 {
+	const struct vex_runas *ra = vex_runas_default();
 	char sub[sizeof(b->dir) + 16];
 	int n;
 
@@ -222,6 +224,15 @@ static int make_dir(struct vex_browser *b, char *why, size_t whylen)
 	snprintf(sub, sizeof(sub), "%s/tmp", b->dir);
 	if (mkdir(sub, 0700) < 0)
 		goto fail;
+	/* the server runs as [tools] run_as: the session directory is its home */
+	if (ra && ra->user) {
+		snprintf(sub, sizeof(sub), "%s/output", b->dir);
+		if (chown(b->dir, ra->uid, ra->gid) < 0 || chown(sub, ra->uid, ra->gid) < 0)
+			goto fail;
+		snprintf(sub, sizeof(sub), "%s/tmp", b->dir);
+		if (chown(sub, ra->uid, ra->gid) < 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	snprintf(why, whylen, "cannot create %s: %s", sub, strerror(errno));

@@ -22,6 +22,8 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/runas.h"
+#include "core/toolenv.h"
 #include "core/timeutil.h"
 
 #define FD_PROGRESS 3        /* the tool's progress pipe */
@@ -36,7 +38,7 @@
 
 /* What failed in the child before execve, reported on the status pipe. */
 enum child_step { STEP_SETPGID = 1, STEP_FDS, STEP_CHDIR, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,
-		  STEP_EXECVE };
+		  STEP_RUNAS, STEP_EXECVE };
 
 struct child_report {
 	int step;
@@ -114,6 +116,7 @@ static void close_from(int lo, int hi, long max_fd)
 static void __attribute__((noreturn)) child(const struct spawn *sp)
 {
 	const struct vex_cmd_tool *t = sp->tool;
+	const char *what;
 	struct sigaction dfl;
 	sigset_t none;
 	int tmp[4], status, i;
@@ -142,8 +145,6 @@ static void __attribute__((noreturn)) child(const struct spawn *sp)
 			child_fail(status, STEP_FDS);
 	close_from(4, status - 1, sp->max_fd);
 	close_from(status + 1, INT_MAX, sp->max_fd);
-	if (chdir(sp->dir) < 0)
-		child_fail(status, STEP_CHDIR);
 	for (i = 0; i < N_RLIMITS; i++)
 		if (setrlimit(sp->resources[i], &sp->limits[i]) < 0)
 			child_fail(status, STEP_RLIMIT);
@@ -155,6 +156,12 @@ static void __attribute__((noreturn)) child(const struct spawn *sp)
 		if (setuid(t->uid) < 0)
 			child_fail(status, STEP_SETUID);
 	}
+	/* a tool naming no user runs as [tools] run_as; either way with no capability left */
+	if (vex_runas_enter(t->user ? NULL : vex_runas_default(), &what) < 0)
+		child_fail(status, STEP_RUNAS);
+	/* as the tool's user: a runner without CAP_DAC_OVERRIDE cannot enter the tool's 0700 directory */
+	if (chdir(sp->dir) < 0)
+		child_fail(status, STEP_CHDIR);
 	execve(t->argv[0], t->argv, sp->envp);
 	child_fail(status, STEP_EXECVE);
 }
@@ -169,6 +176,7 @@ static const char *step_name(int step)
 	case STEP_SETGROUPS: return "setgroups";
 	case STEP_SETGID: return "setgid";
 	case STEP_SETUID: return "setuid";
+	case STEP_RUNAS: return "switching to [tools] run_as and dropping capabilities";
 	case STEP_EXECVE: return "execve";
 	}
 	return "start";
@@ -201,49 +209,10 @@ static void prepare_limits(struct spawn *sp, const struct vex_cmd_limits *l)
 	set_limit(sp, 4, RLIMIT_CORE, 0); /* no core files in a directory about to be removed */
 }
 
-/* "name=value" in a new string; NULL on ENOMEM. */
-static char *env_pair(const char *name, const char *value)
-{
-	size_t len = strlen(name) + 1 + strlen(value) + 1;
-	char *kv = malloc(len);
-
-	if (kv)
-		snprintf(kv, len, "%s=%s", name, value);
-	return kv;
-}
-
-/* The tool's environment plus HOME and TMPDIR = "dir"; entries 0..n-3 are borrowed from the tool,
- * the last two are owned (freed by free_envp). */
-static char **build_envp(const struct vex_cmd_tool *t, const char *dir)
-{
-	char **envp = calloc(t->envc + 3, sizeof(char *));
-
-	if (!envp)
-		return NULL;
-	memcpy(envp, t->env, t->envc * sizeof(char *));
-	envp[t->envc] = env_pair("HOME", dir);
-	envp[t->envc + 1] = env_pair("TMPDIR", dir);
-	if (!envp[t->envc] || !envp[t->envc + 1]) {
-		free(envp[t->envc]);
-		free(envp[t->envc + 1]);
-		free(envp);
-		return NULL;
-	}
-	return envp;
-}
-
-static void free_envp(const struct vex_cmd_tool *t, char **envp)
-{
-	if (!envp)
-		return;
-	free(envp[t->envc]);
-	free(envp[t->envc + 1]);
-	free(envp);
-}
-
 /* The private directory "<work_dir>/<tool>-XXXXXX" (0700, owned by the run-as user) into "dir". */
 static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_tool *t, char *dir, size_t len)
 {
+	const struct vex_runas *ra = vex_runas_default();
 	int n;
 
 	/* work_dir itself is searchable by all (0711, past the umask 027) so that a run-as user
@@ -258,6 +227,10 @@ static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_t
 	if (!mkdtemp(dir))
 		return VEX_EIO;
 	if (t->user && chown(dir, t->uid, t->gid) < 0) {
+		rmdir(dir);
+		return VEX_EIO;
+	}
+	if (!t->user && ra && ra->user && chown(dir, ra->uid, ra->gid) < 0) {
 		rmdir(dir);
 		return VEX_EIO;
 	}
@@ -304,6 +277,47 @@ static int remove_at(int dfd, const char *name, int depth)
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		rc = -1;
 	return rc;
+}
+
+/*
+ * Removes the private directory "dir". A runner that is not root cannot remove what the tool (another
+ * user) left inside: a child switched to that user empties it first, then the runner removes the
+ * directory itself from work_dir, which it owns. -1 when something is left.
+ */
+static int remove_private_dir(const struct vex_cmd_tool *t, const char *dir)
+{
+	const struct vex_runas *ra = vex_runas_default();
+	struct vex_runas as = { 0 };
+	const char *what;
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0 && (t->user || (ra && ra->user))) {
+		if (t->user) {
+			as.user = t->user;
+			as.uid = t->uid;
+			as.gid = t->gid;
+			as.ngroups = t->ngroups < VEX_RUNAS_GROUPS_MAX ? t->ngroups : VEX_RUNAS_GROUPS_MAX;
+			memcpy(as.groups, t->groups, as.ngroups * sizeof(gid_t));
+		} else {
+			as = *ra;
+		}
+		if (as.uid != geteuid()) {
+			pid = fork();
+			if (pid == 0) {
+				if (vex_runas_enter(&as, &what) < 0)
+					_exit(1);
+				remove_at(AT_FDCWD, dir, 0); /* all but the directory itself */
+				_exit(0);
+			}
+			while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			/* empty now: removing it needs only write on work_dir (ours), not entering it */
+			if (rmdir(dir) == 0)
+				return 0;
+		}
+	}
+	return remove_at(AT_FDCWD, dir, 0);
 }
 
 /* ---- the parent's loop ---- */
@@ -825,11 +839,10 @@ int vex_exec_command_run(struct vex_exec_ctx *ctx, const struct vex_cmd_tool *to
 		goto out;
 	}
 	made_dir = 1;
-	envp = build_envp(tool, dir);
-	if (!envp) {
-		rc = VEX_ENOMEM;
+	/* the allow-listed minimum plus the tool's env/env_set: nothing else of the runner's */
+	rc = vex_toolenv_build(dir, dir, tool->env, tool->envc, &envp);
+	if (rc < 0)
 		goto out;
-	}
 	sp.envp = envp;
 	sp.dir = dir;
 	sp.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
@@ -901,10 +914,10 @@ out:
 	close_fd(&r.prog_fd);
 	close_fd(&r.status_fd);
 	close_fd(&r.pidfd);
-	if (made_dir && remove_at(AT_FDCWD, dir, 0) < 0)
+	if (made_dir && remove_private_dir(tool, dir) < 0)
 		vex_log(VEX_LOG_WARN, "private directory not fully removed", "job_id", ctx->job->id, "tool",
 			tool->name, "dir", dir, NULL);
-	free_envp(tool, envp);
+	vex_toolenv_free(envp);
 	free(r.out);
 	vex_progress_release(&r.prog);
 	return rc;

@@ -16,6 +16,8 @@
 #include "core/hookkeys.h"
 #include "core/log.h"
 #include "core/perms.h"
+#include "core/runas.h"
+#include "core/secrets.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
 #include "runner/commands.h"
@@ -213,6 +215,7 @@ static int publish_commands(const struct vex_config *cfg)
 int main(int argc, char **argv)
 {
 	struct vex_config cfg = { 0 };
+	struct vex_runas runas = { 0 };
 	struct vex_pool *pool = NULL;
 	struct vex_supervisor *sup = NULL;
 	struct vex_scheduler *sched = NULL;
@@ -250,12 +253,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vex-runner: [webhooks] %s\n", err);
 		goto out;
 	}
+	if (vex_runas_resolve(cfg.tools_run_as, &runas, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vex-runner: %s\n", err);
+		vex_mcp_stop();
+		vex_commands_free();
+		vex_config_release(&cfg);
+		return 1;
+	}
+	vex_runas_set_default(&runas);
 	if (a.check) {
 		printf("config ok\n");
 		status = 0;
 		goto out;
 	}
 	vex_log_init("vex-runner", cfg.log_level);
+	/* every getenv of a secret is done (config, tools.json and mcp.json env): drop them */
+	{
+		const char *names[] = { "VEX_JWT_SECRET", cfg.model_api_key_env, NULL };
+
+		if (vex_secrets_scrub(names) < 0) {
+			vex_log(VEX_LOG_ERROR, "cannot make the process non-dumpable", "error", strerror(errno), NULL);
+			goto out;
+		}
+	}
 	if (a.id) {
 		snprintf(runner_id, sizeof(runner_id), "%s", a.id);
 	} else {
@@ -352,6 +372,8 @@ out:
 		close(sfd);
 	if (!a.check)
 		vex_log(status == 0 ? VEX_LOG_INFO : VEX_LOG_ERROR, "stopped", "runner_id", runner_id, NULL);
+	vex_runas_set_default(NULL);
+	vex_runas_release(&runas);
 	vex_config_release(&cfg);
 	return status;
 }

@@ -1,13 +1,14 @@
 /* mcp_stdio.c - an MCP server over stdio: its process group, a reader thread, requests matched to responses by id. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,12 +17,13 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mcpmsg.h"
+#include "core/runas.h"
 #include "core/timeutil.h"
+#include "core/toolenv.h"
 #include "runner/mcp_conn.h"
 
-extern char **environ;
-
 #define READ_CHUNK 65536
+#define CHILD_FD_HIGH 64     /* where the child parks its pipe ends before placing them at 0-2 */
 #define STDERR_LINE_MAX 2048   /* a longer stderr line is logged in pieces */
 #define EDGE 160               /* bytes kept of each end of an oversized line, to find its id */
 #define POLL_MS 200            /* the reader's wake-up, to notice an exit that leaves stdout open */
@@ -38,7 +40,7 @@ static void kill_group(struct mcp_server *s, int sig)
 
 /* ---- starting ---- */
 
-/* "name" looked up on the PATH the server will see (its env's, else the runner's). */
+/* "name" looked up on the PATH the server will see (its env's, else VEX_TOOLENV_PATH). */
 static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char *why, size_t whylen)
 {
 	const char *path = NULL, *p, *end;
@@ -57,10 +59,8 @@ static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char
 	for (i = 0; i < c->nenv; i++)
 		if (strncmp(c->env[i], "PATH=", 5) == 0)
 			path = c->env[i] + 5;
-	if (!path)
-		path = getenv("PATH");
 	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
+		path = VEX_TOOLENV_PATH;
 	for (p = path; *p; p = *end ? end + 1 : end) {
 		size_t dl;
 
@@ -86,31 +86,102 @@ static int resolve_command(const struct vex_mcp_server_conf *c, char **ret, char
 	return VEX_EINVAL;
 }
 
-/* The runner's environment with the server's "env" added (its names replace the runner's). */
-static char **build_env(const struct vex_mcp_server_conf *c)
+/* The server's value of "name" in its "env", or NULL. */
+static const char *conf_env(const struct vex_mcp_server_conf *c, const char *name)
 {
-	size_t n = 0, i, j, k = 0;
-	char **env;
+	size_t i, nl = strlen(name);
 
-	while (environ && environ[n])
-		n++;
-	env = calloc(n + c->nenv + 1, sizeof(char *));
-	if (!env)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(environ[i], '=');
-		size_t kl = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+	for (i = 0; i < c->nenv; i++)
+		if (strncmp(c->env[i], name, nl) == 0 && c->env[i][nl] == '=')
+			return c->env[i] + nl + 1;
+	return NULL;
+}
 
-		for (j = 0; j < c->nenv; j++)
-			if (strncmp(c->env[j], environ[i], kl) == 0)
-				break;
-		if (j == c->nenv)
-			env[k++] = environ[i];
+/*
+ * The allow-listed environment (core/toolenv.h) plus the server's "env". HOME and TMPDIR: the
+ * server's own when its env names them (the browser's session directory), else the private
+ * directory "<work_dir>/mcp-<name>" (0700, kept between starts: npx and Playwright cache there).
+ */
+static int build_env(const struct mcp_server *s, char ***ret, char *why, size_t whylen)
+{
+	const struct vex_mcp_server_conf *c = s->conf;
+	const struct vex_runas *ra = vex_runas_default();
+	const char *home = conf_env(c, "HOME");
+	char dir[PATH_MAX];
+	int n;
+
+	if (!home) {
+		n = snprintf(dir, sizeof(dir), "%s/mcp-%s", s->cfg->tools_work_dir, c->name);
+		if (n < 0 || (size_t)n >= sizeof(dir)) {
+			snprintf(why, whylen, "the private directory's path is too long");
+			return VEX_ETOOBIG;
+		}
+		if ((mkdir(s->cfg->tools_work_dir, 0711) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
+			snprintf(why, whylen, "cannot create the private directory %.200s: %s", dir, strerror(errno));
+			return VEX_EIO;
+		}
+		if (ra && ra->user && chown(dir, ra->uid, ra->gid) < 0) {
+			snprintf(why, whylen, "cannot give %.200s to the tools user: %s", dir, strerror(errno));
+			return VEX_EIO;
+		}
+		home = dir;
 	}
-	for (j = 0; j < c->nenv; j++)
-		env[k++] = c->env[j];
-	env[k] = NULL;
-	return env;
+	return vex_toolenv_build(home, home, c->env, c->nenv, ret);
+}
+
+/* What failed in the child before execve ("step" is a static string: the same address in both). */
+struct start_report {
+	const char *step;
+	int err;
+};
+
+static void __attribute__((noreturn)) child_fail(int fd, const char *step)
+{
+	struct start_report r = { step, errno };
+	ssize_t w = write(fd, &r, sizeof(r));
+
+	(void)w;
+	_exit(127);
+}
+
+/*
+ * Between fork and execve (async-signal-safe calls only): its own process group, default signal
+ * dispositions and an empty mask (the runner blocks SIGTERM, ignores SIGPIPE), the three pipes
+ * as 0-2 and nothing else open, then [tools] run_as with no capability left.
+ */
+static void __attribute__((noreturn)) child(const int fds[3], int status, const char *path, char **argv,
+					    char **env)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	const char *what;
+	int tmp[3], i;
+
+	if (setpgid(0, 0) < 0)
+		child_fail(status, "setpgid");
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			sigaction(i, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	status = fcntl(status, F_DUPFD_CLOEXEC, CHILD_FD_HIGH);
+	if (status < 0)
+		_exit(127);
+	for (i = 0; i < 3; i++)
+		if ((tmp[i] = fcntl(fds[i], F_DUPFD, CHILD_FD_HIGH)) < 0)
+			child_fail(status, "setting up file descriptors");
+	for (i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			child_fail(status, "setting up file descriptors");
+	if (syscall(SYS_close_range, 3U, (unsigned int)status - 1, 0) < 0 ||
+	    syscall(SYS_close_range, (unsigned int)status + 1, ~0U, 0) < 0)
+		child_fail(status, "close_range");
+	if (vex_runas_enter(vex_runas_default(), &what) < 0)
+		child_fail(status, what);
+	execve(path, argv, env);
+	child_fail(status, "execve");
 }
 
 static void *reader_main(void *arg);
@@ -119,20 +190,21 @@ int mcp_stdio_open(struct mcp_server *s, char *why, size_t whylen)
 {
 	const struct vex_mcp_server_conf *c = s->conf;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int fa_ok = 0, attr_ok = 0, rc, e;
+	int status[2] = { -1, -1 }, rc;
+	struct start_report rep;
+	ssize_t n;
 	char *path = NULL, **argv = NULL, **env = NULL;
-	sigset_t none, deflt;
 	pid_t pid;
 	size_t i;
 
 	rc = resolve_command(c, &path, why, whylen);
 	if (rc < 0)
 		goto out;
+	rc = build_env(s, &env, why, whylen);
+	if (rc < 0)
+		goto out;
 	argv = calloc(c->nargs + 2, sizeof(char *));
-	env = build_env(c);
-	if (!argv || !env) {
+	if (!argv) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
@@ -144,31 +216,32 @@ int mcp_stdio_open(struct mcp_server *s, char *why, size_t whylen)
 		rc = VEX_EIO;
 		goto out;
 	}
-	if (posix_spawn_file_actions_init(&fa) != 0 || !(fa_ok = 1) || posix_spawnattr_init(&attr) != 0 ||
-	    !(attr_ok = 1)) {
-		rc = VEX_ENOMEM;
+	if (pipe2(status, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		rc = VEX_EIO;
 		goto out;
 	}
-	/* its own process group, no inherited signal mask (the runner blocks SIGTERM) or ignored SIGPIPE,
-	 * and nothing of the runner's open files but the three pipes */
-	sigemptyset(&none);
-	sigemptyset(&deflt);
-	sigaddset(&deflt, SIGPIPE);
-	sigaddset(&deflt, SIGTERM);
-	sigaddset(&deflt, SIGINT);
-	sigaddset(&deflt, SIGHUP);
-	sigaddset(&deflt, SIGCHLD);
-	if (posix_spawn_file_actions_adddup2(&fa, in[0], 0) || posix_spawn_file_actions_adddup2(&fa, out[1], 1) ||
-	    posix_spawn_file_actions_adddup2(&fa, err[1], 2) || posix_spawn_file_actions_addclosefrom_np(&fa, 3) ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) ||
-	    posix_spawnattr_setpgroup(&attr, 0) || posix_spawnattr_setsigmask(&attr, &none) ||
-	    posix_spawnattr_setsigdefault(&attr, &deflt)) {
-		rc = VEX_ENOMEM;
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		rc = VEX_EIO;
 		goto out;
 	}
-	e = posix_spawn(&pid, path, &fa, &attr, argv, env);
-	if (e != 0) {
-		snprintf(why, whylen, "cannot start %.200s: %s", path, strerror(e));
+	if (pid == 0) {
+		int fds[3] = { in[0], out[1], err[1] };
+
+		child(fds, status[1], path, argv, env);
+	}
+	setpgid(pid, pid);
+	close(status[1]);
+	status[1] = -1;
+	/* nothing to read: execve succeeded (the pipe closed on exec) */
+	while ((n = read(status[0], &rep, sizeof(rep))) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof(rep)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		snprintf(why, whylen, "cannot start %.200s: %s: %s", path, rep.step, strerror(rep.err));
 		rc = VEX_EIO;
 		goto out;
 	}
@@ -205,13 +278,12 @@ out:
 		if (err[i] >= 0)
 			close(err[i]);
 	}
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
+	for (i = 0; i < 2; i++)
+		if (status[i] >= 0)
+			close(status[i]);
 	free(path);
 	free(argv);
-	free(env);
+	vex_toolenv_free(env);
 	return rc;
 }
 

@@ -332,7 +332,7 @@ int vex_model_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *me
 	const struct vex_config *cfg = ctx->cfg;
 	struct curl_slist *headers = NULL, *tmp;
 	struct exchange x = { 0 };
-	const char *key = cfg->model_api_key_env[0] ? getenv(cfg->model_api_key_env) : NULL;
+	const char *key = cfg->model_api_key;
 	char *payload = NULL, *auth = NULL, *url = NULL, why[VEX_MODEL_ERR_MAX], snip[SNIPPET_MAX + 1];
 	size_t blen = strlen(cfg->model_base_url), n;
 	long status;

@@ -79,7 +79,8 @@ def work_entries(svc):
 
 def start_service(tls, extra_env=None):
     d = tempfile.mkdtemp(prefix="vex-it-cmd-")
-    env = {"VEX_TOOLS_COMMANDS_FILE": tools_file(d), "VEX_TOOLS_WORK_DIR": os.path.join(d, "work"),
+    os.chmod(d, 0o711)  # the tools user ([tools] run_as) reaches work/ inside, and nothing else
+    env = {"VEX_TOOLS_RUN_AS": "vex-tools","VEX_TOOLS_COMMANDS_FILE": tools_file(d), "VEX_TOOLS_WORK_DIR": os.path.join(d, "work"),
            "VEX_TOOLS_OUTPUT_MAX_BYTES": str(OUTPUT_MAX), "VEX_TOOLS_KILL_GRACE_MS": "500",
            "VEX_T2_ALLOWED": "allowed", "VEX_T2_SECRET": "must not reach a tool"}
     env.update(extra_env or {})
@@ -283,8 +284,12 @@ def test_environment_scrubbed_and_directory_private(svc):
     res = env["result"]
     seen = res["env"]
     seen.pop("LC_CTYPE", None)  # python may set it on its own
-    assert seen == {"PATH": os.environ["PATH"], "VEX_T2_ALLOWED": "allowed", "T2_FIXED": "fixed value",
-                    "HOME": res["cwd"], "TMPDIR": res["cwd"]}, seen
+    # the fixed minimum (LANG, TZ when the runner has one) plus what the operator named: PATH is named here
+    want = {"PATH": os.environ["PATH"], "VEX_T2_ALLOWED": "allowed", "T2_FIXED": "fixed value",
+            "HOME": res["cwd"], "TMPDIR": res["cwd"], "LANG": os.environ.get("LANG") or "C.UTF-8"}
+    if os.environ.get("TZ"):
+        want["TZ"] = os.environ["TZ"]
+    assert seen == want, seen
     assert os.path.dirname(res["cwd"]) == svc.work_dir
     assert os.path.basename(res["cwd"]).startswith("t2env-")
     assert res["cwd_mode"] == 0o700

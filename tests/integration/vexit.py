@@ -279,6 +279,7 @@ class Service:
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False):
         self.dir = tempfile.mkdtemp(prefix="vex-it-")
+        os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
         self.logs = os.path.join(self.dir, "logs")
         os.makedirs(os.path.join(self.home, "run"))
@@ -310,10 +311,13 @@ class Service:
         self.db_path = os.path.join(self.home, "vex.db")
         self.rate, self.burst = rate, burst
         self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
-                           "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000"}
+                           "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000",
+                           # tools run as the runner's user unless a test names one (test_tool_secrets.py)
+                           "VEX_TOOLS_RUN_AS": ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
         self.nginx_env = {}  # more tools/render-nginx settings (e.g. VEX_ADMIN_ALLOW)
+        self.runner_prefix = []  # e.g. setpriv ...: the runner as another user (test_tool_secrets.py)
         self.memcached = self.api = self.runner = self.nginx = None
         self.extra = []  # other nginx instances (low rate)
         self.runner_seq = 0
@@ -397,7 +401,8 @@ class Service:
         env.update(extra_env or {})
         # A killed runner leaves its socket file behind: ready means a fresh inode bound by the new one.
         old = _inode(self.runner_socket)
-        self.runner = Proc("vex-runner", [os.path.join(BUILD, "vex-runner"), "--id", "it-runner-%d" % self.runner_seq],
+        self.runner = Proc("vex-runner", self.runner_prefix +
+                           [os.path.join(BUILD, "vex-runner"), "--id", "it-runner-%d" % self.runner_seq],
                            env, self.log("vex-runner"))
         wait_for(lambda: self._dead(self.runner) or _inode(self.runner_socket) not in (None, old), 20,
                  what="vex-runner wake socket")

@@ -445,10 +445,21 @@ static void test_model(void **state)
 	assert_string_equal(cfg.model_base_url, "");
 	assert_string_equal(cfg.model_name, "");
 	assert_string_equal(cfg.model_api_key_env, "VEX_MODEL_API_KEY");
+	assert_string_equal(cfg.tools_run_as, "vex-tools");
 	assert_int_equal(cfg.model_timeout_ms, 60000);
 	assert_int_equal(cfg.model_retries, 3);
 	assert_int_equal(cfg.model_max_tokens, 0);
 	vex_config_release(&cfg);
+
+	/* the key is read at load, into memory (the environment then drops it); run_as may be empty */
+	setenv("VEX_MODEL_API_KEY", "sk-unit", 1);
+	setenv("VEX_TOOLS_RUN_AS", "", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.model_api_key, "sk-unit");
+	assert_string_equal(cfg.tools_run_as, "");
+	vex_config_release(&cfg);
+	unsetenv("VEX_MODEL_API_KEY");
+	unsetenv("VEX_TOOLS_RUN_AS");
 
 	write_file("vex.conf", "[model]\nbase_url = http://127.0.0.1:8080/v1\nmodel = qwen2.5\n"
 			       "api_key_env = OPENAI_API_KEY\ntimeout_ms = 5000\nretries = 0\nmax_tokens = 512\n");
@@ -456,6 +467,7 @@ static void test_model(void **state)
 	assert_string_equal(cfg.model_base_url, "http://127.0.0.1:8080/v1");
 	assert_string_equal(cfg.model_name, "qwen2.5");
 	assert_string_equal(cfg.model_api_key_env, "OPENAI_API_KEY");
+	assert_null(cfg.model_api_key); /* OPENAI_API_KEY is not set here */
 	assert_int_equal(cfg.model_timeout_ms, 5000);
 	assert_int_equal(cfg.model_retries, 0);
 	assert_int_equal(cfg.model_max_tokens, 512);

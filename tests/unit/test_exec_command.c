@@ -19,6 +19,7 @@
 #include "core/cmdconf.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/toolenv.h"
 #include "core/log.h"
 #include "core/model.h"
 #include "core/timeutil.h"
@@ -473,14 +474,14 @@ static void test_sandbox(void **state)
 	snprintf(prefix, sizeof(prefix), "%s/env-", work);
 	assert_non_null(cwd);
 	assert_memory_equal(cwd, prefix, strlen(prefix));
-	/* exactly the allow-list, the fixed values, HOME and TMPDIR (python may add LC_CTYPE) */
+	/* exactly the allow-list, the fixed values, PATH, HOME and TMPDIR (python may add LC_CTYPE) */
 	assert_string_equal(json_string_value(json_object_get(env, "VEX_T2_ALLOWED")), "allowed");
 	assert_string_equal(json_string_value(json_object_get(env, "LANG")), "C.UTF-8");
 	assert_string_equal(json_string_value(json_object_get(env, "HOME")), cwd);
 	assert_string_equal(json_string_value(json_object_get(env, "TMPDIR")), cwd);
 	assert_null(json_object_get(env, "VEX_T2_SECRET"));
-	assert_null(json_object_get(env, "PATH"));
-	assert_true(json_object_size(env) <= 5);
+	assert_string_equal(json_string_value(json_object_get(env, "PATH")), VEX_TOOLENV_PATH);
+	assert_true(json_object_size(env) <= 7); /* the four above, PATH, the runner's TZ, LC_CTYPE */
 	assert_int_equal(json_integer_value(json_object_get(v, "cwd_mode")), 0700);
 	assert_int_equal(json_integer_value(json_object_get(v, "pgid")),
 			 json_integer_value(json_object_get(v, "pid")));
