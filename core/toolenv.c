@@ -1,9 +1,11 @@
 /* toolenv.c - the allow-listed environment of a tool process. */
 #include "core/toolenv.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/err.h"
 
@@ -78,4 +80,11 @@ void vex_toolenv_free(char **envp)
 	for (i = 0; envp[i]; i++)
 		free(envp[i]);
 	free(envp);
+}
+
+int vex_toolenv_workdir(const char *path)
+{
+	if (mkdir(path, 0711) == 0)
+		return chmod(path, 0711);
+	return errno == EEXIST ? 0 : -1;
 }

@@ -16,6 +16,12 @@
  */
 int vex_toolenv_build(const char *home, const char *tmpdir, char *const *extra, size_t nextra, char ***ret);
 
+/*
+ * Makes the tools' work directory "path" when missing, mode 0711 past the process's umask (027):
+ * a run-as user reaches its own directory inside it and lists nothing. 0, or -1 with errno set.
+ */
+int vex_toolenv_workdir(const char *path);
+
 /* Frees what vex_toolenv_build made. Accepts NULL. */
 void vex_toolenv_free(char **envp);
 

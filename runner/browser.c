@@ -22,6 +22,7 @@
 #include "core/mcpmsg.h"
 #include "core/netguard.h"
 #include "core/timeutil.h"
+#include "core/toolenv.h"
 #include "core/version.h"
 #include "runner/browser_proxy.h"
 #include "runner/mcp_conn.h"
@@ -199,10 +200,7 @@ static int make_dir(struct vex_browser *b, char *why, size_t whylen)
 	char sub[sizeof(b->dir) + 16];
 	int n;
 
-	/* 0711 past the process's umask (027): a run-as user reaches its own directory inside */
-	if (mkdir(b->cfg->tools_work_dir, 0711) == 0)
-		(void)chmod(b->cfg->tools_work_dir, 0711);
-	else if (errno != EEXIST) {
+	if (vex_toolenv_workdir(b->cfg->tools_work_dir) < 0) {
 		snprintf(why, whylen, "cannot create %s: %s", b->cfg->tools_work_dir, strerror(errno));
 		return VEX_EIO;
 	}

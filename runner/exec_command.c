@@ -215,11 +215,7 @@ static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_t
 	const struct vex_runas *ra = vex_runas_default();
 	int n;
 
-	/* work_dir itself is searchable by all (0711, past the umask 027) so that a run-as user
-	 * reaches its own directory */
-	if (mkdir(cfg->tools_work_dir, 0711) == 0)
-		(void)chmod(cfg->tools_work_dir, 0711);
-	else if (errno != EEXIST)
+	if (vex_toolenv_workdir(cfg->tools_work_dir) < 0)
 		return VEX_EIO;
 	n = snprintf(dir, len, "%s/%s-XXXXXX", cfg->tools_work_dir, t->name);
 	if (n < 0 || (size_t)n >= len)

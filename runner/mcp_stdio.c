@@ -116,7 +116,7 @@ static int build_env(const struct mcp_server *s, char ***ret, char *why, size_t 
 			snprintf(why, whylen, "the private directory's path is too long");
 			return VEX_ETOOBIG;
 		}
-		if ((mkdir(s->cfg->tools_work_dir, 0711) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
+		if (vex_toolenv_workdir(s->cfg->tools_work_dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
 			snprintf(why, whylen, "cannot create the private directory %.200s: %s", dir, strerror(errno));
 			return VEX_EIO;
 		}

@@ -29,9 +29,11 @@ def svc(request, tls):
     d = tempfile.mkdtemp(prefix="vex-it-sec-")
     os.chmod(d, 0o711)
     with open(os.path.join(d, "tools.json"), "w") as f:
-        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP]}}}, f)
+        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP],
+                                         "grant": {"roles": ["user"]}}}}, f)
     with open(os.path.join(d, "mcp.json"), "w") as f:
-        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"]}}}, f)
+        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"],
+                                             "vex": {"grant": {"roles": ["user"]}}}}}, f)
     env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),
            "VEX_TOOLS_RUN_AS": TOOLS_USER, "VEX_MODEL_API_KEY": MODEL_KEY}
     s = vexit.Service(tls, runner_env=env, api_env={"VEX_MODEL_API_KEY": MODEL_KEY})
@@ -73,9 +75,9 @@ def assert_contained(svc, rep, raw):
         assert int(rep["status"][k], 16) == 0, (k, rep["status"])
     assert rep["status"]["NoNewPrivs"] == "1"
     # every read of vex's processes and of the database failed
-    # the database: unreadable once its mode is private (0600: issue 10 item 5, the "files" part)
-    if not os.stat(svc.db_path).st_mode & 0o004:
-        assert rep["reads"]["db"]["ok"] is False, rep["reads"]["db"]
+    # the database: private (0600), unreadable by the tools user
+    assert not os.stat(svc.db_path).st_mode & 0o077
+    assert rep["reads"]["db"]["ok"] is False, rep["reads"]["db"]
     assert any(k.startswith("vex-runner_") for k in rep["reads"]), rep["reads"].keys()
     for what, r in rep["reads"].items():
         if what in ("parent_cmdline", "db"):
@@ -147,9 +149,11 @@ def nonroot(request, tls):
     d = tempfile.mkdtemp(prefix="vex-it-sec2-")
     os.chmod(d, 0o711)
     with open(os.path.join(d, "tools.json"), "w") as f:
-        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP]}}}, f)
+        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP],
+                                         "grant": {"roles": ["user"]}}}}, f)
     with open(os.path.join(d, "mcp.json"), "w") as f:
-        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"]}}}, f)
+        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"],
+                                             "vex": {"grant": {"roles": ["user"]}}}}}, f)
     for name in ("tools.json", "mcp.json"):
         os.chmod(os.path.join(d, name), 0o644)
     env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,6 +161,32 @@ static void test_toolenv_operator_names(void **state)
 	vex_toolenv_free(NULL);
 }
 
+/* The work directory is 0711 past a umask of 027, made once; an existing one is left as it is. */
+static void test_toolenv_workdir_mode(void **state)
+{
+	char tmpl[] = "/tmp/vex-ut-workdir-XXXXXX", path[64];
+	struct stat st;
+	mode_t old;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(path, sizeof(path), "%s/work", tmpl);
+	old = umask(027);
+	assert_int_equal(vex_toolenv_workdir(path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0711);
+	assert_int_equal(chmod(path, 0700), 0);
+	assert_int_equal(vex_toolenv_workdir(path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	umask(old);
+	snprintf(path, sizeof(path), "%s/no/such", tmpl);
+	assert_int_equal(vex_toolenv_workdir(path), -1);
+	snprintf(path, sizeof(path), "%s/work", tmpl);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(tmpl), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +194,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_unset_setenv_copy),
 		cmocka_unit_test(test_toolenv_minimum),
 		cmocka_unit_test(test_toolenv_operator_names),
+		cmocka_unit_test(test_toolenv_workdir_mode),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--child") == 0)
