@@ -309,6 +309,8 @@ static int parse_user(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 		return fail(p, "user", "cannot look up \"%.64s\": %s", name, strerror(e));
 	if (!found)
 		return fail(p, "user", "no such user \"%.64s\"", name);
+	if (pw.pw_uid == 0)
+		return fail(p, "user", "\"%.64s\" is root; tools never run as root", name);
 	if (geteuid() != 0 && pw.pw_uid != geteuid())
 		return fail(p, "user", "running tools as \"%.64s\" needs the runner to run as root", name);
 	if (getgrouplist(name, pw.pw_gid, groups, &ngroups) < 0)

@@ -274,8 +274,9 @@ static int proxy_args(struct vex_browser *b, size_t *i)
 
 	if (!path)
 		return VEX_ENOMEM;
+	/* 0644 past the umask (027): the server reads it as [tools] run_as */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd >= 0 && write(fd, browser_config, n) == (ssize_t)n)
+	if (fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, browser_config, n) == (ssize_t)n)
 		rc = 0;
 	if (fd >= 0 && close(fd) < 0)
 		rc = VEX_EIO;

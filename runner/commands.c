@@ -8,6 +8,7 @@
 #include "core/cmdconf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/runas.h"
 #include "core/timeutil.h"
 #include "runner/exec_command.h"
 
@@ -37,6 +38,7 @@ void vex_commands_free(void)
 
 int vex_commands_publish(struct vex_store *s)
 {
+	const struct vex_runas *ra = vex_runas_default();
 	struct vex_tool_rows rows = { 0 };
 	char source[] = "command", count[24];
 	int64_t now = vex_now_us();
@@ -60,8 +62,9 @@ int vex_commands_publish(struct vex_store *s)
 		rows.items[i].input_schema = t->input_schema;
 		rows.items[i].grant = t->grant;
 		rows.items[i].updated_at = now;
-		if (!t->user && geteuid() == 0)
-			vex_log(VEX_LOG_WARN, "command tool runs as root (set \"user\")", "tool", t->name, NULL);
+		if (!t->user && geteuid() == 0 && !(ra && ra->user))
+			vex_log(VEX_LOG_WARN, "command tool runs as root ([tools] run_as is empty; set it or \"user\")",
+				"tool", t->name, NULL);
 	}
 	rows.n = loaded.n;
 	rc = vex_store_tools_replace(s, "command", NULL, &rows, now);

@@ -2,6 +2,7 @@
 # server and Debian's chromium for real, the model scripted by the fake OpenAI server (tests/fixtures/fake_openai.py).
 import json
 import os
+import pwd
 import shutil
 import sys
 import threading
@@ -182,6 +183,27 @@ def session_processes():
     return pids
 
 
+class SessionUsers(threading.Thread):
+    """Samples the uids of the live browser session's processes until stopped."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.uids, self.done = set(), threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.02):
+            for pid in session_processes():
+                try:
+                    self.uids.add(os.stat("/proc/%d" % pid).st_uid)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.uids
+
+
 def test_browser_agent_reports_what_it_saw(svc, fake, site):
     c = KeyClient(svc)
     a = create_agent(c, site + "/start")
@@ -191,8 +213,17 @@ def test_browser_agent_reports_what_it_saw(svc, fake, site):
         {"tool_calls": [{"id": "snap", "name": "browser__snapshot", "arguments": {}}], "content": None},
         {"content": "The page says: " + TEXT, "model": "fake-browser-model-final"},
     ])
-    rid, e = run(c, a["id"])
-    assert e["status"] == "COMPLETED" and e["error"] is None, e
+    users = SessionUsers()
+    users.start()
+    try:
+        rid, e = run(c, a["id"])
+    finally:
+        uids = users.stop()
+    # Playwright's MCP server and chromium ran as [tools] run_as (vexit: vex-tools when root), never as root
+    assert uids, "no browser session process seen"
+    if svc.runner_env["VEX_TOOLS_RUN_AS"]:
+        assert uids == {pwd.getpwnam(svc.runner_env["VEX_TOOLS_RUN_AS"]).pw_uid}, uids
+    assert e["status"] == "COMPLETED" and e["error"] is None, (e["error"], e)
     assert e["finalModel"] == "fake-browser-model-final"
     assert e["browserStepCount"] >= 2
     assert e["browserSessionSeconds"] > 0

@@ -46,8 +46,8 @@ class Env:
 
     def __init__(self, svc, d, ports):
         self.svc, self.dir, self.ports = svc, d, ports
-        self.log = os.path.join(d, "fx.log")
-        self.hlog = os.path.join(d, "fxh.log")
+        self.log = os.path.join(d, "out", "fx.log")
+        self.hlog = os.path.join(d, "out", "fxh.log")
         self.mcp_json = os.path.join(d, "mcp.json")
 
     def tools(self):
@@ -60,7 +60,7 @@ USERS = {"vex": {"grant": {"roles": ["user"]}}}  # the test's servers are grante
 def servers(d, ports):
     return {k: dict(v, **USERS) for k, v in {
         # stdio: the fixture by path, with an env of its own
-        "fx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "fx.log"),
+        "fx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "out", "fx.log"),
                                            "FIXTURE_GREETING": "hello from mcp.json"}},
         # stdio: the reference server, "node" found on PATH
         "everything": {"command": "node", "args": [EVERYTHING, "stdio"]},
@@ -71,12 +71,12 @@ def servers(d, ports):
 
 
 @pytest.fixture(scope="module")
-def env(request, tls, tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("mcp"))
+def env(request, tls):
+    d, out = vexit.tools_tmpdir(request, "vex-it-mcp-")
     ports = {"fxh": free_port(), "evh": free_port()}
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
     fxh = vexit.Proc("fxh", [FIXTURE, "--http", str(ports["fxh"])],
-                     dict(base_env, MCP_FIXTURE_LOG=os.path.join(d, "fxh.log"), MCP_FIXTURE_TOOLS=",".join(FXH_TOOLS)),
+                     dict(base_env, MCP_FIXTURE_LOG=os.path.join(out, "fxh.log"), MCP_FIXTURE_TOOLS=",".join(FXH_TOOLS)),
                      os.path.join(d, "fxh.out"))
     request.addfinalizer(fxh.stop)
     evh = vexit.Proc("evh", ["node", EVERYTHING, "streamableHttp"], dict(base_env, PORT=str(ports["evh"])),

@@ -32,9 +32,9 @@ def fake():
 
 
 @pytest.fixture(scope="module")
-def svc(request, tls, fake, tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("grants"))
-    ran = os.path.join(d, "ran")
+def svc(request, tls, fake):
+    d, out = vexit.tools_tmpdir(request, "vex-it-grants-")
+    ran = os.path.join(out, "ran")
     tools = {
         # records every run (a file) and answers its arguments: admin-only
         "gsecret": {"description": "A secret operator tool.",
@@ -48,10 +48,10 @@ def svc(request, tls, fake, tmp_path_factory):
         json.dump({"tools": tools}, f)
     mcp = {
         # granted per server, one tool taken back by its own grant (the tool's grant wins)
-        "gfx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "gfx.log"), "MCP_FIXTURE_TOOLS": "add,env,noop"},
+        "gfx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(out, "gfx.log"), "MCP_FIXTURE_TOOLS": "add,env,noop"},
                 "vex": {"grant": USERS, "tools": {"env": {"grant": {"owners": ["it-grants-nobody"]}}}}},
         # a block pasted from another MCP client: no "vex" key, admins only
-        "hid": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "hid.log"), "MCP_FIXTURE_TOOLS": "add,env"}},
+        "hid": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(out, "hid.log"), "MCP_FIXTURE_TOOLS": "add,env"}},
     }
     with open(os.path.join(d, "mcp.json"), "w") as f:
         json.dump({"mcpServers": mcp}, f)

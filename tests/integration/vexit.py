@@ -274,6 +274,26 @@ def gen_cert(directory):
     return os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
 
 
+# [tools] run_as when the tests run as root (tools/install-deps creates the user)
+TOOLS_USER = "vex-tools"
+
+
+def tools_tmpdir(request, prefix):
+    """(dir, out): a temporary directory for a test's tool configuration (root's, 0711: tools reach
+    the work directory inside and list nothing) and out/ in it, where the tools, running as
+    TOOLS_USER when root, write what the test reads back (fixture logs, run records). Removed at the
+    end of the test's scope. pytest's own tmp_path is not used: its parents are 0700."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    request.addfinalizer(lambda: shutil.rmtree(d, ignore_errors=True))
+    os.chmod(d, 0o711)
+    out = os.path.join(d, "out")
+    os.mkdir(out, 0o700)
+    if os.getuid() == 0:
+        u = pwd.getpwnam(TOOLS_USER)
+        os.chown(out, u.pw_uid, u.pw_gid)
+    return d, out
+
+
 class Service:
     """memcached + vex-api + vex-runner + nginx on free ports in a temporary directory."""
 
@@ -312,8 +332,8 @@ class Service:
         self.rate, self.burst = rate, burst
         self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
                            "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000",
-                           # tools run as the runner's user unless a test names one (test_tool_secrets.py)
-                           "VEX_TOOLS_RUN_AS": ""}
+                           # as under make run: as root, every tool runs as the tools user
+                           "VEX_TOOLS_RUN_AS": TOOLS_USER if os.getuid() == 0 else ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
         self.nginx_env = {}  # more tools/render-nginx settings (e.g. VEX_ADMIN_ALLOW)

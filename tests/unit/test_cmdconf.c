@@ -256,6 +256,8 @@ static void test_refusals(void **state)
 	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"user\":\"no-such-user-vex\"}}}", "tool \"x\": user:",
 		"no such user", NULL);
 	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"user\":7}}}", "user: must be a user name", NULL);
+	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"user\":\"root\"}}}", "user:", "is root; tools never run as root",
+		NULL);
 	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"limits\":{\"cpu_s\":0}}}}", "limits.cpu_s", NULL);
 	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"limits\":{\"nofile\":4}}}}", "limits.nofile", NULL);
 	refused("{\"tools\":{\"x\":{\"argv\":[\"%P\"],\"limits\":{\"as_mb\":1.5}}}}", "limits.as_mb", NULL);
