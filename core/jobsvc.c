@@ -1,4 +1,4 @@
-/* jobsvc.c - job operations shared by every dialect: get (cache first), submit agent/tool, cancel, publish. */
+/* jobsvc.c - job operations shared by every dialect: get (cache first), submit agent/tool, cancel. */
 #include "jobsvc.h"
 
 #include <stdio.h>
@@ -6,76 +6,16 @@
 #include <string.h>
 
 #include "err.h"
+#include "jobcache.h"
 #include "log.h"
 #include "schema.h"
 #include "timeutil.h"
 #include "tools.h"
 #include "wake.h"
 
-/* Cached job lifetimes: a finished job never changes; an unfinished one is re-read from SQLite
- * at least this often, which bounds how long a copy left behind by a missed write can be served. */
-#define JOB_TTL_DONE_S (24 * 3600)
-#define JOB_TTL_LIVE_S 30
 #define CONTEXT_ID_MAX 256            /* bytes of a context_id */
 #define IDEM_KEY_MAX 255              /* bytes of an Idempotency-Key */
 #define TOOL_TIMEOUT_MAX_MS 86400000LL /* one day */
-
-void vex_jobsvc_publish(struct vex_cache *c, const struct vex_job *j)
-{
-	json_t *v = NULL;
-	char *text = NULL;
-	int rc = VEX_ENOMEM;
-
-	if (!c || !j)
-		return;
-	v = vex_job_to_json(j);
-	if (v)
-		text = vex_json_dump(v);
-	if (text)
-		rc = vex_cache_job_put_ttl(c, j->id, text, strlen(text), j->rev,
-					   vex_job_status_terminal(j->status) ? JOB_TTL_DONE_S : JOB_TTL_LIVE_S);
-	if (rc)
-		vex_log(VEX_LOG_DEBUG, "cache put failed", "job_id", j->id, "error", vex_strerror(rc), NULL);
-	free(text);
-	json_decref(v);
-}
-
-/* The cached copy of job "id", parsed; any failure is a miss (the caller reads SQLite). */
-static int get_cached(struct vex_cache *c, const char *id, struct vex_job **ret)
-{
-	struct vex_job *j = NULL;
-	json_t *v = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = vex_cache_job_get(c, id, &buf, &len);
-	if (rc)
-		goto out;
-	v = json_loadb(buf, len, 0, NULL);
-	if (!v) {
-		rc = VEX_EINVAL;
-		goto out;
-	}
-	rc = vex_job_from_json(v, &j);
-	if (rc)
-		goto out;
-	/* A copy under the wrong key is garbage, never another job's data. */
-	if (strcmp(j->id, id) != 0) {
-		rc = VEX_EINVAL;
-		goto out;
-	}
-	*ret = j;
-	j = NULL;
-out:
-	if (rc && rc != VEX_ENOTFOUND)
-		vex_log(VEX_LOG_DEBUG, "cache read unusable, using the store", "job_id", id, "error",
-			vex_strerror(rc), NULL);
-	vex_job_free(j);
-	json_decref(v);
-	free(buf);
-	return rc;
-}
 
 int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret)
 {
@@ -85,7 +25,7 @@ int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const c
 
 	if (!id || !*id)
 		return VEX_EINVAL;
-	if (get_cached(env->cache, id, &j) == 0) {
+	if (vex_jobcache_get(env->cache, id, &j) == 0) {
 		/* Owners never change, so the cached owner is as good as the stored one. */
 		if (!admin && strcmp(j->owner, who->sub) != 0) {
 			rc = VEX_ENOTFOUND;
@@ -97,7 +37,7 @@ int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const c
 	rc = vex_store_job_get(env->store, id, admin ? NULL : who->sub, &j);
 	if (rc)
 		goto out;
-	vex_jobsvc_publish(env->cache, j);
+	vex_jobcache_publish(env->cache, j);
 out:
 	if (rc == 0) {
 		*ret = j;
@@ -127,7 +67,7 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 	}
 	if (rc)
 		return rc;
-	vex_jobsvc_publish(env->cache, got);
+	vex_jobcache_publish(env->cache, got);
 	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;
@@ -269,7 +209,7 @@ int vex_jobsvc_cancel(struct vex_env *env, const struct vex_principal *who, cons
 	rc = vex_store_job_cancel(env->store, id, who->role == VEX_ROLE_ADMIN ? NULL : who->sub, force_running,
 				  vex_now_us(), &j);
 	if (rc == 0)
-		vex_jobsvc_publish(env->cache, j);
+		vex_jobcache_publish(env->cache, j);
 	if ((rc == 0 || rc == VEX_ESTATE) && ret) {
 		*ret = j;
 		j = NULL;

@@ -1,4 +1,4 @@
-/* jobsvc.h - the job operations every dialect presents: get (cache first), submit, cancel, publish. */
+/* jobsvc.h - the job operations every dialect presents: get (cache first), submit, cancel. */
 #ifndef VEX_JOBSVC_H
 #define VEX_JOBSVC_H
 
@@ -19,9 +19,6 @@ struct vex_env {
 	struct vex_commitq *commitq; /* NULL: insert directly; else new jobs go through the group committer */
 	const struct vex_sealring *hook_keys; /* NULL: the webhook key file could not be read (creates fail) */
 };
-
-/* Write the job's canonical JSON to the cache (CAS rule); errors are logged at debug and ignored. */
-void vex_jobsvc_publish(struct vex_cache *c, const struct vex_job *j);
 
 /*
  * Read a job for "who": memcached first (parse, then owner check), SQLite on a miss or an error

@@ -8,7 +8,7 @@
 
 #include "core/cache.h"
 #include "core/err.h"
-#include "core/jobsvc.h"
+#include "core/jobcache.h"
 #include "core/log.h"
 #include "core/store.h"
 #include "core/timeutil.h"
@@ -154,7 +154,7 @@ static void flush_progress(struct jobrun *r, int force)
 			NULL);
 		return;
 	}
-	vex_jobsvc_publish(r->w->cache, stored);
+	vex_jobcache_publish(r->w->cache, stored);
 	vex_job_free(stored);
 	r->pending = 0;
 	r->written = 1;
@@ -209,7 +209,7 @@ static int record(struct jobrun *r, int requeue, enum vex_job_status status, con
 		sleep_ms(FINISH_RETRY_MS);
 	}
 	if (rc == 0) {
-		vex_jobsvc_publish(w->cache, stored);
+		vex_jobcache_publish(w->cache, stored);
 		vex_job_free(stored);
 	}
 	return rc;
@@ -297,7 +297,7 @@ static void run_job(struct worker *w, const struct vex_job *job)
 	vex_log(VEX_LOG_INFO, "claim", "job_id", job->id, "kind", vex_job_kind_name(job->kind),
 		job->kind == VEX_JOB_AGENT ? "agent_id" : "tool", job->kind == VEX_JOB_AGENT ? job->agent_id
 		: (job->tool ? job->tool : ""), "attempt", attempt, "owner", job->owner, NULL);
-	vex_jobsvc_publish(w->cache, job);
+	vex_jobcache_publish(w->cache, job);
 
 	ctx.cfg = p->cfg;
 	ctx.store = w->store;

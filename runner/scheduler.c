@@ -7,11 +7,12 @@
 
 #include "core/cache.h"
 #include "core/err.h"
-#include "core/jobsvc.h"
+#include "core/jobcache.h"
 #include "core/log.h"
 #include "core/schedule.h"
 #include "core/store.h"
 #include "core/timeutil.h"
+#include "runner/handles.h"
 #include "runner/scheduler.h"
 #include "runner/ticker.h"
 
@@ -58,7 +59,7 @@ static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int
 			vex_strerror(rc), NULL);
 		return 0;
 	}
-	vex_jobsvc_publish(s->cache, j);
+	vex_jobcache_publish(s->cache, j);
 	vex_log(VEX_LOG_INFO, "schedule fired", "agent_id", agent_id, "slot", when, "job_id", j->id, NULL);
 	vex_job_free(j);
 	return 1;
@@ -135,7 +136,7 @@ static void tick(struct vex_scheduler *s)
 /* Open the thread's store and cache, retrying each second until it works or we are stopped. */
 static int sched_open(struct vex_scheduler *s)
 {
-	return vex_ticker_open(&s->tick, s->cfg, &s->store, &s->cache);
+	return vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache);
 }
 
 static void *sched_main(void *arg)

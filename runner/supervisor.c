@@ -8,10 +8,11 @@
 
 #include "core/cache.h"
 #include "core/err.h"
-#include "core/jobsvc.h"
+#include "core/jobcache.h"
 #include "core/log.h"
 #include "core/store.h"
 #include "core/timeutil.h"
+#include "runner/handles.h"
 #include "runner/supervisor.h"
 #include "runner/ticker.h"
 
@@ -51,7 +52,7 @@ static void rescue(struct vex_supervisor *s)
 	for (i = 0; i < l.n; i++) {
 		const struct vex_job *j = l.items[i];
 
-		vex_jobsvc_publish(s->cache, j);
+		vex_jobcache_publish(s->cache, j);
 		snprintf(attempts, sizeof(attempts), "%d", j->attempts);
 		vex_log(VEX_LOG_INFO, "rescue", "job_id", j->id, "status", vex_job_status_name(j->status),
 			"attempts", attempts, NULL);
@@ -108,7 +109,7 @@ static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t
 /* Open the thread's store and cache, retrying each second until it works or we are stopped. */
 static int sup_open(struct vex_supervisor *s)
 {
-	return vex_ticker_open(&s->tick, s->cfg, &s->store, &s->cache);
+	return vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache);
 }
 
 static void *sup_main(void *arg)

@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include "core/err.h"
-#include "core/log.h"
 
 int vex_ticker_init(struct vex_ticker *t)
 {
@@ -63,28 +62,6 @@ int vex_ticker_stopping(struct vex_ticker *t)
 	stop = t->stop;
 	pthread_mutex_unlock(&t->mu);
 	return stop;
-}
-
-int vex_ticker_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
-		    struct vex_cache **cache)
-{
-	int rc;
-
-	for (;;) {
-		if (!*store) {
-			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, store);
-			if (rc < 0)
-				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
-					vex_strerror(rc), NULL);
-		}
-		if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret,
-					      cfg->jwt_secret_len, cache) < 0)
-			vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, cache);
-		if (*store && *cache)
-			return 0;
-		if (vex_ticker_nap(t, 1000))
-			return VEX_ESTATE;
-	}
 }
 
 void vex_ticker_release(struct vex_ticker *t)

@@ -4,10 +4,6 @@
 
 #include <pthread.h>
 
-#include "core/cache.h"
-#include "core/config.h"
-#include "core/store.h"
-
 struct vex_ticker {
 	pthread_t tid;
 	pthread_mutex_t mu;
@@ -28,14 +24,6 @@ int vex_ticker_nap(struct vex_ticker *t, int ms);
 
 /* 1 once a stop was requested. */
 int vex_ticker_stopping(struct vex_ticker *t);
-
-/*
- * Open the thread's own store and cache (never shared across threads) into *store and *cache
- * where they are still NULL, retrying each second until both exist (a disabled cache stands in
- * when memcached's handle cannot be made) or a stop is requested: 0 or VEX_ESTATE.
- */
-int vex_ticker_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
-		    struct vex_cache **cache);
 
 /* Request the stop, wake the nap, join the thread (when it was started), and free the
  * synchronisation objects. Accepts a zeroed, never initialised ticker. */

@@ -23,6 +23,7 @@
 #include "core/sealbox.h"
 #include "core/store.h"
 #include "core/timeutil.h"
+#include "runner/handles.h"
 #include "runner/pool.h"
 #include "runner/ticker.h"
 #include "runner/webhooks.h"
@@ -544,7 +545,7 @@ static void *deliver_main(void *arg)
 	int64_t mono, next_round = 0, next_prune;
 	int running, wait_ms;
 
-	if (vex_ticker_open(&w->tick, w->cfg, &w->store, &w->cache) < 0)
+	if (vex_handles_open(&w->tick, w->cfg, &w->store, &w->cache) < 0)
 		goto out;
 	/* restarted under the same id: what this id held before is due again at once */
 	vex_store_deliveries_unclaim(w->store, w->runner_id, NULL);

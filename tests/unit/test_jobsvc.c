@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "core/err.h"
+#include "core/jobcache.h"
 #include "core/jobsvc.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -414,7 +415,7 @@ static void test_stale_rev_never_served(void **state)
 	assert_int_equal(canceled->status, VEX_JOB_CANCELED);
 	assert_true(canceled->rev == 2);
 	/* A slow writer publishes its older copy after the newer one. */
-	vex_jobsvc_publish(live_cache, j);
+	vex_jobcache_publish(live_cache, j);
 	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
 	assert_int_equal(got->status, VEX_JOB_CANCELED);
 	assert_true(got->rev == 2);

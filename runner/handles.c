@@ -1,0 +1,27 @@
+/* handles.c - a runner background thread's own store and cache handles. */
+#include "runner/handles.h"
+
+#include "core/err.h"
+#include "core/log.h"
+
+int vex_handles_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
+		     struct vex_cache **cache)
+{
+	int rc;
+
+	for (;;) {
+		if (!*store) {
+			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, store);
+			if (rc < 0)
+				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
+					vex_strerror(rc), NULL);
+		}
+		if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret,
+					      cfg->jwt_secret_len, cache) < 0)
+			vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, cache);
+		if (*store && *cache)
+			return 0;
+		if (vex_ticker_nap(t, 1000))
+			return VEX_ESTATE;
+	}
+}

@@ -1,0 +1,18 @@
+/* handles.h - a runner background thread's own store and cache handles (never shared across threads). */
+#ifndef VEX_HANDLES_H
+#define VEX_HANDLES_H
+
+#include "core/cache.h"
+#include "core/config.h"
+#include "core/store.h"
+#include "runner/ticker.h"
+
+/*
+ * Open the thread's own store and cache into *store and *cache where they are still NULL, retrying
+ * each second (a nap on "t", which a stop request cuts short) until both exist (a disabled cache
+ * stands in when memcached's handle cannot be made) or a stop is requested: 0 or VEX_ESTATE.
+ */
+int vex_handles_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
+		     struct vex_cache **cache);
+
+#endif
