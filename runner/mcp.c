@@ -22,8 +22,6 @@
 #define BACKOFF_MAX_MS 30000
 #define STABLE_US (60LL * 1000000)    /* a connection up this long restarts without the backoff built so far */
 #define LIST_PAGES_MAX 100            /* tools/list pages followed */
-#define MESSAGE_MIN (4u * 1024 * 1024)
-#define MESSAGE_MAX (256u * 1024 * 1024)
 #define IDLE_WAIT_MS 1000
 
 /* The process-wide registry: what vex_mcp_load read, one mcp_server per configured server. */
@@ -36,91 +34,12 @@ static struct {
 	atomic_ullong calls;          /* makes progress tokens unique */
 } reg;
 
-size_t mcp_message_max(const struct mcp_server *s)
-{
-	size_t m = s->cfg->tools_output_max;
-
-	m = m > MESSAGE_MAX / 4 ? MESSAGE_MAX : m * 4 + 1024 * 1024;
-	return m < MESSAGE_MIN ? MESSAGE_MIN : m;
-}
-
-const char *mcp_stop_reason(enum vex_stop why)
-{
-	switch (why) {
-	case VEX_STOP_CANCEL:
-		return "the job was canceled";
-	case VEX_STOP_TIMEOUT:
-		return "the job timed out";
-	case VEX_STOP_SHUTDOWN:
-		return "the runner is shutting down";
-	case VEX_STOP_LOST:
-		return "the runner lost the job";
-	default:
-		return "stopped";
-	}
-}
-
-char *mcp_on_server_message(struct mcp_server *s, const json_t *msg, enum vex_rpc_kind kind)
-{
-	const char *method = json_string_value(json_object_get(msg, "method"));
-	char *text;
-
-	if (kind == VEX_RPC_REQUEST) {
-		/* vex offers no client capabilities (roots, sampling, elicitation): only ping is answered */
-		if (strcmp(method, "ping") == 0)
-			return vex_rpc_reply_empty(msg);
-		return vex_rpc_reply_error(msg, -32601, "method not supported");
-	}
-	if (strcmp(method, "notifications/tools/list_changed") == 0) {
-		pthread_mutex_lock(&s->mu);
-		s->list_changed = 1;
-		pthread_cond_broadcast(&s->cond);
-		pthread_mutex_unlock(&s->mu);
-	} else if (strcmp(method, "notifications/message") == 0) {
-		text = vex_json_dump(json_object_get(msg, "params"));
-		if (text && strlen(text) > 2000)
-			text[2000] = '\0';
-		vex_log(VEX_LOG_DEBUG, "mcp server log", "server", s->conf->name, "params", text ? text : "", NULL);
-		free(text);
-	}
-	return NULL;
-}
-
-/* ---- transports ---- */
-
-static int is_stdio(const struct mcp_server *s)
-{
-	return s->conf->command != NULL;
-}
-
-static int request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w, json_t **ret,
-		   char *why, size_t whylen)
+/* A request through the server's transport, "why" empty unless it fails. */
+static int call(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w, json_t **ret,
+		char *why, size_t whylen)
 {
 	why[0] = '\0';
-	if (is_stdio(s))
-		return mcp_stdio_request(s, method, params, w, ret, why, whylen);
-	return mcp_http_request(s, method, params, w, ret, why, whylen);
-}
-
-static int notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us)
-{
-	if (is_stdio(s))
-		return mcp_stdio_notify(s, method, params, deadline_us);
-	return mcp_http_notify(s, method, params, deadline_us);
-}
-
-static void close_conn(struct mcp_server *s, int graceful)
-{
-	if (is_stdio(s))
-		mcp_stdio_close(s, graceful);
-	else
-		mcp_http_close(s);
-}
-
-/* The connection broke since it became ready. Under s->mu. */
-static int conn_lost(const struct mcp_server *s)
-{
-	return is_stdio(s) ? s->dead || s->pid <= 0 : s->session_lost;
+	return s->transport->request(s, method, params, w, ret, why, whylen);
 }
 
 /* ---- the manager: start, initialize, list, publish, restart ---- */
@@ -137,19 +56,11 @@ static int start(struct mcp_server *s, char *why, size_t whylen)
 	pthread_mutex_lock(&s->mu);
 	s->protocol[0] = '\0';
 	pthread_mutex_unlock(&s->mu);
-	if (is_stdio(s)) {
-		rc = mcp_stdio_open(s, why, whylen);
-		if (rc < 0)
-			return rc;
-	} else {
-		pthread_mutex_lock(&s->mu);
-		free(s->session_id);
-		s->session_id = NULL;
-		s->session_lost = 0;
-		pthread_mutex_unlock(&s->mu);
-	}
+	rc = s->transport->open(s, why, whylen);
+	if (rc < 0)
+		return rc;
 	params = vex_mcp_initialize_params(VEX_VERSION);
-	rc = params ? request(s, "initialize", params, &w, &resp, why, whylen) : VEX_ENOMEM;
+	rc = params ? call(s, "initialize", params, &w, &resp, why, whylen) : VEX_ENOMEM;
 	if (rc == 0)
 		rc = vex_mcp_initialize_check(resp, why, whylen);
 	if (rc == 0) {
@@ -157,7 +68,7 @@ static int start(struct mcp_server *s, char *why, size_t whylen)
 		pthread_mutex_lock(&s->mu);
 		snprintf(s->protocol, sizeof(s->protocol), "%s", v);
 		pthread_mutex_unlock(&s->mu);
-		rc = notify(s, "notifications/initialized", NULL, deadline);
+		rc = s->transport->notify(s, "notifications/initialized", NULL, deadline);
 		if (rc < 0)
 			snprintf(why, whylen, "MCP server %s did not take notifications/initialized", s->conf->name);
 	}
@@ -165,7 +76,7 @@ static int start(struct mcp_server *s, char *why, size_t whylen)
 	if (rc < 0) {
 		if (!why[0])
 			snprintf(why, whylen, "%s", vex_strerror(rc));
-		close_conn(s, 0);
+		s->transport->close(s, 0);
 	}
 	return rc;
 }
@@ -198,7 +109,7 @@ static void refresh_tools(struct mcp_server *s)
 
 		params = cursor ? json_pack("{s:s}", "cursor", cursor) : NULL;
 		resp = NULL;
-		rc = request(s, "tools/list", params, &w, &resp, why, sizeof(why));
+		rc = call(s, "tools/list", params, &w, &resp, why, sizeof(why));
 		if (rc == 0)
 			rc = vex_mcp_tools_page(resp, s->conf->name, vex_now_us(), &rows, &skipped, &next, why,
 						sizeof(why));
@@ -265,9 +176,9 @@ static void *manager_main(void *arg)
 	while (!s->quit) {
 		int64_t now = vex_mono_us();
 
-		if (s->state == MCP_READY && conn_lost(s)) {
+		if (s->state == MCP_READY && s->transport->lost(s)) {
 			pthread_mutex_unlock(&s->mu);
-			close_conn(s, 0);
+			s->transport->close(s, 0);
 			vex_log(VEX_LOG_WARN, "mcp server exited; restarting it on next use or after the backoff",
 				"server", s->conf->name, "status", s->exit_text[0] ? s->exit_text : "session lost", NULL);
 			pthread_mutex_lock(&s->mu);
@@ -317,8 +228,8 @@ static void *manager_main(void *arg)
 			wait_until(s, now + IDLE_WAIT_MS * 1000LL);
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (s->state != MCP_DOWN || (is_stdio(s) && s->pid > 0))
-		close_conn(s, 1);
+	if (s->state != MCP_DOWN || s->transport->held(s))
+		s->transport->close(s, 1);
 	return NULL;
 }
 
@@ -355,6 +266,7 @@ int vex_mcp_load(const struct vex_config *cfg, char *err, size_t errlen)
 		struct mcp_server *s = &reg.servers[i];
 
 		s->conf = &reg.conf.servers[i];
+		s->transport = s->conf->command ? &mcp_stdio_transport : &mcp_http_transport;
 		s->cfg = cfg;
 		s->in_fd = s->out_fd = s->err_fd = -1;
 		s->backoff_ms = BACKOFF_FIRST_MS;
@@ -486,7 +398,7 @@ static int ensure_ready(struct mcp_server *s, struct vex_exec_ctx *ctx, char *wh
 	for (;;) {
 		struct timespec ts;
 
-		if (s->state == MCP_READY && !conn_lost(s))
+		if (s->state == MCP_READY && !s->transport->lost(s))
 			break;
 		if (s->quit) {
 			snprintf(why, whylen, "the runner is stopping");
@@ -538,7 +450,7 @@ int vex_exec_mcp(struct vex_exec_ctx *ctx, struct vex_job *out)
 		rc = ensure_ready(s, ctx, why, sizeof(why));
 		if (rc < 0)
 			break;
-		rc = request(s, "tools/call", json_incref(params), &w, &resp, why, sizeof(why));
+		rc = call(s, "tools/call", json_incref(params), &w, &resp, why, sizeof(why));
 		if (rc != VEX_ENOTFOUND)
 			break;
 	}

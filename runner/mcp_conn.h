@@ -1,4 +1,5 @@
-/* mcp_conn.h - one MCP server as the registry (mcp.c) and its transports (mcp_stdio.c, mcp_http.c) share it. */
+/* mcp_conn.h - one MCP server as the registry (mcp.c) and its transports (mcp_stdio.c, mcp_http.c) share it;
+ * what both transports use (mcp_conn.c); the transports' table of functions. */
 #ifndef VEX_RUNNER_MCP_CONN_H
 #define VEX_RUNNER_MCP_CONN_H
 
@@ -41,8 +42,11 @@ struct mcp_wait {
 	const char *token;         /* the call's progress token, or NULL */
 };
 
+struct mcp_transport;
+
 struct mcp_server {
 	const struct vex_mcp_server_conf *conf; /* borrowed from the loaded configuration */
+	const struct mcp_transport *transport;  /* stdio (conf->command) or Streamable HTTP */
 	const struct vex_config *cfg;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;           /* broadcast on any change below (CLOCK_MONOTONIC) */
@@ -95,20 +99,32 @@ const char *mcp_stop_reason(enum vex_stop why);
  * ping...). Returns the reply to send for a request (caller frees), else NULL. */
 char *mcp_on_server_message(struct mcp_server *s, const json_t *msg, enum vex_rpc_kind kind);
 
-/* stdio (mcp_stdio.c). open: spawn the command with pipes and its reader thread (s->mu not held).
- * request/notify: s->mu not held. close: end the process (stdin closed, SIGTERM, SIGKILL after
- * the grace period when "graceful", else SIGKILL at once), join the reader, free the pipes. */
+/*
+ * A transport, as the registry (mcp.c) drives it. open: make the connection ready for initialize
+ * (stdio: spawn the process and its reader). request/notify: as above, s->mu not held. close: end
+ * the connection ("graceful": stdio's end of input, SIGTERM, then SIGKILL; else SIGKILL at once).
+ * lost (under s->mu): the connection broke since it became ready. held (under s->mu or from the
+ * manager): something is left to close even in MCP_DOWN (stdio: a process).
+ */
+struct mcp_transport {
+	int (*open)(struct mcp_server *s, char *why, size_t whylen);
+	int (*request)(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
+		       json_t **ret, char *why, size_t whylen);
+	int (*notify)(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us);
+	void (*close)(struct mcp_server *s, int graceful);
+	int (*lost)(const struct mcp_server *s);
+	int (*held)(const struct mcp_server *s);
+};
+
+extern const struct mcp_transport mcp_stdio_transport; /* mcp_stdio.c */
+extern const struct mcp_transport mcp_http_transport;  /* mcp_http.c */
+
+/* stdio's functions, for the browser's session (runner/browser.c), which owns one server of its own
+ * outside the registry. close also joins the reader and frees the pipes. */
 int mcp_stdio_open(struct mcp_server *s, char *why, size_t whylen);
 int mcp_stdio_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
 		      json_t **ret, char *why, size_t whylen);
 int mcp_stdio_notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us);
 void mcp_stdio_close(struct mcp_server *s, int graceful);
-
-/* Streamable HTTP (mcp_http.c). request: one POST, its answer JSON or an event stream; stops and
- * cancels as above. notify: one POST. close: DELETE the session. */
-int mcp_http_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
-		     json_t **ret, char *why, size_t whylen);
-int mcp_http_notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us);
-void mcp_http_close(struct mcp_server *s);
 
 #endif

@@ -273,7 +273,7 @@ static void send_replies(struct xfer *x)
 		simple_exchange(x->s, "POST", x->replies[i], NOTIFY_TIMEOUT_MS);
 }
 
-int mcp_http_notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us)
+static int http_notify(struct mcp_server *s, const char *method, json_t *params, int64_t deadline_us)
 {
 	char *text = vex_rpc_notification(method, params);
 	int64_t left = deadline_us ? (deadline_us - vex_mono_us()) / 1000 : NOTIFY_TIMEOUT_MS;
@@ -286,10 +286,11 @@ int mcp_http_notify(struct mcp_server *s, const char *method, json_t *params, in
 	return code >= 200 && code < 300 ? 0 : VEX_EIO;
 }
 
-void mcp_http_close(struct mcp_server *s)
+static void http_close(struct mcp_server *s, int graceful)
 {
 	int has;
 
+	(void)graceful; /* a session has no process to signal */
 	pthread_mutex_lock(&s->mu);
 	has = s->session_id != NULL;
 	pthread_mutex_unlock(&s->mu);
@@ -308,7 +309,7 @@ static void cancel_call(struct mcp_server *s, int64_t id, const struct mcp_wait 
 {
 	json_t *params = json_pack("{s:I,s:s}", "requestId", (json_int_t)id, "reason", mcp_stop_reason(w->ctx->stopped));
 
-	mcp_http_notify(s, "notifications/cancelled", params,
+	http_notify(s, "notifications/cancelled", params,
 			vex_mono_us() + (int64_t)(s->cfg->tools_kill_grace_ms > 0 ? s->cfg->tools_kill_grace_ms : 1) * 1000);
 }
 
@@ -368,8 +369,8 @@ static int finish(struct mcp_server *s, const char *method, struct xfer *x, CURL
 	return VEX_EIO;
 }
 
-int mcp_http_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
-		     json_t **ret, char *why, size_t whylen)
+static int http_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
+			json_t **ret, char *why, size_t whylen)
 {
 	struct xfer x = { .s = s, .w = w, .max = mcp_message_max(s) };
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -441,3 +442,37 @@ out:
 	xfer_release(&x);
 	return rc;
 }
+
+/* A new session: the next initialize starts without an Mcp-Session-Id. */
+static int http_open(struct mcp_server *s, char *why, size_t whylen)
+{
+	(void)why;
+	(void)whylen;
+	pthread_mutex_lock(&s->mu);
+	free(s->session_id);
+	s->session_id = NULL;
+	s->session_lost = 0;
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+static int http_lost(const struct mcp_server *s)
+{
+	return s->session_lost;
+}
+
+/* Nothing outlives a session but the session itself, which close ends. */
+static int http_held(const struct mcp_server *s)
+{
+	(void)s;
+	return 0;
+}
+
+const struct mcp_transport mcp_http_transport = {
+	.open = http_open,
+	.request = http_request,
+	.notify = http_notify,
+	.close = http_close,
+	.lost = http_lost,
+	.held = http_held,
+};

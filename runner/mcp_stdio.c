@@ -943,3 +943,22 @@ void mcp_stdio_close(struct mcp_server *s, int graceful)
 	s->pid = 0;
 	pthread_mutex_unlock(&s->mu);
 }
+
+static int stdio_lost(const struct mcp_server *s)
+{
+	return s->dead || s->pid <= 0;
+}
+
+static int stdio_held(const struct mcp_server *s)
+{
+	return s->pid > 0;
+}
+
+const struct mcp_transport mcp_stdio_transport = {
+	.open = mcp_stdio_open,
+	.request = mcp_stdio_request,
+	.notify = mcp_stdio_notify,
+	.close = mcp_stdio_close,
+	.lost = stdio_lost,
+	.held = stdio_held,
+};
