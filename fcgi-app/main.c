@@ -173,7 +173,7 @@ static pid_t spawn(const struct vex_config *cfg, const struct listeners *l, enum
 	if (kind == CHILD_COMMITTER)
 		exit(vex_committer_run(cfg, l->commit_fd));
 	if (kind == CHILD_STREAMS)
-		exit(vex_stream_server_run(cfg, l->stream_fd));
+		exit(vex_stream_server_run(cfg, l->stream_fd, &vex_stream_jobs));
 	exit(vex_worker_run(cfg, l->api_fd));
 }
 

@@ -109,7 +109,7 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-int vex_stream_registry_init(struct vex_stream_server *s)
+static int registry_init(struct vex_stream_server *s)
 {
 	size_t n = 64;
 
@@ -128,7 +128,7 @@ int vex_stream_registry_init(struct vex_stream_server *s)
 	return 0;
 }
 
-void vex_stream_registry_release(struct vex_stream_server *s)
+static void registry_release(struct vex_stream_server *s)
 {
 	size_t i;
 
@@ -226,7 +226,7 @@ static int watch_add(struct vex_stream_server *s, struct vex_stream_conn *c, con
 	return 0;
 }
 
-void vex_stream_forget(struct vex_stream_server *s, struct vex_stream_conn *c)
+static void forget(struct vex_stream_server *s, struct vex_stream_conn *c)
 {
 	struct vex_stream_watch *w = c->watch;
 	struct vex_stream_owner **op;
@@ -609,7 +609,7 @@ out:
 	return rc;
 }
 
-void vex_stream_request(struct vex_stream_server *s, struct vex_stream_conn *c)
+static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 {
 	static struct request q; /* one at a time: the server has one thread */
 	struct vex_principal who;
@@ -658,18 +658,18 @@ void vex_stream_request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	if (rc == 0)
 		rc = vex_store_job_get(s->store, q.id, who.role == VEX_ROLE_ADMIN ? NULL : who.sub, &j);
 	if (rc == VEX_ENOTFOUND) {
-		vex_stream_forget(s, c);
+		forget(s, c);
 		fail_not_found(s, c, q.id);
 		goto out;
 	}
 	if (rc) {
-		vex_stream_forget(s, c);
+		forget(s, c);
 		fail_store(s, c, rc);
 		goto out;
 	}
 	/* A resumption of a finished job that has nothing new: 204 tells EventSource to stop reconnecting. */
 	if (after >= j->rev && vex_job_status_terminal(j->status)) {
-		vex_stream_forget(s, c);
+		forget(s, c);
 		sb_printf(&b, "Status: 204 No Content\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n\r\n",
 			  c->request_id);
 		if (!b.failed)
@@ -680,7 +680,7 @@ void vex_stream_request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	stream_head(&b, c);
 	rc = opening(s, c, j, after, &b, &last_status);
 	if (rc) {
-		vex_stream_forget(s, c);
+		forget(s, c);
 		fail_store(s, c, rc);
 		goto out;
 	}
@@ -785,7 +785,7 @@ static int feed_batch(struct vex_stream_server *s)
 	return rc ? rc : (int)i;
 }
 
-void vex_stream_feed(struct vex_stream_server *s)
+static void feed(struct vex_stream_server *s)
 {
 	struct vex_stream_watch *w;
 	char buf[24];
@@ -811,3 +811,28 @@ void vex_stream_feed(struct vex_stream_server *s)
 		vex_log(VEX_LOG_WARN, "stream feed read failed: retrying", "error", vex_strerror(n), "seq", buf, NULL);
 	}
 }
+
+/* The feed is read every [streams] poll_ms while any stream is open. */
+static int64_t due(const struct vex_stream_server *s)
+{
+	return s->streams > 0 ? s->next_feed_mono_us : 0;
+}
+
+static void tick(struct vex_stream_server *s, int64_t now_mono_us)
+{
+	int64_t poll_us = (int64_t)s->cfg->stream_poll_ms * 1000;
+
+	feed(s);
+	s->next_feed_mono_us += poll_us;
+	if (s->next_feed_mono_us <= now_mono_us)
+		s->next_feed_mono_us = now_mono_us + poll_us;
+}
+
+const struct vex_stream_handler vex_stream_jobs = {
+	.init = registry_init,
+	.release = registry_release,
+	.request = request,
+	.forget = forget,
+	.due = due,
+	.tick = tick,
+};

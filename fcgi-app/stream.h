@@ -1,4 +1,5 @@
-/* stream.h - the stream server's insides, shared by its connections (stream_server.c) and its streams (stream.c). */
+/* stream.h - the stream server's insides: its connections (stream_server.c), the handler interface it calls
+ * them through, and the job streams that implement it (stream.c). */
 #ifndef VEX_STREAM_H
 #define VEX_STREAM_H
 
@@ -65,9 +66,28 @@ struct vex_stream_list {
 	struct vex_stream_conn *head, *tail;
 };
 
+struct vex_stream_server;
+
+/*
+ * What the server (stream_server.c) calls, and nothing else: the streams it serves (stream.c's
+ * vex_stream_jobs). init: allocate (0 or VEX_ENOMEM); release: free, also after a failed or
+ * skipped init. request: the request of "c" is complete (params read): answer it, with an error or
+ * by opening a stream. forget: drop the stream of "c", if it is one (the connection is closing).
+ * due: when tick wants to run next (CLOCK_MONOTONIC µs), 0 for not at all; tick: run it.
+ */
+struct vex_stream_handler {
+	int (*init)(struct vex_stream_server *s);
+	void (*release)(struct vex_stream_server *s);
+	void (*request)(struct vex_stream_server *s, struct vex_stream_conn *c);
+	void (*forget)(struct vex_stream_server *s, struct vex_stream_conn *c);
+	int64_t (*due)(const struct vex_stream_server *s);
+	void (*tick)(struct vex_stream_server *s, int64_t now_mono_us);
+};
+
 /* The one stream server process. */
 struct vex_stream_server {
 	const struct vex_config *cfg;
+	const struct vex_stream_handler *handler;
 	struct vex_store *store;
 	int epfd;
 	int listen_fd;
@@ -78,7 +98,7 @@ struct vex_stream_server {
 	struct vex_stream_conn *doomed;
 	int conns;
 
-	/* the registry (stream.c): job id -> its streams, owner -> open streams */
+	/* the handler's state (stream.c): job id -> its streams, owner -> open streams, the feed */
 	struct vex_stream_watch **watches;
 	struct vex_stream_owner **owners;
 	size_t nbuckets;               /* of both tables, a power of two */
@@ -109,19 +129,8 @@ void vex_stream_conn_set_state(struct vex_stream_server *s, struct vex_stream_co
 
 /* ---- streams (stream.c) ---- */
 
-/* Allocate the registry's tables (sized from cfg->streams_max). 0 or VEX_ENOMEM. */
-int vex_stream_registry_init(struct vex_stream_server *s);
-/* Free the tables; every stream must have been forgotten. */
-void vex_stream_registry_release(struct vex_stream_server *s);
-
-/* The request of "c" is complete (params read): answer it, with an error or by opening a stream. */
-void vex_stream_request(struct vex_stream_server *s, struct vex_stream_conn *c);
-
-/* Read the change feed once (all events since the last read) and send them to the streams that watch
- * their jobs. Does nothing without open streams. */
-void vex_stream_feed(struct vex_stream_server *s);
-
-/* Drop the stream of "c" from the registry (its slot and the owner's count); no-op when not a stream. */
-void vex_stream_forget(struct vex_stream_server *s, struct vex_stream_conn *c);
+/* Job streams: GET /api/v1/jobs/{id}/stream and GET /jobs/{id}/stream, fed from job_events
+ * every [streams] poll_ms (docs/api-streams.md). */
+extern const struct vex_stream_handler vex_stream_jobs;
 
 #endif

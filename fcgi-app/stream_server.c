@@ -84,7 +84,7 @@ void vex_stream_conn_doom(struct vex_stream_server *s, struct vex_stream_conn *c
 {
 	if (c->dead)
 		return;
-	vex_stream_forget(s, c);
+	s->handler->forget(s, c);
 	list_remove(list_of(s, c->state), c);
 	c->dead = 1;
 	c->d_next = s->doomed;
@@ -219,7 +219,7 @@ static void finish(struct vex_stream_server *s, struct vex_stream_conn *c, unsig
 {
 	if (c->dead || c->state == VEX_CONN_CLOSING)
 		return;
-	vex_stream_forget(s, c);
+	s->handler->forget(s, c);
 	if (reserve(c, VEX_FCGI_END_LEN) != 0) {
 		vex_stream_conn_doom(s, c);
 		return;
@@ -284,7 +284,7 @@ static int on_piece(struct vex_stream_server *s, struct vex_stream_conn *c, cons
 		if (pc->content_len == 0) {
 			c->params_done = 1;
 			if (c->state == VEX_CONN_READING)
-				vex_stream_request(s, c);
+				s->handler->request(s, c);
 			vex_fcgi_params_release(&c->params);
 		}
 		return 0;
@@ -440,8 +440,8 @@ static int wait_ms(struct vex_stream_server *s, int64_t now)
 		earliest(&next, s->streaming.head->since_mono_us + (int64_t)s->cfg->stream_ping_s * 1000000);
 	if (s->closing.head)
 		earliest(&next, s->closing.head->since_mono_us + CLOSE_TIMEOUT_US);
-	if (s->streams > 0)
-		earliest(&next, s->next_feed_mono_us);
+	if (s->handler->due(s))
+		earliest(&next, s->handler->due(s));
 	if (s->accept_paused)
 		earliest(&next, s->accept_resume_mono_us);
 	if (next <= now)
@@ -472,7 +472,7 @@ static void dispatch(struct vex_stream_server *s, const struct epoll_event *ev)
 static void serve(struct vex_stream_server *s, const sigset_t *waitmask)
 {
 	struct epoll_event evs[EVENTS_MAX];
-	int64_t now, poll_us = (int64_t)s->cfg->stream_poll_ms * 1000;
+	int64_t now, due;
 	int i, n;
 
 	while (!stop_requested) {
@@ -485,12 +485,9 @@ static void serve(struct vex_stream_server *s, const sigset_t *waitmask)
 			dispatch(s, &evs[i]);
 		reap(s);
 		now = vex_mono_us();
-		if (s->streams > 0 && now >= s->next_feed_mono_us) {
-			vex_stream_feed(s);
-			s->next_feed_mono_us += poll_us;
-			if (s->next_feed_mono_us <= now)
-				s->next_feed_mono_us = now + poll_us;
-		}
+		due = s->handler->due(s);
+		if (due && now >= due)
+			s->handler->tick(s, now);
 		timers(s, vex_mono_us());
 		reap(s);
 	}
@@ -527,7 +524,7 @@ static void raise_nofile(void)
 	vex_log(VEX_LOG_DEBUG, "stream server RLIMIT_NOFILE raised", "limit", buf, NULL);
 }
 
-int vex_stream_server_run(const struct vex_config *cfg, int listen_fd)
+int vex_stream_server_run(const struct vex_config *cfg, int listen_fd, const struct vex_stream_handler *handler)
 {
 	struct vex_stream_server s;
 	struct sigaction sa;
@@ -536,6 +533,7 @@ int vex_stream_server_run(const struct vex_config *cfg, int listen_fd)
 
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
+	s.handler = handler;
 	s.listen_fd = listen_fd;
 	s.epfd = -1;
 
@@ -564,7 +562,7 @@ int vex_stream_server_run(const struct vex_config *cfg, int listen_fd)
 			vex_strerror(rc), NULL);
 		goto out;
 	}
-	rc = vex_stream_registry_init(&s);
+	rc = handler->init(&s);
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "stream server cannot allocate its tables", NULL);
 		goto out;
@@ -581,7 +579,7 @@ int vex_stream_server_run(const struct vex_config *cfg, int listen_fd)
 out:
 	if (s.epfd >= 0)
 		close(s.epfd);
-	vex_stream_registry_release(&s);
+	handler->release(&s); /* also after a failed or skipped init */
 	vex_store_free(s.store);
 	return status;
 }
