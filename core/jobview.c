@@ -1,8 +1,9 @@
-/* jobview.c - a job as the dialects show it (vex envelope, corex job), shared by vex-api, its stream
+/* jobview.c - a job as the dialects show it (vex envelope, corex job, event), shared by vex-api, its stream
  * server and the runner's webhook deliveries. */
 #include "jobview.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "timeutil.h"
@@ -209,3 +210,50 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	return o;
 }
 
+
+/* ---- events ---- */
+
+/* The dialect's four event statuses over the core's six. */
+static const char *event_status(enum vex_job_status s)
+{
+	switch (s) {
+	case VEX_JOB_QUEUED: return "PENDING";
+	case VEX_JOB_RUNNING: return "RUNNING";
+	case VEX_JOB_COMPLETED: return "COMPLETED";
+	default: return "FAILED";
+	}
+}
+
+/* FAILED hides three core states: "error" names which one, then the recorded message. */
+static json_t *event_error(const struct vex_job *j)
+{
+	char buf[600];
+	const char *why;
+
+	if (j->status != VEX_JOB_FAILED && j->status != VEX_JOB_TIMEOUT && j->status != VEX_JOB_CANCELED)
+		return json_null();
+	why = j->error_message ? j->error_message : j->error_code ? j->error_code : "no details";
+	snprintf(buf, sizeof(buf), "%s: %.500s", vex_job_status_name(j->status), why);
+	return json_string(buf);
+}
+
+json_t *vex_jobview_events(const struct vex_job *j)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(j->id));
+	json_object_set_new(o, "agentId", json_string(j->agent_id));
+	json_object_set_new(o, "userId", json_string(j->owner));
+	json_object_set_new(o, "status", json_string(event_status(j->status)));
+	json_object_set_new(o, "startedAt", vex_jobview_time(j->started_at));
+	json_object_set_new(o, "completedAt", vex_jobview_time(j->completed_at));
+	json_object_set_new(o, "error", event_error(j));
+	json_object_set_new(o, "finalModel", j->final_model ? json_string(j->final_model) : json_null());
+	json_object_set_new(o, "browserStepCount", json_integer(j->browser_steps));
+	json_object_set_new(o, "browserSessionSeconds", json_integer((json_int_t)(j->browser_seconds + 0.5)));
+	json_object_set_new(o, "createdAt", vex_jobview_time(j->created_at));
+	json_object_set_new(o, "updatedAt", vex_jobview_time(j->updated_at ? j->updated_at : j->created_at));
+	return o;
+}
