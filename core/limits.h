@@ -23,7 +23,8 @@
 #define VEX_PROMPT_MAX 50000        /* code points of an agent job's prompt */
 #define VEX_CONTEXT_ID_MAX 256      /* bytes of context_id, no control characters */
 #define VEX_IDEM_KEY_MAX 255        /* bytes of Idempotency-Key: printable ASCII (0x20-0x7e) */
-#define VEX_JOB_TIMEOUT_MAX_MS 86400000LL /* a queued tool job's timeout_ms: 1 ms .. one day */
+#define VEX_JOB_TIMEOUT_MAX_MS 86400000LL /* a queued tool job's timeout_ms: 1 ms .. one day; also the
+					   * ceiling of [runner] default_timeout_ms */
 
 /*
  * POST /execute_tool waits for its job inside the HTTP request, so its timeout_ms is bounded by
@@ -51,5 +52,11 @@
 
 /* Webhooks. */
 #define VEX_HOOK_DESCRIPTION_MAX 500 /* code points */
+#define VEX_HOOK_URL_MAX 2048        /* bytes of a webhook url */
+
+/* Credentials (admin): API keys and minted tokens. */
+#define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */
+#define VEX_TOKEN_TTL_DEFAULT 3600 /* seconds of a token from POST /api/v1/tokens */
+#define VEX_TOKEN_TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
 
 #endif
