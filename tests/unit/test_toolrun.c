@@ -277,6 +277,7 @@ static void test_execute_rejects(void **state)
 			 VEX_EINVAL);
 	assert_string_equal(e.code, "INVALID_ARGUMENTS");
 	assert_string_equal(e.field, "timeout_ms");
+	assert_true(e.limit == VEX_EXECUTE_WAIT_MAX_MS);
 	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, -5, &run, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "timeout_ms");
 	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", bad, 1000, &run, &e), VEX_EINVAL);
