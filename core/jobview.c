@@ -239,21 +239,11 @@ static json_t *event_error(const struct vex_job *j)
 
 json_t *vex_jobview_events(const struct vex_job *j)
 {
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(j->id));
-	json_object_set_new(o, "agentId", json_string(j->agent_id));
-	json_object_set_new(o, "userId", json_string(j->owner));
-	json_object_set_new(o, "status", json_string(event_status(j->status)));
-	json_object_set_new(o, "startedAt", vex_jobview_time(j->started_at));
-	json_object_set_new(o, "completedAt", vex_jobview_time(j->completed_at));
-	json_object_set_new(o, "error", event_error(j));
-	json_object_set_new(o, "finalModel", j->final_model ? json_string(j->final_model) : json_null());
-	json_object_set_new(o, "browserStepCount", json_integer(j->browser_steps));
-	json_object_set_new(o, "browserSessionSeconds", json_integer((json_int_t)(j->browser_seconds + 0.5)));
-	json_object_set_new(o, "createdAt", vex_jobview_time(j->created_at));
-	json_object_set_new(o, "updatedAt", vex_jobview_time(j->updated_at ? j->updated_at : j->created_at));
-	return o;
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o}", "id", j->id, "agentId",
+			 j->agent_id, "userId", j->owner, "status", event_status(j->status), "startedAt",
+			 vex_jobview_time(j->started_at), "completedAt", vex_jobview_time(j->completed_at), "error",
+			 event_error(j), "finalModel", j->final_model ? json_string(j->final_model) : json_null(),
+			 "browserStepCount", j->browser_steps, "browserSessionSeconds",
+			 (json_int_t)(j->browser_seconds + 0.5), "createdAt", vex_jobview_time(j->created_at),
+			 "updatedAt", vex_jobview_time(j->updated_at ? j->updated_at : j->created_at));
 }

@@ -292,6 +292,16 @@ static void test_submit_tool(void **state)
 	json_decref(args);
 }
 
+/* A refusal: VEX_EINVAL, a VALIDATION_ERROR naming "field" with "status" and the broken "limit". */
+static void assert_refused(int rc, const struct vex_field_error *e, int status, const char *field, long long limit)
+{
+	assert_int_equal(rc, VEX_EINVAL);
+	assert_int_equal(e->status, status);
+	assert_string_equal(e->code, "VALIDATION_ERROR");
+	assert_string_equal(e->field, field);
+	assert_true(e->limit == limit);
+}
+
 /* Each request-field limit of a new job at its boundary (core/limits.h): the limit is accepted,
  * limit+1 refused naming the field and the limit, and nothing is stored for a refusal. */
 static void test_field_limits(void **state)
@@ -335,24 +345,16 @@ static void test_field_limits(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
 	key[VEX_IDEM_KEY_MAX] = 'k';
 	key[VEX_IDEM_KEY_MAX + 1] = '\0';
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, key, &j, NULL, &e), VEX_EINVAL);
-	assert_int_equal(e.status, 400);
-	assert_string_equal(e.field, "Idempotency-Key");
-	assert_true(e.limit == VEX_IDEM_KEY_MAX);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, key, &j, NULL, &e), VEX_EINVAL);
-	assert_string_equal(e.field, "Idempotency-Key");
 	ctx[VEX_CONTEXT_ID_MAX] = 'c';
 	ctx[VEX_CONTEXT_ID_MAX + 1] = '\0';
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, &j, NULL, &e), VEX_EINVAL);
-	assert_int_equal(e.status, 422);
-	assert_string_equal(e.field, "context_id");
-	assert_true(e.limit == VEX_CONTEXT_ID_MAX);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS + 1, NULL, &j, NULL, &e),
-			 VEX_EINVAL);
-	assert_int_equal(e.status, 422);
-	assert_string_equal(e.code, "VALIDATION_ERROR");
-	assert_string_equal(e.field, "timeout_ms");
-	assert_true(e.limit == VEX_JOB_TIMEOUT_MAX_MS);
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, key, &j, NULL, &e), &e, 400,
+		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, key, &j, NULL, &e), &e, 400,
+		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, &j, NULL, &e), &e, 422,
+		       "context_id", VEX_CONTEXT_ID_MAX);
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS + 1, NULL, &j, NULL, &e),
+		       &e, 422, "timeout_ms", VEX_JOB_TIMEOUT_MAX_MS);
 	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, -5, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_null(j);
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
