@@ -1,10 +1,10 @@
 /* fields.c - request-field helpers shared by the presenters: body, limit, cursor, owner, Idempotency-Key. */
 #include "fcgi-app/fields.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
+#include "core/ids.h"
 #include "core/jobsvc.h"
 
 int vex_fields_refuse(struct vex_ctx *c, int rc, const struct vex_field_error *e, vex_fields_render_fn render)

@@ -4,7 +4,6 @@
 
 #include <stddef.h>
 
-#include "core/ids.h"
 #include "core/json.h"
 #include "fcgi-app/router.h"
 
