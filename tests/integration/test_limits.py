@@ -154,3 +154,39 @@ def test_events_list_limit_clamped(svc, path):
     assert c.get(path + "?limit=201").status_code == 200
     r = c.get(path + "?limit=0")
     assert_api_error(r, 400, "VALIDATION_ERROR", "limit")
+
+
+# ---- agents and prompts in the events dialect (the vex dialect's are in test_validation.py) ----
+
+@pytest.mark.parametrize("field,limit", [("name", 100), ("content", 500)])
+def test_events_agent_text_boundary(svc, field, limit):
+    c = svc.client()
+    body = {"name": "limits", "mode": "SCHEDULED", "content": ROLE}
+    body[field] = "\u00e9" * limit
+    r = c.post("/v1/agents", json=body)
+    assert r.status_code == 201 and r.json()["data"][field] == body[field], r.text
+    before = svc.counts()
+    body[field] = "\u00e9" * (limit + 1)
+    assert_api_error(c.post("/v1/agents", json=body), 400, "VALIDATION_ERROR", field)
+    assert svc.counts() == before
+
+
+def test_events_prompt_boundary(svc, events_agent):
+    c, a = events_agent
+    r = c.post("/v1/agents/%s/execute" % a["id"], json={"prompt": "p" * 50000})
+    assert r.status_code == 202, r.text
+    before = svc.counts()
+    r = c.post("/v1/agents/%s/execute" % a["id"], json={"prompt": "p" * 50001})
+    assert_api_error(r, 400, "VALIDATION_ERROR", "prompt")
+    assert svc.counts() == before
+
+
+# ---- corex "tool": 1..256 bytes ----
+
+def test_corex_tool_name_boundary(svc):
+    c = svc.client()
+    r = c.post("/jobs/submit", json={"tool": "t" * 256, "arguments": {}})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "TOOL_NOT_FOUND", r.text
+    before = svc.counts()
+    corex_error(c.post("/jobs/submit", json={"tool": "t" * 257, "arguments": {}}), 400, "INVALID_ARGUMENTS", "tool")
+    assert svc.counts() == before
