@@ -7,10 +7,9 @@
 #include "auth.h"
 #include "config.h"
 #include "json.h"
+#include "limits.h"
 #include "store.h"
 
-#define VEX_TOKEN_TTL_DEFAULT 3600
-#define VEX_TOKEN_TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
 
 /*
  * Who sent a request, from its "authorization" header value (may be NULL) and its

@@ -17,6 +17,7 @@
 #include <ini.h>
 
 #include "err.h"
+#include "limits.h"
 #include "log.h"
 
 enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS, K_STR, K_URL };
@@ -51,7 +52,7 @@ static const struct key_def keys[] = {
 	{"runner", "rescue_interval_ms", K_INT, OFF(rescue_interval_ms), 100, 3600000},
 	{"runner", "poll_interval_ms", K_INT, OFF(poll_interval_ms), 10, 3600000},
 	{"runner", "shutdown_grace_ms", K_INT, OFF(shutdown_grace_ms), 0, 3600000},
-	{"runner", "default_timeout_ms", K_INT, OFF(default_timeout_ms), 1000, 86400000},
+	{"runner", "default_timeout_ms", K_INT, OFF(default_timeout_ms), 1000, VEX_JOB_TIMEOUT_MAX_MS},
 	{"runner", "max_attempts", K_INT, OFF(max_attempts), 1, 100},
 	{"runner", "schedule_catchup_s", K_INT, OFF(schedule_catchup_s), 10, 86400},
 	{"limits", "free", K_INT, OFF(plan_concurrency[VEX_PLAN_FREE]), 1, 100000},

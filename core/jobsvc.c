@@ -13,10 +13,6 @@
 #include "tools.h"
 #include "wake.h"
 
-#define CONTEXT_ID_MAX 256            /* bytes of a context_id */
-#define IDEM_KEY_MAX 255              /* bytes of an Idempotency-Key */
-#define TOOL_TIMEOUT_MAX_MS 86400000LL /* one day */
-
 int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret)
 {
 	struct vex_job *j = NULL;
@@ -76,14 +72,41 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 	return 0;
 }
 
-static int check_idem_key(const char *key, struct vex_field_error *e)
+int vex_jobsvc_idem_key_check(const char *key, struct vex_field_error *e)
 {
+	size_t i;
+
 	if (!key)
 		return 0;
-	if (!*key || strlen(key) > IDEM_KEY_MAX || vex_has_control_chars(key))
-		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "Idempotency-Key",
-					   "Idempotency-Key must be 1-%d printable characters", IDEM_KEY_MAX);
-	return 0;
+	for (i = 0; key[i] != '\0'; i++)
+		if (i >= VEX_IDEM_KEY_MAX || key[i] < 0x20 || key[i] > 0x7e)
+			break;
+	if (i > 0 && key[i] == '\0')
+		return 0;
+	vex_field_error_set(e, 400, "VALIDATION_ERROR", "Idempotency-Key",
+			    "Idempotency-Key must be 1-%d printable ASCII characters", VEX_IDEM_KEY_MAX);
+	e->limit = VEX_IDEM_KEY_MAX;
+	return VEX_EINVAL;
+}
+
+int vex_jobsvc_context_id_check(const char *context_id, struct vex_field_error *e)
+{
+	if (!context_id || (strlen(context_id) <= VEX_CONTEXT_ID_MAX && !vex_has_control_chars(context_id)))
+		return 0;
+	vex_field_error_set(e, 422, "VALIDATION_ERROR", "context_id",
+			    "context_id must be at most %d bytes without control characters", VEX_CONTEXT_ID_MAX);
+	e->limit = VEX_CONTEXT_ID_MAX;
+	return VEX_EINVAL;
+}
+
+int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e)
+{
+	if (timeout_ms >= 1 && timeout_ms <= VEX_JOB_TIMEOUT_MAX_MS)
+		return 0;
+	vex_field_error_set(e, 422, "VALIDATION_ERROR", "timeout_ms", "timeout_ms must be between 1 and %lld",
+			    VEX_JOB_TIMEOUT_MAX_MS);
+	e->limit = VEX_JOB_TIMEOUT_MAX_MS;
+	return VEX_EINVAL;
 }
 
 /* Fill the fields every new job shares from the principal and the configuration. */
@@ -118,12 +141,9 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 	rc = vex_prompt_validate(prompt, e);
 	if (rc)
 		goto out;
-	if (context_id && (strlen(context_id) > CONTEXT_ID_MAX || vex_has_control_chars(context_id))) {
-		rc = vex_field_error_set(e, 422, "VALIDATION_ERROR", "context_id",
-					 "context_id must be at most %d printable characters", CONTEXT_ID_MAX);
-		goto out;
-	}
-	rc = check_idem_key(idem_key, e);
+	rc = vex_jobsvc_context_id_check(context_id, e);
+	if (rc == 0)
+		rc = vex_jobsvc_idem_key_check(idem_key, e);
 	if (rc)
 		goto out;
 	j = vex_job_new();
@@ -167,12 +187,9 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 	rc = vex_schema_check_text(t.info.input_schema_json, arguments, e);
 	if (rc)
 		goto out;
-	if (timeout_ms > TOOL_TIMEOUT_MAX_MS) {
-		rc = vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "timeout_ms",
-					 "timeout_ms must be at most %lld", TOOL_TIMEOUT_MAX_MS);
-		goto out;
-	}
-	rc = check_idem_key(idem_key, e);
+	rc = timeout_ms != 0 ? vex_jobsvc_timeout_check(timeout_ms, e) : 0;
+	if (rc == 0)
+		rc = vex_jobsvc_idem_key_check(idem_key, e);
 	if (rc)
 		goto out;
 	j = vex_job_new();

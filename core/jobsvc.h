@@ -7,6 +7,7 @@
 #include "commitq.h"
 #include "config.h"
 #include "json.h"
+#include "limits.h"
 #include "model.h"
 #include "store.h"
 
@@ -27,6 +28,18 @@ struct vex_env {
 int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret);
 
 /*
+ * The request-field rules of a new job (core/limits.h), for the service below and for presenters
+ * that check a field before reading the body. 0, or VEX_EINVAL with "e" naming the field and its
+ * "limit":
+ * - idem_key: NULL (absent) or 1..VEX_IDEM_KEY_MAX printable ASCII characters -> 400 VALIDATION_ERROR;
+ * - context_id: NULL or at most VEX_CONTEXT_ID_MAX bytes without control characters -> 422;
+ * - timeout_ms: 1..VEX_JOB_TIMEOUT_MAX_MS (a queued job's timeout, every dialect) -> 422.
+ */
+int vex_jobsvc_idem_key_check(const char *idem_key, struct vex_field_error *e);
+int vex_jobsvc_context_id_check(const char *context_id, struct vex_field_error *e);
+int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e);
+
+/*
  * Queue an execution of the agent "agent_id" (visible to who, not deleted) with "prompt" (validated)
  * and optional "context_id". Honours "idem_key" (same owner + key -> the same job,
  * *ret_created = 0). Commits, publishes to the cache, wakes the runner.
@@ -37,7 +50,8 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 			    struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /*
- * Queue a tool job ("arguments" is a JSON object, borrowed). Same contract as above. "tool" is
+ * Queue a tool job ("arguments" is a JSON object, borrowed; "timeout_ms" 0: the configured default,
+ * else as vex_jobsvc_timeout_check). Same contract as above. "tool" is
  * resolved with vex_tool_resolve (a builtin, a catalog row by full name, or a unique short name):
  * VEX_ENOTFOUND when nothing matches; VEX_EINVAL with "e" 400 AMBIGUOUS_TOOL (field "tool") when a
  * short name is ambiguous. The arguments are checked against the tool's input schema

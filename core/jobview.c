@@ -1,8 +1,9 @@
-/* jobview.c - a job as the dialects show it (vex envelope, corex job), shared by vex-api, its stream
+/* jobview.c - a job as the dialects show it (vex envelope, corex job, event), shared by vex-api, its stream
  * server and the runner's webhook deliveries. */
 #include "jobview.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "timeutil.h"
@@ -209,3 +210,40 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	return o;
 }
 
+
+/* ---- events ---- */
+
+/* The dialect's four event statuses over the core's six. */
+static const char *event_status(enum vex_job_status s)
+{
+	switch (s) {
+	case VEX_JOB_QUEUED: return "PENDING";
+	case VEX_JOB_RUNNING: return "RUNNING";
+	case VEX_JOB_COMPLETED: return "COMPLETED";
+	default: return "FAILED";
+	}
+}
+
+/* FAILED hides three core states: "error" names which one, then the recorded message. */
+static json_t *event_error(const struct vex_job *j)
+{
+	char buf[600];
+	const char *why;
+
+	if (j->status != VEX_JOB_FAILED && j->status != VEX_JOB_TIMEOUT && j->status != VEX_JOB_CANCELED)
+		return json_null();
+	why = j->error_message ? j->error_message : j->error_code ? j->error_code : "no details";
+	snprintf(buf, sizeof(buf), "%s: %.500s", vex_job_status_name(j->status), why);
+	return json_string(buf);
+}
+
+json_t *vex_jobview_events(const struct vex_job *j)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o}", "id", j->id, "agentId",
+			 j->agent_id, "userId", j->owner, "status", event_status(j->status), "startedAt",
+			 vex_jobview_time(j->started_at), "completedAt", vex_jobview_time(j->completed_at), "error",
+			 event_error(j), "finalModel", j->final_model ? json_string(j->final_model) : json_null(),
+			 "browserStepCount", j->browser_steps, "browserSessionSeconds",
+			 (json_int_t)(j->browser_seconds + 0.5), "createdAt", vex_jobview_time(j->created_at),
+			 "updatedAt", vex_jobview_time(j->updated_at ? j->updated_at : j->created_at));
+}

@@ -1,4 +1,4 @@
-/* jobview.h - a job as the dialects show it: the vex envelope and the corex job (presenter shapes shared
+/* jobview.h - a job as the dialects show it: the vex envelope, the corex job, the event (presenter shapes shared
  * by vex-api's handlers, its stream server and the runner's webhook bodies). Every json_t returned is a
  * new reference the caller owns. */
 #ifndef VEX_JOBVIEW_H
@@ -31,5 +31,12 @@ json_t *vex_jobview_time(int64_t us);
 /* The envelope of GET /api/v1/jobs/{id}; agent jobs add "steps" and "final_model", and their
  * AgentJobResult carries "verified" and "confidence" after a shadow review. */
 json_t *vex_jobview_vex(const struct vex_job *j);
+
+/* ---- events (seed 002): RFC 3339 times, PENDING | RUNNING | COMPLETED | FAILED ---- */
+
+/* An event: {"id","agentId","userId","status","startedAt","completedAt","error","finalModel",
+ * "browserStepCount","browserSessionSeconds","createdAt","updatedAt"}; FAILED's "error" names the
+ * core status (failed, timeout, canceled). NULL on ENOMEM. */
+json_t *vex_jobview_events(const struct vex_job *j);
 
 #endif

@@ -15,6 +15,7 @@ int vex_field_error_set(struct vex_field_error *e, int status, const char *code,
 	if (!e)
 		return VEX_EINVAL;
 	e->status = status;
+	e->limit = 0;
 	snprintf(e->code, sizeof(e->code), "%s", code ? code : "");
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 	va_start(ap, fmt);

@@ -16,9 +16,10 @@ struct vex_field_error {
 	char code[32];      /* "INVALID_JSON", "VALIDATION_ERROR", ... */
 	char field[64];     /* "" when the error is not about one field */
 	char message[256];
+	long long limit;    /* the bound the value broke (core/limits.h); 0 when none */
 };
 
-/* Sets all members of "e" (printf-style message). Returns VEX_EINVAL for convenience. */
+/* Sets all members of "e" (printf-style message; "limit" 0). Returns VEX_EINVAL for convenience. */
 int vex_field_error_set(struct vex_field_error *e, int status, const char *code, const char *field,
 			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -6,12 +6,6 @@
 
 #include "err.h"
 
-#define VEX_MODEL_NAME_MAX 200    /* bytes of a model name */
-#define VEX_BASE_URL_MAX 2048     /* bytes of a base_url */
-#define VEX_AGENT_TOOLS_MAX 128   /* names in an agent's tool list */
-#define VEX_TOOL_NAME_MAX 128     /* bytes of one tool name */
-#define VEX_SCHEDULE_TASKS_MAX 1440 /* one per minute */
-
 static const char *const job_status_names[VEX_JOB_STATUS_COUNT] = {
 	"queued", "running", "completed", "failed", "timeout", "canceled"
 };

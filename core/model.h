@@ -9,13 +9,7 @@
 #include "config.h"
 #include "ids.h"
 #include "json.h"
-
-#define VEX_AGENT_NAME_MAX 100  /* code points */
-#define VEX_AGENT_ROLE_MIN 3
-#define VEX_AGENT_ROLE_MAX 500
-#define VEX_AGENT_DEPTH_MAX 10
-#define VEX_AGENT_DEPTH_DEFAULT 3
-#define VEX_PROMPT_MAX 50000    /* code points */
+#include "limits.h"
 
 enum vex_agent_status { VEX_AGENT_ACTIVE, VEX_AGENT_PAUSED, VEX_AGENT_DELETED };
 

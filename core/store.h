@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "limits.h"
 #include "model.h"
 
 struct vex_store;
@@ -164,8 +165,6 @@ int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runne
 int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret);
 
 /* ---- api keys (store_keys.c) ---- */
-
-#define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */
 
 /* One stored key (never the key itself: only its SHA-256 lives in the table). */
 struct vex_api_key {
@@ -353,7 +352,6 @@ enum vex_hook_status { VEX_HOOK_ACTIVE, VEX_HOOK_DISABLED, VEX_HOOK_DELETED };
 #define VEX_HOOK_EV_TIMEOUT   (1u << 5) /* job.timeout */
 #define VEX_HOOK_EV_ALL       0x3fu
 #define VEX_HOOK_ID_LEN 37 /* "hook_" + 32 hex */
-#define VEX_HOOK_URL_MAX 2048
 
 struct vex_webhook {
 	char id[VEX_HOOK_ID_LEN + 1];

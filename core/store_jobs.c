@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "limits.h"
 #include "log.h"
 #include "store.h"
 #include "store_internal.h"
@@ -16,7 +17,6 @@
 	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
 	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role"
 
-#define IDEM_KEY_MAX 255       /* bytes of an Idempotency-Key */
 #define RESCUE_BATCH 1000      /* expired leases handled per call; the runner calls again */
 #define OWNER_CACHE 64         /* owners whose running count one claim remembers */
 
@@ -121,7 +121,7 @@ static int job_check_new(const struct vex_job *j)
 		return VEX_EINVAL;
 	if (j->kind != VEX_JOB_AGENT && j->kind != VEX_JOB_TOOL)
 		return VEX_EINVAL;
-	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > IDEM_KEY_MAX))
+	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > VEX_IDEM_KEY_MAX))
 		return VEX_EINVAL;
 	return 0;
 }

@@ -48,17 +48,18 @@ int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, co
 		return rc;
 	vex_tool_match_release(&t);
 	if (timeout_ms == 0)
-		timeout_ms = VEX_TOOLRUN_TIMEOUT_DEFAULT_MS;
-	if (timeout_ms < 1 || timeout_ms > VEX_TOOLRUN_TIMEOUT_MAX_MS) {
+		timeout_ms = VEX_EXECUTE_WAIT_DEFAULT_MS;
+	if (timeout_ms < 1 || timeout_ms > VEX_EXECUTE_WAIT_MAX_MS) {
 		rc = vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "timeout_ms",
-					 "timeout_ms must be between 1 and %lld", VEX_TOOLRUN_TIMEOUT_MAX_MS);
+					 "timeout_ms must be between 1 and %lld", VEX_EXECUTE_WAIT_MAX_MS);
+		e->limit = VEX_EXECUTE_WAIT_MAX_MS;
 		goto out;
 	}
 	rc = vex_jobsvc_submit_tool(env, who, tool, arguments, timeout_ms, NULL, &j, NULL, e);
 	if (rc)
 		goto out;
 	/* The runner enforces timeout_ms from its claim; the grace lets it record "timeout" itself. */
-	deadline_us = start_us + (timeout_ms + VEX_TOOLRUN_GRACE_MS) * 1000;
+	deadline_us = start_us + (timeout_ms + VEX_EXECUTE_GRACE_MS) * 1000;
 	rc = vex_jobsvc_wait(env, who, j->id, deadline_us, &done);
 	if (rc == VEX_ESTATE) {
 		/* Queued too long or stuck: stop it for good, then give the runner a grace to record it. */
@@ -67,7 +68,7 @@ int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, co
 		if (rc && rc != VEX_ESTATE)
 			vex_log(VEX_LOG_WARN, "could not cancel a timed-out tool job", "job_id", j->id, "error",
 				vex_strerror(rc), NULL);
-		rc = vex_jobsvc_wait(env, who, j->id, vex_now_us() + VEX_TOOLRUN_GRACE_MS * 1000, &done);
+		rc = vex_jobsvc_wait(env, who, j->id, vex_now_us() + VEX_EXECUTE_GRACE_MS * 1000, &done);
 		if (rc == VEX_ESTATE)
 			rc = vex_jobsvc_get(env, who, j->id, &done);
 	}

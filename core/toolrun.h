@@ -1,4 +1,4 @@
-/* toolrun.h - tool runs as the corex dialect sells them: synchronous execution with a deadline, duration estimates. */
+/* toolrun.h - synchronous tool runs with a bounded wait (core/limits.h VEX_EXECUTE_*), duration estimates. */
 #ifndef VEX_TOOLRUN_H
 #define VEX_TOOLRUN_H
 
@@ -6,9 +6,6 @@
 
 #include "jobsvc.h"
 
-#define VEX_TOOLRUN_TIMEOUT_DEFAULT_MS 30000LL /* /execute_tool without timeout_ms */
-#define VEX_TOOLRUN_TIMEOUT_MAX_MS 300000LL    /* larger -> INVALID_ARGUMENTS */
-#define VEX_TOOLRUN_GRACE_MS 2000LL            /* after the deadline, for the runner to record the timeout */
 #define VEX_TOOLRUN_ESTIMATE_RUNS 20           /* completed runs averaged by the estimate */
 #define VEX_TOOLRUN_ESTIMATE_DEFAULT_MS 5000LL /* estimate for a tool with no completed run yet */
 
@@ -31,10 +28,10 @@ void vex_toolrun_release(struct vex_toolrun *r);
 
 /*
  * Run "tool" with "arguments" for "who" through the runner and wait for it. "timeout_ms" 0 means
- * VEX_TOOLRUN_TIMEOUT_DEFAULT_MS; otherwise 1..VEX_TOOLRUN_TIMEOUT_MAX_MS (else VEX_EINVAL,
- * "e" 400 INVALID_ARGUMENTS field "timeout_ms"). The job (timeout_ms as given) is submitted as
+ * VEX_EXECUTE_WAIT_DEFAULT_MS; otherwise 1..VEX_EXECUTE_WAIT_MAX_MS (else VEX_EINVAL,
+ * "e" 400 INVALID_ARGUMENTS field "timeout_ms", "limit" the maximum). The job (timeout_ms as given) is submitted as
  * vex_jobsvc_submit_tool does (VEX_ENOTFOUND: no such tool, checked first; VEX_EINVAL: bad
- * arguments or an ambiguous name, "e" filled), then awaited until submission + timeout_ms + VEX_TOOLRUN_GRACE_MS. Still unfinished
+ * arguments or an ambiguous name, "e" filled), then awaited until submission + timeout_ms + VEX_EXECUTE_GRACE_MS. Still unfinished
  * then, it is force-canceled (queued: at once; running: the runner kills it) and reported as
  * timed out. 0 with *ret filled (caller releases) or a negative code.
  */

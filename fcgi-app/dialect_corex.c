@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/jobsvc.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/jobview.h"
@@ -16,15 +17,7 @@
 #include "core/toolrun.h"
 #include "core/tools.h"
 #include "fcgi-app/api.h"
-
-#define LIMIT_DEFAULT 20
-#define LIMIT_MAX 100
-#define OFFSET_MAX 1000000
-#define TOOL_NAME_MAX 256
-#define QUERY_CHARS_MAX 500 /* retrieve_tools "query" */
-#define TOP_K_DEFAULT 5
-#define TOP_K_MAX 50
-#define IDEM_KEY_MAX 200
+#include "fcgi-app/fields.h"
 
 /* ---- mapping helpers ---- */
 
@@ -90,18 +83,31 @@ static int rate_check(struct vex_ctx *c)
 
 /* ---- request helpers ---- */
 
+/* A field error of a body or a header: 400 INVALID_JSON, or INVALID_ARGUMENTS naming the argument. */
+static void field_error(struct vex_ctx *c, const struct vex_field_error *e)
+{
+	corex_error(c, 400, strcmp(e->code, "INVALID_JSON") == 0 ? "INVALID_JSON" : "INVALID_ARGUMENTS", e->message,
+		    e->field);
+}
+
+/* A field error's code in corex words: the core's VALIDATION_ERROR is INVALID_ARGUMENTS here. */
+static const char *corex_code(const struct vex_field_error *e)
+{
+	return e->code[0] && strcmp(e->code, "VALIDATION_ERROR") != 0 ? e->code : "INVALID_ARGUMENTS";
+}
+
+/* A bad query parameter: 400 INVALID_PARAMETER naming it. */
+static void param_error(struct vex_ctx *c, const struct vex_field_error *e)
+{
+	corex_error(c, 400, "INVALID_PARAMETER", e->message, e->field);
+}
+
 /* The body as a JSON object; on failure the error is answered. */
 static int body_object(struct vex_ctx *c, json_t **ret)
 {
 	struct vex_field_error e;
-	int rc = vex_ctx_body_object(c, 0, ret, &e);
 
-	if (rc == VEX_EINVAL)
-		corex_error(c, 400, strcmp(e.code, "INVALID_JSON") == 0 ? "INVALID_JSON" : "INVALID_ARGUMENTS", e.message,
-			    NULL);
-	else if (rc)
-		vex_ctx_fail(c, rc, NULL);
-	return rc;
+	return vex_fields_refuse(c, vex_ctx_body_object(c, 0, ret, &e), &e, field_error);
 }
 
 /*
@@ -114,7 +120,7 @@ static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, 
 
 	if (!tool)
 		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "tool", "Missing required argument: tool");
-	if (!json_is_string(tool) || json_string_length(tool) == 0 || json_string_length(tool) > TOOL_NAME_MAX)
+	if (!json_is_string(tool) || json_string_length(tool) == 0 || json_string_length(tool) > VEX_COREX_TOOL_NAME_MAX)
 		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "tool", "tool must be a tool name (string)");
 	if (!args)
 		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments",
@@ -126,37 +132,20 @@ static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, 
 	return 0;
 }
 
-/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII characters. On failure the error is answered. */
+/* Idempotency-Key (core/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
-	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
-	size_t i;
+	struct vex_field_error e;
 
-	*ret = NULL;
-	if (!k)
-		return 0;
-	for (i = 0; k[i] != '\0'; i++)
-		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
-			break;
-	if (i == 0 || k[i] != '\0') {
-		corex_error(c, 400, "INVALID_ARGUMENTS", "Idempotency-Key must be 1-200 printable ASCII characters",
-			    "Idempotency-Key");
-		return VEX_EINVAL;
-	}
-	*ret = k;
-	return 0;
+	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, field_error);
 }
 
-/* A non-negative integer query parameter in [lo, hi] ("def" when absent); on failure the error is answered. */
+/* An integer query parameter in [lo, hi] ("def" when absent); on failure the error is answered. */
 static int query_int(struct vex_ctx *c, const char *key, long def, long lo, long hi, long *ret)
 {
-	char msg[96];
+	struct vex_field_error e;
 
-	if (vex_http_query_long(c->req, key, def, lo, hi, 0, ret) == 0)
-		return 0;
-	snprintf(msg, sizeof(msg), "%s must be an integer between %ld and %ld", key, lo, hi);
-	corex_error(c, 400, "INVALID_PARAMETER", msg, key);
-	return VEX_EINVAL;
+	return vex_fields_refuse(c, vex_fields_query_int(c, key, def, lo, hi, 0, ret, &e), &e, param_error);
 }
 
 /* ---- POST /execute_tool ---- */
@@ -242,7 +231,7 @@ static void execute_tool(struct vex_ctx *c)
 			if (!json_is_integer(v) || json_integer_value(v) < 1)
 				rc = vex_field_error_set(&e, 400, "INVALID_ARGUMENTS", "timeout_ms",
 							 "timeout_ms must be an integer between 1 and %lld",
-							 VEX_TOOLRUN_TIMEOUT_MAX_MS);
+							 VEX_EXECUTE_WAIT_MAX_MS);
 			else
 				timeout = json_integer_value(v);
 		}
@@ -251,8 +240,7 @@ static void execute_tool(struct vex_ctx *c)
 		rc = vex_toolrun_execute(c->env, &c->who, tool, args, timeout, &run, &e);
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
-		exec_error(c, 400, tool, "error", e.code[0] ? e.code : "INVALID_ARGUMENTS", msg, argument_name(&e), NULL,
-			   NULL);
+		exec_error(c, 400, tool, "error", corex_code(&e), msg, argument_name(&e), NULL, NULL);
 		goto out;
 	}
 	if (rc == VEX_ENOTFOUND) {
@@ -273,6 +261,22 @@ out:
 
 /* ---- POST /jobs/submit ---- */
 
+/* Optional "timeout_ms" of a queued job (1 ms to a day, core/limits.h); absent or null -> 0 (the default). */
+static int timeout_field(json_t *body, long long *ret, struct vex_field_error *e)
+{
+	json_t *v = json_object_get(body, "timeout_ms");
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "timeout_ms",
+					   "timeout_ms must be an integer between 1 and %lld", VEX_JOB_TIMEOUT_MAX_MS);
+	if (vex_jobsvc_timeout_check(json_integer_value(v), e) != 0)
+		return VEX_EINVAL;
+	*ret = json_integer_value(v);
+	return 0;
+}
+
 static void jobs_submit(struct vex_ctx *c)
 {
 	struct vex_field_error e;
@@ -280,6 +284,7 @@ static void jobs_submit(struct vex_ctx *c)
 	const char *tool = NULL, *key;
 	char msg[300], loc[64];
 	int64_t estimate = VEX_TOOLRUN_ESTIMATE_DEFAULT_MS;
+	long long timeout = 0;
 	json_t *body = NULL, *args = NULL;
 	int created = 0, rc;
 
@@ -287,11 +292,12 @@ static void jobs_submit(struct vex_ctx *c)
 		goto out;
 	rc = tool_request(body, &tool, &args, &e);
 	if (rc == 0)
-		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, 0, key, &j, &created, &e);
+		rc = timeout_field(body, &timeout, &e);
+	if (rc == 0)
+		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
-		corex_error(c, e.status > 0 ? e.status : 400, e.code[0] ? e.code : "INVALID_ARGUMENTS", msg,
-			    argument_name(&e));
+		corex_error(c, 400, corex_code(&e), msg, argument_name(&e));
 		goto out;
 	}
 	if (rc == VEX_ENOTFOUND) {
@@ -427,8 +433,8 @@ static void jobs_list(struct vex_ctx *c)
 	int rc;
 
 	vex_job_filter_init(&f);
-	if (query_int(c, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, &limit) != 0 ||
-	    query_int(c, "offset", 0, 0, OFFSET_MAX, &offset) != 0)
+	if (query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, &limit) != 0 ||
+	    query_int(c, "offset", 0, 0, VEX_LIST_OFFSET_MAX, &offset) != 0)
 		goto out;
 	rc = vex_http_query(c->req, "status", st, sizeof(st));
 	if (rc == 0 && st[0] != '\0') {
@@ -533,14 +539,14 @@ static void tools_list(struct vex_ctx *c)
 	vex_http_json(c->resp, 200, json_pack("{s:o, s:I}", "tools", arr, "total", (json_int_t)json_array_size(arr)));
 }
 
-/* "query" (1..QUERY_CHARS_MAX characters of UTF-8) into "out"; on failure the 400 is answered. */
+/* "query" (1..VEX_RETRIEVE_QUERY_MAX characters of UTF-8) into "out"; on failure the 400 is answered. */
 static int query_text(struct vex_ctx *c, char *out, size_t cap)
 {
 	char msg[96];
 	json_t *probe;
 	int rc = vex_http_query(c->req, "query", out, cap);
 
-	snprintf(msg, sizeof(msg), "query must be 1 to %d characters of text", QUERY_CHARS_MAX);
+	snprintf(msg, sizeof(msg), "query must be 1 to %d characters of text", VEX_RETRIEVE_QUERY_MAX);
 	if (rc == VEX_ENOTFOUND) {
 		corex_error(c, 400, "INVALID_PARAMETER", "query is required", "query");
 		return VEX_EINVAL;
@@ -550,7 +556,7 @@ static int query_text(struct vex_ctx *c, char *out, size_t cap)
 		return VEX_EINVAL;
 	}
 	probe = json_string(out); /* NULL for invalid UTF-8 */
-	if (!probe || out[0] == '\0' || vex_utf8_len(out) > QUERY_CHARS_MAX) {
+	if (!probe || out[0] == '\0' || vex_utf8_len(out) > VEX_RETRIEVE_QUERY_MAX) {
 		json_decref(probe);
 		corex_error(c, 400, "INVALID_PARAMETER", msg, "query");
 		return VEX_EINVAL;
@@ -564,7 +570,7 @@ static void retrieve_tools(struct vex_ctx *c)
 {
 	struct vex_tool_list l;
 	struct vex_tool_hit *hits = NULL;
-	char query[QUERY_CHARS_MAX * 4 + 1];
+	char query[VEX_RETRIEVE_QUERY_MAX * 4 + 1];
 	int64_t start = vex_mono_us();
 	size_t i, n;
 	json_t *arr = NULL, *item;
@@ -572,7 +578,7 @@ static void retrieve_tools(struct vex_ctx *c)
 	int rc;
 
 	memset(&l, 0, sizeof(l));
-	if (query_text(c, query, sizeof(query)) != 0 || query_int(c, "top_k", TOP_K_DEFAULT, 1, TOP_K_MAX, &top_k) != 0)
+	if (query_text(c, query, sizeof(query)) != 0 || query_int(c, "top_k", VEX_RETRIEVE_TOP_K_DEFAULT, 1, VEX_RETRIEVE_TOP_K_MAX, &top_k) != 0)
 		return;
 	rc = vex_tools_list(c->env->store, &c->who, &l);
 	if (rc) {

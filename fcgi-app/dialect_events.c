@@ -7,33 +7,20 @@
 #include "core/cursor.h"
 #include "core/err.h"
 #include "core/ids.h"
+#include "core/jobview.h"
 #include "core/json.h"
 #include "core/model.h"
 #include "core/netguard.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "fcgi-app/api.h"
+#include "fcgi-app/fields.h"
 
-#define AGENTS_LIMIT_DEFAULT 100
-#define AGENTS_LIMIT_MAX 200
-#define EVENTS_LIMIT_DEFAULT 50
-#define EVENTS_LIMIT_MAX 200
-#define IDEM_KEY_MAX 200
 #define SCOPE_MAX 512
 #define MODE_SCHEDULED "SCHEDULED"
 #define EXECUTE_MESSAGE "Execution started. Poll events for status."
 
 /* ---- mapping helpers ---- */
-
-static json_t *time_json(int64_t us)
-{
-	char buf[VEX_RFC3339_LEN];
-
-	if (us == 0)
-		return json_null();
-	vex_rfc3339(us, buf);
-	return json_string(buf);
-}
 
 static json_t *str_json(const char *s)
 {
@@ -44,17 +31,6 @@ static json_t *str_json(const char *s)
 static const char *scope_owner(const struct vex_ctx *c)
 {
 	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
-}
-
-/* The dialect's four event statuses over the core's six. */
-static const char *event_status(enum vex_job_status s)
-{
-	switch (s) {
-	case VEX_JOB_QUEUED: return "PENDING";
-	case VEX_JOB_RUNNING: return "RUNNING";
-	case VEX_JOB_COMPLETED: return "COMPLETED";
-	default: return "FAILED";
-	}
 }
 
 static int event_status_mask(const char *name, unsigned *ret)
@@ -72,40 +48,6 @@ static int event_status_mask(const char *name, unsigned *ret)
 	return 0;
 }
 
-/* FAILED hides three core states: "error" names which one, then the recorded message. */
-static json_t *event_error(const struct vex_job *j)
-{
-	char buf[600];
-	const char *why;
-
-	if (j->status != VEX_JOB_FAILED && j->status != VEX_JOB_TIMEOUT && j->status != VEX_JOB_CANCELED)
-		return json_null();
-	why = j->error_message ? j->error_message : j->error_code ? j->error_code : "no details";
-	snprintf(buf, sizeof(buf), "%s: %.500s", vex_job_status_name(j->status), why);
-	return json_string(buf);
-}
-
-static json_t *event_json(const struct vex_job *j)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(j->id));
-	json_object_set_new(o, "agentId", json_string(j->agent_id));
-	json_object_set_new(o, "userId", json_string(j->owner));
-	json_object_set_new(o, "status", json_string(event_status(j->status)));
-	json_object_set_new(o, "startedAt", time_json(j->started_at));
-	json_object_set_new(o, "completedAt", time_json(j->completed_at));
-	json_object_set_new(o, "error", event_error(j));
-	json_object_set_new(o, "finalModel", str_json(j->final_model));
-	json_object_set_new(o, "browserStepCount", json_integer(j->browser_steps));
-	json_object_set_new(o, "browserSessionSeconds", json_integer((json_int_t)(j->browser_seconds + 0.5)));
-	json_object_set_new(o, "createdAt", time_json(j->created_at));
-	json_object_set_new(o, "updatedAt", time_json(j->updated_at ? j->updated_at : j->created_at));
-	return o;
-}
-
 static json_t *agent_json(const struct vex_agent *a)
 {
 	json_t *o = json_object();
@@ -121,8 +63,8 @@ static json_t *agent_json(const struct vex_agent *a)
 	json_object_set_new(o, "schedule", str_json(a->schedule_json));
 	json_object_set_new(o, "status", json_string(a->status == VEX_AGENT_PAUSED ? "PAUSED" : "ACTIVE"));
 	json_object_set_new(o, "userId", json_string(a->owner));
-	json_object_set_new(o, "createdAt", time_json(a->created_at));
-	json_object_set_new(o, "updatedAt", time_json(a->updated_at));
+	json_object_set_new(o, "createdAt", vex_jobview_time(a->created_at));
+	json_object_set_new(o, "updatedAt", vex_jobview_time(a->updated_at));
 	return o;
 }
 
@@ -152,15 +94,17 @@ static void rename_field(struct vex_field_error *e, const char *from, const char
 }
 
 /* Every validation failure of this dialect is a 400 with the field named as the client spells it. */
-static void field_error(struct vex_ctx *c, struct vex_field_error *e)
+static void field_error(struct vex_ctx *c, const struct vex_field_error *err)
 {
-	rename_field(e, "role", "content");
-	rename_field(e, "base_url", "baseUrl");
-	if (strcmp(e->code, "INVALID_JSON") != 0) {
-		e->status = 400;
-		snprintf(e->code, sizeof(e->code), "VALIDATION_ERROR");
+	struct vex_field_error e = *err;
+
+	rename_field(&e, "role", "content");
+	rename_field(&e, "base_url", "baseUrl");
+	if (strcmp(e.code, "INVALID_JSON") != 0) {
+		e.status = 400;
+		snprintf(e.code, sizeof(e.code), "VALIDATION_ERROR");
 	}
-	vex_ctx_field_error(c, e);
+	vex_ctx_field_error(c, &e);
 }
 
 /* ---- request helpers ---- */
@@ -169,28 +113,19 @@ static void field_error(struct vex_ctx *c, struct vex_field_error *e)
 static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 {
 	struct vex_field_error e;
-	int rc = vex_ctx_body_object(c, empty_ok, ret, &e);
 
-	if (rc == VEX_EINVAL)
-		field_error(c, &e);
-	else if (rc)
-		vex_ctx_fail(c, rc, NULL);
-	return rc;
+	return vex_fields_refuse(c, vex_ctx_body_object(c, empty_ok, ret, &e), &e, field_error);
 }
 
 /* limit=1..; above "max" is clamped to it; absent -> "def". On failure the error is answered. */
 static int query_limit(struct vex_ctx *c, int def, int max, int *ret)
 {
-	char msg[80];
-	long v;
+	struct vex_field_error e;
+	long v = def;
+	int rc = vex_fields_query_int(c, "limit", def, 1, max, 1, &v, &e);
 
-	if (vex_http_query_long(c->req, "limit", def, 1, max, 1, &v) == 0) {
-		*ret = (int)v;
-		return 0;
-	}
-	snprintf(msg, sizeof(msg), "limit must be an integer from 1 to %d", max);
-	bad_request(c, "limit", msg);
-	return VEX_EINVAL;
+	*ret = (int)v;
+	return vex_fields_refuse(c, rc, &e, field_error);
 }
 
 /* nextToken: absent or "" -> *ret_id = "". Forged, foreign or stale tokens -> 400 INVALID_NEXT_TOKEN. */
@@ -246,24 +181,12 @@ static int query_time(struct vex_ctx *c, const char *key, int64_t *ret)
 	return VEX_EINVAL;
 }
 
-/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII. On failure the error is answered. */
+/* Idempotency-Key (core/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
-	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
-	size_t i;
+	struct vex_field_error e;
 
-	*ret = NULL;
-	if (!k)
-		return 0;
-	for (i = 0; k[i] != '\0'; i++)
-		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
-			break;
-	if (i == 0 || k[i] != '\0') {
-		bad_request(c, "Idempotency-Key", "Idempotency-Key must be 1-200 printable ASCII characters");
-		return VEX_EINVAL;
-	}
-	*ret = k;
-	return 0;
+	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, field_error);
 }
 
 static int replace_str(char **dst, const char *src)
@@ -479,7 +402,7 @@ static void agents_list(struct vex_ctx *c)
 	int limit, rc;
 
 	snprintf(scope, sizeof(scope), "agents|%s", c->who.sub);
-	if (query_limit(c, AGENTS_LIMIT_DEFAULT, AGENTS_LIMIT_MAX, &limit) || query_token(c, scope, after))
+	if (query_limit(c, VEX_EVENTS_AGENTS_LIMIT_DEFAULT, VEX_EVENTS_AGENTS_LIMIT_MAX, &limit) || query_token(c, scope, after))
 		goto out;
 	/* One extra row says whether there is a next page. */
 	rc = vex_store_agents_list(c->env->store, c->who.sub, after[0] ? after : NULL, limit + 1, &l);
@@ -645,7 +568,7 @@ static void events_page(struct vex_ctx *c, const char *agent_id)
 		goto out;
 	}
 	if (query_time(c, "startedAfter", &f.started_after) || query_time(c, "startedBefore", &f.started_before) ||
-	    query_limit(c, EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, &limit))
+	    query_limit(c, VEX_EVENTS_LIMIT_DEFAULT, VEX_EVENTS_LIMIT_MAX, &limit))
 		goto out;
 	/* The token is bound to the owner and every filter: reusing it with others is refused. */
 	snprintf(scope, sizeof(scope), "events|%s|%s|%s|%lld|%lld", c->who.sub, agent_id ? agent_id : "", st,
@@ -662,7 +585,7 @@ static void events_page(struct vex_ctx *c, const char *agent_id)
 	arr = json_array();
 	n = l.n > (size_t)limit ? (size_t)limit : l.n;
 	for (i = 0; i < n; i++)
-		json_array_append_new(arr, event_json(l.items[i]));
+		json_array_append_new(arr, vex_jobview_events(l.items[i]));
 	tok = next_token(c, scope, l.n > (size_t)limit ? l.items[n - 1]->id : NULL);
 	vex_http_json(c->resp, 200, json_pack("{s:o, s:o*}", "data", arr, "nextToken", tok));
 out:
@@ -715,7 +638,7 @@ static void events_get(struct vex_ctx *c)
 	if (rc)
 		vex_ctx_fail(c, rc, "event not found");
 	else
-		data_json(c, 200, event_json(j));
+		data_json(c, 200, vex_jobview_events(j));
 	vex_job_free(j);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/jobsvc.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/jobview.h"
@@ -14,12 +15,7 @@
 #include "core/timeutil.h"
 #include "core/tools.h"
 #include "fcgi-app/api.h"
-
-#define LIMIT_DEFAULT 20
-#define LIMIT_MAX 100
-#define IDEM_KEY_MAX 200
-#define CONTEXT_ID_MAX 200
-#define TOOL_TIMEOUT_MAX 3600000LL
+#include "fcgi-app/fields.h"
 
 /* ---- mapping helpers ---- */
 
@@ -60,86 +56,35 @@ static json_t *agent_json(const struct vex_agent *a)
 static int body_object(struct vex_ctx *c, json_t **ret)
 {
 	struct vex_field_error e;
-	int rc = vex_ctx_body_object(c, 0, ret, &e);
 
-	if (rc == VEX_EINVAL)
-		vex_ctx_field_error(c, &e);
-	else if (rc)
-		vex_ctx_fail(c, rc, NULL);
-	return rc;
+	return vex_fields_refuse(c, vex_ctx_body_object(c, 0, ret, &e), &e, vex_ctx_field_error);
 }
 
-/* limit=1..100 (default 20); on failure the error is answered. */
-static int query_limit(struct vex_ctx *c, int *ret)
+/* limit, cursor (the last id of the previous page) and, for admins, owner; on failure the error is answered. */
+static int query_page(struct vex_ctx *c, int *ret_limit, char cursor[VEX_UUID_LEN + 1], char *owner_buf,
+		      size_t owner_len, const char **ret_owner)
 {
-	long v;
-
-	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &v) == 0) {
-		*ret = (int)v;
-		return 0;
-	}
-	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100",
-		       "limit");
-	return VEX_EINVAL;
-}
-
-/* cursor (the last id of the previous page); "" when absent. On failure the error is answered. */
-static int query_cursor(struct vex_ctx *c, char out[VEX_UUID_LEN + 1])
-{
-	char buf[64];
+	static const char *const cursor_names[] = { "cursor", NULL };
+	struct vex_field_error e;
+	long limit;
 	int rc;
 
-	rc = vex_http_query(c->req, "cursor", buf, sizeof(buf));
-	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0')) {
-		out[0] = '\0';
-		return 0;
-	}
-	if (rc == 0 && vex_uuid_valid(buf)) {
-		memcpy(out, buf, VEX_UUID_LEN + 1);
-		return 0;
-	}
-	vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid cursor", "cursor");
-	return VEX_EINVAL;
+	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, &limit, &e);
+	if (rc == 0)
+		rc = vex_fields_cursor(c, cursor_names, NULL, cursor, VEX_UUID_LEN + 1, &e);
+	if (rc == 0)
+		rc = vex_fields_owner(c, owner_buf, owner_len, ret_owner, &e);
+	if (rc == 0)
+		*ret_limit = (int)limit;
+	return vex_fields_refuse(c, rc, &e, vex_ctx_field_error);
 }
 
-/* Listings show the caller's own resources; an admin may ask for "owner=<sub>" or "owner=*" (all). */
-static int query_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret)
-{
-	int rc;
-
-	*ret = c->who.sub;
-	if (c->who.role != VEX_ROLE_ADMIN)
-		return 0;
-	rc = vex_http_query(c->req, "owner", buf, len);
-	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
-		return 0;
-	if (rc != 0) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid owner", "owner");
-		return VEX_EINVAL;
-	}
-	*ret = strcmp(buf, "*") == 0 ? NULL : buf;
-	return 0;
-}
-
-/* Idempotency-Key: absent -> NULL; else 1..200 printable ASCII characters. On failure the error is answered. */
+/* Idempotency-Key (core/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
-	const char *k = vex_http_param(c->req, "HTTP_IDEMPOTENCY_KEY");
-	size_t i;
+	struct vex_field_error e;
 
-	*ret = NULL;
-	if (k == NULL)
-		return 0;
-	for (i = 0; k[i] != '\0'; i++)
-		if (i >= IDEM_KEY_MAX || k[i] < 0x20 || k[i] > 0x7e)
-			break;
-	if (i == 0 || k[i] != '\0') {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
-			       "Idempotency-Key must be 1-200 printable ASCII characters", "Idempotency-Key");
-		return VEX_EINVAL;
-	}
-	*ret = k;
-	return 0;
+	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, vex_ctx_field_error);
 }
 
 /* max_depth as an int; far out-of-range values are clamped so validation still names them. */
@@ -249,8 +194,7 @@ static void agents_list(struct vex_ctx *c)
 	size_t i, n;
 	int limit, rc;
 
-	if (query_limit(c, &limit) != 0 || query_cursor(c, cursor) != 0 ||
-	    query_owner(c, owner_buf, sizeof(owner_buf), &owner) != 0)
+	if (query_page(c, &limit, cursor, owner_buf, sizeof(owner_buf), &owner) != 0)
 		goto out;
 	/* One extra row says whether there is a next page. */
 	rc = vex_store_agents_list(c->env->store, owner, cursor[0] != '\0' ? cursor : NULL, limit + 1, &l);
@@ -370,7 +314,7 @@ static void agents_execute(struct vex_ctx *c)
 	if (rc == 0) {
 		v = json_object_get(body, "context_id");
 		if (v != NULL && !json_is_null(v)) {
-			rc = vex_json_get_string(body, "context_id", 0, 0, CONTEXT_ID_MAX, 0, &ctx_id, &e);
+			rc = vex_json_get_string(body, "context_id", 0, 0, SIZE_MAX, 1, &ctx_id, &e);
 			if (rc == VEX_ENOTFOUND)
 				rc = 0;
 		}
@@ -437,9 +381,8 @@ static void tools_execute(struct vex_ctx *c)
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}
-	if (rc == 0 && (timeout < 1 || timeout > TOOL_TIMEOUT_MAX)) {
-		vex_http_error(c->resp, c->req, 422, "VALIDATION_ERROR", "timeout_ms must be between 1 and 3600000",
-			       "timeout_ms");
+	if (rc == 0 && vex_jobsvc_timeout_check(timeout, &e) != 0) {
+		vex_ctx_field_error(c, &e);
 		goto out;
 	}
 	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
@@ -500,8 +443,7 @@ static void jobs_list(struct vex_ctx *c)
 	int limit, rc;
 
 	vex_job_filter_init(&f);
-	if (query_limit(c, &limit) != 0 || query_cursor(c, cursor) != 0 ||
-	    query_owner(c, owner_buf, sizeof(owner_buf), &f.owner) != 0)
+	if (query_page(c, &limit, cursor, owner_buf, sizeof(owner_buf), &f.owner) != 0)
 		goto out;
 	rc = vex_http_query(c->req, "status", st, sizeof(st));
 	if (rc == 0) {

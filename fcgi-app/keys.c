@@ -7,12 +7,11 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "fcgi-app/api.h"
-
-#define LIMIT_DEFAULT 20
-#define LIMIT_MAX 100
+#include "fcgi-app/fields.h"
 
 static json_t *time_json(int64_t us)
 {
@@ -46,13 +45,8 @@ static int require_admin(struct vex_ctx *c)
 static int body_object(struct vex_ctx *c, json_t **ret)
 {
 	struct vex_field_error e;
-	int rc = vex_ctx_body_object(c, 0, ret, &e);
 
-	if (rc == VEX_EINVAL)
-		vex_ctx_field_error(c, &e);
-	else if (rc)
-		vex_ctx_fail(c, rc, NULL);
-	return rc;
+	return vex_fields_refuse(c, vex_ctx_body_object(c, 0, ret, &e), &e, vex_ctx_field_error);
 }
 
 /* Optional "role" (default user) and "plan" (default free); an unknown value is 422 naming the field. */
@@ -126,28 +120,23 @@ out:
 /* limit=1..100 (default 20), cursor (last id of the previous page), owner (default all). */
 static void keys_list(struct vex_ctx *c)
 {
+	static const char *const cursor_names[] = { "cursor", NULL };
+	struct vex_field_error e;
 	struct vex_api_key_list l = { NULL, 0 };
 	char cursor[64], owner[VEX_SUB_MAX + 2];
 	const char *own = NULL;
 	json_t *root, *arr;
 	size_t i, n;
-	long limit = LIMIT_DEFAULT;
+	long limit = VEX_LIST_LIMIT_DEFAULT;
 	int rc;
 
 	if (require_admin(c) != 0)
 		goto out;
-	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &limit) != 0) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "limit must be an integer between 1 and 100",
-			       "limit");
+	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, &limit, &e);
+	if (rc == 0)
+		rc = vex_fields_cursor(c, cursor_names, NULL, cursor, sizeof(cursor), &e);
+	if (vex_fields_refuse(c, rc, &e, vex_ctx_field_error) != 0)
 		goto out;
-	}
-	rc = vex_http_query(c->req, "cursor", cursor, sizeof(cursor));
-	if (rc == VEX_ENOTFOUND) {
-		cursor[0] = '\0';
-	} else if (rc != 0 || (cursor[0] != '\0' && !vex_uuid_valid(cursor))) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid cursor", "cursor");
-		goto out;
-	}
 	rc = vex_http_query(c->req, "owner", owner, sizeof(owner));
 	if (rc == 0 && owner[0] != '\0' && strlen(owner) <= VEX_SUB_MAX) {
 		own = owner;

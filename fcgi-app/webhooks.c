@@ -10,14 +10,13 @@
 #include "core/ids.h"
 #include "core/jobview.h"
 #include "core/json.h"
+#include "core/limits.h"
 #include "core/netguard.h"
 #include "core/sealbox.h"
 #include "core/store.h"
 #include "fcgi-app/api.h"
+#include "fcgi-app/fields.h"
 
-#define LIMIT_DEFAULT 20
-#define LIMIT_MAX 100
-#define DESCRIPTION_MAX 500 /* code points */
 #define SECRET_RAW 32       /* random bytes behind "whsec_" */
 #define SECRET_LEN (6 + 44) /* "whsec_" + base64 (with padding) of 32 bytes */
 #define EVENTS_KNOWN "job.queued, job.started, job.completed, job.failed, job.canceled, job.timeout"
@@ -65,9 +64,9 @@ static void field_error(struct vex_ctx *c, const struct vex_field_error *e)
 }
 
 /* A bad query parameter: vex 400 VALIDATION_ERROR, corex 400 INVALID_PARAMETER (as GET /jobs). */
-static void param_error(struct vex_ctx *c, const char *message, const char *param)
+static void param_error(struct vex_ctx *c, const struct vex_field_error *e)
 {
-	hook_error(c, 400, is_vex(c) ? "VALIDATION_ERROR" : "INVALID_PARAMETER", message, param);
+	hook_error(c, 400, is_vex(c) ? "VALIDATION_ERROR" : "INVALID_PARAMETER", e->message, e->field);
 }
 
 static void hook_not_found(struct vex_ctx *c)
@@ -155,23 +154,7 @@ static json_t *delivery_json(const struct vex_ctx *c, const struct vex_delivery 
 	return o;
 }
 
-/* ---- ids and secrets ---- */
-
-/* "<prefix>" + exactly 32 lower-case hex digits (a hook or delivery id as vex makes them). */
-static int prefixed_hex_valid(const char *s, const char *prefix)
-{
-	size_t n = strlen(prefix), i;
-
-	if (strncmp(s, prefix, n) != 0)
-		return 0;
-	for (i = 0; i < 32; i++) {
-		char ch = s[n + i];
-
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-			return 0;
-	}
-	return s[n + 32] == '\0';
-}
+/* ---- secrets ---- */
 
 /* "whsec_" + base64 of 32 random bytes. 0 or VEX_EIO. */
 static int secret_new(char out[SECRET_LEN + 1])
@@ -196,13 +179,8 @@ out:
 static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 {
 	struct vex_field_error e;
-	int rc = vex_ctx_body_object(c, empty_ok, ret, &e);
 
-	if (rc == VEX_EINVAL)
-		field_error(c, &e);
-	else if (rc)
-		vex_ctx_fail(c, rc, NULL);
-	return rc;
+	return vex_fields_refuse(c, vex_ctx_body_object(c, empty_ok, ret, &e), &e, field_error);
 }
 
 /* Every key of "body" must be one of "known" (NULL terminated). */
@@ -313,7 +291,7 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 	if (v) {
 		/* null or "" clears it. */
 		if (!json_is_null(v)) {
-			rc = vex_json_get_string(body, "description", 1, 0, DESCRIPTION_MAX, 0, &s, e);
+			rc = vex_json_get_string(body, "description", 1, 0, VEX_HOOK_DESCRIPTION_MAX, 0, &s, e);
 			if (rc)
 				return rc;
 		}
@@ -351,63 +329,29 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 
 /* ---- query parameters ---- */
 
-/* limit=1..100 (default 20); on failure the error is answered. */
-static int query_limit(struct vex_ctx *c, int *ret)
+/* limit and the page cursor: "cursor" or its synonym "before" (the last id of the previous page, of the
+ * form "<prefix>" + 32 hex; "" when absent). On failure the error is answered. */
+static int query_page(struct vex_ctx *c, const char *prefix, int *ret_limit, char *cursor, size_t cap)
 {
-	long v;
-
-	if (vex_http_query_long(c->req, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX, 0, &v) == 0) {
-		*ret = (int)v;
-		return 0;
-	}
-	param_error(c, "limit must be an integer between 1 and 100", "limit");
-	return VEX_EINVAL;
-}
-
-/* The page cursor: "cursor" or its synonym "before" (the last id of the previous page), an id of the form
- * "<prefix>" + 32 hex; "" when absent. On failure the error is answered. */
-static int query_cursor(struct vex_ctx *c, const char *prefix, char *out, size_t outlen)
-{
-	static const char *const names[] = { "cursor", "before" };
-	char buf[64];
-	size_t i;
+	static const char *const names[] = { "cursor", "before", NULL };
+	struct vex_field_error e;
+	long limit = VEX_LIST_LIMIT_DEFAULT;
 	int rc;
 
-	out[0] = '\0';
-	for (i = 0; i < 2; i++) {
-		rc = vex_http_query(c->req, names[i], buf, sizeof(buf));
-		if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
-			continue;
-		if (rc != 0 || !prefixed_hex_valid(buf, prefix) || strlen(buf) >= outlen) {
-			char msg[96];
-
-			snprintf(msg, sizeof(msg), "%s must be an id from a previous page (%s...)", names[i], prefix);
-			param_error(c, msg, names[i]);
-			return VEX_EINVAL;
-		}
-		memcpy(out, buf, strlen(buf) + 1);
-		return 0;
-	}
-	return 0;
+	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, &limit, &e);
+	if (rc == 0)
+		rc = vex_fields_cursor(c, names, prefix, cursor, cap, &e);
+	if (rc == 0)
+		*ret_limit = (int)limit;
+	return vex_fields_refuse(c, rc, &e, param_error);
 }
 
 /* Lists show the caller's own hooks; an admin may ask for "owner=<sub>" or "owner=*" (all). */
 static int query_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret)
 {
-	int rc;
+	struct vex_field_error e;
 
-	*ret = c->who.sub;
-	if (c->who.role != VEX_ROLE_ADMIN)
-		return 0;
-	rc = vex_http_query(c->req, "owner", buf, len);
-	if (rc == VEX_ENOTFOUND || (rc == 0 && buf[0] == '\0'))
-		return 0;
-	if (rc != 0) {
-		param_error(c, "invalid owner", "owner");
-		return VEX_EINVAL;
-	}
-	*ret = strcmp(buf, "*") == 0 ? NULL : buf;
-	return 0;
+	return vex_fields_refuse(c, vex_fields_owner(c, buf, len, ret, &e), &e, param_error);
 }
 
 /* The hook of the path, visible to the caller (an admin sees every owner's); on failure the error is answered. */
@@ -415,7 +359,7 @@ static int load_hook(struct vex_ctx *c, struct vex_webhook **ret)
 {
 	int rc;
 
-	if (!prefixed_hex_valid(c->params[0], "hook_")) {
+	if (!vex_fields_id_valid(c->params[0], "hook_")) {
 		hook_not_found(c);
 		return VEX_ENOTFOUND;
 	}
@@ -508,7 +452,7 @@ static void hooks_list(struct vex_ctx *c)
 	size_t i, n;
 	int limit, rc;
 
-	if (query_limit(c, &limit) != 0 || query_cursor(c, "hook_", cursor, sizeof(cursor)) != 0 ||
+	if (query_page(c, "hook_", &limit, cursor, sizeof(cursor)) != 0 ||
 	    query_owner(c, owner_buf, sizeof(owner_buf), &owner) != 0)
 		goto out;
 	/* One extra row says whether there is a next page. */
@@ -581,7 +525,7 @@ static void hooks_delete(struct vex_ctx *c)
 {
 	int rc;
 
-	if (!prefixed_hex_valid(c->params[0], "hook_")) {
+	if (!vex_fields_id_valid(c->params[0], "hook_")) {
 		hook_not_found(c);
 		return;
 	}
@@ -606,8 +550,7 @@ static void hooks_deliveries(struct vex_ctx *c)
 	size_t i, n;
 	int limit, rc;
 
-	if (load_hook(c, &h) != 0 || query_limit(c, &limit) != 0 ||
-	    query_cursor(c, "msg_", cursor, sizeof(cursor)) != 0)
+	if (load_hook(c, &h) != 0 || query_page(c, "msg_", &limit, cursor, sizeof(cursor)) != 0)
 		goto out;
 	rc = vex_store_deliveries_list(c->env->store, h->id, cursor[0] ? cursor : NULL, limit + 1, &l);
 	if (rc) {

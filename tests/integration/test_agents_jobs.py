@@ -167,7 +167,7 @@ def test_tool_arguments_not_object(svc, bad):
     assert svc.counts() == before
 
 
-@pytest.mark.parametrize("t", [0, 3600001, "100", 1.5])
+@pytest.mark.parametrize("t", [0, 86400001, "100", 1.5])
 def test_tool_bad_timeout(svc, t):
     c = svc.client()
     before = svc.counts()

@@ -93,7 +93,7 @@ PROMPT_CASES = [
     ("prompt 50001 chars", {"prompt": "p" * 50001}, (400, 422), "VALIDATION_ERROR", "prompt", None),
     ("prompt 50001 multibyte", {"prompt": "\u00e9" * 50001}, (400, 422), "VALIDATION_ERROR", "prompt", None),
     ("context_id number", {"prompt": "p", "context_id": 7}, 400, "VALIDATION_ERROR", "context_id", None),
-    ("context_id 201", {"prompt": "p", "context_id": "c" * 201}, (400, 422), "VALIDATION_ERROR", "context_id", None),
+    ("context_id 257", {"prompt": "p", "context_id": "c" * 257}, 422, "VALIDATION_ERROR", "context_id", None),
     ("invalid utf-8", b'{"prompt": "ab\xc3"}', 400, "INVALID_JSON", None, None),
     ("prompt with NUL", {"prompt": "a\u0000b"}, (400, 422), None, None, None),
 ]

@@ -293,6 +293,76 @@ static void test_submit_tool(void **state)
 	json_decref(args);
 }
 
+/* A refusal: VEX_EINVAL, a VALIDATION_ERROR naming "field" with "status" and the broken "limit". */
+static void assert_refused(int rc, const struct vex_field_error *e, int status, const char *field, long long limit)
+{
+	assert_int_equal(rc, VEX_EINVAL);
+	assert_int_equal(e->status, status);
+	assert_string_equal(e->code, "VALIDATION_ERROR");
+	assert_string_equal(e->field, field);
+	assert_true(e->limit == limit);
+}
+
+/* Each request-field limit of a new job at its boundary (core/limits.h): the limit is accepted,
+ * limit+1 refused naming the field and the limit, and nothing is stored for a refusal. */
+static void test_field_limits(void **state)
+{
+	char agent[VEX_UUID_LEN + 1], key[VEX_IDEM_KEY_MAX + 2], ctx[VEX_CONTEXT_ID_MAX + 2];
+	struct vex_job_filter f;
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	int64_t before = 0, after = 0;
+	json_t *args = json_object();
+
+	(void)state;
+	make_agent("alice", agent);
+	memset(key, 'k', sizeof(key) - 1);
+	key[VEX_IDEM_KEY_MAX] = '\0';
+	memset(ctx, 'c', sizeof(ctx) - 1);
+	ctx[VEX_CONTEXT_ID_MAX] = '\0';
+
+	/* The checks themselves. */
+	assert_int_equal(vex_jobsvc_idem_key_check(NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_idem_key_check(key, &e), 0);
+	assert_int_equal(vex_jobsvc_idem_key_check("caf\xc3\xa9", &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_context_id_check(ctx, &e), 0);
+	assert_int_equal(vex_jobsvc_timeout_check(1, &e), 0);
+	assert_int_equal(vex_jobsvc_timeout_check(VEX_JOB_TIMEOUT_MAX_MS, &e), 0);
+	assert_int_equal(vex_jobsvc_timeout_check(0, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_timeout_check(-1, &e), VEX_EINVAL);
+
+	/* At the limits: accepted and stored as given. */
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, key, &j, NULL, &e), 0);
+	assert_string_equal(j->idempotency_key, key);
+	vex_job_free(j);
+	j = NULL;
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS, NULL, &j, NULL, &e), 0);
+	assert_true(j->timeout_ms == VEX_JOB_TIMEOUT_MAX_MS);
+	vex_job_free(j);
+	j = NULL;
+
+	/* One past each: refused, nothing stored. */
+	vex_job_filter_init(&f);
+	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
+	key[VEX_IDEM_KEY_MAX] = 'k';
+	key[VEX_IDEM_KEY_MAX + 1] = '\0';
+	ctx[VEX_CONTEXT_ID_MAX] = 'c';
+	ctx[VEX_CONTEXT_ID_MAX + 1] = '\0';
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, key, &j, NULL, &e), &e, 400,
+		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, key, &j, NULL, &e), &e, 400,
+		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, &j, NULL, &e), &e, 422,
+		       "context_id", VEX_CONTEXT_ID_MAX);
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS + 1, NULL, &j, NULL, &e),
+		       &e, 422, "timeout_ms", VEX_JOB_TIMEOUT_MAX_MS);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, -5, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_null(j);
+	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
+	assert_true(after == before);
+	json_decref(args);
+}
+
 /* Catalog tools: bare names resolve to the full name the job stores; ambiguity and schemas refuse. */
 static void test_submit_catalog_tool(void **state)
 {
@@ -514,6 +584,7 @@ int main(void)
 		cmocka_unit_test_setup(test_submit_agent, use_live),
 		cmocka_unit_test_setup(test_submit_agent_invalid, use_live),
 		cmocka_unit_test_setup(test_submit_tool, use_live),
+		cmocka_unit_test_setup(test_field_limits, use_live),
 		cmocka_unit_test_setup(test_submit_catalog_tool, use_live),
 		cmocka_unit_test_setup(test_get_cache_hit, use_live),
 		cmocka_unit_test_setup(test_get_miss_fallback, use_live),

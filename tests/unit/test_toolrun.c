@@ -273,10 +273,11 @@ static void test_execute_rejects(void **state)
 	(void)state;
 	memset(&run, 0, sizeof(run));
 	assert_int_equal(vex_toolrun_execute(&env, &root, "nope", args, 0, &run, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, VEX_TOOLRUN_TIMEOUT_MAX_MS + 1, &run, &e),
+	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, VEX_EXECUTE_WAIT_MAX_MS + 1, &run, &e),
 			 VEX_EINVAL);
 	assert_string_equal(e.code, "INVALID_ARGUMENTS");
 	assert_string_equal(e.field, "timeout_ms");
+	assert_true(e.limit == VEX_EXECUTE_WAIT_MAX_MS);
 	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, -5, &run, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "timeout_ms");
 	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", bad, 1000, &run, &e), VEX_EINVAL);
