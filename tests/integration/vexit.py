@@ -700,7 +700,7 @@ def assert_api_error(r, status, code, field=None, message=None):
     return err
 
 
-# ---- API keys (issue 3) ----
+# ---- API keys ----
 
 def vexctl(svc, *args, check=True):
     """Run build/vexctl against svc's configuration (environment); returns the CompletedProcess (text)."""
