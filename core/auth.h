@@ -1,4 +1,4 @@
-/* auth.h - who is calling: HS256 JWTs as vex-api issues them (DESIGN 6). API keys arrive with issue 3. */
+/* auth.h - who is calling: HS256 JWTs as vex-api issues them (DESIGN 6); API keys: apikeys.h, either: authn.h. */
 #ifndef VEX_AUTH_H
 #define VEX_AUTH_H
 

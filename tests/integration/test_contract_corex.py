@@ -269,9 +269,10 @@ def test_list_shape_filters_and_bad_params(svc):
 def test_pagination_walk_while_jobs_arrive(svc):
     c = user(svc)
     made = [submit(c, "echo", {"i": i})["job_id"] for i in range(23)]
-    # Ids are time-ordered per millisecond: let the clock move past the last one before the walk,
-    # so that every late arrival sorts after the anchor.
-    time.sleep(0.01)
+    # Ids are time-ordered per millisecond: wait for the clock to move past the last one (UUIDv7: its
+    # first 48 bits are Unix milliseconds) before the walk, so that every late arrival sorts after the anchor.
+    last_ms = int(max(made).replace("-", "")[:12], 16)
+    wait_for(lambda: time.time() * 1000 >= last_ms + 1, 5, interval=0.001, what="the millisecond after the last id")
     seen, offset, anchor, limit = [], 0, None, 5
     while True:
         path = "/jobs?limit=%d&offset=%d" % (limit, offset) + ("&as_of=" + anchor if anchor else "")

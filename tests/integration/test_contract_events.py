@@ -309,14 +309,16 @@ def test_started_filters(svc):
     a = create(c)
     first = execute(c, a["id"])
     e1 = wait_event(c, first)
-    time.sleep(0.02)
+    # The second run is queued once the clock is 2 ms past the first start (the pause below).
+    after_first = parse_rfc3339(e1["startedAt"]).timestamp() + 0.002
+    wait_for(lambda: time.time() >= after_first, 5, interval=0.001, what="2 ms past the first start")
     second = execute(c, a["id"])
     e2 = wait_event(c, second)
     path = "/v1/agents/%s/events" % a["id"]
     ids = lambda q: [x["id"] for x in c.get(path + q).json()["data"]]
     assert ids("") == [second, first]
     # Times are shown in milliseconds: one past the first start lies between the two runs (the
-    # second was queued after the first completed and a pause).
+    # second was queued after the first completed and the clock passed the first start by 2 ms).
     mid = (parse_rfc3339(e1["startedAt"]) + datetime.timedelta(milliseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")
     assert parse_rfc3339(mid + "Z") < parse_rfc3339(e2["completedAt"])
     assert ids("?startedAfter=" + mid + "Z") == [second]

@@ -11,9 +11,6 @@ import pytest
 import vexit
 from vexit import Proc, wait_for, is_rfc3339
 
-# Absence checks wait this many scheduler ticks (about a second each) after a positive control fired.
-TICKS = 3
-
 
 def utc_hhmm(offset_minutes=0):
     t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=offset_minutes)
@@ -50,9 +47,12 @@ def wait_one_job(svc, agent_id, what="the scheduled job"):
     return wait_for(lambda: jobs_of(svc, agent_id), 30, interval=0.1, what=what)
 
 
-def settle():
-    """Let a few scheduler ticks pass (an absence check, not a timing assertion)."""
-    time.sleep(TICKS * vexit.SLOW)
+def later_tick(svc, c, name="marker"):
+    """Wait for a scheduler tick that began after this call: a marker agent due now gets its job.
+    A tick walks the scheduled agents in id order and ids grow with time, so the tick that fired
+    the marker had already looked at every agent made before it (the absence checks' proof)."""
+    marker = due_agent(c, name=name)
+    wait_one_job(svc, marker, what="the %s agent's job" % name)
 
 
 def start_second_runner(svc, request, name="it-runner-b"):
@@ -100,7 +100,7 @@ def test_scheduled_agent_fires_once_and_completes(fresh_svc):
     assert events[0]["status"] == "COMPLETED"
 
     # Later ticks never fire the slot again.
-    settle()
+    later_tick(svc, c)
     assert len(jobs_of(svc, agent_id)) == 1
     assert len(fires_of(svc, agent_id)) == 1
 
@@ -114,7 +114,7 @@ def test_two_runners_fire_each_slot_once(fresh_svc, request):
     for a in agents:
         job = wait_one_job(svc, a)[0]
         c.wait_job(job["id"])
-    settle()
+    later_tick(svc, c)
     for a in agents:
         assert len(jobs_of(svc, a)) == 1
         assert len(fires_of(svc, a)) == 1
@@ -136,8 +136,8 @@ def test_restart_does_not_fire_again(fresh_svc):
     svc.start_runner()
     caught = wait_one_job(svc, during, what="the caught-up job")[0]
     c.wait_job(caught["id"])
-    # The new runner's scheduler has ticked (it fired "during"); give it a few more.
-    settle()
+    # The new runner's scheduler has ticked (it fired "during"), and ticks again.
+    later_tick(svc, c)
     assert [j["id"] for j in jobs_of(svc, first)] == [job["id"]]
     assert len(jobs_of(svc, during)) == 1
 
@@ -164,9 +164,7 @@ def test_paused_and_deleted_agents_never_fire(fresh_svc):
     assert stored[deleted]["status"] == "DELETED" and now in stored[deleted]["schedule_json"]
 
     # A positive control made afterwards fires: the scheduler has looked at all three.
-    control = due_agent(c, name="control")
-    wait_one_job(svc, control, what="the control agent's job")
-    settle()
+    later_tick(svc, c, name="control")
     assert jobs_of(svc, paused) == []
     assert jobs_of(svc, deleted) == []
     assert fires_of(svc, paused) == []
@@ -181,7 +179,8 @@ def test_slot_missed_beyond_window_is_skipped_and_logged(fresh_svc):
 
     # An agent that existed an hour ago with a slot three minutes back: the runner was down for
     # longer than the window (90 s; the control's current-minute slot stays inside it). Written straight into the store: the API stamps created_at with now.
-    agent_id = str(uuid.uuid4())
+    # Its id sorts before every time-ordered one, so the control's tick walks past it first.
+    agent_id = "00000000-0000-4000-8000-" + uuid.uuid4().hex[:12]
     now_us = int(time.time() * 1e6)
     con = sqlite3.connect(svc.db_path, timeout=10)
     try:
@@ -195,8 +194,7 @@ def test_slot_missed_beyond_window_is_skipped_and_logged(fresh_svc):
         con.close()
 
     svc.start_runner()
-    control = due_agent(c, name="control")
-    wait_one_job(svc, control, what="the control agent's job")
+    later_tick(svc, c, name="control")
 
     def logged():
         with open(svc.log("vex-runner"), encoding="utf-8", errors="replace") as f:
@@ -204,6 +202,5 @@ def test_slot_missed_beyond_window_is_skipped_and_logged(fresh_svc):
 
     lines = wait_for(logged, 10, interval=0.1, what="the missed-slot log line")
     assert lines[0]["agent_id"] == agent_id
-    settle()
     assert jobs_of(svc, agent_id) == []
     assert fires_of(svc, agent_id) == []

@@ -347,8 +347,10 @@ def test_patch_fields(svc, dialect):
     c = svc.client()
     h = create(c, dialect, url=PUBLIC_URL, description="old")
     path = "%s/%s" % (PREFIX[dialect], h["id"])
-    stored_secret = hooks_of(svc, c.sub)[0]["secret"]  # sealed; a patch leaves it as it is
-    time.sleep(1.1)  # a visible updated_at in Unix seconds
+    row = hooks_of(svc, c.sub)[0]
+    stored_secret = row["secret"]  # sealed; a patch leaves it as it is
+    # A visible updated_at in Unix seconds: the clock has entered the second after the creation.
+    vexit.wait_for(lambda: time.time() >= row["created_at"] // 10**6 + 1, 5, what="the next Unix second")
     r = c.patch(path, json={"url": "https://other.example.org/in?x=1", "events": ["job.canceled", "job.queued"],
                             "description": "new"})
     assert r.status_code == 200, r.text

@@ -295,10 +295,12 @@ def tools_tmpdir(request, prefix):
 
 
 class Service:
-    """memcached + vex-api + vex-runner + nginx on free ports in a temporary directory."""
+    """memcached + vex-api + vex-runner + nginx on free ports in a temporary directory (in "parent":
+    the system's temporary directory by default; make bench puts it beside the build, on a real disk)."""
 
-    def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False):
-        self.dir = tempfile.mkdtemp(prefix="vex-it-")
+    def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False,
+                 parent=None, prefix="vex-it-"):
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
         self.logs = os.path.join(self.dir, "logs")
@@ -452,10 +454,12 @@ class Service:
         wait_for(lambda: self._dead(p) or tcp_answers(https_port), 15, what=name + " listening")
         return p
 
-    def start_nginx(self):
+    def start_nginx(self, health=True):
+        """nginx in front of vex-api; "health": also wait until GET /health answers through it."""
         self.nginx = self._start_nginx("nginx", self.https_port, self.http_port, self.rate, self.burst)
-        wait_for(lambda: self._dead(self.nginx) or self.get("/health").status_code == 200, 20,
-                 what="GET /health through nginx")
+        if health:
+            wait_for(lambda: self._dead(self.nginx) or self.get("/health").status_code == 200, 20,
+                     what="GET /health through nginx")
 
     def start_low_rate_nginx(self, rate=1, burst=1):
         """A second nginx in front of the same vex-api with a tiny limit_req; returns its base URL."""
@@ -700,7 +704,7 @@ def assert_api_error(r, status, code, field=None, message=None):
     return err
 
 
-# ---- API keys (issue 3) ----
+# ---- API keys ----
 
 def vexctl(svc, *args, check=True):
     """Run build/vexctl against svc's configuration (environment); returns the CompletedProcess (text)."""

@@ -1,15 +1,18 @@
 /* test_timeutil.c - clocks, RFC 3339 formatting and parsing, sleep. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <cmocka.h>
 
 #include "core/err.h"
 #include "core/timeutil.h"
 
+/* The monotonic clock never goes back, and a sleep ends past its deadline, never before it. */
 static void test_clocks(void **state)
 {
 	int64_t a = vex_mono_us(), b;
@@ -18,7 +21,7 @@ static void test_clocks(void **state)
 	assert_true(vex_now_us() > 1700000000LL * 1000000);
 	vex_sleep_ms(5, NULL);
 	b = vex_mono_us();
-	assert_true(b - a >= 5000);
+	assert_true(b >= a + 5000);
 }
 
 static void test_format(void **state)
@@ -92,15 +95,50 @@ static void test_roundtrip(void **state)
 	}
 }
 
+static volatile sig_atomic_t alarms;
+static volatile int stop_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+	stop_flag = 1;
+}
+
+/*
+ * A signal that sets "*stop" ends the sleep: the call returns while the one-minute deadline it
+ * was given still lies ahead. A signal that leaves "*stop" alone does not end it. Zero and
+ * negative durations return without sleeping.
+ */
 static void test_sleep_stop(void **state)
 {
-	volatile int stop = 1;
-	int64_t a = vex_mono_us();
+	struct sigaction sa = { .sa_handler = on_alarm };
+	/* Periodic, so that an alarm that comes before the sleep starts is followed by one within it. */
+	struct itimerval it = { .it_value = { .tv_usec = 20000 }, .it_interval = { .tv_usec = 20000 } }, off = { 0 };
+	int64_t deadline;
 
 	(void)state;
-	vex_sleep_ms(0, &stop);
-	vex_sleep_ms(-5, &stop);
-	assert_true(vex_mono_us() - a < 1000000);
+	vex_sleep_ms(0, NULL);
+	vex_sleep_ms(-5, NULL);
+
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	deadline = vex_mono_us() + 60 * 1000000LL;
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	vex_sleep_ms(60000, &stop_flag);
+	setitimer(ITIMER_REAL, &off, NULL);
+	assert_true(alarms >= 1);
+	assert_true(vex_mono_us() < deadline);
+
+	/* Without a stop flag the interrupted sleep goes on to its end. */
+	alarms = 0;
+	deadline = vex_mono_us() + 100000;
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	vex_sleep_ms(100, NULL);
+	setitimer(ITIMER_REAL, &off, NULL);
+	assert_true(alarms >= 1);
+	assert_true(vex_mono_us() >= deadline);
+	signal(SIGALRM, SIG_DFL);
 }
 
 int main(void)
