@@ -180,10 +180,13 @@ static void test_strings(void **state)
 	bad(prop("{\"pattern\":\"^[\\\\w-]+$\"}"), "{\"x\":\"a b\"}", "arguments.x", NULL);
 	ok(prop("{\"pattern\":\"^a\\\\.b$\"}"), "{\"x\":\"a.b\"}");
 	bad(prop("{\"pattern\":\"^a\\\\.b$\"}"), "{\"x\":\"axb\"}", "arguments.x", NULL);
-	/* patterns that do not compile, or hold a back-reference, constrain nothing */
-	ok(prop("{\"pattern\":\"(unclosed\"}"), "{\"x\":\"anything\"}");
-	ok(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"ab\"}");
-	ok(prop("{\"pattern\":\"[\\\\]]\"}"), "{\"x\":\"q\"}");
+	/* ECMA-262 through PCRE2: back-references, escaped brackets, \u escapes */
+	bad(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"ab\"}", "arguments.x", NULL);
+	ok(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"aa\"}");
+	bad(prop("{\"pattern\":\"[\\\\]]\"}"), "{\"x\":\"q\"}", "arguments.x", NULL);
+	ok(prop("{\"pattern\":\"^\\\\u00e9$\"}"), "{\"x\":\"\\u00e9\"}");
+	/* a pattern that does not compile fails closed (the catalog admits none) */
+	assert_int_equal(check(prop("{\"pattern\":\"(unclosed\"}"), "{\"x\":\"anything\"}"), VEX_ERROR);
 	/* a pattern on a non-string constrains nothing */
 	ok(prop("{\"pattern\":\"^a$\"}"), "{\"x\":5}");
 }
