@@ -1,6 +1,8 @@
 /* schema.c - the JSON Schema subset tool arguments are checked against, with bounded work. */
 #include "schema.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,67 @@ static int pattern_match(struct checker *k, const char *text, const char *s, con
 
 /* ---- keywords ---- */
 
+/* 1 when "v" is a number with no fractional part (JSON Schema's integer: 1.0 is one). */
+static int integral(const json_t *v)
+{
+	double d = json_number_value(v);
+
+	if (json_is_integer(v))
+		return 1;
+	if (!json_is_real(v))
+		return 0;
+	return d >= 9e18 || d <= -9e18 || d == (double)(long long)d;
+}
+
+/* A copy of "v" in which integral reals are integers (1.0 and 1 are one value), or NULL. */
+static json_t *canon(const json_t *v)
+{
+	json_t *out, *item, *c;
+	const char *key;
+	size_t i;
+
+	if (json_is_real(v) && integral(v) && json_real_value(v) < 9e18 && json_real_value(v) > -9e18)
+		return json_integer((json_int_t)json_real_value(v));
+	if (!json_is_array(v) && !json_is_object(v))
+		return json_incref((json_t *)v);
+	out = json_is_array(v) ? json_array() : json_object();
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			if (!out || !(c = canon(item)) || json_array_append_new(out, c) < 0)
+				goto nomem;
+	} else {
+		json_object_foreach((json_t *)v, key, item)
+			if (!out || !(c = canon(item)) || json_object_set_new(out, key, c) < 0)
+				goto nomem;
+	}
+	return out;
+nomem:
+	json_decref(out);
+	return NULL;
+}
+
+/* 1 when "a" and "b" are equal as JSON Schema compares (numbers by value), 0 when not, VEX_ENOMEM. */
+static int same_value(const json_t *a, const json_t *b)
+{
+	json_t *ca = canon(a), *cb = canon(b);
+	int rc = ca && cb ? json_equal(ca, cb) : VEX_ENOMEM;
+
+	json_decref(ca);
+	json_decref(cb);
+	return rc;
+}
+
+/* 1 with "*n" set when "schema" has "name" as a non-negative integer (2.0 counts), else 0. */
+static int count_keyword(const json_t *schema, const char *name, json_int_t *n)
+{
+	const json_t *x = json_object_get(schema, name);
+
+	if (!json_is_number(x) || !integral(x) || json_number_value(x) < 0)
+		return 0;
+	*n = json_is_integer(x) ? json_integer_value(x) : (json_int_t)json_real_value(x);
+	return 1;
+}
+
 static int type_matches(const char *type, const json_t *v)
 {
 	if (strcmp(type, "object") == 0)
@@ -81,7 +144,7 @@ static int type_matches(const char *type, const json_t *v)
 	if (strcmp(type, "string") == 0)
 		return json_is_string(v);
 	if (strcmp(type, "integer") == 0)
-		return json_is_integer(v);
+		return integral(v);
 	if (strcmp(type, "number") == 0)
 		return json_is_number(v);
 	if (strcmp(type, "boolean") == 0)
@@ -137,12 +200,15 @@ static int check_enum(const json_t *schema, const json_t *v, const char *path, s
 	const json_t *x = json_object_get(schema, "enum"), *item;
 	char list[ENUM_SHOWN_MAX + 4];
 	size_t i = 0, len = 0;
+	int same = 0;
 
 	if (json_is_array(x)) {
 		json_array_foreach(x, i, item)
-			if (json_equal(item, (json_t *)v))
+			if ((same = same_value(item, v)) != 0)
 				break;
 	}
+	if (same < 0)
+		return same;
 	if (json_is_array(x) && i == json_array_size(x)) {
 		list[0] = '\0';
 		json_array_foreach(x, i, item) {
@@ -162,7 +228,9 @@ static int check_enum(const json_t *schema, const json_t *v, const char *path, s
 		return fail(e, path, "is not one of the allowed values");
 	}
 	x = json_object_get(schema, "const");
-	if (x && !json_equal((json_t *)x, (json_t *)v)) {
+	if (x && (same = same_value(x, v)) < 0)
+		return same;
+	if (x && !same) {
 		shown(x, list, CONST_SHOWN_MAX);
 		return fail(e, path, "must be equal to %s", list);
 	}
@@ -179,7 +247,7 @@ static int multiple_of(const json_t *v, double m)
 		return json_integer_value(v) % (long long)m == 0;
 	q = json_number_value(v) / m;
 	if (q > 9e15 || q < -9e15)
-		return 1; /* beyond exact integers: any answer would be noise */
+		return fmod(json_number_value(v), m) == 0; /* beyond exact integers: only an exact remainder */
 	iq = (long long)(q + (q >= 0 ? 0.5 : -0.5));
 	d = q - (double)iq;
 	if (d < 0)
@@ -221,15 +289,14 @@ static int check_string(struct checker *k, const json_t *schema, const json_t *v
 			struct vex_field_error *e)
 {
 	const json_t *x;
+	json_int_t lim;
 	int rc;
 	size_t n = vex_utf8_len(json_string_value(v));
 
-	x = json_object_get(schema, "minLength");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must be at least %lld characters", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxLength");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must be at most %lld characters", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minLength", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must be at least %lld characters", (long long)lim);
+	if (count_keyword(schema, "maxLength", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must be at most %lld characters", (long long)lim);
 	x = json_object_get(schema, "pattern");
 	if (!json_is_string(x))
 		return 0;
@@ -254,7 +321,7 @@ static int item_text_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* uniqueItems: sort canonical texts (sorted keys) and look at neighbours, O(n log n). */
+/* uniqueItems: sort canonical texts (sorted keys, integral numbers as integers) and look at neighbours, O(n log n). */
 static int check_unique(const json_t *v, const char *path, struct vex_field_error *e)
 {
 	struct item_text *items;
@@ -267,8 +334,11 @@ static int check_unique(const json_t *v, const char *path, struct vex_field_erro
 	if (!items)
 		return VEX_ENOMEM;
 	for (i = 0; i < n; i++) {
+		json_t *c = canon(json_array_get(v, i));
+
 		items[i].index = i;
-		items[i].text = json_dumps(json_array_get(v, i), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		items[i].text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		json_decref(c);
 		if (!items[i].text) {
 			rc = VEX_ENOMEM;
 			goto out;
@@ -301,17 +371,16 @@ static int check_array(struct checker *k, const json_t *schema, const json_t *v,
 		       struct vex_field_error *e)
 {
 	const json_t *items = json_object_get(schema, "items"), *prefix = json_object_get(schema, "prefixItems");
-	const json_t *rest, *x, *item, *sub;
+	const json_t *rest, *item, *sub;
+	json_int_t lim;
 	char child[PATH_MAX_BYTES];
 	size_t i, n = json_array_size(v);
 	int rc;
 
-	x = json_object_get(schema, "minItems");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must have at least %lld items", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxItems");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must have at most %lld items", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minItems", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must have at least %lld items", (long long)lim);
+	if (count_keyword(schema, "maxItems", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must have at most %lld items", (long long)lim);
 	/* a tuple: "prefixItems" (then "items" for the rest), or the older "items" list (then "additionalItems") */
 	if (json_is_array(prefix)) {
 		rest = items;
@@ -363,7 +432,8 @@ static int check_object(struct checker *k, const json_t *schema, const json_t *v
 {
 	const json_t *props = json_object_get(schema, "properties");
 	const json_t *extra = json_object_get(schema, "additionalProperties");
-	const json_t *required = json_object_get(schema, "required"), *item, *sub, *x;
+	const json_t *required = json_object_get(schema, "required"), *item, *sub;
+	json_int_t lim;
 	char child[PATH_MAX_BYTES];
 	const char *key;
 	size_t i, n = json_object_size(v);
@@ -380,12 +450,10 @@ static int check_object(struct checker *k, const json_t *schema, const json_t *v
 						   child + below);
 		}
 	}
-	x = json_object_get(schema, "minProperties");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must have at least %lld properties", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxProperties");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must have at most %lld properties", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minProperties", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must have at least %lld properties", (long long)lim);
+	if (count_keyword(schema, "maxProperties", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must have at most %lld properties", (long long)lim);
 	json_object_foreach((json_t *)v, key, item) {
 		snprintf(child, sizeof(child), "%s.%s", path, key);
 		sub = json_is_object(props) ? json_object_get(props, key) : NULL;
@@ -460,15 +528,29 @@ static int check_combinators(struct checker *k, const json_t *schema, const json
 }
 
 /* "#" or "#/a/b~1c" inside the root schema, or NULL. */
-static const json_t *resolve_ref(const json_t *root, const char *ref)
+static const json_t *resolve_ref(const json_t *root, const char *uri)
 {
 	const json_t *cur = root;
-	char seg[256];
-	size_t n;
+	char seg[256], decoded[1024], *ref = decoded;
+	size_t n = 0;
 
-	if (ref[0] != '#')
+	if (uri[0] != '#')
 		return NULL;
-	ref++;
+	/* a URI fragment: %XX escapes first ("#/$defs/a%25b"), then the pointer's ~0 and ~1 */
+	for (uri++; *uri; uri++) {
+		unsigned int byte;
+
+		if (n + 1 >= sizeof(decoded))
+			return NULL;
+		if (uri[0] == '%' && isxdigit((unsigned char)uri[1]) && isxdigit((unsigned char)uri[2]) &&
+		    sscanf(uri + 1, "%2x", &byte) == 1 && byte != 0) {
+			decoded[n++] = (char)byte;
+			uri += 2;
+		} else {
+			decoded[n++] = *uri;
+		}
+	}
+	decoded[n] = '\0';
 	while (*ref == '/') {
 		ref++;
 		n = 0;

@@ -31,9 +31,61 @@ struct vex_patterns {
  */
 #define COMPILE_OPTIONS (PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C)
 
+/* Unicode's long General_Category names, which ECMA-262 accepts in \p{...} and PCRE2 10.42 does not. */
+static const char *const categories[][2] = {
+	{ "Letter", "L" }, { "Cased_Letter", "LC" }, { "Uppercase_Letter", "Lu" }, { "Lowercase_Letter", "Ll" },
+	{ "Titlecase_Letter", "Lt" }, { "Modifier_Letter", "Lm" }, { "Other_Letter", "Lo" }, { "Mark", "M" },
+	{ "Combining_Mark", "M" }, { "Nonspacing_Mark", "Mn" }, { "Spacing_Mark", "Mc" }, { "Enclosing_Mark", "Me" },
+	{ "Number", "N" }, { "Decimal_Number", "Nd" }, { "digit", "Nd" }, { "Letter_Number", "Nl" },
+	{ "Other_Number", "No" }, { "Punctuation", "P" }, { "punct", "P" }, { "Connector_Punctuation", "Pc" },
+	{ "Dash_Punctuation", "Pd" }, { "Open_Punctuation", "Ps" }, { "Close_Punctuation", "Pe" },
+	{ "Initial_Punctuation", "Pi" }, { "Final_Punctuation", "Pf" }, { "Other_Punctuation", "Po" },
+	{ "Symbol", "S" }, { "Math_Symbol", "Sm" }, { "Currency_Symbol", "Sc" }, { "Modifier_Symbol", "Sk" },
+	{ "Other_Symbol", "So" }, { "Separator", "Z" }, { "Space_Separator", "Zs" }, { "Line_Separator", "Zl" },
+	{ "Paragraph_Separator", "Zp" }, { "Other", "C" }, { "Control", "Cc" }, { "cntrl", "Cc" }, { "Format", "Cf" },
+	{ "Surrogate", "Cs" }, { "Private_Use", "Co" }, { "Unassigned", "Cn" },
+};
+
+/* "text" into "out" ("cap" bytes, no fewer than text's) with \\p{General_Category=Letter}, \\p{gc=L}
+ * and \\p{Letter} written as PCRE2's \\p{L}; everything else copied. Never longer than "text". */
+static void spell_properties(const char *text, char *out, size_t cap)
+{
+	const char *name, *end;
+	size_t i, n, o = 0;
+
+	while (*text && o + 1 < cap) {
+		if (text[0] != '\\' || !text[1]) {
+			out[o++] = *text++;
+			continue;
+		}
+		end = (text[1] == 'p' || text[1] == 'P') && text[2] == '{' ? strchr(text + 3, '}') : NULL;
+		if (!end) {
+			out[o++] = *text++; /* an escape: both characters as they are */
+			if (o + 1 < cap)
+				out[o++] = *text++;
+			continue;
+		}
+		name = text + 3;
+		if (strncmp(name, "General_Category=", 17) == 0)
+			name += 17;
+		else if (strncmp(name, "gc=", 3) == 0)
+			name += 3;
+		n = (size_t)(end - name);
+		for (i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
+			if (strlen(categories[i][0]) == n && strncmp(name, categories[i][0], n) == 0)
+				break;
+		if (i < sizeof(categories) / sizeof(categories[0]))
+			name = categories[i][1], n = strlen(name);
+		o += (size_t)snprintf(out + o, cap - o, "\\%c{%.*s}", text[1], (int)n, name);
+		text = end + 1;
+	}
+	out[o < cap ? o : cap - 1] = '\0';
+}
+
 /* The compiled "text", or NULL with "why" (when not NULL) saying why it does not compile. */
 static pcre2_code *compile(const char *text, char *why, size_t whylen, int *nomem)
 {
+	char spelled[VEX_SCHEMA_PATTERN_MAX + 1];
 	pcre2_compile_context *cctx;
 	PCRE2_UCHAR msg[160];
 	PCRE2_SIZE off = 0;
@@ -53,7 +105,8 @@ static pcre2_code *compile(const char *text, char *why, size_t whylen, int *nome
 		return NULL;
 	}
 	pcre2_set_compile_extra_options(cctx, PCRE2_EXTRA_ALT_BSUX);
-	re = pcre2_compile((PCRE2_SPTR)text, len, COMPILE_OPTIONS, &err, &off, cctx);
+	spell_properties(text, spelled, sizeof(spelled));
+	re = pcre2_compile((PCRE2_SPTR)spelled, strlen(spelled), COMPILE_OPTIONS, &err, &off, cctx);
 	pcre2_compile_context_free(cctx);
 	if (re)
 		return re;

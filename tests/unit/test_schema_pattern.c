@@ -32,6 +32,10 @@ static void test_ecma_meaning(void **state)
 	assert_int_equal(match("^\\d+$", "123"), 1);
 	assert_int_equal(match("^\\d+$", "\xd9\xa3"), 0); /* ARABIC-INDIC DIGIT THREE: \d is ASCII */
 	assert_int_equal(match("^\\p{L}+$", "\xc3\xa9t\xc3\xa9"), 1); /* Unicode properties */
+	assert_int_equal(match("^\\p{Letter}+$", "\xcf\x80"), 1);     /* long names, as ECMA-262 spells them */
+	assert_int_equal(match("^\\P{gc=Decimal_Number}$", "7"), 0);
+	assert_int_equal(match("^\\p{Script=Greek}$", "\xcf\x80"), 1);
+	assert_int_equal(match("^\\\\p{Letter}$", "\\p{Letter}"), 1); /* an escaped backslash is no property */
 	assert_int_equal(match("^.$", "\xe2\x82\xac"), 1);            /* "." is one code point */
 	assert_int_equal(match("^\\u20ac$", "\xe2\x82\xac"), 1);       /* \uHHHH */
 	assert_int_equal(match("^(a)\\1$", "aa"), 1);
