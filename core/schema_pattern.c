@@ -204,15 +204,38 @@ void vex_patterns_free(struct vex_patterns *ps)
 
 /* ---- every pattern of a schema ---- */
 
-/* Keywords whose value is a schema, an array of schemas, or an object of schemas. */
-static const char *const one_schema[] = { "additionalProperties", "additionalItems", "items", "not", "contains",
-					  "if", "then", "else", "propertyNames", "unevaluatedItems",
-					  "unevaluatedProperties", "contentSchema", NULL };
-static const char *const schema_list[] = { "allOf", "anyOf", "oneOf", "prefixItems", "items", NULL };
-static const char *const schema_map[] = { "properties", "patternProperties", "$defs", "definitions",
-					  "dependentSchemas", NULL };
+/* Keywords whose value is a schema (ONE), an array of schemas (LIST) or an object of schemas (MAP). */
+enum { ONE, LIST, MAP };
+static const struct {
+	const char *key;
+	int kind;
+} subschemas[] = {
+	{ "additionalProperties", ONE }, { "additionalItems", ONE }, { "items", ONE }, { "not", ONE },
+	{ "contains", ONE }, { "if", ONE }, { "then", ONE }, { "else", ONE }, { "propertyNames", ONE },
+	{ "unevaluatedItems", ONE }, { "unevaluatedProperties", ONE }, { "contentSchema", ONE },
+	{ "allOf", LIST }, { "anyOf", LIST }, { "oneOf", LIST }, { "prefixItems", LIST }, { "items", LIST },
+	{ "properties", MAP }, { "patternProperties", MAP }, { "$defs", MAP }, { "definitions", MAP },
+	{ "dependentSchemas", MAP },
+};
 
 static int walk(const json_t *schema, char *where, size_t used, size_t cap, char *why, size_t whylen);
+
+/* "where" (holding "used" bytes) extended by ".<name>", or "[index]" when "name" is NULL; its new
+ * length ("used" when it does not fit: the message shows the path so far). */
+static size_t path_add(char *where, size_t used, size_t cap, const char *name, size_t index)
+{
+	int n;
+
+	if (name)
+		n = snprintf(where + used, cap - used, "%s%s", used ? "." : "", name);
+	else
+		n = snprintf(where + used, cap - used, "[%zu]", index);
+	if (n < 0 || (size_t)n >= cap - used) {
+		where[used] = '\0';
+		return used;
+	}
+	return used + (size_t)n;
+}
 
 /* "what" of "text" does not compile: "<where>.<what> "<text>": <reason>". */
 static int compile_one(const char *text, const char *where, const char *what, char *why, size_t whylen)
@@ -233,23 +256,6 @@ static int compile_one(const char *text, const char *where, const char *what, ch
 	return VEX_EINVAL;
 }
 
-/* Follows "sub" (a schema) as "<where>.<name>" (or "[i]" when "name" is NULL). */
-static int walk_sub(const json_t *sub, const char *name, size_t index, char *where, size_t used, size_t cap,
-		    char *why, size_t whylen)
-{
-	int n, rc;
-
-	if (name)
-		n = snprintf(where + used, cap - used, "%s%s", used ? "." : "", name);
-	else
-		n = snprintf(where + used, cap - used, "[%zu]", index);
-	if (n < 0 || (size_t)n >= cap - used)
-		n = 0; /* too deep to name: the message shows the path so far */
-	rc = walk(sub, where, used + (size_t)n, cap, why, whylen);
-	where[used] = '\0';
-	return rc;
-}
-
 static int walk(const json_t *schema, char *where, size_t used, size_t cap, char *why, size_t whylen)
 {
 	const json_t *x, *sub;
@@ -266,40 +272,28 @@ static int walk(const json_t *schema, char *where, size_t used, size_t cap, char
 	json_object_foreach((json_t *)x, key, sub)
 		if ((rc = compile_one(key, where, "patternProperties key", why, whylen)) < 0)
 			return rc;
-	for (i = 0; one_schema[i]; i++) {
-		x = json_object_get(schema, one_schema[i]);
-		if (json_is_object(x) && (rc = walk_sub(x, one_schema[i], 0, where, used, cap, why, whylen)) < 0)
+	for (i = 0; i < sizeof(subschemas) / sizeof(subschemas[0]); i++) {
+		size_t at;
+
+		x = json_object_get(schema, subschemas[i].key);
+		if (subschemas[i].kind == LIST ? !json_is_array(x) : !json_is_object(x))
+			continue;
+		at = path_add(where, used, cap, subschemas[i].key, 0);
+		rc = 0;
+		if (subschemas[i].kind == ONE) {
+			rc = walk(x, where, at, cap, why, whylen);
+		} else if (subschemas[i].kind == LIST) {
+			json_array_foreach(x, j, sub)
+				if ((rc = walk(sub, where, path_add(where, at, cap, NULL, j), cap, why, whylen)) < 0)
+					break;
+		} else {
+			json_object_foreach((json_t *)x, key, sub)
+				if ((rc = walk(sub, where, path_add(where, at, cap, key, 0), cap, why, whylen)) < 0)
+					break;
+		}
+		where[used] = '\0';
+		if (rc < 0)
 			return rc;
-	}
-	for (i = 0; schema_list[i]; i++) {
-		size_t at = used;
-		int n;
-
-		x = json_object_get(schema, schema_list[i]);
-		if (!json_is_array(x))
-			continue;
-		n = snprintf(where + used, cap - used, "%s%s", used ? "." : "", schema_list[i]);
-		if (n > 0 && (size_t)n < cap - used)
-			at = used + (size_t)n;
-		json_array_foreach(x, j, sub)
-			if ((rc = walk_sub(sub, NULL, j, where, at, cap, why, whylen)) < 0)
-				return rc;
-		where[used] = '\0';
-	}
-	for (i = 0; schema_map[i]; i++) {
-		size_t at = used;
-		int n;
-
-		x = json_object_get(schema, schema_map[i]);
-		if (!json_is_object(x))
-			continue;
-		n = snprintf(where + used, cap - used, "%s%s", used ? "." : "", schema_map[i]);
-		if (n > 0 && (size_t)n < cap - used)
-			at = used + (size_t)n;
-		json_object_foreach((json_t *)x, key, sub)
-			if ((rc = walk_sub(sub, key, 0, where, at, cap, why, whylen)) < 0)
-				return rc;
-		where[used] = '\0';
 	}
 	return 0;
 }
