@@ -17,7 +17,7 @@ endif
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -I. -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpthread
+LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpcre2-8 -lpthread -lm
 
 CORE_SRC   = $(wildcard core/*.c)
 API_SRC    = $(wildcard fcgi-app/*.c)

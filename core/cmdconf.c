@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/grant.h"
 #include "core/jsonconf.h"
+#include "core/schema_pattern.h"
 #include "core/tools.h"
 
 #define ENV_NAME_MAX 128
@@ -103,6 +104,11 @@ void vex_cmd_tools_release(struct vex_cmd_tools *t)
 	free(t->items);
 	t->items = NULL;
 	t->n = 0;
+	for (i = 0; i < t->nleft_out; i++)
+		free(t->left_out[i]);
+	free(t->left_out);
+	t->left_out = NULL;
+	t->nleft_out = 0;
 }
 
 const struct vex_cmd_tool *vex_cmd_tools_find(const struct vex_cmd_tools *t, const char *name)
@@ -129,10 +135,14 @@ static int parse_description(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 	return t->description ? 0 : VEX_ENOMEM;
 }
 
-static int parse_schema(struct parse *p, json_t *o, struct vex_cmd_tool *t)
+/* 0, or 1 with "left_out" filled when a pattern in the schema does not compile (the tool is left out). */
+static int parse_schema(struct parse *p, json_t *o, struct vex_cmd_tool *t, char *left_out, size_t len)
 {
+	char why[VEX_SCHEMA_PATTERN_WHY_MAX + 384];
 	json_t *v = json_object_get(o, "inputSchema");
+	struct parse lp;
 	json_t *type;
+	int rc;
 
 	if (!v) {
 		t->input_schema = strdup("{\"type\":\"object\"}");
@@ -144,7 +154,16 @@ static int parse_schema(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 	if (type && !(json_is_string(type) && strcmp(json_string_value(type), "object") == 0))
 		return fail(p, "inputSchema.type", "must be \"object\" (the arguments are a JSON object)");
 	t->input_schema = vex_json_dump(v);
-	return t->input_schema ? 0 : VEX_ENOMEM;
+	if (!t->input_schema)
+		return VEX_ENOMEM;
+	rc = vex_schema_patterns_compile(v, why, sizeof(why));
+	if (rc != VEX_EINVAL)
+		return rc;
+	lp = *p; /* the message goes to "left_out", not to the file's error */
+	lp.err = left_out;
+	lp.errlen = len;
+	fail(&lp, "inputSchema", "%s (the tool is left out)", why);
+	return 1;
 }
 
 /* argv: 1..VEX_CMD_ARGV_MAX strings; argv[0] an absolute path to an executable regular file. */
@@ -373,9 +392,11 @@ static int parse_grant(struct parse *p, json_t *o, struct vex_cmd_tool *t)
 	return fail(p, where, "%s", why);
 }
 
-static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_cmd_tool *t)
+/* 0, 1 when the tool is left out ("left_out" says why), or an error. */
+static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_cmd_tool *t, char *left_out,
+		      size_t len)
 {
-	int rc;
+	int rc, out;
 
 	p->tool = name;
 	if (!vex_conf_name_valid(name, VEX_CMD_NAME_MAX))
@@ -389,11 +410,28 @@ static int parse_tool(struct parse *p, const char *name, json_t *o, struct vex_c
 	t->name = strdup(name);
 	if (!t->name)
 		return VEX_ENOMEM;
-	if ((rc = parse_description(p, o, t)) < 0 || (rc = parse_schema(p, o, t)) < 0 ||
+	if ((rc = parse_description(p, o, t)) < 0 || (out = rc = parse_schema(p, o, t, left_out, len)) < 0 ||
 	    (rc = parse_argv(p, o, t)) < 0 || (rc = parse_timeout(p, o, t)) < 0 || (rc = parse_env(p, o, t)) < 0 ||
 	    (rc = parse_user(p, o, t)) < 0 || (rc = parse_limits(p, o, t)) < 0 ||
 	    (rc = parse_grant(p, o, t)) < 0)
 		return rc;
+	return out;
+}
+
+/* The last tool of "t" moves out of the catalog into t->left_out with message "why". */
+static int leave_out(struct vex_cmd_tools *t, const char *why)
+{
+	char **list = realloc(t->left_out, (t->nleft_out + 1) * sizeof(*list));
+
+	if (!list)
+		return VEX_ENOMEM;
+	t->left_out = list;
+	list[t->nleft_out] = strdup(why);
+	if (!list[t->nleft_out])
+		return VEX_ENOMEM;
+	t->nleft_out++;
+	tool_release(&t->items[--t->n]);
+	memset(&t->items[t->n], 0, sizeof(t->items[t->n]));
 	return 0;
 }
 
@@ -403,6 +441,7 @@ int vex_cmd_tools_parse(const char *path, const char *text, size_t len, struct v
 	static const char *const top_keys[] = { "tools", NULL };
 	struct parse p = { .path = path, .err = err, .errlen = errlen };
 	struct vex_cmd_tools out = { 0 };
+	char left_out[VEX_SCHEMA_PATTERN_WHY_MAX + 768];
 	struct vex_field_error fe;
 	json_t *root = NULL, *tools, *v;
 	const char *name;
@@ -435,9 +474,11 @@ int vex_cmd_tools_parse(const char *path, const char *text, size_t len, struct v
 		goto out;
 	}
 	json_object_foreach(tools, name, v) {
-		rc = parse_tool(&p, name, v, &out.items[out.n]);
+		rc = parse_tool(&p, name, v, &out.items[out.n], left_out, sizeof(left_out));
 		out.n++; /* counted even when half-built: release frees what it holds */
 		if (rc < 0)
+			goto out;
+		if (rc == 1 && (rc = leave_out(&out, left_out)) < 0)
 			goto out;
 	}
 	*ret = out;

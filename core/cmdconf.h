@@ -47,6 +47,8 @@ struct vex_cmd_tool {
 struct vex_cmd_tools {
 	struct vex_cmd_tool *items;
 	size_t n;
+	char **left_out;  /* nleft_out messages: tools kept out of the catalog, and why */
+	size_t nleft_out;
 };
 
 /*
@@ -56,6 +58,9 @@ struct vex_cmd_tools {
  * is not an object, an argv[0] that is not an absolute path to an executable file, an unknown
  * user (or any user other than the runner's own when the runner is not root), out-of-range
  * limits. Environment values are read (getenv) now. On 0 the caller owns *ret (vex_cmd_tools_release).
+ * A tool whose input schema holds a pattern that does not compile (vex_schema_patterns_compile) is
+ * left out of ret->items, the rest of the file kept; ret->left_out says which and why, in the same
+ * form as "err" ("<path>: tool "x": inputSchema.properties.a.pattern "(": ...").
  * Returns 0, VEX_EINVAL (err filled), VEX_EIO (err filled) or VEX_ENOMEM.
  */
 int vex_cmd_tools_load(const char *path, struct vex_cmd_tools *ret, char *err, size_t errlen);

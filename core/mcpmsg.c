@@ -7,6 +7,8 @@
 
 #include "core/err.h"
 #include "core/json.h"
+#include "core/log.h"
+#include "core/schema_pattern.h"
 
 #define DETAILS_DATA_MAX 4096 /* bytes of an error's "data" copied into the job's details */
 
@@ -264,9 +266,10 @@ static int add_tool(const json_t *t, const char *server, int64_t now_us, struct 
 {
 	json_t *name = json_object_get(t, "name"), *desc = json_object_get(t, "description");
 	json_t *schema = json_object_get(t, "inputSchema");
+	char why[VEX_SCHEMA_PATTERN_WHY_MAX + 384], *schema_text = NULL;
 	struct vex_tool_row r = { 0 };
 	size_t sl = strlen(server), nl;
-	char *schema_text = NULL;
+	int rc;
 
 	if (!json_is_object(t) || !json_is_string(name) || !tool_name_ok(json_string_value(name), json_string_length(name)))
 		return 1;
@@ -278,6 +281,14 @@ static int add_tool(const json_t *t, const char *server, int64_t now_us, struct 
 		return VEX_ENOMEM;
 	if (strlen(schema_text) > VEX_MCP_TOOL_SCHEMA_MAX) {
 		free(schema_text);
+		return 1;
+	}
+	if (schema && (rc = vex_schema_patterns_compile(schema, why, sizeof(why))) < 0) {
+		free(schema_text);
+		if (rc != VEX_EINVAL)
+			return rc;
+		vex_log(VEX_LOG_WARN, "mcp tool left out of the catalog: a pattern in its inputSchema does not compile",
+			"server", server, "tool", json_string_value(name), "error", why, NULL);
 		return 1;
 	}
 	r.input_schema = schema_text;

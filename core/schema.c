@@ -1,7 +1,8 @@
 /* schema.c - the JSON Schema subset tool arguments are checked against, with bounded work. */
 #include "schema.h"
 
-#include <regex.h>
+#include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,25 +10,22 @@
 
 #include "err.h"
 #include "log.h"
+#include "schema_pattern.h"
 
 #define PATH_MAX_BYTES 256   /* a value's path as errors name it ("arguments.a.b[2]") */
-#define REGEX_CACHE 16       /* compiled patterns kept during one check */
 #define ENUM_SHOWN_MAX 120   /* bytes of allowed values an enum message lists */
 #define CONST_SHOWN_MAX 80   /* bytes of the value a const message shows */
 #define PATTERN_SHOWN_MAX 80 /* bytes of a pattern a message shows */
-
-struct regex_slot {
-	const char *text; /* the pattern as the schema holds it (the cache's key: stable while the check runs) */
-	regex_t re;
-	int ok;           /* 1: compiled; 0: constrains nothing */
-};
 
 /* One check: the root schema (for "$ref"), the work left, compiled patterns. */
 struct checker {
 	const json_t *root;
 	long steps;
-	struct regex_slot regex[REGEX_CACHE];
-	size_t nregex;
+	long matches;                  /* pattern matches left */
+	size_t root_len;               /* bytes of the root's path ("arguments") */
+	struct vex_patterns *patterns;
+	char limit_field[PATH_MAX_BYTES]; /* the value a pattern's match limits stopped, "" when none */
+	char limit_text[PATTERN_SHOWN_MAX + 1];
 };
 
 static int check_value(struct checker *k, const json_t *schema, const json_t *v, const char *path, int depth,
@@ -51,105 +49,91 @@ static int fail(struct vex_field_error *e, const char *path, const char *fmt, ..
 /* ---- patterns ---- */
 
 /*
- * ECMA-262 patterns (what JSON Schema means) to POSIX extended ones for the common cases: \d and
- * \D become classes; inside brackets \d, \w and \s become their classes and an escaped ordinary
- * character itself. 0, or -1 when the pattern is better left unused: a back-reference (slow to
- * match), an escape POSIX brackets cannot hold, or too long.
+ * 1 when "s" (at "path") matches pattern "text", 0 when not. VEX_ETOOBIG when the check must stop:
+ * past VEX_SCHEMA_MATCHES_MAX, or a match limit hit (recorded, and reported for "path" by
+ * check_root, even from inside anyOf or not: no second slow match). A pattern that does not
+ * compile fails closed (VEX_ERROR, logged): the catalog admits no such schema.
  */
-static int translate_pattern(const char *p, char *out, size_t cap)
+static int pattern_match(struct checker *k, const char *text, const char *s, const char *path)
 {
-	size_t o = 0, start = 0, n;
-	int in_bracket = 0;
-	const char *add;
-	char one[3];
+	int rc;
 
-	for (; *p; p++) {
-		one[0] = *p;
-		one[1] = '\0';
-		add = one;
-		if (!in_bracket && *p == '[') {
-			in_bracket = 1;
-			start = o + 1;
-		} else if (in_bracket && *p == ']' && o > start && !(o == start + 1 && out[start] == '^')) {
-			in_bracket = 0; /* a ']' first in the list (or after '^') is a member */
-		} else if (*p == '\\') {
-			char c = *++p;
-
-			if (c == '\0')
-				return -1;
-			if (!in_bracket) {
-				if (c >= '1' && c <= '9')
-					return -1;
-				one[1] = c;
-				one[2] = '\0';
-				add = c == 'd' ? "[0-9]" : c == 'D' ? "[^0-9]" : one;
-			} else if (c == 'd' || c == 'w' || c == 's') {
-				add = c == 'd' ? "0-9" : c == 'w' ? "[:alnum:]_" : "[:space:]";
-			} else if (c == ']' || c == '-' || c == '^' || c == '\\' || (c >= 'A' && c <= 'Z') ||
-				   (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-				return -1;
-			} else {
-				one[0] = c; /* "[\.]": brackets take the character as it is */
-			}
-		}
-		n = strlen(add);
-		if (o + n >= cap)
-			return -1;
-		memcpy(out + o, add, n);
-		o += n;
+	if (--k->matches < 0)
+		return VEX_ETOOBIG;
+	rc = vex_patterns_match(&k->patterns, text, s);
+	if (rc == VEX_ETOOBIG) {
+		snprintf(k->limit_field, sizeof(k->limit_field), "%s", path);
+		snprintf(k->limit_text, sizeof(k->limit_text), "%s", text);
+	} else if (rc == VEX_EINVAL) {
+		vex_log(VEX_LOG_ERROR, "a tool's input schema holds a pattern that does not compile", "pattern", text,
+			NULL);
+		rc = VEX_ERROR;
 	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* The compiled form of pattern "text" (held by the schema), or NULL when it constrains nothing. */
-static const regex_t *regex_get(struct checker *k, const char *text)
-{
-	char translated[VEX_SCHEMA_PATTERN_MAX * 4 + 1];
-	struct regex_slot *slot;
-	size_t i;
-
-	for (i = 0; i < k->nregex; i++)
-		if (k->regex[i].text == text)
-			return k->regex[i].ok ? &k->regex[i].re : NULL;
-	if (strlen(text) > VEX_SCHEMA_PATTERN_MAX)
-		return NULL;
-	if (k->nregex == REGEX_CACHE) {
-		/* a schema with more patterns than slots: recycle the oldest */
-		if (k->regex[0].ok)
-			regfree(&k->regex[0].re);
-		memmove(&k->regex[0], &k->regex[1], sizeof(k->regex[0]) * (REGEX_CACHE - 1));
-		k->nregex--;
-	}
-	slot = &k->regex[k->nregex++];
-	memset(slot, 0, sizeof(*slot));
-	slot->text = text;
-	slot->ok = translate_pattern(text, translated, sizeof(translated)) == 0 &&
-		   regcomp(&slot->re, translated, REG_EXTENDED | REG_NOSUB) == 0;
-	if (!slot->ok)
-		vex_log(VEX_LOG_DEBUG, "schema pattern unused", "pattern", text, NULL);
-	return slot->ok ? &slot->re : NULL;
-}
-
-/* 1 when "s" matches the pattern "text" or the pattern constrains nothing. */
-static int pattern_ok(struct checker *k, const char *text, const char *s)
-{
-	const regex_t *re = regex_get(k, text);
-
-	return !re || regexec(re, s, 0, NULL, 0) == 0;
-}
-
-static void checker_release(struct checker *k)
-{
-	size_t i;
-
-	for (i = 0; i < k->nregex; i++)
-		if (k->regex[i].ok)
-			regfree(&k->regex[i].re);
-	k->nregex = 0;
+	return rc;
 }
 
 /* ---- keywords ---- */
+
+/* 1 when "v" is a number with no fractional part (JSON Schema's integer: 1.0 is one). */
+static int integral(const json_t *v)
+{
+	double d = json_number_value(v);
+
+	if (json_is_integer(v))
+		return 1;
+	if (!json_is_real(v))
+		return 0;
+	return d >= 9e18 || d <= -9e18 || d == (double)(long long)d;
+}
+
+/* A copy of "v" in which integral reals are integers (1.0 and 1 are one value), or NULL. */
+static json_t *canon(const json_t *v)
+{
+	json_t *out, *item, *c;
+	const char *key;
+	size_t i;
+
+	if (json_is_real(v) && integral(v) && json_real_value(v) < 9e18 && json_real_value(v) > -9e18)
+		return json_integer((json_int_t)json_real_value(v));
+	if (!json_is_array(v) && !json_is_object(v))
+		return json_incref((json_t *)v);
+	out = json_is_array(v) ? json_array() : json_object();
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+			if (!out || !(c = canon(item)) || json_array_append_new(out, c) < 0)
+				goto nomem;
+	} else {
+		json_object_foreach((json_t *)v, key, item)
+			if (!out || !(c = canon(item)) || json_object_set_new(out, key, c) < 0)
+				goto nomem;
+	}
+	return out;
+nomem:
+	json_decref(out);
+	return NULL;
+}
+
+/* 1 when "a" and "b" are equal as JSON Schema compares (numbers by value), 0 when not, VEX_ENOMEM. */
+static int same_value(const json_t *a, const json_t *b)
+{
+	json_t *ca = canon(a), *cb = canon(b);
+	int rc = ca && cb ? json_equal(ca, cb) : VEX_ENOMEM;
+
+	json_decref(ca);
+	json_decref(cb);
+	return rc;
+}
+
+/* 1 with "*n" set when "schema" has "name" as a non-negative integer (2.0 counts), else 0. */
+static int count_keyword(const json_t *schema, const char *name, json_int_t *n)
+{
+	const json_t *x = json_object_get(schema, name);
+
+	if (!json_is_number(x) || !integral(x) || json_number_value(x) < 0)
+		return 0;
+	*n = json_is_integer(x) ? json_integer_value(x) : (json_int_t)json_real_value(x);
+	return 1;
+}
 
 static int type_matches(const char *type, const json_t *v)
 {
@@ -160,7 +144,7 @@ static int type_matches(const char *type, const json_t *v)
 	if (strcmp(type, "string") == 0)
 		return json_is_string(v);
 	if (strcmp(type, "integer") == 0)
-		return json_is_integer(v);
+		return integral(v);
 	if (strcmp(type, "number") == 0)
 		return json_is_number(v);
 	if (strcmp(type, "boolean") == 0)
@@ -216,12 +200,15 @@ static int check_enum(const json_t *schema, const json_t *v, const char *path, s
 	const json_t *x = json_object_get(schema, "enum"), *item;
 	char list[ENUM_SHOWN_MAX + 4];
 	size_t i = 0, len = 0;
+	int same = 0;
 
 	if (json_is_array(x)) {
 		json_array_foreach(x, i, item)
-			if (json_equal(item, (json_t *)v))
+			if ((same = same_value(item, v)) != 0)
 				break;
 	}
+	if (same < 0)
+		return same;
 	if (json_is_array(x) && i == json_array_size(x)) {
 		list[0] = '\0';
 		json_array_foreach(x, i, item) {
@@ -241,7 +228,9 @@ static int check_enum(const json_t *schema, const json_t *v, const char *path, s
 		return fail(e, path, "is not one of the allowed values");
 	}
 	x = json_object_get(schema, "const");
-	if (x && !json_equal((json_t *)x, (json_t *)v)) {
+	if (x && (same = same_value(x, v)) < 0)
+		return same;
+	if (x && !same) {
 		shown(x, list, CONST_SHOWN_MAX);
 		return fail(e, path, "must be equal to %s", list);
 	}
@@ -258,7 +247,7 @@ static int multiple_of(const json_t *v, double m)
 		return json_integer_value(v) % (long long)m == 0;
 	q = json_number_value(v) / m;
 	if (q > 9e15 || q < -9e15)
-		return 1; /* beyond exact integers: any answer would be noise */
+		return fmod(json_number_value(v), m) == 0; /* beyond exact integers: only an exact remainder */
 	iq = (long long)(q + (q >= 0 ? 0.5 : -0.5));
 	d = q - (double)iq;
 	if (d < 0)
@@ -300,18 +289,21 @@ static int check_string(struct checker *k, const json_t *schema, const json_t *v
 			struct vex_field_error *e)
 {
 	const json_t *x;
+	json_int_t lim;
+	int rc;
 	size_t n = vex_utf8_len(json_string_value(v));
 
-	x = json_object_get(schema, "minLength");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must be at least %lld characters", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxLength");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must be at most %lld characters", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minLength", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must be at least %lld characters", (long long)lim);
+	if (count_keyword(schema, "maxLength", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must be at most %lld characters", (long long)lim);
 	x = json_object_get(schema, "pattern");
-	if (json_is_string(x) && !pattern_ok(k, json_string_value(x), json_string_value(v)))
+	if (!json_is_string(x))
+		return 0;
+	rc = pattern_match(k, json_string_value(x), json_string_value(v), path);
+	if (rc == 0)
 		return fail(e, path, "must match the pattern %.*s", PATTERN_SHOWN_MAX, json_string_value(x));
-	return 0;
+	return rc < 0 ? rc : 0;
 }
 
 struct item_text {
@@ -329,7 +321,7 @@ static int item_text_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* uniqueItems: sort canonical texts (sorted keys) and look at neighbours, O(n log n). */
+/* uniqueItems: sort canonical texts (sorted keys, integral numbers as integers) and look at neighbours, O(n log n). */
 static int check_unique(const json_t *v, const char *path, struct vex_field_error *e)
 {
 	struct item_text *items;
@@ -342,8 +334,11 @@ static int check_unique(const json_t *v, const char *path, struct vex_field_erro
 	if (!items)
 		return VEX_ENOMEM;
 	for (i = 0; i < n; i++) {
+		json_t *c = canon(json_array_get(v, i));
+
 		items[i].index = i;
-		items[i].text = json_dumps(json_array_get(v, i), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+		items[i].text = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		json_decref(c);
 		if (!items[i].text) {
 			rc = VEX_ENOMEM;
 			goto out;
@@ -376,17 +371,16 @@ static int check_array(struct checker *k, const json_t *schema, const json_t *v,
 		       struct vex_field_error *e)
 {
 	const json_t *items = json_object_get(schema, "items"), *prefix = json_object_get(schema, "prefixItems");
-	const json_t *rest, *x, *item, *sub;
+	const json_t *rest, *item, *sub;
+	json_int_t lim;
 	char child[PATH_MAX_BYTES];
 	size_t i, n = json_array_size(v);
 	int rc;
 
-	x = json_object_get(schema, "minItems");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must have at least %lld items", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxItems");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must have at most %lld items", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minItems", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must have at least %lld items", (long long)lim);
+	if (count_keyword(schema, "maxItems", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must have at most %lld items", (long long)lim);
 	/* a tuple: "prefixItems" (then "items" for the rest), or the older "items" list (then "additionalItems") */
 	if (json_is_array(prefix)) {
 		rest = items;
@@ -411,18 +405,26 @@ static int check_array(struct checker *k, const json_t *schema, const json_t *v,
 	return 0;
 }
 
-/* The schema "patternProperties" gives "key", or NULL (the first matching pattern). */
-static const json_t *pattern_property(struct checker *k, const json_t *schema, const char *key)
+/* "item" (under "key", at "child") against every "patternProperties" schema whose pattern "key"
+ * matches; "*matched" set when one does. */
+static int check_pattern_properties(struct checker *k, const json_t *schema, const char *key, const json_t *item,
+				    const char *child, int depth, int *matched, struct vex_field_error *e)
 {
 	const json_t *pp = json_object_get(schema, "patternProperties"), *sub;
 	const char *pattern;
+	int rc;
 
-	if (!json_is_object(pp))
-		return NULL;
-	json_object_foreach((json_t *)pp, pattern, sub)
-		if (regex_get(k, pattern) && pattern_ok(k, pattern, key))
-			return sub;
-	return NULL;
+	json_object_foreach((json_t *)pp, pattern, sub) {
+		rc = pattern_match(k, pattern, key, child);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		*matched = 1;
+		if ((rc = check_value(k, sub, item, child, depth + 1, e)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int check_object(struct checker *k, const json_t *schema, const json_t *v, const char *path, int depth,
@@ -430,40 +432,40 @@ static int check_object(struct checker *k, const json_t *schema, const json_t *v
 {
 	const json_t *props = json_object_get(schema, "properties");
 	const json_t *extra = json_object_get(schema, "additionalProperties");
-	const json_t *required = json_object_get(schema, "required"), *item, *sub, *x;
+	const json_t *required = json_object_get(schema, "required"), *item, *sub;
+	json_int_t lim;
 	char child[PATH_MAX_BYTES];
 	const char *key;
 	size_t i, n = json_object_size(v);
-	int rc;
+	int rc, matched;
 
 	json_array_foreach(required, i, item) {
 		if (json_is_string(item) && !json_object_get(v, json_string_value(item))) {
 			/* Name the missing argument itself (path below "arguments"), as clients expect. */
+			size_t below;
+
 			snprintf(child, sizeof(child), "%s.%s", path, json_string_value(item));
+			below = k->root_len + 1 < strlen(child) ? k->root_len + 1 : strlen(child);
 			return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", child, "Missing required argument: %s",
-						   child + strlen("arguments."));
+						   child + below);
 		}
 	}
-	x = json_object_get(schema, "minProperties");
-	if (json_is_integer(x) && (json_int_t)n < json_integer_value(x))
-		return fail(e, path, "must have at least %lld properties", (long long)json_integer_value(x));
-	x = json_object_get(schema, "maxProperties");
-	if (json_is_integer(x) && (json_int_t)n > json_integer_value(x))
-		return fail(e, path, "must have at most %lld properties", (long long)json_integer_value(x));
+	if (count_keyword(schema, "minProperties", &lim) && (json_int_t)n < lim)
+		return fail(e, path, "must have at least %lld properties", (long long)lim);
+	if (count_keyword(schema, "maxProperties", &lim) && (json_int_t)n > lim)
+		return fail(e, path, "must have at most %lld properties", (long long)lim);
 	json_object_foreach((json_t *)v, key, item) {
 		snprintf(child, sizeof(child), "%s.%s", path, key);
 		sub = json_is_object(props) ? json_object_get(props, key) : NULL;
-		if (!sub)
-			sub = pattern_property(k, schema, key);
-		if (!sub && json_is_false(extra))
+		matched = sub != NULL;
+		if (sub && (rc = check_value(k, sub, item, child, depth + 1, e)) != 0)
+			return rc;
+		if ((rc = check_pattern_properties(k, schema, key, item, child, depth, &matched, e)) != 0)
+			return rc;
+		if (!matched && json_is_false(extra))
 			return fail(e, child, "is not allowed (unknown property)");
-		if (!sub && json_is_object(extra))
-			sub = extra;
-		if (sub) {
-			rc = check_value(k, sub, item, child, depth + 1, e);
-			if (rc)
-				return rc;
-		}
+		if (!matched && json_is_object(extra) && (rc = check_value(k, extra, item, child, depth + 1, e)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -526,15 +528,29 @@ static int check_combinators(struct checker *k, const json_t *schema, const json
 }
 
 /* "#" or "#/a/b~1c" inside the root schema, or NULL. */
-static const json_t *resolve_ref(const json_t *root, const char *ref)
+static const json_t *resolve_ref(const json_t *root, const char *uri)
 {
 	const json_t *cur = root;
-	char seg[256];
-	size_t n;
+	char seg[256], decoded[1024], *ref = decoded;
+	size_t n = 0;
 
-	if (ref[0] != '#')
+	if (uri[0] != '#')
 		return NULL;
-	ref++;
+	/* a URI fragment: %XX escapes first ("#/$defs/a%25b"), then the pointer's ~0 and ~1 */
+	for (uri++; *uri; uri++) {
+		unsigned int byte;
+
+		if (n + 1 >= sizeof(decoded))
+			return NULL;
+		if (uri[0] == '%' && isxdigit((unsigned char)uri[1]) && isxdigit((unsigned char)uri[2]) &&
+		    sscanf(uri + 1, "%2x", &byte) == 1 && byte != 0) {
+			decoded[n++] = (char)byte;
+			uri += 2;
+		} else {
+			decoded[n++] = *uri;
+		}
+	}
+	decoded[n] = '\0';
 	while (*ref == '/') {
 		ref++;
 		n = 0;
@@ -604,25 +620,46 @@ static int check_value(struct checker *k, const json_t *schema, const json_t *v,
 	return rc;
 }
 
+/* "v" against "schema", named "path" in messages. */
+static int check_root(const json_t *schema, const json_t *v, const char *path, struct vex_field_error *e)
+{
+	struct checker k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	k.root = schema;
+	k.steps = VEX_SCHEMA_STEPS_MAX;
+	k.matches = VEX_SCHEMA_MATCHES_MAX;
+	k.root_len = strlen(path);
+	rc = check_value(&k, schema, v, path, 0, e);
+	if (rc == VEX_ETOOBIG && k.limit_field[0])
+		rc = vex_field_error_set(e, 400, "INVALID_ARGUMENTS", k.limit_field,
+					 "%s cannot be matched against the pattern %s within the match limits",
+					 k.limit_field, k.limit_text);
+	else if (rc == VEX_ETOOBIG)
+		rc = vex_field_error_set(e, 400, "INVALID_ARGUMENTS", path,
+					 "%s too complex to check against the tool's input schema",
+					 strcmp(path, "arguments") == 0 ? "arguments are" : "the value is");
+	vex_patterns_free(k.patterns);
+	return rc;
+}
+
 int vex_schema_check(const json_t *schema, const json_t *arguments, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
-	struct checker k;
-	int rc;
 
 	if (!e)
 		e = &scratch;
 	if (!json_is_object(arguments))
 		return vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments", "arguments must be an object");
-	memset(&k, 0, sizeof(k));
-	k.root = schema;
-	k.steps = VEX_SCHEMA_STEPS_MAX;
-	rc = check_value(&k, schema, arguments, "arguments", 0, e);
-	if (rc == VEX_ETOOBIG)
-		rc = vex_field_error_set(e, 400, "INVALID_ARGUMENTS", "arguments",
-					 "arguments are too complex to check against the tool's input schema");
-	checker_release(&k);
-	return rc;
+	return check_root(schema, arguments, "arguments", e);
+}
+
+int vex_schema_check_value(const json_t *schema, const json_t *instance, struct vex_field_error *e)
+{
+	struct vex_field_error scratch;
+
+	return check_root(schema, instance, "instance", e ? e : &scratch);
 }
 
 int vex_schema_check_text(const char *schema_json, const json_t *arguments, struct vex_field_error *e)

@@ -28,7 +28,15 @@ int vex_commands_load(const struct vex_config *cfg, char *err, size_t errlen)
 	}
 	vex_cmd_tools_release(&loaded);
 	loaded = t;
+	for (size_t i = 0; i < loaded.nleft_out; i++)
+		vex_log(VEX_LOG_WARN, "command tool left out of the catalog: a pattern in its inputSchema does not compile",
+			"reason", loaded.left_out[i], NULL);
 	return 0;
+}
+
+size_t vex_commands_left_out(void)
+{
+	return loaded.nleft_out;
 }
 
 void vex_commands_free(void)

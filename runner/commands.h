@@ -9,8 +9,12 @@
 #include "runner/exec.h"
 
 /* Load the command tools of cfg->tools_commands_file (an absent file: none). Process-wide; call once
- * before the pool starts. 0, or VEX_EINVAL with an explanation (file, tool, field) in "err". */
+ * before the pool starts. 0, or VEX_EINVAL with an explanation (file, tool, field) in "err". A tool
+ * whose input schema holds a pattern that does not compile is left out, logged (WARN) with why. */
 int vex_commands_load(const struct vex_config *cfg, char *err, size_t errlen);
+
+/* How many tools the last load left out (--check-config fails when any was). */
+size_t vex_commands_left_out(void);
 
 /* Free what vex_commands_load loaded. */
 void vex_commands_free(void);

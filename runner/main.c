@@ -261,6 +261,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vex_runas_set_default(&runas);
+	if (a.check && vex_commands_left_out() > 0) {
+		fprintf(stderr, "vex-runner: %zu command tool(s) left out of the catalog (see the warnings above)\n",
+			vex_commands_left_out());
+		goto out;
+	}
 	if (a.check) {
 		printf("config ok\n");
 		status = 0;

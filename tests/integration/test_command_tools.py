@@ -388,6 +388,22 @@ def test_check_config_reports_a_bad_tools_file(tmp_path):
     assert r.returncode == 0, r.stderr.decode()
 
 
+def test_check_config_names_a_tool_left_out_for_its_pattern(tmp_path):
+    """A pattern that does not compile keeps that tool out (the others stay); --check-config says which and fails."""
+    path = tmp_path / "tools.json"
+    path.write_text(json.dumps({"tools": {
+        "good": {"argv": ["/bin/cat"], "inputSchema": {"properties": {"s": {"pattern": "^[a-z]+$"}}}},
+        "bad": {"argv": ["/bin/cat"], "inputSchema": {"properties": {"s": {"pattern": "[z-a]"}}}}}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
+    env.update({"VEX_HOME": str(tmp_path), "VEX_JWT_SECRET": "x" * 40, "VEX_TOOLS_COMMANDS_FILE": str(path)})
+    r = subprocess.run([os.path.join(vexit.BUILD, "vex-runner"), "--check-config"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert 'tool \\"bad\\": inputSchema: properties.s.pattern' in err and "range out of order" in err, err
+    assert "1 command tool(s) left out of the catalog" in err and "good" not in err, err
+
+
 def test_runner_shutdown_leaves_no_tool_behind(tls):
     svc = start_service(tls, {"VEX_RUNNER_SHUTDOWN_GRACE_MS": "1000"})
     try:

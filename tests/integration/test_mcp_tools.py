@@ -63,7 +63,7 @@ def servers(d, ports):
     all_ = {
         # stdio: the fixture by path, with an env of its own
         "fx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": os.path.join(d, "out", "fx.log"),
-                                           "FIXTURE_GREETING": "hello from mcp.json"}},
+                                           "FIXTURE_GREETING": "hello from mcp.json", "MCP_FIXTURE_PATTERNS": "1"}},
         # stdio: the reference server, "node" found on PATH
         "everything": {"command": "node", "args": [EVERYTHING, "stdio"]},
         # Streamable HTTP: the fixture and the reference server, started by the test
@@ -282,6 +282,40 @@ def test_arguments_validated_against_the_reference_server_schema(env):
     r = a.post("/jobs/submit", json={"tool": "everything.get-sum", "arguments": {"a": "one", "b": 2}})
     assert r.status_code == 400 and "a" in r.json()["error"]["message"], r.text
     assert env.svc.count("jobs") == before  # nothing stored
+
+
+def test_catastrophic_pattern_fails_fast_with_400(env):
+    """A server's schema whose pattern backtracks catastrophically: the call is refused at the match limit."""
+    a = admin(env.svc)
+    before = env.svc.count("jobs")
+    ok = a.post("/jobs/submit", json={"tool": "fx.regex_slow", "arguments": {"s": "aaaa"}})
+    assert ok.status_code == 200, ok.text
+    evil = "a" * 64 + "b"
+    r = a.post("/api/v1/tools/fx.regex_slow/execute", json={"arguments": {"s": evil}})
+    err = assert_api_error(r, 400, "INVALID_ARGUMENTS")
+    assert err["field"] == "arguments.s", err
+    assert err["message"] == "arguments.s cannot be matched against the pattern ^(a+)+$ within the match limits", err
+    r = a.post("/jobs/submit", json={"tool": "fx.regex_slow", "arguments": {"s": evil}})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"code": "INVALID_ARGUMENTS", "argument": "s", "message": "Invalid argument: s cannot be "
+                                 "matched against the pattern ^(a+)+$ within the match limits"}, r.text
+    assert env.svc.count("jobs") == before + 1  # only the good call stored
+    wait_corex(a, ok.json()["job_id"], ("completed",))
+
+
+def test_pattern_that_does_not_compile_keeps_the_tool_out(env):
+    """The tool is not in the catalog, the server's other tools are, and the runner says why."""
+    rows = env.tools()
+    assert "fx.regex_bad" not in rows and "fx.regex_slow" in rows and "fx.add" in rows
+    r = admin(env.svc).post("/api/v1/tools/fx.regex_bad/execute", json={"arguments": {"s": "x"}})
+    assert_api_error(r, 404, "NOT_FOUND")
+    with open(env.svc.log("vex-runner"), encoding="utf-8") as f:
+        logged = [json.loads(line) for line in f if line.startswith("{")]
+    assert any(e.get("msg", "").startswith("mcp tool left out of the catalog") and e.get("level") == "warn" and
+               e.get("server") == "fx" and e.get("tool") == "regex_bad" and
+               "missing closing parenthesis" in e.get("error", "") for e in logged), logged
+    assert any(e.get("msg") == "mcp tools published" and e.get("server") == "fx" and int(e["skipped"]) >= 1
+               for e in logged)
 
 
 def test_concurrent_calls_share_the_server(env):

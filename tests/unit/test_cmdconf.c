@@ -190,6 +190,26 @@ static void test_empty_and_missing(void **state)
 	assert_non_null(strstr(err, "regular file"));
 }
 
+/* A tool whose schema holds a pattern that does not compile is left out, the others kept. */
+static void test_pattern_left_out(void **state)
+{
+	struct vex_cmd_tools t = { 0 };
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse("{\"tools\":{\"good\":{\"argv\":[\"%P\"],\"inputSchema\":{\"properties\":"
+			       "{\"a\":{\"pattern\":\"^[a-z]+$\"}}}},"
+			       "\"bad\":{\"argv\":[\"%P\"],\"inputSchema\":{\"properties\":{\"a\":{\"pattern\":\"(a\"}}}}}}",
+			       &t, err, sizeof(err)),
+			 0);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.items[0].name, "good");
+	assert_int_equal(t.nleft_out, 1);
+	assert_string_equal(t.left_out[0], "tools.json: tool \"bad\": inputSchema: properties.a.pattern \"(a\": "
+					   "missing closing parenthesis at offset 2 (the tool is left out)");
+	vex_cmd_tools_release(&t);
+}
+
 /* Every refusal: rc VEX_EINVAL, and the message contains each of the NULL-terminated "parts". */
 static void refused(const char *text, ...)
 {
@@ -309,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_empty_and_missing),
+		cmocka_unit_test(test_pattern_left_out),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_grant),
 	};

@@ -114,6 +114,10 @@ static void test_type(void **state)
 static void test_enum_const(void **state)
 {
 	(void)state;
+	/* numbers compare by value, at any depth; booleans are not numbers */
+	ok(prop("{\"const\":{\"a\":[1]}}"), "{\"x\":{\"a\":[1.0]}}");
+	ok(prop("{\"enum\":[2.0]}"), "{\"x\":2}");
+	bad(prop("{\"const\":0}"), "{\"x\":false}", "arguments.x", "arguments.x must be equal to 0");
 	ok(prop("{\"enum\":[\"fast\",\"slow\",1,null]}"), "{\"x\":\"slow\"}");
 	ok(prop("{\"enum\":[\"fast\",\"slow\",1,null]}"), "{\"x\":null}");
 	bad(prop("{\"enum\":[\"fast\",\"slow\"]}"), "{\"x\":\"medium\"}", "arguments.x",
@@ -134,6 +138,11 @@ static void test_enum_const(void **state)
 static void test_numbers(void **state)
 {
 	(void)state;
+	/* 1.0 is an integer; past 2^53 multipleOf needs an exact remainder */
+	ok(prop("{\"type\":\"integer\"}"), "{\"x\":1.0}");
+	bad(prop("{\"type\":\"integer\"}"), "{\"x\":1.5}", "arguments.x", "arguments.x must be of type integer");
+	bad(prop("{\"type\":\"integer\",\"multipleOf\":0.123456789}"), "{\"x\":1e308}", "arguments.x", NULL);
+	ok(prop("{\"multipleOf\":0.5}"), "{\"x\":1e20}");
 	ok(prop("{\"minimum\":0,\"maximum\":10}"), "{\"x\":0}");
 	ok(prop("{\"minimum\":0,\"maximum\":10}"), "{\"x\":10}");
 	bad(prop("{\"minimum\":0}"), "{\"x\":-1}", "arguments.x", "arguments.x must be at least 0");
@@ -180,10 +189,13 @@ static void test_strings(void **state)
 	bad(prop("{\"pattern\":\"^[\\\\w-]+$\"}"), "{\"x\":\"a b\"}", "arguments.x", NULL);
 	ok(prop("{\"pattern\":\"^a\\\\.b$\"}"), "{\"x\":\"a.b\"}");
 	bad(prop("{\"pattern\":\"^a\\\\.b$\"}"), "{\"x\":\"axb\"}", "arguments.x", NULL);
-	/* patterns that do not compile, or hold a back-reference, constrain nothing */
-	ok(prop("{\"pattern\":\"(unclosed\"}"), "{\"x\":\"anything\"}");
-	ok(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"ab\"}");
-	ok(prop("{\"pattern\":\"[\\\\]]\"}"), "{\"x\":\"q\"}");
+	/* ECMA-262 through PCRE2: back-references, escaped brackets, \u escapes */
+	bad(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"ab\"}", "arguments.x", NULL);
+	ok(prop("{\"pattern\":\"^(a)\\\\1$\"}"), "{\"x\":\"aa\"}");
+	bad(prop("{\"pattern\":\"[\\\\]]\"}"), "{\"x\":\"q\"}", "arguments.x", NULL);
+	ok(prop("{\"pattern\":\"^\\\\u00e9$\"}"), "{\"x\":\"\\u00e9\"}");
+	/* a pattern that does not compile fails closed (the catalog admits none) */
+	assert_int_equal(check(prop("{\"pattern\":\"(unclosed\"}"), "{\"x\":\"anything\"}"), VEX_ERROR);
 	/* a pattern on a non-string constrains nothing */
 	ok(prop("{\"pattern\":\"^a$\"}"), "{\"x\":5}");
 }
@@ -191,6 +203,10 @@ static void test_strings(void **state)
 static void test_arrays(void **state)
 {
 	(void)state;
+	/* uniqueItems compares numbers by value; a count may be written 2.0 */
+	bad(prop("{\"uniqueItems\":true}"), "{\"x\":[1.0,1]}", "arguments.x", NULL);
+	ok(prop("{\"uniqueItems\":true}"), "{\"x\":[0,false]}");
+	bad(prop("{\"maxItems\":2.0}"), "{\"x\":[1,2,3]}", "arguments.x", "arguments.x must have at most 2 items");
 	ok(prop("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}"), "{\"x\":[1,2,3]}");
 	bad(prop("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}"), "{\"x\":[1,2,\"3\"]}", "arguments.x[2]",
 	    "arguments.x[2] must be of type integer");
@@ -300,6 +316,9 @@ static void test_refs(void **state)
 			"\"s\":{\"$ref\":\"#/$defs/a~1b\"},\"u\":{\"$ref\":\"https://example.com/x.json\"}}}";
 
 	(void)state;
+	/* a fragment's %-escapes are decoded before the pointer's ~0 and ~1 */
+	bad("{\"$defs\":{\"a%b\":{\"type\":\"string\"}},\"properties\":{\"p\":{\"$ref\":\"#/$defs/a%25b\"}}}",
+	    "{\"p\":1}", "arguments.p", "arguments.p must be of type string");
 	ok(s, "{\"p\":{\"x\":1},\"q\":[{\"x\":2}],\"s\":\"t\",\"u\":5}");
 	bad(s, "{\"p\":{}}", "arguments.p.x", "Missing required argument: p.x");
 	bad(s, "{\"q\":[{\"x\":1},{\"x\":\"2\"}]}", "arguments.q[1].x", "arguments.q[1].x must be of type number");
