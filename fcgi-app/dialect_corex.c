@@ -16,7 +16,7 @@
 #include "core/timeutil.h"
 #include "core/toolrun.h"
 #include "core/tools.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
 /* ---- mapping helpers ---- */

@@ -13,7 +13,7 @@
 #include "core/netguard.h"
 #include "core/store.h"
 #include "core/timeutil.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
 #define SCOPE_MAX 512

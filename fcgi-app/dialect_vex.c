@@ -14,7 +14,7 @@
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "core/tools.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
 /* ---- mapping helpers ---- */

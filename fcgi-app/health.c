@@ -5,7 +5,7 @@
 #include "core/err.h"
 #include "core/store.h"
 #include "core/timeutil.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 
 /* The runner beats every 2 s; a runner silent for longer than this is "down". */
 #define RUNNER_STALE_US (10 * 1000000LL)

@@ -14,7 +14,7 @@
 #include "core/netguard.h"
 #include "core/sealbox.h"
 #include "core/store.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
 #define SECRET_RAW 32       /* random bytes behind "whsec_" */

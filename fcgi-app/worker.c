@@ -17,7 +17,7 @@
 #include "core/store.h"
 #include "core/timeutil.h"
 #include "core/wake.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/http.h"
 #include "fcgi-app/router.h"
 

@@ -13,7 +13,7 @@
 #include "runner/browser.h"
 #include "runner/exec_agent.h"
 #include "runner/exec_tool.h"
-#include "runner/model.h"
+#include "runner/llm.h"
 
 int64_t vex_count_words(const char *s)
 {
@@ -350,7 +350,7 @@ static int cap_text(char **s)
 }
 
 /* A browser function call: what the browser said, or {"error":...} when the tool failed. */
-static int run_browser_call(struct vex_exec_ctx *ctx, const struct agent_tools *t, const struct vex_model_call *call,
+static int run_browser_call(struct vex_exec_ctx *ctx, const struct agent_tools *t, const struct vex_llm_call *call,
 			    char **ret)
 {
 	char why[400], *text = NULL;
@@ -382,7 +382,7 @@ static int run_browser_call(struct vex_exec_ctx *ctx, const struct agent_tools *
  * {"error":{"code","message"}} for an unknown function, invalid arguments or a failed tool.
  * 0, VEX_ESTATE (the job must stop; ctx->stopped says why), VEX_ENOMEM.
  */
-static int run_call(struct vex_exec_ctx *ctx, const struct agent_tools *t, const struct vex_model_call *call,
+static int run_call(struct vex_exec_ctx *ctx, const struct agent_tools *t, const struct vex_llm_call *call,
 		    char **ret)
 {
 	const struct agent_tool *tool = agent_tool_find(t, call->name);
@@ -501,7 +501,7 @@ static int add_message(json_t *messages, const char *role, const char *content)
 		VEX_ENOMEM : 0;
 }
 
-static void add_usage(struct vex_job *out, const struct vex_model_reply *r)
+static void add_usage(struct vex_job *out, const struct vex_llm_reply *r)
 {
 	out->tokens_in += r->tokens_in;
 	out->tokens_out += r->tokens_out;
@@ -537,9 +537,9 @@ static json_t *first_object(const char *s)
 static int review(struct vex_exec_ctx *ctx, const char *model, const struct vex_agent *agent, const char *prompt,
 		  struct vex_job *out, struct loop_state *st)
 {
-	struct vex_model_reply r = { 0 };
+	struct vex_llm_reply r = { 0 };
 	json_t *messages = json_array(), *v = NULL, *x;
-	char err[VEX_MODEL_ERR_MAX], *task = NULL;
+	char err[VEX_LLM_ERR_MAX], *task = NULL;
 	size_t n;
 	int rc = VEX_ENOMEM;
 
@@ -551,7 +551,7 @@ static int review(struct vex_exec_ctx *ctx, const char *model, const struct vex_
 		 st->response);
 	if (add_message(messages, "system", review_prompt) || add_message(messages, "user", task))
 		goto out;
-	rc = vex_model_chat(ctx, model, messages, NULL, &r, err, sizeof(err));
+	rc = vex_llm_chat(ctx, model, messages, NULL, &r, err, sizeof(err));
 	if (rc == VEX_ESTATE || rc == VEX_ENOMEM)
 		goto out;
 	st->reviewed = 1;
@@ -575,7 +575,7 @@ static int review(struct vex_exec_ctx *ctx, const char *model, const struct vex_
 				  "the review did not answer with a JSON object");
 	rc = st->review_notes ? 0 : VEX_ENOMEM;
 out:
-	vex_model_reply_release(&r);
+	vex_llm_reply_release(&r);
 	json_decref(v);
 	json_decref(messages);
 	free(task);
@@ -618,9 +618,9 @@ static int run_loop(struct vex_exec_ctx *ctx, const struct vex_agent *agent, con
 {
 	struct agent_tools tools = { 0 };
 	struct loop_state st = { 0 };
-	struct vex_model_reply r = { 0 };
+	struct vex_llm_reply r = { 0 };
 	json_t *messages = json_array();
-	char err[VEX_MODEL_ERR_MAX], msg[300];
+	char err[VEX_LLM_ERR_MAX], msg[300];
 	int depth = agent->max_depth > 0 ? agent->max_depth : VEX_AGENT_DEPTH_DEFAULT;
 	int round, rc = VEX_ENOMEM;
 	size_t i;
@@ -638,8 +638,8 @@ static int run_loop(struct vex_exec_ctx *ctx, const struct vex_agent *agent, con
 		goto out;
 	for (round = 1; round <= depth; round++) {
 		report(ctx, round, depth, "calling the model");
-		vex_model_reply_release(&r);
-		rc = vex_model_chat(ctx, model, messages, tools.functions, &r, err, sizeof(err));
+		vex_llm_reply_release(&r);
+		rc = vex_llm_chat(ctx, model, messages, tools.functions, &r, err, sizeof(err));
 		if (rc == VEX_EIO) {
 			rc = set_loop_result(out, &st, err);
 			if (rc == 0)
@@ -714,7 +714,7 @@ out:
 		out->browser_seconds = vex_browser_close(tools.browser);
 		tools.browser = NULL;
 	}
-	vex_model_reply_release(&r);
+	vex_llm_reply_release(&r);
 	agent_tools_release(&tools);
 	json_decref(messages);
 	free(st.response);

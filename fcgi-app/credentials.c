@@ -1,4 +1,4 @@
-/* keys.c - credential management in the vex dialect: /api/v1/keys (API keys) and /api/v1/tokens (JWTs). */
+/* credentials.c - credential management in the vex dialect: /api/v1/keys (API keys) and /api/v1/tokens (JWTs). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +10,7 @@
 #include "core/limits.h"
 #include "core/store.h"
 #include "core/timeutil.h"
-#include "fcgi-app/api.h"
+#include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
 static json_t *time_json(int64_t us)

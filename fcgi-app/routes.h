@@ -1,6 +1,6 @@
-/* api.h - the route tables each presenter of vex-api contributes (health and the three dialects). */
-#ifndef VEX_API_H
-#define VEX_API_H
+/* routes.h - the route tables each presenter of vex-api contributes (health and the three dialects). */
+#ifndef VEX_ROUTES_H
+#define VEX_ROUTES_H
 
 #include <stddef.h>
 

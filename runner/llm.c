@@ -1,5 +1,6 @@
-/* model.c - one chat completion call to an OpenAI-compatible endpoint: libcurl, retries, the reply parser. */
-#include "runner/model.h"
+/* llm.c - the language-model client: one chat completion call to an OpenAI-compatible endpoint
+ * (libcurl, retries, the reply parser). */
+#include "runner/llm.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #define RETRY_AFTER_MAX_MS 60000 /* a Retry-After is honoured up to this */
 #define SNIPPET_MAX 200          /* bytes of a response body quoted in an error */
 
-void vex_model_reply_release(struct vex_model_reply *r)
+void vex_llm_reply_release(struct vex_llm_reply *r)
 {
 	size_t i;
 
@@ -46,7 +47,7 @@ static int64_t int_member(const json_t *o, const char *key)
 }
 
 /* One entry of message.tool_calls into "c" and the clean copy "sent" (for the next request). */
-static int parse_call(const json_t *tc, size_t i, struct vex_model_call *c, json_t *sent, char *err, size_t errlen)
+static int parse_call(const json_t *tc, size_t i, struct vex_llm_call *c, json_t *sent, char *err, size_t errlen)
 {
 	json_t *fn = json_object_get(tc, "function");
 	json_t *name = json_object_get(fn, "name"), *args = json_object_get(fn, "arguments");
@@ -81,9 +82,9 @@ out:
 	return rc;
 }
 
-int vex_model_reply_parse(const char *body, size_t len, struct vex_model_reply *ret, char *err, size_t errlen)
+int vex_llm_reply_parse(const char *body, size_t len, struct vex_llm_reply *ret, char *err, size_t errlen)
 {
-	struct vex_model_reply r = { 0 };
+	struct vex_llm_reply r = { 0 };
 	json_t *root = NULL, *msg, *content, *calls, *model, *sent = NULL;
 	json_error_t jerr;
 	size_t i;
@@ -142,7 +143,7 @@ int vex_model_reply_parse(const char *body, size_t len, struct vex_model_reply *
 	memset(&r, 0, sizeof(r));
 	rc = 0;
 out:
-	vex_model_reply_release(&r);
+	vex_llm_reply_release(&r);
 	json_decref(sent);
 	json_decref(root);
 	return rc;
@@ -163,7 +164,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *user)
 	size_t add = size * n;
 	char *nb;
 
-	if (x->len + add > VEX_MODEL_REPLY_MAX) {
+	if (x->len + add > VEX_LLM_REPLY_MAX) {
 		x->toobig = 1;
 		return 0;
 	}
@@ -252,7 +253,7 @@ static int post_once(struct vex_exec_ctx *ctx, const char *url, struct curl_slis
 		res = done->data.result;
 	if (x->toobig) {
 		rc = VEX_EIO;
-		snprintf(err, errlen, "the model endpoint's answer is longer than %d bytes", VEX_MODEL_REPLY_MAX);
+		snprintf(err, errlen, "the model endpoint's answer is longer than %d bytes", VEX_LLM_REPLY_MAX);
 		goto out;
 	}
 	if (res == CURLE_OPERATION_TIMEDOUT) {
@@ -326,14 +327,14 @@ out:
 	return dump;
 }
 
-int vex_model_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *messages, const json_t *tools,
-		   struct vex_model_reply *ret, char *err, size_t errlen)
+int vex_llm_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *messages, const json_t *tools,
+		   struct vex_llm_reply *ret, char *err, size_t errlen)
 {
 	const struct vex_config *cfg = ctx->cfg;
 	struct curl_slist *headers = NULL, *tmp;
 	struct exchange x = { 0 };
 	const char *key = cfg->model_api_key;
-	char *payload = NULL, *auth = NULL, *url = NULL, why[VEX_MODEL_ERR_MAX], snip[SNIPPET_MAX + 1];
+	char *payload = NULL, *auth = NULL, *url = NULL, why[VEX_LLM_ERR_MAX], snip[SNIPPET_MAX + 1];
 	size_t blen = strlen(cfg->model_base_url), n;
 	long status;
 	int attempt, rc = VEX_ENOMEM;
@@ -373,7 +374,7 @@ int vex_model_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *me
 		if (rc == VEX_ESTATE || rc == VEX_ENOMEM)
 			goto out;
 		if (rc == 0 && status >= 200 && status < 300) {
-			rc = vex_model_reply_parse(x.body ? x.body : "", x.len, ret, why, sizeof(why));
+			rc = vex_llm_reply_parse(x.body ? x.body : "", x.len, ret, why, sizeof(why));
 			if (rc == VEX_EINVAL) {
 				rc = VEX_EIO;
 				snippet(x.body, x.len, snip, sizeof(snip));
