@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -81,8 +82,8 @@ out:
 static int mac_hex(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
 		   size_t len, char out[2 * MAC_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char m[MAC_LEN];
+	char text[2 * MAC_LEN + 1];
 	size_t mlen = 0;
 
 	/* A NULL key re-initialises the context with the key it already holds: no new key schedule. */
@@ -92,10 +93,8 @@ static int mac_hex(struct vex_cache *c, const char *key, size_t klen, const char
 	    !EVP_MAC_update(c->mac, (const unsigned char *)json, len) || !EVP_MAC_final(c->mac, m, &mlen, sizeof(m)) ||
 	    mlen != MAC_LEN)
 		return VEX_ERROR;
-	for (size_t i = 0; i < MAC_LEN; i++) {
-		out[2 * i] = hex[m[i] >> 4];
-		out[2 * i + 1] = hex[m[i] & 15];
-	}
+	vex_hex_encode(m, MAC_LEN, text);
+	memcpy(out, text, 2 * MAC_LEN); /* no NUL: "out" sits inside a value's header */
 	return 0;
 }
 

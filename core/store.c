@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -275,21 +276,9 @@ int vex_store_errcode(int rc)
 	return VEX_ERROR;
 }
 
-/* FNV-1a of the SQL text: the statement cache key. */
-static uint64_t sql_hash(const char *sql)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *sql; sql++) {
-		h ^= (unsigned char)*sql;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
 {
-	uint64_t h = sql_hash(sql);
+	uint64_t h = vex_hash_str(sql); /* the statement cache key */
 	size_t i = (size_t)(h % VEX_STMT_SLOTS), n;
 	struct vex_stmt_slot *slot;
 	sqlite3_stmt *st = NULL;

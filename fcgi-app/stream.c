@@ -11,6 +11,7 @@
 #include "core/auth.h"
 #include "core/authn.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/jobview.h"
 #include "core/log.h"
@@ -98,17 +99,6 @@ static void sb_release(struct sbuf *b)
 
 /* ---- the registry ---- */
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 int vex_stream_registry_init(struct vex_stream_server *s)
 {
 	size_t n = 64;
@@ -155,7 +145,7 @@ void vex_stream_registry_release(struct vex_stream_server *s)
 
 static struct vex_stream_watch **watch_slot(struct vex_stream_server *s, const char *job_id)
 {
-	struct vex_stream_watch **p = &s->watches[hash(job_id) & (s->nbuckets - 1)];
+	struct vex_stream_watch **p = &s->watches[vex_hash_str(job_id) & (s->nbuckets - 1)];
 
 	while (*p && strcmp((*p)->job_id, job_id) != 0)
 		p = &(*p)->next;
@@ -164,7 +154,7 @@ static struct vex_stream_watch **watch_slot(struct vex_stream_server *s, const c
 
 static struct vex_stream_owner **owner_slot(struct vex_stream_server *s, const char *name)
 {
-	struct vex_stream_owner **p = &s->owners[hash(name) & (s->nbuckets - 1)];
+	struct vex_stream_owner **p = &s->owners[vex_hash_str(name) & (s->nbuckets - 1)];
 
 	while (*p && strcmp((*p)->name, name) != 0)
 		p = &(*p)->next;
