@@ -201,10 +201,22 @@ static const char *const list_sql[4] = {
 	" ORDER BY id DESC LIMIT ?3",
 };
 
+static int agent_row(sqlite3_stmt *st, void *item)
+{
+	return agent_from_row(st, item);
+}
+
+static void agent_row_free(void *item)
+{
+	vex_agent_free(*(struct vex_agent **)item);
+}
+
 int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			  struct vex_agent_list *ret)
 {
-	struct vex_agent_list l = { NULL, 0 };
+	struct vex_rows spec = { sizeof(struct vex_agent *), (size_t)limit, agent_row, agent_row_free, NULL, NULL };
+	void *items;
+	size_t n;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -218,29 +230,10 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = agent_from_row(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	if (rc == 0 && l.n == 0) {
-		free(l.items); /* an empty list owns nothing: callers may skip the release */
-		l.items = NULL;
-	}
+	rc = vex_store_collect(st, &spec, &items, &n);
 	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
+		ret->items = items;
+		ret->n = n;
 	}
-out:
-	vex_store_done(st);
-	vex_agent_list_release(&l);
 	return rc;
 }

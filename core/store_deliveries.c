@@ -136,13 +136,33 @@ static int read_delivery(sqlite3_stmt *st, struct vex_delivery *d)
 	return fail ? VEX_ENOMEM : 0;
 }
 
+static int attempt_row(sqlite3_stmt *st, void *item)
+{
+	struct vex_delivery_attempt *a = item;
+	int fail = 0;
+
+	a->n = sqlite3_column_int(st, 0);
+	a->at = sqlite3_column_int64(st, 1);
+	a->status_code = sqlite3_column_int(st, 2);
+	a->error = vex_col_strdup(st, 3, &fail);
+	a->duration_us = sqlite3_column_int64(st, 4);
+	a->response_body = vex_col_strdup(st, 5, &fail);
+	return fail ? VEX_ENOMEM : 0;
+}
+
+static void attempt_row_free(void *item)
+{
+	attempt_release(item);
+}
+
 /* The attempts of "d", oldest first, into d->log. */
 static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 {
-	struct vex_delivery_attempt *log = NULL, *grown;
-	size_t n = 0, cap = 0;
+	struct vex_rows spec = { sizeof(struct vex_delivery_attempt), 0, attempt_row, attempt_row_free, NULL, NULL };
+	void *log;
+	size_t n;
 	sqlite3_stmt *st;
-	int rc, fail = 0;
+	int rc;
 
 	rc = vex_store_stmt(s,
 			    "SELECT n, at, status_code, error, duration_us, response_body FROM webhook_attempts"
@@ -151,36 +171,30 @@ static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, d->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			grown = realloc(log, cap * sizeof(*log));
-			if (!grown) {
-				fail = 1;
-				break;
-			}
-			log = grown;
-		}
-		memset(&log[n], 0, sizeof(log[n]));
-		log[n].n = sqlite3_column_int(st, 0);
-		log[n].at = sqlite3_column_int64(st, 1);
-		log[n].status_code = sqlite3_column_int(st, 2);
-		log[n].error = vex_col_strdup(st, 3, &fail);
-		log[n].duration_us = sqlite3_column_int64(st, 4);
-		log[n].response_body = vex_col_strdup(st, 5, &fail);
-		n++;
+	rc = vex_store_collect(st, &spec, &log, &n);
+	if (rc == 0) {
+		d->log = log;
+		d->nlog = n;
 	}
-	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
-	d->log = log;
-	d->nlog = n;
 	return rc;
+}
+
+static int delivery_row(sqlite3_stmt *st, void *item)
+{
+	return read_delivery(st, item);
+}
+
+static void delivery_row_free(void *item)
+{
+	vex_delivery_release(item);
 }
 
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
 {
+	struct vex_rows spec = { sizeof(struct vex_delivery), (size_t)limit, delivery_row, delivery_row_free, NULL, NULL };
 	struct vex_delivery_list l = { NULL, 0 };
+	void *items;
 	sqlite3_stmt *st;
 	size_t i;
 	int rc;
@@ -199,23 +213,14 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 				    &st);
 	if (rc)
 		return rc;
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		vex_store_done(st);
-		return VEX_ENOMEM;
-	}
 	vex_bind_text(st, 1, hook_id);
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l.n < (size_t)limit) {
-		if (read_delivery(st, &l.items[l.n++]) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
+	rc = vex_store_collect(st, &spec, &items, &l.n);
+	if (rc)
+		return rc;
+	l.items = items;
 	for (i = 0; rc == 0 && i < l.n; i++)
 		rc = load_attempts(s, &l.items[i]);
 	if (rc) {

@@ -365,9 +365,21 @@ static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 	vex_bind_int64_named(st, ":offset", f->offset);
 }
 
+static int job_row(sqlite3_stmt *st, void *item)
+{
+	return job_from_row(st, item);
+}
+
+static void job_row_free(void *item)
+{
+	vex_job_free(*(struct vex_job **)item);
+}
+
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {
-	struct vex_job_list l = { NULL, 0 };
+	struct vex_rows spec = { sizeof(struct vex_job *), 0, job_row, job_row_free, NULL, NULL };
+	void *items;
+	size_t n;
 	sqlite3_stmt *st = NULL;
 	char sql[2048];
 	int rc;
@@ -382,30 +394,12 @@ int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, str
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	l.items = calloc((size_t)f->limit, sizeof(*l.items));
-	if (!l.items) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = job_from_row(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	if (rc == 0 && l.n == 0) {
-		free(l.items); /* an empty list owns nothing: callers may skip the release */
-		l.items = NULL;
-	}
+	spec.max = (size_t)f->limit;
+	rc = vex_store_collect(st, &spec, &items, &n);
 	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
+		ret->items = items;
+		ret->n = n;
 	}
-out:
-	vex_store_done(st);
-	vex_job_list_release(&l);
 	return rc;
 }
 

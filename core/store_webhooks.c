@@ -246,41 +246,29 @@ out:
 	return rc;
 }
 
+static int hook_row(sqlite3_stmt *st, void *item)
+{
+	return hook_from_row(st, item);
+}
+
+static void hook_row_free(void *item)
+{
+	vex_webhook_free(*(struct vex_webhook **)item);
+}
+
 /* Collect the rows of "st" (bound by the caller), at most "cap" (0: as many as come), then done. */
 static int collect(sqlite3_stmt *st, size_t cap, struct vex_webhook_list *ret)
 {
-	struct vex_webhook_list l = { NULL, 0 };
-	size_t room = 0;
+	struct vex_rows spec = { sizeof(struct vex_webhook *), cap, hook_row, hook_row_free, NULL, NULL };
+	void *items;
+	size_t n;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cap && l.n >= cap)
-			break;
-		if (l.n == room) {
-			size_t nroom = room ? room * 2 : 16;
-			struct vex_webhook **items = realloc(l.items, nroom * sizeof(*items));
-
-			if (!items) {
-				rc = VEX_ENOMEM;
-				goto out;
-			}
-			l.items = items;
-			room = nroom;
-		}
-		rc = hook_from_row(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	rc = vex_store_collect(st, &spec, &items, &n);
 	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
+		ret->items = items;
+		ret->n = n;
 	}
-out:
-	vex_store_done(st);
-	vex_webhook_list_release(&l);
 	return rc;
 }
 

@@ -1,0 +1,51 @@
+/* store_rows.c - the one row collector: a SELECT's rows into an array of items, for every listing. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "store_internal.h"
+
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *spec, void **ret_items, size_t *ret_n)
+{
+	struct vex_buf b; /* the items, back to back */
+	size_t n = 0, i;
+	void *item;
+	int rc;
+
+	vex_buf_init(&b, spec->max && spec->max <= SIZE_MAX / 2 / spec->size ? spec->max * spec->size : SIZE_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (spec->max && n >= spec->max)
+			break;
+		rc = vex_buf_reserve(&b, spec->size);
+		if (rc)
+			goto out;
+		item = b.p + b.len;
+		memset(item, 0, spec->size);
+		rc = spec->read(st, item);
+		if (rc == 0 && spec->keep && !spec->keep(item, spec->arg)) {
+			if (spec->release)
+				spec->release(item);
+			continue;
+		}
+		b.len += spec->size;
+		n++;
+		if (rc) /* the partial item is released with the others */
+			goto out;
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	if (rc == 0) {
+		/* an empty list owns nothing: callers may skip the release */
+		*ret_items = n ? b.p : NULL;
+		*ret_n = n;
+		if (n)
+			b.p = NULL;
+	}
+out:
+	vex_store_done(st);
+	for (i = 0; rc && spec->release && i < n; i++)
+		spec->release(b.p + i * spec->size);
+	vex_buf_release(&b);
+	return rc;
+}
