@@ -40,6 +40,23 @@ int vex_buf_reserve(struct vex_buf *b, size_t extra)
 	return 0;
 }
 
+void vex_buf_wrote(struct vex_buf *b, size_t n)
+{
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void vex_buf_drop(struct vex_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		vex_buf_reset(b);
+		return;
+	}
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+	b->p[b->len] = '\0';
+}
+
 int vex_buf_add(struct vex_buf *b, const void *data, size_t n)
 {
 	int rc;

@@ -26,6 +26,13 @@ void vex_buf_init(struct vex_buf *b, size_t max);
  * neither failure is kept in "err" nor changes the contents. */
 int vex_buf_reserve(struct vex_buf *b, size_t extra);
 
+/* After vex_buf_reserve, a caller may write up to cap - len - 1 bytes at p + len itself (a read(2)),
+ * then add them to "len" and put the NUL back: vex_buf_wrote does both. */
+void vex_buf_wrote(struct vex_buf *b, size_t n);
+
+/* Removes the first "n" bytes (all when n >= len), keeping the rest and the memory. */
+void vex_buf_drop(struct vex_buf *b, size_t n);
+
 /* Appends "n" bytes of "data". 0, or VEX_ETOOBIG / VEX_ENOMEM (then kept in "err", contents unchanged). */
 int vex_buf_add(struct vex_buf *b, const void *data, size_t n);
 

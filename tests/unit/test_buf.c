@@ -106,6 +106,26 @@ static void test_steal(void **state)
 	free(s);
 }
 
+/* The read(2) pattern: reserve, write in place, account; and consuming from the front. */
+static void test_wrote_and_drop(void **state)
+{
+	struct vex_buf b;
+
+	(void)state;
+	vex_buf_init(&b, 64);
+	assert_int_equal(vex_buf_reserve(&b, 10), 0);
+	memcpy(b.p, "0123456789", 10);
+	vex_buf_wrote(&b, 10);
+	assert_string_equal(b.p, "0123456789");
+	vex_buf_drop(&b, 4);
+	assert_string_equal(b.p, "456789");
+	assert_int_equal(b.len, 6);
+	vex_buf_drop(&b, 100);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.p, "");
+	vex_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +133,7 @@ int main(void)
 		cmocka_unit_test(test_cap),
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_steal),
+		cmocka_unit_test(test_wrote_and_drop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
