@@ -311,7 +311,7 @@ static void render(struct vex_stream_server *s, struct vex_buf *b, const struct 
 /* The FastCGI param "name" of the request into "out" (vex_fcgi_param's codes); "" unless found. */
 static int param(const struct vex_stream_conn *c, const char *name, char *out, size_t cap)
 {
-	int rc = vex_fcgi_param(c->params.buf, c->params.len, name, out, cap);
+	int rc = vex_fcgi_param((const unsigned char *)c->params.p, c->params.len, name, out, cap);
 
 	if (rc)
 		out[0] = '\0';
@@ -392,7 +392,7 @@ static int parse(struct vex_stream_server *s, struct vex_stream_conn *c, struct 
 		fail(s, c, 400, "HEADER_TOO_LARGE", "request headers exceed 64 KiB", NULL, NULL);
 		return VEX_EINVAL;
 	}
-	if (vex_fcgi_params_check(c->params.buf, c->params.len) != 0) {
+	if (vex_fcgi_params_check((const unsigned char *)c->params.p, c->params.len) != 0) {
 		fail(s, c, 400, "BAD_REQUEST", "malformed FastCGI parameters", NULL, NULL);
 		return VEX_EINVAL;
 	}
