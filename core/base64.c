@@ -2,6 +2,7 @@
 #include "base64.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -46,18 +47,12 @@ size_t vex_b64_encode(const void *in, size_t n, char *out, int flags)
 /* The value of "c" in the alphabets "flags" allow, or -1. */
 static int b64_value(char c, int flags)
 {
-	int url = (flags & (VEX_B64_URL | VEX_B64_EITHER)) != 0, std = !(flags & VEX_B64_URL) || (flags & VEX_B64_EITHER);
+	const char *p;
 
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if ((c == '+' && std) || (c == '-' && url))
-		return 62;
-	if ((c == '/' && std) || (c == '_' && url))
-		return 63;
+	if ((!(flags & VEX_B64_URL) || (flags & VEX_B64_EITHER)) && (p = memchr(std_chars, c, 64)))
+		return (int)(p - std_chars);
+	if ((flags & (VEX_B64_URL | VEX_B64_EITHER)) && (p = memchr(url_chars, c, 64)))
+		return (int)(p - url_chars);
 	return -1;
 }
 

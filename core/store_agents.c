@@ -211,10 +211,11 @@ static void agent_row_free(void *item)
 	vex_agent_free(*(struct vex_agent **)item);
 }
 
+static const struct vex_rows agent_rows = { sizeof(struct vex_agent *), agent_row, agent_row_free, NULL };
+
 int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			  struct vex_agent_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_agent *), (size_t)limit, agent_row, agent_row_free, NULL, NULL };
 	void *items;
 	size_t n;
 	sqlite3_stmt *st = NULL;
@@ -230,10 +231,8 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	rc = vex_store_collect(st, &agent_rows, (size_t)limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_agent_list){ items, n };
 	return rc;
 }

@@ -155,10 +155,12 @@ static void attempt_row_free(void *item)
 	attempt_release(item);
 }
 
+static const struct vex_rows attempt_rows = { sizeof(struct vex_delivery_attempt), attempt_row, attempt_row_free,
+					       NULL };
+
 /* The attempts of "d", oldest first, into d->log. */
 static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 {
-	struct vex_rows spec = { sizeof(struct vex_delivery_attempt), 0, attempt_row, attempt_row_free, NULL, NULL };
 	void *log;
 	size_t n;
 	sqlite3_stmt *st;
@@ -171,7 +173,7 @@ static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, d->id);
-	rc = vex_store_collect(st, &spec, &log, &n);
+	rc = vex_store_collect(st, &attempt_rows, 0, NULL, &log, &n);
 	if (rc == 0) {
 		d->log = log;
 		d->nlog = n;
@@ -189,10 +191,11 @@ static void delivery_row_free(void *item)
 	vex_delivery_release(item);
 }
 
+static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), delivery_row, delivery_row_free, NULL };
+
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_delivery), (size_t)limit, delivery_row, delivery_row_free, NULL, NULL };
 	struct vex_delivery_list l = { NULL, 0 };
 	void *items;
 	sqlite3_stmt *st;
@@ -217,7 +220,7 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	rc = vex_store_collect(st, &spec, &items, &l.n);
+	rc = vex_store_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
 	if (rc)
 		return rc;
 	l.items = items;

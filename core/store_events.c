@@ -78,19 +78,17 @@ static void event_row_free(void *item)
 	event_release(item);
 }
 
+static const struct vex_rows event_rows = { sizeof(struct vex_job_event), event_row, event_row_free, NULL };
+
 /* Step "st" (a SELECT of EVENT_COLS) to the end, collecting at most "limit" rows; resets "st". */
 static int collect(sqlite3_stmt *st, int limit, struct vex_job_event_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_job_event), (size_t)limit, event_row, event_row_free, NULL, NULL };
 	void *items;
 	size_t n;
-	int rc;
+	int rc = vex_store_collect(st, &event_rows, (size_t)limit, NULL, &items, &n);
 
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	if (rc == 0)
+		*ret = (struct vex_job_event_list){ items, n };
 	return rc;
 }
 

@@ -75,21 +75,21 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
  * How vex_store_collect turns rows into items of "size" bytes: "read" fills a zeroed item from the
  * current row (0 or VEX_E...; a partial item is still handed to "release"), "release" frees what
  * "read" put in one (NULL: nothing to free), "keep" (NULL: every row) drops the rows it answers 0
- * for, "max" caps the rows kept (0: no cap).
+ * for, given the "arg" of the call.
  */
 struct vex_rows {
 	size_t size;
-	size_t max;
 	int (*read)(sqlite3_stmt *st, void *item);
 	void (*release)(void *item);
 	int (*keep)(const void *item, const void *arg);
-	const void *arg;
 };
 
-/* Steps the bound "st" through its rows into a new array: *ret_items (NULL when none is kept;
- * the caller frees it and what "release" would) of *ret_n items. Hands "st" back (vex_store_done)
- * in every case. 0 or VEX_E...; on failure every item read is released and nothing is written. */
-int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *spec, void **ret_items, size_t *ret_n);
+/* Steps the bound "st" through its rows, keeping at most "max" (0: no cap), into a new array:
+ * *ret_items (NULL when none is kept; the caller frees it and what "release" would) of *ret_n
+ * items. Hands "st" back (vex_store_done) in every case. 0 or VEX_E...; on failure every item read
+ * is released and nothing is written. */
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		      size_t *ret_n);
 
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);

@@ -375,9 +375,10 @@ static void job_row_free(void *item)
 	vex_job_free(*(struct vex_job **)item);
 }
 
+static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
+
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_job *), 0, job_row, job_row_free, NULL, NULL };
 	void *items;
 	size_t n;
 	sqlite3_stmt *st = NULL;
@@ -394,12 +395,9 @@ int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, str
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	spec.max = (size_t)f->limit;
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	rc = vex_store_collect(st, &job_rows, (size_t)f->limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_job_list){ items, n };
 	return rc;
 }
 

@@ -119,10 +119,11 @@ static int key_row(sqlite3_stmt *st, void *item)
 	return 0;
 }
 
+static const struct vex_rows key_rows = { sizeof(struct vex_api_key), key_row, NULL, NULL };
+
 int vex_store_keys_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			struct vex_api_key_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_api_key), (size_t)limit, key_row, NULL, NULL, NULL };
 	void *items;
 	size_t n;
 	sqlite3_stmt *st = NULL;
@@ -138,11 +139,9 @@ int vex_store_keys_list(struct vex_store *s, const char *owner, const char *befo
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	rc = vex_store_collect(st, &key_rows, (size_t)limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_api_key_list){ items, n };
 	return rc;
 }
 

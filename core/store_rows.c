@@ -7,29 +7,30 @@
 #include "err.h"
 #include "store_internal.h"
 
-int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *spec, void **ret_items, size_t *ret_n)
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		      size_t *ret_n)
 {
 	struct vex_buf b; /* the items, back to back */
 	size_t n = 0, i;
 	void *item;
 	int rc;
 
-	vex_buf_init(&b, spec->max && spec->max <= SIZE_MAX / 2 / spec->size ? spec->max * spec->size : SIZE_MAX);
+	vex_buf_init(&b, max && max <= SIZE_MAX / 2 / rows->size ? max * rows->size : SIZE_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (spec->max && n >= spec->max)
+		if (max && n >= max)
 			break;
-		rc = vex_buf_reserve(&b, spec->size);
+		rc = vex_buf_reserve(&b, rows->size);
 		if (rc)
 			goto out;
 		item = b.p + b.len;
-		memset(item, 0, spec->size);
-		rc = spec->read(st, item);
-		if (rc == 0 && spec->keep && !spec->keep(item, spec->arg)) {
-			if (spec->release)
-				spec->release(item);
+		memset(item, 0, rows->size);
+		rc = rows->read(st, item);
+		if (rc == 0 && rows->keep && !rows->keep(item, arg)) {
+			if (rows->release)
+				rows->release(item);
 			continue;
 		}
-		b.len += spec->size;
+		b.len += rows->size;
 		n++;
 		if (rc) /* the partial item is released with the others */
 			goto out;
@@ -44,8 +45,8 @@ int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *spec, void **ret_
 	}
 out:
 	vex_store_done(st);
-	for (i = 0; rc && spec->release && i < n; i++)
-		spec->release(b.p + i * spec->size);
+	for (i = 0; rc && rows->release && i < n; i++)
+		rows->release(b.p + i * rows->size);
 	vex_buf_release(&b);
 	return rc;
 }

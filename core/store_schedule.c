@@ -40,10 +40,11 @@ static void sched_row_free(void *item)
 	free(((struct vex_sched_agent *)item)->schedule_json);
 }
 
+static const struct vex_rows sched_rows = { sizeof(struct vex_sched_agent), sched_row, sched_row_free, NULL };
+
 int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit,
 			       struct vex_sched_agent_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_sched_agent), (size_t)limit, sched_row, sched_row_free, NULL, NULL };
 	void *items;
 	size_t n;
 	sqlite3_stmt *st = NULL;
@@ -61,11 +62,9 @@ int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int li
 		return rc;
 	vex_bind_text(st, 1, after_id ? after_id : "");
 	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	rc = vex_store_collect(st, &sched_rows, (size_t)limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_sched_agent_list){ items, n };
 	return rc;
 }
 

@@ -91,21 +91,20 @@ static int tool_kept(const void *item, const void *arg)
 	return k->fn(item, k->arg);
 }
 
+static const struct vex_rows tool_rows = { sizeof(struct vex_tool_row), tool_row, tool_row_free, NULL };
+static const struct vex_rows tool_rows_kept = { sizeof(struct vex_tool_row), tool_row, tool_row_free, tool_kept };
+
 /* Step "st" to the end (at most "cap" rows that "keep" accepts; all when NULL) collecting rows
  * into *ret; hands "st" back. */
 static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const void *arg, struct vex_tool_rows *ret)
 {
 	struct tool_keep k = { keep, arg };
-	struct vex_rows spec = { sizeof(struct vex_tool_row), cap, tool_row, tool_row_free, keep ? tool_kept : NULL, &k };
 	void *items;
 	size_t n;
-	int rc;
+	int rc = vex_store_collect(st, keep ? &tool_rows_kept : &tool_rows, cap, &k, &items, &n);
 
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	if (rc == 0)
+		*ret = (struct vex_tool_rows){ items, n };
 	return rc;
 }
 

@@ -256,19 +256,17 @@ static void hook_row_free(void *item)
 	vex_webhook_free(*(struct vex_webhook **)item);
 }
 
+static const struct vex_rows hook_rows = { sizeof(struct vex_webhook *), hook_row, hook_row_free, NULL };
+
 /* Collect the rows of "st" (bound by the caller), at most "cap" (0: as many as come), then done. */
 static int collect(sqlite3_stmt *st, size_t cap, struct vex_webhook_list *ret)
 {
-	struct vex_rows spec = { sizeof(struct vex_webhook *), cap, hook_row, hook_row_free, NULL, NULL };
 	void *items;
 	size_t n;
-	int rc;
+	int rc = vex_store_collect(st, &hook_rows, cap, NULL, &items, &n);
 
-	rc = vex_store_collect(st, &spec, &items, &n);
-	if (rc == 0) {
-		ret->items = items;
-		ret->n = n;
-	}
+	if (rc == 0)
+		*ret = (struct vex_webhook_list){ items, n };
 	return rc;
 }
 

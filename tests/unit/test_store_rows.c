@@ -41,7 +41,7 @@ static void item_release(void *it)
 
 static int odd(const void *it, const void *arg)
 {
-	(void)arg;
+	assert_non_null(arg); /* the caller's, passed through */
 	return ((const struct item *)it)->v % 2 == 1;
 }
 
@@ -73,14 +73,14 @@ static void done(sqlite3 *db, sqlite3_stmt *st, struct item *items, size_t n)
 
 static void test_all_rows(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), 0, item_read, item_release, NULL, NULL };
+	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
 	sqlite3 *db;
 	sqlite3_stmt *st = numbers(&db, 1000);
 	void *items = NULL;
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, &items, &n), 0);
+	assert_int_equal(vex_store_collect(st, &spec, 0, NULL, &items, &n), 0);
 	assert_int_equal(n, 1000);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(((struct item *)items)[i].v, (int64_t)i + 1);
@@ -89,21 +89,21 @@ static void test_all_rows(void **state)
 
 static void test_cap_and_filter(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), 10, item_read, item_release, NULL, NULL };
+	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
 	sqlite3 *db;
 	sqlite3_stmt *st = numbers(&db, 100);
 	void *items = NULL;
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, &items, &n), 0);
+	assert_int_equal(vex_store_collect(st, &spec, 10, NULL, &items, &n), 0);
 	assert_int_equal(n, 10);
 	assert_int_equal(((struct item *)items)[9].v, 10);
 	done(db, st, items, n);
 
 	spec.keep = odd;
 	st = numbers(&db, 100);
-	assert_int_equal(vex_store_collect(st, &spec, &items, &n), 0);
+	assert_int_equal(vex_store_collect(st, &spec, 10, &spec, &items, &n), 0);
 	assert_int_equal(n, 10);
 	assert_int_equal(((struct item *)items)[9].v, 19);
 	assert_int_equal(releases, 9); /* the even rows read before the tenth odd one */
@@ -112,14 +112,14 @@ static void test_cap_and_filter(void **state)
 
 static void test_empty(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), 5, item_read, item_release, NULL, NULL };
+	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
 	sqlite3 *db;
 	sqlite3_stmt *st = numbers(&db, 0);
 	void *items = (void *)&spec;
 	size_t n = 99;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, &items, &n), 0);
+	assert_int_equal(vex_store_collect(st, &spec, 5, NULL, &items, &n), 0);
 	assert_null(items); /* an empty list owns nothing */
 	assert_int_equal(n, 0);
 	done(db, st, NULL, 0);
@@ -127,7 +127,7 @@ static void test_empty(void **state)
 
 static void test_read_failure_releases(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), 0, item_read, item_release, NULL, NULL };
+	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
 	sqlite3 *db;
 	sqlite3_stmt *st = numbers(&db, 50);
 	void *items = (void *)&spec;
@@ -135,7 +135,7 @@ static void test_read_failure_releases(void **state)
 
 	(void)state;
 	fail_at = 20;
-	assert_int_equal(vex_store_collect(st, &spec, &items, &n), VEX_ENOMEM);
+	assert_int_equal(vex_store_collect(st, &spec, 0, NULL, &items, &n), VEX_ENOMEM);
 	assert_ptr_equal(items, &spec); /* nothing written */
 	assert_int_equal(n, 99);
 	assert_int_equal(reads, 21);
