@@ -91,6 +91,12 @@ struct vex_rows {
 int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
 		      size_t *ret_n);
 
+/* A page of an owner's listing, newest first: "sql" holds the four shapes of one SELECT (by
+ * owner ?1 or not, before id ?2 or not; LIMIT ?3), indexed by (owner ? 1 : 0) | (before_id ? 2 : 0),
+ * so that each uses its index. "limit" 1..1000, else VEX_EINVAL. Otherwise as vex_store_collect. */
+int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		   const struct vex_rows *rows, void **ret_items, size_t *ret_n);
+
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
 

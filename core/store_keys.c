@@ -126,20 +126,8 @@ int vex_store_keys_list(struct vex_store *s, const char *owner, const char *befo
 {
 	void *items;
 	size_t n;
-	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = vex_store_page(s, list_sql, owner, before_id, limit, &key_rows, &items, &n);
 
-	if (limit < 1 || limit > 1000)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s, list_sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
-	if (rc)
-		return rc;
-	if (owner)
-		vex_bind_text(st, 1, owner);
-	if (before_id)
-		vex_bind_text(st, 2, before_id);
-	sqlite3_bind_int(st, 3, limit);
-	rc = vex_store_collect(st, &key_rows, (size_t)limit, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_api_key_list){ items, n };
 	return rc;

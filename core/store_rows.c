@@ -1,4 +1,4 @@
-/* store_rows.c - the one row collector: a SELECT's rows into an array of items, for every listing. */
+/* store_rows.c - the one row collector: a SELECT's rows into an array of items, for every listing; pages by owner. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,4 +49,24 @@ out:
 		rows->release(b.p + i * rows->size);
 	vex_buf_release(&b);
 	return rc;
+}
+
+int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		   const struct vex_rows *rows, void **ret_items, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (limit < 1 || limit > 1000)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
+	if (rc)
+		return rc;
+	if ((owner ? vex_bind_text(st, 1, owner) : SQLITE_OK) != SQLITE_OK ||
+	    (before_id ? vex_bind_text(st, 2, before_id) : SQLITE_OK) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, limit) != SQLITE_OK) {
+		vex_store_done(st);
+		return VEX_ENOMEM;
+	}
+	return vex_store_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
 }

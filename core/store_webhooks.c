@@ -282,20 +282,16 @@ static const char *const list_sql[4] = {
 int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			    struct vex_webhook_list *ret)
 {
-	sqlite3_stmt *st;
+	void *items;
+	size_t n;
 	int rc;
 
-	if (limit < 1 || limit > 1000 || !ret)
+	if (!ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, list_sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
-	if (rc)
-		return rc;
-	rc = bind_check(st, (owner ? vex_bind_text(st, 1, owner) : SQLITE_OK) |
-				    (before_id ? vex_bind_text(st, 2, before_id) : SQLITE_OK) |
-				    sqlite3_bind_int(st, 3, limit));
-	if (rc)
-		return rc;
-	return collect(st, (size_t)limit, ret);
+	rc = vex_store_page(s, list_sql, owner, before_id, limit, &hook_rows, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_webhook_list){ items, n };
+	return rc;
 }
 
 int vex_store_webhooks_count(struct vex_store *s, const char *owner, int64_t *ret)
