@@ -45,112 +45,106 @@ static int odd(const void *it, const void *arg)
 	return ((const struct item *)it)->v % 2 == 1;
 }
 
-/* The numbers 1..n as rows. */
-static sqlite3_stmt *numbers(sqlite3 **db, int n)
+/* Collects the numbers 1..rows through "spec" (a statement of its own, reset and finalized after). */
+static int collect_numbers(int rows, const struct vex_rows *spec, size_t max, const void *arg, struct item **ret,
+			   size_t *ret_n)
 {
+	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
+	void *items = ret ? (void *)*ret : NULL;
+	int rc;
 
-	assert_int_equal(sqlite3_open(":memory:", db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(*db,
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
 					    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1)"
 					    " SELECT x FROM c WHERE ?1 > 0",
 					    -1, &st, NULL),
 			 SQLITE_OK);
-	sqlite3_bind_int(st, 1, n);
+	sqlite3_bind_int(st, 1, rows);
 	reads = releases = 0;
-	fail_at = -1;
-	return st;
+	rc = vex_store_collect(st, spec, max, arg, &items, ret_n);
+	*ret = items;
+	/* the statement was handed back in every case: reset, bindings cleared */
+	assert_false(sqlite3_stmt_busy(st));
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
 }
 
-static void done(sqlite3 *db, sqlite3_stmt *st, struct item *items, size_t n)
+static void free_items(struct item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		item_release(&items[i]);
 	free(items);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
 }
 
-static void test_all_rows(void **state)
+static const struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
+static const struct vex_rows odd_spec = { sizeof(struct item), item_read, item_release, odd };
+
+static void test_all_rows_and_cap(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
-	sqlite3 *db;
-	sqlite3_stmt *st = numbers(&db, 1000);
-	void *items = NULL;
+	struct item *items = NULL;
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, 0, NULL, &items, &n), 0);
+	fail_at = -1;
+	assert_int_equal(collect_numbers(1000, &spec, 0, NULL, &items, &n), 0);
 	assert_int_equal(n, 1000);
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(((struct item *)items)[i].v, (int64_t)i + 1);
-	done(db, st, items, n);
+		assert_int_equal(items[i].v, (int64_t)i + 1);
+	free_items(items, n);
+	assert_int_equal(collect_numbers(100, &spec, 10, NULL, &items, &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(items[9].v, 10);
+	free_items(items, n);
 }
 
-static void test_cap_and_filter(void **state)
+static void test_filter(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
-	sqlite3 *db;
-	sqlite3_stmt *st = numbers(&db, 100);
-	void *items = NULL;
+	struct item *items = NULL;
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, 10, NULL, &items, &n), 0);
+	fail_at = -1;
+	assert_int_equal(collect_numbers(100, &odd_spec, 10, &spec, &items, &n), 0);
 	assert_int_equal(n, 10);
-	assert_int_equal(((struct item *)items)[9].v, 10);
-	done(db, st, items, n);
-
-	spec.keep = odd;
-	st = numbers(&db, 100);
-	assert_int_equal(vex_store_collect(st, &spec, 10, &spec, &items, &n), 0);
-	assert_int_equal(n, 10);
-	assert_int_equal(((struct item *)items)[9].v, 19);
+	assert_int_equal(items[9].v, 19);
 	assert_int_equal(releases, 9); /* the even rows read before the tenth odd one */
-	done(db, st, items, n);
+	free_items(items, n);
 }
 
 static void test_empty(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
-	sqlite3 *db;
-	sqlite3_stmt *st = numbers(&db, 0);
-	void *items = (void *)&spec;
+	struct item *items = (struct item *)&spec;
 	size_t n = 99;
 
 	(void)state;
-	assert_int_equal(vex_store_collect(st, &spec, 5, NULL, &items, &n), 0);
+	fail_at = -1;
+	assert_int_equal(collect_numbers(0, &spec, 5, NULL, &items, &n), 0);
 	assert_null(items); /* an empty list owns nothing */
 	assert_int_equal(n, 0);
-	done(db, st, NULL, 0);
 }
 
 static void test_read_failure_releases(void **state)
 {
-	struct vex_rows spec = { sizeof(struct item), item_read, item_release, NULL };
-	sqlite3 *db;
-	sqlite3_stmt *st = numbers(&db, 50);
-	void *items = (void *)&spec;
+	struct item *items = (struct item *)&spec;
 	size_t n = 99;
 
 	(void)state;
 	fail_at = 20;
-	assert_int_equal(vex_store_collect(st, &spec, 0, NULL, &items, &n), VEX_ENOMEM);
+	assert_int_equal(collect_numbers(50, &spec, 0, NULL, &items, &n), VEX_ENOMEM);
 	assert_ptr_equal(items, &spec); /* nothing written */
 	assert_int_equal(n, 99);
 	assert_int_equal(reads, 21);
 	assert_int_equal(releases, 21); /* the partial item too */
-	/* the statement was handed back: reset, bindings cleared */
-	assert_false(sqlite3_stmt_busy(st));
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	done(db, st, NULL, 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_rows),
-		cmocka_unit_test(test_cap_and_filter),
+		cmocka_unit_test(test_all_rows_and_cap),
+		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_read_failure_releases),
 	};
