@@ -29,8 +29,11 @@ static enum vex_delivery_status status_parse(const char *name)
 	return VEX_DLV_PENDING;
 }
 
-static void attempt_release(struct vex_delivery_attempt *a)
+/* "item" is a struct vex_delivery_attempt (the row collector's release). */
+static void attempt_release(void *item)
 {
+	struct vex_delivery_attempt *a = item;
+
 	free(a->error);
 	free(a->response_body);
 	a->error = NULL;
@@ -114,9 +117,11 @@ const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
 	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
 #define DLV_NCOLS 14
 
-/* Columns 0..13 of a DLV_COLS row into "d" (zeroed by the caller). 0 or VEX_ENOMEM. */
-static int read_delivery(sqlite3_stmt *st, struct vex_delivery *d)
+/* Columns 0..13 of a DLV_COLS row into the struct vex_delivery "item" (zeroed by the caller; the
+ * row collector's reader). 0 or VEX_ENOMEM. */
+static int read_delivery(sqlite3_stmt *st, void *item)
 {
+	struct vex_delivery *d = item;
 	int fail = 0;
 
 	vex_col_copy(st, 0, d->id, sizeof(d->id));
@@ -150,12 +155,7 @@ static int attempt_row(sqlite3_stmt *st, void *item)
 	return fail ? VEX_ENOMEM : 0;
 }
 
-static void attempt_row_free(void *item)
-{
-	attempt_release(item);
-}
-
-static const struct vex_rows attempt_rows = { sizeof(struct vex_delivery_attempt), attempt_row, attempt_row_free,
+static const struct vex_rows attempt_rows = { sizeof(struct vex_delivery_attempt), attempt_row, attempt_release,
 					       NULL };
 
 /* The attempts of "d", oldest first, into d->log. */
@@ -181,17 +181,12 @@ static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 	return rc;
 }
 
-static int delivery_row(sqlite3_stmt *st, void *item)
-{
-	return read_delivery(st, item);
-}
-
 static void delivery_row_free(void *item)
 {
 	vex_delivery_release(item);
 }
 
-static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), delivery_row, delivery_row_free, NULL };
+static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), read_delivery, delivery_row_free, NULL };
 
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
