@@ -11,31 +11,14 @@
 #define RESCUE_BATCH 1000 /* expired leases handled per call; the runner calls again */
 #define OWNER_CACHE 64    /* owners whose running count one claim remembers */
 
-/*
- * Run the bound writing statement "st" inside BEGIN IMMEDIATE; when it changed no row the
- * transaction is rolled back and "none_rc" returned; otherwise the job "id" is read back
- * into *ret (when not NULL) and the transaction committed.
- */
-static int change_one(struct vex_store *s, sqlite3_stmt *st, const char *id, int none_rc, struct vex_job **ret)
+/* Ends the transaction around a change of the job "id": when "rc" is 0 the job is read back into
+ * *ret (when not NULL) and the transaction committed; otherwise it is rolled back. */
+static int end_change(struct vex_store *s, int rc, const char *id, struct vex_job **ret)
 {
 	struct vex_job *got = NULL;
-	int rc;
 
-	rc = vex_store_begin(s);
-	if (rc) {
-		vex_store_done(st);
-		return rc;
-	}
-	rc = vex_store_exec_stmt(st);
-	if (rc)
-		goto out;
-	if (sqlite3_changes(s->db) == 0) {
-		rc = none_rc;
-		goto out;
-	}
-	if (ret)
+	if (rc == 0 && ret)
 		rc = vex_store_job_get(s, id, NULL, &got);
-out:
 	if (rc == 0)
 		rc = vex_store_commit(s);
 	else
@@ -46,6 +29,26 @@ out:
 	}
 	vex_job_free(got);
 	return rc;
+}
+
+/*
+ * Run the bound writing statement "st" inside BEGIN IMMEDIATE; when it changed no row the
+ * transaction is rolled back and "none_rc" returned; otherwise the job "id" is read back
+ * into *ret (when not NULL) and the transaction committed.
+ */
+static int change_one(struct vex_store *s, sqlite3_stmt *st, const char *id, int none_rc, struct vex_job **ret)
+{
+	int rc;
+
+	rc = vex_store_begin(s);
+	if (rc) {
+		vex_store_done(st);
+		return rc;
+	}
+	rc = vex_store_exec_stmt(st);
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		rc = none_rc;
+	return end_change(s, rc, id, ret);
 }
 
 int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner, int force_running,
@@ -195,8 +198,7 @@ static int pick_claimable(struct vex_store *s, const int plan_limits[VEX_PLAN_CO
 int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
 			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
 {
-	char id[VEX_UUID_LEN + 1];
-	struct vex_job *got = NULL;
+	char id[VEX_UUID_LEN + 1] = "";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -220,20 +222,8 @@ int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_
 	vex_bind_text(st, 3, runner_id);
 	sqlite3_bind_int64(st, 4, now_us + lease_us);
 	rc = vex_store_exec_stmt(st);
-	if (rc)
-		goto out;
-	rc = vex_store_job_get(s, id, NULL, &got);
 out:
-	if (rc == 0)
-		rc = vex_store_commit(s);
-	else
-		vex_store_rollback(s);
-	if (rc == 0) {
-		*ret = got;
-		got = NULL;
-	}
-	vex_job_free(got);
-	return rc;
+	return end_change(s, rc, id, ret);
 }
 
 /* The lease is not part of the canonical JSON, so a renewal changes nothing a client sees:
