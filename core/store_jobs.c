@@ -1,4 +1,4 @@
-/* store_jobs.c - jobs in SQLite: insert (idempotent), get, list/count, corex reads (transitions: store_job_states.c). */
+/* store_jobs.c - jobs in SQLite: idempotent insert, get, list, count, corex reads (transitions: store_job_states.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
