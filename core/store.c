@@ -602,9 +602,8 @@ void vex_store_free(struct vex_store *s)
 int vex_store_ping(struct vex_store *s)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = vex_store_stmt(s, "SELECT 1", &st);
 
-	rc = vex_store_stmt(s, "SELECT 1", &st);
 	if (rc)
 		return VEX_EIO;
 	rc = sqlite3_step(st);
@@ -621,26 +620,30 @@ int vex_store_schema_version(struct vex_store *s)
 	return version;
 }
 
-/* ---- runner heartbeats ---- */
-
-int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 {
-	int rc;
+	int rc = vex_store_begin(s);
 
-	rc = vex_store_begin(s);
 	if (rc) {
 		vex_store_done(st);
 		return rc;
 	}
 	rc = vex_store_exec_stmt(st);
-	if (rc) {
+	if (rc)
 		vex_store_rollback(s);
-		return rc;
-	}
-	if (ret_changes)
+	else if (ret_changes)
 		*ret_changes = sqlite3_changes(s->db);
-	return vex_store_commit(s);
+	return rc;
 }
+
+int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+{
+	int rc = vex_store_write_open(s, st, ret_changes);
+
+	return rc ? rc : vex_store_commit(s);
+}
+
+/* ---- runner heartbeats ---- */
 
 int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
 {

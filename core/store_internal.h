@@ -66,6 +66,10 @@ int vex_store_exec_sql(struct vex_store *s, const char *sql);
  * write); *ret_changes (when not NULL) gets the rows it changed. On failure it is rolled back. */
 int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
 
+/* The same, leaving the transaction open on success (the caller commits or rolls back); on failure
+ * it is rolled back. */
+int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
+
 /* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
  * (store_jobs.c); the scheduler's fire and the batch insert share it. */
 int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,

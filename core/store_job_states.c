@@ -38,17 +38,11 @@ static int end_change(struct vex_store *s, int rc, const char *id, struct vex_jo
  */
 static int change_one(struct vex_store *s, sqlite3_stmt *st, const char *id, int none_rc, struct vex_job **ret)
 {
-	int rc;
+	int changes = 0, rc = vex_store_write_open(s, st, &changes);
 
-	rc = vex_store_begin(s);
-	if (rc) {
-		vex_store_done(st);
+	if (rc)
 		return rc;
-	}
-	rc = vex_store_exec_stmt(st);
-	if (rc == 0 && sqlite3_changes(s->db) == 0)
-		rc = none_rc;
-	return end_change(s, rc, id, ret);
+	return end_change(s, changes ? 0 : none_rc, id, ret);
 }
 
 int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner, int force_running,
