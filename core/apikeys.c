@@ -5,38 +5,10 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "base64.h"
 #include "err.h"
+#include "hex.h"
 #include "ids.h"
-
-static const char b64url_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url of "n" bytes without padding into "out" (4n/3 rounded up chars + NUL). */
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = b64url_chars[(v >> 18) & 63];
-		out[o++] = b64url_chars[(v >> 12) & 63];
-		out[o++] = b64url_chars[(v >> 6) & 63];
-		out[o++] = b64url_chars[v & 63];
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)in[i] << 16;
-
-		out[o++] = b64url_chars[(v >> 18) & 63];
-		out[o++] = b64url_chars[(v >> 12) & 63];
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-
-		out[o++] = b64url_chars[(v >> 18) & 63];
-		out[o++] = b64url_chars[(v >> 12) & 63];
-		out[o++] = b64url_chars[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-}
 
 int vex_apikey_generate(char out[VEX_APIKEY_LEN + 1])
 {
@@ -47,7 +19,7 @@ int vex_apikey_generate(char out[VEX_APIKEY_LEN + 1])
 	if (rc < 0)
 		goto out;
 	memcpy(out, VEX_APIKEY_PREFIX, 4);
-	b64url(raw, sizeof(raw), out + 4);
+	vex_b64_encode(raw, sizeof(raw), out + 4, VEX_B64_URL);
 out:
 	return rc;
 }
@@ -59,30 +31,23 @@ int vex_apikey_looks_like(const char *s)
 
 int vex_apikey_valid(const char *s)
 {
+	unsigned char raw[VEX_APIKEY_RAW];
 	size_t n;
 
-	if (!vex_apikey_looks_like(s))
+	/* Exactly the canonical unpadded base64url of 32 bytes: 43 chars, the last one's 4 spare bits zero. */
+	if (!vex_apikey_looks_like(s) || strnlen(s, VEX_APIKEY_LEN + 1) != VEX_APIKEY_LEN)
 		return 0;
-	n = strspn(s + 4, b64url_chars);
-	/* 43 chars encode 32 bytes: the last one carries 4 bits of padding, always zero. */
-	if (n != VEX_APIKEY_LEN - 4 || s[VEX_APIKEY_LEN] != '\0')
-		return 0;
-	return (strchr(b64url_chars, s[VEX_APIKEY_LEN - 1]) - b64url_chars) % 4 == 0;
+	return vex_b64_decode(s + 4, VEX_APIKEY_LEN - 4, raw, sizeof(raw), &n, VEX_B64_URL) == 0 && n == sizeof(raw);
 }
 
 int vex_apikey_hash(const char *key, char out[VEX_APIKEY_HASH_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	if (!key || !EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return VEX_ERROR;
-	for (i = 0; i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * mdlen] = '\0';
+	vex_hex_encode(md, mdlen, out);
 	return 0;
 }
 

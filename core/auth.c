@@ -1,4 +1,4 @@
-/* auth.c - HS256 JWT verification and signing (OpenSSL HMAC, own base64url, jansson), bearer parsing. */
+/* auth.c - HS256 JWT verification and signing (OpenSSL HMAC, base64url, jansson), bearer parsing. */
 #include "auth.h"
 
 #include <math.h>
@@ -11,13 +11,12 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base64.h"
 #include "err.h"
 #include "json.h"
 
 #define SHA256_LEN 32
 #define IAT_FUTURE_S 60
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int vex_role_parse(const char *name, enum vex_role *ret)
 {
@@ -35,82 +34,6 @@ int vex_role_parse(const char *name, enum vex_role *ret)
 const char *vex_role_name(enum vex_role role)
 {
 	return role == VEX_ROLE_ADMIN ? "admin" : "user";
-}
-
-/* Base64url without padding into "out" (room for 4*ceil(n/3)+1). Returns the length written. */
-static size_t b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t o = 0, i = 0;
-
-	for (; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-		out[o++] = b64url[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static int b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict base64url decode of "n" chars (no padding, no whitespace, unused
- * trailing bits zero, so each byte string has exactly one encoding).
- * "out" needs n*3/4+1 bytes. 0 or VEX_EINVAL.
- */
-static int b64url_decode(const char *in, size_t n, unsigned char *out, size_t *ret_len)
-{
-	uint32_t acc = 0;
-	size_t o = 0;
-	int bits = 0;
-
-	if (n % 4 == 1)
-		return VEX_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64url_value(in[i]);
-
-		if (v < 0)
-			return VEX_EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0)
-		return VEX_EINVAL;
-	*ret_len = o;
-	return 0;
 }
 
 static int hmac_sha256(const unsigned char *key, size_t keylen, const char *data, size_t len,
@@ -134,7 +57,7 @@ static json_t *segment_object(const char *seg, size_t n)
 	buf = malloc(n * 3 / 4 + 1);
 	if (!buf)
 		return NULL;
-	if (b64url_decode(seg, n, buf, &len) == 0) {
+	if (vex_b64_decode(seg, n, buf, n * 3 / 4 + 1, &len, VEX_B64_URL) == 0) {
 		v = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
 		if (v && !json_is_object(v)) {
 			json_decref(v);
@@ -205,8 +128,8 @@ static int verify(const unsigned char *secret, size_t secret_len, const char *to
 	}
 
 	/* Signature before anything in the payload is looked at. */
-	if ((size_t)(token + len - (dot2 + 1)) > sizeof(sig) ||
-	    b64url_decode(dot2 + 1, (size_t)(token + len - (dot2 + 1)), sig, &siglen) || siglen != SHA256_LEN) {
+	if (vex_b64_decode(dot2 + 1, (size_t)(token + len - (dot2 + 1)), sig, sizeof(sig), &siglen, VEX_B64_URL) ||
+	    siglen != SHA256_LEN) {
 		why = "invalid signature";
 		goto out;
 	}
@@ -344,15 +267,15 @@ int vex_jwt_sign(const unsigned char *secret, size_t secret_len, const struct ve
 	tok = malloc(hl + pl + (SHA256_LEN + 2) / 3 * 4 + 4);
 	if (!tok)
 		goto out;
-	n = b64url_encode((const unsigned char *)hdr_json, sizeof(hdr_json) - 1, tok);
+	n = vex_b64_encode((const unsigned char *)hdr_json, sizeof(hdr_json) - 1, tok, VEX_B64_URL);
 	tok[n++] = '.';
-	n += b64url_encode((const unsigned char *)payload, plen, tok + n);
+	n += vex_b64_encode((const unsigned char *)payload, plen, tok + n, VEX_B64_URL);
 	if (hmac_sha256(secret, secret_len, tok, n, mac)) {
 		rc = VEX_ERROR;
 		goto out;
 	}
 	tok[n++] = '.';
-	b64url_encode(mac, SHA256_LEN, tok + n);
+	vex_b64_encode(mac, SHA256_LEN, tok + n, VEX_B64_URL);
 	*ret = tok;
 	tok = NULL;
 	rc = 0;

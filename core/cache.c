@@ -15,7 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "buf.h"
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -42,8 +44,7 @@ struct vex_cache {
 	memcached_st *mc;      /* NULL: disabled */
 	int64_t skip_until_us; /* vex_mono_us() before which calls fail fast */
 	EVP_MAC_CTX *mac;      /* HMAC-SHA256 keyed with the derived key; re-initialised per value */
-	char *buf;             /* a put's HEADER || JSON, reused */
-	size_t cap;
+	struct vex_buf val;    /* a put's HEADER || JSON, reused */
 	uint64_t rejected;     /* values refused (vex_cache_rejected) */
 	uint64_t unlogged;     /* refusals not logged since the last warning */
 	int64_t warned_us;     /* vex_mono_us() of the last warning, 0: none yet */
@@ -81,8 +82,8 @@ out:
 static int mac_hex(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
 		   size_t len, char out[2 * MAC_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char m[MAC_LEN];
+	char text[2 * MAC_LEN + 1];
 	size_t mlen = 0;
 
 	/* A NULL key re-initialises the context with the key it already holds: no new key schedule. */
@@ -92,10 +93,8 @@ static int mac_hex(struct vex_cache *c, const char *key, size_t klen, const char
 	    !EVP_MAC_update(c->mac, (const unsigned char *)json, len) || !EVP_MAC_final(c->mac, m, &mlen, sizeof(m)) ||
 	    mlen != MAC_LEN)
 		return VEX_ERROR;
-	for (size_t i = 0; i < MAC_LEN; i++) {
-		out[2 * i] = hex[m[i] >> 4];
-		out[2 * i + 1] = hex[m[i] & 15];
-	}
+	vex_hex_encode(m, MAC_LEN, text);
+	memcpy(out, text, 2 * MAC_LEN); /* no NUL: "out" sits inside a value's header */
 	return 0;
 }
 
@@ -154,28 +153,27 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 static int seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
 		      size_t *ret_len)
 {
-	char exp_hex[HDR_EXP_LEN + 1];
+	char exp_hex[HDR_EXP_LEN + 1], *v;
+	int rc;
 
 	if (len > SIZE_MAX - HDR_LEN)
 		return VEX_ETOOBIG;
-	if (c->cap < HDR_LEN + len) {
-		char *b = realloc(c->buf, HDR_LEN + len);
-
-		if (!b)
-			return VEX_ENOMEM;
-		c->buf = b;
-		c->cap = HDR_LEN + len;
-	}
+	vex_buf_reset(&c->val);
+	rc = vex_buf_reserve(&c->val, HDR_LEN + len);
+	if (rc)
+		return rc;
+	v = c->val.p;
 	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
 	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
 		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
-	memcpy(c->buf, HDR_TAG, HDR_TAG_LEN);
-	memcpy(c->buf + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
-	c->buf[HDR_TAG_LEN + HDR_EXP_LEN] = ':';
-	if (mac_hex(c, key, klen, exp_hex, json, len, c->buf + HDR_TAG_LEN + HDR_EXP_LEN + 1) != 0)
+	memcpy(v, HDR_TAG, HDR_TAG_LEN);
+	memcpy(v + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
+	v[HDR_TAG_LEN + HDR_EXP_LEN] = ':';
+	if (mac_hex(c, key, klen, exp_hex, json, len, v + HDR_TAG_LEN + HDR_EXP_LEN + 1) != 0)
 		return VEX_ERROR;
-	c->buf[HDR_LEN - 1] = '\n';
-	memcpy(c->buf + HDR_LEN, json, len);
+	v[HDR_LEN - 1] = '\n';
+	memcpy(v + HDR_LEN, json, len);
+	vex_buf_wrote(&c->val, HDR_LEN + len);
 	*ret_len = HDR_LEN + len;
 	return 0;
 }
@@ -256,6 +254,7 @@ int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *sec
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto out;
+	vex_buf_init(&c->val, SIZE_MAX);
 	if (!servers || servers[0] == '\0') {
 		*ret = c;
 		c = NULL;
@@ -312,7 +311,7 @@ void vex_cache_free(struct vex_cache *c)
 	if (c->mc)
 		memcached_free(c->mc);
 	EVP_MAC_CTX_free(c->mac);
-	free(c->buf);
+	vex_buf_release(&c->val);
 	free(c);
 }
 
@@ -444,7 +443,7 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		return rc;
 	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
 		return rc;
-	json = c->buf;
+	json = c->val.p;
 	len = vlen;
 	/* A new job (rev 1) is normally absent: one add, one round trip, instead of gets then add. */
 	if (rev == 1) {

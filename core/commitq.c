@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "perms.h"
 #include "json.h"
@@ -319,11 +320,13 @@ int vex_commitq_listen(const char *path)
 	return fd;
 }
 
+#define READ_ROOM 65536                                   /* free room for one recv */
+#define CLIENT_IN_MAX (VEX_COMMITQ_FRAME_MAX + 4 + READ_ROOM) /* a whole frame, and the next read */
+
 struct client {
 	int fd;
 	int dead; /* went away or broke the protocol: closed after the batch that may still name it */
-	char *buf;
-	size_t len, cap;
+	struct vex_buf in; /* at most CLIENT_IN_MAX bytes */
 };
 
 struct pending {
@@ -334,7 +337,7 @@ struct pending {
 static void client_close(struct client *c)
 {
 	close(c->fd);
-	free(c->buf);
+	vex_buf_release(&c->in);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -345,21 +348,11 @@ static int client_read(struct client *c)
 	ssize_t n;
 
 	for (;;) {
-		if (c->cap - c->len < 65536) {
-			size_t cap = c->cap ? c->cap * 2 : 65536;
-			char *nb;
-
-			if (cap > VEX_COMMITQ_FRAME_MAX + 4 + 65536)
-				return VEX_EIO;
-			nb = realloc(c->buf, cap);
-			if (!nb)
-				return VEX_EIO;
-			c->buf = nb;
-			c->cap = cap;
-		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (c->in.cap - c->in.len < READ_ROOM + 1 && vex_buf_reserve(&c->in, READ_ROOM) < 0)
+			return VEX_EIO;
+		n = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1, 0);
 		if (n > 0) {
-			c->len += (size_t)n;
+			vex_buf_wrote(&c->in, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -379,22 +372,21 @@ static int client_take(struct client *c, struct vex_job **ret)
 	uint32_t len;
 	int rc = VEX_EIO;
 
-	if (c->len < 4)
+	if (c->in.len < 4)
 		return 0;
-	len = frame_len((unsigned char *)c->buf);
+	len = frame_len((unsigned char *)c->in.p);
 	if (len == 0 || len > VEX_COMMITQ_FRAME_MAX)
 		return VEX_EIO;
-	if (c->len < 4 + (size_t)len)
+	if (c->in.len < 4 + (size_t)len)
 		return 0;
-	v = json_loadb(c->buf + 4, len, 0, NULL);
+	v = json_loadb(c->in.p + 4, len, 0, NULL);
 	if (!v || vex_job_from_json(json_object_get(v, "job"), &job) != 0)
 		goto out;
 	idem = json_object_get(v, "idempotency_key");
 	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
 		goto out;
 	job->owner_admin = json_is_true(json_object_get(v, "owner_admin"));
-	memmove(c->buf, c->buf + 4 + len, c->len - 4 - len);
-	c->len -= 4 + (size_t)len;
+	vex_buf_drop(&c->in, 4 + (size_t)len);
 	*ret = job;
 	job = NULL;
 	rc = 1;
@@ -466,6 +458,7 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t 
 					continue;
 				}
 				clients[i].fd = fd;
+				vex_buf_init(&clients[i].in, CLIENT_IN_MAX);
 			}
 		}
 		nb = 0;

@@ -9,77 +9,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "base64.h"
 #include "err.h"
 #include "json.h"
 
 #define MAC_LEN 32
 #define PAYLOAD_MAX 160 /* bytes of the JSON payload */
 #define KEY_LABEL "vex nextToken v1"
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url without padding; "out" holds 4 * ceil(n / 3) + 1 bytes. Returns the length written. */
-static size_t b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t i, o = 0;
-	unsigned v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = b64[(v >> 6) & 63];
-		out[o++] = b64[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned)in[i] << 16;
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-	} else if (n - i == 2) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = b64[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static int b64_value(char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-
-	return p ? (int)(p - b64) : -1;
-}
-
-/* Strict decode of "n" chars into "out" (cap bytes). 0 or VEX_EINVAL. */
-static int b64_decode(const char *in, size_t n, unsigned char *out, size_t cap, size_t *ret_len)
-{
-	size_t i, o = 0;
-	unsigned acc = 0;
-	int bits = 0, v;
-
-	if (n % 4 == 1)
-		return VEX_EINVAL;
-	for (i = 0; i < n; i++) {
-		v = b64_value(in[i]);
-		if (v < 0)
-			return VEX_EINVAL;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= cap)
-				return VEX_EINVAL;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	if (acc != 0) /* non-canonical trailing bits */
-		return VEX_EINVAL;
-	*ret_len = o;
-	return 0;
-}
 
 /* The MAC key is HMAC(secret, label): a leaked token never exposes the JWT secret's own MACs, and
  * tokens sealed under one label never verify under another. */
@@ -114,9 +50,9 @@ int vex_seal(const unsigned char *secret, size_t secret_len, const char *label, 
 	rc = mac(secret, secret_len, label, payload, len, m);
 	if (rc)
 		return rc;
-	n = b64_encode(payload, len, tok);
+	n = vex_b64_encode(payload, len, tok, VEX_B64_URL);
 	tok[n++] = '.';
-	n += b64_encode(m, MAC_LEN, tok + n);
+	n += vex_b64_encode(m, MAC_LEN, tok + n, VEX_B64_URL);
 	if (n + 1 > outlen)
 		return VEX_ETOOBIG;
 	memcpy(out, tok, n + 1);
@@ -136,8 +72,9 @@ int vex_unseal(const unsigned char *secret, size_t secret_len, const char *label
 	dot = memchr(token, '.', tlen);
 	if (tlen >= token_max || !dot)
 		return VEX_EINVAL;
-	if (b64_decode(token, (size_t)(dot - token), payload, sizeof(payload), &plen) ||
-	    b64_decode(dot + 1, tlen - (size_t)(dot - token) - 1, got, sizeof(got), &mlen) || mlen != MAC_LEN)
+	if (vex_b64_decode(token, (size_t)(dot - token), payload, sizeof(payload), &plen, VEX_B64_URL) ||
+	    vex_b64_decode(dot + 1, tlen - (size_t)(dot - token) - 1, got, sizeof(got), &mlen, VEX_B64_URL) ||
+	    mlen != MAC_LEN)
 		return VEX_EINVAL;
 	if (mac(secret, secret_len, label, payload, plen, want) || CRYPTO_memcmp(want, got, MAC_LEN) != 0)
 		return VEX_EINVAL;
@@ -156,7 +93,7 @@ static int scope_hash(const char *scope, char out[23])
 
 	if (!EVP_Digest(scope, strlen(scope), d, &len, EVP_sha256(), NULL))
 		return VEX_ERROR;
-	b64_encode(d, 16, out); /* 16 bytes -> 22 chars */
+	vex_b64_encode(d, 16, out, VEX_B64_URL); /* 16 bytes -> 22 chars */
 	return 0;
 }
 

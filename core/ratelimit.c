@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "err.h"
+#include "hex.h"
 #include "log.h"
 
 /* Counters outlive their window a little: a clock slightly behind still finds its own. */
@@ -47,11 +48,7 @@ int vex_ratelimit_key(const char *principal, int64_t window, char *out, size_t c
 	/* Too long once escaped: a digest keeps principals apart within the key limit. */
 	if (!EVP_Digest(principal, strlen(principal), md, &mdlen, EVP_sha256(), NULL))
 		return VEX_ERROR;
-	for (i = 0; i < mdlen; i++) {
-		enc[2 * i] = hex[md[i] >> 4];
-		enc[2 * i + 1] = hex[md[i] & 15];
-	}
-	enc[2 * mdlen] = '\0';
+	vex_hex_encode(md, mdlen, enc);
 	len = snprintf(out, cap, "vex:rl:h%s:%lld", enc, (long long)window);
 	if (len < 0 || (size_t)len >= cap)
 		return VEX_EINVAL;

@@ -13,46 +13,12 @@
 #include <openssl/evp.h>
 
 #include "err.h"
+#include "hex.h"
 #include "ids.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
 #define HEADER_LEN (sizeof(VEX_SEAL_PREFIX) - 1 + VEX_SEAL_ID_LEN + 1) /* "vxs1:" id ":" */
-
-static const char hexd[] = "0123456789abcdef";
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexd[in[i] >> 4];
-		out[2 * i + 1] = hexd[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "n" bytes from 2n hex digits; VEX_EINVAL on any other character. */
-static int hex_decode(const char *in, size_t n, unsigned char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_val(in[2 * i]), lo = hex_val(in[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return VEX_EINVAL;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
 
 /* The key's id: hex of the first 4 bytes of SHA-256("vex seal key" || key). */
 static int key_id(struct vex_sealkey *k)
@@ -67,7 +33,7 @@ static int key_id(struct vex_sealkey *k)
 	EVP_MD_CTX_free(c);
 	if (!ok)
 		return VEX_ERROR;
-	hex_encode(md, VEX_SEAL_ID_LEN / 2, k->id);
+	vex_hex_encode(md, VEX_SEAL_ID_LEN / 2, k->id);
 	return 0;
 }
 
@@ -86,7 +52,7 @@ static int key_create(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "no random bytes for a new key");
 		goto out;
 	}
-	hex_encode(key, sizeof(key), text);
+	vex_hex_encode(key, sizeof(key), text);
 	text[2 * VEX_SEAL_KEY_LEN] = '\n';
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -142,7 +108,7 @@ int vex_sealkey_load(const char *path, int create, struct vex_sealkey *ret, char
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
-	if (n != 2 * VEX_SEAL_KEY_LEN || hex_decode(buf, VEX_SEAL_KEY_LEN, k.key) != 0) {
+	if (n != 2 * VEX_SEAL_KEY_LEN || vex_hex_decode(buf, VEX_SEAL_KEY_LEN, k.key) != 0) {
 		snprintf(err, errlen, "the key file %s must hold 64 hex digits (e.g. openssl rand -hex 32)", path);
 		rc = VEX_EINVAL;
 		goto out;
@@ -252,7 +218,7 @@ int vex_sealbox_seal(const struct vex_sealkey *k, const char *ad, const char *pl
 	if (rc)
 		goto out;
 	snprintf(out, HEADER_LEN + 1, VEX_SEAL_PREFIX "%s:", k->id);
-	hex_encode(blob, blen, out + HEADER_LEN);
+	vex_hex_encode(blob, blen, out + HEADER_LEN);
 	*ret = out;
 	out = NULL;
 out:
@@ -293,7 +259,7 @@ int vex_sealbox_open(const struct vex_sealring *r, const char *ad, const char *s
 	if (!blob || !plain)
 		goto out;
 	rc = VEX_EINVAL;
-	if (hex_decode(sealed + HEADER_LEN, blen, blob) != 0)
+	if (vex_hex_decode(sealed + HEADER_LEN, blen, blob) != 0)
 		goto out;
 	rc = gcm(0, k, blob, ad, blob + NONCE_LEN, n, (unsigned char *)plain, blob + NONCE_LEN + n);
 	if (rc)

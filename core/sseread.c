@@ -10,55 +10,32 @@ void vex_sse_init(struct vex_sse_reader *r, size_t max)
 {
 	memset(r, 0, sizeof(*r));
 	r->max = max < 64 ? 64 : max;
+	vex_buf_init(&r->line, r->max);
+	vex_buf_init(&r->data, r->max);
 }
 
 void vex_sse_release(struct vex_sse_reader *r)
 {
 	if (!r)
 		return;
-	free(r->line);
-	free(r->data);
-	r->line = r->data = NULL;
-	r->linelen = r->linecap = r->datalen = r->datacap = 0;
-}
-
-/* Grows *buf to hold "need" bytes plus a NUL (need <= max). 0 or VEX_ENOMEM. */
-static int reserve(char **buf, size_t *cap, size_t need)
-{
-	size_t c = *cap ? *cap : 256;
-	char *n;
-
-	if (need + 1 <= *cap)
-		return 0;
-	while (c < need + 1)
-		c *= 2;
-	n = realloc(*buf, c);
-	if (!n)
-		return VEX_ENOMEM;
-	*buf = n;
-	*cap = c;
-	return 0;
+	vex_buf_release(&r->line);
+	vex_buf_release(&r->data);
 }
 
 /* Appends one data line to the event (a "\n" between lines). */
 static int add_data(struct vex_sse_reader *r, const char *v, size_t n)
 {
-	size_t need = r->datalen + (r->has_data ? 1 : 0) + n;
+	size_t need = (r->dropping ? r->dropped : r->data.len) + (r->has_data ? 1 : 0) + n;
 
 	if (!r->dropping && need > r->max)
 		r->dropping = 1;
 	if (r->dropping) {
-		r->datalen = need;
+		r->dropped = need;
 		r->has_data = 1;
 		return 0;
 	}
-	if (reserve(&r->data, &r->datacap, need) < 0)
+	if ((r->has_data && vex_buf_add(&r->data, "\n", 1) < 0) || vex_buf_add(&r->data, v, n) < 0)
 		return VEX_ENOMEM;
-	if (r->has_data)
-		r->data[r->datalen++] = '\n';
-	memcpy(r->data + r->datalen, v, n);
-	r->datalen += n;
-	r->data[r->datalen] = '\0';
 	r->has_data = 1;
 	return 0;
 }
@@ -71,15 +48,12 @@ static int dispatch(struct vex_sse_reader *r, vex_sse_event_fn fn, void *arg)
 
 	if (r->has_data) {
 		if (r->dropping)
-			rc = fn(arg, type, NULL, r->datalen);
-		else if (reserve(&r->data, &r->datacap, r->datalen) < 0)
-			return VEX_ENOMEM;
-		else {
-			r->data[r->datalen] = '\0';
-			rc = fn(arg, type, r->data, r->datalen);
-		}
+			rc = fn(arg, type, NULL, r->dropped);
+		else
+			rc = fn(arg, type, r->data.p ? r->data.p : "", r->data.len);
 	}
-	r->datalen = 0;
+	vex_buf_reset(&r->data);
+	r->dropped = 0;
 	r->has_data = 0;
 	r->dropping = 0;
 	r->event[0] = '\0';
@@ -89,15 +63,15 @@ static int dispatch(struct vex_sse_reader *r, vex_sse_event_fn fn, void *arg)
 /* One complete line (without its end). */
 static int line(struct vex_sse_reader *r, vex_sse_event_fn fn, void *arg)
 {
-	const char *l = r->line ? r->line : "", *colon, *v;
-	size_t n = r->linelen, fl, vl;
+	const char *l = r->line.p ? r->line.p : "", *colon, *v;
+	size_t n = r->line.len, fl, vl;
 
 	if (r->line_over) {
 		/* a line over the cap: whatever it was, its event cannot be kept whole */
+		r->dropped = (r->dropping ? r->dropped : r->data.len) + n + r->line_extra;
 		r->line_over = 0;
 		r->dropping = 1;
 		r->has_data = 1;
-		r->datalen += n;
 		return 0;
 	}
 	if (n == 0)
@@ -138,20 +112,19 @@ int vex_sse_feed(struct vex_sse_reader *r, const char *buf, size_t len, vex_sse_
 		r->after_cr = c == '\r';
 		if (c == '\n' || c == '\r') {
 			rc = line(r, fn, arg);
-			r->linelen = 0;
+			vex_buf_reset(&r->line);
+			r->line_extra = 0;
 			if (rc != 0)
 				return rc;
 			continue;
 		}
-		if (r->line_over || r->linelen >= r->max) {
+		if (r->line_over || r->line.len >= r->max) {
 			r->line_over = 1;
-			r->linelen++;
+			r->line_extra++;
 			continue;
 		}
-		if (reserve(&r->line, &r->linecap, r->linelen + 1) < 0)
+		if (vex_buf_add(&r->line, &c, 1) < 0)
 			return VEX_ENOMEM;
-		r->line[r->linelen++] = c;
-		r->line[r->linelen] = '\0';
 	}
 	return 0;
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/buf.h"
+
 /*
  * Called once per dispatched event. "event" is the event type ("message" when none was given),
  * "data" the data lines joined by "\n" (NUL-terminated, "len" bytes). An event whose data would
@@ -14,12 +16,10 @@ typedef int (*vex_sse_event_fn)(void *arg, const char *event, const char *data, 
 
 struct vex_sse_reader {
 	size_t max;         /* cap on one line and on one event's data, bytes */
-	char *line;         /* the line being read */
-	size_t linelen;
-	size_t linecap;
-	char *data;         /* the event's data so far */
-	size_t datalen;
-	size_t datacap;
+	struct vex_buf line; /* the line being read, at most "max" bytes */
+	size_t line_extra;  /* bytes of the line past "max" (line_over) */
+	struct vex_buf data; /* the event's data so far, at most "max" bytes */
+	size_t dropped;     /* the bytes of the event's data, while dropping */
 	int has_data;       /* a data line was seen for this event */
 	char event[64];     /* the event's type, "" for the default */
 	int after_cr;       /* the last byte fed was a CR (a following LF belongs to it) */

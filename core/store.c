@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -275,21 +276,9 @@ int vex_store_errcode(int rc)
 	return VEX_ERROR;
 }
 
-/* FNV-1a of the SQL text: the statement cache key. */
-static uint64_t sql_hash(const char *sql)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *sql; sql++) {
-		h ^= (unsigned char)*sql;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
 {
-	uint64_t h = sql_hash(sql);
+	uint64_t h = vex_hash_str(sql); /* the statement cache key */
 	size_t i = (size_t)(h % VEX_STMT_SLOTS), n;
 	struct vex_stmt_slot *slot;
 	sqlite3_stmt *st = NULL;
@@ -613,9 +602,8 @@ void vex_store_free(struct vex_store *s)
 int vex_store_ping(struct vex_store *s)
 {
 	sqlite3_stmt *st;
-	int rc;
+	int rc = vex_store_stmt(s, "SELECT 1", &st);
 
-	rc = vex_store_stmt(s, "SELECT 1", &st);
 	if (rc)
 		return VEX_EIO;
 	rc = sqlite3_step(st);
@@ -632,26 +620,30 @@ int vex_store_schema_version(struct vex_store *s)
 	return version;
 }
 
-/* ---- runner heartbeats ---- */
-
-int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 {
-	int rc;
+	int rc = vex_store_begin(s);
 
-	rc = vex_store_begin(s);
 	if (rc) {
 		vex_store_done(st);
 		return rc;
 	}
 	rc = vex_store_exec_stmt(st);
-	if (rc) {
+	if (rc)
 		vex_store_rollback(s);
-		return rc;
-	}
-	if (ret_changes)
+	else if (ret_changes)
 		*ret_changes = sqlite3_changes(s->db);
-	return vex_store_commit(s);
+	return rc;
 }
+
+int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+{
+	int rc = vex_store_write_open(s, st, ret_changes);
+
+	return rc ? rc : vex_store_commit(s);
+}
+
+/* ---- runner heartbeats ---- */
 
 int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
 {

@@ -201,46 +201,26 @@ static const char *const list_sql[4] = {
 	" ORDER BY id DESC LIMIT ?3",
 };
 
+static int agent_row(sqlite3_stmt *st, void *item)
+{
+	return agent_from_row(st, item);
+}
+
+static void agent_row_free(void *item)
+{
+	vex_agent_free(*(struct vex_agent **)item);
+}
+
+static const struct vex_rows agent_rows = { sizeof(struct vex_agent *), agent_row, agent_row_free, NULL };
+
 int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			  struct vex_agent_list *ret)
 {
-	struct vex_agent_list l = { NULL, 0 };
-	sqlite3_stmt *st = NULL;
-	int rc;
+	void *items;
+	size_t n;
+	int rc = vex_store_page(s, list_sql, owner, before_id, limit, &agent_rows, &items, &n);
 
-	if (limit < 1 || limit > 1000)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s, list_sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
-	if (rc)
-		return rc;
-	if (owner)
-		vex_bind_text(st, 1, owner);
-	if (before_id)
-		vex_bind_text(st, 2, before_id);
-	sqlite3_bind_int(st, 3, limit);
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = agent_from_row(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	if (rc == 0 && l.n == 0) {
-		free(l.items); /* an empty list owns nothing: callers may skip the release */
-		l.items = NULL;
-	}
-	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
-	}
-out:
-	vex_store_done(st);
-	vex_agent_list_release(&l);
+	if (rc == 0)
+		*ret = (struct vex_agent_list){ items, n };
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* store_deliveries.c - webhook deliveries: fan-out of job events, claims, attempts, hook health, listings. */
+/* store_deliveries.c - webhook deliveries: fan-out of job events, claims, listings (attempts: store_attempts.c). */
 #include "store.h"
 
 #include <stdio.h>
@@ -12,7 +12,6 @@
 
 #define LIST_MAX 1000
 #define FANOUT_MAX 10000
-#define REASON_MAX 1024
 
 static const char *const status_names[] = { "pending", "delivered", "failed", "canceled" };
 
@@ -29,8 +28,11 @@ static enum vex_delivery_status status_parse(const char *name)
 	return VEX_DLV_PENDING;
 }
 
-static void attempt_release(struct vex_delivery_attempt *a)
+/* "item" is a struct vex_delivery_attempt (the row collector's release). */
+static void attempt_release(void *item)
 {
+	struct vex_delivery_attempt *a = item;
+
 	free(a->error);
 	free(a->response_body);
 	a->error = NULL;
@@ -114,9 +116,11 @@ const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
 	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
 #define DLV_NCOLS 14
 
-/* Columns 0..13 of a DLV_COLS row into "d" (zeroed by the caller). 0 or VEX_ENOMEM. */
-static int read_delivery(sqlite3_stmt *st, struct vex_delivery *d)
+/* Columns 0..13 of a DLV_COLS row into the struct vex_delivery "item" (zeroed by the caller; the
+ * row collector's reader). 0 or VEX_ENOMEM. */
+static int read_delivery(sqlite3_stmt *st, void *item)
 {
+	struct vex_delivery *d = item;
 	int fail = 0;
 
 	vex_col_copy(st, 0, d->id, sizeof(d->id));
@@ -136,13 +140,30 @@ static int read_delivery(sqlite3_stmt *st, struct vex_delivery *d)
 	return fail ? VEX_ENOMEM : 0;
 }
 
+static int attempt_row(sqlite3_stmt *st, void *item)
+{
+	struct vex_delivery_attempt *a = item;
+	int fail = 0;
+
+	a->n = sqlite3_column_int(st, 0);
+	a->at = sqlite3_column_int64(st, 1);
+	a->status_code = sqlite3_column_int(st, 2);
+	a->error = vex_col_strdup(st, 3, &fail);
+	a->duration_us = sqlite3_column_int64(st, 4);
+	a->response_body = vex_col_strdup(st, 5, &fail);
+	return fail ? VEX_ENOMEM : 0;
+}
+
+static const struct vex_rows attempt_rows = { sizeof(struct vex_delivery_attempt), attempt_row, attempt_release,
+					       NULL };
+
 /* The attempts of "d", oldest first, into d->log. */
 static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 {
-	struct vex_delivery_attempt *log = NULL, *grown;
-	size_t n = 0, cap = 0;
+	void *log;
+	size_t n;
 	sqlite3_stmt *st;
-	int rc, fail = 0;
+	int rc;
 
 	rc = vex_store_stmt(s,
 			    "SELECT n, at, status_code, error, duration_us, response_body FROM webhook_attempts"
@@ -151,36 +172,26 @@ static int load_attempts(struct vex_store *s, struct vex_delivery *d)
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, d->id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			grown = realloc(log, cap * sizeof(*log));
-			if (!grown) {
-				fail = 1;
-				break;
-			}
-			log = grown;
-		}
-		memset(&log[n], 0, sizeof(log[n]));
-		log[n].n = sqlite3_column_int(st, 0);
-		log[n].at = sqlite3_column_int64(st, 1);
-		log[n].status_code = sqlite3_column_int(st, 2);
-		log[n].error = vex_col_strdup(st, 3, &fail);
-		log[n].duration_us = sqlite3_column_int64(st, 4);
-		log[n].response_body = vex_col_strdup(st, 5, &fail);
-		n++;
+	rc = vex_store_collect(st, &attempt_rows, 0, NULL, &log, &n);
+	if (rc == 0) {
+		d->log = log;
+		d->nlog = n;
 	}
-	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
-	d->log = log;
-	d->nlog = n;
 	return rc;
 }
+
+static void delivery_row_free(void *item)
+{
+	vex_delivery_release(item);
+}
+
+static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), read_delivery, delivery_row_free, NULL };
 
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
 {
 	struct vex_delivery_list l = { NULL, 0 };
+	void *items;
 	sqlite3_stmt *st;
 	size_t i;
 	int rc;
@@ -199,23 +210,14 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 				    &st);
 	if (rc)
 		return rc;
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		vex_store_done(st);
-		return VEX_ENOMEM;
-	}
 	vex_bind_text(st, 1, hook_id);
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l.n < (size_t)limit) {
-		if (read_delivery(st, &l.items[l.n++]) < 0) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
+	rc = vex_store_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
+	if (rc)
+		return rc;
+	l.items = items;
 	for (i = 0; rc == 0 && i < l.n; i++)
 		rc = load_attempts(s, &l.items[i]);
 	if (rc) {
@@ -540,318 +542,5 @@ int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int
 	rc = vex_store_write(s, st, &n);
 	if (rc == 0 && ret_n)
 		*ret_n = n;
-	return rc;
-}
-
-/* ---- attempts ---- */
-
-/* Length of the valid UTF-8 sequence at "p" (at most "left" bytes available), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
-	    (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-/* "in" cut to at most VEX_DELIVERY_BODY_CAP bytes of valid UTF-8 (an invalid byte becomes '?', a
- * character the cap would split is dropped). NULL stays NULL; *fail on ENOMEM. */
-static char *body_clean(const char *in, int *fail)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t len, i = 0, o = 0, n;
-	char *out;
-
-	if (!in)
-		return NULL;
-	len = strlen(in);
-	out = malloc((len < VEX_DELIVERY_BODY_CAP ? len : VEX_DELIVERY_BODY_CAP) + 1);
-	if (!out) {
-		*fail = 1;
-		return NULL;
-	}
-	while (i < len) {
-		n = utf8_seq(p + i, len - i);
-		if (n == 0) {
-			if (o + 1 > VEX_DELIVERY_BODY_CAP)
-				break;
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		if (o + n > VEX_DELIVERY_BODY_CAP)
-			break;
-		memcpy(out + o, p + i, n);
-		o += n;
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Disable the active hook "hook_id" with "reason" and cancel its pending deliveries. *ret_done = 1
- * when it was active. */
-static int hook_disable(struct vex_store *s, const char *hook_id, const char *reason, int64_t now_us, int *ret_done)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET status = 'disabled', disabled_reason = ?2, updated_at = ?3"
-			    " WHERE id = ?1 AND status = 'active'",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, hook_id);
-	vex_bind_text(st, 2, reason);
-	sqlite3_bind_int64(st, 3, now_us);
-	rc = vex_store_exec_stmt(st);
-	if (rc)
-		return rc;
-	if (sqlite3_changes(s->db) == 0)
-		return 0;
-	*ret_done = 1;
-	rc = vex_store_stmt(s,
-			    "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
-			    " claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
-			    " WHERE hook_id = ?1 AND status = 'pending'",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, hook_id);
-	sqlite3_bind_int64(st, 2, now_us);
-	return vex_store_exec_stmt(st);
-}
-
-/* The hook's health after an attempt (see vex_store_delivery_attempt). */
-static int hook_after(struct vex_store *s, const char *hook_id, const struct vex_delivery_attempt *a,
-		      const struct vex_delivery_outcome *o, int64_t now_us, int *ret_disabled)
-{
-	char words[64], reason[REASON_MAX], when[VEX_RFC3339_LEN];
-	const char *err = a->error;
-	int64_t since = 0;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (o->status == VEX_DLV_DELIVERED && !o->gone) {
-		rc = vex_store_stmt(s,
-				    "UPDATE webhooks SET failing_since = NULL, last_error = NULL WHERE id = ?1"
-				    " AND status = 'active' AND (failing_since IS NOT NULL OR last_error IS NOT NULL)",
-				    &st);
-		if (rc)
-			return rc;
-		vex_bind_text(st, 1, hook_id);
-		return vex_store_exec_stmt(st);
-	}
-	if (!err) {
-		snprintf(words, sizeof(words), "the receiver answered %d", a->status_code);
-		err = words;
-	}
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2), last_error = ?3"
-			    " WHERE id = ?1 AND status = 'active' RETURNING failing_since",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, hook_id);
-	sqlite3_bind_int64(st, 2, a->at ? a->at : now_us);
-	vex_bind_text(st, 3, err);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		since = sqlite3_column_int64(st, 0);
-		rc = vex_store_exec_stmt(st); /* to completion before anything else */
-	} else {
-		vex_store_done(st);
-		return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc); /* not active: nothing to judge */
-	}
-	if (rc)
-		return rc;
-	if (o->gone)
-		return hook_disable(s, hook_id, VEX_HOOK_GONE_REASON, now_us, ret_disabled);
-	if (o->disable_after_us > 0 && since > 0 && now_us - since >= o->disable_after_us) {
-		vex_rfc3339(since, when);
-		snprintf(reason, sizeof(reason), "failing since %s: %s", when, err);
-		return hook_disable(s, hook_id, reason, now_us, ret_disabled);
-	}
-	return 0;
-}
-
-/* The row's status, claim and hook, read inside the transaction. */
-static int attempt_target(struct vex_store *s, const char *id, const char *runner_id, int *ret_ours,
-			  char hook_id[VEX_HOOK_ID_LEN + 1])
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT status, claimed_by, hook_id FROM webhook_deliveries WHERE id = ?1", &st);
-	const unsigned char *status, *by;
-
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		status = sqlite3_column_text(st, 0);
-		by = sqlite3_column_text(st, 1);
-		*ret_ours = status && strcmp((const char *)status, "pending") == 0 && by &&
-			    strcmp((const char *)by, runner_id) == 0;
-		vex_col_copy(st, 2, hook_id, VEX_HOOK_ID_LEN + 1);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
-	}
-	vex_store_done(st);
-	return rc;
-}
-
-static int insert_attempt(struct vex_store *s, const char *id, const struct vex_delivery_attempt *a, int64_t now_us,
-			  const char *body)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s,
-				"INSERT INTO webhook_attempts(delivery_id, n, at, status_code, error, duration_us,"
-				" response_body) VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts"
-				" WHERE delivery_id = ?1), ?2, ?3, ?4, ?5, ?6)",
-				&st);
-
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, a->at ? a->at : now_us);
-	if (a->status_code > 0)
-		sqlite3_bind_int(st, 3, a->status_code);
-	vex_bind_text(st, 4, a->error);
-	sqlite3_bind_int64(st, 5, a->duration_us > 0 ? a->duration_us : 0);
-	vex_bind_text(st, 6, body);
-	return vex_store_exec_stmt(st);
-}
-
-static int update_delivery(struct vex_store *s, const char *id, const char *runner_id, int ours,
-			   const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us)
-{
-	enum vex_delivery_status to = o->gone ? VEX_DLV_FAILED : o->status;
-	sqlite3_stmt *st;
-	int rc;
-
-	if (ours)
-		rc = vex_store_stmt(s,
-				    "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1,"
-				    " next_at = COALESCE(?3, next_at), last_status_code = ?4, last_error = ?5,"
-				    " finished_at = ?6, claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
-				    &st);
-	else /* someone else's now, or finished: count the attempt, touch nothing but our claim */
-		rc = vex_store_stmt(s,
-				    "UPDATE webhook_deliveries SET attempts = attempts + 1,"
-				    " claimed_until = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_until END,"
-				    " claimed_by = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_by END WHERE id = ?1",
-				    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	if (ours) {
-		vex_bind_text(st, 2, vex_delivery_status_name(to));
-		if (to == VEX_DLV_PENDING)
-			sqlite3_bind_int64(st, 3, o->next_at);
-		vex_bind_time(st, 6, to == VEX_DLV_PENDING ? 0 : now_us);
-		if (a->status_code > 0)
-			sqlite3_bind_int(st, 4, a->status_code);
-		vex_bind_text(st, 5, a->error);
-	} else {
-		vex_bind_text(st, 7, runner_id);
-	}
-	return vex_store_exec_stmt(st);
-}
-
-static int outcome_valid(const struct vex_delivery_outcome *o)
-{
-	return o->status == VEX_DLV_DELIVERED || o->status == VEX_DLV_PENDING || o->status == VEX_DLV_FAILED;
-}
-
-/* One record inside the caller's transaction. */
-static int record_one(struct vex_store *s, const char *runner_id, struct vex_delivery_record *r, int64_t now_us)
-{
-	char hook_id[VEX_HOOK_ID_LEN + 1];
-	int rc, ours = 0, fail = 0;
-	char *body;
-
-	r->disabled = 0;
-	body = body_clean(r->attempt.response_body, &fail);
-	if (fail)
-		return VEX_ENOMEM;
-	rc = attempt_target(s, r->id, runner_id, &ours, hook_id);
-	if (rc == 0)
-		rc = insert_attempt(s, r->id, &r->attempt, now_us, body);
-	if (rc == 0)
-		rc = update_delivery(s, r->id, runner_id, ours, &r->attempt, &r->outcome, now_us);
-	if (rc == 0)
-		rc = hook_after(s, hook_id, &r->attempt, &r->outcome, now_us, &r->disabled);
-	free(body);
-	return rc;
-}
-
-int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs,
-				size_t n, int64_t now_us)
-{
-	size_t i;
-	int rc;
-
-	if (!runner_id || (n && !recs) || n > LIST_MAX)
-		return VEX_EINVAL;
-	for (i = 0; i < n; i++)
-		if (!recs[i].id || !outcome_valid(&recs[i].outcome))
-			return VEX_EINVAL;
-	if (n == 0)
-		return 0;
-	rc = vex_store_begin(s);
-	if (rc)
-		return rc;
-	for (i = 0; i < n; i++) {
-		rc = record_one(s, runner_id, &recs[i], now_us);
-		recs[i].rc = rc == VEX_ENOTFOUND ? rc : 0;
-		if (rc == VEX_ENOTFOUND)
-			rc = 0;
-		if (rc)
-			break;
-	}
-	if (rc == 0)
-		rc = vex_store_commit(s);
-	else
-		vex_store_rollback(s);
-	return rc;
-}
-
-int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *runner_id,
-			       const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
-			       int *ret_disabled)
-{
-	struct vex_delivery_record r;
-	int rc;
-
-	if (!id || !a || !o)
-		return VEX_EINVAL;
-	memset(&r, 0, sizeof(r));
-	r.id = id;
-	r.attempt = *a;
-	r.outcome = *o;
-	rc = vex_store_deliveries_record(s, runner_id, &r, 1, now_us);
-	if (rc == 0)
-		rc = r.rc;
-	if (rc == 0 && ret_disabled)
-		*ret_disabled = r.disabled;
 	return rc;
 }

@@ -48,48 +48,48 @@ void vex_job_event_list_release(struct vex_job_event_list *l)
 	"seq, job_id, owner, rev, type, status, attempts, started_at, progress_step, progress_total,"        \
 	" progress_pct, progress_message, cancel_requested, at"
 
+/* The current row of a SELECT of EVENT_COLS into the vex_job_event "item". */
+static int event_row(sqlite3_stmt *st, void *item)
+{
+	struct vex_job_event *e = item;
+	enum vex_job_status status = VEX_JOB_QUEUED;
+	int fail = 0;
+
+	e->seq = sqlite3_column_int64(st, 0);
+	vex_col_copy(st, 1, e->job_id, sizeof(e->job_id));
+	vex_col_copy(st, 2, e->owner, sizeof(e->owner));
+	e->rev = sqlite3_column_int64(st, 3);
+	e->type = type_parse((const char *)sqlite3_column_text(st, 4));
+	vex_job_status_parse((const char *)sqlite3_column_text(st, 5), &status);
+	e->status = status;
+	e->attempts = sqlite3_column_int(st, 6);
+	e->started_at = sqlite3_column_int64(st, 7);
+	e->progress.current_step = vex_col_strdup(st, 8, &fail);
+	e->progress.total_steps = sqlite3_column_int(st, 9);
+	e->progress.percentage = sqlite3_column_double(st, 10);
+	e->progress.message = vex_col_strdup(st, 11, &fail);
+	e->cancel_requested = sqlite3_column_int(st, 12);
+	e->at = sqlite3_column_int64(st, 13);
+	return fail ? VEX_ENOMEM : 0;
+}
+
+static void event_row_free(void *item)
+{
+	event_release(item);
+}
+
+static const struct vex_rows event_rows = { sizeof(struct vex_job_event), event_row, event_row_free, NULL };
+
 /* Step "st" (a SELECT of EVENT_COLS) to the end, collecting at most "limit" rows; resets "st". */
 static int collect(sqlite3_stmt *st, int limit, struct vex_job_event_list *ret)
 {
-	struct vex_job_event_list l = {NULL, 0};
-	enum vex_job_status status;
-	int rc = 0, fail = 0;
+	void *items;
+	size_t n;
+	int rc = vex_store_collect(st, &event_rows, (size_t)limit, NULL, &items, &n);
 
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		vex_store_done(st);
-		return VEX_ENOMEM;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l.n < (size_t)limit) {
-		struct vex_job_event *e = &l.items[l.n++];
-
-		e->seq = sqlite3_column_int64(st, 0);
-		vex_col_copy(st, 1, e->job_id, sizeof(e->job_id));
-		vex_col_copy(st, 2, e->owner, sizeof(e->owner));
-		e->rev = sqlite3_column_int64(st, 3);
-		e->type = type_parse((const char *)sqlite3_column_text(st, 4));
-		status = VEX_JOB_QUEUED;
-		vex_job_status_parse((const char *)sqlite3_column_text(st, 5), &status);
-		e->status = status;
-		e->attempts = sqlite3_column_int(st, 6);
-		e->started_at = sqlite3_column_int64(st, 7);
-		e->progress.current_step = vex_col_strdup(st, 8, &fail);
-		e->progress.total_steps = sqlite3_column_int(st, 9);
-		e->progress.percentage = sqlite3_column_double(st, 10);
-		e->progress.message = vex_col_strdup(st, 11, &fail);
-		e->cancel_requested = sqlite3_column_int(st, 12);
-		e->at = sqlite3_column_int64(st, 13);
-	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	if (rc == 0 && fail)
-		rc = VEX_ENOMEM;
-	vex_store_done(st);
-	if (rc) {
-		vex_job_event_list_release(&l);
-		return rc;
-	}
-	*ret = l;
-	return 0;
+	if (rc == 0)
+		*ret = (struct vex_job_event_list){ items, n };
+	return rc;
 }
 
 int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit, struct vex_job_event_list *ret)

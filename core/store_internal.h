@@ -1,4 +1,4 @@
-/* store_internal.h - private helpers shared by store.c, store_agents.c and store_jobs.c (not a public API). */
+/* store_internal.h - private helpers shared by the store_*.c files (not a public API). */
 #ifndef VEX_STORE_INTERNAL_H
 #define VEX_STORE_INTERNAL_H
 
@@ -66,10 +66,40 @@ int vex_store_exec_sql(struct vex_store *s, const char *sql);
  * write); *ret_changes (when not NULL) gets the rows it changed. On failure it is rolled back. */
 int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
 
+/* The same, leaving the transaction open on success (the caller commits or rolls back); on failure
+ * it is rolled back. */
+int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
+
 /* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
  * (store_jobs.c); the scheduler's fire and the batch insert share it. */
 int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,
 				int *ret_created);
+
+/*
+ * How vex_store_collect turns rows into items of "size" bytes: "read" fills a zeroed item from the
+ * current row (0 or VEX_E...; a partial item is still handed to "release"), "release" frees what
+ * "read" put in one (NULL: nothing to free), "keep" (NULL: every row) drops the rows it answers 0
+ * for, given the "arg" of the call.
+ */
+struct vex_rows {
+	size_t size;
+	int (*read)(sqlite3_stmt *st, void *item);
+	void (*release)(void *item);
+	int (*keep)(const void *item, const void *arg);
+};
+
+/* Steps the bound "st" through its rows, keeping at most "max" (0: no cap), into a new array:
+ * *ret_items (NULL when none is kept; the caller frees it and what "release" would) of *ret_n
+ * items. Hands "st" back (vex_store_done) in every case. 0 or VEX_E...; on failure every item read
+ * is released and nothing is written. */
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		      size_t *ret_n);
+
+/* A page of an owner's listing, newest first: "sql" holds the four shapes of one SELECT (by
+ * owner ?1 or not, before id ?2 or not; LIMIT ?3), indexed by (owner ? 1 : 0) | (before_id ? 2 : 0),
+ * so that each uses its index. "limit" 1..1000, else VEX_EINVAL. Otherwise as vex_store_collect. */
+int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		   const struct vex_rows *rows, void **ret_items, size_t *ret_n);
 
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);

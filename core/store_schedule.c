@@ -24,13 +24,31 @@ void vex_sched_agent_list_release(struct vex_sched_agent_list *l)
 	l->n = 0;
 }
 
+static int sched_row(sqlite3_stmt *st, void *item)
+{
+	struct vex_sched_agent *it = item;
+	int fail = 0;
+
+	vex_col_copy(st, 0, it->id, sizeof(it->id));
+	it->schedule_json = vex_col_strdup(st, 1, &fail);
+	it->created_at = sqlite3_column_int64(st, 2);
+	return fail ? VEX_ENOMEM : 0;
+}
+
+static void sched_row_free(void *item)
+{
+	free(((struct vex_sched_agent *)item)->schedule_json);
+}
+
+static const struct vex_rows sched_rows = { sizeof(struct vex_sched_agent), sched_row, sched_row_free, NULL };
+
 int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit,
 			       struct vex_sched_agent_list *ret)
 {
-	struct vex_sched_agent_list l = { NULL, 0 };
-	struct vex_sched_agent *it;
+	void *items;
+	size_t n;
 	sqlite3_stmt *st = NULL;
-	int rc, fail = 0;
+	int rc;
 
 	if (limit < 1 || limit > 1000)
 		return VEX_EINVAL;
@@ -44,31 +62,9 @@ int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int li
 		return rc;
 	vex_bind_text(st, 1, after_id ? after_id : "");
 	sqlite3_bind_int(st, 2, limit);
-	l.items = calloc((size_t)limit, sizeof(*l.items));
-	if (!l.items) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		it = &l.items[l.n];
-		vex_col_copy(st, 0, it->id, sizeof(it->id));
-		it->schedule_json = vex_col_strdup(st, 1, &fail);
-		it->created_at = sqlite3_column_int64(st, 2);
-		l.n++;
-		if (fail) {
-			rc = VEX_ENOMEM;
-			goto out;
-		}
-	}
-	rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
-	}
-out:
-	vex_store_done(st);
-	vex_sched_agent_list_release(&l);
+	rc = vex_store_collect(st, &sched_rows, (size_t)limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_sched_agent_list){ items, n };
 	return rc;
 }
 

@@ -69,51 +69,42 @@ static int row_from_stmt(sqlite3_stmt *st, struct vex_tool_row *r)
 	return 0;
 }
 
+static int tool_row(sqlite3_stmt *st, void *item)
+{
+	return row_from_stmt(st, item);
+}
+
+static void tool_row_free(void *item)
+{
+	vex_tool_row_release(item);
+}
+
+struct tool_keep {
+	vex_tool_filter fn;
+	const void *arg;
+};
+
+static int tool_kept(const void *item, const void *arg)
+{
+	const struct tool_keep *k = arg;
+
+	return k->fn(item, k->arg);
+}
+
+static const struct vex_rows tool_rows = { sizeof(struct vex_tool_row), tool_row, tool_row_free, NULL };
+static const struct vex_rows tool_rows_kept = { sizeof(struct vex_tool_row), tool_row, tool_row_free, tool_kept };
+
 /* Step "st" to the end (at most "cap" rows that "keep" accepts; all when NULL) collecting rows
  * into *ret; hands "st" back. */
 static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const void *arg, struct vex_tool_rows *ret)
 {
-	struct vex_tool_rows l = { NULL, 0 };
-	size_t room = 0;
-	int rc;
+	struct tool_keep k = { keep, arg };
+	void *items;
+	size_t n;
+	int rc = vex_store_collect(st, keep ? &tool_rows_kept : &tool_rows, cap, &k, &items, &n);
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (l.n >= cap)
-			break;
-		if (l.n == room) {
-			size_t nroom = room ? room * 2 : 16;
-			struct vex_tool_row *items = realloc(l.items, nroom * sizeof(*items));
-
-			if (!items) {
-				rc = VEX_ENOMEM;
-				goto out;
-			}
-			l.items = items;
-			room = nroom;
-		}
-		rc = row_from_stmt(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		if (keep && !keep(&l.items[l.n], arg)) {
-			vex_tool_row_release(&l.items[l.n]);
-			continue;
-		}
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
-	if (rc == 0 && l.n == 0) {
-		/* every row filtered out: no array to hand over */
-		free(l.items);
-		l.items = NULL;
-	}
-	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
-	}
-out:
-	vex_store_done(st);
-	vex_tool_rows_release(&l);
+	if (rc == 0)
+		*ret = (struct vex_tool_rows){ items, n };
 	return rc;
 }
 

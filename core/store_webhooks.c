@@ -246,41 +246,27 @@ out:
 	return rc;
 }
 
+static int hook_row(sqlite3_stmt *st, void *item)
+{
+	return hook_from_row(st, item);
+}
+
+static void hook_row_free(void *item)
+{
+	vex_webhook_free(*(struct vex_webhook **)item);
+}
+
+static const struct vex_rows hook_rows = { sizeof(struct vex_webhook *), hook_row, hook_row_free, NULL };
+
 /* Collect the rows of "st" (bound by the caller), at most "cap" (0: as many as come), then done. */
 static int collect(sqlite3_stmt *st, size_t cap, struct vex_webhook_list *ret)
 {
-	struct vex_webhook_list l = { NULL, 0 };
-	size_t room = 0;
-	int rc;
+	void *items;
+	size_t n;
+	int rc = vex_store_collect(st, &hook_rows, cap, NULL, &items, &n);
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cap && l.n >= cap)
-			break;
-		if (l.n == room) {
-			size_t nroom = room ? room * 2 : 16;
-			struct vex_webhook **items = realloc(l.items, nroom * sizeof(*items));
-
-			if (!items) {
-				rc = VEX_ENOMEM;
-				goto out;
-			}
-			l.items = items;
-			room = nroom;
-		}
-		rc = hook_from_row(st, &l.items[l.n]);
-		if (rc)
-			goto out;
-		l.n++;
-	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
-	if (rc == 0) {
-		*ret = l;
-		l.items = NULL;
-		l.n = 0;
-	}
-out:
-	vex_store_done(st);
-	vex_webhook_list_release(&l);
+	if (rc == 0)
+		*ret = (struct vex_webhook_list){ items, n };
 	return rc;
 }
 
@@ -296,20 +282,16 @@ static const char *const list_sql[4] = {
 int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			    struct vex_webhook_list *ret)
 {
-	sqlite3_stmt *st;
+	void *items;
+	size_t n;
 	int rc;
 
-	if (limit < 1 || limit > 1000 || !ret)
+	if (!ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, list_sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
-	if (rc)
-		return rc;
-	rc = bind_check(st, (owner ? vex_bind_text(st, 1, owner) : SQLITE_OK) |
-				    (before_id ? vex_bind_text(st, 2, before_id) : SQLITE_OK) |
-				    sqlite3_bind_int(st, 3, limit));
-	if (rc)
-		return rc;
-	return collect(st, (size_t)limit, ret);
+	rc = vex_store_page(s, list_sql, owner, before_id, limit, &hook_rows, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_webhook_list){ items, n };
+	return rc;
 }
 
 int vex_store_webhooks_count(struct vex_store *s, const char *owner, int64_t *ret)

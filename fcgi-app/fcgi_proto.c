@@ -1,7 +1,6 @@
 /* fcgi_proto.c - FastCGI records and name-value pairs: an incremental reader and the framing of answers. */
 #include "fcgi-app/fcgi_proto.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -107,40 +106,6 @@ int vex_fcgi_pair_next(const unsigned char *buf, size_t len, size_t *pos, struct
 	ret->value_len = vl;
 	*pos = p + nl + vl;
 	return 0;
-}
-
-int vex_fcgi_params_add(struct vex_fcgi_params *p, const unsigned char *data, size_t n, size_t limit)
-{
-	unsigned char *nb;
-	size_t want;
-
-	if (n > limit || p->len > limit - n)
-		return VEX_ETOOBIG;
-	if (p->len + n > p->cap) {
-		want = p->cap ? p->cap : 1024;
-		while (want < p->len + n)
-			want *= 2;
-		if (want > limit)
-			want = limit;
-		nb = realloc(p->buf, want);
-		if (!nb)
-			return VEX_ENOMEM;
-		p->buf = nb;
-		p->cap = want;
-	}
-	if (n)
-		memcpy(p->buf + p->len, data, n);
-	p->len += n;
-	return 0;
-}
-
-void vex_fcgi_params_release(struct vex_fcgi_params *p)
-{
-	if (!p)
-		return;
-	free(p->buf);
-	p->buf = NULL;
-	p->len = p->cap = 0;
 }
 
 int vex_fcgi_params_check(const unsigned char *buf, size_t len)

@@ -91,19 +91,6 @@ struct vex_fcgi_pair {
  */
 int vex_fcgi_pair_next(const unsigned char *buf, size_t len, size_t *pos, struct vex_fcgi_pair *ret);
 
-/* The PARAMS contents of one request, collected across records up to a cap. */
-struct vex_fcgi_params {
-	unsigned char *buf; /* malloc'd; NULL while empty */
-	size_t len;
-	size_t cap;
-};
-
-/* Append "n" bytes. VEX_ETOOBIG when the block would exceed "limit" bytes (nothing appended), VEX_ENOMEM. */
-int vex_fcgi_params_add(struct vex_fcgi_params *p, const unsigned char *data, size_t n, size_t limit);
-
-/* Free the buffer; the struct is empty again. Accepts NULL. */
-void vex_fcgi_params_release(struct vex_fcgi_params *p);
-
 /* 0 when "buf" is a well-formed sequence of pairs, else VEX_EINVAL. */
 int vex_fcgi_params_check(const unsigned char *buf, size_t len);
 

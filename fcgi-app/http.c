@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -18,17 +19,6 @@
 
 static const char fallback_500[] =
 	"{\"error\":{\"code\":\"INTERNAL_ERROR\",\"message\":\"out of memory\"}}";
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int vex_http_decode(const char *in, size_t len, int plus, char *out, size_t outlen)
 {
@@ -43,8 +33,8 @@ int vex_http_decode(const char *in, size_t len, int plus, char *out, size_t outl
 		if (c == '%') {
 			if (len - i < 3)
 				return VEX_EINVAL;
-			hi = hexval(in[i + 1]);
-			lo = hexval(in[i + 2]);
+			hi = vex_hex_value(in[i + 1]);
+			lo = vex_hex_value(in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return VEX_EINVAL;
 			c = (char)(hi * 16 + lo);

@@ -10,7 +10,9 @@
 
 #include "core/auth.h"
 #include "core/authn.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/jobview.h"
 #include "core/log.h"
@@ -41,73 +43,7 @@ struct vex_stream_owner {
 	int n;
 };
 
-/* ---- a growing text buffer ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	size_t want;
-	char *np;
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		want = b->cap ? b->cap : 512;
-		while (want < b->len + n + 1)
-			want *= 2;
-		np = realloc(b->p, want);
-		if (!np) {
-			b->failed = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = want;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->failed = 1;
-		return;
-	}
-	sb_add(b, tmp, (size_t)n);
-}
-
-static void sb_release(struct sbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 /* ---- the registry ---- */
-
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static int registry_init(struct vex_stream_server *s)
 {
@@ -155,7 +91,7 @@ static void registry_release(struct vex_stream_server *s)
 
 static struct vex_stream_watch **watch_slot(struct vex_stream_server *s, const char *job_id)
 {
-	struct vex_stream_watch **p = &s->watches[hash(job_id) & (s->nbuckets - 1)];
+	struct vex_stream_watch **p = &s->watches[vex_hash_str(job_id) & (s->nbuckets - 1)];
 
 	while (*p && strcmp((*p)->job_id, job_id) != 0)
 		p = &(*p)->next;
@@ -164,7 +100,7 @@ static struct vex_stream_watch **watch_slot(struct vex_stream_server *s, const c
 
 static struct vex_stream_owner **owner_slot(struct vex_stream_server *s, const char *name)
 {
-	struct vex_stream_owner **p = &s->owners[hash(name) & (s->nbuckets - 1)];
+	struct vex_stream_owner **p = &s->owners[vex_hash_str(name) & (s->nbuckets - 1)];
 
 	while (*p && strcmp((*p)->name, name) != 0)
 		p = &(*p)->next;
@@ -260,25 +196,26 @@ static void answer_json(struct vex_stream_server *s, struct vex_stream_conn *c, 
 			json_t *body)
 {
 	static const char oom[] = "{\"error\":{\"code\":\"INTERNAL_ERROR\",\"message\":\"out of memory\"}}";
-	struct sbuf b = { 0 };
+	struct vex_buf b;
 	char *text = body ? vex_json_dump(body) : NULL;
 	const char *t = text ? text : oom;
 
 	json_decref(body);
 	if (!text)
 		status = 500;
-	sb_printf(&b,
+	vex_buf_init(&b, VEX_STREAM_OUT_MAX);
+	vex_buf_printf(&b,
 		  "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nX-Request-ID: %s\r\n"
 		  "Cache-Control: no-store\r\n",
 		  status, vex_http_reason(status), strlen(t), c->request_id);
 	if (extra)
-		sb_add(&b, extra, strlen(extra));
-	sb_add(&b, "\r\n", 2);
-	sb_add(&b, t, strlen(t));
-	if (!b.failed)
+		vex_buf_add(&b, extra, strlen(extra));
+	vex_buf_add(&b, "\r\n", 2);
+	vex_buf_add(&b, t, strlen(t));
+	if (!b.err)
 		vex_stream_conn_send(s, c, b.p, b.len);
 	vex_stream_conn_finish(s, c);
-	sb_release(&b);
+	vex_buf_release(&b);
 	free(text);
 }
 
@@ -343,7 +280,7 @@ static const char *state_event(const struct vex_job *j)
 }
 
 /* Append one event: "id: <rev>", "event: <name>" when named, "data: <the job in the dialect>". */
-static void render(struct vex_stream_server *s, struct sbuf *b, const struct vex_job *j, enum vex_stream_dialect d,
+static void render(struct vex_stream_server *s, struct vex_buf *b, const struct vex_job *j, enum vex_stream_dialect d,
 		   int named, const char *event)
 {
 	int64_t pos = 0;
@@ -357,15 +294,15 @@ static void render(struct vex_stream_server *s, struct sbuf *b, const struct vex
 	text = v ? vex_json_dump(v) : NULL;
 	json_decref(v);
 	if (!text) {
-		b->failed = 1;
+		b->err = VEX_ENOMEM;
 		return;
 	}
-	sb_printf(b, "id: %lld\n", (long long)j->rev);
+	vex_buf_printf(b, "id: %lld\n", (long long)j->rev);
 	if (named)
-		sb_printf(b, "event: %s\n", event);
-	sb_add(b, "data: ", 6);
-	sb_add(b, text, strlen(text));
-	sb_add(b, "\n\n", 2);
+		vex_buf_printf(b, "event: %s\n", event);
+	vex_buf_add(b, "data: ", 6);
+	vex_buf_add(b, text, strlen(text));
+	vex_buf_add(b, "\n\n", 2);
 	free(text);
 }
 
@@ -374,7 +311,7 @@ static void render(struct vex_stream_server *s, struct sbuf *b, const struct vex
 /* The FastCGI param "name" of the request into "out" (vex_fcgi_param's codes); "" unless found. */
 static int param(const struct vex_stream_conn *c, const char *name, char *out, size_t cap)
 {
-	int rc = vex_fcgi_param(c->params.buf, c->params.len, name, out, cap);
+	int rc = vex_fcgi_param((const unsigned char *)c->params.p, c->params.len, name, out, cap);
 
 	if (rc)
 		out[0] = '\0';
@@ -455,7 +392,7 @@ static int parse(struct vex_stream_server *s, struct vex_stream_conn *c, struct 
 		fail(s, c, 400, "HEADER_TOO_LARGE", "request headers exceed 64 KiB", NULL, NULL);
 		return VEX_EINVAL;
 	}
-	if (vex_fcgi_params_check(c->params.buf, c->params.len) != 0) {
+	if (vex_fcgi_params_check((const unsigned char *)c->params.p, c->params.len) != 0) {
 		fail(s, c, 400, "BAD_REQUEST", "malformed FastCGI parameters", NULL, NULL);
 		return VEX_EINVAL;
 	}
@@ -546,9 +483,9 @@ static int authenticate(struct vex_stream_server *s, struct vex_stream_conn *c, 
 }
 
 /* The head of an event stream. */
-static void stream_head(struct sbuf *b, const struct vex_stream_conn *c)
+static void stream_head(struct vex_buf *b, const struct vex_stream_conn *c)
 {
-	sb_printf(b,
+	vex_buf_printf(b,
 		  "Status: 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
 		  "X-Accel-Buffering: no\r\nX-Request-ID: %s\r\n\r\nretry: %d\n\n",
 		  c->request_id, RETRY_MS);
@@ -561,7 +498,7 @@ static void stream_head(struct sbuf *b, const struct vex_stream_conn *c)
  * state. *ret_status: the status of the last event. 0 or a store error.
  */
 static int opening(struct vex_stream_server *s, struct vex_stream_conn *c, const struct vex_job *j, int64_t after,
-		   struct sbuf *b, enum vex_job_status *ret_status)
+		   struct vex_buf *b, enum vex_job_status *ret_status)
 {
 	struct vex_job_event_list l = { NULL, 0 };
 	struct vex_job *at = NULL;
@@ -601,8 +538,8 @@ static int opening(struct vex_stream_server *s, struct vex_stream_conn *c, const
 		*ret_status = j->status;
 	}
 	c->last_rev = last;
-	if (b->failed)
-		rc = VEX_ENOMEM;
+	if (b->err) /* out of memory, or more than a client may have queued */
+		rc = b->err;
 out:
 	vex_job_event_list_release(&l);
 	vex_job_free(at);
@@ -614,13 +551,14 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	static struct request q; /* one at a time: the server has one thread */
 	struct vex_principal who;
 	struct vex_job *j = NULL;
-	struct sbuf b = { 0 };
+	struct vex_buf b;
 	enum vex_job_status last_status;
 	int64_t after = -1;
 	char limit[160];
 	int rc;
 
 	memset(&q, 0, sizeof(q));
+	vex_buf_init(&b, VEX_STREAM_OUT_MAX);
 	if (parse(s, c, &q) != 0 || authenticate(s, c, &q, &who) != 0)
 		goto out;
 	if (q.last_id[0] && parse_event_id(q.last_id, &after) != 0) {
@@ -670,9 +608,9 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	/* A resumption of a finished job that has nothing new: 204 tells EventSource to stop reconnecting. */
 	if (after >= j->rev && vex_job_status_terminal(j->status)) {
 		forget(s, c);
-		sb_printf(&b, "Status: 204 No Content\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n\r\n",
+		vex_buf_printf(&b, "Status: 204 No Content\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n\r\n",
 			  c->request_id);
-		if (!b.failed)
+		if (!b.err)
 			vex_stream_conn_send(s, c, b.p, b.len);
 		vex_stream_conn_finish(s, c);
 		goto out;
@@ -690,7 +628,7 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	if (vex_job_status_terminal(last_status))
 		vex_stream_conn_finish(s, c);
 out:
-	sb_release(&b);
+	vex_buf_release(&b);
 	vex_job_free(j);
 	memset(q.authorization, 0, sizeof(q.authorization));
 	memset(q.token, 0, sizeof(q.token));
@@ -701,7 +639,7 @@ out:
 /* The streams of "w" that have not seen "e" get it, each in its dialect; a terminal event ends them. */
 static void deliver(struct vex_stream_server *s, struct vex_stream_watch *w, const struct vex_job_event *e)
 {
-	struct sbuf text[2][2];
+	struct vex_buf text[2][2];
 	struct vex_stream_conn *c, *next;
 	struct vex_job *at;
 	int d, n;
@@ -711,17 +649,19 @@ static void deliver(struct vex_stream_server *s, struct vex_stream_watch *w, con
 		vex_job_free(at);
 		return;
 	}
-	memset(text, 0, sizeof(text));
+	for (d = 0; d < 2; d++)
+		for (n = 0; n < 2; n++)
+			vex_buf_init(&text[d][n], VEX_STREAM_OUT_MAX);
 	for (c = w->head; c; c = next) {
 		next = c->w_next;
 		if (c->last_rev >= e->rev || c->dead)
 			continue;
 		d = c->dialect == VEX_STREAM_COREX;
 		n = c->named != 0;
-		if (!text[d][n].p && !text[d][n].failed)
+		if (!text[d][n].p && !text[d][n].err)
 			render(s, &text[d][n], at, c->dialect, c->named, vex_job_event_type_name(e->type));
-		if (text[d][n].failed) {
-			vex_stream_conn_doom(s, c); /* out of memory: better closed (it resumes) than silent */
+		if (text[d][n].err) {
+			vex_stream_conn_doom(s, c); /* out of memory or too big: better closed (it resumes) than silent */
 			continue;
 		}
 		c->last_rev = e->rev;
@@ -731,7 +671,7 @@ static void deliver(struct vex_stream_server *s, struct vex_stream_watch *w, con
 	}
 	for (d = 0; d < 2; d++)
 		for (n = 0; n < 2; n++)
-			sb_release(&text[d][n]);
+			vex_buf_release(&text[d][n]);
 	vex_job_free(at);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/model.h"
@@ -39,7 +40,7 @@ struct vex_stream_conn {
 
 	/* the request as it arrives */
 	struct vex_fcgi_reader rd;
-	struct vex_fcgi_params params;
+	struct vex_buf params;         /* the PARAMS contents, at most VEX_STREAM_PARAMS_MAX bytes */
 	int params_too_big;
 	int params_done;
 	unsigned char begin[8];
@@ -48,8 +49,8 @@ struct vex_stream_conn {
 	unsigned fcgi_id;
 
 	/* the answer not yet written */
-	unsigned char *out;
-	size_t out_off, out_len, out_cap;
+	struct vex_buf out;            /* at most VEX_STREAM_OUT_MAX + VEX_FCGI_END_LEN bytes */
+	size_t out_off;                /* bytes of "out" already written */
 	int want_out;                  /* EPOLLOUT requested */
 
 	/* the stream, while streaming */

@@ -99,8 +99,8 @@ static void reap(struct vex_stream_server *s)
 	while ((c = s->doomed) != NULL) {
 		s->doomed = c->d_next;
 		close(c->fd);
-		vex_fcgi_params_release(&c->params);
-		free(c->out);
+		vex_buf_release(&c->params);
+		vex_buf_release(&c->out);
 		free(c);
 		s->conns--;
 	}
@@ -141,8 +141,8 @@ static void flush(struct vex_stream_server *s, struct vex_stream_conn *c)
 {
 	ssize_t n;
 
-	while (!c->dead && c->out_off < c->out_len) {
-		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (!c->dead && c->out_off < c->out.len) {
+		n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			continue;
@@ -158,9 +158,8 @@ static void flush(struct vex_stream_server *s, struct vex_stream_conn *c)
 	}
 	if (c->dead)
 		return;
-	free(c->out);
-	c->out = NULL;
-	c->out_off = c->out_len = c->out_cap = 0;
+	vex_buf_release(&c->out);
+	c->out_off = 0;
 	want_out(s, c, 0);
 	if (c->state == VEX_CONN_CLOSING) {
 		drop_input(c);
@@ -168,30 +167,15 @@ static void flush(struct vex_stream_server *s, struct vex_stream_conn *c)
 	}
 }
 
-/* Room for "extra" more bytes at the end of the queue. 0, VEX_ETOOBIG (the client is too slow), VEX_ENOMEM. */
+/* Room for "extra" more bytes at the end of the queue, what was written making room first.
+ * 0, VEX_ETOOBIG (the client is too slow), VEX_ENOMEM. */
 static int reserve(struct vex_stream_conn *c, size_t extra)
 {
-	size_t pending = c->out_len - c->out_off, want;
-	unsigned char *nb;
-
-	if (extra > VEX_STREAM_OUT_MAX + VEX_FCGI_END_LEN || pending > VEX_STREAM_OUT_MAX + VEX_FCGI_END_LEN - extra)
-		return VEX_ETOOBIG;
-	if (c->out_off > 0 && c->out_len + extra > c->out_cap) {
-		memmove(c->out, c->out + c->out_off, pending);
+	if (c->out_off > 0 && c->out.len + extra >= c->out.cap) {
+		vex_buf_drop(&c->out, c->out_off);
 		c->out_off = 0;
-		c->out_len = pending;
 	}
-	if (c->out_len + extra <= c->out_cap)
-		return 0;
-	want = c->out_cap ? c->out_cap : 1024;
-	while (want < c->out_len + extra)
-		want *= 2;
-	nb = realloc(c->out, want);
-	if (!nb)
-		return VEX_ENOMEM;
-	c->out = nb;
-	c->out_cap = want;
-	return 0;
+	return vex_buf_reserve(&c->out, extra);
 }
 
 void vex_stream_conn_send(struct vex_stream_server *s, struct vex_stream_conn *c, const void *data, size_t len)
@@ -207,7 +191,7 @@ void vex_stream_conn_send(struct vex_stream_server *s, struct vex_stream_conn *c
 		vex_stream_conn_doom(s, c);
 		return;
 	}
-	c->out_len += vex_fcgi_stdout_put(c->out + c->out_len, c->fcgi_id, data, len);
+	vex_buf_wrote(&c->out, vex_fcgi_stdout_put((unsigned char *)c->out.p + c->out.len, c->fcgi_id, data, len));
 	/* The ping timer counts from the last write: this stream goes to the back of the line. */
 	if (c->state == VEX_CONN_STREAMING)
 		vex_stream_conn_set_state(s, c, VEX_CONN_STREAMING, vex_mono_us());
@@ -224,7 +208,7 @@ static void finish(struct vex_stream_server *s, struct vex_stream_conn *c, unsig
 		vex_stream_conn_doom(s, c);
 		return;
 	}
-	c->out_len += vex_fcgi_end_put(c->out + c->out_len, c->fcgi_id, 0, protocol_status);
+	vex_buf_wrote(&c->out, vex_fcgi_end_put((unsigned char *)c->out.p + c->out.len, c->fcgi_id, 0, protocol_status));
 	vex_stream_conn_set_state(s, c, VEX_CONN_CLOSING, vex_mono_us());
 	flush(s, c);
 }
@@ -272,10 +256,10 @@ static int on_piece(struct vex_stream_server *s, struct vex_stream_conn *c, cons
 		if (pc->what == VEX_FCGI_CONTENT) {
 			if (c->params_too_big)
 				return 0;
-			rc = vex_fcgi_params_add(&c->params, pc->data, pc->len, VEX_STREAM_PARAMS_MAX);
+			rc = vex_buf_add(&c->params, pc->data, pc->len);
 			if (rc == VEX_ETOOBIG) {
 				c->params_too_big = 1;
-				vex_fcgi_params_release(&c->params);
+				vex_buf_release(&c->params);
 			} else if (rc) {
 				return rc;
 			}
@@ -285,7 +269,7 @@ static int on_piece(struct vex_stream_server *s, struct vex_stream_conn *c, cons
 			c->params_done = 1;
 			if (c->state == VEX_CONN_READING)
 				s->handler->request(s, c);
-			vex_fcgi_params_release(&c->params);
+			vex_buf_release(&c->params);
 		}
 		return 0;
 	case VEX_FCGI_ABORT_REQUEST:
@@ -384,6 +368,8 @@ static void on_accept(struct vex_stream_server *s)
 			continue;
 		}
 		c->fd = fd;
+		vex_buf_init(&c->params, VEX_STREAM_PARAMS_MAX);
+		vex_buf_init(&c->out, VEX_STREAM_OUT_MAX + VEX_FCGI_END_LEN);
 		c->state = VEX_CONN_READING;
 		c->since_mono_us = vex_mono_us();
 		memset(&ev, 0, sizeof(ev));

@@ -1,11 +1,11 @@
 /* webhooks.c - webhooks under /webhooks (corex) and /api/v1/webhooks (vex): register, list, change, delete, deliveries. */
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64.h"
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/jobview.h"
@@ -18,7 +18,7 @@
 #include "fcgi-app/fields.h"
 
 #define SECRET_RAW 32       /* random bytes behind "whsec_" */
-#define SECRET_LEN (6 + 44) /* "whsec_" + base64 (with padding) of 32 bytes */
+#define SECRET_LEN (6 + VEX_B64_ENCODED_LEN(SECRET_RAW, 1)) /* "whsec_" + padded base64 */
 #define EVENTS_KNOWN "job.queued, job.started, job.completed, job.failed, job.canceled, job.timeout"
 
 /* Event names by bit position of VEX_HOOK_EV_*. */
@@ -166,8 +166,7 @@ static int secret_new(char out[SECRET_LEN + 1])
 	if (rc)
 		goto out;
 	memcpy(out, "whsec_", 6);
-	if (EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)sizeof(raw)) != SECRET_LEN - 6)
-		rc = VEX_ERROR;
+	vex_b64_encode(raw, sizeof(raw), out + 6, VEX_B64_PAD);
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return rc;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -520,50 +521,45 @@ int vex_browser_has(const struct vex_browser *b, const char *function)
 	return tool_of(b, function) != NULL;
 }
 
-/* Appends "n" bytes of "p" to the growing text, at most "max" bytes in all (*cut set past it). */
-static int add_text(char **text, size_t *len, size_t max, const char *p, size_t n, int *cut)
-{
-	char *t;
+#define CUT_NOTE "\n[output cut]"
 
-	if (*len + n > max) {
-		n = max - *len;
+/* Appends "n" bytes of "p" to "t", at most "max" bytes in all (*cut set past it). */
+static int add_text(struct vex_buf *t, size_t max, const char *p, size_t n, int *cut)
+{
+	if (t->len + n > max) {
+		n = max - t->len;
 		*cut = 1;
 	}
-	t = realloc(*text, *len + n + 1);
-	if (!t)
-		return VEX_ENOMEM;
-	memcpy(t + *len, p, n);
-	*len += n;
-	t[*len] = '\0';
-	*text = t;
-	return 0;
+	return vex_buf_add(t, p, n);
 }
 
 /* What the model reads of a tools/call response: its text items, images and resources named. */
 static int result_text(const struct vex_browser *b, const json_t *resp, char **ret, int *ret_is_error)
 {
 	const json_t *res = json_object_get(resp, "result"), *err = json_object_get(resp, "error"), *c;
-	size_t max = b->cfg->tools_output_max, len = 0, i;
-	char *text = NULL, note[160];
+	size_t max = b->cfg->tools_output_max, i;
+	struct vex_buf text;
+	char note[160], *t;
 	int cut = 0, rc = 0;
 
 	if (!json_is_object(res)) {
 		const char *m = json_string_value(json_object_get(err, "message"));
 
 		snprintf(note, sizeof(note), "browser error: %.120s", m ? m : "no result");
-		text = strdup(note);
-		if (!text)
+		t = strdup(note);
+		if (!t)
 			return VEX_ENOMEM;
-		*ret = text;
+		*ret = t;
 		*ret_is_error = 1;
 		return 0;
 	}
+	vex_buf_init(&text, max + sizeof(CUT_NOTE));
 	json_array_foreach(json_object_get(res, "content"), i, c) {
 		const char *type = json_string_value(json_object_get(c, "type")), *s = NULL;
 
 		if (cut)
 			break;
-		if (len && (rc = add_text(&text, &len, max, "\n", 1, &cut)) < 0)
+		if (text.len && (rc = add_text(&text, max, "\n", 1, &cut)) < 0)
 			goto out;
 		if (type && strcmp(type, "text") == 0)
 			s = json_string_value(json_object_get(c, "text"));
@@ -573,26 +569,20 @@ static int result_text(const struct vex_browser *b, const json_t *resp, char **r
 			snprintf(note, sizeof(note), "[%.20s %.80s omitted]", type ? type : "item", mime ? mime : "");
 			s = note;
 		}
-		if (s && (rc = add_text(&text, &len, max, s, strlen(s), &cut)) < 0)
+		if (s && (rc = add_text(&text, max, s, strlen(s), &cut)) < 0)
 			goto out;
 	}
-	if (!text && (rc = add_text(&text, &len, max, "", 0, &cut)) < 0)
+	if (cut && (rc = vex_buf_add(&text, CUT_NOTE, sizeof(CUT_NOTE) - 1)) < 0)
 		goto out;
-	if (cut) {
-		char *t = realloc(text, len + 32);
-
-		if (!t) {
-			rc = VEX_ENOMEM;
-			goto out;
-		}
-		text = t;
-		memcpy(text + len, "\n[output cut]", sizeof("\n[output cut]"));
+	t = vex_buf_steal(&text, NULL);
+	if (!t) {
+		rc = VEX_ENOMEM;
+		goto out;
 	}
-	*ret = text;
-	text = NULL;
+	*ret = t;
 	*ret_is_error = json_is_true(json_object_get(res, "isError"));
 out:
-	free(text);
+	vex_buf_release(&text);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -28,7 +29,6 @@
 
 #define FD_PROGRESS 3        /* the tool's progress pipe */
 #define FD_HIGH 10           /* child ends are moved at or above this before dup2 onto 0..3 */
-#define OUT_INITIAL 4096
 #define READ_CHUNK 16384
 #define PREVIEW_BYTES 200    /* of invalid output, in the error message */
 #define MESSAGE_TAIL 1000    /* of stderr, in the error message (all 4 KiB go to details) */
@@ -68,8 +68,8 @@ struct run {
 	int in_fd, out_fd, err_fd, prog_fd, status_fd;
 	const char *input;
 	size_t input_len, input_off;
-	char *out;                  /* stdout, at most cap + 1 bytes */
-	size_t out_len, out_cap, out_max;
+	struct vex_buf out;         /* stdout, at most out_max bytes */
+	size_t out_max;
 	int too_big;
 	char err_tail[VEX_CMD_STDERR_TAIL]; /* ring of the last stderr bytes */
 	size_t err_total;
@@ -518,30 +518,16 @@ static void progress_bytes(struct run *r, const char *buf, size_t n)
 	}
 }
 
-/* Appends stdout bytes, growing the buffer up to out_max + 1; beyond, marks too_big. */
+/* Appends stdout bytes, up to out_max in all; beyond, marks too_big. */
 static int keep_stdout(struct run *r, const char *buf, size_t n)
 {
-	if (r->out_len + n > r->out_max) {
+	int rc = vex_buf_add(&r->out, buf, n);
+
+	if (rc == VEX_ETOOBIG) {
 		r->too_big = 1;
 		return 0;
 	}
-	if (r->out_len + n > r->out_cap) {
-		size_t cap = r->out_cap ? r->out_cap : OUT_INITIAL;
-		char *p;
-
-		while (cap < r->out_len + n)
-			cap *= 2;
-		if (cap > r->out_max + 1)
-			cap = r->out_max + 1;
-		p = realloc(r->out, cap);
-		if (!p)
-			return VEX_ENOMEM;
-		r->out = p;
-		r->out_cap = cap;
-	}
-	memcpy(r->out + r->out_len, buf, n);
-	r->out_len += n;
-	return 0;
+	return rc;
 }
 
 /* Reads what "*fd" has now (until EAGAIN, or once when "once"); closes it at EOF or on error. */
@@ -663,7 +649,7 @@ static int wait_grace(struct run *r, int grace_ms)
 	close_fd(&r->in_fd);
 	while (!exited(r) && vex_mono_us() < until) {
 		/* what a dying tool writes is not kept */
-		r->out_len = 0;
+		vex_buf_reset(&r->out);
 		r->too_big = 0;
 		if ((rc = pump(r, VEX_EXEC_STOP_CHECK_MS)) < 0)
 			return rc;
@@ -728,11 +714,11 @@ static int conclude(struct run *r, int status, struct vex_job *out)
 				 json_pack("{s:s,s:s}", "step", step_name(cr.step), "reason", strerror(cr.err)));
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (r->out_len == 0)
+		if (r->out.len == 0)
 			return fail_with(out, "INVALID_OUTPUT",
 					 "the tool printed nothing (a JSON result was expected on stdout)", NULL);
-		if (vex_json_parse(r->out, r->out_len, &v, &fe) < 0) {
-			printable(r->out, r->out_len < PREVIEW_BYTES ? r->out_len : PREVIEW_BYTES, 0, preview,
+		if (vex_json_parse(r->out.p, r->out.len, &v, &fe) < 0) {
+			printable(r->out.p, r->out.len < PREVIEW_BYTES ? r->out.len : PREVIEW_BYTES, 0, preview,
 				  sizeof(preview));
 			snprintf(msg, sizeof(msg), "the tool printed something that is not JSON: %s", preview);
 			return fail_with(out, "INVALID_OUTPUT", msg, NULL);
@@ -825,6 +811,7 @@ int vex_exec_command_run(struct vex_exec_ctx *ctx, const struct vex_cmd_tool *to
 	r.input = ctx->job->input_json ? ctx->job->input_json : "{}";
 	r.input_len = strlen(r.input);
 	r.out_max = cfg->tools_output_max;
+	vex_buf_init(&r.out, r.out_max);
 	rc = make_private_dir(cfg, tool, dir, sizeof(dir));
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "cannot create a private directory under %s: %s", cfg->tools_work_dir,
@@ -914,7 +901,7 @@ out:
 		vex_log(VEX_LOG_WARN, "private directory not fully removed", "job_id", ctx->job->id, "tool",
 			tool->name, "dir", dir, NULL);
 	vex_toolenv_free(envp);
-	free(r.out);
+	vex_buf_release(&r.out);
 	vex_progress_release(&r.prog);
 	return rc;
 }

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -152,8 +153,7 @@ out:
 /* ---- the HTTP exchange ---- */
 
 struct exchange {
-	char *body;
-	size_t len;
+	struct vex_buf body; /* at most VEX_LLM_REPLY_MAX bytes */
 	int toobig;
 	int64_t retry_after_ms; /* -1 when none was sent */
 };
@@ -162,20 +162,11 @@ static size_t on_body(char *p, size_t size, size_t n, void *user)
 {
 	struct exchange *x = user;
 	size_t add = size * n;
-	char *nb;
+	int rc = vex_buf_add(&x->body, p, add);
 
-	if (x->len + add > VEX_LLM_REPLY_MAX) {
+	if (rc == VEX_ETOOBIG)
 		x->toobig = 1;
-		return 0;
-	}
-	nb = realloc(x->body, x->len + add + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + x->len, p, add);
-	x->body = nb;
-	x->len += add;
-	x->body[x->len] = '\0';
-	return add;
+	return rc ? 0 : add;
 }
 
 /* Retry-After in seconds (the HTTP-date form is not honoured: the backoff applies). */
@@ -339,6 +330,7 @@ int vex_llm_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *mess
 	long status;
 	int attempt, rc = VEX_ENOMEM;
 
+	vex_buf_init(&x.body, VEX_LLM_REPLY_MAX);
 	while (blen > 0 && cfg->model_base_url[blen - 1] == '/')
 		blen--;
 	n = blen + sizeof("/chat/completions");
@@ -366,18 +358,18 @@ int vex_llm_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *mess
 	for (attempt = 0;; attempt++) {
 		int64_t wait_ms;
 
-		free(x.body);
-		memset(&x, 0, sizeof(x));
+		vex_buf_reset(&x.body);
+		x.toobig = 0;
 		x.retry_after_ms = -1;
 		status = 0;
 		rc = post_once(ctx, url, headers, payload, &x, &status, why, sizeof(why));
 		if (rc == VEX_ESTATE || rc == VEX_ENOMEM)
 			goto out;
 		if (rc == 0 && status >= 200 && status < 300) {
-			rc = vex_llm_reply_parse(x.body ? x.body : "", x.len, ret, why, sizeof(why));
+			rc = vex_llm_reply_parse(x.body.p ? x.body.p : "", x.body.len, ret, why, sizeof(why));
 			if (rc == VEX_EINVAL) {
 				rc = VEX_EIO;
-				snippet(x.body, x.len, snip, sizeof(snip));
+				snippet(x.body.p, x.body.len, snip, sizeof(snip));
 				snprintf(err, errlen,
 					 "the model endpoint answered something that is not a chat completion: %s "
 					 "(body: %s)", why, snip);
@@ -385,7 +377,7 @@ int vex_llm_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *mess
 			goto out;
 		}
 		if (rc == 0) {
-			snippet(x.body, x.len, snip, sizeof(snip));
+			snippet(x.body.p, x.body.len, snip, sizeof(snip));
 			snprintf(why, sizeof(why), "the model endpoint answered HTTP %ld: %s", status, snip);
 		}
 		if (rc == 0 && status != 429 && status < 500) {
@@ -405,7 +397,7 @@ int vex_llm_chat(struct vex_exec_ctx *ctx, const char *model, const json_t *mess
 			goto out;
 	}
 out:
-	free(x.body);
+	vex_buf_release(&x.body);
 	curl_slist_free_all(headers);
 	if (auth)
 		explicit_bzero(auth, strlen(auth));

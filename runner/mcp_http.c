@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -28,8 +29,8 @@ struct xfer {
 	char session[SESSION_ID_MAX + 1];
 	int is_sse;                 /* decided at the first body byte */
 	int started;
-	char *body;                 /* a JSON answer */
-	size_t len, cap, max;
+	struct vex_buf body;        /* a JSON answer, at most "max" bytes */
+	size_t max;
 	int toobig;
 	struct vex_sse_reader sse;
 	json_t *response;           /* our response, once seen (owned) */
@@ -123,6 +124,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t n = size * nmemb;
+	int rc;
 
 	if (!x->started) {
 		x->started = 1;
@@ -134,33 +136,17 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *arg)
 		/* a non-zero return: our response came (stop here) or the stream is over the cap */
 		return vex_sse_feed(&x->sse, buf, n, on_event, x) == 0 ? n : 0;
 	}
-	if (x->len + n > x->max) {
+	rc = vex_buf_add(&x->body, buf, n);
+	if (rc == VEX_ETOOBIG)
 		x->toobig = 1;
-		return 0;
-	}
-	if (x->len + n + 1 > x->cap) {
-		size_t c = x->cap ? x->cap : 4096;
-		char *b;
-
-		while (c < x->len + n + 1)
-			c *= 2;
-		b = realloc(x->body, c);
-		if (!b)
-			return 0;
-		x->body = b;
-		x->cap = c;
-	}
-	memcpy(x->body + x->len, buf, n);
-	x->len += n;
-	x->body[x->len] = '\0';
-	return n;
+	return rc ? 0 : n;
 }
 
 static void xfer_release(struct xfer *x)
 {
 	size_t i;
 
-	free(x->body);
+	vex_buf_release(&x->body);
 	if (x->started && x->is_sse)
 		vex_sse_release(&x->sse);
 	json_decref(x->response);
@@ -249,7 +235,7 @@ static CURL *make_easy(struct mcp_server *s, const char *method, const char *bod
  * status, or -1 when the transfer failed. */
 static long simple_exchange(struct mcp_server *s, const char *method, const char *body, int timeout_ms)
 {
-	struct xfer x = { .s = s, .max = 65536 };
+	struct xfer x = { .s = s, .max = 65536, .body = { .max = 65536 } };
 	struct curl_slist *h = make_headers(s, 1);
 	CURL *e = h ? make_easy(s, method, body, h, &x) : NULL;
 	long code = -1;
@@ -344,15 +330,15 @@ static int finish(struct mcp_server *s, const char *method, struct xfer *x, CURL
 	}
 	if (code < 200 || code >= 300) {
 		snprintf(why, whylen, "MCP server %s answered %s with HTTP %ld%s%.*s", s->conf->name, method, code,
-			 x->len ? ": " : "", (int)(x->len > ERROR_BODY_MAX ? ERROR_BODY_MAX : x->len),
-			 x->body ? x->body : "");
+			 x->body.len ? ": " : "", (int)(x->body.len > ERROR_BODY_MAX ? ERROR_BODY_MAX : x->body.len),
+			 x->body.p ? x->body.p : "");
 		return VEX_EIO;
 	}
-	if (x->is_sse || !x->len) {
+	if (x->is_sse || !x->body.len) {
 		snprintf(why, whylen, "MCP server %s ended its answer to %s without a response", s->conf->name, method);
 		return VEX_EIO;
 	}
-	if (vex_json_parse(x->body, x->len, &msg, &fe) < 0) {
+	if (vex_json_parse(x->body.p, x->body.len, &msg, &fe) < 0) {
 		snprintf(why, whylen, "MCP server %s answered %s with invalid JSON", s->conf->name, method);
 		return VEX_EIO;
 	}
@@ -372,7 +358,7 @@ static int finish(struct mcp_server *s, const char *method, struct xfer *x, CURL
 static int http_request(struct mcp_server *s, const char *method, json_t *params, const struct mcp_wait *w,
 			json_t **ret, char *why, size_t whylen)
 {
-	struct xfer x = { .s = s, .w = w, .max = mcp_message_max(s) };
+	struct xfer x = { .s = s, .w = w, .max = mcp_message_max(s), .body = { .max = mcp_message_max(s) } };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	CURLM *multi = NULL;

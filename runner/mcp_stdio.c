@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -361,8 +362,7 @@ int mcp_stdio_notify(struct mcp_server *s, const char *method, json_t *params, i
 
 /* A line from stdout being collected. */
 struct line {
-	char *buf;
-	size_t len, cap;
+	struct vex_buf buf; /* at most the message limit */
 	int over;           /* past the cap: only its ends are kept */
 	size_t total;
 	char head[EDGE];
@@ -492,36 +492,33 @@ static void line_end(struct mcp_server *s, struct line *l)
 
 	if (l->over)
 		oversized(s, l);
-	else if (l->len > 0 && vex_json_parse(l->buf, l->len, &msg, &fe) == 0) {
+	else if (l->buf.len > 0 && vex_json_parse(l->buf.p, l->buf.len, &msg, &fe) == 0) {
 		handle_message(s, msg);
 		json_decref(msg);
-	} else if (l->len > 0) {
+	} else if (l->buf.len > 0) {
 		vex_log(VEX_LOG_DEBUG, "MCP server wrote a line that is not JSON", "server", s->conf->name, NULL);
 	}
-	l->len = 0;
+	vex_buf_reset(&l->buf);
 	l->over = 0;
 	l->total = 0;
 	/* a one-off large message leaves no large buffer behind */
-	if (l->cap > 1024 * 1024) {
-		free(l->buf);
-		l->buf = NULL;
-		l->cap = 0;
-	}
+	if (l->buf.cap > 1024 * 1024)
+		vex_buf_release(&l->buf);
 }
 
-static void line_add(struct mcp_server *s, struct line *l, const char *p, size_t n)
+static void line_add(struct line *l, const char *p, size_t n)
 {
-	size_t max = mcp_message_max(s), i;
+	size_t len = l->buf.len, i;
 
-	if (!l->over && l->len + n > max) {
+	if (!l->over && len + n > l->buf.max) {
 		l->over = 1;
-		memcpy(l->head, l->buf ? l->buf : "", l->len < EDGE ? l->len : EDGE);
-		if (l->len < EDGE)
-			memcpy(l->head + l->len, p, EDGE - l->len < n ? EDGE - l->len : n);
-		for (i = 0; i < l->len; i++)
-			l->tail[(l->total + i) % EDGE] = l->buf[i];
-		l->total = l->len;
-		l->len = 0;
+		memcpy(l->head, l->buf.p ? l->buf.p : "", len < EDGE ? len : EDGE);
+		if (len < EDGE)
+			memcpy(l->head + len, p, EDGE - len < n ? EDGE - len : n);
+		for (i = 0; i < len; i++)
+			l->tail[(l->total + i) % EDGE] = l->buf.p[i];
+		l->total = len;
+		vex_buf_reset(&l->buf);
 	}
 	if (l->over) {
 		for (i = 0; i < n; i++)
@@ -529,27 +526,14 @@ static void line_add(struct mcp_server *s, struct line *l, const char *p, size_t
 		l->total += n;
 		return;
 	}
-	if (l->len + n + 1 > l->cap) {
-		size_t c = l->cap ? l->cap : 4096;
-		char *b;
-
-		while (c < l->len + n + 1)
-			c *= 2;
-		b = realloc(l->buf, c);
-		if (!b) {
-			/* treated as oversized: dropped, with no id to blame */
-			memset(l->head, 0, sizeof(l->head));
-			memset(l->tail, 0, sizeof(l->tail));
-			l->over = 1;
-			l->total = l->len + n;
-			l->len = 0;
-			return;
-		}
-		l->buf = b;
-		l->cap = c;
+	if (vex_buf_add(&l->buf, p, n) < 0) {
+		/* out of memory: treated as oversized, dropped, with no id to blame */
+		memset(l->head, 0, sizeof(l->head));
+		memset(l->tail, 0, sizeof(l->tail));
+		l->over = 1;
+		l->total = len + n;
+		vex_buf_reset(&l->buf);
 	}
-	memcpy(l->buf + l->len, p, n);
-	l->len += n;
 }
 
 static void stdout_data(struct mcp_server *s, struct line *l, const char *buf, size_t n)
@@ -561,12 +545,12 @@ static void stdout_data(struct mcp_server *s, struct line *l, const char *buf, s
 
 		if (k && p[k - 1] == '\r')
 			k--;
-		line_add(s, l, p, k);
+		line_add(l, p, k);
 		line_end(s, l);
 		p = nl + 1;
 	}
 	if (p < end)
-		line_add(s, l, p, (size_t)(end - p));
+		line_add(l, p, (size_t)(end - p));
 }
 
 static void log_stderr(struct mcp_server *s, const char *p, size_t n)
@@ -674,7 +658,7 @@ static void reap(struct mcp_server *s)
 static void *reader_main(void *arg)
 {
 	struct mcp_server *s = arg;
-	struct line l = { 0 };
+	struct line l = { .buf = { .max = mcp_message_max(s) } };
 	char *buf = malloc(READ_CHUNK), errline[STDERR_LINE_MAX];
 	size_t errlen = 0;
 	int out_open = 1, err_open = 1, exited = 0;
@@ -717,7 +701,7 @@ static void *reader_main(void *arg)
 	if (errlen)
 		log_stderr(s, errline, errlen);
 	reap(s);
-	free(l.buf);
+	vex_buf_release(&l.buf);
 	free(buf);
 	return NULL;
 }

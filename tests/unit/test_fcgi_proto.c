@@ -232,34 +232,6 @@ static void test_malformed_params(void **state)
 	assert_int_equal(vex_fcgi_param(p, 0, "K", out, sizeof(out)), VEX_ENOTFOUND);
 }
 
-/* The params block is capped: what would pass the cap is refused and leaves the block as it was. */
-static void test_params_cap(void **state)
-{
-	struct vex_fcgi_params p = { NULL, 0, 0 };
-	unsigned char chunk[1000];
-	int i;
-
-	(void)state;
-	memset(chunk, 'x', sizeof(chunk));
-	for (i = 0; i < 65; i++)
-		assert_int_equal(vex_fcgi_params_add(&p, chunk, sizeof(chunk), 65536), 0);
-	assert_int_equal(p.len, 65000);
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, sizeof(chunk), 65536), VEX_ETOOBIG);
-	assert_int_equal(p.len, 65000);
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, 536, 65536), 0);
-	assert_int_equal(p.len, 65536);
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, 1, 65536), VEX_ETOOBIG);
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, 0, 65536), 0);
-	assert_true(p.cap <= 65536);
-	vex_fcgi_params_release(&p);
-	assert_null(p.buf);
-	vex_fcgi_params_release(NULL);
-	/* a single oversized piece, and a size that would wrap */
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, 70000, 65536), VEX_ETOOBIG);
-	assert_int_equal(vex_fcgi_params_add(&p, chunk, SIZE_MAX, 65536), VEX_ETOOBIG);
-	assert_null(p.buf);
-}
-
 static void test_bad_version_and_begin(void **state)
 {
 	unsigned char rec[16];
@@ -334,7 +306,6 @@ int main(void)
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_long_pairs),
 		cmocka_unit_test(test_malformed_params),
-		cmocka_unit_test(test_params_cap),
 		cmocka_unit_test(test_bad_version_and_begin),
 		cmocka_unit_test(test_stdout_framing),
 	};
