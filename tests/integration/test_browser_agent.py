@@ -184,11 +184,12 @@ def session_processes():
 
 
 class SessionUsers(threading.Thread):
-    """Samples the uids of the live browser session's processes until stopped."""
+    """Samples the uids of the live browser session's programs (node: Playwright's MCP server;
+    chromium's processes) until stopped."""
 
     def __init__(self):
         super().__init__(daemon=True)
-        self.uids, self.done = set(), threading.Event()
+        self.uids, self.root, self.done = set(), [], threading.Event()
 
     def run(self):
         while not self.done.wait(0.02):
@@ -196,10 +197,16 @@ class SessionUsers(threading.Thread):
                 # the status file's Uid line (real, effective, saved, fs): /proc/PID itself shows root
                 # for a process that made itself non-dumpable, as chromium's do
                 try:
+                    exe = os.readlink("/proc/%d/exe" % pid)
+                    if os.path.basename(exe) != "node" and "chromium" not in exe:
+                        continue  # only the session's programs: node (the MCP server) and chromium
                     with open("/proc/%d/status" % pid) as f:
                         for line in f:
                             if line.startswith("Uid:"):
-                                self.uids.update(int(u) for u in line.split()[1:])
+                                ids = {int(u) for u in line.split()[1:]}
+                                self.uids.update(ids)
+                                if 0 in ids:
+                                    self.root.append((pid, exe, line.strip()))
                 except OSError:
                     pass
 
@@ -227,7 +234,7 @@ def test_browser_agent_reports_what_it_saw(svc, fake, site):
     # Playwright's MCP server and chromium ran as [tools] run_as (vexit: vex-tools when root), never as root
     assert uids, "no browser session process seen"
     if svc.runner_env["VEX_TOOLS_RUN_AS"]:
-        assert uids == {pwd.getpwnam(svc.runner_env["VEX_TOOLS_RUN_AS"]).pw_uid}, uids
+        assert uids == {pwd.getpwnam(svc.runner_env["VEX_TOOLS_RUN_AS"]).pw_uid}, (uids, users.root)
     assert e["status"] == "COMPLETED" and e["error"] is None, (e["error"], e)
     assert e["finalModel"] == "fake-browser-model-final"
     assert e["browserStepCount"] >= 2
