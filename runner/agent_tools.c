@@ -273,7 +273,7 @@ static int run_browser_call(struct vex_exec_ctx *ctx, const struct vex_agent_too
  * 0, VEX_ESTATE (the job must stop; ctx->stopped says why), VEX_ENOMEM.
  */
 int vex_agent_tools_call(struct vex_exec_ctx *ctx, const struct vex_agent_tools *t, const struct vex_llm_call *call,
-		    char **ret)
+			 char **ret)
 {
 	const struct vex_agent_tool *tool = vex_agent_tools_find(t, call->name);
 	struct vex_exec_ctx sub = { 0 };
