@@ -15,39 +15,24 @@
 
 #include "core/err.h"
 #include "core/store.h"
+#define STORE_FIXTURE_GLOBALS "dlv"
 #include "tests/unit/store_fixture.h"
 
 #define S 1000000LL
 #define LEASE_US (15 * S)
 
-static struct store_fixture fx;
-static char path[128];
-static struct vex_store *store;
 static int64_t now = 1700000000000000;
 static int payload_calls;
 
 static inline int setup(void **state)
 {
-	(void)state;
 	payload_calls = 0;
-	if (store_fixture_open(&fx, "dlv") != 0)
-		return -1;
-	store = fx.store;
-	snprintf(path, sizeof(path), "%s", fx.path);
-	return 0;
-}
-
-static inline int teardown(void **state)
-{
-	(void)state;
-	store_fixture_close(&fx);
-	store = NULL;
-	return 0;
+	return store_setup(state);
 }
 
 /* A payload naming the event and the job's status at the event, as the runner's would. */
 static inline int payload_fn(void *arg, struct vex_store *s, const struct vex_job_event *e, const char *event,
-		      char **ret)
+			     char **ret)
 {
 	struct vex_job *j = NULL;
 	char buf[256];

@@ -13,33 +13,13 @@
 #include <cmocka.h>
 
 #include "core/store.h"
+#define STORE_FIXTURE_GLOBALS "jobs"
 #include "tests/unit/store_fixture.h"
 
-static struct store_fixture fx;
-static char path[128];
-static struct vex_store *store;
 static const int limits[VEX_PLAN_COUNT] = { 1, 2, 5, 20 };
 static int64_t clock_us = 1700000000000000;
 
 #define LEASE_US 30000000
-
-static inline int setup(void **state)
-{
-	(void)state;
-	if (store_fixture_open(&fx, "jobs") != 0)
-		return -1;
-	store = fx.store;
-	snprintf(path, sizeof(path), "%s", fx.path);
-	return 0;
-}
-
-static inline int teardown(void **state)
-{
-	(void)state;
-	store_fixture_close(&fx);
-	store = NULL;
-	return 0;
-}
 
 static inline struct vex_job *new_tool_job(const char *owner, enum vex_plan plan, int priority)
 {

@@ -376,13 +376,13 @@ static void test_cancel_states(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plan_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lease_ownership, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_terminal_never_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rescue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_requeue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_order, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_plan_limit, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_lease_ownership, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_terminal_never_changes, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_rescue, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_requeue, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_states, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_claims", VEX_LOG_ERROR);

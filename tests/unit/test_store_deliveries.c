@@ -285,12 +285,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_names),
-		cmocka_unit_test_setup_teardown(test_fanout_mapping, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fanout_requeue_fail_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fanout_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fanout_race, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune_waits_for_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_mapping, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_requeue_fail_timeout, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_once, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fanout_race, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_list_paging, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_prune_waits_for_cursor, setup, store_teardown),
 	};
 	vex_log_init("test_store_deliveries", VEX_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

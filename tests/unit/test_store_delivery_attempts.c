@@ -428,14 +428,14 @@ static void test_record_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_lease, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retries_to_exhaustion, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disable_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_inactive_hook, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_order, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_lease, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_retries_to_exhaustion, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_gone, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_disable_after, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_inactive_hook, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_body_cap, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_record_batch, setup, store_teardown),
 	};
 	vex_log_init("test_store_delivery_attempts", VEX_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -408,15 +408,15 @@ static void test_query_plans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_agent_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idempotency_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_count_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_mask, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_get, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_insert_invalid, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_agent_job, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_list_paging, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_idempotency_key, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_count_filters, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_status_mask, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_busy, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_query_plans, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_jobs", VEX_LOG_ERROR);
