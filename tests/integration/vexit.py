@@ -1,10 +1,5 @@
-# vexit.py - integration harness: start/stop the real programs, mint JWTs, talk HTTPS, read SQLite.
+# vexit.py - integration harness: start/stop the real programs, talk HTTPS as a caller, read SQLite (JWTs, times and error bodies: vexwire.py).
 import atexit
-import base64
-import datetime
-import hashlib
-import hmac
-import json
 import os
 import pwd
 import re
@@ -16,9 +11,12 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-import uuid
 
 import requests
+
+# Re-exported: tests use them as vexit.<name>.
+from vexwire import (RFC3339_RE, assert_api_error, assert_error, assert_json, b64url, b64url_decode,  # noqa: F401
+                     claims_for, is_rfc3339, mint, new_sub, parse_rfc3339)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("VEX_BUILD", os.path.join(REPO, "build")))
@@ -28,7 +26,6 @@ HTTP_TIMEOUT = 30 * SLOW
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer")
 TERMINAL = {"completed", "failed", "canceled", "timeout"}
 # enum vex_job_status order (core/model.h), for a store that keeps the status as an integer.
@@ -88,51 +85,6 @@ def unix_answers(path):
         return False
     finally:
         s.close()
-
-
-def is_rfc3339(s):
-    if not isinstance(s, str) or not RFC3339_RE.match(s):
-        return False
-    try:
-        datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
-def parse_rfc3339(s):
-    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
-
-
-# ---- JWT, independent of the C code ----
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(s):
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def mint(secret, claims, header=None, digest=hashlib.sha256, sign=True):
-    """Compact JWS over "claims" (dict, dumped as is) signed with HMAC-"digest"."""
-    if header is None:
-        header = {"alg": "HS256", "typ": "JWT"}
-    if isinstance(secret, str):
-        secret = secret.encode()
-    h = b64url(json.dumps(header, separators=(",", ":")).encode())
-    p = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = (h + "." + p).encode()
-    sig = b64url(hmac.new(secret, signing_input, digest).digest()) if sign else ""
-    return h + "." + p + "." + sig
-
-
-def claims_for(sub, role="user", plan=None, ttl=3600, now=None):
-    now = int(time.time()) if now is None else now
-    c = {"sub": sub, "role": role, "iss": "vex-api", "iat": now, "exp": now + ttl}
-    if plan:
-        c["plan"] = plan
-    return c
 
 
 # ---- processes ----
@@ -603,10 +555,6 @@ class Service:
         return c[0] if c else None
 
 
-def new_sub():
-    return "it-" + uuid.uuid4().hex[:12]
-
-
 class Client:
     """A caller with a bearer token minted in Python."""
 
@@ -673,35 +621,6 @@ class Client:
             return None
 
         return wait_for(check, timeout, interval=0.1, what="job %s to reach %s" % (job_id, sorted(statuses)))
-
-
-def assert_json(r):
-    ct = r.headers.get("Content-Type", "")
-    assert ct.split(";")[0].strip() == "application/json", "Content-Type %r for %d: %r" % (ct, r.status_code, r.text[:300])
-    return r.json()
-
-
-def assert_error(r, status, code, field=None, message=None):
-    """A vex error body: {"error":{"code","message","field"?,"request_id"}}; returns the error object."""
-    assert r.status_code == status, "wanted %d %s, got %d: %s" % (status, code, r.status_code, r.text[:500])
-    body = assert_json(r)
-    assert isinstance(body, dict) and isinstance(body.get("error"), dict), body
-    err = body["error"]
-    assert err.get("code") == code, body
-    assert isinstance(err.get("message"), str) and err["message"], body
-    if message is not None:
-        assert err["message"] == message, body
-    if field is not None:
-        assert err.get("field") == field, body
-    return err
-
-
-def assert_api_error(r, status, code, field=None, message=None):
-    """An error answered by vex-api itself: also carries request_id == X-Request-ID."""
-    err = assert_error(r, status, code, field, message)
-    assert isinstance(err.get("request_id"), str) and err["request_id"], err
-    assert r.headers.get("X-Request-ID") == err["request_id"], (dict(r.headers), err)
-    return err
 
 
 # ---- API keys ----

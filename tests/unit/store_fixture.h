@@ -40,4 +40,30 @@ static inline void store_fixture_close(struct store_fixture *f)
 	rmdir(f->dir);
 }
 
+#ifdef STORE_FIXTURE_GLOBALS
+/* A test program's store in file-level globals: "store", and its "path" for a connection of the test's own. */
+static struct store_fixture fx;
+static char path[128];
+static struct vex_store *store;
+
+/* cmocka's per-test setup: a fresh store in a directory named after STORE_FIXTURE_GLOBALS. */
+static inline int store_setup(void **state)
+{
+	(void)state;
+	if (store_fixture_open(&fx, STORE_FIXTURE_GLOBALS) != 0)
+		return -1;
+	store = fx.store;
+	snprintf(path, sizeof(path), "%s", fx.path);
+	return 0;
+}
+
+static inline int store_teardown(void **state)
+{
+	(void)state;
+	store_fixture_close(&fx);
+	store = NULL;
+	return 0;
+}
+#endif
+
 #endif
