@@ -66,7 +66,7 @@ $(BUILD)/tests/test_fcgi_proto: $(BUILD)/tests/unit/test_fcgi_proto.o $(BUILD)/f
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
 # The command tool executor (fork, pipes, process groups) is tested with its objects linked in.
-$(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUILD)/runner/exec_command.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
+$(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUILD)/runner/exec_command.o $(BUILD)/runner/cmd_spawn.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 

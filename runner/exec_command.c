@@ -1,10 +1,9 @@
-/* exec_command.c - one run of an operator command tool: fork, sandbox, execve, pipes, kill, clean up. */
+/* exec_command.c - one run of an operator command tool: pipes, progress, output, timeouts, kill, the result
+ * (the child's side and its directory: cmd_spawn.c). */
 #include "runner/exec_command.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -12,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -26,38 +23,13 @@
 #include "core/runas.h"
 #include "core/toolenv.h"
 #include "core/timeutil.h"
+#include "runner/cmd_spawn.h"
 
-#define FD_PROGRESS 3        /* the tool's progress pipe */
-#define FD_HIGH 10           /* child ends are moved at or above this before dup2 onto 0..3 */
 #define READ_CHUNK 16384
 #define PREVIEW_BYTES 200    /* of invalid output, in the error message */
 #define MESSAGE_TAIL 1000    /* of stderr, in the error message (all 4 KiB go to details) */
-#define RM_DEPTH_MAX 128     /* private directory removal: deeper trees are left (and logged) */
 #define STEP_MAX 200         /* bytes of a progress current_step */
 #define PROGRESS_MSG_MAX 1000 /* bytes of a progress message */
-
-/* What failed in the child before execve, reported on the status pipe. */
-enum child_step { STEP_SETPGID = 1, STEP_FDS, STEP_CHDIR, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,
-		  STEP_RUNAS, STEP_EXECVE };
-
-struct child_report {
-	int step;
-	int err;
-};
-
-#define N_RLIMITS 5
-
-/* Everything the child needs, prepared before fork: the child only makes async-signal-safe calls. */
-struct spawn {
-	const struct vex_cmd_tool *tool;
-	char *const *envp;
-	const char *dir;
-	int fds[4];        /* the child's ends for stdin, stdout, stderr, progress */
-	int status_fd;     /* write end of the close-on-exec status pipe */
-	int resources[N_RLIMITS];
-	struct rlimit limits[N_RLIMITS];
-	long max_fd;       /* for closing fds when close_range is missing */
-};
 
 /* The parent's view of one run. */
 struct run {
@@ -87,233 +59,6 @@ static void close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-}
-
-/* ---- the child (between fork and execve: async-signal-safe calls only) ---- */
-
-static void __attribute__((noreturn)) child_fail(int status_fd, int step)
-{
-	struct child_report r = { step, errno };
-	ssize_t w;
-
-	w = write(status_fd, &r, sizeof(r));
-	(void)w;
-	_exit(127);
-}
-
-static void close_from(int lo, int hi, long max_fd)
-{
-	long fd;
-
-	if (lo > hi)
-		return;
-	if (syscall(SYS_close_range, (unsigned int)lo, (unsigned int)hi, 0) == 0)
-		return;
-	for (fd = lo; fd <= hi && fd < max_fd; fd++)
-		close((int)fd);
-}
-
-static void __attribute__((noreturn)) child(const struct spawn *sp)
-{
-	const struct vex_cmd_tool *t = sp->tool;
-	const char *what;
-	struct sigaction dfl;
-	sigset_t none;
-	int tmp[4], status, i;
-
-	if (setpgid(0, 0) < 0)
-		child_fail(sp->status_fd, STEP_SETPGID);
-	/* the runner blocks SIGTERM/SIGINT and ignores SIGPIPE; a tool starts with the defaults */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			sigaction(i, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* move every end out of 0..3 first, so that no dup2 overwrites one still to be placed */
-	status = fcntl(sp->status_fd, F_DUPFD_CLOEXEC, FD_HIGH);
-	if (status < 0)
-		child_fail(sp->status_fd, STEP_FDS);
-	for (i = 0; i < 4; i++) {
-		tmp[i] = fcntl(sp->fds[i], F_DUPFD, FD_HIGH);
-		if (tmp[i] < 0)
-			child_fail(status, STEP_FDS);
-	}
-	for (i = 0; i < 4; i++)
-		if (dup2(tmp[i], i) < 0)
-			child_fail(status, STEP_FDS);
-	close_from(4, status - 1, sp->max_fd);
-	close_from(status + 1, INT_MAX, sp->max_fd);
-	for (i = 0; i < N_RLIMITS; i++)
-		if (setrlimit(sp->resources[i], &sp->limits[i]) < 0)
-			child_fail(status, STEP_RLIMIT);
-	if (t->user) {
-		if (setgroups(t->ngroups, t->groups) < 0)
-			child_fail(status, STEP_SETGROUPS);
-		if (setgid(t->gid) < 0)
-			child_fail(status, STEP_SETGID);
-		if (setuid(t->uid) < 0)
-			child_fail(status, STEP_SETUID);
-	}
-	/* a tool naming no user runs as [tools] run_as; either way with no capability left */
-	if (vex_runas_enter(t->user ? NULL : vex_runas_default(), &what) < 0)
-		child_fail(status, STEP_RUNAS);
-	/* as the tool's user: a runner without CAP_DAC_OVERRIDE cannot enter the tool's 0700 directory */
-	if (chdir(sp->dir) < 0)
-		child_fail(status, STEP_CHDIR);
-	execve(t->argv[0], t->argv, sp->envp);
-	child_fail(status, STEP_EXECVE);
-}
-
-static const char *step_name(int step)
-{
-	switch (step) {
-	case STEP_SETPGID: return "setpgid";
-	case STEP_FDS: return "setting up file descriptors";
-	case STEP_CHDIR: return "chdir to the private directory";
-	case STEP_RLIMIT: return "setrlimit";
-	case STEP_SETGROUPS: return "setgroups";
-	case STEP_SETGID: return "setgid";
-	case STEP_SETUID: return "setuid";
-	case STEP_RUNAS: return "switching to [tools] run_as and dropping capabilities";
-	case STEP_EXECVE: return "execve";
-	}
-	return "start";
-}
-
-/* ---- preparation in the parent ---- */
-
-/* A limit as requested, but never above the current hard limit (only root may raise it). */
-static void set_limit(struct spawn *sp, int i, int resource, rlim_t want)
-{
-	struct rlimit cur;
-
-	if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && want > cur.rlim_max && geteuid() != 0)
-		want = cur.rlim_max;
-	sp->resources[i] = resource;
-	sp->limits[i].rlim_cur = want;
-	sp->limits[i].rlim_max = want;
-	/* CPU: SIGXCPU at the soft limit says why; SIGKILL one second later if it is ignored */
-	if (resource == RLIMIT_CPU && (geteuid() == 0 || getrlimit(resource, &cur) < 0 ||
-				       cur.rlim_max == RLIM_INFINITY || want < cur.rlim_max))
-		sp->limits[i].rlim_max = want + 1;
-}
-
-static void prepare_limits(struct spawn *sp, const struct vex_cmd_limits *l)
-{
-	set_limit(sp, 0, RLIMIT_CPU, (rlim_t)l->cpu_s);
-	set_limit(sp, 1, RLIMIT_AS, (rlim_t)l->as_mb * 1024 * 1024);
-	set_limit(sp, 2, RLIMIT_NOFILE, (rlim_t)l->nofile);
-	set_limit(sp, 3, RLIMIT_NPROC, (rlim_t)l->nproc);
-	set_limit(sp, 4, RLIMIT_CORE, 0); /* no core files in a directory about to be removed */
-}
-
-/* The private directory "<work_dir>/<tool>-XXXXXX" (0700, owned by the run-as user) into "dir". */
-static int make_private_dir(const struct vex_config *cfg, const struct vex_cmd_tool *t, char *dir, size_t len)
-{
-	const struct vex_runas *ra = vex_runas_default();
-	int n;
-
-	if (vex_toolenv_workdir(cfg->tools_work_dir) < 0)
-		return VEX_EIO;
-	n = snprintf(dir, len, "%s/%s-XXXXXX", cfg->tools_work_dir, t->name);
-	if (n < 0 || (size_t)n >= len)
-		return VEX_ETOOBIG;
-	if (!mkdtemp(dir))
-		return VEX_EIO;
-	if (t->user && chown(dir, t->uid, t->gid) < 0) {
-		rmdir(dir);
-		return VEX_EIO;
-	}
-	if (!t->user && ra && ra->user && chown(dir, ra->uid, ra->gid) < 0) {
-		rmdir(dir);
-		return VEX_EIO;
-	}
-	return 0;
-}
-
-/* Removes "name" under "dfd" and everything below, never following a symbolic link. 0 or -1. */
-static int remove_at(int dfd, const char *name, int depth)
-{
-	struct dirent *e;
-	struct stat st;
-	DIR *d;
-	int fd, rc = 0;
-
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? -1 : 0;
-	if (depth >= RM_DEPTH_MAX)
-		return -1;
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES) {
-		/* a tool may have taken its own permissions away; we own the tree (or are root) */
-		fchmodat(dfd, name, 0700, 0);
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return -1;
-	/* entries cannot be removed from a directory we cannot write */
-	if ((st.st_mode & 0700) != 0700)
-		fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (remove_at(dirfd(d), e->d_name, depth + 1) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
-/*
- * Removes the private directory "dir". A runner that is not root cannot remove what the tool (another
- * user) left inside: a child switched to that user empties it first, then the runner removes the
- * directory itself from work_dir, which it owns. -1 when something is left.
- */
-static int remove_private_dir(const struct vex_cmd_tool *t, const char *dir)
-{
-	const struct vex_runas *ra = vex_runas_default();
-	struct vex_runas as = { 0 };
-	const char *what;
-	pid_t pid;
-	int status;
-
-	if (geteuid() != 0 && (t->user || (ra && ra->user))) {
-		if (t->user) {
-			as.user = t->user;
-			as.uid = t->uid;
-			as.gid = t->gid;
-			as.ngroups = t->ngroups < VEX_RUNAS_GROUPS_MAX ? t->ngroups : VEX_RUNAS_GROUPS_MAX;
-			memcpy(as.groups, t->groups, as.ngroups * sizeof(gid_t));
-		} else {
-			as = *ra;
-		}
-		if (as.uid != geteuid()) {
-			pid = fork();
-			if (pid == 0) {
-				if (vex_runas_enter(&as, &what) < 0)
-					_exit(1);
-				remove_at(AT_FDCWD, dir, 0); /* all but the directory itself */
-				_exit(0);
-			}
-			while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			/* empty now: removing it needs only write on work_dir (ours), not entering it */
-			if (rmdir(dir) == 0)
-				return 0;
-		}
-	}
-	return remove_at(AT_FDCWD, dir, 0);
 }
 
 /* ---- the parent's loop ---- */
@@ -707,11 +452,11 @@ static int conclude(struct run *r, int status, struct vex_job *out)
 	printable(tail, n, 1, tail_text, sizeof(tail_text));
 	got = read(r->status_fd, &cr, sizeof(cr));
 	if (got == (ssize_t)sizeof(cr)) {
-		snprintf(msg, sizeof(msg), "the tool could not be started: %s%s%.200s: %s", step_name(cr.step),
+		snprintf(msg, sizeof(msg), "the tool could not be started: %s%s%.200s: %s", vex_cmd_step_name(cr.step),
 			 cr.step == STEP_EXECVE ? " " : "", cr.step == STEP_EXECVE ? r->tool->argv[0] : "",
 			 strerror(cr.err));
 		return fail_with(out, "EXECUTION_ERROR", msg,
-				 json_pack("{s:s,s:s}", "step", step_name(cr.step), "reason", strerror(cr.err)));
+				 json_pack("{s:s,s:s}", "step", vex_cmd_step_name(cr.step), "reason", strerror(cr.err)));
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (r->out.len == 0)
@@ -768,7 +513,7 @@ static int start(struct run *r, struct spawn *sp)
 	if (r->pid < 0)
 		goto out;
 	if (r->pid == 0)
-		child(sp);
+		vex_cmd_child(sp);
 	/* both sides set the group, so that a kill(-pid) right after fork already reaches it */
 	setpgid(r->pid, r->pid);
 	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
@@ -812,7 +557,7 @@ int vex_exec_command_run(struct vex_exec_ctx *ctx, const struct vex_cmd_tool *to
 	r.input_len = strlen(r.input);
 	r.out_max = cfg->tools_output_max;
 	vex_buf_init(&r.out, r.out_max);
-	rc = make_private_dir(cfg, tool, dir, sizeof(dir));
+	rc = vex_cmd_make_dir(cfg, tool, dir, sizeof(dir));
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "cannot create a private directory under %s: %s", cfg->tools_work_dir,
 			 strerror(errno));
@@ -829,7 +574,7 @@ int vex_exec_command_run(struct vex_exec_ctx *ctx, const struct vex_cmd_tool *to
 	sp.envp = envp;
 	sp.dir = dir;
 	sp.max_fd = sysconf(_SC_OPEN_MAX) > 0 ? sysconf(_SC_OPEN_MAX) : 1024;
-	prepare_limits(&sp, &tool->limits);
+	vex_cmd_prepare_limits(&sp, &tool->limits);
 	rc = start(&r, &sp);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "cannot start the tool: %s", strerror(errno));
@@ -897,7 +642,7 @@ out:
 	close_fd(&r.prog_fd);
 	close_fd(&r.status_fd);
 	close_fd(&r.pidfd);
-	if (made_dir && remove_private_dir(tool, dir) < 0)
+	if (made_dir && vex_cmd_remove_dir(tool, dir) < 0)
 		vex_log(VEX_LOG_WARN, "private directory not fully removed", "job_id", ctx->job->id, "tool",
 			tool->name, "dir", dir, NULL);
 	vex_toolenv_free(envp);
