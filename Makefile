@@ -72,7 +72,7 @@ $(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUIL
 
 # The browser session (a real Playwright MCP server) is tested with the MCP client objects linked in.
 $(BUILD)/tests/test_browser: $(BUILD)/tests/unit/test_browser.o $(BUILD)/runner/browser.o $(BUILD)/runner/browser_proxy.o $(BUILD)/runner/mcp.o \
-	$(BUILD)/runner/mcp_conn.o $(BUILD)/runner/mcp_stdio.o $(BUILD)/runner/mcp_http.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
+	$(BUILD)/runner/mcp_conn.o $(BUILD)/runner/mcp_stdio.o $(BUILD)/runner/mcp_stdio_reader.o $(BUILD)/runner/mcp_http.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lcurl $(LIBS)
 
