@@ -1,4 +1,5 @@
-/* stream.c - what the stream server says: requests (auth, limits, resume), the registry of streams, the change feed. */
+/* stream.c - what the stream server says: requests (auth, limits, resume) and the change feed (the registry of
+ * streams: stream_registry.c). */
 #include "fcgi-app/stream.h"
 
 #include <stdarg.h>
@@ -12,12 +13,12 @@
 #include "core/authn.h"
 #include "core/buf.h"
 #include "core/err.h"
-#include "core/hash.h"
 #include "core/json.h"
 #include "core/jobview.h"
 #include "core/log.h"
 #include "core/streamtoken.h"
 #include "core/timeutil.h"
+#include "fcgi-app/stream_registry.h"
 
 #define FEED_BATCH 1000          /* job events read per query */
 #define REPLAY_PAGE 1000         /* events of one job read per query when resuming */
@@ -26,168 +27,6 @@
 #define QUERY_MAX 4096
 #define ID_MAX 64                /* bytes of the {id} segment kept (a UUID is 36) */
 #define FEED_WARN_US (10 * 1000000LL)
-
-struct vex_stream_watch {
-	char job_id[VEX_UUID_LEN + 1];
-	struct vex_stream_watch *next;   /* bucket chain */
-	struct vex_stream_conn *head;    /* the streams of this job */
-	struct vex_stream_watch *t_next; /* the touched list of a feed batch */
-	int touched;
-	int loaded;
-	struct vex_job *job;             /* read once per feed batch */
-};
-
-struct vex_stream_owner {
-	char name[VEX_SUB_MAX + 1];
-	struct vex_stream_owner *next;
-	int n;
-};
-
-/* ---- the registry ---- */
-
-static int registry_init(struct vex_stream_server *s)
-{
-	size_t n = 64;
-
-	while (n < (size_t)s->cfg->streams_max && n < 65536)
-		n *= 2;
-	s->watches = calloc(n, sizeof(*s->watches));
-	s->owners = calloc(n, sizeof(*s->owners));
-	if (!s->watches || !s->owners) {
-		free(s->watches);
-		free(s->owners);
-		s->watches = NULL;
-		s->owners = NULL;
-		return VEX_ENOMEM;
-	}
-	s->nbuckets = n;
-	return 0;
-}
-
-static void registry_release(struct vex_stream_server *s)
-{
-	size_t i;
-
-	for (i = 0; s->watches && i < s->nbuckets; i++) {
-		while (s->watches[i]) {
-			struct vex_stream_watch *w = s->watches[i];
-
-			s->watches[i] = w->next;
-			vex_job_free(w->job);
-			free(w);
-		}
-		while (s->owners[i]) {
-			struct vex_stream_owner *o = s->owners[i];
-
-			s->owners[i] = o->next;
-			free(o);
-		}
-	}
-	free(s->watches);
-	free(s->owners);
-	s->watches = NULL;
-	s->owners = NULL;
-}
-
-static struct vex_stream_watch **watch_slot(struct vex_stream_server *s, const char *job_id)
-{
-	struct vex_stream_watch **p = &s->watches[vex_hash_str(job_id) & (s->nbuckets - 1)];
-
-	while (*p && strcmp((*p)->job_id, job_id) != 0)
-		p = &(*p)->next;
-	return p;
-}
-
-static struct vex_stream_owner **owner_slot(struct vex_stream_server *s, const char *name)
-{
-	struct vex_stream_owner **p = &s->owners[vex_hash_str(name) & (s->nbuckets - 1)];
-
-	while (*p && strcmp((*p)->name, name) != 0)
-		p = &(*p)->next;
-	return p;
-}
-
-static int owner_count(struct vex_stream_server *s, const char *name)
-{
-	struct vex_stream_owner *o = *owner_slot(s, name);
-
-	return o ? o->n : 0;
-}
-
-/* Drop the watch when nobody watches it, unless a feed batch is walking it (swept at the batch's end). */
-static void watch_release(struct vex_stream_server *s, struct vex_stream_watch *w)
-{
-	struct vex_stream_watch **p;
-
-	if (w->head || w->touched)
-		return;
-	p = watch_slot(s, w->job_id);
-	if (*p == w)
-		*p = w->next;
-	vex_job_free(w->job);
-	free(w);
-}
-
-/* Count "c" as a stream of "owner" on "job_id". 0 or VEX_ENOMEM. */
-static int watch_add(struct vex_stream_server *s, struct vex_stream_conn *c, const char *job_id, const char *owner)
-{
-	struct vex_stream_watch **wp = watch_slot(s, job_id), *w = *wp;
-	struct vex_stream_owner **op = owner_slot(s, owner), *o = *op;
-
-	if (!w) {
-		w = calloc(1, sizeof(*w));
-		if (!w)
-			return VEX_ENOMEM;
-		memcpy(w->job_id, job_id, strlen(job_id) + 1);
-		*wp = w;
-	}
-	if (!o) {
-		o = calloc(1, sizeof(*o));
-		if (!o) {
-			watch_release(s, w);
-			return VEX_ENOMEM;
-		}
-		memcpy(o->name, owner, strlen(owner) + 1);
-		*op = o;
-	}
-	o->n++;
-	c->owner = o;
-	c->watch = w;
-	c->w_prev = NULL;
-	c->w_next = w->head;
-	if (w->head)
-		w->head->w_prev = c;
-	w->head = c;
-	s->streams++;
-	return 0;
-}
-
-static void forget(struct vex_stream_server *s, struct vex_stream_conn *c)
-{
-	struct vex_stream_watch *w = c->watch;
-	struct vex_stream_owner **op;
-
-	if (!w)
-		return;
-	if (c->w_prev)
-		c->w_prev->w_next = c->w_next;
-	else
-		w->head = c->w_next;
-	if (c->w_next)
-		c->w_next->w_prev = c->w_prev;
-	c->w_prev = c->w_next = NULL;
-	c->watch = NULL;
-	watch_release(s, w);
-	if (--c->owner->n == 0) {
-		op = owner_slot(s, c->owner->name);
-		if (*op == c->owner)
-			*op = c->owner->next;
-		free(c->owner);
-	}
-	c->owner = NULL;
-	s->streams--;
-	vex_log(VEX_LOG_DEBUG, "stream closed", "request_id", c->request_id, NULL);
-}
 
 /* ---- answers ---- */
 
@@ -576,7 +415,7 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 		fail_dialect(s, c, 503, "STREAMS_FULL", limit, "Retry-After: 5\r\n");
 		goto out;
 	}
-	if (owner_count(s, who.sub) >= s->cfg->streams_per_owner) {
+	if (vex_stream_owner_count(s, who.sub) >= s->cfg->streams_per_owner) {
 		snprintf(limit, sizeof(limit), "too many open streams: at most %d per owner",
 			 s->cfg->streams_per_owner);
 		fail_dialect(s, c, 429, "TOO_MANY_STREAMS", limit, "Retry-After: 1\r\n");
@@ -592,22 +431,22 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 		s->next_feed_mono_us = vex_mono_us() + (int64_t)s->cfg->stream_poll_ms * 1000;
 	}
 	/* Watch first, read second: a change committed in between reaches the stream through the feed. */
-	rc = watch_add(s, c, q.id, who.sub);
+	rc = vex_stream_watch_add(s, c, q.id, who.sub);
 	if (rc == 0)
 		rc = vex_store_job_get(s->store, q.id, who.role == VEX_ROLE_ADMIN ? NULL : who.sub, &j);
 	if (rc == VEX_ENOTFOUND) {
-		forget(s, c);
+		vex_stream_forget(s, c);
 		fail_not_found(s, c, q.id);
 		goto out;
 	}
 	if (rc) {
-		forget(s, c);
+		vex_stream_forget(s, c);
 		fail_store(s, c, rc);
 		goto out;
 	}
 	/* A resumption of a finished job that has nothing new: 204 tells EventSource to stop reconnecting. */
 	if (after >= j->rev && vex_job_status_terminal(j->status)) {
-		forget(s, c);
+		vex_stream_forget(s, c);
 		vex_buf_printf(&b, "Status: 204 No Content\r\nX-Request-ID: %s\r\nCache-Control: no-store\r\n\r\n",
 			  c->request_id);
 		if (!b.err)
@@ -618,7 +457,7 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	stream_head(&b, c);
 	rc = opening(s, c, j, after, &b, &last_status);
 	if (rc) {
-		forget(s, c);
+		vex_stream_forget(s, c);
 		fail_store(s, c, rc);
 		goto out;
 	}
@@ -701,7 +540,7 @@ static int feed_batch(struct vex_stream_server *s)
 	for (i = 0; i < l.n; i++) {
 		const struct vex_job_event *e = &l.items[i];
 
-		w = *watch_slot(s, e->job_id);
+		w = *vex_stream_watch_slot(s, e->job_id);
 		if (w && wanted(w, e->rev)) {
 			if (!w->touched) {
 				w->touched = 1;
@@ -742,7 +581,7 @@ static void feed(struct vex_stream_server *s)
 			w->loaded = 0;
 			vex_job_free(w->job);
 			w->job = NULL;
-			watch_release(s, w);
+			vex_stream_watch_release(s, w);
 		}
 	} while (n == FEED_BATCH && s->streams > 0);
 	if (n < 0 && vex_mono_us() - s->feed_warned_mono_us >= FEED_WARN_US) {
@@ -769,10 +608,10 @@ static void tick(struct vex_stream_server *s, int64_t now_mono_us)
 }
 
 const struct vex_stream_handler vex_stream_jobs = {
-	.init = registry_init,
-	.release = registry_release,
+	.init = vex_stream_registry_init,
+	.release = vex_stream_registry_release,
 	.request = request,
-	.forget = forget,
+	.forget = vex_stream_forget,
 	.due = due,
 	.tick = tick,
 };

@@ -99,7 +99,7 @@ struct vex_stream_server {
 	struct vex_stream_conn *doomed;
 	int conns;
 
-	/* the handler's state (stream.c): job id -> its streams, owner -> open streams, the feed */
+	/* the handler's state (stream.c, stream_registry.c): job id -> its streams, owner -> open streams, the feed */
 	struct vex_stream_watch **watches;
 	struct vex_stream_owner **owners;
 	size_t nbuckets;               /* of both tables, a power of two */
