@@ -19,14 +19,17 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -I. -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpcre2-8 -lpthread -lm
 
-CORE_SRC   = $(wildcard core/*.c)
+# core/ in rooms (base, store, store/sqlite, auth, jobs, tools, hooks): what the programs share.
+CORE_SRC   = $(wildcard core/*/*.c core/*/*/*.c)
 API_SRC    = $(wildcard fcgi-app/*.c)
 RUNNER_SRC = $(wildcard runner/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
-API_OBJ    = $(API_SRC:%.c=$(BUILD)/%.o)
-RUNNER_OBJ = $(RUNNER_SRC:%.c=$(BUILD)/%.o)
+API_OBJ    = $(filter-out $(BUILD)/fcgi-app/main.o,$(API_SRC:%.c=$(BUILD)/%.o))
+RUNNER_OBJ = $(filter-out $(BUILD)/runner/main.o,$(RUNNER_SRC:%.c=$(BUILD)/%.o))
+# Each program's modules in an archive of its own, which its unit tests link too.
+ARCHIVES   = $(BUILD)/libvexrunner.a $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert
 
@@ -47,39 +50,27 @@ $(BUILD)/libvexcore.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/vex-api: $(API_OBJ) $(BUILD)/libvexcore.a
-	$(CC) $(LDFLAGS) -o $@ $(API_OBJ) $(BUILD)/libvexcore.a -lfcgi $(LIBS)
+$(BUILD)/libvexapi.a: $(API_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/vex-runner: $(RUNNER_OBJ) $(BUILD)/libvexcore.a
-	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(BUILD)/libvexcore.a -lcurl $(LIBS)
+$(BUILD)/libvexrunner.a: $(RUNNER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vex-api: $(BUILD)/fcgi-app/main.o $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS)
+
+$(BUILD)/vex-runner: $(BUILD)/runner/main.o $(BUILD)/libvexrunner.a $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LIBS)
 
 $(BUILD)/vexctl: $(BUILD)/tools/vexctl.o $(BUILD)/libvexcore.a
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libvexcore.a
+# A unit test links the program archives: only the objects it reaches come in.
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libvexcore.a -lcmocka $(LIBS)
-
-# vex-api's FastCGI framing (pure code over buffers) is tested with its object linked in.
-$(BUILD)/tests/test_fcgi_proto: $(BUILD)/tests/unit/test_fcgi_proto.o $(BUILD)/fcgi-app/fcgi_proto.o $(BUILD)/libvexcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
-
-# The command tool executor (fork, pipes, process groups) is tested with its objects linked in.
-$(BUILD)/tests/test_exec_command: $(BUILD)/tests/unit/test_exec_command.o $(BUILD)/runner/exec_command.o $(BUILD)/runner/cmd_spawn.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
-
-# The browser session (a real Playwright MCP server) is tested with the MCP client objects linked in.
-$(BUILD)/tests/test_browser: $(BUILD)/tests/unit/test_browser.o $(BUILD)/runner/browser.o $(BUILD)/runner/browser_proxy.o $(BUILD)/runner/mcp.o \
-	$(BUILD)/runner/mcp_conn.o $(BUILD)/runner/mcp_stdio.o $(BUILD)/runner/mcp_stdio_reader.o $(BUILD)/runner/mcp_http.o $(BUILD)/runner/exec.o $(BUILD)/libvexcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lcurl $(LIBS)
-
-# The browser's proxy (request filter, relay) is tested with its object linked in.
-$(BUILD)/tests/test_browser_proxy: $(BUILD)/tests/unit/test_browser_proxy.o $(BUILD)/runner/browser_proxy.o $(BUILD)/libvexcore.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcmocka -lfcgi -lcurl $(LIBS)
 
 # Fault injection: our own allocations in this test go through its counting wrappers.
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \

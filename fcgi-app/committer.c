@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "core/commitq.h"
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "fcgi-app/commitq.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 
 static volatile sig_atomic_t stop_requested;
 

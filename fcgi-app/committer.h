@@ -1,8 +1,8 @@
-/* committer.h - the vex-api group committer process (core/commitq.h) that the master keeps alive. */
+/* committer.h - the vex-api group committer process (fcgi-app/commitq.h) that the master keeps alive. */
 #ifndef VEX_COMMITTER_H
 #define VEX_COMMITTER_H
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 /*
  * Run the committer in a freshly forked child: SIGTERM/SIGINT stop it after the batch in hand;

@@ -2,14 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/apikeys.h"
-#include "core/authn.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/json.h"
-#include "core/limits.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/auth/apikeys.h"
+#include "core/auth/credential.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/base/json.h"
+#include "core/base/limits.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 

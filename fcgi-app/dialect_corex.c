@@ -4,18 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/jobsvc.h"
-#include "core/ids.h"
-#include "core/json.h"
-#include "core/jobview.h"
-#include "core/log.h"
-#include "core/model.h"
-#include "core/ratelimit.h"
-#include "core/store.h"
-#include "core/timeutil.h"
-#include "core/toolrun.h"
-#include "core/tools.h"
+#include "core/base/err.h"
+#include "fcgi-app/jobsvc.h"
+#include "core/base/ids.h"
+#include "core/base/json.h"
+#include "core/jobs/jobview.h"
+#include "core/base/log.h"
+#include "core/jobs/model.h"
+#include "fcgi-app/ratelimit.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
+#include "fcgi-app/toolrun.h"
+#include "core/tools/tools.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
@@ -132,7 +132,7 @@ static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, 
 	return 0;
 }
 
-/* Idempotency-Key (core/limits.h); on failure the error is answered. */
+/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
 	struct vex_field_error e;
@@ -261,7 +261,7 @@ out:
 
 /* ---- POST /jobs/submit ---- */
 
-/* Optional "timeout_ms" of a queued job (1 ms to a day, core/limits.h); absent or null -> 0 (the default). */
+/* Optional "timeout_ms" of a queued job (1 ms to a day, core/base/limits.h); absent or null -> 0 (the default). */
 static int timeout_field(json_t *body, long long *ret, struct vex_field_error *e)
 {
 	json_t *v = json_object_get(body, "timeout_ms");

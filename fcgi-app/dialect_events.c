@@ -4,15 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cursor.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/jobview.h"
-#include "core/json.h"
-#include "core/model.h"
-#include "core/netguard.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "fcgi-app/cursor.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/jobs/jobview.h"
+#include "core/base/json.h"
+#include "core/jobs/model.h"
+#include "core/hooks/netguard.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
@@ -181,7 +181,7 @@ static int query_time(struct vex_ctx *c, const char *key, int64_t *ret)
 	return VEX_EINVAL;
 }
 
-/* Idempotency-Key (core/limits.h); on failure the error is answered. */
+/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
 	struct vex_field_error e;
@@ -302,7 +302,7 @@ out:
 
 /*
  * A baseUrl present in "body" (now in a->base_url) must lead to a public address, as webhook
- * targets must (core/netguard.c), unless [browser] allow_private: IP literals in every form, and
+ * targets must (core/hooks/netguard.c), unless [browser] allow_private: IP literals in every form, and
  * the addresses a host name resolves to now. A name that does not resolve now is kept: the
  * runner resolves it again, and checks and pins the answer, when a session starts.
  */

@@ -4,16 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/jobsvc.h"
-#include "core/ids.h"
-#include "core/json.h"
-#include "core/jobview.h"
-#include "core/log.h"
-#include "core/model.h"
-#include "core/store.h"
-#include "core/timeutil.h"
-#include "core/tools.h"
+#include "core/base/err.h"
+#include "fcgi-app/jobsvc.h"
+#include "core/base/ids.h"
+#include "core/base/json.h"
+#include "core/jobs/jobview.h"
+#include "core/base/log.h"
+#include "core/jobs/model.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
+#include "core/tools/tools.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
@@ -79,7 +79,7 @@ static int query_page(struct vex_ctx *c, int *ret_limit, char cursor[VEX_UUID_LE
 	return vex_fields_refuse(c, rc, &e, vex_ctx_field_error);
 }
 
-/* Idempotency-Key (core/limits.h); on failure the error is answered. */
+/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
 static int idem_key(struct vex_ctx *c, const char **ret)
 {
 	struct vex_field_error e;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 
 void vex_fcgi_reader_init(struct vex_fcgi_reader *r)
 {

@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/jobsvc.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "fcgi-app/jobsvc.h"
 
 int vex_fields_refuse(struct vex_ctx *c, int rc, const struct vex_field_error *e, vex_fields_render_fn render)
 {

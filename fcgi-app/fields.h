@@ -4,14 +4,14 @@
 
 #include <stddef.h>
 
-#include "core/json.h"
+#include "core/base/json.h"
 #include "fcgi-app/router.h"
 
 /*
  * Each helper answers nothing: on a bad value it returns VEX_EINVAL with "e" filled (status 400,
  * code "VALIDATION_ERROR", the field as the client spells it, a message, and "limit" when a bound
  * was broken), for the presenter to render in its dialect's shape. Output parameters are written
- * only on success. The limits themselves are core/limits.h.
+ * only on success. The limits themselves are core/base/limits.h.
  */
 
 /* How a presenter shows a field error (vex: vex_ctx_field_error). */

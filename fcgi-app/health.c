@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
 
 /* The runner beats every 2 s; a runner silent for longer than this is "down". */

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/err.h"
-#include "core/hex.h"
-#include "core/ids.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/hex.h"
+#include "core/base/ids.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
 
 #define READ_CHUNK (1 << 20)
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/version.h"
+#include "core/base/version.h"
 
 #define VEX_HTTP_PATH_MAX 2048
 #define VEX_HTTP_REQID_MAX 128

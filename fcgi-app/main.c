@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/err.h"
-#include "core/hookkeys.h"
-#include "core/log.h"
-#include "core/perms.h"
-#include "core/secrets.h"
-#include "core/timeutil.h"
-#include "core/commitq.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
+#include "core/hooks/hookkeys.h"
+#include "core/base/log.h"
+#include "core/base/perms.h"
+#include "core/base/secrets.h"
+#include "core/base/timeutil.h"
+#include "fcgi-app/commitq.h"
 #include "fcgi-app/committer.h"
 #include "fcgi-app/stream_server.h"
 #include "fcgi-app/worker.h"

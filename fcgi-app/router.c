@@ -3,11 +3,11 @@
 
 #include <string.h>
 
-#include "core/authn.h"
-#include "core/err.h"
-#include "core/jobview.h"
-#include "core/log.h"
-#include "core/streamtoken.h"
+#include "core/auth/credential.h"
+#include "core/base/err.h"
+#include "core/jobs/jobview.h"
+#include "core/base/log.h"
+#include "fcgi-app/streamtoken.h"
 
 #define DRAIN_CAP (8u << 20) /* past this a rejected body is not worth reading: the connection closes */
 

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "core/auth.h"
-#include "core/jobsvc.h"
+#include "core/auth/jwt.h"
+#include "fcgi-app/jobsvc.h"
 #include "fcgi-app/http.h"
 
 #define VEX_ROUTE_PARAMS 2

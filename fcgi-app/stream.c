@@ -9,15 +9,15 @@
 
 #include <jansson.h>
 
-#include "core/auth.h"
-#include "core/authn.h"
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/jobview.h"
-#include "core/log.h"
-#include "core/streamtoken.h"
-#include "core/timeutil.h"
+#include "core/auth/jwt.h"
+#include "core/auth/credential.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/jobs/jobview.h"
+#include "core/base/log.h"
+#include "fcgi-app/streamtoken.h"
+#include "core/base/timeutil.h"
 #include "fcgi-app/stream_registry.h"
 
 #define FEED_BATCH 1000          /* job events read per query */

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/buf.h"
-#include "core/config.h"
-#include "core/ids.h"
-#include "core/model.h"
-#include "core/store.h"
+#include "core/base/buf.h"
+#include "core/base/config.h"
+#include "core/base/ids.h"
+#include "core/jobs/model.h"
+#include "core/store/store.h"
 #include "fcgi-app/fcgi_proto.h"
 #include "fcgi-app/http.h"
 

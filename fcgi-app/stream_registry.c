@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/hash.h"
-#include "core/log.h"
+#include "core/base/err.h"
+#include "core/base/hash.h"
+#include "core/base/log.h"
 
 int vex_stream_registry_init(struct vex_stream_server *s)
 {

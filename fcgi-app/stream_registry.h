@@ -3,9 +3,9 @@
 #ifndef VEX_STREAM_REGISTRY_H
 #define VEX_STREAM_REGISTRY_H
 
-#include "core/auth.h"
-#include "core/ids.h"
-#include "core/model.h"
+#include "core/auth/jwt.h"
+#include "core/base/ids.h"
+#include "core/jobs/model.h"
 #include "fcgi-app/stream.h"
 
 struct vex_stream_watch {

@@ -13,10 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 #include "fcgi-app/stream.h"
 
 #define EVENTS_MAX 256

@@ -2,7 +2,7 @@
 #ifndef VEX_STREAM_SERVER_H
 #define VEX_STREAM_SERVER_H
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "fcgi-app/stream.h"
 
 /*

@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/base64.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/jobview.h"
-#include "core/json.h"
-#include "core/limits.h"
-#include "core/netguard.h"
-#include "core/sealbox.h"
-#include "core/store.h"
+#include "core/base/base64.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/jobs/jobview.h"
+#include "core/base/json.h"
+#include "core/base/limits.h"
+#include "core/hooks/netguard.h"
+#include "core/hooks/sealbox.h"
+#include "core/store/store.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 
@@ -412,7 +412,7 @@ static void hooks_create(struct vex_ctx *c)
 		hook_error(c, 503, "UNAVAILABLE", "webhook secrets cannot be stored: the webhook key file is unreadable", NULL);
 		goto out;
 	}
-	/* Stored sealed (core/sealbox.h): a copy of the database alone does not give it away. */
+	/* Stored sealed (core/hooks/sealbox.h): a copy of the database alone does not give it away. */
 	vex_hook_secret_ad(h->id, ad);
 	rc = secret_new(secret);
 	if (rc == 0)

@@ -9,14 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cache.h"
-#include "core/err.h"
-#include "core/jobsvc.h"
-#include "core/log.h"
-#include "core/sealbox.h"
-#include "core/store.h"
-#include "core/timeutil.h"
-#include "core/wake.h"
+#include "core/jobs/cache.h"
+#include "core/base/err.h"
+#include "fcgi-app/jobsvc.h"
+#include "core/base/log.h"
+#include "core/hooks/sealbox.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
+#include "core/jobs/wake.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/http.h"
 #include "fcgi-app/router.h"

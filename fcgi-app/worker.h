@@ -2,7 +2,7 @@
 #ifndef VEX_WORKER_H
 #define VEX_WORKER_H
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 /*
  * Run a worker in a freshly forked child: install SIGTERM/SIGINT handlers without SA_RESTART (a blocked

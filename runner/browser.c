@@ -15,16 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/runas.h"
-#include "core/mcpmsg.h"
-#include "core/netguard.h"
-#include "core/timeutil.h"
-#include "core/toolenv.h"
-#include "core/version.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/runas.h"
+#include "runner/mcpmsg.h"
+#include "core/hooks/netguard.h"
+#include "core/base/timeutil.h"
+#include "runner/toolenv.h"
+#include "core/base/version.h"
 #include "runner/browser_proxy.h"
 #include "runner/mcp_conn.h"
 

@@ -5,7 +5,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "runner/exec.h"
 
 /* Prefix of the function names the model is offered: browser__navigate calls browser_navigate. */

@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/err.h"
-#include "core/log.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
 
 #define CONNS_MAX 64                /* connections of one session at once */
 #define HEAD_WAIT_MS 30000          /* the browser sends a request head within this */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/netguard.h"
+#include "core/hooks/netguard.h"
 
 #define VEX_PROXY_HEAD_MAX (64 * 1024) /* bytes of one request head */
 

@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/runas.h"
-#include "core/toolenv.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "runner/runas.h"
+#include "runner/toolenv.h"
 
 #define FD_PROGRESS 3        /* the tool's progress pipe */
 #define FD_HIGH 10           /* child ends are moved at or above this before dup2 onto 0..3 */

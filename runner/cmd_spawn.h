@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <sys/resource.h>
 
-#include "core/cmdconf.h"
-#include "core/config.h"
+#include "runner/cmdconf.h"
+#include "core/base/config.h"
 
 /* What failed in the child before execve, reported on the status pipe. */
 enum child_step { STEP_SETPGID = 1, STEP_FDS, STEP_CHDIR, STEP_RLIMIT, STEP_SETGROUPS, STEP_SETGID, STEP_SETUID,

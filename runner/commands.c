@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/cmdconf.h"
-#include "core/err.h"
-#include "core/log.h"
-#include "core/runas.h"
-#include "core/timeutil.h"
+#include "runner/cmdconf.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "runner/runas.h"
+#include "core/base/timeutil.h"
 #include "runner/exec_command.h"
 
 /* Loaded once before the workers start, read-only while they run, freed after they stop. */

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
-#include "core/store.h"
+#include "core/base/config.h"
+#include "core/store/store.h"
 #include "runner/exec.h"
 
 /* Load the command tools of cfg->tools_commands_file (an absent file: none). Process-wide; call once

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/err.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/timeutil.h"
 #include "runner/exec.h"
 
 enum vex_stop vex_exec_check(struct vex_exec_ctx *ctx)

@@ -4,9 +4,9 @@
 
 #include <stdint.h>
 
-#include "core/config.h"
-#include "core/model.h"
-#include "core/store.h"
+#include "core/base/config.h"
+#include "core/jobs/model.h"
+#include "core/store/store.h"
 
 /* Why an executor must stop before its work is done. */
 enum vex_stop {

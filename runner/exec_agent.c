@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/schema.h"
-#include "core/tools.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "core/tools/schema.h"
+#include "core/tools/tools.h"
 #include "runner/agent_tools.h"
 #include "runner/browser.h"
 #include "runner/exec_agent.h"

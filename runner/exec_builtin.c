@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/err.h"
-#include "core/json.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/timeutil.h"
 #include "runner/exec_builtin.h"
 
-/* the limits and defaults of the catalog's input schema (core/tools.c) */
+/* the limits and defaults of the catalog's input schema (core/tools/tools.c) */
 #define SLEEP_MS_DEFAULT 1000
 #define SLEEP_MS_MAX 3600000
 #define SLEEP_STEPS_MAX 1000

@@ -16,13 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/runas.h"
-#include "core/toolenv.h"
-#include "core/timeutil.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/runas.h"
+#include "runner/toolenv.h"
+#include "core/base/timeutil.h"
 #include "runner/cmd_spawn.h"
 
 #define READ_CHUNK 16384

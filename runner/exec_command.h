@@ -2,7 +2,7 @@
 #ifndef VEX_RUNNER_EXEC_COMMAND_H
 #define VEX_RUNNER_EXEC_COMMAND_H
 
-#include "core/cmdconf.h"
+#include "runner/cmdconf.h"
 #include "runner/exec.h"
 
 /* How much of the tool's stderr is kept for error messages (the last bytes). */

@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "core/tools.h"
+#include "core/tools/tools.h"
 #include "runner/commands.h"
 #include "runner/exec_builtin.h"
 #include "runner/mcp.h"

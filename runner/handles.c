@@ -1,8 +1,8 @@
 /* handles.c - a runner background thread's own store and cache handles. */
 #include "runner/handles.h"
 
-#include "core/err.h"
-#include "core/log.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
 
 int vex_handles_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
 		     struct vex_cache **cache)

@@ -2,9 +2,9 @@
 #ifndef VEX_HANDLES_H
 #define VEX_HANDLES_H
 
-#include "core/cache.h"
-#include "core/config.h"
-#include "core/store.h"
+#include "core/jobs/cache.h"
+#include "core/base/config.h"
+#include "core/store/store.h"
 #include "runner/ticker.h"
 
 /*

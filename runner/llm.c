@@ -11,11 +11,11 @@
 
 #include <curl/curl.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/timeutil.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
 
 #define BACKOFF_BASE_MS 500      /* the first wait before a retry (then doubled) */
 #define BACKOFF_MAX_MS 30000     /* one computed wait at most */

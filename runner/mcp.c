@@ -8,14 +8,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/mcpconf.h"
-#include "core/mcpmsg.h"
-#include "core/store.h"
-#include "core/timeutil.h"
-#include "core/version.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/mcpconf.h"
+#include "runner/mcpmsg.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
+#include "core/base/version.h"
 #include "runner/mcp_conn.h"
 
 #define BACKOFF_FIRST_MS 500

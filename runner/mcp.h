@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "runner/exec.h"
 
 /* Load the server list of cfg->tools_mcp_file ({"mcpServers":{NAME:{"command","args","env"} |

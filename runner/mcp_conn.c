@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
-#include "core/log.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
 
 #define MESSAGE_MIN (4u * 1024 * 1024)
 #define MESSAGE_MAX (256u * 1024 * 1024)

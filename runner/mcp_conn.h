@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/config.h"
-#include "core/mcpconf.h"
-#include "core/mcpmsg.h"
-#include "core/model.h"
+#include "core/base/config.h"
+#include "runner/mcpconf.h"
+#include "runner/mcpmsg.h"
+#include "core/jobs/model.h"
 #include "runner/exec.h"
 
 enum mcp_state {

@@ -5,13 +5,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/mcpmsg.h"
-#include "core/sseread.h"
-#include "core/timeutil.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/mcpmsg.h"
+#include "runner/sseread.h"
+#include "core/base/timeutil.h"
 #include "runner/mcp_conn.h"
 
 #define SESSION_ID_MAX 256     /* bytes of an Mcp-Session-Id we keep */

@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/mcpmsg.h"
-#include "core/runas.h"
-#include "core/timeutil.h"
-#include "core/toolenv.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/mcpmsg.h"
+#include "runner/runas.h"
+#include "core/base/timeutil.h"
+#include "runner/toolenv.h"
 #include "runner/mcp_conn.h"
 #include "runner/mcp_stdio_reader.h"
 
@@ -95,7 +95,7 @@ static const char *conf_env(const struct vex_mcp_server_conf *c, const char *nam
 }
 
 /*
- * The allow-listed environment (core/toolenv.h) plus the server's "env". HOME and TMPDIR: the
+ * The allow-listed environment (runner/toolenv.h) plus the server's "env". HOME and TMPDIR: the
  * server's own when its env names them (the browser's session directory), else the private
  * directory "<work_dir>/mcp-<name>" (0700, kept between starts: npx and Playwright cache there).
  */

@@ -12,12 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/log.h"
-#include "core/mcpmsg.h"
-#include "core/timeutil.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "runner/mcpmsg.h"
+#include "core/base/timeutil.h"
 
 #define READ_CHUNK 65536
 #define STDERR_LINE_MAX 2048   /* a longer stderr line is logged in pieces */

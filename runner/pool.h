@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/config.h"
-#include "core/ids.h"
+#include "core/base/config.h"
+#include "core/base/ids.h"
 #include "runner/exec.h"
 
 struct vex_pool;

@@ -6,12 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/cache.h"
-#include "core/err.h"
-#include "core/jobcache.h"
-#include "core/log.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/jobs/cache.h"
+#include "core/base/err.h"
+#include "core/jobs/jobcache.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 #include "runner/handles.h"
 #include "runner/supervisor.h"
 #include "runner/ticker.h"

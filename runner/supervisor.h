@@ -2,7 +2,7 @@
 #ifndef VEX_RUNNER_SUPERVISOR_H
 #define VEX_RUNNER_SUPERVISOR_H
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "runner/pool.h"
 
 struct vex_supervisor;

@@ -3,7 +3,7 @@
 
 #include <time.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 
 int vex_ticker_init(struct vex_ticker *t)
 {

@@ -2,7 +2,7 @@
 #ifndef VEX_RUNNER_WEBHOOKS_H
 #define VEX_RUNNER_WEBHOOKS_H
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 struct vex_webhooks;
 

@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/apikeys.h"
-#include "core/auth.h"
-#include "core/authn.h"
-#include "core/config.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/json.h"
-#include "core/perms.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/auth/apikeys.h"
+#include "core/auth/jwt.h"
+#include "core/auth/credential.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/base/json.h"
+#include "core/base/perms.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 
 /* Exit codes: 0 done, 1 could not do it (config, secret, memory), 2 bad usage. */
 #define EXIT_FAIL 1
@@ -119,7 +119,7 @@ out:
 	return rc;
 }
 
-/* vexctl token: mint a JWT the way vex-api verifies it (core/auth.h). */
+/* vexctl token: mint a JWT the way vex-api verifies it (core/auth/jwt.h). */
 static int cmd_token(int argc, char **argv, const char *config_path)
 {
 	static const struct option opts[] = {
@@ -236,7 +236,7 @@ out:
 	return rc;
 }
 
-/* vexctl key create: issue a key through core/apikeys.c (the same rules as POST /api/v1/keys). */
+/* vexctl key create: issue a key through core/auth/apikeys.c (the same rules as POST /api/v1/keys). */
 static int key_create(int argc, char **argv, const char *config_path)
 {
 	static const struct option opts[] = {

@@ -65,7 +65,7 @@ def mc_delete(svc, key):
         _recv_until(s, lambda b: b.endswith(b"\r\n"))
 
 
-# ---- the value format (docs/storage.md), written independently of core/cache.c ----
+# ---- the value format (docs/storage.md), written independently of core/jobs/cache.c ----
 
 def seal(secret, key, doc_bytes, exp=None):
     k = hmac.new(secret.encode(), MAC_LABEL, hashlib.sha256).digest()

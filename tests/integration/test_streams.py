@@ -155,7 +155,7 @@ def vex_state_name(env):
     return env["status"]
 
 
-# ---- a home-made stream_token (core/streamtoken.c, re-implemented) ----
+# ---- a home-made stream_token (fcgi-app/streamtoken.c, re-implemented) ----
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

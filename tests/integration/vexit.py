@@ -28,7 +28,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 UUID7_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer")
 TERMINAL = {"completed", "failed", "canceled", "timeout"}
-# enum vex_job_status order (core/model.h), for a store that keeps the status as an integer.
+# enum vex_job_status order (core/jobs/model.h), for a store that keeps the status as an integer.
 CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
 
 # Every process any test started; stopped at exit even if a finalizer never ran.

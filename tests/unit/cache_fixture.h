@@ -16,8 +16,8 @@
 #include "tests/unit/memcached_fixture.h"
 #include <libmemcached/memcached.h>
 
-#include "core/cache.h"
-#include "core/err.h"
+#include "core/jobs/cache.h"
+#include "core/base/err.h"
 
 static struct mc_fixture mcd = { .pid = -1 };
 static char servers[64];

@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
 #define STORE_FIXTURE_GLOBALS "dlv"
 #include "tests/unit/store_fixture.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/store.h"
+#include "core/store/store.h"
 
 struct store_fixture {
 	char dir[64];

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "core/store.h"
+#include "core/store/store.h"
 #define STORE_FIXTURE_GLOBALS "jobs"
 #include "tests/unit/store_fixture.h"
 

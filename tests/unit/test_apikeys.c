@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "core/apikeys.h"
-#include "core/err.h"
-#include "core/store.h"
+#include "core/auth/apikeys.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
 
 static char dir[64];
 static char path[128];

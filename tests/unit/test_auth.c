@@ -11,9 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "core/auth.h"
-#include "core/config.h"
-#include "core/err.h"
+#include "core/auth/jwt.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
 
 #define NOW 1735722000LL
 

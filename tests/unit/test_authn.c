@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "core/apikeys.h"
-#include "core/authn.h"
-#include "core/err.h"
-#include "core/store.h"
+#include "core/auth/apikeys.h"
+#include "core/auth/credential.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
 
 #define NOW 1700000000000000LL
 

@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "core/base64.h"
-#include "core/err.h"
+#include "core/base/base64.h"
+#include "core/base/err.h"
 
 /* RFC 4648 section 10. */
 static const char *const vec_in[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/config.h"
-#include "core/err.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
 #include "runner/browser.h"
 
 #define PAGE_TITLE "Vex Browser Zebra-4417"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 #include "runner/browser_proxy.h"
 
 static int judge(const char *origin, const char *head, char **out)

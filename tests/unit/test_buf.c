@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "core/buf.h"
-#include "core/err.h"
+#include "core/base/buf.h"
+#include "core/base/err.h"
 
 static void test_append_and_grow(void **state)
 {

@@ -22,10 +22,10 @@
 #include "tests/unit/cache_fixture.h"
 #include <libmemcached/memcached.h>
 
-#include "core/cache.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/timeutil.h"
+#include "core/jobs/cache.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/base/timeutil.h"
 
 static void test_put_get(void **state)
 {

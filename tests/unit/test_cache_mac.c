@@ -13,10 +13,10 @@
 #include "tests/unit/cache_fixture.h"
 #include <libmemcached/memcached.h>
 
-#include "core/cache.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/timeutil.h"
+#include "core/jobs/cache.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/base/timeutil.h"
 
 /* ---- authenticated values: what a process that reaches memcached can and cannot do ---- */
 

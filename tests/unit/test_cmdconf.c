@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "core/cmdconf.h"
-#include "core/err.h"
+#include "runner/cmdconf.h"
+#include "core/base/err.h"
 
 static char dir[64];
 static char prog[128];    /* an executable file */

@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "core/commitq.h"
-#include "core/err.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "fcgi-app/commitq.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 
 static char dir[64];
 static char path[128];

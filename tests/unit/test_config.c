@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
-#include "core/err.h"
-#include "core/log.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
 
 extern char **environ;
 

@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "core/cursor.h"
-#include "core/err.h"
+#include "fcgi-app/cursor.h"
+#include "core/base/err.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef-secret";
 static const unsigned char OTHER[] = "another secret of at least thirty-two bytes";

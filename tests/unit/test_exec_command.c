@@ -16,13 +16,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/cmdconf.h"
-#include "core/config.h"
-#include "core/err.h"
-#include "core/toolenv.h"
-#include "core/log.h"
-#include "core/model.h"
-#include "core/timeutil.h"
+#include "runner/cmdconf.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
+#include "runner/toolenv.h"
+#include "core/base/log.h"
+#include "core/jobs/model.h"
+#include "core/base/timeutil.h"
 #include "runner/exec.h"
 #include "runner/exec_command.h"
 

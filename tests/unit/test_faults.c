@@ -12,13 +12,13 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "core/apikeys.h"
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/model.h"
-#include "core/schema.h"
-#include "core/store.h"
-#include "core/timeutil.h"
+#include "core/auth/apikeys.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/jobs/model.h"
+#include "core/tools/schema.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
 
 /*
  * The way sqlite's do_faultsim_test and curl's torture mode work: run an operation with the Nth

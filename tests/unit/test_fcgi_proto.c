@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
+#include "core/base/err.h"
 #include "fcgi-app/fcgi_proto.h"
 
 /* What a reader collected from a byte stream: per record type, the concatenated content, and the

@@ -7,9 +7,9 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/hash.h"
-#include "core/hex.h"
+#include "core/base/err.h"
+#include "core/base/hash.h"
+#include "core/base/hex.h"
 
 static void test_hex_round_trip(void **state)
 {

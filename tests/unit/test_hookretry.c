@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/hookretry.h"
+#include "core/base/err.h"
+#include "runner/hookretry.h"
 
 #define S 1000000LL
 /* 1994-11-06T08:49:37Z, the date of RFC 9110's examples */

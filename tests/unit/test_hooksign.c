@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/hooksign.h"
+#include "core/base/err.h"
+#include "runner/hooksign.h"
 
 #define SPEC_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SPEC_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"

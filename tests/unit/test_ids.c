@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/base/timeutil.h"
 
 #define N_IDS 10000
 

@@ -19,13 +19,13 @@
 #include "tests/unit/memcached_fixture.h"
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/jobcache.h"
-#include "core/jobsvc.h"
-#include "core/log.h"
-#include "core/timeutil.h"
-#include "core/tools.h"
-#include "core/wake.h"
+#include "core/base/err.h"
+#include "core/jobs/jobcache.h"
+#include "fcgi-app/jobsvc.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
+#include "core/tools/tools.h"
+#include "core/jobs/wake.h"
 
 static char dir[64];
 static char db_path[128];
@@ -317,7 +317,7 @@ static void assert_refused(int rc, const struct vex_field_error *e, int status, 
 	assert_true(e->limit == limit);
 }
 
-/* Each request-field limit of a new job at its boundary (core/limits.h): the limit is accepted,
+/* Each request-field limit of a new job at its boundary (core/base/limits.h): the limit is accepted,
  * limit+1 refused naming the field and the limit, and nothing is stored for a refusal. */
 static void test_field_limits(void **state)
 {

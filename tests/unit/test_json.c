@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/json.h"
+#include "core/base/err.h"
+#include "core/base/json.h"
 
 static json_t *parse_ok(const char *s)
 {

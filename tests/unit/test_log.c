@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 static char tmpl[64];
 static int saved_stderr = -1;

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/mcpconf.h"
+#include "core/base/err.h"
+#include "runner/mcpconf.h"
 
 static int parse(const char *text, struct vex_mcp_conf *c, char *err, size_t errlen)
 {

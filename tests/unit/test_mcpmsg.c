@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/mcpmsg.h"
+#include "core/base/err.h"
+#include "runner/mcpmsg.h"
 
 static void progress_release(struct vex_progress *p)
 {

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/model.h"
+#include "core/base/err.h"
+#include "core/jobs/model.h"
 
 static void test_status_names(void **state)
 {

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/netguard.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/hooks/netguard.h"
+#include "core/store/store.h"
 
 /* vex_netguard_addr_allowed of the literal "ip" (IPv4 or IPv6). */
 static int allowed(const char *ip, int allow_private)

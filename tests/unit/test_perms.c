@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
-#include "core/err.h"
-#include "core/perms.h"
+#include "core/base/config.h"
+#include "core/base/err.h"
+#include "core/base/perms.h"
 
 static char dir[64];
 static char db[128], run[128], api[160], runner[160];

@@ -17,10 +17,10 @@
 
 #include "tests/unit/memcached_fixture.h"
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/ratelimit.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "fcgi-app/ratelimit.h"
+#include "core/base/timeutil.h"
 
 static struct mc_fixture mcd = { .pid = -1 };
 static char dead_servers[64];

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/runas.h"
+#include "core/base/err.h"
+#include "runner/runas.h"
 
 static void test_empty_is_own_user(void **state)
 {

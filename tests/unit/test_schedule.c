@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/schedule.h"
+#include "core/base/err.h"
+#include "runner/schedule.h"
 
 #define DAY0 1763856000000000LL /* 2025-11-23T00:00:00Z */
 #define MIN 60000000LL

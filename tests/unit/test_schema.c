@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/err.h"
-#include "core/schema.h"
+#include "core/base/err.h"
+#include "core/tools/schema.h"
 
 static struct vex_field_error e;
 

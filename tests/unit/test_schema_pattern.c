@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/err.h"
-#include "core/schema.h"
-#include "core/schema_pattern.h"
+#include "core/base/err.h"
+#include "core/tools/schema.h"
+#include "core/tools/schema_pattern.h"
 
 /* "subject" against "pattern" with a fresh cache. */
 static int match(const char *pattern, const char *subject)

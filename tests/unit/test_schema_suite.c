@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/err.h"
-#include "core/schema.h"
+#include "core/base/err.h"
+#include "core/tools/schema.h"
 
 /* Where tools/install-deps puts the suite (@json-schema-org/tests pulls it in); VEX_SCHEMA_SUITE
  * names another copy of its tests/draft2020-12. */

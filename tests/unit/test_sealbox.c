@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/sealbox.h"
+#include "core/base/err.h"
+#include "core/hooks/sealbox.h"
 
 #define SECRET "whsec_3q2+7wAAAAAREiIzRFVmd4iZqrvM3e7/AAAAAAAAAAA="
 #define AD "webhooks.secret:hook_0190f0a0b0c07d00800000000000000a"

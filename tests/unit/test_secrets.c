@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/secrets.h"
-#include "core/toolenv.h"
+#include "core/base/err.h"
+#include "core/base/secrets.h"
+#include "runner/toolenv.h"
 
 #define SECRET "s3cr3t-value-that-must-vanish"
 

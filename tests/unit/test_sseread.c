@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/sseread.h"
+#include "core/base/err.h"
+#include "runner/sseread.h"
 
 /* What the callback saw: "type|data" per event ("type|<dropped N>" for an event over the cap). */
 struct seen {

@@ -13,9 +13,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 
 static char dir[64];
 static char path[128];

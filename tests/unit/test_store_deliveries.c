@@ -12,11 +12,11 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 #include "tests/unit/store_deliveries_fixture.h"
-#include "core/timeutil.h"
+#include "core/base/timeutil.h"
 
 static void test_event_names(void **state)
 {

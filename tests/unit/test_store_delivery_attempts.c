@@ -11,11 +11,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 #include "tests/unit/store_deliveries_fixture.h"
-#include "core/timeutil.h"
+#include "core/base/timeutil.h"
 
 static const struct vex_delivery_claim *find(const struct vex_delivery_claim_list *l, const char *job,
 					      const char *event)

@@ -11,9 +11,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 #include "tests/unit/store_jobs_fixture.h"
 
 static void test_insert_get(void **state)

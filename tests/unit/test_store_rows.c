@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/store_internal.h"
+#include "core/base/err.h"
+#include "core/store/sqlite/store_internal.h"
 
 struct item {
 	int64_t v;

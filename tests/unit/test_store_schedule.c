@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
 
 #define SLOT 1763900460000000LL /* 2025-11-23T12:21:00Z */
 #define NOW (SLOT + 5000000LL)

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
 #include "tests/unit/store_fixture.h"
 
 static struct store_fixture fx;

@@ -12,10 +12,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "core/err.h"
-#include "core/ids.h"
-#include "core/sealbox.h"
-#include "core/store.h"
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/hooks/sealbox.h"
+#include "core/store/store.h"
 #include "tests/unit/store_fixture.h"
 
 static struct store_fixture fx;

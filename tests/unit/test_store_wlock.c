@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/store.h"
-#include "core/store_internal.h"
+#include "core/base/err.h"
+#include "core/store/store.h"
+#include "core/store/sqlite/store_internal.h"
 
 static char dir[64];
 static char path[128];

@@ -9,10 +9,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/auth.h"
-#include "core/cursor.h"
-#include "core/err.h"
-#include "core/streamtoken.h"
+#include "core/auth/jwt.h"
+#include "fcgi-app/cursor.h"
+#include "core/base/err.h"
+#include "fcgi-app/streamtoken.h"
 
 static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef-secret";
 static const unsigned char OTHER[] = "another secret of at least thirty-two bytes";

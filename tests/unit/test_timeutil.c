@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/timeutil.h"
+#include "core/base/err.h"
+#include "core/base/timeutil.h"
 
 /* The monotonic clock never goes back, and a sleep ends past its deadline, never before it. */
 static void test_clocks(void **state)

@@ -12,11 +12,11 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/log.h"
-#include "core/store.h"
-#include "core/timeutil.h"
-#include "core/toolrun.h"
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/store/store.h"
+#include "core/base/timeutil.h"
+#include "fcgi-app/toolrun.h"
 
 #define LEASE_US (60 * 1000000LL)
 

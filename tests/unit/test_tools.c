@@ -9,9 +9,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "core/err.h"
-#include "core/grant.h"
-#include "core/tools.h"
+#include "core/base/err.h"
+#include "core/tools/grant.h"
+#include "core/tools/tools.h"
 #include "tests/unit/store_fixture.h"
 
 static void test_builtins(void **state)

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/wake.h"
+#include "core/base/err.h"
+#include "core/jobs/wake.h"
 
 static char dir[64];
 static char path[128];

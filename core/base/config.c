@@ -1,0 +1,547 @@
+/* config.c - vex.conf loading: defaults, the INI file (inih), environment overrides, the JWT secret. */
+#include "core/base/config.h"
+#include "core/base/config_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "core/base/err.h"
+#include "core/base/limits.h"
+#include "core/base/log.h"
+
+static const char *const sections = "server, store, cache, auth, runner, limits, streams, webhooks, tools, browser, model, log";
+static const char *const plan_names[VEX_PLAN_COUNT] = {"free", "standard", "pro", "enterprise"};
+
+/* Parsing context shared by the inih callbacks. */
+struct load_ctx {
+	struct vex_config *cfg;
+	FILE *f;
+	int lineno;    /* lines handed to inih so far: the line being handled */
+	int err_line;  /* first line with an error of ours, 0 when none */
+	char msg[512]; /* its explanation, without the "file:line: " prefix */
+};
+
+
+/* inih reader: one fgets per call, counting lines exactly as inih numbers them. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct load_ctx *ctx = stream;
+	char *line = fgets(str, num, ctx->f);
+	size_t n;
+
+	if (!line)
+		return NULL;
+	ctx->lineno++;
+	n = strlen(line);
+	if (n > 0 && line[n - 1] != '\n' && !feof(ctx->f) && !ctx->err_line) {
+		ctx->err_line = ctx->lineno;
+		snprintf(ctx->msg, sizeof(ctx->msg), "line longer than %d characters", num - 2);
+	}
+	return line;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+	const struct key_def *d;
+	char known[256];
+
+	if (ctx->err_line)
+		return 1; /* only the first error is reported; inih keeps going */
+	if (section[0] == '\0') {
+		snprintf(ctx->msg, sizeof(ctx->msg), "key '%s' outside any section; allowed sections: %s", name,
+			 sections);
+		goto bad;
+	}
+	if (!vex_config_section_known(section)) {
+		snprintf(ctx->msg, sizeof(ctx->msg), "unknown section [%s]; allowed sections: %s", section, sections);
+		goto bad;
+	}
+	d = vex_config_find_key(section, name);
+	if (!d) {
+		vex_config_section_keys(section, known, sizeof(known));
+		snprintf(ctx->msg, sizeof(ctx->msg), "unknown key '%s' in [%s]; allowed keys: %s", name, section,
+			 known);
+		goto bad;
+	}
+	{
+		char m[400];
+
+		if (vex_config_set_value(ctx->cfg, d, value, m, sizeof(m)) == 0)
+			return 1;
+		snprintf(ctx->msg, sizeof(ctx->msg), "[%s] %s", section, m);
+	}
+bad:
+	ctx->err_line = ctx->lineno;
+	return 0;
+}
+
+static void set_defaults(struct vex_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = 4;
+	cfg->max_body_bytes = 1048576;
+	cfg->db_synchronous = 2;
+	cfg->db_busy_timeout_ms = 5000;
+	cfg->cache_timeout_ms = 100;
+	cfg->runner_concurrency = 8;
+	cfg->lease_ms = 30000;
+	cfg->rescue_interval_ms = 5000;
+	cfg->poll_interval_ms = 1000;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->default_timeout_ms = 300000;
+	cfg->max_attempts = 3;
+	cfg->schedule_catchup_s = 300;
+	cfg->plan_concurrency[VEX_PLAN_FREE] = 1;
+	cfg->plan_concurrency[VEX_PLAN_STANDARD] = 2;
+	cfg->plan_concurrency[VEX_PLAN_PRO] = 5;
+	cfg->plan_concurrency[VEX_PLAN_ENTERPRISE] = 20;
+	cfg->plan_rate_per_minute[VEX_PLAN_FREE] = 10;
+	cfg->plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
+	cfg->plan_rate_per_minute[VEX_PLAN_PRO] = 100;
+	cfg->plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
+	cfg->streams_max = 4096;
+	cfg->streams_per_owner = 100;
+	cfg->stream_ping_s = 15;
+	cfg->stream_poll_ms = 20;
+	cfg->stream_token_ttl_s = 300;
+	cfg->event_retention_s = 3600;
+	cfg->hooks_allow_private = 0;
+	cfg->browser_allow_private = 0;
+	cfg->hook_timeout_ms = 10000;
+	cfg->hook_concurrency = 16;
+	{
+		/* About a day in all: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h. */
+		static const int64_t def[] = {5000, 30000, 120000, 600000, 1800000, 3600000, 7200000,
+					      14400000, 28800000, 28800000};
+
+		memcpy(cfg->hook_retry_ms, def, sizeof(def));
+		cfg->hook_retries = (int)(sizeof(def) / sizeof(def[0]));
+	}
+	cfg->hook_disable_after_s = 86400;
+	cfg->hooks_per_owner = 100;
+	cfg->tools_output_max = 1048576;
+	cfg->tools_kill_grace_ms = 2000;
+	cfg->mcp_init_timeout_ms = 10000;
+	cfg->model_timeout_ms = 60000;
+	cfg->model_retries = 3;
+	cfg->model_max_tokens = 0;
+	cfg->log_level = VEX_LOG_INFO;
+}
+
+static int load_file(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
+{
+	struct load_ctx ctx;
+	struct stat st;
+	int rc = VEX_EINVAL, line;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = cfg;
+	ctx.f = fopen(path, "re");
+	if (!ctx.f) {
+		if (errno == ENOENT && optional) {
+			rc = 0;
+			goto out;
+		}
+		snprintf(err, errlen, "%s: cannot open the configuration file: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(ctx.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read the configuration file: it is a directory", path);
+		goto out;
+	}
+	line = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
+	if (line >= 0 && ferror(ctx.f)) {
+		snprintf(err, errlen, "%s: cannot read the configuration file: %s", path, strerror(errno));
+		goto out;
+	}
+	if (line < 0) {
+		snprintf(err, errlen, "%s: cannot parse the configuration file (%s)", path,
+			 line == -2 ? "out of memory" : "read error");
+		goto out;
+	}
+	/* inih reports the first failing line: ours (with a message) or a syntax error. */
+	if (ctx.err_line && (line == 0 || ctx.err_line <= line)) {
+		snprintf(err, errlen, "%s:%d: %s", path, ctx.err_line, ctx.msg);
+		goto out;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: syntax error; expected \"[section]\", \"key = value\" or a comment", path,
+			 line);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (ctx.f)
+		fclose(ctx.f);
+	return rc;
+}
+
+/* VEX_<SECTION>_<KEY> for every key, then VEX_HOME (which wins for home). */
+static int load_env(struct vex_config *cfg, char *err, size_t errlen)
+{
+	char name[96], msg[400];
+	const char *v;
+
+	for (size_t i = 0; i < vex_config_nkeys; i++) {
+		size_t j;
+
+		snprintf(name, sizeof(name), "VEX_%s_%s", vex_config_keys[i].section, vex_config_keys[i].key);
+		for (j = 0; name[j]; j++)
+			if (name[j] >= 'a' && name[j] <= 'z')
+				name[j] = (char)(name[j] - 'a' + 'A');
+		v = getenv(name);
+		if (v && vex_config_set_value(cfg, &vex_config_keys[i], v, msg, sizeof(msg))) {
+			snprintf(err, errlen, "environment variable %s: %s", name, msg);
+			return VEX_EINVAL;
+		}
+	}
+	v = getenv("VEX_HOME");
+	if (v && vex_config_set_value(cfg, &vex_config_keys[0], v, msg, sizeof(msg))) {
+		snprintf(err, errlen, "environment variable VEX_HOME: %s", msg);
+		return VEX_EINVAL;
+	}
+	return 0;
+}
+
+/* "a" + "/" + "b" without a leading "./" in b; NULL on ENOMEM. */
+static char *path_join(const char *a, const char *b)
+{
+	size_t la, lb;
+	char *s;
+
+	while (b[0] == '.' && b[1] == '/')
+		b += 2;
+	if (strcmp(b, ".") == 0)
+		b = "";
+	la = strlen(a);
+	lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	s = malloc(la + lb + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	if (lb == 0)
+		s[la] = '\0';
+	return s;
+}
+
+/* Make home absolute: the real path of an existing directory, else joined to the cwd. */
+static int resolve_home(struct vex_config *cfg, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], *abs = NULL;
+	struct stat st;
+	int rc = VEX_EINVAL;
+
+	if (!cfg->home && !(cfg->home = strdup("./var"))) {
+		rc = VEX_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (realpath(cfg->home, buf)) {
+		if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "[server] home: \"%s\" exists but is not a directory", cfg->home);
+			goto out;
+		}
+		abs = strdup(buf);
+	} else if (cfg->home[0] == '/') {
+		abs = strdup(cfg->home);
+	} else {
+		if (!getcwd(buf, sizeof(buf))) {
+			snprintf(err, errlen, "[server] home: cannot resolve \"%s\": %s", cfg->home, strerror(errno));
+			goto out;
+		}
+		abs = path_join(buf, cfg->home);
+	}
+	if (!abs) {
+		rc = VEX_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	free(cfg->home);
+	cfg->home = abs;
+	rc = 0;
+out:
+	return rc;
+}
+
+/* "*p" NULL -> home + default; relative -> home + value. */
+static int resolve_path(const struct vex_config *cfg, char **p, const char *def)
+{
+	char *s;
+
+	if (*p && (*p)[0] == '/')
+		return 0;
+	s = path_join(cfg->home, *p ? *p : def);
+	if (!s)
+		return VEX_ENOMEM;
+	free(*p);
+	*p = s;
+	return 0;
+}
+
+static int check_socket_path(const char *section, const char *key, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "[%s] %s: \"%s\" is %zu bytes; unix socket paths allow at most %zu", section, key,
+			 path, strlen(path), sizeof(sa.sun_path) - 1);
+		return VEX_EINVAL;
+	}
+	return 0;
+}
+
+/* A group setting names a group of this host, or is empty. */
+static int check_group(const char *section, const char *key, const char *name, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (!name[0] || (getgrnam_r(name, &gr, buf, sizeof(buf), &res) == 0 && res))
+		return 0;
+	snprintf(err, errlen, "[%s] %s: no group \"%s\" on this host; allowed: a group name (see /etc/group), or empty",
+		 section, key, name);
+	return VEX_EINVAL;
+}
+
+static void strip_newlines(unsigned char *buf, size_t *len)
+{
+	while (*len > 0 && (buf[*len - 1] == '\n' || buf[*len - 1] == '\r'))
+		(*len)--;
+}
+
+/* VEX_JWT_SECRET wins; else the file. A missing file is no error (see vex_config_require_secret). */
+static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
+{
+	unsigned char buf[VEX_JWT_SECRET_MAX + 2];
+	const char *env = getenv("VEX_JWT_SECRET");
+	size_t len = 0;
+	int fd = -1, rc = VEX_EINVAL, too_long = 0;
+
+	if (env) {
+		len = strlen(env);
+		if (len > VEX_JWT_SECRET_MAX) {
+			snprintf(err, errlen, "VEX_JWT_SECRET is %zu bytes; at most %d are allowed", len,
+				 VEX_JWT_SECRET_MAX);
+			goto out;
+		}
+		memcpy(cfg->jwt_secret, env, len);
+		cfg->jwt_secret_len = len;
+		rc = 0;
+		goto out;
+	}
+	fd = open(cfg->jwt_secret_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			rc = 0;
+			goto out;
+		}
+		snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
+			 strerror(errno));
+		goto out;
+	}
+	/* Read one byte more than a CRLF-terminated maximum to notice an oversized file. */
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
+				 strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == sizeof(buf)) {
+		char extra;
+
+		if (read(fd, &extra, 1) != 0)
+			too_long = 1;
+	}
+	strip_newlines(buf, &len);
+	if (too_long || len > VEX_JWT_SECRET_MAX) {
+		snprintf(err, errlen, "[auth] jwt_secret_file: \"%s\" holds more than %d bytes; at most %d are allowed",
+			 cfg->jwt_secret_file, VEX_JWT_SECRET_MAX, VEX_JWT_SECRET_MAX);
+		goto out;
+	}
+	memcpy(cfg->jwt_secret, buf, len);
+	cfg->jwt_secret_len = len;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+int vex_config_load(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
+{
+	char dummy[8];
+	int rc = VEX_EINVAL;
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (!cfg)
+		return VEX_EINVAL;
+	set_defaults(cfg);
+	if (!path && !optional) {
+		snprintf(err, errlen, "no configuration file given");
+		goto out;
+	}
+	if (path && (rc = load_file(path, optional, cfg, err, errlen)) != 0)
+		goto out;
+	if ((rc = load_env(cfg, err, errlen)) != 0)
+		goto out;
+	if ((rc = resolve_home(cfg, err, errlen)) != 0)
+		goto out;
+	rc = VEX_ENOMEM;
+	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
+	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
+	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
+	    (!cfg->socket_group && !(cfg->socket_group = strdup(""))) ||
+	    (!cfg->store_group && !(cfg->store_group = strdup(""))) ||
+	    resolve_path(cfg, &cfg->hook_key_file, "webhook.key") ||
+	    (cfg->hook_key_file_previous && resolve_path(cfg, &cfg->hook_key_file_previous, NULL)) ||
+	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
+	    (!cfg->tools_run_as && !(cfg->tools_run_as = strdup("vex-tools"))) ||
+	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
+	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
+	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
+	    resolve_path(cfg, &cfg->stream_socket, "run/stream.sock") ||
+	    resolve_path(cfg, &cfg->tools_commands_file, "tools.json") ||
+	    resolve_path(cfg, &cfg->tools_mcp_file, "mcp.json") ||
+	    resolve_path(cfg, &cfg->tools_work_dir, "work") ||
+	    (cfg->browser_mcp_command && resolve_path(cfg, &cfg->browser_mcp_command, NULL)) ||
+	    (!cfg->browser_chromium && !(cfg->browser_chromium = strdup("/usr/bin/chromium"))) ||
+	    resolve_path(cfg, &cfg->browser_chromium, NULL) ||
+	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
+	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = VEX_EINVAL;
+	if (check_socket_path("server", "api_socket", cfg->api_socket, err, errlen) ||
+	    check_socket_path("server", "runner_socket", cfg->runner_socket, err, errlen) ||
+	    check_socket_path("server", "commit_socket", cfg->commit_socket, err, errlen) ||
+	    check_socket_path("streams", "socket", cfg->stream_socket, err, errlen))
+		goto out;
+	if ((rc = check_group("server", "socket_group", cfg->socket_group, err, errlen)) != 0 ||
+	    (rc = check_group("store", "group", cfg->store_group, err, errlen)) != 0)
+		goto out;
+	if ((rc = load_secret(cfg, err, errlen)) != 0)
+		goto out;
+	/* the model key is read now, so that the environment can drop it (core/base/secrets.h) */
+	if (cfg->model_api_key_env[0] && getenv(cfg->model_api_key_env) &&
+	    !(cfg->model_api_key = strdup(getenv(cfg->model_api_key_env)))) {
+		snprintf(err, errlen, "out of memory");
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc)
+		vex_config_release(cfg);
+	return rc;
+}
+
+int vex_config_require_secret(const struct vex_config *cfg, char *err, size_t errlen)
+{
+	char dummy[8];
+	const char *from_env = getenv("VEX_JWT_SECRET");
+
+	if (!err || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if (cfg && cfg->jwt_secret_len >= VEX_JWT_SECRET_MIN)
+		return 0;
+	if (!cfg)
+		snprintf(err, errlen, "no configuration loaded");
+	else if (from_env)
+		snprintf(err, errlen, "VEX_JWT_SECRET is %zu bytes; at least %d are required", cfg->jwt_secret_len,
+			 VEX_JWT_SECRET_MIN);
+	else if (cfg->jwt_secret_len == 0)
+		snprintf(err, errlen,
+			 "no JWT secret: set VEX_JWT_SECRET (at least %d bytes) or write one to %s "
+			 "(e.g. head -c 48 /dev/urandom | base64 > %s)",
+			 VEX_JWT_SECRET_MIN, cfg->jwt_secret_file ? cfg->jwt_secret_file : "[auth] jwt_secret_file",
+			 cfg->jwt_secret_file ? cfg->jwt_secret_file : "the file");
+	else
+		snprintf(err, errlen, "the JWT secret in %s is %zu bytes; at least %d are required",
+			 cfg->jwt_secret_file ? cfg->jwt_secret_file : "[auth] jwt_secret_file", cfg->jwt_secret_len,
+			 VEX_JWT_SECRET_MIN);
+	return VEX_EINVAL;
+}
+
+void vex_config_release(struct vex_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->home);
+	free(cfg->api_socket);
+	free(cfg->runner_socket);
+	free(cfg->commit_socket);
+	free(cfg->stream_socket);
+	free(cfg->tools_commands_file);
+	free(cfg->tools_mcp_file);
+	free(cfg->tools_work_dir);
+	free(cfg->tools_run_as);
+	free(cfg->browser_mcp_command);
+	free(cfg->browser_chromium);
+	free(cfg->db_path);
+	free(cfg->cache_servers);
+	free(cfg->model_base_url);
+	free(cfg->model_name);
+	free(cfg->model_api_key_env);
+	if (cfg->model_api_key)
+		explicit_bzero(cfg->model_api_key, strlen(cfg->model_api_key));
+	free(cfg->model_api_key);
+	free(cfg->jwt_secret_file);
+	free(cfg->socket_group);
+	free(cfg->store_group);
+	free(cfg->hook_key_file);
+	free(cfg->hook_key_file_previous);
+	explicit_bzero(cfg, sizeof(*cfg));
+}
+
+int vex_plan_parse(const char *name, enum vex_plan *ret)
+{
+	if (!name)
+		return VEX_EINVAL;
+	for (int i = 0; i < VEX_PLAN_COUNT; i++) {
+		if (strcmp(name, plan_names[i]) == 0) {
+			*ret = (enum vex_plan)i;
+			return 0;
+		}
+	}
+	return VEX_EINVAL;
+}
+
+const char *vex_plan_name(enum vex_plan plan)
+{
+	if ((int)plan < 0 || plan >= VEX_PLAN_COUNT)
+		return "free";
+	return plan_names[plan];
+}

@@ -1,0 +1,180 @@
+/* config.h - vex.conf (INI, parsed with inih) plus environment overrides. */
+#ifndef VEX_CONFIG_H
+#define VEX_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VEX_JWT_SECRET_MIN 32
+#define VEX_JWT_SECRET_MAX 512
+#define VEX_HOOK_RETRIES_MAX 32 /* [webhooks] retry_s entries */
+
+/* Plans, in the order used by vex_config.plan_concurrency[]. */
+enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPRISE, VEX_PLAN_COUNT };
+
+/*
+ * Every setting has a safe default. Strings are owned by the struct and
+ * freed by vex_config_release(). Paths are absolute after loading (relative
+ * ones are resolved against "home").
+ *
+ * INI layout and the environment variable that overrides each key
+ * (VEX_<SECTION>_<KEY>, upper case), e.g. [store] synchronous -> VEX_STORE_SYNCHRONOUS:
+ *
+ *   [server]  home (VEX_HOME, default ./var), workers (default 4),
+ *             api_socket (default <home>/run/api.sock),
+ *             runner_socket (default <home>/run/runner.sock),
+ *             commit_socket (default <home>/run/commit.sock: vex-api's group committer),
+ *             max_body_bytes (default 1048576),
+ *             socket_group (default empty: www-data's group when it exists and vex may use it,
+ *             else vex's own group; the group of api.sock, stream.sock (0660) and <home>/run (0750))
+ *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
+ *             busy_timeout_ms (default 5000),
+ *             group (default empty: vex.db, -wal, -shm 0600; a group name: 0640 with that group,
+ *             e.g. for a backup user)
+ *   [cache]   servers (default 127.0.0.1:11211; comma-separated host[:port] and unix
+ *             sockets "/abs/path" or "unix:/abs/path"; empty disables the cache),
+ *             timeout_ms (default 100)
+ *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
+ *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
+ *   [runner]  concurrency (default 8), lease_ms (default 30000),
+ *             rescue_interval_ms (default 5000), poll_interval_ms (default 1000),
+ *             shutdown_grace_ms (default 10000), default_timeout_ms (default 300000),
+ *             max_attempts (default 3), schedule_catchup_s (default 300)
+ *   [limits]  free, standard, pro, enterprise: running jobs per owner
+ *             (defaults 1, 2, 5, 20)
+ *             free_per_minute, standard_per_minute, pro_per_minute, enterprise_per_minute:
+ *             execution requests (/execute_tool, /jobs/submit) per principal per minute
+ *             (defaults 10, 30, 100, 1000)
+ *   [streams] socket (default <home>/run/stream.sock: vex-api's stream server),
+ *             max (default 4096: open streams in all), per_owner (default 100),
+ *             ping_s (default 15: a comment line when nothing else was sent),
+ *             poll_ms (default 20: how often the stream server looks for job events),
+ *             token_ttl_s (default 300: lifetime of a stream_token),
+ *             event_retention_s (default 3600: job events kept for Last-Event-ID resumes)
+ *   [webhooks] allow_private (default false: loopback, private, link-local targets refused),
+ *             timeout_ms (default 10000: one delivery attempt), concurrency (default 16),
+ *             retry_s (default 5,30,120,600,1800,3600,7200,14400,28800,28800: waits between
+ *             attempts, seconds, decimals allowed; jittered +-20%),
+ *             disable_after_s (default 86400: a hook failing that long is disabled),
+ *             per_owner (default 100: hooks per owner),
+ *             secret_key_file (default <home>/webhook.key: 64 hex digits, the AES-256-GCM key that
+ *             encrypts signing secrets in the database; made 0600 at first start when absent),
+ *             secret_key_file_previous (default none: a key being rotated out, read only; secrets
+ *             under it are re-encrypted with secret_key_file at start)
+ *   [tools]   commands_file (default <home>/tools.json: operator command tools; absent = none),
+ *             mcp_file (default <home>/mcp.json: {"mcpServers":{...}}; absent = none),
+ *             work_dir (default <home>/work: each command run gets a private directory inside),
+ *             run_as (default vex-tools: the user every command tool, MCP stdio server and the
+ *             browser's server runs as when it names none; never root; empty = the runner's own
+ *             user, unsafe; a missing user stops the runner),
+ *             output_max_bytes (default 1048576: a command's stdout / an MCP result beyond fails),
+ *             kill_grace_ms (default 2000: SIGTERM to SIGKILL; MCP cancel to recycle),
+ *             mcp_init_timeout_ms (default 10000: start + initialize + tools/list of a server)
+ *   [browser] mcp_command (no default: Playwright's MCP server, e.g.
+ *             <repo>/.deps/node_modules/.bin/playwright-mcp; unset = agents with a base_url fail
+ *             with BROWSER_UNAVAILABLE), chromium (default /usr/bin/chromium),
+ *             allow_private (default false: an agent's base_url on loopback, private, link-local or
+ *             other non-public addresses is refused at create, patch and session start)
+ *   [model]   base_url (default empty: no endpoint; an OpenAI-compatible http(s) URL ending in /v1),
+ *             model (default empty: the model asked for when the agent names none),
+ *             api_key_env (default VEX_MODEL_API_KEY: the NAME of the environment variable holding
+ *             the key; the key itself never sits in vex.conf), timeout_ms (default 60000: one
+ *             request), retries (default 3: after the first attempt, on 429, 5xx and network
+ *             errors), max_tokens (default 0: not sent)
+ *   [log]     level (debug|info|warn|error, default info)
+ */
+struct vex_config {
+	char *home;
+	int workers;
+	char *api_socket;
+	char *runner_socket;
+	char *commit_socket;
+	size_t max_body_bytes;
+	char *socket_group; /* "" = the default of vex_perms_socket_gid() */
+
+	char *db_path;
+	int db_synchronous; /* 0 off, 1 normal, 2 full */
+	int db_busy_timeout_ms;
+	char *store_group; /* "": database files 0600; a group: 0640 with that group */
+
+	char *cache_servers; /* "host[:port]" and "/path" or "unix:/path" entries, comma-separated; "" for none */
+	int cache_timeout_ms;
+
+	char *jwt_secret_file;
+	unsigned char jwt_secret[VEX_JWT_SECRET_MAX];
+	size_t jwt_secret_len; /* 0 when no secret could be loaded */
+
+	int runner_concurrency;
+	int lease_ms;
+	int rescue_interval_ms;
+	int poll_interval_ms;
+	int shutdown_grace_ms;
+	int default_timeout_ms;
+	int max_attempts;
+	int schedule_catchup_s; /* a scheduled slot missed by longer is skipped, not fired late */
+
+	int plan_concurrency[VEX_PLAN_COUNT];
+	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
+
+	char *stream_socket;
+	int streams_max;
+	int streams_per_owner;
+	int stream_ping_s;
+	int stream_poll_ms;
+	int stream_token_ttl_s;
+	int event_retention_s;
+
+	int hooks_allow_private;
+	int hook_timeout_ms;
+	int hook_concurrency;
+	int64_t hook_retry_ms[VEX_HOOK_RETRIES_MAX]; /* waits before attempt 2, 3, ... */
+	int hook_retries;                            /* entries used in hook_retry_ms */
+	int hook_disable_after_s;
+	int hooks_per_owner;
+	char *hook_key_file;          /* the webhook secrets' encryption key (core/hooks/sealbox.h) */
+	char *hook_key_file_previous; /* NULL, or the key being rotated out (read only) */
+
+	char *tools_commands_file;
+	char *tools_mcp_file;
+	char *tools_work_dir;
+	char *tools_run_as;      /* the user tools run as ("": the runner's own, unsafe) */
+	size_t tools_output_max;
+	int tools_kill_grace_ms;
+	int mcp_init_timeout_ms;
+
+	char *browser_mcp_command; /* NULL when not configured */
+	char *browser_chromium;
+	int browser_allow_private;
+
+	char *model_base_url;    /* "" when no endpoint is configured */
+	char *model_name;        /* "" when none */
+	char *model_api_key_env; /* the environment variable's name */
+	char *model_api_key;     /* its value, read at load (NULL when unset); the environment then drops it */
+	int model_timeout_ms;
+	int model_retries;
+	int model_max_tokens;    /* 0: not sent */
+
+	int log_level; /* VEX_LOG_* from log.h */
+};
+
+/*
+ * Load defaults, then "path" (NULL or a missing file when "optional" is
+ * set means defaults only), then environment overrides, then the JWT
+ * secret. On failure writes a human explanation (file, line, key, what is
+ * wrong and what is allowed) into "err" and returns VEX_EINVAL; "cfg" is
+ * left released. A missing or short JWT secret is NOT an error here:
+ * callers that need it use vex_config_require_secret().
+ */
+int vex_config_load(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen);
+
+/* VEX_EINVAL with an explanation unless a secret of >= 32 bytes is loaded. */
+int vex_config_require_secret(const struct vex_config *cfg, char *err, size_t errlen);
+
+/* Frees the strings; accepts a zeroed or NULL struct. */
+void vex_config_release(struct vex_config *cfg);
+
+/* "free" -> VEX_PLAN_FREE ...; NULL or unknown -> VEX_EINVAL. */
+int vex_plan_parse(const char *name, enum vex_plan *ret);
+const char *vex_plan_name(enum vex_plan plan);
+
+#endif

@@ -1,0 +1,599 @@
+/* cache.c - the memcached job-status cache: authenticated values, CAS writes that never go back in
+ * rev, fail-fast reads. */
+#include "core/jobs/cache.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+#include <libmemcached/memcached.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/hex.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
+
+#define CACHE_TTL_S (24 * 3600)
+#define CACHE_CAS_TRIES 5
+#define CACHE_SKIP_US 1000000 /* after an I/O error, leave memcached alone this long */
+#define CACHE_ID_MAX 64
+#define CACHE_PORT 11211
+
+/*
+ * A job value is HEADER || JSON, HEADER = "vex1:" <16 hex: deadline, Unix seconds> ":" <64 hex MAC> "\n",
+ * MAC = HMAC-SHA256(K, key name || 0x00 || the 16 deadline digits || JSON), K = HMAC-SHA256(secret,
+ * MAC_LABEL). The deadline is the item's lifetime as the writer set it, so a copy of an old
+ * authentic value put back later is refused once the original would have expired.
+ */
+#define MAC_LABEL "vex cache mac v1"
+#define MAC_LEN 32
+#define HDR_TAG "vex1:"
+#define HDR_TAG_LEN 5
+#define HDR_EXP_LEN 16
+#define HDR_LEN (HDR_TAG_LEN + HDR_EXP_LEN + 1 + 2 * MAC_LEN + 1)
+
+struct vex_cache {
+	memcached_st *mc;      /* NULL: disabled */
+	int64_t skip_until_us; /* vex_mono_us() before which calls fail fast */
+	EVP_MAC_CTX *mac;      /* HMAC-SHA256 keyed with the derived key; re-initialised per value */
+	struct vex_buf val;    /* a put's HEADER || JSON, reused */
+	uint64_t rejected;     /* values refused (vex_cache_rejected) */
+	uint64_t unlogged;     /* refusals not logged since the last warning */
+	int64_t warned_us;     /* vex_mono_us() of the last warning, 0: none yet */
+};
+
+/* Derive the value key from "secret" and key an HMAC context with it. */
+static int mac_init(struct vex_cache *c, const unsigned char *secret, size_t secret_len)
+{
+	unsigned char key[MAC_LEN];
+	unsigned klen = 0;
+	EVP_MAC *m = NULL;
+	OSSL_PARAM params[2];
+	int rc = VEX_ERROR;
+
+	if (!HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)MAC_LABEL, strlen(MAC_LABEL), key,
+		  &klen) ||
+	    klen != MAC_LEN)
+		goto out;
+	m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	c->mac = m ? EVP_MAC_CTX_new(m) : NULL;
+	if (!c->mac)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(c->mac, key, MAC_LEN, params))
+		goto out;
+	rc = 0;
+out:
+	EVP_MAC_free(m); /* the context holds its own reference */
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc;
+}
+
+/* The MAC of one value, as 64 lower-case hex digits into "out". */
+static int mac_hex(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
+		   size_t len, char out[2 * MAC_LEN])
+{
+	unsigned char m[MAC_LEN];
+	char text[2 * MAC_LEN + 1];
+	size_t mlen = 0;
+
+	/* A NULL key re-initialises the context with the key it already holds: no new key schedule. */
+	if (!EVP_MAC_init(c->mac, NULL, 0, NULL) || !EVP_MAC_update(c->mac, (const unsigned char *)key, klen) ||
+	    !EVP_MAC_update(c->mac, (const unsigned char *)"", 1) ||
+	    !EVP_MAC_update(c->mac, (const unsigned char *)exp_hex, HDR_EXP_LEN) ||
+	    !EVP_MAC_update(c->mac, (const unsigned char *)json, len) || !EVP_MAC_final(c->mac, m, &mlen, sizeof(m)) ||
+	    mlen != MAC_LEN)
+		return VEX_ERROR;
+	vex_hex_encode(m, MAC_LEN, text);
+	memcpy(out, text, 2 * MAC_LEN); /* no NUL: "out" sits inside a value's header */
+	return 0;
+}
+
+/* Count a refused value and warn, at most once per VEX_CACHE_WARN_S, saying how many went unlogged. */
+static void rejected(struct vex_cache *c, const char *key, const char *why)
+{
+	int64_t now = vex_mono_us();
+	char n[24];
+
+	c->rejected++;
+	if (c->warned_us && now - c->warned_us < (int64_t)VEX_CACHE_WARN_S * 1000000) {
+		c->unlogged++;
+		return;
+	}
+	snprintf(n, sizeof(n), "%" PRIu64, c->unlogged);
+	vex_log(VEX_LOG_WARN, "cache value rejected, using the store", "key", key, "reason", why, "unlogged_before",
+		n, NULL);
+	c->warned_us = now;
+	c->unlogged = 0;
+}
+
+/*
+ * Check the value "val" of "key": 0 with *json and *json_len pointing into "val" when authentic and
+ * within its deadline; VEX_ENOTFOUND when authentic but past its deadline; VEX_EINVAL (counted,
+ * logged) when malformed or its MAC fails.
+ */
+static int open_value(struct vex_cache *c, const char *key, size_t klen, const char *val, size_t vlen,
+		      const char **json, size_t *json_len)
+{
+	char want[2 * MAC_LEN];
+	const char *exp_hex;
+	uint64_t exp = 0;
+
+	if (!val || vlen < HDR_LEN || memcmp(val, HDR_TAG, HDR_TAG_LEN) != 0 ||
+	    val[HDR_TAG_LEN + HDR_EXP_LEN] != ':' || val[HDR_LEN - 1] != '\n') {
+		rejected(c, key, "malformed");
+		return VEX_EINVAL;
+	}
+	exp_hex = val + HDR_TAG_LEN;
+	if (mac_hex(c, key, klen, exp_hex, val + HDR_LEN, vlen - HDR_LEN, want) != 0 ||
+	    CRYPTO_memcmp(want, val + HDR_TAG_LEN + HDR_EXP_LEN + 1, sizeof(want)) != 0) {
+		rejected(c, key, "bad mac");
+		return VEX_EINVAL;
+	}
+	/* Authentic, so the digits are ours: lower-case hex. */
+	for (int i = 0; i < HDR_EXP_LEN; i++)
+		exp = exp << 4 | (uint64_t)(exp_hex[i] <= '9' ? exp_hex[i] - '0' : exp_hex[i] - 'a' + 10);
+	if ((int64_t)exp < vex_now_us() / 1000000)
+		return VEX_ENOTFOUND;
+	*json = val + HDR_LEN;
+	*json_len = vlen - HDR_LEN;
+	return 0;
+}
+
+/* HEADER || JSON in the handle's buffer, lifetime "ttl_s" from now. */
+static int seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
+		      size_t *ret_len)
+{
+	char exp_hex[HDR_EXP_LEN + 1], *v;
+	int rc;
+
+	if (len > SIZE_MAX - HDR_LEN)
+		return VEX_ETOOBIG;
+	vex_buf_reset(&c->val);
+	rc = vex_buf_reserve(&c->val, HDR_LEN + len);
+	if (rc)
+		return rc;
+	v = c->val.p;
+	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
+	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
+		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
+	memcpy(v, HDR_TAG, HDR_TAG_LEN);
+	memcpy(v + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
+	v[HDR_TAG_LEN + HDR_EXP_LEN] = ':';
+	if (mac_hex(c, key, klen, exp_hex, json, len, v + HDR_TAG_LEN + HDR_EXP_LEN + 1) != 0)
+		return VEX_ERROR;
+	v[HDR_LEN - 1] = '\n';
+	memcpy(v + HDR_LEN, json, len);
+	vex_buf_wrote(&c->val, HDR_LEN + len);
+	*ret_len = HDR_LEN + len;
+	return 0;
+}
+
+/* One entry of the server list, "len" bytes at "p" (trimmed): a unix socket path or host[:port]. */
+static int add_server(memcached_st *mc, const char *p, size_t len)
+{
+	char host[256];
+	const char *colon;
+	long port = CACHE_PORT;
+
+	if (len > 5 && strncmp(p, "unix:", 5) == 0) {
+		p += 5;
+		len -= 5;
+		if (p[0] != '/')
+			return VEX_EINVAL; /* unix sockets are named by absolute paths */
+	}
+	if (len > 0 && p[0] == '/') {
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+		if (len >= sizeof(path))
+			return VEX_EINVAL;
+		memcpy(path, p, len);
+		path[len] = '\0';
+		return memcached_server_add_unix_socket(mc, path) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
+	}
+	colon = memchr(p, ':', len);
+	if (colon) {
+		char *end;
+		char digits[8];
+		size_t dl = len - (size_t)(colon - p) - 1;
+
+		if (dl == 0 || dl >= sizeof(digits))
+			return VEX_EINVAL;
+		memcpy(digits, colon + 1, dl);
+		digits[dl] = '\0';
+		port = strtol(digits, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535)
+			return VEX_EINVAL;
+		len = (size_t)(colon - p);
+	}
+	if (len == 0 || len >= sizeof(host))
+		return VEX_EINVAL;
+	memcpy(host, p, len);
+	host[len] = '\0';
+	return memcached_server_add(mc, host, (in_port_t)port) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
+}
+
+static int add_servers(memcached_st *mc, const char *servers)
+{
+	const char *p = servers;
+
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		int rc;
+
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if ((rc = add_server(mc, p, n)) != 0)
+			return rc;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *secret, size_t secret_len,
+		   struct vex_cache **ret)
+{
+	struct vex_cache *c;
+	int rc = VEX_ENOMEM;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto out;
+	vex_buf_init(&c->val, SIZE_MAX);
+	if (!servers || servers[0] == '\0') {
+		*ret = c;
+		c = NULL;
+		rc = 0;
+		goto out;
+	}
+	rc = VEX_EINVAL;
+	if (!secret || secret_len == 0 || secret_len > INT32_MAX)
+		goto out;
+	rc = mac_init(c, secret, secret_len);
+	if (rc)
+		goto out;
+	if (timeout_ms <= 0)
+		timeout_ms = 100;
+	rc = VEX_ENOMEM;
+	c->mc = memcached_create(NULL);
+	if (!c->mc)
+		goto out;
+	rc = add_servers(c->mc, servers);
+	if (rc)
+		goto out;
+	/* Each behaviour is cheap to set; a failure means a libmemcached far from the 1.1 we build with. */
+	if (memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT) !=
+		    MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, (uint64_t)timeout_ms) !=
+		    MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, (uint64_t)timeout_ms) !=
+		    MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, (uint64_t)timeout_ms * 1000) !=
+		    MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_SND_TIMEOUT, (uint64_t)timeout_ms * 1000) !=
+		    MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NO_BLOCK, 1) != MEMCACHED_SUCCESS ||
+	    memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1) != MEMCACHED_SUCCESS) {
+		rc = VEX_ERROR;
+		goto out;
+	}
+	*ret = c;
+	c = NULL;
+	rc = 0;
+out:
+	vex_cache_free(c);
+	return rc;
+}
+
+void vex_cache_free(struct vex_cache *c)
+{
+	if (!c)
+		return;
+	if (c->mc)
+		memcached_free(c->mc);
+	EVP_MAC_CTX_free(c->mac);
+	vex_buf_release(&c->val);
+	free(c);
+}
+
+uint64_t vex_cache_rejected(const struct vex_cache *c)
+{
+	return c ? c->rejected : 0;
+}
+
+/* Answers that are about the data, not the connection; anything else counts as an I/O failure. */
+static int rc_is_logical(memcached_return_t mrc)
+{
+	switch (mrc) {
+	case MEMCACHED_SUCCESS:
+	case MEMCACHED_END:
+	case MEMCACHED_NOTFOUND:
+	case MEMCACHED_NOTSTORED:
+	case MEMCACHED_DATA_EXISTS:
+	case MEMCACHED_STORED:
+	case MEMCACHED_DELETED:
+	case MEMCACHED_E2BIG:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* VEX_EIO without a round trip while in the skip window after a failure. */
+static int cache_usable(struct vex_cache *c)
+{
+	if (c->skip_until_us && vex_mono_us() < c->skip_until_us)
+		return VEX_EIO;
+	c->skip_until_us = 0;
+	return 0;
+}
+
+static int io_failed(struct vex_cache *c)
+{
+	c->skip_until_us = vex_mono_us() + CACHE_SKIP_US;
+	return VEX_EIO;
+}
+
+/* "vex:job:<id>" into "key"; ids are UUIDs, so anything with spaces or controls is refused. */
+static int job_key(const char *id, char key[CACHE_ID_MAX + 16], size_t *ret_len)
+{
+	size_t n;
+
+	if (!id)
+		return VEX_EINVAL;
+	n = strnlen(id, CACHE_ID_MAX + 1);
+	if (n == 0 || n > CACHE_ID_MAX)
+		return VEX_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] <= ' ' || (unsigned char)id[i] >= 0x7f)
+			return VEX_EINVAL;
+	*ret_len = (size_t)snprintf(key, CACHE_ID_MAX + 16, "vex:job:%s", id);
+	return 0;
+}
+
+/* The "rev" member of a cached job; -1 when the value is not a job we understand. */
+static int64_t cached_rev(const char *val, size_t len)
+{
+	json_t *v = json_loadb(val, len, 0, NULL);
+	json_t *r = json_object_get(v, "rev");
+	int64_t rev = json_is_integer(r) ? (int64_t)json_integer_value(r) : -1;
+
+	json_decref(v);
+	return rev;
+}
+
+/*
+ * One gets: 1 with *rev and *cas when the key exists, 0 when absent, or a negative code. *rev is
+ * -1 for a value that is not authentic (or not a job), so any writer replaces it. The mget is
+ * drained to its end so the connection stays in step.
+ */
+static int gets_rev(struct vex_cache *c, const char *key, size_t klen, int64_t *rev, uint64_t *cas)
+{
+	const char *keys[1] = {key};
+	size_t lens[1] = {klen};
+	memcached_result_st res, *r;
+	memcached_return_t mrc;
+	int rc = VEX_EIO, found = 0;
+
+	if (!memcached_result_create(c->mc, &res))
+		return VEX_ENOMEM;
+	mrc = memcached_mget(c->mc, keys, lens, 1);
+	if (mrc != MEMCACHED_SUCCESS)
+		goto out;
+	while ((r = memcached_fetch_result(c->mc, &res, &mrc)) != NULL) {
+		if (!found) {
+			const char *json;
+			size_t jlen;
+
+			*rev = open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &json,
+					  &jlen) == 0
+				       ? cached_rev(json, jlen)
+				       : -1;
+			*cas = memcached_result_cas(r);
+			found = 1;
+		}
+	}
+	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS)
+		goto out;
+	rc = found;
+out:
+	memcached_result_free(&res);
+	return rc;
+}
+
+int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev)
+{
+	return vex_cache_job_put_ttl(c, job_id, json, len, rev, CACHE_TTL_S);
+}
+
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen, vlen = 0;
+	int rc;
+
+	if (!c || !json)
+		return VEX_EINVAL;
+	if (!c->mc)
+		return 0;
+	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return rc;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
+		return rc;
+	json = c->val.p;
+	len = vlen;
+	/* A new job (rev 1) is normally absent: one add, one round trip, instead of gets then add. */
+	if (rev == 1) {
+		mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
+		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+			return 0;
+		if (!rc_is_logical(mrc))
+			return io_failed(c);
+	}
+	for (int i = 0; i < CACHE_CAS_TRIES; i++) {
+		int64_t have = 0;
+		uint64_t cas = 0;
+		int found = gets_rev(c, key, klen, &have, &cas);
+
+		if (found < 0)
+			return found == VEX_EIO ? io_failed(c) : found;
+		if (found && have >= rev)
+			return 0; /* a newer (or the same) copy is already there */
+		if (found)
+			mrc = memcached_cas(c->mc, key, klen, json, len, (time_t)ttl_s, 0, cas);
+		else
+			mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
+		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+			return 0;
+		if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
+			continue; /* lost a race with another writer: look again */
+		if (!rc_is_logical(mrc))
+			return io_failed(c);
+		/* Too big for an item: drop the old copy so readers fall back to the store, never see it stale. */
+		memcached_delete(c->mc, key, klen, 0);
+		return VEX_ETOOBIG;
+	}
+	/* Still racing after all tries: the stored copy may be older than ours, so remove it. */
+	mrc = memcached_delete(c->mc, key, klen, 0);
+	if (!rc_is_logical(mrc))
+		return io_failed(c);
+	return VEX_ECONFLICT;
+}
+
+int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_t *ret_len)
+{
+	char key[CACHE_ID_MAX + 16], *val = NULL, *copy = NULL;
+	const char *json = NULL;
+	memcached_return_t mrc;
+	size_t klen, vlen = 0, jlen = 0;
+	uint32_t flags = 0;
+	int rc;
+
+	if (!c || !ret)
+		return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return rc;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	val = memcached_get(c->mc, key, klen, &vlen, &flags, &mrc);
+	if (mrc == MEMCACHED_NOTFOUND) {
+		rc = VEX_ENOTFOUND;
+		goto out;
+	}
+	if (mrc != MEMCACHED_SUCCESS) {
+		rc = rc_is_logical(mrc) ? VEX_ENOTFOUND : io_failed(c);
+		goto out;
+	}
+	rc = open_value(c, key, klen, val, vlen, &json, &jlen);
+	if (rc) {
+		rc = VEX_ENOTFOUND;
+		goto out;
+	}
+	/* Our own copy with a NUL, so callers may treat it as a string and free() it. */
+	copy = malloc(jlen + 1);
+	if (!copy) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	if (jlen)
+		memcpy(copy, json, jlen);
+	copy[jlen] = '\0';
+	*ret = copy;
+	if (ret_len)
+		*ret_len = jlen;
+	rc = 0;
+out:
+	free(val);
+	return rc;
+}
+
+int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen;
+	int rc;
+
+	if (!c)
+		return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return rc;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	mrc = memcached_delete(c->mc, key, klen, 0);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_DELETED)
+		return 0;
+	if (mrc == MEMCACHED_NOTFOUND)
+		return VEX_ENOTFOUND;
+	return io_failed(c);
+}
+
+int vex_cache_ping(struct vex_cache *c)
+{
+	memcached_return_t mrc;
+
+	if (!c)
+		return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	/* Health checks want the truth now, so the skip window does not apply; a success clears it. */
+	mrc = memcached_version(c->mc);
+	if (mrc != MEMCACHED_SUCCESS)
+		return io_failed(c);
+	c->skip_until_us = 0;
+	return 0;
+}
+
+int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret)
+{
+	memcached_return_t mrc;
+	uint64_t value = 0;
+	size_t klen;
+	int rc;
+
+	if (!c || !key || !ret || ttl_s < 0)
+		return VEX_EINVAL;
+	klen = strnlen(key, 251);
+	if (klen == 0 || klen > 250)
+		return VEX_EINVAL;
+	for (size_t i = 0; i < klen; i++)
+		if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
+			return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	/* Binary protocol: an absent key is created at 1 with the lifetime, in the same round trip. */
+	mrc = memcached_increment_with_initial(c->mc, key, klen, 1, 1, (time_t)ttl_s, &value);
+	if (mrc != MEMCACHED_SUCCESS)
+		return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
+	*ret = value;
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* jobcache.h - jobs in the status cache: publish a job's canonical JSON, read a cached copy back. */
+#ifndef VEX_JOBCACHE_H
+#define VEX_JOBCACHE_H
+
+#include "core/jobs/cache.h"
+#include "core/jobs/model.h"
+
+/* Write the job's canonical JSON to the cache (CAS rule); errors are logged at debug and ignored. */
+void vex_jobcache_publish(struct vex_cache *c, const struct vex_job *j);
+
+/*
+ * The cached copy of job "id", parsed into *ret (the caller frees it with vex_job_free). Any failure
+ * is a miss for the caller, who reads the store: VEX_ENOTFOUND when absent, another error when the
+ * copy is unusable (logged at debug).
+ */
+int vex_jobcache_get(struct vex_cache *c, const char *id, struct vex_job **ret);
+
+#endif

@@ -1,0 +1,119 @@
+/* store_internal.h - private helpers shared by the store_*.c files (not a public API). */
+#ifndef VEX_STORE_INTERNAL_H
+#define VEX_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "core/store/store.h"
+
+/* Prepared statements cached per connection, keyed by their SQL text. */
+#define VEX_STMT_SLOTS 512
+
+struct vex_stmt_slot {
+	char *sql;            /* owned copy of the key; NULL when the slot is free */
+	uint64_t hash;
+	sqlite3_stmt *stmt;
+};
+
+struct vex_wlock;
+
+struct vex_store {
+	sqlite3 *db;
+	struct vex_wlock *wlock; /* NULL when the lock file could not be made (writes then rely on busy_timeout) */
+	int busy_timeout_ms;
+	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
+	size_t nslots;
+};
+
+/* The cross-process writer mutex beside the database file (store_wlock.c). Acquire waits at most
+ * "timeout_ms" (VEX_EBUSY after); acquire/release are no-ops on NULL; release only if held. */
+/* vex_wlock_guard opens "<db>-wlock" and holds its flock (fd, or -1): opening, configuring and
+ * migrating under it serializes first opens of one file (WAL switch and migrations). While the
+ * guard is held, vex_wlock_map maps (initialising once) the mutex page. */
+int vex_wlock_guard(const char *db_path);
+void vex_wlock_unguard(int fd);
+int vex_wlock_map(int guard_fd, struct vex_wlock **ret);
+int vex_wlock_acquire(struct vex_wlock *w, int timeout_ms);
+void vex_wlock_release(struct vex_wlock *w);
+void vex_wlock_free(struct vex_wlock *w);
+
+/* Map a SQLite result code to VEX_E... (BUSY/LOCKED -> EBUSY, constraint -> EEXIST, ...). */
+int vex_store_errcode(int sqlite_rc);
+
+/*
+ * The cached prepared statement for "sql" (prepared on first use). The caller
+ * must hand it back with vex_store_done() before preparing the same SQL again.
+ * 0, VEX_ENOMEM, VEX_EIO / VEX_ERROR (bad SQL, logged).
+ */
+int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret);
+
+/* Reset and clear the bindings of a statement from vex_store_stmt (NULL accepted). */
+void vex_store_done(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (VEX_EBUSY after busy_timeout), COMMIT, ROLLBACK (ignores "no transaction"). */
+int vex_store_begin(struct vex_store *s);
+int vex_store_commit(struct vex_store *s);
+void vex_store_rollback(struct vex_store *s);
+
+/* Run a statement that returns no rows to completion (then done). 0 or VEX_E... */
+int vex_store_exec_stmt(sqlite3_stmt *st);
+
+/* Run fixed SQL through the statement cache (savepoints, transaction control). 0 or VEX_E... */
+int vex_store_exec_sql(struct vex_store *s, const char *sql);
+
+/* One bound writing statement in its own BEGIN IMMEDIATE transaction (the house rule for every
+ * write); *ret_changes (when not NULL) gets the rows it changed. On failure it is rolled back. */
+int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
+
+/* The same, leaving the transaction open on success (the caller commits or rolls back); on failure
+ * it is rolled back. */
+int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
+
+/* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
+ * (store_jobs.c); the scheduler's fire and the batch insert share it. */
+int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,
+				int *ret_created);
+
+/*
+ * How vex_store_collect turns rows into items of "size" bytes: "read" fills a zeroed item from the
+ * current row (0 or VEX_E...; a partial item is still handed to "release"), "release" frees what
+ * "read" put in one (NULL: nothing to free), "keep" (NULL: every row) drops the rows it answers 0
+ * for, given the "arg" of the call.
+ */
+struct vex_rows {
+	size_t size;
+	int (*read)(sqlite3_stmt *st, void *item);
+	void (*release)(void *item);
+	int (*keep)(const void *item, const void *arg);
+};
+
+/* Steps the bound "st" through its rows, keeping at most "max" (0: no cap), into a new array:
+ * *ret_items (NULL when none is kept; the caller frees it and what "release" would) of *ret_n
+ * items. Hands "st" back (vex_store_done) in every case. 0 or VEX_E...; on failure every item read
+ * is released and nothing is written. */
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		      size_t *ret_n);
+
+/* A page of an owner's listing, newest first: "sql" holds the four shapes of one SELECT (by
+ * owner ?1 or not, before id ?2 or not; LIMIT ?3), indexed by (owner ? 1 : 0) | (before_id ? 2 : 0),
+ * so that each uses its index. "limit" 1..1000, else VEX_EINVAL. Otherwise as vex_store_collect. */
+int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		   const struct vex_rows *rows, void **ret_items, size_t *ret_n);
+
+/* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
+int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
+
+/* Bind helpers: NULL text -> SQL NULL; a time of 0 -> SQL NULL. Return SQLite codes. */
+int vex_bind_text(sqlite3_stmt *st, int idx, const char *v);
+int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);
+/* Bind by name (":owner"); a name absent from the statement is skipped. */
+int vex_bind_text_named(sqlite3_stmt *st, const char *name, const char *v);
+int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
+
+/* A column as a malloc'd string (NULL for SQL NULL). *fail is set when out of memory. */
+char *vex_col_strdup(sqlite3_stmt *st, int col, int *fail);
+/* Copy a text column into a fixed buffer of "cap" bytes (truncating; "" for NULL). */
+void vex_col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap);
+
+#endif

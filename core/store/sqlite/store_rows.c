@@ -1,0 +1,72 @@
+/* store_rows.c - the one row collector: a SELECT's rows into an array of items, for every listing; pages by owner. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/store/sqlite/store_internal.h"
+
+int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		      size_t *ret_n)
+{
+	struct vex_buf b; /* the items, back to back */
+	size_t n = 0, i;
+	void *item;
+	int rc;
+
+	vex_buf_init(&b, max && max <= SIZE_MAX / 2 / rows->size ? max * rows->size : SIZE_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (max && n >= max)
+			break;
+		rc = vex_buf_reserve(&b, rows->size);
+		if (rc)
+			goto out;
+		item = b.p + b.len;
+		memset(item, 0, rows->size);
+		rc = rows->read(st, item);
+		if (rc == 0 && rows->keep && !rows->keep(item, arg)) {
+			if (rows->release)
+				rows->release(item);
+			continue;
+		}
+		b.len += rows->size;
+		n++;
+		if (rc) /* the partial item is released with the others */
+			goto out;
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	if (rc == 0) {
+		/* an empty list owns nothing: callers may skip the release */
+		*ret_items = n ? b.p : NULL;
+		*ret_n = n;
+		if (n)
+			b.p = NULL;
+	}
+out:
+	vex_store_done(st);
+	for (i = 0; rc && rows->release && i < n; i++)
+		rows->release(b.p + i * rows->size);
+	vex_buf_release(&b);
+	return rc;
+}
+
+int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		   const struct vex_rows *rows, void **ret_items, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (limit < 1 || limit > 1000)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
+	if (rc)
+		return rc;
+	if ((owner ? vex_bind_text(st, 1, owner) : SQLITE_OK) != SQLITE_OK ||
+	    (before_id ? vex_bind_text(st, 2, before_id) : SQLITE_OK) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 3, limit) != SQLITE_OK) {
+		vex_store_done(st);
+		return VEX_ENOMEM;
+	}
+	return vex_store_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
+}

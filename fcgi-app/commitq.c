@@ -1,0 +1,491 @@
+/* commitq.c - the group-commit queue of new jobs: client (vex-api workers) and server (the committer). */
+#include "fcgi-app/commitq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/base/buf.h"
+#include "core/base/err.h"
+#include "core/base/perms.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
+
+#define CLIENTS_MAX 256  /* connections the committer serves (one per worker process) */
+#define BATCH_MAX 256    /* jobs in one transaction */
+
+struct vex_commitq {
+	struct sockaddr_un sa;
+	int fd;
+	int timeout_ms;
+};
+
+static int addr_set(struct sockaddr_un *sa, const char *path)
+{
+	size_t n = strlen(path);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(sa->sun_path))
+		return VEX_EINVAL;
+	memcpy(sa->sun_path, path, n + 1);
+	return 0;
+}
+
+/* Wait until "fd" is ready for "events" or the monotonic deadline passes. 0 or VEX_EIO. */
+static int wait_fd(int fd, short events, int64_t deadline_us)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int rc;
+
+	for (;;) {
+		left = (deadline_us - vex_mono_us()) / 1000;
+		if (left <= 0)
+			return VEX_EIO;
+		rc = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return VEX_EIO;
+	}
+}
+
+/* Write all of "buf" to a (possibly non-blocking) socket before the deadline. */
+static int write_all(int fd, const char *buf, size_t len, int64_t deadline_us)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(fd, POLLOUT, deadline_us) == 0)
+			continue;
+		return VEX_EIO;
+	}
+	return 0;
+}
+
+static int send_frame(int fd, const char *payload, size_t len, int64_t deadline_us)
+{
+	unsigned char hdr[4];
+
+	if (len > VEX_COMMITQ_FRAME_MAX)
+		return VEX_ETOOBIG;
+	hdr[0] = (unsigned char)(len >> 24);
+	hdr[1] = (unsigned char)(len >> 16);
+	hdr[2] = (unsigned char)(len >> 8);
+	hdr[3] = (unsigned char)len;
+	if (write_all(fd, (const char *)hdr, 4, deadline_us) != 0)
+		return VEX_EIO;
+	return write_all(fd, payload, len, deadline_us);
+}
+
+static uint32_t frame_len(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Read exactly "len" bytes before the deadline from a socket with SO_RCVTIMEO set. */
+static int read_all(int fd, char *buf, size_t len, int64_t deadline_us)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = recv(fd, buf, len, 0);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n == 0 || errno != EINTR || vex_mono_us() >= deadline_us) {
+			return VEX_EIO; /* closed, timed out (EAGAIN) or failed */
+		}
+	}
+	return 0;
+}
+
+int vex_commitq_open(const char *path, int timeout_ms, struct vex_commitq **ret)
+{
+	struct vex_commitq *q;
+
+	if (!path || timeout_ms <= 0)
+		return VEX_EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return VEX_ENOMEM;
+	if (addr_set(&q->sa, path) != 0) {
+		free(q);
+		return VEX_EINVAL;
+	}
+	q->fd = -1;
+	q->timeout_ms = timeout_ms;
+	*ret = q;
+	return 0;
+}
+
+void vex_commitq_free(struct vex_commitq *q)
+{
+	if (!q)
+		return;
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}
+
+static void drop(struct vex_commitq *q)
+{
+	if (q->fd >= 0)
+		close(q->fd);
+	q->fd = -1;
+}
+
+static int ensure_connected(struct vex_commitq *q)
+{
+	struct timeval tv = { .tv_sec = q->timeout_ms / 1000, .tv_usec = (q->timeout_ms % 1000) * 1000 };
+
+	if (q->fd >= 0)
+		return 0;
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return VEX_EIO;
+	/* Blocking with kernel timeouts: a read is one recv, not a poll and a recv. */
+	if (setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(q->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(q->fd, (struct sockaddr *)&q->sa, sizeof(q->sa)) != 0) {
+		drop(q);
+		return VEX_EIO;
+	}
+	return 0;
+}
+
+static char *request_text(const struct vex_job *j)
+{
+	json_t *job = vex_job_to_json(j), *req = NULL;
+	char *text = NULL;
+
+	if (!job)
+		return NULL;
+	/* the submitter's role travels beside the job, as its idempotency key does (not part of its view) */
+	req = json_pack("{s:o, s:s?, s:b}", "job", job, "idempotency_key", j->idempotency_key, "owner_admin",
+			j->owner_admin);
+	if (req)
+		text = vex_json_dump(req);
+	json_decref(req);
+	return text;
+}
+
+/* Parse a reply to the request for "sent": 0 (job and created flag written), the committer's
+ * error code, or VEX_EIO for garbage. */
+static int reply_parse(const char *buf, size_t len, const struct vex_job *sent, struct vex_job **ret,
+		       int *ret_created)
+{
+	json_t *v = json_loadb(buf, len, 0, NULL), *rcv, *jobv, *idem;
+	struct vex_job *job = NULL;
+	int rc = VEX_EIO;
+
+	if (!v)
+		return VEX_EIO;
+	rcv = json_object_get(v, "rc");
+	jobv = json_object_get(v, "job");
+	if (!json_is_integer(rcv))
+		goto out;
+	rc = (int)json_integer_value(rcv);
+	if (rc > 0) {
+		rc = VEX_EIO;
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	*ret_created = json_is_true(json_object_get(v, "created"));
+	if (*ret_created) {
+		/* Stored as sent (the store marks it new the same way); no need to ship it back. */
+		job = vex_job_dup_as_new(sent, vex_now_us());
+		rc = job ? 0 : VEX_ENOMEM;
+		if (job) {
+			*ret = job;
+			job = NULL;
+		}
+		goto out;
+	}
+	if (vex_job_from_json(jobv, &job) != 0) {
+		rc = VEX_EIO;
+		goto out;
+	}
+	idem = json_object_get(v, "idempotency_key");
+	if (json_is_string(idem)) {
+		job->idempotency_key = strdup(json_string_value(idem));
+		if (!job->idempotency_key) {
+			rc = VEX_ENOMEM;
+			goto out;
+		}
+	}
+	*ret = job;
+	job = NULL;
+out:
+	vex_job_free(job);
+	json_decref(v);
+	return rc;
+}
+
+int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+{
+	int64_t deadline = vex_mono_us() + (int64_t)q->timeout_ms * 1000;
+	unsigned char hdr[4];
+	char *text = NULL, *buf = NULL;
+	uint32_t len;
+	int rc, attempt, created = 0;
+
+	text = request_text(j);
+	if (!text)
+		return VEX_ENOMEM;
+	/* A connection the committer closed (it restarted) fails on send: reconnect once. Sending is
+	 * safe to repeat; once a request is out, a missing answer is the caller's to resolve. */
+	for (attempt = 0;; attempt++) {
+		rc = ensure_connected(q);
+		if (rc == 0)
+			rc = send_frame(q->fd, text, strlen(text), deadline);
+		if (rc == 0)
+			break;
+		drop(q);
+		if (attempt == 1 || rc == VEX_ETOOBIG)
+			goto out;
+	}
+	rc = read_all(q->fd, (char *)hdr, 4, deadline);
+	if (rc)
+		goto fail;
+	len = frame_len(hdr);
+	if (len == 0 || len > VEX_COMMITQ_FRAME_MAX)
+		goto fail;
+	buf = malloc(len);
+	if (!buf)
+		goto fail;
+	rc = read_all(q->fd, buf, len, deadline);
+	if (rc)
+		goto fail;
+	rc = reply_parse(buf, len, j, ret, &created);
+	if (rc == VEX_EIO)
+		goto fail;
+	if (rc == 0 && ret_created)
+		*ret_created = created;
+	goto out;
+fail:
+	drop(q);
+	rc = VEX_EIO;
+out:
+	free(buf);
+	free(text);
+	return rc;
+}
+
+/* ---- the committer ---- */
+
+int vex_commitq_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if (addr_set(&sa, path) != 0)
+		return VEX_EIO;
+	/* Never take the path from a live committer (another vex-api on the same database): its
+	 * workers and ours can share it. Only a socket nobody answers on is replaced. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return VEX_EEXIST;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return VEX_EIO;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return VEX_EIO;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, VEX_PRIVSOCK_MODE) != 0 || listen(fd, 128) != 0) {
+		close(fd);
+		return VEX_EIO;
+	}
+	return fd;
+}
+
+#define READ_ROOM 65536                                   /* free room for one recv */
+#define CLIENT_IN_MAX (VEX_COMMITQ_FRAME_MAX + 4 + READ_ROOM) /* a whole frame, and the next read */
+
+struct client {
+	int fd;
+	int dead; /* went away or broke the protocol: closed after the batch that may still name it */
+	struct vex_buf in; /* at most CLIENT_IN_MAX bytes */
+};
+
+struct pending {
+	struct client *c;
+	struct vex_job *job;
+};
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	vex_buf_release(&c->in);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Read what is there; 0, or VEX_EIO when the client went away or broke the protocol. */
+static int client_read(struct client *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (c->in.cap - c->in.len < READ_ROOM + 1 && vex_buf_reserve(&c->in, READ_ROOM) < 0)
+			return VEX_EIO;
+		n = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1, 0);
+		if (n > 0) {
+			vex_buf_wrote(&c->in, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return VEX_EIO;
+	}
+}
+
+/* A complete request in the client's buffer becomes a job (consumed from the buffer). 1 taken,
+ * 0 incomplete, VEX_EIO garbage. */
+static int client_take(struct client *c, struct vex_job **ret)
+{
+	json_t *v = NULL, *idem;
+	struct vex_job *job = NULL;
+	uint32_t len;
+	int rc = VEX_EIO;
+
+	if (c->in.len < 4)
+		return 0;
+	len = frame_len((unsigned char *)c->in.p);
+	if (len == 0 || len > VEX_COMMITQ_FRAME_MAX)
+		return VEX_EIO;
+	if (c->in.len < 4 + (size_t)len)
+		return 0;
+	v = json_loadb(c->in.p + 4, len, 0, NULL);
+	if (!v || vex_job_from_json(json_object_get(v, "job"), &job) != 0)
+		goto out;
+	idem = json_object_get(v, "idempotency_key");
+	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
+		goto out;
+	job->owner_admin = json_is_true(json_object_get(v, "owner_admin"));
+	vex_buf_drop(&c->in, 4 + (size_t)len);
+	*ret = job;
+	job = NULL;
+	rc = 1;
+out:
+	vex_job_free(job);
+	json_decref(v);
+	return rc;
+}
+
+static void answer(struct client *c, int rc, int created, const struct vex_job *job)
+{
+	int full = job && !created; /* a created job is what the client sent: only a hit ships the row */
+	json_t *v = json_pack("{s:i, s:b, s:o?, s:s?}", "rc", rc, "created", created, "job",
+			      full ? vex_job_to_json(job) : NULL, "idempotency_key", full ? job->idempotency_key : NULL);
+	char *text = v ? vex_json_dump(v) : NULL;
+
+	/* A client that cannot take its answer within 5 s is dropped; it falls back to a direct insert. */
+	if (!c->dead && (!text || send_frame(c->fd, text, strlen(text), vex_mono_us() + 5000000LL) != 0))
+		c->dead = 1;
+	free(text);
+	json_decref(v);
+}
+
+static void run_batch(struct vex_store *s, struct pending *p, size_t n)
+{
+	struct vex_job *jobs[BATCH_MAX], *rets[BATCH_MAX];
+	int created[BATCH_MAX], rcs[BATCH_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		jobs[i] = p[i].job;
+	vex_store_jobs_insert_batch(s, jobs, n, rets, created, rcs);
+	for (i = 0; i < n; i++) {
+		answer(p[i].c, rcs[i], created[i], rets[i]);
+		vex_job_free(rets[i]);
+		vex_job_free(p[i].job);
+	}
+}
+
+int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t *stop)
+{
+	static struct client clients[CLIENTS_MAX];
+	struct pollfd pfd[CLIENTS_MAX + 1];
+	struct pending batch[BATCH_MAX];
+	size_t nb, i;
+	int k = 0, rc, n;
+
+	for (i = 0; i < CLIENTS_MAX; i++)
+		clients[i].fd = -1;
+	while (!*stop) {
+		pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		for (i = 0; i < CLIENTS_MAX; i++)
+			pfd[i + 1] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
+		n = poll(pfd, CLIENTS_MAX + 1, 1000);
+		if (n < 0 && errno != EINTR)
+			return VEX_EIO;
+		if (n <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN) {
+			for (;;) {
+				int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+				if (fd < 0)
+					break;
+				for (i = 0; i < CLIENTS_MAX && clients[i].fd >= 0; i++)
+					;
+				if (i == CLIENTS_MAX) {
+					close(fd); /* the client falls back to a direct insert */
+					continue;
+				}
+				clients[i].fd = fd;
+				vex_buf_init(&clients[i].in, CLIENT_IN_MAX);
+			}
+		}
+		nb = 0;
+		for (i = 0; i < CLIENTS_MAX; i++) {
+			struct vex_job *job;
+
+			if (clients[i].fd < 0 || !(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			rc = client_read(&clients[i]);
+			k = 0;
+			/* Requests already complete are answered even if the client then hung up. */
+			while (nb < BATCH_MAX && (k = client_take(&clients[i], &job)) == 1) {
+				batch[nb].c = &clients[i];
+				batch[nb].job = job;
+				nb++;
+			}
+			if (rc != 0 || k < 0)
+				clients[i].dead = 1;
+		}
+		if (nb > 0)
+			run_batch(s, batch, nb);
+		for (i = 0; i < CLIENTS_MAX; i++)
+			if (clients[i].fd >= 0 && clients[i].dead)
+				client_close(&clients[i]);
+	}
+	for (i = 0; i < CLIENTS_MAX; i++)
+		if (clients[i].fd >= 0)
+			client_close(&clients[i]);
+	return 0;
+}

@@ -1,0 +1,274 @@
+/* jobsvc.c - job operations shared by every dialect: get (cache first), submit agent/tool, cancel. */
+#include "fcgi-app/jobsvc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/err.h"
+#include "core/jobs/jobcache.h"
+#include "core/base/log.h"
+#include "core/tools/schema.h"
+#include "core/base/timeutil.h"
+#include "core/tools/tools.h"
+#include "core/jobs/wake.h"
+
+int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret)
+{
+	struct vex_job *j = NULL;
+	int admin = who->role == VEX_ROLE_ADMIN;
+	int rc;
+
+	if (!id || !*id)
+		return VEX_EINVAL;
+	if (vex_jobcache_get(env->cache, id, &j) == 0) {
+		/* Owners never change, so the cached owner is as good as the stored one. */
+		if (!admin && strcmp(j->owner, who->sub) != 0) {
+			rc = VEX_ENOTFOUND;
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	rc = vex_store_job_get(env->store, id, admin ? NULL : who->sub, &j);
+	if (rc)
+		goto out;
+	vex_jobcache_publish(env->cache, j);
+out:
+	if (rc == 0) {
+		*ret = j;
+		j = NULL;
+	}
+	vex_job_free(j);
+	return rc;
+}
+
+/* Insert, publish, and wake the runner when a job was created. */
+static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+{
+	struct vex_job *got = NULL;
+	int created = 0, rc;
+
+	rc = VEX_EIO;
+	if (env->commitq)
+		rc = vex_commitq_insert(env->commitq, j, &got, &created);
+	if (rc == VEX_EIO) {
+		/* No committer (or no answer from it): insert here. If the committer did store it after
+		 * all, the same id is already there, and that row is the answer. */
+		rc = vex_store_job_insert(env->store, j, &got, &created);
+		if (rc == VEX_EEXIST && vex_store_job_get(env->store, j->id, j->owner, &got) == 0) {
+			created = 1;
+			rc = 0;
+		}
+	}
+	if (rc)
+		return rc;
+	vex_jobcache_publish(env->cache, got);
+	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
+		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
+	*ret = got;
+	if (ret_created)
+		*ret_created = created;
+	return 0;
+}
+
+int vex_jobsvc_idem_key_check(const char *key, struct vex_field_error *e)
+{
+	size_t i;
+
+	if (!key)
+		return 0;
+	for (i = 0; key[i] != '\0'; i++)
+		if (i >= VEX_IDEM_KEY_MAX || key[i] < 0x20 || key[i] > 0x7e)
+			break;
+	if (i > 0 && key[i] == '\0')
+		return 0;
+	vex_field_error_set(e, 400, "VALIDATION_ERROR", "Idempotency-Key",
+			    "Idempotency-Key must be 1-%d printable ASCII characters", VEX_IDEM_KEY_MAX);
+	e->limit = VEX_IDEM_KEY_MAX;
+	return VEX_EINVAL;
+}
+
+int vex_jobsvc_context_id_check(const char *context_id, struct vex_field_error *e)
+{
+	if (!context_id || (strlen(context_id) <= VEX_CONTEXT_ID_MAX && !vex_has_control_chars(context_id)))
+		return 0;
+	vex_field_error_set(e, 422, "VALIDATION_ERROR", "context_id",
+			    "context_id must be at most %d bytes without control characters", VEX_CONTEXT_ID_MAX);
+	e->limit = VEX_CONTEXT_ID_MAX;
+	return VEX_EINVAL;
+}
+
+int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e)
+{
+	if (timeout_ms >= 1 && timeout_ms <= VEX_JOB_TIMEOUT_MAX_MS)
+		return 0;
+	vex_field_error_set(e, 422, "VALIDATION_ERROR", "timeout_ms", "timeout_ms must be between 1 and %lld",
+			    VEX_JOB_TIMEOUT_MAX_MS);
+	e->limit = VEX_JOB_TIMEOUT_MAX_MS;
+	return VEX_EINVAL;
+}
+
+/* Fill the fields every new job shares from the principal and the configuration. */
+static void job_defaults(struct vex_env *env, const struct vex_principal *who, struct vex_job *j)
+{
+	vex_uuid7(j->id);
+	snprintf(j->owner, sizeof(j->owner), "%s", who->sub);
+	j->plan = who->plan;
+	j->owner_admin = who->role == VEX_ROLE_ADMIN;
+	j->max_attempts = env->cfg && env->cfg->max_attempts > 0 ? env->cfg->max_attempts : 1;
+	j->timeout_ms = env->cfg && env->cfg->default_timeout_ms > 0 ? env->cfg->default_timeout_ms : 300000;
+	j->created_at = vex_now_us();
+}
+
+int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
+			    const char *prompt, const char *context_id, const char *idem_key,
+			    struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+{
+	struct vex_field_error scratch;
+	struct vex_agent *agent = NULL;
+	struct vex_job *j = NULL;
+	json_t *input = NULL;
+	int rc;
+
+	if (!e)
+		e = &scratch;
+	if (!agent_id || !*agent_id)
+		return VEX_ENOTFOUND;
+	rc = vex_store_agent_get(env->store, agent_id, who->role == VEX_ROLE_ADMIN ? NULL : who->sub, 0, &agent);
+	if (rc)
+		goto out;
+	rc = vex_prompt_validate(prompt, e);
+	if (rc)
+		goto out;
+	rc = vex_jobsvc_context_id_check(context_id, e);
+	if (rc == 0)
+		rc = vex_jobsvc_idem_key_check(idem_key, e);
+	if (rc)
+		goto out;
+	j = vex_job_new();
+	input = json_pack("{s:s, s:s?}", "prompt", prompt, "context_id", context_id);
+	if (!j || !input) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	job_defaults(env, who, j);
+	j->kind = VEX_JOB_AGENT;
+	snprintf(j->agent_id, sizeof(j->agent_id), "%s", agent->id);
+	j->input_json = vex_json_dump(input);
+	j->idempotency_key = idem_key ? strdup(idem_key) : NULL;
+	if (!j->input_json || (idem_key && !j->idempotency_key)) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	rc = queue_job(env, j, ret, ret_created);
+out:
+	json_decref(input);
+	vex_job_free(j);
+	vex_agent_free(agent);
+	return rc;
+}
+
+int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
+			   json_t *arguments, int64_t timeout_ms, const char *idem_key,
+			   struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+{
+	struct vex_field_error scratch;
+	struct vex_tool_match t;
+	struct vex_job *j = NULL;
+	int rc;
+
+	if (!e)
+		e = &scratch;
+	memset(&t, 0, sizeof(t));
+	rc = vex_tool_resolve(env->store, who, tool, &t, e);
+	if (rc)
+		goto out;
+	rc = vex_schema_check_text(t.info.input_schema_json, arguments, e);
+	if (rc)
+		goto out;
+	rc = timeout_ms != 0 ? vex_jobsvc_timeout_check(timeout_ms, e) : 0;
+	if (rc == 0)
+		rc = vex_jobsvc_idem_key_check(idem_key, e);
+	if (rc)
+		goto out;
+	j = vex_job_new();
+	if (!j) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	job_defaults(env, who, j);
+	j->kind = VEX_JOB_TOOL;
+	if (timeout_ms > 0)
+		j->timeout_ms = timeout_ms;
+	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
+	j->input_json = vex_json_dump(arguments);
+	j->idempotency_key = idem_key ? strdup(idem_key) : NULL;
+	if (!j->tool || !j->input_json || (idem_key && !j->idempotency_key)) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	rc = queue_job(env, j, ret, ret_created);
+out:
+	vex_tool_match_release(&t);
+	vex_job_free(j);
+	return rc;
+}
+
+int vex_jobsvc_cancel(struct vex_env *env, const struct vex_principal *who, const char *id, int force_running,
+		      struct vex_job **ret)
+{
+	struct vex_job *j = NULL;
+	int rc;
+
+	if (!id || !*id)
+		return VEX_EINVAL;
+	rc = vex_store_job_cancel(env->store, id, who->role == VEX_ROLE_ADMIN ? NULL : who->sub, force_running,
+				  vex_now_us(), &j);
+	if (rc == 0)
+		vex_jobcache_publish(env->cache, j);
+	if ((rc == 0 || rc == VEX_ESTATE) && ret) {
+		*ret = j;
+		j = NULL;
+	}
+	vex_job_free(j);
+	return rc;
+}
+
+/* Poll intervals of vex_jobsvc_wait: quick at first (most tools finish in milliseconds), then calmer. */
+#define WAIT_POLL_FIRST_MS 2
+#define WAIT_POLL_MAX_MS 25
+
+int vex_jobsvc_wait(struct vex_env *env, const struct vex_principal *who, const char *id, int64_t deadline_us,
+		    struct vex_job **ret)
+{
+	struct vex_job *j = NULL;
+	int rc, pause_ms = WAIT_POLL_FIRST_MS;
+	int64_t now;
+
+	for (;;) {
+		rc = vex_jobsvc_get(env, who, id, &j);
+		if (rc)
+			goto out;
+		if (vex_job_status_terminal(j->status))
+			goto out;
+		vex_job_free(j);
+		j = NULL;
+		now = vex_now_us();
+		if (now >= deadline_us) {
+			rc = VEX_ESTATE;
+			goto out;
+		}
+		if ((deadline_us - now) / 1000 < pause_ms)
+			pause_ms = (int)((deadline_us - now) / 1000) + 1;
+		vex_sleep_ms(pause_ms, NULL);
+		if (pause_ms < WAIT_POLL_MAX_MS)
+			pause_ms = pause_ms * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : pause_ms * 2;
+	}
+out:
+	if (rc == 0)
+		*ret = j;
+	else
+		vex_job_free(j);
+	return rc;
+}
