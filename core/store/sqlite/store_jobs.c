@@ -77,20 +77,17 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	return 0;
 }
 
-/* Step a bound single-row SELECT of JOB_COLS; 0, VEX_ENOTFOUND or an error. Resets "st". */
-static int job_one(sqlite3_stmt *st, struct vex_job **ret)
+static int job_row(sqlite3_stmt *st, void *item)
 {
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		rc = job_from_row(st, ret);
-	else if (rc == SQLITE_DONE)
-		rc = VEX_ENOTFOUND;
-	else
-		rc = vex_store_errcode(rc);
-	vex_store_done(st);
-	return rc;
+	return job_from_row(st, item);
 }
+
+static void job_row_free(void *item)
+{
+	vex_job_free(*(struct vex_job **)item);
+}
+
+static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
 
 int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret)
 {
@@ -104,7 +101,7 @@ int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, st
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
-	return job_one(st, ret);
+	return vex_store_one(st, &job_rows, ret);
 }
 
 static int job_check_new(const struct vex_job *j)
@@ -144,7 +141,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 			goto out;
 		vex_bind_text(st, 1, j->owner);
 		vex_bind_text(st, 2, j->idempotency_key);
-		rc = job_one(st, &found);
+		rc = vex_store_one(st, &job_rows, &found);
 		if (rc == 0) {
 			vex_job_free(got);
 			*ret = found;
@@ -270,15 +267,7 @@ void vex_job_filter_init(struct vex_job_filter *f)
 
 void vex_job_list_release(struct vex_job_list *l)
 {
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++)
-		vex_job_free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	VEX_STORE_LIST_RELEASE(l, vex_job_free);
 }
 
 static int filter_check(const struct vex_job_filter *f)
@@ -362,18 +351,6 @@ static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 	vex_bind_int64_named(st, ":limit", f->limit);
 	vex_bind_int64_named(st, ":offset", f->offset);
 }
-
-static int job_row(sqlite3_stmt *st, void *item)
-{
-	return job_from_row(st, item);
-}
-
-static void job_row_free(void *item)
-{
-	vex_job_free(*(struct vex_job **)item);
-}
-
-static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
 
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {
