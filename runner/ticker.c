@@ -5,7 +5,7 @@
 
 #include "core/base/err.h"
 
-int vex_ticker_init(struct vex_ticker *t)
+static int ticker_init(struct vex_ticker *t)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -27,6 +27,8 @@ int vex_ticker_init(struct vex_ticker *t)
 
 int vex_ticker_start(struct vex_ticker *t, void *(*fn)(void *), void *arg)
 {
+	if (ticker_init(t) != 0)
+		return VEX_ERROR;
 	if (pthread_create(&t->tid, NULL, fn, arg) != 0)
 		return VEX_ERROR;
 	t->started = 1;
