@@ -62,17 +62,8 @@ static int agent_from_row(sqlite3_stmt *st, struct vex_agent **ret)
 	return 0;
 }
 
-static int agent_row(sqlite3_stmt *st, void *item)
-{
-	return agent_from_row(st, item);
-}
-
-static void agent_row_free(void *item)
-{
-	vex_agent_free(*(struct vex_agent **)item);
-}
-
-static const struct vex_rows agent_rows = { sizeof(struct vex_agent *), agent_row, agent_row_free, NULL };
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows agent_rows;
 
 /* Bind the key (?1 id, ?2 owner) and the mutable fields at ?3..?14 (shared by insert and update). */
 static void bind_agent(sqlite3_stmt *st, const struct vex_agent *a)
@@ -180,6 +171,18 @@ static const char *const list_sql[4] = {
 	"SELECT " AGENT_COLS " FROM agents WHERE owner = ?1 AND id < ?2 AND status <> 'DELETED'"
 	" ORDER BY id DESC LIMIT ?3",
 };
+
+static int agent_row(sqlite3_stmt *st, void *item)
+{
+	return agent_from_row(st, item);
+}
+
+static void agent_row_free(void *item)
+{
+	vex_agent_free(*(struct vex_agent **)item);
+}
+
+static const struct vex_rows agent_rows = { sizeof(struct vex_agent *), agent_row, agent_row_free, NULL };
 
 int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			  struct vex_agent_list *ret)

@@ -77,17 +77,8 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	return 0;
 }
 
-static int job_row(sqlite3_stmt *st, void *item)
-{
-	return job_from_row(st, item);
-}
-
-static void job_row_free(void *item)
-{
-	vex_job_free(*(struct vex_job **)item);
-}
-
-static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows job_rows;
 
 int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret)
 {
@@ -351,6 +342,18 @@ static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 	vex_bind_int64_named(st, ":limit", f->limit);
 	vex_bind_int64_named(st, ":offset", f->offset);
 }
+
+static int job_row(sqlite3_stmt *st, void *item)
+{
+	return job_from_row(st, item);
+}
+
+static void job_row_free(void *item)
+{
+	vex_job_free(*(struct vex_job **)item);
+}
+
+static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
 
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {

@@ -83,17 +83,8 @@ static int hook_from_row(sqlite3_stmt *st, struct vex_webhook **ret)
 	return 0;
 }
 
-static int hook_row(sqlite3_stmt *st, void *item)
-{
-	return hook_from_row(st, item);
-}
-
-static void hook_row_free(void *item)
-{
-	vex_webhook_free(*(struct vex_webhook **)item);
-}
-
-static const struct vex_rows hook_rows = { sizeof(struct vex_webhook *), hook_row, hook_row_free, NULL };
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows hook_rows;
 
 /* Bind the mutable fields at ?3..?10 (shared by insert and update). SQLITE_OK, or not when a
  * copy could not be made (the value would silently be NULL: callers give up instead). */
@@ -241,6 +232,18 @@ out:
 	vex_store_rollback(s);
 	return rc;
 }
+
+static int hook_row(sqlite3_stmt *st, void *item)
+{
+	return hook_from_row(st, item);
+}
+
+static void hook_row_free(void *item)
+{
+	vex_webhook_free(*(struct vex_webhook **)item);
+}
+
+static const struct vex_rows hook_rows = { sizeof(struct vex_webhook *), hook_row, hook_row_free, NULL };
 
 /* Collect the rows of "st" (bound by the caller), at most "cap" (0: as many as come), then done. */
 static int collect(sqlite3_stmt *st, size_t cap, struct vex_webhook_list *ret)
