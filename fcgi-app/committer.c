@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "fcgi-app/child.h"
 #include "fcgi-app/commitq.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
@@ -21,22 +22,9 @@ static void on_term(int sig)
 int vex_committer_run(const struct vex_config *cfg, int commit_fd)
 {
 	struct vex_store *store = NULL;
-	struct sigaction sa;
-	sigset_t none;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term; /* no SA_RESTART: poll() returns and the loop sees the flag */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	vex_child_signals(on_term, NULL); /* poll() returns on TERM/INT and the loop sees the flag */
 	prctl(PR_SET_NAME, "vex-api-commit");
 
 	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);

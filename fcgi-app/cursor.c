@@ -85,6 +85,26 @@ int vex_unseal(const unsigned char *secret, size_t secret_len, const char *label
 	return 0;
 }
 
+int vex_unseal_json(const unsigned char *secret, size_t secret_len, const char *label, const char *token,
+		    size_t token_max, size_t cap, json_t **ret)
+{
+	unsigned char payload[VEX_SEAL_PAYLOAD_MAX + 1];
+	json_t *v, *ver;
+	size_t plen;
+
+	if (cap > VEX_SEAL_PAYLOAD_MAX || vex_unseal(secret, secret_len, label, token, token_max, payload, cap, &plen))
+		return VEX_EINVAL;
+	payload[plen] = '\0';
+	v = json_loads((const char *)payload, 0, NULL);
+	ver = json_object_get(v, "v");
+	if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
+		json_decref(v);
+		return VEX_EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
 /* A short digest of the scope, so that the token does not spell out owner and filters. */
 static int scope_hash(const char *scope, char out[23])
 {
@@ -131,23 +151,18 @@ out:
 int vex_cursor_open(const unsigned char *secret, size_t secret_len, const char *scope, const char *token,
 		    char ret_id[VEX_UUID_LEN + 1])
 {
-	unsigned char payload[PAYLOAD_MAX + 1];
 	const char *id, *f;
 	char sh[23];
-	size_t plen;
-	json_t *v = NULL, *ver;
+	json_t *v = NULL;
 	int rc = VEX_EINVAL;
 
 	if (!secret || secret_len == 0 || !scope || !token)
 		return VEX_EINVAL;
-	if (vex_unseal(secret, secret_len, KEY_LABEL, token, VEX_CURSOR_MAX, payload, PAYLOAD_MAX, &plen))
+	if (vex_unseal_json(secret, secret_len, KEY_LABEL, token, VEX_CURSOR_MAX, PAYLOAD_MAX, &v))
 		goto out;
-	payload[plen] = '\0';
-	v = json_loads((const char *)payload, 0, NULL);
-	ver = json_object_get(v, "v");
 	id = json_string_value(json_object_get(v, "id"));
 	f = json_string_value(json_object_get(v, "f"));
-	if (!json_is_integer(ver) || json_integer_value(ver) != 1 || !id || !f || strlen(id) > VEX_UUID_LEN)
+	if (!id || !f || strlen(id) > VEX_UUID_LEN)
 		goto out;
 	if (scope_hash(scope, sh) || strcmp(sh, f) != 0)
 		goto out;

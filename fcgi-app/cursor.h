@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/base/ids.h"
+#include "core/base/json.h"
 
 #define VEX_CURSOR_MAX 256 /* bytes of a token, NUL included; longer input is refused */
 
@@ -26,6 +27,14 @@ int vex_seal(const unsigned char *secret, size_t secret_len, const char *label, 
  */
 int vex_unseal(const unsigned char *secret, size_t secret_len, const char *label, const char *token,
 	       size_t token_max, unsigned char *out, size_t cap, size_t *ret_len);
+
+/*
+ * vex_unseal of a JSON object sealed at version 1 ({"v":1, ...}) carrying at most "cap" bytes
+ * (<= VEX_SEAL_PAYLOAD_MAX): the object into *ret (caller decrefs). VEX_EINVAL when the token does
+ * not open or holds no such object.
+ */
+int vex_unseal_json(const unsigned char *secret, size_t secret_len, const char *label, const char *token,
+		    size_t token_max, size_t cap, json_t **ret);
 
 /*
  * Seal "last_id" (the last item of a page) for the listing named by "scope" (the caller's owner,

@@ -18,6 +18,7 @@
 #include "core/tools/tools.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/lookup.h"
 
 /* ---- mapping helpers ---- */
 
@@ -335,30 +336,13 @@ static void job_not_found(struct vex_ctx *c)
 	corex_error(c, 404, "JOB_NOT_FOUND", msg, NULL);
 }
 
-/* The job of the path visible to the caller; on failure the error is answered. */
-static int load_job(struct vex_ctx *c, struct vex_job **ret)
-{
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		job_not_found(c);
-		return VEX_ENOTFOUND;
-	}
-	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], ret);
-	if (rc == VEX_ENOTFOUND)
-		job_not_found(c);
-	else if (rc)
-		vex_ctx_fail(c, rc, "job not found");
-	return rc;
-}
-
 static void jobs_get(struct vex_ctx *c)
 {
 	struct vex_job *j = NULL, *fresh = NULL;
 	int64_t pos = 0;
 	int rc;
 
-	if (load_job(c, &j) != 0)
+	if (vex_lookup_job(c, job_not_found, &j) != 0)
 		return;
 	if (j->status == VEX_JOB_QUEUED) {
 		rc = vex_store_job_queue_position(c->env->store, j->id, &pos);
@@ -410,12 +394,7 @@ static void jobs_cancel(struct vex_ctx *c)
  * The body, if any, is ignored. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	struct vex_job *j = NULL;
-
-	if (load_job(c, &j) != 0)
-		return;
-	vex_ctx_stream_token(c, j, "", 1);
-	vex_job_free(j);
+	vex_lookup_job_stream_token(c, job_not_found, "", 1);
 }
 
 /* ---- GET /jobs ---- */

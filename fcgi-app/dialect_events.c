@@ -15,6 +15,7 @@
 #include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/lookup.h"
 
 #define SCOPE_MAX 512
 #define MODE_SCHEDULED "SCHEDULED"
@@ -28,11 +29,6 @@ static json_t *str_json(const char *s)
 }
 
 /* Admins read any owner's single resource (DESIGN 6); listings always show the caller's own. */
-static const char *scope_owner(const struct vex_ctx *c)
-{
-	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
-}
-
 static int event_status_mask(const char *name, unsigned *ret)
 {
 	if (strcmp(name, "PENDING") == 0)
@@ -321,21 +317,6 @@ static int base_url_check(const struct vex_ctx *c, json_t *body, const struct ve
 	return 0;
 }
 
-/* The agent named by the path, visible to the caller and not deleted; on failure answered (404). */
-static int load_agent(struct vex_ctx *c, struct vex_agent **ret)
-{
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
-		return VEX_ENOTFOUND;
-	}
-	rc = vex_store_agent_get(c->env->store, c->params[0], scope_owner(c), 0, ret);
-	if (rc)
-		vex_ctx_fail(c, rc, "agent not found");
-	return rc;
-}
-
 /* Store "a" with updated_at moved strictly forward and answer 200 {"data":agent}. */
 static void save_agent(struct vex_ctx *c, struct vex_agent *a)
 {
@@ -424,7 +405,7 @@ static void agents_get(struct vex_ctx *c)
 {
 	struct vex_agent *a = NULL;
 
-	if (load_agent(c, &a))
+	if (vex_lookup_agent(c, &a))
 		return;
 	data_json(c, 200, agent_json(a));
 	vex_agent_free(a);
@@ -437,7 +418,7 @@ static void agents_patch(struct vex_ctx *c)
 	json_t *body = NULL;
 	int rc;
 
-	if (load_agent(c, &a) || body_object(c, 0, &body))
+	if (vex_lookup_agent(c, &a) || body_object(c, 0, &body))
 		goto out;
 	rc = agent_fields(body, 0, a, &e);
 	if (rc == 0)
@@ -458,18 +439,7 @@ out:
 
 static void agents_delete(struct vex_ctx *c)
 {
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
-		return;
-	}
-	rc = vex_store_agent_delete(c->env->store, c->params[0], scope_owner(c), c->req->now_us);
-	if (rc) {
-		vex_ctx_fail(c, rc, "agent not found");
-		return;
-	}
-	c->resp->status = 204;
+	vex_lookup_agent_delete(c);
 }
 
 /* pause / resume: idempotent; only scheduled runs stop, a manual execute still runs. */
@@ -477,7 +447,7 @@ static void set_status(struct vex_ctx *c, enum vex_agent_status st)
 {
 	struct vex_agent *a = NULL;
 
-	if (load_agent(c, &a))
+	if (vex_lookup_agent(c, &a))
 		return;
 	if (a->status == st)
 		data_json(c, 200, agent_json(a));
@@ -512,7 +482,7 @@ static void agents_execute(struct vex_ctx *c)
 	json_t *body = NULL;
 	int created = 0, rc;
 
-	if (load_agent(c, &a) || idem_key(c, &key) || body_object(c, 1, &body))
+	if (vex_lookup_agent(c, &a) || idem_key(c, &key) || body_object(c, 1, &body))
 		goto out;
 	rc = json_is_null(json_object_get(body, "prompt"))
 		     ? VEX_ENOTFOUND

@@ -16,6 +16,7 @@
 #include "core/tools/tools.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/lookup.h"
 
 /* ---- mapping helpers ---- */
 
@@ -34,11 +35,6 @@ static int status_parse(const char *name, enum vex_job_status *ret)
 }
 
 /* Admins read every owner's resources; everyone else their own. */
-static const char *scope(const struct vex_ctx *c)
-{
-	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
-}
-
 static json_t *agent_json(const struct vex_agent *a)
 {
 	const char *st = a->status == VEX_AGENT_PAUSED ? "paused" : a->status == VEX_AGENT_DELETED ? "deleted"
@@ -214,26 +210,11 @@ out:
 	vex_agent_list_release(&l);
 }
 
-/* The agent named by the path, visible to the caller; on failure the error is answered. */
-static int load_agent(struct vex_ctx *c, struct vex_agent **ret)
-{
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
-		return VEX_ENOTFOUND;
-	}
-	rc = vex_store_agent_get(c->env->store, c->params[0], scope(c), 0, ret);
-	if (rc != 0)
-		vex_ctx_fail(c, rc, "agent not found");
-	return rc;
-}
-
 static void agents_get(struct vex_ctx *c)
 {
 	struct vex_agent *a = NULL;
 
-	if (load_agent(c, &a) != 0)
+	if (vex_lookup_agent(c, &a) != 0)
 		return;
 	vex_http_json(c->resp, 200, agent_json(a));
 	vex_agent_free(a);
@@ -246,7 +227,7 @@ static void agents_patch(struct vex_ctx *c)
 	json_t *body = NULL;
 	int rc;
 
-	if (load_agent(c, &a) != 0 || body_object(c, &body) != 0)
+	if (vex_lookup_agent(c, &a) != 0 || body_object(c, &body) != 0)
 		goto out;
 	rc = agent_fields(body, 0, a, &e);
 	if (rc == VEX_EINVAL) {
@@ -269,18 +250,7 @@ out:
 
 static void agents_delete(struct vex_ctx *c)
 {
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
-		return;
-	}
-	rc = vex_store_agent_delete(c->env->store, c->params[0], scope(c), c->req->now_us);
-	if (rc != 0) {
-		vex_ctx_fail(c, rc, "agent not found");
-		return;
-	}
-	c->resp->status = 204;
+	vex_lookup_agent_delete(c);
 }
 
 /* ---- submissions ---- */
@@ -407,26 +377,11 @@ out:
 
 /* ---- jobs ---- */
 
-/* The job {id} as the caller may see it (cache first); on failure the 404/5xx is answered. */
-static int load_job(struct vex_ctx *c, struct vex_job **ret)
-{
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
-		return VEX_ENOTFOUND;
-	}
-	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], ret);
-	if (rc != 0)
-		vex_ctx_fail(c, rc, "job not found");
-	return rc;
-}
-
 static void jobs_get(struct vex_ctx *c)
 {
 	struct vex_job *j = NULL;
 
-	if (load_job(c, &j) != 0)
+	if (vex_lookup_job(c, NULL, &j) != 0)
 		return;
 	vex_http_json(c->resp, 200, vex_jobview_vex(j));
 	vex_job_free(j);
@@ -515,12 +470,7 @@ static void jobs_cancel(struct vex_ctx *c)
  * headers. The body, if any, is ignored. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	struct vex_job *j = NULL;
-
-	if (load_job(c, &j) != 0)
-		return;
-	vex_ctx_stream_token(c, j, "/api/v1", 0);
-	vex_job_free(j);
+	vex_lookup_job_stream_token(c, NULL, "/api/v1", 0);
 }
 
 /* ---- tools ---- */

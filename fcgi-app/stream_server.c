@@ -17,6 +17,7 @@
 #include "core/base/log.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "fcgi-app/child.h"
 #include "fcgi-app/stream.h"
 
 #define EVENTS_MAX 256
@@ -513,7 +514,6 @@ static void raise_nofile(void)
 int vex_stream_server_run(const struct vex_config *cfg, int listen_fd, const struct vex_stream_handler *handler)
 {
 	struct vex_stream_server s;
-	struct sigaction sa;
 	sigset_t block, waitmask;
 	int rc, status = 1, flags;
 
@@ -524,20 +524,10 @@ int vex_stream_server_run(const struct vex_config *cfg, int listen_fd, const str
 	s.epfd = -1;
 
 	/* TERM and INT stay blocked except inside epoll_pwait: no wake-up is lost between check and wait. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_SETMASK, &block, NULL);
+	vex_child_signals(on_term, &block);
 	sigemptyset(&waitmask);
 	prctl(PR_SET_NAME, "vex-api-stream");
 	raise_nofile();

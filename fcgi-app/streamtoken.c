@@ -47,25 +47,20 @@ out:
 int vex_streamtoken_verify(const unsigned char *secret, size_t secret_len, const char *token, const char *job_id,
 			   int64_t now_s, struct vex_principal *ret, const char **reason)
 {
-	unsigned char payload[VEX_SEAL_PAYLOAD_MAX + 1];
 	const char *why = "stream_token is not valid", *job, *sub, *role_name;
 	struct vex_principal p;
 	enum vex_role role;
-	json_t *v = NULL, *ver, *exp;
-	size_t plen;
+	json_t *v = NULL, *exp;
 	int rc = VEX_EAUTH;
 
-	if (vex_unseal(secret, secret_len, LABEL, token, VEX_STREAMTOKEN_MAX, payload, VEX_SEAL_PAYLOAD_MAX, &plen))
+	if (vex_unseal_json(secret, secret_len, LABEL, token, VEX_STREAMTOKEN_MAX, VEX_SEAL_PAYLOAD_MAX, &v))
 		goto out;
-	payload[plen] = '\0';
-	v = json_loads((const char *)payload, 0, NULL);
-	ver = json_object_get(v, "v");
 	job = json_string_value(json_object_get(v, "job"));
 	sub = json_string_value(json_object_get(v, "sub"));
 	role_name = json_string_value(json_object_get(v, "role"));
 	exp = json_object_get(v, "exp");
 	/* Sealed by us, so malformed content means another version of vex: not valid either. */
-	if (!json_is_integer(ver) || json_integer_value(ver) != 1 || !job || !owner_ok(sub) || !role_name ||
+	if (!job || !owner_ok(sub) || !role_name ||
 	    vex_role_parse(role_name, &role) != 0 || !json_is_integer(exp))
 		goto out;
 	if (json_integer_value(exp) <= now_s) {

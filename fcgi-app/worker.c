@@ -18,6 +18,7 @@
 #include "core/base/timeutil.h"
 #include "core/jobs/wake.h"
 #include "fcgi-app/routes.h"
+#include "fcgi-app/child.h"
 #include "fcgi-app/http.h"
 #include "fcgi-app/router.h"
 
@@ -27,28 +28,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-/* No SA_RESTART: the signal must interrupt a blocked accept(). */
-static void install_signals(void)
-{
-	struct sigaction sa;
-	sigset_t none;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;
-	sigaction(SIGTERM, &sa, NULL);
-	/* Ctrl-C reaches the whole process group: the master decides, the worker just finishes. */
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static void log_request(const struct vex_http_req *r, const struct vex_http_resp *w, int level)
@@ -102,7 +81,7 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	memset(&rt, 0, sizeof(rt));
 	memset(&env, 0, sizeof(env));
 	memset(&hook_keys, 0, sizeof(hook_keys));
-	install_signals();
+	vex_child_signals(on_term, NULL); /* a blocked accept() returns on TERM/INT */
 
 	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
 	if (rc != 0) {

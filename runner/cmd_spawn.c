@@ -53,20 +53,12 @@ void vex_cmd_child(const struct spawn *sp)
 {
 	const struct vex_cmd_tool *t = sp->tool;
 	const char *what;
-	struct sigaction dfl;
-	sigset_t none;
 	int tmp[4], status, i;
 
 	if (setpgid(0, 0) < 0)
 		child_fail(sp->status_fd, STEP_SETPGID);
 	/* the runner blocks SIGTERM/SIGINT and ignores SIGPIPE; a tool starts with the defaults */
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			sigaction(i, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	vex_runas_reset_signals();
 	/* move every end out of 0..3 first, so that no dup2 overwrites one still to be placed */
 	status = fcntl(sp->status_fd, F_DUPFD_CLOEXEC, FD_HIGH);
 	if (status < 0)

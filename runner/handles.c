@@ -25,3 +25,11 @@ int vex_handles_open(struct vex_ticker *t, const struct vex_config *cfg, struct 
 			return VEX_ESTATE;
 	}
 }
+
+void vex_handles_close(struct vex_store **store, struct vex_cache **cache)
+{
+	vex_cache_free(*cache);
+	vex_store_free(*store);
+	*cache = NULL;
+	*store = NULL;
+}

@@ -15,4 +15,7 @@
 int vex_handles_open(struct vex_ticker *t, const struct vex_config *cfg, struct vex_store **store,
 		     struct vex_cache **cache);
 
+/* Free the thread's *store and *cache (either may be NULL) and set both to NULL. */
+void vex_handles_close(struct vex_store **store, struct vex_cache **cache);
+
 #endif

@@ -149,20 +149,12 @@ static void __attribute__((noreturn)) child_fail(int fd, const char *step)
 static void __attribute__((noreturn)) child(const int fds[3], int status, const char *path, char **argv,
 					    char **env)
 {
-	struct sigaction dfl;
-	sigset_t none;
 	const char *what;
 	int tmp[3], i;
 
 	if (setpgid(0, 0) < 0)
 		child_fail(status, "setpgid");
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		if (i != SIGKILL && i != SIGSTOP)
-			sigaction(i, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	vex_runas_reset_signals();
 	status = fcntl(status, F_DUPFD_CLOEXEC, CHILD_FD_HIGH);
 	if (status < 0)
 		_exit(127);

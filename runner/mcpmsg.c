@@ -77,10 +77,9 @@ static char *dump_steal(json_t *v)
 	return s;
 }
 
-char *vex_rpc_request(int64_t id, const char *method, json_t *params)
+/* The message "m" (stolen; NULL when json_pack failed) with "params" (stolen, may be NULL), dumped. */
+static char *with_params(json_t *m, json_t *params)
 {
-	json_t *m = json_pack("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method);
-
 	if (!m) {
 		json_decref(params);
 		return NULL;
@@ -93,20 +92,15 @@ char *vex_rpc_request(int64_t id, const char *method, json_t *params)
 	return dump_steal(m);
 }
 
+char *vex_rpc_request(int64_t id, const char *method, json_t *params)
+{
+	return with_params(json_pack("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method),
+			   params);
+}
+
 char *vex_rpc_notification(const char *method, json_t *params)
 {
-	json_t *m = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", method);
-
-	if (!m) {
-		json_decref(params);
-		return NULL;
-	}
-	/* set_new takes "params" even when it fails */
-	if (params && json_object_set_new(m, "params", params) < 0) {
-		json_decref(m);
-		return NULL;
-	}
-	return dump_steal(m);
+	return with_params(json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", method), params);
 }
 
 char *vex_rpc_reply_empty(const json_t *req)

@@ -24,6 +24,10 @@ struct vex_runas {
  */
 int vex_runas_resolve(const char *name, struct vex_runas *ret, char *err, size_t errlen);
 
+/* In a tool's child between fork and execve (async-signal-safe): every signal back to its default
+ * disposition and an empty mask (the runner blocks SIGTERM/SIGINT and ignores SIGPIPE). */
+void vex_runas_reset_signals(void);
+
 /* Frees what "r" holds and zeroes it. Accepts NULL. */
 void vex_runas_release(struct vex_runas *r);
 

@@ -134,16 +134,11 @@ static void tick(struct vex_scheduler *s)
 }
 
 /* Open the thread's store and cache, retrying each second until it works or we are stopped. */
-static int sched_open(struct vex_scheduler *s)
-{
-	return vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache);
-}
-
 static void *sched_main(void *arg)
 {
 	struct vex_scheduler *s = arg;
 
-	if (sched_open(s) < 0)
+	if (vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache) < 0)
 		goto out;
 	/* At start, look back a day for slots missed while no runner was up (to log them). */
 	s->missed_lo = vex_now_us() - VEX_SCHEDULE_DAY_US;
@@ -151,10 +146,7 @@ static void *sched_main(void *arg)
 		tick(s);
 	while (!vex_ticker_nap(&s->tick, TICK_MS));
 out:
-	vex_cache_free(s->cache);
-	vex_store_free(s->store);
-	s->cache = NULL;
-	s->store = NULL;
+	vex_handles_close(&s->store, &s->cache);
 	return NULL;
 }
 
@@ -167,21 +159,15 @@ int vex_scheduler_start(const struct vex_config *cfg, struct vex_pool *pool, str
 		goto out;
 	s->cfg = cfg;
 	s->pool = pool;
-	if (vex_ticker_init(&s->tick) != 0) {
-		rc = VEX_ERROR;
-		goto out;
-	}
 	s->minutes = calloc(VEX_SCHEDULE_MINUTES, sizeof(*s->minutes));
 	s->slots = calloc(SLOTS_MAX, sizeof(*s->slots));
 	if (!s->minutes || !s->slots)
 		goto out;
-	if (vex_ticker_start(&s->tick, sched_main, s) != 0) {
-		rc = VEX_ERROR;
+	rc = vex_ticker_start(&s->tick, sched_main, s);
+	if (rc)
 		goto out;
-	}
 	*ret = s;
 	s = NULL;
-	rc = 0;
 out:
 	vex_scheduler_free(s);
 	return rc;

@@ -107,11 +107,6 @@ static void watch(struct vex_supervisor *s, const struct vex_running *r, int64_t
 }
 
 /* Open the thread's store and cache, retrying each second until it works or we are stopped. */
-static int sup_open(struct vex_supervisor *s)
-{
-	return vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache);
-}
-
 static void *sup_main(void *arg)
 {
 	struct vex_supervisor *s = arg;
@@ -122,7 +117,7 @@ static void *sup_main(void *arg)
 
 	if (cfg->lease_ms / 3 < tick)
 		tick = cfg->lease_ms / 3 > 1 ? cfg->lease_ms / 3 : 1;
-	if (sup_open(s) < 0)
+	if (vex_handles_open(&s->tick, s->cfg, &s->store, &s->cache) < 0)
 		goto out;
 	do {
 		now = vex_mono_us();
@@ -144,10 +139,7 @@ static void *sup_main(void *arg)
 	if (rc < 0 && rc != VEX_ENOTFOUND)
 		vex_log(VEX_LOG_WARN, "heartbeat row removal failed", "error", vex_strerror(rc), NULL);
 out:
-	vex_cache_free(s->cache);
-	vex_store_free(s->store);
-	s->cache = NULL;
-	s->store = NULL;
+	vex_handles_close(&s->store, &s->cache);
 	return NULL;
 }
 
@@ -162,21 +154,15 @@ int vex_supervisor_start(const struct vex_config *cfg, const char *runner_id, st
 	s->cfg = cfg;
 	s->runner_id = runner_id;
 	s->pool = pool;
-	if (vex_ticker_init(&s->tick) != 0) {
-		rc = VEX_ERROR;
-		goto out;
-	}
 	s->renew = calloc((size_t)vex_pool_size(pool), sizeof(*s->renew));
 	s->run = calloc((size_t)vex_pool_size(pool), sizeof(*s->run));
 	if (!s->renew || !s->run)
 		goto out;
-	if (vex_ticker_start(&s->tick, sup_main, s) != 0) {
-		rc = VEX_ERROR;
+	rc = vex_ticker_start(&s->tick, sup_main, s);
+	if (rc)
 		goto out;
-	}
 	*ret = s;
 	s = NULL;
-	rc = 0;
 out:
 	vex_supervisor_free(s);
 	return rc;

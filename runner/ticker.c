@@ -4,8 +4,9 @@
 #include <time.h>
 
 #include "core/base/err.h"
+#include "core/base/timeutil.h"
 
-int vex_ticker_init(struct vex_ticker *t)
+static int ticker_init(struct vex_ticker *t)
 {
 	pthread_condattr_t ca;
 	int rc;
@@ -27,6 +28,8 @@ int vex_ticker_init(struct vex_ticker *t)
 
 int vex_ticker_start(struct vex_ticker *t, void *(*fn)(void *), void *arg)
 {
+	if (ticker_init(t) != 0)
+		return VEX_ERROR;
 	if (pthread_create(&t->tid, NULL, fn, arg) != 0)
 		return VEX_ERROR;
 	t->started = 1;
@@ -38,13 +41,7 @@ int vex_ticker_nap(struct vex_ticker *t, int ms)
 	struct timespec ts;
 	int stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	vex_mono_deadline(ms, &ts);
 	pthread_mutex_lock(&t->mu);
 	while (!t->stop)
 		if (pthread_cond_timedwait(&t->cv, &t->mu, &ts) != 0)

@@ -13,10 +13,8 @@ struct vex_ticker {
 	int inited;
 };
 
-/* Initialise a zeroed ticker. 0 or VEX_ERROR. */
-int vex_ticker_init(struct vex_ticker *t);
-
-/* Run "fn(arg)" in a new thread. 0 or VEX_ERROR. */
+/* Initialise the zeroed "t" and run "fn(arg)" in a new thread. 0 or VEX_ERROR; either way "t" is
+ * then handed to vex_ticker_release. */
 int vex_ticker_start(struct vex_ticker *t, void *(*fn)(void *), void *arg);
 
 /* Sleep "ms" unless a stop is (or becomes) requested; returns 1 when stopping, else 0. */

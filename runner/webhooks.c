@@ -570,10 +570,7 @@ static void *deliver_main(void *arg)
 	}
 out:
 	abandon(w);
-	vex_cache_free(w->cache);
-	vex_store_free(w->store);
-	w->cache = NULL;
-	w->store = NULL;
+	vex_handles_close(&w->store, &w->cache);
 	return NULL;
 }
 
@@ -611,7 +608,7 @@ int vex_webhooks_start(const struct vex_config *cfg, const char *runner_id, stru
 		goto out;
 	w->curl_inited = 1;
 	w->multi = curl_multi_init();
-	if (!w->multi || vex_ticker_init(&w->tick) != 0)
+	if (!w->multi)
 		goto out;
 	if (vex_ticker_start(&w->tick, deliver_main, w) != 0)
 		goto out;

@@ -2,34 +2,10 @@
 #include "core/auth/credential.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "core/auth/apikeys.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
-
-/* The credential of an "Authorization: Bearer <cred>" value, trimmed, into "ret" and "ret_len"; 0 when the
- * value is not a Bearer credential at all (vex_auth_bearer then explains). */
-static int bearer_credential(const char *authorization, const char **ret, size_t *ret_len)
-{
-	const char *t = authorization, *end;
-
-	while (*t == ' ' || *t == '\t')
-		t++;
-	if (strncasecmp(t, "Bearer", 6) != 0 || (t[6] != ' ' && t[6] != '\t'))
-		return 0;
-	t += 6;
-	while (*t == ' ' || *t == '\t')
-		t++;
-	end = t + strnlen(t, VEX_TOKEN_MAX + 64);
-	while (end > t && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (end == t)
-		return 0;
-	*ret = t;
-	*ret_len = (size_t)(end - t);
-	return 1;
-}
 
 static void set_reason(const char **reason, const char *why)
 {
@@ -89,7 +65,7 @@ int vex_authn_request(const struct vex_config *cfg, struct vex_store *store, con
 		authorization = NULL;
 	if (x_api_key && x_api_key[0] == '\0')
 		x_api_key = NULL;
-	bearer = authorization && bearer_credential(authorization, &cred, &len);
+	bearer = authorization && vex_auth_bearer_token(authorization, &cred, &len, NULL) == 0;
 
 	if (x_api_key) {
 		xlen = strnlen(x_api_key, VEX_TOKEN_MAX + 1);

@@ -268,22 +268,10 @@ out:
 	return rc;
 }
 
-int vex_auth_bearer(const struct vex_config *cfg, const char *authorization, int64_t now_s,
-		    struct vex_principal *ret, const char **reason)
+int vex_auth_bearer_token(const char *authorization, const char **ret, size_t *ret_len, const char **reason)
 {
-	const char *t, *end;
+	const char *t = authorization, *end;
 
-	if (!authorization || authorization[0] == '\0') {
-		if (reason)
-			*reason = "missing bearer token";
-		return VEX_EAUTH;
-	}
-	if (!cfg || cfg->jwt_secret_len < VEX_JWT_SECRET_MIN) {
-		if (reason)
-			*reason = "authentication is not configured";
-		return VEX_EAUTH;
-	}
-	t = authorization;
 	while (*t == ' ' || *t == '\t')
 		t++;
 	if (strncasecmp(t, "Bearer", 6) != 0 || (t[6] != ' ' && t[6] != '\t' && t[6] != '\0')) {
@@ -303,5 +291,28 @@ int vex_auth_bearer(const struct vex_config *cfg, const char *authorization, int
 			*reason = "missing bearer token";
 		return VEX_EAUTH;
 	}
-	return verify(cfg->jwt_secret, cfg->jwt_secret_len, t, (size_t)(end - t), now_s, ret, reason);
+	*ret = t;
+	*ret_len = (size_t)(end - t);
+	return 0;
+}
+
+int vex_auth_bearer(const struct vex_config *cfg, const char *authorization, int64_t now_s,
+		    struct vex_principal *ret, const char **reason)
+{
+	const char *t;
+	size_t len;
+
+	if (!authorization || authorization[0] == '\0') {
+		if (reason)
+			*reason = "missing bearer token";
+		return VEX_EAUTH;
+	}
+	if (!cfg || cfg->jwt_secret_len < VEX_JWT_SECRET_MIN) {
+		if (reason)
+			*reason = "authentication is not configured";
+		return VEX_EAUTH;
+	}
+	if (vex_auth_bearer_token(authorization, &t, &len, reason) != 0)
+		return VEX_EAUTH;
+	return verify(cfg->jwt_secret, cfg->jwt_secret_len, t, len, now_s, ret, reason);
 }

@@ -38,6 +38,14 @@ int vex_jwt_sign(const unsigned char *secret, size_t secret_len, const struct ve
 		 int64_t ttl_s, char **ret);
 
 /*
+ * The credential of the (non-NULL) Authorization value "authorization": "Bearer <cred>", scheme
+ * case-insensitive, blanks around it trimmed, into *ret (pointing into "authorization") and *ret_len.
+ * VEX_EAUTH with *reason (when not NULL) "unsupported authorization scheme; use Bearer" or
+ * "missing bearer token".
+ */
+int vex_auth_bearer_token(const char *authorization, const char **ret, size_t *ret_len, const char **reason);
+
+/*
  * Authenticate an HTTP request from its Authorization header value ("Bearer <token>",
  * scheme case-insensitive). NULL or empty header -> VEX_EAUTH, reason "missing bearer token".
  */

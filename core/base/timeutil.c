@@ -30,6 +30,17 @@ int64_t vex_mono_us(void)
 	return clock_us(CLOCK_MONOTONIC);
 }
 
+void vex_mono_deadline(int ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm): no timegm, no TZ. */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {

@@ -3,11 +3,15 @@
 #define VEX_TIMEUTIL_H
 
 #include <stdint.h>
+#include <time.h>
 
 #define VEX_RFC3339_LEN 32
 
 int64_t vex_now_us(void);  /* CLOCK_REALTIME */
 int64_t vex_mono_us(void); /* CLOCK_MONOTONIC */
+
+/* CLOCK_MONOTONIC "ms" milliseconds from now into "ts": the deadline of a timed wait on that clock. */
+void vex_mono_deadline(int ms, struct timespec *ts);
 
 /* "2025-01-01T09:00:00.000Z" (UTC, milliseconds). */
 void vex_rfc3339(int64_t us, char out[VEX_RFC3339_LEN]);

@@ -370,6 +370,19 @@ static int job_key(const char *id, char key[CACHE_ID_MAX + 16], size_t *ret_len)
 	return 0;
 }
 
+/* Before a read or delete of job "id": its key, VEX_ENOTFOUND when the cache is disabled, or
+ * cache_usable's refusal while memcached is being skipped. */
+static int job_op(struct vex_cache *c, const char *id, char key[CACHE_ID_MAX + 16], size_t *ret_len)
+{
+	int rc;
+
+	if (!c->mc)
+		return VEX_ENOTFOUND;
+	if ((rc = job_key(id, key, ret_len)) != 0)
+		return rc;
+	return cache_usable(c);
+}
+
 /* The "rev" member of a cached job; -1 when the value is not a job we understand. */
 static int64_t cached_rev(const char *val, size_t len)
 {
@@ -494,11 +507,7 @@ int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_
 
 	if (!c || !ret)
 		return VEX_EINVAL;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	if ((rc = job_key(job_id, key, &klen)) != 0)
-		return rc;
-	if ((rc = cache_usable(c)) != 0)
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
 		return rc;
 	val = memcached_get(c->mc, key, klen, &vlen, &flags, &mrc);
 	if (mrc == MEMCACHED_NOTFOUND) {
@@ -541,11 +550,7 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
 
 	if (!c)
 		return VEX_EINVAL;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	if ((rc = job_key(job_id, key, &klen)) != 0)
-		return rc;
-	if ((rc = cache_usable(c)) != 0)
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
 		return rc;
 	mrc = memcached_delete(c->mc, key, klen, 0);
 	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_DELETED)

@@ -62,9 +62,14 @@ static int agent_from_row(sqlite3_stmt *st, struct vex_agent **ret)
 	return 0;
 }
 
-/* Bind the mutable fields at ?3..?14 (shared by insert and update). */
-static void bind_mutable(sqlite3_stmt *st, const struct vex_agent *a)
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows agent_rows;
+
+/* Bind the key (?1 id, ?2 owner) and the mutable fields at ?3..?14 (shared by insert and update). */
+static void bind_agent(sqlite3_stmt *st, const struct vex_agent *a)
 {
+	vex_bind_text(st, 1, a->id);
+	vex_bind_text(st, 2, a->owner);
 	vex_bind_text(st, 3, a->name);
 	vex_bind_text(st, 4, a->role);
 	sqlite3_bind_int(st, 5, a->max_depth);
@@ -93,9 +98,7 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 			    &st);
 	if (rc)
 		return rc;
-	vex_bind_text(st, 1, a->id);
-	vex_bind_text(st, 2, a->owner);
-	bind_mutable(st, a);
+	bind_agent(st, a);
 	sqlite3_bind_int64(st, 15, a->created_at);
 	vex_bind_text(st, 16, vex_plan_name(a->plan));
 	vex_bind_text(st, 17, a->owner_admin ? "admin" : "user");
@@ -122,15 +125,7 @@ int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, 
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
 	sqlite3_bind_int(st, 3, include_deleted ? 1 : 0);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = agent_from_row(st, ret);
-	else if (rc == SQLITE_DONE)
-		rc = VEX_ENOTFOUND;
-	else
-		rc = vex_store_errcode(rc);
-	vex_store_done(st);
-	return rc;
+	return vex_store_one(st, &agent_rows, ret);
 }
 
 int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
@@ -148,9 +143,7 @@ int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
 			    &st);
 	if (rc)
 		return rc;
-	vex_bind_text(st, 1, a->id);
-	vex_bind_text(st, 2, a->owner);
-	bind_mutable(st, a);
+	bind_agent(st, a);
 	rc = vex_store_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
@@ -159,37 +152,15 @@ int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
 
 int vex_store_agent_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
 {
-	sqlite3_stmt *st;
-	int rc, changes = 0;
-
-	if (!id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "UPDATE agents SET status = 'DELETED', updated_at = ?3"
-			    " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'DELETED'",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	vex_bind_text(st, 2, owner);
-	sqlite3_bind_int64(st, 3, now_us);
-	rc = vex_store_write(s, st, &changes);
-	if (rc == 0 && changes == 0)
-		rc = VEX_ENOTFOUND;
-	return rc;
+	return vex_store_stamp_row(s,
+				   "UPDATE agents SET status = 'DELETED', updated_at = ?3"
+				   " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'DELETED'",
+				   id, owner, now_us);
 }
 
 void vex_agent_list_release(struct vex_agent_list *l)
 {
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++)
-		vex_agent_free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	VEX_STORE_LIST_RELEASE(l, vex_agent_free);
 }
 
 /* One SQL text per shape, so that each uses its index: agents(owner, id) or the primary key. */

@@ -66,6 +66,24 @@ int vex_store_exec_sql(struct vex_store *s, const char *sql);
  * write); *ret_changes (when not NULL) gets the rows it changed. On failure it is rolled back. */
 int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
 
+/* An UPDATE that stamps the row id ?1 of owner ?2 (NULL: any owner) with the time ?3 ("now_us"),
+ * in its own transaction: VEX_EINVAL without "id", VEX_ENOTFOUND when no row changed. */
+int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, const char *owner, int64_t now_us);
+
+/* Free a listing of pointers "l" (items, n): "free_item" on each, then the array; "l" is left empty
+ * (NULL accepted). */
+#define VEX_STORE_LIST_RELEASE(l, free_item)                      \
+	do {                                                      \
+		size_t i_;                                        \
+		if (!(l))                                         \
+			break;                                    \
+		for (i_ = 0; i_ < (l)->n; i_++)                   \
+			free_item((l)->items[i_]);                \
+		free((l)->items);                                 \
+		(l)->items = NULL;                                \
+		(l)->n = 0;                                       \
+	} while (0)
+
 /* The same, leaving the transaction open on success (the caller commits or rolls back); on failure
  * it is rolled back. */
 int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
@@ -94,6 +112,10 @@ struct vex_rows {
  * is released and nothing is written. */
 int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
 		      size_t *ret_n);
+
+/* Step the bound single-row SELECT "st" and read its row through "rows" into "ret" (rows->size
+ * bytes): 0, VEX_ENOTFOUND when no row came, or VEX_E... Hands "st" back (vex_store_done). */
+int vex_store_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret);
 
 /* A page of an owner's listing, newest first: "sql" holds the four shapes of one SELECT (by
  * owner ?1 or not, before id ?2 or not; LIMIT ?3), indexed by (owner ? 1 : 0) | (before_id ? 2 : 0),

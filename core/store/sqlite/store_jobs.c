@@ -77,20 +77,8 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	return 0;
 }
 
-/* Step a bound single-row SELECT of JOB_COLS; 0, VEX_ENOTFOUND or an error. Resets "st". */
-static int job_one(sqlite3_stmt *st, struct vex_job **ret)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		rc = job_from_row(st, ret);
-	else if (rc == SQLITE_DONE)
-		rc = VEX_ENOTFOUND;
-	else
-		rc = vex_store_errcode(rc);
-	vex_store_done(st);
-	return rc;
-}
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows job_rows;
 
 int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret)
 {
@@ -104,7 +92,7 @@ int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, st
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
-	return job_one(st, ret);
+	return vex_store_one(st, &job_rows, ret);
 }
 
 static int job_check_new(const struct vex_job *j)
@@ -144,7 +132,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 			goto out;
 		vex_bind_text(st, 1, j->owner);
 		vex_bind_text(st, 2, j->idempotency_key);
-		rc = job_one(st, &found);
+		rc = vex_store_one(st, &job_rows, &found);
 		if (rc == 0) {
 			vex_job_free(got);
 			*ret = found;
@@ -270,15 +258,7 @@ void vex_job_filter_init(struct vex_job_filter *f)
 
 void vex_job_list_release(struct vex_job_list *l)
 {
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++)
-		vex_job_free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	VEX_STORE_LIST_RELEASE(l, vex_job_free);
 }
 
 static int filter_check(const struct vex_job_filter *f)

@@ -135,24 +135,10 @@ int vex_store_keys_list(struct vex_store *s, const char *owner, const char *befo
 
 int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
 {
-	sqlite3_stmt *st;
-	int rc, changes = 0;
-
-	if (!id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "UPDATE api_keys SET revoked_at = ?3"
-			    " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND revoked_at IS NULL",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	vex_bind_text(st, 2, owner);
-	sqlite3_bind_int64(st, 3, now_us);
-	rc = vex_store_write(s, st, &changes);
-	if (rc == 0 && changes == 0)
-		rc = VEX_ENOTFOUND;
-	return rc;
+	return vex_store_stamp_row(s,
+				   "UPDATE api_keys SET revoked_at = ?3"
+				   " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND revoked_at IS NULL",
+				   id, owner, now_us);
 }
 
 int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us)

@@ -1,4 +1,4 @@
-/* store_rows.c - the one row collector: a SELECT's rows into an array of items, for every listing; pages by owner. */
+/* store_rows.c - the one row collector (a SELECT's rows into an array of items, for every listing; pages by owner) and the one-row stamp. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,4 +69,37 @@ int vex_store_page(struct vex_store *s, const char *const sql[4], const char *ow
 		return VEX_ENOMEM;
 	}
 	return vex_store_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
+}
+
+int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, const char *owner, int64_t now_us)
+{
+	sqlite3_stmt *st;
+	int rc, changes = 0;
+
+	if (!id)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, sql, &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	vex_bind_text(st, 2, owner);
+	sqlite3_bind_int64(st, 3, now_us);
+	rc = vex_store_write(s, st, &changes);
+	if (rc == 0 && changes == 0)
+		rc = VEX_ENOTFOUND;
+	return rc;
+}
+
+int vex_store_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		rc = rows->read(st, ret);
+	else if (rc == SQLITE_DONE)
+		rc = VEX_ENOTFOUND;
+	else
+		rc = vex_store_errcode(rc);
+	vex_store_done(st);
+	return rc;
 }

@@ -51,15 +51,7 @@ void vex_webhook_free(struct vex_webhook *h)
 
 void vex_webhook_list_release(struct vex_webhook_list *l)
 {
-	size_t i;
-
-	if (!l)
-		return;
-	for (i = 0; i < l->n; i++)
-		vex_webhook_free(l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
+	VEX_STORE_LIST_RELEASE(l, vex_webhook_free);
 }
 
 /* Build a hook from the current row (columns in HOOK_COLS order). */
@@ -90,6 +82,9 @@ static int hook_from_row(sqlite3_stmt *st, struct vex_webhook **ret)
 	*ret = h;
 	return 0;
 }
+
+/* How a row becomes an item (defined beside the listing); single-row reads use it too. */
+static const struct vex_rows hook_rows;
 
 /* Bind the mutable fields at ?3..?10 (shared by insert and update). SQLITE_OK, or not when a
  * copy could not be made (the value would silently be NULL: callers give up instead). */
@@ -158,15 +153,7 @@ int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner
 	rc = bind_check(st, vex_bind_text(st, 1, id) | vex_bind_text(st, 2, owner));
 	if (rc)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = hook_from_row(st, ret);
-	else if (rc == SQLITE_DONE)
-		rc = VEX_ENOTFOUND;
-	else
-		rc = vex_store_errcode(rc);
-	vex_store_done(st);
-	return rc;
+	return vex_store_one(st, &hook_rows, ret);
 }
 
 /* The status fields are written only when "set_status": the runner may disable a hook or record a

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/base/err.h"
+#include "core/base/timeutil.h"
 #include "core/base/log.h"
 
 #define WLOCK_MAGIC 0x76657877u /* "vexw" */
@@ -128,13 +129,7 @@ int vex_wlock_acquire(struct vex_wlock *w, int timeout_ms)
 
 	if (!w || w->held)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	vex_mono_deadline(timeout_ms, &ts);
 	rc = pthread_mutex_clocklock(&w->page->mu, CLOCK_MONOTONIC, &ts);
 	if (rc == EOWNERDEAD) {
 		vex_log(VEX_LOG_WARN, "a writer died holding the write lock; recovered", NULL);

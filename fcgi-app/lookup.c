@@ -1,0 +1,60 @@
+/* lookup.c - the agent or job a request's path names, for every presenter. */
+#include "fcgi-app/lookup.h"
+
+#include "core/base/err.h"
+#include "core/base/ids.h"
+#include "core/store/store.h"
+#include "fcgi-app/jobsvc.h"
+
+const char *vex_lookup_scope(const struct vex_ctx *c)
+{
+	return c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub;
+}
+
+int vex_lookup_agent(struct vex_ctx *c, struct vex_agent **ret)
+{
+	int rc = VEX_ENOTFOUND;
+
+	if (vex_uuid_valid(c->params[0]))
+		rc = vex_store_agent_get(c->env->store, c->params[0], vex_lookup_scope(c), 0, ret);
+	if (rc)
+		vex_ctx_fail(c, rc, "agent not found");
+	return rc;
+}
+
+int vex_lookup_agent_delete(struct vex_ctx *c)
+{
+	int rc = VEX_ENOTFOUND;
+
+	if (vex_uuid_valid(c->params[0]))
+		rc = vex_store_agent_delete(c->env->store, c->params[0], vex_lookup_scope(c), c->req->now_us);
+	if (rc)
+		vex_ctx_fail(c, rc, "agent not found");
+	else
+		c->resp->status = 204;
+	return rc;
+}
+
+int vex_lookup_job(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), struct vex_job **ret)
+{
+	int rc = VEX_ENOTFOUND;
+
+	if (vex_uuid_valid(c->params[0]))
+		rc = vex_jobsvc_get(c->env, &c->who, c->params[0], ret);
+	if (rc == VEX_ENOTFOUND && not_found)
+		not_found(c);
+	else if (rc)
+		vex_ctx_fail(c, rc, "job not found");
+	return rc;
+}
+
+void vex_lookup_job_stream_token(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), const char *path_prefix,
+				 int unix_times)
+{
+	struct vex_job *j = NULL;
+
+	if (vex_lookup_job(c, not_found, &j) != 0)
+		return;
+	vex_ctx_stream_token(c, j, path_prefix, unix_times);
+	vex_job_free(j);
+}

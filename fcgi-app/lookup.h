@@ -1,0 +1,32 @@
+/* lookup.h - the agent or job a request's path names ("{id}"), looked up the same way by every presenter. */
+#ifndef VEX_LOOKUP_H
+#define VEX_LOOKUP_H
+
+#include "core/jobs/model.h"
+#include "fcgi-app/router.h"
+
+/* Whose resources the caller reaches: NULL (every owner) for an admin, else the caller's own. */
+const char *vex_lookup_scope(const struct vex_ctx *c);
+
+/*
+ * The live agent c->params[0] within vex_lookup_scope (caller frees *ret). On failure (not a UUID,
+ * absent, deleted, another owner's: 404 "agent not found"; else 503/500) it is answered through
+ * vex_ctx_fail and the VEX_E... code returned.
+ */
+int vex_lookup_agent(struct vex_ctx *c, struct vex_agent **ret);
+
+/* Soft-delete the agent c->params[0] within vex_lookup_scope: 204, or answered as vex_lookup_agent. */
+int vex_lookup_agent_delete(struct vex_ctx *c);
+
+/*
+ * The job c->params[0] as the caller may see it (vex_jobsvc_get, cache first; caller frees *ret).
+ * Not found (or not a UUID): "not_found(c)" answers, or 404 "job not found" when it is NULL; other
+ * failures through vex_ctx_fail. 0 or the VEX_E... code.
+ */
+int vex_lookup_job(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), struct vex_job **ret);
+
+/* POST /jobs/{id}/stream_token: the job as vex_lookup_job, then vex_ctx_stream_token. */
+void vex_lookup_job_stream_token(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), const char *path_prefix,
+				 int unix_times);
+
+#endif
