@@ -1,11 +1,17 @@
-# conftest.py - pytest fixtures: TLS material, module- and function-scoped vex services, log tails on failure.
+# conftest.py - pytest fixtures: TLS material, the fake model endpoint, module- and function-scoped vex services,
+# log tails on failure.
 import os
 import tempfile
 import shutil
 
+import sys
+
 import pytest
 
 import vexit
+
+sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
+from fake_openai import FakeOpenAI  # noqa: E402
 
 
 def pytest_configure(config):
@@ -23,6 +29,14 @@ def pytest_runtest_makereport(item, call):
         for svc in vexit.ACTIVE:
             svc.failed = True
             rep.sections.append(("server logs (%s)" % rep.when, svc.log_tails()))
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """The scripted OpenAI-compatible model endpoint (tests/fixtures/fake_openai.py), one per module."""
+    f = FakeOpenAI().start()
+    yield f
+    f.stop()
 
 
 @pytest.fixture(scope="session")

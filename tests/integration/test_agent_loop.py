@@ -1,26 +1,15 @@
 # test_agent_loop.py - agents against a fake OpenAI-compatible endpoint: answers, tool calls, retries, review.
 import json
-import os
-import sys
 
 import pytest
 
 import vexit
 from vexit import KeyClient, assert_json, wait_for
 
-sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
-from fake_openai import FakeOpenAI  # noqa: E402
 
 ROLE = "You are a careful integration test agent"
 PROMPT = "Summarise the state of the queue in one line"
 KEY = "sk-test-0123456789"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakeOpenAI().start()
-    yield f
-    f.stop()
 
 
 @pytest.fixture(scope="module")

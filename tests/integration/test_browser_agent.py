@@ -3,8 +3,6 @@
 import json
 import os
 import pwd
-import shutil
-import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +12,6 @@ import pytest
 import vexit
 from vexit import KeyClient, assert_json, wait_for
 
-sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
-from fake_openai import FakeOpenAI  # noqa: E402
 
 PLAYWRIGHT_MCP = os.path.join(vexit.REPO, ".deps", "node_modules", ".bin", "playwright-mcp")
 CHROMIUM = "/usr/bin/chromium"
@@ -123,13 +119,6 @@ def site(request, canary):
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     request.addfinalizer(lambda: (srv.shutdown(), srv.server_close()))
     return "http://127.0.0.1:%d" % srv.server_address[1]
-
-
-@pytest.fixture(scope="module")
-def fake(request):
-    f = FakeOpenAI().start()
-    request.addfinalizer(f.stop)
-    return f
 
 
 @pytest.fixture(scope="module")

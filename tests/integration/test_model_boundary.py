@@ -1,7 +1,5 @@
 # test_model_boundary.py - the model endpoint as an attacker: what it is sent, and what its replies cannot do.
 import json
-import os
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,8 +8,6 @@ import pytest
 import vexit
 from vexit import wait_for
 
-sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
-from fake_openai import FakeOpenAI  # noqa: E402
 
 KEY = "sk-boundary-0123456789abcdef"
 
@@ -44,13 +40,6 @@ class Canary:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakeOpenAI().start()
-    yield f
-    f.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,12 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 import vexit
 from vexit import assert_json, wait_for
 
-sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
-from fake_openai import FakeOpenAI  # noqa: E402
 
 ECHO = os.path.join(vexit.REPO, "tests", "fixtures", "commands", "echo.py")
 FIXTURE = os.path.join(vexit.REPO, "tests", "fixtures", "mcp_fixture.py")
@@ -22,13 +19,6 @@ USERS = {"roles": ["user"]}
 # Ungranted, as a plain user sees them: command tools, MCP tools by full name, and bare names only they carry.
 UNGRANTED = ["gsecret", "gpro", "galice", "gfx.env", "hid.add", "hid.env", "env"]
 MISSING = "gnothere"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakeOpenAI().start()
-    yield f
-    f.stop()
 
 
 @pytest.fixture(scope="module")
