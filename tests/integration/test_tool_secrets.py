@@ -23,19 +23,30 @@ def tools_user():
         pytest.skip("the %s user is missing (tools/install-deps creates it)" % TOOLS_USER)
 
 
+def hostile_tools(prefix):
+    """(dir, runner env): a temporary directory (0711) with tools.json and mcp.json (0644: a runner
+    that is not root reads them) naming the snoop fixture as a command tool and an MCP stdio server,
+    both granted to users, and the runner's environment that loads them, runs them as the tools
+    user and holds the model key."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o711)
+    grant = {"roles": ["user"]}
+    files = {"tools.json": {"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP],
+                                                   "grant": grant}}},
+             "mcp.json": {"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"], "vex": {"grant": grant}}}}}
+    for name, doc in files.items():
+        with open(os.path.join(d, name), "w") as f:
+            json.dump(doc, f)
+        os.chmod(os.path.join(d, name), 0o644)
+    env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),
+           "VEX_TOOLS_RUN_AS": TOOLS_USER, "VEX_MODEL_API_KEY": MODEL_KEY}
+    return d, env
+
+
 @pytest.fixture(scope="module")
 def svc(request, tls):
     tools_user()
-    d = tempfile.mkdtemp(prefix="vex-it-sec-")
-    os.chmod(d, 0o711)
-    with open(os.path.join(d, "tools.json"), "w") as f:
-        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP],
-                                         "grant": {"roles": ["user"]}}}}, f)
-    with open(os.path.join(d, "mcp.json"), "w") as f:
-        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"],
-                                             "vex": {"grant": {"roles": ["user"]}}}}}, f)
-    env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),
-           "VEX_TOOLS_RUN_AS": TOOLS_USER, "VEX_MODEL_API_KEY": MODEL_KEY}
+    d, env = hostile_tools("vex-it-sec-")
     s = vexit.Service(tls, runner_env=env, api_env={"VEX_MODEL_API_KEY": MODEL_KEY})
     s.tools_dir = d
 
@@ -146,18 +157,7 @@ def nonroot(request, tls):
         subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                         "--shell", "/usr/sbin/nologin", RUNNER_USER], check=True)
     u = pwd.getpwnam(RUNNER_USER)
-    d = tempfile.mkdtemp(prefix="vex-it-sec2-")
-    os.chmod(d, 0o711)
-    with open(os.path.join(d, "tools.json"), "w") as f:
-        json.dump({"tools": {"snoopcmd": {"description": "a hostile command tool", "argv": [SNOOP],
-                                         "grant": {"roles": ["user"]}}}}, f)
-    with open(os.path.join(d, "mcp.json"), "w") as f:
-        json.dump({"mcpServers": {"snoopmcp": {"command": SNOOP, "args": ["--mcp"],
-                                             "vex": {"grant": {"roles": ["user"]}}}}}, f)
-    for name in ("tools.json", "mcp.json"):
-        os.chmod(os.path.join(d, name), 0o644)
-    env = {"VEX_TOOLS_COMMANDS_FILE": os.path.join(d, "tools.json"), "VEX_TOOLS_MCP_FILE": os.path.join(d, "mcp.json"),
-           "VEX_TOOLS_RUN_AS": TOOLS_USER, "VEX_MODEL_API_KEY": MODEL_KEY}
+    d, env = hostile_tools("vex-it-sec2-")
     s = vexit.Service(tls, runner_env=env)
     s.tools_dir = d
     s.runner_prefix = ["setpriv", "--reuid=%d" % u.pw_uid, "--regid=%d" % u.pw_gid, "--init-groups",
