@@ -74,22 +74,7 @@ static inline void add_hook(const char *owner, unsigned events, enum vex_hook_st
 /* A queued tool job of "owner": its id in "id". */
 static inline void add_job(const char *owner, char id[VEX_UUID_LEN + 1])
 {
-	struct vex_job *j = vex_job_new(), *got = NULL;
-	int created = 0;
-
-	assert_non_null(j);
-	vex_uuid7(j->id);
-	snprintf(j->owner, sizeof(j->owner), "%s", owner);
-	j->kind = VEX_JOB_TOOL;
-	j->tool = strdup("echo");
-	j->input_json = strdup("{}");
-	j->max_attempts = 3;
-	j->timeout_ms = 1000;
-	j->created_at = ++now;
-	assert_int_equal(vex_store_job_insert(store, j, &got, &created), 0);
-	memcpy(id, got->id, VEX_UUID_LEN + 1);
-	vex_job_free(got);
-	vex_job_free(j);
+	store_fixture_add_job(store, owner, "echo", "{}", ++now, id);
 }
 
 /* Claim the queued job "id" (the only one queued), report progress, finish it with "status". */

@@ -2,10 +2,13 @@
 #ifndef VEX_TEST_STORE_FIXTURE_H
 #define VEX_TEST_STORE_FIXTURE_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "core/base/ids.h"
 #include "core/store/store.h"
 
 struct store_fixture {
@@ -65,5 +68,31 @@ static inline int store_teardown(void **state)
 	return 0;
 }
 #endif
+
+/*
+ * Insert a queued tool job of "owner" running "tool" with "input" (JSON), created at "created_at",
+ * three attempts and a 1 s timeout, into "s"; its id into "id". Fails the test on any error.
+ */
+static inline void store_fixture_add_job(struct vex_store *s, const char *owner, const char *tool, const char *input,
+					 int64_t created_at, char id[VEX_UUID_LEN + 1])
+{
+	struct vex_job *j = vex_job_new(), *got = NULL;
+	int created = 0;
+
+	assert_non_null(j);
+	vex_uuid7(j->id);
+	snprintf(j->owner, sizeof(j->owner), "%s", owner);
+	j->kind = VEX_JOB_TOOL;
+	j->tool = strdup(tool);
+	j->input_json = strdup(input);
+	j->max_attempts = 3;
+	j->timeout_ms = 1000;
+	j->created_at = created_at;
+	assert_int_equal(vex_store_job_insert(s, j, &got, &created), 0);
+	assert_int_equal(created, 1);
+	memcpy(id, got->id, VEX_UUID_LEN + 1);
+	vex_job_free(got);
+	vex_job_free(j);
+}
 
 #endif

@@ -43,23 +43,7 @@ static int teardown(void **state)
 
 static void add_job(const char *owner, char id[VEX_UUID_LEN + 1])
 {
-	struct vex_job *j = vex_job_new(), *got = NULL;
-	int created = 0;
-
-	assert_non_null(j);
-	vex_uuid7(j->id);
-	snprintf(j->owner, sizeof(j->owner), "%s", owner);
-	j->kind = VEX_JOB_TOOL;
-	j->tool = strdup("sleep");
-	j->input_json = strdup("{\"ms\":1}");
-	j->max_attempts = 2;
-	j->timeout_ms = 1000;
-	j->created_at = ++clock_us;
-	assert_int_equal(vex_store_job_insert(store, j, &got, &created), 0);
-	assert_int_equal(created, 1);
-	snprintf(id, VEX_UUID_LEN + 1, "%s", got->id);
-	vex_job_free(got);
-	vex_job_free(j);
+	store_fixture_add_job(store, owner, "sleep", "{\"ms\":1}", ++clock_us, id);
 }
 
 static void claim(const char *id)
