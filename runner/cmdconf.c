@@ -37,7 +37,7 @@ static const struct limit_def limit_defs[] = {
 	{ "cpu_s", 1, 86400, 60, offsetof(struct vex_cmd_limits, cpu_s) },
 	{ "as_mb", 16, 1048576, 1024, offsetof(struct vex_cmd_limits, as_mb) },
 	{ "nofile", 8, 65536, 64, offsetof(struct vex_cmd_limits, nofile) },
-	{ "nproc", 1, 65536, 64, offsetof(struct vex_cmd_limits, nproc) },
+	{ "nproc", 1, 65536, 512, offsetof(struct vex_cmd_limits, nproc) },
 };
 #define N_LIMITS (sizeof(limit_defs) / sizeof(limit_defs[0]))
 

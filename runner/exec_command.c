@@ -452,9 +452,13 @@ static int conclude(struct run *r, int status, struct vex_job *out)
 	printable(tail, n, 1, tail_text, sizeof(tail_text));
 	got = read(r->status_fd, &cr, sizeof(cr));
 	if (got == (ssize_t)sizeof(cr)) {
-		snprintf(msg, sizeof(msg), "the tool could not be started: %s%s%.200s: %s", vex_cmd_step_name(cr.step),
+		/* execve's EAGAIN: the user the tool runs as has limits.nproc processes already, all tools
+		 * (and MCP servers, browsers) of that user together */
+		snprintf(msg, sizeof(msg), "the tool could not be started: %s%s%.200s: %s%s", vex_cmd_step_name(cr.step),
 			 cr.step == STEP_EXECVE ? " " : "", cr.step == STEP_EXECVE ? r->tool->argv[0] : "",
-			 strerror(cr.err));
+			 strerror(cr.err),
+			 cr.step == STEP_EXECVE && cr.err == EAGAIN ?
+				 " (its user already runs limits.nproc processes: raise limits.nproc in tools.json)" : "");
 		return fail_with(out, "EXECUTION_ERROR", msg,
 				 json_pack("{s:s,s:s}", "step", vex_cmd_step_name(cr.step), "reason", strerror(cr.err)));
 	}

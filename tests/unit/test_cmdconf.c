@@ -134,7 +134,7 @@ static void test_full_example(void **state)
 	assert_int_equal(a->limits.cpu_s, 60);
 	assert_int_equal(a->limits.as_mb, 1024);
 	assert_int_equal(a->limits.nofile, 64);
-	assert_int_equal(a->limits.nproc, 64);
+	assert_int_equal(a->limits.nproc, 512);
 	assert_null(vex_cmd_tools_find(&t, "nope"));
 	assert_null(vex_cmd_tools_find(&t, NULL));
 	vex_cmd_tools_release(&t);
