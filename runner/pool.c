@@ -14,6 +14,7 @@
 #include "core/base/timeutil.h"
 #include "runner/exec_agent.h"
 #include "runner/exec_tool.h"
+#include "runner/handles.h"
 #include "runner/pool.h"
 
 /* SQLite sees progress at most this often per job (memcached follows each write). */
@@ -343,25 +344,12 @@ static int is_draining(struct vex_pool *p, unsigned long *ret_seq)
 /* Open this thread's store and cache; retried each second until it works or the pool drains. */
 static int worker_open(struct worker *w)
 {
-	const struct vex_config *cfg = w->pool->cfg;
 	unsigned long seq;
-	int rc;
 
 	for (;;) {
 		if (is_draining(w->pool, &seq))
 			return VEX_ESTATE;
-		if (!w->store) {
-			rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &w->store);
-			if (rc < 0)
-				vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error",
-					vex_strerror(rc), NULL);
-		}
-		if (!w->cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret,
-						cfg->jwt_secret_len, &w->cache) < 0) {
-			vex_log(VEX_LOG_WARN, "cache open failed, running without it", NULL);
-			vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, &w->cache);
-		}
-		if (w->store && w->cache)
+		if (vex_handles_try(w->pool->cfg, &w->store, &w->cache) == 0)
 			return 0;
 		wait_token(w->pool, seq, 1000);
 	}

@@ -28,18 +28,24 @@ static inline int store_fixture_open(struct store_fixture *f, const char *tag)
 	return vex_store_open(f->path, 1, 1000, &f->store) == 0 ? 0 : -1;
 }
 
+/* Remove the database "path" and its -wal, -shm and -wlock files. */
+static inline void store_fixture_unlink(const char *path)
+{
+	static const char *const sides[] = {"", "-wal", "-shm", "-wlock"};
+	char p[256];
+
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sides[i]);
+		unlink(p);
+	}
+}
+
 /* Close the store, remove the database, its -wal, -shm and -wlock files and the directory. */
 static inline void store_fixture_close(struct store_fixture *f)
 {
-	static const char *const sides[] = {"", "-wal", "-shm", "-wlock"};
-	char p[160];
-
 	vex_store_free(f->store);
 	f->store = NULL;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, sides[i]);
-		unlink(p);
-	}
+	store_fixture_unlink(f->path);
 	rmdir(f->dir);
 }
 

@@ -16,6 +16,7 @@
 #include "core/base/err.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "tests/unit/store_fixture.h"
 
 static char dir[64];
 static char path[128];
@@ -34,14 +35,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char p[160];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sides[i]);
-		unlink(p);
-	}
+	store_fixture_unlink(path);
 	unlink(sock);
 	rmdir(dir);
 	return 0;

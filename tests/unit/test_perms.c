@@ -14,6 +14,7 @@
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/perms.h"
+#include "tests/unit/store_fixture.h"
 
 static char dir[64];
 static char db[128], run[128], api[160], runner[160];
@@ -43,14 +44,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char p[160];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", db, sides[i]);
-		unlink(p);
-	}
+	store_fixture_unlink(db);
 	rmdir(run);
 	return rmdir(dir);
 }
