@@ -247,8 +247,4 @@ static const struct vex_route routes[] = {
 	{ "POST", "/api/v1/tokens", tokens_create, 0 },
 };
 
-size_t vex_keys_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_keys_routes = VEX_ROUTE_TABLE(routes);

@@ -607,8 +607,4 @@ static const struct vex_route routes[] = {
 	{ "GET", "/retrieve_tools", retrieve_tools, 0 },
 };
 
-size_t vex_dialect_corex_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_dialect_corex_routes = VEX_ROUTE_TABLE(routes);

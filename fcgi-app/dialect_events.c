@@ -16,6 +16,7 @@
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
+#include "fcgi-app/page.h"
 
 #define SCOPE_MAX 512
 #define MODE_SCHEDULED "SCHEDULED"
@@ -233,6 +234,19 @@ out:
 	return rc;
 }
 
+/* An optional string field that null clears: 0 (set or cleared), VEX_ENOTFOUND (absent), or the
+ * field error. */
+static int nullable_str(json_t *body, const char *key, char **field, struct vex_field_error *e)
+{
+	json_t *v = json_object_get(body, key);
+	const char *s = NULL;
+	int rc = 0;
+
+	if (!v || !json_is_null(v))
+		rc = vex_json_get_string(body, key, 0, 0, SIZE_MAX, 1, &s, e);
+	return rc ? rc : replace_str(field, s);
+}
+
 /*
  * Read the fields present in "body" into "a" (type errors here, ranges in vex_agent_validate).
  * "create": name, mode and content are required.
@@ -240,7 +254,6 @@ out:
 static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
 {
 	const char *s;
-	json_t *v;
 	int rc;
 
 	rc = vex_json_get_string(body, "mode", create, 0, SIZE_MAX, 1, &s, e);
@@ -258,24 +271,10 @@ static int agent_fields(json_t *body, int create, struct vex_agent *a, struct ve
 		rc = replace_str(&a->role, s);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
-	v = json_object_get(body, "baseUrl");
-	if (v && json_is_null(v)) {
-		rc = replace_str(&a->base_url, NULL);
-	} else {
-		rc = vex_json_get_string(body, "baseUrl", 0, 0, SIZE_MAX, 1, &s, e);
-		if (rc == 0)
-			rc = replace_str(&a->base_url, s);
-	}
+	rc = nullable_str(body, "baseUrl", &a->base_url, e);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
-	v = json_object_get(body, "model");
-	if (v && json_is_null(v)) {
-		rc = replace_str(&a->model, NULL);
-	} else {
-		rc = vex_json_get_string(body, "model", 0, 0, SIZE_MAX, 1, &s, e);
-		if (rc == 0)
-			rc = replace_str(&a->model, s);
-	}
+	rc = nullable_str(body, "model", &a->model, e);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = read_schedule(body, a, e);
@@ -317,58 +316,35 @@ static int base_url_check(const struct vex_ctx *c, json_t *body, const struct ve
 	return 0;
 }
 
-/* Store "a" with updated_at moved strictly forward and answer 200 {"data":agent}. */
-static void save_agent(struct vex_ctx *c, struct vex_agent *a)
+/* The fields of "body" into "a" (create: a new agent), then stored and answered with the agent:
+ * 201 when created, 200 when updated. */
+static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
 {
-	int rc;
+	struct vex_field_error e;
+	int rc = agent_fields(body, create, a, &e);
 
-	a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
-	rc = vex_store_agent_update(c->env->store, a);
-	if (rc) {
+	if (rc == 0)
+		rc = base_url_check(c, body, a, &e);
+	if (rc == VEX_EINVAL)
+		field_error(c, &e);
+	else if (rc)
 		vex_ctx_fail(c, rc, "agent not found");
-		return;
-	}
-	data_json(c, 200, agent_json(a));
+	else if (vex_lookup_agent_save(c, a, create) == 0)
+		data_json(c, create ? 201 : 200, agent_json(a));
 }
 
 /* ---- agents ---- */
 
 static void agents_create(struct vex_ctx *c)
 {
-	struct vex_field_error e;
 	struct vex_agent *a = NULL;
 	json_t *body = NULL;
-	int rc;
 
 	if (body_object(c, 0, &body))
 		goto out;
-	a = vex_agent_new();
-	if (!a) {
-		vex_ctx_fail(c, VEX_ENOMEM, NULL);
-		goto out;
-	}
-	vex_uuid7(a->id);
-	memcpy(a->owner, c->who.sub, sizeof(a->owner));
-	a->plan = c->who.plan;
-	a->owner_admin = c->who.role == VEX_ROLE_ADMIN;
-	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
-	a->status = VEX_AGENT_ACTIVE;
-	a->created_at = c->req->now_us;
-	a->updated_at = c->req->now_us;
-	rc = agent_fields(body, 1, a, &e);
-	if (rc == 0)
-		rc = base_url_check(c, body, a, &e);
-	if (rc == VEX_EINVAL) {
-		field_error(c, &e);
-		goto out;
-	}
-	if (rc == 0)
-		rc = vex_store_agent_insert(c->env->store, a);
-	if (rc) {
-		vex_ctx_fail(c, rc, "agent not found");
-		goto out;
-	}
-	data_json(c, 201, agent_json(a));
+	a = vex_lookup_agent_new(c);
+	if (a)
+		agent_save(c, body, a, 1);
 out:
 	vex_agent_free(a);
 	json_decref(body);
@@ -379,7 +355,7 @@ static void agents_list(struct vex_ctx *c)
 	struct vex_agent_list l = { 0 };
 	char scope[SCOPE_MAX], after[VEX_UUID_LEN + 1];
 	json_t *arr, *tok;
-	size_t i, n;
+	const char *next;
 	int limit, rc;
 
 	snprintf(scope, sizeof(scope), "agents|%s", c->who.sub);
@@ -391,11 +367,8 @@ static void agents_list(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "agent not found");
 		goto out;
 	}
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, agent_json(l.items[i]));
-	tok = next_token(c, scope, l.n > (size_t)limit ? l.items[n - 1]->id : NULL);
+	arr = vex_page_agents(&l, limit, agent_json, &next);
+	tok = next_token(c, scope, next);
 	vex_http_json(c->resp, 200, json_pack("{s:o, s:o*}", "data", arr, "nextToken", tok));
 out:
 	vex_agent_list_release(&l);
@@ -413,25 +386,12 @@ static void agents_get(struct vex_ctx *c)
 
 static void agents_patch(struct vex_ctx *c)
 {
-	struct vex_field_error e;
 	struct vex_agent *a = NULL;
 	json_t *body = NULL;
-	int rc;
 
 	if (vex_lookup_agent(c, &a) || body_object(c, 0, &body))
 		goto out;
-	rc = agent_fields(body, 0, a, &e);
-	if (rc == 0)
-		rc = base_url_check(c, body, a, &e);
-	if (rc == VEX_EINVAL) {
-		field_error(c, &e);
-		goto out;
-	}
-	if (rc) {
-		vex_ctx_fail(c, rc, "agent not found");
-		goto out;
-	}
-	save_agent(c, a);
+	agent_save(c, body, a, 0);
 out:
 	vex_agent_free(a);
 	json_decref(body);
@@ -453,7 +413,8 @@ static void set_status(struct vex_ctx *c, enum vex_agent_status st)
 		data_json(c, 200, agent_json(a));
 	else {
 		a->status = st;
-		save_agent(c, a);
+		if (vex_lookup_agent_save(c, a, 0) == 0)
+			data_json(c, 200, agent_json(a));
 	}
 	vex_agent_free(a);
 }
@@ -522,7 +483,7 @@ static void events_page(struct vex_ctx *c, const char *agent_id)
 	struct vex_job_list l = { 0 };
 	char scope[SCOPE_MAX], after[VEX_UUID_LEN + 1], st[16];
 	json_t *arr, *tok;
-	size_t i, n;
+	const char *next;
 	int limit, rc;
 
 	vex_job_filter_init(&f);
@@ -552,11 +513,8 @@ static void events_page(struct vex_ctx *c, const char *agent_id)
 		vex_ctx_fail(c, rc, "agent not found");
 		goto out;
 	}
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, vex_jobview_events(l.items[i]));
-	tok = next_token(c, scope, l.n > (size_t)limit ? l.items[n - 1]->id : NULL);
+	arr = vex_page_jobs(&l, limit, vex_jobview_events, &next);
+	tok = next_token(c, scope, next);
 	vex_http_json(c->resp, 200, json_pack("{s:o, s:o*}", "data", arr, "nextToken", tok));
 out:
 	vex_job_list_release(&l);
@@ -626,8 +584,4 @@ static const struct vex_route routes[] = {
 	{ "GET", "/v1/events/{id}", events_get, 0 },
 };
 
-size_t vex_dialect_events_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_dialect_events_routes = VEX_ROUTE_TABLE(routes);

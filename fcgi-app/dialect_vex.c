@@ -17,6 +17,7 @@
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
+#include "fcgi-app/page.h"
 
 /* ---- mapping helpers ---- */
 
@@ -141,41 +142,30 @@ out:
 
 /* ---- agents ---- */
 
-static void agents_create(struct vex_ctx *c)
+/* The fields of "body" into "a", then stored (created or updated) and answered 200 with the agent. */
+static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
 {
 	struct vex_field_error e;
+	int rc = agent_fields(body, create, a, &e);
+
+	if (rc == VEX_EINVAL)
+		vex_ctx_field_error(c, &e);
+	else if (rc != 0)
+		vex_ctx_fail(c, rc, "agent not found");
+	else if (vex_lookup_agent_save(c, a, create) == 0)
+		vex_http_json(c->resp, 200, agent_json(a));
+}
+
+static void agents_create(struct vex_ctx *c)
+{
 	struct vex_agent *a = NULL;
 	json_t *body = NULL;
-	int rc;
 
 	if (body_object(c, &body) != 0)
 		goto out;
-	a = vex_agent_new();
-	if (a == NULL) {
-		vex_ctx_fail(c, VEX_ENOMEM, NULL);
-		goto out;
-	}
-	vex_uuid7(a->id);
-	memcpy(a->owner, c->who.sub, sizeof(a->owner));
-	a->plan = c->who.plan;
-	a->owner_admin = c->who.role == VEX_ROLE_ADMIN;
-	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
-	a->spawn_shadow = 0;
-	a->status = VEX_AGENT_ACTIVE;
-	a->created_at = c->req->now_us;
-	a->updated_at = c->req->now_us;
-	rc = agent_fields(body, 1, a, &e);
-	if (rc == VEX_EINVAL) {
-		vex_ctx_field_error(c, &e);
-		goto out;
-	}
-	if (rc == 0)
-		rc = vex_store_agent_insert(c->env->store, a);
-	if (rc != 0) {
-		vex_ctx_fail(c, rc, "agent not found");
-		goto out;
-	}
-	vex_http_json(c->resp, 200, agent_json(a));
+	a = vex_lookup_agent_new(c);
+	if (a != NULL)
+		agent_save(c, body, a, 1);
 out:
 	vex_agent_free(a);
 	json_decref(body);
@@ -186,8 +176,8 @@ static void agents_list(struct vex_ctx *c)
 	struct vex_agent_list l = { 0 };
 	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2];
 	const char *owner;
-	json_t *root = NULL, *arr;
-	size_t i, n;
+	const char *next;
+	json_t *arr;
 	int limit, rc;
 
 	if (query_page(c, &limit, cursor, owner_buf, sizeof(owner_buf), &owner) != 0)
@@ -198,14 +188,8 @@ static void agents_list(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "agent not found");
 		goto out;
 	}
-	root = json_object();
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, agent_json(l.items[i]));
-	json_object_set_new(root, "agents", arr);
-	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
-	vex_http_json(c->resp, 200, root);
+	arr = vex_page_agents(&l, limit, agent_json, &next);
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:s?}", "agents", arr, "next_cursor", next));
 out:
 	vex_agent_list_release(&l);
 }
@@ -222,27 +206,12 @@ static void agents_get(struct vex_ctx *c)
 
 static void agents_patch(struct vex_ctx *c)
 {
-	struct vex_field_error e;
 	struct vex_agent *a = NULL;
 	json_t *body = NULL;
-	int rc;
 
 	if (vex_lookup_agent(c, &a) != 0 || body_object(c, &body) != 0)
 		goto out;
-	rc = agent_fields(body, 0, a, &e);
-	if (rc == VEX_EINVAL) {
-		vex_ctx_field_error(c, &e);
-		goto out;
-	}
-	/* updated_at always moves forward, even within one microsecond. */
-	a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
-	if (rc == 0)
-		rc = vex_store_agent_update(c->env->store, a);
-	if (rc != 0) {
-		vex_ctx_fail(c, rc, "agent not found");
-		goto out;
-	}
-	vex_http_json(c->resp, 200, agent_json(a));
+	agent_save(c, body, a, 0);
 out:
 	vex_agent_free(a);
 	json_decref(body);
@@ -393,8 +362,8 @@ static void jobs_list(struct vex_ctx *c)
 	struct vex_job_list l = { 0 };
 	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2], st[32], agent[64];
 	enum vex_job_status s;
-	json_t *root, *arr;
-	size_t i, n;
+	const char *next;
+	json_t *arr;
 	int limit, rc;
 
 	vex_job_filter_init(&f);
@@ -431,14 +400,8 @@ static void jobs_list(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "job not found");
 		goto out;
 	}
-	root = json_object();
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, vex_jobview_vex(l.items[i]));
-	json_object_set_new(root, "jobs", arr);
-	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
-	vex_http_json(c->resp, 200, root);
+	arr = vex_page_jobs(&l, limit, vex_jobview_vex, &next);
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:s?}", "jobs", arr, "next_cursor", next));
 out:
 	vex_job_list_release(&l);
 }
@@ -555,8 +518,4 @@ static const struct vex_route routes[] = {
 	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, 0 },
 };
 
-size_t vex_dialect_vex_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_dialect_vex_routes = VEX_ROUTE_TABLE(routes);

@@ -82,8 +82,4 @@ static const struct vex_route routes[] = {
 	{ "GET", "/health/detailed", health_detailed, 0 },
 };
 
-size_t vex_health_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_health_routes = VEX_ROUTE_TABLE(routes);

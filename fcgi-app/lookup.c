@@ -1,6 +1,8 @@
 /* lookup.c - the agent or job a request's path names, for every presenter. */
 #include "fcgi-app/lookup.h"
 
+#include <string.h>
+
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/store/store.h"
@@ -18,6 +20,40 @@ int vex_lookup_agent(struct vex_ctx *c, struct vex_agent **ret)
 	if (vex_uuid_valid(c->params[0]))
 		rc = vex_store_agent_get(c->env->store, c->params[0], vex_lookup_scope(c), 0, ret);
 	if (rc)
+		vex_ctx_fail(c, rc, "agent not found");
+	return rc;
+}
+
+struct vex_agent *vex_lookup_agent_new(struct vex_ctx *c)
+{
+	struct vex_agent *a = vex_agent_new();
+
+	if (a == NULL) {
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+		return NULL;
+	}
+	vex_uuid7(a->id);
+	memcpy(a->owner, c->who.sub, sizeof(a->owner));
+	a->plan = c->who.plan;
+	a->owner_admin = c->who.role == VEX_ROLE_ADMIN;
+	a->max_depth = VEX_AGENT_DEPTH_DEFAULT;
+	a->status = VEX_AGENT_ACTIVE;
+	a->created_at = c->req->now_us;
+	a->updated_at = c->req->now_us;
+	return a;
+}
+
+int vex_lookup_agent_save(struct vex_ctx *c, struct vex_agent *a, int create)
+{
+	int rc;
+
+	if (create) {
+		rc = vex_store_agent_insert(c->env->store, a);
+	} else {
+		a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
+		rc = vex_store_agent_update(c->env->store, a);
+	}
+	if (rc != 0)
 		vex_ctx_fail(c, rc, "agent not found");
 	return rc;
 }

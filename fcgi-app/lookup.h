@@ -15,6 +15,14 @@ const char *vex_lookup_scope(const struct vex_ctx *c);
  */
 int vex_lookup_agent(struct vex_ctx *c, struct vex_agent **ret);
 
+/* A new agent of the caller's (a fresh id, owner, plan and role, the default depth, active, created
+ * now). NULL, answered 500, when out of memory. */
+struct vex_agent *vex_lookup_agent_new(struct vex_ctx *c);
+
+/* Store "a": inserted when "create", else updated with updated_at moved forward (even within one
+ * microsecond). Failures are answered through vex_ctx_fail ("agent not found"). 0 or the VEX_E... code. */
+int vex_lookup_agent_save(struct vex_ctx *c, struct vex_agent *a, int create);
+
 /* Soft-delete the agent c->params[0] within vex_lookup_scope: 204, or answered as vex_lookup_agent. */
 int vex_lookup_agent_delete(struct vex_ctx *c);
 

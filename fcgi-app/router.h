@@ -37,6 +37,13 @@ struct vex_route {
 	int flags;
 };
 
+/* One presenter's routes: VEX_ROUTE_TABLE(array) fills it from a static array. */
+struct vex_route_table {
+	const struct vex_route *routes;
+	size_t n;
+};
+#define VEX_ROUTE_TABLE(array) { (array), sizeof(array) / sizeof((array)[0]) }
+
 struct vex_router {
 	struct vex_route routes[VEX_ROUTES_MAX];
 	size_t n;

@@ -6,22 +6,22 @@
 
 #include "fcgi-app/router.h"
 
-/* GET /health (public) and GET /health/detailed (token). *ret points at static storage. */
-size_t vex_health_routes(const struct vex_route **ret);
+/* GET /health (public) and GET /health/detailed (token). */
+extern const struct vex_route_table vex_health_routes;
 
-/* The vex dialect under /api/v1. *ret points at static storage. */
-size_t vex_dialect_vex_routes(const struct vex_route **ret);
+/* The vex dialect under /api/v1. */
+extern const struct vex_route_table vex_dialect_vex_routes;
 
-/* The corex dialect: /execute_tool, /jobs (seed 001), /tools, /retrieve_tools. *ret points at static storage. */
-size_t vex_dialect_corex_routes(const struct vex_route **ret);
+/* The corex dialect: /execute_tool, /jobs (seed 001), /tools, /retrieve_tools. */
+extern const struct vex_route_table vex_dialect_corex_routes;
 
-/* The events dialect: /v1/agents, /v1/events (seed 002). *ret points at static storage. */
-size_t vex_dialect_events_routes(const struct vex_route **ret);
+/* The events dialect: /v1/agents, /v1/events (seed 002). */
+extern const struct vex_route_table vex_dialect_events_routes;
 
-/* Credentials under /api/v1: keys (API keys) and tokens (JWTs), admin only. *ret points at static storage. */
-size_t vex_keys_routes(const struct vex_route **ret);
+/* Credentials under /api/v1: keys (API keys) and tokens (JWTs), admin only. */
+extern const struct vex_route_table vex_keys_routes;
 
-/* Webhooks: /webhooks (corex) and /api/v1/webhooks (vex), with their deliveries. *ret points at static storage. */
-size_t vex_webhooks_routes(const struct vex_route **ret);
+/* Webhooks: /webhooks (corex) and /api/v1/webhooks (vex), with their deliveries. */
+extern const struct vex_route_table vex_webhooks_routes;
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/store/store.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/page.h"
 
 #define SECRET_RAW 32       /* random bytes behind "whsec_" */
 #define SECRET_LEN (6 + VEX_B64_ENCODED_LEN(SECRET_RAW, 1)) /* "whsec_" + padded base64 */
@@ -442,13 +443,29 @@ out:
 	json_decref(body);
 }
 
+static json_t *hook_row(const void *list, size_t i, const void *arg, const char **id)
+{
+	const struct vex_webhook *h = ((const struct vex_webhook_list *)list)->items[i];
+
+	*id = h->id;
+	return hook_json(arg, h);
+}
+
+static json_t *delivery_row(const void *list, size_t i, const void *arg, const char **id)
+{
+	const struct vex_delivery *d = &((const struct vex_delivery_list *)list)->items[i];
+
+	*id = d->id;
+	return delivery_json(arg, d);
+}
+
 static void hooks_list(struct vex_ctx *c)
 {
 	struct vex_webhook_list l = { NULL, 0 };
 	char cursor[VEX_HOOK_ID_LEN + 1], owner_buf[VEX_SUB_MAX + 2];
 	const char *owner = NULL;
-	json_t *root, *arr;
-	size_t i, n;
+	const char *next;
+	json_t *arr;
 	int limit, rc;
 
 	if (query_page(c, "hook_", &limit, cursor, sizeof(cursor)) != 0 ||
@@ -460,13 +477,8 @@ static void hooks_list(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, NULL);
 		goto out;
 	}
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	arr = json_array();
-	for (i = 0; arr && i < n; i++)
-		json_array_append_new(arr, hook_json(c, l.items[i]));
-	root = json_pack("{s:o, s:o}", "webhooks", arr, "next_cursor",
-			 l.n > (size_t)limit ? json_string(l.items[n - 1]->id) : json_null());
-	vex_http_json(c->resp, 200, root);
+	arr = vex_page_rows(&l, l.n, limit, hook_row, c, &next);
+	vex_http_json(c->resp, 200, json_pack("{s:o, s:s?}", "webhooks", arr, "next_cursor", next));
 out:
 	vex_webhook_list_release(&l);
 }
@@ -546,7 +558,7 @@ static void hooks_deliveries(struct vex_ctx *c)
 	struct vex_webhook *h = NULL;
 	char cursor[VEX_DELIVERY_ID_LEN + 1];
 	json_t *arr;
-	size_t i, n;
+	const char *next;
 	int limit, rc;
 
 	if (load_hook(c, &h) != 0 || query_page(c, "msg_", &limit, cursor, sizeof(cursor)) != 0)
@@ -556,13 +568,9 @@ static void hooks_deliveries(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, NULL);
 		goto out;
 	}
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	arr = json_array();
-	for (i = 0; arr && i < n; i++)
-		json_array_append_new(arr, delivery_json(c, &l.items[i]));
+	arr = vex_page_rows(&l, l.n, limit, delivery_row, c, &next);
 	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:o, s:o}", "webhook_id", h->id, "deliveries", arr, "next_cursor",
-				l.n > (size_t)limit ? json_string(l.items[n - 1].id) : json_null()));
+		      json_pack("{s:s, s:o, s:s?}", "webhook_id", h->id, "deliveries", arr, "next_cursor", next));
 out:
 	vex_delivery_list_release(&l);
 	vex_webhook_free(h);
@@ -583,8 +591,4 @@ static const struct vex_route routes[] = {
 	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0 },
 };
 
-size_t vex_webhooks_routes(const struct vex_route **ret)
-{
-	*ret = routes;
-	return sizeof(routes) / sizeof(routes[0]);
-}
+const struct vex_route_table vex_webhooks_routes = VEX_ROUTE_TABLE(routes);

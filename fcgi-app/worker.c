@@ -68,10 +68,13 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	struct vex_env env;
 	struct vex_http_req req;
 	struct vex_http_resp resp;
-	const struct vex_route *routes;
+	static const struct vex_route_table *const tables[] = {
+		&vex_health_routes,	   &vex_dialect_vex_routes, &vex_dialect_corex_routes,
+		&vex_dialect_events_routes, &vex_keys_routes,	     &vex_webhooks_routes,
+	};
 	FCGX_Request fr;
 	sigset_t term, old;
-	size_t n;
+	size_t i;
 	int rc, status = 1, wake_fd = -1, fr_ready = 0;
 	struct vex_sealring hook_keys;
 	char kerr[512];
@@ -115,28 +118,9 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	if (vex_commitq_open(cfg->commit_socket, cfg->db_busy_timeout_ms + 2000, &env.commitq) != 0)
 		env.commitq = NULL;
 
-	n = vex_health_routes(&routes);
-	rc = vex_router_add(&rt, routes, n);
-	if (rc == 0) {
-		n = vex_dialect_vex_routes(&routes);
-		rc = vex_router_add(&rt, routes, n);
-	}
-	if (rc == 0) {
-		n = vex_dialect_corex_routes(&routes);
-		rc = vex_router_add(&rt, routes, n);
-	}
-	if (rc == 0) {
-		n = vex_dialect_events_routes(&routes);
-		rc = vex_router_add(&rt, routes, n);
-	}
-	if (rc == 0) {
-		n = vex_keys_routes(&routes);
-		rc = vex_router_add(&rt, routes, n);
-	}
-	if (rc == 0) {
-		n = vex_webhooks_routes(&routes);
-		rc = vex_router_add(&rt, routes, n);
-	}
+	rc = 0;
+	for (i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
+		rc = vex_router_add(&rt, tables[i]->routes, tables[i]->n);
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "route table full", NULL);
 		goto out;
