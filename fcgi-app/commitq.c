@@ -178,9 +178,10 @@ static char *request_text(const struct vex_job *j)
 
 	if (!job)
 		return NULL;
-	/* the submitter's role travels beside the job, as its idempotency key does (not part of its view) */
-	req = json_pack("{s:o, s:s?, s:b}", "job", job, "idempotency_key", j->idempotency_key, "owner_admin",
-			j->owner_admin);
+	/* the submitter's role and queued-job cap travel beside the job, as its idempotency key does
+	 * (not part of its view) */
+	req = json_pack("{s:o, s:s?, s:b, s:i}", "job", job, "idempotency_key", j->idempotency_key, "owner_admin",
+			j->owner_admin, "queued_cap", j->queued_cap);
 	if (req)
 		text = vex_json_dump(req);
 	json_decref(req);
@@ -386,6 +387,7 @@ static int client_take(struct client *c, struct vex_job **ret)
 	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
 		goto out;
 	job->owner_admin = json_is_true(json_object_get(v, "owner_admin"));
+	job->queued_cap = (int)json_integer_value(json_object_get(v, "queued_cap")); /* absent: 0, no cap */
 	vex_buf_drop(&c->in, 4 + (size_t)len);
 	*ret = job;
 	job = NULL;

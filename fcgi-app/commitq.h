@@ -14,7 +14,9 @@
  * answers them all after one fsync. Nothing is acknowledged before it is durable.
  *
  * Protocol (unix stream socket): frames of a 4-byte big-endian length and a JSON object.
- * Request {"job":<canonical job JSON>,"idempotency_key":string|null}; reply {"rc":int,
+ * Request {"job":<canonical job JSON>,"idempotency_key":string|null,"owner_admin":bool,
+ * "queued_cap":int} (the job's fields outside its view; the cap is checked in the batch's
+ * transaction, vex_store_jobs_insert_batch); reply {"rc":int,
  * "created":bool,"job":<canonical job JSON>,"idempotency_key":string}, where "job" (the row
  * found) comes only with an idempotent hit: a created job is the request marked new
  * (vex_job_dup_as_new). One request in flight per connection.

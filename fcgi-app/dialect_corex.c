@@ -296,6 +296,10 @@ static void jobs_submit(struct vex_ctx *c)
 		rc = timeout_field(body, &timeout, &e);
 	if (rc == 0)
 		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
+	if (rc == VEX_ELIMIT) {
+		corex_error(c, e.status, e.code, e.message, NULL);
+		goto out;
+	}
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
 		corex_error(c, 400, corex_code(&e), msg, argument_name(&e));

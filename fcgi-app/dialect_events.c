@@ -458,6 +458,10 @@ static void agents_execute(struct vex_ctx *c)
 		field_error(c, &e);
 		goto out;
 	}
+	if (rc == VEX_ELIMIT) { /* the cap's own code and status, in this dialect's error shape */
+		vex_ctx_field_error(c, &e);
+		goto out;
+	}
 	if (rc) {
 		vex_ctx_fail(c, rc, "agent not found");
 		goto out;

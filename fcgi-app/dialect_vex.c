@@ -260,7 +260,7 @@ static void agents_execute(struct vex_ctx *c)
 	}
 	if (rc == 0)
 		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, key, &j, &created, &e);
-	if (rc == VEX_EINVAL) {
+	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}
@@ -325,7 +325,7 @@ static void tools_execute(struct vex_ctx *c)
 		goto out;
 	}
 	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
-	if (rc == VEX_EINVAL) {
+	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}

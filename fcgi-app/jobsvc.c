@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/caps.h"
 #include "core/base/err.h"
 #include "core/jobs/jobcache.h"
 #include "core/base/log.h"
@@ -43,8 +44,10 @@ out:
 	return rc;
 }
 
-/* Insert, publish, and wake the runner when a job was created. */
-static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+/* Insert, publish, and wake the runner when a job was created. At the owner's queued-job cap:
+ * VEX_ELIMIT with "e" the refusal. */
+static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
+		     struct vex_field_error *e)
 {
 	struct vex_job *got = NULL;
 	int created = 0, rc;
@@ -61,6 +64,8 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 			rc = 0;
 		}
 	}
+	if (rc == VEX_ELIMIT)
+		vex_cap_refuse(VEX_CAP_QUEUED_JOBS, j->queued_cap, j->plan, e);
 	if (rc)
 		return rc;
 	vex_jobcache_publish(env->cache, got);
@@ -119,6 +124,7 @@ static void job_defaults(struct vex_env *env, const struct vex_principal *who, s
 	j->max_attempts = env->cfg && env->cfg->max_attempts > 0 ? env->cfg->max_attempts : 1;
 	j->timeout_ms = env->cfg && env->cfg->default_timeout_ms > 0 ? env->cfg->default_timeout_ms : 300000;
 	j->created_at = vex_now_us();
+	j->queued_cap = vex_cap_limit(env->cfg, VEX_CAP_QUEUED_JOBS, who->plan, j->owner_admin);
 }
 
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
@@ -161,7 +167,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = queue_job(env, j, ret, ret_created);
+	rc = queue_job(env, j, ret, ret_created, e);
 out:
 	json_decref(input);
 	vex_job_free(j);
@@ -208,7 +214,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = queue_job(env, j, ret, ret_created);
+	rc = queue_job(env, j, ret, ret_created, e);
 out:
 	vex_tool_match_release(&t);
 	vex_job_free(j);

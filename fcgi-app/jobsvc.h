@@ -42,8 +42,10 @@ int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e);
 /*
  * Queue an execution of the agent "agent_id" (visible to who, not deleted) with "prompt" (validated)
  * and optional "context_id". Honours "idem_key" (same owner + key -> the same job,
- * *ret_created = 0). Commits, publishes to the cache, wakes the runner.
- * VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_EBUSY, VEX_EIO.
+ * *ret_created = 0). Commits, publishes to the cache, wakes the runner. Held to the owner's
+ * queued-job cap (core/base/caps.h; a replay never is): VEX_ELIMIT with "e" the refusal (409
+ * QUEUED_JOB_LIMIT_REACHED), nothing stored.
+ * VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_ELIMIT (e filled), VEX_EBUSY, VEX_EIO.
  */
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
 			    const char *prompt, const char *context_id, const char *idem_key,

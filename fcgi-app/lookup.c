@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/base/caps.h"
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/store/store.h"
@@ -45,16 +46,25 @@ struct vex_agent *vex_lookup_agent_new(struct vex_ctx *c)
 
 int vex_lookup_agent_save(struct vex_ctx *c, struct vex_agent *a, int create)
 {
+	struct vex_field_error e;
+	enum vex_cap hit = VEX_CAP_AGENTS;
+	struct vex_caps caps;
 	int rc;
 
+	vex_caps_of(c->env->cfg, &c->who, &caps);
 	if (create) {
-		rc = vex_store_agent_insert(c->env->store, a);
+		rc = vex_store_agent_insert(c->env->store, a, &caps, &hit);
 	} else {
 		a->updated_at = c->req->now_us > a->updated_at ? c->req->now_us : a->updated_at + 1;
-		rc = vex_store_agent_update(c->env->store, a);
+		rc = vex_store_agent_update(c->env->store, a, &caps, &hit);
 	}
-	if (rc != 0)
+	if (rc == VEX_ELIMIT) {
+		/* the vex and events dialects share this error shape */
+		vex_cap_refuse(hit, caps.max[hit], c->who.plan, &e);
+		vex_ctx_field_error(c, &e);
+	} else if (rc != 0) {
 		vex_ctx_fail(c, rc, "agent not found");
+	}
 	return rc;
 }
 

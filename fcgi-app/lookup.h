@@ -20,7 +20,9 @@ int vex_lookup_agent(struct vex_ctx *c, struct vex_agent **ret);
 struct vex_agent *vex_lookup_agent_new(struct vex_ctx *c);
 
 /* Store "a": inserted when "create", else updated with updated_at moved forward (even within one
- * microsecond). Failures are answered through vex_ctx_fail ("agent not found"). 0 or the VEX_E... code. */
+ * microsecond), held to the caller's agent and schedule caps (core/base/caps.h: 409
+ * AGENT_LIMIT_REACHED or SCHEDULE_LIMIT_REACHED, nothing stored). Other failures are answered
+ * through vex_ctx_fail ("agent not found"). 0 or the VEX_E... code. */
 int vex_lookup_agent_save(struct vex_ctx *c, struct vex_agent *a, int create);
 
 /* Soft-delete the agent c->params[0] within vex_lookup_scope: 204, or answered as vex_lookup_agent. */

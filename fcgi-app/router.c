@@ -184,6 +184,10 @@ void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound)
 		vex_http_error(c->resp, c->req, 404, "NOT_FOUND", notfound, NULL);
 		return;
 	}
+	if (rc == VEX_ELIMIT) { /* a presenter that did not render the cap's own refusal */
+		vex_http_error(c->resp, c->req, 409, "LIMIT_REACHED", "a per-owner limit was reached", NULL);
+		return;
+	}
 	if (rc == VEX_EBUSY) {
 		vex_http_header(c->resp, "Retry-After", "1");
 		vex_http_error(c->resp, c->req, 503, "SERVICE_UNAVAILABLE", "database busy, retry shortly", NULL);
@@ -228,8 +232,8 @@ void vex_ctx_stream_token(struct vex_ctx *c, const struct vex_job *j, const char
 	int64_t exp_s = c->req->now_us / 1000000 + cfg->stream_token_ttl_s;
 	int rc;
 
-	rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, exp_s, tok,
-				  sizeof(tok));
+	rc = vex_streamtoken_mint(cfg->jwt_secret, cfg->jwt_secret_len, j->id, c->who.sub, c->who.role, c->who.plan,
+				  exp_s, tok, sizeof(tok));
 	if (rc) {
 		vex_ctx_fail(c, rc, "job not found");
 		return;

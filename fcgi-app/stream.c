@@ -12,6 +12,7 @@
 #include "core/auth/jwt.h"
 #include "core/auth/credential.h"
 #include "core/base/buf.h"
+#include "core/base/caps.h"
 #include "core/base/err.h"
 #include "core/base/json.h"
 #include "core/jobs/jobview.h"
@@ -393,8 +394,9 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 	struct vex_buf b;
 	enum vex_job_status last_status;
 	int64_t after = -1;
+	struct vex_field_error e;
 	char limit[160];
-	int rc;
+	int rc, cap;
 
 	memset(&q, 0, sizeof(q));
 	vex_buf_init(&b, VEX_STREAM_OUT_MAX);
@@ -415,10 +417,10 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 		fail_dialect(s, c, 503, "STREAMS_FULL", limit, "Retry-After: 5\r\n");
 		goto out;
 	}
-	if (vex_stream_owner_count(s, who.sub) >= s->cfg->streams_per_owner) {
-		snprintf(limit, sizeof(limit), "too many open streams: at most %d per owner",
-			 s->cfg->streams_per_owner);
-		fail_dialect(s, c, 429, "TOO_MANY_STREAMS", limit, "Retry-After: 1\r\n");
+	cap = vex_cap_limit(s->cfg, VEX_CAP_STREAMS, who.plan, who.role == VEX_ROLE_ADMIN);
+	if (cap > 0 && vex_stream_owner_count(s, who.sub) >= cap) {
+		vex_cap_refuse(VEX_CAP_STREAMS, cap, who.plan, &e);
+		fail_dialect(s, c, e.status, e.code, e.message, NULL);
 		goto out;
 	}
 	/* Idle until now: the feed starts here (every later change is read from this point on). */

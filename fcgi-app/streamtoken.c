@@ -1,4 +1,4 @@
-/* streamtoken.c - stream tokens: {job, owner, role, exp} sealed with the JWT secret under their own label. */
+/* streamtoken.c - stream tokens: {job, owner, role, plan, exp} sealed with the JWT secret under their own label. */
 #include "fcgi-app/streamtoken.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static int owner_ok(const char *owner)
 }
 
 int vex_streamtoken_mint(const unsigned char *secret, size_t secret_len, const char *job_id, const char *owner,
-			 enum vex_role role, int64_t exp_s, char *out, size_t cap)
+			 enum vex_role role, enum vex_plan plan, int64_t exp_s, char *out, size_t cap)
 {
 	char *payload = NULL;
 	json_t *v = NULL;
@@ -29,8 +29,10 @@ int vex_streamtoken_mint(const unsigned char *secret, size_t secret_len, const c
 
 	if (!secret || secret_len == 0 || !job_id || !vex_uuid_valid(job_id) || !owner_ok(owner))
 		return VEX_EINVAL;
-	v = json_pack("{s:i, s:s, s:s, s:s, s:I}", "v", 1, "job", job_id, "sub", owner, "role", vex_role_name(role),
-		      "exp", (json_int_t)exp_s);
+	if ((unsigned)plan >= VEX_PLAN_COUNT)
+		return VEX_EINVAL;
+	v = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I}", "v", 1, "job", job_id, "sub", owner, "role",
+		      vex_role_name(role), "plan", vex_plan_name(plan), "exp", (json_int_t)exp_s);
 	payload = v ? vex_json_dump(v) : NULL;
 	if (!payload) {
 		rc = VEX_ENOMEM;
@@ -47,7 +49,8 @@ out:
 int vex_streamtoken_verify(const unsigned char *secret, size_t secret_len, const char *token, const char *job_id,
 			   int64_t now_s, struct vex_principal *ret, const char **reason)
 {
-	const char *why = "stream_token is not valid", *job, *sub, *role_name;
+	const char *why = "stream_token is not valid", *job, *sub, *role_name, *plan_name;
+	enum vex_plan plan = VEX_PLAN_FREE;
 	struct vex_principal p;
 	enum vex_role role;
 	json_t *v = NULL, *exp;
@@ -58,10 +61,12 @@ int vex_streamtoken_verify(const unsigned char *secret, size_t secret_len, const
 	job = json_string_value(json_object_get(v, "job"));
 	sub = json_string_value(json_object_get(v, "sub"));
 	role_name = json_string_value(json_object_get(v, "role"));
+	plan_name = json_string_value(json_object_get(v, "plan")); /* absent in tokens minted before plans: free */
 	exp = json_object_get(v, "exp");
 	/* Sealed by us, so malformed content means another version of vex: not valid either. */
 	if (!job || !owner_ok(sub) || !role_name ||
-	    vex_role_parse(role_name, &role) != 0 || !json_is_integer(exp))
+	    vex_role_parse(role_name, &role) != 0 || !json_is_integer(exp) ||
+	    (plan_name && vex_plan_parse(plan_name, &plan) != 0))
 		goto out;
 	if (json_integer_value(exp) <= now_s) {
 		why = "stream_token expired";
@@ -74,7 +79,7 @@ int vex_streamtoken_verify(const unsigned char *secret, size_t secret_len, const
 	memset(&p, 0, sizeof(p));
 	memcpy(p.sub, sub, strlen(sub) + 1);
 	p.role = role;
-	p.plan = VEX_PLAN_FREE;
+	p.plan = plan;
 	*ret = p;
 	rc = 0;
 out:

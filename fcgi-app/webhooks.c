@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/base/base64.h"
+#include "core/base/caps.h"
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/jobs/jobview.h"
@@ -376,9 +377,9 @@ static void hooks_create(struct vex_ctx *c)
 {
 	struct vex_field_error e;
 	struct vex_webhook *h = NULL;
-	char secret[SECRET_LEN + 1] = "", loc[64], msg[160], ad[VEX_HOOK_SECRET_AD_MAX + 1];
+	char secret[SECRET_LEN + 1] = "", loc[64], ad[VEX_HOOK_SECRET_AD_MAX + 1];
+	struct vex_caps caps;
 	json_t *body = NULL, *out;
-	int64_t n = 0;
 	int rc;
 
 	if (body_object(c, 0, &body) != 0)
@@ -394,17 +395,8 @@ static void hooks_create(struct vex_ctx *c)
 		field_error(c, &e);
 		goto out;
 	}
-	if (rc == 0)
-		rc = vex_store_webhooks_count(c->env->store, c->who.sub, &n);
 	if (rc) {
 		vex_ctx_fail(c, rc, NULL);
-		goto out;
-	}
-	/* Counted, then inserted: two creates racing at the last free place may both pass. */
-	if (n >= c->env->cfg->hooks_per_owner) {
-		snprintf(msg, sizeof(msg), "webhook limit reached: at most %d webhooks per owner; delete one first",
-			 c->env->cfg->hooks_per_owner);
-		hook_error(c, 409, "WEBHOOK_LIMIT", msg, NULL);
 		goto out;
 	}
 	vex_uuid7_prefixed("hook_", h->id, sizeof(h->id));
@@ -423,7 +415,14 @@ static void hooks_create(struct vex_ctx *c)
 		goto out;
 	}
 	h->created_at = h->updated_at = c->req->now_us;
-	rc = vex_store_webhook_insert(c->env->store, h);
+	vex_caps_of(c->env->cfg, &c->who, &caps);
+	/* Counted and inserted in one write transaction: creates racing for the last place get one. */
+	rc = vex_store_webhook_insert(c->env->store, h, &caps);
+	if (rc == VEX_ELIMIT) {
+		vex_cap_refuse(VEX_CAP_WEBHOOKS, caps.max[VEX_CAP_WEBHOOKS], c->who.plan, &e);
+		hook_error(c, e.status, e.code, e.message, NULL);
+		goto out;
+	}
 	if (rc) {
 		vex_ctx_fail(c, rc, NULL);
 		goto out;

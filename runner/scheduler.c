@@ -44,10 +44,11 @@ static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int
 		.now_us = now,
 		.max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts : 1,
 		.timeout_ms = cfg->default_timeout_ms > 0 ? cfg->default_timeout_ms : 300000,
+		.queued_caps = cfg->caps[VEX_CAP_QUEUED_JOBS],
 	};
 	char when[VEX_RFC3339_LEN];
 	struct vex_job *j = NULL;
-	int rc;
+	int rc, queued;
 
 	rc = vex_store_schedule_fire(s->store, &f, &j);
 	if (rc == VEX_EEXIST || rc == VEX_ENOTFOUND) /* another runner, or paused/deleted meanwhile */
@@ -60,9 +61,15 @@ static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int
 		return 0;
 	}
 	vex_jobcache_publish(s->cache, j);
-	vex_log(VEX_LOG_INFO, "schedule fired", "agent_id", agent_id, "slot", when, "job_id", j->id, NULL);
+	queued = j->status == VEX_JOB_QUEUED;
+	/* not queued: its owner is at the queued-job cap, and the run is recorded as failed */
+	if (queued)
+		vex_log(VEX_LOG_INFO, "schedule fired", "agent_id", agent_id, "slot", when, "job_id", j->id, NULL);
+	else
+		vex_log(VEX_LOG_WARN, "scheduled run refused", "agent_id", agent_id, "slot", when, "job_id", j->id,
+			"error", j->error_code ? j->error_code : "", NULL);
 	vex_job_free(j);
-	return 1;
+	return queued;
 }
 
 /* Log the slots in [lo, hi] that passed the window unfired (once per runner: lo moves on). */

@@ -30,7 +30,7 @@ struct load_ctx {
 	FILE *f;
 	int lineno;    /* lines handed to inih so far: the line being handled */
 	int err_line;  /* first line with an error of ours, 0 when none */
-	char msg[512]; /* its explanation, without the "file:line: " prefix */
+	char msg[1280]; /* its explanation, without the "file:line: " prefix */
 };
 
 
@@ -56,7 +56,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 {
 	struct load_ctx *ctx = user;
 	const struct key_def *d;
-	char known[256];
+	char known[1024];
 
 	if (ctx->err_line)
 		return 1; /* only the first error is reported; inih keeps going */
@@ -70,6 +70,13 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		goto bad;
 	}
 	d = vex_config_find_key(section, name);
+	if (!d && strcmp(name, "per_owner") == 0 &&
+	    (strcmp(section, "webhooks") == 0 || strcmp(section, "streams") == 0)) {
+		snprintf(ctx->msg, sizeof(ctx->msg),
+			 "'per_owner' in [%s] became per plan: [limits] max_%s_free, max_%s_standard, max_%s_pro, "
+			 "max_%s_enterprise (docs/limits.md)", section, section, section, section, section);
+		goto bad;
+	}
 	if (!d) {
 		vex_config_section_keys(section, known, sizeof(known));
 		snprintf(ctx->msg, sizeof(ctx->msg), "unknown key '%s' in [%s]; allowed keys: %s", name, section,
@@ -86,6 +93,20 @@ static int conf_handler(void *user, const char *section, const char *name, const
 bad:
 	ctx->err_line = ctx->lineno;
 	return 0;
+}
+
+/* The per-owner caps of core/base/limits.h, by enum vex_cap and plan. */
+static void set_cap_defaults(struct vex_config *cfg)
+{
+	static const int defaults[VEX_CAP_COUNT][VEX_PLAN_COUNT] = {
+		[VEX_CAP_AGENTS] = VEX_CAP_AGENTS_DEFAULT,
+		[VEX_CAP_SCHEDULES] = VEX_CAP_SCHEDULES_DEFAULT,
+		[VEX_CAP_QUEUED_JOBS] = VEX_CAP_QUEUED_JOBS_DEFAULT,
+		[VEX_CAP_WEBHOOKS] = VEX_CAP_WEBHOOKS_DEFAULT,
+		[VEX_CAP_STREAMS] = VEX_CAP_STREAMS_DEFAULT,
+	};
+
+	memcpy(cfg->caps, defaults, sizeof(cfg->caps));
 }
 
 static void set_defaults(struct vex_config *cfg)
@@ -112,8 +133,8 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->plan_rate_per_minute[VEX_PLAN_STANDARD] = 30;
 	cfg->plan_rate_per_minute[VEX_PLAN_PRO] = 100;
 	cfg->plan_rate_per_minute[VEX_PLAN_ENTERPRISE] = 1000;
+	set_cap_defaults(cfg);
 	cfg->streams_max = 4096;
-	cfg->streams_per_owner = 100;
 	cfg->stream_ping_s = 15;
 	cfg->stream_poll_ms = 20;
 	cfg->stream_token_ttl_s = 300;
@@ -131,7 +152,6 @@ static void set_defaults(struct vex_config *cfg)
 		cfg->hook_retries = (int)(sizeof(def) / sizeof(def[0]));
 	}
 	cfg->hook_disable_after_s = 86400;
-	cfg->hooks_per_owner = 100;
 	cfg->tools_output_max = 1048576;
 	cfg->tools_kill_grace_ms = 2000;
 	cfg->mcp_init_timeout_ms = 10000;

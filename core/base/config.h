@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/limits.h"
+
 #define VEX_JWT_SECRET_MIN 32
 #define VEX_JWT_SECRET_MAX 512
 #define VEX_HOOK_RETRIES_MAX 32 /* [webhooks] retry_s entries */
@@ -45,8 +47,11 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             free_per_minute, standard_per_minute, pro_per_minute, enterprise_per_minute:
  *             execution requests (/execute_tool, /jobs/submit) per principal per minute
  *             (defaults 10, 30, 100, 1000)
+ *             max_agents_<plan>, max_schedules_<plan>, max_queued_jobs_<plan>, max_webhooks_<plan>,
+ *             max_streams_<plan> (<plan>: free, standard, pro, enterprise): per-owner caps
+ *             (core/base/limits.h VEX_CAP_*_DEFAULT, docs/limits.md)
  *   [streams] socket (default <home>/run/stream.sock: vex-api's stream server),
- *             max (default 4096: open streams in all), per_owner (default 100),
+ *             max (default 4096: open streams in all; per owner: [limits] max_streams_<plan>),
  *             ping_s (default 15: a comment line when nothing else was sent),
  *             poll_ms (default 20: how often the stream server looks for job events),
  *             token_ttl_s (default 300: lifetime of a stream_token),
@@ -56,7 +61,6 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             retry_s (default 5,30,120,600,1800,3600,7200,14400,28800,28800: waits between
  *             attempts, seconds, decimals allowed; jittered +-20%),
  *             disable_after_s (default 86400: a hook failing that long is disabled),
- *             per_owner (default 100: hooks per owner),
  *             secret_key_file (default <home>/webhook.key: 64 hex digits, the AES-256-GCM key that
  *             encrypts signing secrets in the database; made 0600 at first start when absent),
  *             secret_key_file_previous (default none: a key being rotated out, read only; secrets
@@ -115,10 +119,10 @@ struct vex_config {
 
 	int plan_concurrency[VEX_PLAN_COUNT];
 	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
+	int caps[VEX_CAP_COUNT][VEX_PLAN_COUNT];  /* per-owner caps by enum vex_cap and plan */
 
 	char *stream_socket;
 	int streams_max;
-	int streams_per_owner;
 	int stream_ping_s;
 	int stream_poll_ms;
 	int stream_token_ttl_s;
@@ -130,7 +134,6 @@ struct vex_config {
 	int64_t hook_retry_ms[VEX_HOOK_RETRIES_MAX]; /* waits before attempt 2, 3, ... */
 	int hook_retries;                            /* entries used in hook_retry_ms */
 	int hook_disable_after_s;
-	int hooks_per_owner;
 	char *hook_key_file;          /* the webhook secrets' encryption key (core/hooks/sealbox.h) */
 	char *hook_key_file_previous; /* NULL, or the key being rotated out (read only) */
 

@@ -14,6 +14,12 @@
 #include "core/base/log.h"
 
 #define OFF(m) offsetof(struct vex_config, m)
+/* [limits] max_<thing>_<plan>: the four plans of one per-owner cap. */
+#define CAP_KEY(thing, cap, plan, name) \
+	{ "limits", "max_" thing "_" name, K_INT, OFF(caps[cap][plan]), 1, VEX_CAP_MAX }
+#define CAP_KEYS(thing, cap)                                                                 \
+	CAP_KEY(thing, cap, VEX_PLAN_FREE, "free"), CAP_KEY(thing, cap, VEX_PLAN_STANDARD, "standard"), \
+		CAP_KEY(thing, cap, VEX_PLAN_PRO, "pro"), CAP_KEY(thing, cap, VEX_PLAN_ENTERPRISE, "enterprise")
 
 const struct key_def vex_config_keys[] = {
 	{"server", "home", K_PATH, OFF(home), 0, 0},
@@ -46,9 +52,13 @@ const struct key_def vex_config_keys[] = {
 	{"limits", "standard_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_STANDARD]), 1, 10000000},
 	{"limits", "pro_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_PRO]), 1, 10000000},
 	{"limits", "enterprise_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_ENTERPRISE]), 1, 10000000},
+	CAP_KEYS("agents", VEX_CAP_AGENTS),
+	CAP_KEYS("schedules", VEX_CAP_SCHEDULES),
+	CAP_KEYS("queued_jobs", VEX_CAP_QUEUED_JOBS),
+	CAP_KEYS("webhooks", VEX_CAP_WEBHOOKS),
+	CAP_KEYS("streams", VEX_CAP_STREAMS),
 	{"streams", "socket", K_SOCKET, OFF(stream_socket), 0, 0},
 	{"streams", "max", K_INT, OFF(streams_max), 1, 1000000},
-	{"streams", "per_owner", K_INT, OFF(streams_per_owner), 1, 1000000},
 	{"streams", "ping_s", K_INT, OFF(stream_ping_s), 1, 3600},
 	{"streams", "poll_ms", K_INT, OFF(stream_poll_ms), 1, 10000},
 	{"streams", "token_ttl_s", K_INT, OFF(stream_token_ttl_s), 10, 86400},
@@ -58,7 +68,6 @@ const struct key_def vex_config_keys[] = {
 	{"webhooks", "concurrency", K_INT, OFF(hook_concurrency), 1, 1024},
 	{"webhooks", "retry_s", K_DELAYS, OFF(hook_retry_ms), 0, 0},
 	{"webhooks", "disable_after_s", K_INT, OFF(hook_disable_after_s), 1, 31536000},
-	{"webhooks", "per_owner", K_INT, OFF(hooks_per_owner), 1, 100000},
 	{"webhooks", "secret_key_file", K_PATH, OFF(hook_key_file), 0, 0},
 	{"webhooks", "secret_key_file_previous", K_PATH, OFF(hook_key_file_previous), 0, 0},
 	{"tools", "commands_file", K_PATH, OFF(tools_commands_file), 0, 0},

@@ -17,6 +17,7 @@ const char *vex_strerror(int code)
 	case VEX_ETOOBIG: return "too large";
 	case VEX_ESTATE: return "not allowed in the current state";
 	case VEX_EFORBIDDEN: return "forbidden";
+	case VEX_ELIMIT: return "limit reached";
 	}
 	return "unknown error";
 }

@@ -15,7 +15,8 @@ enum {
 	VEX_EIO = -9,       /* I/O or network failure (storage, socket, memcached) */
 	VEX_ETOOBIG = -10,  /* a size cap was exceeded */
 	VEX_ESTATE = -11,   /* operation not allowed in the current state */
-	VEX_EFORBIDDEN = -12 /* authenticated but not allowed */
+	VEX_EFORBIDDEN = -12, /* authenticated but not allowed */
+	VEX_ELIMIT = -13     /* a per-owner cap was reached (core/base/caps.h) */
 };
 
 /* A short, static, lower-case description of "code". Never NULL. */

@@ -59,4 +59,29 @@
 #define VEX_TOKEN_TTL_DEFAULT 3600 /* seconds of a token from POST /api/v1/tokens */
 #define VEX_TOKEN_TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
 
+/*
+ * Per-owner caps: the most of each thing one owner may hold at once, per plan, in the order of
+ * enum vex_plan (free, standard, pro, enterprise); [limits] max_<thing>_<plan> overrides each
+ * (1..VEX_CAP_MAX). Admins have none. core/base/caps.h names them and words the refusal.
+ */
+enum vex_cap {
+	VEX_CAP_AGENTS,      /* live (not deleted) agents */
+	VEX_CAP_SCHEDULES,   /* live agents with a schedule, paused ones included */
+	VEX_CAP_QUEUED_JOBS, /* jobs waiting to be claimed (status queued), every dialect and path */
+	VEX_CAP_WEBHOOKS,    /* live (active or disabled) webhooks */
+	VEX_CAP_STREAMS,     /* open event streams on one stream server */
+	VEX_CAP_COUNT
+};
+#define VEX_CAP_AGENTS_DEFAULT { 100, 1000, 10000, 100000 }
+#define VEX_CAP_SCHEDULES_DEFAULT { 10, 100, 1000, 10000 }
+#define VEX_CAP_QUEUED_JOBS_DEFAULT { 100, 1000, 10000, 100000 }
+#define VEX_CAP_WEBHOOKS_DEFAULT { 10, 50, 100, 500 }
+#define VEX_CAP_STREAMS_DEFAULT { 10, 25, 50, 100 }
+#define VEX_CAP_MAX 10000000
+
+/* The caps one owner's write is held to, by enum vex_cap; 0: no cap (an admin). */
+struct vex_caps {
+	int max[VEX_CAP_COUNT];
+};
+
 #endif

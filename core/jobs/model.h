@@ -87,6 +87,8 @@ struct vex_job {
 	char *lease_owner;            /* runner id while running */
 	int64_t lease_expires_at;
 	int64_t rev;                  /* bumped on every change; the cache never goes backwards */
+	int queued_cap;               /* insert only, never stored: the most queued jobs the owner may
+				       * have (core/base/caps.h); 0: no cap */
 };
 
 /* Status names of the core (and of the corex dialect): queued running completed failed timeout canceled. */

@@ -28,6 +28,11 @@ int vex_store_ping(struct vex_store *s);
 /* The schema version after migrations (PRAGMA user_version). */
 int vex_store_schema_version(struct vex_store *s);
 
+/* ---- per-owner caps (store_caps.c); the capped writes are their functions' ---- */
+
+/* How many of "cap" (agents, schedules, queued jobs, webhooks; not streams: VEX_EINVAL) "owner" holds now. */
+int vex_store_cap_count(struct vex_store *s, enum vex_cap cap, const char *owner, int64_t *ret);
+
 /* ---- runners (store.c): liveness for /health/detailed ---- */
 
 /* Upsert the runner's heartbeat row (id, pid, beat time). */
@@ -39,8 +44,15 @@ int vex_store_runner_gone(struct vex_store *s, const char *runner_id);
 
 /* ---- agents (store_agents.c) ---- */
 
-/* Insert a validated agent (id, owner, times set by the caller). 0, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
-int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a);
+/*
+ * Insert a validated agent (id, owner, times set by the caller), held to "caps" (NULL: none): in the
+ * one write transaction, the owner's live agents must be fewer than caps->max[VEX_CAP_AGENTS] and,
+ * for an agent with a schedule, its live scheduled agents fewer than caps->max[VEX_CAP_SCHEDULES]
+ * (a max of 0: no cap). VEX_ELIMIT with *ret_hit (when not NULL) the cap reached, nothing stored.
+ * 0, VEX_ELIMIT, VEX_EEXIST, VEX_EBUSY, VEX_EIO.
+ */
+int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
+			   enum vex_cap *ret_hit);
 
 /* Fetch by id; "owner" NULL means any owner (admin). Deleted agents are VEX_ENOTFOUND
  * unless "include_deleted". Caller frees *ret. */
@@ -49,8 +61,10 @@ int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, 
 
 /* Replace the mutable fields (name, role, max_depth, spawn_shadow, model, tools_json, base_url,
  * schedule_json, status, generation, fitness, updated_at) of the row with a->id and a->owner.
- * VEX_ENOTFOUND when no such live row. */
-int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a);
+ * VEX_ENOTFOUND when no such live row. Giving a schedule to an agent that had none is held to
+ * caps->max[VEX_CAP_SCHEDULES] as vex_store_agent_insert (VEX_ELIMIT, *ret_hit). */
+int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
+			   enum vex_cap *ret_hit);
 
 /* Soft delete: status DELETED, updated_at "now_us". VEX_ENOTFOUND when absent or already deleted. */
 int vex_store_agent_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us);
@@ -70,9 +84,11 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 
 /*
  * Insert a new job (caller sets id, owner, plan, kind, agent_id/tool, input_json, max_attempts,
- * priority, timeout_ms, created_at, idempotency_key; status is stored as queued, rev 1).
+ * priority, timeout_ms, created_at, idempotency_key, queued_cap; status is stored as queued, rev 1).
  * When "idempotency_key" is set and the owner already has a job with that key, nothing is
- * inserted and that job is returned with *ret_created = 0. Caller frees *ret.
+ * inserted and that job is returned with *ret_created = 0. Otherwise, when j->queued_cap > 0 and
+ * the owner already has that many queued jobs (counted in the same write transaction), nothing is
+ * inserted: VEX_ELIMIT. Caller frees *ret.
  */
 int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 
@@ -263,6 +279,7 @@ struct vex_sched_fire {
 	int64_t now_us;     /* fired_at and the job's created_at */
 	int max_attempts;   /* >= 1 */
 	int64_t timeout_ms;
+	const int *queued_caps; /* NULL, or [VEX_PLAN_COUNT]: the queued-job cap of the agent's plan */
 };
 
 /*
@@ -376,8 +393,10 @@ struct vex_webhook_list {
 void vex_webhook_list_release(struct vex_webhook_list *l);
 
 /* Insert "h" (every field set by the caller; h->secret as it is to be stored: sealed, see
- * vex_hook_secret_seal). 0, VEX_EINVAL, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
-int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h);
+ * vex_hook_secret_seal), held to caps->max[VEX_CAP_WEBHOOKS] (NULL "caps" or 0: none): the owner's
+ * live hooks are counted in the same write transaction; at the cap VEX_ELIMIT and nothing stored.
+ * 0, VEX_ELIMIT, VEX_EINVAL, VEX_EEXIST, VEX_EBUSY, VEX_EIO. */
+int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h, const struct vex_caps *caps);
 
 /* The associated data that binds a hook's sealed secret to its row: "webhooks.secret:<id>". */
 #define VEX_HOOK_SECRET_AD_MAX (16 + VEX_HOOK_ID_LEN)

@@ -67,7 +67,7 @@ static inline void add_hook(const char *owner, unsigned events, enum vex_hook_st
 	h.status = status;
 	h.disabled_reason = status == VEX_HOOK_DISABLED ? "by hand" : NULL;
 	h.created_at = h.updated_at = now;
-	assert_int_equal(vex_store_webhook_insert(store, &h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, &h, NULL), 0);
 	memcpy(id, h.id, VEX_HOOK_ID_LEN + 1);
 }
 

@@ -126,7 +126,7 @@ static int setup(void **state)
 	a->role = strdup("you are tested");
 	a->max_depth = 3;
 	a->created_at = a->updated_at = vex_now_us();
-	rc = vex_store_agent_insert(store, a);
+	rc = vex_store_agent_insert(store, a, NULL, NULL);
 	memcpy(agent_id, a->id, sizeof(agent_id));
 	vex_agent_free(a);
 	return rc == 0 ? 0 : -1;
@@ -365,7 +365,7 @@ static void test_schedule_fire(void **state)
 	a->max_depth = 3;
 	a->schedule_json = strdup("{\"tasksPerDay\":1,\"times\":[\"09:00\"]}");
 	a->created_at = a->updated_at = vex_now_us();
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	f.agent_id = a->id;
 	f.slot_us = 1700000000000000;
 	f.max_attempts = 3;
@@ -510,7 +510,7 @@ static void test_webhook(void **state)
 	h.created_at = h.updated_at = vex_now_us();
 	for (n = 0;; n++) {
 		arm(n);
-		rc = vex_store_webhook_insert(store, &h);
+		rc = vex_store_webhook_insert(store, &h, NULL);
 		if (!disarm() || rc == 0)
 			break;
 		assert_true(rc < 0 && rc != VEX_EEXIST);

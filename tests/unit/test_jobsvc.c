@@ -132,7 +132,7 @@ static void make_agent(const char *owner, char id[VEX_UUID_LEN + 1])
 	a->role = strdup("You help.");
 	a->max_depth = 3;
 	a->created_at = vex_now_us();
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	memcpy(id, a->id, VEX_UUID_LEN + 1);
 	vex_agent_free(a);
 }

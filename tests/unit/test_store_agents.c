@@ -72,8 +72,8 @@ static void test_insert_get(void **state)
 	a->schedule_json = strdup("{\"tasksPerDay\":1,\"times\":[\"09:00\"]}");
 	a->fitness = 0.75;
 	a->generation = 2;
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
-	assert_int_equal(vex_store_agent_insert(store, a), VEX_EEXIST);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), VEX_EEXIST);
 
 	assert_int_equal(vex_store_agent_get(store, a->id, "alice", 0, &got), 0);
 	assert_string_equal(got->id, a->id);
@@ -107,13 +107,13 @@ static void test_update_delete(void **state)
 	struct vex_agent *a = make_agent("alice", "before"), *got = NULL;
 
 	(void)state;
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	free(a->name);
 	a->name = strdup("after");
 	a->status = VEX_AGENT_PAUSED;
 	a->max_depth = 7;
 	a->updated_at = 1700000000000999;
-	assert_int_equal(vex_store_agent_update(store, a), 0);
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), 0);
 	assert_int_equal(vex_store_agent_get(store, a->id, "alice", 0, &got), 0);
 	assert_string_equal(got->name, "after");
 	assert_int_equal(got->status, VEX_AGENT_PAUSED);
@@ -125,7 +125,7 @@ static void test_update_delete(void **state)
 
 	/* Update through the wrong owner changes nothing. */
 	snprintf(a->owner, sizeof(a->owner), "bob");
-	assert_int_equal(vex_store_agent_update(store, a), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), VEX_ENOTFOUND);
 	assert_int_equal(vex_store_agent_delete(store, a->id, "bob", 5), VEX_ENOTFOUND);
 	snprintf(a->owner, sizeof(a->owner), "alice");
 
@@ -137,7 +137,7 @@ static void test_update_delete(void **state)
 	assert_true(got->updated_at == 1700000000001000);
 	vex_agent_free(got);
 	/* A deleted agent cannot be revived through update. */
-	assert_int_equal(vex_store_agent_update(store, a), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), VEX_ENOTFOUND);
 	vex_agent_free(a);
 }
 
@@ -152,7 +152,7 @@ static void test_list_paging(void **state)
 	for (i = 0; i < 130; i++) {
 		struct vex_agent *a = make_agent(i % 2 ? "bob" : "alice", "agent");
 
-		assert_int_equal(vex_store_agent_insert(store, a), 0);
+		assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 		memcpy(ids[i], a->id, sizeof(ids[i]));
 		vex_agent_free(a);
 	}
@@ -204,7 +204,7 @@ static void test_insert_invalid(void **state)
 	(void)state;
 	free(a->role);
 	a->role = NULL;
-	assert_int_equal(vex_store_agent_insert(store, a), VEX_EINVAL);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), VEX_EINVAL);
 	vex_agent_free(a);
 }
 

@@ -93,7 +93,7 @@ static void test_agent_job(void **state)
 	a->role = strdup("role");
 	a->max_depth = 3;
 	a->created_at = 1;
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	vex_uuid7(j->id);
 	snprintf(j->owner, sizeof(j->owner), "alice");
 	j->kind = VEX_JOB_AGENT;

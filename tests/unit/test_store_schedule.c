@@ -66,7 +66,7 @@ static void add_agent(const char *owner, const char *schedule, enum vex_agent_st
 	a->status = status;
 	a->plan = VEX_PLAN_PRO;
 	a->created_at = SLOT - 3600000000LL;
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	memcpy(id, a->id, VEX_UUID_LEN + 1);
 	vex_agent_free(a);
 }
@@ -202,7 +202,7 @@ static void test_fire_as_recorded_owner(void **state)
 	a->status = VEX_AGENT_ACTIVE;
 	a->owner_admin = 1;
 	a->created_at = SLOT - 3600000000LL;
-	assert_int_equal(vex_store_agent_insert(store, a), 0);
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
 	assert_int_equal(vex_store_agent_get(store, a->id, NULL, 0, &back), 0);
 	assert_int_equal(back->owner_admin, 1);
 	f = fire_of(a->id, SLOT);

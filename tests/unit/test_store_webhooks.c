@@ -89,8 +89,8 @@ static void test_insert_get(void **state)
 
 	(void)state;
 	h->description = strdup("ops channel \xc3\xa9");
-	assert_int_equal(vex_store_webhook_insert(store, h), 0);
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EEXIST);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EEXIST);
 
 	assert_int_equal(vex_store_webhook_get(store, h->id, "alice", &got), 0);
 	assert_string_equal(got->id, h->id);
@@ -122,7 +122,7 @@ static void test_insert_get(void **state)
 	/* No description stays NULL. */
 	vex_webhook_free(h);
 	h = make_hook("alice", "https://example.com/2", VEX_HOOK_EV_COMPLETED);
-	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
 	assert_int_equal(vex_store_webhook_get(store, h->id, "alice", &got), 0);
 	assert_null(got->description);
 	assert_int_equal(got->events, VEX_HOOK_EV_COMPLETED);
@@ -137,23 +137,23 @@ static void test_insert_invalid(void **state)
 	char *url = h->url, *secret = h->secret;
 
 	(void)state;
-	assert_int_equal(vex_store_webhook_insert(store, NULL), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, NULL, NULL), VEX_EINVAL);
 	h->events = 0;
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	h->events = 1u << 6;
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	h->events = VEX_HOOK_EV_ALL;
 	h->status = VEX_HOOK_DELETED;
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	h->status = VEX_HOOK_ACTIVE;
 	h->url = NULL;
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	h->url = url;
 	h->secret = NULL;
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	h->secret = secret;
 	h->owner[0] = '\0';
-	assert_int_equal(vex_store_webhook_insert(store, h), VEX_EINVAL);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), VEX_EINVAL);
 	assert_int_equal(raw_int("SELECT COUNT(*) FROM webhooks"), 0);
 	vex_webhook_free(h);
 }
@@ -163,7 +163,7 @@ static void test_update(void **state)
 	struct vex_webhook *h = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL), *got = NULL;
 
 	(void)state;
-	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
 
 	/* Disable with a reason and the failure record. */
 	free(h->url);
@@ -247,8 +247,8 @@ static void test_delete_cancels_pending(void **state)
 	char sql[256];
 
 	(void)state;
-	assert_int_equal(vex_store_webhook_insert(store, h), 0);
-	assert_int_equal(vex_store_webhook_insert(store, other), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, other, NULL), 0);
 	insert_delivery("msg_00000000000000000000000000000001", h->id, 1, "pending");
 	insert_delivery("msg_00000000000000000000000000000002", h->id, 2, "pending");
 	insert_delivery("msg_00000000000000000000000000000003", h->id, 3, "delivered");
@@ -294,7 +294,7 @@ static void test_delete_busy(void **state)
 	sqlite3 *db;
 
 	(void)state;
-	assert_int_equal(vex_store_webhook_insert(store, h), 0);
+	assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
 	insert_delivery("msg_00000000000000000000000000000001", h->id, 1, "pending");
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -325,7 +325,7 @@ static void test_list_count(void **state)
 
 		if (i == 3)
 			h->status = VEX_HOOK_DISABLED; /* disabled hooks are live: listed and counted */
-		assert_int_equal(vex_store_webhook_insert(store, h), 0);
+		assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
 		memcpy(ids[i], h->id, sizeof(ids[i]));
 		vex_webhook_free(h);
 	}
@@ -387,11 +387,11 @@ static void test_matching(void **state)
 
 	(void)state;
 	off->status = VEX_HOOK_DISABLED;
-	assert_int_equal(vex_store_webhook_insert(store, all), 0);
-	assert_int_equal(vex_store_webhook_insert(store, done), 0);
-	assert_int_equal(vex_store_webhook_insert(store, off), 0);
-	assert_int_equal(vex_store_webhook_insert(store, gone), 0);
-	assert_int_equal(vex_store_webhook_insert(store, bobs), 0);
+	assert_int_equal(vex_store_webhook_insert(store, all, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, done, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, off, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, gone, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, bobs, NULL), 0);
 	assert_int_equal(vex_store_webhook_delete(store, gone->id, "alice", 1700000009000000), 0);
 
 	/* Only active hooks of the owner whose mask has the event; oldest first. */
@@ -437,7 +437,7 @@ static void test_matching_many(void **state)
 	for (i = 0; i < 40; i++) {
 		struct vex_webhook *h = make_hook("alice", "https://example.com/", VEX_HOOK_EV_COMPLETED);
 
-		assert_int_equal(vex_store_webhook_insert(store, h), 0);
+		assert_int_equal(vex_store_webhook_insert(store, h, NULL), 0);
 		vex_webhook_free(h);
 	}
 	assert_int_equal(vex_store_webhooks_matching(store, "alice", VEX_HOOK_EV_COMPLETED, &l), 0);
@@ -501,9 +501,9 @@ static void test_secrets_seal(void **state)
 	assert_int_equal(vex_sealbox_seal(&r9.cur, ad, c->secret, &sealed_c), 0);
 	free(c->secret);
 	c->secret = sealed_c;
-	assert_int_equal(vex_store_webhook_insert(store, a), 0);
-	assert_int_equal(vex_store_webhook_insert(store, b), 0);
-	assert_int_equal(vex_store_webhook_insert(store, c), 0);
+	assert_int_equal(vex_store_webhook_insert(store, a, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, b, NULL), 0);
+	assert_int_equal(vex_store_webhook_insert(store, c, NULL), 0);
 	assert_int_equal(vex_store_webhook_delete(store, a->id, "alice", 1700000009000000), 0);
 
 	assert_int_equal(vex_store_webhook_secrets_seal(store, &r2, &n, &failed), 0);

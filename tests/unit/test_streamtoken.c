@@ -28,7 +28,8 @@ static void test_round_trip(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, NOW + 300, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW + 300, tok, sizeof(tok)), 0);
 	assert_non_null(strchr(tok, '.'));
 	/* URL-safe as it is: it travels in a query string. */
 	for (const char *c = tok; *c; c++)
@@ -38,10 +39,19 @@ static void test_round_trip(void **state)
 	assert_int_equal(p.role, VEX_ROLE_USER);
 	assert_int_equal(p.plan, VEX_PLAN_FREE);
 
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "root", VEX_ROLE_ADMIN, NOW + 1, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "root", VEX_ROLE_ADMIN, VEX_PLAN_FREE,
+				 NOW + 1, tok, sizeof(tok)), 0);
 	assert_int_equal(vex_streamtoken_verify(SECRET, SLEN, tok, JOB, NOW, &p, &why), 0);
 	assert_string_equal(p.sub, "root");
 	assert_int_equal(p.role, VEX_ROLE_ADMIN);
+
+	/* the minter's plan travels with it: the stream cap is the plan's */
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "carol", VEX_ROLE_USER, VEX_PLAN_PRO,
+				 NOW + 1, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_verify(SECRET, SLEN, tok, JOB, NOW, &p, &why), 0);
+	assert_int_equal(p.plan, VEX_PLAN_PRO);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "carol", VEX_ROLE_USER, VEX_PLAN_COUNT,
+				 NOW + 1, tok, sizeof(tok)), VEX_EINVAL);
 }
 
 static void test_expired(void **state)
@@ -52,7 +62,8 @@ static void test_expired(void **state)
 
 	(void)state;
 	memset(&p, 0x5a, sizeof(p));
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, NOW + 300, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW + 300, tok, sizeof(tok)), 0);
 	assert_int_equal(vex_streamtoken_verify(SECRET, SLEN, tok, JOB, NOW + 299, &p, &why), 0);
 	assert_int_equal(vex_streamtoken_verify(SECRET, SLEN, tok, JOB, NOW + 300, &p, &why), VEX_EAUTH);
 	assert_string_equal(why, "stream_token expired");
@@ -70,7 +81,8 @@ static void test_other_job(void **state)
 	(void)state;
 	memset(&p, 0x5a, sizeof(p));
 	untouched = p;
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, NOW + 300, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW + 300, tok, sizeof(tok)), 0);
 	assert_int_equal(vex_streamtoken_verify(SECRET, SLEN, tok, JOB2, NOW, &p, &why), VEX_EAUTH);
 	assert_string_equal(why, "stream_token is for another job");
 	assert_memory_equal(&p, &untouched, sizeof(p)); /* output only on success */
@@ -84,7 +96,8 @@ static void test_tampered_and_foreign(void **state)
 	size_t i, n;
 
 	(void)state;
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, NOW + 300, tok, sizeof(tok)), 0);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "alice", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW + 300, tok, sizeof(tok)), 0);
 	n = strlen(tok);
 	for (i = 0; i < n; i++) {
 		memcpy(bad, tok, n + 1);
@@ -143,19 +156,26 @@ static void test_mint_refuses(void **state)
 	(void)state;
 	memset(longsub, 's', sizeof(longsub) - 1);
 	longsub[sizeof(longsub) - 1] = '\0';
-	assert_int_equal(vex_streamtoken_mint(NULL, 0, JOB, "a", VEX_ROLE_USER, NOW, tok, sizeof(tok)), VEX_EINVAL);
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, "not-a-uuid", "a", VEX_ROLE_USER, NOW, tok, sizeof(tok)),
+	assert_int_equal(vex_streamtoken_mint(NULL, 0, JOB, "a", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, tok, sizeof(tok)), VEX_EINVAL);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, "not-a-uuid", "a", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, tok, sizeof(tok)),
 			 VEX_EINVAL);
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "", VEX_ROLE_USER, NOW, tok, sizeof(tok)), VEX_EINVAL);
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "a\nb", VEX_ROLE_USER, NOW, tok, sizeof(tok)),
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, tok, sizeof(tok)), VEX_EINVAL);
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "a\nb", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, tok, sizeof(tok)),
 			 VEX_EINVAL);
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, longsub, VEX_ROLE_USER, NOW, tok, sizeof(tok)),
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, longsub, VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, tok, sizeof(tok)),
 			 VEX_EINVAL);
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "a", VEX_ROLE_USER, NOW, small, sizeof(small)),
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, "a", VEX_ROLE_USER, VEX_PLAN_FREE,
+				 NOW, small, sizeof(small)),
 			 VEX_ETOOBIG);
 	/* the longest owner still fits the documented size */
 	longsub[VEX_SUB_MAX] = '\0';
-	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, longsub, VEX_ROLE_ADMIN, 99999999999LL, tok, sizeof(tok)),
+	assert_int_equal(vex_streamtoken_mint(SECRET, SLEN, JOB, longsub, VEX_ROLE_ADMIN, VEX_PLAN_FREE,
+				 99999999999LL, tok, sizeof(tok)),
 			 0);
 	assert_true(strlen(tok) < VEX_STREAMTOKEN_MAX);
 }

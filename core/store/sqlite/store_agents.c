@@ -84,7 +84,8 @@ static void bind_agent(sqlite3_stmt *st, const struct vex_agent *a)
 	sqlite3_bind_int64(st, 14, a->updated_at);
 }
 
-int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
+int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
+			   enum vex_cap *ret_hit)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
@@ -105,7 +106,9 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a)
 	/* A fresh agent's updated_at defaults to its creation time. */
 	if (a->updated_at == 0)
 		sqlite3_bind_int64(st, 14, a->created_at);
-	return vex_store_write(s, st, &changes);
+	return vex_store_write_capped(s, st, a->owner, a->id, caps,
+				      (1u << VEX_CAP_AGENTS) | (a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0), ret_hit,
+				      &changes);
 }
 
 int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, int include_deleted,
@@ -128,7 +131,8 @@ int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, 
 	return vex_store_one(st, &agent_rows, ret);
 }
 
-int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
+int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
+			   enum vex_cap *ret_hit)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
@@ -144,7 +148,8 @@ int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a)
 	if (rc)
 		return rc;
 	bind_agent(st, a);
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_store_write_capped(s, st, a->owner, a->id, caps, a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0,
+				    ret_hit, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;

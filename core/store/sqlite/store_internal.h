@@ -88,6 +88,18 @@ int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, co
  * it is rolled back. */
 int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes);
 
+/* Per-owner caps (store_caps.c). Inside a transaction the caller holds: 0 when "owner" holds fewer
+ * than "max" of "cap" (max <= 0: no cap), VEX_ELIMIT when not, or a store error; "id" is the agent
+ * being written (VEX_CAP_SCHEDULES: one that already has a schedule adds none). */
+int vex_store_cap_check_locked(struct vex_store *s, enum vex_cap cap, const char *owner, const char *id, int max);
+
+/* vex_store_write for a statement that adds to what "owner" holds: in its BEGIN IMMEDIATE
+ * transaction, first every cap of "which" (bits 1u << enum vex_cap) with its caps->max (NULL
+ * "caps": none) as vex_store_cap_check_locked ("id" as there), then "st". VEX_ELIMIT with *ret_hit
+ * (when not NULL) the cap reached, and nothing written; else as vex_store_write. */
+int vex_store_write_capped(struct vex_store *s, sqlite3_stmt *st, const char *owner, const char *id,
+			   const struct vex_caps *caps, unsigned which, enum vex_cap *ret_hit, int *ret_changes);
+
 /* The insert of vex_store_job_insert (idempotency included) inside a transaction the caller holds
  * (store_jobs.c); the scheduler's fire and the batch insert share it. */
 int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,

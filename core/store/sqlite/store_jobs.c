@@ -142,6 +142,10 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 		if (rc != VEX_ENOTFOUND)
 			goto out;
 	}
+	/* After the idempotency lookup (a replay is never refused), in the same write lock as the insert. */
+	rc = vex_store_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, j->owner, NULL, j->queued_cap);
+	if (rc)
+		goto out;
 	rc = vex_store_stmt(s,
 			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
 			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role)"

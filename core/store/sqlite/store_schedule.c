@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/caps.h"
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/base/json.h"
@@ -132,6 +133,39 @@ out:
 	return rc;
 }
 
+/*
+ * A scheduled run its owner has no room for: the job "*j" just inserted becomes failed at once
+ * (QUEUED_JOB_LIMIT_REACHED, the cap "limit" in its message), never queued work, and "*j" is replaced
+ * by the stored row.
+ */
+static int refuse_run(struct vex_store *s, int64_t now_us, int limit, struct vex_job **j)
+{
+	struct vex_field_error e;
+	struct vex_job *got = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	vex_cap_refuse(VEX_CAP_QUEUED_JOBS, limit, (*j)->plan, &e);
+	rc = vex_store_stmt(s,
+			    "UPDATE jobs SET status = 'failed', completed_at = ?2, updated_at = ?2, error_code = ?3,"
+			    " error_message = ?4, rev = rev + 1 WHERE id = ?1",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, (*j)->id);
+	sqlite3_bind_int64(st, 2, now_us);
+	vex_bind_text(st, 3, e.code);
+	vex_bind_text(st, 4, e.message);
+	rc = vex_store_exec_stmt(st);
+	if (rc == 0)
+		rc = vex_store_job_get(s, (*j)->id, NULL, &got);
+	if (rc == 0) {
+		vex_job_free(*j);
+		*j = got;
+	}
+	return rc;
+}
+
 /* Steps of vex_store_schedule_fire inside its transaction. */
 static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret)
 {
@@ -139,7 +173,7 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	struct vex_job *j = NULL;
 	char *role = NULL;
 	sqlite3_stmt *st;
-	int rc, fail = 0, created = 0, owner_admin = 0;
+	int rc, fail = 0, created = 0, owner_admin = 0, cap, over;
 
 	/* Still ACTIVE and scheduled now that we hold the write lock: a pause or delete that committed
 	 * before us wins. */
@@ -167,6 +201,11 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	if (rc)
 		goto out;
 	j->owner_admin = owner_admin; /* grants are decided as the agent's creator was recorded */
+	cap = f->queued_caps && !owner_admin ? f->queued_caps[j->plan] : 0;
+	rc = vex_store_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, owner, NULL, cap);
+	over = rc == VEX_ELIMIT;
+	if (rc && !over)
+		goto out;
 	/* The primary key (agent_id, slot) turns a second fire of the slot into VEX_EEXIST. */
 	rc = vex_store_stmt(s, "INSERT INTO schedule_fires(agent_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4)",
 			    &st);
@@ -180,6 +219,8 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 	if (rc)
 		goto out;
 	rc = vex_store_job_insert_locked(s, j, ret, &created);
+	if (rc == 0 && over)
+		rc = refuse_run(s, f->now_us, cap, ret);
 out:
 	free(role);
 	vex_job_free(j);

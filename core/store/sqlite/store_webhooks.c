@@ -112,7 +112,7 @@ static int hook_valid(const struct vex_webhook *h)
 	       (h->events & ~VEX_HOOK_EV_ALL) == 0 && h->status != VEX_HOOK_DELETED;
 }
 
-int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h)
+int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h, const struct vex_caps *caps)
 {
 	sqlite3_stmt *st;
 	int rc, bound;
@@ -134,7 +134,7 @@ int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h)
 	rc = bind_check(st, bound);
 	if (rc)
 		return rc;
-	return vex_store_write(s, st, NULL);
+	return vex_store_write_capped(s, st, h->owner, h->id, caps, 1u << VEX_CAP_WEBHOOKS, NULL, NULL);
 }
 
 int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret)
