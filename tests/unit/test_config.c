@@ -526,6 +526,37 @@ static void test_groups_and_key_files(void **state)
 	assert_non_null(strstr(err, "[server] socket_group"));
 }
 
+/* Per-owner caps: per plan, defaults from core/base/limits.h, file and environment, the old keys explained. */
+static void test_caps(void **state)
+{
+	static const int agents[] = VEX_CAP_AGENTS_DEFAULT, streams[] = VEX_CAP_STREAMS_DEFAULT;
+	struct vex_config cfg;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.caps[VEX_CAP_AGENTS][VEX_PLAN_FREE], agents[VEX_PLAN_FREE]);
+	assert_int_equal(cfg.caps[VEX_CAP_STREAMS][VEX_PLAN_ENTERPRISE], streams[VEX_PLAN_ENTERPRISE]);
+	vex_config_release(&cfg);
+	write_file("caps.conf", "[limits]\nmax_agents_pro = 7\nmax_queued_jobs_free = 1\nfree = 2\n");
+	setenv("VEX_LIMITS_MAX_WEBHOOKS_ENTERPRISE", "3", 1);
+	assert_int_equal(vex_config_load("caps.conf", 0, &cfg, err, sizeof(err)), 0);
+	unsetenv("VEX_LIMITS_MAX_WEBHOOKS_ENTERPRISE");
+	assert_int_equal(cfg.caps[VEX_CAP_AGENTS][VEX_PLAN_PRO], 7);
+	assert_int_equal(cfg.caps[VEX_CAP_AGENTS][VEX_PLAN_FREE], agents[VEX_PLAN_FREE]);
+	assert_int_equal(cfg.caps[VEX_CAP_QUEUED_JOBS][VEX_PLAN_FREE], 1);
+	assert_int_equal(cfg.caps[VEX_CAP_WEBHOOKS][VEX_PLAN_ENTERPRISE], 3);
+	assert_int_equal(cfg.plan_concurrency[VEX_PLAN_FREE], 2);
+	vex_config_release(&cfg);
+	expect_error("[limits]\nmax_schedules_standard = 0\n",
+		     (const char *const[]){"bad.conf:2:", "max_schedules_standard", "from 1 to 10000000", NULL});
+	expect_error("[limits]\nmax_agents = 5\n",
+		     (const char *const[]){"bad.conf:2:", "unknown key 'max_agents'", "max_agents_free", NULL});
+	expect_error("[webhooks]\nper_owner = 5\n",
+		     (const char *const[]){"bad.conf:2:", "[limits] max_webhooks_free", "max_webhooks_enterprise", NULL});
+	expect_error("[streams]\nper_owner = 5\n", (const char *const[]){"bad.conf:2:", "max_streams_pro", NULL});
+}
+
 static void test_plans(void **state)
 {
 	enum vex_plan p;
@@ -557,6 +588,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_home_realpath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_unix_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
