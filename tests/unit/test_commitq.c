@@ -200,6 +200,31 @@ static void test_committer_absent(void **state)
 	assert_int_equal(vex_commitq_open(NULL, 500, &q), VEX_EINVAL);
 }
 
+/* The queued-job cap travels in the request and holds in the committer's batch: VEX_ELIMIT comes back. */
+static void test_cap_through_committer(void **state)
+{
+	struct vex_commitq *q = NULL;
+	struct vex_job *j = tool_job("dave", NULL), *got = NULL;
+	pid_t server;
+	int created = 0, status;
+
+	(void)state;
+	server = start_committer();
+	assert_int_equal(vex_commitq_open(sock, 3000, &q), 0);
+	j->queued_cap = 2;
+	for (int i = 0; i < 3; i++) {
+		vex_uuid7(j->id);
+		assert_int_equal(vex_commitq_insert(q, j, &got, &created), i < 2 ? 0 : VEX_ELIMIT);
+		assert_true(i < 2 ? got != NULL : got == NULL);
+		vex_job_free(got);
+		got = NULL;
+	}
+	kill(server, SIGTERM);
+	waitpid(server, &status, 0);
+	vex_job_free(j);
+	vex_commitq_free(q);
+}
+
 /* A second committer never takes the socket of a live one; a dead one's file is replaced. */
 static void test_listen_respects_live_committer(void **state)
 {
@@ -221,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_isolation_and_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cap_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_respects_live_committer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
