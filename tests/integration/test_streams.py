@@ -448,7 +448,7 @@ def test_stream_token_refused(svc):
 
 # ---- limits and pings (a service of their own) ----
 
-TIGHT = {"VEX_STREAMS_PER_OWNER": "3", "VEX_STREAMS_MAX": "5", "VEX_STREAMS_PING_S": "1"}
+TIGHT = {"VEX_LIMITS_MAX_STREAMS_ENTERPRISE": "3", "VEX_STREAMS_MAX": "5", "VEX_STREAMS_PING_S": "1"}
 
 
 @pytest.mark.parametrize("fresh_svc", [{"api_env": TIGHT}], indirect=True)
@@ -465,13 +465,13 @@ def test_limits_and_pings(fresh_svc):
         check_stream_head(st)
         assert st.next() is not None
         open_a.append(st)
-    # The owner's fourth: 429 in the stream's dialect.
+    # The owner's fourth: 409 STREAM_LIMIT_REACHED (the plan's cap) in the stream's dialect.
     st = Stream(svc, path_a, a.headers())
-    assert st.status == 429
+    assert st.status == 409
     err = st.json()["error"]
-    assert err["code"] == "TOO_MANY_STREAMS" and "3" in err["message"] and err["request_id"], err
+    assert err["code"] == "STREAM_LIMIT_REACHED" and "at most 3 " in err["message"] and err["request_id"], err
     st = Stream(svc, "/jobs/%s/stream" % job_a, a.headers())
-    assert st.status == 429
+    assert st.status == 409
     assert set(st.json()["error"]) == {"code", "message"}
     # Another owner still may, until the server's maximum (5).
     open_b = []
@@ -497,7 +497,7 @@ def test_limits_and_pings(fresh_svc):
         st = Stream(svc, path_a, a.headers())
         if st.status == 200:
             return st
-        assert st.status in (429, 503), st.body()
+        assert st.status in (409, 503), st.body()
         st.close()
         return None
 

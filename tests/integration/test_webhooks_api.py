@@ -22,8 +22,9 @@ PUBLIC_URL = "https://hooks.example.com/vex"
 
 @pytest.fixture(scope="module")
 def strict(request, tls):
-    """A service as shipped: private targets refused; and a small per-owner cap (3)."""
-    s = vexit.Service(tls, workers=2, api_env={"VEX_WEBHOOKS_ALLOW_PRIVATE": "false", "VEX_WEBHOOKS_PER_OWNER": "3"})
+    """A service as shipped: private targets refused; and a small per-owner cap (3, the free plan's)."""
+    s = vexit.Service(tls, workers=2, api_env={"VEX_WEBHOOKS_ALLOW_PRIVATE": "false",
+                                               "VEX_LIMITS_MAX_WEBHOOKS_FREE": "3"})
     request.addfinalizer(s.stop)
     s.start()
     return s
@@ -530,7 +531,7 @@ def test_per_owner_cap(strict, dialect):
     r = c.post(PREFIX[dialect], json={"url": "https://example.com/4"})
     assert r.status_code == 409, r.text
     err = assert_json(r)["error"]
-    assert err["code"] == "WEBHOOK_LIMIT" and "at most 3 webhooks per owner" in err["message"], err
+    assert err["code"] == "WEBHOOK_LIMIT_REACHED" and "at most 3 webhooks per owner" in err["message"], err
     assert len(hooks_of(strict, c.sub)) == 3
     # Another owner has its own allowance; deleting one frees a place.
     create(other, dialect, url="https://example.com/other")
