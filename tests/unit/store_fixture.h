@@ -75,15 +75,12 @@ static inline int store_teardown(void **state)
 }
 #endif
 
-/*
- * Insert a queued tool job of "owner" running "tool" with "input" (JSON), created at "created_at",
- * three attempts and a 1 s timeout, into "s"; its id into "id". Fails the test on any error.
- */
-static inline void store_fixture_add_job(struct vex_store *s, const char *owner, const char *tool, const char *input,
-					 int64_t created_at, char id[VEX_UUID_LEN + 1])
+/* A new (not stored) tool job of "owner" running "tool" with "input" (JSON), created at "created_at",
+ * three attempts and a 1 s timeout, with a fresh id. Fails the test when out of memory. */
+static inline struct vex_job *store_fixture_job(const char *owner, const char *tool, const char *input,
+						int64_t created_at)
 {
-	struct vex_job *j = vex_job_new(), *got = NULL;
-	int created = 0;
+	struct vex_job *j = vex_job_new();
 
 	assert_non_null(j);
 	vex_uuid7(j->id);
@@ -94,6 +91,18 @@ static inline void store_fixture_add_job(struct vex_store *s, const char *owner,
 	j->max_attempts = 3;
 	j->timeout_ms = 1000;
 	j->created_at = created_at;
+	assert_true(j->tool && j->input_json);
+	return j;
+}
+
+/* Insert store_fixture_job(owner, tool, input, created_at) into "s"; its id into "id". Fails the
+ * test on any error. */
+static inline void store_fixture_add_job(struct vex_store *s, const char *owner, const char *tool, const char *input,
+					 int64_t created_at, char id[VEX_UUID_LEN + 1])
+{
+	struct vex_job *j = store_fixture_job(owner, tool, input, created_at), *got = NULL;
+	int created = 0;
+
 	assert_int_equal(vex_store_job_insert(s, j, &got, &created), 0);
 	assert_int_equal(created, 1);
 	memcpy(id, got->id, VEX_UUID_LEN + 1);

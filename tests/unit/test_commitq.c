@@ -44,17 +44,8 @@ static int teardown(void **state)
 
 static struct vex_job *tool_job(const char *owner, const char *idem)
 {
-	struct vex_job *j = vex_job_new();
+	struct vex_job *j = store_fixture_job(owner, "echo", "{\"x\":1}", vex_now_us());
 
-	assert_non_null(j);
-	vex_uuid7(j->id);
-	snprintf(j->owner, sizeof(j->owner), "%s", owner);
-	j->kind = VEX_JOB_TOOL;
-	j->tool = strdup("echo");
-	j->input_json = strdup("{\"x\":1}");
-	j->max_attempts = 3;
-	j->timeout_ms = 1000;
-	j->created_at = vex_now_us();
 	j->idempotency_key = idem ? strdup(idem) : NULL;
 	return j;
 }

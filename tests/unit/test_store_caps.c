@@ -40,17 +40,8 @@ static struct vex_agent *make_agent(const char *owner, const char *schedule)
 
 static struct vex_job *make_job(const char *owner, int cap, const char *key)
 {
-	struct vex_job *j = vex_job_new();
+	struct vex_job *j = store_fixture_job(owner, "echo", "{}", NOW);
 
-	assert_non_null(j);
-	vex_uuid7(j->id);
-	snprintf(j->owner, sizeof(j->owner), "%s", owner);
-	j->kind = VEX_JOB_TOOL;
-	j->tool = strdup("echo");
-	j->input_json = strdup("{}");
-	j->max_attempts = 1;
-	j->timeout_ms = 1000;
-	j->created_at = NOW;
 	j->queued_cap = cap;
 	j->idempotency_key = key ? strdup(key) : NULL;
 	return j;
