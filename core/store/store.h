@@ -429,9 +429,6 @@ int vex_store_webhook_delete(struct vex_store *s, const char *id, const char *ow
 int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			    struct vex_webhook_list *ret);
 
-/* How many live hooks "owner" has. */
-int vex_store_webhooks_count(struct vex_store *s, const char *owner, int64_t *ret);
-
 /* The active hooks of "owner" whose mask has any bit of "event_bits" (the fan-out). */
 int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned event_bits,
 				struct vex_webhook_list *ret);

@@ -335,6 +335,12 @@ def test_concurrent_creates_never_pass_a_cap(capped):
     assert sorted(codes) == [201] * 2 + [409] * 22, codes
     assert capped.db_query("SELECT count(*) AS n FROM webhooks WHERE owner = ?", (c.sub,))[0]["n"] == 2
 
+    s = capped.client()
+    codes = hammer(lambda i: events_agent(s, name="race %d" % i))
+    assert sorted(codes) == [201] + [409] * 23, codes
+    assert capped.db_query("SELECT count(*) AS n FROM agents WHERE owner = ? AND schedule_json IS NOT NULL",
+                           (s.sub,))[0]["n"] == 1
+
     running = blocker(c)
     codes = hammer(lambda i: submit_corex(c))
     assert sorted(codes) == [200] * 2 + [409] * 22, codes

@@ -281,25 +281,6 @@ int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *
 	return rc;
 }
 
-int vex_store_webhooks_count(struct vex_store *s, const char *owner, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!ret)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    owner ? "SELECT COUNT(*) FROM webhooks WHERE owner = ?1 AND status <> 'deleted'"
-				  : "SELECT COUNT(*) FROM webhooks WHERE status <> 'deleted'",
-			    &st);
-	if (rc)
-		return rc;
-	rc = bind_check(st, owner ? vex_bind_text(st, 1, owner) : SQLITE_OK);
-	if (rc)
-		return rc;
-	return vex_store_step_int64(st, ret);
-}
-
 int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned event_bits,
 				struct vex_webhook_list *ret)
 {
