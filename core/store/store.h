@@ -33,7 +33,7 @@ int vex_store_schema_version(struct vex_store *s);
 /* How many of "cap" (agents, schedules, queued jobs, webhooks; not streams: VEX_EINVAL) "owner" holds now. */
 int vex_store_cap_count(struct vex_store *s, enum vex_cap cap, const char *owner, int64_t *ret);
 
-/* ---- runners (store.c): liveness for /health/detailed ---- */
+/* ---- runners (store_runners.c): liveness for /health/detailed ---- */
 
 /* Upsert the runner's heartbeat row (id, pid, beat time). */
 int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us);

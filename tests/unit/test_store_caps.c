@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/base/ids.h"
@@ -267,6 +268,89 @@ static void test_webhooks(void **state)
 	assert_int_equal(vex_store_cap_count(store, VEX_CAP_STREAMS, "alice", &(int64_t){ 0 }), VEX_EINVAL);
 }
 
+/* Run "sql" on the file with a connection of our own; with "ret", the first column of its one row. */
+static void raw(const char *sql, int64_t *ret)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (ret) {
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		*ret = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	} else {
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	sqlite3_close(db);
+}
+
+/* The counter the queued-job cap reads against the jobs themselves. */
+static void assert_counter_true(const char *owner)
+{
+	char sql[160];
+	int64_t n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM jobs WHERE owner = '%s' AND status = 'queued'", owner);
+	raw(sql, &n);
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, owner), n);
+}
+
+/* Every way a job enters or leaves the queue moves the counter: insert, claim, requeue, lease
+ * rescue, cancel, finish, a scheduled run refused. */
+static void test_counter_follows_every_transition(void **state)
+{
+	const int limits[VEX_PLAN_COUNT] = { 9, 9, 9, 9 };
+	struct vex_job *j = NULL, *out = vex_job_new();
+	struct vex_job_list l = { NULL, 0 };
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(add_job(store, "erin", 0, NULL, NULL), 0);
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "erin"), 4);
+	assert_int_equal(vex_store_job_claim(store, "r1", NOW, 1000, limits, &j), 0);
+	assert_counter_true("erin");
+	assert_int_equal(vex_store_job_requeue(store, j->id, "r1", 1, NOW + 1, NULL), 0);
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "erin"), 4);
+	vex_job_free(j);
+	assert_int_equal(vex_store_job_claim(store, "r1", NOW + 2, 1000, limits, &j), 0);
+	assert_int_equal(vex_store_jobs_rescue(store, NOW + 10000000, &l), 0); /* its lease ran out */
+	vex_job_list_release(&l);
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "erin"), 4);
+	vex_job_free(j);
+	assert_int_equal(vex_store_job_claim(store, "r1", NOW + 20000000, 30000000, limits, &j), 0);
+	assert_int_equal(vex_store_job_finish(store, j->id, "r1", VEX_JOB_COMPLETED, out, NOW + 20000001, NULL), 0);
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "erin"), 3);
+	store_fixture_add_job(store, "erin", "echo", "{}", NOW, id);
+	assert_int_equal(vex_store_job_cancel(store, id, "erin", 0, NOW + 3, NULL), 0);
+	assert_counter_true("erin");
+	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "nobody"), 0);
+	vex_job_free(j);
+	vex_job_free(out);
+}
+
+/* A database from before the counter (schema 4) with queued jobs gets it filled at open. */
+static void test_migration_fills_the_counter(void **state)
+{
+	struct vex_store *s = NULL;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(add_job(store, "fran", 0, NULL, NULL), 0);
+	vex_store_free(store);
+	fx.store = store = NULL;
+	raw("DROP TRIGGER owner_queued_insert; DROP TRIGGER owner_queued_requeue; DROP TRIGGER owner_queued_leave;"
+	    " DROP TRIGGER owner_queued_delete; DROP TABLE owner_queued; PRAGMA user_version = 4;", NULL);
+	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
+	fx.store = store = s;
+	assert_int_equal(vex_store_schema_version(s), 5);
+	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "fran"), 3);
+	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), VEX_ELIMIT);
+}
+
 /*
  * N processes, each with its own connection, add K things of one owner at once against a cap of
  * CAP: exactly CAP are stored, whatever the interleaving (the count is inside the write).
@@ -363,6 +447,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queued_jobs_batch, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_scheduled_run_at_cap, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_webhooks, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_counter_follows_every_transition, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_the_counter, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_agents, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_queued_jobs, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_webhooks, store_setup, store_teardown),

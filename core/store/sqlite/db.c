@@ -1,4 +1,4 @@
-/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions, runner heartbeats. */
+/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions. */
 #include "core/store/store.h"
 
 #include <stdio.h>
@@ -239,6 +239,21 @@ static const char *const migrations[] = {
 	"ALTER TABLE tools ADD COLUMN grant_json TEXT;"
 	"ALTER TABLE jobs ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';"
 	"ALTER TABLE agents ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';",
+	/* 5: per-owner caps (store_caps.c). Each owner's number of queued jobs, kept by triggers on every
+	 * insert, status change and delete of a job, so that the queued-job cap is one point read in
+	 * the insert's transaction however long the owner's queue. */
+	"CREATE TABLE owner_queued (owner TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO owner_queued(owner, n) SELECT owner, COUNT(*) FROM jobs WHERE status = 'queued' GROUP BY owner;"
+	"CREATE TRIGGER owner_queued_insert AFTER INSERT ON jobs WHEN NEW.status = 'queued' BEGIN"
+	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER owner_queued_requeue AFTER UPDATE OF status ON jobs"
+	" WHEN OLD.status <> 'queued' AND NEW.status = 'queued' BEGIN"
+	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER owner_queued_leave AFTER UPDATE OF status ON jobs"
+	" WHEN OLD.status = 'queued' AND NEW.status <> 'queued' BEGIN"
+	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;"
+	"CREATE TRIGGER owner_queued_delete AFTER DELETE ON jobs WHEN OLD.status = 'queued' BEGIN"
+	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -641,60 +656,4 @@ int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 	int rc = vex_store_write_open(s, st, ret_changes);
 
 	return rc ? rc : vex_store_commit(s);
-}
-
-/* ---- runner heartbeats ---- */
-
-int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!runner_id || !*runner_id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO runners(id, pid, beat_at) VALUES (?1, ?2, ?3)"
-			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at",
-			    &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, pid);
-	sqlite3_bind_int64(st, 3, now_us);
-	return vex_store_write(s, st, NULL);
-}
-
-int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = vex_store_stmt(s, "SELECT MAX(beat_at) FROM runners", &st);
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ret_us = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		rc = VEX_ENOTFOUND;
-	} else {
-		rc = vex_store_errcode(rc);
-	}
-	vex_store_done(st);
-	return rc;
-}
-
-int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!runner_id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "DELETE FROM runners WHERE id = ?1", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	return vex_store_write(s, st, NULL);
 }
