@@ -114,7 +114,7 @@ struct vex_config {
 	int schedule_catchup_s; /* a scheduled slot missed by longer is skipped, not fired late */
 
 	int plan_concurrency[VEX_PLAN_COUNT];
-	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
+	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* requests that create work, per principal ([limits] rate_<plan>) */
 
 	char *stream_socket;
 	int streams_max;

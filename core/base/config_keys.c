@@ -42,10 +42,16 @@ const struct key_def vex_config_keys[] = {
 	{"limits", "standard", K_INT, OFF(plan_concurrency[VEX_PLAN_STANDARD]), 1, 100000},
 	{"limits", "pro", K_INT, OFF(plan_concurrency[VEX_PLAN_PRO]), 1, 100000},
 	{"limits", "enterprise", K_INT, OFF(plan_concurrency[VEX_PLAN_ENTERPRISE]), 1, 100000},
+	/* The names before the limiter covered every path that creates work (docs/configuration.md);
+	 * listed first, so that in the environment the new name wins. */
 	{"limits", "free_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_FREE]), 1, 10000000},
 	{"limits", "standard_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_STANDARD]), 1, 10000000},
 	{"limits", "pro_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_PRO]), 1, 10000000},
 	{"limits", "enterprise_per_minute", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_ENTERPRISE]), 1, 10000000},
+	{"limits", "rate_free", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_FREE]), 1, 10000000},
+	{"limits", "rate_standard", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_STANDARD]), 1, 10000000},
+	{"limits", "rate_pro", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_PRO]), 1, 10000000},
+	{"limits", "rate_enterprise", K_INT, OFF(plan_rate_per_minute[VEX_PLAN_ENTERPRISE]), 1, 10000000},
 	{"streams", "socket", K_SOCKET, OFF(stream_socket), 0, 0},
 	{"streams", "max", K_INT, OFF(streams_max), 1, 1000000},
 	{"streams", "per_owner", K_INT, OFF(streams_per_owner), 1, 1000000},
