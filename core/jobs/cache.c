@@ -576,8 +576,9 @@ int vex_cache_ping(struct vex_cache *c)
 	return 0;
 }
 
-/* A counter's or small value's key: printable ASCII, 1..250 bytes (memcached's limit). */
-static int value_key(const char *key, size_t *ret_len)
+/* Before an operation on a small value: "key" checked (printable ASCII, 1..250 bytes, memcached's
+ * limit) and its length, VEX_ENOTFOUND when the cache is disabled, or cache_usable's refusal. */
+static int value_op(struct vex_cache *c, const char *key, size_t *ret_len)
 {
 	size_t klen;
 
@@ -589,8 +590,10 @@ static int value_key(const char *key, size_t *ret_len)
 	for (size_t i = 0; i < klen; i++)
 		if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
 			return VEX_EINVAL;
+	if (!c->mc)
+		return VEX_ENOTFOUND;
 	*ret_len = klen;
-	return 0;
+	return cache_usable(c);
 }
 
 int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas)
@@ -604,11 +607,7 @@ int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, 
 
 	if (!c || !ret_val || !ret_cas)
 		return VEX_EINVAL;
-	if ((rc = value_key(key, &klen)) != 0)
-		return rc;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	if ((rc = cache_usable(c)) != 0)
+	if ((rc = value_op(c, key, &klen)) != 0)
 		return rc;
 	if (!memcached_result_create(c->mc, &res))
 		return VEX_ENOMEM;
@@ -655,11 +654,7 @@ int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int tt
 
 	if (!c || ttl_s < 0)
 		return VEX_EINVAL;
-	if ((rc = value_key(key, &klen)) != 0)
-		return rc;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	if ((rc = cache_usable(c)) != 0)
+	if ((rc = value_op(c, key, &klen)) != 0)
 		return rc;
 	n = snprintf(digits, sizeof(digits), "%" PRIu64, val);
 	if ((rc = seal_value(c, key, klen, digits, (size_t)n, ttl_s, &vlen)) != 0)
