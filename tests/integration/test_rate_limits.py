@@ -17,8 +17,8 @@ RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset
 
 @pytest.fixture(scope="module")
 def rl(request, tls):
-    """A service with the shipped [limits] (the other test modules run with raised ones)."""
-    svc = vexit.Service(tls, limits="default")
+    """A service with the shipped rate_<plan> (the other test modules run with raised ones)."""
+    svc = vexit.Service(tls, rates="default")
     request.addfinalizer(svc.stop)
     return svc.start()
 
@@ -235,7 +235,7 @@ def test_concurrent_requests_admit_exactly_the_limit(rl):
     assert rl.db_query("SELECT count(*) AS n FROM jobs WHERE owner = ?", (c.sub,))[0]["n"] == ok
 
 
-@pytest.mark.parametrize("fresh_svc", [{"limits": "default"}], indirect=True)
+@pytest.mark.parametrize("fresh_svc", [{"rates": "default"}], indirect=True)
 def test_memcached_down_fails_open(fresh_svc):
     svc = fresh_svc
     c = svc.client(plan="free")

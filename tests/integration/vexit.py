@@ -32,11 +32,13 @@ TERMINAL = {"completed", "failed", "canceled", "timeout"}
 CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
 
 # [limits] rate_<plan> (requests that create work, per principal per minute): the service's defaults,
-# and the raised values every Service uses unless built with limits="default", so that a test (or
+# and the raised values every Service uses unless built with rates="default", so that a test (or
 # make bench) that creates many agents or jobs as one principal is not shaped by them.
 PLAN_RATES = {"free": 10, "standard": 30, "pro": 100, "enterprise": 1000}
 RAISED_RATE = 1000000
-RAISED_LIMITS = {"VEX_LIMITS_RATE_%s" % plan.upper(): str(RAISED_RATE) for plan in PLAN_RATES}
+RAISED_RATES = {"VEX_LIMITS_RATE_%s" % plan.upper(): str(RAISED_RATE) for plan in PLAN_RATES}
+# Every [limits] setting a Service raises (environment overrides): the rates, and any cap added here.
+RAISED_LIMITS = dict(RAISED_RATES)
 
 # Every process any test started; stopped at exit even if a finalizer never ran.
 _ALL_PROCS = []
@@ -258,7 +260,7 @@ class Service:
     the system's temporary directory by default; make bench puts it beside the build, on a real disk)."""
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False,
-                 parent=None, prefix="vex-it-", limits="raised"):
+                 parent=None, prefix="vex-it-", rates="raised"):
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
@@ -297,9 +299,9 @@ class Service:
                            "VEX_TOOLS_RUN_AS": TOOLS_USER if os.getuid() == 0 else ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
-        # "raised": RAISED_LIMITS; "default": the service's own [limits] (test_rate_limits.py)
-        assert limits in ("raised", "default"), limits
-        self.limits_env = dict(RAISED_LIMITS) if limits == "raised" else {}
+        # RAISED_LIMITS; rates="default": the service's own rate_<plan> (test_rate_limits.py), other limits raised
+        assert rates in ("raised", "default"), rates
+        self.limits_env = {k: v for k, v in RAISED_LIMITS.items() if rates == "raised" or k not in RAISED_RATES}
         self.nginx_env = {}  # more tools/render-nginx settings (e.g. VEX_ADMIN_ALLOW)
         self.runner_prefix = []  # e.g. setpriv ...: the runner as another user (test_tool_secrets.py)
         self.memcached = self.api = self.runner = self.nginx = None
