@@ -17,6 +17,7 @@ import requests
 # Re-exported: tests use them as vexit.<name>.
 from vexwire import (RFC3339_RE, assert_api_error, assert_error, assert_json, b64url, b64url_decode,  # noqa: F401
                      claims_for, is_rfc3339, mint, new_sub, parse_rfc3339)
+from vexlimits import PLAN_RATES, RAISED_LIMITS, RAISED_RATE, RAISED_RATES  # noqa: F401
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("VEX_BUILD", os.path.join(REPO, "build")))
@@ -30,15 +31,6 @@ SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime erro
 TERMINAL = {"completed", "failed", "canceled", "timeout"}
 # enum vex_job_status order (core/jobs/model.h), for a store that keeps the status as an integer.
 CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
-
-# [limits] rate_<plan> (requests that create work, per principal per minute): the service's defaults,
-# and the raised values every Service uses unless built with rates="default", so that a test (or
-# make bench) that creates many agents or jobs as one principal is not shaped by them.
-PLAN_RATES = {"free": 10, "standard": 30, "pro": 100, "enterprise": 1000}
-RAISED_RATE = 1000000
-RAISED_RATES = {"VEX_LIMITS_RATE_%s" % plan.upper(): str(RAISED_RATE) for plan in PLAN_RATES}
-# Every [limits] setting a Service raises (environment overrides): the rates, and any cap added here.
-RAISED_LIMITS = dict(RAISED_RATES)
 
 # Every process any test started; stopped at exit even if a finalizer never ran.
 _ALL_PROCS = []
