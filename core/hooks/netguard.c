@@ -13,7 +13,7 @@
 #include "core/base/err.h"
 #include "core/store/store.h"
 
-#define PRIVATE_WHY "targets on loopback or private networks are not allowed; " \
+#define PRIVATE_WHY "targets on loopback, private or other special-purpose addresses are not allowed; " \
 	"the operator can allow them with %s"
 #define HOOKS_SETTING "[webhooks] allow_private"
 

@@ -285,7 +285,7 @@ static void test_url_private_refused(void **state)
 {
 	(void)state;
 	expect_bad("http://127.0.0.1:8080/hook", 0, "[webhooks] allow_private");
-	expect_bad("http://127.0.0.1:8080/hook", 0, "loopback or private networks");
+	expect_bad("http://127.0.0.1:8080/hook", 0, "loopback, private or other special-purpose addresses");
 	expect_bad("http://localhost/", 0, "allow_private");
 	expect_bad("http://LOCALHOST./", 0, "allow_private");
 	expect_bad("http://api.localhost:3000/", 0, "allow_private");
