@@ -53,7 +53,8 @@ all: $(PROGRAMS)
 deps:
 	@tools/install-deps
 
-$(BUILD)/%.o: %.c
+# The Makefile holds the flags: a change to it rebuilds every object.
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
