@@ -647,6 +647,16 @@ int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64
 		rc = VEX_ENOMEM;
 		goto out;
 	}
+	/* Due is not claimable when every hook with due deliveries is at its cap: look without the
+	 * write lock first, so that a backed-up hook costs no write transaction per tick. */
+	rc = fair_select(s, now_us, max, per_hook, hooks, &cands, &n);
+	candidates_free(cands, n);
+	cands = NULL;
+	if (rc || n == 0) {
+		n = 0;
+		goto out;
+	}
+	n = 0;
 	rc = vex_store_begin(s);
 	if (rc)
 		goto out;
@@ -668,12 +678,12 @@ int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64
 		rc = vex_store_commit(s);
 	else
 		vex_store_rollback(s);
-	if (rc)
-		goto out;
-	*ret = out;
-	out.items = NULL;
-	out.n = 0;
 out:
+	if (rc == 0) {
+		*ret = out;
+		out.items = NULL;
+		out.n = 0;
+	}
 	candidates_free(cands, n);
 	vex_delivery_claim_list_release(&out);
 	free(hooks);
