@@ -1,11 +1,11 @@
 # test_fairness.py - one owner's backlog does not hold back another owner's job or webhook delivery; a
 # hook never has more deliveries in flight than [webhooks] per_hook_inflight.
-import http.server
 import threading
 
 import pytest
 
 import vexit
+from test_webhook_delivery import Receiver
 
 SLOTS = 8           # [runner] concurrency's default: the service below leaves it alone
 BACKLOG = 80        # owner A's sleep jobs
@@ -61,59 +61,36 @@ def test_backlog_does_not_hold_back_another_owner(svc):
         a.wait_job(j, timeout=120)
 
 
-class CountingReceiver:
-    """Counts requests in flight per path; /slow/* holds SLOW_S then answers 500, /ok/* answers 204."""
+class CountingReceiver(Receiver):
+    """test_webhook_delivery's receiver, counting requests in flight per path: /slow/* holds SLOW_S then
+    answers 500, /ok/* answers 204 at once."""
 
     def __init__(self):
-        self.port = vexit.free_port()
-        self.lock = threading.Lock()
+        super().__init__()
         self.inflight = {}
         self.peak = {}
-        self.arrivals = []  # (path, A's requests in flight when it arrived)
+        self.order = []  # paths in arrival order
         self.release = threading.Event()
 
-    def url(self, path):
+    def _handle(self, path, headers, body):
+        path = path.lstrip("/")
+        with self.lock:
+            self.inflight[path] = self.inflight.get(path, 0) + 1
+            self.peak[path] = max(self.peak.get(path, 0), self.inflight[path])
+            self.order.append(path)
+        if path.startswith("slow/"):
+            self.release.wait(SLOW_S)
+        with self.lock:
+            # the runner frees the hook's slot only when it reads this answer: no overlap is missed
+            self.inflight[path] -= 1
+        return (500 if path.startswith("slow/") else 204), {}, b"", 0
+
+    def url_of(self, path):
         return "http://127.0.0.1:%d/%s" % (self.port, path)
-
-    def start(self):
-        recv = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                path = self.path.lstrip("/")
-                with recv.lock:
-                    recv.inflight[path] = recv.inflight.get(path, 0) + 1
-                    recv.peak[path] = max(recv.peak.get(path, 0), recv.inflight[path])
-                    slow = sum(n for p, n in recv.inflight.items() if p.startswith("slow/"))
-                    recv.arrivals.append((path, slow))
-                if path.startswith("slow/"):
-                    recv.release.wait(SLOW_S)
-                status = 500 if path.startswith("slow/") else 204
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass
-                finally:
-                    with recv.lock:
-                        recv.inflight[path] -= 1
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
 
     def stop(self):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
 
 def test_failing_hooks_do_not_hold_every_delivery_slot(svc):
@@ -125,9 +102,9 @@ def test_failing_hooks_do_not_hold_every_delivery_slot(svc):
         a = svc.client(plan="enterprise")
         b = svc.client(plan="free")
         for name in ("slow/a1", "slow/a2"):
-            r = a.post("/webhooks", json={"url": recv.url(name), "events": ["job.completed"]})
+            r = a.post("/webhooks", json={"url": recv.url_of(name), "events": ["job.completed"]})
             assert r.status_code == 201, r.text
-        r = b.post("/webhooks", json={"url": recv.url("ok/b"), "events": ["job.completed"]})
+        r = b.post("/webhooks", json={"url": recv.url_of("ok/b"), "events": ["job.completed"]})
         assert r.status_code == 201, r.text
         a_jobs = [a.tool("echo", {"n": i}) for i in range(20)]
         for j in a_jobs:
@@ -136,12 +113,12 @@ def test_failing_hooks_do_not_hold_every_delivery_slot(svc):
         vexit.wait_for(lambda: recv.peak.get("slow/a1", 0) >= PER_HOOK and recv.peak.get("slow/a2", 0) >= PER_HOOK,
                        30, what="A's hooks to reach their cap")
         with recv.lock:
-            mark = len(recv.arrivals)
+            mark = len(recv.order)
         b_job = b.tool("echo", {"from": "b"})
         b.wait_job(b_job)
-        vexit.wait_for(lambda: any(p == "ok/b" for p, _ in recv.arrivals), 30, what="B's delivery")
+        vexit.wait_for(lambda: "ok/b" in recv.order, 30, what="B's delivery")
         with recv.lock:
-            after = [p for p, _ in recv.arrivals[mark:]]
+            after = recv.order[mark:]
         # A's attempts that reached the receiver after B's job was queued and before B's delivery: few, not
         # A's whole backlog (by the order of arrivals, not by time)
         overtaking = after.index("ok/b")
