@@ -501,6 +501,33 @@ static void test_fair_claim_cost(void **state)
 	printf("claim from 99999 queued jobs of one owner: %lld us\n", (long long)(t1 - t0));
 }
 
+/* The cost of a claim among 1000 owners with queued work (printed only): it grows with owners. */
+static void test_fair_claim_cost_owners(void **state)
+{
+	struct vex_job *jobs[1000], *rets[1000], *c = NULL;
+	int created[1000], rcs[1000], i;
+	char owner[32];
+	int64_t t0, t1;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		snprintf(owner, sizeof(owner), "owner-%04d", i);
+		jobs[i] = new_tool_job(owner, VEX_PLAN_FREE, 0);
+	}
+	assert_int_equal(vex_store_jobs_insert_batch(store, jobs, 1000, rets, created, rcs), 0);
+	for (i = 0; i < 1000; i++) {
+		vex_job_free(rets[i]);
+		vex_job_free(jobs[i]);
+	}
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	vex_job_free(c);
+	t0 = vex_mono_us();
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	t1 = vex_mono_us();
+	vex_job_free(c);
+	printf("claim among 1000 owners with queued work: %lld us\n", (long long)(t1 - t0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +542,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fair_backlog, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_fair_requeued, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_fair_claim_cost, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_claim_cost_owners, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_claims", VEX_LOG_ERROR);
