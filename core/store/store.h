@@ -214,9 +214,10 @@ int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us);
 /* ---- corex helpers (store_jobs.c) ---- */
 
 /*
- * The 1-based place of the queued job "id" in claim order (priority DESC, id ASC): 1 + the
- * queued jobs of every owner ahead of it. VEX_ENOTFOUND when absent, VEX_ESTATE when not queued.
- * (Per-plan concurrency may let a later job start first: this is the order, not a promise.)
+ * The 1-based place of the queued job "id" in priority-and-age order (priority DESC, id ASC): 1 +
+ * the queued jobs of every owner ahead of it. VEX_ENOTFOUND when absent, VEX_ESTATE when not queued.
+ * (Claims are fair across owners and per-plan concurrency may let a later job start first: this is
+ * an upper bound of the jobs ahead, not the claim order.)
  */
 int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret);
 
