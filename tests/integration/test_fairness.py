@@ -8,7 +8,7 @@ import vexit
 from test_webhook_delivery import Receiver
 
 SLOTS = 8           # [runner] concurrency's default: the service below leaves it alone
-BACKLOG = 80        # owner A's sleep jobs
+BACKLOG = 100       # owner A's sleep jobs
 SLEEP_MS = 300
 
 HOOK_SLOTS = 6      # [webhooks] concurrency for the delivery test
@@ -33,7 +33,7 @@ def event_seq(svc, job_id, etype):
 
 
 def test_backlog_does_not_hold_back_another_owner(svc):
-    """Owner A queues 80 sleep jobs; owner B's echo job, queued behind all of them, starts before at
+    """Owner A queues 100 sleep jobs; owner B's echo job, queued behind all of them, starts before at
     most SLOTS of A's jobs that were waiting when it was queued (in practice: the first slot that frees)."""
     a = svc.client(plan="enterprise")
     b = svc.client(plan="free")
