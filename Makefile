@@ -120,6 +120,7 @@ test: deps
 
 bench: deps all $(BENCH_BIN)
 	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/run
+	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/fairness
 
 clean:
 	rm -rf build build-san

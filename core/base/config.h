@@ -127,6 +127,7 @@ struct vex_config {
 	int hooks_allow_private;
 	int hook_timeout_ms;
 	int hook_concurrency;
+	int hook_per_hook_inflight; /* deliveries of one hook in flight at most (all runners) */
 	int64_t hook_retry_ms[VEX_HOOK_RETRIES_MAX]; /* waits before attempt 2, 3, ... */
 	int hook_retries;                            /* entries used in hook_retry_ms */
 	int hook_disable_after_s;

@@ -62,6 +62,7 @@ const struct key_def vex_config_keys[] = {
 	{"webhooks", "allow_private", K_BOOL, OFF(hooks_allow_private), 0, 1},
 	{"webhooks", "timeout_ms", K_INT, OFF(hook_timeout_ms), 100, 300000},
 	{"webhooks", "concurrency", K_INT, OFF(hook_concurrency), 1, 1024},
+	{"webhooks", "per_hook_inflight", K_INT, OFF(hook_per_hook_inflight), 1, 1024},
 	{"webhooks", "retry_s", K_DELAYS, OFF(hook_retry_ms), 0, 0},
 	{"webhooks", "disable_after_s", K_INT, OFF(hook_disable_after_s), 1, 31536000},
 	{"webhooks", "per_owner", K_INT, OFF(hooks_per_owner), 1, 100000},

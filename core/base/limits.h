@@ -53,6 +53,7 @@
 /* Webhooks. */
 #define VEX_HOOK_DESCRIPTION_MAX 500 /* code points */
 #define VEX_HOOK_URL_MAX 2048        /* bytes of a webhook url */
+#define VEX_HOOK_TURNS_MAX 4096      /* hooks with pending deliveries one delivery claim looks at */
 
 /* Credentials (admin): API keys and minted tokens. */
 #define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */

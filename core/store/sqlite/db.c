@@ -1,4 +1,4 @@
-/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions, runner heartbeats. */
+/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions (runner heartbeats: store_runners.c). */
 #include "core/store/store.h"
 
 #include <stdio.h>
@@ -239,6 +239,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE tools ADD COLUMN grant_json TEXT;"
 	"ALTER TABLE jobs ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';"
 	"ALTER TABLE agents ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';",
+
+	/* 5: fair claims (docs/runner.md). Each owner's queue in claim order: a skip scan finds the
+	 * owners with queued work, one seek each's best job. Each hook's pending deliveries by due time
+	 * and by claim expiry: its next deliveries and its in-flight count, whatever its backlog. */
+	"CREATE INDEX jobs_owner_queue ON jobs(owner, priority DESC, id) WHERE status = 'queued';"
+	"CREATE INDEX webhook_deliveries_hook_due ON webhook_deliveries(hook_id, next_at) WHERE status = 'pending';"
+	"CREATE INDEX webhook_deliveries_hook_claim ON webhook_deliveries(hook_id, claimed_until)"
+	" WHERE status = 'pending';",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -641,60 +649,4 @@ int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 	int rc = vex_store_write_open(s, st, ret_changes);
 
 	return rc ? rc : vex_store_commit(s);
-}
-
-/* ---- runner heartbeats ---- */
-
-int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!runner_id || !*runner_id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO runners(id, pid, beat_at) VALUES (?1, ?2, ?3)"
-			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at",
-			    &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 2, pid);
-	sqlite3_bind_int64(st, 3, now_us);
-	return vex_store_write(s, st, NULL);
-}
-
-int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = vex_store_stmt(s, "SELECT MAX(beat_at) FROM runners", &st);
-	if (rc)
-		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*ret_us = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		rc = VEX_ENOTFOUND;
-	} else {
-		rc = vex_store_errcode(rc);
-	}
-	vex_store_done(st);
-	return rc;
-}
-
-int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (!runner_id)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "DELETE FROM runners WHERE id = ?1", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	return vex_store_write(s, st, NULL);
 }
