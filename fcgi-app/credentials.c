@@ -240,11 +240,11 @@ out:
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/api/v1/keys", keys_create, 0 },
+	{ "POST", "/api/v1/keys", keys_create, VEX_ROUTE_LIMITED },
 	{ "GET", "/api/v1/keys", keys_list, 0 },
 	{ "GET", "/api/v1/keys/{id}", keys_get, 0 },
 	{ "DELETE", "/api/v1/keys/{id}", keys_delete, 0 },
-	{ "POST", "/api/v1/tokens", tokens_create, 0 },
+	{ "POST", "/api/v1/tokens", tokens_create, VEX_ROUTE_LIMITED },
 };
 
 const struct vex_route_table vex_keys_routes = VEX_ROUTE_TABLE(routes);

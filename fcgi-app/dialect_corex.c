@@ -11,7 +11,6 @@
 #include "core/jobs/jobview.h"
 #include "core/base/log.h"
 #include "core/jobs/model.h"
-#include "fcgi-app/ratelimit.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
 #include "fcgi-app/toolrun.h"
@@ -47,39 +46,6 @@ static void argument_message(const struct vex_field_error *e, char *out, size_t 
 		snprintf(out, cap, "Invalid argument: %s", e->message + 10);
 	else
 		snprintf(out, cap, "%s", e->message);
-}
-
-static void rate_headers(struct vex_ctx *c, const struct vex_rate *r)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lld", (long long)r->limit);
-	vex_http_header(c->resp, "X-RateLimit-Limit", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)r->remaining);
-	vex_http_header(c->resp, "X-RateLimit-Remaining", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)r->reset_s);
-	vex_http_header(c->resp, "X-RateLimit-Reset", buf);
-}
-
-/* Count the request against the caller's plan; over the limit the 429 is answered and VEX_ETOOBIG returned.
- * The headers go on every answer of the endpoint from here on. */
-static int rate_check(struct vex_ctx *c)
-{
-	struct vex_rate r;
-	char msg[128], retry[32];
-	int64_t wait_s;
-
-	vex_ratelimit_hit(c->env->cache, c->env->cfg, &c->who, c->req->now_us, &r);
-	rate_headers(c, &r);
-	if (r.allowed)
-		return 0;
-	wait_s = r.reset_s - c->req->now_us / 1000000;
-	snprintf(retry, sizeof(retry), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
-	vex_http_header(c->resp, "Retry-After", retry);
-	snprintf(msg, sizeof(msg), "Rate limit of %lld executions per minute exceeded; retry after %s s",
-		 (long long)r.limit, retry);
-	corex_error(c, 429, "RATE_LIMIT_EXCEEDED", msg, NULL);
-	return VEX_ETOOBIG;
 }
 
 /* ---- request helpers ---- */
@@ -212,7 +178,7 @@ static void execute_tool(struct vex_ctx *c)
 		corex_error(c, 403, "FORBIDDEN", "admin role required", NULL);
 		goto out;
 	}
-	if (rate_check(c) != 0 || body_object(c, &body) != 0)
+	if (body_object(c, &body) != 0)
 		goto out;
 	v = json_object_get(body, "tool");
 	if (json_is_string(v))
@@ -289,7 +255,7 @@ static void jobs_submit(struct vex_ctx *c)
 	json_t *body = NULL, *args = NULL;
 	int created = 0, rc;
 
-	if (rate_check(c) != 0 || idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
 		goto out;
 	rc = tool_request(body, &tool, &args, &e);
 	if (rc == 0)
@@ -601,8 +567,8 @@ out:
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/execute_tool", execute_tool, 0 },
-	{ "POST", "/jobs/submit", jobs_submit, 0 },
+	{ "POST", "/execute_tool", execute_tool, VEX_ROUTE_LIMITED },
+	{ "POST", "/jobs/submit", jobs_submit, VEX_ROUTE_LIMITED },
 	{ "GET", "/jobs", jobs_list, 0 },
 	{ "GET", "/jobs/{id}", jobs_get, 0 },
 	{ "DELETE", "/jobs/{id}", jobs_cancel, 0 },

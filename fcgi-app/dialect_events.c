@@ -575,14 +575,14 @@ static void events_get(struct vex_ctx *c)
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/v1/agents", agents_create, 0 },
+	{ "POST", "/v1/agents", agents_create, VEX_ROUTE_LIMITED },
 	{ "GET", "/v1/agents", agents_list, 0 },
 	{ "GET", "/v1/agents/{id}", agents_get, 0 },
 	{ "PATCH", "/v1/agents/{id}", agents_patch, 0 },
 	{ "DELETE", "/v1/agents/{id}", agents_delete, 0 },
 	{ "POST", "/v1/agents/{id}/pause", agents_pause, 0 },
 	{ "POST", "/v1/agents/{id}/resume", agents_resume, 0 },
-	{ "POST", "/v1/agents/{id}/execute", agents_execute, 0 },
+	{ "POST", "/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED },
 	{ "GET", "/v1/agents/{id}/events", agent_events, 0 },
 	{ "GET", "/v1/events", events_list, 0 },
 	{ "GET", "/v1/events/{id}", events_get, 0 },

@@ -503,19 +503,19 @@ static void tools_get(struct vex_ctx *c)
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/api/v1/agents", agents_create, 0 },
+	{ "POST", "/api/v1/agents", agents_create, VEX_ROUTE_LIMITED },
 	{ "GET", "/api/v1/agents", agents_list, 0 },
 	{ "GET", "/api/v1/agents/{id}", agents_get, 0 },
 	{ "PATCH", "/api/v1/agents/{id}", agents_patch, 0 },
 	{ "DELETE", "/api/v1/agents/{id}", agents_delete, 0 },
-	{ "POST", "/api/v1/agents/{id}/execute", agents_execute, 0 },
+	{ "POST", "/api/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED },
 	{ "GET", "/api/v1/jobs", jobs_list, 0 },
 	{ "GET", "/api/v1/jobs/{id}", jobs_get, 0 },
 	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0 },
 	{ "POST", "/api/v1/jobs/{id}/stream_token", jobs_stream_token, 0 },
 	{ "GET", "/api/v1/tools", tools_list, 0 },
 	{ "GET", "/api/v1/tools/{name}", tools_get, 0 },
-	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, 0 },
+	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, VEX_ROUTE_LIMITED },
 };
 
 const struct vex_route_table vex_dialect_vex_routes = VEX_ROUTE_TABLE(routes);

@@ -1,4 +1,4 @@
-/* ratelimit.c - execution-endpoint rate limits: one memcached counter per principal and minute. */
+/* ratelimit.c - the work limiter: GCRA per principal over MAC'd memcached values, and its headers and 429. */
 #include "fcgi-app/ratelimit.h"
 
 #include <stdio.h>
@@ -9,9 +9,9 @@
 #include "core/base/err.h"
 #include "core/base/hex.h"
 #include "core/base/log.h"
+#include "fcgi-app/router.h"
 
-/* Counters outlive their window a little: a clock slightly behind still finds its own. */
-#define RATE_TTL_S (2 * VEX_RATE_WINDOW_S)
+#define RATE_CAS_TRIES 8
 
 static int plain_byte(unsigned char ch)
 {
@@ -19,7 +19,7 @@ static int plain_byte(unsigned char ch)
 	       ch == '_' || ch == '@' || ch == '~' || ch == '-';
 }
 
-int vex_ratelimit_key(const char *principal, int64_t window, char *out, size_t cap)
+int vex_ratelimit_key(const char *principal, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
 	char enc[VEX_RATE_KEY_MAX + 1];
@@ -28,7 +28,7 @@ int vex_ratelimit_key(const char *principal, int64_t window, char *out, size_t c
 	size_t n = 0, i;
 	int len;
 
-	if (!principal || !*principal || !out || window < 0)
+	if (!principal || !*principal || !out)
 		return VEX_EINVAL;
 	for (i = 0; principal[i] && n + 4 < sizeof(enc); i++) {
 		unsigned char ch = (unsigned char)principal[i];
@@ -42,46 +42,121 @@ int vex_ratelimit_key(const char *principal, int64_t window, char *out, size_t c
 		}
 	}
 	enc[n] = '\0';
-	len = snprintf(out, cap, "vex:rl:%s:%lld", enc, (long long)window);
+	len = snprintf(out, cap, "vex:rl:%s", enc);
 	if (!principal[i] && len > 0 && (size_t)len < cap && len <= VEX_RATE_KEY_MAX)
 		return 0;
 	/* Too long once escaped: a digest keeps principals apart within the key limit. */
 	if (!EVP_Digest(principal, strlen(principal), md, &mdlen, EVP_sha256(), NULL))
 		return VEX_ERROR;
 	vex_hex_encode(md, mdlen, enc);
-	len = snprintf(out, cap, "vex:rl:h%s:%lld", enc, (long long)window);
+	len = snprintf(out, cap, "vex:rl:h%s", enc);
 	if (len < 0 || (size_t)len >= cap)
 		return VEX_EINVAL;
 	return 0;
+}
+
+/* Microseconds to whole seconds, rounded up. */
+static int64_t ceil_s(int64_t us)
+{
+	return us <= 0 ? 0 : (us + 999999) / 1000000;
 }
 
 int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const struct vex_principal *who,
 		      int64_t now_us, struct vex_rate *ret)
 {
 	char key[VEX_RATE_KEY_MAX + 1];
-	int64_t now_s = now_us / 1000000, window = now_s / VEX_RATE_WINDOW_S;
-	uint64_t count = 0;
+	int64_t emission, window, tat, next;
+	uint64_t stored = 0, cas = 0;
 	struct vex_rate r;
-	int rc;
+	int rc, i;
 
 	memset(&r, 0, sizeof(r));
 	r.limit = cfg && who->plan < VEX_PLAN_COUNT ? cfg->plan_rate_per_minute[who->plan] : 0;
 	if (r.limit < 1)
 		r.limit = 1;
-	r.reset_s = (window + 1) * VEX_RATE_WINDOW_S;
+	if (r.limit > VEX_RATE_PERIOD_US)
+		r.limit = VEX_RATE_PERIOD_US;
+	/* One request every "emission" µs; a burst of "limit" fits in "window" (a minute, rounded down). */
+	emission = VEX_RATE_PERIOD_US / r.limit;
+	window = emission * r.limit;
 	r.allowed = 1;
 	r.remaining = r.limit - 1;
-	rc = vex_ratelimit_key(who->sub, window, key, sizeof(key));
-	if (rc == 0)
-		rc = vex_cache_incr(c, key, RATE_TTL_S, &count);
-	if (rc == 0) {
+	r.reset_s = ceil_s(now_us + emission);
+	rc = vex_ratelimit_key(who->sub, key, sizeof(key));
+	for (i = 0; rc == 0 && i < RATE_CAS_TRIES; i++) {
+		rc = vex_cache_u64_gets(c, key, &stored, &cas);
+		if (rc)
+			break;
+		tat = stored > (uint64_t)now_us && stored < (uint64_t)INT64_MAX / 2 ? (int64_t)stored : now_us;
+		next = tat + emission;
+		if (next - now_us > window) {
+			/* Refused: nothing is written, so a client hammering at 429 delays no one but itself. */
+			r.allowed = 0;
+			r.counted = 1;
+			r.remaining = 0;
+			r.reset_s = ceil_s(tat);
+			r.retry_after_s = ceil_s(next - window - now_us);
+			if (r.retry_after_s < 1)
+				r.retry_after_s = 1;
+			goto out;
+		}
+		/* The value is only needed until its TAT has passed: by then the allowance is whole. */
+		rc = vex_cache_u64_cas(c, key, (uint64_t)next, (int)ceil_s(next - now_us) + 2, cas);
+		if (rc == VEX_ECONFLICT) {
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
 		r.counted = 1;
-		r.allowed = count <= (uint64_t)r.limit;
-		r.remaining = count >= (uint64_t)r.limit ? 0 : r.limit - (int64_t)count;
-	} else if (rc != VEX_ENOTFOUND) {
-		vex_log(VEX_LOG_DEBUG, "rate limit not counted (fail open)", "sub", who->sub, "error", vex_strerror(rc),
-			NULL);
+		r.remaining = (window - (next - now_us)) / emission;
+		if (r.remaining > r.limit - 1)
+			r.remaining = r.limit - 1;
+		r.reset_s = ceil_s(next);
+		goto out;
 	}
+	/* Only allowed requests write, so losing every CAS means others of this principal were let
+	 * through meanwhile: passing this one uncounted costs at most the concurrency of the pool. */
+	if (rc != VEX_ENOTFOUND)
+		vex_log(VEX_LOG_DEBUG, "rate limit not counted (fail open)", "sub", who->sub, "error",
+			rc ? vex_strerror(rc) : "cas kept losing", NULL);
+out:
 	*ret = r;
 	return 0;
+}
+
+/* Paths outside /api/ (vex) and /v1/ (events) are corex's: {"error":{"code","message"}}. */
+static int corex_path(const char *path)
+{
+	return strncmp(path, "/api/", 5) != 0 && strncmp(path, "/v1/", 4) != 0;
+}
+
+static void header_int(struct vex_ctx *c, const char *name, int64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	vex_http_header(c->resp, name, buf);
+}
+
+int vex_ratelimit_request(struct vex_ctx *c)
+{
+	struct vex_rate r;
+	char msg[160];
+
+	vex_ratelimit_hit(c->env->cache, c->env->cfg, &c->who, c->req->now_us, &r);
+	header_int(c, "X-RateLimit-Limit", r.limit);
+	header_int(c, "X-RateLimit-Remaining", r.remaining);
+	header_int(c, "X-RateLimit-Reset", r.reset_s);
+	if (r.allowed)
+		return 0;
+	header_int(c, "Retry-After", r.retry_after_s);
+	snprintf(msg, sizeof(msg), "Rate limit of %lld requests per minute exceeded; retry after %lld s",
+		 (long long)r.limit, (long long)r.retry_after_s);
+	if (corex_path(c->req->path))
+		vex_http_json(c->resp, 429,
+			      json_pack("{s:{s:s, s:s}}", "error", "code", "RATE_LIMIT_EXCEEDED", "message", msg));
+	else
+		vex_http_error(c->resp, c->req, 429, "RATE_LIMIT_EXCEEDED", msg, NULL);
+	return VEX_ETOOBIG;
 }

@@ -1,4 +1,4 @@
-/* ratelimit.h - per-principal request counters in fixed one-minute windows, kept in memcached (fail open). */
+/* ratelimit.h - one limiter for every request that creates work: GCRA per principal and plan, in memcached (fail open). */
 #ifndef VEX_RATELIMIT_H
 #define VEX_RATELIMIT_H
 
@@ -9,31 +9,46 @@
 #include "core/jobs/cache.h"
 #include "core/base/config.h"
 
-#define VEX_RATE_WINDOW_S 60
-#define VEX_RATE_KEY_MAX 250 /* memcached's key limit */
+#define VEX_RATE_PERIOD_US 60000000LL /* [limits] rate_<plan> counts requests per minute */
+#define VEX_RATE_KEY_MAX 250          /* memcached's key limit */
 
-/* The outcome of one counted request, for the X-RateLimit-* headers. */
+struct vex_ctx;
+
+/* The outcome of one counted request, for the X-RateLimit-* headers and Retry-After. */
 struct vex_rate {
-	int64_t limit;     /* requests allowed in the window */
-	int64_t remaining; /* left in the window after this one (never negative) */
-	int64_t reset_s;   /* Unix seconds at which the window ends */
-	int allowed;       /* 0: over the limit (429) */
-	int counted;       /* 0: memcached was not reachable and the request passed uncounted */
+	int64_t limit;         /* requests per minute, and the largest burst */
+	int64_t remaining;     /* requests that would pass right after this one (never negative) */
+	int64_t reset_s;       /* Unix seconds at which the whole allowance is back (Remaining = Limit) */
+	int64_t retry_after_s; /* refused: seconds until one request passes again (>= 1); else 0 */
+	int allowed;           /* 0: over the limit (429) */
+	int counted;           /* 0: memcached was not reachable and the request passed uncounted */
 };
 
 /*
- * "vex:rl:<principal>:<window>" into "out" (cap bytes). Bytes of "principal" outside
- * [A-Za-z0-9._@~-] are %XX-escaped; a principal too long for the key is replaced by
- * "h<hex SHA-256>". 0 or VEX_EINVAL.
+ * "vex:rl:<principal>" into "out" (cap bytes). Bytes of "principal" outside [A-Za-z0-9._@~-]
+ * are %XX-escaped; a principal too long for the key is replaced by "h<hex SHA-256>". 0 or
+ * VEX_EINVAL.
  */
-int vex_ratelimit_key(const char *principal, int64_t window, char *out, size_t cap);
+int vex_ratelimit_key(const char *principal, char *out, size_t cap);
 
 /*
- * Count one request of "who" at "now_us" against cfg->plan_rate_per_minute[who->plan] in the
- * window now_us / 60 s. Always fills *ret and returns 0: when memcached is down or disabled
- * the request is allowed (ret->counted 0, remaining = limit - 1).
+ * GCRA (docs/limits.md): count one request of "who" at "now_us" against
+ * cfg->plan_rate_per_minute[who->plan] = L per minute, bursts of up to L. The principal's
+ * theoretical arrival time (TAT) lives in memcached under vex_ratelimit_key, MAC'd and updated
+ * with compare-and-swap; a refused request changes nothing. Always fills *ret and returns 0:
+ * when memcached is down or disabled, or CAS keeps losing, the request passes (ret->counted 0,
+ * remaining = L - 1).
  */
 int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const struct vex_principal *who,
 		      int64_t now_us, struct vex_rate *ret);
+
+/*
+ * The router's check for a VEX_ROUTE_LIMITED route (fcgi-app/router.h), after authentication
+ * and before the body is read: count the request, put X-RateLimit-Limit, -Remaining and -Reset
+ * on c->resp (they stay on whatever the handler answers), and over the limit answer 429
+ * RATE_LIMIT_EXCEEDED with Retry-After in the error shape of the path's dialect (corex for paths
+ * outside /api/ and /v1/) and return VEX_ETOOBIG. 0 when the request may go on.
+ */
+int vex_ratelimit_request(struct vex_ctx *c);
 
 #endif

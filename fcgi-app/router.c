@@ -7,6 +7,7 @@
 #include "core/base/err.h"
 #include "core/jobs/jobview.h"
 #include "core/base/log.h"
+#include "fcgi-app/ratelimit.h"
 #include "fcgi-app/streamtoken.h"
 
 #define DRAIN_CAP (8u << 20) /* past this a rejected body is not worth reading: the connection closes */
@@ -142,6 +143,11 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c)
 		if (rc != 0) {
 			vex_http_header(c->resp, "WWW-Authenticate", "Bearer");
 			vex_http_error(c->resp, r, 401, "UNAUTHORIZED", reason != NULL ? reason : "unauthorized", NULL);
+			return;
+		}
+		/* Before the body is read or anything looked up: a refused request costs one memcached round trip. */
+		if ((hit->flags & VEX_ROUTE_LIMITED) && vex_ratelimit_request(c) != 0) {
+			vex_http_drain(r, DRAIN_CAP);
 			return;
 		}
 	}

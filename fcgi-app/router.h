@@ -14,7 +14,10 @@
 
 /* Route flags. */
 enum {
-	VEX_ROUTE_PUBLIC = 1 /* no Authorization needed */
+	VEX_ROUTE_PUBLIC = 1, /* no Authorization needed */
+	/* creates work (a job, an agent, a webhook, a credential): the router counts it against the
+	 * caller's plan rate (fcgi-app/ratelimit.h) after authentication, before the body is read */
+	VEX_ROUTE_LIMITED = 2
 };
 
 /* Everything a handler sees for one request; lives on the worker's stack/state. */
@@ -56,7 +59,7 @@ int vex_router_add(struct vex_router *rt, const struct vex_route *routes, size_t
  * Answer one request into c->resp: match the path (404 NOT_FOUND when no pattern matches,
  * 405 METHOD_NOT_ALLOWED with Allow when only the method differs), check the body size
  * (413, the body not read), authenticate non-public routes (401 with WWW-Authenticate),
- * check POST/PATCH bodies (415 unless application/json; 411/400 for a bad Content-Length),
+ * count VEX_ROUTE_LIMITED ones against the caller's rate (429, the body not read), check POST/PATCH bodies (415 unless application/json; 411/400 for a bad Content-Length),
  * read the body, then call the handler.
  */
 void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c);

@@ -576,13 +576,13 @@ out:
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/webhooks", hooks_create, 0 },
+	{ "POST", "/webhooks", hooks_create, VEX_ROUTE_LIMITED },
 	{ "GET", "/webhooks", hooks_list, 0 },
 	{ "GET", "/webhooks/{id}", hooks_get, 0 },
 	{ "PATCH", "/webhooks/{id}", hooks_patch, 0 },
 	{ "DELETE", "/webhooks/{id}", hooks_delete, 0 },
 	{ "GET", "/webhooks/{id}/deliveries", hooks_deliveries, 0 },
-	{ "POST", "/api/v1/webhooks", hooks_create, 0 },
+	{ "POST", "/api/v1/webhooks", hooks_create, VEX_ROUTE_LIMITED },
 	{ "GET", "/api/v1/webhooks", hooks_list, 0 },
 	{ "GET", "/api/v1/webhooks/{id}", hooks_get, 0 },
 	{ "PATCH", "/api/v1/webhooks/{id}", hooks_patch, 0 },

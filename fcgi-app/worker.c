@@ -68,10 +68,6 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	struct vex_env env;
 	struct vex_http_req req;
 	struct vex_http_resp resp;
-	static const struct vex_route_table *const tables[] = {
-		&vex_health_routes,	   &vex_dialect_vex_routes, &vex_dialect_corex_routes,
-		&vex_dialect_events_routes, &vex_keys_routes,	     &vex_webhooks_routes,
-	};
 	FCGX_Request fr;
 	sigset_t term, old;
 	size_t i;
@@ -119,8 +115,8 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 		env.commitq = NULL;
 
 	rc = 0;
-	for (i = 0; rc == 0 && i < sizeof(tables) / sizeof(tables[0]); i++)
-		rc = vex_router_add(&rt, tables[i]->routes, tables[i]->n);
+	for (i = 0; rc == 0 && i < vex_route_tables_n; i++)
+		rc = vex_router_add(&rt, vex_route_tables[i]->routes, vex_route_tables[i]->n);
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "route table full", NULL);
 		goto out;

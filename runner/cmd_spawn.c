@@ -178,8 +178,8 @@ static int remove_at(int dfd, const char *name, int depth)
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES) {
 		/* a tool may have taken its own permissions away; we own the tree (or are root) */
-		fchmodat(dfd, name, 0700, 0);
-		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fchmodat(dfd, name, 0700, 0) == 0)
+			fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
 		return -1;

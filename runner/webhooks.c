@@ -493,7 +493,7 @@ static void round_trip(struct vex_webhooks *w)
 	if (room <= 0)
 		return;
 	lease = ((int64_t)w->cfg->hook_timeout_ms + LEASE_MARGIN_MS) * 1000;
-	rc = vex_store_deliveries_claim(w->store, w->runner_id, now, lease, room, &l);
+	rc = vex_store_deliveries_claim(w->store, w->runner_id, now, lease, room, w->cfg->hook_per_hook_inflight, &l);
 	if (rc < 0) {
 		warn(w, "webhook claim failed", rc);
 		return;

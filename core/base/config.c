@@ -143,6 +143,7 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->browser_allow_private = 0;
 	cfg->hook_timeout_ms = 10000;
 	cfg->hook_concurrency = 16;
+	cfg->hook_per_hook_inflight = 4;
 	{
 		/* About a day in all: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h. */
 		static const int64_t def[] = {5000, 30000, 120000, 600000, 1800000, 3600000, 7200000,

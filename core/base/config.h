@@ -118,7 +118,7 @@ struct vex_config {
 	int schedule_catchup_s; /* a scheduled slot missed by longer is skipped, not fired late */
 
 	int plan_concurrency[VEX_PLAN_COUNT];
-	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* corex execution endpoints, per principal */
+	int plan_rate_per_minute[VEX_PLAN_COUNT]; /* requests that create work, per principal ([limits] rate_<plan>) */
 	int caps[VEX_CAP_COUNT][VEX_PLAN_COUNT];  /* per-owner caps by enum vex_cap and plan */
 
 	char *stream_socket;
@@ -131,6 +131,7 @@ struct vex_config {
 	int hooks_allow_private;
 	int hook_timeout_ms;
 	int hook_concurrency;
+	int hook_per_hook_inflight; /* deliveries of one hook in flight at most (all runners) */
 	int64_t hook_retry_ms[VEX_HOOK_RETRIES_MAX]; /* waits before attempt 2, 3, ... */
 	int hook_retries;                            /* entries used in hook_retry_ms */
 	int hook_disable_after_s;

@@ -53,6 +53,7 @@
 /* Webhooks. */
 #define VEX_HOOK_DESCRIPTION_MAX 500 /* code points */
 #define VEX_HOOK_URL_MAX 2048        /* bytes of a webhook url */
+#define VEX_HOOK_TURNS_MAX 4096      /* hooks with pending deliveries one delivery claim looks at */
 
 /* Credentials (admin): API keys and minted tokens. */
 #define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */
@@ -74,7 +75,7 @@ enum vex_cap {
 };
 #define VEX_CAP_AGENTS_DEFAULT { 100, 1000, 10000, 100000 }
 #define VEX_CAP_SCHEDULES_DEFAULT { 10, 100, 1000, 10000 }
-#define VEX_CAP_QUEUED_JOBS_DEFAULT { 100, 1000, 10000, 100000 }
+#define VEX_CAP_QUEUED_JOBS_DEFAULT { 100, 1000, 5000, 10000 } /* counted inside the insert: see docs/limits.md */
 #define VEX_CAP_WEBHOOKS_DEFAULT { 10, 50, 100, 500 }
 #define VEX_CAP_STREAMS_DEFAULT { 10, 25, 50, 100 }
 #define VEX_CAP_MAX 10000000

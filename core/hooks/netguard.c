@@ -1,4 +1,4 @@
-/* netguard.c - webhook target checks: URL syntax, IP literals and the address ranges kept private. */
+/* netguard.c - outbound target checks: URL syntax, IP literals and the special-purpose address ranges. */
 #include "core/hooks/netguard.h"
 
 #include <arpa/inet.h>
@@ -13,41 +13,49 @@
 #include "core/base/err.h"
 #include "core/store/store.h"
 
-#define PRIVATE_WHY "targets on loopback or private networks are not allowed; " \
+#define PRIVATE_WHY "targets on loopback, private or other special-purpose addresses are not allowed; " \
 	"the operator can allow them with %s"
 #define HOOKS_SETTING "[webhooks] allow_private"
 
 enum addr_class { ADDR_PUBLIC, ADDR_PRIVATE, ADDR_NOT_UNICAST };
 
-/* "v4" in host order. */
+/*
+ * IANA's IPv4 Special-Purpose Address Registry, every entry, whether the registry calls it globally
+ * reachable or not (no webhook receiver lives on an anycast relay or AS112 server), plus 224/4
+ * multicast (judged apart, below). "v4" in host order.
+ */
 static enum addr_class class_v4(uint32_t v4)
 {
 	static const struct {
 		uint32_t net;
 		int bits;
-	} private_nets[] = {
+	} special[] = {
 		{ 0x00000000u, 8 },  /* 0.0.0.0/8 "this network" */
-		{ 0x0a000000u, 8 },  /* 10/8 */
-		{ 0x64400000u, 10 }, /* 100.64/10 shared address space */
+		{ 0x0a000000u, 8 },  /* 10/8 private-use */
+		{ 0x64400000u, 10 }, /* 100.64/10 shared address space (CGNAT) */
 		{ 0x7f000000u, 8 },  /* 127/8 loopback */
 		{ 0xa9fe0000u, 16 }, /* 169.254/16 link-local (cloud metadata) */
-		{ 0xac100000u, 12 }, /* 172.16/12 */
-		{ 0xc0000000u, 24 }, /* 192.0.0/24 protocol assignments */
-		{ 0xc0000200u, 24 }, /* 192.0.2/24 documentation */
-		{ 0xc0a80000u, 16 }, /* 192.168/16 */
+		{ 0xac100000u, 12 }, /* 172.16/12 private-use */
+		{ 0xc0000000u, 24 }, /* 192.0.0/24 IETF protocol assignments (DS-Lite, PCP, TURN, NAT64 discovery) */
+		{ 0xc0000200u, 24 }, /* 192.0.2/24 documentation (TEST-NET-1) */
+		{ 0xc01fc400u, 24 }, /* 192.31.196/24 AS112-v4 */
+		{ 0xc034c100u, 24 }, /* 192.52.193/24 AMT */
+		{ 0xc0586300u, 24 }, /* 192.88.99/24 6to4 relay anycast (deprecated) */
+		{ 0xc0a80000u, 16 }, /* 192.168/16 private-use */
+		{ 0xc0af3000u, 24 }, /* 192.175.48/24 direct delegation AS112 */
 		{ 0xc6120000u, 15 }, /* 198.18/15 benchmarking */
-		{ 0xc6336400u, 24 }, /* 198.51.100/24 documentation */
-		{ 0xcb007100u, 24 }, /* 203.0.113/24 documentation */
-		{ 0xf0000000u, 4 },  /* 240/4 reserved */
+		{ 0xc6336400u, 24 }, /* 198.51.100/24 documentation (TEST-NET-2) */
+		{ 0xcb007100u, 24 }, /* 203.0.113/24 documentation (TEST-NET-3) */
+		{ 0xf0000000u, 4 },  /* 240/4 reserved (255.255.255.255 limited broadcast judged apart) */
 	};
 	size_t i;
 
 	if ((v4 & 0xf0000000u) == 0xe0000000u || v4 == 0xffffffffu) /* 224/4 multicast, broadcast */
 		return ADDR_NOT_UNICAST;
-	for (i = 0; i < sizeof(private_nets) / sizeof(private_nets[0]); i++) {
-		uint32_t mask = 0xffffffffu << (32 - private_nets[i].bits);
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		uint32_t mask = 0xffffffffu << (32 - special[i].bits);
 
-		if ((v4 & mask) == private_nets[i].net)
+		if ((v4 & mask) == special[i].net)
 			return ADDR_PRIVATE;
 	}
 	return ADDR_PUBLIC;
@@ -58,42 +66,55 @@ static uint32_t v4_at(const unsigned char *b)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static int all_zero(const unsigned char *b, size_t n)
+/* 1 when the first "bits" bits of "a" and "prefix" are equal. */
+static int in_prefix(const unsigned char a[16], const unsigned char prefix[16], int bits)
 {
-	size_t i;
+	int full = bits / 8, rest = bits % 8;
 
-	for (i = 0; i < n; i++)
-		if (b[i])
-			return 0;
-	return 1;
+	if (memcmp(a, prefix, (size_t)full) != 0)
+		return 0;
+	return rest == 0 || ((a[full] ^ prefix[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
+/*
+ * IANA's IPv6 Special-Purpose Address Registry. Two forms are the IPv4 address they carry in their
+ * last 32 bits and are judged as it: ::ffff:0:0/96 (IPv4-mapped: the kernel connects to that IPv4
+ * address) and 64:ff9b::/96 (NAT64's well-known prefix, which DNS64 hands out for IPv4-only hosts on
+ * IPv6-only networks; RFC 6052 forbids it for non-global IPv4). Everything else outside 2000::/3, the
+ * only space IANA allocates global unicast from, is refused: ::/128, ::1, ::/96 (IPv4-compatible),
+ * ::ffff:0:0:0/96 (IPv4-translated), 64:ff9b:1::/48 (local-use NAT64: its embedding is the site's
+ * own), 100::/64 (discard-only), 100:0:0:1::/64 (dummy prefix), 5f00::/16 (SRv6 SIDs), fc00::/7
+ * (unique local), fe80::/10 (link-local), fec0::/10 (site-local), ff00::/8 (multicast, never a TCP
+ * peer). Inside 2000::/3 the registry's blocks are refused whole (see the table).
+ */
 static enum addr_class class_v6(const unsigned char a[16])
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
-	static const unsigned char discard[8] = { 0x01, 0, 0, 0, 0, 0, 0, 0 };
+	static const unsigned char mapped[16] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char nat64[16] = { 0, 0x64, 0xff, 0x9b };
+	static const struct {
+		unsigned char prefix[16];
+		int bits;
+	} special[] = {
+		/* IETF protocol assignments, whole: Teredo 2001::/32 (a tunnel to any IPv4 address), PCP and
+		 * TURN anycast 2001:1::1 and ::2, benchmarking 2001:2::/48, AMT 2001:3::/32, AS112-v6
+		 * 2001:4:112::/48, ORCHID 2001:10::/28, ORCHIDv2 2001:20::/28, DRIP 2001:30::/28 */
+		{ { 0x20, 0x01 }, 23 },
+		{ { 0x20, 0x01, 0x0d, 0xb8 }, 32 },               /* 2001:db8::/32 documentation */
+		{ { 0x20, 0x02 }, 16 },                           /* 2002::/16 6to4 (deprecated), whole */
+		{ { 0x26, 0x20, 0x00, 0x4f, 0x80, 0x00 }, 48 },   /* 2620:4f:8000::/48 direct delegation AS112 */
+		{ { 0x3f, 0xff }, 20 },                           /* 3fff::/20 documentation */
+	};
+	size_t i;
 
 	if (a[0] == 0xff) /* ff00::/8 multicast */
 		return ADDR_NOT_UNICAST;
-	if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
+	if (in_prefix(a, mapped, 96) || in_prefix(a, nat64, 96))
 		return class_v4(v4_at(a + 12));
-	if (all_zero(a, 12)) /* ::/96: ::, ::1 and the deprecated IPv4-compatible form */
+	if ((a[0] & 0xe0) != 0x20) /* outside 2000::/3 */
 		return ADDR_PRIVATE;
-	if (a[0] == 0x20 && a[1] == 0x02) /* 2002::/16 6to4 carries an IPv4 address */
-		return class_v4(v4_at(a + 2));
-	if (memcmp(a, discard, 8) == 0) /* 100::/64 discard-only */
-		return ADDR_PRIVATE;
-	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) /* 2001:db8::/32 documentation */
-		return ADDR_PRIVATE;
-	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) /* 2001::/32 Teredo tunnels to any IPv4 */
-		return ADDR_PRIVATE;
-	if ((a[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
-		return ADDR_PRIVATE;
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
-		return ADDR_PRIVATE;
-	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) /* fec0::/10 site-local (deprecated) */
-		return ADDR_PRIVATE;
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (in_prefix(a, special[i].prefix, special[i].bits))
+			return ADDR_PRIVATE;
 	return ADDR_PUBLIC;
 }
 

@@ -1,4 +1,4 @@
-/* netguard.h - which webhook targets are acceptable: URL syntax and public (non-private) addresses. */
+/* netguard.h - which outbound targets (webhooks, browser origins) are acceptable: URL syntax, public addresses. */
 #ifndef VEX_NETGUARD_H
 #define VEX_NETGUARD_H
 
@@ -46,13 +46,13 @@ int vex_netguard_resolve(const char *url, int allow_private, const char *setting
 
 /*
  * 1 when a connection to "sa" (AF_INET or AF_INET6; anything else is 0) is allowed, else 0.
- * Without "allow_private" only public unicast addresses pass: refused are IPv4 0/8, 10/8,
- * 100.64/10, 127/8, 169.254/16, 172.16/12, 192.0.0/24, 192.0.2/24, 192.168/16, 198.18/15,
- * 198.51.100/24, 203.0.113/24, 224/4, 240/4 (with 255.255.255.255), and IPv6 ::/96 (with :: and
- * ::1), 100::/64, 2001:db8::/32, fc00::/7, fe80::/10, fec0::/10, ff00::/8; IPv4 embedded in
- * IPv6 (::ffff:0:0/96, 64:ff9b::/96, 2002::/16) is judged as that IPv4 address; 2001::/32
- * (Teredo, a tunnel to any IPv4 address) is refused. With
- * "allow_private" everything but multicast and broadcast (never a TCP peer) passes.
+ * Without "allow_private" only public unicast addresses pass: refused is every range of IANA's IPv4
+ * and IPv6 Special-Purpose Address Registries (IPv4 0/8, 10/8, 100.64/10, 127/8, 169.254/16,
+ * 172.16/12, 192.0.0/24, 192.0.2/24, 192.31.196/24, 192.52.193/24, 192.88.99/24, 192.168/16,
+ * 192.175.48/24, 198.18/15, 198.51.100/24, 203.0.113/24, 240/4, and 224/4 multicast; IPv6 outside
+ * 2000::/3, 2001::/23, 2001:db8::/32, 2002::/16 (6to4, whole), 2620:4f:8000::/48, 3fff::/20).
+ * IPv4-mapped ::ffff:0:0/96 and NAT64's 64:ff9b::/96 are judged as the IPv4 address they carry.
+ * With "allow_private" everything but multicast and broadcast (never a TCP peer) passes.
  */
 int vex_netguard_addr_allowed(const struct sockaddr *sa, int allow_private);
 

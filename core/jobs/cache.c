@@ -576,14 +576,13 @@ int vex_cache_ping(struct vex_cache *c)
 	return 0;
 }
 
-int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret)
+/* Before an operation on a small value: "key" checked (printable ASCII, 1..250 bytes, memcached's
+ * limit) and its length, VEX_ENOTFOUND when the cache is disabled, or cache_usable's refusal. */
+static int value_op(struct vex_cache *c, const char *key, size_t *ret_len)
 {
-	memcached_return_t mrc;
-	uint64_t value = 0;
 	size_t klen;
-	int rc;
 
-	if (!c || !key || !ret || ttl_s < 0)
+	if (!key)
 		return VEX_EINVAL;
 	klen = strnlen(key, 251);
 	if (klen == 0 || klen > 250)
@@ -593,12 +592,80 @@ int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *re
 			return VEX_EINVAL;
 	if (!c->mc)
 		return VEX_ENOTFOUND;
-	if ((rc = cache_usable(c)) != 0)
+	*ret_len = klen;
+	return cache_usable(c);
+}
+
+int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas)
+{
+	const char *keys[1] = {key};
+	size_t lens[1], klen = 0;
+	memcached_result_st res, *r;
+	memcached_return_t mrc;
+	uint64_t val = 0, cas = 0;
+	int rc;
+
+	if (!c || !ret_val || !ret_cas)
+		return VEX_EINVAL;
+	if ((rc = value_op(c, key, &klen)) != 0)
 		return rc;
-	/* Binary protocol: an absent key is created at 1 with the lifetime, in the same round trip. */
-	mrc = memcached_increment_with_initial(c->mc, key, klen, 1, 1, (time_t)ttl_s, &value);
+	if (!memcached_result_create(c->mc, &res))
+		return VEX_ENOMEM;
+	lens[0] = klen;
+	rc = VEX_EIO;
+	mrc = memcached_mget(c->mc, keys, lens, 1);
 	if (mrc != MEMCACHED_SUCCESS)
-		return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
-	*ret = value;
-	return 0;
+		goto out;
+	while ((r = memcached_fetch_result(c->mc, &res, &mrc)) != NULL) {
+		const char *text;
+		size_t tlen = 0;
+		char digits[24];
+		char *end;
+
+		cas = memcached_result_cas(r);
+		val = 0;
+		/* Not authentic, expired or not a number: 0, and the caller's cas replaces it. */
+		if (open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &text, &tlen) ==
+			    0 &&
+		    tlen > 0 && tlen < sizeof(digits)) {
+			memcpy(digits, text, tlen);
+			digits[tlen] = '\0';
+			val = strtoull(digits, &end, 10);
+			if (*end != '\0' || digits[0] < '0' || digits[0] > '9')
+				val = 0;
+		}
+	}
+	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS)
+		goto out;
+	*ret_val = val;
+	*ret_cas = cas;
+	rc = 0;
+out:
+	memcached_result_free(&res);
+	return rc == VEX_EIO ? io_failed(c) : rc;
+}
+
+int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int ttl_s, uint64_t cas)
+{
+	char digits[24];
+	memcached_return_t mrc;
+	size_t klen = 0, vlen = 0;
+	int rc, n;
+
+	if (!c || ttl_s < 0)
+		return VEX_EINVAL;
+	if ((rc = value_op(c, key, &klen)) != 0)
+		return rc;
+	n = snprintf(digits, sizeof(digits), "%" PRIu64, val);
+	if ((rc = seal_value(c, key, klen, digits, (size_t)n, ttl_s, &vlen)) != 0)
+		return rc;
+	if (cas)
+		mrc = memcached_cas(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0, cas);
+	else
+		mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+		return 0;
+	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
+		return VEX_ECONFLICT;
+	return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
 }

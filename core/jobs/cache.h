@@ -69,12 +69,19 @@ int vex_cache_ping(struct vex_cache *c);
 uint64_t vex_cache_rejected(const struct vex_cache *c);
 
 /*
- * Add one to the counter "key" (printable ASCII, 1..250 bytes), creating it at 1 with a lifetime
- * of "ttl_s" seconds when absent; *ret gets the new value. 0, VEX_EINVAL (bad key),
- * VEX_ENOTFOUND (cache disabled), VEX_EIO (memcached unreachable), VEX_ERROR.
- * Counters carry no MAC (memcached increments them itself): whoever reaches memcached can change
- * them, so their users must fail open (rate limits fall back to nginx's limits).
+ * Small authenticated numbers updated by compare-and-swap, for state several processes share (the
+ * rate limiter's GCRA times, fcgi-app/ratelimit.c). "key" is printable ASCII, 1..250 bytes.
+ *
+ * vex_cache_u64_gets: 0 with *ret_val and *ret_cas: *ret_cas 0 when the key is absent (*ret_val 0);
+ * a value that is not authentic (MAC), past its deadline or not a number reads as 0 with its cas,
+ * so the caller's next cas replaces it. VEX_EINVAL (bad key), VEX_ENOTFOUND (cache disabled),
+ * VEX_EIO (memcached unreachable), VEX_ENOMEM.
+ *
+ * vex_cache_u64_cas: store "val" (MAC'd, lifetime "ttl_s") if the item still has "cas", or, with
+ * "cas" 0, if the key is still absent. 0, VEX_ECONFLICT (another writer came first: read again),
+ * VEX_EINVAL, VEX_ENOTFOUND (disabled), VEX_EIO, VEX_ERROR.
  */
-int vex_cache_incr(struct vex_cache *c, const char *key, int ttl_s, uint64_t *ret);
+int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas);
+int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int ttl_s, uint64_t cas);
 
 #endif

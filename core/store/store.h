@@ -141,10 +141,12 @@ int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner,
 			 int64_t now_us, struct vex_job **ret);
 
 /*
- * Runner side. One BEGIN IMMEDIATE transaction: pick the queued job with the highest priority,
- * oldest first, whose owner has fewer running jobs than plan_limits[job.plan]; set it running,
- * attempts + 1, started_at = now (first claim only), lease_owner = runner_id,
- * lease_expires_at = now + lease_us. VEX_ENOTFOUND when nothing is claimable.
+ * Runner side. One BEGIN IMMEDIATE transaction: pick the next job fairly across owners
+ * (docs/runner.md): among owners with queued work and fewer running jobs than
+ * plan_limits[plan of their best job] (NULL: no limits), the one with the fewest running jobs,
+ * then the highest priority and oldest best job; that owner's best job (highest priority, oldest
+ * first). Set it running, attempts + 1, started_at = now (first claim only), lease_owner =
+ * runner_id, lease_expires_at = now + lease_us. VEX_ENOTFOUND when nothing is claimable.
  */
 int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
 			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret);
@@ -228,9 +230,10 @@ int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us);
 /* ---- corex helpers (store_jobs.c) ---- */
 
 /*
- * The 1-based place of the queued job "id" in claim order (priority DESC, id ASC): 1 + the
- * queued jobs of every owner ahead of it. VEX_ENOTFOUND when absent, VEX_ESTATE when not queued.
- * (Per-plan concurrency may let a later job start first: this is the order, not a promise.)
+ * The 1-based place of the queued job "id" in priority-and-age order (priority DESC, id ASC): 1 +
+ * the queued jobs of every owner ahead of it. VEX_ENOTFOUND when absent, VEX_ESTATE when not queued.
+ * (Claims are fair across owners and per-plan concurrency may let a later job start first: this is
+ * an upper bound of the jobs ahead, not the claim order.)
  */
 int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret);
 
@@ -526,12 +529,15 @@ void vex_delivery_claim_list_release(struct vex_delivery_claim_list *l);
 /*
  * Claim up to "max" (1..1000) due deliveries, in one BEGIN IMMEDIATE transaction: pending,
  * next_at <= now, not claimed (claimed_until NULL or past), and with no older pending delivery of
- * the same hook and job (order per job). Each gets claimed_by "runner_id", claimed_until
+ * the same hook and job (order per job). Fair across owners (docs/api-webhooks.md): each owner's
+ * first delivery before anyone's second, the owner with fewest deliveries in flight first, an
+ * owner's hooks in turn; and no hook gets more than "per_hook" (>= 1) in flight, counting every
+ * runner's claims that have not run out. Each gets claimed_by "runner_id", claimed_until
  * now + "lease_us". Due deliveries of a hook that is no longer active are canceled instead.
  * An empty list when nothing is due (then without taking the write lock). Caller releases *ret.
  */
 int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			       int max, struct vex_delivery_claim_list *ret);
+			       int max, int per_hook, struct vex_delivery_claim_list *ret);
 
 /* Drop the claims "runner_id" holds on pending deliveries (its shutdown, or a restart under the
  * same id) so that they are due again at once. *ret_n (when not NULL) gets how many. */

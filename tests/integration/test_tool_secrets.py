@@ -144,7 +144,7 @@ def test_missing_run_as_user_stops_the_runner(svc):
     assert r.returncode == 1 and "tools never run as root" in r.stderr, r.stderr
 
 
-# ---- the production case: the runner as a non-root user holding only CAP_SETUID, CAP_SETGID, CAP_KILL ----
+# ---- the production case: the runner as a non-root user holding only CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_KILL ----
 
 RUNNER_USER = "vex-it-runner"
 
@@ -160,9 +160,10 @@ def nonroot(request, tls):
     d, env = hostile_tools("vex-it-sec2-")
     s = vexit.Service(tls, runner_env=env)
     s.tools_dir = d
+    # as etc/systemd/vex-runner.service starts it: these capabilities only, and NoNewPrivileges=yes
     s.runner_prefix = ["setpriv", "--reuid=%d" % u.pw_uid, "--regid=%d" % u.pw_gid, "--init-groups",
                        "--inh-caps=-all,+setuid,+setgid,+kill,+chown", "--ambient-caps=-all,+setuid,+setgid,+kill,+chown",
-                       "--bounding-set=-all,+setuid,+setgid,+kill,+chown"]
+                       "--bounding-set=-all,+setuid,+setgid,+kill,+chown", "--no-new-privs"]
 
     def stop():
         try:
@@ -192,6 +193,9 @@ def test_nonroot_runner_holds_only_the_needed_capabilities(nonroot):
     assert int(st["Uid"].split()[0]) == nonroot.runner_user.pw_uid
     want = (1 << 0) | (1 << 5) | (1 << 6) | (1 << 7)  # CAP_CHOWN, CAP_KILL, CAP_SETGID, CAP_SETUID
     assert int(st["CapEff"], 16) == want, st["CapEff"]
+    # under no_new_privs (the unit's NoNewPrivileges=yes), which the switch to the tools user survives:
+    # test_nonroot_runner_command_tool_reaches_no_secret's tool runs as vex-tools
+    assert st["NoNewPrivs"].strip() == "1"
     # non-dumpable: /proc/<runner>/environ and mem belong to root although the runner is not root
     assert os.stat("/proc/%d/environ" % nonroot.runner.pid).st_uid == 0
     assert os.stat("/proc/%d/mem" % nonroot.runner.pid).st_uid == 0

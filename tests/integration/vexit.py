@@ -17,6 +17,7 @@ import requests
 # Re-exported: tests use them as vexit.<name>.
 from vexwire import (RFC3339_RE, assert_api_error, assert_error, assert_json, b64url, b64url_decode,  # noqa: F401
                      claims_for, is_rfc3339, mint, new_sub, parse_rfc3339)
+from vexlimits import PLAN_RATES, RAISED_LIMITS, RAISED_RATE, RAISED_RATES  # noqa: F401
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.abspath(os.environ.get("VEX_BUILD", os.path.join(REPO, "build")))
@@ -251,7 +252,7 @@ class Service:
     the system's temporary directory by default; make bench puts it beside the build, on a real disk)."""
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False,
-                 parent=None, prefix="vex-it-"):
+                 parent=None, prefix="vex-it-", rates="raised"):
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
@@ -290,6 +291,9 @@ class Service:
                            "VEX_TOOLS_RUN_AS": TOOLS_USER if os.getuid() == 0 else ""}
         self.runner_env.update(runner_env or {})
         self.api_env = dict(api_env or {})
+        # RAISED_LIMITS; rates="default": the service's own rate_<plan> (test_rate_limits.py), other limits raised
+        assert rates in ("raised", "default"), rates
+        self.limits_env = {k: v for k, v in RAISED_LIMITS.items() if rates == "raised" or k not in RAISED_RATES}
         self.nginx_env = {}  # more tools/render-nginx settings (e.g. VEX_ADMIN_ALLOW)
         self.runner_prefix = []  # e.g. setpriv ...: the runner as another user (test_tool_secrets.py)
         self.memcached = self.api = self.runner = self.nginx = None
@@ -316,8 +320,14 @@ class Service:
             "VEX_WEBHOOKS_RETRY_S": "0.1,0.2,0.4,0.8,1.6,3.2",
             "VEX_LOG_LEVEL": "info",
         })
+        e.update(self.limits_env)
         e.update(extra or {})
         return e
+
+    def plan_rate(self, plan):
+        """The [limits] rate_<plan> this service runs with (requests per minute)."""
+        v = self.limits_env.get("VEX_LIMITS_RATE_" + plan.upper())
+        return int(v) if v else PLAN_RATES[plan]
 
     def log(self, name):
         return os.path.join(self.logs, name + ".log")

@@ -255,6 +255,43 @@ static void test_env_overrides(void **state)
 	assert_null(cfg.home); /* left released */
 }
 
+/* [limits] rate_<plan>, and the names it had before (*_per_minute) as aliases (docs/configuration.md). */
+static void test_rate_keys(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_FREE], 10);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_STANDARD], 30);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_PRO], 100);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_ENTERPRISE], 1000);
+	vex_config_release(&cfg);
+	/* Old and new names set the same limit; in the file the later line wins. */
+	write_file("vex.conf", "[limits]\nfree_per_minute = 5\npro_per_minute = 50\nrate_pro = 70\n"
+			       "rate_enterprise = 9000\nenterprise_per_minute = 8000\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_FREE], 5);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_PRO], 70);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_ENTERPRISE], 8000);
+	vex_config_release(&cfg);
+	/* In the environment the new name wins over the old, whatever the file says. */
+	setenv("VEX_LIMITS_FREE_PER_MINUTE", "3", 1);
+	setenv("VEX_LIMITS_RATE_FREE", "4", 1);
+	setenv("VEX_LIMITS_STANDARD_PER_MINUTE", "33", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_FREE], 4);
+	assert_int_equal(cfg.plan_rate_per_minute[VEX_PLAN_STANDARD], 33);
+	vex_config_release(&cfg);
+	unsetenv("VEX_LIMITS_FREE_PER_MINUTE");
+	unsetenv("VEX_LIMITS_RATE_FREE");
+	unsetenv("VEX_LIMITS_STANDARD_PER_MINUTE");
+	write_file("vex.conf", "[limits]\nrate_free = 0\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "rate_free"));
+}
+
 /* [cache] servers takes unix sockets ("/path" or "unix:/path") beside host:port entries. */
 static void test_cache_unix_sockets(void **state)
 {
@@ -585,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_env_overrides, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_home_realpath, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_unix_sockets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),

@@ -1,4 +1,4 @@
-/* test_netguard.c - webhook target checks: every private range and its edges, URL syntax errors. */
+/* test_netguard.c - target address checks: every special-purpose range and its edges, URL syntax errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,80 +36,184 @@ static int allowed(const char *ip, int allow_private)
 	return -1;
 }
 
-static void test_v4_ranges(void **state)
+/*
+ * One row per special-purpose range (IANA's IPv4 and IPv6 Special-Purpose Address Registries, and
+ * the others netguard.c refuses): its first and last address are refused without allow_private; the
+ * addresses just below and just above it are allowed or refused as "below_ok"/"above_ok" say (0 when
+ * they fall in a neighbouring special range, or outside 2000::/3; NULL when there is none). With
+ * allow_private the first address passes, unless "never" (multicast, broadcast: never a TCP peer).
+ */
+static const struct range_row {
+	const char *range;
+	const char *first, *last;
+	const char *below;
+	int below_ok;
+	const char *above;
+	int above_ok;
+	int never;
+} ranges[] = {
+	/* IPv4 */
+	{ "0.0.0.0/8 this network", "0.0.0.0", "0.255.255.255", NULL, 0, "1.0.0.0", 1, 0 },
+	{ "10/8 private", "10.0.0.0", "10.255.255.255", "9.255.255.255", 1, "11.0.0.0", 1, 0 },
+	{ "100.64/10 CGNAT", "100.64.0.0", "100.127.255.255", "100.63.255.255", 1, "100.128.0.0", 1, 0 },
+	{ "127/8 loopback", "127.0.0.0", "127.255.255.255", "126.255.255.255", 1, "128.0.0.0", 1, 0 },
+	{ "169.254/16 link-local", "169.254.0.0", "169.254.255.255", "169.253.255.255", 1, "169.255.0.0", 1, 0 },
+	{ "172.16/12 private", "172.16.0.0", "172.31.255.255", "172.15.255.255", 1, "172.32.0.0", 1, 0 },
+	{ "192.0.0/24 IETF protocol", "192.0.0.0", "192.0.0.255", "191.255.255.255", 1, "192.0.1.0", 1, 0 },
+	{ "192.0.2/24 TEST-NET-1", "192.0.2.0", "192.0.2.255", "192.0.1.255", 1, "192.0.3.0", 1, 0 },
+	{ "192.31.196/24 AS112-v4", "192.31.196.0", "192.31.196.255", "192.31.195.255", 1, "192.31.197.0", 1, 0 },
+	{ "192.52.193/24 AMT", "192.52.193.0", "192.52.193.255", "192.52.192.255", 1, "192.52.194.0", 1, 0 },
+	{ "192.88.99/24 6to4 relay", "192.88.99.0", "192.88.99.255", "192.88.98.255", 1, "192.88.100.0", 1, 0 },
+	{ "192.168/16 private", "192.168.0.0", "192.168.255.255", "192.167.255.255", 1, "192.169.0.0", 1, 0 },
+	{ "192.175.48/24 AS112", "192.175.48.0", "192.175.48.255", "192.175.47.255", 1, "192.175.49.0", 1, 0 },
+	{ "198.18/15 benchmarking", "198.18.0.0", "198.19.255.255", "198.17.255.255", 1, "198.20.0.0", 1, 0 },
+	{ "198.51.100/24 TEST-NET-2", "198.51.100.0", "198.51.100.255", "198.51.99.255", 1, "198.51.101.0", 1, 0 },
+	{ "203.0.113/24 TEST-NET-3", "203.0.113.0", "203.0.113.255", "203.0.112.255", 1, "203.0.114.0", 1, 0 },
+	{ "224/4 multicast", "224.0.0.0", "239.255.255.255", "223.255.255.255", 1, "240.0.0.0", 0, 1 },
+	{ "240/4 reserved (to the broadcast)", "240.0.0.0", "255.255.255.254",
+	  "239.255.255.255", 0, "255.255.255.255", 0, 0 },
+	{ "255.255.255.255 broadcast", "255.255.255.255", "255.255.255.255", "255.255.255.254", 0, NULL, 0, 1 },
+	/* IPv6 outside 2000::/3: the neighbours are refused too */
+	{ "::/128 unspecified", "::", "::", NULL, 0, "::1", 0, 0 },
+	{ "::1/128 loopback", "::1", "::1", "::", 0, "::2", 0, 0 },
+	{ "::/96 IPv4-compatible", "::", "::ffff:ffff", NULL, 0, "::1:0:0", 0, 0 },
+	{ "::ffff:0:0/96 IPv4-mapped (0/8, broadcast)", "::ffff:0.0.0.0", "::ffff:255.255.255.255",
+	  "::fffe:ffff:ffff", 0, "::1:0:0:0", 0, 0 },
+	{ "::ffff:0:0:0/96 IPv4-translated", "::ffff:0:0:0", "::ffff:0:ffff:ffff",
+	  "::fffe:ffff:ffff:ffff", 0, "::ffff:1:0:0", 0, 0 },
+	{ "64:ff9b::/96 NAT64 (0/8, broadcast)", "64:ff9b::", "64:ff9b::ffff:ffff",
+	  "64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff", 0, "64:ff9b::1:0:0", 0, 0 },
+	{ "64:ff9b:1::/48 local-use NAT64", "64:ff9b:1::", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
+	  "64:ff9b:0:ffff:ffff:ffff:ffff:ffff", 0, "64:ff9b:2::", 0, 0 },
+	{ "100::/64 discard-only", "100::", "100::ffff:ffff:ffff:ffff",
+	  "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "100:0:0:1::", 0, 0 },
+	{ "100:0:0:1::/64 dummy prefix", "100:0:0:1::", "100:0:0:1:ffff:ffff:ffff:ffff",
+	  "100::ffff:ffff:ffff:ffff", 0, "100:0:0:2::", 0, 0 },
+	{ "5f00::/16 SRv6 SIDs", "5f00::", "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "5f01::", 0, 0 },
+	{ "fc00::/7 unique local", "fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "fe00::", 0, 0 },
+	{ "fe80::/10 link-local", "fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "fec0::", 0, 0 },
+	{ "fec0::/10 site-local", "fec0::", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "ff00::", 0, 0 },
+	{ "ff00::/8 multicast", "ff00::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, NULL, 0, 1 },
+	/* IPv6 inside 2000::/3 */
+	{ "2001::/23 IETF protocol assignments", "2001::", "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "2001:200::", 1, 0 },
+	{ "2001::/32 Teredo", "2001::", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "2001:1::", 0, 0 },
+	{ "2001:1::1/128 PCP anycast", "2001:1::1", "2001:1::1", "2001:1::", 0, "2001:1::2", 0, 0 },
+	{ "2001:1::2/128 TURN anycast", "2001:1::2", "2001:1::2", "2001:1::1", 0, "2001:1::3", 0, 0 },
+	{ "2001:2::/48 benchmarking", "2001:2::", "2001:2:0:ffff:ffff:ffff:ffff:ffff",
+	  "2001:1:ffff:ffff:ffff:ffff:ffff:ffff", 0, "2001:2:1::", 0, 0 },
+	{ "2001:3::/32 AMT", "2001:3::", "2001:3:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:2:ffff:ffff:ffff:ffff:ffff:ffff", 0, "2001:4::", 0, 0 },
+	{ "2001:4:112::/48 AS112-v6", "2001:4:112::", "2001:4:112:ffff:ffff:ffff:ffff:ffff",
+	  "2001:4:111:ffff:ffff:ffff:ffff:ffff", 0, "2001:4:113::", 0, 0 },
+	{ "2001:10::/28 ORCHID", "2001:10::", "2001:1f:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:f:ffff:ffff:ffff:ffff:ffff:ffff", 0, "2001:20::", 0, 0 },
+	{ "2001:20::/28 ORCHIDv2", "2001:20::", "2001:2f:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", 0, "2001:30::", 0, 0 },
+	{ "2001:30::/28 DRIP", "2001:30::", "2001:3f:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:2f:ffff:ffff:ffff:ffff:ffff:ffff", 0, "2001:40::", 0, 0 },
+	{ "2001:db8::/32 documentation", "2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 1, "2001:db9::", 1, 0 },
+	{ "2002::/16 6to4, whole", "2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "2003::", 1, 0 },
+	{ "2620:4f:8000::/48 AS112", "2620:4f:8000::", "2620:4f:8000:ffff:ffff:ffff:ffff:ffff",
+	  "2620:4f:7fff:ffff:ffff:ffff:ffff:ffff", 1, "2620:4f:8001::", 1, 0 },
+	{ "3fff::/20 documentation", "3fff::", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  "3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "3fff:1000::", 1, 0 },
+	/* 2000::/3 itself: refused below and above it */
+	{ "outside 2000::/3 (below)", "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	  NULL, 0, "2000::", 1, 0 },
+	{ "outside 2000::/3 (above)", "4000::", "4000::", "3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, NULL, 0, 0 },
+};
+
+
+static void expect_allowed(const char *what, const char *ip, int allow_private, int want)
 {
-	/* Each refused range: first and last address, and the public neighbours just outside. */
-	static const char *refused[] = {
-		"0.0.0.0", "0.255.255.255",
-		"10.0.0.0", "10.255.255.255",
-		"100.64.0.0", "100.127.255.255",
-		"127.0.0.1", "127.0.0.0", "127.255.255.255",
-		"169.254.0.0", "169.254.169.254", "169.254.255.255",
-		"172.16.0.0", "172.31.255.255",
-		"192.0.0.0", "192.0.0.255",
-		"192.0.2.1",
-		"192.168.0.0", "192.168.255.255",
-		"198.18.0.0", "198.19.255.255",
-		"198.51.100.7", "203.0.113.9",
-		"224.0.0.0", "239.255.255.255",
-		"240.0.0.0", "254.255.255.255", "255.255.255.255",
-	};
-	static const char *public_ok[] = {
-		"1.0.0.0", "9.255.255.255", "11.0.0.0",
-		"100.63.255.255", "100.128.0.0",
-		"126.255.255.255", "128.0.0.0",
-		"169.253.255.255", "169.255.0.0",
-		"172.15.255.255", "172.32.0.0",
-		"192.0.1.0", "192.0.3.0", "192.167.255.255", "192.169.0.0",
-		"198.17.255.255", "198.20.0.0",
-		"223.255.255.255", "8.8.8.8", "93.184.216.34",
-	};
+	if (allowed(ip, allow_private) != want)
+		fail_msg("%s: %s should be %s%s", what, ip, want ? "allowed" : "refused",
+			 allow_private ? " with allow_private" : "");
+}
+
+static void test_special_ranges(void **state)
+{
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (allowed(refused[i], 0) != 0)
-			fail_msg("%s should be refused", refused[i]);
-	}
-	for (i = 0; i < sizeof(public_ok) / sizeof(public_ok[0]); i++) {
-		if (allowed(public_ok[i], 0) != 1)
-			fail_msg("%s should be allowed", public_ok[i]);
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		const struct range_row *r = &ranges[i];
+
+		expect_allowed(r->range, r->first, 0, 0);
+		expect_allowed(r->range, r->last, 0, 0);
+		expect_allowed(r->range, r->first, 1, !r->never);
+		if (r->below)
+			expect_allowed(r->range, r->below, 0, r->below_ok);
+		if (r->above)
+			expect_allowed(r->range, r->above, 0, r->above_ok);
 	}
 }
 
-static void test_v6_ranges(void **state)
+/* IPv6 forms that carry an IPv4 address: judged as it (mapped, NAT64's well-known prefix) or refused
+ * whatever it is (translated, compatible, local-use NAT64, Teredo, 6to4). */
+static void test_embedded_v4(void **state)
 {
-	static const char *refused[] = {
-		"::", "::1", "::2", "::127.0.0.1",
-		"fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-		"fe80::", "fe80::1", "febf:ffff::1",
-		"fec0::1",
-		"ff00::", "ff02::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-		"2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
-		"::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254", "::ffff:0.0.0.0",
-		"64:ff9b::127.0.0.1", "64:ff9b::192.168.1.1",
-		"2002:7f00:1::", "2002:c0a8:101::1",
-		"100::1",
-		"2001::", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff",
-		"::7f00:1", "::a9fe:a9fe", "fd00:ec2::254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
-	};
-	static const char *public_ok[] = {
-		"2001:4860:4860::8888", "2606:4700::1111",
-		"2001:db7:ffff::1", "2001:db9::1",
-		"fbff:ffff::1",
-		"::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
-		"64:ff9b:1::1", "100:0:0:1::1", "2001:1::1", "2000:ffff:ffff::1",
+	static const struct {
+		const char *ip;
+		int ok, ok_private;
+	} rows[] = {
+		{ "::ffff:8.8.8.8", 1, 1 },
+		{ "::ffff:127.0.0.1", 0, 1 },
+		{ "::ffff:10.1.2.3", 0, 1 },
+		{ "::ffff:100.64.0.1", 0, 1 },
+		{ "::ffff:169.254.169.254", 0, 1 },
+		{ "::ffff:192.0.2.1", 0, 1 },
+		{ "::ffff:198.18.0.1", 0, 1 },
+		{ "::ffff:224.0.0.1", 0, 0 },
+		{ "64:ff9b::8.8.8.8", 1, 1 },
+		{ "64:ff9b::127.0.0.1", 0, 1 },
+		{ "64:ff9b::192.168.1.1", 0, 1 },
+		{ "64:ff9b::a9fe:a9fe", 0, 1 },
+		{ "64:ff9b::100.64.0.1", 0, 1 },
+		{ "64:ff9b::239.1.1.1", 0, 0 },
+		{ "64:ff9b:1::8.8.8.8", 0, 1 },
+		{ "64:ff9b:1::a00:1", 0, 1 },
+		{ "::ffff:0:8.8.8.8", 0, 1 },
+		{ "::8.8.8.8", 0, 1 },
+		{ "::127.0.0.1", 0, 1 },
+		{ "2001:0:4136:e378:8000:63bf:3fff:fdd2", 0, 1 }, /* Teredo */
+		{ "2001:0:a00:1::", 0, 1 },
+		{ "2002:808:808::1", 0, 1 },                      /* 6to4 around 8.8.8.8: refused as a whole */
+		{ "2002:c0a8:101::1", 0, 1 },                     /* 6to4 around 192.168.1.1 */
+		{ "2002:7f00:1::", 0, 1 },
+		{ "2002:a9fe:a9fe::1", 0, 1 },
 	};
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		if (allowed(refused[i], 0) != 0)
-			fail_msg("%s should be refused", refused[i]);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		expect_allowed("embedded IPv4", rows[i].ip, 0, rows[i].ok);
+		expect_allowed("embedded IPv4", rows[i].ip, 1, rows[i].ok_private);
 	}
-	for (i = 0; i < sizeof(public_ok) / sizeof(public_ok[0]); i++) {
-		if (allowed(public_ok[i], 0) != 1)
-			fail_msg("%s should be allowed", public_ok[i]);
+}
+
+static void test_public(void **state)
+{
+	static const char *ok[] = {
+		"1.1.1.1", "8.8.8.8", "93.184.216.34", "223.255.255.255", "100.63.255.255",
+		"2001:4860:4860::8888", "2606:4700::1111", "2a00:1450:4001::200e", "2000::", "2003::1",
+		"3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "3fff:1000::1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		expect_allowed("public", ok[i], 0, 1);
+		expect_allowed("public", ok[i], 1, 1);
 	}
 }
 
@@ -181,7 +285,7 @@ static void test_url_private_refused(void **state)
 {
 	(void)state;
 	expect_bad("http://127.0.0.1:8080/hook", 0, "[webhooks] allow_private");
-	expect_bad("http://127.0.0.1:8080/hook", 0, "loopback or private networks");
+	expect_bad("http://127.0.0.1:8080/hook", 0, "loopback, private or other special-purpose addresses");
 	expect_bad("http://localhost/", 0, "allow_private");
 	expect_bad("http://LOCALHOST./", 0, "allow_private");
 	expect_bad("http://api.localhost:3000/", 0, "allow_private");
@@ -379,8 +483,9 @@ static void test_resolve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v4_ranges),
-		cmocka_unit_test(test_v6_ranges),
+		cmocka_unit_test(test_special_ranges),
+		cmocka_unit_test(test_embedded_v4),
+		cmocka_unit_test(test_public),
 		cmocka_unit_test(test_allow_private),
 		cmocka_unit_test(test_url_accepted),
 		cmocka_unit_test(test_url_private_refused),

@@ -287,7 +287,7 @@ static void raw(const char *sql, int64_t *ret)
 	sqlite3_close(db);
 }
 
-/* The counter the queued-job cap reads against the jobs themselves. */
+/* The count the queued-job cap reads against the jobs themselves. */
 static void assert_counter_true(const char *owner)
 {
 	char sql[160];
@@ -298,8 +298,8 @@ static void assert_counter_true(const char *owner)
 	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, owner), n);
 }
 
-/* Every way a job enters or leaves the queue moves the counter: insert, claim, requeue, lease
- * rescue, cancel, finish, a scheduled run refused. */
+/* Every way a job enters or leaves the queue moves the count: insert, claim, requeue, lease
+ * rescue, cancel, finish. */
 static void test_counter_follows_every_transition(void **state)
 {
 	const int limits[VEX_PLAN_COUNT] = { 9, 9, 9, 9 };
@@ -330,25 +330,6 @@ static void test_counter_follows_every_transition(void **state)
 	assert_int_equal(held(store, VEX_CAP_QUEUED_JOBS, "nobody"), 0);
 	vex_job_free(j);
 	vex_job_free(out);
-}
-
-/* A database from before the counter (schema 4) with queued jobs gets it filled at open. */
-static void test_migration_fills_the_counter(void **state)
-{
-	struct vex_store *s = NULL;
-
-	(void)state;
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(add_job(store, "fran", 0, NULL, NULL), 0);
-	vex_store_free(store);
-	fx.store = store = NULL;
-	raw("DROP TRIGGER owner_queued_insert; DROP TRIGGER owner_queued_requeue; DROP TRIGGER owner_queued_leave;"
-	    " DROP TRIGGER owner_queued_delete; DROP TABLE owner_queued; PRAGMA user_version = 4;", NULL);
-	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
-	fx.store = store = s;
-	assert_int_equal(vex_store_schema_version(s), 5);
-	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "fran"), 3);
-	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), VEX_ELIMIT);
 }
 
 /*
@@ -448,7 +429,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scheduled_run_at_cap, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_webhooks, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_counter_follows_every_transition, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(test_migration_fills_the_counter, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_agents, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_queued_jobs, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_webhooks, store_setup, store_teardown),

@@ -1,4 +1,4 @@
-/* test_store_claims.c - claiming jobs from the store: order, plan limits, leases, terminal states, rescue, requeue, cancel. */
+/* test_store_claims.c - claiming jobs from the store: order, fairness across owners, plan limits, leases, terminal states, rescue, requeue, cancel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 
 #include "core/base/err.h"
 #include "core/base/log.h"
+#include "core/base/timeutil.h"
 #include "core/store/store.h"
 #include "tests/unit/store_jobs_fixture.h"
 
@@ -373,6 +374,160 @@ static void test_cancel_states(void **state)
 	vex_job_free(c);
 }
 
+/* Claim one job with no plan limits and return its owner's first letter. */
+static char claim_owner(const char *runner)
+{
+	struct vex_job *c = NULL;
+	char who;
+
+	assert_int_equal(vex_store_job_claim(store, runner, clock_us, LEASE_US, NULL, &c), 0);
+	who = c->owner[0];
+	vex_job_free(c);
+	return who;
+}
+
+static void test_fair_round_robin(void **state)
+{
+	char order[16] = "";
+	int i;
+
+	(void)state;
+	/* every job of alice is older than bob's and carol's: claims still take turns */
+	for (i = 0; i < 5; i++)
+		add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	for (i = 0; i < 5; i++)
+		add_job("bob", VEX_PLAN_ENTERPRISE, 0, NULL);
+	for (i = 0; i < 2; i++)
+		add_job("carol", VEX_PLAN_ENTERPRISE, 0, NULL);
+	for (i = 0; i < 12; i++)
+		order[i] = claim_owner("r");
+	assert_string_equal(order, "abcabcababab");
+}
+
+static void test_fair_backlog(void **state)
+{
+	char bob[VEX_UUID_LEN + 1];
+	struct vex_job *c = NULL, *done = NULL, *held[4];
+	int i;
+
+	(void)state;
+	/* alice's backlog fills the four slots; bob's job comes after all of it */
+	for (i = 0; i < 200; i++)
+		add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &held[i]), 0);
+	add_job("bob", VEX_PLAN_FREE, 0, bob);
+	/* the first slot that frees goes to bob */
+	assert_int_equal(vex_store_job_finish(store, held[0]->id, "r", VEX_JOB_COMPLETED, NULL, clock_us, &done), 0);
+	vex_job_free(done);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	assert_string_equal(c->id, bob);
+	vex_job_free(c);
+	/* a higher priority within alice's queue still goes first among hers */
+	add_job("alice", VEX_PLAN_ENTERPRISE, 7, bob);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	assert_string_equal(c->id, bob);
+	vex_job_free(c);
+	for (i = 0; i < 4; i++)
+		vex_job_free(held[i]);
+}
+
+/* A rescued job goes back into its owner's queue, and takes its turn as any other. */
+static void test_fair_requeued(void **state)
+{
+	struct vex_job *a = NULL, *b = NULL, *got = NULL;
+	struct vex_job_list l = { NULL, 0 };
+
+	(void)state;
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	add_job("bob", VEX_PLAN_ENTERPRISE, 0, NULL);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, 10, NULL, &a), 0);
+	assert_int_equal(vex_store_jobs_rescue(store, clock_us + 20, &l), 0);
+	assert_int_equal(l.n, 1);
+	vex_job_list_release(&l);
+	/* alice's rescued job is her oldest: she and bob hold nothing, and it is the oldest queued */
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us + 30, LEASE_US, NULL, &got), 0);
+	assert_string_equal(got->id, a->id);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us + 30, LEASE_US, NULL, &b), 0);
+	assert_string_equal(b->owner, "bob");
+	vex_job_free(got);
+	vex_job_free(a);
+	vex_job_free(b);
+}
+
+/* Queue "n" jobs of "owner" in batches. */
+static void add_many(const char *owner, size_t n)
+{
+	struct vex_job *jobs[500], *rets[500];
+	int created[500], rcs[500];
+	size_t done, k, i;
+
+	for (done = 0; done < n; done += k) {
+		k = n - done < 500 ? n - done : 500;
+		for (i = 0; i < k; i++)
+			jobs[i] = new_tool_job(owner, VEX_PLAN_FREE, 0);
+		assert_int_equal(vex_store_jobs_insert_batch(store, jobs, k, rets, created, rcs), 0);
+		for (i = 0; i < k; i++) {
+			assert_int_equal(rcs[i], 0);
+			vex_job_free(rets[i]);
+			vex_job_free(jobs[i]);
+		}
+	}
+}
+
+/* The cost of a claim behind 100k queued jobs of one owner held at its plan limit (printed only). */
+static void test_fair_claim_cost(void **state)
+{
+	char bob[VEX_UUID_LEN + 1];
+	struct vex_job *c = NULL;
+	int64_t t0, t1;
+
+	(void)state;
+	add_many("alice", 100000);
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	vex_job_free(c);
+	add_job("bob", VEX_PLAN_FREE, 0, bob);
+	t0 = vex_mono_us();
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	t1 = vex_mono_us();
+	assert_string_equal(c->id, bob);
+	vex_job_free(c);
+	printf("claim behind 100000 queued jobs of one owner at its limit: %lld us\n", (long long)(t1 - t0));
+	t0 = vex_mono_us();
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, NULL, &c), 0);
+	t1 = vex_mono_us();
+	vex_job_free(c);
+	printf("claim from 99999 queued jobs of one owner: %lld us\n", (long long)(t1 - t0));
+}
+
+/* The cost of a claim among 1000 owners with queued work (printed only): it grows with owners. */
+static void test_fair_claim_cost_owners(void **state)
+{
+	struct vex_job *jobs[1000], *rets[1000], *c = NULL;
+	int created[1000], rcs[1000], i;
+	char owner[32];
+	int64_t t0, t1;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		snprintf(owner, sizeof(owner), "owner-%04d", i);
+		jobs[i] = new_tool_job(owner, VEX_PLAN_FREE, 0);
+	}
+	assert_int_equal(vex_store_jobs_insert_batch(store, jobs, 1000, rets, created, rcs), 0);
+	for (i = 0; i < 1000; i++) {
+		vex_job_free(rets[i]);
+		vex_job_free(jobs[i]);
+	}
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	vex_job_free(c);
+	t0 = vex_mono_us();
+	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0);
+	t1 = vex_mono_us();
+	vex_job_free(c);
+	printf("claim among 1000 owners with queued work: %lld us\n", (long long)(t1 - t0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +538,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rescue, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_requeue, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_states, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_round_robin, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_backlog, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_requeued, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_claim_cost, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fair_claim_cost_owners, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_claims", VEX_LOG_ERROR);

@@ -281,6 +281,58 @@ static void test_prune_waits_for_cursor(void **state)
 	vex_delivery_list_release(&l);
 }
 
+/* How many deliveries of "l" belong to "hook". */
+static size_t of_hook(const struct vex_delivery_claim_list *l, const char *hook)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += strcmp(l->items[i].d.hook_id, hook) == 0;
+	return n;
+}
+
+/* alice's backlog on two hooks does not hold back bob's delivery, and no hook exceeds its cap. */
+static void test_claim_fair_capped(void **state)
+{
+	char ha[VEX_HOOK_ID_LEN + 1], ha2[VEX_HOOK_ID_LEN + 1], hb[VEX_HOOK_ID_LEN + 1];
+	char job[VEX_UUID_LEN + 1];
+	struct vex_delivery_claim_list l = { NULL, 0 };
+	int i;
+
+	(void)state;
+	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, ha);
+	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, ha2);
+	add_hook("bob", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, hb);
+	for (i = 0; i < 20; i++)
+		add_job("alice", job);
+	add_job("bob", job);
+	fanout(NULL);
+	/* three slots: alice's first, bob's (he has none in flight), then alice's other hook */
+	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 3, 2, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[1].d.hook_id, hb);
+	assert_string_equal(l.items[1].d.job_id, job);
+	assert_int_equal(of_hook(&l, ha), 1);
+	assert_int_equal(of_hook(&l, ha2), 1);
+	vex_delivery_claim_list_release(&l);
+	/* plenty of slots: each of alice's hooks gets one more, up to its cap of two in flight */
+	assert_int_equal(vex_store_deliveries_claim(store, "r2", now, LEASE_US, 100, 2, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(of_hook(&l, ha), 1);
+	assert_int_equal(of_hook(&l, ha2), 1);
+	vex_delivery_claim_list_release(&l);
+	/* at the cap, whichever runner asks */
+	assert_int_equal(vex_store_deliveries_claim(store, "r3", now, LEASE_US, 100, 2, &l), 0);
+	assert_int_equal(l.n, 0);
+	vex_delivery_claim_list_release(&l);
+	/* claims that ran out are no longer in flight (bob's unanswered one is due again too) */
+	assert_int_equal(vex_store_deliveries_claim(store, "r3", now + LEASE_US + 1, LEASE_US, 100, 2, &l), 0);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(of_hook(&l, ha), 2);
+	assert_int_equal(of_hook(&l, hb), 1);
+	vex_delivery_claim_list_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fanout_race, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_prune_waits_for_cursor, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_fair_capped, setup, store_teardown),
 	};
 	vex_log_init("test_store_deliveries", VEX_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,7 +50,7 @@ static void test_claim_order(void **state)
 	add_job("alice", b);
 	run_job(b, VEX_JOB_COMPLETED);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
 	assert_int_equal(l.n, 2); /* the first event of each job */
 	qa = find(&l, a, "job.queued");
 	qb = find(&l, b, "job.queued");
@@ -64,7 +64,7 @@ static void test_claim_order(void **state)
 	record(qb->d.id, "r1", 204, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
 	record(qa_id, "r1", 500, "the receiver answered 500", VEX_DLV_PENDING, now + 10 * S, 0, 0, NULL);
 	vex_delivery_claim_list_release(&l);
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.items[0].d.job_id, b);
 	assert_string_equal(l.items[0].d.event, "job.started");
@@ -72,7 +72,7 @@ static void test_claim_order(void **state)
 	vex_delivery_claim_list_release(&l);
 	/* later: a's queued comes again (same id), alone; then its started */
 	now += 10 * S;
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
 	assert_non_null(find(&l, b, "job.completed"));
 	qa = find(&l, a, "job.queued");
 	assert_non_null(qa);
@@ -80,7 +80,7 @@ static void test_claim_order(void **state)
 	assert_int_equal(qa->d.attempts, 1);
 	assert_int_equal(l.n, 2);
 	record(qa->d.id, "r1", 200, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r2", now, LEASE_US, 100, &l2), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r2", now, LEASE_US, 100, 100, &l2), 0);
 	assert_int_equal(l2.n, 1);
 	assert_string_equal(l2.items[0].d.event, "job.started");
 	assert_string_equal(l2.items[0].d.job_id, a);
@@ -100,15 +100,15 @@ static void test_claim_lease(void **state)
 	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, hook);
 	add_job("alice", a);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 1);
 	memcpy(id, l.items[0].d.id, sizeof(id));
 	vex_delivery_claim_list_release(&l);
-	assert_int_equal(vex_store_deliveries_claim(store, "r2", now + LEASE_US - 1, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r2", now + LEASE_US - 1, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_null(l.items);
 	/* the lease ran out (r1 was killed): r2 takes it */
-	assert_int_equal(vex_store_deliveries_claim(store, "r2", now + LEASE_US + 1, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r2", now + LEASE_US + 1, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.items[0].d.id, id);
 	vex_delivery_claim_list_release(&l);
@@ -122,7 +122,7 @@ static void test_claim_lease(void **state)
 	/* r2 stops: its claim goes, the delivery is due again at once */
 	assert_int_equal(vex_store_deliveries_unclaim(store, "r2", &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(vex_store_deliveries_claim(store, "r3", now + LEASE_US + 2, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r3", now + LEASE_US + 2, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 1);
 	record(id, "r3", 200, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
 	vex_delivery_claim_list_release(&l);
@@ -134,10 +134,10 @@ static void test_claim_lease(void **state)
 	assert_int_equal(d.log[1].n, 2);
 	assert_true(d.finished_at == now);
 	vex_delivery_release(&d);
-	assert_int_equal(vex_store_deliveries_claim(store, "r3", now + 100 * S, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r3", now + 100 * S, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 0);
-	assert_int_equal(vex_store_deliveries_claim(store, "", now, LEASE_US, 10, &l), VEX_EINVAL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 0, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_deliveries_claim(store, "", now, LEASE_US, 10, 10, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 0, 0, &l), VEX_EINVAL);
 }
 
 /* Retries until the schedule is used up; every attempt listed; the hook says it is failing, then recovers. */
@@ -155,7 +155,7 @@ static void test_retries_to_exhaustion(void **state)
 	add_job("alice", a);
 	fanout(NULL);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+		assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 		assert_int_equal(l.n, 1);
 		memcpy(id, l.items[0].d.id, sizeof(id));
 		vex_delivery_claim_list_release(&l);
@@ -165,11 +165,11 @@ static void test_retries_to_exhaustion(void **state)
 		       now + S, 0, 86400 * S, &disabled);
 		assert_int_equal(disabled, 0);
 		/* not due before its time */
-		assert_int_equal(vex_store_deliveries_claim(store, "r", now + S - 1, LEASE_US, 10, &l), 0);
+		assert_int_equal(vex_store_deliveries_claim(store, "r", now + S - 1, LEASE_US, 10, 10, &l), 0);
 		assert_int_equal(l.n, 0);
 		now += S;
 	}
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now + 100 * S, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now + 100 * S, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 0);
 	assert_int_equal(vex_store_delivery_get(store, id, &d), 0);
 	assert_int_equal(d.status, VEX_DLV_FAILED);
@@ -194,7 +194,7 @@ static void test_retries_to_exhaustion(void **state)
 	/* the next delivery succeeds: the hook is healthy again */
 	add_job("alice", b);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 1);
 	record(l.items[0].d.id, "r", 200, NULL, VEX_DLV_DELIVERED, 0, 0, 86400 * S, &disabled);
 	vex_delivery_claim_list_release(&l);
@@ -219,7 +219,7 @@ static void test_gone(void **state)
 	add_job("alice", a);
 	run_job(a, VEX_JOB_COMPLETED);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 2);
 	for (size_t i = 0; i < l.n; i++)
 		if (strcmp(l.items[i].d.hook_id, hook) == 0)
@@ -266,7 +266,7 @@ static void test_disable_after(void **state)
 	add_job("alice", a);
 	add_job("alice", b);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 2);
 	since = now;
 	record(l.items[0].d.id, "r", 0, "connection refused", VEX_DLV_PENDING, now + 10 * S, 0, 60 * S, &disabled);
@@ -276,7 +276,7 @@ static void test_disable_after(void **state)
 	assert_int_equal(disabled, 0);
 	vex_delivery_claim_list_release(&l);
 	now += 11 * S;
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 2);
 	record(l.items[0].d.id, "r", 502, "the receiver answered 502", VEX_DLV_PENDING, now + 10 * S, 0, 60 * S,
 	       &disabled);
@@ -320,7 +320,7 @@ static void test_inactive_hook(void **state)
 	assert_int_equal(vex_store_webhook_update(store, h, 1), 0);
 	vex_webhook_free(h);
 	assert_int_equal(vex_store_webhook_delete(store, gone, NULL, now), 0);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 0);
 	vex_delivery_claim_list_release(&l);
 	list_hook(hook, &dl);
@@ -347,7 +347,7 @@ static void test_body_cap(void **state)
 	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, hook);
 	add_job("alice", a);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	memcpy(id, l.items[0].d.id, sizeof(id));
 	vex_delivery_claim_list_release(&l);
 	/* 1023 ASCII bytes then a 2-byte character: the character would cross the cap and is dropped */
@@ -389,7 +389,7 @@ static void test_record_batch(void **state)
 	add_job("alice", a);
 	add_job("alice", b);
 	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, &l), 0);
+	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
 	assert_int_equal(l.n, 2);
 	memset(r, 0, sizeof(r));
 	r[0].id = l.items[0].d.id;

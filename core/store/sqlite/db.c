@@ -1,4 +1,4 @@
-/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions. */
+/* db.c - SQLite store: open, pragmas, migrations, statement cache, transactions (runner heartbeats: store_runners.c). */
 #include "core/store/store.h"
 
 #include <stdio.h>
@@ -239,21 +239,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE tools ADD COLUMN grant_json TEXT;"
 	"ALTER TABLE jobs ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';"
 	"ALTER TABLE agents ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';",
-	/* 5: per-owner caps (store_caps.c). Each owner's number of queued jobs, kept by triggers on every
-	 * insert, status change and delete of a job, so that the queued-job cap is one point read in
-	 * the insert's transaction however long the owner's queue. */
-	"CREATE TABLE owner_queued (owner TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;"
-	"INSERT INTO owner_queued(owner, n) SELECT owner, COUNT(*) FROM jobs WHERE status = 'queued' GROUP BY owner;"
-	"CREATE TRIGGER owner_queued_insert AFTER INSERT ON jobs WHEN NEW.status = 'queued' BEGIN"
-	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
-	"CREATE TRIGGER owner_queued_requeue AFTER UPDATE OF status ON jobs"
-	" WHEN OLD.status <> 'queued' AND NEW.status = 'queued' BEGIN"
-	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
-	"CREATE TRIGGER owner_queued_leave AFTER UPDATE OF status ON jobs"
-	" WHEN OLD.status = 'queued' AND NEW.status <> 'queued' BEGIN"
-	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;"
-	"CREATE TRIGGER owner_queued_delete AFTER DELETE ON jobs WHEN OLD.status = 'queued' BEGIN"
-	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;",
+
+	/* 5: fair claims (docs/runner.md). Each owner's queue in claim order: a skip scan finds the
+	 * owners with queued work, one seek each's best job. Each hook's pending deliveries by due time
+	 * and by claim expiry: its next deliveries and its in-flight count, whatever its backlog. */
+	"CREATE INDEX jobs_owner_queue ON jobs(owner, priority DESC, id) WHERE status = 'queued';"
+	"CREATE INDEX webhook_deliveries_hook_due ON webhook_deliveries(hook_id, next_at) WHERE status = 'pending';"
+	"CREATE INDEX webhook_deliveries_hook_claim ON webhook_deliveries(hook_id, claimed_until)"
+	" WHERE status = 'pending';",
+
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

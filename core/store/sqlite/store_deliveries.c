@@ -1,4 +1,4 @@
-/* store_deliveries.c - webhook deliveries: fan-out of job events, claims, listings (attempts: store_attempts.c). */
+/* store_deliveries.c - webhook deliveries: fan-out of job events, listings (claims: store_delivery_claims.c; attempts: store_attempts.c). */
 #include "core/store/store.h"
 
 #include <stdio.h>
@@ -111,14 +111,8 @@ const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
 
 /* ---- rows ---- */
 
-#define DLV_COLS                                                                                             \
-	"d.id, d.hook_id, d.owner, d.job_id, d.event_seq, d.event, d.payload, d.status, d.attempts, d.next_at," \
-	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
-#define DLV_NCOLS 14
 
-/* Columns 0..13 of a DLV_COLS row into the struct vex_delivery "item" (zeroed by the caller; the
- * row collector's reader). 0 or VEX_ENOMEM. */
-static int read_delivery(sqlite3_stmt *st, void *item)
+int vex_delivery_row_read(sqlite3_stmt *st, void *item)
 {
 	struct vex_delivery *d = item;
 	int fail = 0;
@@ -185,7 +179,7 @@ static void delivery_row_free(void *item)
 	vex_delivery_release(item);
 }
 
-static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), read_delivery, delivery_row_free, NULL };
+static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), vex_delivery_row_read, delivery_row_free, NULL };
 
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
@@ -243,7 +237,7 @@ int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_deliv
 	vex_bind_text(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		rc = read_delivery(st, &d);
+		rc = vex_delivery_row_read(st, &d);
 	else
 		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
 	vex_store_done(st);
@@ -382,165 +376,5 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 	if (rc == 0 && ret_created)
 		*ret_created = created;
 	vex_job_event_list_release(&ev);
-	return rc;
-}
-
-/* ---- claims ---- */
-
-/* Due, unclaimed, and first in line for its (hook, job) pair. ?1 is now. */
-#define CLAIMABLE                                                                                            \
-	" d.status = 'pending' AND d.next_at <= ?1 AND (d.claimed_until IS NULL OR d.claimed_until < ?1)"     \
-	" AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.hook_id = d.hook_id"                     \
-	" AND o.job_id = d.job_id AND o.status = 'pending' AND o.event_seq < d.event_seq)"
-
-static int anything_due(struct vex_store *s, int64_t now_us, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE" CLAIMABLE ")", &st);
-
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, now_us);
-	return vex_store_step_int64(st, ret);
-}
-
-/* The claimable rows (at most "max") with their hooks; *active[i] says whether hook i is active. */
-static int claim_select(struct vex_store *s, int64_t now_us, int max, struct vex_delivery_claim_list *l,
-			int *active)
-{
-	sqlite3_stmt *st;
-	int rc, fail = 0;
-
-	rc = vex_store_stmt(s,
-			    "SELECT " DLV_COLS ", h.url, h.secret, h.status FROM webhook_deliveries d"
-			    " JOIN webhooks h ON h.id = d.hook_id WHERE" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
-			    &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, now_us);
-	sqlite3_bind_int(st, 2, max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && l->n < (size_t)max) {
-		struct vex_delivery_claim *c = &l->items[l->n];
-		const unsigned char *hs;
-
-		if (read_delivery(st, &c->d) < 0)
-			fail = 1;
-		c->url = vex_col_strdup(st, DLV_NCOLS, &fail);
-		c->secret = vex_col_strdup(st, DLV_NCOLS + 1, &fail);
-		hs = sqlite3_column_text(st, DLV_NCOLS + 2);
-		active[l->n] = hs && strcmp((const char *)hs, "active") == 0;
-		l->n++;
-		if (fail)
-			break;
-	}
-	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
-	return rc;
-}
-
-static int claim_one(struct vex_store *s, const char *id, const char *runner_id, int64_t until)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1",
-				&st);
-
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	vex_bind_text(st, 2, runner_id);
-	sqlite3_bind_int64(st, 3, until);
-	return vex_store_exec_stmt(st);
-}
-
-static int cancel_one(struct vex_store *s, const char *id, int64_t now_us)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s,
-				"UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
-				" claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
-				" WHERE id = ?1 AND status = 'pending'",
-				&st);
-
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, now_us);
-	return vex_store_exec_stmt(st);
-}
-
-int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			       int max, struct vex_delivery_claim_list *ret)
-{
-	struct vex_delivery_claim_list l = { NULL, 0 }, out = { NULL, 0 };
-	int64_t due = 0;
-	int *active = NULL;
-	size_t i;
-	int rc;
-
-	if (!runner_id || !*runner_id || lease_us <= 0 || max < 1 || max > LIST_MAX)
-		return VEX_EINVAL;
-	rc = anything_due(s, now_us, &due);
-	if (rc)
-		return rc;
-	if (!due) {
-		*ret = out;
-		return 0;
-	}
-	l.items = calloc((size_t)max, sizeof(*l.items));
-	out.items = calloc((size_t)max, sizeof(*out.items));
-	active = calloc((size_t)max, sizeof(*active));
-	if (!l.items || !out.items || !active) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
-	rc = vex_store_begin(s);
-	if (rc)
-		goto out;
-	rc = claim_select(s, now_us, max, &l, active);
-	for (i = 0; rc == 0 && i < l.n; i++)
-		rc = active[i] ? claim_one(s, l.items[i].d.id, runner_id, now_us + lease_us)
-			       : cancel_one(s, l.items[i].d.id, now_us);
-	if (rc == 0)
-		rc = vex_store_commit(s);
-	else
-		vex_store_rollback(s);
-	if (rc)
-		goto out;
-	/* hand over the claimed ones, release the canceled */
-	for (i = 0; i < l.n; i++) {
-		if (active[i]) {
-			out.items[out.n++] = l.items[i];
-			memset(&l.items[i], 0, sizeof(l.items[i]));
-		}
-	}
-	*ret = out;
-	out.items = NULL;
-	out.n = 0;
-out:
-	vex_delivery_claim_list_release(&l);
-	vex_delivery_claim_list_release(&out);
-	free(active);
-	return rc;
-}
-
-int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n)
-{
-	sqlite3_stmt *st;
-	int rc, n = 0;
-
-	if (!runner_id)
-		return VEX_EINVAL;
-	/* A claimed delivery was due when claimed, so the partial index on next_at finds it. */
-	rc = vex_store_stmt(s,
-			    "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL"
-			    " WHERE status = 'pending' AND next_at <= ?2 AND claimed_by = ?1",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, runner_id);
-	sqlite3_bind_int64(st, 2, INT64_MAX);
-	rc = vex_store_write(s, st, &n);
-	if (rc == 0 && ret_n)
-		*ret_n = n;
 	return rc;
 }

@@ -145,6 +145,14 @@ int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);
 int vex_bind_text_named(sqlite3_stmt *st, const char *name, const char *v);
 int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
 
+/* Webhook delivery rows (store_deliveries.c, store_delivery_claims.c): the columns of a delivery
+ * "d", and their reader into the zeroed struct vex_delivery "item" (a vex_rows reader). 0 or VEX_ENOMEM. */
+#define DLV_COLS                                                                                             \
+	"d.id, d.hook_id, d.owner, d.job_id, d.event_seq, d.event, d.payload, d.status, d.attempts, d.next_at," \
+	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
+#define DLV_NCOLS 14
+int vex_delivery_row_read(sqlite3_stmt *st, void *item);
+
 /* A column as a malloc'd string (NULL for SQL NULL). *fail is set when out of memory. */
 char *vex_col_strdup(sqlite3_stmt *st, int col, int *fail);
 /* Copy a text column into a fixed buffer of "cap" bytes (truncating; "" for NULL). */

@@ -9,7 +9,6 @@
 #include "core/base/timeutil.h"
 
 #define RESCUE_BATCH 1000 /* expired leases handled per call; the runner calls again */
-#define OWNER_CACHE 64    /* owners whose running count one claim remembers */
 
 /* Ends the transaction around a change of the job "id": when "rc" is 0 the job is read back into
  * *ret (when not NULL) and the transaction committed; otherwise it is rolled back. */
@@ -104,81 +103,48 @@ out:
 	return rc;
 }
 
-struct owner_count {
-	char owner[VEX_SUB_MAX + 1];
-	int running;
-};
-
-/* Running jobs of "owner", counting no further than "cap" (all the claim needs to know). */
-static int running_count(struct vex_store *s, const char *owner, int cap, int *ret)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-	int rc;
-
-	rc = vex_store_stmt(s,
-			    "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE owner = ?1 AND status = 'running' LIMIT ?2)",
-			    &st);
-	if (rc)
-		return rc;
-	vex_bind_text(st, 1, owner);
-	sqlite3_bind_int(st, 2, cap);
-	rc = vex_store_step_int64(st, &n);
-	if (rc == 0)
-		*ret = (int)n; /* at most "cap" */
-	return rc;
-}
+/*
+ * The owners with queued work, fairest first: fewest running jobs, then the priority and age of
+ * each owner's best queued job. The owners are found by a skip scan of jobs_owner_queue (one seek
+ * per owner, whatever the length of each owner's queue), each owner's best job by one more seek,
+ * and its running count from jobs_owner_status_id.
+ */
+#define FAIR_OWNERS                                                                                  \
+	"WITH RECURSIVE o(owner) AS ("                                                               \
+	" SELECT (SELECT owner FROM jobs INDEXED BY jobs_owner_queue"                                \
+	" WHERE status = 'queued' ORDER BY owner LIMIT 1)"                                           \
+	" UNION ALL SELECT (SELECT q.owner FROM jobs q INDEXED BY jobs_owner_queue"                  \
+	" WHERE q.status = 'queued' AND q.owner > o.owner ORDER BY q.owner LIMIT 1)"                 \
+	" FROM o WHERE o.owner IS NOT NULL)"                                                         \
+	" SELECT b.id, b.plan,"                                                                      \
+	" (SELECT COUNT(*) FROM jobs r WHERE r.owner = o.owner AND r.status = 'running') AS running" \
+	" FROM o JOIN jobs b ON b.id = (SELECT q.id FROM jobs q WHERE q.owner = o.owner"             \
+	" AND q.status = 'queued' ORDER BY q.priority DESC, q.id LIMIT 1)"                           \
+	" WHERE o.owner IS NOT NULL ORDER BY running, b.priority DESC, b.id"
 
 /*
- * Walk queued jobs in claim order (the jobs_claim index) and pick the first whose owner is under
- * its plan's limit. Owners' running counts are remembered for the walk, so a blocked owner with a
- * long queue costs one indexed COUNT, then a string compare per row.
+ * Pick the next job fairly across owners (docs/runner.md, "Fair claiming"): the first owner in
+ * FAIR_OWNERS order that is under its plan's running limit gives its best job (priority, then
+ * age). An owner's backlog therefore holds back another owner's job by at most the one job slot
+ * that frees first.
  */
 static int pick_claimable(struct vex_store *s, const int plan_limits[VEX_PLAN_COUNT], char id[VEX_UUID_LEN + 1])
 {
-	struct owner_count seen[OWNER_CACHE];
-	size_t nseen = 0, i;
 	sqlite3_stmt *st;
-	int rc, step, cap = 0;
+	int rc, step;
 
-	/* Counting past the largest limit tells nothing more. */
-	for (i = 0; plan_limits && i < VEX_PLAN_COUNT; i++)
-		if (plan_limits[i] > cap)
-			cap = plan_limits[i];
-
-	rc = vex_store_stmt(s, "SELECT id, owner, plan FROM jobs WHERE status = 'queued' ORDER BY priority DESC, id ASC",
-			    &st);
+	rc = vex_store_stmt(s, FAIR_OWNERS, &st);
 	if (rc)
 		return rc;
 	rc = VEX_ENOTFOUND;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *owner = (const char *)sqlite3_column_text(st, 1);
 		enum vex_plan plan = VEX_PLAN_FREE;
-		int limit, running = -1;
+		int limit;
 
-		vex_plan_parse((const char *)sqlite3_column_text(st, 2), &plan);
+		vex_plan_parse((const char *)sqlite3_column_text(st, 1), &plan);
 		limit = plan_limits ? plan_limits[plan] : 0;
-		if (limit > 0 && owner) {
-			for (i = 0; i < nseen; i++) {
-				if (strcmp(seen[i].owner, owner) == 0) {
-					running = seen[i].running;
-					break;
-				}
-			}
-			if (running < 0) {
-				rc = running_count(s, owner, cap, &running);
-				if (rc)
-					break;
-				rc = VEX_ENOTFOUND;
-				if (nseen < OWNER_CACHE) {
-					snprintf(seen[nseen].owner, sizeof(seen[nseen].owner), "%s", owner);
-					seen[nseen].running = running;
-					nseen++;
-				}
-			}
-			if (running >= limit)
-				continue;
-		}
+		if (limit > 0 && sqlite3_column_int64(st, 2) >= limit)
+			continue;
 		vex_col_copy(st, 0, id, VEX_UUID_LEN + 1);
 		rc = 0;
 		break;

@@ -1,6 +1,7 @@
-/* store_runners.c - runner heartbeats in SQLite: liveness for /health/detailed. */
-#include "core/base/err.h"
+/* store_runners.c - runner heartbeats: each runner's last beat, and its row removed when it stops. */
 #include "core/store/store.h"
+
+#include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
 
 int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)

@@ -1,0 +1,336 @@
+/* store_delivery_claims.c - webhook delivery claims: fair across owners, capped per hook; unclaims. */
+#include "core/store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/err.h"
+#include "core/base/limits.h"
+#include "core/store/sqlite/store_internal.h"
+
+#define CLAIM_MAX 1000 /* deliveries one claim may take */
+
+/* Due, unclaimed, and first in line for its (hook, job) pair. ?1 is now. */
+#define CLAIMABLE                                                                                            \
+	" d.status = 'pending' AND d.next_at <= ?1 AND (d.claimed_until IS NULL OR d.claimed_until < ?1)"     \
+	" AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.hook_id = d.hook_id"                     \
+	" AND o.job_id = d.job_id AND o.status = 'pending' AND o.event_seq < d.event_seq)"
+
+static int anything_due(struct vex_store *s, int64_t now_us, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE" CLAIMABLE ")", &st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_us);
+	return vex_store_step_int64(st, ret);
+}
+
+/* One hook with pending deliveries, as a claim sees it. */
+struct hook_turn {
+	char id[VEX_HOOK_ID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	int active;
+	int inflight;       /* its deliveries claimed and not run out, by any runner */
+	int owner_inflight; /* the same summed over its owner's hooks */
+};
+
+/* One claimable delivery and where it stands in the fair order. */
+struct candidate {
+	struct vex_delivery_claim c;
+	const struct hook_turn *hook;
+	int pos;   /* its place in its hook's due order (0 first) */
+	int turn;  /* its place in its owner's share (0 first) */
+	int active;
+};
+
+/*
+ * The hooks with pending deliveries, by a skip scan of webhook_deliveries_hook_due (one seek per
+ * hook, whatever its backlog), each with its owner, whether it is active and its in-flight count
+ * (webhook_deliveries_hook_claim). At most VEX_HOOK_TURNS_MAX hooks per claim.
+ */
+#define HOOK_TURNS                                                                                   \
+	"WITH RECURSIVE h(id) AS ("                                                                  \
+	" SELECT (SELECT hook_id FROM webhook_deliveries INDEXED BY webhook_deliveries_hook_due"      \
+	" WHERE status = 'pending' ORDER BY hook_id LIMIT 1)"                                        \
+	" UNION ALL SELECT (SELECT d.hook_id FROM webhook_deliveries d"                              \
+	" INDEXED BY webhook_deliveries_hook_due WHERE d.status = 'pending' AND d.hook_id > h.id"     \
+	" ORDER BY d.hook_id LIMIT 1) FROM h WHERE h.id IS NOT NULL LIMIT ?2)"                        \
+	" SELECT h.id, w.owner, w.status = 'active', (SELECT COUNT(*) FROM webhook_deliveries c"      \
+	" INDEXED BY webhook_deliveries_hook_claim WHERE c.hook_id = h.id AND c.status = 'pending'"   \
+	" AND c.claimed_until >= ?1) FROM h JOIN webhooks w ON w.id = h.id WHERE h.id IS NOT NULL"    \
+	" ORDER BY w.owner"
+
+static int hook_turns(struct vex_store *s, int64_t now_us, struct hook_turn *hooks, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	size_t n = 0, i, j;
+	int rc, sum;
+
+	rc = vex_store_stmt(s, HOOK_TURNS, &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_us);
+	sqlite3_bind_int(st, 2, VEX_HOOK_TURNS_MAX);
+	while (n < VEX_HOOK_TURNS_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		vex_col_copy(st, 0, hooks[n].id, sizeof(hooks[n].id));
+		vex_col_copy(st, 1, hooks[n].owner, sizeof(hooks[n].owner));
+		hooks[n].active = sqlite3_column_int(st, 2);
+		hooks[n].inflight = sqlite3_column_int(st, 3);
+		n++;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_store_done(st);
+	/* rows come grouped by owner: sum each group */
+	for (i = 0; rc == 0 && i < n; i = j) {
+		for (sum = 0, j = i; j < n && strcmp(hooks[j].owner, hooks[i].owner) == 0; j++)
+			sum += hooks[j].inflight;
+		while (i < j)
+			hooks[i++].owner_inflight = sum;
+	}
+	if (rc == 0)
+		*ret_n = n;
+	return rc;
+}
+
+/* Up to "max" claimable deliveries of "hook", oldest due first, appended to cands[*n]. */
+static int hook_candidates(struct vex_store *s, int64_t now_us, const struct hook_turn *hook, int max,
+			   struct candidate *cands, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc, fail = 0, pos = 0;
+
+	rc = vex_store_stmt(s,
+			    "SELECT " DLV_COLS ", h.url, h.secret FROM webhook_deliveries d"
+			    " INDEXED BY webhook_deliveries_hook_due JOIN webhooks h ON h.id = d.hook_id"
+			    " WHERE d.hook_id = ?3 AND" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, now_us);
+	sqlite3_bind_int(st, 2, max);
+	vex_bind_text(st, 3, hook->id);
+	while (pos < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct candidate *k = &cands[(*n)++];
+
+		memset(k, 0, sizeof(*k));
+		k->hook = hook;
+		k->pos = pos++;
+		k->active = hook->active;
+		if (vex_delivery_row_read(st, &k->c.d) < 0)
+			fail = 1;
+		k->c.url = vex_col_strdup(st, DLV_NCOLS, &fail);
+		k->c.secret = vex_col_strdup(st, DLV_NCOLS + 1, &fail);
+		if (fail)
+			break;
+	}
+	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_store_done(st);
+	return rc;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Within an owner: the hooks take turns (place in each hook's order), then the oldest due. */
+static int by_owner_share(const void *pa, const void *pb)
+{
+	const struct candidate *a = pa, *b = pb;
+	int c = strcmp(a->hook->owner, b->hook->owner);
+
+	if (c == 0)
+		c = a->pos - b->pos;
+	if (c == 0)
+		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
+	return c ? c : strcmp(a->c.d.id, b->c.d.id);
+}
+
+/* Across owners: each owner's first share before anyone's second, the owner with least in flight
+ * first, then the oldest due. */
+static int by_fair_turn(const void *pa, const void *pb)
+{
+	const struct candidate *a = pa, *b = pb;
+	int c = a->turn - b->turn;
+
+	if (c == 0)
+		c = a->hook->owner_inflight - b->hook->owner_inflight;
+	if (c == 0)
+		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
+	return c ? c : strcmp(a->c.d.id, b->c.d.id);
+}
+
+/*
+ * The claimable deliveries in fair order: at most "max" in all and, per active hook, no more
+ * than "per_hook" in flight. A disabled hook's due deliveries come too (marked inactive) to be
+ * canceled. Caller frees cands[0..*ret_n) with candidate_release.
+ */
+static int fair_select(struct vex_store *s, int64_t now_us, int max, int per_hook, struct hook_turn *hooks,
+		       struct candidate **ret, size_t *ret_n)
+{
+	struct candidate *cands = NULL;
+	size_t nhooks = 0, n = 0, cap = 0, i;
+	int rc, room, turn;
+
+	rc = hook_turns(s, now_us, hooks, &nhooks);
+	if (rc)
+		return rc;
+	for (i = 0; i < nhooks; i++) {
+		room = hooks[i].active ? per_hook - hooks[i].inflight : max;
+		cap += room > max ? (size_t)max : room > 0 ? (size_t)room : 0;
+	}
+	cands = calloc(cap ? cap : 1, sizeof(*cands));
+	if (!cands)
+		return VEX_ENOMEM;
+	for (i = 0; rc == 0 && i < nhooks; i++) {
+		room = hooks[i].active ? per_hook - hooks[i].inflight : max;
+		if (room > max)
+			room = max;
+		if (room > 0)
+			rc = hook_candidates(s, now_us, &hooks[i], room, cands, &n);
+	}
+	if (rc == 0 && n > 1) {
+		qsort(cands, n, sizeof(*cands), by_owner_share);
+		for (i = 0, turn = 0; i < n; i++) {
+			turn = i > 0 && strcmp(cands[i].hook->owner, cands[i - 1].hook->owner) == 0 ? turn + 1 : 0;
+			cands[i].turn = turn;
+		}
+		qsort(cands, n, sizeof(*cands), by_fair_turn);
+	}
+	*ret = cands;
+	*ret_n = n;
+	return rc;
+}
+
+static void candidates_free(struct candidate *cands, size_t n)
+{
+	for (size_t i = 0; cands && i < n; i++) {
+		vex_delivery_release(&cands[i].c.d);
+		free(cands[i].c.url);
+		free(cands[i].c.secret);
+	}
+	free(cands);
+}
+
+static int claim_one(struct vex_store *s, const char *id, const char *runner_id, int64_t until)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s, "UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1",
+				&st);
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	vex_bind_text(st, 2, runner_id);
+	sqlite3_bind_int64(st, 3, until);
+	return vex_store_exec_stmt(st);
+}
+
+static int cancel_one(struct vex_store *s, const char *id, int64_t now_us)
+{
+	sqlite3_stmt *st;
+	int rc = vex_store_stmt(s,
+				"UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
+				" claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
+				" WHERE id = ?1 AND status = 'pending'",
+				&st);
+
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_us);
+	return vex_store_exec_stmt(st);
+}
+
+int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
+			       int max, int per_hook, struct vex_delivery_claim_list *ret)
+{
+	struct vex_delivery_claim_list out = { NULL, 0 };
+	struct hook_turn *hooks = NULL;
+	struct candidate *cands = NULL;
+	size_t n = 0, i;
+	int64_t due = 0;
+	int rc;
+
+	if (!runner_id || !*runner_id || lease_us <= 0 || max < 1 || max > CLAIM_MAX || per_hook < 1)
+		return VEX_EINVAL;
+	rc = anything_due(s, now_us, &due);
+	if (rc)
+		return rc;
+	if (!due) {
+		*ret = out;
+		return 0;
+	}
+	out.items = calloc((size_t)max, sizeof(*out.items));
+	hooks = calloc(VEX_HOOK_TURNS_MAX, sizeof(*hooks));
+	if (!out.items || !hooks) {
+		rc = VEX_ENOMEM;
+		goto out;
+	}
+	/* Due is not claimable when every hook with due deliveries is at its cap: look without the
+	 * write lock first, so that a backed-up hook costs no write transaction per tick. */
+	rc = fair_select(s, now_us, max, per_hook, hooks, &cands, &n);
+	candidates_free(cands, n);
+	cands = NULL;
+	if (rc || n == 0) {
+		n = 0;
+		goto out;
+	}
+	n = 0;
+	rc = vex_store_begin(s);
+	if (rc)
+		goto out;
+	rc = fair_select(s, now_us, max, per_hook, hooks, &cands, &n);
+	/* the first "max" of the fair order are claimed; every disabled hook's are canceled */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!cands[i].active)
+			rc = cancel_one(s, cands[i].c.d.id, now_us);
+		else if (out.n < (size_t)max)
+			rc = claim_one(s, cands[i].c.d.id, runner_id, now_us + lease_us);
+		else
+			continue;
+		if (rc == 0 && cands[i].active) {
+			out.items[out.n++] = cands[i].c;
+			memset(&cands[i].c, 0, sizeof(cands[i].c));
+		}
+	}
+	if (rc == 0)
+		rc = vex_store_commit(s);
+	else
+		vex_store_rollback(s);
+out:
+	if (rc == 0) {
+		*ret = out;
+		out.items = NULL;
+		out.n = 0;
+	}
+	candidates_free(cands, n);
+	vex_delivery_claim_list_release(&out);
+	free(hooks);
+	return rc;
+}
+
+int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc, n = 0;
+
+	if (!runner_id)
+		return VEX_EINVAL;
+	/* A claimed delivery was due when claimed, so the partial index on next_at finds it. */
+	rc = vex_store_stmt(s,
+			    "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL"
+			    " WHERE status = 'pending' AND next_at <= ?2 AND claimed_by = ?1",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, runner_id);
+	sqlite3_bind_int64(st, 2, INT64_MAX);
+	rc = vex_store_write(s, st, &n);
+	if (rc == 0 && ret_n)
+		*ret_n = n;
+	return rc;
+}

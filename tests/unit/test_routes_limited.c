@@ -1,0 +1,71 @@
+/* test_routes_limited.c - every POST route of vex-api that creates work is VEX_ROUTE_LIMITED, and only those. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fcgi-app/routes.h"
+
+/*
+ * POSTs that change or read what exists and create no work: a cancel, a pause or resume, a
+ * stream token (minted, not stored; the stream server caps open streams per owner). A new POST
+ * route is limited unless it is added here, on purpose (docs/limits.md, "Request rate").
+ */
+static const char *const not_work[] = {
+	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
+	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     NULL,
+};
+
+static int listed(const char *pattern)
+{
+	for (size_t i = 0; not_work[i]; i++)
+		if (strcmp(not_work[i], pattern) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_every_post_that_creates_work_is_limited(void **state)
+{
+	size_t limited = 0, bad = 0;
+
+	(void)state;
+	for (size_t t = 0; t < vex_route_tables_n; t++) {
+		for (size_t i = 0; i < vex_route_tables[t]->n; i++) {
+			const struct vex_route *r = &vex_route_tables[t]->routes[i];
+			int is_limited = (r->flags & VEX_ROUTE_LIMITED) != 0;
+
+			if (strcmp(r->method, "POST") != 0) {
+				/* Reads, patches and deletes create nothing. */
+				if (is_limited) {
+					printf("%s %s is limited but creates no work\n", r->method, r->pattern);
+					bad++;
+				}
+				continue;
+			}
+			if (is_limited == listed(r->pattern)) {
+				printf("POST %s: %s\n", r->pattern,
+				       is_limited ? "listed as creating no work, yet limited"
+						  : "not VEX_ROUTE_LIMITED: mark it, or list it in not_work[] if it creates no work");
+				bad++;
+			}
+			limited += (size_t)is_limited;
+			assert_false(is_limited && (r->flags & VEX_ROUTE_PUBLIC)); /* no principal to count */
+		}
+	}
+	assert_int_equal(bad, 0);
+	/* The eleven of docs/limits.md's table, at least. */
+	assert_true(limited >= 11);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_post_that_creates_work_is_limited),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
