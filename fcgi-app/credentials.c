@@ -303,6 +303,7 @@ static void revocations_create(struct vex_ctx *c)
 		rc = vex_revocation_issue(c->env->store, jti, sub, before ? (before_us + 999999) / 1000000 : 0, reason,
 					  c->who.sub, c->req->now_us, &r, &e);
 	if (rc == VEX_EINVAL) {
+		e.status = 400; /* every refusal of this endpoint is 400, lengths included */
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}
