@@ -14,6 +14,7 @@
 #include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/page.h"
 
 static json_t *time_json(int64_t us)
 {
@@ -119,47 +120,77 @@ out:
 	json_decref(body);
 }
 
-/* limit=1..100 (default 20), cursor (last id of the previous page), owner (default all). */
-static void keys_list(struct vex_ctx *c)
+/* The query of an admin listing: limit=1..100 (default 20), cursor (the last id of the previous page)
+ * and the filter "name" (default: all; "filter" holds it, *ret_filter is NULL or it). 0, or refused
+ * and answered. */
+static int list_query(struct vex_ctx *c, const char *name, char filter[VEX_SUB_MAX + 2], const char **ret_filter,
+		      long *ret_limit, char cursor[64])
 {
 	static const char *const cursor_names[] = { "cursor", NULL };
 	struct vex_field_error e;
-	struct vex_api_key_list l = { NULL, 0 };
-	char cursor[64], owner[VEX_SUB_MAX + 2];
-	const char *own = NULL;
-	json_t *root, *arr;
-	size_t i, n;
-	long limit = VEX_LIST_LIMIT_DEFAULT;
 	int rc;
 
-	if (require_admin(c) != 0)
-		goto out;
-	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, &limit, &e);
+	*ret_filter = NULL;
+	*ret_limit = VEX_LIST_LIMIT_DEFAULT;
+	rc = require_admin(c);
+	if (rc != 0)
+		return rc;
+	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, ret_limit, &e);
 	if (rc == 0)
-		rc = vex_fields_cursor(c, cursor_names, NULL, cursor, sizeof(cursor), &e);
+		rc = vex_fields_cursor(c, cursor_names, NULL, cursor, 64, &e);
 	if (vex_fields_refuse(c, rc, &e, vex_ctx_field_error) != 0)
-		goto out;
-	rc = vex_http_query(c->req, "owner", owner, sizeof(owner));
-	if (rc == 0 && owner[0] != '\0' && strlen(owner) <= VEX_SUB_MAX) {
-		own = owner;
-	} else if (rc != VEX_ENOTFOUND && !(rc == 0 && owner[0] == '\0')) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid owner", "owner");
-		goto out;
+		return rc;
+	rc = vex_http_query(c->req, name, filter, VEX_SUB_MAX + 2);
+	if (rc == 0 && filter[0] != '\0' && strlen(filter) <= VEX_SUB_MAX) {
+		*ret_filter = filter;
+	} else if (rc != VEX_ENOTFOUND && !(rc == 0 && filter[0] == '\0')) {
+		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", name[0] == 'o' ? "invalid owner" : "invalid sub",
+			       name);
+		return VEX_EINVAL;
 	}
+	return 0;
+}
+
+/* Answer a page: {"<name>": rows, "next_cursor"}; takes "rows" (NULL: out of memory). */
+static void list_answer(struct vex_ctx *c, const char *name, json_t *rows, const char *next)
+{
+	if (!rows) {
+		vex_ctx_fail(c, VEX_ENOMEM, "not found");
+		return;
+	}
+	vex_http_json(c->resp, 200,
+		      json_pack("{s:o, s:o}", name, rows, "next_cursor", next ? json_string(next) : json_null()));
+}
+
+static json_t *key_row(const void *list, size_t i, const void *arg, const char **id)
+{
+	const struct vex_api_key *k = &((const struct vex_api_key *)list)[i];
+
+	(void)arg;
+	*id = k->id;
+	return key_json(k);
+}
+
+/* GET /api/v1/keys?owner=&limit=&cursor=: every owner's keys unless "owner". */
+static void keys_list(struct vex_ctx *c)
+{
+	struct vex_api_key_list l = { NULL, 0 };
+	char cursor[64], owner[VEX_SUB_MAX + 2];
+	const char *own, *next = NULL;
+	json_t *rows;
+	long limit;
+	int rc;
+
+	if (list_query(c, "owner", owner, &own, &limit, cursor) != 0)
+		goto out;
 	/* One extra row says whether there is a next page. */
 	rc = vex_store_keys_list(c->env->store, own, cursor[0] ? cursor : NULL, (int)limit + 1, &l);
 	if (rc != 0) {
 		vex_ctx_fail(c, rc, "key not found");
 		goto out;
 	}
-	root = json_object();
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, key_json(&l.items[i]));
-	json_object_set_new(root, "keys", arr);
-	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1].id) : json_null());
-	vex_http_json(c->resp, 200, root);
+	rows = vex_page_rows(l.items, l.n, (int)limit, key_row, NULL, &next);
+	list_answer(c, "keys", rows, next);
 out:
 	vex_api_key_list_release(&l);
 }
@@ -320,46 +351,34 @@ out:
 	json_decref(body);
 }
 
-/* limit=1..100 (default 20), cursor, sub (default all). */
+static json_t *revocation_row(const void *list, size_t i, const void *arg, const char **id)
+{
+	const struct vex_token_revocation *r = &((const struct vex_token_revocation *)list)[i];
+
+	(void)arg;
+	*id = r->id;
+	return revocation_json(r);
+}
+
+/* GET /api/v1/tokens/revocations?sub=&limit=&cursor=. */
 static void revocations_list(struct vex_ctx *c)
 {
-	static const char *const cursor_names[] = { "cursor", NULL };
 	struct vex_token_revocation_list l = { NULL, 0 };
-	struct vex_field_error e;
 	char cursor[64], sub[VEX_SUB_MAX + 2];
-	const char *only = NULL;
-	long limit = VEX_LIST_LIMIT_DEFAULT;
-	json_t *root, *arr;
-	size_t i, n;
+	const char *only, *next = NULL;
+	json_t *rows;
+	long limit;
 	int rc;
 
-	if (require_admin(c) != 0)
+	if (list_query(c, "sub", sub, &only, &limit, cursor) != 0)
 		goto out;
-	rc = vex_fields_query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, 0, &limit, &e);
-	if (rc == 0)
-		rc = vex_fields_cursor(c, cursor_names, NULL, cursor, sizeof(cursor), &e);
-	if (vex_fields_refuse(c, rc, &e, vex_ctx_field_error) != 0)
-		goto out;
-	rc = vex_http_query(c->req, "sub", sub, sizeof(sub));
-	if (rc == 0 && sub[0] != '\0' && strlen(sub) <= VEX_SUB_MAX) {
-		only = sub;
-	} else if (rc != VEX_ENOTFOUND && !(rc == 0 && sub[0] == '\0')) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid sub", "sub");
-		goto out;
-	}
 	rc = vex_store_revocations_list(c->env->store, only, cursor[0] ? cursor : NULL, (int)limit + 1, &l);
 	if (rc != 0) {
 		vex_ctx_fail(c, rc, "not found");
 		goto out;
 	}
-	root = json_object();
-	arr = json_array();
-	n = l.n > (size_t)limit ? (size_t)limit : l.n;
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, revocation_json(&l.items[i]));
-	json_object_set_new(root, "revocations", arr);
-	json_object_set_new(root, "next_cursor", l.n > (size_t)limit ? json_string(l.items[n - 1].id) : json_null());
-	vex_http_json(c->resp, 200, root);
+	rows = vex_page_rows(l.items, l.n, (int)limit, revocation_row, NULL, &next);
+	list_answer(c, "revocations", rows, next);
 out:
 	vex_token_revocation_list_release(&l);
 }

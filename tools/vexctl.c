@@ -345,46 +345,59 @@ static const char *when(int64_t us, char buf[VEX_RFC3339_LEN])
 	return buf;
 }
 
+/* The options of a listing: --NAME VALUE (a filter, "name"), --config, --help. 0 with *ret_filter (NULL
+ * when absent), EXIT_USAGE (said), or -1 after --help (printed). */
+static int filter_opts(int argc, char **argv, const char *name, const char **ret_filter, const char **config_path)
+{
+	const struct option opts[] = {
+		{ name, required_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*ret_filter = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			*ret_filter = optarg;
+			break;
+		case 'c':
+			*config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
 static int key_list(int argc, char **argv, const char *config_path)
 {
-	static const struct option opts[] = {
-		{ "owner", required_argument, NULL, 'o' }, { "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	struct vex_config cfg;
 	struct vex_store *store = NULL;
 	struct vex_api_key_list l = { NULL, 0 };
 	const char *owner = NULL;
 	char cursor[VEX_UUID_LEN + 1] = "";
 	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN], t3[VEX_RFC3339_LEN];
-	int status = EXIT_USAGE;
+	int status = filter_opts(argc, argv, "owner", &owner, &config_path);
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			owner = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			goto out;
-		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
 		goto out;
 	}
 	status = EXIT_FAIL;
@@ -596,39 +609,16 @@ out:
 /* vexctl revocations: every revocation (of --sub), newest first, tab separated. */
 static int cmd_revocations(int argc, char **argv, const char *config_path)
 {
-	static const struct option opts[] = {
-		{ "sub", required_argument, NULL, 's' }, { "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
-	};
 	struct vex_token_revocation_list l = { NULL, 0 };
 	struct vex_config cfg;
 	struct vex_store *store = NULL;
 	const char *sub = NULL;
 	char cursor[VEX_UUID_LEN + 1] = "", t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN];
-	int status = EXIT_USAGE;
+	int status = filter_opts(argc, argv, "sub", &sub, &config_path);
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			sub = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		default:
-			usage_error("bad option %s", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
 		goto out;
 	}
 	status = EXIT_FAIL;

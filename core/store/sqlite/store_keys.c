@@ -171,19 +171,11 @@ static const struct vex_rows id_rows = { VEX_UUID_LEN + 1, id_row, NULL, NULL };
 int vex_store_keys_revoked_since(struct vex_store *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
 				 size_t *ret_n)
 {
-	sqlite3_stmt *st;
 	void *items;
 	size_t n;
-	int rc;
+	int rc = vex_store_since(s, "SELECT id FROM api_keys WHERE revoked_at >= ?1 ORDER BY revoked_at LIMIT ?2", since_us,
+				 max, &id_rows, &items, &n);
 
-	if (max < 1 || max > 1000)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT id FROM api_keys WHERE revoked_at >= ?1 ORDER BY revoked_at LIMIT ?2", &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, since_us);
-	sqlite3_bind_int(st, 2, max);
-	rc = vex_store_collect(st, &id_rows, 0, NULL, &items, &n);
 	if (rc == 0) {
 		*ret = items;
 		*ret_n = n;

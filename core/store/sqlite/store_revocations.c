@@ -105,22 +105,11 @@ int vex_store_revocations_list(struct vex_store *s, const char *sub, const char 
 int vex_store_revocations_since(struct vex_store *s, int64_t since_us, int max,
 				struct vex_token_revocation_list *ret)
 {
-	sqlite3_stmt *st;
 	void *items;
 	size_t n;
-	int rc;
+	int rc = vex_store_since(s, "SELECT " REV_COLS " FROM token_revocations WHERE created_at >= ?1"
+				 " ORDER BY created_at LIMIT ?2", since_us, max, &rev_rows, &items, &n);
 
-	if (max < 1 || max > 1000)
-		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "SELECT " REV_COLS " FROM token_revocations WHERE created_at >= ?1"
-			    " ORDER BY created_at LIMIT ?2",
-			    &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, since_us);
-	sqlite3_bind_int(st, 2, max);
-	rc = vex_store_collect(st, &rev_rows, 0, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_token_revocation_list){ items, n };
 	return rc;
