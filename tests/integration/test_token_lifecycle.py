@@ -235,3 +235,14 @@ def test_revoking_a_jti_ends_its_open_stream_and_spares_the_others(svc):
     admin.post("/api/v1/jobs/%s/cancel" % job)
     evs = st_b.events()
     assert evs and evs[-1]["data"]["status"] == "canceled", evs
+
+
+def test_a_subject_cut_off_ends_the_streams_of_older_tokens(svc):
+    sub = new_sub()
+    now = int(time.time())
+    old = mint(svc.secret, claims_for(sub, now=now - 100))
+    job, st = open_running_stream(svc, svc.client(sub=sub), bearer(old))
+    revoke(svc, sub=sub, issued_before=rfc3339(now - 50))
+    assert st.next() is None and st.eof
+    assert ": credential revoked" in st.comments
+    svc.client(role="admin").post("/api/v1/jobs/%s/cancel" % job)
