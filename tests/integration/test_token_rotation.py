@@ -6,7 +6,7 @@ import time
 import pytest
 
 from test_token_lifecycle import bearer, header_of, kid_of, rfc3339
-from vexit import assert_api_error, assert_json
+from vexit import assert_api_error, assert_json, children_of
 from vexwire import claims_for, mint, new_sub
 
 PREVIOUS = secrets.token_urlsafe(36)
@@ -36,6 +36,10 @@ def test_before_the_deadline_old_tokens_work_and_new_ones_carry_the_current_kid(
     crossed = mint(svc.secret, claims_for(new_sub()), header={"alg": "HS256", "kid": kid_of(PREVIOUS)})
     assert_api_error(svc.get("/api/v1/agents", headers=bearer(crossed)), 401, "UNAUTHORIZED",
                      message="invalid signature")
+    # The previous secret leaves the environment of vex-api and its children once read, as the current one.
+    for pid in [svc.api.pid] + children_of(svc.api.pid):
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            assert PREVIOUS.encode() not in f.read(), pid
 
 
 @pytest.mark.parametrize("fresh_svc", [rotation_env(str(int(time.time()) - 60))], indirect=True)
