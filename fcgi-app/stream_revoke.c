@@ -26,7 +26,8 @@ int64_t vex_stream_revoke_due(const struct vex_stream_server *s)
 	return s->streams > 0 ? s->next_revoke_mono_us : 0;
 }
 
-/* Whether the revocation "r" covers the credential of "c". */
+/* Whether the revocation "r" covers the credential of "c". A stream opened with a stream_token has no
+ * key, jti or iat (0): a cut-off of its subject covers it, a jti or a key revocation does not. */
 static int covers(const struct vex_token_revocation *r, const struct vex_stream_conn *c)
 {
 	if (c->by_key)
