@@ -16,6 +16,7 @@
 #include "core/base/ids.h"
 #include "core/base/err.h"
 #include "core/store/store.h"
+#include "fcgi-app/keytouch.h"
 
 #define NOW 1700000000000000LL
 
@@ -288,12 +289,40 @@ static void test_no_touch(void **state)
 	assert_int_equal(cr.touch_due, 0);
 }
 
+/* The stream server's keytouch thread writes a pushed key's last use on its own connection (a second push
+ * within the minute changes nothing). */
+static void test_keytouch(void **state)
+{
+	struct vex_keytouch *t = NULL;
+	struct vex_api_key got;
+	int i;
+
+	(void)state;
+	cfg.db_path = path;
+	cfg.db_synchronous = 1;
+	cfg.db_busy_timeout_ms = 1000;
+	assert_int_equal(vex_keytouch_start(&cfg, &t), 0);
+	vex_keytouch_push(t, row.id, NOW + 7);
+	vex_keytouch_push(t, row.id, NOW + 8);
+	vex_keytouch_push(t, "not-a-key-id", NOW + 9); /* ignored */
+	for (i = 0; i < 5000 && vex_keytouch_written(t) == 0; i++)
+		usleep(1000);
+	assert_true(vex_keytouch_written(t) >= 1);
+	assert_int_equal(vex_store_key_get(store, row.id, NULL, &got), 0);
+	assert_int_equal(got.last_used_at, NOW + 7);
+	vex_keytouch_free(t);
+	vex_keytouch_push(NULL, row.id, NOW); /* no thread: nothing */
+	vex_keytouch_free(NULL);
+	cfg.db_path = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mint_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_touch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keytouch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),
