@@ -142,7 +142,8 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c)
 		}
 		if (rc != 0) {
 			vex_http_header(c->resp, "WWW-Authenticate", "Bearer");
-			vex_http_error(c->resp, r, 401, "UNAUTHORIZED", reason != NULL ? reason : "unauthorized", NULL);
+			vex_http_error(c->resp, r, 401, vex_authn_error_code(reason),
+				       reason != NULL ? reason : "unauthorized", NULL);
 			return;
 		}
 		/* Before the body is read or anything looked up: a refused request costs one memcached round trip. */

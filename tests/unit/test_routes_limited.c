@@ -12,12 +12,13 @@
 
 /*
  * POSTs that change or read what exists and create no work: a cancel, a pause or resume, a
- * stream token (minted, not stored; the stream server caps open streams per owner). A new POST
+ * stream token (minted, not stored; the stream server caps open streams per owner), a token
+ * revocation (admin only; it takes access away). A new POST
  * route is limited unless it is added here, on purpose (docs/limits.md, "Request rate").
  */
 static const char *const not_work[] = {
 	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
-	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     NULL,
+	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     "/api/v1/tokens/revocations", NULL,
 };
 
 static int listed(const char *pattern)

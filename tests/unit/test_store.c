@@ -17,6 +17,8 @@
 #include "core/base/log.h"
 #include "core/store/store.h"
 
+#define SCHEMA_LATEST 6 /* migrations[] in core/store/sqlite/db.c */
+
 static char dir[64];
 static char path[128];
 
@@ -74,14 +76,15 @@ static void test_open_fresh(void **state)
 	(void)state;
 	assert_int_equal(vex_store_open(path, 2, 1000, &s), 0);
 	assert_non_null(s);
-	assert_int_equal(vex_store_schema_version(s), 5);
+	assert_int_equal(vex_store_schema_version(s), SCHEMA_LATEST);
 	assert_int_equal(vex_store_ping(s), 0);
 	raw_text("PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
 	raw_text("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table'"
 		 " ORDER BY name)",
 		 buf, sizeof(buf));
-	assert_string_equal(buf, "agents,api_keys,event_cursors,job_events,jobs,runners,schedule_fires,tools,webhook_attempts,webhook_deliveries,webhooks");
+	assert_string_equal(buf, "agents,api_keys,event_cursors,job_events,jobs,runners,schedule_fires,token_revocations,tools,"
+			    "webhook_attempts,webhook_deliveries,webhooks");
 	raw_text("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_owner_id',"
 		 "'jobs_owner_status_id','jobs_claim','jobs_agent_id','jobs_lease','jobs_idem','agents_owner_id',"
 		 "'agents_scheduled','jobs_tool_id','api_keys_owner_id')",
@@ -100,11 +103,11 @@ static void test_open_twice_idempotent(void **state)
 	assert_int_equal(vex_store_runner_beat(a, "r1", 42, 1000), 0);
 	/* A second connection while the first is open, then a reopen: data and version survive. */
 	assert_int_equal(vex_store_open(path, 0, 1000, &b), 0);
-	assert_int_equal(vex_store_schema_version(b), 5);
+	assert_int_equal(vex_store_schema_version(b), SCHEMA_LATEST);
 	vex_store_free(a);
 	vex_store_free(b);
 	assert_int_equal(vex_store_open(path, 2, 1000, &a), 0);
-	assert_int_equal(vex_store_schema_version(a), 5);
+	assert_int_equal(vex_store_schema_version(a), SCHEMA_LATEST);
 	{
 		int64_t t = 0;
 
@@ -135,7 +138,7 @@ static void test_concurrent_first_open(void **state)
 			/* Wait until the parent closes the pipe: all children start together. */
 			if (read(gate[0], &c, 1) < 0)
 				_exit(3);
-			ok = vex_store_open(path, 2, 5000, &s) == 0 && vex_store_schema_version(s) == 5 &&
+			ok = vex_store_open(path, 2, 5000, &s) == 0 && vex_store_schema_version(s) == SCHEMA_LATEST &&
 			     vex_store_runner_beat(s, "r", getpid(), 1) == 0;
 			vex_store_free(s);
 			_exit(ok ? 0 : 1);
@@ -278,7 +281,7 @@ static void test_migration_busy(void **state)
 	raw_text("PRAGMA user_version", buf, sizeof(buf));
 	assert_string_equal(buf, "0");
 	assert_int_equal(vex_store_open(path, 2, 50, &s), 0);
-	assert_int_equal(vex_store_schema_version(s), 5);
+	assert_int_equal(vex_store_schema_version(s), SCHEMA_LATEST);
 	vex_store_free(s);
 }
 
