@@ -239,12 +239,16 @@ out:
 	json_decref(body);
 }
 
+/* The fields of each write body (docs/api-keys.md); anything else is refused. */
+static const char *const key_body[] = { "owner", "role", "plan", "name", NULL };
+static const char *const token_body[] = { "sub", "role", "plan", "ttl", NULL };
+
 static const struct vex_route routes[] = {
-	{ "POST", "/api/v1/keys", keys_create, VEX_ROUTE_LIMITED },
-	{ "GET", "/api/v1/keys", keys_list, 0 },
-	{ "GET", "/api/v1/keys/{id}", keys_get, 0 },
-	{ "DELETE", "/api/v1/keys/{id}", keys_delete, 0 },
-	{ "POST", "/api/v1/tokens", tokens_create, VEX_ROUTE_LIMITED },
+	{ "POST", "/api/v1/keys", keys_create, VEX_ROUTE_LIMITED, key_body },
+	{ "GET", "/api/v1/keys", keys_list, 0, NULL },
+	{ "GET", "/api/v1/keys/{id}", keys_get, 0, NULL },
+	{ "DELETE", "/api/v1/keys/{id}", keys_delete, 0, NULL },
+	{ "POST", "/api/v1/tokens", tokens_create, VEX_ROUTE_LIMITED, token_body },
 };
 
 const struct vex_route_table vex_keys_routes = VEX_ROUTE_TABLE(routes);

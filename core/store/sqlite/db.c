@@ -247,6 +247,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX webhook_deliveries_hook_due ON webhook_deliveries(hook_id, next_at) WHERE status = 'pending';"
 	"CREATE INDEX webhook_deliveries_hook_claim ON webhook_deliveries(hook_id, claimed_until)"
 	" WHERE status = 'pending';",
+
+	/* 6: the request an Idempotency-Key came with (hex SHA-256 of method, path and canonical
+	 * body), so the same key sent with another request is refused instead of answered with the
+	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
+	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
