@@ -250,10 +250,6 @@ def keyed(c, path, body, key):
     return c.post(path, json=body, headers={"Idempotency-Key": key})
 
 
-def rows(svc, key):
-    return svc.db_query("SELECT id, owner, agent_id, input_json FROM jobs WHERE idempotency_key = ?", (key,))
-
-
 def test_idempotency_key_other_body_refused(svc):
     c = svc.client()
     a = c.create_agent(role=ROLE)
@@ -267,8 +263,8 @@ def test_idempotency_key_other_body_refused(svc):
     assert r.headers.get("Location") is None
     r = keyed(c, path, {"prompt": "transfer 10", "context_id": "c"}, key)
     assert_api_error(r, 422, "IDEMPOTENCY_KEY_REUSED", field="Idempotency-Key")
-    assert [x["id"] for x in rows(svc, key)] == [r1.json()["job_id"]]
-    assert json.loads(rows(svc, key)[0]["input_json"])["prompt"] == "transfer 10"
+    assert [x["id"] for x in svc.jobs_with_key(key)] == [r1.json()["job_id"]]
+    assert json.loads(svc.jobs_with_key(key)[0]["input_json"])["prompt"] == "transfer 10"
     # the same request, even spelled differently (whitespace, key order), replays
     raw = b'{ "prompt" :   "transfer 10" }'
     r = c.post(path, data=raw, headers={"Idempotency-Key": key, "Content-Type": "application/json"})
@@ -292,8 +288,8 @@ def test_idempotency_key_other_agent_refused(svc):
     assert_api_error(keyed(c, "/v1/agents/%s/execute" % a["id"], {"prompt": "p"}, key), 422,
                      "IDEMPOTENCY_KEY_REUSED", field="Idempotency-Key")
     assert svc.count("jobs") == before
-    assert rows(svc, key) == [{"id": r1.json()["job_id"], "owner": c.sub, "agent_id": a["id"],
-                               "input_json": rows(svc, key)[0]["input_json"]}]
+    assert [(x["id"], x["owner"], x["agent_id"]) for x in svc.jobs_with_key(key)] == [(r1.json()["job_id"], c.sub,
+                                                                                     a["id"])]
     # still replays for the first agent; another owner's same key is theirs
     r = keyed(c, "/api/v1/agents/%s/execute" % a["id"], {"prompt": "p"}, key)
     assert r.status_code == 200 and r.json()["job_id"] == r1.json()["job_id"]
@@ -312,7 +308,7 @@ def test_idempotency_key_reused_corex_and_events_shapes(svc):
     corex_error(r, 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key")
     r = keyed(kc, "/jobs/submit", {"arguments": {"amount": 10}, "tool": "echo"}, key)
     assert r.status_code == 200 and r.json()["job_id"] == r1.json()["job_id"], r.text
-    assert len(rows(svc, key)) == 1
+    assert len(svc.jobs_with_key(key)) == 1
 
     ev = kc.post("/v1/agents", json={"name": "ev", "mode": "SCHEDULED", "content": ROLE}).json()["data"]
     ev2 = kc.post("/v1/agents", json={"name": "ev2", "mode": "SCHEDULED", "content": ROLE}).json()["data"]
@@ -324,4 +320,4 @@ def test_idempotency_key_reused_corex_and_events_shapes(svc):
     assert r.status_code == 202 and r.json()["data"]["requestId"] == r1.json()["data"]["requestId"], r.text
     r = kc.request("POST", "/v1/agents/%s/execute" % ev2["id"], headers={"Idempotency-Key": key})
     assert_api_error(r, 422, "IDEMPOTENCY_KEY_REUSED", field="Idempotency-Key")
-    assert len(rows(svc, key)) == 1
+    assert len(svc.jobs_with_key(key)) == 1

@@ -150,6 +150,20 @@ static const struct vex_idem *idem(const char *key, char h)
 	return &i;
 }
 
+/* Submitting "prompt" (and "ctx") to "agent" again under "i" answers the job "j" itself, not created. */
+static void assert_replays(const char *agent, const char *prompt, const char *ctx, const struct vex_idem *i,
+			   const struct vex_job *j)
+{
+	struct vex_field_error e;
+	struct vex_job *again = NULL;
+	int created = -1;
+
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, prompt, ctx, i, &again, &created, &e), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, j->id);
+	vex_job_free(again);
+}
+
 static struct vex_job *submit_echo(const struct vex_principal *who, const char *key, int *created)
 {
 	struct vex_field_error e;
@@ -189,8 +203,8 @@ static void test_submit_agent(void **state)
 	make_agent("bob", other);
 	vex_wake_drain(wake_rx);
 
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'), &j,
-						 &created, &e),
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'),
+						 &j, &created, &e),
 			 0);
 	assert_int_equal(created, 1);
 	assert_int_equal(j->kind, VEX_JOB_AGENT);
@@ -209,13 +223,7 @@ static void test_submit_agent(void **state)
 	assert_int_equal(wakes_pending(), 1);
 
 	/* Same key: the same job, no second wake. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'), &again,
-						 &created, &e),
-			 0);
-	assert_int_equal(created, 0);
-	assert_string_equal(again->id, j->id);
-	vex_job_free(again);
-	again = NULL;
+	assert_replays(agent, "Summarise this", "ctx-1", idem("k-agent", 'a'), j);
 	vex_wake_send(env.wake_fd, sock_path);
 	assert_int_equal(wakes_pending(), 1); /* the marker alone */
 
@@ -283,20 +291,10 @@ static void test_idempotency_key_reused(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
 	assert_true(after == before);
 	/* the same request replays */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "one", NULL, idem("k-reuse", 'a'), &again,
-						 &created, &e),
-			 0);
-	assert_int_equal(created, 0);
-	assert_string_equal(again->id, j->id);
-	vex_job_free(again);
-	again = NULL;
+	assert_replays(agent, "one", NULL, idem("k-reuse", 'a'), j);
 	/* a job stored without a hash (before the column existed) replays whatever comes */
 	raw_exec("UPDATE jobs SET request_hash = NULL WHERE id = ?1", j->id);
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "two", NULL, idem("k-reuse", 'b'), &again,
-						 &created, &e),
-			 0);
-	assert_string_equal(again->id, j->id);
-	vex_job_free(again);
+	assert_replays(agent, "two", NULL, idem("k-reuse", 'b'), j);
 	vex_job_free(j);
 }
 
