@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +10,6 @@
 
 #include "core/base/err.h"
 #include "fcgi-app/fields.h"
-#include "fcgi-app/routes.h"
 
 static const char *const tool_body[] = { "arguments", "timeout_ms", NULL };
 
@@ -95,49 +93,6 @@ static void test_agent_fields(void **state)
 	json_decref(b);
 }
 
-/* The write routes whose handlers read no body: they take none or {}. Any other write route
- * names its accepted fields (struct vex_route "fields"), exactly those its docs/api-*.md page lists. */
-static const char *const no_fields[] = {
-	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
-	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     NULL,
-};
-
-static int takes_no_fields(const char *pattern)
-{
-	for (size_t i = 0; no_fields[i]; i++)
-		if (strcmp(no_fields[i], pattern) == 0)
-			return 1;
-	return 0;
-}
-
-static void test_every_write_route_names_its_fields(void **state)
-{
-	size_t bad = 0, writes = 0;
-
-	(void)state;
-	for (size_t t = 0; t < vex_route_tables_n; t++) {
-		for (size_t i = 0; i < vex_route_tables[t]->n; i++) {
-			const struct vex_route *r = &vex_route_tables[t]->routes[i];
-			int write = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
-				    strcmp(r->method, "PUT") == 0;
-
-			if (!write) {
-				bad += r->fields != NULL; /* a body a GET or DELETE never reads */
-				continue;
-			}
-			writes++;
-			if ((r->fields == NULL || r->fields[0] == NULL) != takes_no_fields(r->pattern)) {
-				printf("%s %s: %s\n", r->method, r->pattern,
-				       r->fields ? "listed as taking no fields, yet has a field list"
-						 : "no field list: name the body's documented fields, or list it in no_fields[]");
-				bad++;
-			}
-		}
-	}
-	assert_int_equal(bad, 0);
-	assert_true(writes >= 19);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -145,7 +100,6 @@ int main(void)
 		cmocka_unit_test(test_unknown_field_named),
 		cmocka_unit_test(test_long_unknown_name),
 		cmocka_unit_test(test_agent_fields),
-		cmocka_unit_test(test_every_write_route_names_its_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
