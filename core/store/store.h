@@ -70,9 +70,11 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 
 /*
  * Insert a new job (caller sets id, owner, plan, kind, agent_id/tool, input_json, max_attempts,
- * priority, timeout_ms, created_at, idempotency_key; status is stored as queued, rev 1).
- * When "idempotency_key" is set and the owner already has a job with that key, nothing is
- * inserted and that job is returned with *ret_created = 0. Caller frees *ret.
+ * priority, timeout_ms, created_at, idempotency_key with its request_hash; status is stored as
+ * queued, rev 1). When "idempotency_key" is set and the owner already has a job with that key,
+ * nothing is inserted and that job (with the request_hash it was stored with, NULL for jobs stored
+ * before that column existed) is returned with *ret_created = 0: whether the two requests are the same one is
+ * the caller's to decide. Caller frees *ret.
  */
 int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 

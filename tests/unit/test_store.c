@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define SCHEMA_VERSION 7 /* the number of migrations in core/store/sqlite/db.c */
+
 #include <cmocka.h>
 #include <sqlite3.h>
 
@@ -17,7 +19,6 @@
 #include "core/base/log.h"
 #include "core/store/store.h"
 
-#define SCHEMA_LATEST 6 /* migrations[] in core/store/sqlite/db.c */
 
 static char dir[64];
 static char path[128];
@@ -76,7 +77,7 @@ static void test_open_fresh(void **state)
 	(void)state;
 	assert_int_equal(vex_store_open(path, 2, 1000, &s), 0);
 	assert_non_null(s);
-	assert_int_equal(vex_store_schema_version(s), SCHEMA_LATEST);
+	assert_int_equal(vex_store_schema_version(s), SCHEMA_VERSION);
 	assert_int_equal(vex_store_ping(s), 0);
 	raw_text("PRAGMA journal_mode", buf, sizeof(buf));
 	assert_string_equal(buf, "wal");
@@ -103,11 +104,11 @@ static void test_open_twice_idempotent(void **state)
 	assert_int_equal(vex_store_runner_beat(a, "r1", 42, 1000), 0);
 	/* A second connection while the first is open, then a reopen: data and version survive. */
 	assert_int_equal(vex_store_open(path, 0, 1000, &b), 0);
-	assert_int_equal(vex_store_schema_version(b), SCHEMA_LATEST);
+	assert_int_equal(vex_store_schema_version(b), SCHEMA_VERSION);
 	vex_store_free(a);
 	vex_store_free(b);
 	assert_int_equal(vex_store_open(path, 2, 1000, &a), 0);
-	assert_int_equal(vex_store_schema_version(a), SCHEMA_LATEST);
+	assert_int_equal(vex_store_schema_version(a), SCHEMA_VERSION);
 	{
 		int64_t t = 0;
 
@@ -138,7 +139,7 @@ static void test_concurrent_first_open(void **state)
 			/* Wait until the parent closes the pipe: all children start together. */
 			if (read(gate[0], &c, 1) < 0)
 				_exit(3);
-			ok = vex_store_open(path, 2, 5000, &s) == 0 && vex_store_schema_version(s) == SCHEMA_LATEST &&
+			ok = vex_store_open(path, 2, 5000, &s) == 0 && vex_store_schema_version(s) == SCHEMA_VERSION &&
 			     vex_store_runner_beat(s, "r", getpid(), 1) == 0;
 			vex_store_free(s);
 			_exit(ok ? 0 : 1);
@@ -281,7 +282,7 @@ static void test_migration_busy(void **state)
 	raw_text("PRAGMA user_version", buf, sizeof(buf));
 	assert_string_equal(buf, "0");
 	assert_int_equal(vex_store_open(path, 2, 50, &s), 0);
-	assert_int_equal(vex_store_schema_version(s), SCHEMA_LATEST);
+	assert_int_equal(vex_store_schema_version(s), SCHEMA_VERSION);
 	vex_store_free(s);
 }
 

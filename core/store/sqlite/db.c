@@ -266,6 +266,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX token_revocations_sub ON token_revocations(sub, issued_before) WHERE sub IS NOT NULL;"
 	"CREATE INDEX token_revocations_created ON token_revocations(created_at);"
 	"CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;",
+
+	/* 7: the request an Idempotency-Key came with (hex SHA-256 of method, path and canonical
+	 * body), so the same key sent with another request is refused instead of answered with the
+	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
+	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
