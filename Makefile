@@ -42,7 +42,7 @@ RUNNER_OBJ = $(filter-out $(BUILD)/runner/main.o,$(RUNNER_SRC:%.c=$(BUILD)/%.o))
 # Each program's modules in an archive of its own, which its unit tests link too.
 ARCHIVES   = $(BUILD)/libvexrunner.a $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert
+BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert $(BUILD)/bench-revocation-lookup
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
@@ -94,6 +94,9 @@ $(BUILD)/bench-trivial-fcgi: $(BUILD)/tests/bench/trivial_fcgi.o
 $(BUILD)/bench-sqlite-insert: $(BUILD)/tests/bench/sqlite_insert.o
 	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3
 
+$(BUILD)/bench-revocation-lookup: $(BUILD)/tests/bench/revocation_lookup.o $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The whole service on localhost with TLS, state under $(VEX_HOME) (default ./var).
 run: deps all
 	@tools/vex-start
@@ -125,4 +128,4 @@ bench: deps all $(BENCH_BIN)
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

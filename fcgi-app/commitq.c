@@ -178,14 +178,26 @@ static char *request_text(const struct vex_job *j)
 
 	if (!job)
 		return NULL;
-	/* the submitter's role and queued-job cap travel beside the job, as its idempotency key does
-	 * (not part of its view) */
-	req = json_pack("{s:o, s:s?, s:b, s:i}", "job", job, "idempotency_key", j->idempotency_key, "owner_admin",
-			j->owner_admin, "queued_cap", j->queued_cap);
+	/* the submitter's role and queued-job cap travel beside the job, as its idempotency key and
+	 * request hash do (not part of its view) */
+	req = json_pack("{s:o, s:s?, s:s?, s:b, s:i}", "job", job, "idempotency_key", j->idempotency_key,
+			"request_hash", j->request_hash, "owner_admin", j->owner_admin, "queued_cap", j->queued_cap);
 	if (req)
 		text = vex_json_dump(req);
 	json_decref(req);
 	return text;
+}
+
+/* The side strings "idempotency_key" and "request_hash" of the message "v" into "job". 0 or VEX_ENOMEM. */
+static int side_fields(json_t *v, struct vex_job *job)
+{
+	json_t *idem = json_object_get(v, "idempotency_key"), *hash = json_object_get(v, "request_hash");
+
+	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
+		return VEX_ENOMEM;
+	if (json_is_string(hash) && !(job->request_hash = strdup(json_string_value(hash))))
+		return VEX_ENOMEM;
+	return 0;
 }
 
 /* Parse a reply to the request for "sent": 0 (job and created flag written), the committer's
@@ -193,7 +205,7 @@ static char *request_text(const struct vex_job *j)
 static int reply_parse(const char *buf, size_t len, const struct vex_job *sent, struct vex_job **ret,
 		       int *ret_created)
 {
-	json_t *v = json_loadb(buf, len, 0, NULL), *rcv, *jobv, *idem;
+	json_t *v = json_loadb(buf, len, 0, NULL), *rcv, *jobv;
 	struct vex_job *job = NULL;
 	int rc = VEX_EIO;
 
@@ -225,14 +237,9 @@ static int reply_parse(const char *buf, size_t len, const struct vex_job *sent, 
 		rc = VEX_EIO;
 		goto out;
 	}
-	idem = json_object_get(v, "idempotency_key");
-	if (json_is_string(idem)) {
-		job->idempotency_key = strdup(json_string_value(idem));
-		if (!job->idempotency_key) {
-			rc = VEX_ENOMEM;
-			goto out;
-		}
-	}
+	rc = side_fields(v, job);
+	if (rc)
+		goto out;
 	*ret = job;
 	job = NULL;
 out:
@@ -368,7 +375,7 @@ static int client_read(struct client *c)
  * 0 incomplete, VEX_EIO garbage. */
 static int client_take(struct client *c, struct vex_job **ret)
 {
-	json_t *v = NULL, *idem;
+	json_t *v = NULL;
 	struct vex_job *job = NULL;
 	uint32_t len;
 	int rc = VEX_EIO;
@@ -383,8 +390,7 @@ static int client_take(struct client *c, struct vex_job **ret)
 	v = json_loadb(c->in.p + 4, len, 0, NULL);
 	if (!v || vex_job_from_json(json_object_get(v, "job"), &job) != 0)
 		goto out;
-	idem = json_object_get(v, "idempotency_key");
-	if (json_is_string(idem) && !(job->idempotency_key = strdup(json_string_value(idem))))
+	if (side_fields(v, job) != 0)
 		goto out;
 	job->owner_admin = json_is_true(json_object_get(v, "owner_admin"));
 	job->queued_cap = (int)json_integer_value(json_object_get(v, "queued_cap")); /* absent: 0, no cap */
@@ -401,8 +407,9 @@ out:
 static void answer(struct client *c, int rc, int created, const struct vex_job *job)
 {
 	int full = job && !created; /* a created job is what the client sent: only a hit ships the row */
-	json_t *v = json_pack("{s:i, s:b, s:o?, s:s?}", "rc", rc, "created", created, "job",
-			      full ? vex_job_to_json(job) : NULL, "idempotency_key", full ? job->idempotency_key : NULL);
+	json_t *v = json_pack("{s:i, s:b, s:o?, s:s?, s:s?}", "rc", rc, "created", created, "job",
+			      full ? vex_job_to_json(job) : NULL, "idempotency_key", full ? job->idempotency_key : NULL,
+			      "request_hash", full ? job->request_hash : NULL);
 	char *text = v ? vex_json_dump(v) : NULL;
 
 	/* A client that cannot take its answer within 5 s is dropped; it falls back to a direct insert. */

@@ -63,6 +63,12 @@ static const char *corex_code(const struct vex_field_error *e)
 	return e->code[0] && strcmp(e->code, "VALIDATION_ERROR") != 0 ? e->code : "INVALID_ARGUMENTS";
 }
 
+/* Its status: every argument problem is 400 here; other codes (IDEMPOTENCY_KEY_REUSED 422) keep theirs. */
+static int corex_status(const struct vex_field_error *e)
+{
+	return strcmp(corex_code(e), e->code) == 0 && e->status > 0 ? e->status : 400;
+}
+
 /* A bad query parameter: 400 INVALID_PARAMETER naming it. */
 static void param_error(struct vex_ctx *c, const struct vex_field_error *e)
 {
@@ -99,12 +105,12 @@ static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, 
 	return 0;
 }
 
-/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
-static int idem_key(struct vex_ctx *c, const char **ret)
+/* Idempotency-Key (core/base/limits.h) with the request "body" it came with; on failure the error is answered. */
+static int idem_key(struct vex_ctx *c, json_t *body, struct vex_idem *ret)
 {
 	struct vex_field_error e;
 
-	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, field_error);
+	return vex_fields_refuse(c, vex_fields_idem_key(c, body, ret, &e), &e, field_error);
 }
 
 /* An integer query parameter in [lo, hi] ("def" when absent); on failure the error is answered. */
@@ -131,6 +137,13 @@ static void exec_error(struct vex_ctx *c, int status, const char *tool, const ch
 		json_decref(details);
 	vex_http_json(c->resp, status,
 		      json_pack("{s:s?, s:s, s:o, s:s?}", "tool", tool, "status", st, "error", e, "job_id", job_id));
+}
+
+/* A body that is not JSON, not an object or holds a field /execute_tool does not take, in its error shape. */
+static void exec_body_error(struct vex_ctx *c, const struct vex_field_error *e)
+{
+	exec_error(c, 400, NULL, "error", strcmp(e->code, "INVALID_JSON") == 0 ? "INVALID_JSON" : "INVALID_ARGUMENTS",
+		   e->message, e->field, NULL, NULL);
 }
 
 static void execute_answer(struct vex_ctx *c, const char *tool, const struct vex_toolrun *run)
@@ -178,7 +191,7 @@ static void execute_tool(struct vex_ctx *c)
 		corex_error(c, 403, "FORBIDDEN", "admin role required", NULL);
 		goto out;
 	}
-	if (body_object(c, &body) != 0)
+	if (vex_fields_refuse(c, vex_ctx_body_object(c, 0, &body, &e), &e, exec_body_error) != 0)
 		goto out;
 	v = json_object_get(body, "tool");
 	if (json_is_string(v))
@@ -248,27 +261,28 @@ static void jobs_submit(struct vex_ctx *c)
 {
 	struct vex_field_error e;
 	struct vex_job *j = NULL;
-	const char *tool = NULL, *key;
+	struct vex_idem idem;
+	const char *tool = NULL;
 	char msg[300], loc[64];
 	int64_t estimate = VEX_TOOLRUN_ESTIMATE_DEFAULT_MS;
 	long long timeout = 0;
 	json_t *body = NULL, *args = NULL;
 	int created = 0, rc;
 
-	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+	if (body_object(c, &body) != 0 || idem_key(c, body, &idem) != 0)
 		goto out;
 	rc = tool_request(body, &tool, &args, &e);
 	if (rc == 0)
 		rc = timeout_field(body, &timeout, &e);
 	if (rc == 0)
-		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
+		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, &j, &created, &e);
 	if (rc == VEX_ELIMIT) {
 		corex_error(c, e.status, e.code, e.message, NULL);
 		goto out;
 	}
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
-		corex_error(c, 400, corex_code(&e), msg, argument_name(&e));
+		corex_error(c, corex_status(&e), corex_code(&e), msg, argument_name(&e));
 		goto out;
 	}
 	if (rc == VEX_ENOTFOUND) {
@@ -361,10 +375,11 @@ static void jobs_cancel(struct vex_ctx *c)
 /* ---- POST /jobs/{id}/stream_token ---- */
 
 /* A stream_token for GET /jobs/{id}/stream (docs/api-streams.md): EventSource sends no headers.
- * The body, if any, is ignored. */
+ * The body, if any, must be {}. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	vex_lookup_job_stream_token(c, job_not_found, "", 1);
+	if (vex_fields_no_body(c, field_error) == 0)
+		vex_lookup_job_stream_token(c, job_not_found, "", 1);
 }
 
 /* ---- GET /jobs ---- */
@@ -566,15 +581,19 @@ out:
 	vex_tool_list_release(&l);
 }
 
+/* The fields of each write body (docs/api-corex.md); anything else is refused. */
+static const char *const execute_body[] = { "tool", "arguments", "mode", "timeout_ms", NULL };
+static const char *const submit_body[] = { "tool", "arguments", "timeout_ms", NULL };
+
 static const struct vex_route routes[] = {
-	{ "POST", "/execute_tool", execute_tool, VEX_ROUTE_LIMITED },
-	{ "POST", "/jobs/submit", jobs_submit, VEX_ROUTE_LIMITED },
-	{ "GET", "/jobs", jobs_list, 0 },
-	{ "GET", "/jobs/{id}", jobs_get, 0 },
-	{ "DELETE", "/jobs/{id}", jobs_cancel, 0 },
-	{ "POST", "/jobs/{id}/stream_token", jobs_stream_token, 0 },
-	{ "GET", "/tools", tools_list, 0 },
-	{ "GET", "/retrieve_tools", retrieve_tools, 0 },
+	{ "POST", "/execute_tool", execute_tool, VEX_ROUTE_LIMITED, execute_body },
+	{ "POST", "/jobs/submit", jobs_submit, VEX_ROUTE_LIMITED, submit_body },
+	{ "GET", "/jobs", jobs_list, 0, NULL },
+	{ "GET", "/jobs/{id}", jobs_get, 0, NULL },
+	{ "DELETE", "/jobs/{id}", jobs_cancel, 0, NULL },
+	{ "POST", "/jobs/{id}/stream_token", jobs_stream_token, 0, NULL },
+	{ "GET", "/tools", tools_list, 0, NULL },
+	{ "GET", "/retrieve_tools", retrieve_tools, 0, NULL },
 };
 
 const struct vex_route_table vex_dialect_corex_routes = VEX_ROUTE_TABLE(routes);

@@ -10,7 +10,6 @@
 #include "core/jobs/jobview.h"
 #include "core/base/json.h"
 #include "core/jobs/model.h"
-#include "core/hooks/netguard.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
 #include "fcgi-app/routes.h"
@@ -90,14 +89,15 @@ static void rename_field(struct vex_field_error *e, const char *from, const char
 	}
 }
 
-/* Every validation failure of this dialect is a 400 with the field named as the client spells it. */
+/* Every validation failure of this dialect is a 400 with the field named as the client spells it;
+ * other codes (INVALID_JSON, IDEMPOTENCY_KEY_REUSED) keep their status. */
 static void field_error(struct vex_ctx *c, const struct vex_field_error *err)
 {
 	struct vex_field_error e = *err;
 
 	rename_field(&e, "role", "content");
 	rename_field(&e, "base_url", "baseUrl");
-	if (strcmp(e.code, "INVALID_JSON") != 0) {
+	if (!e.code[0] || strcmp(e.code, "VALIDATION_ERROR") == 0) {
 		e.status = 400;
 		snprintf(e.code, sizeof(e.code), "VALIDATION_ERROR");
 	}
@@ -111,7 +111,8 @@ static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 {
 	struct vex_field_error e;
 
-	return vex_fields_refuse(c, vex_ctx_body_object(c, empty_ok, ret, &e), &e, field_error);
+	/* Body errors are 400 already and name the client's own key: nothing to rename. */
+	return vex_fields_refuse(c, vex_ctx_body_object(c, empty_ok, ret, &e), &e, vex_ctx_field_error);
 }
 
 /* limit=1..; above "max" is clamped to it; absent -> "def". On failure the error is answered. */
@@ -178,23 +179,12 @@ static int query_time(struct vex_ctx *c, const char *key, int64_t *ret)
 	return VEX_EINVAL;
 }
 
-/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
-static int idem_key(struct vex_ctx *c, const char **ret)
+/* Idempotency-Key (core/base/limits.h) with the request "body" it came with; on failure the error is answered. */
+static int idem_key(struct vex_ctx *c, json_t *body, struct vex_idem *ret)
 {
 	struct vex_field_error e;
 
-	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, field_error);
-}
-
-static int replace_str(char **dst, const char *src)
-{
-	char *s = src ? strdup(src) : NULL;
-
-	if (src && !s)
-		return VEX_ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
+	return vex_fields_refuse(c, vex_fields_idem_key(c, body, ret, &e), &e, field_error);
 }
 
 /* schedule: an object or a JSON string holding one; null clears it. Stored as compact JSON text. */
@@ -207,7 +197,7 @@ static int read_schedule(json_t *body, struct vex_agent *a, struct vex_field_err
 	if (!v)
 		return VEX_ENOTFOUND;
 	if (json_is_null(v))
-		return replace_str(&a->schedule_json, NULL);
+		return vex_fields_set_str(&a->schedule_json, NULL);
 	if (json_is_string(v)) {
 		parsed = json_loads(json_string_value(v), 0, NULL);
 		if (!parsed) {
@@ -234,19 +224,6 @@ out:
 	return rc;
 }
 
-/* An optional string field that null clears: 0 (set or cleared), VEX_ENOTFOUND (absent), or the
- * field error. */
-static int nullable_str(json_t *body, const char *key, char **field, struct vex_field_error *e)
-{
-	json_t *v = json_object_get(body, key);
-	const char *s = NULL;
-	int rc = 0;
-
-	if (!v || !json_is_null(v))
-		rc = vex_json_get_string(body, key, 0, 0, SIZE_MAX, 1, &s, e);
-	return rc ? rc : replace_str(field, s);
-}
-
 /*
  * Read the fields present in "body" into "a" (type errors here, ranges in vex_agent_validate).
  * "create": name, mode and content are required.
@@ -263,18 +240,18 @@ static int agent_fields(json_t *body, int create, struct vex_agent *a, struct ve
 		goto out;
 	rc = vex_json_get_string(body, "name", create, 0, SIZE_MAX, 1, &s, e);
 	if (rc == 0)
-		rc = replace_str(&a->name, s);
+		rc = vex_fields_set_str(&a->name, s);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = vex_json_get_string(body, "content", create, 0, SIZE_MAX, 1, &s, e);
 	if (rc == 0)
-		rc = replace_str(&a->role, s);
+		rc = vex_fields_set_str(&a->role, s);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
-	rc = nullable_str(body, "baseUrl", &a->base_url, e);
+	rc = vex_fields_nullable_str(body, "baseUrl", &a->base_url, e);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
-	rc = nullable_str(body, "model", &a->model, e);
+	rc = vex_fields_nullable_str(body, "model", &a->model, e);
 	if (rc && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = read_schedule(body, a, e);
@@ -295,27 +272,6 @@ out:
 	return rc;
 }
 
-/*
- * A baseUrl present in "body" (now in a->base_url) must lead to a public address, as webhook
- * targets must (core/hooks/netguard.c), unless [browser] allow_private: IP literals in every form, and
- * the addresses a host name resolves to now. A name that does not resolve now is kept: the
- * runner resolves it again, and checks and pins the answer, when a session starts.
- */
-static int base_url_check(const struct vex_ctx *c, json_t *body, const struct vex_agent *a,
-			  struct vex_field_error *e)
-{
-	char why[256];
-	int rc;
-
-	if (!json_is_string(json_object_get(body, "baseUrl")) || !a->base_url)
-		return 0;
-	rc = vex_netguard_resolve(a->base_url, c->env->cfg->browser_allow_private, "[browser] allow_private", NULL,
-				  why, sizeof(why));
-	if (rc == VEX_EINVAL)
-		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "baseUrl", "baseUrl: %s", why);
-	return 0;
-}
-
 /* The fields of "body" into "a" (create: a new agent), then stored and answered with the agent:
  * 201 when created, 200 when updated. */
 static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
@@ -324,7 +280,7 @@ static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int
 	int rc = agent_fields(body, create, a, &e);
 
 	if (rc == 0)
-		rc = base_url_check(c, body, a, &e);
+		rc = vex_fields_base_url(c, body, "baseUrl", a->base_url, &e);
 	if (rc == VEX_EINVAL)
 		field_error(c, &e);
 	else if (rc)
@@ -407,7 +363,7 @@ static void set_status(struct vex_ctx *c, enum vex_agent_status st)
 {
 	struct vex_agent *a = NULL;
 
-	if (vex_lookup_agent(c, &a))
+	if (vex_fields_no_body(c, vex_ctx_field_error) || vex_lookup_agent(c, &a))
 		return;
 	if (a->status == st)
 		data_json(c, 200, agent_json(a));
@@ -438,12 +394,13 @@ static void agents_execute(struct vex_ctx *c)
 	struct vex_field_error e;
 	struct vex_agent *a = NULL;
 	struct vex_job *j = NULL;
-	const char *key, *prompt = NULL;
+	struct vex_idem idem;
+	const char *prompt = NULL;
 	char loc[64];
 	json_t *body = NULL;
 	int created = 0, rc;
 
-	if (vex_lookup_agent(c, &a) || idem_key(c, &key) || body_object(c, 1, &body))
+	if (vex_lookup_agent(c, &a) || body_object(c, 1, &body) || idem_key(c, body, &idem))
 		goto out;
 	rc = json_is_null(json_object_get(body, "prompt"))
 		     ? VEX_ENOTFOUND
@@ -453,7 +410,7 @@ static void agents_execute(struct vex_ctx *c)
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = vex_jobsvc_submit_agent(c->env, &c->who, a->id, prompt, NULL, key, &j, &created, &e);
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, a->id, prompt, NULL, &idem, &j, &created, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;
@@ -574,18 +531,22 @@ static void events_get(struct vex_ctx *c)
 	vex_job_free(j);
 }
 
+/* The fields of each write body (docs/api-events.md); anything else is refused. */
+static const char *const agent_body[] = { "name", "baseUrl", "mode", "content", "schedule", "status", "model", NULL };
+static const char *const execute_body[] = { "prompt", NULL };
+
 static const struct vex_route routes[] = {
-	{ "POST", "/v1/agents", agents_create, VEX_ROUTE_LIMITED },
-	{ "GET", "/v1/agents", agents_list, 0 },
-	{ "GET", "/v1/agents/{id}", agents_get, 0 },
-	{ "PATCH", "/v1/agents/{id}", agents_patch, 0 },
-	{ "DELETE", "/v1/agents/{id}", agents_delete, 0 },
-	{ "POST", "/v1/agents/{id}/pause", agents_pause, 0 },
-	{ "POST", "/v1/agents/{id}/resume", agents_resume, 0 },
-	{ "POST", "/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED },
-	{ "GET", "/v1/agents/{id}/events", agent_events, 0 },
-	{ "GET", "/v1/events", events_list, 0 },
-	{ "GET", "/v1/events/{id}", events_get, 0 },
+	{ "POST", "/v1/agents", agents_create, VEX_ROUTE_LIMITED, agent_body },
+	{ "GET", "/v1/agents", agents_list, 0, NULL },
+	{ "GET", "/v1/agents/{id}", agents_get, 0, NULL },
+	{ "PATCH", "/v1/agents/{id}", agents_patch, 0, agent_body },
+	{ "DELETE", "/v1/agents/{id}", agents_delete, 0, NULL },
+	{ "POST", "/v1/agents/{id}/pause", agents_pause, 0, NULL },
+	{ "POST", "/v1/agents/{id}/resume", agents_resume, 0, NULL },
+	{ "POST", "/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED, execute_body },
+	{ "GET", "/v1/agents/{id}/events", agent_events, 0, NULL },
+	{ "GET", "/v1/events", events_list, 0, NULL },
+	{ "GET", "/v1/events/{id}", events_get, 0, NULL },
 };
 
 const struct vex_route_table vex_dialect_events_routes = VEX_ROUTE_TABLE(routes);

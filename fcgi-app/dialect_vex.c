@@ -35,16 +35,24 @@ static int status_parse(const char *name, enum vex_job_status *ret)
 	return 0;
 }
 
-/* Admins read every owner's resources; everyone else their own. */
+static json_t *str_json(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* An agent as every agent endpoint answers it; "tools" is null (every tool the owner may run) or the
+ * list as stored. NULL on ENOMEM. */
 static json_t *agent_json(const struct vex_agent *a)
 {
 	const char *st = a->status == VEX_AGENT_PAUSED ? "paused" : a->status == VEX_AGENT_DELETED ? "deleted"
 												     : "active";
+	json_t *tools = a->tools_json ? json_loads(a->tools_json, 0, NULL) : json_null();
 
-	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:f, s:s, s:o, s:o}", "id", a->id, "name", a->name,
-			 "role", a->role, "max_depth", a->max_depth, "spawn_shadow", a->spawn_shadow, "generation",
-			 a->generation, "fitness", a->fitness, "status", st, "created_at", vex_jobview_time(a->created_at),
-			 "updated_at", vex_jobview_time(a->updated_at));
+	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:i, s:f, s:s, s:o, s:o}", "id", a->id, "name",
+			 a->name, "role", a->role, "max_depth", a->max_depth, "spawn_shadow", a->spawn_shadow, "model",
+			 str_json(a->model), "tools", tools ? tools : json_null(), "base_url", str_json(a->base_url),
+			 "generation", a->generation, "fitness", a->fitness, "status", st, "created_at",
+			 vex_jobview_time(a->created_at), "updated_at", vex_jobview_time(a->updated_at));
 }
 
 /* ---- request helpers ---- */
@@ -76,12 +84,12 @@ static int query_page(struct vex_ctx *c, int *ret_limit, char cursor[VEX_UUID_LE
 	return vex_fields_refuse(c, rc, &e, vex_ctx_field_error);
 }
 
-/* Idempotency-Key (core/base/limits.h); on failure the error is answered. */
-static int idem_key(struct vex_ctx *c, const char **ret)
+/* Idempotency-Key (core/base/limits.h) with the request "body" it came with; on failure the error is answered. */
+static int idem_key(struct vex_ctx *c, json_t *body, struct vex_idem *ret)
 {
 	struct vex_field_error e;
 
-	return vex_fields_refuse(c, vex_fields_idem_key(c, ret, &e), &e, vex_ctx_field_error);
+	return vex_fields_refuse(c, vex_fields_idem_key(c, body, ret, &e), &e, vex_ctx_field_error);
 }
 
 /* max_depth as an int; far out-of-range values are clamped so validation still names them. */
@@ -92,17 +100,6 @@ static int clamp_depth(long long v)
 	if (v < -1000)
 		return -1000;
 	return (int)v;
-}
-
-static int replace_str(char **dst, const char *src)
-{
-	char *s = strdup(src);
-
-	if (s == NULL)
-		return VEX_ENOMEM;
-	free(*dst);
-	*dst = s;
-	return 0;
 }
 
 /*
@@ -117,12 +114,12 @@ static int agent_fields(json_t *body, int create, struct vex_agent *a, struct ve
 
 	rc = vex_json_get_string(body, "name", create, 0, SIZE_MAX, 1, &s, e);
 	if (rc == 0)
-		rc = replace_str(&a->name, s);
+		rc = vex_fields_set_str(&a->name, s);
 	if (rc != 0 && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = vex_json_get_string(body, "role", create, 0, SIZE_MAX, 1, &s, e);
 	if (rc == 0)
-		rc = replace_str(&a->role, s);
+		rc = vex_fields_set_str(&a->role, s);
 	if (rc != 0 && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = vex_json_get_int(body, "max_depth", 0, &depth, e);
@@ -134,6 +131,15 @@ static int agent_fields(json_t *body, int create, struct vex_agent *a, struct ve
 	if (rc == 0)
 		a->spawn_shadow = b;
 	else if (rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_fields_nullable_str(body, "model", &a->model, e);
+	if (rc != 0 && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_fields_tool_names(body, "tools", &a->tools_json, e);
+	if (rc != 0 && rc != VEX_ENOTFOUND)
+		goto out;
+	rc = vex_fields_nullable_str(body, "base_url", &a->base_url, e);
+	if (rc != 0 && rc != VEX_ENOTFOUND)
 		goto out;
 	rc = vex_agent_validate(a, e);
 out:
@@ -148,6 +154,8 @@ static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int
 	struct vex_field_error e;
 	int rc = agent_fields(body, create, a, &e);
 
+	if (rc == 0)
+		rc = vex_fields_base_url(c, body, "base_url", a->base_url, &e);
 	if (rc == VEX_EINVAL)
 		vex_ctx_field_error(c, &e);
 	else if (rc != 0)
@@ -238,7 +246,8 @@ static void agents_execute(struct vex_ctx *c)
 {
 	struct vex_field_error e;
 	struct vex_job *j = NULL;
-	const char *key, *prompt, *ctx_id = NULL;
+	struct vex_idem idem;
+	const char *prompt, *ctx_id = NULL;
 	char msg[64];
 	json_t *body = NULL, *v;
 	int created = 0, rc;
@@ -247,7 +256,7 @@ static void agents_execute(struct vex_ctx *c)
 		vex_ctx_fail(c, VEX_ENOTFOUND, "agent not found");
 		goto out;
 	}
-	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+	if (body_object(c, &body) != 0 || idem_key(c, body, &idem) != 0)
 		goto out;
 	rc = vex_json_get_string(body, "prompt", 1, 0, SIZE_MAX, 1, &prompt, &e);
 	if (rc == 0) {
@@ -259,7 +268,7 @@ static void agents_execute(struct vex_ctx *c)
 		}
 	}
 	if (rc == 0)
-		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, key, &j, &created, &e);
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, &idem, &j, &created, &e);
 	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
@@ -284,7 +293,8 @@ static void tools_execute(struct vex_ctx *c)
 {
 	struct vex_field_error e;
 	struct vex_job *j = NULL;
-	const char *key, *tool = c->params[0];
+	struct vex_idem idem;
+	const char *tool = c->params[0];
 	long long timeout = c->env->cfg->default_timeout_ms;
 	char msg[64];
 	struct vex_tool_match t;
@@ -303,7 +313,7 @@ static void tools_execute(struct vex_ctx *c)
 		vex_ctx_fail(c, rc, "tool not found");
 		goto out;
 	}
-	if (idem_key(c, &key) != 0 || body_object(c, &body) != 0)
+	if (body_object(c, &body) != 0 || idem_key(c, body, &idem) != 0)
 		goto out;
 	args = json_object_get(body, "arguments");
 	if (args == NULL) {
@@ -324,7 +334,7 @@ static void tools_execute(struct vex_ctx *c)
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}
-	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, key, &j, &created, &e);
+	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, &j, &created, &e);
 	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
@@ -412,6 +422,8 @@ static void jobs_cancel(struct vex_ctx *c)
 	char msg[64];
 	int rc;
 
+	if (vex_fields_no_body(c, vex_ctx_field_error) != 0)
+		return;
 	if (!vex_uuid_valid(c->params[0])) {
 		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
 		return;
@@ -430,10 +442,11 @@ static void jobs_cancel(struct vex_ctx *c)
 }
 
 /* A stream_token for the job's event stream (docs/api-streams.md): for EventSource, which sends no
- * headers. The body, if any, is ignored. */
+ * headers. The body, if any, must be {}. */
 static void jobs_stream_token(struct vex_ctx *c)
 {
-	vex_lookup_job_stream_token(c, NULL, "/api/v1", 0);
+	if (vex_fields_no_body(c, vex_ctx_field_error) == 0)
+		vex_lookup_job_stream_token(c, NULL, "/api/v1", 0);
 }
 
 /* ---- tools ---- */
@@ -502,20 +515,26 @@ static void tools_get(struct vex_ctx *c)
 	vex_tool_match_release(&t);
 }
 
+/* The fields of each write body (docs/api-vex.md); anything else is refused. */
+static const char *const agent_body[] = { "name", "role", "max_depth", "spawn_shadow", "model", "tools", "base_url",
+					  NULL };
+static const char *const execute_body[] = { "prompt", "context_id", NULL };
+static const char *const tool_execute_body[] = { "arguments", "timeout_ms", NULL };
+
 static const struct vex_route routes[] = {
-	{ "POST", "/api/v1/agents", agents_create, VEX_ROUTE_LIMITED },
-	{ "GET", "/api/v1/agents", agents_list, 0 },
-	{ "GET", "/api/v1/agents/{id}", agents_get, 0 },
-	{ "PATCH", "/api/v1/agents/{id}", agents_patch, 0 },
-	{ "DELETE", "/api/v1/agents/{id}", agents_delete, 0 },
-	{ "POST", "/api/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED },
-	{ "GET", "/api/v1/jobs", jobs_list, 0 },
-	{ "GET", "/api/v1/jobs/{id}", jobs_get, 0 },
-	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0 },
-	{ "POST", "/api/v1/jobs/{id}/stream_token", jobs_stream_token, 0 },
-	{ "GET", "/api/v1/tools", tools_list, 0 },
-	{ "GET", "/api/v1/tools/{name}", tools_get, 0 },
-	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, VEX_ROUTE_LIMITED },
+	{ "POST", "/api/v1/agents", agents_create, VEX_ROUTE_LIMITED, agent_body },
+	{ "GET", "/api/v1/agents", agents_list, 0, NULL },
+	{ "GET", "/api/v1/agents/{id}", agents_get, 0, NULL },
+	{ "PATCH", "/api/v1/agents/{id}", agents_patch, 0, agent_body },
+	{ "DELETE", "/api/v1/agents/{id}", agents_delete, 0, NULL },
+	{ "POST", "/api/v1/agents/{id}/execute", agents_execute, VEX_ROUTE_LIMITED, execute_body },
+	{ "GET", "/api/v1/jobs", jobs_list, 0, NULL },
+	{ "GET", "/api/v1/jobs/{id}", jobs_get, 0, NULL },
+	{ "POST", "/api/v1/jobs/{id}/cancel", jobs_cancel, 0, NULL },
+	{ "POST", "/api/v1/jobs/{id}/stream_token", jobs_stream_token, 0, NULL },
+	{ "GET", "/api/v1/tools", tools_list, 0, NULL },
+	{ "GET", "/api/v1/tools/{name}", tools_get, 0, NULL },
+	{ "POST", "/api/v1/tools/{name}/execute", tools_execute, VEX_ROUTE_LIMITED, tool_execute_body },
 };
 
 const struct vex_route_table vex_dialect_vex_routes = VEX_ROUTE_TABLE(routes);

@@ -22,6 +22,21 @@ typedef void (*vex_fields_render_fn)(struct vex_ctx *c, const struct vex_field_e
 int vex_fields_refuse(struct vex_ctx *c, int rc, const struct vex_field_error *e, vex_fields_render_fn render);
 
 /*
+ * Every top-level key of the object "body" must be one of "known" (NULL terminated; NULL: none):
+ * else 400 VALIDATION_ERROR naming the first other key, "unknown field '<key>'; allowed: <known>"
+ * (or "...; this endpoint takes no fields"). Every write body passes here through
+ * vex_ctx_body_object, with the route's list (struct vex_route "fields").
+ */
+int vex_fields_known(json_t *body, const char *const *known, struct vex_field_error *e);
+
+/*
+ * For a write route whose handler reads no body (cancel, pause, stream_token, ...): the body must be
+ * empty or an object holding only fields the route accepts (normally none); else the error is
+ * answered through "render". 0 or the VEX_E... code.
+ */
+int vex_fields_no_body(struct vex_ctx *c, vex_fields_render_fn render);
+
+/*
  * The query parameter "key" as an integer in ["lo", "hi"], "def" when absent; above "hi" clamped
  * to it when "clamp" (the events dialect's limit), else refused ("limit" = hi).
  */
@@ -44,8 +59,42 @@ int vex_fields_cursor(struct vex_ctx *c, const char *const *names, const char *p
  */
 int vex_fields_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret, struct vex_field_error *e);
 
-/* The Idempotency-Key header: absent -> *ret = NULL; else checked by vex_jobsvc_idem_key_check.
- * *ret points into the request (valid until the request ends). */
-int vex_fields_idem_key(struct vex_ctx *c, const char **ret, struct vex_field_error *e);
+/*
+ * The Idempotency-Key header and the request it comes with, the JSON object "body" read from it:
+ * absent -> ret->key = NULL; else checked by vex_jobsvc_idem_key_check, and ret->request_hash =
+ * hex SHA-256 of "<method>\n<path>\n<body with sorted keys, compact>" (so whitespace and key order
+ * do not matter; any other difference in path or body does). ret->key points into the request
+ * (valid until the request ends). 0, VEX_EINVAL ("e" filled), VEX_ENOMEM or VEX_ERROR.
+ */
+int vex_fields_idem_key(struct vex_ctx *c, json_t *body, struct vex_idem *ret, struct vex_field_error *e);
+
+/* ---- agent fields both dialects read ---- */
+
+/* Replace the owned string *dst by a copy of "src" (NULL clears it). 0 or VEX_ENOMEM (*dst kept). */
+int vex_fields_set_str(char **dst, const char *src);
+
+/*
+ * The optional string "key" of "body", into *field (replaced; null clears it to NULL):
+ * 0 (set or cleared), VEX_ENOTFOUND (absent), VEX_EINVAL (400: neither a string nor null), VEX_ENOMEM.
+ */
+int vex_fields_nullable_str(json_t *body, const char *key, char **field, struct vex_field_error *e);
+
+/*
+ * The optional "key" of "body" listing an agent's tools: an array (its elements are checked by
+ * vex_agent_validate), stored as its compact JSON text in *field (replaced), or null (every tool
+ * the owner may run: *field = NULL). Returns as vex_fields_nullable_str.
+ */
+int vex_fields_tool_names(json_t *body, const char *key, char **field, struct vex_field_error *e);
+
+/*
+ * An agent's base URL given as the string "key" of "body" (now "base_url", already through
+ * vex_agent_validate) must lead to a public address, as a webhook target must
+ * (core/hooks/netguard.c), unless [browser] allow_private: IP literals in every form, and the
+ * addresses a host name resolves to now. A name that does not resolve now is kept: the runner
+ * resolves it again, and checks and pins the answer, when a session starts. 0, or VEX_EINVAL
+ * (422 VALIDATION_ERROR naming "key": "<key>: <why>").
+ */
+int vex_fields_base_url(const struct vex_ctx *c, json_t *body, const char *key, const char *base_url,
+			struct vex_field_error *e);
 
 #endif

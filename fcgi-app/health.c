@@ -78,8 +78,8 @@ static void health_detailed(struct vex_ctx *c)
 }
 
 static const struct vex_route routes[] = {
-	{ "GET", "/health", health, VEX_ROUTE_PUBLIC },
-	{ "GET", "/health/detailed", health_detailed, 0 },
+	{ "GET", "/health", health, VEX_ROUTE_PUBLIC, NULL },
+	{ "GET", "/health/detailed", health_detailed, 0, NULL },
 };
 
 const struct vex_route_table vex_health_routes = VEX_ROUTE_TABLE(routes);

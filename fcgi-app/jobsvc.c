@@ -44,8 +44,20 @@ out:
 	return rc;
 }
 
-/* Insert, publish, and wake the runner when a job was created. At the owner's queued-job cap:
- * VEX_ELIMIT with "e" the refusal. */
+/* The job "got" an Idempotency-Key led to must come from the same request as "sent" (Stripe's rule).
+ * A job stored before request hashes were kept has none and is replayed as before. */
+static int same_request(const struct vex_job *sent, const struct vex_job *got, struct vex_field_error *e)
+{
+	if (!sent->request_hash || !got->request_hash || strcmp(sent->request_hash, got->request_hash) == 0)
+		return 0;
+	return vex_field_error_set(e, 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key",
+				   "this Idempotency-Key was already used with another request (a different path or "
+				   "body); send a new key for a new request");
+}
+
+/* Insert, publish, and wake the runner when a job was created. A key the owner already used for
+ * another request is VEX_EINVAL with "e" filled; at the owner's queued-job cap, VEX_ELIMIT with
+ * "e" the refusal. */
 static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
 		     struct vex_field_error *e)
 {
@@ -66,8 +78,12 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 	}
 	if (rc == VEX_ELIMIT)
 		vex_cap_refuse(VEX_CAP_QUEUED_JOBS, j->queued_cap, j->plan, e);
-	if (rc)
+	if (rc == 0 && !created)
+		rc = same_request(j, got, e);
+	if (rc) {
+		vex_job_free(got);
 		return rc;
+	}
 	vex_jobcache_publish(env->cache, got);
 	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
@@ -127,8 +143,18 @@ static void job_defaults(struct vex_env *env, const struct vex_principal *who, s
 	j->queued_cap = vex_cap_limit(env->cfg, VEX_CAP_QUEUED_JOBS, who->plan, j->owner_admin);
 }
 
+/* The key and request hash of "idem" (NULL: none) into the new job "j". 0 or VEX_ENOMEM. */
+static int set_idem(struct vex_job *j, const struct vex_idem *idem)
+{
+	if (!idem || !idem->key)
+		return 0;
+	j->idempotency_key = strdup(idem->key);
+	j->request_hash = idem->request_hash[0] ? strdup(idem->request_hash) : NULL;
+	return j->idempotency_key && (j->request_hash || !idem->request_hash[0]) ? 0 : VEX_ENOMEM;
+}
+
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
-			    const char *prompt, const char *context_id, const char *idem_key,
+			    const char *prompt, const char *context_id, const struct vex_idem *idem,
 			    struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
@@ -149,7 +175,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 		goto out;
 	rc = vex_jobsvc_context_id_check(context_id, e);
 	if (rc == 0)
-		rc = vex_jobsvc_idem_key_check(idem_key, e);
+		rc = vex_jobsvc_idem_key_check(idem ? idem->key : NULL, e);
 	if (rc)
 		goto out;
 	j = vex_job_new();
@@ -162,8 +188,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 	j->kind = VEX_JOB_AGENT;
 	snprintf(j->agent_id, sizeof(j->agent_id), "%s", agent->id);
 	j->input_json = vex_json_dump(input);
-	j->idempotency_key = idem_key ? strdup(idem_key) : NULL;
-	if (!j->input_json || (idem_key && !j->idempotency_key)) {
+	if (!j->input_json || set_idem(j, idem) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
@@ -176,7 +201,7 @@ out:
 }
 
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
-			   json_t *arguments, int64_t timeout_ms, const char *idem_key,
+			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
 			   struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
@@ -195,7 +220,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		goto out;
 	rc = timeout_ms != 0 ? vex_jobsvc_timeout_check(timeout_ms, e) : 0;
 	if (rc == 0)
-		rc = vex_jobsvc_idem_key_check(idem_key, e);
+		rc = vex_jobsvc_idem_key_check(idem ? idem->key : NULL, e);
 	if (rc)
 		goto out;
 	j = vex_job_new();
@@ -209,8 +234,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		j->timeout_ms = timeout_ms;
 	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
 	j->input_json = vex_json_dump(arguments);
-	j->idempotency_key = idem_key ? strdup(idem_key) : NULL;
-	if (!j->tool || !j->input_json || (idem_key && !j->idempotency_key)) {
+	if (!j->tool || !j->input_json || set_idem(j, idem) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}

@@ -22,6 +22,16 @@ struct vex_env {
 };
 
 /*
+ * An Idempotency-Key and the request that carried it (vex_fields_idem_key). Stripe's rule: a key
+ * names one request; the same owner, key and request replay its job, another request with that
+ * key is refused.
+ */
+struct vex_idem {
+	const char *key;                                   /* 1..VEX_IDEM_KEY_MAX printable ASCII */
+	char request_hash[VEX_JOB_REQUEST_HASH_LEN + 1];   /* hex SHA-256 of method, path and canonical body */
+};
+
+/*
  * Read a job for "who": memcached first (parse, then owner check), SQLite on a miss or an error
  * (and refill the cache). Another owner's job is VEX_ENOTFOUND unless who is admin.
  */
@@ -41,14 +51,15 @@ int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e);
 
 /*
  * Queue an execution of the agent "agent_id" (visible to who, not deleted) with "prompt" (validated)
- * and optional "context_id". Honours "idem_key" (same owner + key -> the same job,
- * *ret_created = 0). Commits, publishes to the cache, wakes the runner. Held to the owner's
- * queued-job cap (core/base/caps.h; a replay never is): VEX_ELIMIT with "e" the refusal (409
- * QUEUED_JOB_LIMIT_REACHED), nothing stored.
- * VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_ELIMIT (e filled), VEX_EBUSY, VEX_EIO.
+ * and optional "context_id". Honours "idem" (NULL: no key): the same owner, key and request hash
+ * -> the same job, *ret_created = 0; the same owner and key with another request hash -> VEX_EINVAL
+ * with "e" 422 IDEMPOTENCY_KEY_REUSED (field "Idempotency-Key"), nothing stored. Commits,
+ * publishes to the cache, wakes the runner. Held to the owner's queued-job cap (core/base/caps.h;
+ * a replay never is): VEX_ELIMIT with "e" the refusal (409 QUEUED_JOB_LIMIT_REACHED), nothing
+ * stored. VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_ELIMIT (e filled), VEX_EBUSY, VEX_EIO.
  */
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
-			    const char *prompt, const char *context_id, const char *idem_key,
+			    const char *prompt, const char *context_id, const struct vex_idem *idem,
 			    struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /*
@@ -60,7 +71,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
  * (vex_schema_check: 400 INVALID_ARGUMENTS naming the argument). The job stores the full name.
  */
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
-			   json_t *arguments, int64_t timeout_ms, const char *idem_key,
+			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
 			   struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /* Cancel for "who": queued -> canceled at once; running -> cancel requested when "force_running"

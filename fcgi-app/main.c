@@ -341,7 +341,7 @@ static void unlink_if_ours(const char *path, const struct stat *st)
 /* The secrets are in "cfg" now: out of the environment (and /proc/PID/environ), non-dumpable. */
 static int drop_secrets(const struct vex_config *cfg)
 {
-	const char *names[] = { "VEX_JWT_SECRET", cfg->model_api_key_env, NULL };
+	const char *names[] = { "VEX_JWT_SECRET", "VEX_JWT_SECRET_PREVIOUS", cfg->model_api_key_env, NULL };
 
 	if (vex_secrets_scrub(names) < 0) {
 		vex_log(VEX_LOG_ERROR, "cannot make the process non-dumpable", "error", strerror(errno), NULL);

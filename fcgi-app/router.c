@@ -8,6 +8,7 @@
 #include "core/jobs/jobview.h"
 #include "core/base/log.h"
 #include "fcgi-app/ratelimit.h"
+#include "fcgi-app/fields.h"
 #include "fcgi-app/streamtoken.h"
 
 #define DRAIN_CAP (8u << 20) /* past this a rejected body is not worth reading: the connection closes */
@@ -108,6 +109,7 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c)
 			continue;
 		if (strcmp(rr->method, method) == 0) {
 			hit = rr;
+			c->route = rr;
 			c->nparams = n;
 			break;
 		}
@@ -142,7 +144,8 @@ void vex_router_dispatch(const struct vex_router *rt, struct vex_ctx *c)
 		}
 		if (rc != 0) {
 			vex_http_header(c->resp, "WWW-Authenticate", "Bearer");
-			vex_http_error(c->resp, r, 401, "UNAUTHORIZED", reason != NULL ? reason : "unauthorized", NULL);
+			vex_http_error(c->resp, r, 401, vex_authn_error_code(reason),
+				       reason != NULL ? reason : "unauthorized", NULL);
 			return;
 		}
 		/* Before the body is read or anything looked up: a refused request costs one memcached round trip. */
@@ -219,6 +222,13 @@ int vex_ctx_body_object(struct vex_ctx *c, int empty_ok, json_t **ret, struct ve
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "", "request body must be a JSON object");
+	}
+	if (c->route) {
+		rc = vex_fields_known(v, c->route->fields, e);
+		if (rc) {
+			json_decref(v);
+			return rc;
+		}
 	}
 	*ret = v;
 	return 0;

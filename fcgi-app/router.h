@@ -25,6 +25,7 @@ struct vex_ctx {
 	struct vex_env *env;
 	struct vex_http_req *req;
 	struct vex_http_resp *resp;
+	const struct vex_route *route; /* the matched route (NULL outside vex_router_dispatch) */
 	struct vex_principal who;  /* valid when the route is not public */
 	char params[VEX_ROUTE_PARAMS][VEX_ROUTE_PARAM_MAX];
 	int nparams;
@@ -38,6 +39,10 @@ struct vex_route {
 	const char *pattern; /* "/api/v1/agents/{id}/execute": a {..} segment matches one non-empty segment */
 	vex_handler_fn fn;
 	int flags;
+	/* POST/PATCH/PUT: the top-level fields the body may hold, exactly those its docs/api-*.md page
+	 * documents (NULL terminated); NULL: none (the body must be empty or {}). Checked by
+	 * vex_ctx_body_object. */
+	const char *const *fields;
 };
 
 /* One presenter's routes: VEX_ROUTE_TABLE(array) fills it from a static array. */
@@ -82,8 +87,9 @@ void vex_ctx_field_error(struct vex_ctx *c, const struct vex_field_error *e);
 
 /*
  * The request body as a JSON object (caller owns *ret); an empty body is {} when "empty_ok".
- * Answers nothing: on failure "e" holds 400 INVALID_JSON (with jansson's position) or 400
- * VALIDATION_ERROR "request body must be a JSON object", for each dialect to present its way.
+ * Answers nothing: on failure "e" holds 400 INVALID_JSON (with jansson's position), 400
+ * VALIDATION_ERROR "request body must be a JSON object", or 400 VALIDATION_ERROR naming a field
+ * the route does not accept (c->route->fields, vex_fields_known), for each dialect to present its way.
  */
 int vex_ctx_body_object(struct vex_ctx *c, int empty_ok, json_t **ret, struct vex_field_error *e);
 

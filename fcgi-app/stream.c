@@ -293,6 +293,7 @@ static int authenticate(struct vex_stream_server *s, struct vex_stream_conn *c, 
 			struct vex_principal *who)
 {
 	const struct vex_config *cfg = s->cfg;
+	struct vex_credential cred;
 	const char *reason = NULL;
 	int rc = VEX_EAUTH;
 
@@ -309,16 +310,26 @@ static int authenticate(struct vex_stream_server *s, struct vex_stream_conn *c, 
 	} else if (q->api_key_rc == VEX_ETOOBIG) {
 		reason = "invalid API key";
 	} else {
-		rc = vex_authn_request(cfg, s->store, q->authorization_rc == 0 ? q->authorization : NULL,
-				       q->api_key_rc == 0 ? q->api_key : NULL, q->now_us, who, &reason);
-		if (rc == 0)
+		/* Never a write here: a key's last use goes to the keytouch thread. */
+		rc = vex_authn_check(cfg, s->store, q->authorization_rc == 0 ? q->authorization : NULL,
+				     q->api_key_rc == 0 ? q->api_key : NULL, q->now_us, VEX_AUTHN_NO_TOUCH, who, &cred,
+				     &reason);
+		if (rc == 0) {
+			if (cred.touch_due)
+				vex_keytouch_push(s->keytouch, cred.key_id, q->now_us);
+			c->by_key = cred.is_key;
+			memcpy(c->key_id, cred.key_id, sizeof(c->key_id));
+			memcpy(c->jti, cred.jti, sizeof(c->jti));
+			c->iat = cred.iat;
 			return 0;
+		}
 		if (rc != VEX_EAUTH) {
 			fail_store(s, c, rc);
 			return rc;
 		}
 	}
-	fail(s, c, 401, "UNAUTHORIZED", reason ? reason : "unauthorized", NULL, "WWW-Authenticate: Bearer\r\n");
+	fail(s, c, 401, vex_authn_error_code(reason), reason ? reason : "unauthorized", NULL,
+	     "WWW-Authenticate: Bearer\r\n");
 	return VEX_EAUTH;
 }
 
@@ -431,6 +442,7 @@ static void request(struct vex_stream_server *s, struct vex_stream_conn *c)
 			goto out;
 		}
 		s->next_feed_mono_us = vex_mono_us() + (int64_t)s->cfg->stream_poll_ms * 1000;
+		vex_stream_revoke_arm(s, q.now_us);
 	}
 	/* Watch first, read second: a change committed in between reaches the stream through the feed. */
 	rc = vex_stream_watch_add(s, c, q.id, who.sub);
@@ -593,25 +605,51 @@ static void feed(struct vex_stream_server *s)
 	}
 }
 
-/* The feed is read every [streams] poll_ms while any stream is open. */
+/* The feed is read every [streams] poll_ms, revocations every VEX_STREAM_REVOKE_POLL_MS, while any
+ * stream is open. */
 static int64_t due(const struct vex_stream_server *s)
 {
-	return s->streams > 0 ? s->next_feed_mono_us : 0;
+	int64_t r = vex_stream_revoke_due(s);
+
+	if (s->streams == 0)
+		return 0;
+	return r && r < s->next_feed_mono_us ? r : s->next_feed_mono_us;
 }
 
 static void tick(struct vex_stream_server *s, int64_t now_mono_us)
 {
 	int64_t poll_us = (int64_t)s->cfg->stream_poll_ms * 1000;
 
+	if (now_mono_us >= s->next_revoke_mono_us)
+		vex_stream_revoke_tick(s, now_mono_us);
+	if (now_mono_us < s->next_feed_mono_us)
+		return;
 	feed(s);
 	s->next_feed_mono_us += poll_us;
 	if (s->next_feed_mono_us <= now_mono_us)
 		s->next_feed_mono_us = now_mono_us + poll_us;
 }
 
+/* The registry, and the thread that records keys' last use. */
+static int init(struct vex_stream_server *s)
+{
+	int rc = vex_stream_registry_init(s);
+
+	if (rc == 0 && vex_keytouch_start(s->cfg, &s->keytouch) != 0)
+		vex_log(VEX_LOG_WARN, "stream server: no keytouch thread; API keys' last use is not recorded", NULL);
+	return rc;
+}
+
+static void release(struct vex_stream_server *s)
+{
+	vex_keytouch_free(s->keytouch);
+	s->keytouch = NULL;
+	vex_stream_registry_release(s);
+}
+
 const struct vex_stream_handler vex_stream_jobs = {
-	.init = vex_stream_registry_init,
-	.release = vex_stream_registry_release,
+	.init = init,
+	.release = release,
 	.request = request,
 	.forget = vex_stream_forget,
 	.due = due,

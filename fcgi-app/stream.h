@@ -13,6 +13,7 @@
 #include "core/store/store.h"
 #include "fcgi-app/fcgi_proto.h"
 #include "fcgi-app/http.h"
+#include "fcgi-app/keytouch.h"
 
 #define VEX_STREAM_PARAMS_MAX (64 * 1024) /* bytes of one request's FastCGI params */
 #define VEX_STREAM_OUT_MAX (256 * 1024)   /* bytes queued for a client before it counts as too slow */
@@ -61,6 +62,12 @@ struct vex_stream_conn {
 	int named;                     /* "event:" lines */
 	int64_t last_rev;              /* the id of the last event sent */
 	char request_id[VEX_HTTP_REQID_MAX + 1];
+
+	/* what opened the stream, to close it when that is revoked (stream_revoke.c) */
+	int by_key;                    /* an API key: key_id */
+	char key_id[VEX_UUID_LEN + 1];
+	char jti[VEX_JTI_MAX + 1];     /* a JWT: its jti ("" none) and iat */
+	int64_t iat;
 };
 
 struct vex_stream_list {
@@ -108,6 +115,12 @@ struct vex_stream_server {
 	int64_t next_feed_mono_us;
 	struct vex_stream_watch *touched; /* watches that loaded a job in this feed batch */
 	int64_t feed_warned_mono_us;
+
+	/* credentials (stream_revoke.c): keys' last use goes to a thread, revocations are polled */
+	struct vex_keytouch *keytouch;
+	int64_t next_revoke_mono_us;
+	int64_t revoke_since_us;       /* wall clock: revocations at or after this are still to be applied */
+	int64_t revoke_warned_mono_us;
 };
 
 /* ---- connections (stream_server.c) ---- */
@@ -133,5 +146,15 @@ void vex_stream_conn_set_state(struct vex_stream_server *s, struct vex_stream_co
 /* Job streams: GET /api/v1/jobs/{id}/stream and GET /jobs/{id}/stream, fed from job_events
  * every [streams] poll_ms (docs/api-streams.md). */
 extern const struct vex_stream_handler vex_stream_jobs;
+
+/* ---- revoked credentials (stream_revoke.c) ---- */
+
+/* The first stream opened at wall time "now_us": revocations from then on are looked for. */
+void vex_stream_revoke_arm(struct vex_stream_server *s, int64_t now_us);
+/* When the next look is due (CLOCK_MONOTONIC µs), 0 while no stream is open. */
+int64_t vex_stream_revoke_due(const struct vex_stream_server *s);
+/* Look (two indexed reads, no write) for keys revoked and token revocations made since the last look,
+ * and end the streams they opened. */
+void vex_stream_revoke_tick(struct vex_stream_server *s, int64_t now_mono_us);
 
 #endif

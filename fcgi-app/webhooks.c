@@ -28,6 +28,7 @@ static const char *const event_names[] = { "job.queued", "job.started", "job.com
 					   "job.failed", "job.canceled", "job.timeout" };
 #define EVENT_COUNT (sizeof(event_names) / sizeof(event_names[0]))
 
+/* The fields of each write body (docs/api-webhooks.md); anything else is refused (vex_ctx_body_object). */
 static const char *const create_fields[] = { "url", "events", "description", NULL };
 static const char *const patch_fields[] = { "url", "events", "description", "status", NULL };
 
@@ -184,38 +185,6 @@ static int body_object(struct vex_ctx *c, int empty_ok, json_t **ret)
 	return vex_fields_refuse(c, vex_ctx_body_object(c, empty_ok, ret, &e), &e, field_error);
 }
 
-/* Every key of "body" must be one of "known" (NULL terminated). */
-static int check_unknown(json_t *body, const char *const *known, struct vex_field_error *e)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach(body, key, v) {
-		for (i = 0; known[i]; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (!known[i])
-			return vex_field_error_set(e, 400, "VALIDATION_ERROR", key, "unknown field '%.64s'; allowed: %s%s",
-						   key, "url, events, description", known == patch_fields ? ", status" : "");
-	}
-	return 0;
-}
-
-static int replace_str(char **dst, const char *src)
-{
-	char *s = NULL;
-
-	if (src) {
-		s = strdup(src);
-		if (!s)
-			return VEX_ENOMEM;
-	}
-	free(*dst);
-	*dst = s;
-	return 0;
-}
-
 /* "events": a non-empty array of distinct known names, into *ret (a VEX_HOOK_EV_* mask). */
 static int parse_events(json_t *v, unsigned *ret, struct vex_field_error *e)
 {
@@ -264,9 +233,6 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 	unsigned mask = 0;
 	int rc;
 
-	rc = check_unknown(body, create ? create_fields : patch_fields, e);
-	if (rc)
-		return rc;
 	v = json_object_get(body, "url");
 	if (!v && create)
 		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "url", "url is required");
@@ -275,7 +241,7 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 			return vex_field_error_set(e, 400, "VALIDATION_ERROR", "url", "url must be a string");
 		if (vex_netguard_url_check(json_string_value(v), c->env->cfg->hooks_allow_private, why, sizeof(why)))
 			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "url", "url: %s", why);
-		rc = replace_str(&h->url, json_string_value(v));
+		rc = vex_fields_set_str(&h->url, json_string_value(v));
 		if (rc)
 			return rc;
 	}
@@ -296,7 +262,7 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 			if (rc)
 				return rc;
 		}
-		rc = replace_str(&h->description, s && *s ? s : NULL);
+		rc = vex_fields_set_str(&h->description, s && *s ? s : NULL);
 		if (rc)
 			return rc;
 	}
@@ -310,11 +276,11 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 			/* Re-enabled: the failure record starts over. */
 			h->status = VEX_HOOK_ACTIVE;
 			h->failing_since = 0;
-			if (replace_str(&h->disabled_reason, NULL) || replace_str(&h->last_error, NULL))
+			if (vex_fields_set_str(&h->disabled_reason, NULL) || vex_fields_set_str(&h->last_error, NULL))
 				return VEX_ENOMEM;
 		} else if (strcmp(s, "disabled") == 0 && h->status != VEX_HOOK_DISABLED) {
 			h->status = VEX_HOOK_DISABLED;
-			rc = replace_str(&h->disabled_reason, "disabled by the owner");
+			rc = vex_fields_set_str(&h->disabled_reason, "disabled by the owner");
 			if (rc)
 				return rc;
 		} else if (strcmp(s, "active") != 0 && strcmp(s, "disabled") != 0) {
@@ -576,18 +542,18 @@ out:
 }
 
 static const struct vex_route routes[] = {
-	{ "POST", "/webhooks", hooks_create, VEX_ROUTE_LIMITED },
-	{ "GET", "/webhooks", hooks_list, 0 },
-	{ "GET", "/webhooks/{id}", hooks_get, 0 },
-	{ "PATCH", "/webhooks/{id}", hooks_patch, 0 },
-	{ "DELETE", "/webhooks/{id}", hooks_delete, 0 },
-	{ "GET", "/webhooks/{id}/deliveries", hooks_deliveries, 0 },
-	{ "POST", "/api/v1/webhooks", hooks_create, VEX_ROUTE_LIMITED },
-	{ "GET", "/api/v1/webhooks", hooks_list, 0 },
-	{ "GET", "/api/v1/webhooks/{id}", hooks_get, 0 },
-	{ "PATCH", "/api/v1/webhooks/{id}", hooks_patch, 0 },
-	{ "DELETE", "/api/v1/webhooks/{id}", hooks_delete, 0 },
-	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0 },
+	{ "POST", "/webhooks", hooks_create, VEX_ROUTE_LIMITED, create_fields },
+	{ "GET", "/webhooks", hooks_list, 0, NULL },
+	{ "GET", "/webhooks/{id}", hooks_get, 0, NULL },
+	{ "PATCH", "/webhooks/{id}", hooks_patch, 0, patch_fields },
+	{ "DELETE", "/webhooks/{id}", hooks_delete, 0, NULL },
+	{ "GET", "/webhooks/{id}/deliveries", hooks_deliveries, 0, NULL },
+	{ "POST", "/api/v1/webhooks", hooks_create, VEX_ROUTE_LIMITED, create_fields },
+	{ "GET", "/api/v1/webhooks", hooks_list, 0, NULL },
+	{ "GET", "/api/v1/webhooks/{id}", hooks_get, 0, NULL },
+	{ "PATCH", "/api/v1/webhooks/{id}", hooks_patch, 0, patch_fields },
+	{ "DELETE", "/api/v1/webhooks/{id}", hooks_delete, 0, NULL },
+	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0, NULL },
 };
 
 const struct vex_route_table vex_webhooks_routes = VEX_ROUTE_TABLE(routes);

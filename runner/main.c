@@ -274,7 +274,7 @@ int main(int argc, char **argv)
 	vex_log_init("vex-runner", cfg.log_level);
 	/* every getenv of a secret is done (config, tools.json and mcp.json env): drop them */
 	{
-		const char *names[] = { "VEX_JWT_SECRET", cfg.model_api_key_env, NULL };
+		const char *names[] = { "VEX_JWT_SECRET", "VEX_JWT_SECRET_PREVIOUS", cfg.model_api_key_env, NULL };
 
 		if (vex_secrets_scrub(names) < 0) {
 			vex_log(VEX_LOG_ERROR, "cannot make the process non-dumpable", "error", strerror(errno), NULL);

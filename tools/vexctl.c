@@ -1,4 +1,4 @@
-/* vexctl.c - the operator CLI: a table of subcommands (token; key create|list|revoke). */
+/* vexctl.c - the operator CLI: a table of subcommands (token; key create|list|revoke; revoke; revocations). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include "core/auth/apikeys.h"
 #include "core/auth/jwt.h"
 #include "core/auth/credential.h"
+#include "core/auth/revocation.h"
 #include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/base/ids.h"
@@ -23,7 +24,7 @@
 #define EXIT_USAGE 2
 
 #define TTL_DEFAULT VEX_TOKEN_TTL_DEFAULT
-#define TTL_MAX VEX_TOKEN_TTL_MAX /* the same bound as POST /api/v1/tokens */
+#define TTL_MAX VEX_TOKEN_TTL_MAX /* the outer bound; [auth] token_ttl_max_s (vex_authn_mint) applies after */
 
 /* A subcommand gets argv starting at its own name and the --config given before it (or NULL). */
 struct vexctl_cmd {
@@ -35,13 +36,19 @@ struct vexctl_cmd {
 
 static int cmd_token(int argc, char **argv, const char *config_path);
 static int cmd_key(int argc, char **argv, const char *config_path);
+static int cmd_revoke(int argc, char **argv, const char *config_path);
+static int cmd_revocations(int argc, char **argv, const char *config_path);
 
 static const struct vexctl_cmd commands[] = {
 	{ "token", "--sub SUB [--role user|admin] [--plan free|standard|pro|enterprise] [--ttl SECONDS]",
-	  "print a JWT signed with the configured secret (default role user, ttl 3600)", cmd_token },
+	  "print a JWT signed with the configured secret (default role user, ttl 3600, at most [auth] "
+	  "token_ttl_max_s), with a jti and the secret's kid", cmd_token },
 	{ "key",
 	  "create --owner OWNER [--role user|admin] [--plan PLAN] [--name NAME] | list [--owner OWNER] | revoke ID",
 	  "manage API keys in the store: create prints the key (once) then its id", cmd_key },
+	{ "revoke", "--jti JTI | --sub SUB [--before RFC3339] ; [--reason TEXT]",
+	  "revoke one token (jti) or every token of a subject issued before a time (default now)", cmd_revoke },
+	{ "revocations", "[--sub SUB]", "list token revocations, newest first, tab separated", cmd_revocations },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -132,10 +139,12 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 	struct vex_principal p;
 	const char *sub = NULL;
 	long long ttl = TTL_DEFAULT;
-	char *token = NULL;
+	struct vex_field_error fe;
+	char *token = NULL, jti[VEX_UUID_LEN + 1];
+	int64_t expires;
 	int loaded = 0;
 	int status = EXIT_USAGE;
-	int c;
+	int c, rc;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&p, 0, sizeof(p));
@@ -201,7 +210,13 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 	if (load_config(config_path, 1, &cfg) < 0)
 		goto out;
 	loaded = 1;
-	if (vex_jwt_sign(cfg.jwt_secret, cfg.jwt_secret_len, &p, vex_now_us() / 1000000, ttl, &token) < 0) {
+	rc = vex_authn_mint(&cfg, &p, ttl, vex_now_us(), &token, &expires, jti, &fe);
+	if (rc == VEX_EINVAL) {
+		usage_error("--%s: %s", fe.field, fe.message);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (rc < 0) {
 		fprintf(stderr, "vexctl: could not sign the token\n");
 		goto out;
 	}
@@ -330,46 +345,59 @@ static const char *when(int64_t us, char buf[VEX_RFC3339_LEN])
 	return buf;
 }
 
+/* The options of a listing: --NAME VALUE (a filter, "name"), --config, --help. 0 with *ret_filter (NULL
+ * when absent), EXIT_USAGE (said), or -1 after --help (printed). */
+static int filter_opts(int argc, char **argv, const char *name, const char **ret_filter, const char **config_path)
+{
+	const struct option opts[] = {
+		{ name, required_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*ret_filter = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			*ret_filter = optarg;
+			break;
+		case 'c':
+			*config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
 static int key_list(int argc, char **argv, const char *config_path)
 {
-	static const struct option opts[] = {
-		{ "owner", required_argument, NULL, 'o' }, { "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
-	};
 	struct vex_config cfg;
 	struct vex_store *store = NULL;
 	struct vex_api_key_list l = { NULL, 0 };
 	const char *owner = NULL;
 	char cursor[VEX_UUID_LEN + 1] = "";
 	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN], t3[VEX_RFC3339_LEN];
-	int status = EXIT_USAGE;
+	int status = filter_opts(argc, argv, "owner", &owner, &config_path);
 	int c, rc;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			owner = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			goto out;
-		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			goto out;
-		}
-	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
 		goto out;
 	}
 	status = EXIT_FAIL;
@@ -499,4 +527,126 @@ int main(int argc, char **argv)
 	}
 	usage_error("unknown command '%s'", argv[i]);
 	return EXIT_USAGE;
+}
+
+/* vexctl revoke: one token by its jti, or a subject's tokens issued before --before (default now). */
+static int cmd_revoke(int argc, char **argv, const char *config_path)
+{
+	static const struct option opts[] = {
+		{ "jti", required_argument, NULL, 'j' },    { "sub", required_argument, NULL, 's' },
+		{ "before", required_argument, NULL, 'b' }, { "reason", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vex_token_revocation r;
+	struct vex_field_error fe;
+	struct vex_config cfg;
+	struct vex_store *store = NULL;
+	const char *jti = NULL, *sub = NULL, *reason = NULL;
+	int64_t before_us = 0;
+	int status = EXIT_USAGE;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			jti = optarg;
+			break;
+		case 's':
+			sub = optarg;
+			break;
+		case 'b':
+			if (vex_parse_rfc3339(optarg, &before_us) != 0 || before_us <= 0) {
+				usage_error("--before must be an RFC 3339 date-time, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			status = 0;
+			goto out;
+		case ':':
+			usage_error("option %s needs a value", argv[optind - 1]);
+			goto out;
+		default:
+			usage_error("unknown option %s", argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	status = EXIT_FAIL;
+	if (open_store(config_path, &cfg, &store) < 0)
+		goto out;
+	rc = vex_revocation_issue(store, jti, sub, before_us ? (before_us + 999999) / 1000000 : 0, reason, "vexctl",
+				  vex_now_us(), &r, &fe);
+	if (rc == VEX_EINVAL) {
+		usage_error("--%s: %s", fe.field[0] ? fe.field : "jti", fe.message);
+		status = EXIT_USAGE;
+	} else if (rc == VEX_EEXIST) {
+		fprintf(stderr, "vexctl: jti %s is already revoked\n", jti);
+	} else if (rc < 0) {
+		fprintf(stderr, "vexctl: could not store the revocation: %s\n", vex_strerror(rc));
+	} else if (printf("revoked %s\n", r.id) >= 0 && fflush(stdout) == 0) {
+		status = 0;
+	}
+	vex_store_free(store);
+	vex_config_release(&cfg);
+out:
+	return status;
+}
+
+/* vexctl revocations: every revocation (of --sub), newest first, tab separated. */
+static int cmd_revocations(int argc, char **argv, const char *config_path)
+{
+	struct vex_token_revocation_list l = { NULL, 0 };
+	struct vex_config cfg;
+	struct vex_store *store = NULL;
+	const char *sub = NULL;
+	char cursor[VEX_UUID_LEN + 1] = "", t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN];
+	int status = filter_opts(argc, argv, "sub", &sub, &config_path);
+	int c, rc;
+
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
+		goto out;
+	}
+	status = EXIT_FAIL;
+	if (open_store(config_path, &cfg, &store) < 0)
+		goto out;
+	printf("ID\tJTI\tSUB\tISSUED_BEFORE\tREASON\tCREATED_BY\tCREATED\n");
+	do {
+		rc = vex_store_revocations_list(store, sub, cursor[0] ? cursor : NULL, 500, &l);
+		if (rc < 0) {
+			fprintf(stderr, "vexctl: could not list revocations: %s\n", vex_strerror(rc));
+			break;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			const struct vex_token_revocation *r = &l.items[i];
+
+			printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r->id, r->jti[0] ? r->jti : "-", r->sub[0] ? r->sub : "-",
+			       r->sub[0] ? when(r->issued_before_s * 1000000, t1) : "-", r->reason[0] ? r->reason : "-",
+			       r->created_by, when(r->created_at, t2));
+		}
+		if (l.n > 0)
+			memcpy(cursor, l.items[l.n - 1].id, sizeof(cursor));
+		c = l.n == 500;
+		vex_token_revocation_list_release(&l);
+	} while (c);
+	if (rc == 0 && fflush(stdout) == 0)
+		status = 0;
+	vex_store_free(store);
+	vex_config_release(&cfg);
+out:
+	return status;
 }

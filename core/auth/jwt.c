@@ -63,20 +63,113 @@ static int num_claim(json_t *claims, const char *name, double *ret)
 	return 0;
 }
 
+int vex_jwt_kid(const unsigned char *secret, size_t secret_len, char out[VEX_JWT_KID_LEN + 1])
+{
+	static const char label[] = "vex-jwt-kid";
+	unsigned char mac[SHA256_LEN];
+	char b64[(SHA256_LEN + 2) / 3 * 4 + 1];
+	int rc = hmac_sha256(secret, secret_len, label, sizeof(label) - 1, mac);
+
+	if (rc)
+		return rc;
+	vex_b64_encode(mac, SHA256_LEN, b64, VEX_B64_URL);
+	memcpy(out, b64, VEX_JWT_KID_LEN);
+	out[VEX_JWT_KID_LEN] = '\0';
+	return 0;
+}
+
+void vex_jwt_keys_from_config(const struct vex_config *cfg, struct vex_jwt_keys *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!cfg)
+		return;
+	ret->secret = cfg->jwt_secret;
+	ret->secret_len = cfg->jwt_secret_len;
+	if (cfg->jwt_previous_secret_len > 0) {
+		ret->previous = cfg->jwt_previous_secret;
+		ret->previous_len = cfg->jwt_previous_secret_len;
+		ret->previous_until_s = cfg->jwt_previous_until_s;
+	}
+	ret->max_age_s = cfg->token_max_age_s;
+}
+
+/* 1 when "mac" is the HMAC of the signing input under "secret"; 0 when not; VEX_ERROR. */
+static int signed_by(const unsigned char *secret, size_t secret_len, const char *input, size_t len,
+		     const unsigned char sig[SHA256_LEN])
+{
+	unsigned char mac[SHA256_LEN];
+
+	if (!secret || secret_len < VEX_JWT_SECRET_MIN || secret_len > VEX_JWT_SECRET_MAX)
+		return 0;
+	if (hmac_sha256(secret, secret_len, input, len, mac))
+		return VEX_ERROR;
+	return CRYPTO_memcmp(mac, sig, SHA256_LEN) == 0;
+}
+
+/*
+ * Which secret signed "input": the header's "kid" names one (the current one's, or the previous one's
+ * until its deadline); without a kid the current secret, then the previous one until its deadline
+ * (tokens minted before the rotation carry none). 0, or VEX_EAUTH with *why.
+ */
+static int check_signature(const struct vex_jwt_keys *k, json_t *hdr, const char *input, size_t len,
+			   const unsigned char sig[SHA256_LEN], int64_t now_s, const char **why)
+{
+	char kid[VEX_JWT_KID_LEN + 1];
+	int previous_open = k->previous && now_s < k->previous_until_s, r;
+	json_t *v = json_object_get(hdr, "kid");
+	const char *want;
+
+	if (v) {
+		want = json_string_value(v);
+		if (!want || json_string_length(v) == 0 || json_string_length(v) > VEX_JTI_MAX) {
+			*why = "invalid header: kid";
+			return VEX_EAUTH;
+		}
+		if (vex_jwt_kid(k->secret, k->secret_len, kid) == 0 && strcmp(kid, want) == 0) {
+			r = signed_by(k->secret, k->secret_len, input, len, sig);
+		} else if (k->previous && vex_jwt_kid(k->previous, k->previous_len, kid) == 0 &&
+			   strcmp(kid, want) == 0) {
+			if (!previous_open) {
+				*why = "token signed with a retired key";
+				return VEX_EAUTH;
+			}
+			r = signed_by(k->previous, k->previous_len, input, len, sig);
+		} else {
+			*why = "unknown key id";
+			return VEX_EAUTH;
+		}
+	} else {
+		r = signed_by(k->secret, k->secret_len, input, len, sig);
+		if (r == 0 && previous_open)
+			r = signed_by(k->previous, k->previous_len, input, len, sig);
+	}
+	if (r < 0) {
+		*why = "internal error";
+		return VEX_EAUTH;
+	}
+	if (r == 0) {
+		*why = "invalid signature";
+		return VEX_EAUTH;
+	}
+	return 0;
+}
+
 /* The verifier proper, on "len" bytes of "token" (no NUL needed at token[len]). */
-static int verify(const unsigned char *secret, size_t secret_len, const char *token, size_t len, int64_t now_s,
-		  struct vex_principal *ret, const char **reason)
+static int verify(const struct vex_jwt_keys *k, const char *token, size_t len, int64_t now_s,
+		  struct vex_principal *ret, struct vex_jwt_claims *ret_claims, const char **reason)
 {
 	const char *why = "malformed token", *dot1, *dot2, *s;
-	unsigned char mac[SHA256_LEN], sig[SHA256_LEN * 2];
+	unsigned char sig[SHA256_LEN * 2];
 	json_t *hdr = NULL, *claims = NULL, *v;
+	struct vex_jwt_claims jc;
 	struct vex_principal p;
 	double iat, exp, nbf;
 	size_t siglen;
 	int rc = VEX_EAUTH, r;
 
 	memset(&p, 0, sizeof(p));
-	if (!secret || secret_len < VEX_JWT_SECRET_MIN || secret_len > VEX_JWT_SECRET_MAX) {
+	memset(&jc, 0, sizeof(jc));
+	if (!k->secret || k->secret_len < VEX_JWT_SECRET_MIN || k->secret_len > VEX_JWT_SECRET_MAX) {
 		why = "authentication is not configured";
 		goto out;
 	}
@@ -115,14 +208,9 @@ static int verify(const unsigned char *secret, size_t secret_len, const char *to
 		why = "invalid signature";
 		goto out;
 	}
-	if (hmac_sha256(secret, secret_len, token, (size_t)(dot2 - token), mac)) {
-		why = "internal error";
+	if (check_signature(k, hdr, token, (size_t)(dot2 - token), sig, now_s, &why) != 0)
 		goto out;
-	}
-	if (CRYPTO_memcmp(mac, sig, SHA256_LEN) != 0) {
-		why = "invalid signature";
-		goto out;
-	}
+	why = "malformed token";
 
 	claims = segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
 	if (!claims)
@@ -196,7 +284,25 @@ static int verify(const unsigned char *secret, size_t secret_len, const char *to
 		why = "token issued in the future";
 		goto out;
 	}
+	if (k->max_age_s > 0 && iat < (double)(now_s - k->max_age_s)) {
+		why = "token older than the maximum age";
+		goto out;
+	}
+	/* jti is optional (integrators mint their own tokens); when present it is a short string. */
+	v = json_object_get(claims, "jti");
+	if (v) {
+		s = json_string_value(v);
+		if (!s || json_string_length(v) == 0 || json_string_length(v) > VEX_JTI_MAX ||
+		    strlen(s) != json_string_length(v) || vex_has_control_chars(s)) {
+			why = "invalid claim: jti";
+			goto out;
+		}
+		memcpy(jc.jti, s, json_string_length(v) + 1);
+	}
+	jc.iat = iat < -1e15 ? (int64_t)-1e15 : iat > 1e15 ? (int64_t)1e15 : (int64_t)floor(iat);
 	*ret = p;
+	if (ret_claims)
+		*ret_claims = jc;
 	rc = 0;
 	why = NULL;
 out:
@@ -207,32 +313,56 @@ out:
 	return rc;
 }
 
-int vex_jwt_verify(const unsigned char *secret, size_t secret_len, const char *token, int64_t now_s,
-		   struct vex_principal *ret, const char **reason)
+int vex_jwt_verify_keys(const struct vex_jwt_keys *keys, const char *token, size_t len, int64_t now_s,
+			struct vex_principal *ret, struct vex_jwt_claims *ret_claims, const char **reason)
 {
-	if (!token || !ret) {
+	if (!keys || !token || !ret) {
 		if (reason)
 			*reason = "malformed token";
 		return VEX_EAUTH;
 	}
-	return verify(secret, secret_len, token, strnlen(token, VEX_TOKEN_MAX + 1), now_s, ret, reason);
+	return verify(keys, token, len, now_s, ret, ret_claims, reason);
+}
+
+int vex_jwt_verify(const unsigned char *secret, size_t secret_len, const char *token, int64_t now_s,
+		   struct vex_principal *ret, const char **reason)
+{
+	struct vex_jwt_keys k = { .secret = secret, .secret_len = secret_len };
+
+	if (!token) {
+		if (reason)
+			*reason = "malformed token";
+		return VEX_EAUTH;
+	}
+	return vex_jwt_verify_keys(&k, token, strnlen(token, VEX_TOKEN_MAX + 1), now_s, ret, NULL, reason);
 }
 
 int vex_jwt_sign(const unsigned char *secret, size_t secret_len, const struct vex_principal *p, int64_t now_s,
 		 int64_t ttl_s, char **ret)
 {
-	static const char hdr_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	return vex_jwt_mint(secret, secret_len, p, now_s, ttl_s, NULL, ret);
+}
+
+int vex_jwt_mint(const unsigned char *secret, size_t secret_len, const struct vex_principal *p, int64_t now_s,
+		 int64_t ttl_s, const char *jti, char **ret)
+{
+	char hdr_json[64 + VEX_JWT_KID_LEN], kid[VEX_JWT_KID_LEN + 1];
 	unsigned char mac[SHA256_LEN];
 	json_t *claims = NULL;
 	char *payload = NULL, *tok = NULL;
-	size_t plen, hl, pl, n;
+	size_t plen, hl, pl, n, hlen;
 	int rc = VEX_EINVAL;
 
 	if (!secret || secret_len < VEX_JWT_SECRET_MIN || secret_len > VEX_JWT_SECRET_MAX || !p || !ret ||
 	    ttl_s <= 0 || p->sub[0] == '\0' || strnlen(p->sub, VEX_SUB_MAX + 1) > VEX_SUB_MAX ||
 	    vex_has_control_chars(p->sub) || (p->role != VEX_ROLE_USER && p->role != VEX_ROLE_ADMIN) ||
-	    (int)p->plan < 0 || p->plan >= VEX_PLAN_COUNT)
+	    (int)p->plan < 0 || p->plan >= VEX_PLAN_COUNT ||
+	    (jti && (!*jti || strlen(jti) > VEX_JTI_MAX || vex_has_control_chars(jti))))
 		goto out;
+	rc = vex_jwt_kid(secret, secret_len, kid);
+	if (rc)
+		goto out;
+	hlen = (size_t)snprintf(hdr_json, sizeof(hdr_json), "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
 	rc = VEX_ENOMEM;
 	claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "sub", p->sub, "role", vex_role_name(p->role), "iss",
 			   VEX_JWT_ISSUER, "iat", (json_int_t)now_s, "exp", (json_int_t)(now_s + ttl_s));
@@ -240,16 +370,18 @@ int vex_jwt_sign(const unsigned char *secret, size_t secret_len, const struct ve
 		goto out;
 	if (p->plan != VEX_PLAN_FREE && json_object_set_new(claims, "plan", json_string(vex_plan_name(p->plan))))
 		goto out;
+	if (jti && json_object_set_new(claims, "jti", json_string(jti)))
+		goto out;
 	payload = json_dumps(claims, JSON_COMPACT);
 	if (!payload)
 		goto out;
 	plen = strlen(payload);
-	hl = (sizeof(hdr_json) - 1 + 2) / 3 * 4;
+	hl = (hlen + 2) / 3 * 4;
 	pl = (plen + 2) / 3 * 4;
 	tok = malloc(hl + pl + (SHA256_LEN + 2) / 3 * 4 + 4);
 	if (!tok)
 		goto out;
-	n = vex_b64_encode((const unsigned char *)hdr_json, sizeof(hdr_json) - 1, tok, VEX_B64_URL);
+	n = vex_b64_encode((const unsigned char *)hdr_json, hlen, tok, VEX_B64_URL);
 	tok[n++] = '.';
 	n += vex_b64_encode((const unsigned char *)payload, plen, tok + n, VEX_B64_URL);
 	if (hmac_sha256(secret, secret_len, tok, n, mac)) {
@@ -299,6 +431,13 @@ int vex_auth_bearer_token(const char *authorization, const char **ret, size_t *r
 int vex_auth_bearer(const struct vex_config *cfg, const char *authorization, int64_t now_s,
 		    struct vex_principal *ret, const char **reason)
 {
+	return vex_auth_bearer_claims(cfg, authorization, now_s, ret, NULL, reason);
+}
+
+int vex_auth_bearer_claims(const struct vex_config *cfg, const char *authorization, int64_t now_s,
+			   struct vex_principal *ret, struct vex_jwt_claims *ret_claims, const char **reason)
+{
+	struct vex_jwt_keys k;
 	const char *t;
 	size_t len;
 
@@ -314,5 +453,6 @@ int vex_auth_bearer(const struct vex_config *cfg, const char *authorization, int
 	}
 	if (vex_auth_bearer_token(authorization, &t, &len, reason) != 0)
 		return VEX_EAUTH;
-	return verify(cfg->jwt_secret, cfg->jwt_secret_len, t, len, now_s, ret, reason);
+	vex_jwt_keys_from_config(cfg, &k);
+	return verify(&k, t, len, now_s, ret, ret_claims, reason);
 }

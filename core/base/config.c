@@ -138,6 +138,7 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->stream_ping_s = 15;
 	cfg->stream_poll_ms = 20;
 	cfg->stream_token_ttl_s = 300;
+	cfg->token_ttl_max_s = VEX_TOKEN_TTL_MAX_DEFAULT;
 	cfg->event_retention_s = 3600;
 	cfg->hooks_allow_private = 0;
 	cfg->browser_allow_private = 0;
@@ -347,34 +348,39 @@ static void strip_newlines(unsigned char *buf, size_t *len)
 		(*len)--;
 }
 
-/* VEX_JWT_SECRET wins; else the file. A missing file is no error (see vex_config_require_secret). */
-static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
+/* The environment variable "env_name" wins; else the file "path" (NULL: none), named "key" in messages.
+ * A missing file is no error (see vex_config_require_secret). */
+static int load_secret(const char *env_name, const char *path, const char *key, unsigned char *out,
+		       size_t *out_len, char *err, size_t errlen)
 {
 	unsigned char buf[VEX_JWT_SECRET_MAX + 2];
-	const char *env = getenv("VEX_JWT_SECRET");
+	const char *env = getenv(env_name);
 	size_t len = 0;
 	int fd = -1, rc = VEX_EINVAL, too_long = 0;
 
 	if (env) {
 		len = strlen(env);
 		if (len > VEX_JWT_SECRET_MAX) {
-			snprintf(err, errlen, "VEX_JWT_SECRET is %zu bytes; at most %d are allowed", len,
+			snprintf(err, errlen, "%s is %zu bytes; at most %d are allowed", env_name, len,
 				 VEX_JWT_SECRET_MAX);
 			goto out;
 		}
-		memcpy(cfg->jwt_secret, env, len);
-		cfg->jwt_secret_len = len;
+		memcpy(out, env, len);
+		*out_len = len;
 		rc = 0;
 		goto out;
 	}
-	fd = open(cfg->jwt_secret_file, O_RDONLY | O_CLOEXEC);
+	if (!path) {
+		rc = 0;
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			rc = 0;
 			goto out;
 		}
-		snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
-			 strerror(errno));
+		snprintf(err, errlen, "[auth] %s: cannot read \"%s\": %s", key, path, strerror(errno));
 		goto out;
 	}
 	/* Read one byte more than a CRLF-terminated maximum to notice an oversized file. */
@@ -384,8 +390,7 @@ static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "[auth] jwt_secret_file: cannot read \"%s\": %s", cfg->jwt_secret_file,
-				 strerror(errno));
+			snprintf(err, errlen, "[auth] %s: cannot read \"%s\": %s", key, path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -400,18 +405,47 @@ static int load_secret(struct vex_config *cfg, char *err, size_t errlen)
 	}
 	strip_newlines(buf, &len);
 	if (too_long || len > VEX_JWT_SECRET_MAX) {
-		snprintf(err, errlen, "[auth] jwt_secret_file: \"%s\" holds more than %d bytes; at most %d are allowed",
-			 cfg->jwt_secret_file, VEX_JWT_SECRET_MAX, VEX_JWT_SECRET_MAX);
+		snprintf(err, errlen, "[auth] %s: \"%s\" holds more than %d bytes; at most %d are allowed", key,
+			 path, VEX_JWT_SECRET_MAX, VEX_JWT_SECRET_MAX);
 		goto out;
 	}
-	memcpy(cfg->jwt_secret, buf, len);
-	cfg->jwt_secret_len = len;
+	memcpy(out, buf, len);
+	*out_len = len;
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
+}
+
+/* A previous secret is for a rotation: it needs its deadline, the size of a secret and to differ from the
+ * current one. */
+static int check_previous_secret(const struct vex_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->jwt_previous_secret_len == 0) {
+		if (cfg->jwt_previous_until_s == 0)
+			return 0;
+		snprintf(err, errlen, "[auth] jwt_previous_until is set but no previous secret was loaded: set "
+			 "VEX_JWT_SECRET_PREVIOUS or [auth] jwt_secret_file_previous");
+		return VEX_EINVAL;
+	}
+	if (cfg->jwt_previous_secret_len < VEX_JWT_SECRET_MIN) {
+		snprintf(err, errlen, "the previous JWT secret is %zu bytes; at least %d are required",
+			 cfg->jwt_previous_secret_len, VEX_JWT_SECRET_MIN);
+		return VEX_EINVAL;
+	}
+	if (cfg->jwt_previous_until_s == 0) {
+		snprintf(err, errlen, "a previous JWT secret is loaded but [auth] jwt_previous_until is not set: "
+			 "say until when tokens signed with it are accepted (RFC 3339 or Unix seconds)");
+		return VEX_EINVAL;
+	}
+	if (cfg->jwt_previous_secret_len == cfg->jwt_secret_len &&
+	    memcmp(cfg->jwt_previous_secret, cfg->jwt_secret, cfg->jwt_secret_len) == 0) {
+		snprintf(err, errlen, "the previous JWT secret is the current one: a rotation needs a new secret");
+		return VEX_EINVAL;
+	}
+	return 0;
 }
 
 int vex_config_load(const char *path, int optional, struct vex_config *cfg, char *err, size_t errlen)
@@ -458,7 +492,8 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    (!cfg->browser_chromium && !(cfg->browser_chromium = strdup("/usr/bin/chromium"))) ||
 	    resolve_path(cfg, &cfg->browser_chromium, NULL) ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
-	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret")) {
+	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret") ||
+	    (cfg->jwt_secret_file_previous && resolve_path(cfg, &cfg->jwt_secret_file_previous, NULL))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -471,7 +506,11 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	if ((rc = check_group("server", "socket_group", cfg->socket_group, err, errlen)) != 0 ||
 	    (rc = check_group("store", "group", cfg->store_group, err, errlen)) != 0)
 		goto out;
-	if ((rc = load_secret(cfg, err, errlen)) != 0)
+	if ((rc = load_secret("VEX_JWT_SECRET", cfg->jwt_secret_file, "jwt_secret_file", cfg->jwt_secret,
+			      &cfg->jwt_secret_len, err, errlen)) != 0 ||
+	    (rc = load_secret("VEX_JWT_SECRET_PREVIOUS", cfg->jwt_secret_file_previous, "jwt_secret_file_previous",
+			      cfg->jwt_previous_secret, &cfg->jwt_previous_secret_len, err, errlen)) != 0 ||
+	    (rc = check_previous_secret(cfg, err, errlen)) != 0)
 		goto out;
 	/* the model key is read now, so that the environment can drop it (core/base/secrets.h) */
 	if (cfg->model_api_key_env[0] && getenv(cfg->model_api_key_env) &&
@@ -540,6 +579,7 @@ void vex_config_release(struct vex_config *cfg)
 		explicit_bzero(cfg->model_api_key, strlen(cfg->model_api_key));
 	free(cfg->model_api_key);
 	free(cfg->jwt_secret_file);
+	free(cfg->jwt_secret_file_previous);
 	free(cfg->socket_group);
 	free(cfg->store_group);
 	free(cfg->hook_key_file);

@@ -38,6 +38,12 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             timeout_ms (default 100)
  *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
  *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
+ *             jwt_secret_file_previous (default none; VEX_JWT_SECRET_PREVIOUS wins): the secret being
+ *             rotated out, accepted for verification until jwt_previous_until (RFC 3339 or Unix
+ *             seconds; required with a previous secret),
+ *             token_ttl_max_s (default 2592000: the longest lifetime of a token vex mints),
+ *             token_max_age_s (default 0: off; else a token whose iat is older is refused, whoever
+ *             minted it)
  *   [runner]  concurrency (default 8), lease_ms (default 30000),
  *             rescue_interval_ms (default 5000), poll_interval_ms (default 1000),
  *             shutdown_grace_ms (default 10000), default_timeout_ms (default 300000),
@@ -107,6 +113,12 @@ struct vex_config {
 	char *jwt_secret_file;
 	unsigned char jwt_secret[VEX_JWT_SECRET_MAX];
 	size_t jwt_secret_len; /* 0 when no secret could be loaded */
+	char *jwt_secret_file_previous; /* NULL when none */
+	unsigned char jwt_previous_secret[VEX_JWT_SECRET_MAX];
+	size_t jwt_previous_secret_len; /* 0: no rotation in progress */
+	int64_t jwt_previous_until_s;   /* Unix seconds: the previous secret verifies before this; 0 unset */
+	int token_ttl_max_s;            /* POST /api/v1/tokens, vexctl token */
+	int token_max_age_s;            /* 0: off */
 
 	int runner_concurrency;
 	int lease_ms;

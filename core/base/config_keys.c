@@ -12,6 +12,7 @@
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
+#include "core/base/timeutil.h"
 
 #define OFF(m) offsetof(struct vex_config, m)
 /* [limits] max_<thing>_<plan>: the four plans of one per-owner cap. */
@@ -36,6 +37,10 @@ const struct key_def vex_config_keys[] = {
 	{"cache", "servers", K_SERVERS, OFF(cache_servers), 0, 0},
 	{"cache", "timeout_ms", K_INT, OFF(cache_timeout_ms), 1, 60000},
 	{"auth", "jwt_secret_file", K_PATH, OFF(jwt_secret_file), 0, 0},
+	{"auth", "jwt_secret_file_previous", K_PATH, OFF(jwt_secret_file_previous), 0, 0},
+	{"auth", "jwt_previous_until", K_TIME, OFF(jwt_previous_until_s), 0, 0},
+	{"auth", "token_ttl_max_s", K_INT, OFF(token_ttl_max_s), 60, VEX_TOKEN_TTL_MAX},
+	{"auth", "token_max_age_s", K_INT, OFF(token_max_age_s), 0, VEX_TOKEN_TTL_MAX * 10},
 	{"runner", "concurrency", K_INT, OFF(runner_concurrency), 1, 1024},
 	{"runner", "lease_ms", K_INT, OFF(lease_ms), 1000, 3600000},
 	{"runner", "rescue_interval_ms", K_INT, OFF(rescue_interval_ms), 100, 3600000},
@@ -344,6 +349,22 @@ int vex_config_set_value(struct vex_config *cfg, const struct key_def *d, const 
 		}
 		memcpy(cfg->hook_retry_ms, tmp, sizeof(tmp[0]) * (size_t)k);
 		cfg->hook_retries = k;
+		break;
+	}
+	case K_TIME: {
+		int64_t us;
+
+		/* Unix seconds or an RFC 3339 date-time, into Unix seconds. */
+		if (parse_ll(value, &n) == 0 && n > 0 && n < 253402300800LL) {
+			*(int64_t *)base = n;
+		} else if (vex_parse_rfc3339(value, &us) == 0 && us > 0) {
+			*(int64_t *)base = us / 1000000;
+		} else {
+			snprintf(msg, msglen,
+				 "%s: \"%s\" is not allowed; allowed: an RFC 3339 date-time (e.g. "
+				 "2027-01-31T00:00:00Z) or Unix seconds", d->key, value);
+			goto out;
+		}
 		break;
 	}
 	}

@@ -58,7 +58,11 @@
 /* Credentials (admin): API keys and minted tokens. */
 #define VEX_APIKEY_NAME_MAX 100 /* code points of a key's optional name */
 #define VEX_TOKEN_TTL_DEFAULT 3600 /* seconds of a token from POST /api/v1/tokens */
-#define VEX_TOKEN_TTL_MAX (366LL * 24 * 3600) /* a longer-lived credential should be an API key */
+#define VEX_TOKEN_TTL_MAX (366LL * 24 * 3600) /* the highest [auth] token_ttl_max_s allowed */
+#define VEX_TOKEN_TTL_MAX_DEFAULT (30 * 24 * 3600) /* [auth] token_ttl_max_s: a longer-lived credential should be an API key */
+#define VEX_JTI_MAX 128 /* bytes of a token's jti (and kid), without NUL */
+#define VEX_REVOCATION_REASON_MAX 200 /* code points of a revocation's optional reason */
+#define VEX_STREAM_REVOKE_POLL_MS 250 /* the stream server looks for revoked credentials this often */
 
 /*
  * Per-owner caps: the most of each thing one owner may hold at once, per plan, in the order of

@@ -36,6 +36,8 @@ struct vex_agent {
 
 enum vex_job_kind { VEX_JOB_AGENT, VEX_JOB_TOOL };
 
+#define VEX_JOB_REQUEST_HASH_LEN 64 /* hex SHA-256, without NUL */
+
 enum vex_job_status {
 	VEX_JOB_QUEUED,
 	VEX_JOB_RUNNING,
@@ -83,6 +85,8 @@ struct vex_job {
 	int browser_steps;
 	double browser_seconds;
 	char *idempotency_key;        /* NULL or the client's Idempotency-Key */
+	char *request_hash;           /* NULL, or with a key: hex SHA-256 of the request that carried it
+	                               * (VEX_JOB_REQUEST_HASH_LEN digits; fcgi-app/fields.c) */
 	int cancel_requested;         /* a running job asked to stop */
 	char *lease_owner;            /* runner id while running */
 	int64_t lease_expires_at;
@@ -136,7 +140,8 @@ int vex_prompt_validate(const char *prompt, struct vex_field_error *e);
  *  "result":<json>|null,"error":{"code","message","details"}|null,
  *  "tokens":{"input","output"},"final_model","steps","browser_steps","browser_seconds",
  *  "cancel_requested","rev"}
- * (times in microseconds, null when 0). Lease fields and the idempotency key are not included.
+ * (times in microseconds, null when 0). Lease fields, the idempotency key and the request hash are
+ * not included.
  * to_json returns a new reference (NULL on ENOMEM); from_json returns 0 or VEX_EINVAL.
  */
 json_t *vex_job_to_json(const struct vex_job *j);

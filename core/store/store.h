@@ -84,11 +84,13 @@ int vex_store_agents_list(struct vex_store *s, const char *owner, const char *be
 
 /*
  * Insert a new job (caller sets id, owner, plan, kind, agent_id/tool, input_json, max_attempts,
- * priority, timeout_ms, created_at, idempotency_key, queued_cap; status is stored as queued, rev 1).
- * When "idempotency_key" is set and the owner already has a job with that key, nothing is
- * inserted and that job is returned with *ret_created = 0. Otherwise, when j->queued_cap > 0 and
- * the owner already has that many queued jobs (counted in the same write transaction), nothing is
- * inserted: VEX_ELIMIT. Caller frees *ret.
+ * priority, timeout_ms, created_at, idempotency_key with its request_hash; status is stored as
+ * queued, rev 1). When "idempotency_key" is set and the owner already has a job with that key,
+ * nothing is inserted and that job (with the request_hash it was stored with, NULL for jobs stored
+ * before that column existed) is returned with *ret_created = 0: whether the two requests are the same one is
+ * the caller's to decide. Otherwise, when j->queued_cap > 0 and the owner already has that many
+ * queued jobs (counted in the same write transaction), nothing is inserted: VEX_ELIMIT. Caller
+ * frees *ret.
  */
 int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 
@@ -226,6 +228,48 @@ int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner,
  * write per key per minute; callers skip the call when their copy says so). 0 or VEX_E... */
 int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us);
 #define VEX_APIKEY_TOUCH_US (60LL * 1000000)
+
+/* Ids of the keys revoked at or after "since_us" (an index range on revoked_at), at most "max"
+ * (1..1000): the stream server closes their streams. *ret (caller frees) of *ret_n ids. */
+int vex_store_keys_revoked_since(struct vex_store *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
+				 size_t *ret_n);
+
+/* ---- token revocations (store_revocations.c) ---- */
+
+/* One revocation: of the token "jti", or of every token of "sub" issued (iat) before
+ * "issued_before_s" (Unix seconds); exactly one of jti and sub is set (the other ""). */
+struct vex_token_revocation {
+	char id[VEX_UUID_LEN + 1];
+	char jti[VEX_JTI_MAX + 1];
+	char sub[VEX_SUB_MAX + 1];
+	int64_t issued_before_s;                       /* with sub */
+	char reason[VEX_REVOCATION_REASON_MAX * 4 + 1]; /* "" when none */
+	char created_by[VEX_SUB_MAX + 1];
+	int64_t created_at;
+};
+
+struct vex_token_revocation_list {
+	struct vex_token_revocation *items;
+	size_t n;
+};
+void vex_token_revocation_list_release(struct vex_token_revocation_list *l);
+
+/* Store "r". 0, VEX_EINVAL (neither or both of jti and sub), VEX_EEXIST (that jti is already revoked),
+ * VEX_EBUSY, VEX_EIO. */
+int vex_store_revocation_insert(struct vex_store *s, const struct vex_token_revocation *r);
+
+/* *ret_revoked = 1 when a token of "sub" with "jti" ("" or NULL: none) issued at "iat_s" is revoked
+ * (its jti, or a cut-off of its sub after iat_s); two indexed point reads, no write. 0 or VEX_E... */
+int vex_store_token_revoked(struct vex_store *s, const char *jti, const char *sub, int64_t iat_s, int *ret_revoked);
+
+/* Revocations, newest first (id DESC), of "sub" (NULL: all), id < "before_id" when not NULL, at most
+ * "limit" (1..1000). */
+int vex_store_revocations_list(struct vex_store *s, const char *sub, const char *before_id, int limit,
+			       struct vex_token_revocation_list *ret);
+
+/* Revocations created at or after "since_us", at most "max" (1..1000), oldest first. */
+int vex_store_revocations_since(struct vex_store *s, int64_t since_us, int max,
+				struct vex_token_revocation_list *ret);
 
 /* ---- corex helpers (store_jobs.c) ---- */
 

@@ -69,6 +69,16 @@ def test_plain_answer_seed_flow(svc, fake):
     assert "max_tokens" not in body
 
 
+def test_vex_agent_model_and_tools_reach_the_endpoint(svc, fake):
+    """A vex-dialect agent's "model" and "tools" are what the loop asks for and offers (as the events
+    dialect's "model" always was)."""
+    env, reqs = run(svc, fake, [{"content": "done"}], model="agent-model", tools=["echo"])
+    assert env["status"] == "completed", env
+    body = reqs[0]["body"]
+    assert body["model"] == "agent-model"
+    assert [t["function"]["name"] for t in body["tools"]] == ["echo"], body["tools"]
+
+
 def test_tool_call_round_trip(svc, fake):
     env, reqs = run(svc, fake, [
         {"tool_calls": [{"id": "call_1", "name": "echo", "arguments": {"text": "hi there"}}], "content": None},

@@ -7,7 +7,7 @@ ROLE = "You are a test agent"
 
 
 def _rows_with_key(svc, key):
-    return svc.db_query("SELECT id, owner FROM jobs WHERE idempotency_key = ?", (key,))
+    return [{"id": r["id"], "owner": r["owner"]} for r in svc.jobs_with_key(key)]
 
 
 def test_same_key_same_job(svc):

@@ -190,3 +190,37 @@ def test_corex_tool_name_boundary(svc):
     before = svc.counts()
     corex_error(c.post("/jobs/submit", json={"tool": "t" * 257, "arguments": {}}), 400, "INVALID_ARGUMENTS", "tool")
     assert svc.counts() == before
+
+
+# ---- an agent's model, tools and base_url (vex dialect; the events dialect's model and baseUrl share them) ----
+
+MODEL_NAME_MAX = 200
+AGENT_TOOLS_MAX = 128
+TOOL_NAME_MAX = 128
+BASE_URL_MAX = 2048
+
+
+def _agent_url(n):
+    """A public http URL of exactly "n" bytes."""
+    head = "https://93.184.215.14/"
+    return head + "p" * (n - len(head))
+
+
+@pytest.mark.parametrize("field,ok,over,message", [
+    ("model", "m" * MODEL_NAME_MAX, "m" * (MODEL_NAME_MAX + 1), "model must be at most 200 characters"),
+    ("tools", ["t%d" % i for i in range(AGENT_TOOLS_MAX)], ["t%d" % i for i in range(AGENT_TOOLS_MAX + 1)],
+     "tools must be an array of at most 128 tool names"),
+    ("tools", ["t" * TOOL_NAME_MAX], ["t" * (TOOL_NAME_MAX + 1)], "tools[0] must be a tool name (1-128 bytes)"),
+    ("base_url", _agent_url(BASE_URL_MAX), _agent_url(BASE_URL_MAX + 1), "base_url must be at most 2048 bytes"),
+])
+def test_vex_agent_field_boundaries(svc, field, ok, over, message):
+    c = svc.client()
+    a = c.create_agent(name="limits", role=ROLE, **{field: ok})
+    assert a[field] == ok
+    before = svc.counts()
+    r = c.post("/api/v1/agents", json={"name": "limits", "role": ROLE, field: over})
+    assert_api_error(r, 422, "VALIDATION_ERROR", field, message)
+    r = c.patch("/api/v1/agents/" + a["id"], json={field: over})
+    assert_api_error(r, 422, "VALIDATION_ERROR", field, message)
+    assert svc.counts() == before
+    assert c.get("/api/v1/agents/" + a["id"]).json()[field] == ok

@@ -123,9 +123,16 @@ def test_limits_count_code_points(svc, owner):
     assert env["result"]["response"] == "Echo: " + prompt
 
 
-def test_unknown_fields_ignored(svc, owner):
-    a = owner.create_agent(name="extra", role=ROLE, colour="blue", generation=99)
-    assert a["generation"] == 0 and "colour" not in a
+def test_unknown_fields_refused(svc, owner):
+    """Strict input (tests/integration/test_strict_input.py covers every endpoint): a read-only field
+    ("generation") or a typo is refused naming it, not silently dropped."""
+    before = svc.counts()
+    for extra in ({"colour": "blue"}, {"generation": 99}):
+        body = {"name": "extra", "role": ROLE}
+        body.update(extra)
+        (field,) = extra
+        assert_error(owner.post("/api/v1/agents", json=body), 400, "VALIDATION_ERROR", field)
+    assert svc.counts() == before
 
 
 @pytest.mark.parametrize("path", ["/api/v1/agents", "EXECUTE"])

@@ -528,6 +528,10 @@ class Service:
     def counts(self):
         return {"agents": self.count("agents"), "jobs": self.count("jobs")}
 
+    def jobs_with_key(self, key):
+        """The jobs rows carrying Idempotency-Key "key" (any owner), oldest first."""
+        return self.db_query("SELECT * FROM jobs WHERE idempotency_key = ? ORDER BY id", (key,))
+
     def db_job(self, job_id):
         rows = self.db_query("SELECT * FROM jobs WHERE id = ?", (job_id,))
         assert len(rows) == 1, "expected one jobs row for %s, found %d" % (job_id, len(rows))

@@ -154,6 +154,35 @@ static void test_issue_lookup_revoke(void **state)
 	assert_int_equal(got.revoked_at, now + 2);
 }
 
+/* Keys revoked since a time (what the stream server reads to end their streams); live keys never. */
+static void test_revoked_since(void **state)
+{
+	struct vex_api_key a, b;
+	struct vex_field_error e;
+	char key[VEX_APIKEY_LEN + 1], (*ids)[VEX_UUID_LEN + 1] = NULL;
+	int64_t now = 1700000000000000;
+	size_t n = 99;
+
+	(void)state;
+	assert_int_equal(vex_apikey_issue(store, "alice", VEX_ROLE_USER, VEX_PLAN_FREE, NULL, now, &a, key, &e), 0);
+	assert_int_equal(vex_apikey_issue(store, "bob", VEX_ROLE_USER, VEX_PLAN_FREE, NULL, now, &b, key, &e), 0);
+	assert_int_equal(vex_store_keys_revoked_since(store, 0, 10, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	free(ids);
+	assert_int_equal(vex_store_key_revoke(store, a.id, NULL, now + 10), 0);
+	assert_int_equal(vex_store_key_revoke(store, b.id, NULL, now + 20), 0);
+	assert_int_equal(vex_store_keys_revoked_since(store, now + 10, 10, &ids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], a.id); /* oldest first */
+	assert_string_equal(ids[1], b.id);
+	free(ids);
+	assert_int_equal(vex_store_keys_revoked_since(store, now + 11, 10, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], b.id);
+	free(ids);
+	assert_int_equal(vex_store_keys_revoked_since(store, now, 0, &ids, &n), VEX_EINVAL);
+}
+
 static void test_issue_invalid(void **state)
 {
 	struct vex_api_key k;
@@ -241,6 +270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_issue_lookup_revoke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_since, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "core/auth/jwt.h"
+#include "core/base/base64.h"
 #include "core/base/config.h"
 #include "core/base/err.h"
 
@@ -552,9 +553,114 @@ static void test_bearer(void **state)
 	free(tok);
 }
 
+/* A header naming "kid". */
+static char *kid_header(const unsigned char *secret, size_t len)
+{
+	char kid[VEX_JWT_KID_LEN + 1], *h = malloc(96);
+
+	assert_int_equal(vex_jwt_kid(secret, len, kid), 0);
+	snprintf(h, 96, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+	return h;
+}
+
+static int verify_keys(const struct vex_jwt_keys *k, const char *tok, int64_t now, const char **why)
+{
+	struct vex_principal p;
+
+	*why = NULL;
+	return vex_jwt_verify_keys(k, tok, strlen(tok), now, &p, NULL, why);
+}
+
+/* Rotation: the previous secret verifies (with its kid or none) until its deadline, never after; an
+ * unknown kid is refused; minted tokens carry the current kid. */
+static void test_rotation(void **state)
+{
+	struct vex_jwt_keys k = { SECRET, SECRET_LEN, OTHER, OTHER_LEN, NOW + 100, 0 };
+	char *pl = good_claims(NULL), *h_old = kid_header(OTHER, OTHER_LEN), *h_new = kid_header(SECRET, SECRET_LEN);
+	char *old_kid = make_token(h_old, pl, SIG_HS256, OTHER, OTHER_LEN);
+	char *old_bare = make_token(HDR, pl, SIG_HS256, OTHER, OTHER_LEN);
+	char *new_kid = make_token(h_new, pl, SIG_HS256, SECRET, SECRET_LEN);
+	char *crossed = make_token(h_new, pl, SIG_HS256, OTHER, OTHER_LEN);
+	char *unknown = make_token("{\"alg\":\"HS256\",\"kid\":\"nope\"}", pl, SIG_HS256, SECRET, SECRET_LEN);
+	char *minted = NULL, want[VEX_JWT_KID_LEN + 1];
+	struct vex_principal who = { "alice", VEX_ROLE_USER, VEX_PLAN_FREE };
+	const char *why;
+
+	(void)state;
+	assert_int_equal(verify_keys(&k, old_kid, NOW, &why), 0);
+	assert_int_equal(verify_keys(&k, old_bare, NOW, &why), 0);
+	assert_int_equal(verify_keys(&k, new_kid, NOW, &why), 0);
+	assert_int_equal(verify_keys(&k, crossed, NOW, &why), VEX_EAUTH); /* the kid picks the secret */
+	assert_string_equal(why, "invalid signature");
+	assert_int_equal(verify_keys(&k, unknown, NOW, &why), VEX_EAUTH);
+	assert_string_equal(why, "unknown key id");
+	/* Past the deadline. */
+	k.previous_until_s = NOW - 1;
+	assert_int_equal(verify_keys(&k, old_kid, NOW, &why), VEX_EAUTH);
+	assert_string_equal(why, "token signed with a retired key");
+	assert_int_equal(verify_keys(&k, old_bare, NOW, &why), VEX_EAUTH);
+	assert_string_equal(why, "invalid signature");
+	assert_int_equal(verify_keys(&k, new_kid, NOW, &why), 0);
+	/* No rotation: the old kid is unknown. */
+	k.previous = NULL;
+	assert_int_equal(verify_keys(&k, old_kid, NOW, &why), VEX_EAUTH);
+	assert_string_equal(why, "unknown key id");
+	/* Minted tokens name the current secret. */
+	assert_int_equal(vex_jwt_mint(SECRET, SECRET_LEN, &who, NOW, 60, "j-1", &minted), 0);
+	assert_int_equal(vex_jwt_kid(SECRET, SECRET_LEN, want), 0);
+	assert_int_equal(verify_keys(&k, minted, NOW, &why), 0);
+	{
+		char *dot = strchr(minted, '.'), hdr[128];
+		unsigned char raw[128];
+		size_t n;
+
+		assert_int_equal(vex_b64_decode(minted, (size_t)(dot - minted), raw, sizeof(raw), &n, VEX_B64_URL), 0);
+		memcpy(hdr, raw, n);
+		hdr[n] = '\0';
+		assert_non_null(strstr(hdr, want));
+	}
+	free(minted);
+	free(pl);
+	free(h_old);
+	free(h_new);
+	free(old_kid);
+	free(old_bare);
+	free(new_kid);
+	free(crossed);
+	free(unknown);
+}
+
+/* jti optional, returned when present; a maximum age refuses old iats. */
+static void test_jti_and_max_age(void **state)
+{
+	struct vex_jwt_keys k = { SECRET, SECRET_LEN, NULL, 0, 0, 0 };
+	struct vex_jwt_claims jc;
+	struct vex_principal p;
+	char *pl = good_claims("\"jti\":\"abc\""), *tok = make_token(HDR, pl, SIG_HS256, SECRET, SECRET_LEN);
+	char *bare_pl = good_claims(NULL), *bare = make_token(HDR, bare_pl, SIG_HS256, SECRET, SECRET_LEN);
+	const char *why;
+
+	(void)state;
+	assert_int_equal(vex_jwt_verify_keys(&k, tok, strlen(tok), NOW, &p, &jc, &why), 0);
+	assert_string_equal(jc.jti, "abc");
+	assert_int_equal(jc.iat, 1735721990);
+	assert_int_equal(vex_jwt_verify_keys(&k, bare, strlen(bare), NOW, &p, &jc, &why), 0);
+	assert_string_equal(jc.jti, "");
+	k.max_age_s = 5; /* iat is NOW - 10 */
+	assert_int_equal(vex_jwt_verify_keys(&k, bare, strlen(bare), NOW, &p, &jc, &why), VEX_EAUTH);
+	assert_string_equal(why, "token older than the maximum age");
+	refuse_claims(good_claims("\"jti\":5"), "invalid claim: jti");
+	refuse_claims(good_claims("\"jti\":\"\""), "invalid claim: jti");
+	free(pl);
+	free(tok);
+	free(bare_pl);
+	free(bare);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rotation),    cmocka_unit_test(test_jti_and_max_age),
 		cmocka_unit_test(test_valid),       cmocka_unit_test(test_times),
 		cmocka_unit_test(test_issuer),      cmocka_unit_test(test_missing_claims),
 		cmocka_unit_test(test_claim_types), cmocka_unit_test(test_algorithms),

@@ -42,11 +42,23 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A request hash: "c" 64 times. */
+static char *hash_of(char c)
+{
+	char *h = malloc(VEX_JOB_REQUEST_HASH_LEN + 1);
+
+	assert_non_null(h);
+	memset(h, c, VEX_JOB_REQUEST_HASH_LEN);
+	h[VEX_JOB_REQUEST_HASH_LEN] = '\0';
+	return h;
+}
+
 static struct vex_job *tool_job(const char *owner, const char *idem)
 {
 	struct vex_job *j = store_fixture_job(owner, "echo", "{\"x\":1}", vex_now_us());
 
 	j->idempotency_key = idem ? strdup(idem) : NULL;
+	j->request_hash = idem ? hash_of('a') : NULL;
 	return j;
 }
 
@@ -142,11 +154,15 @@ static void test_clients_through_committer(void **state)
 				j = tool_job("bob", key);
 				ok = vex_commitq_insert(q, j, &got, &created) == 0 && created == 1 &&
 				     strcmp(got->id, j->id) == 0 && got->status == VEX_JOB_QUEUED && got->rev == 1;
-				/* The same key again (a new id): the first job comes back, not created. */
+				/* The same key again (a new id, another request): the first job comes back, not
+				 * created, with the request hash it was stored with. */
 				vex_uuid7(j->id);
+				free(j->request_hash);
+				j->request_hash = hash_of('b');
 				ok = ok && vex_commitq_insert(q, j, &again, &created) == 0 && created == 0 &&
 				     strcmp(again->id, got->id) == 0 && again->idempotency_key &&
-				     strcmp(again->idempotency_key, key) == 0;
+				     strcmp(again->idempotency_key, key) == 0 && again->request_hash &&
+				     again->request_hash[0] == 'a' && strlen(again->request_hash) == VEX_JOB_REQUEST_HASH_LEN;
 				vex_job_free(j);
 				vex_job_free(got);
 				vex_job_free(again);

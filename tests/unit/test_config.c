@@ -471,6 +471,60 @@ static void test_secret(void **state)
 	assert_int_equal(vex_config_require_secret(NULL, err, sizeof(err)), VEX_EINVAL);
 }
 
+/* [auth] rotation and lifetimes: a previous secret needs its deadline (RFC 3339 or Unix seconds), differs
+ * from the current one; token_ttl_max_s defaults to 30 days and stays within 366. */
+static void test_auth_rotation(void **state)
+{
+	static const char cur[] = "current-secret-current-secret-current-secret";
+	static const char prev[] = "previous-secret-previous-secret-previous-secret";
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	setenv("VEX_JWT_SECRET", cur, 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.token_ttl_max_s, 30 * 24 * 3600);
+	assert_int_equal(cfg.token_max_age_s, 0);
+	assert_int_equal(cfg.jwt_previous_secret_len, 0);
+	vex_config_release(&cfg);
+
+	setenv("VEX_JWT_SECRET_PREVIOUS", prev, 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "jwt_previous_until is not set"));
+	setenv("VEX_AUTH_JWT_PREVIOUS_UNTIL", "2027-01-31T00:00:00Z", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_previous_until_s, 1801353600);
+	assert_int_equal(cfg.jwt_previous_secret_len, sizeof(prev) - 1);
+	vex_config_release(&cfg);
+	setenv("VEX_AUTH_JWT_PREVIOUS_UNTIL", "1801353600", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.jwt_previous_until_s, 1801353600);
+	vex_config_release(&cfg);
+	setenv("VEX_AUTH_JWT_PREVIOUS_UNTIL", "next week", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "jwt_previous_until"));
+	setenv("VEX_AUTH_JWT_PREVIOUS_UNTIL", "1801353600", 1);
+	setenv("VEX_JWT_SECRET_PREVIOUS", cur, 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "is the current one"));
+	setenv("VEX_JWT_SECRET_PREVIOUS", "short", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "at least 32"));
+	unsetenv("VEX_JWT_SECRET_PREVIOUS");
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "no previous secret"));
+	unsetenv("VEX_AUTH_JWT_PREVIOUS_UNTIL");
+
+	setenv("VEX_AUTH_TOKEN_TTL_MAX_S", "31622401", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	setenv("VEX_AUTH_TOKEN_TTL_MAX_S", "3600", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.token_ttl_max_s, 3600);
+	vex_config_release(&cfg);
+	unsetenv("VEX_AUTH_TOKEN_TTL_MAX_S");
+	unsetenv("VEX_JWT_SECRET");
+}
+
 /* [model]: defaults, file values, the URL check; the key's variable is a name, never the key. */
 static void test_model(void **state)
 {
@@ -628,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_key_files, setup, teardown),

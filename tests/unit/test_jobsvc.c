@@ -137,13 +137,40 @@ static void make_agent(const char *owner, char id[VEX_UUID_LEN + 1])
 	vex_agent_free(a);
 }
 
+/* An Idempotency-Key "key" (NULL: none) sent with a request whose hash is "h" 64 times. */
+static const struct vex_idem *idem(const char *key, char h)
+{
+	static struct vex_idem i;
+
+	if (!key)
+		return NULL;
+	i.key = key;
+	memset(i.request_hash, h, VEX_JOB_REQUEST_HASH_LEN);
+	i.request_hash[VEX_JOB_REQUEST_HASH_LEN] = '\0';
+	return &i;
+}
+
+/* Submitting "prompt" (and "ctx") to "agent" again under "i" answers the job "j" itself, not created. */
+static void assert_replays(const char *agent, const char *prompt, const char *ctx, const struct vex_idem *i,
+			   const struct vex_job *j)
+{
+	struct vex_field_error e;
+	struct vex_job *again = NULL;
+	int created = -1;
+
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, prompt, ctx, i, &again, &created, &e), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, j->id);
+	vex_job_free(again);
+}
+
 static struct vex_job *submit_echo(const struct vex_principal *who, const char *key, int *created)
 {
 	struct vex_field_error e;
 	struct vex_job *j = NULL;
 	json_t *args = json_pack("{s:s}", "say", "hi");
 
-	assert_int_equal(vex_jobsvc_submit_tool(&env, who, "echo", args, 0, key, &j, created, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, who, "echo", args, 0, idem(key, 'a'), &j, created, &e), 0);
 	json_decref(args);
 	return j;
 }
@@ -176,8 +203,8 @@ static void test_submit_agent(void **state)
 	make_agent("bob", other);
 	vex_wake_drain(wake_rx);
 
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", "k-agent", &j,
-						 &created, &e),
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'),
+						 &j, &created, &e),
 			 0);
 	assert_int_equal(created, 1);
 	assert_int_equal(j->kind, VEX_JOB_AGENT);
@@ -196,13 +223,7 @@ static void test_submit_agent(void **state)
 	assert_int_equal(wakes_pending(), 1);
 
 	/* Same key: the same job, no second wake. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", "k-agent", &again,
-						 &created, &e),
-			 0);
-	assert_int_equal(created, 0);
-	assert_string_equal(again->id, j->id);
-	vex_job_free(again);
-	again = NULL;
+	assert_replays(agent, "Summarise this", "ctx-1", idem("k-agent", 'a'), j);
 	vex_wake_send(env.wake_fd, sock_path);
 	assert_int_equal(wakes_pending(), 1); /* the marker alone */
 
@@ -231,6 +252,52 @@ static void test_submit_agent(void **state)
 	vex_job_free(j);
 }
 
+/* Stripe's rule: a key names one request. The same key with another request hash is refused
+ * (nothing stored); with the same hash, or from another owner, it is as before. */
+static void test_idempotency_key_reused(void **state)
+{
+	char agent[VEX_UUID_LEN + 1];
+	struct vex_job_filter f;
+	struct vex_field_error e;
+	struct vex_job *j = NULL, *again = NULL;
+	int64_t before = 0, after = 0;
+	int created = -1;
+	json_t *args;
+
+	(void)state;
+	make_agent("alice", agent);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "one", NULL, idem("k-reuse", 'a'), &j, &created,
+						 &e),
+			 0);
+	assert_int_equal(created, 1);
+	assert_non_null(j->request_hash);
+	vex_job_filter_init(&f);
+	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "two", NULL, idem("k-reuse", 'b'), &again,
+						 &created, &e),
+			 VEX_EINVAL);
+	assert_null(again);
+	assert_int_equal(e.status, 422);
+	assert_string_equal(e.code, "IDEMPOTENCY_KEY_REUSED");
+	assert_string_equal(e.field, "Idempotency-Key");
+	/* a tool job under the same key is another request too */
+	args = json_object();
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem("k-reuse", 'c'), &again, &created,
+						&e),
+			 VEX_EINVAL);
+	json_decref(args);
+	assert_string_equal(e.code, "IDEMPOTENCY_KEY_REUSED");
+	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
+	assert_true(after == before);
+	/* the same request replays */
+	assert_replays(agent, "one", NULL, idem("k-reuse", 'a'), j);
+	/* a job stored without a hash (before the column existed) replays whatever comes */
+	raw_exec("UPDATE jobs SET request_hash = NULL WHERE id = ?1", j->id);
+	assert_replays(agent, "two", NULL, idem("k-reuse", 'b'), j);
+	vex_job_free(j);
+}
+
 static void test_submit_agent_invalid(void **state)
 {
 	char agent[VEX_UUID_LEN + 1];
@@ -250,7 +317,7 @@ static void test_submit_agent_invalid(void **state)
 	assert_string_equal(e.field, "prompt");
 	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", "bad\x01", NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "context_id");
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", NULL, "", &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", NULL, idem("", 'a'), &j, NULL, &e), VEX_EINVAL);
 	assert_null(j);
 	/* Nothing is stored for a rejected request. */
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
@@ -346,7 +413,7 @@ static void test_field_limits(void **state)
 	assert_int_equal(vex_jobsvc_timeout_check(-1, &e), VEX_EINVAL);
 
 	/* At the limits: accepted and stored as given. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, key, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, idem(key, 'a'), &j, NULL, &e), 0);
 	assert_string_equal(j->idempotency_key, key);
 	vex_job_free(j);
 	j = NULL;
@@ -362,9 +429,9 @@ static void test_field_limits(void **state)
 	key[VEX_IDEM_KEY_MAX + 1] = '\0';
 	ctx[VEX_CONTEXT_ID_MAX] = 'c';
 	ctx[VEX_CONTEXT_ID_MAX + 1] = '\0';
-	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, key, &j, NULL, &e), &e, 400,
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, idem(key, 'a'), &j, NULL, &e), &e, 400,
 		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
-	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, key, &j, NULL, &e), &e, 400,
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem(key, 'a'), &j, NULL, &e), &e, 400,
 		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
 	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, &j, NULL, &e), &e, 422,
 		       "context_id", VEX_CONTEXT_ID_MAX);
@@ -651,6 +718,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_submit_agent, use_live),
+		cmocka_unit_test_setup(test_idempotency_key_reused, use_live),
 		cmocka_unit_test_setup(test_submit_agent_invalid, use_live),
 		cmocka_unit_test_setup(test_submit_tool, use_live),
 		cmocka_unit_test_setup(test_field_limits, use_live),

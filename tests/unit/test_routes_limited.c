@@ -1,4 +1,5 @@
-/* test_routes_limited.c - every POST route of vex-api that creates work is VEX_ROUTE_LIMITED, and only those. */
+/* test_routes_limited.c - every POST route of vex-api that creates work is VEX_ROUTE_LIMITED, and only those;
+ * every write route names the body fields it takes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,20 +13,36 @@
 
 /*
  * POSTs that change or read what exists and create no work: a cancel, a pause or resume, a
- * stream token (minted, not stored; the stream server caps open streams per owner). A new POST
+ * stream token (minted, not stored; the stream server caps open streams per owner), a token
+ * revocation (admin only; it takes access away). A new POST
  * route is limited unless it is added here, on purpose (docs/limits.md, "Request rate").
  */
 static const char *const not_work[] = {
 	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
+	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     "/api/v1/tokens/revocations", NULL,
+};
+
+/*
+ * Write routes whose handlers read no body: they take none or {} (vex_fields_no_body). Every other
+ * POST/PATCH/PUT route names its accepted fields (struct vex_route "fields"), exactly those its
+ * docs/api-*.md page lists.
+ */
+static const char *const no_fields[] = {
+	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
 	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     NULL,
 };
 
-static int listed(const char *pattern)
+static int in_list(const char *const *list, const char *pattern)
 {
-	for (size_t i = 0; not_work[i]; i++)
-		if (strcmp(not_work[i], pattern) == 0)
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], pattern) == 0)
 			return 1;
 	return 0;
+}
+
+static int listed(const char *pattern)
+{
+	return in_list(not_work, pattern);
 }
 
 static void test_every_post_that_creates_work_is_limited(void **state)
@@ -61,10 +78,39 @@ static void test_every_post_that_creates_work_is_limited(void **state)
 	assert_true(limited >= 11);
 }
 
+static void test_every_write_route_names_its_fields(void **state)
+{
+	size_t bad = 0, writes = 0;
+
+	(void)state;
+	for (size_t t = 0; t < vex_route_tables_n; t++) {
+		for (size_t i = 0; i < vex_route_tables[t]->n; i++) {
+			const struct vex_route *r = &vex_route_tables[t]->routes[i];
+			int write = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 ||
+				    strcmp(r->method, "PUT") == 0;
+
+			if (!write) {
+				bad += r->fields != NULL; /* a body a GET or DELETE never reads */
+				continue;
+			}
+			writes++;
+			if ((r->fields == NULL || r->fields[0] == NULL) != in_list(no_fields, r->pattern)) {
+				printf("%s %s: %s\n", r->method, r->pattern,
+				       r->fields ? "listed as taking no fields, yet has a field list"
+						 : "no field list: name the body's documented fields, or list it in no_fields[]");
+				bad++;
+			}
+		}
+	}
+	assert_int_equal(bad, 0);
+	assert_true(writes >= 19);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_post_that_creates_work_is_limited),
+		cmocka_unit_test(test_every_write_route_names_its_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

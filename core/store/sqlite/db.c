@@ -248,6 +248,29 @@ static const char *const migrations[] = {
 	"CREATE INDEX webhook_deliveries_hook_claim ON webhook_deliveries(hook_id, claimed_until)"
 	" WHERE status = 'pending';",
 
+	/* 6: token revocations (by jti, or by subject with an iat cut-off in Unix seconds), checked on
+	 * every authentication by the two indexes; the stream server reads new revocations and newly
+	 * revoked keys by their times. */
+	"CREATE TABLE token_revocations ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" jti TEXT,"
+	" sub TEXT,"
+	" issued_before INTEGER,"
+	" reason TEXT,"
+	" created_by TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" CHECK ((jti IS NULL) <> (sub IS NULL)),"
+	" CHECK ((sub IS NULL) = (issued_before IS NULL))"
+	");"
+	"CREATE UNIQUE INDEX token_revocations_jti ON token_revocations(jti) WHERE jti IS NOT NULL;"
+	"CREATE INDEX token_revocations_sub ON token_revocations(sub, issued_before) WHERE sub IS NOT NULL;"
+	"CREATE INDEX token_revocations_created ON token_revocations(created_at);"
+	"CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;",
+
+	/* 7: the request an Idempotency-Key came with (hex SHA-256 of method, path and canonical
+	 * body), so the same key sent with another request is refused instead of answered with the
+	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
+	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -135,6 +135,11 @@ int vex_store_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret);
 int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
 		   const struct vex_rows *rows, void **ret_items, size_t *ret_n);
 
+/* Rows of "sql" (binding ?1 "since_us" and ?2 "max", 1..1000, else VEX_EINVAL): the rows stamped since a
+ * time. Otherwise as vex_store_collect. */
+int vex_store_since(struct vex_store *s, const char *sql, int64_t since_us, int max, const struct vex_rows *rows,
+		    void **ret_items, size_t *ret_n);
+
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
 

@@ -15,7 +15,7 @@
 	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
 	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
 	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
-	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role"
+	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash"
 
 
 /* Build a job from the current row (columns in JOB_COLS order). */
@@ -69,6 +69,7 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	j->lease_expires_at = sqlite3_column_int64(st, 33);
 	j->rev = sqlite3_column_int64(st, 34);
 	j->owner_admin = sqlite3_column_text(st, 35) && strcmp((const char *)sqlite3_column_text(st, 35), "admin") == 0;
+	j->request_hash = vex_col_strdup(st, 36, &fail);
 	if (fail) {
 		vex_job_free(j);
 		return VEX_ENOMEM;
@@ -109,6 +110,8 @@ static int job_check_new(const struct vex_job *j)
 		return VEX_EINVAL;
 	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > VEX_IDEM_KEY_MAX))
 		return VEX_EINVAL;
+	if (j->request_hash && strlen(j->request_hash) != VEX_JOB_REQUEST_HASH_LEN)
+		return VEX_EINVAL;
 	return 0;
 }
 
@@ -148,8 +151,9 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 		goto out;
 	rc = vex_store_stmt(s,
 			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
-			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13)",
+			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
+			    " request_hash)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14)",
 			    &st);
 	if (rc)
 		goto out;
@@ -166,6 +170,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	sqlite3_bind_int64(st, 11, created);
 	vex_bind_text(st, 12, j->idempotency_key);
 	vex_bind_text(st, 13, j->owner_admin ? "admin" : "user");
+	vex_bind_text(st, 14, j->idempotency_key ? j->request_hash : NULL);
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;

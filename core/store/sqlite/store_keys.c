@@ -159,3 +159,26 @@ int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us)
 	sqlite3_bind_int64(st, 3, now_us - VEX_APIKEY_TOUCH_US);
 	return vex_store_write(s, st, &changes);
 }
+
+static int id_row(sqlite3_stmt *st, void *item)
+{
+	vex_col_copy(st, 0, item, VEX_UUID_LEN + 1);
+	return 0;
+}
+
+static const struct vex_rows id_rows = { VEX_UUID_LEN + 1, id_row, NULL, NULL };
+
+int vex_store_keys_revoked_since(struct vex_store *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
+				 size_t *ret_n)
+{
+	void *items;
+	size_t n;
+	int rc = vex_store_since(s, "SELECT id FROM api_keys WHERE revoked_at >= ?1 ORDER BY revoked_at LIMIT ?2", since_us,
+				 max, &id_rows, &items, &n);
+
+	if (rc == 0) {
+		*ret = items;
+		*ret_n = n;
+	}
+	return rc;
+}

@@ -71,6 +71,24 @@ int vex_store_page(struct vex_store *s, const char *const sql[4], const char *ow
 	return vex_store_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
 }
 
+int vex_store_since(struct vex_store *s, const char *sql, int64_t since_us, int max, const struct vex_rows *rows,
+		    void **ret_items, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (max < 1 || max > 1000)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, sql, &st);
+	if (rc)
+		return rc;
+	if (sqlite3_bind_int64(st, 1, since_us) != SQLITE_OK || sqlite3_bind_int(st, 2, max) != SQLITE_OK) {
+		vex_store_done(st);
+		return VEX_ENOMEM;
+	}
+	return vex_store_collect(st, rows, (size_t)max, NULL, ret_items, ret_n);
+}
+
 int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, const char *owner, int64_t now_us)
 {
 	sqlite3_stmt *st;
