@@ -659,61 +659,6 @@ static void test_dead_cache(void **state)
 	vex_cache_free(dead);
 }
 
-/* The owner's queued-job cap: refused with the cap's own error, nothing stored, no wake; a replay
- * still answers; an admin has no cap; a started job frees a place. */
-static void test_queued_cap(void **state)
-{
-	static const struct vex_principal carol = { "carol", VEX_ROLE_USER, VEX_PLAN_STANDARD };
-	static const int limits[VEX_PLAN_COUNT] = { 0, 100, 0, 0 };
-	struct vex_job *first, *second, *replay, *j = NULL, *claimed = NULL;
-	struct vex_field_error e;
-	json_t *args = json_object();
-	int created = -1, i;
-	int64_t n = 0;
-
-	(void)state;
-	cfg.caps[VEX_CAP_QUEUED_JOBS][VEX_PLAN_STANDARD] = 2;
-	vex_wake_send(env.wake_fd, sock_path); /* drain what earlier tests left */
-	assert_true(wakes_pending() >= 1);
-	first = submit_echo(&carol, "cap-1", &created);
-	second = submit_echo(&carol, NULL, &created);
-	vex_wake_send(env.wake_fd, sock_path); /* a marker: every earlier wake has arrived with it */
-	assert_int_equal(wakes_pending(), 3);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &carol, "echo", args, 0, NULL, &j, &created, &e), VEX_ELIMIT);
-	assert_null(j);
-	assert_int_equal(e.status, 409);
-	assert_string_equal(e.code, "QUEUED_JOB_LIMIT_REACHED");
-	assert_non_null(strstr(e.message, "at most 2 queued jobs per owner on the standard plan"));
-	vex_wake_send(env.wake_fd, sock_path);
-	assert_int_equal(wakes_pending(), 1); /* the marker alone */
-	assert_int_equal(vex_store_cap_count(store, VEX_CAP_QUEUED_JOBS, "carol", &n), 0);
-	assert_int_equal(n, 2);
-	replay = submit_echo(&carol, "cap-1", &created);
-	assert_int_equal(created, 0);
-	assert_string_equal(replay->id, first->id);
-	/* the limit does not bind an admin, nor an owner on another plan */
-	for (i = 0; i < 3; i++) {
-		vex_job_free(j);
-		j = submit_echo(&admin, NULL, &created);
-	}
-	/* a claimed job is no longer queued */
-	do {
-		vex_job_free(claimed);
-		claimed = NULL;
-		assert_int_equal(vex_store_job_claim(store, "r", vex_now_us(), 30000000, limits, &claimed), 0);
-	} while (strcmp(claimed->owner, "carol") != 0);
-	vex_job_free(j);
-	j = submit_echo(&carol, NULL, &created);
-	assert_int_equal(created, 1);
-	cfg.caps[VEX_CAP_QUEUED_JOBS][VEX_PLAN_STANDARD] = 0;
-	json_decref(args);
-	vex_job_free(first);
-	vex_job_free(second);
-	vex_job_free(replay);
-	vex_job_free(j);
-	vex_job_free(claimed);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,7 +674,6 @@ int main(void)
 		cmocka_unit_test_setup(test_cancel_running_publishes, use_live),
 		cmocka_unit_test_setup(test_disabled_cache, use_live),
 		cmocka_unit_test_setup(test_dead_cache, use_live),
-		cmocka_unit_test_setup(test_queued_cap, use_live),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
