@@ -13,6 +13,7 @@
 #include "core/hooks/netguard.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
@@ -251,7 +252,7 @@ static int nullable_str(json_t *body, const char *key, char **field, struct vex_
  * Read the fields present in "body" into "a" (type errors here, ranges in vex_agent_validate).
  * "create": name, mode and content are required.
  */
-static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
+int vex_dialect_events_agent_body(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
 {
 	const char *s;
 	int rc;
@@ -321,7 +322,7 @@ static int base_url_check(const struct vex_ctx *c, json_t *body, const struct ve
 static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
 {
 	struct vex_field_error e;
-	int rc = agent_fields(body, create, a, &e);
+	int rc = vex_dialect_events_agent_body(body, create, a, &e);
 
 	if (rc == 0)
 		rc = base_url_check(c, body, a, &e);
