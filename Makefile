@@ -120,7 +120,8 @@ test-san:
 fuzz-build:
 	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
 
-fuzz: deps fuzz-build
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
 	@tools/run-fuzz build-fuzz $(FUZZ_SECONDS)
 
 test-fuzz: fuzz-build
