@@ -4,9 +4,16 @@
 
 CC      ?= cc
 SAN     ?= 0
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# The sources again with clang, for the libFuzzer harnesses of tests/fuzz/ (docs/fuzzing.md).
+CC       = clang
+BUILD   ?= build-fuzz
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      = -O1
+else ifeq ($(SAN),1)
 BUILD   ?= build-san
-SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# gcc's "undefined" leaves out float-cast-overflow (clang's fuzz build has it): named here.
+SANFLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow
 OPT      = -O1
 else
 BUILD   ?= build
@@ -19,7 +26,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 # hardening-check on every program. FORTIFY (it needs -O1 or more) is left out of the sanitizer
 # build: the sanitizers do not intercept glibc's __*_chk functions, so FORTIFY would hide from ASan
 # the memcpy/strcpy/printf overflows it checks more closely (google/sanitizers#247).
-ifeq ($(SAN),1)
+ifeq ($(filter 1,$(SAN) $(FUZZ)),1)
 FORTIFY  = -U_FORTIFY_SOURCE
 else
 FORTIFY  = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
@@ -35,6 +42,7 @@ CORE_SRC   = $(wildcard core/*/*.c core/*/*/*.c)
 API_SRC    = $(wildcard fcgi-app/*.c)
 RUNNER_SRC = $(wildcard runner/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC   = $(wildcard tests/fuzz/*.c)
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 API_OBJ    = $(filter-out $(BUILD)/fcgi-app/main.o,$(API_SRC:%.c=$(BUILD)/%.o))
@@ -42,11 +50,13 @@ RUNNER_OBJ = $(filter-out $(BUILD)/runner/main.o,$(RUNNER_SRC:%.c=$(BUILD)/%.o))
 # Each program's modules in an archive of its own, which its unit tests link too.
 ARCHIVES   = $(BUILD)/libvexrunner.a $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert $(BUILD)/bench-revocation-lookup
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
-.PHONY: all deps run stop test test-unit test-integration test-san bench clean check
+.PHONY: all deps run stop test test-unit test-integration test-san test-fuzz fuzz fuzz-build bench clean check
 
 all: $(PROGRAMS)
 
@@ -88,6 +98,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ARCHIVES)
 $(BUILD)/tests/test_faults: LDFLAGS += -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc \
 	-Wl,--wrap=strdup -Wl,--wrap=strndup
 
+# A fuzz harness links the program archives built with FUZZ=1 (clang) and libFuzzer's main.
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ -lfcgi -lcurl $(LIBS)
+
 $(BUILD)/bench-trivial-fcgi: $(BUILD)/tests/bench/trivial_fcgi.o
 	$(CC) $(LDFLAGS) -o $@ $< -lfcgi
 
@@ -117,8 +132,21 @@ test-integration: $(PROGRAMS)
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test-unit test-integration
 
+# Every harness of tests/fuzz/ for FUZZ_SECONDS each (tools/run-fuzz); `make test` runs them for 3 s.
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tools/run-fuzz build-fuzz $(FUZZ_SECONDS)
+
+test-fuzz: fuzz-build
+	@tools/run-fuzz build-fuzz 3
+
 test: deps
-	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-fuzz
+	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-san
 
 bench: deps all $(BENCH_BIN)
@@ -126,6 +154,6 @@ bench: deps all $(BENCH_BIN)
 	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/fairness
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

@@ -12,6 +12,7 @@
 #include "core/base/limits.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/page.h"
@@ -74,6 +75,33 @@ static int role_plan(json_t *body, enum vex_role *role, enum vex_plan *plan, str
 	return 0;
 }
 
+int vex_keys_body(json_t *body, const char **ret_owner, enum vex_role *ret_role, enum vex_plan *ret_plan,
+		  const char **ret_name, struct vex_field_error *e)
+{
+	const char *owner = NULL, *name = NULL;
+	enum vex_role role;
+	enum vex_plan plan;
+	int rc;
+
+	rc = vex_json_get_string(body, "owner", 1, 1, VEX_SUB_MAX, 0, &owner, e);
+	if (rc == 0)
+		rc = role_plan(body, &role, &plan, e);
+	/* "name": null is the same as no name. */
+	if (rc == 0 && !json_is_null(json_object_get(body, "name"))) {
+		rc = vex_json_get_string(body, "name", 0, 0, VEX_APIKEY_NAME_MAX * 4, 1, &name, e);
+		if (rc == VEX_ENOTFOUND)
+			rc = 0;
+	}
+	if (rc != 0)
+		goto out;
+	*ret_owner = owner;
+	*ret_role = role;
+	*ret_plan = plan;
+	*ret_name = name;
+out:
+	return rc;
+}
+
 static void keys_create(struct vex_ctx *c)
 {
 	struct vex_field_error e;
@@ -87,15 +115,7 @@ static void keys_create(struct vex_ctx *c)
 
 	if (require_admin(c) != 0 || body_object(c, &body) != 0)
 		goto out;
-	rc = vex_json_get_string(body, "owner", 1, 1, VEX_SUB_MAX, 0, &owner, &e);
-	if (rc == 0)
-		rc = role_plan(body, &role, &plan, &e);
-	/* "name": null is the same as no name. */
-	if (rc == 0 && !json_is_null(json_object_get(body, "name"))) {
-		rc = vex_json_get_string(body, "name", 0, 0, VEX_APIKEY_NAME_MAX * 4, 1, &name, &e);
-		if (rc == VEX_ENOTFOUND)
-			rc = 0;
-	}
+	rc = vex_keys_body(body, &owner, &role, &plan, &name, &e);
 	if (rc != 0) {
 		vex_ctx_field_error(c, &e);
 		goto out;

@@ -15,6 +15,7 @@
 #include "core/base/timeutil.h"
 #include "fcgi-app/toolrun.h"
 #include "core/tools/tools.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
@@ -87,7 +88,7 @@ static int body_object(struct vex_ctx *c, json_t **ret)
  * "tool" (required string) and "arguments" (required object, borrowed from "body").
  * On failure fills "e" (INVALID_ARGUMENTS naming the field) and returns VEX_EINVAL.
  */
-static int tool_request(json_t *body, const char **ret_tool, json_t **ret_args, struct vex_field_error *e)
+int vex_dialect_corex_tool_body(json_t *body, const char **ret_tool, json_t **ret_args, struct vex_field_error *e)
 {
 	json_t *tool = json_object_get(body, "tool"), *args = json_object_get(body, "arguments");
 
@@ -196,7 +197,7 @@ static void execute_tool(struct vex_ctx *c)
 	v = json_object_get(body, "tool");
 	if (json_is_string(v))
 		tool = json_string_value(v);
-	rc = tool_request(body, &tool, &args, &e);
+	rc = vex_dialect_corex_tool_body(body, &tool, &args, &e);
 	if (rc == 0) {
 		mode = json_object_get(body, "mode");
 		if (mode && !json_is_null(mode) &&
@@ -242,7 +243,7 @@ out:
 /* ---- POST /jobs/submit ---- */
 
 /* Optional "timeout_ms" of a queued job (1 ms to a day, core/base/limits.h); absent or null -> 0 (the default). */
-static int timeout_field(json_t *body, long long *ret, struct vex_field_error *e)
+int vex_dialect_corex_timeout_body(json_t *body, long long *ret, struct vex_field_error *e)
 {
 	json_t *v = json_object_get(body, "timeout_ms");
 
@@ -271,9 +272,9 @@ static void jobs_submit(struct vex_ctx *c)
 
 	if (body_object(c, &body) != 0 || idem_key(c, body, &idem) != 0)
 		goto out;
-	rc = tool_request(body, &tool, &args, &e);
+	rc = vex_dialect_corex_tool_body(body, &tool, &args, &e);
 	if (rc == 0)
-		rc = timeout_field(body, &timeout, &e);
+		rc = vex_dialect_corex_timeout_body(body, &timeout, &e);
 	if (rc == 0)
 		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, &j, &created, &e);
 	if (rc == VEX_ELIMIT) {

@@ -12,6 +12,7 @@
 #include "core/jobs/model.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
@@ -228,7 +229,7 @@ out:
  * Read the fields present in "body" into "a" (type errors here, ranges in vex_agent_validate).
  * "create": name, mode and content are required.
  */
-static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
+int vex_dialect_events_agent_body(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
 {
 	const char *s;
 	int rc;
@@ -277,7 +278,7 @@ out:
 static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
 {
 	struct vex_field_error e;
-	int rc = agent_fields(body, create, a, &e);
+	int rc = vex_dialect_events_agent_body(body, create, a, &e);
 
 	if (rc == 0)
 		rc = vex_fields_base_url(c, body, "baseUrl", a->base_url, &e);

@@ -14,6 +14,7 @@
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
 #include "core/tools/tools.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
@@ -106,7 +107,7 @@ static int clamp_depth(long long v)
  * Read the agent fields present in "body" into "a". Type errors here (400); ranges are
  * the core's vex_agent_validate (422 for max_depth). "create" makes name and role required.
  */
-static int agent_fields(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
+int vex_dialect_vex_agent_body(json_t *body, int create, struct vex_agent *a, struct vex_field_error *e)
 {
 	const char *s;
 	long long depth;
@@ -152,7 +153,7 @@ out:
 static void agent_save(struct vex_ctx *c, json_t *body, struct vex_agent *a, int create)
 {
 	struct vex_field_error e;
-	int rc = agent_fields(body, create, a, &e);
+	int rc = vex_dialect_vex_agent_body(body, create, a, &e);
 
 	if (rc == 0)
 		rc = vex_fields_base_url(c, body, "base_url", a->base_url, &e);

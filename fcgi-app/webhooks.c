@@ -15,6 +15,7 @@
 #include "core/hooks/netguard.h"
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
+#include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/page.h"
@@ -224,8 +225,7 @@ static int parse_events(json_t *v, unsigned *ret, struct vex_field_error *e)
  * Read the fields present in "body" into "h" (owned strings replaced). "create" makes url required and
  * events default to all six. Type errors are 400, values 422; "e" names the field. VEX_ENOMEM possible.
  */
-static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct vex_webhook *h,
-		       struct vex_field_error *e)
+int vex_webhooks_body(json_t *body, int create, int allow_private, struct vex_webhook *h, struct vex_field_error *e)
 {
 	json_t *v;
 	const char *s = NULL;
@@ -239,7 +239,7 @@ static int hook_fields(const struct vex_ctx *c, json_t *body, int create, struct
 	if (v) {
 		if (!json_is_string(v))
 			return vex_field_error_set(e, 400, "VALIDATION_ERROR", "url", "url must be a string");
-		if (vex_netguard_url_check(json_string_value(v), c->env->cfg->hooks_allow_private, why, sizeof(why)))
+		if (vex_netguard_url_check(json_string_value(v), allow_private, why, sizeof(why)))
 			return vex_field_error_set(e, 422, "VALIDATION_ERROR", "url", "url: %s", why);
 		rc = vex_fields_set_str(&h->url, json_string_value(v));
 		if (rc)
@@ -356,7 +356,7 @@ static void hooks_create(struct vex_ctx *c)
 		goto out;
 	}
 	h->status = VEX_HOOK_ACTIVE;
-	rc = hook_fields(c, body, 1, h, &e);
+	rc = vex_webhooks_body(body, 1, c->env->cfg->hooks_allow_private, h, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;
@@ -468,7 +468,7 @@ static void hooks_patch(struct vex_ctx *c)
 	/* The body first: a malformed request is told so whatever the id. */
 	if (body_object(c, 1, &body) != 0 || load_hook(c, &h) != 0)
 		goto out;
-	rc = hook_fields(c, body, 0, h, &e);
+	rc = vex_webhooks_body(body, 0, c->env->cfg->hooks_allow_private, h, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;

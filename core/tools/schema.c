@@ -2,6 +2,7 @@
 #include "core/tools/schema.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -131,7 +132,10 @@ static int count_keyword(const json_t *schema, const char *name, json_int_t *n)
 
 	if (!json_is_number(x) || !integral(x) || json_number_value(x) < 0)
 		return 0;
-	*n = json_is_integer(x) ? json_integer_value(x) : (json_int_t)json_real_value(x);
+	if (json_is_integer(x))
+		*n = json_integer_value(x);
+	else /* a count past the integers (1e30) is one no value reaches: the largest integer says as much */
+		*n = json_real_value(x) < 9e18 ? (json_int_t)json_real_value(x) : LLONG_MAX;
 	return 1;
 }
 
@@ -243,10 +247,10 @@ static int multiple_of(const json_t *v, double m)
 	double q, d;
 	long long iq;
 
-	if (json_is_integer(v) && m >= 1 && m == (double)(long long)m)
+	if (json_is_integer(v) && m >= 1 && m < 9e18 && m == (double)(long long)m)
 		return json_integer_value(v) % (long long)m == 0;
 	q = json_number_value(v) / m;
-	if (q > 9e15 || q < -9e15)
+	if (q > 9e15 || q < -9e15 || m >= 9e18)
 		return fmod(json_number_value(v), m) == 0; /* beyond exact integers: only an exact remainder */
 	iq = (long long)(q + (q >= 0 ? 0.5 : -0.5));
 	d = q - (double)iq;

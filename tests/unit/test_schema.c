@@ -163,6 +163,22 @@ static void test_numbers(void **state)
 	bad(prop("{\"multipleOf\":0.1}"), "{\"x\":0.35}", "arguments.x", NULL);
 	/* bounds on a non-number constrain nothing (type says what it must be) */
 	ok(prop("{\"minimum\":5}"), "{\"x\":\"abc\"}");
+	/* a multipleOf past the integers (found by tests/fuzz/schema.c): only 0 is a multiple */
+	bad(prop("{\"multipleOf\":1e30}"), "{\"x\":5}", "arguments.x", "arguments.x must be a multiple of 1e+30");
+	ok(prop("{\"multipleOf\":1e30}"), "{\"x\":0}");
+	ok(prop("{\"multipleOf\":9.3e18}"), "{\"x\":0}");
+}
+
+/* Counts written as reals past the integers (found by tests/fuzz/schema.c): a bound no value reaches. */
+static void test_huge_counts(void **state)
+{
+	(void)state;
+	ok(prop("{\"maxLength\":1e30}"), "{\"x\":\"abc\"}");
+	bad(prop("{\"minLength\":1e30}"), "{\"x\":\"abc\"}", "arguments.x", NULL);
+	ok(prop("{\"maxItems\":5.3e32}"), "{\"x\":[1,2]}");
+	bad(prop("{\"minItems\":5.3e32}"), "{\"x\":[1,2]}", "arguments.x", NULL);
+	ok("{\"maxProperties\":1e19}", "{\"a\":1}");
+	bad("{\"minProperties\":53.3333333303322332e31}", "{\"a\":1}", "arguments", NULL);
 }
 
 static void test_strings(void **state)
@@ -410,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_combinators),
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_huge_counts),
 		cmocka_unit_test(test_builtin_messages),
 	};
 
