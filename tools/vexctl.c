@@ -127,6 +127,39 @@ out:
 }
 
 /* vexctl token: mint a JWT the way vex-api verifies it (core/auth/jwt.h). */
+/*
+ * What every subcommand's option loop ends with: --config, --help and getopt's errors. 0 after
+ * --config (the loop goes on); else the command ends: after --help with *status 0, after a usage
+ * error with *status as it was.
+ */
+static int common_opt(int c, char **argv, const char **config_path, int *status)
+{
+	switch (c) {
+	case 'c':
+		*config_path = optarg;
+		return 0;
+	case 'h':
+		usage(stdout);
+		*status = 0;
+		return 1;
+	case ':':
+		usage_error("option %s needs a value", argv[optind - 1]);
+		return 1;
+	default:
+		usage_error("unknown option %s", argv[optind - 1]);
+		return 1;
+	}
+}
+
+/* After the options: 0, or 1 after a usage error naming the first operand left over. */
+static int no_operands(int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	usage_error("unexpected argument '%s'", argv[optind]);
+	return 1;
+}
+
 static int cmd_token(int argc, char **argv, const char *config_path)
 {
 	static const struct option opts[] = {
@@ -176,25 +209,13 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 				goto out;
 			}
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			goto out;
+			if (common_opt(c, argv, &config_path, &status) != 0)
+				goto out;
 		}
 	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (no_operands(argc, argv) != 0)
 		goto out;
-	}
 	if (!sub) {
 		usage_error("token needs --sub SUB");
 		goto out;
@@ -293,25 +314,13 @@ static int key_create(int argc, char **argv, const char *config_path)
 		case 'n':
 			name = optarg;
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			goto out;
+			if (common_opt(c, argv, &config_path, &status) != 0)
+				goto out;
 		}
 	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (no_operands(argc, argv) != 0)
 		goto out;
-	}
 	if (!owner) {
 		usage_error("key create needs --owner OWNER");
 		goto out;
@@ -353,7 +362,7 @@ static int filter_opts(int argc, char **argv, const char *name, const char **ret
 		{ name, required_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, status = EXIT_USAGE;
 
 	*ret_filter = NULL;
 	optind = 1;
@@ -363,25 +372,12 @@ static int filter_opts(int argc, char **argv, const char *name, const char **ret
 		case 'f':
 			*ret_filter = optarg;
 			break;
-		case 'c':
-			*config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			return EXIT_USAGE;
+			if (common_opt(c, argv, config_path, &status) != 0)
+				return status == 0 ? -1 : EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
-	return 0;
+	return no_operands(argc, argv) != 0 ? EXIT_USAGE : 0;
 }
 
 /* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
@@ -566,25 +562,13 @@ static int cmd_revoke(int argc, char **argv, const char *config_path)
 		case 'r':
 			reason = optarg;
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			status = 0;
-			goto out;
-		case ':':
-			usage_error("option %s needs a value", argv[optind - 1]);
-			goto out;
 		default:
-			usage_error("unknown option %s", argv[optind - 1]);
-			goto out;
+			if (common_opt(c, argv, &config_path, &status) != 0)
+				goto out;
 		}
 	}
-	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+	if (no_operands(argc, argv) != 0)
 		goto out;
-	}
 	status = EXIT_FAIL;
 	if (open_store(config_path, &cfg, &store) < 0)
 		goto out;
