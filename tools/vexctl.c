@@ -380,50 +380,72 @@ static int filter_opts(int argc, char **argv, const char *name, const char **ret
 	return no_operands(argc, argv) != 0 ? EXIT_USAGE : 0;
 }
 
-/* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
-static int key_list(int argc, char **argv, const char *config_path)
+/*
+ * A listing of vexctl: the option naming its filter, its header, and one page of rows. page() prints
+ * at most PAGE_ROWS rows after "cursor" (empty: from the newest), moves "cursor" to the last one and
+ * sets *n; 0 or a VEX_E... code.
+ */
+#define PAGE_ROWS 500
+struct listing {
+	const char *filter;
+	const char *header;
+	int (*page)(struct vex_store *s, const char *filter, char cursor[VEX_UUID_LEN + 1], size_t *n);
+};
+
+/* Every row of "l" (of the filter's value), page by page, tab separated. */
+static int list_all(int argc, char **argv, const char *config_path, const struct listing *l)
 {
 	struct vex_config cfg;
 	struct vex_store *store = NULL;
-	struct vex_api_key_list l = { NULL, 0 };
-	const char *owner = NULL;
+	const char *filter = NULL;
 	char cursor[VEX_UUID_LEN + 1] = "";
-	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN], t3[VEX_RFC3339_LEN];
-	int status = filter_opts(argc, argv, "owner", &owner, &config_path);
-	int c, rc;
+	int status = filter_opts(argc, argv, l->filter, &filter, &config_path);
+	size_t n = 0;
+	int rc;
 
-	if (status != 0) {
-		status = status < 0 ? 0 : status;
-		goto out;
-	}
-	status = EXIT_FAIL;
+	if (status != 0)
+		return status < 0 ? 0 : status;
 	if (open_store(config_path, &cfg, &store) < 0)
-		goto out;
-	printf("ID\tPREFIX\tOWNER\tROLE\tPLAN\tNAME\tCREATED\tLAST_USED\tREVOKED\n");
-	do {
-		rc = vex_store_keys_list(store, owner, cursor[0] ? cursor : NULL, 500, &l);
-		if (rc < 0) {
-			fprintf(stderr, "vexctl: could not list keys: %s\n", vex_strerror(rc));
-			break;
-		}
-		for (size_t i = 0; i < l.n; i++) {
-			const struct vex_api_key *k = &l.items[i];
-
-			printf("%s\tvex_%s...\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, k->prefix, k->owner,
-			       vex_role_name(k->role), vex_plan_name(k->plan), k->name[0] ? k->name : "-",
-			       when(k->created_at, t1), when(k->last_used_at, t2), when(k->revoked_at, t3));
-		}
-		if (l.n > 0)
-			memcpy(cursor, l.items[l.n - 1].id, sizeof(cursor));
-		c = l.n == 500;
-		vex_api_key_list_release(&l);
-	} while (c);
-	if (rc == 0 && fflush(stdout) == 0)
-		status = 0;
+		return EXIT_FAIL;
+	printf("%s\n", l->header);
+	do
+		rc = l->page(store, filter, cursor, &n);
+	while (rc == 0 && n == PAGE_ROWS);
+	if (rc < 0)
+		fprintf(stderr, "vexctl: could not list: %s\n", vex_strerror(rc));
+	status = rc == 0 && fflush(stdout) == 0 ? 0 : EXIT_FAIL;
 	vex_store_free(store);
 	vex_config_release(&cfg);
-out:
 	return status;
+}
+
+static int key_page(struct vex_store *s, const char *owner, char cursor[VEX_UUID_LEN + 1], size_t *n)
+{
+	struct vex_api_key_list l = { NULL, 0 };
+	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN], t3[VEX_RFC3339_LEN];
+	int rc = vex_store_keys_list(s, owner, cursor[0] ? cursor : NULL, PAGE_ROWS, &l);
+
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		const struct vex_api_key *k = &l.items[i];
+
+		printf("%s\tvex_%s...\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, k->prefix, k->owner, vex_role_name(k->role),
+		       vex_plan_name(k->plan), k->name[0] ? k->name : "-", when(k->created_at, t1),
+		       when(k->last_used_at, t2), when(k->revoked_at, t3));
+		memcpy(cursor, k->id, VEX_UUID_LEN + 1);
+	}
+	*n = l.n;
+	vex_api_key_list_release(&l);
+	return rc;
+}
+
+/* vexctl key list: every key (of --owner), newest first, tab separated, never the key itself. */
+static int key_list(int argc, char **argv, const char *config_path)
+{
+	static const struct listing keys = {
+		"owner", "ID\tPREFIX\tOWNER\tROLE\tPLAN\tNAME\tCREATED\tLAST_USED\tREVOKED", key_page,
+	};
+
+	return list_all(argc, argv, config_path, &keys);
 }
 
 /* vexctl key revoke ID: the key stops working at once (vex-api looks keys up on every request). */
@@ -590,47 +612,31 @@ out:
 	return status;
 }
 
+static int revocation_page(struct vex_store *s, const char *sub, char cursor[VEX_UUID_LEN + 1], size_t *n)
+{
+	struct vex_token_revocation_list l = { NULL, 0 };
+	char t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN];
+	int rc = vex_store_revocations_list(s, sub, cursor[0] ? cursor : NULL, PAGE_ROWS, &l);
+
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		const struct vex_token_revocation *r = &l.items[i];
+
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r->id, r->jti[0] ? r->jti : "-", r->sub[0] ? r->sub : "-",
+		       r->sub[0] ? when(r->issued_before_s * 1000000, t1) : "-", r->reason[0] ? r->reason : "-",
+		       r->created_by, when(r->created_at, t2));
+		memcpy(cursor, r->id, VEX_UUID_LEN + 1);
+	}
+	*n = l.n;
+	vex_token_revocation_list_release(&l);
+	return rc;
+}
+
 /* vexctl revocations: every revocation (of --sub), newest first, tab separated. */
 static int cmd_revocations(int argc, char **argv, const char *config_path)
 {
-	struct vex_token_revocation_list l = { NULL, 0 };
-	struct vex_config cfg;
-	struct vex_store *store = NULL;
-	const char *sub = NULL;
-	char cursor[VEX_UUID_LEN + 1] = "", t1[VEX_RFC3339_LEN], t2[VEX_RFC3339_LEN];
-	int status = filter_opts(argc, argv, "sub", &sub, &config_path);
-	int c, rc;
+	static const struct listing revocations = {
+		"sub", "ID\tJTI\tSUB\tISSUED_BEFORE\tREASON\tCREATED_BY\tCREATED", revocation_page,
+	};
 
-	if (status != 0) {
-		status = status < 0 ? 0 : status;
-		goto out;
-	}
-	status = EXIT_FAIL;
-	if (open_store(config_path, &cfg, &store) < 0)
-		goto out;
-	printf("ID\tJTI\tSUB\tISSUED_BEFORE\tREASON\tCREATED_BY\tCREATED\n");
-	do {
-		rc = vex_store_revocations_list(store, sub, cursor[0] ? cursor : NULL, 500, &l);
-		if (rc < 0) {
-			fprintf(stderr, "vexctl: could not list revocations: %s\n", vex_strerror(rc));
-			break;
-		}
-		for (size_t i = 0; i < l.n; i++) {
-			const struct vex_token_revocation *r = &l.items[i];
-
-			printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r->id, r->jti[0] ? r->jti : "-", r->sub[0] ? r->sub : "-",
-			       r->sub[0] ? when(r->issued_before_s * 1000000, t1) : "-", r->reason[0] ? r->reason : "-",
-			       r->created_by, when(r->created_at, t2));
-		}
-		if (l.n > 0)
-			memcpy(cursor, l.items[l.n - 1].id, sizeof(cursor));
-		c = l.n == 500;
-		vex_token_revocation_list_release(&l);
-	} while (c);
-	if (rc == 0 && fflush(stdout) == 0)
-		status = 0;
-	vex_store_free(store);
-	vex_config_release(&cfg);
-out:
-	return status;
+	return list_all(argc, argv, config_path, &revocations);
 }
