@@ -43,14 +43,9 @@ static void log_request(const struct vex_http_req *r, const struct vex_http_resp
 static void handle(struct vex_env *env, const struct vex_router *rt, FCGX_Request *fr, struct vex_http_req *req,
 		   struct vex_http_resp *resp)
 {
-	struct vex_ctx c;
+	struct vex_ctx c = { .env = env, .req = req, .resp = resp }; /* no route, principal or params yet */
 
 	vex_http_resp_reset(resp);
-	c.env = env;
-	c.req = req;
-	c.resp = resp;
-	c.nparams = 0;
-	memset(&c.who, 0, sizeof(c.who));
 	if (vex_http_req_begin(req, fr) != 0)
 		vex_http_error(resp, req, 400, "BAD_REQUEST", "invalid request path", NULL);
 	else
