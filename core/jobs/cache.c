@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include <jansson.h>
 #include <libmemcached/memcached.h>
@@ -20,12 +19,12 @@
 #include "core/base/hex.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
+#include "core/jobs/cache_internal.h"
 
 #define CACHE_TTL_S (24 * 3600)
 #define CACHE_CAS_TRIES 5
 #define CACHE_SKIP_US 1000000 /* after an I/O error, leave memcached alone this long */
 #define CACHE_ID_MAX 64
-#define CACHE_PORT 11211
 
 /*
  * A job value is HEADER || JSON, HEADER = "vex1:" <16 hex: deadline, Unix seconds> ":" <64 hex MAC> "\n",
@@ -178,73 +177,6 @@ static int seal_value(struct vex_cache *c, const char *key, size_t klen, const c
 	return 0;
 }
 
-/* One entry of the server list, "len" bytes at "p" (trimmed): a unix socket path or host[:port]. */
-static int add_server(memcached_st *mc, const char *p, size_t len)
-{
-	char host[256];
-	const char *colon;
-	long port = CACHE_PORT;
-
-	if (len > 5 && strncmp(p, "unix:", 5) == 0) {
-		p += 5;
-		len -= 5;
-		if (p[0] != '/')
-			return VEX_EINVAL; /* unix sockets are named by absolute paths */
-	}
-	if (len > 0 && p[0] == '/') {
-		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-		if (len >= sizeof(path))
-			return VEX_EINVAL;
-		memcpy(path, p, len);
-		path[len] = '\0';
-		return memcached_server_add_unix_socket(mc, path) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
-	}
-	colon = memchr(p, ':', len);
-	if (colon) {
-		char *end;
-		char digits[8];
-		size_t dl = len - (size_t)(colon - p) - 1;
-
-		if (dl == 0 || dl >= sizeof(digits))
-			return VEX_EINVAL;
-		memcpy(digits, colon + 1, dl);
-		digits[dl] = '\0';
-		port = strtol(digits, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535)
-			return VEX_EINVAL;
-		len = (size_t)(colon - p);
-	}
-	if (len == 0 || len >= sizeof(host))
-		return VEX_EINVAL;
-	memcpy(host, p, len);
-	host[len] = '\0';
-	return memcached_server_add(mc, host, (in_port_t)port) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
-}
-
-static int add_servers(memcached_st *mc, const char *servers)
-{
-	const char *p = servers;
-
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		int rc;
-
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		if ((rc = add_server(mc, p, n)) != 0)
-			return rc;
-		if (!end)
-			return 0;
-		p = end + 1;
-	}
-}
-
 int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *secret, size_t secret_len,
 		   struct vex_cache **ret)
 {
@@ -273,7 +205,7 @@ int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *sec
 	c->mc = memcached_create(NULL);
 	if (!c->mc)
 		goto out;
-	rc = add_servers(c->mc, servers);
+	rc = vex_cache_add_servers(c->mc, servers);
 	if (rc)
 		goto out;
 	/* Each behaviour is cheap to set; a failure means a libmemcached far from the 1.1 we build with. */
