@@ -115,6 +115,9 @@ static void rejected(struct vex_cache *c, const char *key, const char *why)
 	c->unlogged = 0;
 }
 
+static int seal_until(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
+		      size_t len, size_t *ret_len);
+
 /*
  * Check the value "val" of "key": 0 with *json and *json_len pointing into "val" when authentic and
  * within its deadline; VEX_ENOTFOUND when authentic but past its deadline; VEX_EINVAL (counted,
@@ -124,7 +127,7 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 		      const char **json, size_t *json_len)
 {
 	char want[2 * MAC_LEN];
-	const char *exp_hex;
+	const char *exp_hex, *nl;
 	uint64_t exp = 0;
 
 	if (!val || vlen < HDR_LEN || memcmp(val, HDR_TAG, HDR_TAG_LEN) != 0 ||
@@ -143,8 +146,10 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 		exp = exp << 4 | (uint64_t)(exp_hex[i] <= '9' ? exp_hex[i] - '0' : exp_hex[i] - 'a' + 10);
 	if ((int64_t)exp < vex_now_us() / 1000000)
 		return VEX_ENOTFOUND;
+	/* The JSON ends at the first newline (compact JSON has none): vex_cache_job_gets' callers keep more there. */
 	*json = val + HDR_LEN;
-	*json_len = vlen - HDR_LEN;
+	nl = memchr(*json, '\n', vlen - HDR_LEN);
+	*json_len = nl ? (size_t)(nl - *json) : vlen - HDR_LEN;
 	return 0;
 }
 
@@ -152,7 +157,19 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 static int seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
 		      size_t *ret_len)
 {
-	char exp_hex[HDR_EXP_LEN + 1], *v;
+	char exp_hex[HDR_EXP_LEN + 1];
+
+	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
+	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
+		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
+	return seal_until(c, key, klen, exp_hex, json, len, ret_len);
+}
+
+/* HEADER || "json" in the handle's buffer with the deadline "exp_hex" (HDR_EXP_LEN hex digits). */
+static int seal_until(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
+		      size_t len, size_t *ret_len)
+{
+	char *v;
 	int rc;
 
 	if (len > SIZE_MAX - HDR_LEN)
@@ -162,9 +179,6 @@ static int seal_value(struct vex_cache *c, const char *key, size_t klen, const c
 	if (rc)
 		return rc;
 	v = c->val.p;
-	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
-	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
-		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
 	memcpy(v, HDR_TAG, HDR_TAG_LEN);
 	memcpy(v + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
 	v[HDR_TAG_LEN + HDR_EXP_LEN] = ':';
@@ -600,4 +614,84 @@ int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int tt
 	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
 		return VEX_ECONFLICT;
 	return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
+}
+
+int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache_item *ret)
+{
+	char key[CACHE_ID_MAX + 16];
+	const char *keys[1] = {key};
+	size_t lens[1], klen = 0;
+	memcached_result_st res, *r;
+	memcached_return_t mrc;
+	struct vex_cache_item it;
+	int rc;
+
+	if (!c || !ret)
+		return VEX_EINVAL;
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
+		return rc;
+	if (!memcached_result_create(c->mc, &res))
+		return VEX_ENOMEM;
+	memset(&it, 0, sizeof(it));
+	lens[0] = klen;
+	rc = VEX_EIO;
+	if (memcached_mget(c->mc, keys, lens, 1) != MEMCACHED_SUCCESS)
+		goto out;
+	while ((r = memcached_fetch_result(c->mc, &res, &mrc)) != NULL) {
+		const char *val = memcached_result_value(r), *body;
+		size_t vlen = memcached_result_length(r), blen;
+
+		if (it.body || open_value(c, key, klen, val, vlen, &body, &blen) != 0)
+			continue;
+		it.json_len = blen;
+		it.len = vlen - HDR_LEN; /* the whole body: open_value gave the JSON part */
+		if (!(it.body = malloc(it.len + 1)))
+			continue; /* a miss, as anything unusable */
+		memcpy(it.body, body, it.len);
+		it.body[it.len] = '\0';
+		it.cas = memcached_result_cas(r);
+		memcpy(it.exp_hex, val + HDR_TAG_LEN, HDR_EXP_LEN);
+	}
+	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS) {
+		rc = io_failed(c);
+		goto out;
+	}
+	rc = it.body ? 0 : VEX_ENOTFOUND;
+	if (rc == 0) {
+		*ret = it;
+		it.body = NULL;
+	}
+out:
+	free(it.body);
+	memcached_result_free(&res);
+	return rc;
+}
+
+int vex_cache_job_replace(struct vex_cache *c, const char *job_id, const struct vex_cache_item *was,
+			  const char *body, size_t len)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen = 0, vlen = 0;
+	int64_t now_s = vex_now_us() / 1000000;
+	int64_t exp = (int64_t)strtoull(was->exp_hex, NULL, 16);
+	time_t life;
+	int rc;
+
+	if (!c || !was || !was->cas || !body)
+		return VEX_EINVAL;
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
+		return rc;
+	if (exp <= now_s)
+		return VEX_ENOTFOUND;
+	/* The item keeps its deadline (0: for ever); memcached takes a lifetime over 30 days as a Unix time. */
+	life = (time_t)(exp == INT64_MAX ? 0 : exp - now_s > 30 * 24 * 3600 ? exp : exp - now_s);
+	if ((rc = seal_until(c, key, klen, was->exp_hex, body, len, &vlen)) != 0)
+		return rc;
+	mrc = memcached_cas(c->mc, key, klen, c->val.p, vlen, life, 0, was->cas);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+		return 0;
+	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
+		return VEX_ECONFLICT;
+	return rc_is_logical(mrc) ? VEX_ETOOBIG : io_failed(c);
 }
