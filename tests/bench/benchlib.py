@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import resource
 import socket
 import ssl
 import subprocess
@@ -195,3 +196,36 @@ def fmt_rate(r):
 
 def mark(ok):
     return "-" if ok is None else ("PASS" if ok else "MISS")
+
+
+def proc_cpu_us(pid):
+    """utime + stime of process "pid" (all its threads) in microseconds; 0 when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return 0
+    rest = st[st.rindex(")") + 2:].split()
+    return (int(rest[11]) + int(rest[12])) * 1000000 // os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(procs):
+    """CPU used so far, in microseconds, per name of "procs" ({name: pid}; each with its descendants: the
+    vex-api pool, nginx's workers), plus "driver+wrk" (this process and its waited-for children, wrk)."""
+    out = {}
+    for name, pid in procs.items():
+        if pid:
+            out[name] = sum(proc_cpu_us(p) for p in [pid] + vexit.descendants_of(pid))
+    ru_self, ru_kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["driver+wrk"] = int((ru_self.ru_utime + ru_self.ru_stime + ru_kids.ru_utime + ru_kids.ru_stime) * 1e6)
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:]
+    out["idle"] = (int(fields[3]) + int(fields[4])) * 1000000 // os.sysconf("SC_CLK_TCK")  # idle + iowait, all CPUs
+    return out
+
+
+def cpu_per_job(before, after, jobs):
+    """Microseconds of CPU per job between two cpu_snapshot()s (idle: of the machine's idle time)."""
+    if not jobs:
+        return None
+    return {k: round((after[k] - before[k]) / jobs) for k in after if k in before}

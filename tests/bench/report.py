@@ -150,6 +150,12 @@ def report(b):
                   "%d left queued at its end, drained in %.2f s; over the whole span %s" %
                   (label, e["completed_in_window"], e["jobs"], e["window_s"], e["backlog_at_end"], e["drain_s"] or 0,
                    fmt_rate(e["span_jobs_per_s"])))
+    for label, m in (("row 2, runner off", sub), ("rows 2b/2c, runner on", sub_on),
+                     ("row 6d, history", hm.get("submit")), ("row 6e, history", hm.get("end_to_end"))):
+        cpu = get(m, "cpu_us_per_job")
+        if cpu:
+            print("  cpu per job, %s: %s; machine idle %d us/job (2 CPUs, shared)"
+                  % (label, ", ".join("%s %d us" % (k, v) for k, v in cpu.items() if k != "idle"), cpu.get("idle", 0)))
     if hooks:
         print("  webhooks: %d echo jobs submitted from %d connections in %.2f s with a job.completed hook to a "
               "local nginx answering 204; rate = deliveries / (last delivered - first delivery created)"

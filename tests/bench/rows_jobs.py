@@ -6,7 +6,7 @@ import sqlite3
 import threading
 import time
 
-from benchlib import (BenchError, Client, DISPATCH_JOBS, DISPATCH_RATE, DURATION, LIST_LIMIT, percentile, run_wrk,
+from benchlib import (BenchError, Client, cpu_per_job, cpu_snapshot, DISPATCH_JOBS, DISPATCH_RATE, DURATION, LIST_LIMIT, percentile, run_wrk,
                       TOOL_JOBS, TOOL_SUBMITTERS, wait_until)
 
 
@@ -127,9 +127,11 @@ def bench_echo(b, key, runner_on):
     owner = "bench-echo-" + secrets.token_hex(4)
     env = {"VEX_BENCH_TOKEN": b.svc.token(owner, plan="enterprise")}
     wl = os.path.join(b.logdir, "wrk.log")
+    cpu0 = cpu_snapshot(b.cpu_procs())
     m = run_wrk("echo-" + key, "echo.lua", b.https_port, env, DURATION, b.tmp, wl)
     m["runner"] = "running" if runner_on else "stopped"
     if not runner_on:
+        m["cpu_us_per_job"] = cpu_per_job(cpu0, cpu_snapshot(b.cpu_procs()), m["requests"])
         b.meas[key] = m
         return
     # The submits still in flight when wrk stopped land within a few ms: read until the count holds still.
@@ -151,6 +153,7 @@ def bench_echo(b, key, runner_on):
     while time.monotonic() < deadline and any(r[2] is None for r in rows):
         time.sleep(0.1)
         rows = echo_jobs(b, owner)
+    m["cpu_us_per_job"] = cpu_per_job(cpu0, cpu_snapshot(b.cpu_procs()), len(rows))
     done = [r for r in rows if r[2] is not None]
     completed = [r for r in done if r[0] in (2, "completed")]
     lat = [r[2] - r[1] for r in inside]
