@@ -23,6 +23,20 @@ def time_expr(col, base, ref):
     return "CASE WHEN %s IS NULL THEN NULL ELSE %s + (%s - %s) END" % (col, base, col, ref)
 
 
+def copy_exprs(cols, alias, fixed, created, ref):
+    """The SELECT list copying the template row "alias" for job n: a column of "fixed" by its expression, a
+    time (at, *_at) shifted to the job's "created", any other column as the template has it."""
+    out = []
+    for c in cols:
+        if c in fixed:
+            out.append(fixed[c])
+        elif c == "at" or c.endswith("_at"):
+            out.append(time_expr("%s.%s" % (alias, c), created, ref))
+        else:
+            out.append("%s.%s" % (alias, c))
+    return out
+
+
 def seed(b, jobs):
     """Seed "jobs" finished jobs into b.db_path; returns the figures of the seed (seconds, rows, file size)."""
     t0 = time.monotonic()
@@ -57,28 +71,10 @@ def seed(b, jobs):
                  " 32768 | (n & 16383), n)" % (ms, ms))
         owner = ("CASE WHEN n %% 10 < 4 THEN :owner ELSE 'bench-history-' || (n %% 10 - 4) %% %d END"
                  % HISTORY_OWNERS)
-        jexpr = []
-        for c in jcols:
-            if c == "id":
-                jexpr.append(ident)
-            elif c == "owner":
-                jexpr.append(owner)
-            elif c in ("idempotency_key", "lease_owner", "lease_expires_at"):
-                jexpr.append("NULL")
-            elif c.endswith("_at"):
-                jexpr.append(time_expr("t." + c, created, "t.created_at"))
-            else:
-                jexpr.append("t." + c)
-        eexpr = []
-        for c in ecols:
-            if c == "job_id":
-                eexpr.append(ident)
-            elif c == "owner":
-                eexpr.append(owner)
-            elif c == "at" or c.endswith("_at"):
-                eexpr.append(time_expr("e." + c, created, ":tc"))
-            else:
-                eexpr.append("e." + c)
+        fixed = {"id": ident, "job_id": ident, "owner": owner,
+                 "idempotency_key": "NULL", "lease_owner": "NULL", "lease_expires_at": "NULL"}
+        jexpr = copy_exprs(jcols, "t", fixed, created, "t.created_at")
+        eexpr = copy_exprs(ecols, "e", fixed, created, ":tc")
         nums = "WITH RECURSIVE k(n) AS (SELECT :lo UNION ALL SELECT n + 1 FROM k WHERE n + 1 < :hi) "
         ins_jobs = (nums + "INSERT INTO jobs(%s) SELECT %s FROM k CROSS JOIN hist_job t"
                     % (", ".join(jcols), ", ".join(jexpr)))
