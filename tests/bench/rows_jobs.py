@@ -6,8 +6,8 @@ import sqlite3
 import threading
 import time
 
-from benchlib import (BenchError, Client, cpu_per_job, cpu_snapshot, DISPATCH_JOBS, DISPATCH_RATE, DURATION, LIST_LIMIT, percentile, run_wrk,
-                      TOOL_JOBS, TOOL_SUBMITTERS, wait_until)
+from benchlib import (BenchError, Client, cpu_per_job, cpu_snapshot, DISPATCH_JOBS, DISPATCH_RATE, DURATION,
+                      LIST_LIMIT, percentile, run_wrk, TOOL_JOBS, TOOL_SUBMITTERS, wait_until)
 
 
 def bench_dispatch(b):
