@@ -14,6 +14,7 @@
  * at least this often, which bounds how long a copy left behind by a missed write can be served. */
 #define JOB_TTL_DONE_S (24 * 3600)
 #define JOB_TTL_LIVE_S 30
+#define VIEWS_VALUE_MAX (256 * 1024) /* bytes of JSON and views beyond which no view is kept */
 
 void vex_jobcache_publish(struct vex_cache *c, const struct vex_job *j)
 {
@@ -140,6 +141,9 @@ void vex_jobcache_keep_view(struct vex_cache *c, const char *id, const struct ve
 	int rc = VEX_EINVAL;
 
 	if (!c || !v || !v->item.body || v->body || !owner || !body)
+		return;
+	/* A value that would near memcached's item size is not grown: its put would fail on every poll. */
+	if (len > VIEWS_VALUE_MAX || v->item.len > VIEWS_VALUE_MAX - len)
 		return;
 	vex_buf_init(&b, SIZE_MAX);
 	vex_buf_add(&b, v->item.body, v->item.len);

@@ -153,6 +153,31 @@ static void test_forged_view(void **state)
 	vex_cache_free(c);
 }
 
+/* A view that would take the value past 256 KiB is not kept (memcached would refuse it on every poll). */
+static void test_big_view_not_kept(void **state)
+{
+	struct vex_cache *c = open_cache();
+	struct vex_jobcache_view v;
+	char id[VEX_UUID_LEN + 1], json[256], *big = malloc(300 * 1024);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'x', 300 * 1024);
+	vex_uuid7(id);
+	put_rev(c, id, 2, "completed");
+	job_json(json, sizeof(json), id, 2, "completed");
+	assert_int_equal(vex_jobcache_get_view(c, id, 'v', &v), 0);
+	vex_jobcache_keep_view(c, id, &v, 'v', "alice", big, 300 * 1024);
+	vex_jobcache_view_release(&v);
+	assert_null(view_of(c, id, 'v', json, "alice"));
+	keep(c, id, 'v', BODY_V); /* a small one still is */
+	free(big);
+	big = view_of(c, id, 'v', json, "alice");
+	assert_string_equal(big, BODY_V);
+	free(big);
+	vex_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_change_drops_views),
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_forged_view),
+		cmocka_unit_test(test_big_view_not_kept),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
