@@ -184,6 +184,54 @@ int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runne
  */
 int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret);
 
+/*
+ * Group commit of a runner's writes (docs/runner.md, "Batched writes"): one BEGIN IMMEDIATE
+ * transaction applies every write of "w" in order (each as vex_store_job_finish, _requeue or
+ * _progress would), then, when "claim" is not NULL, claims up to claim->max jobs one after the
+ * other in the fair order of vex_store_job_claim (each claim sees the writes and claims before
+ * it: a finish frees its owner's slot under the plan limits for the claims that follow), then
+ * commits once: one fsync for all of it.
+ *
+ * Each write gets w[i].rc: 0 with w[i].job (the job after the change; the caller frees it),
+ * VEX_ECONFLICT when the job is not running under that lease (nothing changed), VEX_EINVAL for a
+ * malformed write. The claimed jobs land in claim->jobs[0..claim->n) (the caller frees them), job i
+ * under the lease owner claim->lease_owners[i]; fewer than max when no more is claimable.
+ * Returns 0, or a store error (VEX_EBUSY, VEX_EIO, ...) when the transaction could not be done:
+ * then nothing was written, every w[i].rc is that error and claim->n is 0.
+ */
+enum vex_job_write_op { VEX_JW_FINISH, VEX_JW_REQUEUE, VEX_JW_PROGRESS };
+
+struct vex_job_write {
+	enum vex_job_write_op op;
+	const char *id;
+	const char *lease_owner;
+	enum vex_job_status status;          /* FINISH: the terminal status */
+	const struct vex_job *outcome;       /* FINISH: the outcome as vex_store_job_finish takes it (NULL: none) */
+	const struct vex_progress *progress; /* PROGRESS */
+	int refund_attempt;                  /* REQUEUE */
+	int rc;                              /* out */
+	struct vex_job *job;                 /* out, owned by the caller */
+};
+
+struct vex_claim_batch {
+	const char *const *lease_owners; /* "max" lease owners: the i-th claimed job gets the i-th */
+	size_t max;
+	int64_t lease_us;
+	const int *plan_limits;          /* VEX_PLAN_COUNT limits, NULL: none */
+	struct vex_job **jobs;           /* out: room for "max" */
+	size_t n;                        /* out */
+};
+
+int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
+			       int64_t now_us);
+
+/* Claim up to "max" jobs in one transaction (vex_store_jobs_write_batch without writes): *ret_n of
+ * them in ret_jobs[], the i-th under lease_owners[i]; 0 claimed is not an error. VEX_EINVAL for
+ * "max" 0, a missing lease owner or lease_us <= 0. */
+int vex_store_jobs_claim_batch(struct vex_store *s, const char *const *lease_owners, size_t max, int64_t now_us,
+			       int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
+			       size_t *ret_n);
+
 /* ---- api keys (store_keys.c) ---- */
 
 /* One stored key (never the key itself: only its SHA-256 lives in the table). */
