@@ -182,6 +182,29 @@ static void publish_claims(struct writer *wr)
 	wr->nclaims = 0;
 }
 
+/* Under pool->mu: a job claimed for slot "idx" whose worker is gone goes back to the queue with
+ * the next round (the attempt refunded), as a job stopped by a shutdown does; "j" is freed. */
+static void give_back(struct writer *wr, int idx, struct vex_job *j)
+{
+	struct vex_pool *p = wr->p;
+	struct pool_op *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		vex_log(VEX_LOG_ERROR, "out of memory, job left to rescue", "job_id", j->id, NULL);
+	} else {
+		memcpy(op->job_id, j->id, sizeof(op->job_id));
+		op->slot = idx;
+		op->attempts = j->attempts;
+		op->stopped = VEX_STOP_SHUTDOWN;
+		op->w.op = VEX_JW_REQUEUE;
+		op->w.id = op->job_id;
+		op->w.lease_owner = p->workers[idx].lease_owner;
+		op->w.refund_attempt = 1;
+		vex_pool_op_push(p, op);
+	}
+	vex_job_free(j);
+}
+
 /* After the commit: hand the claimed jobs to their slots, settle the ops. */
 static void hand_out(struct writer *wr, size_t nclaimed)
 {
@@ -194,6 +217,11 @@ static void hand_out(struct writer *wr, size_t nclaimed)
 		struct slot *s = &p->slots[wr->owner_slot[i]];
 		struct vex_job *j = wr->claimed[i];
 
+		if (!s->ready) {
+			/* its worker left meanwhile (the pool drains): give the job back */
+			give_back(wr, wr->owner_slot[i], j);
+			continue;
+		}
 		memcpy(s->job_id, j->id, sizeof(s->job_id));
 		s->attempts = j->attempts;
 		s->claimed_mono_us = now;
