@@ -675,13 +675,9 @@ int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char 
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
 	size_t klen, vlen = 0;
-	int rc;
+	int rc = c && json ? 0 : VEX_EINVAL;
 
-	if (!c || !json)
-		return VEX_EINVAL;
-	if (!c->mc)
-		return 0;
-	if ((rc = job_key(job_id, key, &klen)) != 0 || (rc = cache_usable(c)) != 0 ||
+	if (rc || !c->mc || (rc = job_key(job_id, key, &klen)) != 0 || (rc = cache_usable(c)) != 0 ||
 	    (rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
 		return rc;
 	mrc = memcached_set(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
@@ -689,7 +685,6 @@ int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char 
 		return 0;
 	if (!rc_is_logical(mrc))
 		return io_failed(c);
-	/* Too big for an item: drop the old copy so readers fall back to the store, never see it stale. */
-	memcached_delete(c->mc, key, klen, 0);
+	memcached_delete(c->mc, key, klen, 0); /* too big: readers fall back to the store */
 	return VEX_ETOOBIG;
 }

@@ -109,11 +109,38 @@ static void test_newest_only(void **state)
 	vex_cache_free(c);
 }
 
+/* A final copy too big for an item removes the cached one: readers fall back to the store. */
+static void test_final_too_big(void **state)
+{
+	struct vex_cache *c = open_cache();
+	struct vex_jobcache_item it;
+	struct vex_job *j;
+	char a[VEX_UUID_LEN + 1], *big;
+	size_t n = 2u << 20;
+
+	(void)state;
+	vex_uuid7(a);
+	put_rev(c, a, 2, "running");
+	j = job_at(a, 3, VEX_JOB_COMPLETED);
+	big = malloc(n + 3);
+	assert_non_null(big);
+	memset(big, 'b', n + 2);
+	big[0] = big[n + 1] = '"';
+	big[n + 2] = '\0';
+	j->result_json = big;
+	assert_int_equal(vex_jobcache_render(j, &it), 0);
+	vex_job_free(j);
+	vex_jobcache_put_items(c, &it, 1);
+	expect_miss(c, a);
+	vex_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_final_and_cas),
 		cmocka_unit_test(test_newest_only),
+		cmocka_unit_test(test_final_too_big),
 	};
 
 	vex_log_init("test_jobcache_items", VEX_LOG_ERROR);
