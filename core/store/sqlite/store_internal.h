@@ -22,6 +22,7 @@ struct vex_store {
 	sqlite3 *db;
 	struct vex_wlock *wlock; /* NULL when the lock file could not be made (writes then rely on busy_timeout) */
 	int busy_timeout_ms;
+	int synchronous;         /* as opened: 0 off, 1 normal, 2 full */
 	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
 	size_t nslots;
 };
