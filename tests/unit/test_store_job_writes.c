@@ -33,12 +33,9 @@ static void test_claim_batch_fair_order(void **state)
 	size_t n = 0, i;
 
 	(void)state;
-	for (i = 0; i < 5; i++)
-		add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
-	for (i = 0; i < 5; i++)
-		add_job("bob", VEX_PLAN_ENTERPRISE, 0, NULL);
-	for (i = 0; i < 2; i++)
-		add_job("carol", VEX_PLAN_ENTERPRISE, 0, NULL);
+	add_jobs("alice", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("bob", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("carol", VEX_PLAN_ENTERPRISE, 2);
 	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
 	assert_int_equal(n, 8);
 	for (i = 0; i < n; i++) {
@@ -60,13 +57,11 @@ static void test_claim_batch_fair_order(void **state)
 static void test_claim_batch_plan_limits(void **state)
 {
 	struct vex_job *jobs[8] = { NULL };
-	size_t n = 0, i;
+	size_t n = 0;
 
 	(void)state;
-	for (i = 0; i < 10; i++)
-		add_job("alice", VEX_PLAN_FREE, 0, NULL);
-	for (i = 0; i < 10; i++)
-		add_job("bob", VEX_PLAN_STANDARD, 0, NULL);
+	add_jobs("alice", VEX_PLAN_FREE, 10);
+	add_jobs("bob", VEX_PLAN_STANDARD, 10);
 	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
 	assert_int_equal(n, 3); /* alice 1 (free), bob 2 (standard): fewer than the free slots */
 	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
