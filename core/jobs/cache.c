@@ -695,3 +695,22 @@ int vex_cache_job_replace(struct vex_cache *c, const char *job_id, const struct 
 		return VEX_ECONFLICT;
 	return rc_is_logical(mrc) ? VEX_ETOOBIG : io_failed(c);
 }
+
+int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen, vlen = 0;
+	int rc = c && json ? 0 : VEX_EINVAL;
+
+	if (rc || !c->mc || (rc = job_key(job_id, key, &klen)) != 0 || (rc = cache_usable(c)) != 0 ||
+	    (rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
+		return rc;
+	mrc = memcached_set(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
+		return 0;
+	if (!rc_is_logical(mrc))
+		return io_failed(c);
+	memcached_delete(c->mc, key, klen, 0); /* too big: readers fall back to the store */
+	return VEX_ETOOBIG;
+}

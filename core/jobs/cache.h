@@ -49,6 +49,14 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 			  int ttl_s);
 
 /*
+ * Store the final copy of a job in a terminal state (completed, failed, timeout, canceled) with one
+ * set, no gets: a terminal job never changes again and the write that ended it carries its highest
+ * rev, so no copy can be newer and the CAS rule holds without the compare. Only for terminal jobs.
+ * Returns as vex_cache_job_put_ttl (VEX_ETOOBIG: the old copy was removed).
+ */
+int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s);
+
+/*
  * Get the cached JSON (the value without its MAC header); caller frees *ret. 0, VEX_ENOTFOUND
  * (miss, disabled, or a value that fails authentication: logged at warn, at most once per
  * VEX_CACHE_WARN_S per handle, and counted), VEX_EIO.

@@ -165,3 +165,49 @@ void vex_jobcache_view_release(struct vex_jobcache_view *v)
 	free(v->item.body);
 	memset(v, 0, sizeof(*v));
 }
+
+int vex_jobcache_render(const struct vex_job *j, struct vex_jobcache_item *ret)
+{
+	json_t *v = vex_job_to_json(j);
+	char *text = v ? vex_json_dump(v) : NULL;
+
+	json_decref(v);
+	if (!text)
+		return VEX_ENOMEM;
+	memcpy(ret->id, j->id, sizeof(ret->id));
+	ret->rev = j->rev;
+	ret->final = vex_job_status_terminal(j->status);
+	ret->ttl_s = ret->final ? JOB_TTL_DONE_S : JOB_TTL_LIVE_S;
+	ret->json = text;
+	ret->len = strlen(text);
+	return 0;
+}
+
+/* 1 when a later item of "items" holds a newer copy of the same job as item "i". */
+static int superseded(const struct vex_jobcache_item *items, size_t n, size_t i)
+{
+	for (size_t k = i + 1; k < n; k++)
+		if (items[k].rev >= items[i].rev && strcmp(items[k].id, items[i].id) == 0)
+			return 1;
+	return 0;
+}
+
+void vex_jobcache_put_items(struct vex_cache *c, struct vex_jobcache_item *items, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (c && items[i].json && !superseded(items, n, i)) {
+			rc = items[i].final ? vex_cache_job_put_final(c, items[i].id, items[i].json, items[i].len,
+								      items[i].ttl_s)
+					    : vex_cache_job_put_ttl(c, items[i].id, items[i].json, items[i].len,
+								    items[i].rev, items[i].ttl_s);
+			if (rc)
+				vex_log(VEX_LOG_DEBUG, "cache put failed", "job_id", items[i].id, "error",
+					vex_strerror(rc), NULL);
+		}
+		free(items[i].json);
+		items[i].json = NULL;
+	}
+}

@@ -142,47 +142,8 @@ int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, in
 int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner, int force_running,
 			 int64_t now_us, struct vex_job **ret);
 
-/*
- * Runner side. One BEGIN IMMEDIATE transaction: pick the next job fairly across owners
- * (docs/runner.md): among owners with queued work and fewer running jobs than
- * plan_limits[plan of their best job] (NULL: no limits), the one with the fewest running jobs,
- * then the highest priority and oldest best job; that owner's best job (highest priority, oldest
- * first). Set it running, attempts + 1, started_at = now (first claim only), lease_owner =
- * runner_id, lease_expires_at = now + lease_us. VEX_ENOTFOUND when nothing is claimable.
- */
-int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret);
-
-/* Extend the lease of a running job this runner holds. *ret_cancel receives cancel_requested.
- * VEX_ECONFLICT when the lease is no longer ours (rescued, finished, canceled). */
-int vex_store_job_renew(struct vex_store *s, const char *id, const char *runner_id, int64_t now_us,
-			int64_t lease_us, int *ret_cancel);
-
-/* Record progress of a running job this runner holds (bumps rev). VEX_ECONFLICT as above. */
-int vex_store_job_progress(struct vex_store *s, const char *id, const char *runner_id,
-			   const struct vex_progress *p, int64_t now_us, struct vex_job **ret);
-
-/*
- * Finish a running job this runner holds: status (completed | failed | timeout | canceled),
- * and from "outcome": result_json, error_code/message/details_json, tokens_in/out, final_model,
- * steps, browser_steps, browser_seconds, progress. completed_at = now, lease cleared, rev + 1.
- * VEX_ECONFLICT when the lease is not ours. *ret (when not NULL) receives the stored job.
- */
-int vex_store_job_finish(struct vex_store *s, const char *id, const char *runner_id,
-			 enum vex_job_status status, const struct vex_job *outcome, int64_t now_us,
-			 struct vex_job **ret);
-
-/* Give a running job back to the queue (runner shutdown): status queued, lease cleared, and
- * attempts - 1 when "refund_attempt". VEX_ECONFLICT when the lease is not ours. */
-int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runner_id, int refund_attempt,
-			  int64_t now_us, struct vex_job **ret);
-
-/*
- * Rescue running jobs whose lease expired before "now_us": back to queued when attempts <
- * max_attempts, else failed with error LEASE_EXPIRED. The changed jobs are returned (for the
- * cache) in *ret; caller releases.
- */
-int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret);
+/* The runner's side of the jobs (claims, leases, progress, finishes, rescue): core/store/store_runner.h,
+ * included at the end of this file. */
 
 /* ---- api keys (store_keys.c) ---- */
 
@@ -674,5 +635,7 @@ typedef int (*vex_tool_filter)(const struct vex_tool_row *r, const void *arg);
  * name (the caller names them). The caller releases *ret on 0 and on VEX_ECONFLICT. */
 int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filter keep, const void *arg,
 			   struct vex_tool_rows *ret);
+
+#include "core/store/store_runner.h"
 
 #endif

@@ -53,6 +53,13 @@ static inline void add_job(const char *owner, enum vex_plan plan, int priority, 
 	vex_job_free(j);
 }
 
+/* Queue "n" equal tool jobs of "owner". */
+static inline void add_jobs(const char *owner, enum vex_plan plan, int n)
+{
+	for (int i = 0; i < n; i++)
+		add_job(owner, plan, 0, NULL);
+}
+
 static inline int64_t count(const char *owner, int status)
 {
 	struct vex_job_filter f;

@@ -393,12 +393,9 @@ static void test_fair_round_robin(void **state)
 
 	(void)state;
 	/* every job of alice is older than bob's and carol's: claims still take turns */
-	for (i = 0; i < 5; i++)
-		add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
-	for (i = 0; i < 5; i++)
-		add_job("bob", VEX_PLAN_ENTERPRISE, 0, NULL);
-	for (i = 0; i < 2; i++)
-		add_job("carol", VEX_PLAN_ENTERPRISE, 0, NULL);
+	add_jobs("alice", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("bob", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("carol", VEX_PLAN_ENTERPRISE, 2);
 	for (i = 0; i < 12; i++)
 		order[i] = claim_owner("r");
 	assert_string_equal(order, "abcabcababab");

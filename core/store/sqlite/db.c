@@ -569,6 +569,7 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 	rc = sqlite3_exec(s->db, sync_sql[synchronous], NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
+	s->synchronous = synchronous;
 	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;

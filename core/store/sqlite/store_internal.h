@@ -22,6 +22,7 @@ struct vex_store {
 	sqlite3 *db;
 	struct vex_wlock *wlock; /* NULL when the lock file could not be made (writes then rely on busy_timeout) */
 	int busy_timeout_ms;
+	int synchronous;         /* as opened: 0 off, 1 normal, 2 full */
 	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
 	size_t nslots;
 };
@@ -149,6 +150,30 @@ int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);
 /* Bind by name (":owner"); a name absent from the statement is skipped. */
 int vex_bind_text_named(sqlite3_stmt *st, const char *name, const char *v);
 int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
+
+/* The columns of a job row, in the order the job reader (vex_store_job_rows) takes them, and that
+ * reader: one struct vex_job * per row (store_jobs.c). */
+#define JOB_COLS                                                                                         \
+	"id, owner, plan, kind, agent_id, tool, input_json, status, attempts, max_attempts, priority,"      \
+	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
+	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
+	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
+	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash"
+extern const struct vex_rows vex_store_job_rows;
+
+/*
+ * Give a running job back: queued when "left" (an SQL expression) holds, else failed with
+ * LEASE_EXPIRED. A job whose cancel was requested is not given back: it ends canceled.
+ * Shared by requeue (left = 1) and rescue (left = attempts < max_attempts); binds ?2 = now.
+ */
+#define GIVE_BACK_SET(left)                                                                                  \
+	" status = CASE WHEN cancel_requested THEN 'canceled' WHEN " left " THEN 'queued' ELSE 'failed' END,"  \
+	" completed_at = CASE WHEN cancel_requested OR NOT " left " THEN ?2 ELSE NULL END,"                    \
+	" error_code = CASE WHEN cancel_requested THEN 'CANCELED' WHEN " left " THEN error_code"               \
+	" ELSE 'LEASE_EXPIRED' END,"                                                                           \
+	" error_message = CASE WHEN cancel_requested THEN 'canceled while running' WHEN " left                 \
+	" THEN error_message ELSE 'the runner stopped renewing its lease and no attempts are left' END,"       \
+	" lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2, rev = rev + 1"
 
 /* Webhook delivery rows (store_deliveries.c, store_delivery_claims.c): the columns of a delivery
  * "d", and their reader into the zeroed struct vex_delivery "item" (a vex_rows reader). 0 or VEX_ENOMEM. */

@@ -10,12 +10,7 @@
 #include "core/store/sqlite/store_internal.h"
 #include "core/base/timeutil.h"
 
-#define JOB_COLS                                                                                         \
-	"id, owner, plan, kind, agent_id, tool, input_json, status, attempts, max_attempts, priority,"      \
-	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
-	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
-	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
-	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash"
+/* JOB_COLS: store_internal.h */
 
 
 /* Build a job from the current row (columns in JOB_COLS order). */
@@ -363,6 +358,7 @@ static void job_row_free(void *item)
 }
 
 static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
+const struct vex_rows vex_store_job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
 
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {

@@ -1,0 +1,174 @@
+/* test_store_job_writes.c - the runner's group commit: batched fair claims, finishes, requeues and progress in one transaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "core/base/err.h"
+#include "core/base/log.h"
+#include "core/base/timeutil.h"
+#include "core/store/store.h"
+#include "tests/unit/store_jobs_fixture.h"
+
+static const char *const slots[8] = { "r/w0", "r/w1", "r/w2", "r/w3", "r/w4", "r/w5", "r/w6", "r/w7" };
+
+static void free_jobs(struct vex_job **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		vex_job_free(jobs[i]);
+}
+
+/* One batch takes the same jobs, in the same fair order, as claims one by one would. */
+static void test_claim_batch_fair_order(void **state)
+{
+	struct vex_job *jobs[8] = { NULL };
+	char order[9] = "";
+	size_t n = 0, i;
+
+	(void)state;
+	add_jobs("alice", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("bob", VEX_PLAN_ENTERPRISE, 5);
+	add_jobs("carol", VEX_PLAN_ENTERPRISE, 2);
+	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
+	assert_int_equal(n, 8);
+	for (i = 0; i < n; i++) {
+		order[i] = jobs[i]->owner[0];
+		/* each job is running under the lease owner of the slot it was claimed for */
+		assert_int_equal(jobs[i]->status, VEX_JOB_RUNNING);
+		assert_string_equal(jobs[i]->lease_owner, slots[i]);
+		assert_int_equal(jobs[i]->attempts, 1);
+		assert_true(jobs[i]->rev == 2);
+		assert_true(jobs[i]->lease_expires_at == clock_us + LEASE_US);
+	}
+	assert_string_equal(order, "abcabcab");
+	assert_true(count("alice", VEX_JOB_RUNNING) == 3);
+	assert_true(count("carol", VEX_JOB_QUEUED) == 0);
+	free_jobs(jobs, n);
+}
+
+/* Plan limits hold inside one batch: a free owner gets one slot however many are free. */
+static void test_claim_batch_plan_limits(void **state)
+{
+	struct vex_job *jobs[8] = { NULL };
+	size_t n = 0;
+
+	(void)state;
+	add_jobs("alice", VEX_PLAN_FREE, 10);
+	add_jobs("bob", VEX_PLAN_STANDARD, 10);
+	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
+	assert_int_equal(n, 3); /* alice 1 (free), bob 2 (standard): fewer than the free slots */
+	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
+	assert_true(count("bob", VEX_JOB_RUNNING) == 2);
+	free_jobs(jobs, n);
+	/* nothing claimable: 0 claimed is no error */
+	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 0, clock_us, LEASE_US, limits, jobs, &n), VEX_EINVAL);
+}
+
+/* Finishes in the same transaction come first: a freed plan slot is claimed again at once. */
+static void test_write_batch_finish_then_claim(void **state)
+{
+	struct vex_job *held = NULL, *jobs[2] = { NULL }, *out = vex_job_new(), *got = NULL;
+	struct vex_job_write w[2] = { 0 };
+	struct vex_claim_batch claim = { slots, 2, LEASE_US, limits, jobs, 0 };
+
+	(void)state;
+	assert_non_null(out);
+	out->result_json = strdup("{\"ok\":true}");
+	add_job("alice", VEX_PLAN_FREE, 0, NULL);
+	add_job("alice", VEX_PLAN_FREE, 0, NULL);
+	assert_int_equal(vex_store_job_claim(store, "r/w0", clock_us, LEASE_US, limits, &held), 0);
+	w[0] = (struct vex_job_write){ .op = VEX_JW_FINISH, .id = held->id, .lease_owner = "r/w0",
+				       .status = VEX_JOB_COMPLETED, .outcome = out };
+	/* a write under a lease that is not ours changes nothing and says so */
+	w[1] = (struct vex_job_write){ .op = VEX_JW_FINISH, .id = held->id, .lease_owner = "r/w9",
+				       .status = VEX_JOB_FAILED };
+	assert_int_equal(vex_store_jobs_write_batch(store, w, 2, &claim, clock_us + 5), 0);
+	assert_int_equal(w[0].rc, 0);
+	assert_non_null(w[0].job);
+	assert_int_equal(w[0].job->status, VEX_JOB_COMPLETED);
+	assert_string_equal(w[0].job->result_json, "{\"ok\":true}");
+	assert_null(w[0].job->lease_owner);
+	assert_true(w[0].job->completed_at == clock_us + 5);
+	assert_int_equal(w[1].rc, VEX_ECONFLICT);
+	assert_null(w[1].job);
+	/* alice's free plan allows one running job: the finish freed it for her second */
+	assert_int_equal(claim.n, 1);
+	assert_string_equal(jobs[0]->lease_owner, "r/w0");
+	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
+	assert_true(count("alice", VEX_JOB_COMPLETED) == 1);
+	/* what was returned is what is stored */
+	assert_int_equal(vex_store_job_get(store, held->id, NULL, &got), 0);
+	assert_true(got->rev == w[0].job->rev);
+	assert_int_equal(got->status, VEX_JOB_COMPLETED);
+	vex_job_free(got);
+	vex_job_free(w[0].job);
+	vex_job_free(jobs[0]);
+	vex_job_free(held);
+	vex_job_free(out);
+}
+
+/* Progress and requeue ride in a batch too; a malformed write is refused alone. */
+static void test_write_batch_progress_requeue(void **state)
+{
+	struct vex_job *a = NULL, *b = NULL;
+	struct vex_progress pr = { 0 };
+	struct vex_job_write w[3] = { 0 };
+	struct vex_job_event_list ev = { 0 };
+
+	(void)state;
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	assert_int_equal(vex_store_job_claim(store, "r/w0", clock_us, LEASE_US, limits, &a), 0);
+	assert_int_equal(vex_store_job_claim(store, "r/w1", clock_us, LEASE_US, limits, &b), 0);
+	pr.current_step = "half";
+	pr.total_steps = 2;
+	pr.percentage = 50;
+	w[0] = (struct vex_job_write){ .op = VEX_JW_PROGRESS, .id = a->id, .lease_owner = "r/w0", .progress = &pr };
+	w[1] = (struct vex_job_write){ .op = VEX_JW_REQUEUE, .id = b->id, .lease_owner = "r/w1", .refund_attempt = 1 };
+	w[2] = (struct vex_job_write){ .op = VEX_JW_FINISH, .id = a->id, .lease_owner = "r/w0",
+				       .status = VEX_JOB_RUNNING }; /* not a terminal status */
+	assert_int_equal(vex_store_jobs_write_batch(store, w, 3, NULL, clock_us + 7), 0);
+	assert_int_equal(w[0].rc, 0);
+	assert_string_equal(w[0].job->progress.current_step, "half");
+	assert_int_equal(w[0].job->status, VEX_JOB_RUNNING);
+	assert_true(w[0].job->rev == a->rev + 1);
+	assert_int_equal(w[1].rc, 0);
+	assert_int_equal(w[1].job->status, VEX_JOB_QUEUED);
+	assert_int_equal(w[1].job->attempts, 0);
+	assert_int_equal(w[2].rc, VEX_EINVAL);
+	/* each change left its event row, as one at a time would */
+	assert_int_equal(vex_store_job_events_of(store, a->id, a->rev, 10, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.items[0].type, VEX_EV_PROGRESS);
+	vex_job_event_list_release(&ev);
+	assert_int_equal(vex_store_job_events_of(store, b->id, b->rev, 10, &ev), 0);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.items[0].type, VEX_EV_REQUEUED);
+	vex_job_event_list_release(&ev);
+	vex_job_free(w[0].job);
+	vex_job_free(w[1].job);
+	vex_job_free(a);
+	vex_job_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_claim_batch_fair_order, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_batch_plan_limits, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_write_batch_finish_then_claim, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_write_batch_progress_requeue, store_setup, store_teardown),
+	};
+
+	vex_log_init("test_store_job_writes", VEX_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
