@@ -86,8 +86,22 @@ int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
 	return 0;
 }
 
+/*
+ * A bind that could not copy its value (SQLITE_NOMEM) leaves the parameter NULL, and a statement
+ * stepped that way does something else than asked: an UPDATE of "id = NULL" changes no row and
+ * reports success, an INSERT stores the job without its Idempotency-Key. vex_bind_text marks this
+ * thread's statement in use as unfit; vex_store_step refuses it; vex_store_done forgets the mark.
+ */
+static _Thread_local int bind_failed;
+
+int vex_store_step(sqlite3_stmt *st)
+{
+	return bind_failed ? SQLITE_NOMEM : sqlite3_step(st);
+}
+
 void vex_store_done(sqlite3_stmt *st)
 {
+	bind_failed = 0;
 	if (!st)
 		return;
 	sqlite3_reset(st);
@@ -99,7 +113,7 @@ int vex_store_exec_stmt(sqlite3_stmt *st)
 	int rc;
 
 	do {
-		rc = sqlite3_step(st);
+		rc = vex_store_step(st);
 	} while (rc == SQLITE_ROW);
 	vex_store_done(st);
 	return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
@@ -107,7 +121,7 @@ int vex_store_exec_stmt(sqlite3_stmt *st)
 
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret)
 {
-	int rc = sqlite3_step(st);
+	int rc = vex_store_step(st);
 
 	if (rc == SQLITE_ROW) {
 		*ret = sqlite3_column_int64(st, 0);
@@ -165,7 +179,11 @@ int vex_bind_text(sqlite3_stmt *st, int idx, const char *v)
 {
 	if (!v)
 		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT);
+
+	if (rc != SQLITE_OK)
+		bind_failed = 1;
+	return rc;
 }
 
 int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us)

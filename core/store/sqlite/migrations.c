@@ -262,6 +262,22 @@ const char *const vex_store_migrations[] = {
 	 * body), so the same key sent with another request is refused instead of answered with the
 	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
 	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
+
+	/* 8: each owner's number of queued jobs (store_caps.c), kept by triggers on every insert,
+	 * status change and delete of a job and filled here from the jobs already queued, so that the
+	 * queued-job cap is one point read in the insert's transaction however long the queue. */
+	"CREATE TABLE owner_queued (owner TEXT PRIMARY KEY NOT NULL, n INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO owner_queued(owner, n) SELECT owner, COUNT(*) FROM jobs WHERE status = 'queued' GROUP BY owner;"
+	"CREATE TRIGGER owner_queued_insert AFTER INSERT ON jobs WHEN NEW.status = 'queued' BEGIN"
+	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER owner_queued_enter AFTER UPDATE OF status ON jobs"
+	" WHEN OLD.status <> 'queued' AND NEW.status = 'queued' BEGIN"
+	" INSERT INTO owner_queued(owner, n) VALUES (NEW.owner, 1) ON CONFLICT(owner) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER owner_queued_leave AFTER UPDATE OF status ON jobs"
+	" WHEN OLD.status = 'queued' AND NEW.status <> 'queued' BEGIN"
+	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;"
+	"CREATE TRIGGER owner_queued_delete AFTER DELETE ON jobs WHEN OLD.status = 'queued' BEGIN"
+	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

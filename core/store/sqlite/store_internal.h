@@ -55,6 +55,10 @@ int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret);
 /* Reset and clear the bindings of a statement from vex_store_stmt (NULL accepted). */
 void vex_store_done(sqlite3_stmt *st);
 
+/* sqlite3_step, or SQLITE_NOMEM without stepping when a vex_bind_text of this thread's statement
+ * failed since its last vex_store_done (the parameter would be NULL: db.c says why). */
+int vex_store_step(sqlite3_stmt *st);
+
 /* BEGIN IMMEDIATE (VEX_EBUSY after busy_timeout), COMMIT, ROLLBACK (ignores "no transaction"). */
 int vex_store_begin(struct vex_store *s);
 int vex_store_commit(struct vex_store *s);
