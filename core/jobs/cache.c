@@ -669,3 +669,31 @@ int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int tt
 		return VEX_ECONFLICT;
 	return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
 }
+
+/* NOREPLY makes it the binary protocol's ADDQ, answered only when it fails (the key exists), and
+ * libmemcached skips such an answer when it reads the next one. A reader first misses, refills. */
+int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen, vlen = 0;
+	int rc;
+
+	if (!c || !json)
+		return VEX_EINVAL;
+	if (!c->mc)
+		return 0;
+	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return rc;
+	if ((rc = cache_usable(c)) != 0)
+		return rc;
+	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
+		return rc;
+	if (memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) != MEMCACHED_SUCCESS)
+		return VEX_ERROR;
+	mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED || rc_is_logical(mrc))
+		return 0;
+	return io_failed(c);
+}
