@@ -380,10 +380,11 @@ static int client_read(struct client *c)
 	ssize_t n;
 
 	for (;;) {
+		size_t room;
+
 		if (c->in.cap - c->in.len < READ_ROOM + 1 && vex_buf_reserve(&c->in, READ_ROOM) < 0)
 			return VEX_EIO;
-		size_t room = c->in.cap - c->in.len - 1;
-
+		room = c->in.cap - c->in.len - 1;
 		n = recv(c->fd, c->in.p + c->in.len, room, 0);
 		if (n > 0) {
 			vex_buf_wrote(&c->in, (size_t)n);

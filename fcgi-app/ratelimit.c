@@ -68,25 +68,27 @@ int vex_ratelimit_lanes_new(struct vex_ratelanes **ret)
 {
 	struct vex_ratelanes *l;
 	pthread_mutexattr_t a;
-	int i, rc = 0;
+	int i, rc = VEX_ERROR;
 
 	l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (l == MAP_FAILED)
 		return VEX_ENOMEM;
-	if (pthread_mutexattr_init(&a)) {
-		munmap(l, sizeof(*l));
-		return VEX_ERROR;
+	if (pthread_mutexattr_init(&a))
+		goto out;
+	if (pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == 0 &&
+	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) == 0) {
+		for (i = 0; i < VEX_RATE_LANES && pthread_mutex_init(&l->mu[i], &a) == 0; i++)
+			;
+		if (i == VEX_RATE_LANES)
+			rc = 0;
 	}
-	rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) || pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	for (i = 0; rc == 0 && i < VEX_RATE_LANES; i++)
-		rc = pthread_mutex_init(&l->mu[i], &a);
 	pthread_mutexattr_destroy(&a);
-	if (rc) {
+out:
+	if (rc == 0)
+		*ret = l;
+	else
 		munmap(l, sizeof(*l));
-		return VEX_ERROR;
-	}
-	*ret = l;
-	return 0;
+	return rc;
 }
 
 void vex_ratelimit_lanes_free(struct vex_ratelanes *l)
