@@ -438,24 +438,32 @@ int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json,
 	return vex_cache_job_put_ttl(c, job_id, json, len, rev, CACHE_TTL_S);
 }
 
-int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
-			  int ttl_s)
+/* The key of "job_id" and the sealed value in c->val: 0, 1 when the cache is disabled (nothing to
+ * write), or an error. */
+static int job_sealed(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s,
+		      char key[CACHE_ID_MAX + 16], size_t *klen, size_t *vlen)
 {
-	char key[CACHE_ID_MAX + 16];
-	memcached_return_t mrc;
-	size_t klen, vlen = 0;
 	int rc;
 
 	if (!c || !json)
 		return VEX_EINVAL;
 	if (!c->mc)
-		return 0;
-	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return 1;
+	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = cache_usable(c)) != 0)
 		return rc;
-	if ((rc = cache_usable(c)) != 0)
-		return rc;
-	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
-		return rc;
+	return seal_value(c, key, *klen, json, len, ttl_s, vlen);
+}
+
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen = 0, vlen = 0;
+	int rc = job_sealed(c, job_id, json, len, ttl_s, key, &klen, &vlen);
+
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	json = c->val.p;
 	len = vlen;
 	/* A new job (rev 1) is normally absent: one add, one round trip, instead of gets then add. */
@@ -674,23 +682,14 @@ int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int tt
  * libmemcached skips such an answer when it reads the next one. A reader first misses, refills. */
 int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
 {
+	size_t klen = 0, vlen = 0;
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
-	size_t klen, vlen = 0;
 	int rc;
 
-	if (!c || !json)
-		return VEX_EINVAL;
-	if (!c->mc)
-		return 0;
-	if ((rc = job_key(job_id, key, &klen)) != 0)
-		return rc;
-	if ((rc = cache_usable(c)) != 0)
-		return rc;
-	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
-		return rc;
-	if (memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) != MEMCACHED_SUCCESS)
-		return VEX_ERROR;
+	rc = job_sealed(c, job_id, json, len, ttl_s, key, &klen, &vlen);
+	if (rc != 0 || memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) != MEMCACHED_SUCCESS)
+		return rc > 0 ? 0 : rc < 0 ? rc : VEX_ERROR; /* 1: disabled, nothing to write */
 	mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
 	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED || rc_is_logical(mrc))
