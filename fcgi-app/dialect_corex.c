@@ -321,27 +321,32 @@ static void job_not_found(struct vex_ctx *c)
 	corex_error(c, 404, "JOB_NOT_FOUND", msg, NULL);
 }
 
-static void jobs_get(struct vex_ctx *c)
+/* A queued job's body shows its place in the queue, read now: only the other states' bodies are kept. */
+static int render_job(struct vex_ctx *c, struct vex_job **jp, json_t **ret, int *ret_keep)
 {
-	struct vex_job *j = NULL, *fresh = NULL;
+	struct vex_job *j = *jp, *fresh = NULL;
 	int64_t pos = 0;
 	int rc;
 
-	if (vex_lookup_job(c, job_not_found, &j) != 0)
-		return;
+	*ret_keep = j->status != VEX_JOB_QUEUED;
 	if (j->status == VEX_JOB_QUEUED) {
 		rc = vex_store_job_queue_position(c->env->store, j->id, &pos);
 		/* Claimed or canceled since the cached copy was written: show the stored state. */
 		if (rc == VEX_ESTATE && vex_store_job_get(c->env->store, j->id, NULL, &fresh) == 0) {
 			vex_job_free(j);
-			j = fresh;
+			*jp = j = fresh;
 		} else if (rc && rc != VEX_ESTATE) {
 			vex_log(VEX_LOG_WARN, "queue position unavailable", "job_id", j->id, "error", vex_strerror(rc),
 				NULL);
 		}
 	}
-	vex_http_json(c->resp, 200, vex_jobview_corex(j, pos));
-	vex_job_free(j);
+	*ret = vex_jobview_corex(j, pos);
+	return *ret ? 0 : VEX_ENOMEM;
+}
+
+static void jobs_get(struct vex_ctx *c)
+{
+	vex_lookup_job_view(c, job_not_found, 'c', render_job);
 }
 
 static void jobs_cancel(struct vex_ctx *c)

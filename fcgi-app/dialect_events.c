@@ -513,23 +513,27 @@ static void events_list(struct vex_ctx *c)
 	events_page(c, agent);
 }
 
+static void event_not_found(struct vex_ctx *c)
+{
+	vex_ctx_fail(c, VEX_ENOTFOUND, "event not found");
+}
+
+static int render_event(struct vex_ctx *c, struct vex_job **j, json_t **ret, int *ret_keep)
+{
+	json_t *e;
+
+	(void)c;
+	if ((*j)->kind != VEX_JOB_AGENT)
+		return VEX_ENOTFOUND; /* tool jobs are not events */
+	e = vex_jobview_events(*j);
+	*ret = e ? json_pack("{s:o}", "data", e) : NULL;
+	*ret_keep = 1;
+	return *ret ? 0 : VEX_ENOMEM;
+}
+
 static void events_get(struct vex_ctx *c)
 {
-	struct vex_job *j = NULL;
-	int rc;
-
-	if (!vex_uuid_valid(c->params[0])) {
-		vex_ctx_fail(c, VEX_ENOTFOUND, "event not found");
-		return;
-	}
-	rc = vex_jobsvc_get(c->env, &c->who, c->params[0], &j);
-	if (rc == 0 && j->kind != VEX_JOB_AGENT)
-		rc = VEX_ENOTFOUND; /* tool jobs are not events */
-	if (rc)
-		vex_ctx_fail(c, rc, "event not found");
-	else
-		data_json(c, 200, vex_jobview_events(j));
-	vex_job_free(j);
+	vex_lookup_job_view(c, event_not_found, 'e', render_event);
 }
 
 /* The fields of each write body (docs/api-events.md); anything else is refused. */

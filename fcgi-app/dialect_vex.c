@@ -357,14 +357,17 @@ out:
 
 /* ---- jobs ---- */
 
+static int render_job(struct vex_ctx *c, struct vex_job **j, json_t **ret, int *ret_keep)
+{
+	(void)c;
+	*ret = vex_jobview_vex(*j);
+	*ret_keep = 1;
+	return *ret ? 0 : VEX_ENOMEM;
+}
+
 static void jobs_get(struct vex_ctx *c)
 {
-	struct vex_job *j = NULL;
-
-	if (vex_lookup_job(c, NULL, &j) != 0)
-		return;
-	vex_http_json(c->resp, 200, vex_jobview_vex(j));
-	vex_job_free(j);
+	vex_lookup_job_view(c, NULL, 'v', render_job);
 }
 
 static void jobs_list(struct vex_ctx *c)

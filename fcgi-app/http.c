@@ -343,6 +343,16 @@ out:
 	return rc;
 }
 
+void vex_http_take(struct vex_http_resp *w, int status, char *body, size_t len)
+{
+	if (!w->body_static)
+		free(w->body);
+	w->status = status;
+	w->body = body;
+	w->body_len = len;
+	w->body_static = 0;
+}
+
 void vex_http_error(struct vex_http_resp *w, const struct vex_http_req *r, int status, const char *code,
 		    const char *message, const char *field)
 {

@@ -107,6 +107,9 @@ void vex_http_header(struct vex_http_resp *w, const char *name, const char *valu
  * (then the response is a bare 500). */
 int vex_http_json(struct vex_http_resp *w, int status, json_t *v);
 
+/* Set status and the body "body" ("len" bytes, malloc'd: the response takes it). */
+void vex_http_take(struct vex_http_resp *w, int status, char *body, size_t len);
+
 /* Set status and a body the caller keeps alive until vex_http_send() (cached constant bodies). */
 void vex_http_static(struct vex_http_resp *w, int status, const char *body, size_t len);
 

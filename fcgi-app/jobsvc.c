@@ -14,34 +14,83 @@
 #include "core/tools/tools.h"
 #include "core/jobs/wake.h"
 
+/* Whether "who" may see a job of "owner" ("len" bytes): admins every job, others their own. */
+static int visible(const struct vex_principal *who, const char *owner, size_t len)
+{
+	return who->role == VEX_ROLE_ADMIN || (strlen(who->sub) == len && memcmp(who->sub, owner, len) == 0);
+}
+
+/* The store's copy for "who", published to the cache. */
+static int from_store(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret)
+{
+	int rc = vex_store_job_get(env->store, id, who->role == VEX_ROLE_ADMIN ? NULL : who->sub, ret);
+
+	if (rc == 0)
+		vex_jobcache_publish(env->cache, *ret);
+	return rc;
+}
+
 int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret)
 {
 	struct vex_job *j = NULL;
-	int admin = who->role == VEX_ROLE_ADMIN;
+
+	if (!id || !*id)
+		return VEX_EINVAL;
+	if (vex_jobcache_get(env->cache, id, &j) != 0)
+		return from_store(env, who, id, ret);
+	/* Owners never change, so the cached owner is as good as the stored one. */
+	if (!visible(who, j->owner, strlen(j->owner))) {
+		vex_job_free(j);
+		return VEX_ENOTFOUND;
+	}
+	*ret = j;
+	return 0;
+}
+
+int vex_jobsvc_get_view(struct vex_env *env, const struct vex_principal *who, const char *id, char tag,
+			struct vex_jobsvc_view *ret)
+{
+	struct vex_jobsvc_view v;
 	int rc;
 
 	if (!id || !*id)
 		return VEX_EINVAL;
-	if (vex_jobcache_get(env->cache, id, &j) == 0) {
-		/* Owners never change, so the cached owner is as good as the stored one. */
-		if (!admin && strcmp(j->owner, who->sub) != 0) {
-			rc = VEX_ENOTFOUND;
+	memset(&v, 0, sizeof(v));
+	if (vex_jobcache_get_view(env->cache, id, tag, &v.cached) == 0) {
+		if (v.cached.body) {
+			rc = visible(who, v.cached.owner, v.cached.owner_len) ? 0 : VEX_ENOTFOUND;
 			goto out;
 		}
-		rc = 0;
-		goto out;
+		if (vex_jobcache_parse(id, v.cached.item.body, v.cached.item.json_len, &v.job) == 0) {
+			rc = visible(who, v.job->owner, strlen(v.job->owner)) ? 0 : VEX_ENOTFOUND;
+			goto out;
+		}
+		vex_jobcache_view_release(&v.cached); /* unusable: the store's copy replaces it */
 	}
-	rc = vex_store_job_get(env->store, id, admin ? NULL : who->sub, &j);
-	if (rc)
-		goto out;
-	vex_jobcache_publish(env->cache, j);
+	rc = from_store(env, who, id, &v.job);
 out:
 	if (rc == 0) {
-		*ret = j;
-		j = NULL;
+		*ret = v;
+		return 0;
 	}
-	vex_job_free(j);
+	vex_jobsvc_view_release(&v);
 	return rc;
+}
+
+void vex_jobsvc_keep_view(struct vex_env *env, const struct vex_jobsvc_view *v, char tag, const char *body,
+			  size_t len)
+{
+	if (v->job && v->cached.item.body)
+		vex_jobcache_keep_view(env->cache, v->job->id, &v->cached, tag, v->job->owner, body, len);
+}
+
+void vex_jobsvc_view_release(struct vex_jobsvc_view *v)
+{
+	if (!v)
+		return;
+	vex_jobcache_view_release(&v->cached);
+	vex_job_free(v->job);
+	v->job = NULL;
 }
 
 /* The job "got" an Idempotency-Key led to must come from the same request as "sent" (Stripe's rule).

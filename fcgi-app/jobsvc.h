@@ -3,7 +3,7 @@
 #define VEX_JOBSVC_H
 
 #include "core/auth/jwt.h"
-#include "core/jobs/cache.h"
+#include "core/jobs/jobcache.h"
 #include "fcgi-app/commitq.h"
 #include "core/base/config.h"
 #include "core/base/json.h"
@@ -39,6 +39,23 @@ struct vex_idem {
  * (and refill the cache). Another owner's job is VEX_ENOTFOUND unless who is admin.
  */
 int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const char *id, struct vex_job **ret);
+
+/*
+ * A job's response body kept in the cache beside it for one dialect (view "tag", core/jobs/jobcache.h): after
+ * vex_jobsvc_get_view, either cached.body is that body (the job unchanged since it was kept, already checked
+ * against "who"), or job is the job read as vex_jobsvc_get reads it, which the caller renders and may keep with
+ * vex_jobsvc_keep_view. Failures as vex_jobsvc_get. Release with vex_jobsvc_view_release.
+ */
+struct vex_jobsvc_view {
+	struct vex_jobcache_view cached;
+	struct vex_job *job;
+};
+int vex_jobsvc_get_view(struct vex_env *env, const struct vex_principal *who, const char *id, char tag,
+			struct vex_jobsvc_view *ret);
+/* Keep "body" as the view "tag" of "v"'s job when its job came from the cache (and has not changed since). */
+void vex_jobsvc_keep_view(struct vex_env *env, const struct vex_jobsvc_view *v, char tag, const char *body,
+			  size_t len);
+void vex_jobsvc_view_release(struct vex_jobsvc_view *v);
 
 /*
  * The request-field rules of a new job (core/base/limits.h), for the service below and for presenters

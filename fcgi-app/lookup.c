@@ -7,6 +7,7 @@
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/store/store.h"
+#include "core/base/json.h"
 #include "fcgi-app/jobsvc.h"
 
 const char *vex_lookup_scope(const struct vex_ctx *c)
@@ -92,6 +93,44 @@ int vex_lookup_job(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), stru
 	else if (rc)
 		vex_ctx_fail(c, rc, "job not found");
 	return rc;
+}
+
+void vex_lookup_job_view(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), char tag,
+			 vex_lookup_render_fn render)
+{
+	struct vex_jobsvc_view v;
+	json_t *body = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = VEX_ENOTFOUND, keep = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (vex_uuid_valid(c->params[0]))
+		rc = vex_jobsvc_get_view(c->env, &c->who, c->params[0], tag, &v);
+	if (rc == 0 && v.cached.body) {
+		/* The kept bytes become the response: moved to the front of the buffer they sit in. */
+		len = v.cached.body_len;
+		text = memmove(v.cached.item.body, v.cached.body, len);
+		text[len] = '\0';
+		v.cached.item.body = NULL;
+	} else if (rc == 0) {
+		rc = render(c, &v.job, &body, &keep);
+		if (rc == 0 && !(text = vex_json_dump(body)))
+			rc = VEX_ENOMEM;
+		if (rc == 0) {
+			len = strlen(text);
+			if (keep)
+				vex_jobsvc_keep_view(c->env, &v, tag, text, len);
+		}
+	}
+	if (rc == 0)
+		vex_http_take(c->resp, 200, text, len);
+	else if (rc == VEX_ENOTFOUND && not_found)
+		not_found(c);
+	else
+		vex_ctx_fail(c, rc, "job not found");
+	json_decref(body);
+	vex_jobsvc_view_release(&v);
 }
 
 void vex_lookup_job_stream_token(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), const char *path_prefix,

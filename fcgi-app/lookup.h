@@ -35,6 +35,21 @@ int vex_lookup_agent_delete(struct vex_ctx *c);
  */
 int vex_lookup_job(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), struct vex_job **ret);
 
+/*
+ * Makes a job's response body: 0 with *ret (a new reference) and *ret_keep, 1 when the body depends on the job alone
+ * and may be kept beside it in the cache (never when "render" replaced *j, or read anything else); or a VEX_E code
+ * (VEX_ENOTFOUND answers as not found).
+ */
+typedef int (*vex_lookup_render_fn)(struct vex_ctx *c, struct vex_job **j, json_t **ret, int *ret_keep);
+
+/*
+ * GET .../jobs/{id} of a dialect: the job as vex_lookup_job finds it, answered 200 with what "render" makes of
+ * it; or, when the job has not changed since a poll of the same dialect kept its body (view "tag", one byte per
+ * dialect: core/jobs/jobcache.h), with those bytes, neither parsed nor rendered again. Failures as vex_lookup_job.
+ */
+void vex_lookup_job_view(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), char tag,
+			 vex_lookup_render_fn render);
+
 /* POST /jobs/{id}/stream_token: the job as vex_lookup_job, then vex_ctx_stream_token. */
 void vex_lookup_job_stream_token(struct vex_ctx *c, void (*not_found)(struct vex_ctx *c), const char *path_prefix,
 				 int unix_times);

@@ -13,6 +13,7 @@
 
 #include "core/base/base64.h"
 #include "core/base/err.h"
+#include "core/base/hash.h"
 #include "core/base/json.h"
 
 #define SHA256_LEN 32
@@ -112,7 +113,7 @@ static int signed_by(const unsigned char *secret, size_t secret_len, const char 
  * (tokens minted before the rotation carry none). 0, or VEX_EAUTH with *why.
  */
 static int check_signature(const struct vex_jwt_keys *k, json_t *hdr, const char *input, size_t len,
-			   const unsigned char sig[SHA256_LEN], int64_t now_s, const char **why)
+			   const unsigned char sig[SHA256_LEN], int64_t now_s, int *by_previous, const char **why)
 {
 	char kid[VEX_JWT_KID_LEN + 1];
 	int previous_open = k->previous && now_s < k->previous_until_s, r;
@@ -134,14 +135,17 @@ static int check_signature(const struct vex_jwt_keys *k, json_t *hdr, const char
 				return VEX_EAUTH;
 			}
 			r = signed_by(k->previous, k->previous_len, input, len, sig);
+			*by_previous = 1;
 		} else {
 			*why = "unknown key id";
 			return VEX_EAUTH;
 		}
 	} else {
 		r = signed_by(k->secret, k->secret_len, input, len, sig);
-		if (r == 0 && previous_open)
+		if (r == 0 && previous_open) {
 			r = signed_by(k->previous, k->previous_len, input, len, sig);
+			*by_previous = 1;
+		}
 	}
 	if (r < 0) {
 		*why = "internal error";
@@ -154,16 +158,29 @@ static int check_signature(const struct vex_jwt_keys *k, json_t *hdr, const char
 	return 0;
 }
 
-/* The verifier proper, on "len" bytes of "token" (no NUL needed at token[len]). */
-static int verify(const struct vex_jwt_keys *k, const char *token, size_t len, int64_t now_s,
-		  struct vex_principal *ret, struct vex_jwt_claims *ret_claims, const char **reason)
+/* The whole seconds of "x" (already rounded), clamped far inside int64. */
+static int64_t whole_s(double x)
 {
+	return x < -1e15 ? (int64_t)-1e15 : x > 1e15 ? (int64_t)1e15 : (int64_t)x;
+}
+
+/*
+ * The verifier proper, on "len" bytes of "token" (no NUL needed at token[len]). On success, *ret_window (may be
+ * NULL) gets the seconds in which every rule that depends on the time holds (exp, nbf, iat's 60 s, the maximum
+ * age, the previous key's deadline): from [0] <= now < [1].
+ */
+static int verify(const struct vex_jwt_keys *k, const char *token, size_t len, int64_t now_s,
+		  struct vex_principal *ret, struct vex_jwt_claims *ret_claims, int64_t ret_window[2],
+		  const char **reason)
+{
+	int64_t from, until;
+	int by_previous = 0;
 	const char *why = "malformed token", *dot1, *dot2, *s;
 	unsigned char sig[SHA256_LEN * 2];
 	json_t *hdr = NULL, *claims = NULL, *v;
 	struct vex_jwt_claims jc;
 	struct vex_principal p;
-	double iat, exp, nbf;
+	double iat, exp, nbf = 0;
 	size_t siglen;
 	int rc = VEX_EAUTH, r;
 
@@ -208,7 +225,7 @@ static int verify(const struct vex_jwt_keys *k, const char *token, size_t len, i
 		why = "invalid signature";
 		goto out;
 	}
-	if (check_signature(k, hdr, token, (size_t)(dot2 - token), sig, now_s, &why) != 0)
+	if (check_signature(k, hdr, token, (size_t)(dot2 - token), sig, now_s, &by_previous, &why) != 0)
 		goto out;
 	why = "malformed token";
 
@@ -299,10 +316,22 @@ static int verify(const struct vex_jwt_keys *k, const char *token, size_t len, i
 		}
 		memcpy(jc.jti, s, json_string_length(v) + 1);
 	}
-	jc.iat = iat < -1e15 ? (int64_t)-1e15 : iat > 1e15 ? (int64_t)1e15 : (int64_t)floor(iat);
+	jc.iat = whole_s(floor(iat));
+	until = whole_s(ceil(exp));
+	if (k->max_age_s > 0 && whole_s(floor(iat + (double)k->max_age_s)) + 1 < until)
+		until = whole_s(floor(iat + (double)k->max_age_s)) + 1;
+	if (by_previous && k->previous_until_s < until)
+		until = k->previous_until_s;
+	from = whole_s(ceil(iat - IAT_FUTURE_S));
+	if (r == 0 && whole_s(ceil(nbf)) > from)
+		from = whole_s(ceil(nbf));
 	*ret = p;
 	if (ret_claims)
 		*ret_claims = jc;
+	if (ret_window) {
+		ret_window[0] = from;
+		ret_window[1] = until;
+	}
 	rc = 0;
 	why = NULL;
 out:
@@ -321,7 +350,7 @@ int vex_jwt_verify_keys(const struct vex_jwt_keys *keys, const char *token, size
 			*reason = "malformed token";
 		return VEX_EAUTH;
 	}
-	return verify(keys, token, len, now_s, ret, ret_claims, reason);
+	return verify(keys, token, len, now_s, ret, ret_claims, NULL, reason);
 }
 
 int vex_jwt_verify(const unsigned char *secret, size_t secret_len, const char *token, int64_t now_s,
@@ -400,6 +429,76 @@ out:
 	return rc;
 }
 
+/*
+ * Each thread's memo of the last tokens it verified on the request path: a poll loop presents the same token
+ * again and again, and its HMAC and JSON need checking once. An entry is the token's exact bytes (compared in
+ * constant time), a print of the keys it was verified with, its principal and claims, and the seconds in which
+ * its time rules hold; outside them, or under other keys, the token is verified again (and refused with the
+ * reason). Revocations are not memoised: callers look them up on every request.
+ */
+#define MEMO_N 8
+#define MEMO_TOKEN_MAX 1024
+
+struct memo {
+	size_t len; /* 0: empty */
+	char token[MEMO_TOKEN_MAX];
+	uint64_t keys;
+	int64_t window[2];
+	struct vex_principal p;
+	struct vex_jwt_claims c;
+};
+
+static _Thread_local struct memo memo[MEMO_N];
+static _Thread_local unsigned memo_next;
+
+static uint64_t keys_print(const struct vex_jwt_keys *k)
+{
+	uint64_t h = vex_hash_bytes(k->secret, k->secret_len, VEX_HASH_SEED);
+
+	h = vex_hash_bytes(&k->secret_len, sizeof(k->secret_len), h);
+	if (k->previous) {
+		h = vex_hash_bytes(k->previous, k->previous_len, h);
+		h = vex_hash_bytes(&k->previous_until_s, sizeof(k->previous_until_s), h);
+	}
+	return vex_hash_bytes(&k->max_age_s, sizeof(k->max_age_s), h);
+}
+
+static int verify_memo(const struct vex_jwt_keys *k, const char *token, size_t len, int64_t now_s,
+		       struct vex_principal *ret, struct vex_jwt_claims *ret_claims, const char **reason)
+{
+	uint64_t keys = keys_print(k);
+	struct vex_jwt_claims c;
+	const struct memo *hit = NULL;
+	struct memo *m;
+	int64_t w[2];
+	int rc;
+
+	for (int i = 0; i < MEMO_N; i++)
+		if (memo[i].len == len && memo[i].keys == keys && CRYPTO_memcmp(memo[i].token, token, len) == 0)
+			hit = &memo[i];
+	if (hit && now_s >= hit->window[0] && now_s < hit->window[1]) {
+		*ret = hit->p;
+		if (ret_claims)
+			*ret_claims = hit->c;
+		if (reason)
+			*reason = NULL;
+		return 0;
+	}
+	rc = verify(k, token, len, now_s, ret, &c, w, reason);
+	if (rc == 0 && len > 0 && len <= MEMO_TOKEN_MAX) {
+		m = &memo[memo_next++ % MEMO_N];
+		memcpy(m->token, token, len);
+		m->len = len;
+		m->keys = keys;
+		memcpy(m->window, w, sizeof(w));
+		m->p = *ret;
+		m->c = c;
+	}
+	if (rc == 0 && ret_claims)
+		*ret_claims = c;
+	return rc;
+}
+
 int vex_auth_bearer_token(const char *authorization, const char **ret, size_t *ret_len, const char **reason)
 {
 	const char *t = authorization, *end;
@@ -454,5 +553,5 @@ int vex_auth_bearer_claims(const struct vex_config *cfg, const char *authorizati
 	if (vex_auth_bearer_token(authorization, &t, &len, reason) != 0)
 		return VEX_EAUTH;
 	vex_jwt_keys_from_config(cfg, &k);
-	return verify(&k, t, len, now_s, ret, ret_claims, reason);
+	return verify_memo(&k, t, len, now_s, ret, ret_claims, reason);
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include <jansson.h>
 #include <libmemcached/memcached.h>
@@ -20,12 +19,12 @@
 #include "core/base/hex.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
+#include "core/jobs/cache_internal.h"
 
 #define CACHE_TTL_S (24 * 3600)
 #define CACHE_CAS_TRIES 5
 #define CACHE_SKIP_US 1000000 /* after an I/O error, leave memcached alone this long */
 #define CACHE_ID_MAX 64
-#define CACHE_PORT 11211
 
 /*
  * A job value is HEADER || JSON, HEADER = "vex1:" <16 hex: deadline, Unix seconds> ":" <64 hex MAC> "\n",
@@ -40,15 +39,6 @@
 #define HDR_EXP_LEN 16
 #define HDR_LEN (HDR_TAG_LEN + HDR_EXP_LEN + 1 + 2 * MAC_LEN + 1)
 
-struct vex_cache {
-	memcached_st *mc;      /* NULL: disabled */
-	int64_t skip_until_us; /* vex_mono_us() before which calls fail fast */
-	EVP_MAC_CTX *mac;      /* HMAC-SHA256 keyed with the derived key; re-initialised per value */
-	struct vex_buf val;    /* a put's HEADER || JSON, reused */
-	uint64_t rejected;     /* values refused (vex_cache_rejected) */
-	uint64_t unlogged;     /* refusals not logged since the last warning */
-	int64_t warned_us;     /* vex_mono_us() of the last warning, 0: none yet */
-};
 
 /* Derive the value key from "secret" and key an HMAC context with it. */
 static int mac_init(struct vex_cache *c, const unsigned char *secret, size_t secret_len)
@@ -116,16 +106,19 @@ static void rejected(struct vex_cache *c, const char *key, const char *why)
 	c->unlogged = 0;
 }
 
+static int seal_until(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
+		      size_t len, size_t *ret_len);
+
 /*
  * Check the value "val" of "key": 0 with *json and *json_len pointing into "val" when authentic and
  * within its deadline; VEX_ENOTFOUND when authentic but past its deadline; VEX_EINVAL (counted,
  * logged) when malformed or its MAC fails.
  */
-static int open_value(struct vex_cache *c, const char *key, size_t klen, const char *val, size_t vlen,
-		      const char **json, size_t *json_len)
+int vex_cache_open_value(struct vex_cache *c, const char *key, size_t klen, const char *val, size_t vlen,
+			 const char **json, size_t *json_len)
 {
 	char want[2 * MAC_LEN];
-	const char *exp_hex;
+	const char *exp_hex, *nl;
 	uint64_t exp = 0;
 
 	if (!val || vlen < HDR_LEN || memcmp(val, HDR_TAG, HDR_TAG_LEN) != 0 ||
@@ -144,16 +137,30 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 		exp = exp << 4 | (uint64_t)(exp_hex[i] <= '9' ? exp_hex[i] - '0' : exp_hex[i] - 'a' + 10);
 	if ((int64_t)exp < vex_now_us() / 1000000)
 		return VEX_ENOTFOUND;
+	/* The JSON ends at the first newline (compact JSON has none): vex_cache_job_gets' callers keep more there. */
 	*json = val + HDR_LEN;
-	*json_len = vlen - HDR_LEN;
+	nl = memchr(*json, '\n', vlen - HDR_LEN);
+	*json_len = nl ? (size_t)(nl - *json) : vlen - HDR_LEN;
 	return 0;
 }
 
 /* HEADER || JSON in the handle's buffer, lifetime "ttl_s" from now. */
-static int seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
-		      size_t *ret_len)
+int vex_cache_seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
+			 size_t *ret_len)
 {
-	char exp_hex[HDR_EXP_LEN + 1], *v;
+	char exp_hex[HDR_EXP_LEN + 1];
+
+	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
+	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
+		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
+	return seal_until(c, key, klen, exp_hex, json, len, ret_len);
+}
+
+/* HEADER || "json" in the handle's buffer with the deadline "exp_hex" (HDR_EXP_LEN hex digits). */
+static int seal_until(struct vex_cache *c, const char *key, size_t klen, const char *exp_hex, const char *json,
+		      size_t len, size_t *ret_len)
+{
+	char *v;
 	int rc;
 
 	if (len > SIZE_MAX - HDR_LEN)
@@ -163,9 +170,6 @@ static int seal_value(struct vex_cache *c, const char *key, size_t klen, const c
 	if (rc)
 		return rc;
 	v = c->val.p;
-	/* memcached keeps an item with lifetime 0 for ever: so does its deadline. */
-	snprintf(exp_hex, sizeof(exp_hex), "%016" PRIx64,
-		 ttl_s > 0 ? (uint64_t)(vex_now_us() / 1000000 + ttl_s) : (uint64_t)INT64_MAX);
 	memcpy(v, HDR_TAG, HDR_TAG_LEN);
 	memcpy(v + HDR_TAG_LEN, exp_hex, HDR_EXP_LEN);
 	v[HDR_TAG_LEN + HDR_EXP_LEN] = ':';
@@ -176,73 +180,6 @@ static int seal_value(struct vex_cache *c, const char *key, size_t klen, const c
 	vex_buf_wrote(&c->val, HDR_LEN + len);
 	*ret_len = HDR_LEN + len;
 	return 0;
-}
-
-/* One entry of the server list, "len" bytes at "p" (trimmed): a unix socket path or host[:port]. */
-static int add_server(memcached_st *mc, const char *p, size_t len)
-{
-	char host[256];
-	const char *colon;
-	long port = CACHE_PORT;
-
-	if (len > 5 && strncmp(p, "unix:", 5) == 0) {
-		p += 5;
-		len -= 5;
-		if (p[0] != '/')
-			return VEX_EINVAL; /* unix sockets are named by absolute paths */
-	}
-	if (len > 0 && p[0] == '/') {
-		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-		if (len >= sizeof(path))
-			return VEX_EINVAL;
-		memcpy(path, p, len);
-		path[len] = '\0';
-		return memcached_server_add_unix_socket(mc, path) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
-	}
-	colon = memchr(p, ':', len);
-	if (colon) {
-		char *end;
-		char digits[8];
-		size_t dl = len - (size_t)(colon - p) - 1;
-
-		if (dl == 0 || dl >= sizeof(digits))
-			return VEX_EINVAL;
-		memcpy(digits, colon + 1, dl);
-		digits[dl] = '\0';
-		port = strtol(digits, &end, 10);
-		if (*end != '\0' || port < 1 || port > 65535)
-			return VEX_EINVAL;
-		len = (size_t)(colon - p);
-	}
-	if (len == 0 || len >= sizeof(host))
-		return VEX_EINVAL;
-	memcpy(host, p, len);
-	host[len] = '\0';
-	return memcached_server_add(mc, host, (in_port_t)port) == MEMCACHED_SUCCESS ? 0 : VEX_EINVAL;
-}
-
-static int add_servers(memcached_st *mc, const char *servers)
-{
-	const char *p = servers;
-
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		int rc;
-
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
-		if ((rc = add_server(mc, p, n)) != 0)
-			return rc;
-		if (!end)
-			return 0;
-		p = end + 1;
-	}
 }
 
 int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *secret, size_t secret_len,
@@ -273,7 +210,7 @@ int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *sec
 	c->mc = memcached_create(NULL);
 	if (!c->mc)
 		goto out;
-	rc = add_servers(c->mc, servers);
+	rc = vex_cache_add_servers(c->mc, servers);
 	if (rc)
 		goto out;
 	/* Each behaviour is cheap to set; a failure means a libmemcached far from the 1.1 we build with. */
@@ -321,7 +258,7 @@ uint64_t vex_cache_rejected(const struct vex_cache *c)
 }
 
 /* Answers that are about the data, not the connection; anything else counts as an I/O failure. */
-static int rc_is_logical(memcached_return_t mrc)
+int vex_cache_rc_logical(memcached_return_t mrc)
 {
 	switch (mrc) {
 	case MEMCACHED_SUCCESS:
@@ -339,7 +276,7 @@ static int rc_is_logical(memcached_return_t mrc)
 }
 
 /* VEX_EIO without a round trip while in the skip window after a failure. */
-static int cache_usable(struct vex_cache *c)
+int vex_cache_usable(struct vex_cache *c)
 {
 	if (c->skip_until_us && vex_mono_us() < c->skip_until_us)
 		return VEX_EIO;
@@ -347,7 +284,7 @@ static int cache_usable(struct vex_cache *c)
 	return 0;
 }
 
-static int io_failed(struct vex_cache *c)
+int vex_cache_io_failed(struct vex_cache *c)
 {
 	c->skip_until_us = vex_mono_us() + CACHE_SKIP_US;
 	return VEX_EIO;
@@ -380,7 +317,7 @@ static int job_op(struct vex_cache *c, const char *id, char key[CACHE_ID_MAX + 1
 		return VEX_ENOTFOUND;
 	if ((rc = job_key(id, key, ret_len)) != 0)
 		return rc;
-	return cache_usable(c);
+	return vex_cache_usable(c);
 }
 
 /* The "rev" member of a cached job; -1 when the value is not a job we understand. */
@@ -417,7 +354,7 @@ static int gets_rev(struct vex_cache *c, const char *key, size_t klen, int64_t *
 			const char *json;
 			size_t jlen;
 
-			*rev = open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &json,
+			*rev = vex_cache_open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &json,
 					  &jlen) == 0
 				       ? cached_rev(json, jlen)
 				       : -1;
@@ -449,9 +386,9 @@ static int job_sealed(struct vex_cache *c, const char *job_id, const char *json,
 		return VEX_EINVAL;
 	if (!c->mc)
 		return 1;
-	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = cache_usable(c)) != 0)
+	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = vex_cache_usable(c)) != 0)
 		return rc;
-	return seal_value(c, key, *klen, json, len, ttl_s, vlen);
+	return vex_cache_seal_value(c, key, *klen, json, len, ttl_s, vlen);
 }
 
 int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
@@ -471,8 +408,8 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
 		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
 			return 0;
-		if (!rc_is_logical(mrc))
-			return io_failed(c);
+		if (!vex_cache_rc_logical(mrc))
+			return vex_cache_io_failed(c);
 	}
 	for (int i = 0; i < CACHE_CAS_TRIES; i++) {
 		int64_t have = 0;
@@ -480,7 +417,7 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		int found = gets_rev(c, key, klen, &have, &cas);
 
 		if (found < 0)
-			return found == VEX_EIO ? io_failed(c) : found;
+			return found == VEX_EIO ? vex_cache_io_failed(c) : found;
 		if (found && have >= rev)
 			return 0; /* a newer (or the same) copy is already there */
 		if (found)
@@ -491,16 +428,16 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 			return 0;
 		if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
 			continue; /* lost a race with another writer: look again */
-		if (!rc_is_logical(mrc))
-			return io_failed(c);
+		if (!vex_cache_rc_logical(mrc))
+			return vex_cache_io_failed(c);
 		/* Too big for an item: drop the old copy so readers fall back to the store, never see it stale. */
 		memcached_delete(c->mc, key, klen, 0);
 		return VEX_ETOOBIG;
 	}
 	/* Still racing after all tries: the stored copy may be older than ours, so remove it. */
 	mrc = memcached_delete(c->mc, key, klen, 0);
-	if (!rc_is_logical(mrc))
-		return io_failed(c);
+	if (!vex_cache_rc_logical(mrc))
+		return vex_cache_io_failed(c);
 	return VEX_ECONFLICT;
 }
 
@@ -523,10 +460,10 @@ int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_
 		goto out;
 	}
 	if (mrc != MEMCACHED_SUCCESS) {
-		rc = rc_is_logical(mrc) ? VEX_ENOTFOUND : io_failed(c);
+		rc = vex_cache_rc_logical(mrc) ? VEX_ENOTFOUND : vex_cache_io_failed(c);
 		goto out;
 	}
-	rc = open_value(c, key, klen, val, vlen, &json, &jlen);
+	rc = vex_cache_open_value(c, key, klen, val, vlen, &json, &jlen);
 	if (rc) {
 		rc = VEX_ENOTFOUND;
 		goto out;
@@ -565,7 +502,7 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
 		return 0;
 	if (mrc == MEMCACHED_NOTFOUND)
 		return VEX_ENOTFOUND;
-	return io_failed(c);
+	return vex_cache_io_failed(c);
 }
 
 int vex_cache_ping(struct vex_cache *c)
@@ -579,103 +516,89 @@ int vex_cache_ping(struct vex_cache *c)
 	/* Health checks want the truth now, so the skip window does not apply; a success clears it. */
 	mrc = memcached_version(c->mc);
 	if (mrc != MEMCACHED_SUCCESS)
-		return io_failed(c);
+		return vex_cache_io_failed(c);
 	c->skip_until_us = 0;
 	return 0;
 }
 
-/* Before an operation on a small value: "key" checked (printable ASCII, 1..250 bytes, memcached's
- * limit) and its length, VEX_ENOTFOUND when the cache is disabled, or cache_usable's refusal. */
-static int value_op(struct vex_cache *c, const char *key, size_t *ret_len)
+int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache_item *ret)
 {
-	size_t klen;
-
-	if (!key)
-		return VEX_EINVAL;
-	klen = strnlen(key, 251);
-	if (klen == 0 || klen > 250)
-		return VEX_EINVAL;
-	for (size_t i = 0; i < klen; i++)
-		if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
-			return VEX_EINVAL;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	*ret_len = klen;
-	return cache_usable(c);
-}
-
-int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas)
-{
+	char key[CACHE_ID_MAX + 16];
 	const char *keys[1] = {key};
 	size_t lens[1], klen = 0;
 	memcached_result_st res, *r;
 	memcached_return_t mrc;
-	uint64_t val = 0, cas = 0;
+	struct vex_cache_item it;
 	int rc;
 
-	if (!c || !ret_val || !ret_cas)
+	if (!c || !ret)
 		return VEX_EINVAL;
-	if ((rc = value_op(c, key, &klen)) != 0)
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
 		return rc;
 	if (!memcached_result_create(c->mc, &res))
 		return VEX_ENOMEM;
+	memset(&it, 0, sizeof(it));
 	lens[0] = klen;
 	rc = VEX_EIO;
-	mrc = memcached_mget(c->mc, keys, lens, 1);
-	if (mrc != MEMCACHED_SUCCESS)
+	if (memcached_mget(c->mc, keys, lens, 1) != MEMCACHED_SUCCESS)
 		goto out;
 	while ((r = memcached_fetch_result(c->mc, &res, &mrc)) != NULL) {
-		const char *text;
-		size_t tlen = 0;
-		char digits[24];
-		char *end;
+		const char *val = memcached_result_value(r), *body;
+		size_t vlen = memcached_result_length(r), blen;
 
-		cas = memcached_result_cas(r);
-		val = 0;
-		/* Not authentic, expired or not a number: 0, and the caller's cas replaces it. */
-		if (open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &text, &tlen) ==
-			    0 &&
-		    tlen > 0 && tlen < sizeof(digits)) {
-			memcpy(digits, text, tlen);
-			digits[tlen] = '\0';
-			val = strtoull(digits, &end, 10);
-			if (*end != '\0' || digits[0] < '0' || digits[0] > '9')
-				val = 0;
-		}
+		if (it.body || vex_cache_open_value(c, key, klen, val, vlen, &body, &blen) != 0)
+			continue;
+		it.json_len = blen;
+		it.len = vlen - HDR_LEN; /* the whole body: open_value gave the JSON part */
+		if (!(it.body = malloc(it.len + 1)))
+			continue; /* a miss, as anything unusable */
+		memcpy(it.body, body, it.len);
+		it.body[it.len] = '\0';
+		it.cas = memcached_result_cas(r);
+		memcpy(it.exp_hex, val + HDR_TAG_LEN, HDR_EXP_LEN);
 	}
-	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS)
+	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS) {
+		rc = vex_cache_io_failed(c);
 		goto out;
-	*ret_val = val;
-	*ret_cas = cas;
-	rc = 0;
+	}
+	rc = it.body ? 0 : VEX_ENOTFOUND;
+	if (rc == 0) {
+		*ret = it;
+		it.body = NULL;
+	}
 out:
+	free(it.body);
 	memcached_result_free(&res);
-	return rc == VEX_EIO ? io_failed(c) : rc;
+	return rc;
 }
 
-int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int ttl_s, uint64_t cas)
+int vex_cache_job_replace(struct vex_cache *c, const char *job_id, const struct vex_cache_item *was,
+			  const char *body, size_t len)
 {
-	char digits[24];
+	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
 	size_t klen = 0, vlen = 0;
-	int rc, n;
+	int64_t now_s = vex_now_us() / 1000000;
+	int64_t exp = (int64_t)strtoull(was->exp_hex, NULL, 16);
+	time_t life;
+	int rc;
 
-	if (!c || ttl_s < 0)
+	if (!c || !was || !was->cas || !body)
 		return VEX_EINVAL;
-	if ((rc = value_op(c, key, &klen)) != 0)
+	if ((rc = job_op(c, job_id, key, &klen)) != 0)
 		return rc;
-	n = snprintf(digits, sizeof(digits), "%" PRIu64, val);
-	if ((rc = seal_value(c, key, klen, digits, (size_t)n, ttl_s, &vlen)) != 0)
+	if (exp <= now_s)
+		return VEX_ENOTFOUND;
+	/* The item keeps its deadline (0: for ever); memcached takes a lifetime over 30 days as a Unix time. */
+	life = (time_t)(exp == INT64_MAX ? 0 : exp - now_s > 30 * 24 * 3600 ? exp : exp - now_s);
+	if ((rc = seal_until(c, key, klen, was->exp_hex, body, len, &vlen)) != 0)
 		return rc;
-	if (cas)
-		mrc = memcached_cas(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0, cas);
-	else
-		mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
+	mrc = memcached_cas(c->mc, key, klen, c->val.p, vlen, life, 0, was->cas);
 	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
 		return 0;
 	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
 		return VEX_ECONFLICT;
-	return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
+	return vex_cache_rc_logical(mrc) ? VEX_ETOOBIG : vex_cache_io_failed(c);
 }
 
 /* NOREPLY makes it the binary protocol's ADDQ, answered only when it fails (the key exists), and
@@ -692,7 +615,7 @@ int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char 
 		return rc > 0 ? 0 : rc < 0 ? rc : VEX_ERROR; /* 1: disabled, nothing to write */
 	mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
 	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED || rc_is_logical(mrc))
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED || vex_cache_rc_logical(mrc))
 		return 0;
-	return io_failed(c);
+	return vex_cache_io_failed(c);
 }

@@ -91,4 +91,29 @@ uint64_t vex_cache_rejected(const struct vex_cache *c);
 int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas);
 int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int ttl_s, uint64_t cas);
 
+/*
+ * A job value's whole body: its canonical JSON, then (after a newline) what the poll path keeps beside it
+ * (the rendered views of core/jobs/jobcache.c). Every reader of the JSON above (vex_cache_job_get, the rev
+ * checks of a put) sees only the JSON; a put replaces the whole body, so what was kept goes with every change.
+ */
+struct vex_cache_item {
+	char *body;      /* malloc'd, NUL-terminated; the caller frees it */
+	size_t len;      /* the whole body */
+	size_t json_len; /* its JSON: body[0..json_len) */
+	uint64_t cas;    /* memcached's CAS of the item, for vex_cache_job_replace */
+	char exp_hex[17]; /* its authenticated deadline (16 hex digits) */
+};
+
+/* The authentic value of job "job_id", read with its CAS. 0, VEX_ENOTFOUND (as vex_cache_job_get), VEX_EIO,
+ * VEX_EINVAL. */
+int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache_item *ret);
+
+/*
+ * Replace the value "was" (from vex_cache_job_gets) with "body" (its JSON unchanged, then more after a newline),
+ * MAC'd with the same deadline, if the item is still the one read (CAS). 0; VEX_ECONFLICT (changed since: nothing
+ * written); VEX_ENOTFOUND (past its deadline); VEX_ETOOBIG; VEX_EIO; VEX_EINVAL.
+ */
+int vex_cache_job_replace(struct vex_cache *c, const char *job_id, const struct vex_cache_item *was,
+			  const char *body, size_t len);
+
 #endif

@@ -19,4 +19,32 @@ void vex_jobcache_publish_new(struct vex_cache *c, const struct vex_job *j);
  */
 int vex_jobcache_get(struct vex_cache *c, const char *id, struct vex_job **ret);
 
+/* The cached JSON "json" ("len" bytes) of job "id" parsed into *ret: VEX_EINVAL when it is not a job, or is another
+ * job's, VEX_ENOMEM. */
+int vex_jobcache_parse(const char *id, const char *json, size_t len, struct vex_job **ret);
+
+/*
+ * A job's response body in one dialect (its "view", named by one byte "tag") kept in the cached value beside the
+ * job's JSON, so that a poll of an unchanged job sends bytes instead of parsing and rendering again. The value is
+ * MAC'd as a whole (core/jobs/cache.c): whoever can write memcached causes misses, never a forged body. Every put
+ * of the job replaces the value, so a view never outlives the state it shows.
+ */
+struct vex_jobcache_view {
+	struct vex_cache_item item; /* the value as read: the JSON is item.body[0..item.json_len) */
+	const char *body;           /* the view "tag" inside item.body, or NULL when none is kept */
+	size_t body_len;
+	const char *owner; /* the job's owner, as the view recorded it (with "body") */
+	size_t owner_len;
+};
+
+/* Read job "id" and its view "tag" (caller releases *ret). Failures are misses, as for vex_jobcache_get. */
+int vex_jobcache_get_view(struct vex_cache *c, const char *id, char tag, struct vex_jobcache_view *ret);
+
+/* Keep "body" ("len" bytes, no newline needed) as view "tag" of the value "v" was read from, whose job has the
+ * owner "owner": a compare-and-swap, so nothing is written if the job changed since. Errors are ignored. */
+void vex_jobcache_keep_view(struct vex_cache *c, const char *id, const struct vex_jobcache_view *v, char tag,
+			    const char *owner, const char *body, size_t len);
+
+void vex_jobcache_view_release(struct vex_jobcache_view *v);
+
 #endif

@@ -83,7 +83,7 @@ def unseal(secret, key, value):
         return None
     if seal(secret, key, doc, int(eh, 16)) != value:
         return None
-    return json.loads(doc)
+    return json.loads(doc.split(b"\n", 1)[0])  # the JSON; the views kept by polls follow it
 
 
 def job_key(job_id):
@@ -250,6 +250,59 @@ def test_forged_owner_is_404(one):
         assert_api_error(bob.get("/v1/events/" + j), 404, "NOT_FOUND")
         mc_set(one, key, value)
         assert alice.job(j)["status"] == "completed"
+
+
+def kept_views(value):
+    """{tag: (owner, body)} of the views polls kept after a value's JSON (docs/storage.md), read independently."""
+    doc = value[87:]
+    rest = doc[doc.index(b"\n"):] if b"\n" in doc else b""
+    out = {}
+    while rest:
+        head, rest = rest[1:].split(b"\n", 1)
+        tag, olen, blen = head.split(b" ")
+        olen, blen = int(olen), int(blen)
+        out[tag.decode()] = (rest[:olen].decode(), rest[olen:olen + blen])
+        rest = rest[olen + blen:]
+    return out
+
+
+def test_kept_views(one):
+    """Each dialect's poll keeps its body beside the cached job (MAC'd with it) and later polls answer those
+    bytes; another owner still gets 404 from a kept body; an altered view is a miss answered from SQLite."""
+    alice, bob = one.client(), one.client()
+    a = alice.create_agent()
+    j = alice.execute(a["id"], "keep me")["job_id"]
+    alice.wait_job(j)
+    key = job_key(j)
+    paths = {"v": "/api/v1/jobs/" + j, "c": "/jobs/" + j, "e": "/v1/events/" + j}
+    first = {t: alice.get(p) for t, p in paths.items()}
+    assert all(r.status_code == 200 for r in first.values()), first
+    views = wait_for(lambda: (lambda v: v if set(v) == set(paths) else None)(kept_views(mc_get(one, key))), 10,
+                     what="a view kept for every dialect")
+    assert unseal(one.secret, key, mc_get(one, key))["status"] == "completed"
+    for t, p in paths.items():
+        assert views[t] == (alice.sub, first[t].content), (t, views[t])
+        again = alice.get(p)
+        assert again.status_code == 200 and again.content == first[t].content, (t, again.text)
+    assert_api_error(bob.get(paths["v"]), 404, "NOT_FOUND")
+    assert_error(bob.get(paths["c"]), 404, "JOB_NOT_FOUND")
+    assert_api_error(bob.get(paths["e"]), 404, "NOT_FOUND")
+
+    # The kept vex body altered (a lie of the same length) without the secret: a miss, the truth from SQLite.
+    raw = mc_get(one, key)
+    lie = raw.replace(b'"status":"completed"', b'"status":"failed"   ')
+    assert lie != raw and len(lie) == len(raw)
+    before = rejected(alice)
+    mc_set(one, key, lie)
+    r = alice.get(paths["v"])
+    assert r.status_code == 200 and r.json()["status"] == "completed", r.text
+    assert rejected(alice) > before
+    # Control: the same lie sealed with the server's secret is served, so the kept bytes are what polls send.
+    doc = lie[87:]
+    mc_set(one, key, seal(one.secret, key, doc))
+    assert alice.get(paths["v"]).json()["status"] == "failed"
+    mc_delete(one, key)
+    assert alice.get(paths["v"]).content == first["v"].content
 
 
 # ---- who can reach the socket ----

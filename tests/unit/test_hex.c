@@ -49,6 +49,10 @@ static void test_fnv1a(void **state)
 	assert_true(vex_hash_str("") == 0xcbf29ce484222325ULL);
 	assert_true(vex_hash_str("a") == 0xaf63dc4c8601ec8cULL);
 	assert_true(vex_hash_str("foobar") == 0x85944171f73967e8ULL);
+	/* Bytes (NULs included), and chained: the same as the whole at once. */
+	assert_true(vex_hash_bytes("foobar", 6, VEX_HASH_SEED) == 0x85944171f73967e8ULL);
+	assert_true(vex_hash_bytes("bar", 3, vex_hash_bytes("foo", 3, VEX_HASH_SEED)) == 0x85944171f73967e8ULL);
+	assert_true(vex_hash_bytes("a\0b", 3, VEX_HASH_SEED) != vex_hash_bytes("a\0c", 3, VEX_HASH_SEED));
 }
 
 int main(void)
