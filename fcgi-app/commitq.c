@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -80,9 +81,14 @@ static int write_all(int fd, const char *buf, size_t len, int64_t deadline_us)
 	return 0;
 }
 
+/* The length and the payload in one sendmsg (one syscall for the usual whole write); a partial
+ * write goes on with write_all. */
 static int send_frame(int fd, const char *payload, size_t len, int64_t deadline_us)
 {
 	unsigned char hdr[4];
+	struct iovec iov[2] = { { hdr, 4 }, { (void *)payload, len } };
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
 
 	if (len > VEX_COMMITQ_FRAME_MAX)
 		return VEX_ETOOBIG;
@@ -90,9 +96,17 @@ static int send_frame(int fd, const char *payload, size_t len, int64_t deadline_
 	hdr[1] = (unsigned char)(len >> 16);
 	hdr[2] = (unsigned char)(len >> 8);
 	hdr[3] = (unsigned char)len;
-	if (write_all(fd, (const char *)hdr, 4, deadline_us) != 0)
+	do {
+		n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return VEX_EIO;
-	return write_all(fd, payload, len, deadline_us);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < 4 && write_all(fd, (const char *)hdr + n, 4 - (size_t)n, deadline_us) != 0)
+		return VEX_EIO;
+	n = (size_t)n < 4 ? 0 : n - 4;
+	return write_all(fd, payload + n, len - (size_t)n, deadline_us);
 }
 
 static uint32_t frame_len(const unsigned char *p)
@@ -251,8 +265,9 @@ out:
 int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct vex_job **ret, int *ret_created)
 {
 	int64_t deadline = vex_mono_us() + (int64_t)q->timeout_ms * 1000;
-	unsigned char hdr[4];
-	char *text = NULL, *buf = NULL;
+	char first[512], *text = NULL, *buf = NULL;
+	const char *body;
+	ssize_t got;
 	uint32_t len;
 	int rc, attempt, created = 0;
 
@@ -271,19 +286,28 @@ int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct ve
 		if (attempt == 1 || rc == VEX_ETOOBIG)
 			goto out;
 	}
-	rc = read_all(q->fd, (char *)hdr, 4, deadline);
-	if (rc)
+	/* The usual answer is a few dozen bytes: one recv takes the length and the whole of it. */
+	got = recv(q->fd, first, sizeof(first), 0);
+	while (got < 0 && errno == EINTR && vex_mono_us() < deadline)
+		got = recv(q->fd, first, sizeof(first), 0);
+	if (got <= 0 || (got < 4 && read_all(q->fd, first + got, 4 - (size_t)got, deadline) != 0))
 		goto fail;
-	len = frame_len(hdr);
-	if (len == 0 || len > VEX_COMMITQ_FRAME_MAX)
+	if (got < 4)
+		got = 4;
+	len = frame_len((unsigned char *)first);
+	if (len == 0 || len > VEX_COMMITQ_FRAME_MAX || (size_t)got > 4 + (size_t)len)
 		goto fail;
-	buf = malloc(len);
-	if (!buf)
-		goto fail;
-	rc = read_all(q->fd, buf, len, deadline);
-	if (rc)
-		goto fail;
-	rc = reply_parse(buf, len, j, ret, &created);
+	body = first + 4;
+	if ((size_t)got < 4 + (size_t)len) {
+		buf = malloc(len);
+		if (!buf)
+			goto fail;
+		memcpy(buf, first + 4, (size_t)got - 4);
+		if (read_all(q->fd, buf + got - 4, len - ((size_t)got - 4), deadline) != 0)
+			goto fail;
+		body = buf;
+	}
+	rc = reply_parse(body, len, j, ret, &created);
 	if (rc == VEX_EIO)
 		goto fail;
 	if (rc == 0 && ret_created)
@@ -356,11 +380,16 @@ static int client_read(struct client *c)
 	ssize_t n;
 
 	for (;;) {
+		size_t room;
+
 		if (c->in.cap - c->in.len < READ_ROOM + 1 && vex_buf_reserve(&c->in, READ_ROOM) < 0)
 			return VEX_EIO;
-		n = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1, 0);
+		room = c->in.cap - c->in.len - 1;
+		n = recv(c->fd, c->in.p + c->in.len, room, 0);
 		if (n > 0) {
 			vex_buf_wrote(&c->in, (size_t)n);
+			if ((size_t)n < room)
+				return 0; /* drained for now: poll says when more comes (no recv just for EAGAIN) */
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -440,16 +469,18 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t 
 	static struct client clients[CLIENTS_MAX];
 	struct pollfd pfd[CLIENTS_MAX + 1];
 	struct pending batch[BATCH_MAX];
-	size_t nb, i;
+	size_t nb, i, hi = 0; /* clients[hi..] are all free: poll only up to there */
 	int k = 0, rc, n;
 
 	for (i = 0; i < CLIENTS_MAX; i++)
 		clients[i].fd = -1;
 	while (!*stop) {
 		pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-		for (i = 0; i < CLIENTS_MAX; i++)
+		while (hi > 0 && clients[hi - 1].fd < 0)
+			hi--;
+		for (i = 0; i < hi; i++)
 			pfd[i + 1] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
-		n = poll(pfd, CLIENTS_MAX + 1, 1000);
+		n = poll(pfd, hi + 1, 1000);
 		if (n < 0 && errno != EINTR)
 			return VEX_EIO;
 		if (n <= 0)
@@ -468,10 +499,13 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t 
 				}
 				clients[i].fd = fd;
 				vex_buf_init(&clients[i].in, CLIENT_IN_MAX);
+				pfd[i + 1].revents = 0; /* not polled this round */
+				if (i >= hi)
+					hi = i + 1;
 			}
 		}
 		nb = 0;
-		for (i = 0; i < CLIENTS_MAX; i++) {
+		for (i = 0; i < hi; i++) {
 			struct vex_job *job;
 
 			if (clients[i].fd < 0 || !(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -489,7 +523,7 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t 
 		}
 		if (nb > 0)
 			run_batch(s, batch, nb);
-		for (i = 0; i < CLIENTS_MAX; i++)
+		for (i = 0; i < hi; i++)
 			if (clients[i].fd >= 0 && clients[i].dead)
 				client_close(&clients[i]);
 	}

@@ -133,7 +133,10 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 		vex_job_free(got);
 		return rc;
 	}
-	vex_jobcache_publish(env->cache, got);
+	if (created)
+		vex_jobcache_publish_new(env->cache, got); /* absent from the cache: no round trip */
+	else
+		vex_jobcache_publish(env->cache, got);
 	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;

@@ -12,6 +12,8 @@
 #include "core/store/store.h"
 
 /* What a vex-api worker holds; borrowed pointers, opened after fork. */
+struct vex_ratelanes;
+
 struct vex_env {
 	const struct vex_config *cfg;
 	struct vex_store *store;
@@ -19,6 +21,7 @@ struct vex_env {
 	int wake_fd;             /* -1: do not wake */
 	struct vex_commitq *commitq; /* NULL: insert directly; else new jobs go through the group committer */
 	const struct vex_sealring *hook_keys; /* NULL: the webhook key file could not be read (creates fail) */
+	struct vex_ratelanes *rate_lanes; /* the pool's limiter lanes (fcgi-app/ratelimit.h); NULL: none */
 };
 
 /*

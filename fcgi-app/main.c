@@ -23,6 +23,7 @@
 #include "core/base/timeutil.h"
 #include "fcgi-app/commitq.h"
 #include "fcgi-app/committer.h"
+#include "fcgi-app/ratelimit.h"
 #include "fcgi-app/stream_server.h"
 #include "fcgi-app/worker.h"
 
@@ -41,6 +42,7 @@ struct listeners {
 	int api_fd;
 	int commit_fd;
 	int stream_fd;
+	struct vex_ratelanes *rate_lanes; /* made before the first fork, shared by every worker */
 };
 
 struct slot {
@@ -174,7 +176,7 @@ static pid_t spawn(const struct vex_config *cfg, const struct listeners *l, enum
 		exit(vex_committer_run(cfg, l->commit_fd));
 	if (kind == CHILD_STREAMS)
 		exit(vex_stream_server_run(cfg, l->stream_fd, &vex_stream_jobs));
-	exit(vex_worker_run(cfg, l->api_fd));
+	exit(vex_worker_run(cfg, l->api_fd, l->rate_lanes));
 }
 
 static const char *kind_name(enum child_kind kind)
@@ -353,7 +355,7 @@ static int drop_secrets(const struct vex_config *cfg)
 int main(int argc, char **argv)
 {
 	struct vex_config cfg;
-	struct listeners l = { -1, -1, -1 };
+	struct listeners l = { -1, -1, -1, NULL };
 	struct stat st_sock, st_stream;
 	sigset_t set;
 	gid_t sock_gid;
@@ -453,6 +455,8 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "FCGX_Init failed", NULL);
 		goto out;
 	}
+	if (vex_ratelimit_lanes_new(&l.rate_lanes) != 0) /* without lanes the limiter only retries more */
+		vex_log(VEX_LOG_WARN, "no rate-limit lanes: the workers' CAS may collide more", NULL);
 	snprintf(buf, sizeof(buf), "%d", workers);
 	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.db_path,
 		"stream_socket", cfg.stream_socket, NULL);
@@ -473,6 +477,7 @@ out:
 		close(l.commit_fd);
 		unlink(cfg.commit_socket);
 	}
+	vex_ratelimit_lanes_free(l.rate_lanes);
 	vex_config_release(&cfg);
 	return status;
 }

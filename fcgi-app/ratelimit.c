@@ -1,12 +1,17 @@
 /* ratelimit.c - the work limiter: GCRA per principal over MAC'd memcached values, and its headers and 429. */
 #include "fcgi-app/ratelimit.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "core/base/err.h"
+#include "core/base/hash.h"
 #include "core/base/hex.h"
 #include "core/base/log.h"
 #include "fcgi-app/router.h"
@@ -55,15 +60,73 @@ int vex_ratelimit_key(const char *principal, char *out, size_t cap)
 	return 0;
 }
 
+struct vex_ratelanes {
+	pthread_mutex_t mu[VEX_RATE_LANES];
+};
+
+int vex_ratelimit_lanes_new(struct vex_ratelanes **ret)
+{
+	struct vex_ratelanes *l;
+	pthread_mutexattr_t a;
+	int i, rc = VEX_ERROR;
+
+	l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (l == MAP_FAILED)
+		return VEX_ENOMEM;
+	if (pthread_mutexattr_init(&a))
+		goto out;
+	if (pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) == 0 &&
+	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) == 0) {
+		for (i = 0; i < VEX_RATE_LANES && pthread_mutex_init(&l->mu[i], &a) == 0; i++)
+			;
+		if (i == VEX_RATE_LANES)
+			rc = 0;
+	}
+	pthread_mutexattr_destroy(&a);
+out:
+	if (rc == 0)
+		*ret = l;
+	else
+		munmap(l, sizeof(*l));
+	return rc;
+}
+
+void vex_ratelimit_lanes_free(struct vex_ratelanes *l)
+{
+	if (l)
+		munmap(l, sizeof(*l));
+}
+
+/* Take the lane of "key", waiting at most VEX_RATE_LANE_WAIT_MS; NULL: go on without one. */
+static pthread_mutex_t *lane_take(struct vex_ratelanes *l, const char *key)
+{
+	pthread_mutex_t *mu;
+	struct timespec until;
+	int rc;
+
+	if (!l)
+		return NULL;
+	mu = &l->mu[vex_hash_str(key) % VEX_RATE_LANES]; /* a shared lane only takes turns */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)VEX_RATE_LANE_WAIT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	rc = pthread_mutex_timedlock(mu, &until);
+	if (rc == EOWNERDEAD) /* a worker died holding it: the lane guards no data, only turns */
+		rc = pthread_mutex_consistent(mu);
+	return rc == 0 ? mu : NULL;
+}
+
 /* Microseconds to whole seconds, rounded up. */
 static int64_t ceil_s(int64_t us)
 {
 	return us <= 0 ? 0 : (us + 999999) / 1000000;
 }
 
-int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const struct vex_principal *who,
-		      int64_t now_us, struct vex_rate *ret)
+int vex_ratelimit_hit(struct vex_cache *c, struct vex_ratelanes *lanes, const struct vex_config *cfg,
+		      const struct vex_principal *who, int64_t now_us, struct vex_rate *ret)
 {
+	pthread_mutex_t *lane = NULL;
 	char key[VEX_RATE_KEY_MAX + 1];
 	int64_t emission, window, tat, next;
 	uint64_t stored = 0, cas = 0;
@@ -83,6 +146,8 @@ int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const s
 	r.remaining = r.limit - 1;
 	r.reset_s = ceil_s(now_us + emission);
 	rc = vex_ratelimit_key(who->sub, key, sizeof(key));
+	if (rc == 0)
+		lane = lane_take(lanes, key);
 	for (i = 0; rc == 0 && i < RATE_CAS_TRIES; i++) {
 		rc = vex_cache_u64_gets(c, key, &stored, &cas);
 		if (rc)
@@ -121,6 +186,8 @@ int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const s
 		vex_log(VEX_LOG_DEBUG, "rate limit not counted (fail open)", "sub", who->sub, "error",
 			rc ? vex_strerror(rc) : "cas kept losing", NULL);
 out:
+	if (lane)
+		pthread_mutex_unlock(lane);
 	*ret = r;
 	return 0;
 }
@@ -144,7 +211,7 @@ int vex_ratelimit_request(struct vex_ctx *c)
 	struct vex_rate r;
 	char msg[160];
 
-	vex_ratelimit_hit(c->env->cache, c->env->cfg, &c->who, c->req->now_us, &r);
+	vex_ratelimit_hit(c->env->cache, c->env->rate_lanes, c->env->cfg, &c->who, c->req->now_us, &r);
 	header_int(c, "X-RateLimit-Limit", r.limit);
 	header_int(c, "X-RateLimit-Remaining", r.remaining);
 	header_int(c, "X-RateLimit-Reset", r.reset_s);

@@ -32,15 +32,29 @@ struct vex_rate {
 int vex_ratelimit_key(const char *principal, char *out, size_t cap);
 
 /*
+ * The pool's limiter lanes: VEX_RATE_LANES robust process-shared mutexes in an anonymous shared
+ * mapping the master makes before it forks (workers inherit it; a respawned worker too). The
+ * workers of one pool take a principal's lane (by a hash of its key) around the read and the
+ * compare-and-swap, so that they take turns instead of losing each other's CAS and reading again.
+ * memcached's CAS stays the only judge: a lane taken late (VEX_RATE_LANE_WAIT_MS) or not at all,
+ * or a worker that died holding one, costs retries, never a wrong count. 0, VEX_ENOMEM, VEX_ERROR.
+ */
+#define VEX_RATE_LANES 64
+#define VEX_RATE_LANE_WAIT_MS 200
+struct vex_ratelanes;
+int vex_ratelimit_lanes_new(struct vex_ratelanes **ret);
+void vex_ratelimit_lanes_free(struct vex_ratelanes *l);
+
+/*
  * GCRA (docs/limits.md): count one request of "who" at "now_us" against
  * cfg->plan_rate_per_minute[who->plan] = L per minute, bursts of up to L. The principal's
  * theoretical arrival time (TAT) lives in memcached under vex_ratelimit_key, MAC'd and updated
  * with compare-and-swap; a refused request changes nothing. Always fills *ret and returns 0:
  * when memcached is down or disabled, or CAS keeps losing, the request passes (ret->counted 0,
- * remaining = L - 1).
+ * remaining = L - 1). "lanes" (NULL: none) serializes the pool's workers per principal.
  */
-int vex_ratelimit_hit(struct vex_cache *c, const struct vex_config *cfg, const struct vex_principal *who,
-		      int64_t now_us, struct vex_rate *ret);
+int vex_ratelimit_hit(struct vex_cache *c, struct vex_ratelanes *lanes, const struct vex_config *cfg,
+		      const struct vex_principal *who, int64_t now_us, struct vex_rate *ret);
 
 /*
  * The router's check for a VEX_ROUTE_LIMITED route (fcgi-app/router.h), after authentication

@@ -71,7 +71,7 @@ static void close_at_once_if_read(FCGX_Request *fr, const struct vex_http_req *r
 		FCGX_Detach(fr);
 }
 
-int vex_worker_run(const struct vex_config *cfg, int listen_fd)
+int vex_worker_run(const struct vex_config *cfg, int listen_fd, struct vex_ratelanes *rate_lanes)
 {
 	struct vex_store *store = NULL;
 	struct vex_cache *cache = NULL;
@@ -120,6 +120,7 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd)
 	env.store = store;
 	env.cache = cache;
 	env.wake_fd = wake_fd;
+	env.rate_lanes = rate_lanes;
 	/* New jobs go through the pool's group committer; a worker whose committer is away writes
 	 * directly (jobsvc falls back), so this only costs speed when it fails. */
 	if (vex_commitq_open(cfg->commit_socket, cfg->db_busy_timeout_ms + 2000, &env.commitq) != 0)

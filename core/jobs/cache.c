@@ -39,15 +39,6 @@
 #define HDR_EXP_LEN 16
 #define HDR_LEN (HDR_TAG_LEN + HDR_EXP_LEN + 1 + 2 * MAC_LEN + 1)
 
-struct vex_cache {
-	memcached_st *mc;      /* NULL: disabled */
-	int64_t skip_until_us; /* vex_mono_us() before which calls fail fast */
-	EVP_MAC_CTX *mac;      /* HMAC-SHA256 keyed with the derived key; re-initialised per value */
-	struct vex_buf val;    /* a put's HEADER || JSON, reused */
-	uint64_t rejected;     /* values refused (vex_cache_rejected) */
-	uint64_t unlogged;     /* refusals not logged since the last warning */
-	int64_t warned_us;     /* vex_mono_us() of the last warning, 0: none yet */
-};
 
 /* Derive the value key from "secret" and key an HMAC context with it. */
 static int mac_init(struct vex_cache *c, const unsigned char *secret, size_t secret_len)
@@ -123,8 +114,8 @@ static int seal_until(struct vex_cache *c, const char *key, size_t klen, const c
  * within its deadline; VEX_ENOTFOUND when authentic but past its deadline; VEX_EINVAL (counted,
  * logged) when malformed or its MAC fails.
  */
-static int open_value(struct vex_cache *c, const char *key, size_t klen, const char *val, size_t vlen,
-		      const char **json, size_t *json_len)
+int vex_cache_open_value(struct vex_cache *c, const char *key, size_t klen, const char *val, size_t vlen,
+			 const char **json, size_t *json_len)
 {
 	char want[2 * MAC_LEN];
 	const char *exp_hex, *nl;
@@ -154,8 +145,8 @@ static int open_value(struct vex_cache *c, const char *key, size_t klen, const c
 }
 
 /* HEADER || JSON in the handle's buffer, lifetime "ttl_s" from now. */
-static int seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
-		      size_t *ret_len)
+int vex_cache_seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
+			 size_t *ret_len)
 {
 	char exp_hex[HDR_EXP_LEN + 1];
 
@@ -267,7 +258,7 @@ uint64_t vex_cache_rejected(const struct vex_cache *c)
 }
 
 /* Answers that are about the data, not the connection; anything else counts as an I/O failure. */
-static int rc_is_logical(memcached_return_t mrc)
+int vex_cache_rc_logical(memcached_return_t mrc)
 {
 	switch (mrc) {
 	case MEMCACHED_SUCCESS:
@@ -285,7 +276,7 @@ static int rc_is_logical(memcached_return_t mrc)
 }
 
 /* VEX_EIO without a round trip while in the skip window after a failure. */
-static int cache_usable(struct vex_cache *c)
+int vex_cache_usable(struct vex_cache *c)
 {
 	if (c->skip_until_us && vex_mono_us() < c->skip_until_us)
 		return VEX_EIO;
@@ -293,7 +284,7 @@ static int cache_usable(struct vex_cache *c)
 	return 0;
 }
 
-static int io_failed(struct vex_cache *c)
+int vex_cache_io_failed(struct vex_cache *c)
 {
 	c->skip_until_us = vex_mono_us() + CACHE_SKIP_US;
 	return VEX_EIO;
@@ -326,7 +317,7 @@ static int job_op(struct vex_cache *c, const char *id, char key[CACHE_ID_MAX + 1
 		return VEX_ENOTFOUND;
 	if ((rc = job_key(id, key, ret_len)) != 0)
 		return rc;
-	return cache_usable(c);
+	return vex_cache_usable(c);
 }
 
 /* The "rev" member of a cached job; -1 when the value is not a job we understand. */
@@ -363,7 +354,7 @@ static int gets_rev(struct vex_cache *c, const char *key, size_t klen, int64_t *
 			const char *json;
 			size_t jlen;
 
-			*rev = open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &json,
+			*rev = vex_cache_open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &json,
 					  &jlen) == 0
 				       ? cached_rev(json, jlen)
 				       : -1;
@@ -384,24 +375,32 @@ int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json,
 	return vex_cache_job_put_ttl(c, job_id, json, len, rev, CACHE_TTL_S);
 }
 
-int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
-			  int ttl_s)
+/* The key of "job_id" and the sealed value in c->val: 0, 1 when the cache is disabled (nothing to
+ * write), or an error. */
+static int job_sealed(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s,
+		      char key[CACHE_ID_MAX + 16], size_t *klen, size_t *vlen)
 {
-	char key[CACHE_ID_MAX + 16];
-	memcached_return_t mrc;
-	size_t klen, vlen = 0;
 	int rc;
 
 	if (!c || !json)
 		return VEX_EINVAL;
 	if (!c->mc)
-		return 0;
-	if ((rc = job_key(job_id, key, &klen)) != 0)
+		return 1;
+	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = vex_cache_usable(c)) != 0)
 		return rc;
-	if ((rc = cache_usable(c)) != 0)
-		return rc;
-	if ((rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
-		return rc;
+	return vex_cache_seal_value(c, key, *klen, json, len, ttl_s, vlen);
+}
+
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s)
+{
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	size_t klen = 0, vlen = 0;
+	int rc = job_sealed(c, job_id, json, len, ttl_s, key, &klen, &vlen);
+
+	if (rc)
+		return rc > 0 ? 0 : rc;
 	json = c->val.p;
 	len = vlen;
 	/* A new job (rev 1) is normally absent: one add, one round trip, instead of gets then add. */
@@ -409,8 +408,8 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		mrc = memcached_add(c->mc, key, klen, json, len, (time_t)ttl_s, 0);
 		if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
 			return 0;
-		if (!rc_is_logical(mrc))
-			return io_failed(c);
+		if (!vex_cache_rc_logical(mrc))
+			return vex_cache_io_failed(c);
 	}
 	for (int i = 0; i < CACHE_CAS_TRIES; i++) {
 		int64_t have = 0;
@@ -418,7 +417,7 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 		int found = gets_rev(c, key, klen, &have, &cas);
 
 		if (found < 0)
-			return found == VEX_EIO ? io_failed(c) : found;
+			return found == VEX_EIO ? vex_cache_io_failed(c) : found;
 		if (found && have >= rev)
 			return 0; /* a newer (or the same) copy is already there */
 		if (found)
@@ -429,16 +428,16 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 			return 0;
 		if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
 			continue; /* lost a race with another writer: look again */
-		if (!rc_is_logical(mrc))
-			return io_failed(c);
+		if (!vex_cache_rc_logical(mrc))
+			return vex_cache_io_failed(c);
 		/* Too big for an item: drop the old copy so readers fall back to the store, never see it stale. */
 		memcached_delete(c->mc, key, klen, 0);
 		return VEX_ETOOBIG;
 	}
 	/* Still racing after all tries: the stored copy may be older than ours, so remove it. */
 	mrc = memcached_delete(c->mc, key, klen, 0);
-	if (!rc_is_logical(mrc))
-		return io_failed(c);
+	if (!vex_cache_rc_logical(mrc))
+		return vex_cache_io_failed(c);
 	return VEX_ECONFLICT;
 }
 
@@ -461,10 +460,10 @@ int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_
 		goto out;
 	}
 	if (mrc != MEMCACHED_SUCCESS) {
-		rc = rc_is_logical(mrc) ? VEX_ENOTFOUND : io_failed(c);
+		rc = vex_cache_rc_logical(mrc) ? VEX_ENOTFOUND : vex_cache_io_failed(c);
 		goto out;
 	}
-	rc = open_value(c, key, klen, val, vlen, &json, &jlen);
+	rc = vex_cache_open_value(c, key, klen, val, vlen, &json, &jlen);
 	if (rc) {
 		rc = VEX_ENOTFOUND;
 		goto out;
@@ -503,7 +502,7 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
 		return 0;
 	if (mrc == MEMCACHED_NOTFOUND)
 		return VEX_ENOTFOUND;
-	return io_failed(c);
+	return vex_cache_io_failed(c);
 }
 
 int vex_cache_ping(struct vex_cache *c)
@@ -517,103 +516,9 @@ int vex_cache_ping(struct vex_cache *c)
 	/* Health checks want the truth now, so the skip window does not apply; a success clears it. */
 	mrc = memcached_version(c->mc);
 	if (mrc != MEMCACHED_SUCCESS)
-		return io_failed(c);
+		return vex_cache_io_failed(c);
 	c->skip_until_us = 0;
 	return 0;
-}
-
-/* Before an operation on a small value: "key" checked (printable ASCII, 1..250 bytes, memcached's
- * limit) and its length, VEX_ENOTFOUND when the cache is disabled, or cache_usable's refusal. */
-static int value_op(struct vex_cache *c, const char *key, size_t *ret_len)
-{
-	size_t klen;
-
-	if (!key)
-		return VEX_EINVAL;
-	klen = strnlen(key, 251);
-	if (klen == 0 || klen > 250)
-		return VEX_EINVAL;
-	for (size_t i = 0; i < klen; i++)
-		if ((unsigned char)key[i] <= ' ' || (unsigned char)key[i] >= 0x7f)
-			return VEX_EINVAL;
-	if (!c->mc)
-		return VEX_ENOTFOUND;
-	*ret_len = klen;
-	return cache_usable(c);
-}
-
-int vex_cache_u64_gets(struct vex_cache *c, const char *key, uint64_t *ret_val, uint64_t *ret_cas)
-{
-	const char *keys[1] = {key};
-	size_t lens[1], klen = 0;
-	memcached_result_st res, *r;
-	memcached_return_t mrc;
-	uint64_t val = 0, cas = 0;
-	int rc;
-
-	if (!c || !ret_val || !ret_cas)
-		return VEX_EINVAL;
-	if ((rc = value_op(c, key, &klen)) != 0)
-		return rc;
-	if (!memcached_result_create(c->mc, &res))
-		return VEX_ENOMEM;
-	lens[0] = klen;
-	rc = VEX_EIO;
-	mrc = memcached_mget(c->mc, keys, lens, 1);
-	if (mrc != MEMCACHED_SUCCESS)
-		goto out;
-	while ((r = memcached_fetch_result(c->mc, &res, &mrc)) != NULL) {
-		const char *text;
-		size_t tlen = 0;
-		char digits[24];
-		char *end;
-
-		cas = memcached_result_cas(r);
-		val = 0;
-		/* Not authentic, expired or not a number: 0, and the caller's cas replaces it. */
-		if (open_value(c, key, klen, memcached_result_value(r), memcached_result_length(r), &text, &tlen) ==
-			    0 &&
-		    tlen > 0 && tlen < sizeof(digits)) {
-			memcpy(digits, text, tlen);
-			digits[tlen] = '\0';
-			val = strtoull(digits, &end, 10);
-			if (*end != '\0' || digits[0] < '0' || digits[0] > '9')
-				val = 0;
-		}
-	}
-	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS)
-		goto out;
-	*ret_val = val;
-	*ret_cas = cas;
-	rc = 0;
-out:
-	memcached_result_free(&res);
-	return rc == VEX_EIO ? io_failed(c) : rc;
-}
-
-int vex_cache_u64_cas(struct vex_cache *c, const char *key, uint64_t val, int ttl_s, uint64_t cas)
-{
-	char digits[24];
-	memcached_return_t mrc;
-	size_t klen = 0, vlen = 0;
-	int rc, n;
-
-	if (!c || ttl_s < 0)
-		return VEX_EINVAL;
-	if ((rc = value_op(c, key, &klen)) != 0)
-		return rc;
-	n = snprintf(digits, sizeof(digits), "%" PRIu64, val);
-	if ((rc = seal_value(c, key, klen, digits, (size_t)n, ttl_s, &vlen)) != 0)
-		return rc;
-	if (cas)
-		mrc = memcached_cas(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0, cas);
-	else
-		mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
-	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
-		return 0;
-	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
-		return VEX_ECONFLICT;
-	return rc_is_logical(mrc) ? VEX_ERROR : io_failed(c);
 }
 
 int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache_item *ret)
@@ -641,7 +546,7 @@ int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache
 		const char *val = memcached_result_value(r), *body;
 		size_t vlen = memcached_result_length(r), blen;
 
-		if (it.body || open_value(c, key, klen, val, vlen, &body, &blen) != 0)
+		if (it.body || vex_cache_open_value(c, key, klen, val, vlen, &body, &blen) != 0)
 			continue;
 		it.json_len = blen;
 		it.len = vlen - HDR_LEN; /* the whole body: open_value gave the JSON part */
@@ -653,7 +558,7 @@ int vex_cache_job_gets(struct vex_cache *c, const char *job_id, struct vex_cache
 		memcpy(it.exp_hex, val + HDR_TAG_LEN, HDR_EXP_LEN);
 	}
 	if (mrc != MEMCACHED_END && mrc != MEMCACHED_NOTFOUND && mrc != MEMCACHED_SUCCESS) {
-		rc = io_failed(c);
+		rc = vex_cache_io_failed(c);
 		goto out;
 	}
 	rc = it.body ? 0 : VEX_ENOTFOUND;
@@ -693,24 +598,42 @@ int vex_cache_job_replace(struct vex_cache *c, const char *job_id, const struct 
 		return 0;
 	if (mrc == MEMCACHED_DATA_EXISTS || mrc == MEMCACHED_NOTSTORED || mrc == MEMCACHED_NOTFOUND)
 		return VEX_ECONFLICT;
-	return rc_is_logical(mrc) ? VEX_ETOOBIG : io_failed(c);
+	return vex_cache_rc_logical(mrc) ? VEX_ETOOBIG : vex_cache_io_failed(c);
+}
+
+/* NOREPLY makes it the binary protocol's ADDQ, answered only when it fails (the key exists), and
+ * libmemcached skips such an answer when it reads the next one. A reader first misses, refills. */
+int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
+{
+	size_t klen = 0, vlen = 0;
+	char key[CACHE_ID_MAX + 16];
+	memcached_return_t mrc;
+	int rc;
+
+	rc = job_sealed(c, job_id, json, len, ttl_s, key, &klen, &vlen);
+	if (rc != 0 || memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 1) != MEMCACHED_SUCCESS)
+		return rc > 0 ? 0 : rc < 0 ? rc : VEX_ERROR; /* 1: disabled, nothing to write */
+	mrc = memcached_add(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
+	memcached_behavior_set(c->mc, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED || vex_cache_rc_logical(mrc))
+		return 0;
+	return vex_cache_io_failed(c);
 }
 
 int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
 {
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
-	size_t klen, vlen = 0;
-	int rc = c && json ? 0 : VEX_EINVAL;
+	size_t klen = 0, vlen = 0;
+	int rc = job_sealed(c, job_id, json, len, ttl_s, key, &klen, &vlen);
 
-	if (rc || !c->mc || (rc = job_key(job_id, key, &klen)) != 0 || (rc = cache_usable(c)) != 0 ||
-	    (rc = seal_value(c, key, klen, json, len, ttl_s, &vlen)) != 0)
-		return rc;
+	if (rc)
+		return rc > 0 ? 0 : rc; /* 1: disabled, nothing to write */
 	mrc = memcached_set(c->mc, key, klen, c->val.p, vlen, (time_t)ttl_s, 0);
 	if (mrc == MEMCACHED_SUCCESS || mrc == MEMCACHED_STORED)
 		return 0;
-	if (!rc_is_logical(mrc))
-		return io_failed(c);
+	if (!vex_cache_rc_logical(mrc))
+		return vex_cache_io_failed(c);
 	memcached_delete(c->mc, key, klen, 0); /* too big: readers fall back to the store */
 	return VEX_ETOOBIG;
 }

@@ -57,6 +57,13 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s);
 
 /*
+ * The copy of a job just created (rev 1, absent from the cache), with an add nobody waits for: one
+ * send, no round trip. If the key exists already (a newer copy, a poll's refill) nothing changes.
+ * 0, or VEX_EIO when memcached could not be reached (callers log at debug and carry on).
+ */
+int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s);
+
+/*
  * Get the cached JSON (the value without its MAC header); caller frees *ret. 0, VEX_ENOTFOUND
  * (miss, disabled, or a value that fails authentication: logged at warn, at most once per
  * VEX_CACHE_WARN_S per handle, and counted), VEX_EIO.

@@ -16,24 +16,30 @@
 #define JOB_TTL_LIVE_S 30
 #define VIEWS_VALUE_MAX (256 * 1024) /* bytes of JSON and views beyond which no view is kept */
 
+/* The job's canonical JSON as text (the caller frees it), NULL when out of memory. */
+static char *job_text(const struct vex_job *j)
+{
+	json_t *v = vex_job_to_json(j);
+	char *text = v ? vex_json_dump(v) : NULL;
+
+	json_decref(v);
+	return text;
+}
+
 void vex_jobcache_publish(struct vex_cache *c, const struct vex_job *j)
 {
-	json_t *v = NULL;
-	char *text = NULL;
+	char *text;
 	int rc = VEX_ENOMEM;
 
 	if (!c || !j)
 		return;
-	v = vex_job_to_json(j);
-	if (v)
-		text = vex_json_dump(v);
+	text = job_text(j);
 	if (text)
 		rc = vex_cache_job_put_ttl(c, j->id, text, strlen(text), j->rev,
 					   vex_job_status_terminal(j->status) ? JOB_TTL_DONE_S : JOB_TTL_LIVE_S);
 	if (rc)
 		vex_log(VEX_LOG_DEBUG, "cache put failed", "job_id", j->id, "error", vex_strerror(rc), NULL);
 	free(text);
-	json_decref(v);
 }
 
 int vex_jobcache_parse(const char *id, const char *json, size_t len, struct vex_job **ret)
@@ -210,4 +216,23 @@ void vex_jobcache_put_items(struct vex_cache *c, struct vex_jobcache_item *items
 		free(items[i].json);
 		items[i].json = NULL;
 	}
+}
+
+void vex_jobcache_publish_new(struct vex_cache *c, const struct vex_job *j)
+{
+	char *text;
+	int rc = VEX_ENOMEM;
+
+	if (!c || !j)
+		return;
+	if (j->rev != 1 || vex_job_status_terminal(j->status)) {
+		vex_jobcache_publish(c, j);
+		return;
+	}
+	text = job_text(j);
+	if (text)
+		rc = vex_cache_job_add_quiet(c, j->id, text, strlen(text), JOB_TTL_LIVE_S);
+	if (rc)
+		vex_log(VEX_LOG_DEBUG, "cache add failed", "job_id", j->id, "error", vex_strerror(rc), NULL);
+	free(text);
 }

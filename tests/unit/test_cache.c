@@ -62,6 +62,39 @@ static void test_rev_ordering(void **state)
 	vex_cache_free(c);
 }
 
+/* A new job's quiet add stores it; on a key already there it changes nothing, and the answer
+ * memcached sends for that failure never passes for the answer of the handle's next operations. */
+static void test_quiet_add(void **state)
+{
+	struct vex_cache *c = open_cache(), *other = open_cache();
+	char id[VEX_UUID_LEN + 1], id2[VEX_UUID_LEN + 1], buf[256];
+
+	(void)state;
+	vex_uuid7(id);
+	job_json(buf, sizeof(buf), id, 1, "queued");
+	assert_int_equal(vex_cache_job_add_quiet(c, id, buf, strlen(buf), 30), 0);
+	/* memcached takes one connection's requests in order: this get comes after the add. Another
+	 * connection's might come before it (a miss, then a refill from the store), so only after. */
+	expect_cached(c, id, 1, "queued");
+	expect_cached(other, id, 1, "queued");
+	put_rev(c, id, 2, "running");
+	for (int i = 0; i < 3; i++) {
+		/* a failing quiet add, then each kind of operation on the same handle */
+		assert_int_equal(vex_cache_job_add_quiet(c, id, buf, strlen(buf), 30), 0);
+		expect_cached(c, id, 2, "running");
+		assert_int_equal(vex_cache_job_add_quiet(c, id, buf, strlen(buf), 30), 0);
+		vex_uuid7(id2);
+		put_rev(c, id2, 1, "queued"); /* an add with its answer read */
+		expect_cached(c, id2, 1, "queued");
+		assert_int_equal(vex_cache_job_add_quiet(c, id, buf, strlen(buf), 30), 0);
+		put_rev(c, id2, 3, "completed"); /* gets, then cas */
+		expect_cached(c, id2, 3, "completed");
+	}
+	expect_cached(other, id, 2, "running");
+	vex_cache_free(other);
+	vex_cache_free(c);
+}
+
 /* An item put with a short lifetime is gone after it: a stale unfinished copy cannot outlive it. */
 static void test_ttl(void **state)
 {
@@ -482,7 +515,7 @@ int main(void)
 		cmocka_unit_test(test_disabled),         cmocka_unit_test(test_nothing_listening),
 		cmocka_unit_test(test_open_errors),      cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_outage_and_return),
-		cmocka_unit_test(test_unix_socket),
+		cmocka_unit_test(test_unix_socket),      cmocka_unit_test(test_quiet_add),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

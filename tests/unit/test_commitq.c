@@ -232,6 +232,40 @@ static void test_cap_through_committer(void **state)
 	vex_commitq_free(q);
 }
 
+/* A job far larger than a socket buffer goes out and comes back whole (a frame in several writes
+ * and reads both ways: the request, and the stored row a replay ships back). */
+static void test_big_job_through_committer(void **state)
+{
+	enum { BIG = 900 * 1024 };
+	struct vex_commitq *q = NULL;
+	struct vex_job *j = tool_job("erin", "big-1"), *got = NULL, *again = NULL;
+	pid_t server;
+	int created = -1, status;
+
+	(void)state;
+	free(j->input_json);
+	j->input_json = malloc(BIG + 16);
+	assert_non_null(j->input_json);
+	memcpy(j->input_json, "{\"x\":\"", 6);
+	memset(j->input_json + 6, 'y', BIG);
+	memcpy(j->input_json + 6 + BIG, "\"}", 3);
+	server = start_committer();
+	assert_int_equal(vex_commitq_open(sock, 3000, &q), 0);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	assert_int_equal(created, 1);
+	vex_uuid7(j->id);
+	assert_int_equal(vex_commitq_insert(q, j, &again, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, got->id);
+	assert_string_equal(again->input_json, j->input_json);
+	kill(server, SIGTERM);
+	waitpid(server, &status, 0);
+	vex_job_free(got);
+	vex_job_free(again);
+	vex_job_free(j);
+	vex_commitq_free(q);
+}
+
 /* A second committer never takes the socket of a live one; a dead one's file is replaced. */
 static void test_listen_respects_live_committer(void **state)
 {
@@ -254,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_through_committer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_job_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_respects_live_committer, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -80,7 +80,7 @@ static void fresh(struct vex_principal *who, const char *tag, enum vex_plan plan
 
 static void hit(struct vex_principal *who, int64_t at, struct vex_rate *r)
 {
-	assert_int_equal(vex_ratelimit_hit(live, &cfg, who, at, r), 0);
+	assert_int_equal(vex_ratelimit_hit(live, NULL, &cfg, who, at, r), 0);
 	assert_true(r->counted);
 }
 
@@ -173,8 +173,9 @@ static void test_principals_and_plans_apart(void **state)
 }
 
 /* Four processes, each with its own handle, race for one principal's allowance at one instant:
- * exactly "limit" requests are admitted and counted (CAS makes the read-modify-write atomic). */
-static void test_concurrent_processes(void **state)
+ * exactly "limit" requests are admitted and counted (CAS makes the read-modify-write atomic),
+ * with or without the pool's lanes (which only make the processes take turns). */
+static void race(const char *sub, struct vex_ratelanes *lanes)
 {
 	struct vex_principal who;
 	int64_t now = vex_now_us();
@@ -182,8 +183,7 @@ static void test_concurrent_processes(void **state)
 	long counted = 0, uncounted = 0, got[2];
 	pid_t pids[4];
 
-	(void)state;
-	fresh(&who, "rl-race", VEX_PLAN_STANDARD);
+	fresh(&who, sub, VEX_PLAN_STANDARD);
 	assert_int_equal(pipe(fds), 0);
 	for (i = 0; i < 4; i++) {
 		pids[i] = fork();
@@ -197,7 +197,7 @@ static void test_concurrent_processes(void **state)
 			if (vex_cache_open(mcd.servers, 500, MC_SECRET, &own) != 0)
 				_exit(2);
 			for (int k = 0; k < 40; k++) {
-				vex_ratelimit_hit(own, &cfg, &who, now, &r);
+				vex_ratelimit_hit(own, lanes, &cfg, &who, now, &r);
 				if (r.allowed)
 					mine[r.counted ? 0 : 1]++;
 			}
@@ -219,6 +219,24 @@ static void test_concurrent_processes(void **state)
 	assert_int_equal(counted, 30);
 	/* Passing uncounted needs RATE_CAS_TRIES lost races in a row, each to an admitted request. */
 	assert_true(uncounted <= 30);
+}
+
+static void test_concurrent_processes(void **state)
+{
+	(void)state;
+	race("rl-race", NULL);
+}
+
+static void test_concurrent_processes_in_lanes(void **state)
+{
+	struct vex_ratelanes *lanes = NULL;
+
+	(void)state;
+	assert_int_equal(vex_ratelimit_lanes_new(&lanes), 0);
+	race("rl-race-lanes", lanes);
+	race("rl-race-lanes-2", lanes); /* the lanes are free again afterwards */
+	vex_ratelimit_lanes_free(lanes);
+	vex_ratelimit_lanes_free(NULL);
 }
 
 /* A value written by another secret (whoever reaches memcached) is not believed: it cannot lock anyone out. */
@@ -280,11 +298,11 @@ static void test_fail_open(void **state)
 	assert_int_equal(vex_cache_open(NULL, 100, NULL, 0, &off), 0);
 	assert_int_equal(vex_cache_open(dead_servers, 100, MC_SECRET, &dead), 0);
 	for (i = 0; i < 5; i++) {
-		assert_int_equal(vex_ratelimit_hit(off, &cfg, &who, vex_now_us(), &r), 0);
+		assert_int_equal(vex_ratelimit_hit(off, NULL, &cfg, &who, vex_now_us(), &r), 0);
 		assert_true(r.allowed);
 		assert_false(r.counted);
 		assert_true(r.remaining == 2);
-		assert_int_equal(vex_ratelimit_hit(dead, &cfg, &who, vex_now_us(), &r), 0);
+		assert_int_equal(vex_ratelimit_hit(dead, NULL, &cfg, &who, vex_now_us(), &r), 0);
 		assert_true(r.allowed);
 		assert_false(r.counted);
 		assert_true(r.remaining == 2);
@@ -304,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_gcra_never_more_than_the_rate),
 		cmocka_unit_test(test_principals_and_plans_apart),
 		cmocka_unit_test(test_concurrent_processes),
+		cmocka_unit_test(test_concurrent_processes_in_lanes),
 		cmocka_unit_test(test_forged_value_ignored),
 		cmocka_unit_test(test_u64_cas),
 		cmocka_unit_test(test_fail_open),

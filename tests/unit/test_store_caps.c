@@ -332,6 +332,32 @@ static void test_counter_follows_every_transition(void **state)
 	vex_job_free(out);
 }
 
+/* A database from before the counter (schema 7) with queued jobs gets it filled at open; deleting a
+ * queued job (an operator's SQL, say) takes it off. */
+static void test_migration_fills_the_counter(void **state)
+{
+	struct vex_store *s = NULL;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(add_job(store, "fran", 0, NULL, NULL), 0);
+	assert_int_equal(add_job(store, "gus", 0, NULL, NULL), 0);
+	vex_store_free(store);
+	fx.store = store = NULL;
+	raw("DROP TRIGGER owner_queued_insert; DROP TRIGGER owner_queued_enter; DROP TRIGGER owner_queued_leave;"
+	    " DROP TRIGGER owner_queued_delete; DROP TABLE owner_queued; PRAGMA user_version = 7;", NULL);
+	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
+	fx.store = store = s;
+	assert_int_equal(vex_store_schema_version(s), 8);
+	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "fran"), 3);
+	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "gus"), 1);
+	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), VEX_ELIMIT);
+	raw("DELETE FROM jobs WHERE owner = 'fran' AND id = (SELECT MIN(id) FROM jobs WHERE owner = 'fran')", NULL);
+	assert_counter_true("fran");
+	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), 0);
+	assert_counter_true("fran");
+}
+
 /*
  * N processes, each with its own connection, add K things of one owner at once against a cap of
  * CAP: exactly CAP are stored, whatever the interleaving (the count is inside the write).
@@ -429,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scheduled_run_at_cap, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_webhooks, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_counter_follows_every_transition, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_the_counter, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_agents, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_queued_jobs, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_race_webhooks, store_setup, store_teardown),

@@ -39,6 +39,10 @@ int vex_wlock_acquire(struct vex_wlock *w, int timeout_ms);
 void vex_wlock_release(struct vex_wlock *w);
 void vex_wlock_free(struct vex_wlock *w);
 
+/* The schema (migrations.c): vex_store_migrations[i] takes user_version i to i + 1; append only. */
+extern const char *const vex_store_migrations[];
+extern const int vex_store_migration_count;
+
 /* Map a SQLite result code to VEX_E... (BUSY/LOCKED -> EBUSY, constraint -> EEXIST, ...). */
 int vex_store_errcode(int sqlite_rc);
 
@@ -51,6 +55,10 @@ int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret);
 
 /* Reset and clear the bindings of a statement from vex_store_stmt (NULL accepted). */
 void vex_store_done(sqlite3_stmt *st);
+
+/* sqlite3_step, or SQLITE_NOMEM without stepping when a vex_bind_text of this thread's statement
+ * failed since its last vex_store_done (the parameter would be NULL: db.c says why). */
+int vex_store_step(sqlite3_stmt *st);
 
 /* BEGIN IMMEDIATE (VEX_EBUSY after busy_timeout), COMMIT, ROLLBACK (ignores "no transaction"). */
 int vex_store_begin(struct vex_store *s);

@@ -415,7 +415,7 @@ int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *r
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
-	step = sqlite3_step(st);
+	step = vex_store_step(st);
 	if (step != SQLITE_ROW) {
 		rc = step == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(step);
 		vex_store_done(st);
@@ -462,7 +462,7 @@ int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int
 	vex_bind_text(st, 1, tool);
 	sqlite3_bind_int(st, 2, n);
 	sqlite3_bind_int(st, 3, VEX_TOOL_RUNS_SCAN);
-	step = sqlite3_step(st);
+	step = vex_store_step(st);
 	if (step == SQLITE_ROW) {
 		*ret_count = sqlite3_column_int(st, 0);
 		*ret_avg_us = sqlite3_column_int64(st, 1);

@@ -16,7 +16,7 @@ int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max,
 	int rc;
 
 	vex_buf_init(&b, max && max <= SIZE_MAX / 2 / rows->size ? max * rows->size : SIZE_MAX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = vex_store_step(st)) == SQLITE_ROW) {
 		if (max && n >= max)
 			break;
 		rc = vex_buf_reserve(&b, rows->size);
@@ -110,7 +110,7 @@ int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, co
 
 int vex_store_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret)
 {
-	int rc = sqlite3_step(st);
+	int rc = vex_store_step(st);
 
 	if (rc == SQLITE_ROW)
 		rc = rows->read(st, ret);
