@@ -38,6 +38,10 @@ int vex_wlock_acquire(struct vex_wlock *w, int timeout_ms);
 void vex_wlock_release(struct vex_wlock *w);
 void vex_wlock_free(struct vex_wlock *w);
 
+/* The schema (migrations.c): vex_store_migrations[i] takes user_version i to i + 1. */
+extern const char *const vex_store_migrations[];
+extern const int vex_store_migration_count;
+
 /* Map a SQLite result code to VEX_E... (BUSY/LOCKED -> EBUSY, constraint -> EEXIST, ...). */
 int vex_store_errcode(int sqlite_rc);
 

@@ -1,0 +1,267 @@
+/* migrations.c - the SQLite schema: numbered migrations, applied in order by db.c at open. */
+#include "core/store/sqlite/store_internal.h"
+
+/*
+ * Numbered migrations: migrations[i] takes the schema from user_version i to i + 1.
+ * Append only; never edit a shipped entry.
+ */
+const char *const vex_store_migrations[] = {
+	/* 1: agents, jobs, runners. Times are Unix microseconds; NULL means "not set". */
+	"CREATE TABLE agents ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" max_depth INTEGER NOT NULL,"
+	" spawn_shadow INTEGER NOT NULL DEFAULT 0,"
+	" model TEXT,"
+	" tools_json TEXT,"
+	" base_url TEXT,"
+	" schedule_json TEXT,"
+	" status TEXT NOT NULL CHECK (status IN ('ACTIVE','PAUSED','DELETED')),"
+	" generation INTEGER NOT NULL DEFAULT 0,"
+	" fitness REAL NOT NULL DEFAULT 0,"
+	" plan TEXT NOT NULL DEFAULT 'free',"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX agents_owner_id ON agents(owner, id);"
+	/* Agents the scheduler looks at. */
+	"CREATE INDEX agents_scheduled ON agents(id) WHERE schedule_json IS NOT NULL AND status = 'ACTIVE';"
+	"CREATE TABLE jobs ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" plan TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('agent','tool')),"
+	" agent_id TEXT REFERENCES agents(id),"
+	" tool TEXT,"
+	" input_json TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('queued','running','completed','failed','timeout','canceled')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" max_attempts INTEGER NOT NULL DEFAULT 1,"
+	" priority INTEGER NOT NULL DEFAULT 0,"
+	" timeout_ms INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" completed_at INTEGER,"
+	" updated_at INTEGER NOT NULL,"
+	" progress_step TEXT,"
+	" progress_total INTEGER NOT NULL DEFAULT 0,"
+	" progress_pct REAL NOT NULL DEFAULT 0,"
+	" progress_message TEXT,"
+	" result_json TEXT,"
+	" error_code TEXT,"
+	" error_message TEXT,"
+	" error_details_json TEXT,"
+	" tokens_in INTEGER NOT NULL DEFAULT 0,"
+	" tokens_out INTEGER NOT NULL DEFAULT 0,"
+	" final_model TEXT,"
+	" steps INTEGER NOT NULL DEFAULT 0,"
+	" browser_steps INTEGER NOT NULL DEFAULT 0,"
+	" browser_seconds REAL NOT NULL DEFAULT 0,"
+	" idempotency_key TEXT,"
+	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	" lease_owner TEXT,"
+	" lease_expires_at INTEGER,"
+	" rev INTEGER NOT NULL DEFAULT 1"
+	");"
+	/* Owner listings (newest first), and with a status filter. The (owner, status, id) index also
+	 * serves the per-owner running count of claims, so no separate (owner, status) index. */
+	"CREATE INDEX jobs_owner_id ON jobs(owner, id);"
+	"CREATE INDEX jobs_owner_status_id ON jobs(owner, status, id);"
+	/* Claims: best queued job first. Partial: only queued rows are in it, so it stays as small
+	 * as the queue, and a job leaves it when claimed. */
+	"CREATE INDEX jobs_claim ON jobs(priority DESC, id) WHERE status = 'queued';"
+	/* One agent's jobs (events), newest first; started_at bounds filter along the way. */
+	"CREATE INDEX jobs_agent_id ON jobs(agent_id, id) WHERE agent_id IS NOT NULL;"
+	/* Rescue of expired leases. Partial: a submit (status queued) does not touch it. */
+	"CREATE INDEX jobs_lease ON jobs(lease_expires_at) WHERE status = 'running';"
+	"CREATE UNIQUE INDEX jobs_idem ON jobs(owner, idempotency_key) WHERE idempotency_key IS NOT NULL;"
+	/* A tool's recent runs (estimated durations, per-tool listings). */
+	"CREATE INDEX jobs_tool_id ON jobs(tool, id) WHERE tool IS NOT NULL;"
+	/* API keys: only the SHA-256 of a key is stored (hex), with a short prefix for display. */
+	"CREATE TABLE api_keys ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('user','admin')),"
+	" plan TEXT NOT NULL,"
+	" name TEXT,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" prefix TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" last_used_at INTEGER,"
+	" revoked_at INTEGER"
+	");"
+	"CREATE INDEX api_keys_owner_id ON api_keys(owner, id);"
+	/* Scheduled runs: one row per (agent, UTC minute slot) fired, so a slot fires exactly once
+	 * whatever the number of runners and restarts. */
+	"CREATE TABLE schedule_fires ("
+	" agent_id TEXT NOT NULL REFERENCES agents(id),"
+	" slot INTEGER NOT NULL,"
+	" job_id TEXT NOT NULL,"
+	" fired_at INTEGER NOT NULL,"
+	" PRIMARY KEY (agent_id, slot)"
+	");"
+	"CREATE TABLE runners ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" beat_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX runners_beat ON runners(beat_at);",
+
+	/* 2: job events (streams, webhooks) and webhooks. */
+	/* Every change of a job (insert, or an update that bumps rev) leaves one row, written by the
+	 * triggers below inside the transaction that made the change, so no path can forget it.
+	 * seq is the rowid without AUTOINCREMENT: pruning never removes the newest row, so seq keeps
+	 * growing. Terminal fields (result, error) are read from the job itself, which never changes
+	 * again once terminal. */
+	"CREATE TABLE job_events ("
+	" seq INTEGER PRIMARY KEY,"
+	" job_id TEXT NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" rev INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL,"
+	" started_at INTEGER,"
+	" progress_step TEXT,"
+	" progress_total INTEGER NOT NULL DEFAULT 0,"
+	" progress_pct REAL NOT NULL DEFAULT 0,"
+	" progress_message TEXT,"
+	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	" at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX job_events_job ON job_events(job_id, rev);"
+	"CREATE INDEX job_events_at ON job_events(at);"
+	"CREATE TRIGGER jobs_event_insert AFTER INSERT ON jobs BEGIN"
+	" INSERT INTO job_events(job_id, owner, rev, type, status, attempts, started_at, progress_step,"
+	" progress_total, progress_pct, progress_message, cancel_requested, at)"
+	" VALUES (NEW.id, NEW.owner, NEW.rev, 'queued', NEW.status, NEW.attempts, NEW.started_at,"
+	" NEW.progress_step, NEW.progress_total, NEW.progress_pct, NEW.progress_message, NEW.cancel_requested,"
+	" NEW.updated_at);"
+	" END;"
+	"CREATE TRIGGER jobs_event_update AFTER UPDATE ON jobs WHEN NEW.rev != OLD.rev BEGIN"
+	" INSERT INTO job_events(job_id, owner, rev, type, status, attempts, started_at, progress_step,"
+	" progress_total, progress_pct, progress_message, cancel_requested, at)"
+	" VALUES (NEW.id, NEW.owner, NEW.rev,"
+	" CASE WHEN NEW.status != OLD.status THEN"
+	" (CASE NEW.status WHEN 'running' THEN 'started' WHEN 'queued' THEN 'requeued' ELSE NEW.status END)"
+	" WHEN NEW.cancel_requested != OLD.cancel_requested THEN 'cancel_requested' ELSE 'progress' END,"
+	" NEW.status, NEW.attempts, NEW.started_at, NEW.progress_step, NEW.progress_total, NEW.progress_pct,"
+	" NEW.progress_message, NEW.cancel_requested, NEW.updated_at);"
+	" END;"
+	/* How far a consumer of job_events got (the webhook fan-out: 'webhooks'). */
+	"CREATE TABLE event_cursors ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" seq INTEGER NOT NULL"
+	");"
+	"INSERT INTO event_cursors(name, seq) VALUES ('webhooks', 0);"
+	/* Webhooks: events is a bit mask (VEX_HOOK_EV_*); the secret is kept to sign deliveries. */
+	"CREATE TABLE webhooks ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" url TEXT NOT NULL,"
+	" events INTEGER NOT NULL,"
+	" description TEXT,"
+	" secret TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('active','disabled','deleted')),"
+	" disabled_reason TEXT,"
+	" failing_since INTEGER,"
+	" last_error TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX webhooks_owner_id ON webhooks(owner, id);"
+	/* One row per (hook, job event): id is the webhook-id header (stable across retries), payload
+	 * the exact body every attempt sends. */
+	"CREATE TABLE webhook_deliveries ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" hook_id TEXT NOT NULL REFERENCES webhooks(id),"
+	" owner TEXT NOT NULL,"
+	" job_id TEXT NOT NULL,"
+	" event_seq INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" payload TEXT NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed','canceled')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL,"
+	" claimed_by TEXT,"
+	" claimed_until INTEGER,"
+	" last_status_code INTEGER,"
+	" last_error TEXT,"
+	" created_at INTEGER NOT NULL,"
+	" finished_at INTEGER"
+	");"
+	"CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook_id, id);"
+	"CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries(hook_id, event_seq);"
+	/* In order per (hook, job): the oldest pending delivery of a pair goes first. */
+	"CREATE INDEX webhook_deliveries_order ON webhook_deliveries(hook_id, job_id, event_seq)"
+	" WHERE status = 'pending';"
+	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending';"
+	/* Every attempt, with a capped response body. */
+	"CREATE TABLE webhook_attempts ("
+	" delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),"
+	" n INTEGER NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" status_code INTEGER,"
+	" error TEXT,"
+	" duration_us INTEGER NOT NULL,"
+	" response_body TEXT,"
+	" PRIMARY KEY (delivery_id, n)"
+	");",
+
+	/* 3: the tool catalog the runner publishes (command tools, MCP servers' tools) and vex-api
+	 * reads for validation and listing. Builtins are compiled into both programs, not stored. */
+	"CREATE TABLE tools ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" short_name TEXT NOT NULL,"
+	" server TEXT,"
+	" source TEXT NOT NULL CHECK (source IN ('command','mcp')),"
+	" description TEXT NOT NULL DEFAULT '',"
+	" input_schema TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX tools_short ON tools(short_name);"
+	"CREATE INDEX tools_server ON tools(server) WHERE server IS NOT NULL;",
+
+	/* 4: tool grants. A catalog row carries who besides admins may run it (core/tools/grant.h; NULL:
+	 * admins only); a job and an agent carry their owner's role as of the submit (or the create),
+	 * so the runner offers an agent's model only what that owner may run. */
+	"ALTER TABLE tools ADD COLUMN grant_json TEXT;"
+	"ALTER TABLE jobs ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';"
+	"ALTER TABLE agents ADD COLUMN owner_role TEXT NOT NULL DEFAULT 'user';",
+
+	/* 5: fair claims (docs/runner.md). Each owner's queue in claim order: a skip scan finds the
+	 * owners with queued work, one seek each's best job. Each hook's pending deliveries by due time
+	 * and by claim expiry: its next deliveries and its in-flight count, whatever its backlog. */
+	"CREATE INDEX jobs_owner_queue ON jobs(owner, priority DESC, id) WHERE status = 'queued';"
+	"CREATE INDEX webhook_deliveries_hook_due ON webhook_deliveries(hook_id, next_at) WHERE status = 'pending';"
+	"CREATE INDEX webhook_deliveries_hook_claim ON webhook_deliveries(hook_id, claimed_until)"
+	" WHERE status = 'pending';",
+
+	/* 6: token revocations (by jti, or by subject with an iat cut-off in Unix seconds), checked on
+	 * every authentication by the two indexes; the stream server reads new revocations and newly
+	 * revoked keys by their times. */
+	"CREATE TABLE token_revocations ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" jti TEXT,"
+	" sub TEXT,"
+	" issued_before INTEGER,"
+	" reason TEXT,"
+	" created_by TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" CHECK ((jti IS NULL) <> (sub IS NULL)),"
+	" CHECK ((sub IS NULL) = (issued_before IS NULL))"
+	");"
+	"CREATE UNIQUE INDEX token_revocations_jti ON token_revocations(jti) WHERE jti IS NOT NULL;"
+	"CREATE INDEX token_revocations_sub ON token_revocations(sub, issued_before) WHERE sub IS NOT NULL;"
+	"CREATE INDEX token_revocations_created ON token_revocations(created_at);"
+	"CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;",
+
+	/* 7: the request an Idempotency-Key came with (hex SHA-256 of method, path and canonical
+	 * body), so the same key sent with another request is refused instead of answered with the
+	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
+	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
+};
+
+const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));
