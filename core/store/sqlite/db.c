@@ -295,6 +295,11 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 	/* A file we may not write is useless to a job service: refuse it now, not at the first write. */
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return SQLITE_READONLY;
+	/* A new database returns the pages prunes free (vex_store_vacuum_step); on an existing one this
+	 * changes nothing until a VACUUM (docs/retention.md). Before WAL, while the file may be empty. */
+	rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
 	rc = pragma_query(s, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
 	if (rc != SQLITE_OK)
 		return rc;

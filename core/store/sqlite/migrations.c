@@ -262,6 +262,13 @@ const char *const vex_store_migrations[] = {
 	 * body), so the same key sent with another request is refused instead of answered with the
 	 * first request's job. NULL for jobs without a key and for keyed jobs stored before. */
 	"ALTER TABLE jobs ADD COLUMN request_hash TEXT;",
+
+	/* 8: retention (docs/retention.md). Finished jobs by completion time, oldest first: partial, so
+	 * submits, claims and running jobs never touch it; a job's deliveries, deleted with it; schedule
+	 * fires by slot, kept while the scheduler may look at their slot. */
+	"CREATE INDEX jobs_finished ON jobs(completed_at) WHERE status IN ('completed','failed','timeout','canceled');"
+	"CREATE INDEX webhook_deliveries_job ON webhook_deliveries(job_id);"
+	"CREATE INDEX schedule_fires_slot ON schedule_fires(slot);",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));
