@@ -27,16 +27,7 @@ static void db_exec(sqlite3 *db, const char *sql)
 
 static int64_t db_int(const char *sql)
 {
-	sqlite3 *db = db_open();
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return store_fixture_int(path, sql);
 }
 
 /* Pages the store's connection asked its page cache for since the last call (hits and misses). */
@@ -148,17 +139,9 @@ static void test_plans(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char sql[512], plan[1024] = "";
-		sqlite3_stmt *st = NULL;
+		char plan[1024];
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", cases[i].sql);
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			size_t n = strlen(plan);
-
-			snprintf(plan + n, sizeof(plan) - n, "%s; ", (const char *)sqlite3_column_text(st, 3));
-		}
-		sqlite3_finalize(st);
+		store_fixture_plan(db, cases[i].sql, plan, sizeof(plan));
 		if (!strstr(plan, cases[i].want))
 			fail_msg("%s\n  plan: %s\n  expected %s", cases[i].sql, plan, cases[i].want);
 		assert_null(strstr(plan, "SCAN"));

@@ -288,16 +288,20 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
 	};
 	char mode[16] = "";
-	int rc;
+	int rc, pages = -1;
 
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	/* A file we may not write is useless to a job service: refuse it now, not at the first write. */
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return SQLITE_READONLY;
-	/* A new database returns the pages prunes free (vex_store_vacuum_step); on an existing one this
-	 * changes nothing until a VACUUM (docs/retention.md). Before WAL, while the file may be empty. */
-	rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+	/* A new (empty) database returns the pages prunes free (vex_store_vacuum_step): the mode is set
+	 * before WAL and the first table. Only then: on an existing file this pragma would wait for the
+	 * write lock and change nothing (docs/retention.md: converting one). The open guard serializes
+	 * first opens. */
+	rc = pragma_query(s, "PRAGMA page_count", &pages, NULL, 0);
+	if (rc == SQLITE_OK && pages == 0)
+		rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = pragma_query(s, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
