@@ -121,11 +121,12 @@ void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct
 	if (!r->told)
 		tell_mode(r, store);
 	r->failed = 0;
-	more = prune_events(r, store, now - (int64_t)cfg->event_retention_s * 1000000, end);
+	/* each kind at least one batch a round: a backlog of one never starves the others */
+	more = prune_events(r, store, now - (int64_t)cfg->event_retention_s * 1000000, mono_us + ROUND_US / 2);
 	if (jobs_us > 0) {
-		more |= vex_mono_us() < end ? prune_jobs(r, store, cache, now - jobs_us, end) : 1;
-		more |= vex_mono_us() < end ? prune_fires(r, store, now, jobs_us) : 1;
+		more |= prune_jobs(r, store, cache, now - jobs_us, end);
+		more |= prune_fires(r, store, now, jobs_us);
 	}
-	more |= vex_mono_us() < end ? vacuum(r, store) : 1;
+	more |= vacuum(r, store);
 	r->next_mono = vex_mono_us() + (more && !r->failed ? BACKLOG_EVERY_US : EVERY_US);
 }

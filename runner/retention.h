@@ -25,8 +25,9 @@ void vex_retention_init(struct vex_retention *r, const struct vex_config *cfg, i
  * older than cfg->event_retention_s, finished jobs older than cfg->job_retention_s (0: none) with
  * their deliveries and attempts (and their cached copies deleted), schedule fires a day past their
  * slot and past the job retention, then a step of incremental vacuum. Each batch is its own short
- * write transaction; a round stops after about 25 ms of work. The next round is due 5 s later, or
- * 50 ms later when a round stopped with work left. Failures are logged and retried next round.
+ * write transaction; a round does at least one batch of each, then stops after about 25 ms of work
+ * (events get half of it). The next round is due 5 s later, or 50 ms later when a round stopped
+ * with work left. Failures are logged and retried next round.
  */
 void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct vex_cache *cache, int64_t mono_us);
 

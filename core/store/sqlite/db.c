@@ -312,6 +312,10 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 		return SQLITE_CANTOPEN;
 	}
 	rc = sqlite3_exec(s->db, sync_sql[synchronous], NULL, NULL, NULL);
+	/* A checkpoint that resets the WAL also cuts the file back to this: the -wal file does not keep
+	 * the size of its longest burst (a reader that held the checkpoint back) forever. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "PRAGMA journal_size_limit = 16777216", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
