@@ -27,7 +27,7 @@ void vex_retention_init(struct vex_retention *r, const struct vex_config *cfg, i
 	r->warned_mono = 0;
 }
 
-/* A failure, logged at most every 10 s (rounds retry it); the round stops. */
+/* A failure, logged at most every 10 s (rounds retry it); the next round comes after the full pause. */
 static void warn(struct vex_retention *r, const char *what, int rc)
 {
 	int64_t m = vex_mono_us();
@@ -57,7 +57,8 @@ static int prune_events(struct vex_retention *r, struct vex_store *s, int64_t be
 
 /* Job batches as above; the cached copy of each pruned job is deleted after its commit (a poll
  * that read the row just before may put one back: it lives at most the cache's TTL). */
-static int prune_jobs(struct vex_retention *r, struct vex_store *s, struct vex_cache *c, int64_t before_us, int64_t end_mono)
+static int prune_jobs(struct vex_retention *r, struct vex_store *s, struct vex_cache *c, int64_t before_us,
+		      int64_t end_mono)
 {
 	char ids[JOB_BATCH][VEX_UUID_LEN + 1];
 	int rc, n = 0;

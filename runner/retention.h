@@ -1,4 +1,4 @@
-/* retention.h - the runner's pruning rounds: old job events, finished jobs, schedule fires, freed pages (docs/retention.md). */
+/* retention.h - the runner's pruning rounds: events, finished jobs, schedule fires, freed pages (docs/retention.md). */
 #ifndef VEX_RUNNER_RETENTION_H
 #define VEX_RUNNER_RETENTION_H
 
