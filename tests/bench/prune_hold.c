@@ -15,10 +15,12 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench-prune-hold --db PATH [--events N (3000000)] [--jobs N (1000000)] [--calls K (20)]\n"
-			"                        [--seed-only 1]\n"
+			"                        [--seed-only 1 [--spread S]]\n"
 			"Seeds a new database at PATH with N young job events and N jobs finished within the\n"
 			"retention (plus old ones below them), then times prune calls and incremental vacuum steps;\n"
-			"prints one JSON line. --seed-only 1: seed and stop (tests/bench/soak's seeded runs).\n");
+			"prints one JSON line. --seed-only 1: seed and stop (tests/bench/soak's seeded runs); with\n"
+			"--spread S the young rows' times are spread evenly over the last S seconds instead (a\n"
+			"retention of S then prunes them steadily, oldest first, as under a steady load).\n");
 }
 
 static int64_t mono_us(void)
@@ -50,8 +52,9 @@ static int exec(sqlite3 *db, const char *sql)
 }
 
 /* Rows in SQL (one statement each), quickly: "old" finished jobs (and their events) eight days back,
- * then young ones, "n_jobs" jobs and "n_events" events in all; the fan-out cursor at the newest. */
-static int seed(sqlite3 *db, long n_events, long n_jobs, long old, int64_t now)
+ * then young ones, "n_jobs" jobs and "n_events" events in all, half an hour back or spread over the
+ * last "spread_s" seconds; the fan-out cursor at the newest. */
+static int seed(sqlite3 *db, long n_events, long n_jobs, long old, int64_t now, long spread_s)
 {
 	char sql[1024];
 	int rc;
@@ -63,18 +66,25 @@ static int seed(sqlite3 *db, long n_events, long n_jobs, long old, int64_t now)
 		 " completed_at, updated_at, result_json)"
 		 " SELECT printf('%%08x-0000-7000-8000-%%012d', i / 1000000, i), 'seed' || (i %% 100), 'free', 'tool',"
 		 " 'echo', '{\"i\":1}', 'completed', t, t, t, t, '{\"i\":1}' FROM (SELECT i,"
-		 " CASE WHEN i <= %ld THEN %lld ELSE %lld + i END AS t FROM c)",
-		 n_jobs + old, old, (long long)(now - 8 * 86400 * S), (long long)(now - 1800 * S));
+		 " CASE WHEN i <= %ld THEN %lld ELSE %lld + i * %lld END AS t FROM c)",
+		 n_jobs + old, old, (long long)(now - 8 * 86400 * S),
+		 (long long)(spread_s ? now - spread_s * S : now - 1800 * S),
+		 (long long)(spread_s ? spread_s * S / (n_jobs + old) : 1));
 	if (rc == 0)
 		rc = exec(db, sql);
-	/* the insert trigger wrote one event a job at its time (the old jobs' are the old events): the
-	 * rest of the young ones */
+	/* The insert trigger wrote one event a job at its time (the old jobs' are the old events); the
+	 * rest of the young ones follow. Spread: all of them again in one run, so that seq follows at
+	 * as it does when they are written live (three a job). */
+	if (rc == 0 && spread_s)
+		rc = exec(db, "DELETE FROM job_events");
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %ld)"
 		 " INSERT INTO job_events(job_id, owner, rev, type, status, attempts, at)"
-		 " SELECT printf('%%08x-0000-7000-8000-%%012d', 0, i %% 1000000), 'seed', 2, 'completed', 'completed', 1,"
-		 " %lld + i FROM c",
-		 n_events > n_jobs ? n_events - n_jobs : 1, (long long)(now - 1700 * S));
+		 " SELECT printf('%%08x-0000-7000-8000-%%012d', 0, i / 3), 'seed', 1 + i %% 3, 'completed',"
+		 " 'completed', 1, %lld + i * %lld FROM c",
+		 spread_s ? n_events : n_events > n_jobs ? n_events - n_jobs : 1,
+		 (long long)(spread_s ? now - spread_s * S : now - 1700 * S),
+		 (long long)(spread_s ? spread_s * S / n_events : 1));
 	if (rc == 0)
 		rc = exec(db, sql);
 	if (rc == 0)
@@ -124,7 +134,7 @@ static int old_events_prune(sqlite3 *db, int64_t before_us, int limit)
 int main(int argc, char **argv)
 {
 	static int64_t d[CALLS_MAX];
-	long n_events = 3000000, n_jobs = 1000000, old = 20000, rows;
+	long n_events = 3000000, n_jobs = 1000000, old = 20000, rows, spread_s = 0;
 	char ids[100][VEX_UUID_LEN + 1];
 	int calls = 20, i, n, rc = 1, seed_only = 0;
 	const char *path = NULL;
@@ -141,12 +151,15 @@ int main(int argc, char **argv)
 			n_jobs = strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--calls") == 0)
 			calls = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--spread") == 0)
+			spread_s = strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--seed-only") == 0)
 			seed_only = strcmp(argv[i + 1], "0") != 0;
 		else
 			break;
 	}
-	if (!path || i != argc || n_events < 1 || n_jobs < 1 || calls < 1 || calls > CALLS_MAX) {
+	if (!path || i != argc || n_events < 1 || n_jobs < 1 || calls < 1 || calls > CALLS_MAX || spread_s < 0 ||
+	    (spread_s && !seed_only)) {
 		usage();
 		return 2;
 	}
@@ -154,7 +167,7 @@ int main(int argc, char **argv)
 		goto out;
 	sqlite3_busy_timeout(db, 5000);
 	t = mono_us();
-	if (seed(db, n_events, n_jobs, old, now) != 0)
+	if (seed(db, n_events, n_jobs, old, now, spread_s) != 0)
 		goto out;
 	printf("{\"events_kept\":%ld,\"jobs_kept\":%ld,\"seed_s\":%.1f,", n_events, n_jobs,
 	       (double)(mono_us() - t) / S);

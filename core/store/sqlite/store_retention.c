@@ -1,4 +1,4 @@
-/* store_retention.c - pruning in small batches found through indexes, and returning freed pages (incremental vacuum). */
+/* store_retention.c - pruning in small batches found through indexes; returning freed pages (incremental vacuum). */
 #include "core/store/retention.h"
 
 #include <stdio.h>
