@@ -53,6 +53,7 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert $(BUILD)/bench-revocation-lookup
+BENCH_BIN += $(BUILD)/bench-prune-hold
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
@@ -112,6 +113,9 @@ $(BUILD)/bench-sqlite-insert: $(BUILD)/tests/bench/sqlite_insert.o
 $(BUILD)/bench-revocation-lookup: $(BUILD)/tests/bench/revocation_lookup.o $(BUILD)/libvexcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/bench-prune-hold: $(BUILD)/tests/bench/prune_hold.o $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # The whole service on localhost with TLS, state under $(VEX_HOME) (default ./var).
 run: deps all
 	@tools/vex-start
@@ -149,9 +153,11 @@ test: deps
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-san
 
+# SOAK=<seconds> (make bench SOAK=600): then the retention soak, tests/bench/soak (docs/bench.md, Retention).
 bench: deps all $(BENCH_BIN)
 	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/run
 	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/fairness
+	@if [ -n "$(SOAK)" ]; then VEX_BUILD=$(abspath $(BUILD)) tests/bench/soak $(SOAK); fi
 
 clean:
 	rm -rf build build-san build-fuzz

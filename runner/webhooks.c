@@ -25,6 +25,7 @@
 #include "core/base/timeutil.h"
 #include "runner/handles.h"
 #include "runner/pool.h"
+#include "runner/retention.h"
 #include "runner/ticker.h"
 #include "runner/webhooks.h"
 
@@ -32,8 +33,6 @@
 #define FANOUT_BATCH 500            /* job events per fan-out transaction */
 #define FANOUT_ROUNDS 20            /* fan-out transactions per tick at most */
 #define LEASE_MARGIN_MS 5000        /* a claim outlives the attempt's timeout by this */
-#define PRUNE_EVERY_US (5 * 1000000LL)
-#define PRUNE_BATCH 5000
 #define READ_MAX (64 * 1024)        /* bytes of an answer read before the connection is cut */
 #define RECORD_TRIES 3
 #define WARN_EVERY_US (10 * 1000000LL)
@@ -67,7 +66,8 @@ struct vex_webhooks {
 	const struct vex_config *cfg;
 	char runner_id[VEX_RUNNER_ID_MAX + 1];
 	struct vex_store *store;
-	struct vex_cache *cache; /* opened by the ticker; unused */
+	struct vex_cache *cache; /* opened by the ticker; pruned jobs' copies are deleted through it */
+	struct vex_retention retention;
 	struct vex_ticker tick;
 	CURLM *multi;
 	struct transfer **slots; /* cfg->hook_concurrency */
@@ -504,15 +504,6 @@ static void round_trip(struct vex_webhooks *w)
 	vex_delivery_claim_list_release(&l);
 }
 
-static void prune(struct vex_webhooks *w)
-{
-	int64_t before = vex_now_us() - (int64_t)w->cfg->event_retention_s * 1000000;
-	int rc = vex_store_job_events_prune(w->store, before, PRUNE_BATCH, NULL);
-
-	if (rc < 0)
-		warn(w, "job event prune failed", rc);
-}
-
 /* Stopping: abandon what is in flight and give the claims back at once. */
 static void abandon(struct vex_webhooks *w)
 {
@@ -542,24 +533,21 @@ static void abandon(struct vex_webhooks *w)
 static void *deliver_main(void *arg)
 {
 	struct vex_webhooks *w = arg;
-	int64_t mono, next_round = 0, next_prune;
+	int64_t mono, next_round = 0;
 	int running, wait_ms;
 
 	if (vex_handles_open(&w->tick, w->cfg, &w->store, &w->cache) < 0)
 		goto out;
 	/* restarted under the same id: what this id held before is due again at once */
 	vex_store_deliveries_unclaim(w->store, w->runner_id, NULL);
-	next_prune = vex_mono_us();
+	vex_retention_init(&w->retention, w->cfg, vex_mono_us());
 	while (!vex_ticker_stopping(&w->tick)) {
 		mono = vex_mono_us();
 		if (mono >= next_round || (w->more && w->inflight < w->nslots)) {
 			round_trip(w);
 			next_round = mono + TICK_MS * 1000;
 		}
-		if (mono >= next_prune) {
-			prune(w);
-			next_prune = mono + PRUNE_EVERY_US;
-		}
+		vex_retention_tick(&w->retention, w->store, w->cache, mono);
 		curl_multi_perform(w->multi, &running);
 		reap(w);
 		if (w->more && w->inflight < w->nslots)

@@ -14,9 +14,10 @@ struct vex_webhooks;
  * the Standard Webhooks headers), within cfg->hook_timeout_ms, following no redirect and
  * connecting only to addresses vex_netguard_addr_allowed() accepts (cfg->hooks_allow_private).
  * Each attempt is recorded: 2xx delivered, 410 disables the hook, anything else is retried after
- * cfg->hook_retry_ms (jittered, raised by Retry-After) until that schedule is used up. Every few
- * seconds it prunes job events older than cfg->event_retention_s. "cfg" must outlive it; the
- * runner id is copied. 0, VEX_EINVAL, VEX_ENOMEM, VEX_ERROR.
+ * cfg->hook_retry_ms (jittered, raised by Retry-After) until that schedule is used up. Between
+ * rounds it runs the retention rounds (runner/retention.h: old job events, finished jobs, schedule
+ * fires, freed pages). "cfg" must outlive it; the runner id is copied. 0, VEX_EINVAL, VEX_ENOMEM,
+ * VEX_ERROR.
  */
 int vex_webhooks_start(const struct vex_config *cfg, const char *runner_id, struct vex_webhooks **ret);
 

@@ -116,6 +116,7 @@ static void set_defaults(struct vex_config *cfg)
 	cfg->max_body_bytes = 1048576;
 	cfg->db_synchronous = 2;
 	cfg->db_busy_timeout_ms = 5000;
+	cfg->job_retention_s = 604800;
 	cfg->cache_timeout_ms = 100;
 	cfg->runner_concurrency = 8;
 	cfg->lease_ms = 30000;

@@ -32,7 +32,8 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *   [store]   path (default <home>/vex.db), synchronous (off|normal|full, default full),
  *             busy_timeout_ms (default 5000),
  *             group (default empty: vex.db, -wal, -shm 0600; a group name: 0640 with that group,
- *             e.g. for a backup user)
+ *             e.g. for a backup user),
+ *             job_retention_s (default 604800: finished jobs older than this are pruned; 0 keeps them)
  *   [cache]   servers (default 127.0.0.1:11211; comma-separated host[:port] and unix
  *             sockets "/abs/path" or "unix:/abs/path"; empty disables the cache),
  *             timeout_ms (default 100)
@@ -106,6 +107,7 @@ struct vex_config {
 	int db_synchronous; /* 0 off, 1 normal, 2 full */
 	int db_busy_timeout_ms;
 	char *store_group; /* "": database files 0600; a group: 0640 with that group */
+	int job_retention_s; /* finished jobs are pruned this long after completed_at; 0: never */
 
 	char *cache_servers; /* "host[:port]" and "/path" or "unix:/path" entries, comma-separated; "" for none */
 	int cache_timeout_ms;

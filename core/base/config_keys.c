@@ -34,6 +34,7 @@ const struct key_def vex_config_keys[] = {
 	{"store", "synchronous", K_SYNC, OFF(db_synchronous), 0, 2},
 	{"store", "busy_timeout_ms", K_INT, OFF(db_busy_timeout_ms), 0, 600000},
 	{"store", "group", K_STR, OFF(store_group), 0, 0},
+	{"store", "job_retention_s", K_INT, OFF(job_retention_s), 0, 315360000},
 	{"cache", "servers", K_SERVERS, OFF(cache_servers), 0, 0},
 	{"cache", "timeout_ms", K_INT, OFF(cache_timeout_ms), 1, 60000},
 	{"auth", "jwt_secret_file", K_PATH, OFF(jwt_secret_file), 0, 0},

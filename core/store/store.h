@@ -8,6 +8,7 @@
 #include "core/base/config.h"
 #include "core/base/limits.h"
 #include "core/jobs/model.h"
+#include "core/store/retention.h"
 
 struct vex_store;
 
@@ -352,9 +353,7 @@ int vex_store_job_events_of(struct vex_store *s, const char *id, int64_t after_r
 /* The newest seq (0 when there is no event). */
 int vex_store_job_events_last_seq(struct vex_store *s, int64_t *ret);
 
-/* Delete events older than "before_us" that every cursor (event_cursors) has passed, never the newest
- * row, at most "limit" rows per call. *ret_deleted (when not NULL) gets how many went. */
-int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted);
+/* Pruning events (vex_store_job_events_prune), jobs and schedule fires: core/store/retention.h. */
 
 /*
  * The job as it was at event "e": "j" (the stored job, read after the event) takes e's status,

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/base/ids.h"
 #include "core/store/store.h"
 
@@ -47,6 +49,39 @@ static inline void store_fixture_close(struct store_fixture *f)
 	f->store = NULL;
 	store_fixture_unlink(f->path);
 	rmdir(f->dir);
+}
+
+/* One integer from "sql" on a connection of the test's own to the database "path"; -1 when no row came. */
+static inline int64_t store_fixture_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* SQLite's plan for "sql" on "db": the detail of each EXPLAIN QUERY PLAN row, each followed by "; ". */
+static inline void store_fixture_plan(sqlite3 *db, const char *sql, char *plan, size_t cap)
+{
+	char q[1024];
+	sqlite3_stmt *st = NULL;
+
+	plan[0] = '\0';
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		size_t n = strlen(plan);
+
+		snprintf(plan + n, cap - n, "%s; ", (const char *)sqlite3_column_text(st, 3));
+	}
+	sqlite3_finalize(st);
 }
 
 #ifdef STORE_FIXTURE_GLOBALS

@@ -118,6 +118,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.db_path, path_in("var/vex.db"));
 	assert_int_equal(cfg.db_synchronous, 2);
 	assert_int_equal(cfg.db_busy_timeout_ms, 5000);
+	assert_int_equal(cfg.job_retention_s, 604800);
 	assert_string_equal(cfg.cache_servers, "127.0.0.1:11211");
 	assert_int_equal(cfg.cache_timeout_ms, 100);
 	assert_string_equal(cfg.jwt_secret_file, path_in("var/jwt.secret"));
@@ -166,6 +167,7 @@ static void test_file_values(void **state)
 		   "path = ./data/vex.db\n"
 		   "synchronous = NORMAL\n"
 		   "busy_timeout_ms = 0\n"
+		   "job_retention_s = 0\n"
 		   "[cache]\n"
 		   "servers = 10.0.0.1:11211, 10.0.0.2:11212,localhost\n"
 		   "timeout_ms = 250\n"
@@ -196,6 +198,7 @@ static void test_file_values(void **state)
 	assert_string_equal(cfg.db_path, path_in("home/data/vex.db"));
 	assert_int_equal(cfg.db_synchronous, 1);
 	assert_int_equal(cfg.db_busy_timeout_ms, 0);
+	assert_int_equal(cfg.job_retention_s, 0); /* keep forever */
 	assert_string_equal(cfg.cache_servers, "10.0.0.1:11211, 10.0.0.2:11212,localhost");
 	assert_int_equal(cfg.cache_timeout_ms, 250);
 	assert_string_equal(cfg.jwt_secret_file, path_in("home/secret.txt"));
@@ -361,6 +364,8 @@ static void test_file_errors(void **state)
 	expect_error("[server]\nworkers = -1\n", (const char *const[]){"bad.conf:2:", NULL});
 	expect_error("[store]\nsynchronous = yes\n",
 		     (const char *const[]){"bad.conf:2:", "synchronous", "off, normal, full", NULL});
+	expect_error("[store]\njob_retention_s = -1\n",
+		     (const char *const[]){"bad.conf:2:", "job_retention_s", "from 0 to 315360000", NULL});
 	expect_error("[log]\nlevel = loud\n",
 		     (const char *const[]){"bad.conf:2:", "level", "debug, info, warn, error", NULL});
 	expect_error("[cache]\nservers = host:notaport\n",

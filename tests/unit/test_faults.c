@@ -19,6 +19,7 @@
 #include "core/tools/schema.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "tests/unit/store_fixture.h"
 
 /*
  * The way sqlite's do_faultsim_test and curl's torture mode work: run an operation with the Nth
@@ -476,17 +477,7 @@ static void test_batch_insert(void **state)
 
 static int64_t raw_count(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return store_fixture_int(path, sql);
 }
 
 /* A webhook under failures: inserted whole or not at all, read whole or not at all, and deleted

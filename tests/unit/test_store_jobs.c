@@ -388,17 +388,9 @@ static void test_query_plans(void **state)
 	(void)state;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char sql[512], plan[1024] = "";
-		sqlite3_stmt *st = NULL;
+		char plan[1024];
 
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", cases[i].sql);
-		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			size_t n = strlen(plan);
-
-			snprintf(plan + n, sizeof(plan) - n, "%s; ", (const char *)sqlite3_column_text(st, 3));
-		}
-		sqlite3_finalize(st);
+		store_fixture_plan(db, cases[i].sql, plan, sizeof(plan));
 		if (!strstr(plan, cases[i].index))
 			fail_msg("%s\n  plan: %s\n  expected index %s", cases[i].sql, plan, cases[i].index);
 		assert_null(strstr(plan, "TEMP B-TREE"));

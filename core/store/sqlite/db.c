@@ -306,13 +306,22 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
 	};
 	char mode[16] = "";
-	int rc;
+	int rc, pages = -1;
 
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, busy_timeout_ms);
 	/* A file we may not write is useless to a job service: refuse it now, not at the first write. */
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return SQLITE_READONLY;
+	/* A new (empty) database returns the pages prunes free (vex_store_vacuum_step): the mode is set
+	 * before WAL and the first table. Only then: on an existing file this pragma would wait for the
+	 * write lock and change nothing (docs/retention.md: converting one). The open guard serializes
+	 * first opens. */
+	rc = pragma_query(s, "PRAGMA page_count", &pages, NULL, 0);
+	if (rc == SQLITE_OK && pages == 0)
+		rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
 	rc = pragma_query(s, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode));
 	if (rc != SQLITE_OK)
 		return rc;
@@ -321,6 +330,10 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 		return SQLITE_CANTOPEN;
 	}
 	rc = sqlite3_exec(s->db, sync_sql[synchronous], NULL, NULL, NULL);
+	/* A checkpoint that resets the WAL also cuts the file back to this: the -wal file does not keep
+	 * the size of its longest burst (a reader that held the checkpoint back) forever. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "PRAGMA journal_size_limit = 16777216", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	s->synchronous = synchronous;

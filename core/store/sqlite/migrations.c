@@ -278,6 +278,13 @@ const char *const vex_store_migrations[] = {
 	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;"
 	"CREATE TRIGGER owner_queued_delete AFTER DELETE ON jobs WHEN OLD.status = 'queued' BEGIN"
 	" UPDATE owner_queued SET n = n - 1 WHERE owner = OLD.owner; END;",
+
+	/* 9: retention (docs/retention.md). Finished jobs by completion time, oldest first: partial, so
+	 * submits, claims and running jobs never touch it; a job's deliveries, deleted with it; schedule
+	 * fires by slot, kept while the scheduler may look at their slot. */
+	"CREATE INDEX jobs_finished ON jobs(completed_at) WHERE status IN ('completed','failed','timeout','canceled');"
+	"CREATE INDEX webhook_deliveries_job ON webhook_deliveries(job_id);"
+	"CREATE INDEX schedule_fires_slot ON schedule_fires(slot);",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

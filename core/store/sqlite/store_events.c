@@ -137,29 +137,6 @@ int vex_store_job_events_last_seq(struct vex_store *s, int64_t *ret)
 	return vex_store_step_int64(st, ret);
 }
 
-int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted)
-{
-	sqlite3_stmt *st;
-	int rc, changes = 0;
-
-	if (limit < 1)
-		return VEX_EINVAL;
-	/* Old enough, passed by every cursor, and not the newest row (which keeps seq growing). */
-	rc = vex_store_stmt(s,
-			    "DELETE FROM job_events WHERE seq IN (SELECT seq FROM job_events WHERE at < ?1"
-			    " AND seq <= (SELECT COALESCE(MIN(seq), 0) FROM event_cursors)"
-			    " AND seq < (SELECT MAX(seq) FROM job_events) ORDER BY seq LIMIT ?2)",
-			    &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, before_us);
-	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_write(s, st, &changes);
-	if (rc == 0 && ret_deleted)
-		*ret_deleted = changes;
-	return rc;
-}
-
 /* Free *p and make it NULL. */
 static void clear_str(char **p)
 {
