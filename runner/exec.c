@@ -28,6 +28,13 @@ int vex_exec_sleep_until(struct vex_exec_ctx *ctx, int64_t until_mono_us)
 		if (now >= until_mono_us)
 			return 0;
 		left = until_mono_us - now;
+		if (ctx->wait) {
+			/* a second at most: a held-back progress report and the deadline are seen by should_stop */
+			int64_t until = left > 1000000 ? now + 1000000 : until_mono_us;
+
+			ctx->wait(ctx, until < ctx->deadline_mono_us ? until : ctx->deadline_mono_us);
+			continue;
+		}
 		if (left > VEX_EXEC_STOP_CHECK_MS * 1000)
 			left = VEX_EXEC_STOP_CHECK_MS * 1000;
 		ts.tv_sec = 0;

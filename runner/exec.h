@@ -29,6 +29,9 @@ struct vex_exec_ctx {
 	void (*progress)(struct vex_exec_ctx *ctx, const struct vex_progress *p);
 	/* VEX_STOP_NONE to carry on, else why to stop. Cheap: call it every <= 10 ms while waiting. */
 	enum vex_stop (*should_stop)(struct vex_exec_ctx *ctx);
+	/* Optional: block until CLOCK_MONOTONIC reaches "until_mono_us" or a stop is asked, whichever
+	 * comes first (the worker's pool signals it); NULL: executors poll should_stop instead. */
+	void (*wait)(struct vex_exec_ctx *ctx, int64_t until_mono_us);
 	void *opaque;                  /* the worker's state */
 	enum vex_stop stopped;         /* set by vex_exec_check() when it returns non-zero */
 };
@@ -46,7 +49,8 @@ typedef int (*vex_exec_fn)(struct vex_exec_ctx *ctx, struct vex_job *out);
 /* Asks ctx->should_stop; records a non-NONE answer in ctx->stopped. Returns that answer. */
 enum vex_stop vex_exec_check(struct vex_exec_ctx *ctx);
 
-/* Sleeps until CLOCK_MONOTONIC reaches "until_mono_us", checking for a stop every 10 ms.
+/* Sleeps until CLOCK_MONOTONIC reaches "until_mono_us": woken by a stop through ctx->wait (at
+ * least once a second, for held-back progress and the deadline), else checking every 10 ms.
  * 0, or VEX_ESTATE when stopped (ctx->stopped says why). */
 int vex_exec_sleep_until(struct vex_exec_ctx *ctx, int64_t until_mono_us);
 

@@ -32,11 +32,12 @@ struct jobrun {
 	int64_t last_write_mono_us;
 };
 
-static void abs_deadline(struct timespec *ts, int64_t ms)
+/* CLOCK_MONOTONIC "us" microseconds from now, for pthread_cond_timedwait. */
+static void abs_deadline_us(struct timespec *ts, int64_t us)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
+	ts->tv_sec += us / 1000000;
+	ts->tv_nsec += (us % 1000000) * 1000L;
 	if (ts->tv_nsec >= 1000000000L) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
@@ -140,6 +141,25 @@ static enum vex_stop on_should_stop(struct vex_exec_ctx *ctx)
 	return (enum vex_stop)atomic_load(&r->slot->stop);
 }
 
+/* ctx->wait: the worker sleeps on its slot's condition variable, which vex_pool_request_stop and
+ * vex_pool_stop_running signal, so a sleeping job costs no wake-ups and stops at once. */
+static void on_wait(struct vex_exec_ctx *ctx, int64_t until_mono_us)
+{
+	struct jobrun *r = ctx->opaque;
+	struct vex_pool *p = r->w->pool;
+	int64_t left = until_mono_us - vex_mono_us();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	abs_deadline_us(&ts, left);
+	pthread_mutex_lock(&p->mu);
+	while (atomic_load(&r->slot->stop) == VEX_STOP_NONE && !atomic_load(&p->shutdown))
+		if (pthread_cond_timedwait(&r->slot->cv, &p->mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /*
  * Turn the executor's return into the op that records it (finish or requeue), taking "*out"; NULL
  * when nothing is to be recorded (the lease was lost) or out of memory (then the lease expires and
@@ -236,6 +256,7 @@ static void run_job(struct worker *w, struct vex_job *job)
 	ctx.deadline_mono_us = now + timeout_ms * 1000;
 	ctx.progress = on_progress;
 	ctx.should_stop = on_should_stop;
+	ctx.wait = on_wait;
 	ctx.opaque = &r;
 	if (!out)
 		rc = VEX_ENOMEM;
@@ -273,7 +294,7 @@ static int worker_open(struct worker *w)
 	for (;;) {
 		if (vex_handles_try(p->cfg, &w->store, &w->cache) == 0)
 			return 0;
-		abs_deadline(&ts, 1000);
+		abs_deadline_us(&ts, 1000000);
 		pthread_mutex_lock(&p->mu);
 		if (!p->draining)
 			pthread_cond_timedwait(&p->slots[w->idx].cv, &p->mu, &ts);
@@ -402,7 +423,7 @@ int vex_pool_wait_idle(struct vex_pool *p, int timeout_ms)
 	struct timespec ts;
 	int rc;
 
-	abs_deadline(&ts, timeout_ms);
+	abs_deadline_us(&ts, (int64_t)timeout_ms * 1000);
 	pthread_mutex_lock(&p->mu);
 	while (p->busy > 0 || p->inflight > 0)
 		if (pthread_cond_timedwait(&p->idle_cv, &p->mu, &ts) != 0)
@@ -414,7 +435,13 @@ int vex_pool_wait_idle(struct vex_pool *p, int timeout_ms)
 
 void vex_pool_stop_running(struct vex_pool *p)
 {
+	int i;
+
+	pthread_mutex_lock(&p->mu);
 	atomic_store(&p->shutdown, 1);
+	for (i = 0; i < p->n; i++)
+		pthread_cond_broadcast(&p->slots[i].cv); /* jobs asleep in on_wait */
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Workers first (their last finishes and requeues go to the writer), then the writer, which
@@ -489,8 +516,10 @@ void vex_pool_request_stop_locked(struct vex_pool *p, int slot, const char *job_
 		return;
 	/* LOST outranks CANCEL: once the lease is gone nothing may be recorded */
 	if (strcmp(p->slots[slot].job_id, job_id) == 0 &&
-	    (atomic_load(&p->slots[slot].stop) == VEX_STOP_NONE || why == VEX_STOP_LOST))
+	    (atomic_load(&p->slots[slot].stop) == VEX_STOP_NONE || why == VEX_STOP_LOST)) {
 		atomic_store(&p->slots[slot].stop, (int)why);
+		pthread_cond_broadcast(&p->slots[slot].cv); /* a job asleep in on_wait */
+	}
 }
 
 void vex_pool_request_stop(struct vex_pool *p, int slot, const char *job_id, enum vex_stop why)
