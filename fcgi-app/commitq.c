@@ -19,7 +19,6 @@
 #include "core/base/json.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
-#include "core/jobs/wake.h"
 
 #define CLIENTS_MAX 256  /* connections the committer serves (one per worker process) */
 #define BATCH_MAX 256    /* jobs in one transaction */
@@ -449,10 +448,7 @@ static void answer(struct client *c, int rc, int created, const struct vex_job *
 	json_decref(v);
 }
 
-/* The runner is woken as soon as the batch is durable, before the answers: the claim does not wait
- * for the answer to reach the worker and for the worker's cache add. One datagram per batch: one
- * claim takes a job for every idle slot. */
-static void run_batch(struct vex_store *s, struct pending *p, size_t n, int wake_fd, const char *wake_path)
+static void run_batch(struct vex_store *s, struct pending *p, size_t n)
 {
 	struct vex_job *jobs[BATCH_MAX], *rets[BATCH_MAX];
 	int created[BATCH_MAX], rcs[BATCH_MAX];
@@ -461,10 +457,6 @@ static void run_batch(struct vex_store *s, struct pending *p, size_t n, int wake
 	for (i = 0; i < n; i++)
 		jobs[i] = p[i].job;
 	vex_store_jobs_insert_batch(s, jobs, n, rets, created, rcs);
-	for (i = 0; i < n && !created[i]; i++)
-		;
-	if (i < n)
-		vex_wake_send(wake_fd, wake_path);
 	for (i = 0; i < n; i++) {
 		answer(p[i].c, rcs[i], created[i], rets[i]);
 		vex_job_free(rets[i]);
@@ -472,13 +464,13 @@ static void run_batch(struct vex_store *s, struct pending *p, size_t n, int wake
 	}
 }
 
-int vex_commitq_serve(int listen_fd, struct vex_store *s, const char *wake_path, volatile sig_atomic_t *stop)
+int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t *stop)
 {
 	static struct client clients[CLIENTS_MAX];
 	struct pollfd pfd[CLIENTS_MAX + 1];
 	struct pending batch[BATCH_MAX];
 	size_t nb, i, hi = 0; /* clients[hi..] are all free: poll only up to there */
-	int k = 0, rc, n, wake_fd = wake_path ? vex_wake_open() : -1;
+	int k = 0, rc, n;
 
 	for (i = 0; i < CLIENTS_MAX; i++)
 		clients[i].fd = -1;
@@ -530,7 +522,7 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, const char *wake_path,
 				clients[i].dead = 1;
 		}
 		if (nb > 0)
-			run_batch(s, batch, nb, wake_fd, wake_path);
+			run_batch(s, batch, nb);
 		for (i = 0; i < hi; i++)
 			if (clients[i].fd >= 0 && clients[i].dead)
 				client_close(&clients[i]);
@@ -538,7 +530,5 @@ int vex_commitq_serve(int listen_fd, struct vex_store *s, const char *wake_path,
 	for (i = 0; i < CLIENTS_MAX; i++)
 		if (clients[i].fd >= 0)
 			client_close(&clients[i]);
-	if (wake_fd >= 0)
-		close(wake_fd);
 	return 0;
 }

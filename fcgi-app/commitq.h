@@ -34,7 +34,6 @@ void vex_commitq_free(struct vex_commitq *q);
  * vex_store_job_insert. VEX_EIO when the committer could not be reached or did not answer within
  * the timeout: the job may or may not be stored, so the caller retries with vex_store_job_insert
  * directly, which is safe because the id is the same (a duplicate id is VEX_EEXIST there).
- * A job created through the committer has already woken the runner (vex_commitq_serve).
  */
 int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 
@@ -45,10 +44,8 @@ int vex_commitq_listen(const char *path);
 /*
  * Serve clients on "listen_fd" with the store "s" until "*stop" becomes non-zero (checked at least
  * once a second and between batches); requests already read are answered before returning.
- * A batch that created a job wakes the runner at "wake_path" (NULL: none) with one datagram,
- * sent right after the commit and before the answers: the client does not wake it again.
  * Returns 0, or VEX_EIO when the listening socket fails.
  */
-int vex_commitq_serve(int listen_fd, struct vex_store *s, const char *wake_path, volatile sig_atomic_t *stop);
+int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t *stop);
 
 #endif

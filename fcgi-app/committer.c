@@ -33,7 +33,7 @@ int vex_committer_run(const struct vex_config *cfg, int commit_fd)
 			vex_strerror(rc), NULL);
 		return 1;
 	}
-	rc = vex_commitq_serve(commit_fd, store, cfg->runner_socket, &stop_requested);
+	rc = vex_commitq_serve(commit_fd, store, &stop_requested);
 	if (rc != 0)
 		vex_log(VEX_LOG_ERROR, "committer stopped", "error", vex_strerror(rc), NULL);
 	vex_store_free(store);

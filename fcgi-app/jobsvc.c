@@ -104,21 +104,19 @@ static int same_request(const struct vex_job *sent, const struct vex_job *got, s
 				   "body); send a new key for a new request");
 }
 
-/* Insert, publish, and wake the runner when a job was created (the committer already woke it for a
- * job it inserted: only a direct insert wakes it here). A key the owner already used for
+/* Insert, publish, and wake the runner when a job was created. A key the owner already used for
  * another request is VEX_EINVAL with "e" filled; at the owner's queued-job cap, VEX_ELIMIT with
  * "e" the refusal. */
 static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
 		     struct vex_field_error *e)
 {
 	struct vex_job *got = NULL;
-	int created = 0, direct = 0, rc;
+	int created = 0, rc;
 
 	rc = VEX_EIO;
 	if (env->commitq)
 		rc = vex_commitq_insert(env->commitq, j, &got, &created);
 	if (rc == VEX_EIO) {
-		direct = 1;
 		/* No committer (or no answer from it): insert here. If the committer did store it after
 		 * all, the same id is already there, and that row is the answer. */
 		rc = vex_store_job_insert(env->store, j, &got, &created);
@@ -139,7 +137,7 @@ static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_jo
 		vex_jobcache_publish_new(env->cache, got); /* absent from the cache: no round trip */
 	else
 		vex_jobcache_publish(env->cache, got);
-	if (created && direct && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
+	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;
 	if (ret_created)

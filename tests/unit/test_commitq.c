@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +16,6 @@
 #include "core/base/err.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
-#include "core/jobs/wake.h"
 #include "tests/unit/store_fixture.h"
 
 static char dir[64];
@@ -109,8 +107,7 @@ static void test_batch_isolation_and_idempotency(void **state)
 	vex_store_free(s);
 }
 
-/* A committer serving "sock"; it wakes the runner at "wake_path" (NULL: none). */
-static pid_t start_committer_waking(const char *wake_path)
+static pid_t start_committer(void)
 {
 	int lfd = vex_commitq_listen(sock);
 	pid_t pid;
@@ -124,15 +121,10 @@ static pid_t start_committer_waking(const char *wake_path)
 
 		if (vex_store_open(path, 2, 2000, &s) != 0)
 			_exit(1);
-		_exit(vex_commitq_serve(lfd, s, wake_path, &stop) == 0 ? 0 : 1);
+		_exit(vex_commitq_serve(lfd, s, &stop) == 0 ? 0 : 1);
 	}
 	close(lfd);
 	return pid;
-}
-
-static pid_t start_committer(void)
-{
-	return start_committer_waking(NULL);
 }
 
 /* Several processes submitting at once through the committer: every job stored once, replays found. */
@@ -188,43 +180,6 @@ static void test_clients_through_committer(void **state)
 	kill(server, SIGKILL);
 	waitpid(server, &status, 0);
 	vex_store_free(s);
-}
-
-/* A created job wakes the runner before its answer comes back (one datagram); a replay does not. */
-static void test_committer_wakes_runner(void **state)
-{
-	struct vex_commitq *q = NULL;
-	struct vex_job *j = tool_job("dave", "wake-1"), *got = NULL;
-	struct pollfd p;
-	char wake[160];
-	pid_t server;
-	int created = -1, status, wfd;
-
-	(void)state;
-	snprintf(wake, sizeof(wake), "%s/runner.sock", dir);
-	wfd = vex_wake_bind(wake);
-	assert_true(wfd >= 0);
-	server = start_committer_waking(wake);
-	assert_int_equal(vex_commitq_open(sock, 3000, &q), 0);
-	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
-	assert_int_equal(created, 1);
-	p = (struct pollfd){ .fd = wfd, .events = POLLIN };
-	assert_int_equal(poll(&p, 1, 0), 1); /* sent before the answer: already there */
-	assert_int_equal(vex_wake_drain(wfd), 1);
-	vex_job_free(got);
-	got = NULL;
-	/* the same key again: the stored job comes back, and nothing new is there to claim */
-	vex_uuid7(j->id);
-	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
-	assert_int_equal(created, 0);
-	assert_int_equal(vex_wake_drain(wfd), 0);
-	vex_job_free(got);
-	vex_job_free(j);
-	vex_commitq_free(q);
-	kill(server, SIGKILL);
-	waitpid(server, &status, 0);
-	close(wfd);
-	unlink(wake);
 }
 
 /* No committer listening, or one that dies: VEX_EIO, so that the caller writes directly. */
@@ -332,7 +287,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_isolation_and_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_committer_wakes_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_job_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_respects_live_committer, setup, teardown),
