@@ -128,7 +128,8 @@ static int delete_job(struct vex_store *s, const char *id)
 	static const char *const sql[] = {
 		"DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?1)",
 		"DELETE FROM webhook_deliveries WHERE job_id = ?1",
-		"DELETE FROM jobs WHERE id = ?1 AND " FINISHED,
+		/* parenthesised: one element, as clang's -Wstring-concatenation wants it said */
+		("DELETE FROM jobs WHERE id = ?1 AND " FINISHED),
 	};
 	sqlite3_stmt *st;
 	int rc = 0;
