@@ -45,7 +45,9 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   = $(wildcard tests/fuzz/*.c)
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
-API_OBJ    = $(filter-out $(BUILD)/fcgi-app/main.o,$(API_SRC:%.c=$(BUILD)/%.o))
+# vex-api serves the merged OpenAPI document (GET /openapi.json), compiled in (docs/openapi.md).
+API_OBJ    = $(filter-out $(BUILD)/fcgi-app/main.o,$(API_SRC:%.c=$(BUILD)/%.o)) $(BUILD)/gen/openapi_json.o
+OPENAPI_SRC = docs/openapi.yaml $(sort $(wildcard docs/openapi.d/*.yaml))
 RUNNER_OBJ = $(filter-out $(BUILD)/runner/main.o,$(RUNNER_SRC:%.c=$(BUILD)/%.o))
 # Each program's modules in an archive of its own, which its unit tests link too.
 ARCHIVES   = $(BUILD)/libvexrunner.a $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
@@ -57,9 +59,9 @@ BENCH_BIN += $(BUILD)/bench-prune-hold
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
-.PHONY: all deps run stop test test-unit test-integration test-san test-fuzz fuzz fuzz-build bench clean check
+.PHONY: all deps run stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(BUILD)/openapi.json
 
 deps:
 	@tools/install-deps
@@ -67,6 +69,16 @@ deps:
 # The Makefile holds the flags: a change to it rebuilds every object.
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The OpenAPI document: root + fragments merged (tools/build-openapi), then a C array for vex-api.
+$(BUILD)/openapi.json: $(OPENAPI_SRC) tools/build-openapi
+	tools/build-openapi -o $@
+
+$(BUILD)/gen/openapi_json.c: $(BUILD)/openapi.json tools/build-openapi
+	tools/build-openapi --c $< -o $@
+
+$(BUILD)/gen/openapi_json.o: $(BUILD)/gen/openapi_json.c Makefile
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libvexcore.a: $(CORE_OBJ)
@@ -129,7 +141,11 @@ check: all $(UNIT_BIN)
 test-unit: $(PROGRAMS) $(UNIT_BIN)
 	@tools/run-unit $(BUILD)
 
-test-integration: $(PROGRAMS)
+# The OpenAPI document: every route vex-api serves is in it, and Redocly's lint passes (docs/openapi.md).
+test-openapi: $(BUILD)/openapi.json
+	@tools/check-openapi $(BUILD)/openapi.json
+
+test-integration: $(PROGRAMS) $(BUILD)/openapi.json
 	@VEX_BUILD=$(abspath $(BUILD)) tools/run-integration
 
 # The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -149,6 +165,7 @@ test-fuzz: fuzz-build
 
 test: deps
 	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-openapi
 	@$(MAKE) --no-print-directory test-fuzz
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-san

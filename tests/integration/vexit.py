@@ -14,6 +14,8 @@ import time
 
 import requests
 
+import vexspec
+
 # Re-exported: tests use them as vexit.<name>.
 from vexwire import (RFC3339_RE, assert_api_error, assert_error, assert_json, b64url, b64url_decode,  # noqa: F401
                      claims_for, is_rfc3339, mint, new_sub, parse_rfc3339)
@@ -494,11 +496,16 @@ class Service:
     def base(self):
         return "https://localhost:%d" % self.https_port
 
-    def request(self, method, path, base=None, **kw):
+    def request(self, method, path, base=None, unchecked=None, **kw):
+        """One request through nginx; the answer is checked against the OpenAPI document (vexspec.py)
+        unless "unchecked" names why not (only for nginx's own answers the API does not describe)."""
         kw.setdefault("timeout", HTTP_TIMEOUT)
         kw.setdefault("verify", self.cert)
         kw.setdefault("allow_redirects", False)
-        return self.http.request(method, (base or self.base) + path, **kw)
+        r = self.http.request(method, (base or self.base) + path, **kw)
+        if unchecked is None and r.url.startswith("https://"):
+            vexspec.check_response(r, streamed=bool(kw.get("stream")))
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
