@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+import vexspec
+
 from vexit import (SLOW, TERMINAL, KeyClient, assert_api_error, assert_json, is_rfc3339, parse_rfc3339,
                    wait_for)
 
@@ -39,6 +41,9 @@ class Stream:
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = self.resp.headers
+        self.url = "https://localhost:%d%s" % (svc.https_port, path)
+        if self.status == 200:  # the stream itself: its status and content type (vexspec.py)
+            vexspec.spec().check("GET", self.url, self.status, self.headers.get("Content-Type"), streamed=True)
         self.buf = b""
         self.eof = False
         self.retry = None
@@ -48,6 +53,8 @@ class Stream:
         """The whole body of a non-stream answer (errors, 204)."""
         data = self.resp.read()
         self.close()
+        if self.status != 200:
+            vexspec.spec().check("GET", self.url, self.status, self.headers.get("Content-Type"), data)
         return data
 
     def json(self):
@@ -79,6 +86,7 @@ class Stream:
             if line == "":
                 if ev["data"]:
                     ev["data"] = json.loads("\n".join(ev["data"]))
+                    vexspec.spec().check_event(self.url, ev["data"])
                     return ev
                 ev = {"id": None, "event": None, "data": []}  # nothing to dispatch (e.g. after "retry:")
                 continue

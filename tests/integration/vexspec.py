@@ -125,6 +125,24 @@ class Spec:
                                              json.dumps(value)[:600]))
 
 
+    def check_event(self, url, data):
+        """Raise SpecMismatch unless "data" (one event's parsed data line) of the stream at "url"
+        matches the `x-event-data` schema its 200 text/event-stream answer documents."""
+        path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+        tmpl, item = self.match(path)
+        media = ((((item or {}).get("get") or {}).get("responses") or {}).get("200") or {}).get("content", {})
+        schema = (media.get("text/event-stream") or {}).get("x-event-data")
+        if schema is None:
+            raise SpecMismatch("OpenAPI (%s): GET %s: no text/event-stream x-event-data schema documented"
+                               % (self.path, path))
+        err = best_match(self.validator(schema).iter_errors(data))
+        if err is not None:
+            raise SpecMismatch("OpenAPI: event of GET %s: the data does not match %s's x-event-data: %s at %s\n"
+                               "data: %s" % (url, tmpl, err.message,
+                                             "/".join(str(p) for p in err.absolute_path) or "(root)",
+                                             json.dumps(data)[:600]))
+
+
 _spec = None
 
 
