@@ -15,6 +15,7 @@ import pytest
 import requests
 
 import vexit
+import vexspec
 from vexit import assert_api_error, assert_error, wait_for
 
 MAC_LABEL = b"vex cache mac v1"
@@ -405,12 +406,14 @@ def test_vex_start_memcached_socket(tls):
         with requests.Session() as http:
             http.trust_env = False
             r = http.get(base + "/health", verify=cert, timeout=vexit.HTTP_TIMEOUT)
+            vexspec.check_response(r)
             assert r.status_code == 200 and r.json()["status"] == "healthy", r.text
             with open(os.path.join(home, "jwt.secret")) as f:
                 secret = f.read()
             tok = vexit.mint(secret, vexit.claims_for("it-start", "admin"))
             r = http.get(base + "/health/detailed", verify=cert, timeout=vexit.HTTP_TIMEOUT,
                          headers={"Authorization": "Bearer " + tok})
+            vexspec.check_response(r)
             cache = r.json()["components"]["cache"]
             assert cache["status"] == "up" and cache["rejected"] == 0, r.text
     finally:

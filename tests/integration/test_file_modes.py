@@ -16,6 +16,7 @@ import pytest
 import requests
 
 import vexit
+import vexspec
 from test_webhook_delivery import Receiver, check_request, submit
 
 ROOT = os.getuid() == 0
@@ -297,7 +298,9 @@ def test_make_run_files(request):
         for name in ("runner.sock", "commit.sock"):
             assert mode_of(os.path.join(run, name)) == (0o600, own, me), name
         https = "https://localhost:%s/health" % env["VEX_HTTPS_PORT"]
-        assert requests.get(https, verify=os.path.join(home, "tls", "cert.pem"), timeout=10).status_code == 200
+        r = requests.get(https, verify=os.path.join(home, "tls", "cert.pem"), timeout=10)
+        vexspec.check_response(r)
+        assert r.status_code == 200
         if ROOT:
             with open(os.path.join(home, "nginx", "nginx.pid")) as f:
                 master = int(f.read())

@@ -10,6 +10,7 @@ import urllib.parse
 import requests
 
 import vexit
+import vexspec
 from test_webhook_delivery import Receiver, submit
 
 sys.path.insert(0, os.path.join(vexit.REPO, "tests", "fixtures"))
@@ -64,6 +65,7 @@ def test_no_credential_in_any_log(request, tls):
     raw = requests.Request("GET", svc.base + "/").prepare()
     raw.url = svc.base + "/jobs/%s/stream?stream%%5Ftoken=%s&lastEventId=0" % (job, tok)  # as sent: not requoted
     r = svc.http.send(raw, verify=svc.cert, stream=True, timeout=10)
+    vexspec.check_response(r, streamed=True)
     assert r.status_code == 200, r.text
     r = svc.get("/jobs/%s/stream?stream_token=%s" % (job, tok + "x"))  # refused: 401
     assert r.status_code == 401, r.text
