@@ -1,5 +1,7 @@
 """GET /openapi.json: the merged OpenAPI document, public, as built (docs/openapi.md); and the validator
 every other test relies on (vexspec.py) refusing what the document does not describe."""
+import importlib.machinery
+import importlib.util
 import json
 import os
 
@@ -62,6 +64,11 @@ def test_validator_refuses_a_body_off_the_schema():
     s = vexspec.spec()
     with pytest.raises(vexspec.SpecMismatch, match="does not match"):
         s.check("GET", "https://x/health", 200, "application/json", b'{"status":"healthy"}')
+    # a field the document does not list is drift too
+    with pytest.raises(vexspec.SpecMismatch, match="Additional properties"):
+        s.check("GET", "https://x/health", 200, "application/json",
+                b'{"status":"healthy","version":"1","timestamp":"2026-01-01T00:00:00.000Z","db_type":"sqlite",'
+                b'"uptime":5}')
     with pytest.raises(vexspec.SpecMismatch, match="does not match"):
         s.check("GET", "https://x/api/v1/jobs/abc", 200, "application/json",
                 json.dumps({"job_id": "j", "status": "queued", "result": None, "error": None,
@@ -86,3 +93,51 @@ def test_validator_checks_the_content_type_of_a_stream():
     s.check("GET", "https://x/api/v1/jobs/abc/stream", 200, "text/event-stream", None, streamed=True)
     with pytest.raises(vexspec.SpecMismatch, match="got Content-Type"):
         s.check("GET", "https://x/api/v1/jobs/abc/stream", 200, "text/html", None, streamed=True)
+
+
+def _tool(name):
+    """tools/<name> (a python3 script without .py) as a module."""
+    path = os.path.join(vexit.REPO, "tools", name)
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), path)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_every_route_of_vex_api_is_in_the_document_and_a_missing_one_fails(tmp_path):
+    check = _tool("check-openapi")
+    built = os.path.join(vexit.BUILD, "openapi.json")
+    assert check.check_routes(built)
+    with open(built) as f:
+        doc = json.load(f)
+    del doc["paths"]["/v1/events/{id}"]          # a route the C tables have
+    doc["paths"]["/api/v1/nothing"] = {"get": {"responses": {}}}  # an operation vex-api does not serve
+    bad = tmp_path / "openapi.json"
+    bad.write_text(json.dumps(doc))
+    assert not check.check_routes(str(bad))
+
+
+def test_build_refuses_a_path_or_component_defined_twice(tmp_path):
+    build = _tool("build-openapi")
+    root = tmp_path / "openapi.yaml"
+    root.write_text("openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n"
+                    "components:\n  schemas:\n    Error: {type: object}\n")
+    frags = tmp_path / "openapi.d"
+    frags.mkdir()
+    (frags / "a.yaml").write_text("paths:\n  /x: {get: {responses: {'200': {description: ok}}}}\n")
+    (frags / "b.yaml").write_text("paths:\n  /x: {post: {responses: {'200': {description: ok}}}}\n")
+    with pytest.raises(build.Fail, match="path /x is already defined in .*a.yaml"):
+        build.merge(str(root), str(frags))
+    (frags / "b.yaml").write_text("components:\n  schemas:\n    Error: {type: string}\n")
+    with pytest.raises(build.Fail, match="component schemas/Error is already defined in .*openapi.yaml"):
+        build.merge(str(root), str(frags))
+    (frags / "b.yaml").write_text("info: {title: other}\n")
+    with pytest.raises(build.Fail, match="a fragment holds only"):
+        build.merge(str(root), str(frags))
+    # x- keys hold a fragment's YAML anchors and are dropped; objects with properties are closed
+    (frags / "b.yaml").write_text("x-anchors:\n  s: &s {type: object, properties: {a: {type: string}}}\n"
+                                  "components:\n  schemas:\n    B: *s\n")
+    merged = build.merge(str(root), str(frags))
+    assert "x-anchors" not in merged
+    assert merged["components"]["schemas"]["B"]["additionalProperties"] is False
