@@ -3,7 +3,7 @@
 import json
 import os
 import stat
-import tempfile
+import subprocess
 
 import pytest
 
@@ -278,4 +278,25 @@ def test_help_lists_every_command():
         assert cmd in r.out
     r = run(env_for("https://localhost:1", None), "jobs", "--help")
     assert r.rc == 0 and "jobs submit" in r.out and "jobs watch JOB" in r.out
-    assert tempfile.gettempdir()
+
+
+def complete(*words):
+    """What etc/bash-completion/vexctl offers after "vexctl WORDS..." (the last word being typed)."""
+    script = ('source "$1"; shift; COMP_WORDS=(vexctl "$@"); COMP_CWORD=$#; _vexctl; '
+              'printf "%s\\n" "${COMPREPLY[@]}"')
+    path = os.path.join(vexit.REPO, "etc", "bash-completion", "vexctl")
+    p = subprocess.run(["bash", "-c", script, "bash", path] + list(words), stdout=subprocess.PIPE,
+                       universal_newlines=True, check=True)
+    return set(p.stdout.split())
+
+
+def test_bash_completion_knows_every_command_and_action():
+    r = run(env_for("https://localhost:1", None), "help")
+    listed = {line.split()[0] for line in r.out.split("\ncommands:\n")[1].split("\n\n")[0].splitlines()
+              if line.startswith("  ") and not line.startswith("      ")}
+    assert listed - {"help"} <= complete("") and "--version" in complete("")
+    assert complete("jobs", "") >= {"submit", "get", "list", "cancel", "retry", "watch", "--json", "--url"}
+    assert complete("jobs", "submit", "--") >= {"--tool", "--args", "--agent", "--prompt", "--wait", "--cacert"}
+    assert complete("jobs", "list", "--status", "fa") == {"failed"}
+    assert complete("--url", "https://x", "webhooks", "") >= {"list", "deliveries", "resend"}
+    assert complete("tools", "run", "echo", "--") >= {"--args", "--no-wait"}

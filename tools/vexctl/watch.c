@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/base/err.h"
+#include "core/base/json.h"
 #include "core/base/timeutil.h"
 #include "tools/vexctl/jobs.h"
 #include "tools/vexctl/output.h"
@@ -65,10 +66,14 @@ static void progress_text(json_t *job, char *buf, size_t n, double *ret_pct)
 static void event_line(struct watch *w, const char *status, char *buf, size_t n, double *ret_pct)
 {
 	char prog[512], ev[64];
+	size_t len;
 
 	progress_text(w->job, prog, sizeof(prog), ret_pct);
 	snprintf(buf, n, "%-16s %-9s%s%s", vc_clean(w->event[0] ? w->event : "message", ev, sizeof(ev)), status,
 		 prog[0] ? "  " : "", prog);
+	len = strlen(buf);
+	while (len && buf[len - 1] == ' ')
+		buf[--len] = '\0';
 }
 
 /* Shows the event just read: --json its data, on a terminal the bar redrawn in place, else a line. */
@@ -108,7 +113,7 @@ static int dispatch(struct watch *w)
 		goto out;
 	job = json_loadb(w->data.p, w->data.len, 0, NULL);
 	status = json_string_value(json_object_get(job, "status"));
-	if (!json_is_object(job) || !status || strlen(status) > 16) {
+	if (!json_is_object(job) || !status || !*status || strlen(status) > 16 || vex_has_control_chars(status)) {
 		json_decref(job);
 		rc = w->bad = VEX_EINVAL;
 		goto out;
