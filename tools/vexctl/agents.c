@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tools/vexctl/jobs.h"
-#include "tools/vexctl/output.h"
+#include "tools/vexctl/list.h"
 
 static const char *const agent_head[] = { "ID", "NAME", "MODEL", "STATUS", "CREATED" };
 
@@ -17,71 +17,20 @@ static void agent_row(struct vc_table *t, json_t *agent)
 	vc_table_add(t, row);
 }
 
-/* Prints the agents of "a" (a list, or one agent) as a table. */
-static int print_agents(const struct vc_answer *a)
-{
-	struct vc_table t;
-	json_t *agents = json_object_get(a->json, "agents"), *agent;
-	size_t i;
-	int status;
-
-	vc_table_init(&t, 5, agent_head);
-	if (agents) {
-		json_array_foreach(agents, i, agent)
-			agent_row(&t, agent);
-	} else {
-		agent_row(&t, a->json);
-	}
-	status = vc_table_print(&t);
-	vc_table_release(&t);
-	return status;
-}
-
 static int agents_list(int argc, char **argv, struct vc_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'l' }, { "cursor", required_argument, NULL, 'c' },
-		{ "owner", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "limit", required_argument, NULL, 1 }, { "cursor", required_argument, NULL, 2 },
+		{ "owner", required_argument, NULL, 3 }, { NULL, 0, NULL, 0 },
 	};
-	const char *limit = NULL, *cursor = NULL, *owner = NULL;
-	struct vc_client c = { 0 };
-	struct vc_answer a = { 0 };
-	char path[2048] = "/api/v1/agents", clean[256];
-	const char *next;
-	int ch, status;
+	static const char *const names[] = { "limit", "cursor", "owner" };
+	static const struct vc_listing agents = { "agents", 5, agent_head, agent_row };
+	char path[2048] = "/api/v1/agents";
+	int rc = vc_list_query(argc, argv, ctx, opts, names, path, sizeof(path));
 
-	optind = 0;
-	while ((ch = vc_getopt(argc, argv, opts, ctx)) != -1) {
-		if (ch == 'l')
-			limit = optarg;
-		else if (ch == 'c')
-			cursor = optarg;
-		else if (ch == 'o')
-			owner = optarg;
-		else
-			return ch == VC_OPT_HELP ? VC_EXIT_OK : VC_EXIT_USAGE;
-	}
-	if (vc_operands(argc, argv, 0, "") < 0)
-		return VC_EXIT_USAGE;
-	if (vc_query(path, sizeof(path), "limit", limit) < 0 || vc_query(path, sizeof(path), "cursor", cursor) < 0 ||
-	    vc_query(path, sizeof(path), "owner", owner) < 0) {
-		vc_usage_error("the options are too long");
-		return VC_EXIT_USAGE;
-	}
-	status = vc_client_open(ctx, &c);
-	if (status)
-		goto out;
-	status = vc_call(&c, "GET", path, NULL, &a);
-	if (status)
-		goto out;
-	status = c.json ? vc_print_raw(&a) : print_agents(&a);
-	next = json_string_value(json_object_get(a.json, "next_cursor"));
-	if (status == 0 && !c.json && next)
-		fprintf(stderr, "more: --cursor %s\n", vc_clean(next, clean, sizeof(clean)));
-out:
-	vc_answer_release(&a);
-	vc_client_release(&c);
-	return status;
+	if (rc)
+		return rc == VC_OPT_HELP ? VC_EXIT_OK : rc;
+	return vc_list_show(ctx, "GET", path, &agents);
 }
 
 /* agents create --name N --role R [--model M] [--max-depth N] [--tools a,b] [--base-url U] [--spawn-shadow] */
@@ -93,6 +42,7 @@ static int agents_create(int argc, char **argv, struct vc_ctx *ctx)
 		{ "tools", required_argument, NULL, 't' },    { "base-url", required_argument, NULL, 'b' },
 		{ "spawn-shadow", no_argument, NULL, 's' },   { NULL, 0, NULL, 0 },
 	};
+	static const struct vc_listing one = { NULL, 5, agent_head, agent_row };
 	struct vc_client c = { 0 };
 	struct vc_answer a = { 0 };
 	json_t *body = json_object(), *tools;
@@ -141,7 +91,7 @@ static int agents_create(int argc, char **argv, struct vc_ctx *ctx)
 		goto out;
 	status = vc_call(&c, "POST", "/api/v1/agents", text, &a);
 	if (status == 0)
-		status = c.json ? vc_print_raw(&a) : print_agents(&a);
+		status = vc_list_print(&c, &a, &one);
 out:
 	free(list);
 	free(text);

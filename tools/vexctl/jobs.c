@@ -4,7 +4,7 @@
 
 #include "core/base/err.h"
 #include "tools/vexctl/jobs.h"
-#include "tools/vexctl/output.h"
+#include "tools/vexctl/list.h"
 
 static const char *const job_head[] = { "JOB", "STATUS", "KIND", "TOOL/AGENT", "QUEUED", "ERROR" };
 
@@ -195,12 +195,9 @@ static int job_one(int argc, char **argv, struct vc_ctx *ctx, enum job_op op)
 	} else if (c.json) {
 		status = vc_print_raw(&a);
 	} else if (op == OP_CANCEL) {
-		struct vc_table t;
+		static const struct vc_listing one = { NULL, 6, job_head, job_row };
 
-		vc_table_init(&t, 6, job_head);
-		job_row(&t, a.json);
-		status = vc_table_print(&t);
-		vc_table_release(&t);
+		status = vc_list_print(&c, &a, &one);
 		if (status == 0 && a.status == 202)
 			printf("cancel requested: the runner stops the job\n");
 		status = vc_done(status);
@@ -237,66 +234,21 @@ static int jobs_watch(int argc, char **argv, struct vc_ctx *ctx)
 static int jobs_list(int argc, char **argv, struct vc_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "status", required_argument, NULL, 's' },         { "kind", required_argument, NULL, 'k' },
-		{ "tool", required_argument, NULL, 't' },           { "agent", required_argument, NULL, 'a' },
-		{ "created-after", required_argument, NULL, 'A' },  { "created-before", required_argument, NULL, 'B' },
-		{ "limit", required_argument, NULL, 'l' },          { "cursor", required_argument, NULL, 'c' },
-		{ "owner", required_argument, NULL, 'o' },          { NULL, 0, NULL, 0 },
+		{ "status", required_argument, NULL, 1 },        { "kind", required_argument, NULL, 2 },
+		{ "tool", required_argument, NULL, 3 },          { "agent", required_argument, NULL, 4 },
+		{ "created-after", required_argument, NULL, 5 }, { "created-before", required_argument, NULL, 6 },
+		{ "limit", required_argument, NULL, 7 },         { "cursor", required_argument, NULL, 8 },
+		{ "owner", required_argument, NULL, 9 },         { NULL, 0, NULL, 0 },
 	};
 	static const char *const names[] = { "status", "kind", "tool", "agent_id", "created_after",
 					     "created_before", "limit", "cursor", "owner" };
-	static const char keys[] = "sktaABlco";
-	const char *values[9] = { NULL };
-	struct vc_client c = { 0 };
-	struct vc_answer a = { 0 };
-	struct vc_table t;
+	static const struct vc_listing jobs = { "jobs", 6, job_head, job_row };
 	char path[4096] = "/api/v1/jobs";
-	const char *next;
-	json_t *job;
-	size_t i;
-	int ch, status = VC_EXIT_USAGE;
+	int rc = vc_list_query(argc, argv, ctx, opts, names, path, sizeof(path));
 
-	optind = 0;
-	while ((ch = vc_getopt(argc, argv, opts, ctx)) != -1) {
-		const char *k = ch > 0 ? strchr(keys, ch) : NULL;
-
-		if (!k)
-			return ch == VC_OPT_HELP ? VC_EXIT_OK : VC_EXIT_USAGE;
-		values[k - keys] = optarg;
-	}
-	if (vc_operands(argc, argv, 0, "") < 0)
-		return VC_EXIT_USAGE;
-	for (i = 0; i < 9; i++) {
-		if (vc_query(path, sizeof(path), names[i], values[i]) < 0) {
-			vc_usage_error("the filters are too long");
-			return VC_EXIT_USAGE;
-		}
-	}
-	status = vc_client_open(ctx, &c);
-	if (status)
-		goto out;
-	status = vc_call(&c, "GET", path, NULL, &a);
-	if (status)
-		goto out;
-	if (c.json) {
-		status = vc_print_raw(&a);
-		goto out;
-	}
-	vc_table_init(&t, 6, job_head);
-	json_array_foreach(json_object_get(a.json, "jobs"), i, job)
-		job_row(&t, job);
-	status = vc_table_print(&t);
-	vc_table_release(&t);
-	next = json_string_value(json_object_get(a.json, "next_cursor"));
-	if (status == 0 && next) {
-		char clean[256];
-
-		fprintf(stderr, "more: --cursor %s\n", vc_clean(next, clean, sizeof(clean)));
-	}
-out:
-	vc_answer_release(&a);
-	vc_client_release(&c);
-	return status;
+	if (rc)
+		return rc == VC_OPT_HELP ? VC_EXIT_OK : rc;
+	return vc_list_show(ctx, "GET", path, &jobs);
 }
 
 int vc_cmd_jobs(int argc, char **argv, struct vc_ctx *ctx)

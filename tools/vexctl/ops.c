@@ -1,8 +1,7 @@
 /* ops.c - vexctl stats and runners: what an operator reads to see the queue, failures and runners. */
 #include <string.h>
 
-#include "tools/vexctl/http.h"
-#include "tools/vexctl/output.h"
+#include "tools/vexctl/list.h"
 
 /* The runners of "runners" (an array of Runner), then the jobs they run. */
 static int print_runners(json_t *runners)
@@ -49,29 +48,19 @@ static int print_runners(json_t *runners)
 	return status;
 }
 
-/* GET "path" and print it with "print" (or raw with --json). */
+/* GET "base" with the query of "opts"/"names" and print it with "print" (or raw with --json). */
 static int get_and_print(int argc, char **argv, struct vc_ctx *ctx, const struct option *opts,
-			 const char *base, int (*print)(json_t *))
+			 const char *const *names, const char *base, int (*print)(json_t *))
 {
 	struct vc_client c = { 0 };
 	struct vc_answer a = { 0 };
 	char path[1024];
-	const char *owner = NULL;
-	int ch, status;
+	int status;
 
-	optind = 0;
-	while ((ch = vc_getopt(argc, argv, opts, ctx)) != -1) {
-		if (ch != 'o')
-			return ch == VC_OPT_HELP ? VC_EXIT_OK : VC_EXIT_USAGE;
-		owner = optarg;
-	}
-	if (vc_operands(argc, argv, 0, "") < 0)
-		return VC_EXIT_USAGE;
 	snprintf(path, sizeof(path), "%s", base);
-	if (vc_query(path, sizeof(path), "owner", owner) < 0) {
-		vc_usage_error("--owner is too long");
-		return VC_EXIT_USAGE;
-	}
+	status = vc_list_query(argc, argv, ctx, opts, names, path, sizeof(path));
+	if (status)
+		return status == VC_OPT_HELP ? VC_EXIT_OK : status;
 	status = vc_client_open(ctx, &c);
 	if (status)
 		goto out;
@@ -141,14 +130,15 @@ static int print_stats(json_t *s)
 
 int vc_cmd_stats(int argc, char **argv, struct vc_ctx *ctx)
 {
-	static const struct option opts[] = { { "owner", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "owner", required_argument, NULL, 1 }, { NULL, 0, NULL, 0 } };
+	static const char *const names[] = { "owner" };
 
 	ctx->usage = "stats [--owner SUB]";
-	return get_and_print(argc, argv, ctx, opts, "/api/v1/stats", print_stats);
+	return get_and_print(argc, argv, ctx, opts, names, "/api/v1/stats", print_stats);
 }
 
 int vc_cmd_runners(int argc, char **argv, struct vc_ctx *ctx)
 {
 	ctx->usage = "runners";
-	return get_and_print(argc, argv, ctx, NULL, "/api/v1/runners", print_runner_list);
+	return get_and_print(argc, argv, ctx, NULL, NULL, "/api/v1/runners", print_runner_list);
 }

@@ -2,48 +2,27 @@
 #include <string.h>
 
 #include "tools/vexctl/jobs.h"
-#include "tools/vexctl/output.h"
+#include "tools/vexctl/list.h"
+
+static void tool_row(struct vc_table *t, json_t *tool)
+{
+	char name[256], source[64], desc[512];
+	const char *row[3] = { vc_cell(tool, "name", name, sizeof(name)), vc_cell(tool, "source", source, sizeof(source)),
+			       vc_cell(tool, "description", desc, sizeof(desc)) };
+
+	vc_table_add(t, row);
+}
 
 static int tools_list(int argc, char **argv, struct vc_ctx *ctx)
 {
 	static const char *const head[] = { "NAME", "SOURCE", "DESCRIPTION" };
-	struct vc_client c = { 0 };
-	struct vc_answer a = { 0 };
-	struct vc_table t;
-	json_t *tool;
-	size_t i;
-	int ch, status;
+	static const struct vc_listing tools = { "tools", 3, head, tool_row };
+	char path[64] = "/api/v1/tools";
+	int rc = vc_list_query(argc, argv, ctx, NULL, NULL, path, sizeof(path));
 
-	optind = 0;
-	if ((ch = vc_getopt(argc, argv, NULL, ctx)) != -1)
-		return ch == VC_OPT_HELP ? VC_EXIT_OK : VC_EXIT_USAGE;
-	if (vc_operands(argc, argv, 0, "") < 0)
-		return VC_EXIT_USAGE;
-	status = vc_client_open(ctx, &c);
-	if (status)
-		goto out;
-	status = vc_call(&c, "GET", "/api/v1/tools", NULL, &a);
-	if (status)
-		goto out;
-	if (c.json) {
-		status = vc_print_raw(&a);
-		goto out;
-	}
-	vc_table_init(&t, 3, head);
-	json_array_foreach(json_object_get(a.json, "tools"), i, tool) {
-		char name[256], source[64], desc[512];
-		const char *row[3] = { vc_cell(tool, "name", name, sizeof(name)),
-				       vc_cell(tool, "source", source, sizeof(source)),
-				       vc_cell(tool, "description", desc, sizeof(desc)) };
-
-		vc_table_add(&t, row);
-	}
-	status = vc_table_print(&t);
-	vc_table_release(&t);
-out:
-	vc_answer_release(&a);
-	vc_client_release(&c);
-	return status;
+	if (rc)
+		return rc == VC_OPT_HELP ? VC_EXIT_OK : rc;
+	return vc_list_show(ctx, "GET", path, &tools);
 }
 
 /* tools run NAME [--args JSON] [--timeout-ms N] [--no-wait]: submit, then follow the job. */

@@ -1,8 +1,7 @@
 /* webhooks.c - vexctl webhooks list|deliveries|resend: hooks, what they delivered, re-sending one delivery. */
 #include <string.h>
 
-#include "tools/vexctl/http.h"
-#include "tools/vexctl/output.h"
+#include "tools/vexctl/list.h"
 
 static const char *const delivery_head[] = { "DELIVERY", "EVENT", "JOB", "STATUS", "ATTEMPTS", "LAST_CODE", "CREATED" };
 
@@ -27,87 +26,21 @@ static void hook_row(struct vc_table *t, json_t *h)
 	vc_table_add(t, row);
 }
 
-/* "a" as a table: the array "member" of rows by "row", or the answer itself as one row. */
-static int print_rows(const struct vc_answer *a, const char *member, size_t ncols, const char *const *head,
-		      void (*row)(struct vc_table *, json_t *))
-{
-	struct vc_table t;
-	json_t *list = member ? json_object_get(a->json, member) : NULL, *item;
-	const char *next = json_string_value(json_object_get(a->json, "next_cursor"));
-	char clean[256];
-	size_t i;
-	int status;
-
-	vc_table_init(&t, ncols, head);
-	if (member) {
-		json_array_foreach(list, i, item)
-			row(&t, item);
-	} else {
-		row(&t, a->json);
-	}
-	status = vc_table_print(&t);
-	vc_table_release(&t);
-	if (status == 0 && next)
-		fprintf(stderr, "more: --cursor %s\n", vc_clean(next, clean, sizeof(clean)));
-	return status;
-}
-
-/* One request and its table: the shape every webhooks action has. */
-struct hook_req {
-	const char *method, *path, *member;
-	size_t ncols;
-	const char *const *head;
-	void (*row)(struct vc_table *, json_t *);
-};
-
-static int hook_call(struct vc_ctx *ctx, const struct hook_req *r)
-{
-	struct vc_client c = { 0 };
-	struct vc_answer a = { 0 };
-	int status = vc_client_open(ctx, &c);
-
-	if (status)
-		goto out;
-	status = vc_call(&c, r->method, r->path, NULL, &a);
-	if (status == 0)
-		status = c.json ? vc_print_raw(&a) : print_rows(&a, r->member, r->ncols, r->head, r->row);
-out:
-	vc_answer_release(&a);
-	vc_client_release(&c);
-	return status;
-}
-
 static int webhooks_list(int argc, char **argv, struct vc_ctx *ctx)
 {
 	static const struct option opts[] = {
-		{ "limit", required_argument, NULL, 'l' }, { "cursor", required_argument, NULL, 'c' },
-		{ "owner", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+		{ "limit", required_argument, NULL, 1 }, { "cursor", required_argument, NULL, 2 },
+		{ "owner", required_argument, NULL, 3 }, { NULL, 0, NULL, 0 },
 	};
-	static const char *const head[] = { "HOOK", "URL", "EVENTS", "STATUS", "LAST_ERROR" };
-	static const char keys[] = "lco";
 	static const char *const names[] = { "limit", "cursor", "owner" };
-	const char *values[3] = { NULL };
+	static const char *const head[] = { "HOOK", "URL", "EVENTS", "STATUS", "LAST_ERROR" };
+	static const struct vc_listing hooks = { "webhooks", 5, head, hook_row };
 	char path[2048] = "/api/v1/webhooks";
-	struct hook_req r = { "GET", path, "webhooks", 5, head, hook_row };
-	int ch;
+	int rc = vc_list_query(argc, argv, ctx, opts, names, path, sizeof(path));
 
-	optind = 0;
-	while ((ch = vc_getopt(argc, argv, opts, ctx)) != -1) {
-		const char *k = ch > 0 ? strchr(keys, ch) : NULL;
-
-		if (!k)
-			return ch == VC_OPT_HELP ? VC_EXIT_OK : VC_EXIT_USAGE;
-		values[k - keys] = optarg;
-	}
-	if (vc_operands(argc, argv, 0, "") < 0)
-		return VC_EXIT_USAGE;
-	for (size_t i = 0; i < 3; i++) {
-		if (vc_query(path, sizeof(path), names[i], values[i]) < 0) {
-			vc_usage_error("the options are too long");
-			return VC_EXIT_USAGE;
-		}
-	}
-	return hook_call(ctx, &r);
+	if (rc)
+		return rc == VC_OPT_HELP ? VC_EXIT_OK : rc;
+	return vc_list_show(ctx, "GET", path, &hooks);
 }
 
 /* deliveries HOOK [--limit N] [--before DELIVERY], or deliveries --job JOB (the deliveries a job caused). */
@@ -118,8 +51,8 @@ static int webhooks_deliveries(int argc, char **argv, struct vc_ctx *ctx)
 		{ "job", required_argument, NULL, 'j' },   { NULL, 0, NULL, 0 },
 	};
 	const char *limit = NULL, *before = NULL, *job = NULL;
+	static const struct vc_listing deliveries = { "deliveries", 7, delivery_head, delivery_row };
 	char path[2048];
-	struct hook_req r = { "GET", path, "deliveries", 7, delivery_head, delivery_row };
 	int ch, rc;
 
 	optind = 0;
@@ -146,14 +79,14 @@ static int webhooks_deliveries(int argc, char **argv, struct vc_ctx *ctx)
 		vc_usage_error("bad id (empty, \".\", \"..\", a \"/\"), or arguments too long");
 		return VC_EXIT_USAGE;
 	}
-	return hook_call(ctx, &r);
+	return vc_list_show(ctx, "GET", path, &deliveries);
 }
 
 /* resend HOOK DELIVERY: a new delivery of the same event and body (202). */
 static int webhooks_resend(int argc, char **argv, struct vc_ctx *ctx)
 {
+	static const struct vc_listing one = { NULL, 7, delivery_head, delivery_row };
 	char path[2048];
-	struct hook_req r = { "POST", path, NULL, 7, delivery_head, delivery_row };
 	int ch;
 
 	optind = 0;
@@ -165,7 +98,7 @@ static int webhooks_resend(int argc, char **argv, struct vc_ctx *ctx)
 		vc_usage_error("bad ids (empty, \".\", \"..\", a \"/\", or too long)");
 		return VC_EXIT_USAGE;
 	}
-	return hook_call(ctx, &r);
+	return vc_list_show(ctx, "POST", path, &one);
 }
 
 int vc_cmd_webhooks(int argc, char **argv, struct vc_ctx *ctx)
