@@ -219,7 +219,8 @@ def test_usage_errors_exit_2(svc, user):
     _, env = user
     for args in (["jobs"], ["jobs", "submit"], ["jobs", "submit", "--tool", "echo", "--args", "[1]"],
                  ["jobs", "submit", "--tool", "echo", "--prompt", "x"], ["jobs", "get"], ["jobs", "get", "a", "b"],
-                 ["jobs", "frobnicate"], ["tools", "run"], ["nope"], ["jobs", "list", "--bogus"]):
+                 ["jobs", "frobnicate"], ["tools", "run"], ["nope"], ["jobs", "list", "--bogus"], ["-", "jobs"],
+                 ["--url"], ["--json"]):
         r = run(env, *args)
         assert r.rc == 2 and r.err.startswith("vexctl: "), (args, r)
     r = run(env_for("http://localhost:1", None, token="t"), "jobs", "list")

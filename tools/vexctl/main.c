@@ -219,7 +219,7 @@ int main(int argc, char **argv)
 		}
 		for (size_t k = 0; k < N_COMMON && !o; k++) {
 			len = strlen(common_opts[k].name);
-			if (strncmp(argv[i] + 2, common_opts[k].name, len) || argv[i][1] != '-')
+			if (argv[i][1] != '-' || strncmp(argv[i] + 2, common_opts[k].name, len))
 				continue;
 			if (argv[i][2 + len] == '=' && common_opts[k].has_arg)
 				arg = argv[i] + 3 + len;
