@@ -149,12 +149,10 @@ static int cancel_status(struct vex_env *env, const struct vex_cancel_filter *f,
 			 int64_t *count)
 {
 	struct vex_job_list l = { NULL, 0 };
-	char after[VEX_UUID_LEN + 1] = "";
 	int rc, more = 1;
 
 	while (more) {
-		rc = vex_store_jobs_cancel_batch(env->store, f, which, after, VEX_CANCEL_BATCH, vex_now_us(), &l,
-						 after);
+		rc = vex_store_jobs_cancel_batch(env->store, f, which, VEX_CANCEL_BATCH, vex_now_us(), &l);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < l.n; i++)

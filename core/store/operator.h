@@ -23,7 +23,7 @@ struct vex_delivery;
  */
 #define VEX_RETRYABLE_STATUS(s) ((s) == VEX_JOB_FAILED || (s) == VEX_JOB_TIMEOUT || (s) == VEX_JOB_CANCELED)
 
-/* ---- cancel by filter (store_job_cancels.c) ---- */
+/* ---- cancel by filter (store_operator.c) ---- */
 
 /* Which jobs POST /api/v1/jobs/cancel names; every condition set must hold. */
 struct vex_cancel_filter {
@@ -39,17 +39,16 @@ struct vex_cancel_filter {
 #define VEX_CANCEL_BATCH 500
 
 /*
- * One batch, in its own short BEGIN IMMEDIATE transaction: of the jobs matching "f" whose status is
- * "which" (VEX_JOB_QUEUED: canceled, as vex_store_job_cancel does; VEX_JOB_RUNNING: cancel_requested
- * set where not yet), with id > "after_id" ("" : from the start), the first "max" (1..1000) by id.
- * *ret gets the changed jobs (caller releases; publish them), *ret_last the greatest id looked at ("" when
- * none): call again with it until fewer than "max" came. 0, VEX_EINVAL, VEX_EBUSY, VEX_EIO, VEX_ENOMEM.
+ * One batch, in its own short BEGIN IMMEDIATE transaction: at most "max" (1..1000) of the jobs matching "f" whose
+ * status is "which" (VEX_JOB_QUEUED: canceled, as vex_store_job_cancel does; VEX_JOB_RUNNING: cancel_requested
+ * set where not yet), walking only live jobs (the queue's and the running jobs' partial indexes). *ret gets the
+ * changed jobs (caller releases; publish them). Each batch leaves fewer to match: call again until fewer than
+ * "max" came. 0, VEX_EINVAL, VEX_EBUSY, VEX_EIO, VEX_ENOMEM.
  */
 int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_filter *f, enum vex_job_status which,
-				const char *after_id, int max, int64_t now_us, struct vex_job_list *ret,
-				char ret_last[VEX_UUID_LEN + 1]);
+				int max, int64_t now_us, struct vex_job_list *ret);
 
-/* ---- re-sent deliveries (store_job_cancels.c) ---- */
+/* ---- re-sent deliveries (store_operator.c) ---- */
 
 /*
  * A new pending delivery of the delivery "id" of hook "hook_id": the same hook, owner, job, event and

@@ -190,7 +190,7 @@ extern const struct vex_rows vex_store_job_rows;
 int vex_store_pause_state(struct vex_store *s, int *ret);
 
 /* The retry link of the new job "j" (j->retry_of set), inside the insert's write transaction
- * (store_job_cancels.c; the rule: core/store/operator.h). 0, VEX_ENOTFOUND, VEX_ESTATE, VEX_ECONFLICT. */
+ * (store_operator.c; the rule: core/store/operator.h). 0, VEX_ENOTFOUND, VEX_ESTATE, VEX_ECONFLICT. */
 int vex_store_retry_link_locked(struct vex_store *s, const struct vex_job *j, int64_t now_us);
 
 /* Webhook delivery rows (store_deliveries.c, store_delivery_claims.c): the columns of a delivery

@@ -47,23 +47,30 @@ int vex_store_retry_link_locked(struct vex_store *s, const struct vex_job *j, in
 
 /* ---- cancel by filter ---- */
 
-/* The first "max" matching jobs of one status after a cursor, in id order, chosen inside the update so that
- * one statement finds and changes them. Only the conditions in use appear: each shape is its own cached
- * statement and plan (queued: the claim's partial indexes; running: jobs_lease). */
+/*
+ * The first "max" matching jobs of one status, chosen inside the update so that one statement finds and changes
+ * them. Every job a batch selects leaves the selectable set (canceled, or cancel_requested set), and jobs created
+ * after the cutoff never enter it, so the batches end. They walk only live jobs: the queue in claim order through
+ * the partial index jobs_owner_queue (an owner named: one seek) or jobs_claim, the running jobs through jobs_lease,
+ * each walk past the queued jobs the other conditions leave out. Only the conditions in use appear: each shape is
+ * its own cached statement and plan.
+ */
 static void cancel_sql(const struct vex_cancel_filter *f, enum vex_job_status which, char *sql, size_t cap)
 {
 	size_t n;
 
 	if (which == VEX_JOB_QUEUED)
-		n = (size_t)snprintf(sql, cap, "UPDATE jobs SET status = 'canceled', completed_at = :now,"
-					       " updated_at = :now, error_code = 'CANCELED',"
-					       " error_message = 'canceled before it started (cancel by filter)',"
-					       " rev = rev + 1 WHERE id IN (SELECT id FROM jobs WHERE status = 'queued'");
+		n = (size_t)snprintf(sql, cap,
+				     "UPDATE jobs SET status = 'canceled', completed_at = :now, updated_at = :now,"
+				     " error_code = 'CANCELED', error_message = 'canceled before it started (cancel by filter)',"
+				     " rev = rev + 1 WHERE id IN (SELECT id FROM jobs INDEXED BY %s WHERE status = 'queued'",
+				     f->owner ? "jobs_owner_queue" : "jobs_claim");
 	else
-		n = (size_t)snprintf(sql, cap, "UPDATE jobs SET cancel_requested = 1, updated_at = :now, rev = rev + 1"
-					       " WHERE id IN (SELECT id FROM jobs WHERE status = 'running'"
-					       " AND cancel_requested = 0");
-	n += (size_t)snprintf(sql + n, cap - n, " AND id > :after AND created_at <= :cutoff");
+		n = (size_t)snprintf(sql, cap,
+				     "UPDATE jobs SET cancel_requested = 1, updated_at = :now, rev = rev + 1"
+				     " WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_lease WHERE status = 'running'"
+				     " AND cancel_requested = 0");
+	n += (size_t)snprintf(sql + n, cap - n, " AND created_at <= :cutoff");
 	if (f->owner)
 		n += (size_t)snprintf(sql + n, cap - n, " AND owner = :owner");
 	if (f->tool)
@@ -74,21 +81,19 @@ static void cancel_sql(const struct vex_cancel_filter *f, enum vex_job_status wh
 		n += (size_t)snprintf(sql + n, cap - n, " AND created_at >= :created_after");
 	if (f->created_before)
 		n += (size_t)snprintf(sql + n, cap - n, " AND created_at < :created_before");
-	snprintf(sql + n, cap - n, " ORDER BY id LIMIT :max) RETURNING " JOB_COLS);
+	snprintf(sql + n, cap - n, " LIMIT :max) RETURNING " JOB_COLS);
 }
 
 int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_filter *f, enum vex_job_status which,
-				const char *after_id, int max, int64_t now_us, struct vex_job_list *ret,
-				char ret_last[VEX_UUID_LEN + 1])
+				int max, int64_t now_us, struct vex_job_list *ret)
 {
-	struct vex_job **items = NULL;
 	sqlite3_stmt *st = NULL;
 	char sql[1024];
 	void *got = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (!f || !after_id || max < 1 || max > 1000 || (which != VEX_JOB_QUEUED && which != VEX_JOB_RUNNING))
+	if (!f || max < 1 || max > 1000 || (which != VEX_JOB_QUEUED && which != VEX_JOB_RUNNING))
 		return VEX_EINVAL;
 	cancel_sql(f, which, sql, sizeof(sql));
 	rc = vex_store_begin(s);
@@ -98,7 +103,6 @@ int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_fil
 	if (rc)
 		goto out;
 	vex_bind_int64_named(st, ":now", now_us);
-	vex_bind_text_named(st, ":after", after_id);
 	vex_bind_int64_named(st, ":cutoff", f->cutoff_us);
 	vex_bind_text_named(st, ":owner", f->owner);
 	vex_bind_text_named(st, ":tool", f->tool);
@@ -107,24 +111,16 @@ int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_fil
 	vex_bind_int64_named(st, ":created_before", f->created_before);
 	vex_bind_int64_named(st, ":max", max);
 	rc = vex_store_collect(st, &vex_store_job_rows, (size_t)max, NULL, &got, &n);
-	if (rc)
-		goto out;
-	rc = vex_store_commit(s);
+	if (rc == 0)
+		rc = vex_store_commit(s);
 out:
+	ret->items = got;
+	ret->n = n;
 	if (rc) {
 		vex_store_rollback(s);
-		ret->items = got;
-		ret->n = n;
 		vex_job_list_release(ret);
-		return rc;
 	}
-	items = got;
-	ret_last[0] = '\0';
-	for (size_t i = 0; i < n; i++) /* RETURNING comes in no promised order */
-		if (strcmp(items[i]->id, ret_last) > 0)
-			snprintf(ret_last, VEX_UUID_LEN + 1, "%s", items[i]->id);
-	*ret = (struct vex_job_list){ items, n };
-	return 0;
+	return rc;
 }
 
 /* ---- re-sent deliveries ---- */
