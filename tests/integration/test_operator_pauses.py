@@ -49,6 +49,11 @@ def test_paused_tool_waits_while_other_tools_run(svc, admin):
     assert body["all"] is False and [t["name"] for t in body["tools"]] == ["sleep"], body
     assert body["tools"][0]["by"] == admin.sub and vexit.is_rfc3339(body["tools"][0]["paused_at"]), body
     assert admin.get("/api/v1/pauses").json() == body
+    # The tool listings say so (users see it too); other tools do not carry the field.
+    listed = {t["name"]: t for t in c.get("/api/v1/tools").json()["tools"]}
+    assert listed["sleep"]["paused"] is True and "paused" not in listed["echo"], listed
+    assert c.get("/api/v1/tools/sleep").json()["paused"] is True
+    assert "paused" not in c.get("/api/v1/tools/echo").json()
     # Pausing again keeps the first pause.
     assert admin.post("/api/v1/tools/sleep/pause").json() == body
     held = [c.tool("sleep", {"ms": 1}) for _ in range(3)]
@@ -59,6 +64,7 @@ def test_paused_tool_waits_while_other_tools_run(svc, admin):
     assert c.job(held[0])["status"] == "pending"
     r = admin.post("/api/v1/tools/sleep/resume")
     assert r.status_code == 200 and r.json() == EMPTY, r.text
+    assert "paused" not in c.get("/api/v1/tools/sleep").json()
     for j in held:
         c.wait_job(j)
 
