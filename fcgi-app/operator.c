@@ -97,10 +97,15 @@ bad:
 				   "status must be \"pending\", \"running\", or a non-empty list of them");
 }
 
-/* An optional string of the body (1..FILTER_TEXT_MAX bytes, no control characters): 0 with *ret (or NULL). */
+/* An optional string of the body (1..FILTER_TEXT_MAX bytes, no control characters): 0 with *ret (or NULL when
+ * absent). A null is refused, never taken for "any": it would widen the filter. */
 static int filter_text(json_t *body, const char *key, const char **ret, struct vex_field_error *e)
 {
-	int rc = vex_json_get_string(body, key, 0, 1, FILTER_TEXT_MAX, 0, ret, e);
+	int rc;
+
+	if (json_is_null(json_object_get(body, key)))
+		return vex_field_error_set(e, 400, "VALIDATION_ERROR", key, "%s must be a string", key);
+	rc = vex_json_get_string(body, key, 0, 1, FILTER_TEXT_MAX, 0, ret, e);
 
 	if (rc == VEX_ENOTFOUND) {
 		*ret = NULL;
@@ -125,16 +130,24 @@ static int filter_time(json_t *body, const char *key, int64_t *ret, struct vex_f
 	return 0;
 }
 
+/* The fields of POST /api/v1/jobs/cancel's body (docs/api-vex.md); anything else is refused. */
+static const char *const cancel_body[] = { "status", "tool", "agent_id", "owner", "created_after", "created_before",
+					   NULL };
+
 /* The body of POST /api/v1/jobs/cancel into "f", *queued, *running. 0 or VEX_EINVAL with "e". */
 int vex_operator_cancel_body(json_t *body, struct vex_cancel_filter *f, int *queued, int *running,
 			     struct vex_field_error *e)
 {
 	json_t *status = json_object_get(body, "status");
+	size_t i, named = 0;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	*queued = *running = 0;
-	if (json_object_size(body) == 0)
+	/* Counted here, not by the body's size: whatever else the body holds never widens the filter. */
+	for (i = 0; cancel_body[i]; i++)
+		named += json_object_get(body, cancel_body[i]) != NULL;
+	if (named == 0)
 		return vex_field_error_set(e, 400, "VALIDATION_ERROR", "",
 					   "name at least one of status, tool, agent_id, owner, created_after,"
 					   " created_before: an empty filter would cancel every job");
@@ -253,10 +266,6 @@ static void pauses_get(struct vex_ctx *c)
 	if (require_admin(c) == 0)
 		pauses_answer(c);
 }
-
-/* The fields of each write body (docs/api-vex.md); anything else is refused. */
-static const char *const cancel_body[] = { "status", "tool", "agent_id", "owner", "created_after", "created_before",
-					   NULL };
 
 static const struct vex_route routes[] = {
 	{ "POST", "/api/v1/jobs/{id}/retry", jobs_retry, VEX_ROUTE_LIMITED, NULL },

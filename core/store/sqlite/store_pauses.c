@@ -101,22 +101,17 @@ int vex_store_claim_pauses(struct vex_store *s, struct vex_claim_pause_list *ret
 int vex_store_pause_state(struct vex_store *s, int *ret)
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int64_t v = 0;
+	int rc;
 
-	/* Two seeks of a table that is empty but for an operator's few rows. */
+	/* At most two seeks of a table that is empty but for an operator's few rows. */
 	rc = vex_store_stmt(s,
-			    "SELECT EXISTS (SELECT 1 FROM claim_pauses WHERE tool = ''),"
-			    " EXISTS (SELECT 1 FROM claim_pauses WHERE tool > '')",
+			    "SELECT CASE WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool = '') THEN 2"
+			    " WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool > '') THEN 1 ELSE 0 END",
 			    &st);
-	if (rc)
-		return rc;
-	step = vex_store_step(st);
-	if (step == SQLITE_ROW) {
-		*ret = sqlite3_column_int(st, 0) ? VEX_PAUSED_ALL : sqlite3_column_int(st, 1) ? VEX_PAUSED_TOOLS : 0;
-		rc = 0;
-	} else {
-		rc = step == SQLITE_DONE ? VEX_ERROR : vex_store_errcode(step);
-	}
-	vex_store_done(st);
+	if (rc == 0)
+		rc = vex_store_step_int64(st, &v);
+	if (rc == 0)
+		*ret = v == 2 ? VEX_PAUSED_ALL : v == 1 ? VEX_PAUSED_TOOLS : 0;
 	return rc;
 }
