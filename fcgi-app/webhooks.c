@@ -543,7 +543,7 @@ out:
 	vex_webhook_free(h);
 }
 
-/* A new delivery of a delivery's event and body, due now (docs/api-webhooks.md, "Re-sending a delivery"):
+/* A new delivery of a delivery's event and body, due now (docs/api-webhooks.md, POST …/deliveries/{delivery_id}/resend):
  * the runner's webhook thread sends it like any other, signed with the hook's current secret. */
 static void hooks_resend(struct vex_ctx *c)
 {

@@ -1,6 +1,6 @@
 # test_operator_retry.py - POST /api/v1/jobs/{id}/retry and corex POST /jobs/{id}/retry: a failed, timed-out or
 # canceled job becomes a new job with the same input that runs, linked both ways (both dialects, the database,
-# the cached copy); every other case is refused (docs/api-vex.md, "Retrying a job").
+# the cached copy); every other case is refused (docs/api-vex.md, POST /api/v1/jobs/{id}/retry).
 import uuid
 
 import pytest

@@ -88,6 +88,31 @@ static void test_retry_only_of_finished_unsuccessful_jobs(void **state)
 	vex_job_free(j);
 }
 
+/* A retry the insert refuses after the link (its id taken) or before it (the owner's queued-job cap) leaves the
+ * old job unlinked: the link and the insert are one transaction. */
+static void test_retry_refused_leaves_no_link(void **state)
+{
+	char old[VEX_UUID_LEN + 1], queued[VEX_UUID_LEN + 1];
+	struct vex_job *j, *got = NULL;
+
+	(void)state;
+	add_job("alice", VEX_PLAN_PRO, 0, NULL);
+	claim_finish(VEX_JOB_FAILED, old);
+	add_job("alice", VEX_PLAN_PRO, 0, queued);
+	j = new_tool_job("alice", VEX_PLAN_PRO, 0);
+	snprintf(j->retry_of, sizeof(j->retry_of), "%s", old);
+	memcpy(j->id, queued, sizeof(j->id)); /* the INSERT fails after the link was written */
+	assert_int_equal(vex_store_job_insert(store, j, &got, &(int){ 0 }), VEX_EEXIST);
+	vex_uuid7(j->id);
+	j->queued_cap = 1; /* alice already has one queued */
+	assert_int_equal(vex_store_job_insert(store, j, &got, &(int){ 0 }), VEX_ELIMIT);
+	vex_job_free(j);
+	assert_int_equal(vex_store_job_get(store, old, NULL, &got), 0);
+	assert_string_equal(got->retried_by, "");
+	vex_job_free(got);
+	assert_int_equal(store_fixture_int(path, "SELECT COUNT(*) FROM jobs WHERE retry_of IS NOT NULL"), 0);
+}
+
 static void test_retry_in_a_batch_is_its_own(void **state)
 {
 	struct vex_job *jobs[3], *rets[3];
@@ -247,6 +272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_retry_links_both_ways, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_only_of_finished_unsuccessful_jobs, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_retry_refused_leaves_no_link, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_retry_in_a_batch_is_its_own, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_batches_match_exactly, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_paused_tool_is_skipped_fairly, store_setup, store_teardown),
