@@ -41,6 +41,7 @@ LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpcre2-8 -lpthread -
 CORE_SRC   = $(wildcard core/*/*.c core/*/*/*.c)
 API_SRC    = $(wildcard fcgi-app/*.c)
 RUNNER_SRC = $(wildcard runner/*.c)
+VEXCTL_SRC = $(wildcard tools/vexctl/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   = $(wildcard tests/fuzz/*.c)
 
@@ -48,6 +49,7 @@ CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 # vex-api serves the merged OpenAPI document (GET /openapi.json), compiled in (docs/openapi.md).
 API_OBJ    = $(filter-out $(BUILD)/fcgi-app/main.o,$(API_SRC:%.c=$(BUILD)/%.o)) $(BUILD)/gen/openapi_json.o
 OPENAPI_SRC = docs/openapi.yaml $(sort $(wildcard docs/openapi.d/*.yaml))
+VEXCTL_OBJ = $(VEXCTL_SRC:%.c=$(BUILD)/%.o)
 RUNNER_OBJ = $(filter-out $(BUILD)/runner/main.o,$(RUNNER_SRC:%.c=$(BUILD)/%.o))
 # Each program's modules in an archive of its own, which its unit tests link too.
 ARCHIVES   = $(BUILD)/libvexrunner.a $(BUILD)/libvexapi.a $(BUILD)/libvexcore.a
@@ -99,8 +101,8 @@ $(BUILD)/vex-api: $(BUILD)/fcgi-app/main.o $(BUILD)/libvexapi.a $(BUILD)/libvexc
 $(BUILD)/vex-runner: $(BUILD)/runner/main.o $(BUILD)/libvexrunner.a $(BUILD)/libvexcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LIBS)
 
-$(BUILD)/vexctl: $(BUILD)/tools/vexctl.o $(BUILD)/libvexcore.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/vexctl: $(VEXCTL_OBJ) $(BUILD)/libvexcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LIBS)
 
 # A unit test links the program archives: only the objects it reaches come in.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ARCHIVES)

@@ -40,4 +40,12 @@ int vex_webhooks_body(json_t *body, int create, int allow_private, struct vex_we
 int vex_keys_body(json_t *body, const char **ret_owner, enum vex_role *ret_role, enum vex_plan *ret_plan,
 		  const char **ret_name, struct vex_field_error *e);
 
+/* POST /api/v1/jobs/cancel: the filter ("status" pending | running | a list of them, "tool", "owner",
+ * "agent_id", "created_after", "created_before"; at least one) into "f" (strings borrowed from "body";
+ * f->cutoff_us left 0) and which statuses into *queued, *running (both when "status" is absent).
+ * (operator.c) */
+struct vex_cancel_filter;
+int vex_operator_cancel_body(json_t *body, struct vex_cancel_filter *f, int *queued, int *running,
+			     struct vex_field_error *e);
+
 #endif

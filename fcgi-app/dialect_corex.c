@@ -19,6 +19,7 @@
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
 #include "fcgi-app/lookup.h"
+#include "fcgi-app/opsvc.h"
 
 /* ---- mapping helpers ---- */
 
@@ -104,6 +105,14 @@ int vex_dialect_corex_tool_body(json_t *body, const char **ret_tool, json_t **re
 	*ret_tool = json_string_value(tool);
 	*ret_args = args;
 	return 0;
+}
+
+/* The body as a JSON object, {} when empty; on failure the error is answered. */
+static int body_object_or_empty(struct vex_ctx *c, json_t **ret)
+{
+	struct vex_field_error e;
+
+	return vex_fields_refuse(c, vex_ctx_body_object(c, 1, ret, &e), &e, field_error);
 }
 
 /* Idempotency-Key (core/base/limits.h) with the request "body" it came with; on failure the error is answered. */
@@ -378,6 +387,42 @@ static void jobs_cancel(struct vex_ctx *c)
 	vex_job_free(j);
 }
 
+/* ---- POST /jobs/{id}/retry (docs/api-corex.md) ---- */
+
+static void jobs_retry(struct vex_ctx *c)
+{
+	struct vex_field_error e;
+	struct vex_job *j = NULL;
+	struct vex_idem idem;
+	char loc[64], by[VEX_UUID_LEN + 1] = "";
+	json_t *body = NULL, *v = NULL, *err;
+	int rc, created = 0, keep;
+
+	if (body_object_or_empty(c, &body) != 0 || idem_key(c, body, &idem) != 0)
+		goto out;
+	rc = vex_uuid_valid(c->params[0]) ? vex_opsvc_retry(c->env, &c->who, c->params[0], &idem, &j, &created, &e, by)
+					  : VEX_ENOTFOUND;
+	if (rc == VEX_ECONFLICT) {
+		err = json_pack("{s:s, s:s, s:{s:s}}", "code", e.code, "message", e.message, "details", "retried_by", by);
+		vex_http_json(c->resp, 409, json_pack("{s:o}", "error", err));
+	} else if (rc == VEX_ESTATE || rc == VEX_EINVAL || rc == VEX_ELIMIT) {
+		corex_error(c, corex_status(&e), corex_code(&e), e.message, argument_name(&e));
+	} else if (rc == VEX_ENOTFOUND) {
+		job_not_found(c);
+	} else if (rc || render_job(c, &j, &v, &keep) != 0) {
+		vex_ctx_fail(c, rc ? rc : VEX_ENOMEM, "job not found");
+	} else {
+		snprintf(loc, sizeof(loc), "/jobs/%s", j->id);
+		vex_http_header(c->resp, "Location", loc);
+		if (!created)
+			vex_http_header(c->resp, "Idempotent-Replayed", "true");
+		vex_http_json(c->resp, created ? 201 : 200, v);
+	}
+out:
+	vex_job_free(j);
+	json_decref(body);
+}
+
 /* ---- POST /jobs/{id}/stream_token ---- */
 
 /* A stream_token for GET /jobs/{id}/stream (docs/api-streams.md): EventSource sends no headers.
@@ -452,6 +497,8 @@ static void jobs_list(struct vex_ctx *c)
 				 vex_job_status_name(j->status), "created_at", vex_jobview_unix_s(j->created_at));
 		if (item && j->completed_at)
 			json_object_set_new(item, "completed_at", vex_jobview_unix_s(j->completed_at));
+		if (item)
+			vex_jobview_retry_links(item, j);
 		json_array_append_new(arr, item);
 	}
 	json_object_set_new(root, "jobs", arr);
@@ -598,6 +645,7 @@ static const struct vex_route routes[] = {
 	{ "GET", "/jobs/{id}", jobs_get, 0, NULL },
 	{ "DELETE", "/jobs/{id}", jobs_cancel, 0, NULL },
 	{ "POST", "/jobs/{id}/stream_token", jobs_stream_token, 0, NULL },
+	{ "POST", "/jobs/{id}/retry", jobs_retry, VEX_ROUTE_LIMITED, NULL },
 	{ "GET", "/tools", tools_list, 0, NULL },
 	{ "GET", "/retrieve_tools", retrieve_tools, 0, NULL },
 };

@@ -455,39 +455,56 @@ static void jobs_stream_token(struct vex_ctx *c)
 
 /* ---- tools ---- */
 
-/* {"name","source","server","description","inputSchema","input_schema"}: "input_schema" is the
- * name this dialect used first, kept beside the ecosystem's "inputSchema". */
-static json_t *tool_json(const struct vex_tool_info *t)
+/* 1 when claiming of "name" is paused, by itself or with everything (docs/api-vex.md, "Pausing claiming"). */
+static int tool_paused(const struct vex_claim_pause_list *l, const char *name)
 {
-	json_t *schema = vex_tool_schema(t);
+	for (size_t i = 0; i < l->n; i++)
+		if (l->items[i].tool[0] == '\0' || strcmp(l->items[i].tool, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* {"name","source","server","description","inputSchema","input_schema","paused"?}: "input_schema" is the
+ * name this dialect used first, kept beside the ecosystem's "inputSchema"; "paused" only when true. */
+static json_t *tool_json(const struct vex_tool_info *t, const struct vex_claim_pause_list *pauses)
+{
+	json_t *schema = vex_tool_schema(t), *v;
 
 	if (schema == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s?, s:s, s:O, s:o}", "name", t->name, "source", t->source, "server", t->server,
-			 "description", t->description != NULL ? t->description : "", "inputSchema", schema,
-			 "input_schema", schema);
+	v = json_pack("{s:s, s:s, s:s?, s:s, s:O, s:o}", "name", t->name, "source", t->source, "server", t->server,
+		      "description", t->description != NULL ? t->description : "", "inputSchema", schema,
+		      "input_schema", schema);
+	if (v && tool_paused(pauses, t->name))
+		json_object_set_new(v, "paused", json_true());
+	return v;
 }
 
 /* Builtins first, then the catalog the runner published, by name (a point read per request). */
 static void tools_list(struct vex_ctx *c)
 {
+	struct vex_claim_pause_list pauses = { NULL, 0 };
 	struct vex_tool_list l;
 	json_t *arr;
 	size_t i;
 	int rc;
 
-	rc = vex_tools_list(c->env->store, &c->who, &l);
+	rc = vex_store_claim_pauses(c->env->store, &pauses);
+	if (rc == 0)
+		rc = vex_tools_list(c->env->store, &c->who, &l);
 	if (rc != 0) {
+		vex_claim_pause_list_release(&pauses);
 		vex_ctx_fail(c, rc, NULL);
 		return;
 	}
 	arr = json_array();
 	for (i = 0; arr != NULL && i < l.n; i++)
-		if (json_array_append_new(arr, tool_json(&l.items[i])) != 0) {
+		if (json_array_append_new(arr, tool_json(&l.items[i], &pauses)) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	vex_tool_list_release(&l);
+	vex_claim_pause_list_release(&pauses);
 	if (arr == NULL) {
 		vex_ctx_fail(c, VEX_ENOMEM, NULL);
 		return;
@@ -498,6 +515,7 @@ static void tools_list(struct vex_ctx *c)
 /* One tool by its full name or an unambiguous short name. */
 static void tools_get(struct vex_ctx *c)
 {
+	struct vex_claim_pause_list pauses = { NULL, 0 };
 	struct vex_field_error e;
 	struct vex_tool_match t;
 	json_t *v;
@@ -505,17 +523,20 @@ static void tools_get(struct vex_ctx *c)
 
 	memset(&t, 0, sizeof(t));
 	rc = vex_tool_resolve(c->env->store, &c->who, c->params[0], &t, &e);
+	if (rc == 0)
+		rc = vex_store_claim_pauses(c->env->store, &pauses);
 	if (rc == VEX_EINVAL) {
 		vex_ctx_field_error(c, &e);
 	} else if (rc != 0) {
 		vex_ctx_fail(c, rc, "tool not found");
 	} else {
-		v = tool_json(&t.info);
+		v = tool_json(&t.info, &pauses);
 		if (v != NULL)
 			vex_http_json(c->resp, 200, v);
 		else
 			vex_ctx_fail(c, VEX_ENOMEM, NULL);
 	}
+	vex_claim_pause_list_release(&pauses);
 	vex_tool_match_release(&t);
 }
 

@@ -104,10 +104,7 @@ static int same_request(const struct vex_job *sent, const struct vex_job *got, s
 				   "body); send a new key for a new request");
 }
 
-/* Insert, publish, and wake the runner when a job was created. A key the owner already used for
- * another request is VEX_EINVAL with "e" filled; at the owner's queued-job cap, VEX_ELIMIT with
- * "e" the refusal. */
-static int queue_job(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
+int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
 		     struct vex_field_error *e)
 {
 	struct vex_job *got = NULL;
@@ -182,8 +179,7 @@ int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e)
 	return VEX_EINVAL;
 }
 
-/* Fill the fields every new job shares from the principal and the configuration. */
-static void job_defaults(struct vex_env *env, const struct vex_principal *who, struct vex_job *j)
+void vex_jobsvc_job_defaults(struct vex_env *env, const struct vex_principal *who, struct vex_job *j)
 {
 	vex_uuid7(j->id);
 	snprintf(j->owner, sizeof(j->owner), "%s", who->sub);
@@ -195,8 +191,7 @@ static void job_defaults(struct vex_env *env, const struct vex_principal *who, s
 	j->queued_cap = vex_cap_limit(env->cfg, VEX_CAP_QUEUED_JOBS, who->plan, j->owner_admin);
 }
 
-/* The key and request hash of "idem" (NULL: none) into the new job "j". 0 or VEX_ENOMEM. */
-static int set_idem(struct vex_job *j, const struct vex_idem *idem)
+int vex_jobsvc_set_idem(struct vex_job *j, const struct vex_idem *idem)
 {
 	if (!idem || !idem->key)
 		return 0;
@@ -236,15 +231,15 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	job_defaults(env, who, j);
+	vex_jobsvc_job_defaults(env, who, j);
 	j->kind = VEX_JOB_AGENT;
 	snprintf(j->agent_id, sizeof(j->agent_id), "%s", agent->id);
 	j->input_json = vex_json_dump(input);
-	if (!j->input_json || set_idem(j, idem) != 0) {
+	if (!j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = queue_job(env, j, ret, ret_created, e);
+	rc = vex_jobsvc_queue(env, j, ret, ret_created, e);
 out:
 	json_decref(input);
 	vex_job_free(j);
@@ -280,17 +275,17 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	job_defaults(env, who, j);
+	vex_jobsvc_job_defaults(env, who, j);
 	j->kind = VEX_JOB_TOOL;
 	if (timeout_ms > 0)
 		j->timeout_ms = timeout_ms;
 	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
 	j->input_json = vex_json_dump(arguments);
-	if (!j->tool || !j->input_json || set_idem(j, idem) != 0) {
+	if (!j->tool || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = queue_job(env, j, ret, ret_created, e);
+	rc = vex_jobsvc_queue(env, j, ret, ret_created, e);
 out:
 	vex_tool_match_release(&t);
 	vex_job_free(j);

@@ -94,6 +94,21 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
 			   struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
+/*
+ * The steps every new job takes, for the services that build one (fcgi-app/opsvc.c):
+ * - job_defaults: the fields every new job shares from "who" and the configuration (a new UUIDv7 id,
+ *   owner, plan, owner_admin, max_attempts, timeout, created_at, the queued-job cap);
+ * - set_idem: the key and request hash of "idem" (NULL: none) into "j" (0 or VEX_ENOMEM);
+ * - queue: insert (through the committer when there is one), publish, and wake the runner when the job
+ *   was created. A key the owner already used for another request is VEX_EINVAL with "e" filled; at the
+ *   owner's queued-job cap, VEX_ELIMIT with "e" the refusal; a retry's refusals as
+ *   core/store/operator.h says. *ret (caller frees) and *ret_created on 0.
+ */
+void vex_jobsvc_job_defaults(struct vex_env *env, const struct vex_principal *who, struct vex_job *j);
+int vex_jobsvc_set_idem(struct vex_job *j, const struct vex_idem *idem);
+int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_job **ret, int *ret_created,
+		     struct vex_field_error *e);
+
 /* Cancel for "who": queued -> canceled at once; running -> cancel requested when "force_running"
  * (VEX_ESTATE otherwise); terminal -> VEX_ESTATE. Publishes the change. *ret gets the job as it
  * now is on 0 and VEX_ESTATE. */

@@ -24,6 +24,9 @@ extern const struct vex_route_table vex_keys_routes;
 /* Webhooks: /webhooks (corex) and /api/v1/webhooks (vex), with their deliveries. */
 extern const struct vex_route_table vex_webhooks_routes;
 
+/* Operator actions under /api/v1 (fcgi-app/operator.c): retry, cancel by filter, pauses. */
+extern const struct vex_route_table vex_operator_routes;
+
 /* GET /openapi.json (public) lives in fcgi-app/openapi.h. */
 
 /* Every table above and the OpenAPI one, in the order a worker adds them to its router (fcgi-app/routes.c). */

@@ -155,6 +155,8 @@ static json_t *delivery_json(const struct vex_ctx *c, const struct vex_delivery 
 		      "finished_at", time_json(c, d->finished_at), "delivered_at",
 		      d->status == VEX_DLV_DELIVERED ? time_json(c, d->finished_at) : json_null(), "attempt_log",
 		      log);
+	if (o && d->resend_of[0])
+		json_object_set_new(o, "resend_of", json_string(d->resend_of));
 	return o;
 }
 
@@ -541,6 +543,34 @@ out:
 	vex_webhook_free(h);
 }
 
+/* A new delivery of a delivery's event and body, due now (docs/api-webhooks.md, POST …/deliveries/{delivery_id}/resend):
+ * the runner's webhook thread sends it like any other, signed with the hook's current secret. */
+static void hooks_resend(struct vex_ctx *c)
+{
+	struct vex_webhook *h = NULL;
+	struct vex_delivery d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (vex_fields_no_body(c, field_error) != 0 || load_hook(c, &h) != 0)
+		goto out;
+	rc = vex_fields_id_valid(c->params[1], "msg_") ? vex_store_delivery_resend(c->env->store, h->id, c->params[1],
+									    c->req->now_us, &d)
+						       : VEX_ENOTFOUND;
+	if (rc == VEX_ESTATE)
+		hook_error(c, 409, "WEBHOOK_DISABLED", "the webhook is disabled: set its status to active to re-send",
+			   NULL);
+	else if (rc == VEX_ENOTFOUND)
+		hook_error(c, 404, is_vex(c) ? "NOT_FOUND" : "DELIVERY_NOT_FOUND", "delivery not found", NULL);
+	else if (rc)
+		vex_ctx_fail(c, rc, "delivery not found");
+	else
+		vex_http_json(c->resp, 202, delivery_json(c, &d));
+out:
+	vex_delivery_release(&d);
+	vex_webhook_free(h);
+}
+
 static const struct vex_route routes[] = {
 	{ "POST", "/webhooks", hooks_create, VEX_ROUTE_LIMITED, create_fields },
 	{ "GET", "/webhooks", hooks_list, 0, NULL },
@@ -554,6 +584,8 @@ static const struct vex_route routes[] = {
 	{ "PATCH", "/api/v1/webhooks/{id}", hooks_patch, 0, patch_fields },
 	{ "DELETE", "/api/v1/webhooks/{id}", hooks_delete, 0, NULL },
 	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0, NULL },
+	{ "POST", "/webhooks/{id}/deliveries/{delivery_id}/resend", hooks_resend, VEX_ROUTE_LIMITED, NULL },
+	{ "POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", hooks_resend, VEX_ROUTE_LIMITED, NULL },
 };
 
 const struct vex_route_table vex_webhooks_routes = VEX_ROUTE_TABLE(routes);

@@ -47,6 +47,14 @@ int64_t vex_jobview_run_ms(const struct vex_job *j)
 	return (j->completed_at - j->started_at) / 1000;
 }
 
+void vex_jobview_retry_links(json_t *o, const struct vex_job *j)
+{
+	if (j->retry_of[0])
+		json_object_set_new(o, "retry_of", json_string(j->retry_of));
+	if (j->retried_by[0])
+		json_object_set_new(o, "retried_by", json_string(j->retried_by));
+}
+
 /* A job as GET /jobs/{id} shows it: the fields of its status only. "position" < 1: not queued. */
 json_t *vex_jobview_corex(const struct vex_job *j, int64_t position)
 {
@@ -82,6 +90,7 @@ json_t *vex_jobview_corex(const struct vex_job *j, int64_t position)
 		json_object_set_new(o, "error", error_json(j));
 		break;
 	}
+	vex_jobview_retry_links(o, j);
 	return o;
 }
 
@@ -207,6 +216,7 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	}
 	if (j->cancel_requested)
 		json_object_set_new(o, "cancel_requested", json_true());
+	vex_jobview_retry_links(o, j);
 	return o;
 }
 

@@ -39,4 +39,8 @@ json_t *vex_jobview_vex(const struct vex_job *j);
  * core status (failed, timeout, canceled). NULL on ENOMEM. */
 json_t *vex_jobview_events(const struct vex_job *j);
 
+/* Set "retry_of" and "retried_by" on the job object "o", each only when set (every job shape of the vex and
+ * corex dialects). */
+void vex_jobview_retry_links(json_t *o, const struct vex_job *j);
+
 #endif

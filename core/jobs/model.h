@@ -91,6 +91,8 @@ struct vex_job {
 	char *lease_owner;            /* runner id while running */
 	int64_t lease_expires_at;
 	int64_t rev;                  /* bumped on every change; the cache never goes backwards */
+	char retry_of[VEX_UUID_LEN + 1];   /* "" or the job this one retries (POST /api/v1/jobs/{id}/retry) */
+	char retried_by[VEX_UUID_LEN + 1]; /* "" or the job that retries this one */
 	int queued_cap;               /* insert only, never stored: the most queued jobs the owner may
 				       * have (core/base/caps.h); 0: no cap */
 };
@@ -139,8 +141,8 @@ int vex_prompt_validate(const char *prompt, struct vex_field_error *e);
  *  "progress":{"current_step","total_steps","percentage","message"}|null,
  *  "result":<json>|null,"error":{"code","message","details"}|null,
  *  "tokens":{"input","output"},"final_model","steps","browser_steps","browser_seconds",
- *  "cancel_requested","rev"}
- * (times in microseconds, null when 0). Lease fields, the idempotency key and the request hash are
+ *  "cancel_requested","rev","retry_of"?,"retried_by"?}
+ * (times in microseconds, null when 0; the retry links only when set). Lease fields, the idempotency key and the request hash are
  * not included.
  * to_json returns a new reference (NULL on ENOMEM); from_json returns 0 or VEX_EINVAL.
  */

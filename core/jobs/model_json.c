@@ -97,6 +97,10 @@ json_t *vex_job_to_json(const struct vex_job *j)
 	put(o, "browser_seconds", json_real(j->browser_seconds), &fail);
 	put(o, "cancel_requested", json_boolean(j->cancel_requested), &fail);
 	put(o, "rev", json_integer(j->rev), &fail);
+	if (j->retry_of[0])
+		put(o, "retry_of", json_string(j->retry_of), &fail);
+	if (j->retried_by[0])
+		put(o, "retried_by", json_string(j->retried_by), &fail);
 	if (fail) {
 		json_decref(o);
 		return NULL;
@@ -241,7 +245,9 @@ int vex_job_from_json(const json_t *v, struct vex_job **ret)
 		goto out;
 	}
 	if (rd_fixed(v, "id", j->id, sizeof(j->id), 1) || rd_fixed(v, "owner", j->owner, sizeof(j->owner), 1) ||
-	    rd_fixed(v, "agent_id", j->agent_id, sizeof(j->agent_id), 0))
+	    rd_fixed(v, "agent_id", j->agent_id, sizeof(j->agent_id), 0) ||
+	    rd_fixed(v, "retry_of", j->retry_of, sizeof(j->retry_of), 0) ||
+	    rd_fixed(v, "retried_by", j->retried_by, sizeof(j->retried_by), 0))
 		goto out;
 	x = json_object_get(v, "plan");
 	if (!json_is_string(x) || vex_plan_parse(json_string_value(x), &plan) != 0)

@@ -471,6 +471,7 @@ struct vex_delivery {
 	char *last_error;
 	int64_t created_at;
 	int64_t finished_at;          /* 0 while pending */
+	char resend_of[VEX_DELIVERY_ID_LEN + 1]; /* "" or the delivery this one re-sends */
 	struct vex_delivery_attempt *log; /* filled by vex_store_deliveries_list, oldest first */
 	size_t nlog;
 };
@@ -636,5 +637,6 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 			   struct vex_tool_rows *ret);
 
 #include "core/store/store_runner.h"
+#include "core/store/operator.h"
 
 #endif

@@ -1,5 +1,6 @@
 /* bodies.c - fuzzes each presenter's write-body check (fcgi-app/bodies.h) behind the shared JSON parse. */
 #include "core/base/err.h"
+#include "core/store/store.h"
 #include "fcgi-app/bodies.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -49,18 +50,19 @@ static void hooks(json_t *body, int create, int allow_private)
 /*
  * The input is a request body: parsed as vex-api parses every body (vex_json_parse), then, when it
  * is an object, given to every check: agents of the vex and events dialects (create and patch),
- * corex's tool request and timeout, webhooks (create and patch, private targets allowed or not)
- * and API keys.
+ * corex's tool request and timeout, webhooks (create and patch, private targets allowed or not),
+ * API keys and the cancel-by-filter body.
  */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vex_field_error e;
+	struct vex_cancel_filter f;
 	json_t *body = NULL, *args;
 	const char *tool, *owner, *name;
 	enum vex_role role;
 	enum vex_plan plan;
 	long long timeout = 0;
-	int rc, i;
+	int rc, i, queued, running;
 
 	rc = vex_json_parse((const char *)data, size, &body, &e);
 	if (rc != 0) {
@@ -87,6 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = vex_keys_body(body, &owner, &role, &plan, &name, &e);
 	if (rc == 0)
 		FUZZ_ASSERT(owner[0] != '\0');
+	else
+		refused(rc, &e);
+	/* A filter that passes names at least one condition, and a status to act on. */
+	rc = vex_operator_cancel_body(body, &f, &queued, &running, &e);
+	if (rc == 0)
+		FUZZ_ASSERT((queued || running) && (json_object_get(body, "status") || f.tool || f.owner || f.agent_id ||
+						    f.created_after || f.created_before));
 	else
 		refused(rc, &e);
 out:

@@ -57,6 +57,26 @@ def _keys(svc, c, ctx):
     return svc.db_query("SELECT count(*) AS n FROM api_keys WHERE owner = ?", (ctx["owner"],))[0]["n"]
 
 
+def _retries(svc, c, _):
+    return svc.db_query("SELECT count(*) AS n FROM jobs WHERE owner = ? AND retry_of IS NOT NULL", (c.sub,))[0]["n"]
+
+
+def _failed_job(c):
+    """One failed job of the caller (its submit is one request of the allowance): the first link of a chain."""
+    return {"last": c.tool("fail", {}), "setup": 1}
+
+
+def _retry_chain(path):
+    """Retry the newest job of the chain once it has failed; the retry becomes the newest."""
+    def call(c, ctx):
+        c.wait_job(ctx["last"], ("failed",))
+        r = c.post(path % ctx["last"])
+        if r.status_code == 201:
+            ctx["last"] = r.json()["job_id"]
+        return r
+    return call
+
+
 def _nothing(svc, c, ctx):
     return 0  # tokens are minted, not stored
 
@@ -92,6 +112,10 @@ PATHS = {
         "admin", lambda c: {"owner": new_sub()},
         lambda c, ctx: c.post("/api/v1/keys", json={"owner": ctx["owner"], "role": "user"}),
         201, "vex", _keys),
+    "vex POST /api/v1/jobs/{id}/retry": (
+        "user", _failed_job, _retry_chain("/api/v1/jobs/%s/retry"), 201, "vex", _retries),
+    "corex POST /jobs/{id}/retry": (
+        "user", _failed_job, _retry_chain("/jobs/%s/retry"), 201, "corex", _retries),
     "vex POST /api/v1/tokens": (
         "admin", None, lambda c, ctx: c.post("/api/v1/tokens", json={"sub": new_sub(), "role": "user"}),
         201, "vex", _nothing),

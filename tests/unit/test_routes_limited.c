@@ -12,24 +12,32 @@
 #include "fcgi-app/routes.h"
 
 /*
- * POSTs that change or read what exists and create no work: a cancel, a pause or resume, a
+ * POSTs that change or read what exists and create no work: a cancel (one job, or by filter: admin
+ * only), a pause or resume (of an agent, or of claiming: admin only), a
  * stream token (minted, not stored; the stream server caps open streams per owner), a token
  * revocation (admin only; it takes access away). A new POST
  * route is limited unless it is added here, on purpose (docs/limits.md, "Request rate").
  */
 static const char *const not_work[] = {
 	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
-	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     "/api/v1/tokens/revocations", NULL,
+	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     "/api/v1/tokens/revocations",
+	"/api/v1/jobs/cancel",	    "/api/v1/tools/{name}/pause",   "/api/v1/tools/{name}/resume",
+	"/api/v1/runners/pause",    "/api/v1/runners/resume",	     NULL,
 };
 
 /*
- * Write routes whose handlers read no body: they take none or {} (vex_fields_no_body). Every other
+ * Write routes whose handlers read no body: they take none or {} (vex_fields_no_body; a retry reads {}
+ * for its Idempotency-Key's request hash and refuses any field). Every other
  * POST/PATCH/PUT route names its accepted fields (struct vex_route "fields"), exactly those its
  * docs/api-*.md page lists.
  */
 static const char *const no_fields[] = {
 	"/api/v1/jobs/{id}/cancel", "/api/v1/jobs/{id}/stream_token", "/jobs/{id}/stream_token",
-	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",	     NULL,
+	"/v1/agents/{id}/pause",    "/v1/agents/{id}/resume",
+	"/api/v1/jobs/{id}/retry",  "/jobs/{id}/retry",
+	"/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", "/webhooks/{id}/deliveries/{delivery_id}/resend",
+	"/api/v1/tools/{name}/pause", "/api/v1/tools/{name}/resume", "/api/v1/runners/pause", "/api/v1/runners/resume",
+	NULL,
 };
 
 static int in_list(const char *const *list, const char *pattern)

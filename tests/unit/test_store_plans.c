@@ -73,6 +73,44 @@ static void op_claim_finish(void)
 	assert_int_equal(vex_store_job_finish(store, id, "r1", VEX_JOB_COMPLETED, NULL, ++clock_us, NULL), 0);
 }
 
+/* The claim with a tool paused (store_pauses.c): each owner's best job of a tool not paused, still a seek per
+ * owner; then the global pause, which claims nothing. The pause is lifted for the ops after. */
+static void op_claim_paused(void)
+{
+	struct vex_job *j = NULL;
+
+	add_job("owner-1", VEX_PLAN_PRO, 0, NULL);
+	assert_int_equal(vex_store_claim_pause(store, "echo", "admin", ++clock_us), 0);
+	assert_int_equal(vex_store_job_claim(store, "r1", ++clock_us, LEASE_US, limits, &j), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_claim_pause(store, VEX_PAUSE_ALL, "admin", ++clock_us), 0);
+	assert_int_equal(vex_store_job_claim(store, "r1", ++clock_us, LEASE_US, limits, &j), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_claim_resume(store, VEX_PAUSE_ALL, NULL), 0);
+	assert_int_equal(vex_store_claim_resume(store, "echo", NULL), 0);
+}
+
+/* Cancel by filter, both statuses, with and without conditions: batches over the live partial indexes. */
+static void op_cancel_where(void)
+{
+	struct vex_cancel_filter f = { .cutoff_us = ++clock_us + 1000000 };
+	struct vex_job_list l = { NULL, 0 };
+	enum vex_job_status which[] = { VEX_JOB_QUEUED, VEX_JOB_RUNNING };
+
+	add_job("owner-3", VEX_PLAN_PRO, 0, NULL);
+	for (size_t i = 0; i < 2; i++) {
+		f.owner = NULL;
+		f.tool = NULL;
+		assert_int_equal(vex_store_jobs_cancel_batch(store, &f, which[i], 10, ++clock_us, &l), 0);
+		vex_job_list_release(&l);
+		f.owner = "owner-3";
+		f.tool = "echo";
+		f.created_after = 1;
+		f.created_before = f.cutoff_us;
+		assert_int_equal(vex_store_jobs_cancel_batch(store, &f, which[i], 10, ++clock_us, &l), 0);
+		vex_job_list_release(&l);
+		f.created_after = f.created_before = 0;
+	}
+}
+
 static void op_poll(void)
 {
 	struct vex_job *j = NULL;
@@ -148,6 +186,8 @@ static const struct {
 	void (*run)(void);
 } ops[] = {
 	{ "claim and finish", op_claim_finish },
+	{ "claim with pauses", op_claim_paused },
+	{ "cancel by filter", op_cancel_where },
 	{ "poll (job by id)", op_poll },
 	{ "job listings", op_listings },
 	{ "event prune", op_prune },

@@ -285,6 +285,21 @@ const char *const vex_store_migrations[] = {
 	"CREATE INDEX jobs_finished ON jobs(completed_at) WHERE status IN ('completed','failed','timeout','canceled');"
 	"CREATE INDEX webhook_deliveries_job ON webhook_deliveries(job_id);"
 	"CREATE INDEX schedule_fires_slot ON schedule_fires(slot);",
+
+	/* 10: operator actions (docs/operations.md): a retry's links both ways (set in the retry's insert
+	 * transaction); a re-sent webhook delivery (resend_of: the delivery it repeats, same event and
+	 * body, so the one-delivery-per-event index leaves re-sends out); paused claiming, one row per
+	 * paused tool ('' pauses every claim), read by each claim (store_job_writes.c). */
+	"ALTER TABLE jobs ADD COLUMN retry_of TEXT;"
+	"ALTER TABLE jobs ADD COLUMN retried_by TEXT;"
+	"ALTER TABLE webhook_deliveries ADD COLUMN resend_of TEXT;"
+	"DROP INDEX webhook_deliveries_event;"
+	"CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries(hook_id, event_seq) WHERE resend_of IS NULL;"
+	"CREATE TABLE claim_pauses ("
+	" tool TEXT PRIMARY KEY NOT NULL,"
+	" paused_at INTEGER NOT NULL,"
+	" paused_by TEXT NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

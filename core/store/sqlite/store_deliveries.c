@@ -131,6 +131,7 @@ int vex_delivery_row_read(sqlite3_stmt *st, void *item)
 	d->last_error = vex_col_strdup(st, 11, &fail);
 	d->created_at = sqlite3_column_int64(st, 12);
 	d->finished_at = sqlite3_column_int64(st, 13);
+	vex_col_copy(st, 14, d->resend_of, sizeof(d->resend_of));
 	return fail ? VEX_ENOMEM : 0;
 }
 

@@ -166,7 +166,7 @@ int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
 	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
 	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
 	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
-	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash"
+	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash, retry_of, retried_by"
 extern const struct vex_rows vex_store_job_rows;
 
 /*
@@ -183,12 +183,22 @@ extern const struct vex_rows vex_store_job_rows;
 	" THEN error_message ELSE 'the runner stopped renewing its lease and no attempts are left' END,"       \
 	" lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2, rev = rev + 1"
 
+/* What the claims must skip (store_pauses.c): *ret 0 (nothing paused), VEX_PAUSED_TOOLS (some tools'
+ * jobs) or VEX_PAUSED_ALL (every job). 0 or VEX_E... */
+#define VEX_PAUSED_TOOLS 1
+#define VEX_PAUSED_ALL 2
+int vex_store_pause_state(struct vex_store *s, int *ret);
+
+/* The retry link of the new job "j" (j->retry_of set), inside the insert's write transaction
+ * (store_operator.c; the rule: core/store/operator.h). 0, VEX_ENOTFOUND, VEX_ESTATE, VEX_ECONFLICT. */
+int vex_store_retry_link_locked(struct vex_store *s, const struct vex_job *j, int64_t now_us);
+
 /* Webhook delivery rows (store_deliveries.c, store_delivery_claims.c): the columns of a delivery
  * "d", and their reader into the zeroed struct vex_delivery "item" (a vex_rows reader). 0 or VEX_ENOMEM. */
 #define DLV_COLS                                                                                             \
 	"d.id, d.hook_id, d.owner, d.job_id, d.event_seq, d.event, d.payload, d.status, d.attempts, d.next_at," \
-	" d.last_status_code, d.last_error, d.created_at, d.finished_at"
-#define DLV_NCOLS 14
+	" d.last_status_code, d.last_error, d.created_at, d.finished_at, d.resend_of"
+#define DLV_NCOLS 15
 int vex_delivery_row_read(sqlite3_stmt *st, void *item);
 
 /* A column as a malloc'd string (NULL for SQL NULL). *fail is set when out of memory. */

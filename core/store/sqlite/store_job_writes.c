@@ -15,7 +15,7 @@
  * per owner, whatever the length of each owner's queue), each owner's best job by one more seek,
  * and its running count from jobs_owner_status_id.
  */
-#define FAIR_OWNERS                                                                                  \
+#define FAIR_OWNERS_WHERE(best)                                                                      \
 	"WITH RECURSIVE o(owner) AS ("                                                               \
 	" SELECT (SELECT owner FROM jobs INDEXED BY jobs_owner_queue"                                \
 	" WHERE status = 'queued' ORDER BY owner LIMIT 1)"                                           \
@@ -25,8 +25,14 @@
 	" SELECT b.id, b.plan,"                                                                      \
 	" (SELECT COUNT(*) FROM jobs r WHERE r.owner = o.owner AND r.status = 'running') AS running" \
 	" FROM o JOIN jobs b ON b.id = (SELECT q.id FROM jobs q WHERE q.owner = o.owner"             \
-	" AND q.status = 'queued' ORDER BY q.priority DESC, q.id LIMIT 1)"                           \
+	" AND q.status = 'queued'" best " ORDER BY q.priority DESC, q.id LIMIT 1)"                   \
 	" WHERE o.owner IS NOT NULL ORDER BY running, b.priority DESC, b.id"
+#define FAIR_OWNERS FAIR_OWNERS_WHERE("")
+/* With tools paused (docs/runner.md, "Paused claiming"): each owner's best job of a tool not paused.
+ * An owner whose queue holds only paused jobs drops out of the join; the others keep their order. */
+#define FAIR_OWNERS_UNPAUSED                                                                         \
+	FAIR_OWNERS_WHERE(" AND (q.tool IS NULL OR NOT EXISTS"                                       \
+			  " (SELECT 1 FROM claim_pauses p WHERE p.tool = q.tool))")
 
 #define CLAIM_SQL                                                                                    \
 	"UPDATE jobs SET status = 'running', attempts = attempts + 1,"                               \
@@ -62,9 +68,14 @@
 static int pick_claimable(struct vex_store *s, const int *plan_limits, char id[VEX_UUID_LEN + 1])
 {
 	sqlite3_stmt *st;
-	int rc, step;
+	int rc, step, paused = 0;
 
-	rc = vex_store_stmt(s, FAIR_OWNERS, &st);
+	rc = vex_store_pause_state(s, &paused);
+	if (rc)
+		return rc;
+	if (paused == VEX_PAUSED_ALL)
+		return VEX_ENOTFOUND;
+	rc = vex_store_stmt(s, paused ? FAIR_OWNERS_UNPAUSED : FAIR_OWNERS, &st);
 	if (rc)
 		return rc;
 	rc = VEX_ENOTFOUND;

@@ -65,6 +65,8 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	j->rev = sqlite3_column_int64(st, 34);
 	j->owner_admin = sqlite3_column_text(st, 35) && strcmp((const char *)sqlite3_column_text(st, 35), "admin") == 0;
 	j->request_hash = vex_col_strdup(st, 36, &fail);
+	vex_col_copy(st, 37, j->retry_of, sizeof(j->retry_of));
+	vex_col_copy(st, 38, j->retried_by, sizeof(j->retried_by));
 	if (fail) {
 		vex_job_free(j);
 		return VEX_ENOMEM;
@@ -142,13 +144,16 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	}
 	/* After the idempotency lookup (a replay is never refused), in the same write lock as the insert. */
 	rc = vex_store_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, j->owner, NULL, j->queued_cap);
+	/* A retry links the job it retries in the same transaction (core/store/operator.h). */
+	if (rc == 0 && j->retry_of[0])
+		rc = vex_store_retry_link_locked(s, j, created);
 	if (rc)
 		goto out;
 	rc = vex_store_stmt(s,
 			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
 			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
-			    " request_hash)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14)",
+			    " request_hash, retry_of)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15)",
 			    &st);
 	if (rc)
 		goto out;
@@ -166,6 +171,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	vex_bind_text(st, 12, j->idempotency_key);
 	vex_bind_text(st, 13, j->owner_admin ? "admin" : "user");
 	vex_bind_text(st, 14, j->idempotency_key ? j->request_hash : NULL);
+	vex_bind_text(st, 15, j->retry_of[0] ? j->retry_of : NULL);
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;

@@ -1,4 +1,4 @@
-/* vexctl.c - the operator CLI: a table of subcommands (token; key create|list|revoke; revoke; revocations). */
+/* local.c - the vexctl commands that work on the secret and the store directly: token, key, revoke, revocations. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -18,82 +18,10 @@
 #include "core/base/perms.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
-
-/* Exit codes: 0 done, 1 could not do it (config, secret, memory), 2 bad usage. */
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
+#include "tools/vexctl/vexctl.h"
 
 #define TTL_DEFAULT VEX_TOKEN_TTL_DEFAULT
 #define TTL_MAX VEX_TOKEN_TTL_MAX /* the outer bound; [auth] token_ttl_max_s (vex_authn_mint) applies after */
-
-/* A subcommand gets argv starting at its own name and the --config given before it (or NULL). */
-struct vexctl_cmd {
-	const char *name;
-	const char *args;    /* usage line after the name */
-	const char *summary; /* one line for --help */
-	int (*run)(int argc, char **argv, const char *config_path);
-};
-
-static int cmd_token(int argc, char **argv, const char *config_path);
-static int cmd_key(int argc, char **argv, const char *config_path);
-static int cmd_revoke(int argc, char **argv, const char *config_path);
-static int cmd_revocations(int argc, char **argv, const char *config_path);
-
-static const struct vexctl_cmd commands[] = {
-	{ "token", "--sub SUB [--role user|admin] [--plan free|standard|pro|enterprise] [--ttl SECONDS]",
-	  "print a JWT signed with the configured secret (default role user, ttl 3600, at most [auth] "
-	  "token_ttl_max_s), with a jti and the secret's kid", cmd_token },
-	{ "key",
-	  "create --owner OWNER [--role user|admin] [--plan PLAN] [--name NAME] | list [--owner OWNER] | revoke ID",
-	  "manage API keys in the store: create prints the key (once) then its id", cmd_key },
-	{ "revoke", "--jti JTI | --sub SUB [--before RFC3339] ; [--reason TEXT]",
-	  "revoke one token (jti) or every token of a subject issued before a time (default now)", cmd_revoke },
-	{ "revocations", "[--sub SUB]", "list token revocations, newest first, tab separated", cmd_revocations },
-};
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: vexctl [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].summary);
-	fprintf(f, "\noptions:\n"
-		   "  --config FILE   vex.conf to read (also accepted after the command; default: $VEX_CONFIG,\n"
-		   "                  else built-in defaults: home ./var, secret file <home>/jwt.secret)\n"
-		   "  -h, --help      this text\n"
-		   "\nThe JWT secret comes from VEX_JWT_SECRET when set, else from [auth] jwt_secret_file.\n"
-		   "Exit status: 0 done, 1 failed (configuration, secret), 2 bad arguments.\n");
-}
-
-/* One line saying what is wrong, then the usage, all on stderr. */
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vexctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n\n");
-	usage(stderr);
-}
-
-/* Strict decimal parse of "s" into [min, max]; 0 or VEX_EINVAL. */
-static int parse_i64(const char *s, long long min, long long max, long long *ret)
-{
-	char *end = NULL;
-	long long v;
-
-	if (!s || !*s)
-		return VEX_EINVAL;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return VEX_EINVAL;
-	*ret = v;
-	return 0;
-}
 
 /*
  * Load "path" (or $VEX_CONFIG, or defaults only) and, when "need_secret", insist on a usable
@@ -139,14 +67,14 @@ static int common_opt(int c, char **argv, const char **config_path, int *status)
 		*config_path = optarg;
 		return 0;
 	case 'h':
-		usage(stdout);
+		vc_usage(stdout);
 		*status = 0;
 		return 1;
 	case ':':
-		usage_error("option %s needs a value", argv[optind - 1]);
+		vc_usage_error("option %s needs a value", argv[optind - 1]);
 		return 1;
 	default:
-		usage_error("unknown option %s", argv[optind - 1]);
+		vc_usage_error("unknown option %s", argv[optind - 1]);
 		return 1;
 	}
 }
@@ -156,7 +84,7 @@ static int no_operands(int argc, char **argv)
 {
 	if (optind >= argc)
 		return 0;
-	usage_error("unexpected argument '%s'", argv[optind]);
+	vc_usage_error("unexpected argument '%s'", argv[optind]);
 	return 1;
 }
 
@@ -176,7 +104,7 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 	char *token = NULL, jti[VEX_UUID_LEN + 1];
 	int64_t expires;
 	int loaded = 0;
-	int status = EXIT_USAGE;
+	int status = VC_EXIT_USAGE;
 	int c, rc;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -192,19 +120,19 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 			break;
 		case 'r':
 			if (vex_role_parse(optarg, &p.role) < 0) {
-				usage_error("--role must be user or admin, not '%s'", optarg);
+				vc_usage_error("--role must be user or admin, not '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 'p':
 			if (vex_plan_parse(optarg, &p.plan) < 0) {
-				usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
+				vc_usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 't':
-			if (parse_i64(optarg, 1, TTL_MAX, &ttl) < 0) {
-				usage_error("--ttl must be a whole number of seconds from 1 to %lld, not '%s'",
+			if (vc_parse_ll(optarg, 1, TTL_MAX, &ttl) < 0) {
+				vc_usage_error("--ttl must be a whole number of seconds from 1 to %lld, not '%s'",
 					    TTL_MAX, optarg);
 				goto out;
 			}
@@ -217,24 +145,24 @@ static int cmd_token(int argc, char **argv, const char *config_path)
 	if (no_operands(argc, argv) != 0)
 		goto out;
 	if (!sub) {
-		usage_error("token needs --sub SUB");
+		vc_usage_error("token needs --sub SUB");
 		goto out;
 	}
 	/* The same rule vex_jwt_verify applies, so a minted token is never refused for its sub. */
 	if (!*sub || strlen(sub) > VEX_SUB_MAX || vex_has_control_chars(sub)) {
-		usage_error("--sub must be 1..128 bytes without control characters");
+		vc_usage_error("--sub must be 1..128 bytes without control characters");
 		goto out;
 	}
 	memcpy(p.sub, sub, strlen(sub) + 1);
 
-	status = EXIT_FAIL;
+	status = VC_EXIT_FAIL;
 	if (load_config(config_path, 1, &cfg) < 0)
 		goto out;
 	loaded = 1;
 	rc = vex_authn_mint(&cfg, &p, ttl, vex_now_us(), &token, &expires, jti, &fe);
 	if (rc == VEX_EINVAL) {
-		usage_error("--%s: %s", fe.field, fe.message);
-		status = EXIT_USAGE;
+		vc_usage_error("--%s: %s", fe.field, fe.message);
+		status = VC_EXIT_USAGE;
 		goto out;
 	}
 	if (rc < 0) {
@@ -289,7 +217,7 @@ static int key_create(int argc, char **argv, const char *config_path)
 	enum vex_plan plan = VEX_PLAN_FREE;
 	const char *owner = NULL, *name = NULL;
 	char key[VEX_APIKEY_LEN + 1];
-	int status = EXIT_USAGE;
+	int status = VC_EXIT_USAGE;
 	int c, rc;
 
 	optind = 1;
@@ -301,13 +229,13 @@ static int key_create(int argc, char **argv, const char *config_path)
 			break;
 		case 'r':
 			if (vex_role_parse(optarg, &role) < 0) {
-				usage_error("--role must be user or admin, not '%s'", optarg);
+				vc_usage_error("--role must be user or admin, not '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 'p':
 			if (vex_plan_parse(optarg, &plan) < 0) {
-				usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
+				vc_usage_error("--plan must be free, standard, pro or enterprise, not '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -322,16 +250,16 @@ static int key_create(int argc, char **argv, const char *config_path)
 	if (no_operands(argc, argv) != 0)
 		goto out;
 	if (!owner) {
-		usage_error("key create needs --owner OWNER");
+		vc_usage_error("key create needs --owner OWNER");
 		goto out;
 	}
-	status = EXIT_FAIL;
+	status = VC_EXIT_FAIL;
 	if (open_store(config_path, &cfg, &store) < 0)
 		goto out;
 	rc = vex_apikey_issue(store, owner, role, plan, name, vex_now_us(), &k, key, &fe);
 	if (rc == VEX_EINVAL) {
-		usage_error("--%s: %s", fe.field, fe.message);
-		status = EXIT_USAGE;
+		vc_usage_error("--%s: %s", fe.field, fe.message);
+		status = VC_EXIT_USAGE;
 	} else if (rc < 0) {
 		fprintf(stderr, "vexctl: could not create the key: %s\n", vex_strerror(rc));
 	} else if (printf("%s\n%s\n", key, k.id) < 0 || fflush(stdout) != 0) {
@@ -355,14 +283,14 @@ static const char *when(int64_t us, char buf[VEX_RFC3339_LEN])
 }
 
 /* The options of a listing: --NAME VALUE (a filter, "name"), --config, --help. 0 with *ret_filter (NULL
- * when absent), EXIT_USAGE (said), or -1 after --help (printed). */
+ * when absent), VC_EXIT_USAGE (said), or -1 after --help (printed). */
 static int filter_opts(int argc, char **argv, const char *name, const char **ret_filter, const char **config_path)
 {
 	const struct option opts[] = {
 		{ name, required_argument, NULL, 'f' }, { "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
 	};
-	int c, status = EXIT_USAGE;
+	int c, status = VC_EXIT_USAGE;
 
 	*ret_filter = NULL;
 	optind = 1;
@@ -374,10 +302,10 @@ static int filter_opts(int argc, char **argv, const char *name, const char **ret
 			break;
 		default:
 			if (common_opt(c, argv, config_path, &status) != 0)
-				return status == 0 ? -1 : EXIT_USAGE;
+				return status == 0 ? -1 : VC_EXIT_USAGE;
 		}
 	}
-	return no_operands(argc, argv) != 0 ? EXIT_USAGE : 0;
+	return no_operands(argc, argv) != 0 ? VC_EXIT_USAGE : 0;
 }
 
 /*
@@ -406,14 +334,14 @@ static int list_all(int argc, char **argv, const char *config_path, const struct
 	if (status != 0)
 		return status < 0 ? 0 : status;
 	if (open_store(config_path, &cfg, &store) < 0)
-		return EXIT_FAIL;
+		return VC_EXIT_FAIL;
 	printf("%s\n", l->header);
 	do
 		rc = l->page(store, filter, cursor, &n);
 	while (rc == 0 && n == PAGE_ROWS);
 	if (rc < 0)
 		fprintf(stderr, "vexctl: could not list: %s\n", vex_strerror(rc));
-	status = rc == 0 && fflush(stdout) == 0 ? 0 : EXIT_FAIL;
+	status = rc == 0 && fflush(stdout) == 0 ? 0 : VC_EXIT_FAIL;
 	vex_store_free(store);
 	vex_config_release(&cfg);
 	return status;
@@ -453,7 +381,7 @@ static int key_revoke(int argc, char **argv, const char *config_path)
 {
 	struct vex_config cfg;
 	struct vex_store *store = NULL;
-	int status = EXIT_USAGE;
+	int status = VC_EXIT_USAGE;
 	int i, rc;
 	const char *id = NULL;
 
@@ -463,17 +391,17 @@ static int key_revoke(int argc, char **argv, const char *config_path)
 		} else if (!strncmp(argv[i], "--config=", 9)) {
 			config_path = argv[i] + 9;
 		} else if (argv[i][0] == '-' || id) {
-			usage_error("unexpected argument '%s'", argv[i]);
+			vc_usage_error("unexpected argument '%s'", argv[i]);
 			goto out;
 		} else {
 			id = argv[i];
 		}
 	}
 	if (!id || !vex_uuid_valid(id)) {
-		usage_error("key revoke needs the key's ID (a UUID, as key create and key list show it)");
+		vc_usage_error("key revoke needs the key's ID (a UUID, as key create and key list show it)");
 		goto out;
 	}
-	status = EXIT_FAIL;
+	status = VC_EXIT_FAIL;
 	if (open_store(config_path, &cfg, &store) < 0)
 		goto out;
 	rc = vex_store_key_revoke(store, id, NULL, vex_now_us());
@@ -492,8 +420,8 @@ out:
 static int cmd_key(int argc, char **argv, const char *config_path)
 {
 	if (argc < 2) {
-		usage_error("key needs an action: create, list or revoke");
-		return EXIT_USAGE;
+		vc_usage_error("key needs an action: create, list or revoke");
+		return VC_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "create"))
 		return key_create(argc - 1, argv + 1, config_path);
@@ -502,49 +430,11 @@ static int cmd_key(int argc, char **argv, const char *config_path)
 	if (!strcmp(argv[1], "revoke"))
 		return key_revoke(argc - 1, argv + 1, config_path);
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
+		vc_usage(stdout);
 		return 0;
 	}
-	usage_error("unknown key action '%s' (create, list, revoke)", argv[1]);
-	return EXIT_USAGE;
-}
-
-int main(int argc, char **argv)
-{
-	const char *config_path = NULL;
-	int i = 1;
-
-	vex_perms_umask();
-	/* Global options before the command; the command parses the rest itself. */
-	while (i < argc && argv[i][0] == '-') {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--config")) {
-			if (i + 1 >= argc) {
-				usage_error("option --config needs a value");
-				return EXIT_USAGE;
-			}
-			config_path = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(argv[i], "--config=", 9)) {
-			config_path = argv[i] + 9;
-			i++;
-		} else {
-			usage_error("unknown option %s", argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-	if (i >= argc) {
-		usage_error("no command given");
-		return EXIT_USAGE;
-	}
-	for (size_t k = 0; k < N_COMMANDS; k++) {
-		if (!strcmp(argv[i], commands[k].name))
-			return commands[k].run(argc - i, argv + i, config_path);
-	}
-	usage_error("unknown command '%s'", argv[i]);
-	return EXIT_USAGE;
+	vc_usage_error("unknown key action '%s' (create, list, revoke)", argv[1]);
+	return VC_EXIT_USAGE;
 }
 
 /* vexctl revoke: one token by its jti, or a subject's tokens issued before --before (default now). */
@@ -562,7 +452,7 @@ static int cmd_revoke(int argc, char **argv, const char *config_path)
 	struct vex_store *store = NULL;
 	const char *jti = NULL, *sub = NULL, *reason = NULL;
 	int64_t before_us = 0;
-	int status = EXIT_USAGE;
+	int status = VC_EXIT_USAGE;
 	int c, rc;
 
 	optind = 1;
@@ -577,7 +467,7 @@ static int cmd_revoke(int argc, char **argv, const char *config_path)
 			break;
 		case 'b':
 			if (vex_parse_rfc3339(optarg, &before_us) != 0 || before_us <= 0) {
-				usage_error("--before must be an RFC 3339 date-time, not '%s'", optarg);
+				vc_usage_error("--before must be an RFC 3339 date-time, not '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -591,14 +481,14 @@ static int cmd_revoke(int argc, char **argv, const char *config_path)
 	}
 	if (no_operands(argc, argv) != 0)
 		goto out;
-	status = EXIT_FAIL;
+	status = VC_EXIT_FAIL;
 	if (open_store(config_path, &cfg, &store) < 0)
 		goto out;
 	rc = vex_revocation_issue(store, jti, sub, before_us ? (before_us + 999999) / 1000000 : 0, reason, "vexctl",
 				  vex_now_us(), &r, &fe);
 	if (rc == VEX_EINVAL) {
-		usage_error("--%s: %s", fe.field[0] ? fe.field : "jti", fe.message);
-		status = EXIT_USAGE;
+		vc_usage_error("--%s: %s", fe.field[0] ? fe.field : "jti", fe.message);
+		status = VC_EXIT_USAGE;
 	} else if (rc == VEX_EEXIST) {
 		fprintf(stderr, "vexctl: jti %s is already revoked\n", jti);
 	} else if (rc < 0) {
@@ -639,4 +529,25 @@ static int cmd_revocations(int argc, char **argv, const char *config_path)
 	};
 
 	return list_all(argc, argv, config_path, &revocations);
+}
+
+/* The entry points of the command table (main.c): the service's vex.conf from --config. */
+int vc_cmd_token(int argc, char **argv, struct vc_ctx *ctx)
+{
+	return cmd_token(argc, argv, ctx->config_path);
+}
+
+int vc_cmd_key(int argc, char **argv, struct vc_ctx *ctx)
+{
+	return cmd_key(argc, argv, ctx->config_path);
+}
+
+int vc_cmd_revoke(int argc, char **argv, struct vc_ctx *ctx)
+{
+	return cmd_revoke(argc, argv, ctx->config_path);
+}
+
+int vc_cmd_revocations(int argc, char **argv, struct vc_ctx *ctx)
+{
+	return cmd_revocations(argc, argv, ctx->config_path);
 }
