@@ -82,6 +82,8 @@ json_t *vex_jobview_corex(const struct vex_job *j, int64_t position)
 		json_object_set_new(o, "error", error_json(j));
 		break;
 	}
+	if (j->traceparent)
+		json_object_set_new(o, "traceparent", json_string(j->traceparent));
 	return o;
 }
 
@@ -207,6 +209,8 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	}
 	if (j->cancel_requested)
 		json_object_set_new(o, "cancel_requested", json_true());
+	if (j->traceparent)
+		json_object_set_new(o, "traceparent", json_string(j->traceparent));
 	return o;
 }
 

@@ -88,6 +88,8 @@ struct vex_job {
 	char *request_hash;           /* NULL, or with a key: hex SHA-256 of the request that carried it
 	                               * (VEX_JOB_REQUEST_HASH_LEN digits; fcgi-app/fields.c) */
 	int cancel_requested;         /* a running job asked to stop */
+	char *traceparent;            /* NULL or the W3C traceparent the submit carried, as
+				       * vex_traceparent_parse keeps it (core/base/traceparent.h) */
 	char *lease_owner;            /* runner id while running */
 	int64_t lease_expires_at;
 	int64_t rev;                  /* bumped on every change; the cache never goes backwards */
@@ -139,7 +141,7 @@ int vex_prompt_validate(const char *prompt, struct vex_field_error *e);
  *  "progress":{"current_step","total_steps","percentage","message"}|null,
  *  "result":<json>|null,"error":{"code","message","details"}|null,
  *  "tokens":{"input","output"},"final_model","steps","browser_steps","browser_seconds",
- *  "cancel_requested","rev"}
+ *  "cancel_requested","rev","traceparent"(only when set)}
  * (times in microseconds, null when 0). Lease fields, the idempotency key and the request hash are
  * not included.
  * to_json returns a new reference (NULL on ENOMEM); from_json returns 0 or VEX_EINVAL.

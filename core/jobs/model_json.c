@@ -97,6 +97,8 @@ json_t *vex_job_to_json(const struct vex_job *j)
 	put(o, "browser_seconds", json_real(j->browser_seconds), &fail);
 	put(o, "cancel_requested", json_boolean(j->cancel_requested), &fail);
 	put(o, "rev", json_integer(j->rev), &fail);
+	if (j->traceparent)
+		put(o, "traceparent", json_string(j->traceparent), &fail);
 	if (fail) {
 		json_decref(o);
 		return NULL;
@@ -195,7 +197,8 @@ static int job_fields_from_json(const json_t *v, struct vex_job *j)
 	    (rc = rd_i64(v, "updated_at", &j->updated_at)) || (rc = rd_embedded(v, "result", &j->result_json)) ||
 	    (rc = rd_str(v, "final_model", &j->final_model)) || (rc = rd_int(v, "steps", &j->steps)) ||
 	    (rc = rd_int(v, "browser_steps", &j->browser_steps)) ||
-	    (rc = rd_real(v, "browser_seconds", &j->browser_seconds)))
+	    (rc = rd_real(v, "browser_seconds", &j->browser_seconds)) ||
+	    (rc = rd_str(v, "traceparent", &j->traceparent)))
 		return rc;
 	sub = json_object_get(v, "progress");
 	if (sub && !json_is_null(sub)) {

@@ -285,6 +285,11 @@ const char *const vex_store_migrations[] = {
 	"CREATE INDEX jobs_finished ON jobs(completed_at) WHERE status IN ('completed','failed','timeout','canceled');"
 	"CREATE INDEX webhook_deliveries_job ON webhook_deliveries(job_id);"
 	"CREATE INDEX schedule_fires_slot ON schedule_fires(slot);",
+
+	/* the W3C traceparent a submit carried (core/base/traceparent.h; docs/api-vex.md, "Trace
+	 * context"), NULL when none or an invalid one was sent; the runner logs it, hands it to MCP
+	 * servers and sends it with the job's webhooks. */
+	"ALTER TABLE jobs ADD COLUMN traceparent TEXT CHECK (traceparent IS NULL OR length(traceparent) = 55);",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

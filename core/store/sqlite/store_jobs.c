@@ -6,6 +6,7 @@
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
+#include "core/base/traceparent.h"
 #include "core/store/store.h"
 #include "core/store/sqlite/store_internal.h"
 #include "core/base/timeutil.h"
@@ -65,6 +66,7 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	j->rev = sqlite3_column_int64(st, 34);
 	j->owner_admin = sqlite3_column_text(st, 35) && strcmp((const char *)sqlite3_column_text(st, 35), "admin") == 0;
 	j->request_hash = vex_col_strdup(st, 36, &fail);
+	j->traceparent = vex_col_strdup(st, 37, &fail);
 	if (fail) {
 		vex_job_free(j);
 		return VEX_ENOMEM;
@@ -107,6 +109,8 @@ static int job_check_new(const struct vex_job *j)
 		return VEX_EINVAL;
 	if (j->request_hash && strlen(j->request_hash) != VEX_JOB_REQUEST_HASH_LEN)
 		return VEX_EINVAL;
+	if (j->traceparent && !vex_traceparent_valid(j->traceparent))
+		return VEX_EINVAL;
 	return 0;
 }
 
@@ -147,8 +151,8 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	rc = vex_store_stmt(s,
 			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
 			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
-			    " request_hash)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14)",
+			    " request_hash, traceparent)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15)",
 			    &st);
 	if (rc)
 		goto out;
@@ -166,6 +170,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	vex_bind_text(st, 12, j->idempotency_key);
 	vex_bind_text(st, 13, j->owner_admin ? "admin" : "user");
 	vex_bind_text(st, 14, j->idempotency_key ? j->request_hash : NULL);
+	vex_bind_text(st, 15, j->traceparent);
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;
