@@ -141,6 +141,24 @@ void vex_config_section_keys(const char *section, char *out, size_t outlen)
 	}
 }
 
+/* The entry of a comma-separated list that starts at "p": its first character past leading spaces
+ * (returned) and its length without trailing ones (*ret_n); *ret_end is its comma, or NULL. */
+static const char *list_entry(const char *p, const char **ret_end, size_t *ret_n)
+{
+	const char *end = strchr(p, ',');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+
+	while (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	*ret_end = end;
+	*ret_n = n;
+	return p;
+}
+
 /*
  * One browser origin of "n" bytes at "p" as browsers send it in Origin: "http://" or "https://", a
  * lower-case host name ([a-z0-9.-]) or a bracketed IPv6 address, and a port only when it is not the
@@ -195,15 +213,10 @@ static int origins_valid(const char *v)
 	if (*p == '\0')
 		return 1;
 	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *end;
+		size_t n;
 
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
+		p = list_entry(p, &end, &n);
 		if (n == 0 || n > VEX_CORS_ORIGIN_MAX || ++count > VEX_CORS_ORIGINS_MAX || !origin_valid(p, n))
 			return 0;
 		if (!end)
@@ -220,15 +233,10 @@ static int servers_valid(const char *v)
 	if (*p == '\0')
 		return 1;
 	for (;;) {
-		const char *end = strchr(p, ','), *colon;
-		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *end, *colon;
+		size_t n;
 
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
+		p = list_entry(p, &end, &n);
 		if (n == 0)
 			return 0;
 		if (n > 5 && strncmp(p, "unix:", 5) == 0 && p[5] == '/') {

@@ -1,16 +1,15 @@
 # test_traceparent.py - W3C trace context: a submit's traceparent is kept with the job (both dialects), logged by
 # the runner at claim and finish, sent to a real MCP server in _meta and to a webhook receiver as a header; invalid
 # ones are ignored (not stored, the submit succeeds) and none can smuggle a header or JSON anywhere.
-import http.server
 import json
 import os
 import socket
 import ssl
-import threading
 
 import pytest
 
 import vexit
+from test_webhook_delivery import Receiver
 from vexit import REPO, SLOW, TERMINAL, KeyClient, wait_for
 
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "mcp_fixture.py")
@@ -35,48 +34,21 @@ INVALID = [
 ]
 
 
-class Receiver:
-    """A webhook receiver on a free loopback port: every request's raw header lines and body."""
-
-    def __init__(self):
-        self.port = vexit.free_port()
-        self.lock = threading.Lock()
-        self.got = []
-        recv = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with recv.lock:
-                    recv.got.append({"headers": self.headers, "body": json.loads(body)})
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def for_job(self, job_id):
-        with self.lock:
-            return [g for g in self.got if g["body"]["job"]["job_id"] == job_id]
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class Env:
     def __init__(self, svc, fx_log, recv):
         self.svc, self.fx_log, self.recv = svc, fx_log, recv
         self.user = KeyClient(svc, plan="enterprise")
-        r = self.user.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:%d/h" % recv.port})
-        assert r.status_code == 201, r.text
+        recv.hook(self.user, "t", base="/api/v1/webhooks")
+
+    def deliveries(self, job_id, final=True):
+        """The job's deliveries (signatures checked), once its terminal one is in when "final"."""
+        def check():
+            got = self.recv.got(job_id=job_id)
+            done = any(g["event"] == "job.completed" for g in got)
+            return got if got and (done or not final) else None
+        got = wait_for(check, 30 * SLOW, what="deliveries of %s" % job_id)
+        assert all(g["corex_ok"] and g["standard_ok"] for g in got)
+        return got
 
     def mcp_calls(self):
         try:
@@ -99,7 +71,7 @@ def env(request, tls):
     with open(mcp_json, "w", encoding="utf-8") as f:
         json.dump({"mcpServers": {"fx": {"command": FIXTURE, "env": {"MCP_FIXTURE_LOG": fx_log},
                                          "vex": {"grant": {"roles": ["user"]}}}}}, f)
-    recv = Receiver()
+    recv = Receiver().start()
     request.addfinalizer(recv.stop)
     svc = vexit.Service(tls, runner_env={"VEX_TOOLS_MCP_FILE": mcp_json})
     request.addfinalizer(svc.stop)
@@ -114,6 +86,10 @@ def wait_done(c, job_id):
         j = c.job(job_id)
         return j if j["status"] in TERMINAL else None
     return wait_for(check, 30 * SLOW, interval=0.05, what="job %s to finish" % job_id)
+
+
+def traceparents(delivery):
+    return [v for k, v in delivery["header_lines"] if k.lower() == "traceparent"]
 
 
 def stored(svc, job_id):
@@ -212,16 +188,15 @@ def test_a_webhook_receives_the_header_on_each_delivery(env):
     c = env.user
     job = c.tool("echo", {"hook": 1}, headers={"traceparent": TP})
     wait_done(c, job)
-    got = wait_for(lambda: (lambda g: g if any(x["body"]["event"] == "job.completed" for x in g) else None)(
-        env.recv.for_job(job)), 30 * SLOW, what="the job's deliveries")
-    assert {g["body"]["event"] for g in got} >= {"job.queued", "job.completed"}
+    got = env.deliveries(job)
+    assert {g["event"] for g in got} >= {"job.queued", "job.completed"}
     for g in got:
-        assert g["headers"].get_all("traceparent") == [TP]
-        assert g["body"]["job"]["traceparent"] == TP
+        assert traceparents(g) == [TP]
+        assert g["doc"]["job"]["traceparent"] == TP
     plain = c.tool("echo", {"hook": 2})
     wait_done(c, plain)
-    got = wait_for(lambda: env.recv.for_job(plain), 30 * SLOW, what="deliveries of a job without one")
-    assert all(g["headers"].get("traceparent") is None for g in got)
+    got = env.deliveries(plain, final=False)
+    assert all(traceparents(g) == [] and "traceparent" not in g["doc"]["job"] for g in got)
 
 
 @pytest.mark.parametrize("value", INVALID)
@@ -270,10 +245,9 @@ def test_crlf_cannot_smuggle_a_header_into_webhooks_or_json_into_mcp(env):
     job = json.loads(body)["job_id"]
     assert stored(svc, job) == TP
     wait_done(c, job)
-    got = wait_for(lambda: (lambda g: g if any(x["body"]["event"] == "job.completed" for x in g) else None)(
-        env.recv.for_job(job)), 30 * SLOW, what="deliveries")
-    for g in got:
-        assert g["headers"].get_all("traceparent") == [TP] and g["headers"].get("X-Evil") is None
+    for g in env.deliveries(job):
+        assert traceparents(g) == [TP]
+        assert not [k for k, _ in g["header_lines"] if k.lower() == "x-evil"]
     # A future version may carry more after its 55 characters: only those 55 go anywhere.
     sneaky = "01" + TP[2:] + '-"},"_meta":{"x":"1"}\r'
     job = c.tool("fx.add", {"a": 7, "b": 1}, headers={"traceparent": sneaky.rstrip("\r")})
