@@ -9,6 +9,7 @@
 #include "core/base/err.h"
 #include "core/jobs/jobcache.h"
 #include "core/base/log.h"
+#include "core/base/traceparent.h"
 #include "core/tools/schema.h"
 #include "core/base/timeutil.h"
 #include "core/tools/tools.h"
@@ -200,9 +201,19 @@ int vex_jobsvc_set_idem(struct vex_job *j, const struct vex_idem *idem)
 	return j->idempotency_key && (j->request_hash || !idem->request_hash[0]) ? 0 : VEX_ENOMEM;
 }
 
+/* A copy of "traceparent" (NULL: none; one that is not as vex_traceparent_parse writes it is dropped,
+ * never stored) into the new job "j". 0 or VEX_ENOMEM. */
+static int set_traceparent(struct vex_job *j, const char *traceparent)
+{
+	if (!vex_traceparent_valid(traceparent))
+		return 0;
+	j->traceparent = strdup(traceparent);
+	return j->traceparent ? 0 : VEX_ENOMEM;
+}
+
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
 			    const char *prompt, const char *context_id, const struct vex_idem *idem,
-			    struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+			    const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_agent *agent = NULL;
@@ -235,7 +246,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 	j->kind = VEX_JOB_AGENT;
 	snprintf(j->agent_id, sizeof(j->agent_id), "%s", agent->id);
 	j->input_json = vex_json_dump(input);
-	if (!j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
+	if (!j->input_json || vex_jobsvc_set_idem(j, idem) != 0 || set_traceparent(j, traceparent) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
@@ -249,7 +260,7 @@ out:
 
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
 			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
-			   struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+			   const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_tool_match t;
@@ -281,7 +292,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		j->timeout_ms = timeout_ms;
 	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
 	j->input_json = vex_json_dump(arguments);
-	if (!j->tool || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
+	if (!j->tool || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0 || set_traceparent(j, traceparent) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}

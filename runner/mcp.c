@@ -445,6 +445,10 @@ int vex_exec_mcp(struct vex_exec_ctx *ctx, struct vex_job *out)
 	params = vex_mcp_call_params(tool, ctx->job->input_json, token, &bad);
 	if (!params)
 		return bad ? vex_exec_fail(out, "INVALID_ARGUMENTS", "arguments must be a JSON object") : VEX_ENOMEM;
+	if (vex_mcp_call_trace(params, ctx->job->traceparent) != 0) {
+		json_decref(params);
+		return VEX_ENOMEM;
+	}
 	/* a server found gone before anything was sent (stdio) or a lost session (HTTP) is retried once */
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = ensure_ready(s, ctx, why, sizeof(why));

@@ -232,7 +232,9 @@ static void log_claim(const struct vex_job *job)
 	snprintf(attempt, sizeof(attempt), "%d", job->attempts);
 	vex_log(VEX_LOG_INFO, "claim", "job_id", job->id, "kind", vex_job_kind_name(job->kind),
 		job->kind == VEX_JOB_AGENT ? "agent_id" : "tool", job->kind == VEX_JOB_AGENT ? job->agent_id
-		: (job->tool ? job->tool : ""), "attempt", attempt, "owner", job->owner, NULL);
+		: (job->tool ? job->tool : ""), "attempt", attempt, "owner", job->owner,
+		/* last: without one, the NULL key ends the pairs */
+		job->traceparent ? "traceparent" : NULL, job->traceparent, NULL);
 }
 
 /* Run the job the writer claimed for this worker's slot (already in the slot's table entry), then

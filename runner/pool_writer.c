@@ -243,6 +243,8 @@ static void hand_out(struct writer *wr, size_t nclaimed)
 static void log_op(const struct pool_op *op, const struct vex_job_write *w)
 {
 	const char *what = op->w.op == VEX_JW_REQUEUE ? "requeued" : vex_job_status_name(op->w.status);
+	/* the submit's trace context, last: without one, the NULL key ends the pairs */
+	const char *tp = w->job ? w->job->traceparent : NULL, *tp_key = tp ? "traceparent" : NULL;
 	char ms[24];
 
 	if (op->w.op == VEX_JW_PROGRESS) {
@@ -259,10 +261,10 @@ static void log_op(const struct pool_op *op, const struct vex_job_write *w)
 			op->job_id, "outcome", what, "error", vex_strerror(w->rc), NULL);
 	else if (op->w.op == VEX_JW_REQUEUE)
 		vex_log(VEX_LOG_INFO, "requeue", "job_id", op->job_id, "reason", vex_stop_name(op->stopped), "ran_ms",
-			ms, NULL);
+			ms, tp_key, tp, NULL);
 	else
 		vex_log(VEX_LOG_INFO, "finish", "job_id", op->job_id, "status", what, "error_code",
-			w->job && w->job->error_code ? w->job->error_code : "", "ran_ms", ms, NULL);
+			w->job && w->job->error_code ? w->job->error_code : "", "ran_ms", ms, tp_key, tp, NULL);
 }
 
 /* One round: the transaction, the hand-out, then the cache and the log. */

@@ -23,6 +23,7 @@
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "core/base/traceparent.h"
 #include "runner/handles.h"
 #include "runner/pool.h"
 #include "runner/retention.h"
@@ -261,6 +262,9 @@ static int sign(struct transfer *t)
 	if (add_header(t, "Content-Type", "application/json") || add_header(t, "X-Agent-CoreX-Signature", corex) ||
 	    add_header(t, "webhook-id", t->c.d.id) || add_header(t, "webhook-timestamp", ts) ||
 	    add_header(t, "webhook-signature", std))
+		return VEX_ENOMEM;
+	/* the submit's trace context; checked again, so that a stored value never makes a header line */
+	if (vex_traceparent_valid(t->c.traceparent) && add_header(t, "traceparent", t->c.traceparent))
 		return VEX_ENOMEM;
 	/* no "Expect: 100-continue" round trip for larger bodies */
 	l = curl_slist_append(t->headers, "Expect:");

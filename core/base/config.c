@@ -475,6 +475,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	rc = VEX_ENOMEM;
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
 	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
+	    (!cfg->cors_origins && !(cfg->cors_origins = strdup(""))) ||
 	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
 	    (!cfg->socket_group && !(cfg->socket_group = strdup(""))) ||
 	    (!cfg->store_group && !(cfg->store_group = strdup(""))) ||
@@ -574,6 +575,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->model_base_url);
+	free(cfg->cors_origins);
 	free(cfg->model_name);
 	free(cfg->model_api_key_env);
 	if (cfg->model_api_key)

@@ -93,6 +93,9 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             request), retries (default 3: after the first attempt, on 429, 5xx and network
  *             errors), max_tokens (default 0: not sent)
  *   [log]     level (debug|info|warn|error, default info)
+ *   [http]    cors_origins (default empty: no CORS headers at all; exact browser origins,
+ *             comma-separated, scheme://host[:port]; tools/render-nginx writes them into nginx,
+ *             which answers CORS: docs/security.md, "CORS")
  */
 struct vex_config {
 	char *home;
@@ -173,6 +176,8 @@ struct vex_config {
 	int model_max_tokens;    /* 0: not sent */
 
 	int log_level; /* VEX_LOG_* from log.h */
+
+	char *cors_origins; /* "": no CORS headers; else exact origins, comma-separated (nginx answers CORS) */
 };
 
 /*

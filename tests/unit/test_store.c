@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 10 /* the number of migrations in core/store/sqlite/migrations.c */
+#define SCHEMA_VERSION 11 /* the number of migrations in core/store/sqlite/migrations.c */
 
 #include <cmocka.h>
 #include <sqlite3.h>

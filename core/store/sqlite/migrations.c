@@ -300,6 +300,11 @@ const char *const vex_store_migrations[] = {
 	" paused_at INTEGER NOT NULL,"
 	" paused_by TEXT NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 11: the W3C traceparent a submit carried (core/base/traceparent.h; docs/api-vex.md, "Trace
+	 * context"), NULL when none or an invalid one was sent; the runner logs it, hands it to MCP
+	 * servers and sends it with the job's webhooks. */
+	"ALTER TABLE jobs ADD COLUMN traceparent TEXT CHECK (traceparent IS NULL OR length(traceparent) = 55);",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));
