@@ -13,6 +13,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -181,7 +182,8 @@ def docs_env(svc):
 def driver(blocks, out):
     """One bash script for a page: each block in a { } group (variables it sets stay for the next),
     its output in <out>/<n>.out and, once it ended well, 0 in <n>.rc; set -e stops at a failure."""
-    parts = ["set -euo pipefail\n"]
+    parts = ["set -euo pipefail\n"
+             "trap 'echo \"docs-test: status $? from: $BASH_COMMAND\" >&2' ERR\n"]
     for n, b in enumerate(blocks):
         o = os.path.join(out, "%d" % n)
         parts.append("{\n%s\n} >'%s.out' 2>&1 </dev/null\necho 0 >'%s.rc'\n" % (b.text, o, o))
@@ -209,12 +211,20 @@ def test_docs_page_runs(page, docs_env):
     d, env = docs_env
     blocks = [b for b in runnable(page) if b.skip is None]
     out = tempfile.mkdtemp(prefix="out-", dir=d)
+    # A session of its own: what a block leaves running in the background ends with the page.
+    p = subprocess.Popen(["bash", "-c", driver(blocks, out)], cwd=d, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        r = subprocess.run(["bash", "-c", driver(blocks, out)], cwd=d, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=PAGE_TIMEOUT * vexit.SLOW)
-        rc, tail = r.returncode, r.stdout.decode(errors="replace")
+        tail = p.communicate(timeout=PAGE_TIMEOUT * vexit.SLOW)[0].decode(errors="replace")
+        rc = p.returncode
     except subprocess.TimeoutExpired:
         rc, tail = None, ""
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
     for n, b in enumerate(blocks):
         if not os.path.exists(os.path.join(out, "%d.rc" % n)):
             why = ("did not end within %d s" % (PAGE_TIMEOUT * vexit.SLOW) if rc is None
