@@ -137,6 +137,13 @@ def test_docs_variable_names():
     assert not bad, "\n".join(bad)
 
 
+def test_docs_readme_tour_is_run():
+    """The README's quick start is run, not skipped, and checked: a job of it must show completed."""
+    tour = [b for b in runnable("README.md") if b.skip is None]
+    assert any('"status":"completed"' in e for b in tour for e in b.expect), [b.where for b in tour]
+    assert any('"status":"healthy"' in e for b in tour for e in b.expect), [b.where for b in tour]
+
+
 @pytest.mark.parametrize("where,reason", [(b.where, b.skip) for b in SKIPPED] or [("none", None)])
 def test_docs_block_skipped(where, reason):
     """Every block marked skip, by name: `-rs` lists page, line and reason."""
