@@ -10,6 +10,7 @@
 # A block's output must show no error answer ({"error":{"code":"X"…}}, curl -s exits 0 on a 4xx)
 # unless one of its expects names X: a block showing an error on purpose expects it.
 # Anything else after `docs-test:` fails the lint test, so a typo cannot hide a block.
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,8 @@ OLD_NAMES_RE = re.compile(r"\$\{?(URL|VEX|EXTERNAL_API_ENDPOINT|API_KEY|ADMIN_KE
 # not a job's own "error" member. A block shows one only with an expect naming X.
 ERROR_RE = re.compile(r'(?:\{|"status":"error",)"error":\{"code":"([A-Z_]+)"')
 USER = "alice"
+EVERYTHING = os.path.join(vexit.REPO, ".deps", "node_modules", "@modelcontextprotocol", "server-everything", "dist",
+                          "index.js")
 PAGE_TIMEOUT = 240
 
 
@@ -155,9 +158,29 @@ def test_docs_block_skipped(where, reason):
 # ---- the run ----
 
 @pytest.fixture(scope="module")
-def docs_env(svc):
+def docs_svc(request, tls):
+    """The service the pages run against: a module's own, with the pinned server-everything as MCP server
+    "everything" granted to users (docs/tools.md's example, started by path rather than npx)."""
+    assert os.path.exists(EVERYTHING), "server-everything is not installed (tools/install-deps installs it)"
+    d, _ = vexit.tools_tmpdir(request, "vex-docs-mcp-")
+    mcp = os.path.join(d, "mcp.json")
+    with open(mcp, "w") as f:
+        json.dump({"mcpServers": {"everything": {"command": "node", "args": [EVERYTHING, "stdio"],
+                                                 "vex": {"grant": {"roles": ["user"]}}}}}, f)
+    svc = vexit.Service(tls, runner_env={"VEX_TOOLS_MCP_FILE": mcp})
+    request.addfinalizer(svc.stop)
+    svc.start()
+    # every page sees the same catalog: wait until the runner published the server's tools
+    vexit.wait_for(lambda: svc.db_query("SELECT name FROM tools WHERE name = 'everything.get-sum'"), 60,
+                   what="server-everything's tools in the catalog")
+    return svc
+
+
+@pytest.fixture(scope="module")
+def docs_env(docs_svc):
     """A temporary directory laid out like a checkout after `make run` (build/, var/tls/cert.pem,
     var/vex.conf, var/log/, var/nginx/logs/) and the environment every page's bash gets."""
+    svc = docs_svc
     d = tempfile.mkdtemp(prefix="vex-docs-")
     os.symlink(vexit.BUILD, os.path.join(d, "build"))
     os.makedirs(os.path.join(d, "var", "tls"))
