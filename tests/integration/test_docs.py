@@ -178,11 +178,15 @@ def docs_svc(request, tls):
 
 @pytest.fixture(scope="module")
 def docs_env(docs_svc):
-    """A temporary directory laid out like a checkout after `make run` (build/, var/tls/cert.pem,
-    var/vex.conf, var/log/, var/nginx/logs/) and the environment every page's bash gets."""
+    """A temporary directory laid out like a checkout after `make run` (the checkout's files, build/,
+    var/tls/cert.pem, var/vex.conf, var/log/, var/nginx/logs/) and the environment every page's bash gets."""
     svc = docs_svc
     d = tempfile.mkdtemp(prefix="vex-docs-")
     os.symlink(vexit.BUILD, os.path.join(d, "build"))
+    # the rest of the checkout (etc/, tools/, docs/ …), by symbolic link: pages read files of it
+    for name in os.listdir(vexit.REPO):
+        if name not in ("build", "var", ".git") and not name.startswith("build-"):
+            os.symlink(os.path.join(vexit.REPO, name), os.path.join(d, name))
     os.makedirs(os.path.join(d, "var", "tls"))
     os.makedirs(os.path.join(d, "home"))
     ca = os.path.join(d, "var", "tls", "cert.pem")
