@@ -636,5 +636,6 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 			   struct vex_tool_rows *ret);
 
 #include "core/store/store_runner.h"
+#include "core/store/store_metrics.h"
 
 #endif
