@@ -84,8 +84,11 @@ int vex_metrics_open(const char *db_path)
 out:
 	if (p != MAP_FAILED)
 		munmap(p, sizeof(*p));
-	if (fd >= 0)
-		close(fd); /* the lock goes with it; the mapping stays */
+	if (fd >= 0) {
+		/* unlocked by hand: the mapping keeps the open file (and a flock on it) alive past close() */
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
 	return rc;
 }
 

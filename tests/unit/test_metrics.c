@@ -122,6 +122,25 @@ static void test_reopen_keeps_counts(void **state)
 	assert_int_equal(vex_metrics_page()->counter[VEX_M_HOOK_DELIVERED], 3);
 }
 
+/* Another process maps the file while this one has it mapped (vex-api's master, then the runner): the open
+ * does not wait for the first one's lock (a mapping keeps a flock alive past close() unless unlocked). */
+static void test_second_process_opens_at_once(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(5); /* blocked in flock: killed, and the test fails */
+		vex_metrics_close();
+		_exit(vex_metrics_open(db) == 0 && vex_metrics_page() != NULL ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A file of another layout (an upgrade) is made anew, zeroed: the one reset. */
 static void test_other_layout_is_remade(void **state)
 {
@@ -263,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_forked_adds_sum_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_process_opens_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_layout_is_remade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tool_cells_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
