@@ -316,3 +316,18 @@ def test_counters_survive_a_runner_and_a_worker_restart(svc):
     for (name, labels), v in before.items():
         if name.endswith("_total"):
             assert after.get((name, labels), 0.0) >= v, (name, dict(labels))
+
+
+def test_the_docs_and_the_dashboard_name_what_is_scraped(svc):
+    """docs/operations.md's metric table names exactly the families a scrape holds, with their types; every
+    query of etc/grafana-vex.json names one of them."""
+    _, types = parse(scrape(svc))
+    doc = open(os.path.join(vexit.REPO, "docs", "operations.md")).read()
+    table = dict(re.findall(r"^\| `(vex_[a-z_]+)` \| (counter|gauge|histogram) \|", doc, re.M))
+    assert table == types
+    dash = json.load(open(os.path.join(vexit.REPO, "etc", "grafana-vex.json")))
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert exprs
+    for e in exprs:
+        for name in re.findall(r"\bvex_[a-z_]+", e):
+            assert re.sub(r"_(bucket|sum|count)$", "", name) in types, (name, e)
