@@ -339,6 +339,7 @@ static int authenticate(struct vex_stream_server *s, struct vex_stream_conn *c, 
 /* The head of an event stream. */
 static void stream_head(struct vex_buf *b, const struct vex_stream_conn *c)
 {
+	vex_metrics_inc(VEX_M_STREAMS_OPENED);
 	vex_metrics_request(c->dialect == VEX_STREAM_COREX ? VEX_METRICS_ROUTE_STREAM_COREX : VEX_METRICS_ROUTE_STREAM_VEX,
 			    200);
 	vex_buf_printf(b,

@@ -123,7 +123,6 @@ int vex_stream_watch_add(struct vex_stream_server *s, struct vex_stream_conn *c,
 		w->head->w_prev = c;
 	w->head = c;
 	s->streams++;
-	vex_metrics_inc(VEX_M_STREAMS_OPENED);
 	vex_metrics_gauge_set(VEX_G_STREAMS_OPEN, (int64_t)s->streams);
 	return 0;
 }

@@ -331,3 +331,27 @@ def test_the_docs_and_the_dashboard_name_what_is_scraped(svc):
     for e in exprs:
         for name in re.findall(r"\bvex_[a-z_]+", e):
             assert re.sub(r"_(bucket|sum|count)$", "", name) in types, (name, e)
+
+
+def test_streams_from_the_stream_server_are_counted(svc):
+    """The stream server (a process of its own) counts its answers under the stream routes, and the streams."""
+    user = svc.client()
+    job = user.tool("echo", {"stream": 1})
+    user.wait_job(job)
+    before = scraped(svc)
+    # a finished job's stream: its state, then the end
+    r = user.get("/api/v1/jobs/%s/stream" % job, headers={"Accept": "text/event-stream"}, stream=True)
+    assert r.status_code == 200
+    body = r.raw.read().decode()
+    assert "data:" in body
+    r = svc.client().get("/jobs/%s/stream" % job, headers={"Accept": "text/event-stream"})  # another owner's
+    assert r.status_code == 404
+    after = scraped(svc)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("vex_http_requests_total", method="GET", route="/api/v1/jobs/{id}/stream", code="200") == 1
+    assert delta("vex_http_requests_total", method="GET", route="/jobs/{id}/stream", code="404") == 1
+    assert delta("vex_streams_opened_total") == 1
+    assert value(after, "vex_streams_open") == 0
