@@ -332,11 +332,12 @@ static void test_counter_follows_every_transition(void **state)
 	vex_job_free(out);
 }
 
-/* A database from before the counter (schema 7; migration 9's indexes dropped too) with queued jobs gets it filled at open; deleting a
- * queued job (an operator's SQL, say) takes it off. */
+/* A database from before the counter (schema 7; migration 9's indexes and migration 10's job_counts dropped too) with
+ * queued jobs gets both counters filled at open; deleting a queued job (an operator's SQL, say) takes it off. */
 static void test_migration_fills_the_counter(void **state)
 {
 	struct vex_store *s = NULL;
+	struct vex_store_counts n;
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
@@ -346,17 +347,26 @@ static void test_migration_fills_the_counter(void **state)
 	fx.store = store = NULL;
 	raw("DROP TRIGGER owner_queued_insert; DROP TRIGGER owner_queued_enter; DROP TRIGGER owner_queued_leave;"
 	    " DROP TRIGGER owner_queued_delete; DROP TABLE owner_queued; DROP INDEX jobs_finished;"
-	    " DROP INDEX webhook_deliveries_job; DROP INDEX schedule_fires_slot; PRAGMA user_version = 7;", NULL);
+	    " DROP INDEX webhook_deliveries_job; DROP INDEX schedule_fires_slot; DROP TRIGGER job_counts_insert;"
+	    " DROP TRIGGER job_counts_update; DROP TRIGGER job_counts_delete; DROP TABLE job_counts;"
+	    " PRAGMA user_version = 7;", NULL);
 	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
 	fx.store = store = s;
-	assert_int_equal(vex_store_schema_version(s), 9);
+	assert_int_equal(vex_store_schema_version(s), 10);
 	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "fran"), 3);
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 4);
 	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "gus"), 1);
 	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), VEX_ELIMIT);
 	raw("DELETE FROM jobs WHERE owner = 'fran' AND id = (SELECT MIN(id) FROM jobs WHERE owner = 'fran')", NULL);
 	assert_counter_true("fran");
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 3);
 	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), 0);
 	assert_counter_true("fran");
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 4);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_RUNNING] + n.jobs[VEX_JOB_AGENT][VEX_JOB_QUEUED], 0);
 }
 
 /*
