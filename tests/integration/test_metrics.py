@@ -355,3 +355,28 @@ def test_streams_from_the_stream_server_are_counted(svc):
     assert delta("vex_http_requests_total", method="GET", route="/jobs/{id}/stream", code="404") == 1
     assert delta("vex_streams_opened_total") == 1
     assert value(after, "vex_streams_open") == 0
+
+
+def test_mcp_servers_up_and_down(request, tls):
+    """A stdio MCP server that starts is up; an HTTP one nobody listens on is down; both by runner and name."""
+    d, out = vexit.tools_tmpdir(request, "vex-it-metrics-mcp-")
+    fixture = os.path.join(vexit.REPO, "tests", "fixtures", "mcp_fixture.py")
+    mcp_json = os.path.join(d, "mcp.json")
+    with open(mcp_json, "w") as f:
+        json.dump({"mcpServers": {
+            "fx": {"command": fixture, "env": {"MCP_FIXTURE_LOG": os.path.join(out, "fx.log")}},
+            "gone": {"url": "http://127.0.0.1:%d/mcp" % vexit.free_port()},
+        }}, f)
+    s = vexit.Service(tls, workers=1, runner_env={"VEX_TOOLS_MCP_FILE": mcp_json},
+                      api_env={"VEX_METRICS_ALLOW_NETWORKS": ALLOWED})
+    request.addfinalizer(s.stop)
+    s.start()
+
+    def both():
+        got = {l["server"]: value(sm, "vex_mcp_server_up", **l) for sm in [scraped(s)]
+               for l in series(sm, "vex_mcp_server_up")}
+        return got if got.get("fx") == 1 and "gone" in got else None
+
+    got = vexit.wait_for(both, 30, what="the fixture up in /metrics")
+    assert got == {"fx": 1, "gone": 0}
+    assert {l["runner"] for l in series(scraped(s), "vex_mcp_server_up")} == {"it-runner-1"}
