@@ -14,6 +14,9 @@
 
 #define BODY_MAX (4u << 20)
 
+/* a router row is a counter row: the page has one for each route a worker may hold */
+_Static_assert(VEX_METRICS_ROUTE_ROWS == VEX_ROUTES_MAX, "the counter page's route rows follow the router's size");
+
 /*
  * Who may scrape: a caller whose address (REMOTE_ADDR: nginx's $remote_addr, the peer of the TCP
  * connection; no header a client sends, X-Forwarded-For included, changes it) lies in [metrics]
