@@ -308,26 +308,6 @@ static void test_cache_unix_sockets(void **state)
 	vex_config_release(&cfg);
 }
 
-/* [metrics] allow_networks: empty by default (nobody scrapes without a credential), ranges checked at load. */
-static void test_metrics_networks(void **state)
-{
-	struct vex_config cfg;
-	char err[512];
-
-	(void)state;
-	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
-	assert_string_equal(cfg.metrics_allow_networks, "");
-	vex_config_release(&cfg);
-	write_file("vex.conf", "[metrics]\nallow_networks = 127.0.0.1, 10.0.0.0/8 ::1\n");
-	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
-	assert_string_equal(cfg.metrics_allow_networks, "127.0.0.1, 10.0.0.0/8 ::1");
-	vex_config_release(&cfg);
-	write_file("vex.conf", "[metrics]\nallow_networks = 10.0.0.0/8, all\n");
-	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
-	assert_non_null(strstr(err, "allow_networks"));
-	assert_non_null(strstr(err, "\"all\""));
-}
-
 static void test_home_realpath(void **state)
 {
 	struct vex_config cfg;
@@ -709,7 +689,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_metrics_networks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_key_files, setup, teardown),
 	};

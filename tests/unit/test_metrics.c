@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/base/cidr.h"
+#include "core/base/config.h"
 #include "core/base/err.h"
 #include "core/metrics/metrics.h"
 #include "core/metrics/metrics_text.h"
@@ -277,6 +278,38 @@ static void test_cidr(void **state)
 	assert_int_equal(vex_cidr_list_match("127.0.0.1", "unix:"), 0);
 }
 
+/* [metrics] allow_networks in vex.conf: empty by default (nobody scrapes without a credential), ranges checked
+ * at load with the key and the bad entry named. */
+static void test_config_key(void **state)
+{
+	struct vex_config cfg;
+	char err[512], conf[192];
+	FILE *f;
+
+	(void)state;
+	setenv("VEX_HOME", dir, 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.metrics_allow_networks, "");
+	vex_config_release(&cfg);
+	snprintf(conf, sizeof(conf), "%s/vex.conf", dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("[metrics]\nallow_networks = 127.0.0.1, 10.0.0.0/8 ::1\n", f);
+	fclose(f);
+	assert_int_equal(vex_config_load(conf, 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.metrics_allow_networks, "127.0.0.1, 10.0.0.0/8 ::1");
+	vex_config_release(&cfg);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("[metrics]\nallow_networks = 10.0.0.0/8, all\n", f);
+	fclose(f);
+	assert_int_equal(vex_config_load(conf, 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "allow_networks"));
+	assert_non_null(strstr(err, "\"all\""));
+	unlink(conf);
+	unsetenv("VEX_HOME");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tool_cells_are_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test_setup_teardown(test_config_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
