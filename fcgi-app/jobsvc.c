@@ -14,6 +14,7 @@
 #include "core/base/timeutil.h"
 #include "core/tools/tools.h"
 #include "core/jobs/wake.h"
+#include "core/metrics/metrics.h"
 
 /* Whether "who" may see a job of "owner" ("len" bytes): admins every job, others their own. */
 static int visible(const struct vex_principal *who, const char *owner, size_t len)
@@ -37,8 +38,11 @@ int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const c
 
 	if (!id || !*id)
 		return VEX_EINVAL;
-	if (vex_jobcache_get(env->cache, id, &j) != 0)
+	if (vex_jobcache_get(env->cache, id, &j) != 0) {
+		vex_metrics_inc(VEX_M_CACHE_MISSES);
 		return from_store(env, who, id, ret);
+	}
+	vex_metrics_inc(VEX_M_CACHE_HITS);
 	/* Owners never change, so the cached owner is as good as the stored one. */
 	if (!visible(who, j->owner, strlen(j->owner))) {
 		vex_job_free(j);
@@ -59,15 +63,18 @@ int vex_jobsvc_get_view(struct vex_env *env, const struct vex_principal *who, co
 	memset(&v, 0, sizeof(v));
 	if (vex_jobcache_get_view(env->cache, id, tag, &v.cached) == 0) {
 		if (v.cached.body) {
+			vex_metrics_inc(VEX_M_CACHE_HITS);
 			rc = visible(who, v.cached.owner, v.cached.owner_len) ? 0 : VEX_ENOTFOUND;
 			goto out;
 		}
 		if (vex_jobcache_parse(id, v.cached.item.body, v.cached.item.json_len, &v.job) == 0) {
+			vex_metrics_inc(VEX_M_CACHE_HITS);
 			rc = visible(who, v.job->owner, strlen(v.job->owner)) ? 0 : VEX_ENOTFOUND;
 			goto out;
 		}
 		vex_jobcache_view_release(&v.cached); /* unusable: the store's copy replaces it */
 	}
+	vex_metrics_inc(VEX_M_CACHE_MISSES);
 	rc = from_store(env, who, id, &v.job);
 out:
 	if (rc == 0) {
@@ -131,10 +138,12 @@ int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_jo
 		vex_job_free(got);
 		return rc;
 	}
-	if (created)
+	if (created) {
+		vex_metrics_job_submitted(got); /* a tool that resolved: its name may take a label cell */
 		vex_jobcache_publish_new(env->cache, got); /* absent from the cache: no round trip */
-	else
+	} else {
 		vex_jobcache_publish(env->cache, got);
+	}
 	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;

@@ -16,6 +16,7 @@
 #include "runner/handles.h"
 #include "runner/pool.h"
 #include "runner/pool_internal.h"
+#include "core/metrics/metrics.h"
 
 /* SQLite sees progress at most this often per job (memcached follows each write). */
 #define PROGRESS_WRITE_US 1000000
@@ -252,6 +253,8 @@ static void run_job(struct worker *w, struct vex_job *job)
 	int rc;
 
 	log_claim(job);
+	if (job->attempts == 1)
+		vex_metrics_dispatch(vex_now_us() - job->created_at);
 	ctx.cfg = p->cfg;
 	ctx.store = w->store;
 	ctx.job = job;
@@ -279,6 +282,7 @@ static void run_job(struct worker *w, struct vex_job *job)
 	slot->job_id[0] = '\0';
 	atomic_store(&slot->stop, VEX_STOP_NONE);
 	p->busy--;
+	vex_metrics_runner_busy(p->busy);
 	p->want_claim = 1; /* this slot is free: claim for it in the writer's next round */
 	pthread_cond_signal(&p->writer_cv);
 	if (p->busy == 0 && p->inflight == 0)

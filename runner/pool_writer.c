@@ -15,6 +15,7 @@
 #include "core/store/store.h"
 #include "runner/handles.h"
 #include "runner/pool_internal.h"
+#include "core/metrics/metrics.h"
 
 /* Writes taken into one transaction at most; the rest wait for the next round. */
 #define ROUND_MAX 128
@@ -230,6 +231,7 @@ static void hand_out(struct writer *wr, size_t nclaimed)
 		p->busy++;
 		pthread_cond_signal(&s->cv);
 	}
+	vex_metrics_runner_busy(p->busy);
 	/* all idle slots filled: more may be claimable once one frees (its worker asks again) */
 	for (i = 0; i < wr->nops; i++)
 		if (wr->ops[i]->w.op == VEX_JW_PROGRESS && wr->w[i].rc == VEX_ECONFLICT)
@@ -286,13 +288,18 @@ static void run_round(struct writer *wr)
 	}
 	/* rendered before the hand-out: a worker frees its job when it is done with it */
 	wr->nitems = wr->ncarry;
-	for (i = 0; i < wr->nops; i++)
+	for (i = 0; i < wr->nops; i++) {
+		if (wr->w[i].rc == 0 && wr->ops[i]->w.op == VEX_JW_FINISH)
+			vex_metrics_job_finished(wr->w[i].job);
 		if (wr->w[i].rc == 0 && vex_jobcache_render(wr->w[i].job, &wr->items[wr->nitems]) == 0)
 			wr->nitems++;
+	}
 	wr->nclaims = 0;
-	for (i = 0; i < claim.n; i++)
+	for (i = 0; i < claim.n; i++) {
+		vex_metrics_job_started(wr->claimed[i]);
 		if (vex_jobcache_render(wr->claimed[i], &wr->claims[wr->nclaims]) == 0)
 			wr->nclaims++;
+	}
 	hand_out(wr, claim.n);
 	vex_jobcache_put_items(wr->cache, wr->items, wr->nitems);
 	wr->ncarry = 0;

@@ -29,6 +29,7 @@
 #include "runner/retention.h"
 #include "runner/ticker.h"
 #include "runner/webhooks.h"
+#include "core/metrics/metrics.h"
 
 #define TICK_MS 50                  /* fan-out and claim this often (sooner when slots free up with work waiting) */
 #define FANOUT_BATCH 500            /* job events per fan-out transaction */
@@ -377,6 +378,10 @@ static void settle(struct vex_webhooks *w, struct transfer **ts, size_t n)
 		vex_log(VEX_LOG_WARN, "webhook attempts not recorded (they will be made again)", "delivery_id",
 			ts[0]->c.d.id, "error", vex_strerror(rc), NULL);
 	for (k = 0; k < n; k++) {
+		if (rc == 0)
+			vex_metrics_inc(w->recs[k].outcome.status == VEX_DLV_DELIVERED ? VEX_M_HOOK_DELIVERED
+					: w->recs[k].outcome.status == VEX_DLV_PENDING	 ? VEX_M_HOOK_RETRY
+											 : VEX_M_HOOK_FAILED);
 		if (w->recs[k].outcome.status != VEX_DLV_DELIVERED)
 			log_failure(ts[k], &w->recs[k]);
 		if (rc == 0 && w->recs[k].disabled)

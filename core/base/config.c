@@ -479,6 +479,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
 	    (!cfg->socket_group && !(cfg->socket_group = strdup(""))) ||
 	    (!cfg->store_group && !(cfg->store_group = strdup(""))) ||
+	    (!cfg->metrics_allow_networks && !(cfg->metrics_allow_networks = strdup(""))) ||
 	    resolve_path(cfg, &cfg->hook_key_file, "webhook.key") ||
 	    (cfg->hook_key_file_previous && resolve_path(cfg, &cfg->hook_key_file_previous, NULL)) ||
 	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
@@ -585,6 +586,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->jwt_secret_file_previous);
 	free(cfg->socket_group);
 	free(cfg->store_group);
+	free(cfg->metrics_allow_networks);
 	free(cfg->hook_key_file);
 	free(cfg->hook_key_file_previous);
 	explicit_bzero(cfg, sizeof(*cfg));

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "core/base/cidr.h"
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
@@ -102,6 +103,7 @@ const struct key_def vex_config_keys[] = {
 	{"model", "timeout_ms", K_INT, OFF(model_timeout_ms), 100, 3600000},
 	{"model", "retries", K_INT, OFF(model_retries), 0, 10},
 	{"model", "max_tokens", K_INT, OFF(model_max_tokens), 0, 10000000},
+	{"metrics", "allow_networks", K_NETS, OFF(metrics_allow_networks), 0, 0},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
 	{"http", "cors_origins", K_ORIGINS, OFF(cors_origins), 0, 0},
 };
@@ -346,8 +348,10 @@ int vex_config_set_value(struct vex_config *cfg, const struct key_def *d, const 
 	case K_SERVERS:
 	case K_STR:
 	case K_ORIGINS:
+	case K_NETS:
 	case K_URL: {
 		char *s;
+		char why[160];
 
 		if (d->type == K_URL && value[0] != '\0' && strncasecmp(value, "http://", 7) != 0 &&
 		    strncasecmp(value, "https://", 8) != 0) {
@@ -374,6 +378,11 @@ int vex_config_set_value(struct vex_config *cfg, const struct key_def *d, const 
 				 "unix socket paths (e.g. 127.0.0.1:11211 or /run/vex/memcached/memcached.sock), "
 				 "or empty to disable the cache",
 				 d->key, value);
+			goto out;
+		}
+		if (d->type == K_NETS && vex_cidr_list_check(value, why, sizeof(why)) != 0) {
+			snprintf(msg, msglen, "%s: %s; allowed: addresses or address/prefix ranges separated by commas, "
+				 "or empty for none", d->key, why);
 			goto out;
 		}
 		s = strdup(value);

@@ -640,5 +640,6 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 
 #include "core/store/store_runner.h"
 #include "core/store/operator.h"
+#include "core/store/store_metrics.h"
 
 #endif
