@@ -19,6 +19,7 @@
 #include "core/base/json.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
+#include "core/metrics/metrics.h"
 
 #define CLIENTS_MAX 256  /* connections the committer serves (one per worker process) */
 #define BATCH_MAX 256    /* jobs in one transaction */
@@ -457,7 +458,10 @@ static void run_batch(struct vex_store *s, struct pending *p, size_t n)
 	for (i = 0; i < n; i++)
 		jobs[i] = p[i].job;
 	vex_store_jobs_insert_batch(s, jobs, n, rets, created, rcs);
+	vex_metrics_inc(VEX_M_COMMIT_BATCHES);
 	for (i = 0; i < n; i++) {
+		if (rcs[i] == 0 && created[i])
+			vex_metrics_inc(VEX_M_COMMIT_JOBS);
 		answer(p[i].c, rcs[i], created[i], rets[i]);
 		vex_job_free(rets[i]);
 		vex_job_free(p[i].job);

@@ -191,7 +191,7 @@ static void execute_tool(struct vex_ctx *c)
 	struct vex_field_error e;
 	struct vex_toolrun run;
 	const char *tool = NULL;
-	char msg[300];
+	char msg[300], trace[VEX_TRACEPARENT_LEN + 1];
 	long long timeout = 0;
 	json_t *body = NULL, *args = NULL, *mode, *v;
 	int rc;
@@ -227,7 +227,8 @@ static void execute_tool(struct vex_ctx *c)
 		}
 	}
 	if (rc == 0)
-		rc = vex_toolrun_execute(c->env, &c->who, tool, args, timeout, &run, &e);
+		rc = vex_toolrun_execute(c->env, &c->who, tool, args, timeout, vex_fields_traceparent(c, trace), &run,
+					 &e);
 	if (rc == VEX_EINVAL) {
 		argument_message(&e, msg, sizeof(msg));
 		exec_error(c, 400, tool, "error", corex_code(&e), msg, argument_name(&e), NULL, NULL);
@@ -273,7 +274,7 @@ static void jobs_submit(struct vex_ctx *c)
 	struct vex_job *j = NULL;
 	struct vex_idem idem;
 	const char *tool = NULL;
-	char msg[300], loc[64];
+	char msg[300], loc[64], trace[VEX_TRACEPARENT_LEN + 1];
 	int64_t estimate = VEX_TOOLRUN_ESTIMATE_DEFAULT_MS;
 	long long timeout = 0;
 	json_t *body = NULL, *args = NULL;
@@ -285,7 +286,8 @@ static void jobs_submit(struct vex_ctx *c)
 	if (rc == 0)
 		rc = vex_dialect_corex_timeout_body(body, &timeout, &e);
 	if (rc == 0)
-		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, &j, &created, &e);
+		rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, vex_fields_traceparent(c, trace),
+					    &j, &created, &e);
 	if (rc == VEX_ELIMIT) {
 		corex_error(c, e.status, e.code, e.message, NULL);
 		goto out;
@@ -499,6 +501,8 @@ static void jobs_list(struct vex_ctx *c)
 			json_object_set_new(item, "completed_at", vex_jobview_unix_s(j->completed_at));
 		if (item)
 			vex_jobview_retry_links(item, j);
+		if (item && j->traceparent)
+			json_object_set_new(item, "traceparent", json_string(j->traceparent));
 		json_array_append_new(arr, item);
 	}
 	json_object_set_new(root, "jobs", arr);

@@ -397,7 +397,7 @@ static void agents_execute(struct vex_ctx *c)
 	struct vex_job *j = NULL;
 	struct vex_idem idem;
 	const char *prompt = NULL;
-	char loc[64];
+	char loc[64], trace[VEX_TRACEPARENT_LEN + 1];
 	json_t *body = NULL;
 	int created = 0, rc;
 
@@ -411,7 +411,8 @@ static void agents_execute(struct vex_ctx *c)
 		rc = 0;
 	}
 	if (rc == 0)
-		rc = vex_jobsvc_submit_agent(c->env, &c->who, a->id, prompt, NULL, &idem, &j, &created, &e);
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, a->id, prompt, NULL, &idem,
+					     vex_fields_traceparent(c, trace), &j, &created, &e);
 	if (rc == VEX_EINVAL) {
 		field_error(c, &e);
 		goto out;

@@ -249,7 +249,7 @@ static void agents_execute(struct vex_ctx *c)
 	struct vex_job *j = NULL;
 	struct vex_idem idem;
 	const char *prompt, *ctx_id = NULL;
-	char msg[64];
+	char msg[64], trace[VEX_TRACEPARENT_LEN + 1];
 	json_t *body = NULL, *v;
 	int created = 0, rc;
 
@@ -269,7 +269,8 @@ static void agents_execute(struct vex_ctx *c)
 		}
 	}
 	if (rc == 0)
-		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, &idem, &j, &created, &e);
+		rc = vex_jobsvc_submit_agent(c->env, &c->who, c->params[0], prompt, ctx_id, &idem,
+					     vex_fields_traceparent(c, trace), &j, &created, &e);
 	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
@@ -297,7 +298,8 @@ static void tools_execute(struct vex_ctx *c)
 	struct vex_idem idem;
 	const char *tool = c->params[0];
 	long long timeout = c->env->cfg->default_timeout_ms;
-	char msg[64];
+	char msg[64], trace[VEX_TRACEPARENT_LEN + 1];
+	json_t *answer;
 	struct vex_tool_match t;
 	json_t *body = NULL, *args = NULL;
 	int created = 0, rc;
@@ -335,7 +337,8 @@ static void tools_execute(struct vex_ctx *c)
 		vex_ctx_field_error(c, &e);
 		goto out;
 	}
-	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, &j, &created, &e);
+	rc = vex_jobsvc_submit_tool(c->env, &c->who, tool, args, timeout, &idem, vex_fields_traceparent(c, trace), &j,
+				    &created, &e);
 	if (rc == VEX_EINVAL || rc == VEX_ELIMIT) {
 		vex_ctx_field_error(c, &e);
 		goto out;
@@ -346,9 +349,11 @@ static void tools_execute(struct vex_ctx *c)
 	}
 	snprintf(msg, sizeof(msg), "Job queued: %s", j->id);
 	set_location(c, j, created);
-	vex_http_json(c->resp, 200,
-		      json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", j->tool, "status",
-				vex_jobview_vex_status(j->status), "response", msg));
+	answer = json_pack("{s:s, s:s, s:s, s:s}", "job_id", j->id, "tool", j->tool, "status",
+			   vex_jobview_vex_status(j->status), "response", msg);
+	if (answer && j->traceparent)
+		json_object_set_new(answer, "traceparent", json_string(j->traceparent));
+	vex_http_json(c->resp, 200, answer);
 out:
 	vex_job_free(j);
 	json_decref(args);

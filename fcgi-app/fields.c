@@ -155,6 +155,11 @@ out:
 	return rc;
 }
 
+const char *vex_fields_traceparent(struct vex_ctx *c, char buf[VEX_TRACEPARENT_LEN + 1])
+{
+	return vex_traceparent_parse(vex_http_param(c->req, "HTTP_TRACEPARENT"), buf) == 0 ? buf : NULL;
+}
+
 int vex_fields_set_str(char **dst, const char *src)
 {
 	char *s = src ? strdup(src) : NULL;

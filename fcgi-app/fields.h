@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/base/json.h"
+#include "core/base/traceparent.h"
 #include "fcgi-app/router.h"
 
 /*
@@ -67,6 +68,13 @@ int vex_fields_owner(struct vex_ctx *c, char *buf, size_t len, const char **ret,
  * (valid until the request ends). 0, VEX_EINVAL ("e" filled), VEX_ENOMEM or VEX_ERROR.
  */
 int vex_fields_idem_key(struct vex_ctx *c, json_t *body, struct vex_idem *ret, struct vex_field_error *e);
+
+/*
+ * The request's W3C traceparent header as a job keeps it (vex_traceparent_parse, into "buf"), or
+ * NULL when it is absent or invalid: an invalid one is ignored, never an error (the W3C rule: the
+ * receiver restarts the trace; docs/api-vex.md, "Trace context").
+ */
+const char *vex_fields_traceparent(struct vex_ctx *c, char buf[VEX_TRACEPARENT_LEN + 1]);
 
 /* ---- agent fields both dialects read ---- */
 

@@ -291,6 +291,7 @@ void vex_http_resp_reset(struct vex_http_resp *w)
 	w->body = NULL;
 	w->body_len = 0;
 	w->body_static = 0;
+	w->content_type = NULL;
 	w->headers_len = 0;
 	w->headers[0] = '\0';
 	w->status = 500;
@@ -409,9 +410,10 @@ int vex_http_send(const struct vex_http_req *r, const struct vex_http_resp *w)
 			     vex_http_reason(w->status), r->request_id, w->headers);
 	else
 		n = snprintf(head, sizeof(head),
-			     "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+			     "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 			     "X-Request-ID: %s\r\nCache-Control: no-store\r\n%s\r\n",
-			     w->status, vex_http_reason(w->status), w->body_len, r->request_id, w->headers);
+			     w->status, vex_http_reason(w->status), w->content_type ? w->content_type : "application/json",
+			     w->body_len, r->request_id, w->headers);
 	if (n < 0 || (size_t)n >= sizeof(head)) {
 		rc = VEX_ERROR;
 		goto out;

@@ -47,6 +47,7 @@ struct vex_http_resp {
 	char *body;
 	size_t body_len;
 	int body_static; /* body is not ours to free */
+	const char *content_type; /* a constant; NULL: application/json */
 };
 
 /* Fill "r" from the FastCGI request "f" (path, query, request id, CONTENT_LENGTH). Keeps the body buffer.

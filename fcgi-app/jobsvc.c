@@ -9,10 +9,12 @@
 #include "core/base/err.h"
 #include "core/jobs/jobcache.h"
 #include "core/base/log.h"
+#include "core/base/traceparent.h"
 #include "core/tools/schema.h"
 #include "core/base/timeutil.h"
 #include "core/tools/tools.h"
 #include "core/jobs/wake.h"
+#include "core/metrics/metrics.h"
 
 /* Whether "who" may see a job of "owner" ("len" bytes): admins every job, others their own. */
 static int visible(const struct vex_principal *who, const char *owner, size_t len)
@@ -36,8 +38,11 @@ int vex_jobsvc_get(struct vex_env *env, const struct vex_principal *who, const c
 
 	if (!id || !*id)
 		return VEX_EINVAL;
-	if (vex_jobcache_get(env->cache, id, &j) != 0)
+	if (vex_jobcache_get(env->cache, id, &j) != 0) {
+		vex_metrics_inc(VEX_M_CACHE_MISSES);
 		return from_store(env, who, id, ret);
+	}
+	vex_metrics_inc(VEX_M_CACHE_HITS);
 	/* Owners never change, so the cached owner is as good as the stored one. */
 	if (!visible(who, j->owner, strlen(j->owner))) {
 		vex_job_free(j);
@@ -58,15 +63,18 @@ int vex_jobsvc_get_view(struct vex_env *env, const struct vex_principal *who, co
 	memset(&v, 0, sizeof(v));
 	if (vex_jobcache_get_view(env->cache, id, tag, &v.cached) == 0) {
 		if (v.cached.body) {
+			vex_metrics_inc(VEX_M_CACHE_HITS);
 			rc = visible(who, v.cached.owner, v.cached.owner_len) ? 0 : VEX_ENOTFOUND;
 			goto out;
 		}
 		if (vex_jobcache_parse(id, v.cached.item.body, v.cached.item.json_len, &v.job) == 0) {
+			vex_metrics_inc(VEX_M_CACHE_HITS);
 			rc = visible(who, v.job->owner, strlen(v.job->owner)) ? 0 : VEX_ENOTFOUND;
 			goto out;
 		}
 		vex_jobcache_view_release(&v.cached); /* unusable: the store's copy replaces it */
 	}
+	vex_metrics_inc(VEX_M_CACHE_MISSES);
 	rc = from_store(env, who, id, &v.job);
 out:
 	if (rc == 0) {
@@ -130,10 +138,12 @@ int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_jo
 		vex_job_free(got);
 		return rc;
 	}
-	if (created)
+	if (created) {
+		vex_metrics_job_submitted(got); /* a tool that resolved: its name may take a label cell */
 		vex_jobcache_publish_new(env->cache, got); /* absent from the cache: no round trip */
-	else
+	} else {
 		vex_jobcache_publish(env->cache, got);
+	}
 	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;
@@ -200,9 +210,19 @@ int vex_jobsvc_set_idem(struct vex_job *j, const struct vex_idem *idem)
 	return j->idempotency_key && (j->request_hash || !idem->request_hash[0]) ? 0 : VEX_ENOMEM;
 }
 
+/* A copy of "traceparent" (NULL: none; one that is not as vex_traceparent_parse writes it is dropped,
+ * never stored) into the new job "j". 0 or VEX_ENOMEM. */
+static int set_traceparent(struct vex_job *j, const char *traceparent)
+{
+	if (!vex_traceparent_valid(traceparent))
+		return 0;
+	j->traceparent = strdup(traceparent);
+	return j->traceparent ? 0 : VEX_ENOMEM;
+}
+
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
 			    const char *prompt, const char *context_id, const struct vex_idem *idem,
-			    struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+			    const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_agent *agent = NULL;
@@ -235,7 +255,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
 	j->kind = VEX_JOB_AGENT;
 	snprintf(j->agent_id, sizeof(j->agent_id), "%s", agent->id);
 	j->input_json = vex_json_dump(input);
-	if (!j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
+	if (!j->input_json || vex_jobsvc_set_idem(j, idem) != 0 || set_traceparent(j, traceparent) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}
@@ -249,7 +269,7 @@ out:
 
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
 			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
-			   struct vex_job **ret, int *ret_created, struct vex_field_error *e)
+			   const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_tool_match t;
@@ -281,7 +301,7 @@ int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who,
 		j->timeout_ms = timeout_ms;
 	j->tool = strdup(t.info.name); /* the full name: what the runner dispatches on */
 	j->input_json = vex_json_dump(arguments);
-	if (!j->tool || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
+	if (!j->tool || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0 || set_traceparent(j, traceparent) != 0) {
 		rc = VEX_ENOMEM;
 		goto out;
 	}

@@ -77,10 +77,12 @@ int vex_jobsvc_timeout_check(long long timeout_ms, struct vex_field_error *e);
  * publishes to the cache, wakes the runner. Held to the owner's queued-job cap (core/base/caps.h;
  * a replay never is): VEX_ELIMIT with "e" the refusal (409 QUEUED_JOB_LIMIT_REACHED), nothing
  * stored. VEX_ENOTFOUND (agent), VEX_EINVAL (e filled), VEX_ELIMIT (e filled), VEX_EBUSY, VEX_EIO.
+ * "traceparent": NULL, or the W3C traceparent the request carried, as vex_fields_traceparent (or
+ * vex_traceparent_parse) gives it; the job keeps it (a replayed job keeps its own).
  */
 int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who, const char *agent_id,
 			    const char *prompt, const char *context_id, const struct vex_idem *idem,
-			    struct vex_job **ret, int *ret_created, struct vex_field_error *e);
+			    const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /*
  * Queue a tool job ("arguments" is a JSON object, borrowed; "timeout_ms" 0: the configured default,
@@ -92,7 +94,7 @@ int vex_jobsvc_submit_agent(struct vex_env *env, const struct vex_principal *who
  */
 int vex_jobsvc_submit_tool(struct vex_env *env, const struct vex_principal *who, const char *tool,
 			   json_t *arguments, int64_t timeout_ms, const struct vex_idem *idem,
-			   struct vex_job **ret, int *ret_created, struct vex_field_error *e);
+			   const char *traceparent, struct vex_job **ret, int *ret_created, struct vex_field_error *e);
 
 /*
  * The steps every new job takes, for the services that build one (fcgi-app/opsvc.c):

@@ -21,6 +21,7 @@
 #include "core/base/perms.h"
 #include "core/base/secrets.h"
 #include "core/base/timeutil.h"
+#include "core/metrics/metrics.h"
 #include "fcgi-app/commitq.h"
 #include "fcgi-app/committer.h"
 #include "fcgi-app/ratelimit.h"
@@ -429,6 +430,10 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
 		goto out;
 	}
+	/* Mapped before the forks: every child adds to the same page (core/metrics/metrics.h). */
+	if (vex_metrics_open(cfg.db_path) != 0)
+		vex_log(VEX_LOG_WARN, "no metrics file beside the database: /metrics shows only the store's counts",
+			"db", cfg.db_path, NULL);
 	if (open_listener("api_socket", cfg.api_socket, sock_gid, &l.api_fd, err, sizeof(err)) != 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start", "error", err, NULL);
 		goto out;
@@ -478,6 +483,7 @@ out:
 		unlink(cfg.commit_socket);
 	}
 	vex_ratelimit_lanes_free(l.rate_lanes);
+	vex_metrics_close();
 	vex_config_release(&cfg);
 	return status;
 }

@@ -70,7 +70,9 @@ static int retry_job(struct vex_env *env, const struct vex_principal *owner, con
 	j->timeout_ms = old->timeout_ms > 0 ? old->timeout_ms : j->timeout_ms;
 	j->tool = old->tool ? strdup(old->tool) : NULL;
 	j->input_json = strdup(old->input_json);
-	if ((old->tool && !j->tool) || !j->input_json || vex_jobsvc_set_idem(j, idem) != 0) {
+	j->traceparent = old->traceparent ? strdup(old->traceparent) : NULL; /* the retry continues the trace */
+	if ((old->tool && !j->tool) || !j->input_json || (old->traceparent && !j->traceparent) ||
+	    vex_jobsvc_set_idem(j, idem) != 0) {
 		vex_job_free(j);
 		return VEX_ENOMEM;
 	}

@@ -26,6 +26,8 @@ extern const struct vex_route_table vex_webhooks_routes;
 
 /* Operator actions under /api/v1 (fcgi-app/operator.c): retry, cancel by filter, pauses. */
 extern const struct vex_route_table vex_operator_routes;
+/* GET /metrics (fcgi-app/metrics.c): Prometheus text. */
+extern const struct vex_route_table vex_metrics_routes;
 
 /* GET /openapi.json (public) lives in fcgi-app/openapi.h. */
 

@@ -20,6 +20,7 @@
 #include "fcgi-app/streamtoken.h"
 #include "core/base/timeutil.h"
 #include "fcgi-app/stream_registry.h"
+#include "core/metrics/metrics.h"
 
 #define FEED_BATCH 1000          /* job events read per query */
 #define REPLAY_PAGE 1000         /* events of one job read per query when resuming */
@@ -43,6 +44,8 @@ static void answer_json(struct vex_stream_server *s, struct vex_stream_conn *c, 
 	json_decref(body);
 	if (!text)
 		status = 500;
+	vex_metrics_request(c->dialect == VEX_STREAM_COREX ? VEX_METRICS_ROUTE_STREAM_COREX : VEX_METRICS_ROUTE_STREAM_VEX,
+			    status);
 	vex_buf_init(&b, VEX_STREAM_OUT_MAX);
 	vex_buf_printf(&b,
 		  "Status: %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nX-Request-ID: %s\r\n"
@@ -336,6 +339,9 @@ static int authenticate(struct vex_stream_server *s, struct vex_stream_conn *c, 
 /* The head of an event stream. */
 static void stream_head(struct vex_buf *b, const struct vex_stream_conn *c)
 {
+	vex_metrics_inc(VEX_M_STREAMS_OPENED);
+	vex_metrics_request(c->dialect == VEX_STREAM_COREX ? VEX_METRICS_ROUTE_STREAM_COREX : VEX_METRICS_ROUTE_STREAM_VEX,
+			    200);
 	vex_buf_printf(b,
 		  "Status: 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
 		  "X-Accel-Buffering: no\r\nX-Request-ID: %s\r\n\r\nretry: %d\n\n",

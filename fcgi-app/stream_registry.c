@@ -7,6 +7,7 @@
 #include "core/base/err.h"
 #include "core/base/hash.h"
 #include "core/base/log.h"
+#include "core/metrics/metrics.h"
 
 int vex_stream_registry_init(struct vex_stream_server *s)
 {
@@ -122,6 +123,7 @@ int vex_stream_watch_add(struct vex_stream_server *s, struct vex_stream_conn *c,
 		w->head->w_prev = c;
 	w->head = c;
 	s->streams++;
+	vex_metrics_gauge_set(VEX_G_STREAMS_OPEN, (int64_t)s->streams);
 	return 0;
 }
 
@@ -149,5 +151,6 @@ void vex_stream_forget(struct vex_stream_server *s, struct vex_stream_conn *c)
 	}
 	c->owner = NULL;
 	s->streams--;
+	vex_metrics_gauge_set(VEX_G_STREAMS_OPEN, (int64_t)s->streams);
 	vex_log(VEX_LOG_DEBUG, "stream closed", "request_id", c->request_id, NULL);
 }

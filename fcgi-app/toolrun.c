@@ -32,7 +32,7 @@ void vex_toolrun_release(struct vex_toolrun *r)
 }
 
 int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, const char *tool, json_t *arguments,
-			int64_t timeout_ms, struct vex_toolrun *ret, struct vex_field_error *e)
+			int64_t timeout_ms, const char *traceparent, struct vex_toolrun *ret, struct vex_field_error *e)
 {
 	struct vex_field_error scratch;
 	struct vex_tool_match t;
@@ -55,7 +55,7 @@ int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, co
 		e->limit = VEX_EXECUTE_WAIT_MAX_MS;
 		goto out;
 	}
-	rc = vex_jobsvc_submit_tool(env, who, tool, arguments, timeout_ms, NULL, &j, NULL, e);
+	rc = vex_jobsvc_submit_tool(env, who, tool, arguments, timeout_ms, NULL, traceparent, &j, NULL, e);
 	if (rc)
 		goto out;
 	/* The runner enforces timeout_ms from its claim; the grace lets it record "timeout" itself. */

@@ -33,9 +33,10 @@ void vex_toolrun_release(struct vex_toolrun *r);
  * vex_jobsvc_submit_tool does (VEX_ENOTFOUND: no such tool, checked first; VEX_EINVAL: bad
  * arguments or an ambiguous name, "e" filled), then awaited until submission + timeout_ms + VEX_EXECUTE_GRACE_MS. Still unfinished
  * then, it is force-canceled (queued: at once; running: the runner kills it) and reported as
- * timed out. 0 with *ret filled (caller releases) or a negative code.
+ * timed out. "traceparent" (NULL: none) as vex_jobsvc_submit_tool takes it. 0 with *ret filled (caller
+ * releases) or a negative code.
  */
 int vex_toolrun_execute(struct vex_env *env, const struct vex_principal *who, const char *tool, json_t *arguments,
-			int64_t timeout_ms, struct vex_toolrun *ret, struct vex_field_error *e);
+			int64_t timeout_ms, const char *traceparent, struct vex_toolrun *ret, struct vex_field_error *e);
 
 #endif

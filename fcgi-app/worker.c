@@ -17,6 +17,7 @@
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
 #include "core/jobs/wake.h"
+#include "core/metrics/metrics.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/child.h"
 #include "fcgi-app/http.h"
@@ -50,6 +51,8 @@ static void handle(struct vex_env *env, const struct vex_router *rt, FCGX_Reques
 		vex_http_error(resp, req, 400, "BAD_REQUEST", "invalid request path", NULL);
 	else
 		vex_router_dispatch(rt, &c);
+	/* one relaxed add to the shared counter page: the route's row, never the raw path */
+	vex_metrics_request(c.route ? (unsigned)(c.route - rt->routes) : VEX_METRICS_ROUTE_NONE, resp->status);
 	if (vex_http_send(req, resp) != 0)
 		vex_log(VEX_LOG_DEBUG, "client went away", "request_id", req->request_id, NULL);
 	log_request(req, resp, resp->status >= 500 ? VEX_LOG_WARN : VEX_LOG_DEBUG);

@@ -627,6 +627,10 @@ int vex_browser_call(struct vex_browser *b, struct vex_exec_ctx *ctx, const char
 			snprintf(why, whylen, "arguments must be a JSON object");
 		return bad ? VEX_EINVAL : VEX_ENOMEM;
 	}
+	if (ctx && vex_mcp_call_trace(params, ctx->job->traceparent) != 0) {
+		json_decref(params);
+		return VEX_ENOMEM;
+	}
 	text = refused(b, tool, json_object_get(params, "arguments"));
 	if (text) {
 		*ret_text = text;

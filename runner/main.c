@@ -26,6 +26,7 @@
 #include "runner/scheduler.h"
 #include "runner/supervisor.h"
 #include "runner/webhooks.h"
+#include "core/metrics/metrics.h"
 
 
 struct args {
@@ -320,6 +321,10 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot publish the command tools", "error", vex_strerror(rc), NULL);
 		goto out;
 	}
+	/* the shared counter page (core/metrics/metrics.h): this runner's slots, claims, finishes, deliveries */
+	if (vex_metrics_open(cfg.db_path) != 0 || vex_metrics_runner_join(runner_id, cfg.runner_concurrency, vex_now_us()))
+		vex_log(VEX_LOG_WARN, "no metrics file beside the database: /metrics misses this runner", "db",
+			cfg.db_path, NULL);
 	rc = vex_mcp_start(&cfg, runner_id);
 	if (rc < 0) {
 		vex_log(VEX_LOG_ERROR, "cannot start the MCP servers", "error", vex_strerror(rc), NULL);
@@ -367,6 +372,8 @@ out:
 	vex_supervisor_free(sup);
 	vex_pool_free(pool);
 	vex_mcp_stop();
+	vex_metrics_runner_leave();
+	vex_metrics_close();
 	vex_commands_free();
 	if (wake_fd >= 0) {
 		/* Ours (the bind succeeded): remove it so a stopped runner leaves no socket behind. */

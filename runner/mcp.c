@@ -17,6 +17,7 @@
 #include "core/base/timeutil.h"
 #include "core/base/version.h"
 #include "runner/mcp_conn.h"
+#include "core/metrics/metrics.h"
 
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -183,6 +184,7 @@ static void *manager_main(void *arg)
 				"server", s->conf->name, "status", s->exit_text[0] ? s->exit_text : "session lost", NULL);
 			pthread_mutex_lock(&s->mu);
 			s->state = MCP_DOWN;
+			vex_metrics_mcp_up(s->conf->name, 0);
 			schedule_restart(s, vex_mono_us());
 			pthread_cond_broadcast(&s->cond);
 			continue;
@@ -203,11 +205,13 @@ static void *manager_main(void *arg)
 			s->attempts++;
 			if (rc == 0) {
 				s->state = MCP_READY;
+				vex_metrics_mcp_up(s->conf->name, 1);
 				s->up_since_us = vex_mono_us();
 				s->list_changed = 1; /* the first tools/list */
 				s->last_error[0] = '\0';
 			} else {
 				s->state = MCP_DOWN;
+				vex_metrics_mcp_up(s->conf->name, 0);
 				snprintf(s->last_error, sizeof(s->last_error), "%s", why);
 				schedule_restart(s, vex_mono_us());
 			}
@@ -320,6 +324,7 @@ int vex_mcp_start(const struct vex_config *cfg, const char *runner_id)
 	for (i = 0; i < reg.n; i++) {
 		struct mcp_server *s = &reg.servers[i];
 
+		vex_metrics_mcp_up(s->conf->name, 0); /* down until its manager has it ready */
 		if (pthread_create(&s->manager, NULL, manager_main, s) != 0)
 			return VEX_ERROR;
 		s->manager_started = 1;
@@ -445,6 +450,10 @@ int vex_exec_mcp(struct vex_exec_ctx *ctx, struct vex_job *out)
 	params = vex_mcp_call_params(tool, ctx->job->input_json, token, &bad);
 	if (!params)
 		return bad ? vex_exec_fail(out, "INVALID_ARGUMENTS", "arguments must be a JSON object") : VEX_ENOMEM;
+	if (vex_mcp_call_trace(params, ctx->job->traceparent) != 0) {
+		json_decref(params);
+		return VEX_ENOMEM;
+	}
 	/* a server found gone before anything was sent (stdio) or a lost session (HTTP) is retried once */
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = ensure_ready(s, ctx, why, sizeof(why));

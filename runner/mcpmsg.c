@@ -8,6 +8,7 @@
 #include "core/base/err.h"
 #include "core/base/json.h"
 #include "core/base/log.h"
+#include "core/base/traceparent.h"
 #include "core/tools/schema_pattern.h"
 
 #define DETAILS_DATA_MAX 4096 /* bytes of an error's "data" copied into the job's details */
@@ -169,6 +170,15 @@ json_t *vex_mcp_call_params(const char *tool, const char *arguments_json, const 
 	/* "o" takes "args", also when json_pack fails */
 	p = json_pack("{s:s,s:o,s:{s:s}}", "name", tool, "arguments", args, "_meta", "progressToken", progress_token);
 	return p;
+}
+
+int vex_mcp_call_trace(json_t *params, const char *traceparent)
+{
+	json_t *meta = json_object_get(params, "_meta");
+
+	if (!vex_traceparent_valid(traceparent) || !json_is_object(meta))
+		return 0;
+	return json_object_set_new(meta, "traceparent", json_string(traceparent)) == 0 ? 0 : VEX_ENOMEM;
 }
 
 /* "x" rounded to two decimals, x >= 0. */

@@ -53,6 +53,11 @@ int vex_mcp_initialize_check(const json_t *response, char *why, size_t whylen);
  * New reference, or NULL (ENOMEM, or arguments that are not a JSON object: *ret_bad set to 1). */
 json_t *vex_mcp_call_params(const char *tool, const char *arguments_json, const char *progress_token, int *ret_bad);
 
+/* Adds "traceparent" (the job's W3C trace context, NULL: none) to the "_meta" of tools/call's
+ * "params", as MCP's trace context proposal (SEP-414) names it. A value that is not a traceparent
+ * as vex keeps it (core/base/traceparent.h) is left out. 0 or VEX_ENOMEM. */
+int vex_mcp_call_trace(json_t *params, const char *traceparent);
+
 /*
  * The params of notifications/progress (borrowed) as job progress: current_step the progress
  * number ("3", "2.5"), total_steps the total when it is a positive integer, percentage

@@ -16,6 +16,7 @@
 #include "runner/handles.h"
 #include "runner/pool.h"
 #include "runner/pool_internal.h"
+#include "core/metrics/metrics.h"
 
 /* SQLite sees progress at most this often per job (memcached follows each write). */
 #define PROGRESS_WRITE_US 1000000
@@ -232,7 +233,9 @@ static void log_claim(const struct vex_job *job)
 	snprintf(attempt, sizeof(attempt), "%d", job->attempts);
 	vex_log(VEX_LOG_INFO, "claim", "job_id", job->id, "kind", vex_job_kind_name(job->kind),
 		job->kind == VEX_JOB_AGENT ? "agent_id" : "tool", job->kind == VEX_JOB_AGENT ? job->agent_id
-		: (job->tool ? job->tool : ""), "attempt", attempt, "owner", job->owner, NULL);
+		: (job->tool ? job->tool : ""), "attempt", attempt, "owner", job->owner,
+		/* last: without one, the NULL key ends the pairs */
+		job->traceparent ? "traceparent" : NULL, job->traceparent, NULL);
 }
 
 /* Run the job the writer claimed for this worker's slot (already in the slot's table entry), then
@@ -250,6 +253,8 @@ static void run_job(struct worker *w, struct vex_job *job)
 	int rc;
 
 	log_claim(job);
+	if (job->attempts == 1)
+		vex_metrics_dispatch(vex_now_us() - job->created_at);
 	ctx.cfg = p->cfg;
 	ctx.store = w->store;
 	ctx.job = job;
@@ -277,6 +282,7 @@ static void run_job(struct worker *w, struct vex_job *job)
 	slot->job_id[0] = '\0';
 	atomic_store(&slot->stop, VEX_STOP_NONE);
 	p->busy--;
+	vex_metrics_runner_busy(p->busy);
 	p->want_claim = 1; /* this slot is free: claim for it in the writer's next round */
 	pthread_cond_signal(&p->writer_cv);
 	if (p->busy == 0 && p->inflight == 0)

@@ -15,6 +15,7 @@
 #include "core/store/store.h"
 #include "runner/handles.h"
 #include "runner/pool_internal.h"
+#include "core/metrics/metrics.h"
 
 /* Writes taken into one transaction at most; the rest wait for the next round. */
 #define ROUND_MAX 128
@@ -230,6 +231,7 @@ static void hand_out(struct writer *wr, size_t nclaimed)
 		p->busy++;
 		pthread_cond_signal(&s->cv);
 	}
+	vex_metrics_runner_busy(p->busy);
 	/* all idle slots filled: more may be claimable once one frees (its worker asks again) */
 	for (i = 0; i < wr->nops; i++)
 		if (wr->ops[i]->w.op == VEX_JW_PROGRESS && wr->w[i].rc == VEX_ECONFLICT)
@@ -243,6 +245,8 @@ static void hand_out(struct writer *wr, size_t nclaimed)
 static void log_op(const struct pool_op *op, const struct vex_job_write *w)
 {
 	const char *what = op->w.op == VEX_JW_REQUEUE ? "requeued" : vex_job_status_name(op->w.status);
+	/* the submit's trace context, last: without one, the NULL key ends the pairs */
+	const char *tp = w->job ? w->job->traceparent : NULL, *tp_key = tp ? "traceparent" : NULL;
 	char ms[24];
 
 	if (op->w.op == VEX_JW_PROGRESS) {
@@ -259,10 +263,10 @@ static void log_op(const struct pool_op *op, const struct vex_job_write *w)
 			op->job_id, "outcome", what, "error", vex_strerror(w->rc), NULL);
 	else if (op->w.op == VEX_JW_REQUEUE)
 		vex_log(VEX_LOG_INFO, "requeue", "job_id", op->job_id, "reason", vex_stop_name(op->stopped), "ran_ms",
-			ms, NULL);
+			ms, tp_key, tp, NULL);
 	else
 		vex_log(VEX_LOG_INFO, "finish", "job_id", op->job_id, "status", what, "error_code",
-			w->job && w->job->error_code ? w->job->error_code : "", "ran_ms", ms, NULL);
+			w->job && w->job->error_code ? w->job->error_code : "", "ran_ms", ms, tp_key, tp, NULL);
 }
 
 /* One round: the transaction, the hand-out, then the cache and the log. */
@@ -284,13 +288,18 @@ static void run_round(struct writer *wr)
 	}
 	/* rendered before the hand-out: a worker frees its job when it is done with it */
 	wr->nitems = wr->ncarry;
-	for (i = 0; i < wr->nops; i++)
+	for (i = 0; i < wr->nops; i++) {
+		if (wr->w[i].rc == 0 && wr->ops[i]->w.op == VEX_JW_FINISH)
+			vex_metrics_job_finished(wr->w[i].job);
 		if (wr->w[i].rc == 0 && vex_jobcache_render(wr->w[i].job, &wr->items[wr->nitems]) == 0)
 			wr->nitems++;
+	}
 	wr->nclaims = 0;
-	for (i = 0; i < claim.n; i++)
+	for (i = 0; i < claim.n; i++) {
+		vex_metrics_job_started(wr->claimed[i]);
 		if (vex_jobcache_render(wr->claimed[i], &wr->claims[wr->nclaims]) == 0)
 			wr->nclaims++;
+	}
 	hand_out(wr, claim.n);
 	vex_jobcache_put_items(wr->cache, wr->items, wr->nitems);
 	wr->ncarry = 0;

@@ -15,6 +15,7 @@
 #include "runner/handles.h"
 #include "runner/scheduler.h"
 #include "runner/ticker.h"
+#include "core/metrics/metrics.h"
 
 #define TICK_MS 1000
 #define PAGE 500 /* scheduled agents read per query */
@@ -61,7 +62,10 @@ static int fire(struct vex_scheduler *s, const char *agent_id, int64_t slot, int
 		return 0;
 	}
 	vex_jobcache_publish(s->cache, j);
+	vex_metrics_job_submitted(j); /* a scheduled run is a submit of its agent's kind */
 	queued = j->status == VEX_JOB_QUEUED;
+	if (!queued)
+		vex_metrics_job_finished(j); /* refused at the cap: stored failed, never run */
 	/* not queued: its owner is at the queued-job cap, and the run is recorded as failed */
 	if (queued)
 		vex_log(VEX_LOG_INFO, "schedule fired", "agent_id", agent_id, "slot", when, "job_id", j->id, NULL);

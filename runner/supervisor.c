@@ -15,6 +15,7 @@
 #include "runner/handles.h"
 #include "runner/supervisor.h"
 #include "runner/ticker.h"
+#include "core/metrics/metrics.h"
 
 #define TICK_MS 100
 #define BEAT_US 2000000LL
@@ -58,6 +59,8 @@ static void rescue(struct vex_supervisor *s)
 			"attempts", attempts, NULL);
 		if (j->status == VEX_JOB_QUEUED)
 			queued++;
+		else
+			vex_metrics_job_finished(j); /* failed: its lease ran out with no attempt left */
 	}
 	vex_job_list_release(&l);
 	if (queued > 0)
@@ -123,6 +126,7 @@ static void *sup_main(void *arg)
 		now = vex_mono_us();
 		if (now >= next_beat) {
 			rc = vex_store_runner_beat(s->store, s->runner_id, (int)getpid(), vex_now_us());
+			vex_metrics_runner_beat(vex_now_us());
 			if (rc < 0)
 				vex_log(VEX_LOG_WARN, "heartbeat failed", "error", vex_strerror(rc), NULL);
 			next_beat = now + BEAT_US;

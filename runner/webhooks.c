@@ -23,11 +23,13 @@
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
+#include "core/base/traceparent.h"
 #include "runner/handles.h"
 #include "runner/pool.h"
 #include "runner/retention.h"
 #include "runner/ticker.h"
 #include "runner/webhooks.h"
+#include "core/metrics/metrics.h"
 
 #define TICK_MS 50                  /* fan-out and claim this often (sooner when slots free up with work waiting) */
 #define FANOUT_BATCH 500            /* job events per fan-out transaction */
@@ -262,6 +264,9 @@ static int sign(struct transfer *t)
 	    add_header(t, "webhook-id", t->c.d.id) || add_header(t, "webhook-timestamp", ts) ||
 	    add_header(t, "webhook-signature", std))
 		return VEX_ENOMEM;
+	/* the submit's trace context; checked again, so that a stored value never makes a header line */
+	if (vex_traceparent_valid(t->c.traceparent) && add_header(t, "traceparent", t->c.traceparent))
+		return VEX_ENOMEM;
 	/* no "Expect: 100-continue" round trip for larger bodies */
 	l = curl_slist_append(t->headers, "Expect:");
 	if (!l)
@@ -373,6 +378,10 @@ static void settle(struct vex_webhooks *w, struct transfer **ts, size_t n)
 		vex_log(VEX_LOG_WARN, "webhook attempts not recorded (they will be made again)", "delivery_id",
 			ts[0]->c.d.id, "error", vex_strerror(rc), NULL);
 	for (k = 0; k < n; k++) {
+		if (rc == 0)
+			vex_metrics_inc(w->recs[k].outcome.status == VEX_DLV_DELIVERED ? VEX_M_HOOK_DELIVERED
+					: w->recs[k].outcome.status == VEX_DLV_PENDING	 ? VEX_M_HOOK_RETRY
+											 : VEX_M_HOOK_FAILED);
 		if (w->recs[k].outcome.status != VEX_DLV_DELIVERED)
 			log_failure(ts[k], &w->recs[k]);
 		if (rc == 0 && w->recs[k].disabled)

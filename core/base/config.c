@@ -475,9 +475,11 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	rc = VEX_ENOMEM;
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
 	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
+	    (!cfg->cors_origins && !(cfg->cors_origins = strdup(""))) ||
 	    (!cfg->model_name && !(cfg->model_name = strdup(""))) ||
 	    (!cfg->socket_group && !(cfg->socket_group = strdup(""))) ||
 	    (!cfg->store_group && !(cfg->store_group = strdup(""))) ||
+	    (!cfg->metrics_allow_networks && !(cfg->metrics_allow_networks = strdup(""))) ||
 	    resolve_path(cfg, &cfg->hook_key_file, "webhook.key") ||
 	    (cfg->hook_key_file_previous && resolve_path(cfg, &cfg->hook_key_file_previous, NULL)) ||
 	    (!cfg->model_api_key_env && !(cfg->model_api_key_env = strdup("VEX_MODEL_API_KEY"))) ||
@@ -574,6 +576,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->model_base_url);
+	free(cfg->cors_origins);
 	free(cfg->model_name);
 	free(cfg->model_api_key_env);
 	if (cfg->model_api_key)
@@ -583,6 +586,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->jwt_secret_file_previous);
 	free(cfg->socket_group);
 	free(cfg->store_group);
+	free(cfg->metrics_allow_networks);
 	free(cfg->hook_key_file);
 	free(cfg->hook_key_file_previous);
 	explicit_bzero(cfg, sizeof(*cfg));

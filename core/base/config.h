@@ -92,7 +92,12 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             the key; the key itself never sits in vex.conf), timeout_ms (default 60000: one
  *             request), retries (default 3: after the first attempt, on 429, 5xx and network
  *             errors), max_tokens (default 0: not sent)
+ *   [metrics] allow_networks (default empty: nobody; addresses or address/prefix ranges, separated by
+ *             commas or blanks, from which GET /metrics answers without a credential; docs/operations.md)
  *   [log]     level (debug|info|warn|error, default info)
+ *   [http]    cors_origins (default empty: no CORS headers at all; exact browser origins,
+ *             comma-separated, scheme://host[:port]; tools/render-nginx writes them into nginx,
+ *             which answers CORS: docs/security.md, "CORS")
  */
 struct vex_config {
 	char *home;
@@ -172,7 +177,11 @@ struct vex_config {
 	int model_retries;
 	int model_max_tokens;    /* 0: not sent */
 
+	char *metrics_allow_networks; /* "" when none (core/base/cidr.h) */
+
 	int log_level; /* VEX_LOG_* from log.h */
+
+	char *cors_origins; /* "": no CORS headers; else exact origins, comma-separated (nginx answers CORS) */
 };
 
 /*

@@ -6,7 +6,8 @@
 
 #include "core/base/config.h"
 
-enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS, K_STR, K_URL, K_TIME };
+enum key_type { K_PATH, K_SOCKET, K_SERVERS, K_INT, K_SIZE, K_SYNC, K_LEVEL, K_BOOL, K_DELAYS, K_STR, K_URL, K_TIME, K_ORIGINS,
+		K_NETS };
 
 struct key_def {
 	const char *section;

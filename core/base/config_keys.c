@@ -9,12 +9,16 @@
 #include <strings.h>
 #include <sys/un.h>
 
+#include "core/base/cidr.h"
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
 
 #define OFF(m) offsetof(struct vex_config, m)
+/* [http] cors_origins: entries, and bytes of one (scheme, a DNS name of 253, a port). */
+#define VEX_CORS_ORIGINS_MAX 64
+#define VEX_CORS_ORIGIN_MAX 300
 /* [limits] max_<thing>_<plan>: the four plans of one per-owner cap. */
 #define CAP_KEY(thing, cap, plan, name) \
 	{ "limits", "max_" thing "_" name, K_INT, OFF(caps[cap][plan]), 1, VEX_CAP_MAX }
@@ -99,7 +103,9 @@ const struct key_def vex_config_keys[] = {
 	{"model", "timeout_ms", K_INT, OFF(model_timeout_ms), 100, 3600000},
 	{"model", "retries", K_INT, OFF(model_retries), 0, 10},
 	{"model", "max_tokens", K_INT, OFF(model_max_tokens), 0, 10000000},
+	{"metrics", "allow_networks", K_NETS, OFF(metrics_allow_networks), 0, 0},
 	{"log", "level", K_LEVEL, OFF(log_level), 0, 0},
+	{"http", "cors_origins", K_ORIGINS, OFF(cors_origins), 0, 0},
 };
 #define NKEYS (sizeof(vex_config_keys) / sizeof(vex_config_keys[0]))
 const size_t vex_config_nkeys = NKEYS;
@@ -137,6 +143,90 @@ void vex_config_section_keys(const char *section, char *out, size_t outlen)
 	}
 }
 
+/* The entry of a comma-separated list that starts at "p": its first character past leading spaces
+ * (returned) and its length without trailing ones (*ret_n); *ret_end is its comma, or NULL. */
+static const char *list_entry(const char *p, const char **ret_end, size_t *ret_n)
+{
+	const char *end = strchr(p, ',');
+	size_t n = end ? (size_t)(end - p) : strlen(p);
+
+	while (n > 0 && *p == ' ') {
+		p++;
+		n--;
+	}
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	*ret_end = end;
+	*ret_n = n;
+	return p;
+}
+
+/*
+ * One browser origin of "n" bytes at "p" as browsers send it in Origin: "http://" or "https://", a
+ * lower-case host name ([a-z0-9.-]) or a bracketed IPv6 address, and a port only when it is not the
+ * scheme's default (1..65535, no leading zero); nothing else (no path, no "*", no "null").
+ */
+static int origin_valid(const char *p, size_t n)
+{
+	size_t i, host, port_at = 0;
+	long port = 0;
+
+	if (n > 7 && strncmp(p, "http://", 7) == 0)
+		i = 7;
+	else if (n > 8 && strncmp(p, "https://", 8) == 0)
+		i = 8;
+	else
+		return 0;
+	host = i;
+	if (p[i] == '[') {
+		for (i++; i < n && p[i] != ']'; i++)
+			if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || p[i] == ':' || p[i] == '.'))
+				return 0;
+		if (i >= n || i == host + 1)
+			return 0;
+		i++;
+	} else {
+		for (; i < n && p[i] != ':'; i++)
+			if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') || p[i] == '.' || p[i] == '-'))
+				return 0;
+		if (i == host || p[host] == '.' || p[host] == '-' || p[i - 1] == '.' || p[i - 1] == '-')
+			return 0;
+	}
+	if (i == n)
+		return 1;
+	if (p[i] != ':' || i + 1 == n || p[i + 1] == '0' || n - (i + 1) > 5)
+		return 0;
+	for (port_at = i + 1, i = port_at; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		port = port * 10 + (p[i] - '0');
+	}
+	return port <= 65535 && port != (host == 7 ? 80 : 443);
+}
+
+/* Exact origins, comma-separated (spaces around each allowed), at most VEX_CORS_ORIGINS_MAX; empty: none. */
+static int origins_valid(const char *v)
+{
+	const char *p = v;
+	int count = 0;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return 1;
+	for (;;) {
+		const char *end;
+		size_t n;
+
+		p = list_entry(p, &end, &n);
+		if (n == 0 || n > VEX_CORS_ORIGIN_MAX || ++count > VEX_CORS_ORIGINS_MAX || !origin_valid(p, n))
+			return 0;
+		if (!end)
+			return 1;
+		p = end + 1;
+	}
+}
+
 /* Entries host[:port], /abs/path or unix:/abs/path, comma-separated; empty allowed (cache disabled). */
 static int servers_valid(const char *v)
 {
@@ -145,15 +235,10 @@ static int servers_valid(const char *v)
 	if (*p == '\0')
 		return 1;
 	for (;;) {
-		const char *end = strchr(p, ','), *colon;
-		size_t n = end ? (size_t)(end - p) : strlen(p);
+		const char *end, *colon;
+		size_t n;
 
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		while (n > 0 && p[n - 1] == ' ')
-			n--;
+		p = list_entry(p, &end, &n);
 		if (n == 0)
 			return 0;
 		if (n > 5 && strncmp(p, "unix:", 5) == 0 && p[5] == '/') {
@@ -262,8 +347,11 @@ int vex_config_set_value(struct vex_config *cfg, const struct key_def *d, const 
 	case K_SOCKET:
 	case K_SERVERS:
 	case K_STR:
+	case K_ORIGINS:
+	case K_NETS:
 	case K_URL: {
 		char *s;
+		char why[160];
 
 		if (d->type == K_URL && value[0] != '\0' && strncasecmp(value, "http://", 7) != 0 &&
 		    strncasecmp(value, "https://", 8) != 0) {
@@ -275,12 +363,26 @@ int vex_config_set_value(struct vex_config *cfg, const struct key_def *d, const 
 			snprintf(msg, msglen, "%s: empty value; a file system path is required", d->key);
 			goto out;
 		}
+		if (d->type == K_ORIGINS && !origins_valid(value)) {
+			snprintf(msg, msglen,
+				 "%s: \"%s\" is not allowed; allowed: exact browser origins, comma-separated, each "
+				 "scheme://host[:port] in lower case as browsers send them (e.g. https://app.example.com,"
+				 "http://localhost:3000), no path, no \"*\", no default port, at most %d; or empty for "
+				 "no CORS",
+				 d->key, value, VEX_CORS_ORIGINS_MAX);
+			goto out;
+		}
 		if (d->type == K_SERVERS && !servers_valid(value)) {
 			snprintf(msg, msglen,
 				 "%s: \"%s\" is not a server list; allowed: comma-separated host:port or "
 				 "unix socket paths (e.g. 127.0.0.1:11211 or /run/vex/memcached/memcached.sock), "
 				 "or empty to disable the cache",
 				 d->key, value);
+			goto out;
+		}
+		if (d->type == K_NETS && vex_cidr_list_check(value, why, sizeof(why)) != 0) {
+			snprintf(msg, msglen, "%s: %s; allowed: addresses or address/prefix ranges separated by commas, "
+				 "or empty for none", d->key, why);
 			goto out;
 		}
 		s = strdup(value);

@@ -20,6 +20,7 @@
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
 #include "core/jobs/cache_internal.h"
+#include "core/metrics/metrics.h"
 
 #define CACHE_TTL_S (24 * 3600)
 #define CACHE_CAS_TRIES 5
@@ -95,6 +96,7 @@ static void rejected(struct vex_cache *c, const char *key, const char *why)
 	char n[24];
 
 	c->rejected++;
+	vex_metrics_inc(VEX_M_CACHE_REJECTED);
 	if (c->warned_us && now - c->warned_us < (int64_t)VEX_CACHE_WARN_S * 1000000) {
 		c->unlogged++;
 		return;

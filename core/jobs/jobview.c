@@ -91,6 +91,8 @@ json_t *vex_jobview_corex(const struct vex_job *j, int64_t position)
 		break;
 	}
 	vex_jobview_retry_links(o, j);
+	if (j->traceparent)
+		json_object_set_new(o, "traceparent", json_string(j->traceparent));
 	return o;
 }
 
@@ -217,6 +219,8 @@ json_t *vex_jobview_vex(const struct vex_job *j)
 	if (j->cancel_requested)
 		json_object_set_new(o, "cancel_requested", json_true());
 	vex_jobview_retry_links(o, j);
+	if (j->traceparent)
+		json_object_set_new(o, "traceparent", json_string(j->traceparent));
 	return o;
 }
 

@@ -90,6 +90,7 @@ void vex_job_free(struct vex_job *j)
 	free(j->final_model);
 	free(j->idempotency_key);
 	free(j->request_hash);
+	free(j->traceparent);
 	free(j->lease_owner);
 	free(j);
 }
@@ -145,6 +146,7 @@ struct vex_job *vex_job_dup(const struct vex_job *j)
 	d->final_model = dup_opt(j->final_model, &fail);
 	d->idempotency_key = dup_opt(j->idempotency_key, &fail);
 	d->request_hash = dup_opt(j->request_hash, &fail);
+	d->traceparent = dup_opt(j->traceparent, &fail);
 	d->lease_owner = dup_opt(j->lease_owner, &fail);
 	if (fail) {
 		vex_job_free(d);

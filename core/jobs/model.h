@@ -88,6 +88,8 @@ struct vex_job {
 	char *request_hash;           /* NULL, or with a key: hex SHA-256 of the request that carried it
 	                               * (VEX_JOB_REQUEST_HASH_LEN digits; fcgi-app/fields.c) */
 	int cancel_requested;         /* a running job asked to stop */
+	char *traceparent;            /* NULL or the W3C traceparent the submit carried, as
+				       * vex_traceparent_parse keeps it (core/base/traceparent.h) */
 	char *lease_owner;            /* runner id while running */
 	int64_t lease_expires_at;
 	int64_t rev;                  /* bumped on every change; the cache never goes backwards */
@@ -141,8 +143,8 @@ int vex_prompt_validate(const char *prompt, struct vex_field_error *e);
  *  "progress":{"current_step","total_steps","percentage","message"}|null,
  *  "result":<json>|null,"error":{"code","message","details"}|null,
  *  "tokens":{"input","output"},"final_model","steps","browser_steps","browser_seconds",
- *  "cancel_requested","rev","retry_of"?,"retried_by"?}
- * (times in microseconds, null when 0; the retry links only when set). Lease fields, the idempotency key and the request hash are
+ *  "cancel_requested","rev","retry_of"?,"retried_by"?,"traceparent"?}
+ * (times in microseconds, null when 0; the retry links and the traceparent only when set). Lease fields, the idempotency key and the request hash are
  * not included.
  * to_json returns a new reference (NULL on ENOMEM); from_json returns 0 or VEX_EINVAL.
  */

@@ -101,6 +101,8 @@ json_t *vex_job_to_json(const struct vex_job *j)
 		put(o, "retry_of", json_string(j->retry_of), &fail);
 	if (j->retried_by[0])
 		put(o, "retried_by", json_string(j->retried_by), &fail);
+	if (j->traceparent)
+		put(o, "traceparent", json_string(j->traceparent), &fail);
 	if (fail) {
 		json_decref(o);
 		return NULL;
@@ -199,7 +201,8 @@ static int job_fields_from_json(const json_t *v, struct vex_job *j)
 	    (rc = rd_i64(v, "updated_at", &j->updated_at)) || (rc = rd_embedded(v, "result", &j->result_json)) ||
 	    (rc = rd_str(v, "final_model", &j->final_model)) || (rc = rd_int(v, "steps", &j->steps)) ||
 	    (rc = rd_int(v, "browser_steps", &j->browser_steps)) ||
-	    (rc = rd_real(v, "browser_seconds", &j->browser_seconds)))
+	    (rc = rd_real(v, "browser_seconds", &j->browser_seconds)) ||
+	    (rc = rd_str(v, "traceparent", &j->traceparent)))
 		return rc;
 	sub = json_object_get(v, "progress");
 	if (sub && !json_is_null(sub)) {

@@ -7,6 +7,7 @@
 
 #include "core/base/config.h"
 #include "core/base/limits.h"
+#include "core/base/traceparent.h"
 #include "core/jobs/model.h"
 #include "core/store/retention.h"
 
@@ -523,6 +524,7 @@ struct vex_delivery_claim {
 	struct vex_delivery d; /* without log */
 	char *url;
 	char *secret;
+	char traceparent[VEX_TRACEPARENT_LEN + 1]; /* the job's W3C traceparent; "" when none */
 };
 
 struct vex_delivery_claim_list {
@@ -638,5 +640,6 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 
 #include "core/store/store_runner.h"
 #include "core/store/operator.h"
+#include "core/store/store_metrics.h"
 
 #endif

@@ -106,3 +106,50 @@ def test_install_md_installs_every_unit():
     for unit in sorted(os.listdir(UNIT_DIR)):
         assert "etc/systemd/" + unit in text, "INSTALL.md does not install %s" % unit
     assert "install -m 0644 etc/systemd/" in text
+
+
+# What the units start, by the path they name it: copied into the root systemd-analyze verify checks.
+UNIT_PROGRAMS = {"/usr/local/bin/vex-api": os.path.join(vexit.BUILD, "vex-api"),
+                 "/usr/local/bin/vex-runner": os.path.join(vexit.BUILD, "vex-runner"),
+                 "/usr/sbin/nginx": "/usr/sbin/nginx", "/usr/bin/memcached": "/usr/bin/memcached",
+                 "/usr/bin/sqlite3": "/usr/bin/sqlite3", "/bin/sh": "/bin/sh"}
+
+
+def test_units_verify(tmp_path):
+    """systemd-analyze verify, on a root laid out as INSTALL.md leaves it (the units in /etc/systemd/system,
+    the programs they start at the paths they name, systemd's own units): every unit and the timer load,
+    their programs exist, every setting is known (any warning fails), the timer's service is there."""
+    sa = shutil.which("systemd-analyze")
+    assert sa, "systemd-analyze is missing: run tools/install-deps (Debian's systemd)"
+    root = str(tmp_path)
+    system = os.path.join(root, "etc", "systemd", "system")
+    os.makedirs(system)
+    shutil.copytree("/usr/lib/systemd/system", os.path.join(root, "usr", "lib", "systemd", "system"), symlinks=True)
+    for path, src in UNIT_PROGRAMS.items():
+        dst = root + path
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy(src, dst)
+    files = sorted(os.listdir(UNIT_DIR))
+    for f in files:
+        shutil.copy(os.path.join(UNIT_DIR, f), system)
+    names = [f.replace("@.service", "@a.service") for f in files]
+    assert "vex-backup.timer" in names
+    r = subprocess.run([sa, "verify", "--root=" + root, "--man=no"] + names, cwd=system,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), \
+        "systemd-analyze verify %s:\n%s%s" % (" ".join(names), r.stdout, r.stderr)
+
+
+def test_logrotate_config():
+    """etc/logrotate.d/vex-nginx (INSTALL.md §10) rotates nginx's logs under /var/lib/vex-nginx/logs in place
+    (copytruncate: nginx's workers cannot reopen files in the root-only logs directory render-nginx makes);
+    logrotate --debug parses it without an error."""
+    path = os.path.join(vexit.REPO, "etc", "logrotate.d", "vex-nginx")
+    with open(path) as f:
+        text = f.read()
+    assert "/var/lib/vex-nginx/logs/*.log" in text and "\tcopytruncate" in text and "postrotate" not in text
+    lr = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    assert os.access(lr, os.X_OK), "logrotate is missing: run tools/install-deps"
+    r = subprocess.run([lr, "--debug", "--state", os.devnull, path], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "error" not in (r.stdout + r.stderr).lower(), r.stdout + r.stderr

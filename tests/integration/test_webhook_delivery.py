@@ -108,7 +108,7 @@ class Receiver:
             msg_id = headers.get("webhook-id", "")
             ts = headers.get("webhook-timestamp", "")
             rec = {"name": name, "id": msg_id, "ts": ts, "headers": dict(headers), "body": body,
-                   "at": time.time()}
+                   "header_lines": headers.items(), "at": time.time()}  # header_lines: repeats kept
             rec["corex_ok"] = secret is not None and hmac.compare_digest(
                 headers.get("X-Agent-CoreX-Signature", ""), corex_signature(secret, body))
             offered = headers.get("webhook-signature", "").split(" ")

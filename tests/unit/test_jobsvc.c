@@ -158,7 +158,7 @@ static void assert_replays(const char *agent, const char *prompt, const char *ct
 	struct vex_job *again = NULL;
 	int created = -1;
 
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, prompt, ctx, i, &again, &created, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, prompt, ctx, i, NULL, &again, &created, &e), 0);
 	assert_int_equal(created, 0);
 	assert_string_equal(again->id, j->id);
 	vex_job_free(again);
@@ -170,7 +170,7 @@ static struct vex_job *submit_echo(const struct vex_principal *who, const char *
 	struct vex_job *j = NULL;
 	json_t *args = json_pack("{s:s}", "say", "hi");
 
-	assert_int_equal(vex_jobsvc_submit_tool(&env, who, "echo", args, 0, idem(key, 'a'), &j, created, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, who, "echo", args, 0, idem(key, 'a'), NULL, &j, created, &e), 0);
 	json_decref(args);
 	return j;
 }
@@ -203,7 +203,7 @@ static void test_submit_agent(void **state)
 	make_agent("bob", other);
 	vex_wake_drain(wake_rx);
 
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'),
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "Summarise this", "ctx-1", idem("k-agent", 'a'), NULL,
 						 &j, &created, &e),
 			 0);
 	assert_int_equal(created, 1);
@@ -228,7 +228,7 @@ static void test_submit_agent(void **state)
 	assert_int_equal(wakes_pending(), 1); /* the marker alone */
 
 	/* No context: null in the input. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "x", NULL, NULL, &again, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "x", NULL, NULL, NULL, &again, NULL, &e), 0);
 	input = json_loads(again->input_json, 0, NULL);
 	assert_true(json_is_null(json_object_get(input, "context_id")));
 	json_decref(input);
@@ -236,17 +236,17 @@ static void test_submit_agent(void **state)
 	again = NULL;
 
 	/* Someone else's agent, an unknown agent, a deleted agent: not found. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, other, "hi", NULL, NULL, &again, &created, &e),
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, other, "hi", NULL, NULL, NULL, &again, &created, &e),
 			 VEX_ENOTFOUND);
 	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, "0190a000-0000-7000-8000-000000000000", "hi", NULL,
-						 NULL, &again, &created, &e),
+						 NULL, NULL, &again, &created, &e),
 			 VEX_ENOTFOUND);
 	assert_int_equal(vex_store_agent_delete(store, other, "bob", vex_now_us()), 0);
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &bob, other, "hi", NULL, NULL, &again, &created, &e),
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &bob, other, "hi", NULL, NULL, NULL, &again, &created, &e),
 			 VEX_ENOTFOUND);
 	assert_null(again);
 	/* An admin may run anyone's live agent. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &admin, agent, "hi", NULL, NULL, &again, &created, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &admin, agent, "hi", NULL, NULL, NULL, &again, &created, &e), 0);
 	assert_string_equal(again->owner, "root");
 	vex_job_free(again);
 	vex_job_free(j);
@@ -266,7 +266,7 @@ static void test_idempotency_key_reused(void **state)
 
 	(void)state;
 	make_agent("alice", agent);
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "one", NULL, idem("k-reuse", 'a'), &j, &created,
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "one", NULL, idem("k-reuse", 'a'), NULL, &j, &created,
 						 &e),
 			 0);
 	assert_int_equal(created, 1);
@@ -274,7 +274,7 @@ static void test_idempotency_key_reused(void **state)
 	vex_job_filter_init(&f);
 	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "two", NULL, idem("k-reuse", 'b'), &again,
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "two", NULL, idem("k-reuse", 'b'), NULL, &again,
 						 &created, &e),
 			 VEX_EINVAL);
 	assert_null(again);
@@ -283,7 +283,7 @@ static void test_idempotency_key_reused(void **state)
 	assert_string_equal(e.field, "Idempotency-Key");
 	/* a tool job under the same key is another request too */
 	args = json_object();
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem("k-reuse", 'c'), &again, &created,
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem("k-reuse", 'c'), NULL, &again, &created,
 						&e),
 			 VEX_EINVAL);
 	json_decref(args);
@@ -311,17 +311,34 @@ static void test_submit_agent_invalid(void **state)
 	vex_job_filter_init(&f);
 	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "", NULL, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "", NULL, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_int_equal(e.status, 422);
 	assert_string_equal(e.code, "VALIDATION_ERROR");
 	assert_string_equal(e.field, "prompt");
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", "bad\x01", NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", "bad\x01", NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "context_id");
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", NULL, idem("", 'a'), &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "ok", NULL, idem("", 'a'), NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_null(j);
 	/* Nothing is stored for a rejected request. */
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
 	assert_true(after == before);
+}
+
+static void test_submit_keeps_the_traceparent(void **state)
+{
+	const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	struct vex_field_error e;
+	struct vex_job *j = NULL, *stored = NULL;
+	json_t *args = json_object();
+
+	(void)state;
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "echo", args, 0, NULL, tp, &j, NULL, &e), 0);
+	assert_string_equal(j->traceparent, tp);
+	assert_int_equal(vex_store_job_get(env.store, j->id, NULL, &stored), 0);
+	assert_string_equal(stored->traceparent, tp);
+	vex_job_free(stored);
+	vex_job_free(j);
+	json_decref(args);
 }
 
 static void test_submit_tool(void **state)
@@ -332,7 +349,7 @@ static void test_submit_tool(void **state)
 
 	(void)state;
 	args = json_pack("{s:i,s:i}", "ms", 50, "steps", 5);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 5000, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 5000, NULL, NULL, &j, NULL, &e), 0);
 	assert_int_equal(j->kind, VEX_JOB_TOOL);
 	assert_string_equal(j->tool, "sleep");
 	assert_string_equal(j->agent_id, "");
@@ -345,30 +362,30 @@ static void test_submit_tool(void **state)
 
 	args = json_pack("{s:i}", "ms", -1);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_int_equal(e.status, 400);
 	assert_string_equal(e.code, "INVALID_ARGUMENTS");
 	assert_string_equal(e.field, "arguments.ms");
 	json_decref(args);
 	args = json_pack("{s:s}", "ms", "10");
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	json_decref(args);
 	args = json_pack("{s:i}", "bogus", 1);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sleep", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "arguments.bogus");
 	json_decref(args);
 	args = json_pack("{s:i}", "message", 3);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	json_decref(args);
 	args = json_pack("[i]", 1);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "echo", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "echo", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "arguments");
 	json_decref(args);
 	args = json_object();
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "rm -rf", args, 0, NULL, &j, NULL, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "rm -rf", args, 0, NULL, NULL, &j, NULL, &e), VEX_ENOTFOUND);
 	assert_null(j);
 	/* timeout 0: the configured default. */
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fail", args, 0, NULL, NULL, &j, NULL, &e), 0);
 	assert_true(j->timeout_ms == 120000);
 	vex_job_free(j);
 	json_decref(args);
@@ -413,11 +430,11 @@ static void test_field_limits(void **state)
 	assert_int_equal(vex_jobsvc_timeout_check(-1, &e), VEX_EINVAL);
 
 	/* At the limits: accepted and stored as given. */
-	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, idem(key, 'a'), &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, idem(key, 'a'), NULL, &j, NULL, &e), 0);
 	assert_string_equal(j->idempotency_key, key);
 	vex_job_free(j);
 	j = NULL;
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS, NULL, NULL, &j, NULL, &e), 0);
 	assert_true(j->timeout_ms == VEX_JOB_TIMEOUT_MAX_MS);
 	vex_job_free(j);
 	j = NULL;
@@ -429,15 +446,15 @@ static void test_field_limits(void **state)
 	key[VEX_IDEM_KEY_MAX + 1] = '\0';
 	ctx[VEX_CONTEXT_ID_MAX] = 'c';
 	ctx[VEX_CONTEXT_ID_MAX + 1] = '\0';
-	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, idem(key, 'a'), &j, NULL, &e), &e, 400,
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", NULL, idem(key, 'a'), NULL, &j, NULL, &e), &e, 400,
 		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
-	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem(key, 'a'), &j, NULL, &e), &e, 400,
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, 0, idem(key, 'a'), NULL, &j, NULL, &e), &e, 400,
 		       "Idempotency-Key", VEX_IDEM_KEY_MAX);
-	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, &j, NULL, &e), &e, 422,
+	assert_refused(vex_jobsvc_submit_agent(&env, &alice, agent, "hi", ctx, NULL, NULL, &j, NULL, &e), &e, 422,
 		       "context_id", VEX_CONTEXT_ID_MAX);
-	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS + 1, NULL, &j, NULL, &e),
+	assert_refused(vex_jobsvc_submit_tool(&env, &alice, "echo", args, VEX_JOB_TIMEOUT_MAX_MS + 1, NULL, NULL, &j, NULL, &e),
 		       &e, 422, "timeout_ms", VEX_JOB_TIMEOUT_MAX_MS);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, -5, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &alice, "echo", args, -5, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_null(j);
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
 	assert_true(after == before);
@@ -468,29 +485,29 @@ static void test_submit_catalog_tool(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &before), 0);
 
 	args = json_pack("{s:[i,i]}", "xs", 1, 2);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sum", args, 0, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "sum", args, 0, NULL, NULL, &j, NULL, &e), 0);
 	assert_string_equal(j->tool, "fx.sum");
 	vex_job_free(j);
 	j = NULL;
 	json_decref(args);
 	args = json_pack("{s:[i,s]}", "xs", 1, "2");
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.sum", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.sum", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.code, "INVALID_ARGUMENTS");
 	assert_string_equal(e.field, "arguments.xs[1]");
 	json_decref(args);
 	args = json_object();
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.add", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fx.add", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "arguments.a");
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "add", args, 0, NULL, &j, NULL, &e), VEX_EINVAL);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "add", args, 0, NULL, NULL, &j, NULL, &e), VEX_EINVAL);
 	assert_int_equal(e.status, 400);
 	assert_string_equal(e.code, "AMBIGUOUS_TOOL");
 	assert_string_equal(e.field, "tool");
 	assert_string_equal(e.message, "add is ambiguous: fx.add, fy.add");
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fz.add", args, 0, NULL, &j, NULL, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fz.add", args, 0, NULL, NULL, &j, NULL, &e), VEX_ENOTFOUND);
 	assert_null(j);
 	assert_int_equal(vex_store_jobs_count(store, &f, &after), 0);
 	assert_true(after == before + 1);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fy.add", args, 0, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, &bob, "fy.add", args, 0, NULL, NULL, &j, NULL, &e), 0);
 	assert_string_equal(j->tool, "fy.add");
 	vex_job_free(j);
 	json_decref(args);
@@ -666,6 +683,7 @@ int main(void)
 		cmocka_unit_test_setup(test_idempotency_key_reused, use_live),
 		cmocka_unit_test_setup(test_submit_agent_invalid, use_live),
 		cmocka_unit_test_setup(test_submit_tool, use_live),
+		cmocka_unit_test_setup(test_submit_keeps_the_traceparent, use_live),
 		cmocka_unit_test_setup(test_field_limits, use_live),
 		cmocka_unit_test_setup(test_submit_catalog_tool, use_live),
 		cmocka_unit_test_setup(test_get_cache_hit, use_live),

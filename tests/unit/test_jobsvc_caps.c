@@ -70,7 +70,7 @@ static int submit(const struct vex_principal *who, const char *key, struct vex_j
 {
 	struct vex_idem idem = { .key = key, .request_hash = "" };
 	json_t *args = json_pack("{s:s}", "say", "hi");
-	int rc = vex_jobsvc_submit_tool(&env, who, "echo", args, 0, key ? &idem : NULL, ret, created, e);
+	int rc = vex_jobsvc_submit_tool(&env, who, "echo", args, 0, key ? &idem : NULL, NULL, ret, created, e);
 
 	json_decref(args);
 	return rc;

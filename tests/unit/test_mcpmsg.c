@@ -130,6 +130,30 @@ static void test_call_params(void **state)
 	assert_int_equal(bad, 1);
 }
 
+/* The job's traceparent in _meta beside the progress token; anything else is left out. */
+static void test_call_trace(void **state)
+{
+	const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	json_t *p;
+	char *s;
+	int bad;
+
+	(void)state;
+	p = vex_mcp_call_params("t", "{}", "job/1", &bad);
+	assert_int_equal(vex_mcp_call_trace(p, tp), 0);
+	s = json_dumps(p, JSON_COMPACT);
+	assert_string_equal(s, "{\"name\":\"t\",\"arguments\":{},\"_meta\":{\"progressToken\":\"job/1\","
+			       "\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"}}");
+	free(s);
+	json_decref(p);
+	p = vex_mcp_call_params("t", "{}", "job/1", &bad);
+	assert_int_equal(vex_mcp_call_trace(p, NULL), 0);
+	assert_int_equal(vex_mcp_call_trace(p, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\",\"x\":\"1"), 0);
+	assert_int_equal(vex_mcp_call_trace(p, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), 0);
+	assert_null(json_object_get(json_object_get(p, "_meta"), "traceparent"));
+	json_decref(p);
+}
+
 static void test_progress(void **state)
 {
 	struct vex_progress p = { 0 };
@@ -326,7 +350,7 @@ int main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_initialize),
-		cmocka_unit_test(test_call_params),
+		cmocka_unit_test(test_call_params), cmocka_unit_test(test_call_trace),
 		cmocka_unit_test(test_progress),
 		cmocka_unit_test(test_tools_page),
 		cmocka_unit_test(test_long_description_cut_on_utf8),

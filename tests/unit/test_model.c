@@ -220,6 +220,7 @@ static struct vex_job *full_job(void)
 	j->lease_owner = strdup("runner-1");
 	j->lease_expires_at = 99;
 	j->rev = 7;
+	j->traceparent = strdup("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
 	return j;
 }
 
@@ -266,6 +267,7 @@ static void test_json_round_trip(void **state)
 	assert_true(back->created_at == j->created_at);
 	assert_true(back->progress.percentage == 60.5);
 	assert_null(back->lease_owner);
+	assert_string_equal(back->traceparent, j->traceparent);
 	free(a);
 	free(b);
 	vex_job_free(back);
@@ -291,6 +293,7 @@ static void test_json_minimal(void **state)
 	assert_true(json_is_null(json_object_get(v, "progress")));
 	assert_true(json_is_null(json_object_get(v, "result")));
 	assert_true(json_is_null(json_object_get(v, "error")));
+	assert_null(json_object_get(v, "traceparent")); /* absent when unset */
 	assert_int_equal(vex_job_from_json(v, &back), 0);
 	json_decref(v);
 	assert_string_equal(back->agent_id, "");
@@ -348,6 +351,7 @@ static void test_dup(void **state)
 	assert_ptr_not_equal(d->lease_owner, j->lease_owner);
 	assert_string_equal(d->lease_owner, "runner-1");
 	assert_string_equal(d->idempotency_key, "k1");
+	assert_ptr_not_equal(d->traceparent, j->traceparent);
 	a = dump(j);
 	vex_job_free(j); /* the copy must not share anything with the original */
 	b = dump(d);

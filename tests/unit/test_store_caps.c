@@ -332,11 +332,13 @@ static void test_counter_follows_every_transition(void **state)
 	vex_job_free(out);
 }
 
-/* A database from before the counter (schema 7; migration 9's indexes and migration 10's columns, index and table
- * dropped too) with queued jobs gets it filled at open; deleting a queued job (an operator's SQL, say) takes it off. */
+/* A database from before the counter (schema 7; migration 9's indexes and the columns, indexes, tables and triggers
+ * of migrations 10-12 dropped too) with queued jobs gets both counters filled at open; deleting a queued job (an
+ * operator's SQL, say) takes it off. */
 static void test_migration_fills_the_counter(void **state)
 {
 	struct vex_store *s = NULL;
+	struct vex_store_counts n;
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
@@ -350,17 +352,26 @@ static void test_migration_fills_the_counter(void **state)
 	    " ALTER TABLE jobs DROP COLUMN retry_of; ALTER TABLE jobs DROP COLUMN retried_by;"
 	    " DROP INDEX webhook_deliveries_event; ALTER TABLE webhook_deliveries DROP COLUMN resend_of;"
 	    " CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries(hook_id, event_seq);"
-	    " DROP TABLE claim_pauses; PRAGMA user_version = 7;", NULL);
+	    " DROP TABLE claim_pauses; ALTER TABLE jobs DROP COLUMN traceparent;"
+	    " DROP TRIGGER job_counts_insert; DROP TRIGGER job_counts_update; DROP TRIGGER job_counts_delete;"
+	    " DROP TABLE job_counts; PRAGMA user_version = 7;", NULL);
 	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
 	fx.store = store = s;
-	assert_int_equal(vex_store_schema_version(s), 10);
+	assert_int_equal(vex_store_schema_version(s), 12);
 	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "fran"), 3);
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 4);
 	assert_int_equal(held(s, VEX_CAP_QUEUED_JOBS, "gus"), 1);
 	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), VEX_ELIMIT);
 	raw("DELETE FROM jobs WHERE owner = 'fran' AND id = (SELECT MIN(id) FROM jobs WHERE owner = 'fran')", NULL);
 	assert_counter_true("fran");
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 3);
 	assert_int_equal(add_job(s, "fran", 3, NULL, NULL), 0);
 	assert_counter_true("fran");
+	assert_int_equal(vex_store_metrics_counts(s, &n), 0);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_QUEUED], 4);
+	assert_int_equal(n.jobs[VEX_JOB_TOOL][VEX_JOB_RUNNING] + n.jobs[VEX_JOB_AGENT][VEX_JOB_QUEUED], 0);
 }
 
 /*

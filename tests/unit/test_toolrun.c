@@ -98,7 +98,7 @@ static struct vex_job *submit(const struct vex_principal *who, const char *tool,
 	json_t *args = json_loads(args_json, 0, NULL);
 
 	assert_non_null(args);
-	assert_int_equal(vex_jobsvc_submit_tool(&env, who, tool, args, 0, NULL, &j, NULL, &e), 0);
+	assert_int_equal(vex_jobsvc_submit_tool(&env, who, tool, args, 0, NULL, NULL, &j, NULL, &e), 0);
 	json_decref(args);
 	return j;
 }
@@ -272,15 +272,15 @@ static void test_execute_rejects(void **state)
 
 	(void)state;
 	memset(&run, 0, sizeof(run));
-	assert_int_equal(vex_toolrun_execute(&env, &root, "nope", args, 0, &run, &e), VEX_ENOTFOUND);
-	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, VEX_EXECUTE_WAIT_MAX_MS + 1, &run, &e),
+	assert_int_equal(vex_toolrun_execute(&env, &root, "nope", args, 0, NULL, &run, &e), VEX_ENOTFOUND);
+	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, VEX_EXECUTE_WAIT_MAX_MS + 1, NULL, &run, &e),
 			 VEX_EINVAL);
 	assert_string_equal(e.code, "INVALID_ARGUMENTS");
 	assert_string_equal(e.field, "timeout_ms");
 	assert_true(e.limit == VEX_EXECUTE_WAIT_MAX_MS);
-	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, -5, &run, &e), VEX_EINVAL);
+	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, -5, NULL, &run, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "timeout_ms");
-	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", bad, 1000, &run, &e), VEX_EINVAL);
+	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", bad, 1000, NULL, &run, &e), VEX_EINVAL);
 	assert_string_equal(e.field, "arguments.ms");
 	assert_null(run.job);
 	/* Nothing stored for a rejected request. */
@@ -301,7 +301,7 @@ static void test_execute_times_out_unclaimed(void **state)
 
 	(void)state;
 	memset(&run, 0, sizeof(run));
-	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", args, 5, &run, &e), 0);
+	assert_int_equal(vex_toolrun_execute(&env, &root, "sleep", args, 5, NULL, &run, &e), 0);
 	assert_true(run.timed_out);
 	assert_true(run.timeout_ms == 5);
 	assert_int_equal(run.job->status, VEX_JOB_CANCELED);
@@ -348,7 +348,7 @@ static void test_execute_completes(void **state)
 		_exit(0);
 	}
 	memset(&run, 0, sizeof(run));
-	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, 20000, &run, &e), 0);
+	assert_int_equal(vex_toolrun_execute(&env, &root, "echo", args, 20000, NULL, &run, &e), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_false(run.timed_out);

@@ -300,6 +300,27 @@ const char *const vex_store_migrations[] = {
 	" paused_at INTEGER NOT NULL,"
 	" paused_by TEXT NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 11: the W3C traceparent a submit carried (core/base/traceparent.h; docs/api-vex.md, "Trace
+	 * context"), NULL when none or an invalid one was sent; the runner logs it, hands it to MCP
+	 * servers and sends it with the job's webhooks. */
+	"ALTER TABLE jobs ADD COLUMN traceparent TEXT CHECK (traceparent IS NULL OR length(traceparent) = 55);",
+
+	/* 12: metrics (issue 14): the number of jobs of each kind and status, kept by triggers on every insert,
+	 * status change and delete of a job and filled here from the jobs there are, so that /metrics reads
+	 * twelve rows (vex_store_metrics_counts) however long the history. */
+	"CREATE TABLE job_counts (kind TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, status)) WITHOUT ROWID;"
+	"INSERT INTO job_counts(kind, status, n) SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status;"
+	"CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN"
+	" INSERT INTO job_counts(kind, status, n) VALUES (NEW.kind, NEW.status, 1)"
+	" ON CONFLICT(kind, status) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER job_counts_update AFTER UPDATE OF status ON jobs WHEN OLD.status <> NEW.status BEGIN"
+	" UPDATE job_counts SET n = n - 1 WHERE kind = OLD.kind AND status = OLD.status;"
+	" INSERT INTO job_counts(kind, status, n) VALUES (NEW.kind, NEW.status, 1)"
+	" ON CONFLICT(kind, status) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN"
+	" UPDATE job_counts SET n = n - 1 WHERE kind = OLD.kind AND status = OLD.status; END;",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

@@ -103,7 +103,8 @@ static int hook_candidates(struct vex_store *s, int64_t now_us, const struct hoo
 	int rc, fail = 0, pos = 0;
 
 	rc = vex_store_stmt(s,
-			    "SELECT " DLV_COLS ", h.url, h.secret FROM webhook_deliveries d"
+			    "SELECT " DLV_COLS ", h.url, h.secret, (SELECT traceparent FROM jobs WHERE id = d.job_id)"
+			    " FROM webhook_deliveries d"
 			    " INDEXED BY webhook_deliveries_hook_due JOIN webhooks h ON h.id = d.hook_id"
 			    " WHERE d.hook_id = ?3 AND" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
 			    &st);
@@ -123,6 +124,7 @@ static int hook_candidates(struct vex_store *s, int64_t now_us, const struct hoo
 			fail = 1;
 		k->c.url = vex_col_strdup(st, DLV_NCOLS, &fail);
 		k->c.secret = vex_col_strdup(st, DLV_NCOLS + 1, &fail);
+		vex_col_copy(st, DLV_NCOLS + 2, k->c.traceparent, sizeof(k->c.traceparent));
 		if (fail)
 			break;
 	}

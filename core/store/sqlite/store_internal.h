@@ -166,7 +166,7 @@ int vex_bind_int64_named(sqlite3_stmt *st, const char *name, int64_t v);
 	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
 	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
 	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
-	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash, retry_of, retried_by"
+	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash, retry_of, retried_by, traceparent"
 extern const struct vex_rows vex_store_job_rows;
 
 /*

@@ -6,6 +6,7 @@
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
+#include "core/base/traceparent.h"
 #include "core/store/store.h"
 #include "core/store/sqlite/store_internal.h"
 #include "core/base/timeutil.h"
@@ -67,6 +68,7 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 	j->request_hash = vex_col_strdup(st, 36, &fail);
 	vex_col_copy(st, 37, j->retry_of, sizeof(j->retry_of));
 	vex_col_copy(st, 38, j->retried_by, sizeof(j->retried_by));
+	j->traceparent = vex_col_strdup(st, 39, &fail);
 	if (fail) {
 		vex_job_free(j);
 		return VEX_ENOMEM;
@@ -108,6 +110,8 @@ static int job_check_new(const struct vex_job *j)
 	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > VEX_IDEM_KEY_MAX))
 		return VEX_EINVAL;
 	if (j->request_hash && strlen(j->request_hash) != VEX_JOB_REQUEST_HASH_LEN)
+		return VEX_EINVAL;
+	if (j->traceparent && !vex_traceparent_valid(j->traceparent))
 		return VEX_EINVAL;
 	return 0;
 }
@@ -152,8 +156,8 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	rc = vex_store_stmt(s,
 			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
 			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
-			    " request_hash, retry_of)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15)",
+			    " request_hash, retry_of, traceparent)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15, ?16)",
 			    &st);
 	if (rc)
 		goto out;
@@ -172,6 +176,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	vex_bind_text(st, 13, j->owner_admin ? "admin" : "user");
 	vex_bind_text(st, 14, j->idempotency_key ? j->request_hash : NULL);
 	vex_bind_text(st, 15, j->retry_of[0] ? j->retry_of : NULL);
+	vex_bind_text(st, 16, j->traceparent);
 	rc = vex_store_exec_stmt(st);
 	if (rc)
 		goto out;
