@@ -141,3 +141,12 @@ def test_build_refuses_a_path_or_component_defined_twice(tmp_path):
     merged = build.merge(str(root), str(frags))
     assert "x-anchors" not in merged
     assert merged["components"]["schemas"]["B"]["additionalProperties"] is False
+
+
+def test_validator_takes_a_cors_preflight_only_as_one():
+    s = vexspec.spec()
+    s.check("OPTIONS", "https://x/api/v1/agents", 204, None, b"", preflight=True)
+    with pytest.raises(vexspec.SpecMismatch, match="documents no OPTIONS"):
+        s.check("OPTIONS", "https://x/api/v1/agents", 204, None, b"")
+    with pytest.raises(vexspec.SpecMismatch, match="has no body"):
+        s.check("OPTIONS", "https://x/api/v1/agents", 204, "application/json", b"{}", preflight=True)

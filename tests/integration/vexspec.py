@@ -6,7 +6,8 @@ the document and the method one of its operations; the status must be one the op
 a JSON body must validate against the documented schema (OpenAPI 3.1 schemas are JSON Schema 2020-12;
 $refs resolve inside the document); other bodies (event streams, 204) are checked by content type.
 A path no template matches must be the documented catch-all 404, and a known path with another
-method the documented 405 (components/responses NotFound and MethodNotAllowed). Failures raise
+method the documented 405 (components/responses NotFound and MethodNotAllowed); a CORS preflight
+answered 204 by nginx is the CORS protocol, not an operation, and passes. Failures raise
 SpecMismatch naming the request, the status and what the document says (docs/openapi.md)."""
 import json
 import os
@@ -64,10 +65,17 @@ class Spec:
             self._validators[key] = v
         return v
 
-    def check(self, method, url, status, content_type, body=None, streamed=False):
+    def check(self, method, url, status, content_type, body=None, streamed=False, preflight=False):
         """Raise SpecMismatch unless the answer "status" (with "content_type" and the bytes "body";
-        "streamed": the body was not read) to "method url" is one the document describes."""
+        "streamed": the body was not read) to "method url" is one the document describes.
+        "preflight": the request was a CORS preflight (OPTIONS with Origin and
+        Access-Control-Request-Method), which nginx answers 204 without a body for an allowed origin:
+        the CORS protocol, not an operation (the document's info says so)."""
         where = "%s %s -> %d" % (method, url, status)
+        if preflight and method.upper() == "OPTIONS" and status == 204:
+            if body:
+                raise SpecMismatch("OpenAPI: %s: a CORS preflight's 204 has no body, got %d bytes" % (where, len(body)))
+            return
         path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]
@@ -161,5 +169,6 @@ def check_response(r, streamed=False):
         body = None
         if not (streamed and h is r):
             body = h.content
+        preflight = "Origin" in req.headers and "Access-Control-Request-Method" in req.headers
         spec().check(req.method, req.url, h.status_code, h.headers.get("Content-Type"), body,
-                     streamed=streamed and h is r)
+                     streamed=streamed and h is r, preflight=preflight)
