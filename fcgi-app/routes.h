@@ -24,6 +24,9 @@ extern const struct vex_route_table vex_keys_routes;
 /* Webhooks: /webhooks (corex) and /api/v1/webhooks (vex), with their deliveries. */
 extern const struct vex_route_table vex_webhooks_routes;
 
+/* Stats: /api/v1/stats and /api/v1/runners (fcgi-app/stats.c). */
+extern const struct vex_route_table vex_stats_routes;
+
 /* Every table above, in the order a worker adds them to its router (fcgi-app/routes.c). */
 extern const struct vex_route_table *const vex_route_tables[];
 extern const size_t vex_route_tables_n;
