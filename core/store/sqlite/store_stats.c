@@ -53,14 +53,19 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 	if (!s || !ret_id || !ret_created_at)
 		return VEX_EINVAL;
 	/* Ids are time-ordered: the smallest queued id is the oldest. An owner's through
-	 * jobs_owner_status_id; everyone's through the partial jobs_claim (queued rows only). */
+	 * jobs_owner_status_id; everyone's as the oldest of each owner with queued jobs (owner_queued,
+	 * migration 8), one seek each: a MIN(id) over jobs would walk the finished ones before it. */
 	if (owner)
 		rc = vex_store_stmt(s,
 				    "SELECT id, created_at FROM jobs WHERE owner = ?1 AND status = 'queued'"
 				    " ORDER BY id LIMIT 1",
 				    &st);
 	else
-		rc = vex_store_stmt(s, "SELECT MIN(id), created_at FROM jobs WHERE status = 'queued'", &st);
+		rc = vex_store_stmt(s,
+				    "SELECT j.id, j.created_at FROM owner_queued q JOIN jobs j ON j.id ="
+				    " (SELECT id FROM jobs WHERE owner = q.owner AND status = 'queued' ORDER BY id LIMIT 1)"
+				    " WHERE q.n > 0 ORDER BY j.id LIMIT 1",
+				    &st);
 	if (rc)
 		return rc;
 	if (owner)
