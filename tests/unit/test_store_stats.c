@@ -258,6 +258,32 @@ static void test_listing_filters(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
 }
 
+/* A database of schema 9 with jobs gets the counts filled when migration 10 runs at open. */
+static void test_migration_fills_the_counts(void **state)
+{
+	struct vex_store *s = NULL;
+	int64_t c[VEX_JOB_STATUS_COUNT];
+	sqlite3 *db = NULL;
+
+	(void)state;
+	run_job("gina", "echo", 1700000000000000, 1000, VEX_JOB_COMPLETED, NULL);
+	run_job("gina", "echo", 1700000000000000, -1, VEX_JOB_QUEUED, NULL);
+	run_job("hal", "echo", 1700000000000000, -1, VEX_JOB_QUEUED, NULL);
+	vex_store_free(store);
+	fx.store = store = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, STORE_UNDO_MIGRATION_10, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
+	fx.store = store = s;
+	assert_int_equal(vex_store_schema_version(s), 10);
+	assert_int_equal(vex_store_status_counts(s, "gina", c), 0);
+	assert_int_equal(c[VEX_JOB_COMPLETED], 1);
+	assert_int_equal(c[VEX_JOB_QUEUED], 1);
+	assert_int_equal(vex_store_status_counts(s, NULL, c), 0);
+	assert_int_equal(c[VEX_JOB_QUEUED], 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_quantiles_from_buckets),
 		cmocka_unit_test_setup_teardown(test_runners_and_running_jobs, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_listing_filters, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_the_counts, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_stats", VEX_LOG_ERROR);
