@@ -140,8 +140,11 @@ static void tally_add(struct tally *t, int metric, int64_t n)
 {
 	if (metric >= 0 && metric <= VEX_STAT_CANCELED)
 		t->n[metric] += n;
-	else if (metric >= VEX_STAT_LATENCY && metric < VEX_STAT_LATENCY + VEX_LAT_BUCKETS)
+	else if (metric >= VEX_STAT_LATENCY && metric < VEX_STAT_LATENCY + VEX_LAT_BUCKETS) {
+		/* a completed job is one row in its latency bucket */
 		t->lat[metric - VEX_STAT_LATENCY] += n;
+		t->n[VEX_STAT_COMPLETED] += n;
+	}
 }
 
 /* "failed" counts failed and timed-out jobs. */

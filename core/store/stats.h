@@ -24,7 +24,7 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 /* ---- the per-minute rollup (the job_minute_stats table, kept by triggers) ---- */
 
 /* Latency (completed_at - created_at of completed jobs) buckets: bucket i holds latencies in
- * (VEX_LAT_BOUNDS_US[i-1], VEX_LAT_BOUNDS_US[i]] microseconds (bucket 0 from 0); the last one,
+ * (vex_lat_bounds_us[i-1], vex_lat_bounds_us[i]] microseconds (bucket 0 from 0); the last one,
  * VEX_LAT_BUCKETS - 1, everything above the last bound. The same bounds are written in the SQL of
  * migration 10 (a unit test checks they agree). */
 #define VEX_LAT_BOUNDS 21
@@ -34,11 +34,11 @@ extern const int64_t vex_lat_bounds_us[VEX_LAT_BOUNDS];
 /* The rollup's metrics. */
 enum vex_stat_metric {
 	VEX_STAT_SUBMITTED = 0, /* by the minute of created_at */
-	VEX_STAT_COMPLETED = 1, /* this and the three below by the minute of completed_at */
-	VEX_STAT_FAILED = 2,
+	VEX_STAT_COMPLETED = 1, /* not stored: the sum of the latency rows (a reader's tally) */
+	VEX_STAT_FAILED = 2,    /* this and the two below by the minute of completed_at */
 	VEX_STAT_TIMEOUT = 3,
 	VEX_STAT_CANCELED = 4,
-	VEX_STAT_LATENCY = 100  /* + bucket: completed jobs by latency bucket */
+	VEX_STAT_LATENCY = 100  /* + bucket: completed jobs by latency bucket, by the minute of completed_at */
 };
 
 /* Rows are kept this many minutes (runner/retention.c prunes older ones). */

@@ -45,8 +45,8 @@ static inline void store_fixture_unlink(const char *path)
 /* SQL that takes a database back from schema 10 to 9 (migration 10's stats tables, triggers, runner columns
  * and index removed), for the tests of migrations 8 to 10 on an older database. */
 #define STORE_UNDO_MIGRATION_10                                                                               \
-	"DROP TRIGGER job_status_counts_insert; DROP TRIGGER job_status_counts_update;"                       \
-	" DROP TRIGGER job_status_counts_delete; DROP TRIGGER job_minute_submit; DROP TRIGGER job_minute_finish;" \
+	"DROP TRIGGER job_stats_insert; DROP TRIGGER job_stats_status; DROP TRIGGER job_stats_finish;"          \
+	" DROP TRIGGER job_status_counts_delete;"                                                              \
 	" DROP TABLE job_status_counts; DROP TABLE job_minute_stats; DROP INDEX jobs_owner_tool_id;"          \
 	" ALTER TABLE runners DROP COLUMN host; ALTER TABLE runners DROP COLUMN started_at;"                  \
 	" ALTER TABLE runners DROP COLUMN slots; ALTER TABLE runners DROP COLUMN busy; PRAGMA user_version = 9;"

@@ -31,13 +31,19 @@ static void run_job(const char *owner, const char *tool, int64_t created_us, int
 	vex_job_free(j);
 }
 
+/* The rows of "metric" (VEX_STAT_COMPLETED: every latency row, as readers count it) of "name" (NULL: any). */
 static int64_t sum_metric(const struct vex_stat_rows *r, const char *name, int metric)
 {
 	int64_t n = 0;
 
-	for (size_t i = 0; i < r->n; i++)
-		if (r->items[i].metric == metric && (!name || (r->items[i].name && !strcmp(r->items[i].name, name))))
+	for (size_t i = 0; i < r->n; i++) {
+		int m = r->items[i].metric;
+
+		if (metric == VEX_STAT_COMPLETED && m >= VEX_STAT_LATENCY)
+			m = VEX_STAT_COMPLETED;
+		if (m == metric && (!name || (r->items[i].name && !strcmp(r->items[i].name, name))))
 			n += r->items[i].n;
+	}
 	return n;
 }
 
