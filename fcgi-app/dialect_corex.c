@@ -18,6 +18,7 @@
 #include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/jobfilter.h"
 #include "fcgi-app/lookup.h"
 #include "fcgi-app/opsvc.h"
 
@@ -441,8 +442,9 @@ static void jobs_list(struct vex_ctx *c)
 {
 	struct vex_job_filter f;
 	struct vex_job_list l = { 0 };
-	char st[32], as_of[64], before[sizeof(as_of) + 1];
-	enum vex_job_status s;
+	struct vex_jobfilter_bufs fb;
+	struct vex_field_error e;
+	char as_of[64], before[sizeof(as_of) + 1];
 	int64_t total = 0;
 	json_t *root, *arr, *item, *pag;
 	long limit, offset;
@@ -453,17 +455,9 @@ static void jobs_list(struct vex_ctx *c)
 	if (query_int(c, "limit", VEX_LIST_LIMIT_DEFAULT, 1, VEX_LIST_LIMIT_MAX, &limit) != 0 ||
 	    query_int(c, "offset", 0, 0, VEX_LIST_OFFSET_MAX, &offset) != 0)
 		goto out;
-	rc = vex_http_query(c->req, "status", st, sizeof(st));
-	if (rc == 0 && st[0] != '\0') {
-		if (vex_job_status_parse(st, &s) != 0) {
-			corex_error(c, 400, "INVALID_PARAMETER",
-				    "status must be one of queued, running, completed, failed, canceled, timeout",
-				    "status");
-			goto out;
-		}
-		f.status = (int)s;
-	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
-		corex_error(c, 400, "INVALID_PARAMETER", "invalid status", "status");
+	rc = vex_jobfilter_query(c, VEX_JOBFILTER_COREX, &f, &fb, &e);
+	if (rc != 0) {
+		vex_fields_refuse(c, rc, &e, param_error);
 		goto out;
 	}
 	/* as_of=<job_id>: a stable walk, only jobs up to that one ("id <= as_of", via the successor string). */
@@ -480,7 +474,9 @@ static void jobs_list(struct vex_ctx *c)
 		goto out;
 	}
 	f.owner = c->who.sub;
-	f.kind = VEX_JOB_TOOL;
+	/* Tool jobs unless the query names agents (kind=agent, or an agent_id). */
+	if (f.kind < 0)
+		f.kind = f.agent_id ? VEX_JOB_AGENT : VEX_JOB_TOOL;
 	f.limit = (int)limit;
 	f.offset = (int)offset;
 	rc = vex_store_jobs_list(c->env->store, &f, &l);

@@ -17,24 +17,11 @@
 #include "fcgi-app/bodies.h"
 #include "fcgi-app/routes.h"
 #include "fcgi-app/fields.h"
+#include "fcgi-app/jobfilter.h"
 #include "fcgi-app/lookup.h"
 #include "fcgi-app/page.h"
 
 /* ---- mapping helpers ---- */
-
-static int status_parse(const char *name, enum vex_job_status *ret)
-{
-	enum vex_job_status s;
-
-	if (strcmp(name, "pending") == 0) {
-		*ret = VEX_JOB_QUEUED;
-		return 0;
-	}
-	if (strcmp(name, "queued") == 0 || vex_job_status_parse(name, &s) != 0)
-		return VEX_EINVAL;
-	*ret = s;
-	return 0;
-}
 
 static json_t *str_json(const char *s)
 {
@@ -379,8 +366,9 @@ static void jobs_list(struct vex_ctx *c)
 {
 	struct vex_job_filter f;
 	struct vex_job_list l = { 0 };
-	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2], st[32], agent[64];
-	enum vex_job_status s;
+	struct vex_jobfilter_bufs fb;
+	struct vex_field_error e;
+	char cursor[VEX_UUID_LEN + 1], owner_buf[VEX_SUB_MAX + 2];
 	const char *next;
 	json_t *arr;
 	int limit, rc;
@@ -388,28 +376,9 @@ static void jobs_list(struct vex_ctx *c)
 	vex_job_filter_init(&f);
 	if (query_page(c, &limit, cursor, owner_buf, sizeof(owner_buf), &f.owner) != 0)
 		goto out;
-	rc = vex_http_query(c->req, "status", st, sizeof(st));
-	if (rc == 0) {
-		if (status_parse(st, &s) != 0) {
-			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR",
-				       "status must be one of pending, running, completed, failed, canceled, timeout",
-				       "status");
-			goto out;
-		}
-		f.status = (int)s;
-	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "invalid status", "status");
-		goto out;
-	}
-	rc = vex_http_query(c->req, "agent_id", agent, sizeof(agent));
-	if (rc == 0 && agent[0] != '\0') {
-		if (!vex_uuid_valid(agent)) {
-			vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "agent_id must be a UUID", "agent_id");
-			goto out;
-		}
-		f.agent_id = agent;
-	} else if (rc != 0 && rc != VEX_ENOTFOUND) {
-		vex_http_error(c->resp, c->req, 400, "VALIDATION_ERROR", "agent_id must be a UUID", "agent_id");
+	rc = vex_jobfilter_query(c, VEX_JOBFILTER_VEX, &f, &fb, &e);
+	if (rc != 0) {
+		vex_fields_refuse(c, rc, &e, vex_ctx_field_error);
 		goto out;
 	}
 	f.before_id = cursor[0] != '\0' ? cursor : NULL;

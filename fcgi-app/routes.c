@@ -7,5 +7,6 @@ const struct vex_route_table *const vex_route_tables[] = {
 	&vex_health_routes,	    &vex_dialect_vex_routes, &vex_dialect_corex_routes,
 	&vex_dialect_events_routes, &vex_keys_routes,	      &vex_webhooks_routes,
 	&vex_operator_routes,	    &vex_metrics_routes,      &vex_openapi_routes,
+	&vex_stats_routes,
 };
 const size_t vex_route_tables_n = sizeof(vex_route_tables) / sizeof(vex_route_tables[0]);

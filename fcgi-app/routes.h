@@ -29,6 +29,9 @@ extern const struct vex_route_table vex_operator_routes;
 /* GET /metrics (fcgi-app/metrics.c): Prometheus text. */
 extern const struct vex_route_table vex_metrics_routes;
 
+/* Stats: /api/v1/stats and /api/v1/runners (fcgi-app/stats.c). */
+extern const struct vex_route_table vex_stats_routes;
+
 /* GET /openapi.json (public) lives in fcgi-app/openapi.h. */
 
 /* Every table above and the OpenAPI one, in the order a worker adds them to its router (fcgi-app/routes.c). */

@@ -1,4 +1,5 @@
-/* webhooks.c - webhooks under /webhooks (corex) and /api/v1/webhooks (vex): register, list, change, delete, deliveries. */
+/* webhooks.c - webhooks under /webhooks (corex) and /api/v1/webhooks (vex): register, list, change, delete,
+ * deliveries (of a hook, and of a job: /api/v1/jobs/{id}/deliveries). */
 #include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #define SECRET_RAW 32       /* random bytes behind "whsec_" */
 #define SECRET_LEN (6 + VEX_B64_ENCODED_LEN(SECRET_RAW, 1)) /* "whsec_" + padded base64 */
+#define JOB_DELIVERIES_MAX 1000 /* deliveries one job's listing shows (6 events per hook) */
 #define EVENTS_KNOWN "job.queued, job.started, job.completed, job.failed, job.canceled, job.timeout"
 
 /* Event names by bit position of VEX_HOOK_EV_*. */
@@ -157,6 +159,9 @@ static json_t *delivery_json(const struct vex_ctx *c, const struct vex_delivery 
 		      log);
 	if (o && d->resend_of[0])
 		json_object_set_new(o, "resend_of", json_string(d->resend_of));
+	/* The exact body every attempt sent (the store keeps it once per delivery). */
+	if (o)
+		json_object_set_new(o, "request", json_pack("{s:s}", "body", d->payload ? d->payload : ""));
 	return o;
 }
 
@@ -571,6 +576,38 @@ out:
 	vex_webhook_free(h);
 }
 
+/* GET /api/v1/jobs/{id}/deliveries: the deliveries a job caused, oldest first; another owner's job is 404. */
+static void job_deliveries(struct vex_ctx *c)
+{
+	struct vex_delivery_list l = { NULL, 0 };
+	struct vex_job *j = NULL;
+	json_t *arr;
+	size_t i;
+	int rc;
+
+	if (!vex_uuid_valid(c->params[0])) {
+		vex_ctx_fail(c, VEX_ENOTFOUND, "job not found");
+		return;
+	}
+	rc = vex_store_job_get(c->env->store, c->params[0], c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub, &j);
+	if (rc == 0)
+		rc = vex_store_job_deliveries(c->env->store, j->id, JOB_DELIVERIES_MAX, &l);
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		goto out;
+	}
+	arr = json_array();
+	for (i = 0; arr && i < l.n; i++)
+		if (json_array_append_new(arr, delivery_json(c, &l.items[i])) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	vex_http_json(c->resp, 200, json_pack("{s:s, s:o}", "job_id", j->id, "deliveries", arr));
+out:
+	vex_delivery_list_release(&l);
+	vex_job_free(j);
+}
+
 static const struct vex_route routes[] = {
 	{ "POST", "/webhooks", hooks_create, VEX_ROUTE_LIMITED, create_fields },
 	{ "GET", "/webhooks", hooks_list, 0, NULL },
@@ -586,6 +623,7 @@ static const struct vex_route routes[] = {
 	{ "GET", "/api/v1/webhooks/{id}/deliveries", hooks_deliveries, 0, NULL },
 	{ "POST", "/webhooks/{id}/deliveries/{delivery_id}/resend", hooks_resend, VEX_ROUTE_LIMITED, NULL },
 	{ "POST", "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", hooks_resend, VEX_ROUTE_LIMITED, NULL },
+	{ "GET", "/api/v1/jobs/{id}/deliveries", job_deliveries, 0, NULL },
 };
 
 const struct vex_route_table vex_webhooks_routes = VEX_ROUTE_TABLE(routes);

@@ -7,6 +7,7 @@
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
 #include "core/store/retention.h"
+#include "core/store/store.h"
 
 #define EVERY_US (5 * 1000000LL)    /* a round this often */
 #define BACKLOG_EVERY_US 50000      /* sooner while a round left work behind */
@@ -14,6 +15,7 @@
 #define EVENT_BATCH 500             /* job events per transaction (a few ms of write lock) */
 #define JOB_BATCH 25                /* jobs (with deliveries and attempts) per transaction (a few ms) */
 #define FIRE_BATCH 1000
+#define STAT_BATCH 2000             /* rows of the stats rollup per transaction */
 #define VACUUM_PAGES 128            /* pages returned per transaction (512 KiB of 4 KiB pages; about 5 ms) */
 #define KEEP_FREE_PAGES 1024        /* free pages left for the next inserts to reuse */
 #define DAY_US (86400 * 1000000LL)
@@ -111,6 +113,17 @@ static int prune_fires(struct vex_retention *r, struct vex_store *s, int64_t now
 	return rc == 0 && n == FIRE_BATCH;
 }
 
+/* Rows of the stats rollup older than VEX_STATS_KEEP_MINUTES (core/store/stats.h); 1 when more are left. */
+static int prune_stats(struct vex_retention *r, struct vex_store *s, int64_t now_us)
+{
+	int64_t n = 0;
+	int rc = vex_store_stat_minutes_prune(s, now_us / VEX_STATS_MINUTE_US - VEX_STATS_KEEP_MINUTES, STAT_BATCH, &n);
+
+	if (rc < 0)
+		warn(r, "stats rollup prune failed", rc);
+	return rc == 0 && n == STAT_BATCH;
+}
+
 void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct vex_cache *cache, int64_t mono_us)
 {
 	const struct vex_config *cfg = r->cfg;
@@ -128,6 +141,7 @@ void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct
 		more |= prune_jobs(r, store, cache, now - jobs_us, end);
 		more |= prune_fires(r, store, now, jobs_us);
 	}
+	more |= prune_stats(r, store, now);
 	more |= vacuum(r, store);
 	r->next_mono = vex_mono_us() + (more && !r->failed ? BACKLOG_EVERY_US : EVERY_US);
 }

@@ -33,6 +33,7 @@ struct vex_supervisor {
 	struct vex_store *store;
 	struct vex_cache *cache;
 	struct vex_ticker tick;
+	struct vex_runner_info info; /* what the heartbeat says (GET /api/v1/runners) */
 	struct renewal *renew;     /* one per pool slot */
 	struct vex_running *run;   /* scratch for the pool snapshot */
 };
@@ -125,7 +126,9 @@ static void *sup_main(void *arg)
 	do {
 		now = vex_mono_us();
 		if (now >= next_beat) {
-			rc = vex_store_runner_beat(s->store, s->runner_id, (int)getpid(), vex_now_us());
+			s->info.beat_at = vex_now_us();
+			s->info.busy = (int)vex_pool_running(s->pool, s->run, (size_t)vex_pool_size(s->pool));
+			rc = vex_store_runner_report(s->store, &s->info);
 			vex_metrics_runner_beat(vex_now_us());
 			if (rc < 0)
 				vex_log(VEX_LOG_WARN, "heartbeat failed", "error", vex_strerror(rc), NULL);
@@ -158,6 +161,13 @@ int vex_supervisor_start(const struct vex_config *cfg, const char *runner_id, st
 	s->cfg = cfg;
 	s->runner_id = runner_id;
 	s->pool = pool;
+	snprintf(s->info.id, sizeof(s->info.id), "%s", runner_id);
+	s->info.pid = (int)getpid();
+	if (gethostname(s->info.host, sizeof(s->info.host)) < 0)
+		snprintf(s->info.host, sizeof(s->info.host), "localhost");
+	s->info.host[sizeof(s->info.host) - 1] = '\0';
+	s->info.started_at = vex_now_us();
+	s->info.slots = vex_pool_size(pool);
 	s->renew = calloc((size_t)vex_pool_size(pool), sizeof(*s->renew));
 	s->run = calloc((size_t)vex_pool_size(pool), sizeof(*s->run));
 	if (!s->renew || !s->run)

@@ -115,6 +115,9 @@ struct vex_job_filter {
 	unsigned status_mask;     /* 0: unused; else only statuses s with bit (1u << s) set (and "status" -1) */
 	int kind;                 /* -1: any; else an enum vex_job_kind */
 	const char *agent_id;     /* NULL: any */
+	const char *tool;         /* NULL: any; else only jobs of this tool */
+	int64_t created_after;    /* 0: no bound; else created_at >= it (inclusive) */
+	int64_t created_before;   /* 0: no bound; else created_at < it (exclusive) */
 	int64_t started_after;    /* 0: no bound (exclusive bound on started_at) */
 	int64_t started_before;   /* 0: no bound (exclusive) */
 	const char *before_id;    /* NULL, or cursor: only ids < before_id (newest first paging) */
@@ -130,7 +133,10 @@ struct vex_job_list {
 };
 void vex_job_list_release(struct vex_job_list *l);
 
-/* Jobs matching "f", newest first (id DESC). */
+/* Jobs matching "f", newest first (id DESC). A created_at window is also a window of ids (UUIDv7:
+ * their time is the submit's, VEX_JOB_ID_SLACK_US either way allowed), so that it narrows the id
+ * range of whichever index serves the rest of the filter. */
+#define VEX_JOB_ID_SLACK_US (300LL * 1000000)
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret);
 /* How many match "f" (ignoring before_id, limit and offset). */
 int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret);
@@ -641,5 +647,6 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 #include "core/store/store_runner.h"
 #include "core/store/operator.h"
 #include "core/store/store_metrics.h"
+#include "core/store/stats.h"
 
 #endif

@@ -108,6 +108,24 @@ def test_pauses_are_admin_only_and_name_real_tools(svc, admin):
     assert admin.get("/api/v1/pauses").json() == EMPTY
 
 
+def test_stats_and_runners_show_the_pauses(svc, admin):
+    """GET /api/v1/stats and /api/v1/runners say what is paused, to users and admins alike."""
+    user = svc.client()
+    assert user.get("/api/v1/stats").json()["paused"] == EMPTY
+    assert admin.post("/api/v1/tools/echo/pause").status_code == 200
+    for c in (user, admin):
+        st = c.get("/api/v1/stats").json()
+        assert st["paused"] == {"all": False, "tools": ["echo"]}, st["paused"]
+        assert all(not r["paused"] for r in st["runners"]), st["runners"]
+    assert admin.post("/api/v1/runners/pause").status_code == 200
+    st = user.get("/api/v1/stats").json()
+    assert st["paused"] == {"all": True, "tools": ["echo"]}, st["paused"]
+    runners = user.get("/api/v1/runners").json()["runners"]
+    assert runners and all(r["paused"] for r in runners), runners
+    assert admin.post("/api/v1/runners/resume").status_code == 200
+    assert all(not r["paused"] for r in user.get("/api/v1/runners").json()["runners"])
+
+
 def test_pause_survives_a_runner_restart(fresh_svc):
     svc = fresh_svc
     admin, c = svc.client(role="admin"), svc.client()

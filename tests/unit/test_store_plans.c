@@ -175,6 +175,67 @@ static void op_listings(void)
 	}
 }
 
+/* The filters of GET /api/v1/jobs and corex GET /jobs (fcgi-app/jobfilter.c) in every combination, for an
+ * owner, and an admin's over every owner when a tool, an agent or a created window narrows it. */
+static void op_filters(void)
+{
+	static const unsigned sets[] = { 0, 1u << VEX_JOB_COMPLETED, (1u << VEX_JOB_FAILED) | (1u << VEX_JOB_TIMEOUT) };
+
+	for (unsigned bits = 0; bits < 32; bits++) {
+		for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+			struct vex_job_filter f;
+
+			vex_job_filter_init(&f);
+			f.owner = "owner-1";
+			f.limit = 21;
+			if (sets[k] && (sets[k] & (sets[k] - 1)) == 0)
+				f.status = VEX_JOB_COMPLETED;
+			else
+				f.status_mask = sets[k];
+			f.kind = bits & 1 ? VEX_JOB_TOOL : -1;
+			f.tool = bits & 2 ? "echo" : NULL;
+			f.agent_id = bits & 4 ? AGENT : NULL;
+			f.created_after = bits & 8 ? 1000000 : 0;
+			f.created_before = bits & 16 ? 1100000 : 0;
+			list(&f);
+			f.before_id = HISTORY_JOB;
+			list(&f);
+			if (bits & (2 | 4 | 8 | 16)) {
+				f.owner = NULL;
+				list(&f);
+				f.before_id = NULL;
+				list(&f);
+			}
+		}
+	}
+}
+
+/* GET /api/v1/stats and /api/v1/runners: an owner's and everyone's. */
+static void op_stats(void)
+{
+	struct vex_stat_rows r = { NULL, 0 };
+	struct vex_running_jobs jl = { NULL, 0 };
+	struct vex_runner_infos rl = { NULL, 0 };
+	int64_t counts[VEX_JOB_STATUS_COUNT], at;
+	char id[VEX_UUID_LEN + 1];
+	const char *owners[] = { "owner-1", NULL };
+
+	add_job("owner-1", VEX_PLAN_PRO, 0, NULL);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(vex_store_status_counts(store, owners[i], counts), 0);
+		assert_int_equal(vex_store_oldest_queued(store, owners[i], id, &at), 0);
+		for (int by_name = 0; by_name < 2; by_name++) {
+			assert_int_equal(vex_store_stat_minutes(store, owners[i], 0, by_name, &r), 0);
+			vex_stat_rows_release(&r);
+		}
+		assert_int_equal(vex_store_running_jobs(store, owners[i], 100, &jl), 0);
+		vex_running_jobs_release(&jl);
+	}
+	assert_int_equal(vex_store_runners_list(store, &rl), 0);
+	vex_runner_infos_release(&rl);
+	assert_int_equal(vex_store_stat_minutes_prune(store, 10, 100, NULL), 0);
+}
+
 static void op_prune(void)
 {
 	int64_t n = -1;
@@ -201,6 +262,8 @@ static const struct {
 	{ "cancel by filter", op_cancel_where },
 	{ "poll (job by id)", op_poll },
 	{ "job listings", op_listings },
+	{ "job listing filters", op_filters },
+	{ "stats", op_stats },
 	{ "event prune", op_prune },
 	{ "metrics scrape", op_metrics },
 };

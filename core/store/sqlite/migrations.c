@@ -321,6 +321,75 @@ const char *const vex_store_migrations[] = {
 	" ON CONFLICT(kind, status) DO UPDATE SET n = n + 1; END;"
 	"CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN"
 	" UPDATE job_counts SET n = n - 1 WHERE kind = OLD.kind AND status = OLD.status; END;",
+
+	/* 13: stats (docs/api-vex.md, Stats). Each owner's jobs by status, kept by triggers on every
+	 * insert, status change and delete of a job, so that the counts are a read of a few rows however
+	 * long the history (the global count is their SUM). Per (owner, minute, kind, name, metric) the
+	 * jobs submitted (metric 0, by created_at's minute) and finished (by completed_at's minute: 2
+	 * failed, 3 timeout, 4 canceled, and completed ones by latency, completed_at - created_at, in
+	 * fixed buckets: metric 100 + bucket, bounds vex_lat_bounds_us of core/store/stats.h),
+	 * written by triggers in the transaction of the change and pruned by
+	 * retention after VEX_STATS_KEEP_MINUTES; name is the tool of a tool job, the agent id of an agent
+	 * job. The runners' heartbeat carries host, start time, slots and busy slots. Owner listings
+	 * by tool get their own index (the admin's by tool use jobs_tool_id). Nothing is back-filled:
+	 * the series start at the upgrade, the counts hold every stored job. */
+	"CREATE TABLE job_status_counts (owner TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (owner, status)) WITHOUT ROWID;"
+	"INSERT INTO job_status_counts(owner, status, n) SELECT owner, status, COUNT(*) FROM jobs GROUP BY owner, status;"
+	"CREATE TRIGGER job_status_counts_delete AFTER DELETE ON jobs BEGIN"
+	" UPDATE job_status_counts SET n = n - 1 WHERE owner = OLD.owner AND status = OLD.status; END;"
+	"CREATE TABLE job_minute_stats (owner TEXT NOT NULL, minute INTEGER NOT NULL, kind TEXT NOT NULL,"
+	" name TEXT NOT NULL, metric INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (owner, minute, kind, name, metric)) WITHOUT ROWID;"
+	"CREATE INDEX job_minute_stats_minute ON job_minute_stats(minute);"
+	"CREATE TRIGGER job_stats_insert AFTER INSERT ON jobs BEGIN"
+	" INSERT INTO job_status_counts(owner, status, n) VALUES (NEW.owner, NEW.status, 1)"
+	" ON CONFLICT(owner, status) DO UPDATE SET n = n + 1;"
+	" INSERT INTO job_minute_stats(owner, minute, kind, name, metric, n) VALUES (NEW.owner,"
+	" NEW.created_at / 60000000, NEW.kind,"
+	" CASE NEW.kind WHEN 'tool' THEN COALESCE(NEW.tool, '') ELSE COALESCE(NEW.agent_id, '') END, 0, 1)"
+	" ON CONFLICT(owner, minute, kind, name, metric) DO UPDATE SET n = n + 1; END;"
+	/* A status change moves one count; a finish adds one rollup row: a completed job its latency
+	 * bucket (completed_at - created_at; the completed count is the buckets' sum), any other end
+	 * its status. Plain statements, no subquery, one per change: every statement here costs each
+	 * claim and finish (docs/bench.md). */
+	"CREATE TRIGGER job_stats_status AFTER UPDATE OF status ON jobs WHEN OLD.status <> NEW.status BEGIN"
+	" UPDATE job_status_counts SET n = n - 1 WHERE owner = OLD.owner AND status = OLD.status;"
+	" INSERT INTO job_status_counts(owner, status, n) VALUES (NEW.owner, NEW.status, 1)"
+	" ON CONFLICT(owner, status) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER job_stats_finish AFTER UPDATE OF status ON jobs WHEN OLD.status <> NEW.status"
+	" AND NEW.status IN ('completed','failed','timeout','canceled') BEGIN"
+	" INSERT INTO job_minute_stats(owner, minute, kind, name, metric, n) VALUES (NEW.owner,"
+	" COALESCE(NEW.completed_at, NEW.updated_at) / 60000000, NEW.kind,"
+	" CASE NEW.kind WHEN 'tool' THEN COALESCE(NEW.tool, '') ELSE COALESCE(NEW.agent_id, '') END,"
+	" CASE WHEN NEW.status = 'failed' THEN 2 WHEN NEW.status = 'timeout' THEN 3 WHEN NEW.status = 'canceled' THEN 4"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 250 THEN 100"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 500 THEN 101"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 1000 THEN 102"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 2500 THEN 103"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 5000 THEN 104"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 10000 THEN 105"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 25000 THEN 106"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 50000 THEN 107"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 100000 THEN 108"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 250000 THEN 109"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 500000 THEN 110"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 1000000 THEN 111"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 2500000 THEN 112"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 5000000 THEN 113"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 10000000 THEN 114"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 25000000 THEN 115"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 50000000 THEN 116"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 100000000 THEN 117"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 250000000 THEN 118"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 500000000 THEN 119"
+	" WHEN COALESCE(NEW.completed_at, NEW.updated_at) - NEW.created_at <= 1000000000 THEN 120"
+	" ELSE 121 END, 1) ON CONFLICT(owner, minute, kind, name, metric) DO UPDATE SET n = n + 1; END;"
+	"ALTER TABLE runners ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runners ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runners ADD COLUMN slots INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runners ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_owner_tool_id ON jobs(owner, tool, id) WHERE tool IS NOT NULL;",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

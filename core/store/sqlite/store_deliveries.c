@@ -182,13 +182,32 @@ static void delivery_row_free(void *item)
 
 static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), vex_delivery_row_read, delivery_row_free, NULL };
 
-int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
-			      struct vex_delivery_list *ret)
+/* The rows of the bound "st" (at most "limit"), each with its attempts, into *ret. */
+static int collect_with_attempts(struct vex_store *s, sqlite3_stmt *st, int limit, struct vex_delivery_list *ret)
 {
 	struct vex_delivery_list l = { NULL, 0 };
 	void *items;
-	sqlite3_stmt *st;
 	size_t i;
+	int rc;
+
+	rc = vex_store_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
+	if (rc)
+		return rc;
+	l.items = items;
+	for (i = 0; rc == 0 && i < l.n; i++)
+		rc = load_attempts(s, &l.items[i]);
+	if (rc) {
+		vex_delivery_list_release(&l);
+		return rc;
+	}
+	*ret = l;
+	return 0;
+}
+
+int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
+			      struct vex_delivery_list *ret)
+{
+	sqlite3_stmt *st;
 	int rc;
 
 	if (!hook_id || limit < 1 || limit > LIST_MAX)
@@ -209,18 +228,24 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 	if (before_id)
 		vex_bind_text(st, 2, before_id);
 	sqlite3_bind_int(st, 3, limit);
-	rc = vex_store_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
+	return collect_with_attempts(s, st, limit, ret);
+}
+
+int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit, struct vex_delivery_list *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!job_id || limit < 1 || limit > LIST_MAX)
+		return VEX_EINVAL;
+	/* The webhook_deliveries_job index (migration 9): a job's few rows, sorted after the seek. */
+	rc = vex_store_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.job_id = ?1 ORDER BY d.id LIMIT ?2",
+			    &st);
 	if (rc)
 		return rc;
-	l.items = items;
-	for (i = 0; rc == 0 && i < l.n; i++)
-		rc = load_attempts(s, &l.items[i]);
-	if (rc) {
-		vex_delivery_list_release(&l);
-		return rc;
-	}
-	*ret = l;
-	return 0;
+	vex_bind_text(st, 1, job_id);
+	sqlite3_bind_int(st, 2, limit);
+	return collect_with_attempts(s, st, limit, ret);
 }
 
 int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_delivery *ret)

@@ -282,6 +282,8 @@ static int filter_check(const struct vex_job_filter *f)
 		return VEX_EINVAL;
 	if (f->status_mask >= (1u << VEX_JOB_STATUS_COUNT) || (f->status_mask && f->status >= 0))
 		return VEX_EINVAL;
+	if (f->created_after < 0 || f->created_before < 0)
+		return VEX_EINVAL;
 	return 0;
 }
 
@@ -332,6 +334,16 @@ static void filter_sql(const struct vex_job_filter *f, int count, char *sql, siz
 		ADD("kind = :kind");
 	if (f->agent_id)
 		ADD("agent_id = :agent_id");
+	if (f->tool)
+		ADD("tool = :tool");
+	if (f->created_after) {
+		ADD("id >= :id_lo");
+		ADD("created_at >= :created_after");
+	}
+	if (f->created_before) {
+		ADD("id < :id_hi");
+		ADD("created_at < :created_before");
+	}
 	if (f->started_after)
 		ADD("started_at > :after");
 	if (f->started_before)
@@ -343,14 +355,38 @@ static void filter_sql(const struct vex_job_filter *f, int count, char *sql, siz
 #undef ADD
 }
 
+/* The smallest UUIDv7 of the millisecond of "us" (0 below the epoch): every id made at or after that
+ * millisecond sorts at or above it, every earlier one below. */
+static void id_bound(int64_t us, char out[VEX_UUID_LEN + 1])
+{
+	uint64_t ms = us > 0 ? (uint64_t)us / 1000 : 0;
+
+	ms &= (UINT64_C(1) << 48) - 1;
+	snprintf(out, VEX_UUID_LEN + 1, "%08llx-%04llx-0000-0000-000000000000", (unsigned long long)(ms >> 16),
+		 (unsigned long long)(ms & 0xffff));
+}
+
 static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 {
+	char lo[VEX_UUID_LEN + 1], hi[VEX_UUID_LEN + 1];
+
 	vex_bind_text_named(st, ":owner", f->owner);
 	if (f->status >= 0)
 		vex_bind_text_named(st, ":status", vex_job_status_name((enum vex_job_status)f->status));
 	if (f->kind >= 0)
 		vex_bind_text_named(st, ":kind", vex_job_kind_name((enum vex_job_kind)f->kind));
 	vex_bind_text_named(st, ":agent_id", f->agent_id);
+	vex_bind_text_named(st, ":tool", f->tool);
+	if (f->created_after) {
+		id_bound(f->created_after - VEX_JOB_ID_SLACK_US, lo);
+		vex_bind_text_named(st, ":id_lo", lo);
+		vex_bind_int64_named(st, ":created_after", f->created_after);
+	}
+	if (f->created_before) {
+		id_bound(f->created_before + VEX_JOB_ID_SLACK_US, hi);
+		vex_bind_text_named(st, ":id_hi", hi);
+		vex_bind_int64_named(st, ":created_before", f->created_before);
+	}
 	vex_bind_int64_named(st, ":after", f->started_after);
 	vex_bind_int64_named(st, ":before", f->started_before);
 	vex_bind_text_named(st, ":before_id", f->before_id);

@@ -1,5 +1,9 @@
-/* store_runners.c - runner heartbeats: each runner's last beat, and its row removed when it stops. */
+/* store_runners.c - runner heartbeats (each runner's last beat, host, slots and busy slots; its row removed
+ * when it stops) and the running jobs a runner list shows. */
 #include "core/store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
@@ -56,4 +60,132 @@ int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
 		return rc;
 	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
 	return vex_store_write(s, st, NULL);
+}
+
+int vex_store_runner_report(struct vex_store *s, const struct vex_runner_info *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!s || !r || !r->id[0])
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s,
+			    "INSERT INTO runners(id, pid, beat_at, host, started_at, slots, busy)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at,"
+			    " host = excluded.host, started_at = excluded.started_at, slots = excluded.slots,"
+			    " busy = excluded.busy",
+			    &st);
+	if (rc)
+		return rc;
+	vex_bind_text(st, 1, r->id);
+	sqlite3_bind_int(st, 2, r->pid);
+	sqlite3_bind_int64(st, 3, r->beat_at);
+	vex_bind_text(st, 4, r->host);
+	sqlite3_bind_int64(st, 5, r->started_at);
+	sqlite3_bind_int(st, 6, r->slots);
+	sqlite3_bind_int(st, 7, r->busy);
+	return vex_store_write(s, st, NULL);
+}
+
+static int runner_read(sqlite3_stmt *st, void *item)
+{
+	struct vex_runner_info *r = item;
+
+	vex_col_copy(st, 0, r->id, sizeof(r->id));
+	r->pid = sqlite3_column_int(st, 1);
+	r->beat_at = sqlite3_column_int64(st, 2);
+	vex_col_copy(st, 3, r->host, sizeof(r->host));
+	r->started_at = sqlite3_column_int64(st, 4);
+	r->slots = sqlite3_column_int(st, 5);
+	r->busy = sqlite3_column_int(st, 6);
+	return 0;
+}
+
+static const struct vex_rows runner_rows = { sizeof(struct vex_runner_info), runner_read, NULL, NULL };
+
+void vex_runner_infos_release(struct vex_runner_infos *l)
+{
+	if (!l)
+		return;
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+int vex_store_runners_list(struct vex_store *s, struct vex_runner_infos *ret)
+{
+	sqlite3_stmt *st;
+	void *items;
+	size_t n;
+	int rc;
+
+	if (!s || !ret)
+		return VEX_EINVAL;
+	rc = vex_store_stmt(s, "SELECT id, pid, beat_at, host, started_at, slots, busy FROM runners ORDER BY id LIMIT 1000",
+			    &st);
+	if (rc)
+		return rc;
+	rc = vex_store_collect(st, &runner_rows, 1000, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_runner_infos){ items, n };
+	return rc;
+}
+
+static int running_read(sqlite3_stmt *st, void *item)
+{
+	struct vex_running_job *j = item;
+	const char *kind = (const char *)sqlite3_column_text(st, 2);
+
+	vex_col_copy(st, 0, j->id, sizeof(j->id));
+	vex_col_copy(st, 1, j->owner, sizeof(j->owner));
+	j->kind = kind && strcmp(kind, "agent") == 0 ? VEX_JOB_AGENT : VEX_JOB_TOOL;
+	vex_col_copy(st, 3, j->name, sizeof(j->name));
+	j->started_at = sqlite3_column_int64(st, 4);
+	vex_col_copy(st, 5, j->lease_owner, sizeof(j->lease_owner));
+	return 0;
+}
+
+static const struct vex_rows running_rows = { sizeof(struct vex_running_job), running_read, NULL, NULL };
+
+void vex_running_jobs_release(struct vex_running_jobs *l)
+{
+	if (!l)
+		return;
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+int vex_store_running_jobs(struct vex_store *s, const char *owner, int limit, struct vex_running_jobs *ret)
+{
+	sqlite3_stmt *st;
+	void *items;
+	size_t n;
+	int rc;
+
+	if (!s || !ret || limit < 1 || limit > 10000)
+		return VEX_EINVAL;
+	/* An owner's through jobs_owner_status_id; everyone's through the partial jobs_lease (running rows only). */
+	if (owner)
+		rc = vex_store_stmt(s,
+				    "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				    " started_at, lease_owner FROM jobs WHERE owner = ?1 AND status = 'running'"
+				    " ORDER BY id LIMIT ?2",
+				    &st);
+	else
+		rc = vex_store_stmt(s,
+				    "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				    " started_at, lease_owner FROM jobs INDEXED BY jobs_lease WHERE status = 'running'"
+				    " AND lease_expires_at IS NOT NULL LIMIT ?2",
+				    &st);
+	if (rc)
+		return rc;
+	if (owner)
+		vex_bind_text(st, 1, owner);
+	sqlite3_bind_int(st, 2, limit);
+	rc = vex_store_collect(st, &running_rows, (size_t)limit, NULL, &items, &n);
+	if (rc == 0)
+		*ret = (struct vex_running_jobs){ items, n };
+	return rc;
 }
