@@ -42,12 +42,12 @@ static inline void store_fixture_unlink(const char *path)
 	}
 }
 
-/* SQL that takes a database back from schema 13 to 12 (migration 13's stats tables, triggers, runner columns
- * and index removed), for the tests of migrations 8 to 10 on an older database. */
+/* SQL that takes a database back from schema 13 to 12 (migration 13's stats tables, triggers and runner columns
+ * removed), for the tests of migrations 8 to 10 on an older database. */
 #define STORE_UNDO_MIGRATION_13                                                                               \
 	"DROP TRIGGER job_stats_insert; DROP TRIGGER job_stats_status; DROP TRIGGER job_stats_finish;"          \
 	" DROP TRIGGER job_status_counts_delete;"                                                              \
-	" DROP TABLE job_status_counts; DROP TABLE job_minute_stats; DROP INDEX jobs_owner_tool_id;"          \
+	" DROP TABLE job_status_counts; DROP TABLE job_minute_stats;"          \
 	" ALTER TABLE runners DROP COLUMN host; ALTER TABLE runners DROP COLUMN started_at;"                  \
 	" ALTER TABLE runners DROP COLUMN slots; ALTER TABLE runners DROP COLUMN busy; PRAGMA user_version = 12;"
 

@@ -330,8 +330,9 @@ const char *const vex_store_migrations[] = {
 	 * fixed buckets: metric 100 + bucket, bounds vex_lat_bounds_us of core/store/stats.h),
 	 * written by triggers in the transaction of the change and pruned by
 	 * retention after VEX_STATS_KEEP_MINUTES; name is the tool of a tool job, the agent id of an agent
-	 * job. The runners' heartbeat carries host, start time, slots and busy slots. Owner listings
-	 * by tool get their own index (the admin's by tool use jobs_tool_id). Nothing is back-filled:
+	 * job. The runners' heartbeat carries host, start time, slots and busy slots. No index for an
+	 * owner's listing by tool: one on (owner, tool, id) halved end-to-end throughput (docs/bench.md,
+	 * "Issue 14's cost"); such a listing seeks the owner's jobs and filters. Nothing is back-filled:
 	 * the series start at the upgrade, the counts hold every stored job. */
 	"CREATE TABLE job_status_counts (owner TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,"
 	" PRIMARY KEY (owner, status)) WITHOUT ROWID;"
@@ -388,8 +389,7 @@ const char *const vex_store_migrations[] = {
 	"ALTER TABLE runners ADD COLUMN host TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE runners ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runners ADD COLUMN slots INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE runners ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX jobs_owner_tool_id ON jobs(owner, tool, id) WHERE tool IS NOT NULL;",
+	"ALTER TABLE runners ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));
