@@ -19,7 +19,12 @@ def delivered_once(svc, receiver, client, base):
     hook = receiver.hook(client, name, events=["job.completed"], base=base)
     job_id = client.tool("echo", {"hello": "again"})
     vexit.wait_for(lambda: receiver.got(name, job_id), 30, what="the first delivery")
-    listed = [d for d in deliveries(client, hook["id"], base) if d["job_id"] == job_id]
+
+    def recorded():
+        # The receiver answers before the runner records the outcome: wait for the record too.
+        got = [d for d in deliveries(client, hook["id"], base) if d["job_id"] == job_id]
+        return got if got and got[0]["status"] != "pending" else None
+    listed = vexit.wait_for(recorded, 30, what="the first delivery recorded")
     assert len(listed) == 1 and listed[0]["status"] == "delivered", listed
     return name, hook, job_id, listed[0]
 
