@@ -19,11 +19,14 @@
 #define VACUUM_PAGES 128            /* pages returned per transaction (512 KiB of 4 KiB pages; about 5 ms) */
 #define KEEP_FREE_PAGES 1024        /* free pages left for the next inserts to reuse */
 #define DAY_US (86400 * 1000000LL)
+#define ROLLUP_EVERY_US 1000000     /* the stats rollup folds the new job events this often */
+#define ROLLUP_BATCH 5000           /* job events per fold (read without the lock; one short write) */
 
 void vex_retention_init(struct vex_retention *r, const struct vex_config *cfg, int64_t mono_us)
 {
 	r->cfg = cfg;
 	r->next_mono = mono_us;
+	r->next_rollup = mono_us;
 	r->told = 0;
 	r->failed = 0;
 	r->warned_mono = 0;
@@ -124,12 +127,31 @@ static int prune_stats(struct vex_retention *r, struct vex_store *s, int64_t now
 	return rc == 0 && n == STAT_BATCH;
 }
 
+/* Fold the new job events into the stats rollup until a batch comes short (at most 20 batches). */
+static void rollup(struct vex_retention *r, struct vex_store *s)
+{
+	int64_t n = 0;
+	int rc, i = 0;
+
+	do {
+		rc = vex_store_stats_rollup(s, ROLLUP_BATCH, &n);
+		if (rc < 0) {
+			warn(r, "stats rollup failed", rc);
+			return;
+		}
+	} while (n == ROLLUP_BATCH && ++i < 20);
+}
+
 void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct vex_cache *cache, int64_t mono_us)
 {
 	const struct vex_config *cfg = r->cfg;
 	int64_t now = vex_now_us(), end = mono_us + ROUND_US, jobs_us = (int64_t)cfg->job_retention_s * 1000000;
 	int more;
 
+	if (store && mono_us >= r->next_rollup) {
+		rollup(r, store);
+		r->next_rollup = mono_us + ROLLUP_EVERY_US;
+	}
 	if (mono_us < r->next_mono || !store)
 		return;
 	if (!r->told)

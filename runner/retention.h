@@ -11,6 +11,7 @@
 struct vex_retention {
 	const struct vex_config *cfg;
 	int64_t next_mono; /* when the next round is due (CLOCK_MONOTONIC µs) */
+	int64_t next_rollup; /* when the stats rollup folds the new job events next */
 	int told;          /* the auto_vacuum mode was looked at (logged once) */
 	int failed;        /* a step of this round failed: the next round comes after the full pause */
 	int64_t warned_mono; /* the last failure logged */
@@ -27,7 +28,8 @@ void vex_retention_init(struct vex_retention *r, const struct vex_config *cfg, i
  * slot and past the job retention, then a step of incremental vacuum. Each batch is its own short
  * write transaction; a round does at least one batch of each, then stops after about 25 ms of work
  * (events get half of it). The next round is due 5 s later, or 50 ms later when a round stopped
- * with work left. Failures are logged and retried next round.
+ * with work left. Failures are logged and retried next round. Besides, about once a second, the
+ * new job events are folded into the stats rollup (vex_store_stats_rollup).
  */
 void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct vex_cache *cache, int64_t mono_us);
 

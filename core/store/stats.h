@@ -10,7 +10,7 @@
 
 #include "core/store/store.h"
 
-/* ---- jobs by status (the job_status_counts table, kept by triggers) ---- */
+/* ---- jobs by status (the job_tally table, kept by triggers: migration 14) ---- */
 
 /* How many stored jobs of "owner" (NULL: every owner, the SUM of their rows) are in each status,
  * indexed by enum vex_job_status. Jobs pruned by retention are no longer counted. */
@@ -21,12 +21,11 @@ int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[
 int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[VEX_UUID_LEN + 1],
 			    int64_t *ret_created_at);
 
-/* ---- the per-minute rollup (the job_minute_stats table, kept by triggers) ---- */
+/* ---- the per-minute rollup (the job_minute_stats table, folded from the job events by the runner) ---- */
 
 /* Latency (completed_at - created_at of completed jobs) buckets: bucket i holds latencies in
  * (vex_lat_bounds_us[i-1], vex_lat_bounds_us[i]] microseconds (bucket 0 from 0); the last one,
- * VEX_LAT_BUCKETS - 1, everything above the last bound. The same bounds are written in the SQL of
- * migration 13 (a unit test checks they agree). */
+ * VEX_LAT_BUCKETS - 1, everything above the last bound. */
 #define VEX_LAT_BOUNDS 21
 #define VEX_LAT_BUCKETS (VEX_LAT_BOUNDS + 1)
 extern const int64_t vex_lat_bounds_us[VEX_LAT_BOUNDS];
@@ -67,6 +66,15 @@ void vex_stat_rows_release(struct vex_stat_rows *l);
  * VEX_STATS_ROWS_MAX rows. */
 int vex_store_stat_minutes(struct vex_store *s, const char *owner, int64_t from_minute, int by_name,
 			   struct vex_stat_rows *ret);
+
+/*
+ * Fold the job events after the cursor 'stats' into the rollup: at most "limit" (1..VEX_PRUNE_BATCH_MAX)
+ * events, read and summed without the write lock, added in one short write transaction that moves
+ * the cursor. A runner that finds the cursor moved meanwhile adds nothing. *ret_events (when not NULL)
+ * gets how many events were folded: "limit" means more are waiting. A job's submit is counted when
+ * its insert is folded, its end when its finish is; the runner folds about once a second.
+ */
+int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events);
 
 /* Delete rollup rows of minutes before "before_minute", at most "limit" (1..VEX_PRUNE_BATCH_MAX), in
  * one write transaction; *ret_deleted (when not NULL) gets how many. */

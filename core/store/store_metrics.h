@@ -14,7 +14,7 @@ struct vex_store_counts {
 };
 
 /*
- * The jobs of each kind and status (the job_counts table, twelve rows at most) and the pending webhook
+ * The jobs of each kind and status (the job_tally table summed over owners: twelve rows per owner) and the pending webhook
  * deliveries (the partial index of pending ones: the backlog itself, never the delivered history).
  * Reads only; no write lock. 0, or a store error (*ret untouched).
  */

@@ -103,6 +103,16 @@ static inline int fanout(int *ret_created)
 	return events;
 }
 
+/* Fold every job event into the stats rollup (the other consumer of the events, behind cursor 'stats'). */
+static inline void fold_stats(void)
+{
+	int64_t n = 0;
+
+	do
+		assert_int_equal(vex_store_stats_rollup(store, 1000, &n), 0);
+	while (n == 1000);
+}
+
 static inline int64_t cursor(void)
 {
 	sqlite3 *db;

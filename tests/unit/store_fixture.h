@@ -42,12 +42,18 @@ static inline void store_fixture_unlink(const char *path)
 	}
 }
 
+/* SQL that takes a database back from schema 14 to 13: migration 14's tally, its triggers and the 'stats'
+ * cursor removed (the counts it dropped are not put back: migration 14 drops them only if they exist). */
+#define STORE_UNDO_MIGRATION_14                                                                               \
+	"DROP TRIGGER job_tally_insert; DROP TRIGGER job_tally_update; DROP TRIGGER job_tally_delete;"          \
+	" DROP TABLE job_tally; DELETE FROM event_cursors WHERE name = 'stats'; PRAGMA user_version = 13;"
+
 /* SQL that takes a database back from schema 13 to 12 (migration 13's stats tables, triggers and runner columns
  * removed), for the tests of migrations 8 to 10 on an older database. */
 #define STORE_UNDO_MIGRATION_13                                                                               \
-	"DROP TRIGGER job_stats_insert; DROP TRIGGER job_stats_status; DROP TRIGGER job_stats_finish;"          \
-	" DROP TRIGGER job_status_counts_delete;"                                                              \
-	" DROP TABLE job_status_counts; DROP TABLE job_minute_stats;"          \
+	"DROP TRIGGER IF EXISTS job_stats_insert; DROP TRIGGER IF EXISTS job_stats_status;"                     \
+	" DROP TRIGGER IF EXISTS job_stats_finish; DROP TRIGGER IF EXISTS job_status_counts_delete;"           \
+	" DROP TABLE IF EXISTS job_status_counts; DROP TABLE job_minute_stats;"                                \
 	" ALTER TABLE runners DROP COLUMN host; ALTER TABLE runners DROP COLUMN started_at;"                  \
 	" ALTER TABLE runners DROP COLUMN slots; ALTER TABLE runners DROP COLUMN busy; PRAGMA user_version = 12;"
 

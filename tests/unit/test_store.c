@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 13 /* the number of migrations in core/store/sqlite/migrations.c */
+#define SCHEMA_VERSION 14 /* the number of migrations in core/store/sqlite/migrations.c */
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -84,8 +84,8 @@ static void test_open_fresh(void **state)
 	raw_text("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table'"
 		 " ORDER BY name)",
 		 buf, sizeof(buf));
-	assert_string_equal(buf, "agents,api_keys,claim_pauses,event_cursors,job_counts,job_events,job_minute_stats,job_status_counts,jobs,"
-			    "owner_queued,runners,schedule_fires,token_revocations,tools,webhook_attempts,webhook_deliveries,webhooks");
+	assert_string_equal(buf, "agents,api_keys,claim_pauses,event_cursors,job_events,job_minute_stats,job_tally,jobs,"
+			    "runners,schedule_fires,token_revocations,tools,webhook_attempts,webhook_deliveries,webhooks");
 	raw_text("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('jobs_owner_id',"
 		 "'jobs_owner_status_id','jobs_claim','jobs_agent_id','jobs_lease','jobs_idem','agents_owner_id',"
 		 "'agents_scheduled','jobs_tool_id','api_keys_owner_id')",

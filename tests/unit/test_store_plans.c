@@ -243,7 +243,16 @@ static void op_prune(void)
 	assert_int_equal(vex_store_job_events_prune(store, 1000500, 5000, &n), 0);
 }
 
-/* GET /metrics: the jobs by kind and status (the trigger-kept job_counts, twelve rows) and the webhook backlog. */
+/* The runner's fold of new job events into the stats rollup: a range of seq, each event's job by primary key. */
+static void op_rollup(void)
+{
+	int64_t n = -1;
+
+	assert_int_equal(vex_store_stats_rollup(store, 5000, &n), 0);
+	assert_int_equal(n, 5000);
+}
+
+/* GET /metrics: the jobs by kind and status (the trigger-kept job_tally summed over owners) and the webhook backlog. */
 static void op_metrics(void)
 {
 	struct vex_store_counts n;
@@ -265,6 +274,7 @@ static const struct {
 	{ "job listing filters", op_filters },
 	{ "stats", op_stats },
 	{ "event prune", op_prune },
+	{ "stats rollup", op_rollup },
 	{ "metrics scrape", op_metrics },
 };
 

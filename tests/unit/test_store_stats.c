@@ -1,4 +1,5 @@
-/* test_store_stats.c - what GET /api/v1/stats reads: counts kept by triggers, the per-minute rollup, its
+/* test_store_stats.c - what GET /api/v1/stats reads: counts kept by triggers, the per-minute rollup folded from
+ * the job events, its
  * latency buckets (the SQL's bounds are the C ones), quantiles, the prune, runners and running jobs, and the
  * listing filters by tool and created time. */
 #include "tests/unit/store_jobs_fixture.h"
@@ -29,6 +30,16 @@ static void run_job(const char *owner, const char *tool, int64_t created_us, int
 		assert_int_equal(vex_store_job_finish(store, j->id, "r1/w0", st, NULL, created_us + lat_us, NULL), 0);
 	}
 	vex_job_free(j);
+}
+
+/* Fold every job event into the rollup, as the runner does about once a second. */
+static void fold(void)
+{
+	int64_t n = 0;
+
+	do
+		assert_int_equal(vex_store_stats_rollup(store, 7, &n), 0);
+	while (n == 7);
 }
 
 /* The rows of "metric" (VEX_STAT_COMPLETED: every latency row, as readers count it) of "name" (NULL: any). */
@@ -92,7 +103,7 @@ static void test_oldest_queued(void **state)
 	assert_int_equal(vex_store_oldest_queued(store, "carol", got, &at), VEX_ENOTFOUND);
 }
 
-/* Each latency lands in the bucket whose bounds hold it, by the SQL of migration 13. */
+/* Each latency lands in the bucket whose bounds hold it, by the rollup's SQL. */
 static void test_latency_buckets_match_bounds(void **state)
 {
 	struct vex_stat_rows r = { NULL, 0 };
@@ -103,6 +114,7 @@ static void test_latency_buckets_match_bounds(void **state)
 		run_job("alice", "echo", t, vex_lat_bounds_us[b], VEX_JOB_COMPLETED, NULL); /* top of bucket b */
 		run_job("alice", "echo", t, vex_lat_bounds_us[b] + 1, VEX_JOB_COMPLETED, NULL); /* bottom of b + 1 */
 	}
+	fold();
 	assert_int_equal(vex_store_stat_minutes(store, "alice", minute - 1, 1, &r), 0);
 	assert_int_equal(sum_metric(&r, "echo", VEX_STAT_LATENCY + 0), 1);
 	for (int b = 1; b < VEX_LAT_BOUNDS; b++)
@@ -124,6 +136,11 @@ static void test_rollup_by_minute_and_name(void **state)
 	run_job("alice", "sleep", t, 1000, VEX_JOB_CANCELED, NULL);
 	run_job("bob", "echo", t, 1000, VEX_JOB_COMPLETED, NULL);
 
+	/* nothing is counted before the runner folds the events */
+	assert_int_equal(vex_store_stat_minutes(store, NULL, 0, 0, &r), 0);
+	assert_int_equal(r.n, 0);
+	vex_stat_rows_release(&r);
+	fold();
 	assert_int_equal(vex_store_stat_minutes(store, "alice", minute, 0, &r), 0);
 	for (size_t i = 0; i < r.n; i++)
 		assert_null(r.items[i].name);
@@ -153,6 +170,36 @@ static void test_rollup_by_minute_and_name(void **state)
 	assert_int_equal(sum_metric(&r, NULL, VEX_STAT_FAILED), 1);
 	vex_stat_rows_release(&r);
 	assert_int_equal(vex_store_stat_minutes_prune(store, minute, 0, &n), VEX_EINVAL);
+}
+
+/* Two runners fold the same events: each event is counted once, batch after batch, whoever folds it;
+ * bad limits are refused. */
+static void test_rollup_folds_each_event_once(void **state)
+{
+	struct vex_stat_rows r = { NULL, 0 };
+	struct vex_store *other = NULL;
+	int64_t t = 1700000040000000, n = -1;
+
+	(void)state;
+	assert_int_equal(vex_store_open(path, 1, 1000, &other), 0);
+	for (int i = 0; i < 5; i++)
+		run_job("alice", "echo", t, 2000, VEX_JOB_COMPLETED, NULL);
+	assert_int_equal(vex_store_stats_rollup(other, 4, &n), 0); /* the first four events */
+	assert_int_equal(n, 4);
+	fold();
+	assert_int_equal(vex_store_stats_rollup(other, 100, &n), 0); /* nothing left for the other */
+	assert_int_equal(n, 0);
+	run_job("alice", "echo", t, -1, VEX_JOB_QUEUED, NULL);
+	assert_int_equal(vex_store_stats_rollup(other, 100, &n), 0);
+	assert_int_equal(n, 1);
+	fold();
+	assert_int_equal(vex_store_stat_minutes(store, "alice", 0, 1, &r), 0);
+	assert_int_equal(sum_metric(&r, "echo", VEX_STAT_SUBMITTED), 6);
+	assert_int_equal(sum_metric(&r, "echo", VEX_STAT_COMPLETED), 5);
+	vex_stat_rows_release(&r);
+	assert_int_equal(vex_store_stats_rollup(store, 0, &n), VEX_EINVAL);
+	assert_int_equal(vex_store_stats_rollup(store, VEX_PRUNE_BATCH_MAX + 1, &n), VEX_EINVAL);
+	vex_store_free(other);
 }
 
 static void test_quantiles_from_buckets(void **state)
@@ -264,7 +311,7 @@ static void test_listing_filters(void **state)
 	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
 }
 
-/* A database of schema 12 with jobs gets the counts filled when migration 13 runs at open. */
+/* A database of schema 13 with jobs gets the tally filled when migration 14 runs at open. */
 static void test_migration_fills_the_counts(void **state)
 {
 	struct vex_store *s = NULL;
@@ -278,11 +325,11 @@ static void test_migration_fills_the_counts(void **state)
 	vex_store_free(store);
 	fx.store = store = NULL;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, STORE_UNDO_MIGRATION_13, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, STORE_UNDO_MIGRATION_14, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(vex_store_open(path, 1, 1000, &s), 0);
 	fx.store = store = s;
-	assert_int_equal(vex_store_schema_version(s), 13);
+	assert_int_equal(vex_store_schema_version(s), 14);
 	assert_int_equal(vex_store_status_counts(s, "gina", c), 0);
 	assert_int_equal(c[VEX_JOB_COMPLETED], 1);
 	assert_int_equal(c[VEX_JOB_QUEUED], 1);
@@ -297,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_oldest_queued, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_latency_buckets_match_bounds, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_rollup_by_minute_and_name, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_rollup_folds_each_event_once, store_setup, store_teardown),
 		cmocka_unit_test(test_quantiles_from_buckets),
 		cmocka_unit_test_setup_teardown(test_runners_and_running_jobs, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_listing_filters, store_setup, store_teardown),

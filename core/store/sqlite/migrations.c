@@ -390,6 +390,34 @@ const char *const vex_store_migrations[] = {
 	"ALTER TABLE runners ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runners ADD COLUMN slots INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE runners ADD COLUMN busy INTEGER NOT NULL DEFAULT 0;",
+
+	/* 14: lighter counters (docs/bench.md, "Issue 14's cost"). Migrations 8, 12 and 13 kept three
+	 * tables of counts (owner_queued, job_counts, job_status_counts) and a per-minute rollup, each
+	 * by its own triggers: fourteen statements per job in the write transactions every submit,
+	 * claim and finish wait behind. One table, job_tally (owner, status, kind), replaces the three
+	 * counts (the queued-job cap reads an owner's two queued rows, stats an owner's twelve, /metrics
+	 * sums over owners): one statement per insert, two per status change. The rollup is no longer
+	 * written by triggers: the runner folds the job events in batches, outside the hot path,
+	 * behind the cursor 'stats' (vex_store_stats_rollup), starting from the newest event here. */
+	"DROP TRIGGER IF EXISTS job_stats_finish; DROP TRIGGER IF EXISTS job_stats_status; DROP TRIGGER IF EXISTS job_stats_insert;"
+	"DROP TRIGGER IF EXISTS job_status_counts_delete; DROP TRIGGER IF EXISTS job_counts_insert; DROP TRIGGER IF EXISTS job_counts_update;"
+	"DROP TRIGGER IF EXISTS job_counts_delete; DROP TRIGGER IF EXISTS owner_queued_insert; DROP TRIGGER IF EXISTS owner_queued_enter;"
+	"DROP TRIGGER IF EXISTS owner_queued_leave; DROP TRIGGER IF EXISTS owner_queued_delete;"
+	"DROP TABLE IF EXISTS job_status_counts; DROP TABLE IF EXISTS job_counts; DROP TABLE IF EXISTS owner_queued;"
+	"CREATE TABLE job_tally (owner TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (owner, status, kind)) WITHOUT ROWID;"
+	"INSERT INTO job_tally(owner, status, kind, n) SELECT owner, status, kind, COUNT(*) FROM jobs"
+	" GROUP BY owner, status, kind;"
+	"CREATE TRIGGER job_tally_insert AFTER INSERT ON jobs BEGIN"
+	" INSERT INTO job_tally(owner, status, kind, n) VALUES (NEW.owner, NEW.status, NEW.kind, 1)"
+	" ON CONFLICT(owner, status, kind) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER job_tally_update AFTER UPDATE OF status ON jobs WHEN OLD.status <> NEW.status BEGIN"
+	" UPDATE job_tally SET n = n - 1 WHERE owner = OLD.owner AND status = OLD.status AND kind = OLD.kind;"
+	" INSERT INTO job_tally(owner, status, kind, n) VALUES (NEW.owner, NEW.status, NEW.kind, 1)"
+	" ON CONFLICT(owner, status, kind) DO UPDATE SET n = n + 1; END;"
+	"CREATE TRIGGER job_tally_delete AFTER DELETE ON jobs BEGIN"
+	" UPDATE job_tally SET n = n - 1 WHERE owner = OLD.owner AND status = OLD.status AND kind = OLD.kind; END;"
+	"INSERT INTO event_cursors(name, seq) VALUES ('stats', (SELECT COALESCE(MAX(seq), 0) FROM job_events));",
 };
 
 const int vex_store_migration_count = (int)(sizeof(vex_store_migrations) / sizeof(vex_store_migrations[0]));

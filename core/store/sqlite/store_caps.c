@@ -7,8 +7,8 @@
  * What each cap counts (?1 owner), at most ?2 rows: a count at the cap answers the same as a
  * larger one, so the scan stops there. A schedule counts unless the agent ?3 already has one (a
  * patch that keeps its schedule adds none). Each walks an owner-first index (agents_owner_id,
- * webhooks_owner_id); queued jobs, which run to the tens of thousands, are one read of the counter
- * migration 8's triggers keep (owner_queued). Streams live in the stream server.
+ * webhooks_owner_id); queued jobs, which run to the tens of thousands, are a read of the owner's two
+ * queued rows (one per kind) of the tally migration 14's triggers keep (job_tally). Streams live in the stream server.
  */
 static const char *const count_sql[VEX_CAP_COUNT] = {
 	[VEX_CAP_AGENTS] = "SELECT COUNT(*) FROM (SELECT 1 FROM agents WHERE owner = ?1 AND status <> 'DELETED'"
@@ -16,7 +16,7 @@ static const char *const count_sql[VEX_CAP_COUNT] = {
 	[VEX_CAP_SCHEDULES] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM agents WHERE id = ?3 AND status <> 'DELETED'"
 			      " AND schedule_json IS NOT NULL) THEN 0 ELSE (SELECT COUNT(*) FROM (SELECT 1 FROM agents"
 			      " WHERE owner = ?1 AND status <> 'DELETED' AND schedule_json IS NOT NULL LIMIT ?2)) END",
-	[VEX_CAP_QUEUED_JOBS] = "SELECT COALESCE((SELECT n FROM owner_queued WHERE owner = ?1), 0)",
+	[VEX_CAP_QUEUED_JOBS] = "SELECT COALESCE((SELECT SUM(n) FROM job_tally WHERE owner = ?1 AND status = 'queued'), 0)",
 	[VEX_CAP_WEBHOOKS] = "SELECT COUNT(*) FROM (SELECT 1 FROM webhooks WHERE owner = ?1 AND status <> 'deleted'"
 			     " LIMIT ?2)",
 };

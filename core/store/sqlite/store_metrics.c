@@ -1,4 +1,4 @@
-/* store_metrics.c - the counts /metrics reads: job_counts (kept by triggers) and the webhook backlog. */
+/* store_metrics.c - the counts /metrics reads: job_tally (kept by triggers, summed over owners) and the webhook backlog. */
 #include <string.h>
 
 #include "core/base/err.h"
@@ -12,7 +12,7 @@ int vex_store_metrics_counts(struct vex_store *s, struct vex_store_counts *ret)
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s, "SELECT kind, status, n FROM job_counts", &st);
+	rc = vex_store_stmt(s, "SELECT kind, status, SUM(n) FROM job_tally GROUP BY kind, status", &st);
 	if (rc)
 		return rc;
 	while ((rc = vex_store_step(st)) == SQLITE_ROW) {

@@ -1,5 +1,5 @@
 /* store_stats.c - what GET /api/v1/stats reads: jobs by status, the oldest queued job, the per-minute rollup
- * (migration 13's triggers write it), its prune, and quantiles from its latency buckets. */
+ * (store_stats_rollup.c writes it), its prune, and quantiles from its latency buckets. */
 #include "core/store/store.h"
 
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
 
-/* Migration 10's CASE, bound for bound. */
+/* The rollup's latency buckets (store_stats_rollup.c writes its SQL from them). */
 const int64_t vex_lat_bounds_us[VEX_LAT_BOUNDS] = {
 	250,	   500,	     1000,	2500,	   5000,      10000,	 25000,	    50000,     100000,	  250000, 500000,
 	1000000,   2500000,  5000000,	10000000,  25000000,  50000000,	 100000000, 250000000, 500000000, 1000000000,
@@ -24,9 +24,9 @@ int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[
 	if (!s || !ret)
 		return VEX_EINVAL;
 	if (owner)
-		rc = vex_store_stmt(s, "SELECT status, n FROM job_status_counts WHERE owner = ?1", &st);
+		rc = vex_store_stmt(s, "SELECT status, SUM(n) FROM job_tally WHERE owner = ?1 GROUP BY status", &st);
 	else
-		rc = vex_store_stmt(s, "SELECT status, SUM(n) FROM job_status_counts GROUP BY status", &st);
+		rc = vex_store_stmt(s, "SELECT status, SUM(n) FROM job_tally GROUP BY status", &st);
 	if (rc)
 		return rc;
 	if (owner)
@@ -53,8 +53,8 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 	if (!s || !ret_id || !ret_created_at)
 		return VEX_EINVAL;
 	/* Ids are time-ordered: the smallest queued id is the oldest. An owner's through
-	 * jobs_owner_status_id; everyone's as the oldest of each owner with queued jobs (owner_queued,
-	 * migration 8), one seek each: a MIN(id) over jobs would walk the finished ones before it. */
+	 * jobs_owner_status_id; everyone's as the oldest of each owner with queued jobs (job_tally,
+	 * migration 14), one seek each: a MIN(id) over jobs would walk the finished ones before it. */
 	if (owner)
 		rc = vex_store_stmt(s,
 				    "SELECT id, created_at FROM jobs WHERE owner = ?1 AND status = 'queued'"
@@ -62,9 +62,10 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 				    &st);
 	else
 		rc = vex_store_stmt(s,
-				    "SELECT j.id, j.created_at FROM owner_queued q JOIN jobs j ON j.id ="
+				    "SELECT j.id, j.created_at FROM (SELECT DISTINCT owner FROM job_tally"
+				    " WHERE status = 'queued' AND n > 0) q JOIN jobs j ON j.id ="
 				    " (SELECT id FROM jobs WHERE owner = q.owner AND status = 'queued' ORDER BY id LIMIT 1)"
-				    " WHERE q.n > 0 ORDER BY j.id LIMIT 1",
+				    " ORDER BY j.id LIMIT 1",
 				    &st);
 	if (rc)
 		return rc;
