@@ -65,6 +65,38 @@ static void random_or_fallback(unsigned char *buf, size_t len)
 	}
 }
 
+/*
+ * The random bytes of ids come from a pool filled POOL bytes at a time: one getrandom per 64 ids
+ * instead of one per id (a system call is a good part of an id's cost). Under uuid_lock. A child
+ * of fork() empties its copy (pthread_atfork), so two processes never use the same bytes.
+ */
+#define POOL 1024
+static unsigned char pool[POOL];
+static size_t pool_left;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+	pool_left = 0;
+}
+
+static void pool_init(void)
+{
+	pthread_atfork(NULL, NULL, pool_forget);
+}
+
+/* "len" (<= POOL) random bytes from the pool; under uuid_lock. */
+static void pool_take(unsigned char *buf, size_t len)
+{
+	if (pool_left < len) {
+		random_or_fallback(pool, sizeof(pool));
+		pool_left = sizeof(pool);
+	}
+	memcpy(buf, pool + (sizeof(pool) - pool_left), len);
+	memset(pool + (sizeof(pool) - pool_left), 0, len);
+	pool_left -= len;
+}
+
 static uint64_t load64(const unsigned char *b)
 {
 	uint64_t v = 0;
@@ -82,7 +114,7 @@ void vex_uuid7(char out[VEX_UUID_LEN + 1])
 	uint64_t ms, frac;
 	int o = 0;
 
-	random_or_fallback(rnd, sizeof(rnd));
+	pthread_once(&pool_once, pool_init);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 
@@ -92,6 +124,7 @@ void vex_uuid7(char out[VEX_UUID_LEN + 1])
 	frac = (uint64_t)(ts.tv_nsec % 1000000) * 4096 / 1000000;
 
 	pthread_mutex_lock(&uuid_lock);
+	pool_take(rnd, sizeof(rnd));
 	if (ms > last_ms || (ms == last_ms && frac > state_hi)) {
 		last_ms = ms;
 		state_hi = frac;

@@ -71,28 +71,41 @@ static void test_ordering(void **state)
 	free(ids);
 }
 
-/* Parent and child continue from the same generator state: their ids must still differ. */
+/* Parent and child continue from the same generator state and the same pool of random bytes
+ * (half used): every id either makes after the fork differs from all of the other's. */
 static void test_fork_distinct(void **state)
 {
-	char a[VEX_UUID_LEN + 1], b[VEX_UUID_LEN + 1];
+	enum { N = 100 };
+	char a[N][VEX_UUID_LEN + 1], b[N][VEX_UUID_LEN + 1];
 	int fds[2], status;
 	pid_t pid;
 
 	(void)state;
-	vex_uuid7(a);
+	for (int i = 0; i < 30; i++)
+		vex_uuid7(a[0]);
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		vex_uuid7(b);
+		for (int i = 0; i < N; i++)
+			vex_uuid7(b[i]);
 		_exit(write(fds[1], b, sizeof(b)) == (ssize_t)sizeof(b) ? 0 : 1);
 	}
-	vex_uuid7(a);
-	assert_int_equal(read(fds[0], b, sizeof(b)), (ssize_t)sizeof(b));
+	for (int i = 0; i < N; i++)
+		vex_uuid7(a[i]);
+	for (size_t got = 0; got < sizeof(b);) {
+		ssize_t n = read(fds[0], (char *)b + got, sizeof(b) - got);
+
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fds[0]);
 	close(fds[1]);
-	assert_string_not_equal(a, b);
+	for (int i = 0; i < N; i++)
+		for (int k = 0; k < N; k++)
+			assert_string_not_equal(a[i], b[k]);
 }
 
 /* Two processes taking turns (each id made after the other's, by a pipe handshake): the ids sort
