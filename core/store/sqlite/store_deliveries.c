@@ -279,13 +279,14 @@ int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_deliv
 
 /* ---- fan-out ---- */
 
-static int cursor_get(struct vex_store *s, int64_t *ret)
+int vex_store_event_cursor(struct vex_store *s, const char *name, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT seq FROM event_cursors WHERE name = 'webhooks'", &st);
+	int rc = vex_store_stmt(s, "SELECT seq FROM event_cursors WHERE name = ?1", &st);
 
 	if (rc)
 		return rc;
+	vex_bind_text(st, 1, name);
 	return vex_store_step_int64(st, ret);
 }
 
@@ -366,7 +367,7 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 	if (!fn || limit < 1 || limit > FANOUT_MAX)
 		return VEX_EINVAL;
 	/* Without a lock first: most ticks find nothing new. */
-	rc = cursor_get(s, &cursor);
+	rc = vex_store_event_cursor(s, "webhooks", &cursor);
 	if (rc == 0)
 		rc = vex_store_job_events_last_seq(s, &last);
 	if (rc)
@@ -381,7 +382,7 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 	rc = vex_store_begin(s);
 	if (rc)
 		return rc;
-	rc = cursor_get(s, &cursor); /* another runner may have moved it meanwhile */
+	rc = vex_store_event_cursor(s, "webhooks", &cursor); /* another runner may have moved it meanwhile */
 	if (rc == 0)
 		rc = vex_store_job_events_since(s, cursor, limit, &ev);
 	for (i = 0; rc == 0 && i < ev.n; i++)

@@ -152,6 +152,9 @@ int vex_store_since(struct vex_store *s, const char *sql, int64_t since_us, int 
 /* Step a statement that yields one integer (a COUNT), then done. 0, or VEX_ERROR when no row came. */
 int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret);
 
+/* How far the consumer "name" of the job events got (event_cursors: 'webhooks', 'stats'). */
+int vex_store_event_cursor(struct vex_store *s, const char *name, int64_t *ret);
+
 /* Bind helpers: NULL text -> SQL NULL; a time of 0 -> SQL NULL. Return SQLite codes. */
 int vex_bind_text(sqlite3_stmt *st, int idx, const char *v);
 int vex_bind_time(sqlite3_stmt *st, int idx, int64_t us);

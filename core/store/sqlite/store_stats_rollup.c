@@ -37,16 +37,6 @@ static void sums_release(struct sums *l)
 	l->n = l->cap = 0;
 }
 
-static int cursor_get(struct vex_store *s, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT seq FROM event_cursors WHERE name = 'stats'", &st);
-
-	if (rc)
-		return rc;
-	return vex_store_step_int64(st, ret);
-}
-
 /*
  * The sums of the events in (lo, hi]: a job's 'queued' event (its insert) counts it submitted in the
  * minute of created_at; a finish counts it by status, a completed one in its latency bucket
@@ -171,7 +161,7 @@ int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events)
 	if (ret_events)
 		*ret_events = 0;
 	/* Two point reads, no lock: most calls stop here. */
-	rc = cursor_get(s, &lo);
+	rc = vex_store_event_cursor(s, "stats", &lo);
 	if (rc == 0)
 		rc = vex_store_job_events_last_seq(s, &last);
 	if (rc || last <= lo)
