@@ -1,6 +1,7 @@
 /* stats.c - GET /api/v1/stats and GET /api/v1/runners: jobs by status, the last hour by tool and by minute,
  * the runners and their running jobs (docs/api-vex.md, Stats). Every number comes from small rows the
- * store keeps as jobs change (core/store/stats.h), never from a walk of the jobs. */
+ * store keeps as jobs change (core/store/stats.h), never from a walk of the jobs. Also GET
+ * /api/v1/jobs/{id}/input, what a job was given, which a console shows beside its result. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "core/base/err.h"
+#include "core/base/ids.h"
 #include "core/base/json.h"
 #include "core/base/timeutil.h"
 #include "core/jobs/jobview.h"
@@ -303,7 +305,44 @@ out:
 	vex_stat_rows_release(&by_name);
 }
 
+/* ---- GET /api/v1/jobs/{id}/input ---- */
+
+/* {"job_id","kind","tool"|"agent_id","input"}: the arguments of a tool job, {"prompt","context_id"?} of an
+ * agent job, as stored at the submit. Kept out of the job envelope, which every poll renders and the
+ * cache holds: only a caller who asks reads it. Another owner's job is 404, as on GET /api/v1/jobs/{id}. */
+static void job_input(struct vex_ctx *c)
+{
+	struct vex_job *j = NULL;
+	json_t *input = NULL, *v;
+	int rc;
+
+	rc = vex_uuid_valid(c->params[0]) ? vex_store_job_get(c->env->store, c->params[0],
+							       c->who.role == VEX_ROLE_ADMIN ? NULL : c->who.sub, &j)
+					  : VEX_ENOTFOUND;
+	if (rc) {
+		vex_ctx_fail(c, rc, "job not found");
+		return;
+	}
+	input = json_loads(j->input_json ? j->input_json : "{}", JSON_DECODE_ANY, NULL);
+	if (!input) {
+		vex_job_free(j);
+		vex_ctx_fail(c, VEX_ERROR, NULL);
+		return;
+	}
+	if (j->kind == VEX_JOB_TOOL)
+		v = json_pack("{s:s, s:s, s:s?, s:o}", "job_id", j->id, "kind", "tool", "tool", j->tool, "input", input);
+	else
+		v = json_pack("{s:s, s:s, s:s?, s:o}", "job_id", j->id, "kind", "agent", "agent_id", j->agent_id, "input",
+			      input);
+	vex_job_free(j);
+	if (v)
+		vex_http_json(c->resp, 200, v);
+	else
+		vex_ctx_fail(c, VEX_ENOMEM, NULL);
+}
+
 static const struct vex_route routes[] = {
+	{ "GET", "/api/v1/jobs/{id}/input", job_input, 0, NULL },
 	{ "GET", "/api/v1/stats", stats_get, 0, NULL },
 	{ "GET", "/api/v1/runners", runners_list, 0, NULL },
 };
