@@ -151,13 +151,17 @@ await run('desktop-fits', async () => {
 
 if (SCREENSHOTS) {
   await run('screenshots', async () => {
+    // Jobs a reader would recognise: a few that worked, and one that failed with a plain reason.
+    for (const n of [1, 2, 3]) await submitTool('echo', { order: 1000 + n });
+    const shown = await submitTool('fail', { code: 'UPSTREAM_TIMEOUT', message: 'the inventory service did not answer within 30 s' });
+    await waitJob(shown, (j) => j.status === 'failed');
     await desk.goto('/ui/');
     await desk.getByRole('heading', { name: 'Latest failures' }).waitFor();
     const files = [await shot(desk, 'overview', SCREENSHOTS)];
     await desk.goto('/ui/jobs');
     await desk.locator('.list table').waitFor();
     files.push(await shot(desk, 'jobs', SCREENSHOTS));
-    await desk.goto('/ui/jobs/' + failedJob);
+    await desk.goto('/ui/jobs/' + shown);
     await desk.locator('.job-error').waitFor();
     files.push(await shot(desk, 'job-failed', SCREENSHOTS));
     return { files };
