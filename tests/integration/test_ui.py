@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -20,14 +22,37 @@ pytestmark = pytest.mark.skipif(not (NODE and os.path.exists(PLAYWRIGHT) and os.
                                 reason="node, playwright-core or chromium is not installed (tools/install-deps installs them)")
 
 
+class Hook(BaseHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+
 @pytest.fixture(scope="module")
-def ui(svc):
+def receiver():
+    """A webhook receiver on loopback that answers 204."""
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield "http://127.0.0.1:%d/hook" % srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def ui(svc, receiver):
     """Runs the browser spec once (one browser for the module) against svc; the checks by name."""
     user = KeyClient(svc, sub="ui-" + vexit.new_sub()[:12])  # an API key, as a person would paste
     admin = svc.client(role="admin")                           # a JWT
+    r = user.post("/api/v1/webhooks", json={"url": receiver, "events": ["job.completed"]})
+    assert r.status_code == 201, r.text
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
     env.update({"VEX_URL": svc.base, "VEX_CA": svc.cert, "VEX_CREDENTIAL": user.key,
-                "VEX_ADMIN_CREDENTIAL": admin.token, "VEX_SUB": user.sub, "UI_OUT": OUT,
+                "VEX_ADMIN_CREDENTIAL": admin.token, "VEX_SUB": user.sub, "VEX_HOOK": r.json()["id"], "UI_OUT": OUT,
                 "UI_TIMEOUT_MS": str(int(15000 * vexit.SLOW))})
     if os.environ.get("UI_SCREENSHOTS"):
         env["UI_SCREENSHOTS"] = os.path.abspath(os.environ["UI_SCREENSHOTS"])
@@ -102,6 +127,12 @@ def test_markup_in_a_result_or_an_error_shows_as_text(ui):
     assert c["created"] == {"scripts": 0, "images": 0, "xss": None}, c["created"]
     assert c["failedImages"] == 0 and c["xss"] is None
     assert c["dialogs"] == []
+
+
+def test_a_jobs_page_shows_the_webhook_deliveries_it_caused(ui):
+    c = check(ui, "job-deliveries")
+    assert len(c["rows"]) == 1 and "job.completed" in c["rows"][0] and "delivered" in c["rows"][0], c["rows"]
+    assert "HTTP 204" in c["rows"][0], c["rows"]
 
 
 def test_retry_from_the_page_creates_a_new_job(ui):

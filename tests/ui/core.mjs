@@ -1,6 +1,6 @@
 // core.mjs - browser checks of the console's shell, overview, jobs and job views (run by tests/integration/test_ui.py).
 import {
-  ADMIN_CREDENTIAL, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
+  ADMIN_CREDENTIAL, apiCall, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
   run, SCREENSHOTS, shot, signIn, submitTool, waitJob,
 } from './lib.mjs';
 
@@ -118,6 +118,23 @@ await run('result-markup-is-text', async () => {
   await desk.locator('.job-error').waitFor();
   const failedImages = await desk.evaluate(() => document.querySelectorAll('main img').length);
   return { job_id: id, text, created, failedImages, dialogs: dialogs.slice(), xss: await desk.evaluate(() => window.__vexXss || null) };
+});
+
+await run('job-deliveries', async () => {
+  if (!process.env.VEX_HOOK) return { skipped: 'VEX_HOOK not set' };
+  const id = await submitTool('echo', { hello: 'hook' });
+  await waitJob(id, (j) => j.status === 'completed');
+  const end = Date.now() + 15000;
+  for (;;) { // the runner delivers after the job ends: wait until the API says so
+    const r = await apiCall('GET', '/api/v1/jobs/' + id + '/deliveries');
+    if (r.body && r.body.deliveries.some((d) => d.status === 'delivered')) break;
+    if (Date.now() > end) throw new Error('no delivered delivery: ' + JSON.stringify(r.body));
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await desk.goto('/ui/jobs/' + id);
+  const section = desk.locator('section', { has: desk.getByRole('heading', { name: 'Webhook deliveries' }) });
+  await expectText(desk, 'job.completed', { within: section });
+  return { job_id: id, rows: await section.locator('tbody tr').allInnerTexts() };
 });
 
 await run('retry-from-page', async () => {
