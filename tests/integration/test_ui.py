@@ -97,6 +97,14 @@ def test_tab_reaches_the_navigation(ui):
     assert c["path"] == "/ui/jobs"
 
 
+def test_the_librarys_helpers_refuse_other_origins_and_markup(ui):
+    c = check(ui, "library-refuses-other-origins")
+    for k in ("protocolRelative", "backslash", "absolute", "javascriptHref", "foreignHref", "inlineHandler", "styleAttr"):
+        assert c[k] is True, (k, c)
+    assert c["text"] == "<b>x</b>" and c["children"] == 0
+    assert c["encoded"] == "/api/v1/jobs/..%2Fkeys%3Fx%3D1"
+
+
 def test_a_submitted_job_appears_and_turns_completed_live(ui, svc):
     c = check(ui, "job-appears-and-completes-live")
     assert c["seen"] == ["running", "completed"], c["seen"]

@@ -56,6 +56,26 @@ await run('keyboard-nav', async () => {
   throw new Error('Tab never reached the navigation');
 });
 
+await run('library-refuses-other-origins', async () => {
+  return desk.evaluate(async () => {
+    const api = await import('/ui/lib/api.js');
+    const dom = await import('/ui/lib/dom.js');
+    const refused = async (fn) => { try { await fn(); return false; } catch { return true; } };
+    return {
+      protocolRelative: await refused(() => api.api('GET', '//127.0.0.1:9/x')),
+      backslash: await refused(() => api.api('GET', '/\\127.0.0.1:9/x')),
+      absolute: await refused(() => api.api('GET', 'https://127.0.0.1:9/x')),
+      javascriptHref: await refused(() => dom.h('a', { href: 'javascript:alert(1)' })),
+      foreignHref: await refused(() => dom.h('a', { href: '//127.0.0.1:9/' })),
+      inlineHandler: await refused(() => dom.h('img', { onerror: 'alert(1)' })),
+      styleAttr: await refused(() => dom.h('div', { style: 'color:red' })),
+      text: dom.h('p', {}, '<b>x</b>').textContent,
+      children: dom.h('p', {}, '<b>x</b>').children.length,
+      encoded: api.apiPath`/api/v1/jobs/${'../keys?x=1'}`,
+    };
+  });
+});
+
 await run('job-appears-and-completes-live', async () => {
   await desk.goto('/ui/jobs');
   await desk.getByRole('heading', { name: 'Jobs' }).waitFor();
