@@ -1,5 +1,6 @@
 # test_ui.py - the web console in a real browser (Debian's chromium, playwright-core): sign-in, the overview, jobs and
 # job views, live updates, cancel, retry, escaping, both viewports (tests/ui/core.mjs prints one JSON line per check).
+import datetime
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -139,6 +140,14 @@ def test_both_viewports_fit_and_reach_the_navigation(ui):
     assert c["deepLink"].startswith("/ui/jobs/")
     assert c["fits"] and all(c["fits"].values()), c["fits"]
     assert {"/ui/", "/ui/jobs"} <= set(c["fits"])
+
+
+def test_times_show_the_viewers_zone_with_utc_on_hover(ui):
+    t = check(ui, "phone")["time"]  # that browser runs in Asia/Tokyo (UTC+9, no daylight saving)
+    at = vexit.parse_rfc3339(t["datetime"])
+    assert t["title"] == at.strftime("%Y-%m-%d %H:%M:%S UTC"), t
+    tokyo = at + datetime.timedelta(hours=9)
+    assert tokyo.strftime("%I:%M:%S") in t["text"] or tokyo.strftime("%H:%M:%S") in t["text"], t
 
 
 def test_admin_cancels_by_filter_after_a_confirmation_with_the_count(ui):

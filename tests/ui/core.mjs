@@ -212,11 +212,13 @@ await run('sign-out', async () => {
     navHidden: !(await desk.getByRole('navigation', { name: 'Main' }).isVisible()) };
 });
 
-const phone = await page(PHONE);
+const phone = await page(PHONE, { timezoneId: 'Asia/Tokyo' }); // times in the viewer's zone
 await run('phone', async () => {
   await signIn(phone, CREDENTIAL, { path: '/ui/jobs/' + failedJob }); // a deep link survives sign-in
   await phone.locator('.job-error').waitFor();
-  const out = { deepLink: new URL(phone.url()).pathname, fits: {} };
+  const t = phone.locator('dl.facts time').first();
+  const out = { deepLink: new URL(phone.url()).pathname, fits: {},
+    time: { text: await t.textContent(), title: await t.getAttribute('title'), datetime: await t.getAttribute('datetime') } };
   out.fits['/ui/jobs/' + failedJob] = await fitsWidth(phone);
   for (const name of ['Overview', 'Jobs']) {
     const link = phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
