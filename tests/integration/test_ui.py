@@ -159,6 +159,13 @@ def test_admin_cancels_by_filter_after_a_confirmation_with_the_count(ui):
                  what="job %s canceled" % job)
 
 
+def test_a_key_revoked_while_signed_in_signs_the_console_out_with_the_servers_reason(ui):
+    c = check(ui, "revoked-key-signs-out")
+    assert c["revoked"] == 204
+    assert c["shown"].startswith("Signed out: invalid API key") and "401" in c["shown"], c["shown"]
+    assert c["stored"] is None
+
+
 def test_the_console_asks_nothing_of_another_origin_and_logs_no_error(ui):
     c = check(ui, "same-origin-only")
     assert c["foreign"] == []

@@ -247,6 +247,25 @@ await run('admin-cancel-by-filter', async () => {
   return { ids, asked, done, keysLink: keys };
 });
 
+await run('revoked-key-signs-out', async () => {
+  // A key made for this check, revoked while its console is open: the next call answers 401 and the
+  // console drops the credential and says why.
+  const made = await apiCall('POST', '/api/v1/keys', { body: { owner: SUB || 'ui-revoked', role: 'user', name: 'ui-revoke' },
+    credential: ADMIN_CREDENTIAL });
+  if (made.status !== 201) throw new Error('key create: ' + made.status + ' ' + JSON.stringify(made.body));
+  const p = await page(DESKTOP);
+  await signIn(p, made.body.key);
+  await p.getByRole('heading', { name: 'Overview' }).waitFor();
+  const del = await apiCall('DELETE', '/api/v1/keys/' + made.body.id, { credential: ADMIN_CREDENTIAL });
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
+  await p.getByLabel('API key or token').waitFor();
+  const shown = await p.locator('.notice').first().textContent();
+  const stored = await p.evaluate(() => sessionStorage.getItem('vex.credential'));
+  p.vexErrors.splice(0); // the 401s are expected here
+  await p.close();
+  return { revoked: del.status, shown, stored };
+});
+
 await run('same-origin-only', async () => {
   const all = [desk, phone, admin].filter(Boolean);
   return { foreign: all.flatMap((p) => foreignRequests(p)), errors: all.flatMap((p) => p.vexErrors) };
