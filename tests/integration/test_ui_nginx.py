@@ -26,6 +26,7 @@ def assert_console_headers(r):
     assert h.get("X-Frame-Options") == "DENY", dict(h)
     assert h.get("Referrer-Policy") == "no-referrer", dict(h)
     assert h.get("Cache-Control") == "no-cache", dict(h)
+    assert h.get("Cross-Origin-Opener-Policy") == "same-origin", dict(h)
 
 
 def test_index_and_assets_with_their_types_and_headers(svc):
