@@ -129,6 +129,13 @@ def test_jobs_filters_are_in_the_url(ui):
     assert c["statuses"] and set(c["statuses"]) == {"failed"}, c["statuses"]
 
 
+def test_jobs_are_paged_with_the_apis_cursor(ui):
+    c = check(ui, "jobs-cursor-paging")
+    assert len(c["first"]) == 2 and len(c["second"]) == 2 and not set(c["first"]) & set(c["second"]), c
+    assert c["limit"] == "2" and c["back"] == c["first"]
+    assert c["api"] == c["first"] + c["second"]  # the API's first four, newest first
+
+
 def test_sign_out_clears_session_storage(ui):
     c = check(ui, "sign-out")
     assert c["stored"] is None and c["navHidden"] is True

@@ -177,6 +177,23 @@ await run('jobs-filter-is-a-deep-link', async () => {
   return { url: desk.url(), statuses };
 });
 
+await run('jobs-cursor-paging', async () => {
+  await desk.goto('/ui/jobs?limit=2');
+  await desk.locator('.list table').waitFor();
+  const first = await desk.locator('.list tbody a.mono').allTextContents();
+  await desk.getByRole('link', { name: 'Next page' }).click();
+  await desk.waitForURL((u) => !!u.searchParams.get('cursor'));
+  await desk.getByRole('link', { name: 'First page' }).waitFor();
+  const second = await desk.locator('.list tbody a.mono').allTextContents();
+  const url = new URL(desk.url());
+  await desk.goBack(); // the history holds the first page
+  await desk.waitForURL((u) => !u.searchParams.get('cursor'));
+  await desk.locator('.list table').waitFor();
+  const api = await apiCall('GET', '/api/v1/jobs?limit=4');
+  return { first, second, limit: url.searchParams.get('limit'), back: await desk.locator('.list tbody a.mono').allTextContents(),
+    api: api.body.jobs.map((j) => j.job_id) };
+});
+
 await run('desktop-fits', async () => {
   const out = {};
   for (const p of ['/ui/', '/ui/jobs', '/ui/jobs/' + failedJob]) {

@@ -24,6 +24,10 @@ function fromLocalInput(v) {
   return Number.isNaN(d.getTime()) ? v : d.toISOString();
 }
 
+function jobsPath(q) {
+  return '/ui/jobs' + (Object.keys(q).length ? '?' + new URLSearchParams(q) : '');
+}
+
 function select(name, options, value) {
   const s = h('select', { name });
   const known = options.map((o) => o[0]);
@@ -106,7 +110,9 @@ export async function render(root, { query, navigate }) {
   const q = {};
   for (const k of FILTERS) if (query[k]) q[k] = query[k];
   const cursor = query.cursor || '';
-  const go = (nq) => navigate('/ui/jobs' + (Object.keys(nq).length ? '?' + new URLSearchParams(nq) : ''));
+  // ?limit=N (1-100) sets the page size and stays in the page links; 50 otherwise.
+  const keep = /^[1-9][0-9]?$|^100$/.test(query.limit || '') ? { limit: query.limit } : {};
+  const go = (nq) => navigate(jobsPath(Object.assign({}, nq, keep)));
   const { form, fields } = filterForm(q, admin, go);
   const status = h('div', { class: 'status' });
   const list = h('div', { class: 'list' });
@@ -151,7 +157,7 @@ export async function render(root, { query, navigate }) {
     clearTimeout(timer);
     let r = null;
     try {
-      r = await api('GET', '/api/v1/jobs', { query: Object.assign({}, q, { limit: PAGE, cursor }) });
+      r = await api('GET', '/api/v1/jobs', { query: Object.assign({}, q, { limit: keep.limit || PAGE, cursor }) });
     } catch {
       r = null;
     }
@@ -167,8 +173,8 @@ export async function render(root, { query, navigate }) {
     if (!list.contains(document.activeElement)) list.replaceChildren(listTable(r.body.jobs));
     const next = r.body.next_cursor;
     replace(pager,
-      cursor ? h('a', { href: '/ui/jobs' + (Object.keys(q).length ? '?' + new URLSearchParams(q) : ''), class: 'btn' }, 'First page') : null,
-      next ? h('a', { href: '/ui/jobs?' + new URLSearchParams(Object.assign({}, q, { cursor: next })), class: 'btn' }, 'Next page') : null);
+      cursor ? h('a', { href: jobsPath(Object.assign({}, q, keep)), class: 'btn' }, 'First page') : null,
+      next ? h('a', { href: jobsPath(Object.assign({}, q, keep, { cursor: next })), class: 'btn' }, 'Next page') : null);
     // The first page follows new jobs; a later page stays as it was.
     if (!cursor) timer = setTimeout(load, REFRESH_MS);
   }
