@@ -64,9 +64,9 @@ def test_sign_in_keeps_the_credential_in_session_storage(ui):
     assert c["stored"] is True and c["url"] == "/ui/"
 
 
-def test_tab_reaches_the_navigation(ui):
+def test_the_keyboard_reaches_the_navigation_from_the_heading(ui):
     c = check(ui, "keyboard-nav")
-    assert c["path"] == "/ui/jobs"
+    assert c["start"] == "H1" and c["path"] == "/ui/jobs", c
 
 
 def test_the_librarys_helpers_refuse_other_origins_and_markup(ui):
@@ -92,6 +92,11 @@ def test_a_running_job_is_canceled_from_its_page(ui):
     body = wait_for(lambda: (lambda j: j if j["status"] == "canceled" else None)(
         ui["user"].get("/api/v1/jobs/" + c["job_id"]).json()), 20, what="the job canceled in the API")
     assert body["error"]["code"] == "CANCELED"
+
+
+def test_the_overview_follows_the_counts_without_reload(ui):
+    c = check(ui, "overview-refreshes")
+    assert c["now"] == c["was"] + 1 and c["noReload"] == "overview", c
 
 
 def test_a_failed_jobs_page_shows_why_first(ui):
@@ -127,6 +132,7 @@ def test_jobs_filters_are_in_the_url(ui):
     c = check(ui, "jobs-filter-is-a-deep-link")
     assert "status=failed" in c["url"]
     assert c["statuses"] and set(c["statuses"]) == {"failed"}, c["statuses"]
+    assert c["adminOnly"] == {"cancelByFilter": 0, "keysLink": False}, c["adminOnly"]
 
 
 def test_jobs_are_paged_with_the_apis_cursor(ui):

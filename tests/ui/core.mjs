@@ -41,19 +41,23 @@ await run('sign-in', async () => {
 });
 
 await run('keyboard-nav', async () => {
-  await desk.locator('body').focus();
-  await desk.evaluate(() => document.activeElement && document.activeElement.blur());
+  // Each view puts the focus on its heading; from there the keyboard goes back to the navigation
+  // (Shift+Tab) and follows a link with Enter.
+  await desk.locator('main h1').waitFor();
+  const start = await desk.evaluate(() => document.activeElement && document.activeElement.tagName);
   for (let i = 1; i <= 12; i++) {
-    await desk.keyboard.press('Tab');
-    const inNav = await desk.evaluate(() => !!(document.activeElement && document.activeElement.closest('header nav')));
-    if (inNav) {
-      await desk.keyboard.press('Tab');
+    await desk.keyboard.press('Shift+Tab');
+    const at = await desk.evaluate(() => {
+      const el = document.activeElement;
+      return el && el.closest('header nav') ? el.textContent : null;
+    });
+    if (at === 'Jobs') {
       await desk.keyboard.press('Enter');
       await desk.getByRole('heading', { name: 'Jobs' }).waitFor();
-      return { tabs: i, path: new URL(desk.url()).pathname };
+      return { start, presses: i, path: new URL(desk.url()).pathname };
     }
   }
-  throw new Error('Tab never reached the navigation');
+  throw new Error('Shift+Tab never reached the navigation');
 });
 
 await run('library-refuses-other-origins', async () => {
@@ -107,6 +111,22 @@ await run('cancel-running', async () => {
   await dlg.getByRole('button', { name: 'Cancel job' }).click();
   await expectText(desk, 'canceled', { within: desk.locator('.job-head'), timeout: 20000 });
   return { job_id: id, asked };
+});
+
+await run('overview-refreshes', async () => {
+  await desk.goto('/ui/');
+  await desk.locator('.cards').waitFor();
+  const canceled = desk.locator('.cards li', { hasText: 'canceled' }).locator('.value');
+  const was = Number(await canceled.textContent());
+  await desk.evaluate(() => { window.__vexNoReload = 'overview'; });
+  const id = await submitTool('sleep', { ms: 5000 });
+  await apiCall('POST', '/api/v1/jobs/' + id + '/cancel'); // a canceled job: the canceled card grows
+  const end = Date.now() + TIMEOUT;
+  while (Number(await canceled.textContent()) <= was) {
+    if (Date.now() > end) throw new Error('the overview never showed the canceled job');
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return { was, now: Number(await canceled.textContent()), noReload: await desk.evaluate(() => window.__vexNoReload) };
 });
 
 await run('failed-job-shows-why', async () => {
@@ -174,7 +194,10 @@ await run('jobs-filter-is-a-deep-link', async () => {
   await desk.waitForURL((u) => u.searchParams.get('status') === 'failed');
   await desk.locator('.list table').waitFor();
   const statuses = await desk.locator('.list tbody .badge').allTextContents();
-  return { url: desk.url(), statuses };
+  // A user is offered no admin action (the API would refuse it: 403).
+  const adminOnly = { cancelByFilter: await desk.getByRole('button', { name: 'Cancel matching jobs…' }).count(),
+    keysLink: await desk.locator('#nav-keys').isVisible() };
+  return { url: desk.url(), statuses, adminOnly };
 });
 
 await run('jobs-cursor-paging', async () => {
@@ -275,7 +298,8 @@ await run('revoked-key-signs-out', async () => {
   await signIn(p, made.body.key);
   await p.getByRole('heading', { name: 'Overview' }).waitFor();
   const del = await apiCall('DELETE', '/api/v1/keys/' + made.body.id, { credential: ADMIN_CREDENTIAL });
-  // The overview's next refresh (within 5 s) answers 401.
+  // The next call answers 401: the view shown again now (as on Back), or the overview's next refresh.
+  await p.evaluate(() => window.dispatchEvent(new PopStateEvent('popstate')));
   await p.getByLabel('API key or token').waitFor({ timeout: TIMEOUT });
   const shown = await p.locator('.notice').first().textContent();
   const stored = await p.evaluate(() => sessionStorage.getItem('vex.credential'));

@@ -84,12 +84,13 @@ export async function expectText(page, text, { within, timeout = TIMEOUT } = {})
   await scope.getByText(text).first().waitFor({ state: 'visible', timeout });
 }
 
-// Runs one check: prints {"check": name, "ok": true, ...what fn returned} or, on failure, the
+// Runs one check: prints {"check": name, "ok": true, "ms": its duration, ...what fn returned} or, on failure, the
 // error and screenshots of every open page (UI_OUT/<name>-<n>.png), and carries on.
 export async function run(name, fn) {
+  const t0 = Date.now();
   try {
     const details = await fn();
-    report(name, true, details && typeof details === 'object' ? details : {});
+    report(name, true, Object.assign({ ms: Date.now() - t0 }, details && typeof details === 'object' ? details : {}));
   } catch (e) {
     failures++;
     const shots = [];
