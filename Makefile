@@ -61,7 +61,8 @@ BENCH_BIN += $(BUILD)/bench-prune-hold
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
-.PHONY: all deps run stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check
+.PHONY: all deps run stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check \
+	ui-screenshots
 
 all: $(PROGRAMS) $(BUILD)/openapi.json
 
@@ -149,6 +150,12 @@ test-openapi: $(BUILD)/openapi.json
 
 test-integration: $(PROGRAMS) $(BUILD)/openapi.json
 	@VEX_BUILD=$(abspath $(BUILD)) tools/run-integration
+
+# The screenshots of docs/dashboard.md (docs/dashboard/*.png at 1280x800), taken by the console's
+# browser test (tests/integration/test_ui.py) against a fresh service; commit them with the change.
+ui-screenshots: deps $(PROGRAMS) $(BUILD)/openapi.json
+	@mkdir -p docs/dashboard
+	@UI_SCREENSHOTS=$(abspath docs/dashboard) VEX_BUILD=$(abspath $(BUILD)) tools/run-integration tests/integration/test_ui.py
 
 # The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san:

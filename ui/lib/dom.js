@@ -72,16 +72,20 @@ function pad(n, w = 2) {
 }
 
 // <time datetime title="YYYY-MM-DD HH:MM:SS UTC"> showing the viewer's local time. "iso" is an
-// RFC 3339 string or Unix seconds (the corex dialect); empty shows a dash.
-export function time(iso) {
+// RFC 3339 string or Unix seconds (the corex dialect); empty shows a dash. compact: today's times
+// as the time of day only (tables).
+export function time(iso, { compact = false } = {}) {
   if (iso === null || iso === undefined || iso === '') return h('span', { class: 'muted' }, '—');
   const d = typeof iso === 'number' ? new Date(iso * 1000) : new Date(iso);
   if (Number.isNaN(d.getTime())) return document.createTextNode(String(iso));
   const utc = d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) + ' ' +
     pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds()) + ' UTC';
-  const local = d.toLocaleString(undefined, {
-    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
+  const today = new Date().toDateString() === d.toDateString();
+  const local = compact && today ?
+    d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }) :
+    d.toLocaleString(undefined, compact ?
+      { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' } :
+      { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return h('time', { datetime: d.toISOString(), title: utc }, local);
 }
 
@@ -96,14 +100,15 @@ export function json(value) {
   return h('pre', { class: 'json', tabindex: 0 }, text === undefined ? 'null' : text);
 }
 
-// A table inside a horizontally scrolling wrapper: columns [{label, cell(row) -> node|string}].
+// A table inside a horizontally scrolling wrapper: columns [{label, cell(row) -> node|string, class?}]
+// (class "wrap": that column's text wraps).
 export function table(columns, rows, { empty = 'Nothing to show.', caption } = {}) {
   const head = h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)));
   const body = h('tbody');
   if (!rows || rows.length === 0) {
     body.appendChild(h('tr', {}, h('td', { colspan: columns.length, class: 'empty' }, empty)));
   } else {
-    for (const row of rows) body.appendChild(h('tr', {}, columns.map((c) => h('td', {}, c.cell(row)))));
+    for (const row of rows) body.appendChild(h('tr', {}, columns.map((c) => h('td', { class: c.class }, c.cell(row)))));
   }
   return h('div', { class: 'table-wrap' },
     h('table', {}, caption ? h('caption', {}, caption) : null, h('thead', {}, head), body));

@@ -76,8 +76,8 @@ function deliveriesTable(list) {
     { label: 'Status', cell: (d) => d.status },
     { label: 'Attempts', cell: (d) => String(d.attempts) },
     { label: 'Last answer', cell: (d) => (d.last_status_code ? 'HTTP ' + d.last_status_code : '—') + (d.last_error ? ' · ' + d.last_error : '') },
-    { label: 'Created', cell: (d) => time(d.created_at) },
-    { label: 'Delivered', cell: (d) => time(d.delivered_at) },
+    { label: 'Created', cell: (d) => time(d.created_at, { compact: true }) },
+    { label: 'Delivered', cell: (d) => time(d.delivered_at, { compact: true }) },
   ], list, { empty: 'No webhook heard of this job.' });
 }
 

@@ -67,10 +67,10 @@ function listTable(jobs) {
     { label: 'Job', cell: (j) => jobLink(j.job_id) },
     { label: 'Status', cell: (j) => statusBadge(j.status) },
     { label: 'What', cell: jobWhat },
-    { label: 'Queued', cell: (j) => time(j.queued_at) },
-    { label: 'Finished', cell: (j) => time(j.completed_at) },
+    { label: 'Queued', cell: (j) => time(j.queued_at, { compact: true }) },
+    { label: 'Finished', cell: (j) => time(j.completed_at, { compact: true }) },
     { label: 'Attempts', cell: (j) => String(j.attempts) },
-    { label: 'Error', cell: (j) => (j.error ? h('span', { class: 'field-error' }, (j.error.code ? j.error.code + ': ' : '') + (j.error.message || '')) : '') },
+    { label: 'Error', class: 'wrap', cell: (j) => (j.error ? h('span', { class: 'field-error' }, (j.error.code ? j.error.code + ': ' : '') + (j.error.message || '')) : '') },
   ], jobs, { empty: 'No job matches.' });
 }
 

@@ -85,8 +85,8 @@ function runnersSection(runners) {
       { label: 'Runner', cell: (r) => h('span', { class: 'mono' }, r.id) },
       { label: 'Slots', cell: (r) => r.busy + ' / ' + r.slots + ' busy' },
       { label: 'Paused', cell: (r) => (r.paused ? 'paused' : 'no') },
-      { label: 'Last seen', cell: (r) => time(r.last_seen) },
-      { label: 'Started', cell: (r) => time(r.started_at) },
+      { label: 'Last seen', cell: (r) => time(r.last_seen, { compact: true }) },
+      { label: 'Started', cell: (r) => time(r.started_at, { compact: true }) },
       { label: 'Running', cell: (r) => (r.running && r.running.length ? r.running.map((j, i) => [i ? ', ' : '', jobLink(j.job_id, j.tool || 'agent')]) : '—') },
     ], list, { empty: 'No runner is running: queued jobs wait until one starts.' }));
 }
@@ -105,8 +105,8 @@ function failuresSection(jobs) {
     jobs.length === 0 ? h('p', {}, 'No job failed.') : table([
       { label: 'Job', cell: (j) => jobLink(j.job_id) },
       { label: 'Runs', cell: jobWhat },
-      { label: 'Finished', cell: (j) => time(j.completed_at) },
-      { label: 'Why', cell: (j) => h('span', { class: 'field-error' }, j.error ? (j.error.code ? j.error.code + ': ' : '') + (j.error.message || '') : j.status) },
+      { label: 'Finished', cell: (j) => time(j.completed_at, { compact: true }) },
+      { label: 'Why', class: 'wrap', cell: (j) => h('span', { class: 'field-error' }, j.error ? (j.error.code ? j.error.code + ': ' : '') + (j.error.message || '') : j.status) },
     ], jobs),
     h('p', {}, h('a', { href: '/ui/jobs?status=failed%2Ctimeout' }, 'All failed jobs')));
 }

@@ -1,0 +1,216 @@
+// core.mjs - browser checks of the console's shell, overview, jobs and job views (run by tests/integration/test_ui.py).
+import {
+  ADMIN_CREDENTIAL, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
+  run, SCREENSHOTS, shot, signIn, submitTool, waitJob,
+} from './lib.mjs';
+
+const SUB = process.env.VEX_SUB || '';
+const XSS_SCRIPT = '<script>alert(1)</script>';
+const XSS_IMG = '<img src=x onerror="window.__vexXss=1;alert(2)">';
+const FAIL_MESSAGE = 'the disk /var/spool is full <img src=x onerror="window.__vexXss=2">';
+
+const { page } = await launch();
+const desk = await page(DESKTOP);
+const dialogs = [];
+desk.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+const badge = (p) => p.locator('.job-head .badge');
+let failedJob = null;
+
+await run('sign-in-label', async () => {
+  await desk.goto('/ui/');
+  const input = desk.getByLabel('API key or token');
+  await input.waitFor();
+  return { tag: await input.evaluate((el) => el.tagName), focused: await input.evaluate((el) => el === document.activeElement) };
+});
+
+await run('sign-in-bad', async () => {
+  await desk.getByLabel('API key or token').fill('vex_not-a-real-key-000000000000000000000000000');
+  await desk.getByRole('button', { name: 'Sign in' }).click();
+  const err = desk.locator('.field-error').first();
+  await err.waitFor({ state: 'visible' });
+  // The refused credential's 401 is the only console line expected: later checks start clean.
+  const logged = desk.vexErrors.splice(0);
+  return { shown: await err.textContent(), stored: await desk.evaluate(() => sessionStorage.getItem('vex.credential')), logged };
+});
+
+await run('sign-in', async () => {
+  await signIn(desk, CREDENTIAL);
+  await desk.getByRole('heading', { name: 'Overview' }).waitFor();
+  return { stored: (await desk.evaluate(() => sessionStorage.getItem('vex.credential'))) === CREDENTIAL,
+    url: new URL(desk.url()).pathname };
+});
+
+await run('keyboard-nav', async () => {
+  await desk.locator('body').focus();
+  await desk.evaluate(() => document.activeElement && document.activeElement.blur());
+  for (let i = 1; i <= 12; i++) {
+    await desk.keyboard.press('Tab');
+    const inNav = await desk.evaluate(() => !!(document.activeElement && document.activeElement.closest('header nav')));
+    if (inNav) {
+      await desk.keyboard.press('Tab');
+      await desk.keyboard.press('Enter');
+      await desk.getByRole('heading', { name: 'Jobs' }).waitFor();
+      return { tabs: i, path: new URL(desk.url()).pathname };
+    }
+  }
+  throw new Error('Tab never reached the navigation');
+});
+
+await run('job-appears-and-completes-live', async () => {
+  await desk.goto('/ui/jobs');
+  await desk.getByRole('heading', { name: 'Jobs' }).waitFor();
+  await desk.evaluate(() => { window.__vexNoReload = true; });
+  const id = await submitTool('sleep', { ms: 9000, steps: 9 });
+  const link = desk.getByRole('link', { name: id });
+  await link.waitFor({ timeout: 12000 }); // the first page refreshes every 5 s
+  await link.click();
+  await desk.getByRole('heading', { name: /^Job / }).waitFor();
+  await desk.locator('#job-progress').waitFor({ timeout: 12000 });
+  const seen = [await badge(desk).textContent()];
+  const progress = await desk.locator('.progress').textContent();
+  await expectText(desk, 'completed', { within: desk.locator('.job-head'), timeout: 20000 });
+  seen.push(await badge(desk).textContent());
+  const result = await desk.locator('pre.json').last().textContent();
+  return { job_id: id, seen, progress, result, noReload: await desk.evaluate(() => window.__vexNoReload === true) };
+});
+
+await run('cancel-running', async () => {
+  const id = await submitTool('sleep', { ms: 120000, steps: 2 });
+  await waitJob(id, (j) => j.status === 'running');
+  await desk.goto('/ui/jobs/' + id);
+  await expectText(desk, 'running', { within: desk.locator('.job-head') });
+  await desk.getByRole('button', { name: 'Cancel job' }).click();
+  const dlg = desk.locator('dialog[open]');
+  await dlg.waitFor();
+  const asked = await dlg.textContent();
+  await dlg.getByRole('button', { name: 'Cancel job' }).click();
+  await expectText(desk, 'canceled', { within: desk.locator('.job-head'), timeout: 20000 });
+  return { job_id: id, asked };
+});
+
+await run('failed-job-shows-why', async () => {
+  const id = await submitTool('fail', { code: 'DISK_FULL', message: FAIL_MESSAGE });
+  await waitJob(id, (j) => j.status === 'failed');
+  failedJob = id;
+  await desk.goto('/ui/');
+  await desk.getByRole('heading', { name: 'Latest failures' }).waitFor();
+  await desk.getByRole('link', { name: id }).click();
+  const box = desk.locator('.job-error');
+  await box.waitFor();
+  return { job_id: id, title: await box.locator('h2').textContent(), message: await box.locator('.message').textContent(),
+    code: await box.locator('code').textContent() };
+});
+
+await run('result-markup-is-text', async () => {
+  const id = await submitTool('echo', { script: XSS_SCRIPT, img: XSS_IMG });
+  await waitJob(id, (j) => j.status === 'completed');
+  await desk.goto('/ui/jobs/' + id);
+  const pre = desk.locator('pre.json').last();
+  await pre.waitFor();
+  await expectText(desk, XSS_SCRIPT, { within: pre });
+  const text = await pre.textContent();
+  const created = await desk.evaluate(() => ({
+    scripts: document.querySelectorAll('main script').length,
+    images: document.querySelectorAll('main img').length,
+    xss: window.__vexXss || null,
+  }));
+  await desk.goto('/ui/jobs/' + failedJob);
+  await desk.locator('.job-error').waitFor();
+  const failedImages = await desk.evaluate(() => document.querySelectorAll('main img').length);
+  return { job_id: id, text, created, failedImages, dialogs: dialogs.slice(), xss: await desk.evaluate(() => window.__vexXss || null) };
+});
+
+await run('retry-from-page', async () => {
+  await desk.goto('/ui/jobs/' + failedJob);
+  await desk.getByRole('button', { name: 'Retry' }).click();
+  await desk.waitForURL((u) => u.pathname.startsWith('/ui/jobs/') && !u.pathname.endsWith(failedJob));
+  await desk.getByRole('heading', { name: /^Job / }).waitFor();
+  await desk.getByText('Retry of').waitFor();
+  return { old: failedJob, new: new URL(desk.url()).pathname.split('/').pop() };
+});
+
+await run('jobs-filter-is-a-deep-link', async () => {
+  await desk.goto('/ui/jobs');
+  await desk.getByLabel('Status').selectOption('failed');
+  await desk.getByRole('button', { name: 'Apply' }).click();
+  await desk.waitForURL((u) => u.searchParams.get('status') === 'failed');
+  await desk.locator('.list table').waitFor();
+  const statuses = await desk.locator('.list tbody .badge').allTextContents();
+  return { url: desk.url(), statuses };
+});
+
+await run('desktop-fits', async () => {
+  const out = {};
+  for (const p of ['/ui/', '/ui/jobs', '/ui/jobs/' + failedJob]) {
+    await desk.goto(p);
+    await desk.locator('main h1').waitFor();
+    out[p] = await fitsWidth(desk);
+  }
+  return { fits: out };
+});
+
+if (SCREENSHOTS) {
+  await run('screenshots', async () => {
+    // Jobs a reader would recognise: a few that worked, and one that failed with a plain reason.
+    for (const n of [1, 2, 3]) await submitTool('echo', { order: 1000 + n });
+    const shown = await submitTool('fail', { code: 'UPSTREAM_TIMEOUT', message: 'the inventory service did not answer within 30 s' });
+    await waitJob(shown, (j) => j.status === 'failed');
+    await desk.goto('/ui/');
+    await desk.getByRole('heading', { name: 'Latest failures' }).waitFor();
+    const files = [await shot(desk, 'overview', SCREENSHOTS)];
+    await desk.goto('/ui/jobs');
+    await desk.locator('.list table').waitFor();
+    files.push(await shot(desk, 'jobs', SCREENSHOTS));
+    await desk.goto('/ui/jobs/' + shown);
+    await desk.locator('.job-error').waitFor();
+    files.push(await shot(desk, 'job-failed', SCREENSHOTS));
+    return { files };
+  });
+}
+
+await run('sign-out', async () => {
+  await desk.getByRole('button', { name: 'Sign out' }).click();
+  await desk.getByLabel('API key or token').waitFor();
+  return { stored: await desk.evaluate(() => sessionStorage.getItem('vex.credential')),
+    navHidden: !(await desk.getByRole('navigation', { name: 'Main' }).isVisible()) };
+});
+
+const phone = await page(PHONE);
+await run('phone', async () => {
+  await signIn(phone, CREDENTIAL, { path: '/ui/jobs/' + failedJob }); // a deep link survives sign-in
+  await phone.locator('.job-error').waitFor();
+  const out = { deepLink: new URL(phone.url()).pathname, fits: {} };
+  out.fits['/ui/jobs/' + failedJob] = await fitsWidth(phone);
+  for (const name of ['Overview', 'Jobs']) {
+    const link = phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+    await link.click();
+    await phone.getByRole('heading', { name }).waitFor();
+    await phone.locator('main h1').waitFor();
+    out.fits[new URL(phone.url()).pathname] = await fitsWidth(phone);
+  }
+  return out;
+});
+
+let admin = null;
+await run('admin-cancel-by-filter', async () => {
+  if (!SUB) return { skipped: 'VEX_SUB not set' };
+  const ids = [await submitTool('sleep', { ms: 120000 }), await submitTool('sleep', { ms: 120000 })];
+  admin = await page(DESKTOP);
+  await signIn(admin, ADMIN_CREDENTIAL, { path: '/ui/jobs?' + new URLSearchParams({ status: 'pending,running', tool: 'sleep', owner: SUB }) });
+  await admin.getByRole('heading', { name: 'Jobs' }).waitFor();
+  const keys = await admin.locator('#nav-keys').isVisible();
+  await admin.getByRole('button', { name: 'Cancel matching jobs…' }).click();
+  const dlg = admin.locator('dialog[open]');
+  await dlg.waitFor();
+  const asked = await dlg.textContent();
+  await dlg.getByRole('button', { name: 'Cancel jobs' }).click();
+  const done = await admin.locator('.notice-ok').textContent();
+  return { ids, asked, done, keysLink: keys };
+});
+
+await run('same-origin-only', async () => {
+  const all = [desk, phone, admin].filter(Boolean);
+  return { foreign: all.flatMap((p) => foreignRequests(p)), errors: all.flatMap((p) => p.vexErrors) };
+});
+
+await finish();
