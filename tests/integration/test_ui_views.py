@@ -172,7 +172,7 @@ def test_an_agent_is_paused_and_resumed(ui):
 
 def test_a_webhook_is_created_with_errors_at_the_url_field_and_its_secret_shown(ui, receiver):
     c = check(ui, "webhook-create")
-    assert c["client"] == "An http:// or https:// URL is required."
+    assert c["client"] == "A URL starting with http or https is required."
     assert c["server"].startswith("url:"), c["server"]
     assert c["secret"].startswith("whsec_")
     hook = ui["user"].get("/api/v1/webhooks/" + c["hook_id"]).json()

@@ -138,6 +138,7 @@ await run('agent-create-and-run', async () => {
   await desk.getByRole('button', { name: 'Create agent' }).click();
   await desk.waitForURL(/\/ui\/agents\/[0-9a-f-]{36}$/);
   const agentId = new URL(desk.url()).pathname.split('/').pop();
+  await desk.getByLabel('Prompt (required)').waitFor(); // the agent is loaded
   const h1 = await desk.locator('h1').textContent();
   await desk.getByLabel('Prompt (required)').fill('hello <i>there</i>');
   await desk.getByRole('button', { name: 'Run agent' }).click();

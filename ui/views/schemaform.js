@@ -113,7 +113,10 @@ function hintOf(s, kind) {
   if (kind === 'json-object') rules.push('a JSON object');
   if (kind === 'json-array') rules.push('a JSON array');
   if (kind === 'json') rules.push('any JSON value');
-  if (rules.length) parts.push(rules.join(', ') + '.');
+  if (rules.length) {
+    const text = rules.join(', ');
+    parts.push(text.charAt(0).toUpperCase() + text.slice(1) + '.');
+  }
   if (s.default !== undefined) parts.push('Default: ' + JSON.stringify(s.default) + '.');
   return parts.join(' ');
 }

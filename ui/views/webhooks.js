@@ -62,7 +62,7 @@ function createForm(list) {
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
     let bad = false;
     if (!/^https?:\/\/\S+$/i.test(url.value.trim())) {
-      setFieldError(fields.url, 'An http:// or https:// URL is required.');
+      setFieldError(fields.url, 'A URL starting with http or https is required.');
       url.focus();
       bad = true;
     }
