@@ -38,9 +38,14 @@ FORM_SCHEMA = {
                  "required": ["depth"]},
         "tags": {"type": "array", "items": {"type": "string"}},
         "extra": {"type": "object"},
+        "__proto__": {"type": "string", "description": "A property an object literal would take for its prototype."},
+        "tree": {"$ref": "#/$defs/node"},
     },
     "required": ["title", "count"],
     "additionalProperties": False,
+    # a schema that recurses through $ref: two branches per level would make 2^16 fieldsets unbounded
+    "$defs": {"node": {"type": "object", "properties": {"left": {"$ref": "#/$defs/node"},
+                                                        "right": {"$ref": "#/$defs/node"}}}},
 }
 TOOL_DESCRIPTION = 'Echoes <script>window.__vexXss=1</script><img src=x onerror="window.__vexXss=2"> its arguments'
 
@@ -107,9 +112,15 @@ def test_the_catalog_shows_a_tool_description_holding_markup_as_text(ui):
 
 def test_the_form_is_generated_from_the_input_schema(ui):
     c = check(ui, "tools-form-generated")
-    assert c["kinds"] == {"title": "input", "count": "input:numeric", "ratio": "input:decimal", "loud": "select",
-                          "mode": "select", "opts.depth": "input:numeric", "opts.label": "textarea",
-                          "extra": "textarea", "timeout_ms": "input:numeric"}, c["kinds"]
+    every = dict(c["kinds"])
+    kinds = {k: v for k, v in every.items() if not k.startswith("tree.")}
+    assert kinds == {"title": "input", "count": "input:numeric", "ratio": "input:decimal", "loud": "select",
+                     "mode": "select", "opts.depth": "input:numeric", "opts.label": "textarea",
+                     "extra": "textarea", "__proto__": "textarea", "timeout_ms": "input:numeric"}, kinds
+    # the recursive part stops (at 300 controls or 16 levels) with JSON text areas
+    tree = [k for k in every if k.startswith("tree.")]
+    assert 0 < len(tree) <= 400 and all(every[k] == "textarea" for k in tree), len(tree)
+    assert c["fieldsets"] <= 300, c["fieldsets"]
     for label in ("title (required)", "count (required)", "ratio", "opts", "depth (required)", "tags", "extra"):
         assert label in c["labels"], c["labels"]
     assert c["count"] == "2"  # the schema's default
@@ -139,7 +150,8 @@ def test_a_tool_runs_from_its_form_with_the_arguments_typed(ui, svc):
     job = ui["user"].job(c["job_id"])
     assert job["tool"] == "uiform" and job["status"] == "completed"
     assert job["result"]["args"] == {"title": "lower", "count": 3, "ratio": 0.5, "loud": True, "mode": "slow",
-                                     "opts": {"depth": 4}, "tags": ["a <b>", "b"], "extra": {"k": [1, 2]}}, job["result"]
+                                     "opts": {"depth": 4}, "tags": ["a <b>", "b"], "extra": {"k": [1, 2]},
+                                     "__proto__": "own"}, job["result"]
 
 
 def test_the_tool_form_works_on_a_phone(ui):
@@ -147,6 +159,12 @@ def test_the_tool_form_works_on_a_phone(ui):
     assert c["fits"] is True and c["fitsJob"] is True
     assert c["button"]["x"] >= 0 and c["button"]["x"] + c["button"]["width"] <= 390
     assert ui["user"].job(c["job_id"])["result"]["args"] == {"title": "phone", "count": 2, "opts": {"depth": 1}}
+
+
+def test_the_other_views_fit_a_phone(ui):
+    c = check(ui, "views-fit-a-phone")
+    assert c["fits"] == {"/ui/agents": True, "/ui/tools": True, "/ui/webhooks": True, "/ui/webhooks/<id>": True,
+                         "/ui/keys": True}, c["fits"]
 
 
 def test_agent_form_errors_show_at_their_field(ui):

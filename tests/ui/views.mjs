@@ -38,8 +38,9 @@ await run('tools-form-generated', async () => {
   await desk.getByRole('heading', { name: TOOL, exact: true }).waitFor();
   const form = desk.locator('form.tool-form');
   await form.waitFor();
-  const kinds = await form.evaluate((f) => Object.fromEntries([...f.querySelectorAll('[name]')].map((el) => [el.name,
-    el.tagName.toLowerCase() + (el.type === 'checkbox' ? ':checkbox' : '') + (el.inputMode ? ':' + el.inputMode : '')])));
+  // [name, kind] pairs, not an object: one name is "__proto__"
+  const kinds = await form.evaluate((f) => [...f.querySelectorAll('[name]')].map((el) => [el.name,
+    el.tagName.toLowerCase() + (el.type === 'checkbox' ? ':checkbox' : '') + (el.inputMode ? ':' + el.inputMode : '')]));
   const labels = await form.locator('label, legend').allTextContents();
   const hint = await fieldOf(desk, 'title').locator('.hint').textContent();
   const modes = await desk.locator('[name="mode"] option').allTextContents();
@@ -51,6 +52,7 @@ await run('tools-form-generated', async () => {
     await desk.fill('[name="opts.depth"]', '');
   }
   return { kinds, labels, hint, modes, count: await desk.inputValue('[name="count"]'),
+    fieldsets: await form.locator('fieldset').count(),
     describedBy: await desk.getAttribute('[name="title"]', 'aria-describedby') };
 });
 
@@ -90,6 +92,7 @@ await run('tools-run-from-form', async () => {
   await desk.getByRole('button', { name: 'Add item' }).click();
   await desk.fill('[name="tags[1]"]', 'b');
   await desk.fill('[name="extra"]', '{"k": [1, 2]}');
+  await desk.fill('[name="__proto__"]', 'own');
   await desk.getByRole('button', { name: 'Run tool' }).click();
   await desk.waitForURL(/\/ui\/jobs\/[0-9a-f-]{36}$/);
   const id = new URL(desk.url()).pathname.split('/').pop();
@@ -212,6 +215,21 @@ await run('webhook-delivery-and-resend', async () => {
   if (SCREENSHOTS) await shot(desk, 'webhook-deliveries', SCREENSHOTS);
   return { job_id: jobId, first: firstId, copy: copyId, top, body, resend_of_shown: resendOf, attempts,
     count: await desk.locator('details.delivery').count() };
+});
+
+await run('views-fit-a-phone', async () => {
+  const phone = await page(PHONE);
+  await signIn(phone, CREDENTIAL, { path: '/ui/agents' });
+  const fits = {};
+  for (const [path, heading] of [['/ui/agents', 'Agents'], ['/ui/tools', 'Tools'], ['/ui/webhooks', 'Webhooks'],
+    ['/ui/webhooks/' + hookId, 'Deliveries'], ['/ui/keys', 'API keys']]) {
+    await phone.goto(path);
+    await phone.getByRole('heading', { name: heading, exact: true }).waitFor();
+    await phone.locator('main .table-wrap, main .deliveries, main .notice').first().waitFor();
+    fits[path.replace(hookId, '<id>')] = await fitsWidth(phone);
+  }
+  await phone.close();
+  return { fits };
 });
 
 let keyShown = null;

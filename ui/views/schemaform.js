@@ -8,6 +8,7 @@ import { h, button, field, setFieldError } from '../lib/dom.js';
 const MISSING = 'Required.';
 const UNCHOSEN = 'Choose a value.';
 const MAX_DEPTH = 16; // nested objects and $ref hops followed; deeper parts become JSON text areas
+const MAX_CONTROLS = 300; // past this many controls (a schema that recurses through $ref) objects become JSON text areas
 
 // schemaForm("schema", "prefix") -> {el, read(), setError(path, text), clear()}.
 // read() -> {value, errors: [[path, text]]} (value: the arguments object); paths are the server's
@@ -125,8 +126,9 @@ function hintOf(s, kind) {
 function control(ctx, s, path, required, key, depth) {
   const kind = kindOf(s);
   const label = labelOf(key, s, required);
-  if (kind === 'object' && hasProps(s) && depth < MAX_DEPTH) return objectControl(ctx, s, path, required, label, depth);
-  if (kind === 'array' && depth < MAX_DEPTH) {
+  const room = depth < MAX_DEPTH && ctx.n < MAX_CONTROLS;
+  if (kind === 'object' && hasProps(s) && room) return objectControl(ctx, s, path, required, label, depth);
+  if (kind === 'array' && room) {
     const items = resolve(ctx, s.items, 1);
     if (items && !Array.isArray(s.items) && ['string', 'integer', 'number', 'boolean', 'enum'].includes(kindOf(items))) {
       return rowsControl(ctx, s, items, path, required, label);
@@ -162,7 +164,8 @@ function objectControl(ctx, s, path, required, label, depth) {
       for (const [key, c] of kids) {
         const r = c.read(errors);
         if (r.set) {
-          value[key] = r.value;
+          // defineProperty: a property named "__proto__" stays an argument, not the object's prototype
+          Object.defineProperty(value, key, { value: r.value, enumerable: true, writable: true, configurable: true });
           any = true;
         }
       }
@@ -172,7 +175,7 @@ function objectControl(ctx, s, path, required, label, depth) {
         return { set: false };
       }
       for (const [key, c] of kids) {
-        if (need.has(key) && !(key in value) && !c.reported) errors.push([path ? path + '.' + key : key, MISSING]);
+        if (need.has(key) && !Object.prototype.hasOwnProperty.call(value, key) && !c.reported) errors.push([path ? path + '.' + key : key, MISSING]);
       }
       return { set: true, value };
     },
@@ -308,6 +311,7 @@ function rowsControl(ctx, s, items, path, required, label) {
       const p = path + '[' + i + ']';
       r.path = p;
       r.setLabel(label.replace(/ \(required\)$/, '') + ' [' + i + ']');
+      r.remove.setAttribute('aria-label', 'Remove ' + label.replace(/ \(required\)$/, '') + ' [' + i + ']');
       ctx.spots.set(p, r.setError);
     });
     for (const key of [...ctx.spots.keys()]) {
@@ -325,12 +329,13 @@ function rowsControl(ctx, s, items, path, required, label) {
       setLabel: (t) => { if (labelEl) labelEl.textContent = t; },
       setError: (t) => setFieldError(c.el, t),
     };
-    row.el.append(button('Remove', () => {
+    row.remove = button('Remove', () => {
       rows.splice(rows.indexOf(row), 1);
       row.el.remove();
       renumber();
       addBtn.focus();
-    }));
+    });
+    row.el.append(row.remove);
     rows.push(row);
     list.append(row.el);
     renumber();
