@@ -4,24 +4,17 @@
 # (tests/ui/views.mjs prints one JSON line per check).
 import json
 import os
-import shutil
-import subprocess
 
 import pytest
 
 import vexit
 from vexit import KeyClient, wait_for
+from vexui import check, needs_browser, run_spec
 from test_webhook_delivery import Receiver
 
-SPEC = os.path.join(vexit.REPO, "tests", "ui", "views.mjs")
-PLAYWRIGHT = os.path.join(vexit.REPO, ".deps", "node_modules", "playwright-core", "package.json")
-CHROMIUM = "/usr/bin/chromium"
-NODE = shutil.which("node")
-OUT = os.path.join(vexit.REPO, "build", "ui-failures", "test_ui_views")
 ECHO = os.path.join(vexit.REPO, "tests", "fixtures", "commands", "echo.py")
 
-pytestmark = pytest.mark.skipif(not (NODE and os.path.exists(PLAYWRIGHT) and os.access(CHROMIUM, os.X_OK)),
-                                reason="node, playwright-core or chromium is not installed (tools/install-deps installs them)")
+pytestmark = needs_browser
 
 # Every kind of field the form generator knows: a pattern the browser does not check (so the server
 # refuses a value the form lets through), a ranged integer with a default, a number, a boolean, an enum,
@@ -76,29 +69,9 @@ def ui(svc, receiver):
     """Runs the browser spec once (one browser for the module); the checks by name."""
     user = KeyClient(svc, sub="uiv-" + vexit.new_sub()[:12])  # an API key, as a person would paste
     admin = svc.client(role="admin")                            # a JWT
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
-    env.update({"VEX_URL": svc.base, "VEX_CA": svc.cert, "VEX_CREDENTIAL": user.key,
-                "VEX_ADMIN_CREDENTIAL": admin.token, "VEX_SUB": user.sub, "UI_OUT": OUT,
-                "UI_RECEIVER_URL": receiver.url("ui"), "UI_FORM_TOOL": "uiform",
-                "UI_TIMEOUT_MS": str(int(15000 * vexit.SLOW))})
-    if os.environ.get("UI_SCREENSHOTS"):
-        env["UI_SCREENSHOTS"] = os.path.abspath(os.environ["UI_SCREENSHOTS"])
-    r = subprocess.run([NODE, SPEC], env=env, cwd=vexit.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=180 * vexit.SLOW)
-    checks = {}
-    for line in r.stdout.decode(errors="replace").splitlines():
-        if line.startswith("{"):
-            c = json.loads(line)
-            checks[c["check"]] = c
-    assert checks, "the spec printed no check (exit %d):\n%s" % (r.returncode, r.stderr.decode(errors="replace"))
-    return {"checks": checks, "user": user, "admin": admin, "stderr": r.stderr.decode(errors="replace")}
-
-
-def check(ui, name):
-    c = ui["checks"].get(name)
-    assert c is not None, "check %s did not run; stderr:\n%s" % (name, ui["stderr"])
-    assert c["ok"], "check %s failed (screenshots: %s):\n%s" % (name, c.get("screenshots"), c.get("error"))
-    return c
+    ui = run_spec(svc, "views.mjs", user, admin, {"UI_RECEIVER_URL": receiver.url("ui"), "UI_FORM_TOOL": "uiform"})
+    ui.update({"user": user, "admin": admin})
+    return ui
 
 
 NO_MARKUP = {"scripts": 0, "images": 0, "xss": None}

@@ -1,6 +1,7 @@
 // agents.js - /ui/agents (list, create) and /ui/agents/<id> (facts, run, pause/resume, delete, history).
 import { h, notice, button, field, setFieldError, confirmAction } from '../lib/dom.js';
 import { api, errorText, whoami } from '../lib/api.js';
+import { statusBadge } from './jobcommon.js';
 import { when, heading, showError, clearErrors, pagedTable, facts, jobLink, badge, poll } from './kit.js';
 
 export async function render(root, { params, navigate }) {
@@ -207,7 +208,7 @@ function historyList(agentId, admin) {
   const list = pagedTable(
     [
       { label: 'Job', cell: (j) => jobLink(j.job_id) },
-      { label: 'Status', cell: (j) => badge(j.status) },
+      { label: 'Status', cell: (j) => statusBadge(j.status) },
       { label: 'Queued', cell: (j) => when(j.queued_at) },
       { label: 'Finished', cell: (j) => when(j.completed_at) },
       { label: 'Error', cell: (j) => (j.error ? j.error.code + ': ' + j.error.message : '—') },

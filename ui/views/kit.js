@@ -1,6 +1,7 @@
 // kit.js - what the agents, tools, webhooks and keys views share: times of either dialect, errors at their field, paged lists, copy.
 import { h, time, notice, button, table, setFieldError } from '../lib/dom.js';
 import { api, errorText } from '../lib/api.js';
+import { jobLink as linkJob } from './jobcommon.js';
 
 // A time cell (RFC 3339 or Unix seconds; a dash when unset).
 export function when(v) {
@@ -86,9 +87,9 @@ export function facts(pairs) {
   return dl;
 }
 
-// A link to a job's page (every job id in the console is one).
+// A link to a job's page (every job id in the console is one), a dash without one.
 export function jobLink(id) {
-  return id ? h('a', { href: '/ui/jobs/' + encodeURIComponent(id) }, id) : '—';
+  return id ? linkJob(id) : '—';
 }
 
 // A status as a badge (class "badge-<name>" for its colour).

@@ -208,38 +208,44 @@ function scalarControl(ctx, s, path, required, label, kind, row) {
     if (kind === 'number') input.setAttribute('inputmode', 'decimal');
     if (s.default !== undefined && typeof s.default !== 'object') input.value = String(s.default);
   }
+  return leaf(ctx, path, required, label, input, hintOf(s, kind), (fail) => {
+    if (choices) {
+      if (input.value === '') return required ? fail(UNCHOSEN) : { set: false };
+      return { set: true, value: choices[Number(input.value)] };
+    }
+    if (kind === 'boolean') {
+      if (input.type === 'checkbox') return { set: true, value: input.checked };
+      return input.value === '' ? { set: false } : { set: true, value: input.value === 'true' };
+    }
+    const text = input.value;
+    if (kind === 'string') {
+      if (text === '') return required ? fail(MISSING) : { set: false };
+      const n = [...text].length;
+      if (typeof s.minLength === 'number' && n < s.minLength) return fail('Must be at least ' + s.minLength + ' characters.');
+      if (typeof s.maxLength === 'number' && n > s.maxLength) return fail('Must be at most ' + s.maxLength + ' characters.');
+      return { set: true, value: text };
+    }
+    if (text.trim() === '') return required ? fail(MISSING) : { set: false };
+    const r = number(text.trim(), kind, s);
+    return r.error ? fail(r.error) : { set: true, value: r.value };
+  });
+}
+
+// A field holding one value: "take(fail)" reads it as {set, value}, or answers fail(text) to refuse it.
+function leaf(ctx, path, required, label, input, hint, take) {
   if (required) input.setAttribute('aria-required', 'true');
-  const el = field(label, input, { hint: hintOf(s, kind) });
+  const el = field(label, input, { hint });
   ctx.spots.set(path, (text) => setFieldError(el, text));
   const c = {
     el,
     reported: false,
     read(errors) {
       c.reported = false;
-      const fail = (text) => {
+      return take((text) => {
         errors.push([path, text]);
         c.reported = true;
         return { set: false };
-      };
-      if (choices) {
-        if (input.value === '') return required ? fail(UNCHOSEN) : { set: false };
-        return { set: true, value: choices[Number(input.value)] };
-      }
-      if (kind === 'boolean') {
-        if (input.type === 'checkbox') return { set: true, value: input.checked };
-        return input.value === '' ? { set: false } : { set: true, value: input.value === 'true' };
-      }
-      const text = input.value;
-      if (kind === 'string') {
-        if (text === '') return required ? fail(MISSING) : { set: false };
-        const n = [...text].length;
-        if (typeof s.minLength === 'number' && n < s.minLength) return fail('Must be at least ' + s.minLength + ' characters.');
-        if (typeof s.maxLength === 'number' && n > s.maxLength) return fail('Must be at most ' + s.maxLength + ' characters.');
-        return { set: true, value: text };
-      }
-      if (text.trim() === '') return required ? fail(MISSING) : { set: false };
-      const r = number(text.trim(), kind, s);
-      return r.error ? fail(r.error) : { set: true, value: r.value };
+      });
     },
   };
   return c;
@@ -267,32 +273,18 @@ function jsonControl(ctx, s, path, required, label, kind) {
   const input = h('textarea', { id, name: path, rows: 4, spellcheck: false, class: 'mono' });
   if (s.default !== undefined) input.value = JSON.stringify(s.default, null, 2);
   else if (path === '') input.value = '{}';
-  if (required) input.setAttribute('aria-required', 'true');
-  const el = field(label, input, { hint: hintOf(s, want ? 'json-' + want : 'json') });
-  ctx.spots.set(path, (text) => setFieldError(el, text));
-  const c = {
-    el,
-    reported: false,
-    read(errors) {
-      c.reported = false;
-      const fail = (text) => {
-        errors.push([path, text]);
-        c.reported = true;
-        return { set: false };
-      };
-      if (input.value.trim() === '') return required ? fail(MISSING) : { set: false };
-      let v;
-      try {
-        v = JSON.parse(input.value);
-      } catch (e) {
-        return fail('Not valid JSON: ' + e.message);
-      }
-      const got = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
-      if (want && got !== want) return fail('Must be a JSON ' + want + '.');
-      return { set: true, value: v };
-    },
-  };
-  return c;
+  return leaf(ctx, path, required, label, input, hintOf(s, want ? 'json-' + want : 'json'), (fail) => {
+    if (input.value.trim() === '') return required ? fail(MISSING) : { set: false };
+    let v;
+    try {
+      v = JSON.parse(input.value);
+    } catch (e) {
+      return fail('Not valid JSON: ' + e.message);
+    }
+    const got = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
+    if (want && got !== want) return fail('Must be a JSON ' + want + '.');
+    return { set: true, value: v };
+  });
 }
 
 // An array of scalars: one row per item, with add and remove buttons.
