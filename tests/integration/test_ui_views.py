@@ -148,17 +148,18 @@ def test_agent_form_errors_show_at_their_field(ui):
 
 def test_an_agent_is_created_and_run(ui, svc):
     c = check(ui, "agent-create-and-run")
-    agent = ui["user"].get("/api/v1/agents/" + c["agent_id"]).json()
-    assert agent["name"] == c["h1"] and agent["name"].startswith("<img src=x onerror="), agent
+    agent = c["stored"]
+    assert agent["id"] == c["agent_id"] and agent["name"] == c["h1"] and agent["name"].startswith("<img src=x onerror="), agent
     job = ui["user"].job(c["job_id"])
     assert job["agent_id"] == c["agent_id"] and job["status"] == "completed"
     assert job["result"]["response"] == "Echo: hello <i>there</i>"
     assert c["created"] == NO_MARKUP
 
 
-def test_an_agent_is_paused_and_resumed(ui):
+def test_an_agent_is_paused_resumed_and_deleted(ui):
     c = check(ui, "agent-pause-resume")
     assert c["shown"] == "paused" and c["api"] == "paused" and c["after"] == "active"
+    assert c["gone"] == 404 and c["jobKept"] == 200
 
 
 def test_a_webhook_is_created_with_errors_at_the_url_field_and_its_secret_shown(ui, receiver):
@@ -166,8 +167,8 @@ def test_a_webhook_is_created_with_errors_at_the_url_field_and_its_secret_shown(
     assert c["client"] == "A URL starting with http or https is required."
     assert c["server"].startswith("url:"), c["server"]
     assert c["secret"].startswith("whsec_")
-    hook = ui["user"].get("/api/v1/webhooks/" + c["hook_id"]).json()
-    assert hook["url"] == receiver.url("ui") and hook["events"] == ["job.completed"]
+    hook = c["stored"]
+    assert hook["id"] == c["hook_id"] and hook["url"] == receiver.url("ui") and hook["events"] == ["job.completed"]
     assert hook["description"] in c["row"] and hook["description"] == c["h1"]
     assert "secret" not in hook
     assert c["created"] == NO_MARKUP
@@ -182,6 +183,13 @@ def test_a_delivery_shows_its_request_body_and_a_resend_reaches_the_receiver(ui,
     assert json.loads(c["body"]) == json.loads(got[0]["body"])  # the log shows what was sent
     assert c["top"] == c["copy"] and c["resend_of_shown"] == 1 and c["attempts"] == 1
     assert c["count"] == 2
+
+
+def test_a_webhook_is_disabled_enabled_and_deleted(ui):
+    c = check(ui, "webhook-disable-enable-delete")
+    assert c["disabled"] == {"shown": "disabled", "api": "disabled"}
+    assert "WEBHOOK_DISABLED" in c["refused"] and "409" in c["refused"], c["refused"]  # no re-send while disabled
+    assert c["enabled"] == "active" and c["after"] == 404
 
 
 def test_an_admin_creates_a_key_that_is_shown_once_and_works(ui, svc):

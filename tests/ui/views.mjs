@@ -154,7 +154,8 @@ await run('agent-create-and-run', async () => {
   await desk.waitForURL('**/ui/jobs/' + jobId);
   await expectText(desk, 'completed', { within: desk.locator('.job-head') });
   agentJob = jobId;
-  return { agent_id: agentId, job_id: jobId, h1, created: await markup(desk) };
+  const stored = (await apiCall('GET', '/api/v1/agents/' + agentId)).body; // (a later check deletes it)
+  return { agent_id: agentId, job_id: jobId, h1, stored, created: await markup(desk) };
 });
 
 await run('agent-pause-resume', async () => {
@@ -166,7 +167,13 @@ await run('agent-pause-resume', async () => {
   const api = await apiCall('GET', '/api/v1/agents/' + agentId);
   await desk.getByRole('button', { name: 'Resume schedule' }).click();
   await desk.getByRole('button', { name: 'Pause schedule' }).waitFor();
-  return { shown: paused, api: api.body.status, after: await desk.locator('dl.facts .badge').textContent(), job: agentJob };
+  const after = await desk.locator('dl.facts .badge').textContent();
+  await desk.getByRole('button', { name: 'Delete agent' }).click();
+  await desk.locator('dialog.confirm').getByRole('button', { name: 'Confirm' }).click();
+  await desk.waitForURL(/\/ui\/agents$/);
+  const gone = (await apiCall('GET', '/api/v1/agents/' + agentId)).status;
+  const jobKept = (await apiCall('GET', '/api/v1/jobs/' + agentJob)).status;
+  return { shown: paused, api: api.body.status, after, gone, jobKept };
 });
 
 let hookId = null;
@@ -191,7 +198,8 @@ await run('webhook-create', async () => {
   await desk.getByRole('link', { name: 'Open the webhook' }).click();
   await desk.getByRole('heading', { name: 'Deliveries' }).waitFor();
   hookId = new URL(desk.url()).pathname.split('/').pop();
-  return { client, server, secret, row: rowText, hook_id: hookId, h1: await desk.locator('h1').textContent(), created: await markup(desk) };
+  const stored = (await apiCall('GET', '/api/v1/webhooks/' + hookId)).body; // (a later check deletes it)
+  return { stored, client, server, secret, row: rowText, hook_id: hookId, h1: await desk.locator('h1').textContent(), created: await markup(desk) };
 });
 
 await run('webhook-delivery-and-resend', async () => {
@@ -230,6 +238,25 @@ await run('views-fit-a-phone', async () => {
   }
   await phone.close();
   return { fits };
+});
+
+await run('webhook-disable-enable-delete', async () => {
+  await desk.goto('/ui/webhooks/' + hookId);
+  await desk.getByRole('heading', { name: 'Deliveries' }).waitFor();
+  await desk.getByRole('button', { name: 'Disable', exact: true }).click();
+  await desk.getByRole('button', { name: 'Enable', exact: true }).waitFor();
+  const disabled = { shown: await desk.locator('dl.facts .badge').first().textContent(),
+    api: (await apiCall('GET', '/api/v1/webhooks/' + hookId)).body.status };
+  await desk.locator('details.delivery').first().locator('summary').click();
+  await desk.locator('details.delivery').first().getByRole('button', { name: /Re-send/ }).click();
+  const refused = await desk.locator('.notice-error').first().textContent();
+  await desk.getByRole('button', { name: 'Enable', exact: true }).click();
+  await desk.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+  const enabled = (await apiCall('GET', '/api/v1/webhooks/' + hookId)).body.status;
+  await desk.getByRole('button', { name: 'Delete webhook' }).click();
+  await desk.locator('dialog.confirm').getByRole('button', { name: 'Confirm' }).click();
+  await desk.waitForURL(/\/ui\/webhooks$/);
+  return { disabled, refused, enabled, after: (await apiCall('GET', '/api/v1/webhooks/' + hookId)).status };
 });
 
 let keyShown = null;
@@ -282,7 +309,7 @@ await run('keys-non-admin', async () => {
 await run('no-script-ran-no-foreign-request', async () => ({
   desk: await markup(desk), admin: await markup(admin), dialogs,
   foreign: foreignRequests(desk).concat(foreignRequests(admin)),
-  errors: desk.vexErrors.concat(admin.vexErrors).filter((e) => !/status of (400|401|422)/.test(e)),
+  errors: desk.vexErrors.concat(admin.vexErrors).filter((e) => !/status of (400|401|409|422)/.test(e)),
 }));
 
 await finish();
