@@ -1,8 +1,8 @@
 // agents.js - /ui/agents (list, create) and /ui/agents/<id> (facts, run, pause/resume, delete, history).
-import { h, notice, button, field, setFieldError, confirmAction } from '../lib/dom.js';
+import { h, time, notice, button, field, setFieldError, confirmAction } from '../lib/dom.js';
 import { api, errorText, whoami } from '../lib/api.js';
 import { statusBadge } from './jobcommon.js';
-import { when, heading, showError, clearErrors, pagedTable, facts, jobLink, badge, poll } from './kit.js';
+import { heading, showError, clearErrors, pagedTable, facts, jobLink, badge, poll } from './kit.js';
 
 export async function render(root, { params, navigate }) {
   if (params && params.id) return renderAgent(root, params.id, navigate);
@@ -19,7 +19,7 @@ async function renderList(root, navigate) {
       { label: 'Status', cell: (a) => badge(a.status) },
       { label: 'Model', cell: (a) => a.model || 'default' },
       { label: 'Max depth', cell: (a) => String(a.max_depth) },
-      { label: 'Created', cell: (a) => when(a.created_at) },
+      { label: 'Created', cell: (a) => time(a.created_at) },
     ],
     (cursor) => api('GET', '/api/v1/agents', { query: { limit: 50, cursor } }),
     (body) => body.agents || [],
@@ -128,8 +128,8 @@ async function renderAgent(root, id, navigate) {
       ['Base URL', agent.base_url],
       ['Max depth', String(agent.max_depth)],
       ['Shadow review', agent.spawn_shadow ? 'yes' : 'no'],
-      ['Created', when(agent.created_at)],
-      ['Updated', when(agent.updated_at)],
+      ['Created', time(agent.created_at)],
+      ['Updated', time(agent.updated_at)],
     ]));
     const paused = agent.status === 'paused';
     actions.replaceChildren(
@@ -209,8 +209,8 @@ function historyList(agentId, admin) {
     [
       { label: 'Job', cell: (j) => jobLink(j.job_id) },
       { label: 'Status', cell: (j) => statusBadge(j.status) },
-      { label: 'Queued', cell: (j) => when(j.queued_at) },
-      { label: 'Finished', cell: (j) => when(j.completed_at) },
+      { label: 'Queued', cell: (j) => time(j.queued_at) },
+      { label: 'Finished', cell: (j) => time(j.completed_at) },
       { label: 'Error', cell: (j) => (j.error ? j.error.code + ': ' + j.error.message : '—') },
     ],
     (cursor) => api('GET', '/api/v1/jobs', { query: Object.assign({}, query, { cursor }) }),

@@ -1,7 +1,7 @@
 // keys.js - /ui/keys (admins): create an API key (shown once), list, revoke with confirmation.
-import { h, notice, button, field, setFieldError, confirmAction } from '../lib/dom.js';
+import { h, time, notice, button, field, setFieldError, confirmAction } from '../lib/dom.js';
 import { api, errorText, whoami } from '../lib/api.js';
-import { when, heading, showError, clearErrors, pagedTable, copyButton } from './kit.js';
+import { heading, showError, clearErrors, pagedTable, copyButton } from './kit.js';
 
 const ADMINS_ONLY = 'API keys are managed by admins only. Ask an admin for a key, or sign in with an admin credential.';
 
@@ -34,9 +34,9 @@ function keyList(ownerFilter, status) {
       { label: 'Owner', cell: (k) => k.owner },
       { label: 'Role', cell: (k) => k.role },
       { label: 'Plan', cell: (k) => k.plan },
-      { label: 'Created', cell: (k) => when(k.created_at) },
-      { label: 'Last used', cell: (k) => when(k.last_used_at) },
-      { label: 'Revoked', cell: (k) => (k.revoked_at ? when(k.revoked_at) : revokeButton(k)) },
+      { label: 'Created', cell: (k) => time(k.created_at) },
+      { label: 'Last used', cell: (k) => time(k.last_used_at) },
+      { label: 'Revoked', cell: (k) => (k.revoked_at ? time(k.revoked_at) : revokeButton(k)) },
     ],
     (cursor) => api('GET', '/api/v1/keys', { query: { limit: 50, cursor, owner: ownerFilter() || undefined } }),
     (body) => body.keys || [],

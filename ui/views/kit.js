@@ -1,12 +1,7 @@
-// kit.js - what the agents, tools, webhooks and keys views share: times of either dialect, errors at their field, paged lists, copy.
-import { h, time, notice, button, table, setFieldError } from '../lib/dom.js';
+// kit.js - what the agents, tools, webhooks and keys views share: headings, errors at their field, paged lists, copy, facts.
+import { h, notice, button, table, setFieldError } from '../lib/dom.js';
 import { api, errorText } from '../lib/api.js';
 import { jobLink as linkJob } from './jobcommon.js';
-
-// A time cell (RFC 3339 or Unix seconds; a dash when unset).
-export function when(v) {
-  return time(v);
-}
 
 // Starts a view: its title and an <h1> (focused, so keyboard and screen reader users land on it).
 export function heading(root, title, text) {
@@ -28,7 +23,7 @@ export function showError(res, fieldFor, box) {
     setFieldError(el, String(err.message || errorText(res)));
     const input = el.querySelector('input, select, textarea');
     if (input) input.focus();
-    box.replaceChildren(notice('error', 'Not saved: see the marked field.'));
+    box.replaceChildren(notice('error', 'The server refused a value: see the marked field.'));
     return true;
   }
   box.replaceChildren(notice('error', errorText(res)));

@@ -1,7 +1,7 @@
 // webhooks.js - /ui/webhooks (list, create with the secret shown once) and /ui/webhooks/<id> (enable/disable, delete, the delivery log, re-send).
-import { h, json, notice, button, table, field, setFieldError, confirmAction } from '../lib/dom.js';
+import { h, time, json, notice, button, table, field, setFieldError, confirmAction } from '../lib/dom.js';
 import { api, errorText } from '../lib/api.js';
-import { when, heading, showError, clearErrors, pagedTable, facts, jobLink, badge, poll, copyButton } from './kit.js';
+import { heading, showError, clearErrors, pagedTable, facts, jobLink, badge, poll, copyButton } from './kit.js';
 
 const EVENTS = ['job.queued', 'job.started', 'job.completed', 'job.failed', 'job.canceled', 'job.timeout'];
 
@@ -28,7 +28,7 @@ async function renderList(root) {
       { label: 'Description', cell: (w) => w.description || '—' },
       { label: 'Events', cell: (w) => w.events.join(', ') },
       { label: 'Status', cell: (w) => badge(w.status) },
-      { label: 'Created', cell: (w) => when(w.created_at) },
+      { label: 'Created', cell: (w) => time(w.created_at) },
     ],
     (cursor) => api('GET', '/api/v1/webhooks', { query: { limit: 50, cursor } }),
     (body) => body.webhooks || [],
@@ -55,9 +55,7 @@ function createForm(list) {
     fields.url, events, fields.description, box, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Create webhook'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    clearErrors(fields);
-    eventsError.textContent = '';
-    eventsError.hidden = true;
+    clearErrors([fields.url, fields.description, events]);
     box.replaceChildren();
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
     let bad = false;
@@ -67,8 +65,7 @@ function createForm(list) {
       bad = true;
     }
     if (!chosen.length) {
-      eventsError.textContent = 'Choose at least one event.';
-      eventsError.hidden = false;
+      setFieldError(events, 'Choose at least one event.');
       if (!bad) boxes[0].focus();
       bad = true;
     }
@@ -78,10 +75,6 @@ function createForm(list) {
     const res = await api('POST', '/api/v1/webhooks', { body });
     if (!res.ok) {
       showError(res, (name) => fields[name] || (name === 'events' ? events : null), box);
-      if (res.body && res.body.error && res.body.error.field === 'events') {
-        eventsError.textContent = res.body.error.message;
-        eventsError.hidden = false;
-      }
       return;
     }
     form.reset();
@@ -131,10 +124,10 @@ async function renderHook(root, id, navigate) {
       ['Events', hook.events.join(', ')],
       ['Status', badge(hook.status)],
       ['Why disabled', hook.disabled_reason],
-      ['Failing since', when(hook.failing_since)],
+      ['Failing since', time(hook.failing_since)],
       ['Last error', hook.last_error],
-      ['Created', when(hook.created_at)],
-      ['Updated', when(hook.updated_at)],
+      ['Created', time(hook.created_at)],
+      ['Updated', time(hook.updated_at)],
     ]));
     const active = hook.status === 'active';
     actions.replaceChildren(button(active ? 'Disable' : 'Enable', () => setStatus(active ? 'disabled' : 'active')),
@@ -249,14 +242,14 @@ function delivery(d, open, resend) {
     h('span', { class: 'event' }, d.event), ' ', badge(d.status), ' ',
     h('span', { class: 'muted' }, d.attempts + (d.attempts === 1 ? ' attempt' : ' attempts') +
       (d.last_status_code !== null && d.last_status_code !== undefined ? ', HTTP ' + d.last_status_code : '')),
-    ' ', when(d.created_at));
+    ' ', time(d.created_at));
   const body = h('div', { class: 'delivery-body' },
     facts([
       ['Delivery', d.id],
       ['Job', jobLink(d.job_id)],
       ['Re-send of', d.resend_of || null],
-      ['Next attempt', d.next_attempt_at ? when(d.next_attempt_at) : null],
-      ['Delivered', when(d.delivered_at)],
+      ['Next attempt', d.next_attempt_at ? time(d.next_attempt_at) : null],
+      ['Delivered', time(d.delivered_at)],
       ['Last error', d.last_error],
     ]),
     h('h3', {}, 'Request body'),
@@ -265,7 +258,7 @@ function delivery(d, open, resend) {
     table(
       [
         { label: '#', cell: (a) => String(a.n) },
-        { label: 'At', cell: (a) => when(a.at) },
+        { label: 'At', cell: (a) => time(a.at) },
         { label: 'Status', cell: (a) => (a.status_code === null ? 'no answer' : String(a.status_code)) },
         { label: 'Took', cell: (a) => a.duration_ms + ' ms' },
         { label: 'Error', cell: (a) => a.error || '—' },
