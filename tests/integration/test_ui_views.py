@@ -210,6 +210,12 @@ def test_a_revoked_key_is_refused(ui, svc):
     assert len(rows) == 1 and rows[0]["revoked_at"] is not None
 
 
+def test_an_admin_pauses_and_resumes_claiming_a_tool(ui):
+    c = check(ui, "tools-pause-admin")
+    assert c["api"] is True and "paused" in c["listed"] and c["after"] is False
+    assert c["userSees"] == 0  # a user gets no pause button (the API would answer 403)
+
+
 def test_a_non_admin_sees_keys_are_for_admins_only(ui):
     c = check(ui, "keys-non-admin")
     assert "admins only" in c["shown"] and c["navHidden"] is True and c["forms"] == 0

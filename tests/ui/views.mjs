@@ -299,6 +299,23 @@ await run('keys-revoke-with-confirmation', async () => {
   return { asked, still: still.status, after: after.status, row };
 });
 
+await run('tools-pause-admin', async () => {
+  await admin.goto('/ui/tools/' + TOOL);
+  await admin.getByRole('button', { name: 'Pause claiming' }).click();
+  await admin.getByRole('button', { name: 'Resume claiming' }).waitFor();
+  const api = (await apiCall('GET', '/api/v1/tools/' + TOOL)).body.paused;
+  await admin.goto('/ui/tools');
+  const row = admin.locator('tr').filter({ has: admin.getByRole('link', { name: TOOL, exact: true }) });
+  await row.locator('.badge-paused').waitFor();
+  const listed = await row.textContent();
+  await admin.getByRole('link', { name: TOOL, exact: true }).click();
+  await admin.getByRole('button', { name: 'Resume claiming' }).click();
+  await admin.getByRole('button', { name: 'Pause claiming' }).waitFor();
+  const userSees = await desk.goto('/ui/tools/' + TOOL).then(() => desk.locator('form.tool-form').waitFor())
+    .then(() => desk.getByRole('button', { name: /claiming/ }).count());
+  return { api, listed, after: (await apiCall('GET', '/api/v1/tools/' + TOOL)).body.paused === true, userSees };
+});
+
 await run('keys-non-admin', async () => {
   await desk.goto('/ui/keys');
   await desk.getByRole('heading', { name: 'API keys' }).waitFor();
