@@ -156,3 +156,27 @@ def test_console_sources_have_no_markup_sinks_and_name_no_other_origin():
             assert not re.search(r"<script(?![^>]*\bsrc=\"/ui/)", text), "inline script in " + path
             assert " style=" not in text and "<style" not in text, "inline style in " + path
     assert not found, "\n".join(found)
+
+
+def test_render_refuses_a_console_root_it_cannot_use(tmp_path):
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEX_")}
+    env["VEX_HOME"] = str(tmp_path)
+    out = str(tmp_path / "n.conf")
+
+    def render(root):
+        env["VEX_UI_ROOT"] = root
+        return subprocess.run([os.path.join(vexit.REPO, "tools", "render-nginx"), out], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    os.mkdir(str(tmp_path / "empty"))
+    r = render(str(tmp_path / "empty"))
+    assert r.returncode == 2 and b"VEX_UI_ROOT: no readable index.html" in r.stdout, r.stdout
+    # Values that would end or open an nginx directive never reach the file.
+    for name in ("with space", "semi;colon", "brace{"):
+        d = tmp_path / name
+        os.mkdir(str(d))
+        (d / "index.html").write_text("x")
+        r = render(str(d))
+        assert r.returncode == 2, (name, r.stdout)
+    assert not os.path.exists(out)

@@ -1,6 +1,6 @@
 // core.mjs - browser checks of the console's shell, overview, jobs and job views (run by tests/integration/test_ui.py).
 import {
-  ADMIN_CREDENTIAL, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
+  ADMIN_CREDENTIAL, apiCall, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
   run, SCREENSHOTS, shot, signIn, submitTool, waitJob,
 } from './lib.mjs';
 
@@ -54,6 +54,26 @@ await run('keyboard-nav', async () => {
     }
   }
   throw new Error('Tab never reached the navigation');
+});
+
+await run('library-refuses-other-origins', async () => {
+  return desk.evaluate(async () => {
+    const api = await import('/ui/lib/api.js');
+    const dom = await import('/ui/lib/dom.js');
+    const refused = async (fn) => { try { await fn(); return false; } catch { return true; } };
+    return {
+      protocolRelative: await refused(() => api.api('GET', '//127.0.0.1:9/x')),
+      backslash: await refused(() => api.api('GET', '/\\127.0.0.1:9/x')),
+      absolute: await refused(() => api.api('GET', 'https://127.0.0.1:9/x')),
+      javascriptHref: await refused(() => dom.h('a', { href: 'javascript:alert(1)' })),
+      foreignHref: await refused(() => dom.h('a', { href: '//127.0.0.1:9/' })),
+      inlineHandler: await refused(() => dom.h('img', { onerror: 'alert(1)' })),
+      styleAttr: await refused(() => dom.h('div', { style: 'color:red' })),
+      text: dom.h('p', {}, '<b>x</b>').textContent,
+      children: dom.h('p', {}, '<b>x</b>').children.length,
+      encoded: api.apiPath`/api/v1/jobs/${'../keys?x=1'}`,
+    };
+  });
 });
 
 await run('job-appears-and-completes-live', async () => {
@@ -120,6 +140,23 @@ await run('result-markup-is-text', async () => {
   return { job_id: id, text, created, failedImages, dialogs: dialogs.slice(), xss: await desk.evaluate(() => window.__vexXss || null) };
 });
 
+await run('job-deliveries', async () => {
+  if (!process.env.VEX_HOOK) return { skipped: 'VEX_HOOK not set' };
+  const id = await submitTool('echo', { hello: 'hook' });
+  await waitJob(id, (j) => j.status === 'completed');
+  const end = Date.now() + 15000;
+  for (;;) { // the runner delivers after the job ends: wait until the API says so
+    const r = await apiCall('GET', '/api/v1/jobs/' + id + '/deliveries');
+    if (r.body && r.body.deliveries.some((d) => d.status === 'delivered')) break;
+    if (Date.now() > end) throw new Error('no delivered delivery: ' + JSON.stringify(r.body));
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await desk.goto('/ui/jobs/' + id);
+  const section = desk.locator('section', { has: desk.getByRole('heading', { name: 'Webhook deliveries' }) });
+  await expectText(desk, 'job.completed', { within: section });
+  return { job_id: id, rows: await section.locator('tbody tr').allInnerTexts() };
+});
+
 await run('retry-from-page', async () => {
   await desk.goto('/ui/jobs/' + failedJob);
   await desk.getByRole('button', { name: 'Retry' }).click();
@@ -175,11 +212,13 @@ await run('sign-out', async () => {
     navHidden: !(await desk.getByRole('navigation', { name: 'Main' }).isVisible()) };
 });
 
-const phone = await page(PHONE);
+const phone = await page(PHONE, { timezoneId: 'Asia/Tokyo' }); // times in the viewer's zone
 await run('phone', async () => {
   await signIn(phone, CREDENTIAL, { path: '/ui/jobs/' + failedJob }); // a deep link survives sign-in
   await phone.locator('.job-error').waitFor();
-  const out = { deepLink: new URL(phone.url()).pathname, fits: {} };
+  const t = phone.locator('dl.facts time').first();
+  const out = { deepLink: new URL(phone.url()).pathname, fits: {},
+    time: { text: await t.textContent(), title: await t.getAttribute('title'), datetime: await t.getAttribute('datetime') } };
   out.fits['/ui/jobs/' + failedJob] = await fitsWidth(phone);
   for (const name of ['Overview', 'Jobs']) {
     const link = phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
@@ -206,6 +245,25 @@ await run('admin-cancel-by-filter', async () => {
   await dlg.getByRole('button', { name: 'Cancel jobs' }).click();
   const done = await admin.locator('.notice-ok').textContent();
   return { ids, asked, done, keysLink: keys };
+});
+
+await run('revoked-key-signs-out', async () => {
+  // A key made for this check, revoked while its console is open: the next call answers 401 and the
+  // console drops the credential and says why.
+  const made = await apiCall('POST', '/api/v1/keys', { body: { owner: SUB || 'ui-revoked', role: 'user', name: 'ui-revoke' },
+    credential: ADMIN_CREDENTIAL });
+  if (made.status !== 201) throw new Error('key create: ' + made.status + ' ' + JSON.stringify(made.body));
+  const p = await page(DESKTOP);
+  await signIn(p, made.body.key);
+  await p.getByRole('heading', { name: 'Overview' }).waitFor();
+  const del = await apiCall('DELETE', '/api/v1/keys/' + made.body.id, { credential: ADMIN_CREDENTIAL });
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
+  await p.getByLabel('API key or token').waitFor();
+  const shown = await p.locator('.notice').first().textContent();
+  const stored = await p.evaluate(() => sessionStorage.getItem('vex.credential'));
+  p.vexErrors.splice(0); // the 401s are expected here
+  await p.close();
+  return { revoked: del.status, shown, stored };
 });
 
 await run('same-origin-only', async () => {

@@ -34,7 +34,7 @@ export function report(check, ok, details = {}) {
   process.stdout.write(JSON.stringify(Object.assign({ check, ok }, details)) + '\n');
 }
 
-// The browser (one per spec file) and a page factory: page(viewport) opens a fresh context (its own
+// The browser (one per spec file) and a page factory: page(viewport, options) opens a fresh context (its own
 // sessionStorage) at that size. The certificate is the test's private CA: chromium is told to
 // ignore HTTPS errors (ignoreHTTPSErrors) for that reason only; nothing else is loaded.
 export async function launch() {
@@ -45,8 +45,9 @@ export async function launch() {
     chromiumSandbox: false,
     args: ['--no-first-run', '--disable-background-networking', '--disable-component-update'],
   });
-  async function page(viewport = DESKTOP) {
-    const context = await browser.newContext({ viewport, ignoreHTTPSErrors: true, baseURL: URL_BASE });
+  // "options": more of newContext's (timezoneId, colorScheme, locale...).
+  async function page(viewport = DESKTOP, options = {}) {
+    const context = await browser.newContext(Object.assign({ viewport, ignoreHTTPSErrors: true, baseURL: URL_BASE }, options));
     context.setDefaultTimeout(TIMEOUT);
     const p = await context.newPage();
     p.vexErrors = [];

@@ -1,6 +1,7 @@
 // router.js - history API routing under /ui/: a path names a view module, links stay real <a href>.
 //
-// A view module exports `async function render(root, {params, query, navigate})` and may return a
+// A view module exports `async function render(root, {params, query, navigate})` (params: the path's
+// :id or :name; query: the URL's query string as a plain object {name: value}) and may return a
 // cleanup() that runs when the view is left (close streams, clear timers). Each view sets
 // document.title to "<View> - vex" and has an <h1>, which gets the focus.
 

@@ -145,11 +145,20 @@ export async function render(root, { params, navigate }) {
     job = next;
     draw();
   }
+  // Deliveries still pending (the runner sends them after the job's change) are read again every
+  // 2 s, a minute at most.
+  let deliveryTimer = null;
+  let deliveryRounds = 0;
   async function loadDeliveries() {
+    clearTimeout(deliveryTimer);
     const d = await api('GET', apiPath`/api/v1/jobs/${id}/deliveries`).catch(() => null);
     if (gone) return;
-    parts.deliveries.replaceChildren(d && d.ok ? deliveriesTable(d.body.deliveries || []) :
+    const list = d && d.ok && d.body ? d.body.deliveries || [] : null;
+    parts.deliveries.replaceChildren(list ? deliveriesTable(list) :
       notice('error', 'The deliveries could not be read: ' + errorText(d)));
+    if (list && list.some((x) => x.status === 'pending') && ++deliveryRounds < 30) {
+      deliveryTimer = setTimeout(loadDeliveries, 2000);
+    }
   }
 
   let gone = false;
@@ -173,6 +182,7 @@ export async function render(root, { params, navigate }) {
   }
   return () => {
     gone = true;
+    clearTimeout(deliveryTimer);
     if (close) close();
   };
 }

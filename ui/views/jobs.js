@@ -111,7 +111,11 @@ export async function render(root, { query, navigate }) {
   const status = h('div', { class: 'status' });
   const list = h('div', { class: 'list' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
-  root.append(h('h1', {}, 'Jobs'), form, status, list, pager);
+  // On a phone the filters fold away unless some are set.
+  const wide = window.matchMedia('(min-width: 641px)').matches;
+  const filters = h('details', { class: 'filter-box', open: wide || Object.keys(q).length > 0 },
+    h('summary', {}, 'Filters' + (Object.keys(q).length ? ' (' + Object.keys(q).length + ' set)' : '')), form);
+  root.append(h('h1', {}, 'Jobs'), filters, status, list, pager);
 
   if (admin) {
     const body = cancelFilter(q);
