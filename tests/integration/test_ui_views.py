@@ -194,7 +194,7 @@ def test_a_webhook_is_disabled_enabled_and_deleted(ui):
 
 def test_an_admin_creates_a_key_that_is_shown_once_and_works(ui, svc):
     c = check(ui, "keys-create-shown-once")
-    assert c["key"].startswith("vex_") and c["works"] == 200
+    assert c["key"].startswith("vex_") and c["works"] == 200 and c["copied"] is True
     assert "shown only once" in c["warning"]
     assert c["gone"] is True and c["goneAfterReload"] is True
     assert c["created"] == NO_MARKUP
@@ -224,4 +224,4 @@ def test_a_non_admin_sees_keys_are_for_admins_only(ui):
 def test_no_markup_ran_and_nothing_left_the_origin(ui):
     c = check(ui, "no-script-ran-no-foreign-request")
     assert c["desk"] == NO_MARKUP and c["admin"] == NO_MARKUP and c["dialogs"] == []
-    assert c["foreign"] == [] and c["errors"] == [], c
+    assert c["foreign"] == [] and c["errors"] == [] and c["missing"] == [], c

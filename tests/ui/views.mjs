@@ -14,6 +14,9 @@ const { page } = await launch();
 const desk = await page(DESKTOP);
 const dialogs = [];
 desk.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+const missing = []; // every 404 a page met (a poll of something just deleted would be one)
+const watch404 = (p) => p.on('response', (r) => { if (r.status() === 404) missing.push(r.request().method() + ' ' + r.url()); });
+watch404(desk);
 const posts = (p, part) => p.vexRequests.filter((u) => u.includes(part)).length;
 const jobBadge = (p) => p.locator('.job-head .badge');
 const fieldOf = (p, name) => p.locator('.field').filter({ has: p.locator('[name="' + name + '"]') });
@@ -260,7 +263,8 @@ await run('webhook-disable-enable-delete', async () => {
 });
 
 let keyShown = null;
-const admin = await page(DESKTOP);
+const admin = await page(DESKTOP, { permissions: ['clipboard-read', 'clipboard-write'] });
+watch404(admin);
 await run('keys-create-shown-once', async () => {
   await signIn(admin, ADMIN_CREDENTIAL, { path: '/ui/keys' });
   await admin.getByRole('heading', { name: 'API keys' }).waitFor();
@@ -272,6 +276,9 @@ await run('keys-create-shown-once', async () => {
   keyShown = await input.inputValue();
   const warning = await admin.locator('.notice.warning').textContent();
   const works = await apiCall('GET', '/api/v1/agents', { credential: keyShown });
+  await admin.locator('.once').getByRole('button', { name: 'Copy', exact: true }).click();
+  await admin.locator('.once').getByRole('button', { name: 'Copied', exact: true }).waitFor();
+  const copied = (await admin.evaluate(() => navigator.clipboard.readText())) === keyShown;
   await admin.getByRole('button', { name: 'Done, I copied it' }).click();
   const gone = !(await admin.evaluate((k) => document.body.textContent.includes(k) ||
     [...document.querySelectorAll('input')].some((i) => i.value === k), keyShown));
@@ -279,7 +286,7 @@ await run('keys-create-shown-once', async () => {
   await admin.getByRole('heading', { name: 'API keys' }).waitFor();
   await admin.locator('tr').filter({ hasText: 'ui-key-owner' }).first().waitFor();
   const goneAfterReload = !(await admin.evaluate((k) => document.body.textContent.includes(k), keyShown));
-  return { key: keyShown, warning, works: works.status, gone, goneAfterReload, created: await markup(admin) };
+  return { key: keyShown, warning, works: works.status, copied, gone, goneAfterReload, created: await markup(admin) };
 });
 
 await run('keys-revoke-with-confirmation', async () => {
@@ -324,7 +331,7 @@ await run('keys-non-admin', async () => {
 });
 
 await run('no-script-ran-no-foreign-request', async () => ({
-  desk: await markup(desk), admin: await markup(admin), dialogs,
+  desk: await markup(desk), admin: await markup(admin), dialogs, missing,
   foreign: foreignRequests(desk).concat(foreignRequests(admin)),
   errors: desk.vexErrors.concat(admin.vexErrors).filter((e) => !/status of (400|401|409|422)/.test(e)),
 }));

@@ -218,10 +218,10 @@ function historyList(agentId, admin) {
     'No runs yet.'
   );
   let last = '';
-  const stop = poll('/api/v1/jobs', query, 3000, (res) => {
+  const polling = poll('/api/v1/jobs', query, 3000, (res) => {
     const now = res.ok ? JSON.stringify(res.body.jobs) : '';
     if (res.ok && now !== last && !list.el.contains(document.activeElement)) list.reload();
     last = now;
   });
-  return { el: list.el, reload: list.reload, stop };
+  return { el: list.el, reload: list.reload, stop: polling.stop };
 }

@@ -92,23 +92,38 @@ export function badge(status) {
   return h('span', { class: 'badge badge-' + String(status).toLowerCase().replace(/[^a-z_]/g, '') }, String(status));
 }
 
-// GET "path" every "ms" while the view is open: "apply(res)" on every answer; returns stop().
+// GET "path" every "ms" while the view is open: "apply(res)" on every answer. Returns {stop(), hold(action)}:
+// hold runs "action" with no poll in flight or starting (a delete the next poll would meet as a 404).
 export function poll(path, query, ms, apply) {
   let stopped = false;
   let timer = null;
+  let inflight = null;
+  let held = 0;
   async function tick() {
     if (stopped) return;
-    try {
-      const res = await api('GET', path, { query });
-      if (!stopped) apply(res);
-    } catch (e) {
-      /* a network failure: try again at the next tick */
+    if (!held) {
+      inflight = api('GET', path, { query }).then((res) => {
+        if (!stopped && !held) apply(res);
+      }, () => { /* a network failure: try again at the next tick */ });
+      await inflight;
+      inflight = null;
     }
     if (!stopped) timer = setTimeout(tick, ms);
   }
   timer = setTimeout(tick, ms);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    async hold(action) {
+      held += 1;
+      try {
+        if (inflight) await inflight;
+        return await action();
+      } finally {
+        held -= 1;
+      }
+    },
   };
 }

@@ -145,7 +145,7 @@ async function renderHook(root, id, navigate) {
   }
   async function remove() {
     if (!(await confirmAction('Delete the webhook to ' + hook.url + '? Its pending deliveries are canceled.'))) return;
-    const r = await api('DELETE', hookApi(hook.id));
+    const r = await log.hold(() => api('DELETE', hookApi(hook.id)));
     if (!r.ok) {
       status.replaceChildren(notice('error', errorText(r)));
       return;
@@ -228,13 +228,13 @@ function deliveryLog(hookId, status) {
     status.replaceChildren(notice('ok', 'Re-sent as ' + res.body.id + ': it appears at the top of the log.'));
     await load();
   }
-  const stop = poll(hookApi(hookId) + '/deliveries', { limit: 20 }, 3000, (res) => {
+  const polling = poll(hookApi(hookId) + '/deliveries', { limit: 20 }, 3000, (res) => {
     if (res.ok) {
       first = res.body.deliveries;
       paint();
     }
   });
-  return { el, reload: load, stop };
+  return { el, reload: load, stop: polling.stop, hold: polling.hold };
 }
 
 function delivery(d, open, resend) {
