@@ -36,7 +36,7 @@ FORM_SCHEMA = {
     },
     "required": ["title", "count"],
     "additionalProperties": False,
-    # a schema that recurses through $ref: two branches per level would make 2^16 fieldsets unbounded
+    # a schema that recurses through $ref: two branches per level, without bounds, for ever
     "$defs": {"node": {"type": "object", "properties": {"left": {"$ref": "#/$defs/node"},
                                                         "right": {"$ref": "#/$defs/node"}}}},
 }
@@ -90,9 +90,10 @@ def test_the_form_is_generated_from_the_input_schema(ui):
     assert kinds == {"title": "input", "count": "input:numeric", "ratio": "input:decimal", "loud": "select",
                      "mode": "select", "opts.depth": "input:numeric", "opts.label": "textarea",
                      "extra": "textarea", "__proto__": "textarea", "timeout_ms": "input:numeric"}, kinds
-    # the recursive part stops (at 300 controls or 16 levels) with JSON text areas
+    # the recursive part stops (6 levels deep, or at 300 controls) with JSON text areas
     tree = [k for k in every if k.startswith("tree.")]
     assert 0 < len(tree) <= 400 and all(every[k] == "textarea" for k in tree), len(tree)
+    assert max(k.count(".") + 1 for k in tree) == 6  # tree.left.left.left.left.left: a text area at level 6
     assert c["fieldsets"] <= 300, c["fieldsets"]
     for label in ("title (required)", "count (required)", "ratio", "opts", "depth (required)", "tags", "extra"):
         assert label in c["labels"], c["labels"]

@@ -7,7 +7,8 @@ import { h, button, field, setFieldError } from '../lib/dom.js';
 
 const MISSING = 'Required.';
 const UNCHOSEN = 'Choose a value.';
-const MAX_DEPTH = 16; // nested objects and $ref hops followed; deeper parts become JSON text areas
+const MAX_HOPS = 16; // $ref hops followed for one schema
+const MAX_NEST = 6; // fieldsets inside fieldsets; an object or array deeper down is a JSON text area
 const MAX_CONTROLS = 300; // past this many controls (a schema that recurses through $ref) objects become JSON text areas
 
 // schemaForm("schema", "prefix") -> {el, read(), setError(path, text), clear()}.
@@ -51,7 +52,7 @@ export function schemaForm(schema, prefix) {
 
 function resolve(ctx, s, depth) {
   let hops = 0;
-  while (s && typeof s === 'object' && typeof s.$ref === 'string' && hops++ < MAX_DEPTH) {
+  while (s && typeof s === 'object' && typeof s.$ref === 'string' && hops++ < MAX_HOPS) {
     s = pointer(ctx.root, s.$ref);
   }
   if (s === true || (s && typeof s === 'object' && typeof s.$ref !== 'string')) return s === true ? {} : s;
@@ -126,7 +127,7 @@ function hintOf(s, kind) {
 function control(ctx, s, path, required, key, depth) {
   const kind = kindOf(s);
   const label = labelOf(key, s, required);
-  const room = depth < MAX_DEPTH && ctx.n < MAX_CONTROLS;
+  const room = depth < MAX_NEST && ctx.n < MAX_CONTROLS;
   if (kind === 'object' && hasProps(s) && room) return objectControl(ctx, s, path, required, label, depth);
   if (kind === 'array' && room) {
     const items = resolve(ctx, s.items, 1);
