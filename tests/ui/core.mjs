@@ -1,7 +1,7 @@
 // core.mjs - browser checks of the console's shell, overview, jobs and job views (run by tests/integration/test_ui.py).
 import {
   ADMIN_CREDENTIAL, apiCall, CREDENTIAL, DESKTOP, expectText, finish, fitsWidth, foreignRequests, launch, PHONE,
-  run, SCREENSHOTS, shot, signIn, submitTool, waitJob,
+  run, SCREENSHOTS, shot, signIn, submitTool, TIMEOUT, waitJob,
 } from './lib.mjs';
 
 const SUB = process.env.VEX_SUB || '';
@@ -80,15 +80,16 @@ await run('job-appears-and-completes-live', async () => {
   await desk.goto('/ui/jobs');
   await desk.getByRole('heading', { name: 'Jobs' }).waitFor();
   await desk.evaluate(() => { window.__vexNoReload = true; });
-  const id = await submitTool('sleep', { ms: 9000, steps: 9 });
+  // Long enough to be seen running on a loaded machine, short enough for the test's budget.
+  const id = await submitTool('sleep', { ms: 12000, steps: 12 });
   const link = desk.getByRole('link', { name: id });
-  await link.waitFor({ timeout: 12000 }); // the first page refreshes every 5 s
+  await link.waitFor({ timeout: TIMEOUT }); // the first page refreshes every 5 s
   await link.click();
   await desk.getByRole('heading', { name: /^Job / }).waitFor();
-  await desk.locator('#job-progress').waitFor({ timeout: 12000 });
+  await desk.locator('#job-progress').waitFor();
   const seen = [await badge(desk).textContent()];
   const progress = await desk.locator('.progress').textContent();
-  await expectText(desk, 'completed', { within: desk.locator('.job-head'), timeout: 20000 });
+  await expectText(desk, 'completed', { within: desk.locator('.job-head'), timeout: TIMEOUT + 12000 });
   seen.push(await badge(desk).textContent());
   const result = await desk.locator('pre.json').last().textContent();
   return { job_id: id, seen, progress, result, noReload: await desk.evaluate(() => window.__vexNoReload === true) };
@@ -144,7 +145,7 @@ await run('job-deliveries', async () => {
   if (!process.env.VEX_HOOK) return { skipped: 'VEX_HOOK not set' };
   const id = await submitTool('echo', { hello: 'hook' });
   await waitJob(id, (j) => j.status === 'completed');
-  const end = Date.now() + 15000;
+  const end = Date.now() + TIMEOUT;
   for (;;) { // the runner delivers after the job ends: wait until the API says so
     const r = await apiCall('GET', '/api/v1/jobs/' + id + '/deliveries');
     if (r.body && r.body.deliveries.some((d) => d.status === 'delivered')) break;
@@ -257,8 +258,8 @@ await run('revoked-key-signs-out', async () => {
   await signIn(p, made.body.key);
   await p.getByRole('heading', { name: 'Overview' }).waitFor();
   const del = await apiCall('DELETE', '/api/v1/keys/' + made.body.id, { credential: ADMIN_CREDENTIAL });
-  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Jobs', exact: true }).click();
-  await p.getByLabel('API key or token').waitFor();
+  // The overview's next refresh (within 5 s) answers 401.
+  await p.getByLabel('API key or token').waitFor({ timeout: TIMEOUT });
   const shown = await p.locator('.notice').first().textContent();
   const stored = await p.evaluate(() => sessionStorage.getItem('vex.credential'));
   p.vexErrors.splice(0); // the 401s are expected here

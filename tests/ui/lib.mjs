@@ -23,7 +23,7 @@ export const SCREENSHOTS = process.env.UI_SCREENSHOTS || '';
 export const CHROMIUM = process.env.VEX_CHROMIUM || '/usr/bin/chromium';
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
-const TIMEOUT = Number(process.env.UI_TIMEOUT_MS || 15000);
+export const TIMEOUT = Number(process.env.UI_TIMEOUT_MS || 15000);
 
 const pages = new Set();
 let failures = 0;

@@ -19,12 +19,16 @@ function countCards(jobs) {
         h('div', { class: 'value' }, String(jobs && typeof jobs[s] === 'number' ? jobs[s] : 0))))));
 }
 
+function peak(series) {
+  return Math.max(0, ...series.map((m) => (m.completed || 0) + (m.failed || 0)));
+}
+
 // Completed (and failed, stacked above) jobs per minute over the hour: an SVG bar chart.
 function chart(series) {
   const W = 600;
   const H = 140;
   const n = series.length || 60;
-  const max = Math.max(1, ...series.map((m) => (m.completed || 0) + (m.failed || 0)));
+  const max = Math.max(1, peak(series));
   const bw = W / n;
   const bars = [];
   series.forEach((m, i) => {
@@ -44,7 +48,7 @@ function chart(series) {
   });
   return svg('svg', {
     class: 'chart', viewBox: '0 0 ' + W + ' ' + H, preserveAspectRatio: 'none', role: 'img',
-    'aria-label': 'Jobs finished per minute over the last hour, at most ' + max + ' in a minute',
+    'aria-label': 'Jobs finished per minute over the last hour, at most ' + peak(series) + ' in a minute',
   }, svg('line', { class: 'axis', x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5 }), bars);
 }
 
@@ -61,6 +65,7 @@ function lastHour(stats) {
       (completed / 60).toFixed(2), ' jobs a minute.'),
     chart(series),
     h('div', { class: 'legend' },
+      h('span', {}, '60 minutes ago → now; the tallest bar is ' + peak(series) + ' jobs (hover a bar for its minute)'),
       h('span', {}, h('span', { class: 'swatch swatch-ok' }), 'completed'),
       h('span', {}, h('span', { class: 'swatch swatch-fail' }), 'failed or timed out')),
     h('h2', {}, 'Throughput and latency by tool and agent'),
