@@ -155,7 +155,7 @@ test-integration: $(PROGRAMS) $(BUILD)/openapi.json
 # browser test (tests/integration/test_ui.py) against a fresh service; commit them with the change.
 ui-screenshots: deps $(PROGRAMS) $(BUILD)/openapi.json
 	@mkdir -p docs/dashboard
-	@UI_SCREENSHOTS=$(abspath docs/dashboard) VEX_BUILD=$(abspath $(BUILD)) tools/run-integration tests/integration/test_ui.py
+	@UI_SCREENSHOTS=$(abspath docs/dashboard) VEX_BUILD=$(abspath $(BUILD)) tools/run-integration tests/integration/test_ui.py tests/integration/test_ui_views.py
 
 # The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-san:
