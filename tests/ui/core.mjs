@@ -150,6 +150,10 @@ await run('result-markup-is-text', async () => {
   await pre.waitFor();
   await expectText(desk, XSS_SCRIPT, { within: pre });
   const text = await pre.textContent();
+  // the input section shows the arguments as sent (GET /api/v1/jobs/{id}/input), as text too
+  const inPre = desk.locator('section[aria-labelledby="job-in"] pre.json');
+  await inPre.waitFor();
+  const input = JSON.parse(await inPre.textContent());
   const created = await desk.evaluate(() => ({
     scripts: document.querySelectorAll('main script').length,
     images: document.querySelectorAll('main img').length,
@@ -158,7 +162,7 @@ await run('result-markup-is-text', async () => {
   await desk.goto('/ui/jobs/' + failedJob);
   await desk.locator('.job-error').waitFor();
   const failedImages = await desk.evaluate(() => document.querySelectorAll('main img').length);
-  return { job_id: id, text, created, failedImages, dialogs: dialogs.slice(), xss: await desk.evaluate(() => window.__vexXss || null) };
+  return { job_id: id, text, input, created, failedImages, dialogs: dialogs.slice(), xss: await desk.evaluate(() => window.__vexXss || null) };
 });
 
 await run('job-deliveries', async () => {
@@ -229,10 +233,14 @@ await run('desktop-fits', async () => {
 
 if (SCREENSHOTS) {
   await run('screenshots', async () => {
-    // Jobs a reader would recognise: a few that worked, and one that failed with a plain reason.
-    for (const n of [1, 2, 3]) await submitTool('echo', { order: 1000 + n });
-    const shown = await submitTool('fail', { code: 'UPSTREAM_TIMEOUT', message: 'the inventory service did not answer within 30 s' });
-    await waitJob(shown, (j) => j.status === 'failed');
+    // Jobs a reader would recognise, of an owner of their own: a few that worked, and one that
+    // failed with a plain reason.
+    const cred = process.env.VEX_DOCS_CREDENTIAL || CREDENTIAL;
+    for (const n of [1, 2, 3]) await waitJob(await submitTool('echo', { order: 1000 + n }, cred), (j) => j.status === 'completed', { credential: cred });
+    const shown = await submitTool('fail', { code: 'UPSTREAM_TIMEOUT', message: 'the inventory service did not answer within 30 s' }, cred);
+    await waitJob(shown, (j) => j.status === 'failed', { credential: cred });
+    await desk.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(desk, cred);
     await desk.goto('/ui/');
     await desk.getByRole('heading', { name: 'Latest failures' }).waitFor();
     const files = [await shot(desk, 'overview', SCREENSHOTS)];
@@ -242,6 +250,8 @@ if (SCREENSHOTS) {
     await desk.goto('/ui/jobs/' + shown);
     await desk.locator('.job-error').waitFor();
     files.push(await shot(desk, 'job-failed', SCREENSHOTS));
+    await desk.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(desk, CREDENTIAL); // the checks after this one go on as the test's user
     return { files };
   });
 }

@@ -47,16 +47,19 @@ await run('tools-form-generated', async () => {
   const labels = await form.locator('label, legend').allTextContents();
   const hint = await fieldOf(desk, 'title').locator('.hint').textContent();
   const modes = await desk.locator('[name="mode"] option').allTextContents();
-  if (SCREENSHOTS) {
-    await desk.fill('[name="title"]', 'report');
-    await desk.fill('[name="opts.depth"]', '2');
-    await shot(desk, 'tools-form', SCREENSHOTS);
-    await desk.fill('[name="title"]', '');
-    await desk.fill('[name="opts.depth"]', '');
-  }
-  return { kinds, labels, hint, modes, count: await desk.inputValue('[name="count"]'),
+  const out = { kinds, labels, hint, modes, count: await desk.inputValue('[name="count"]'),
     fieldsets: await form.locator('fieldset').count(),
     describedBy: await desk.getAttribute('[name="title"]', 'aria-describedby') };
+  if (SCREENSHOTS) {
+    // the documentation's picture: a builtin tool with a plain description, in a tab of its own
+    const docs = await page(DESKTOP);
+    await signIn(docs, CREDENTIAL, { path: '/ui/tools/sleep' });
+    await docs.locator('[name="ms"]').waitFor();
+    await docs.fill('[name="ms"]', '1500');
+    await shot(docs, 'tools-form', SCREENSHOTS);
+    await docs.close();
+  }
+  return out;
 });
 
 await run('tools-client-error-at-field', async () => {

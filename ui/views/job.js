@@ -61,12 +61,11 @@ function timeline(job, heard) {
     h('li', {}, h('span', { class: 'event' }, EVENT_TEXT[name] || name), time(at), note ? [' — ', note] : null)));
 }
 
-function inputBlock(job) {
-  if (job.result && typeof job.result === 'object' && typeof job.result.prompt === 'string') {
-    return json({ prompt: job.result.prompt });
-  }
-  return h('p', { class: 'muted' }, job.kind === 'agent' ? 'The prompt is shown once the job has ended.' :
-    'Not shown: the job API does not return a tool job\u2019s arguments.');
+// What the job was given (GET /api/v1/jobs/{id}/input): a tool job's arguments, an agent job's prompt.
+function inputBlock(r) {
+  if (!r) return h('p', { class: 'muted' }, 'Reading the input\u2026');
+  if (!r.ok || !r.body) return notice('error', 'The input could not be read: ' + errorText(r));
+  return json(r.body.input);
 }
 
 function deliveriesTable(list) {
@@ -92,6 +91,7 @@ export async function render(root, { params, navigate }) {
     return null;
   }
   let job = r.body;
+  let input = null;
   const heard = [];
   const status = h('div', { class: 'status' });
   const parts = {
@@ -136,7 +136,7 @@ export async function render(root, { params, navigate }) {
     if (!parts.actions.contains(document.activeElement) || acts.length === 0) parts.actions.replaceChildren(...acts);
     parts.facts.replaceChildren(facts(job));
     parts.timeline.replaceChildren(timeline(job, heard));
-    parts.input.replaceChildren(inputBlock(job));
+    parts.input.replaceChildren(inputBlock(input));
     parts.result.replaceChildren(job.result === null || job.result === undefined ?
       h('p', { class: 'muted' }, TERMINAL.has(job.status) ? 'No result.' : 'Not finished yet.') : json(job.result));
   }
@@ -165,6 +165,11 @@ export async function render(root, { params, navigate }) {
   let close = null;
   draw();
   loadDeliveries();
+  api('GET', apiPath`/api/v1/jobs/${id}/input`).catch(() => null).then((ir) => {
+    if (gone) return;
+    input = ir || { ok: false, status: 0, body: null };
+    parts.input.replaceChildren(inputBlock(input));
+  });
   if (!TERMINAL.has(job.status)) {
     openJobStream(id, (name, next) => {
       if (gone) return;
