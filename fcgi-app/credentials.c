@@ -396,7 +396,16 @@ static const char *const key_body[] = { "owner", "role", "plan", "name", NULL };
 static const char *const token_body[] = { "sub", "role", "plan", "ttl", NULL };
 static const char *const revocation_body[] = { "jti", "sub", "issued_before", "reason", NULL };
 
+/* GET /api/v1/whoami: who the request's credential says the caller is (any role). A client (the console)
+ * learns its own subject, role and plan without decoding a token, and an API key's too. */
+static void whoami(struct vex_ctx *c)
+{
+	vex_http_json(c->resp, 200, json_pack("{s:s, s:s, s:s}", "sub", c->who.sub, "role", vex_role_name(c->who.role),
+					      "plan", vex_plan_name(c->who.plan)));
+}
+
 static const struct vex_route routes[] = {
+	{ "GET", "/api/v1/whoami", whoami, 0, NULL },
 	{ "POST", "/api/v1/keys", keys_create, VEX_ROUTE_LIMITED, key_body },
 	{ "GET", "/api/v1/keys", keys_list, 0, NULL },
 	{ "GET", "/api/v1/keys/{id}", keys_get, 0, NULL },

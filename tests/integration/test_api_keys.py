@@ -257,3 +257,24 @@ def test_cross_owner_is_404_with_keys(svc):
     # An admin key sees everyone's.
     root = KeyClient(svc, role="admin")
     assert root.get("/api/v1/agents/" + agent["id"]).status_code == 200
+
+
+def test_whoami_names_the_credentials_holder_for_keys_and_tokens(svc):
+    """GET /api/v1/whoami: the subject, role and plan the credential carries, for an API key (either header) and a
+    JWT, user or admin; no credential or a bad one is 401; a key revoked is 401 at once."""
+    for header in ("Authorization", "X-API-Key"):
+        k = KeyClient(svc, sub="who-key-" + header[:1], role="user", plan="pro", header=header)
+        r = k.get("/api/v1/whoami")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"sub": k.sub, "role": "user", "plan": "pro"}
+    admin = KeyClient(svc, sub="who-admin-key", role="admin")
+    assert admin.get("/api/v1/whoami").json()["role"] == "admin"
+    t = svc.client(sub="who-jwt", role="admin", plan="standard")
+    assert t.get("/api/v1/whoami").json() == {"sub": "who-jwt", "role": "admin", "plan": "standard"}
+    assert svc.get("/api/v1/whoami").status_code == 401
+    r = svc.get("/api/v1/whoami", headers={"Authorization": "Bearer vex_" + "0" * 43})
+    assert r.status_code == 401, r.text
+    gone = KeyClient(svc, sub="who-gone")
+    assert svc.client(role="admin").delete("/api/v1/keys/%s" % gone.key_id).status_code == 204
+    assert gone.get("/api/v1/whoami").status_code == 401
+    assert t.post("/api/v1/whoami", json={}).status_code == 405

@@ -115,34 +115,18 @@ export function errorText(res) {
   return msg + ' (' + (code ? code + ', ' : '') + status + ')';
 }
 
-// Who the credential stands for: {sub, role} or null. GET /api/v1/stats answers any caller: a
-// user's numbers come with scope "owner" and their sub; an admin's with scope "all" (the admin's
-// own sub is then not in the answer: taken from the JWT's claims for display when it is one).
+// Who the credential stands for: {sub, role} or null (GET /api/v1/whoami, any credential).
 export function whoami() {
   const cred = getCredential();
   if (!cred) return Promise.resolve(null);
   if (whoCache && whoCache.credential === cred) return whoCache.promise;
-  const promise = api('GET', '/api/v1/stats').then((r) => {
+  const promise = api('GET', '/api/v1/whoami').then((r) => {
     if (!r.ok || !r.body) return null;
-    if (r.body.scope === 'all') return { sub: jwtSub(cred), role: 'admin' };
-    return { sub: r.body.owner, role: 'user' };
+    return { sub: r.body.sub, role: r.body.role };
   }, () => null);
   whoCache = { credential: cred, promise };
   promise.then((w) => { if (!w && whoCache && whoCache.promise === promise) whoCache = null; });
   return promise;
-}
-
-// The sub claim of a JWT, unverified (the server verified it; this is only a label), or null.
-function jwtSub(cred) {
-  const parts = cred.split('.');
-  if (parts.length !== 3) return null;
-  try {
-    const json = atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'));
-    const claims = JSON.parse(json);
-    return typeof claims.sub === 'string' ? claims.sub : null;
-  } catch {
-    return null;
-  }
 }
 
 // Follows a job live: a stream token (POST /api/v1/jobs/{id}/stream_token), then an EventSource on

@@ -28,7 +28,7 @@ export function renderSignIn(root, { message, kind = 'info', onSignedIn } = {}) 
     submit.disabled = true;
     let r = null;
     try {
-      r = await api('GET', '/api/v1/stats', { credential: value });
+      r = await api('GET', '/api/v1/whoami', { credential: value });
     } catch {
       r = null;
     } finally {
