@@ -61,7 +61,7 @@ struct wb_file {
 	unsigned char *buf;    /* WB_CAP bytes, allocated at the first buffered write */
 	sqlite3_int64 off;     /* the buffer holds [off, off + len) */
 	size_t len;
-	sqlite3_int64 high;    /* end of the furthest write since the last write at offset 0 */
+	sqlite3_int64 read_off; /* offset of the last xRead if no write came since, else -1 */
 	int commit_next;       /* the last write was an appended commit frame header: flush after its page */
 };
 
@@ -125,9 +125,11 @@ static int wb_close(sqlite3_file *pf)
 
 static int wb_read(sqlite3_file *pf, void *p, int n, sqlite3_int64 off)
 {
+	struct wb_file *f = (struct wb_file *)pf;
 	int rc = wb_before(pf);
 
-	return rc != SQLITE_OK ? rc : WB_REAL(pf)->pMethods->xRead(WB_REAL(pf), p, n, off);
+	f->read_off = off;
+	return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, p, n, off);
 }
 
 static uint32_t be32(const unsigned char *p)
@@ -143,14 +145,12 @@ static int wb_write(sqlite3_file *pf, const void *p, int n, sqlite3_int64 off)
 	if (!f->is_wal)
 		return f->real->pMethods->xWrite(f->real, p, n, off);
 	WB_COUNT(n_writes);
-	if (off == 0)
-		f->high = 0;
 	commit_hdr = n == WB_FRAME_HDR && be32((const unsigned char *)p + 4) != 0;
-	/* An appended commit header is followed by its page; one written below the end is a rewrite. */
-	flush_after = f->commit_next || (commit_hdr && off + n <= f->high);
-	f->commit_next = commit_hdr && off + n > f->high;
-	if (off + n > f->high)
-		f->high = off + n;
+	/* An appended commit header is followed by its page. walRewriteChecksums reads each frame,
+	 * then rewrites its header at the offset it read: no page follows that one. */
+	flush_after = f->commit_next || (commit_hdr && off == f->read_off);
+	f->commit_next = commit_hdr && off != f->read_off;
+	f->read_off = -1;
 	if (f->len && (off != f->off + (sqlite3_int64)f->len || f->len + (size_t)n > WB_CAP)) {
 		rc = wb_flush(f);
 		if (rc != SQLITE_OK)
@@ -287,6 +287,7 @@ static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, in
 	(void)vfs;
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
+	f->read_off = -1;
 	rc = root->xOpen(root, name, f->real, flags, out);
 	if (!f->real->pMethods)
 		return rc; /* our pMethods stays NULL: SQLite will not call xClose */
