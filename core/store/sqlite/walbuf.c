@@ -1,37 +1,27 @@
 /* walbuf.c - a SQLite VFS shim over the default VFS: a transaction's WAL frames go out in one pwrite.
  *
- * SQLite writes each WAL frame as two writes (its 24-byte header, then the page), so a commit of
- * eleven pages is 22 pwrite calls. Here the writes SQLite makes to a file it opened with
- * SQLITE_OPEN_WAL are collected in a buffer of that file while they are contiguous, and the
- * buffer is written with one xWrite of the wrapped file (one pwrite) when it must be:
+ * SQLite writes each WAL frame as two writes (its 24-byte header, then the page): 22 pwrite calls
+ * for a commit of eleven pages. Here writes to a file opened with SQLITE_OPEN_WAL are collected,
+ * while contiguous, in a buffer of that file, written with one xWrite of the wrapped file when:
+ * - a write does not continue the buffer or would not fit;
+ * - the page of a commit frame (its header carries the database size, bytes 4-7: wal.c's format)
+ *   was added, or a commit frame header was rewritten in place (walRewriteChecksums): the commit's
+ *   frames reach the file, and an error reaches COMMIT, before SQLite publishes them;
+ * - any other call on the WAL file comes: xRead (nothing stale is served), xSync, xTruncate,
+ *   xFileSize, xFileControl, xClose;
+ * - SQLite publishes frames to other connections (the wal-index header written around an
+ *   xShmBarrier of the main database file) or releases a lock (xShmLock unlock): the main file
+ *   keeps a pointer to its pager's WAL file. In SQLite's commit path the buffer is already empty
+ *   there; this is the backstop for "no connection learns of a frame that is not in the file".
+ * Buffering only delays writes, never past a point where anyone could observe them; a process
+ * killed with a full buffer loses only frames never published (its COMMIT had not returned), as a
+ * kill between two of SQLite's own writes would. A failed write returns SQLITE_IOERR_WRITE
+ * (SQLITE_FULL on a full disk) and keeps the buffer whole for the next call that needs it.
  *
- * - before a write that does not continue it, or would not fit (the write is then buffered anew);
- * - after the page of a commit frame (the frame whose header carries the database size, bytes 4-7
- *   of the 24-byte frame header: wal.c's format), so that the commit's frames reach the file, and
- *   an error reaches COMMIT, from that xWrite, before SQLite publishes them; and after a commit
- *   frame header rewritten in place (walRewriteChecksums), for the same reason;
- * - before every other operation on the WAL file: xRead (nothing stale is served), xSync,
- *   xTruncate, xFileSize, xFileControl, xClose;
- * - before other connections can learn of the frames: SQLite publishes them by writing the
- *   wal-index header in shared memory around an xShmBarrier of the main database file, and ends
- *   a write transaction by xShmLock unlocks on it; the main file's wrapper keeps a pointer to the
- *   WAL file its pager opened and writes that buffer at each xShmBarrier and each unlock. With the
- *   commit flush above the buffer is already empty there in SQLite's commit path; these are the
- *   backstop that makes "no other connection sees a frame that is not in the file" hold anyway.
- *
- * Buffering only ever delays a write, never reorders it before an operation that could observe
- * it, so every reader (this connection, other connections, other processes, recovery after a
- * crash) sees the file as if each write had gone out at once. A process killed with bytes in a
- * buffer loses only frames that were never published (a COMMIT had not returned): the same as a
- * kill between two of SQLite's own writes, which the WAL's checksums already handle.
- *
- * A failed buffer write returns SQLITE_IOERR_WRITE (SQLITE_FULL when the disk is full) and keeps
- * the buffer whole: nothing is counted as written, and the next operation that needs it tries again.
- *
- * Threads: a file's buffer is touched only by calls on its own connection's files, and SQLite
- * guarantees one thread at a time per connection (vex opens with SQLITE_OPEN_NOMUTEX and never
- * shares one). The only state shared between connections is the list of open main database files
- * (to find a WAL file's database at its xOpen), guarded by "reg_lock", and the counters (atomic).
+ * Threads: a buffer is touched only by calls on its own connection's files, and SQLite runs a
+ * connection on one thread at a time (vex opens with SQLITE_OPEN_NOMUTEX and never shares one).
+ * Shared between connections: the list of open main database files (searched at a WAL file's
+ * xOpen), under "reg_lock", and the counters (atomic). docs/storage.md, "WAL writes".
  */
 #include "core/store/sqlite/walbuf.h"
 
