@@ -1,6 +1,6 @@
 /* test_walbuf.c - the WAL-buffering VFS shim: other processes see each commit, contents and integrity
  * through varied transactions and checkpoints, SIGKILL at random points, both synchronous levels,
- * a failing write, and the pwrites per commit. */
+ * a failing write, the pwrites per commit, and the store's use of it. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "core/store/sqlite/walbuf.h"
+#include "core/store/store.h"
 
 #define MAX_ID 20000
 
@@ -491,6 +492,25 @@ static void test_failed_write(void **state)
 	helper_stop(&h);
 }
 
+/* vex's store opens its connections through the shim: its migrations' WAL writes are buffered. */
+static void test_store_uses_shim(void **state)
+{
+	struct vex_walbuf_counts c0, c1;
+	struct vex_store *s = NULL;
+	char wlock[192];
+
+	(void)state;
+	vex_walbuf_counts(&c0);
+	assert_int_equal(vex_store_open(path, 2, 1000, &s), 0);
+	vex_walbuf_counts(&c1);
+	vex_store_free(s);
+	snprintf(wlock, sizeof(wlock), "%s-wlock", path);
+	unlink(wlock);
+	assert_true(c1.writes - c0.writes > 10);
+	assert_int_equal(c1.buffered - c0.buffered, c1.writes - c0.writes);
+	assert_true(c1.flushes - c0.flushes > 0 && c1.flushes - c0.flushes < (c1.writes - c0.writes) / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_varied_and_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_uses_shim, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

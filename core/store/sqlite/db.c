@@ -364,6 +364,8 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	guard = vex_wlock_guard(path);
 	/* The WAL's frames of a commit in one pwrite (walbuf.c); the plain VFS if it could not register. */
 	vfs = vex_walbuf_register() == 0 ? VEX_WALBUF_VFS : NULL;
+	if (!vfs)
+		vex_log(VEX_LOG_WARN, "sqlite refused the WAL buffering VFS; using its default", "path", path, NULL);
 	/* NOMUTEX: a connection belongs to one process and one thread (opened after fork). */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     vfs);
