@@ -47,7 +47,7 @@ struct wb_file {
 	struct wb_file *next;  /* in "mains" */
 	int listed;
 	/* WAL file */
-	struct wb_file *db;    /* its main database file, or NULL (not found: flushed at its own calls only) */
+	struct wb_file *db;    /* its main database file, or NULL (then nothing is buffered) */
 	unsigned char *buf;    /* WB_CAP bytes, allocated at the first buffered write */
 	sqlite3_int64 off;     /* the buffer holds [off, off + len) */
 	size_t len;
@@ -96,8 +96,10 @@ static int wb_close(sqlite3_file *pf)
 
 	if (f->is_wal && f->db)
 		f->db->wal = NULL;
-	if (!f->is_wal && f->wal)
+	if (!f->is_wal && f->wal) {
+		rc = wb_flush(f->wal);
 		f->wal->db = NULL;
+	}
 	if (f->listed) {
 		pthread_mutex_lock(&reg_lock);
 		for (pp = &mains; *pp; pp = &(*pp)->next)
@@ -132,8 +134,11 @@ static int wb_write(sqlite3_file *pf, const void *p, int n, sqlite3_int64 off)
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc, commit_hdr, flush_after;
 
-	if (!f->is_wal)
-		return f->real->pMethods->xWrite(f->real, p, n, off);
+	/* Without its main file (not found, or closed first) there is no barrier to flush at: no buffer. */
+	if (!f->is_wal || !f->db) {
+		rc = wb_flush(f);
+		return rc != SQLITE_OK ? rc : f->real->pMethods->xWrite(f->real, p, n, off);
+	}
 	WB_COUNT(n_writes);
 	commit_hdr = n == WB_FRAME_HDR && be32((const unsigned char *)p + 4) != 0;
 	/* An appended commit header is followed by its page. walRewriteChecksums reads each frame,
