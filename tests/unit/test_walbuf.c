@@ -269,6 +269,8 @@ static void visible_at_commit(int writer_shim, int sync)
 			assert_true(c1.writes - c0.writes >= 2);
 			assert_int_equal(c1.buffered - c0.buffered, c1.writes - c0.writes);
 			assert_true(c1.flushes - c0.flushes >= 1 && c1.flushes - c0.flushes <= 2);
+			/* written at the commit frame, inside the xWrite that can fail the COMMIT */
+			assert_int_equal(c1.late - c0.late, 0);
 		}
 	}
 	sqlite3_close(db);

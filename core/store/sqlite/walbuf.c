@@ -61,7 +61,7 @@ static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
 static int wb_reg_rc = VEX_EIO;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct wb_file *mains;
-static uint64_t n_writes, n_buffered, n_flushes;
+static uint64_t n_writes, n_buffered, n_flushes, n_late;
 
 #define WB_REAL(pf) (((struct wb_file *)(pf))->real)
 #define WB_COUNT(v) __atomic_fetch_add(&(v), 1, __ATOMIC_RELAXED)
@@ -79,6 +79,15 @@ static int wb_flush(struct wb_file *f)
 	WB_COUNT(n_flushes);
 	f->len = 0;
 	return SQLITE_OK;
+}
+
+/* The backstop flush of a main file's WAL at xShmBarrier, unlocks and xShmUnmap. */
+static int wb_flush_late(struct wb_file *wal)
+{
+	if (!wal || wal->len == 0)
+		return SQLITE_OK;
+	WB_COUNT(n_late);
+	return wb_flush(wal);
 }
 
 /* Flush a WAL file's buffer before an operation on it; SQLITE_OK for other files. */
@@ -225,7 +234,7 @@ static int wb_shm_map(sqlite3_file *pf, int region, int size, int extend, void v
 static int wb_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc = (flags & SQLITE_SHM_UNLOCK) ? wb_flush(f->wal) : SQLITE_OK;
+	int rc = (flags & SQLITE_SHM_UNLOCK) ? wb_flush_late(f->wal) : SQLITE_OK;
 	int rc2 = f->real->pMethods->xShmLock(f->real, offset, n, flags); /* always released */
 
 	return rc2 != SQLITE_OK ? rc2 : rc;
@@ -237,7 +246,7 @@ static void wb_shm_barrier(sqlite3_file *pf)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 
-	(void)wb_flush(f->wal);
+	(void)wb_flush_late(f->wal);
 	f->real->pMethods->xShmBarrier(f->real);
 }
 
@@ -245,7 +254,7 @@ static int wb_shm_unmap(sqlite3_file *pf, int delete_flag)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 
-	(void)wb_flush(f->wal);
+	(void)wb_flush_late(f->wal);
 	return f->real->pMethods->xShmUnmap(f->real, delete_flag);
 }
 
@@ -429,4 +438,5 @@ void vex_walbuf_counts(struct vex_walbuf_counts *ret)
 	ret->writes = __atomic_load_n(&n_writes, __ATOMIC_RELAXED);
 	ret->buffered = __atomic_load_n(&n_buffered, __ATOMIC_RELAXED);
 	ret->flushes = __atomic_load_n(&n_flushes, __ATOMIC_RELAXED);
+	ret->late = __atomic_load_n(&n_late, __ATOMIC_RELAXED);
 }

@@ -12,11 +12,14 @@
 int vex_walbuf_register(void);
 
 /* Process-wide counters since start (for tests and measurements): WAL writes SQLite asked for,
- * how many of them went into a buffer, and the buffer writes (one pwrite each) that followed. */
+ * how many of them went into a buffer, the buffer writes (one pwrite each) that followed, and how
+ * many of those came only at xShmBarrier, an xShmLock unlock or xShmUnmap (the backstop: after a
+ * commit it never should, since a commit's frames are written, errors reported, at its last frame). */
 struct vex_walbuf_counts {
 	uint64_t writes;
 	uint64_t buffered;
 	uint64_t flushes;
+	uint64_t late;
 };
 void vex_walbuf_counts(struct vex_walbuf_counts *ret);
 
