@@ -9,6 +9,7 @@
 #include "core/base/hash.h"
 #include "core/base/log.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/sqlite/walbuf.h"
 
 
 int vex_store_errcode(int rc)
@@ -352,6 +353,7 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struct vex_store **ret)
 {
 	struct vex_store *s = NULL;
+	const char *vfs;
 	int rc, vrc = 0, guard = -1;
 
 	if (!path || !*path || synchronous < 0 || synchronous > 2 || busy_timeout_ms < 0)
@@ -360,9 +362,13 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	if (!s)
 		return VEX_ENOMEM;
 	guard = vex_wlock_guard(path);
+	/* The WAL's frames of a commit in one pwrite (walbuf.c); the plain VFS if it could not register. */
+	vfs = vex_walbuf_register() == 0 ? VEX_WALBUF_VFS : NULL;
+	if (!vfs)
+		vex_log(VEX_LOG_WARN, "sqlite refused the WAL buffering VFS; using its default", "path", path, NULL);
 	/* NOMUTEX: a connection belongs to one process and one thread (opened after fork). */
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     vfs);
 	s->busy_timeout_ms = busy_timeout_ms;
 	if (rc == SQLITE_OK)
 		rc = configure(s, synchronous, busy_timeout_ms, &vrc);
