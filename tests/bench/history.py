@@ -96,6 +96,12 @@ def seed(b, jobs):
                 db.execute(sql)
             db.execute("COMMIT")
         db.execute("UPDATE event_cursors SET seq = (SELECT MAX(seq) FROM job_events)")
+        # The counts the dropped triggers would have kept (migration 14's job_tally), as a real database has them.
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("DELETE FROM job_tally")
+        db.execute("INSERT INTO job_tally(owner, status, kind, n) SELECT owner, status, kind, COUNT(*) FROM jobs"
+                   " GROUP BY owner, status, kind")
+        db.execute("COMMIT")
         if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
             raise BenchError("history: the database did not go back to WAL")
         total_jobs = db.execute("SELECT MAX(rowid) FROM jobs").fetchone()[0]
