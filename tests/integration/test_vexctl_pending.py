@@ -51,6 +51,8 @@ def test_stats_json_is_the_api_and_the_table_reads(svc, user):
     c, env = user
     job = c.tool("echo", {})
     c.wait_job(job)
+    # the per-tool figures come from the rollup the runner folds about once a second: wait for the job in it
+    vexit.wait_for(lambda: c.get("/api/v1/stats").json()["tools"], 30, what="the stats rollup to fold the job")
     r = run(env, "stats", "--json")
     assert r.rc == 0, r
     s = r.json()
