@@ -23,6 +23,8 @@
  * this many rounds is dropped (its lease expires and rescue recovers the job). */
 #define WRITE_TRIES 5
 #define RETRY_MS 100
+/* An idle writer that owes memcached deletes (core/jobs/cache.h) tries them this often. */
+#define OWED_RETRY_MS 250
 
 struct writer {
 	struct vex_pool *p;
@@ -71,6 +73,18 @@ static void pick_slots(struct writer *wr)
 	p->want_claim = 0;
 }
 
+/* Under pool->mu: wait for the writer's condition at most "ms"; 0 when signalled, else ETIMEDOUT. */
+static int timed_wait(struct vex_pool *p, int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts);
+}
+
 /* Wait for work, then take this round's ops and slots. 0 when the writer must exit. */
 static int take_round(struct writer *wr)
 {
@@ -92,6 +106,15 @@ static int take_round(struct writer *wr)
 		if (p->writer_stop) {
 			pthread_mutex_unlock(&p->mu);
 			return 0;
+		}
+		if (vex_cache_owed(wr->cache) > 0) {
+			/* writes that missed memcached: made good once it answers, even with no work */
+			if (timed_wait(p, OWED_RETRY_MS) == 0)
+				continue;
+			pthread_mutex_unlock(&p->mu);
+			vex_cache_settle(wr->cache);
+			pthread_mutex_lock(&p->mu);
+			continue;
 		}
 		pthread_cond_wait(&p->writer_cv, &p->mu);
 	}

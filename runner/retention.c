@@ -148,6 +148,7 @@ void vex_retention_tick(struct vex_retention *r, struct vex_store *store, struct
 	int64_t now = vex_now_us(), end = mono_us + ROUND_US, jobs_us = (int64_t)cfg->job_retention_s * 1000000;
 	int more;
 
+	vex_cache_settle(cache); /* deletes of pruned jobs that missed memcached (a no-op when none) */
 	if (store && mono_us >= r->next_rollup) {
 		rollup(r, store);
 		r->next_rollup = mono_us + ROLLUP_EVERY_US;

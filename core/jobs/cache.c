@@ -26,6 +26,7 @@
 #define CACHE_CAS_TRIES 5
 #define CACHE_SKIP_US 1000000 /* after an I/O error, leave memcached alone this long */
 #define CACHE_ID_MAX 64
+_Static_assert(CACHE_ID_MAX + 16 == VEX_CACHE_KEY_MAX, "cache_owed.c keeps keys of cache.c's length");
 
 /*
  * A job value is HEADER || JSON, HEADER = "vex1:" <16 hex: deadline, Unix seconds> ":" <64 hex MAC> "\n",
@@ -249,6 +250,7 @@ void vex_cache_free(struct vex_cache *c)
 		return;
 	if (c->mc)
 		memcached_free(c->mc);
+	vex_cache_owed_free(c);
 	EVP_MAC_CTX_free(c->mac);
 	vex_buf_release(&c->val);
 	free(c);
@@ -292,6 +294,31 @@ int vex_cache_io_failed(struct vex_cache *c)
 	return VEX_EIO;
 }
 
+static int job_key(const char *id, char key[CACHE_ID_MAX + 16], size_t *ret_len);
+
+/* 0 when memcached may be called: not in the skip window, and the deletes owed for writes that
+ * missed it are done first, so that nothing this handle does meets a copy such a write left. */
+static int ready(struct vex_cache *c)
+{
+	int rc = vex_cache_usable(c);
+
+	if (rc == 0 && c->nowed > 0 && !c->settling)
+		rc = vex_cache_settle(c) == VEX_EIO ? VEX_EIO : 0;
+	return rc;
+}
+
+/* A job write or delete of "job_id" that ended in "rc": when memcached was not reached (or the
+ * handle skipped it), its key is owed (cache_owed.c). "rc" is returned. */
+static int owe_if_missed(struct vex_cache *c, const char *job_id, int rc)
+{
+	char key[CACHE_ID_MAX + 16];
+	size_t klen;
+
+	if (rc == VEX_EIO && job_key(job_id, key, &klen) == 0)
+		vex_cache_owe(c, key, klen);
+	return rc;
+}
+
 /* "vex:job:<id>" into "key"; ids are UUIDs, so anything with spaces or controls is refused. */
 static int job_key(const char *id, char key[CACHE_ID_MAX + 16], size_t *ret_len)
 {
@@ -319,7 +346,7 @@ static int job_op(struct vex_cache *c, const char *id, char key[CACHE_ID_MAX + 1
 		return VEX_ENOTFOUND;
 	if ((rc = job_key(id, key, ret_len)) != 0)
 		return rc;
-	return vex_cache_usable(c);
+	return ready(c);
 }
 
 /* The "rev" member of a cached job; -1 when the value is not a job we understand. */
@@ -388,13 +415,12 @@ static int job_sealed(struct vex_cache *c, const char *job_id, const char *json,
 		return VEX_EINVAL;
 	if (!c->mc)
 		return 1;
-	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = vex_cache_usable(c)) != 0)
+	if ((rc = job_key(job_id, key, klen)) != 0 || (rc = ready(c)) != 0)
 		return rc;
 	return vex_cache_seal_value(c, key, *klen, json, len, ttl_s, vlen);
 }
 
-int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
-			  int ttl_s)
+static int put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev, int ttl_s)
 {
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
@@ -443,6 +469,12 @@ int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *j
 	return VEX_ECONFLICT;
 }
 
+int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
+			  int ttl_s)
+{
+	return c ? owe_if_missed(c, job_id, put_ttl(c, job_id, json, len, rev, ttl_s)) : VEX_EINVAL;
+}
+
 int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_t *ret_len)
 {
 	char key[CACHE_ID_MAX + 16], *val = NULL, *copy = NULL;
@@ -488,7 +520,7 @@ out:
 	return rc;
 }
 
-int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
+static int job_delete(struct vex_cache *c, const char *job_id)
 {
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
@@ -505,6 +537,11 @@ int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
 	if (mrc == MEMCACHED_NOTFOUND)
 		return VEX_ENOTFOUND;
 	return vex_cache_io_failed(c);
+}
+
+int vex_cache_job_delete(struct vex_cache *c, const char *job_id)
+{
+	return c ? owe_if_missed(c, job_id, job_delete(c, job_id)) : VEX_EINVAL;
 }
 
 int vex_cache_ping(struct vex_cache *c)
@@ -622,7 +659,7 @@ int vex_cache_job_add_quiet(struct vex_cache *c, const char *job_id, const char 
 	return vex_cache_io_failed(c);
 }
 
-int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
+static int put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
 {
 	char key[CACHE_ID_MAX + 16];
 	memcached_return_t mrc;
@@ -638,4 +675,9 @@ int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char 
 		return vex_cache_io_failed(c);
 	memcached_delete(c->mc, key, klen, 0); /* too big: readers fall back to the store */
 	return VEX_ETOOBIG;
+}
+
+int vex_cache_job_put_final(struct vex_cache *c, const char *job_id, const char *json, size_t len, int ttl_s)
+{
+	return c ? owe_if_missed(c, job_id, put_final(c, job_id, json, len, ttl_s)) : VEX_EINVAL;
 }

@@ -42,8 +42,8 @@ int vex_cache_job_put(struct vex_cache *c, const char *job_id, const char *json,
 
 /*
  * The same with an item lifetime of "ttl_s" seconds (vex_cache_job_put uses one day).
- * Callers give unfinished jobs a short lifetime: if memcached was unreachable when a later
- * transition was written, the stale copy it still holds is served for at most that long.
+ * Callers give unfinished jobs a short lifetime, which bounds how long an older copy can be
+ * served if a later write of the job missed memcached and was not made good (below).
  */
 int vex_cache_job_put_ttl(struct vex_cache *c, const char *job_id, const char *json, size_t len, int64_t rev,
 			  int ttl_s);
@@ -72,6 +72,19 @@ int vex_cache_job_get(struct vex_cache *c, const char *job_id, char **ret, size_
 
 /* Remove the key (tests and operators). 0, VEX_ENOTFOUND, VEX_EIO. */
 int vex_cache_job_delete(struct vex_cache *c, const char *job_id);
+
+/*
+ * A job write or delete that returns VEX_EIO (memcached unreachable, timed out, or skipped after
+ * an error) leaves the copy memcached may still hold from before. The handle remembers the job's
+ * key and deletes it before its next call that reaches memcached, so a poll finds no copy and
+ * reads the store: a missed write is made good as soon as memcached answers again, not when the
+ * old copy expires. Keys are kept 60 s (older copies have expired by then) and up to 16384 per
+ * handle (beyond, a warning, and the old behaviour). A handle that may stay idle calls
+ * vex_cache_settle now and then while vex_cache_owed says it owes: 0 when nothing is owed any
+ * more or memcached was not called, VEX_EIO when it still could not be reached (then later).
+ */
+int vex_cache_settle(struct vex_cache *c);
+size_t vex_cache_owed(const struct vex_cache *c);
 
 /* Round trip to every server (a version request). 0 or VEX_EIO; VEX_ENOTFOUND when disabled. */
 int vex_cache_ping(struct vex_cache *c);

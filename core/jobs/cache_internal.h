@@ -10,6 +10,11 @@
 
 #include "core/base/buf.h"
 
+/* The longest job key, "vex:job:" + an id of at most 64 bytes, with its NUL (cache.c's key buffers). */
+#define VEX_CACHE_KEY_MAX 80
+
+struct vex_cache_owed;
+
 struct vex_cache {
 	memcached_st *mc;      /* NULL: disabled */
 	int64_t skip_until_us; /* vex_mono_us() before which calls fail fast */
@@ -18,6 +23,11 @@ struct vex_cache {
 	uint64_t rejected;     /* values refused (vex_cache_rejected) */
 	uint64_t unlogged;     /* refusals not logged since the last warning */
 	int64_t warned_us;     /* vex_mono_us() of the last warning, 0: none yet */
+	/* keys whose write did not reach memcached, oldest first (a ring; cache_owed.c) */
+	struct vex_cache_owed *owed;
+	size_t nowed, owed_cap, owed_head;
+	uint64_t owed_dropped; /* keys not remembered: the ring was full */
+	int settling;          /* inside vex_cache_settle */
 };
 
 /* cache.c's checks and seals, shared with cache_u64.c. vex_cache_usable: 0, or VEX_EIO while
@@ -32,6 +42,11 @@ int vex_cache_open_value(struct vex_cache *c, const char *key, size_t klen, cons
 			 const char **ret_json, size_t *ret_len);
 int vex_cache_seal_value(struct vex_cache *c, const char *key, size_t klen, const char *json, size_t len, int ttl_s,
 			 size_t *ret_len);
+
+/* cache_owed.c: remember job key "key" ("klen" bytes) whose write failed or was skipped, so that
+ * vex_cache_settle deletes it once memcached answers again; vex_cache_owed_free releases the list. */
+void vex_cache_owe(struct vex_cache *c, const char *key, size_t klen);
+void vex_cache_owed_free(struct vex_cache *c);
 
 /* Add every server of "servers" (vex_cache_open's list) to "mc". 0 or VEX_EINVAL. */
 int vex_cache_add_servers(memcached_st *mc, const char *servers);

@@ -1,4 +1,7 @@
 # test_cache_down.py - memcached dies mid-run: polls stay correct (SQLite fallback), submits still work, restart is harmless.
+import os
+import signal
+
 from vexit import wait_for
 
 
@@ -44,3 +47,29 @@ def test_memcached_stopped_mid_run(fresh_svc):
     # The runner survived the outage.
     assert svc.runner.alive() and svc.api.alive()
     wait_for(lambda: svc.memcached_version(), 5, what="memcached back")
+
+
+def test_a_finish_that_missed_a_stalled_memcached_is_not_served_stale(fresh_svc):
+    """memcached stops answering (SIGSTOP) while two jobs finish: the runner's writes time out or are
+    skipped, and memcached, when it answers again, still holds their running copies. The runner
+    deletes those keys as soon as it can (core/jobs/cache_owed.c), so polls read the store and show
+    the jobs finished within seconds, not when the running copies expire (30 s)."""
+    svc = fresh_svc
+    a, b = svc.client(plan="enterprise"), svc.client(plan="enterprise")  # two owners: both run at once
+    ja, jb = a.tool("sleep", {"ms": 600}), b.tool("sleep", {"ms": 600})
+    assert a.wait_job(ja, ("running",))["status"] == "running"
+    assert b.wait_job(jb, ("running",))["status"] == "running"
+    os.kill(svc.memcached.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: all(svc.db_job(j)["status"] == "completed" for j in (ja, jb)), 20,
+                 what="both jobs committed as completed while memcached is stopped")
+    finally:
+        os.kill(svc.memcached.pid, signal.SIGCONT)
+    # Well inside the 30 s a running copy lives: only the owed deletes can make this true.
+    for client, j in ((a, ja), (b, jb)):
+        env = client.wait_job(j, timeout=12)
+        assert env["result"] == {"slept_ms": 600, "steps": 0} or env["result"]["slept_ms"] == 600, env
+    # Each answer stays right (the refilled copy is the finished one).
+    for client, j in ((a, ja), (b, jb)):
+        assert client.job(j)["status"] == "completed"
+    assert svc.runner.alive() and svc.api.alive()

@@ -121,7 +121,8 @@ def test_the_servers_refusal_shows_at_the_field_it_names(ui):
 def test_a_tool_runs_from_its_form_with_the_arguments_typed(ui, svc):
     c = check(ui, "tools-run-from-form")
     assert c["status"] == "completed"
-    job = ui["user"].job(c["job_id"])
+    # (wait_job: a poll may trail the page's stream by the cache's repair window, docs/storage.md)
+    job = ui["user"].wait_job(c["job_id"], timeout=10)
     assert job["tool"] == "uiform" and job["status"] == "completed"
     assert job["result"]["args"] == {"title": "lower", "count": 3, "ratio": 0.5, "loud": True, "mode": "slow",
                                      "opts": {"depth": 4}, "tags": ["a <b>", "b"], "extra": {"k": [1, 2]},
@@ -132,7 +133,7 @@ def test_the_tool_form_works_on_a_phone(ui):
     c = check(ui, "tools-form-phone")
     assert c["fits"] is True and c["fitsJob"] is True
     assert c["button"]["x"] >= 0 and c["button"]["x"] + c["button"]["width"] <= 390
-    assert ui["user"].job(c["job_id"])["result"]["args"] == {"title": "phone", "count": 2, "opts": {"depth": 1}}
+    assert ui["user"].wait_job(c["job_id"], timeout=10)["result"]["args"] == {"title": "phone", "count": 2, "opts": {"depth": 1}}
 
 
 def test_the_other_views_fit_a_phone(ui):
@@ -151,7 +152,7 @@ def test_an_agent_is_created_and_run(ui, svc):
     c = check(ui, "agent-create-and-run")
     agent = c["stored"]
     assert agent["id"] == c["agent_id"] and agent["name"] == c["h1"] and agent["name"].startswith("<img src=x onerror="), agent
-    job = ui["user"].job(c["job_id"])
+    job = ui["user"].wait_job(c["job_id"], timeout=10)
     assert job["agent_id"] == c["agent_id"] and job["status"] == "completed"
     assert job["result"]["response"] == "Echo: hello <i>there</i>"
     assert c["created"] == NO_MARKUP

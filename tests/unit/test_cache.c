@@ -409,6 +409,87 @@ static void test_outage_and_return(void **state)
 	vex_cache_free(c);
 }
 
+/* SIGSTOP to memcached, returning once it is stopped (state T in /proc), so nothing it does races the next call. */
+static void stop_memcached(void)
+{
+	char path[64], st[512];
+	int stopped = 0;
+
+	assert_int_equal(kill(mcd.pid, SIGSTOP), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)mcd.pid);
+	for (int i = 0; i < 1000 && !stopped; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(st, 1, sizeof(st) - 1, f) : 0;
+		char *paren;
+
+		if (f)
+			fclose(f);
+		st[n] = '\0';
+		paren = strrchr(st, ')');
+		stopped = paren && paren[1] == ' ' && paren[2] == 'T';
+		if (!stopped)
+			usleep(1000);
+	}
+	assert_true(stopped);
+}
+
+/* memcached stops answering (SIGSTOP) while a job's later writes go out: they time out or are
+ * skipped, and memcached still holds the older copy when it answers again. The handle owes the keys
+ * and deletes them before anything else it does, so nobody is served the older copy. */
+static void test_missed_writes_are_made_good(void **state)
+{
+	struct vex_cache *c = NULL, *other = open_cache();
+	char a[VEX_UUID_LEN + 1], b[VEX_UUID_LEN + 1], buf[256], *got = NULL;
+	size_t len;
+	int settled = VEX_EIO;
+
+	(void)state;
+	assert_int_equal(vex_cache_open(servers, 150, MC_SECRET, &c), 0);
+	vex_uuid7(a);
+	vex_uuid7(b);
+	put_rev(c, a, 1, "queued");
+	put_rev(c, b, 2, "running");
+	assert_int_equal(vex_cache_owed(c), 0);
+	assert_int_equal(vex_cache_settle(c), 0); /* nothing owed: no call */
+
+	stop_memcached();
+	job_json(buf, sizeof(buf), a, 2, "running");
+	assert_int_equal(vex_cache_job_put(c, a, buf, strlen(buf), 2), VEX_EIO); /* times out */
+	job_json(buf, sizeof(buf), b, 3, "completed");
+	assert_int_equal(vex_cache_job_put_final(c, b, buf, strlen(buf), 60), VEX_EIO); /* skipped */
+	assert_int_equal(vex_cache_job_put_final(c, b, buf, strlen(buf), 60), VEX_EIO); /* the same key once */
+	assert_int_equal(vex_cache_owed(c), 2);
+	assert_int_equal(vex_cache_settle(c), VEX_EIO); /* still in the skip window: nothing called */
+	assert_int_equal(kill(mcd.pid, SIGCONT), 0);
+
+	/* Another process's handle still sees the older copies: the writes never landed. */
+	expect_cached(other, a, 1, "queued");
+	expect_cached(other, b, 2, "running");
+	for (int i = 0; i < 50 && settled != 0; i++) {
+		settled = vex_cache_settle(c);
+		if (settled != 0)
+			usleep(100000);
+	}
+	assert_int_equal(settled, 0);
+	assert_int_equal(vex_cache_owed(c), 0);
+	/* Gone: a poll reads the store, which holds the later state. */
+	assert_int_equal(vex_cache_job_get(other, a, &got, &len), VEX_ENOTFOUND);
+	assert_int_equal(vex_cache_job_get(other, b, &got, &len), VEX_ENOTFOUND);
+
+	/* A read through the owing handle settles first: it never meets the older copy either. */
+	put_rev(other, a, 1, "queued");
+	stop_memcached();
+	job_json(buf, sizeof(buf), a, 2, "running");
+	assert_int_equal(vex_cache_job_put(c, a, buf, strlen(buf), 2), VEX_EIO);
+	assert_int_equal(kill(mcd.pid, SIGCONT), 0);
+	assert_int_equal(vex_cache_owed(c), 1);
+	usleep(1100000); /* past the skip window */
+	assert_int_equal(vex_cache_job_get(c, a, &got, &len), VEX_ENOTFOUND);
+	assert_int_equal(vex_cache_owed(c), 0);
+	vex_cache_free(c);
+	vex_cache_free(other);
+}
+
 /* memcached on a unix socket (as make run starts it): "unix:/path" and "/path" entries, mixed lists. */
 static void test_unix_socket(void **state)
 {
@@ -514,7 +595,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_value),    cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_disabled),         cmocka_unit_test(test_nothing_listening),
 		cmocka_unit_test(test_open_errors),      cmocka_unit_test(test_silent_server),
-		cmocka_unit_test(test_outage_and_return),
+		cmocka_unit_test(test_outage_and_return), cmocka_unit_test(test_missed_writes_are_made_good),
 		cmocka_unit_test(test_unix_socket),      cmocka_unit_test(test_quiet_add),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
