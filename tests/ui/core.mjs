@@ -44,7 +44,11 @@ await run('keyboard-nav', async () => {
   // Each view puts the focus on its heading; from there the keyboard goes back to the navigation
   // (Shift+Tab) and follows a link with Enter.
   await desk.locator('main h1').waitFor();
-  const start = await desk.evaluate(() => document.activeElement && document.activeElement.tagName);
+  // The view moves the focus once it has drawn (after its first API answer): wait for that, and
+  // report where the focus is if it never comes.
+  const start = await desk.waitForFunction(() => (document.activeElement && document.activeElement.tagName === 'H1' ? 'H1' : null),
+    null, { timeout: 5000 }).then((h) => h.jsonValue())
+    .catch(() => desk.evaluate(() => document.activeElement && document.activeElement.tagName));
   for (let i = 1; i <= 12; i++) {
     await desk.keyboard.press('Shift+Tab');
     const at = await desk.evaluate(() => {
