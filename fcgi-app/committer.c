@@ -6,7 +6,7 @@
 #include <sys/prctl.h>
 
 #include "fcgi-app/child.h"
-#include "fcgi-app/commitq.h"
+#include "core/jobs/commitq.h"
 #include "core/base/err.h"
 #include "core/base/log.h"
 #include "core/store/store.h"

@@ -1,4 +1,4 @@
-/* committer.h - the vex-api group committer process (fcgi-app/commitq.h) that the master keeps alive. */
+/* committer.h - the vex-api group committer process (core/jobs/commitq.h) that the master keeps alive. */
 #ifndef VEX_COMMITTER_H
 #define VEX_COMMITTER_H
 

@@ -116,11 +116,12 @@ int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_jo
 		     struct vex_field_error *e)
 {
 	struct vex_job *got = NULL;
-	int created = 0, rc;
+	int created = 0, seen, rc;
 
 	rc = VEX_EIO;
 	if (env->commitq)
 		rc = vex_commitq_insert(env->commitq, j, &got, &created);
+	seen = rc == 0 && vex_commitq_by_first(env->commitq); /* the runner committed it: no wake */
 	if (rc == VEX_EIO) {
 		/* No committer (or no answer from it): insert here. If the committer did store it after
 		 * all, the same id is already there, and that row is the answer. */
@@ -144,7 +145,7 @@ int vex_jobsvc_queue(struct vex_env *env, const struct vex_job *j, struct vex_jo
 	} else {
 		vex_jobcache_publish(env->cache, got);
 	}
-	if (created && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
+	if (created && !seen && env->wake_fd >= 0 && env->cfg && env->cfg->runner_socket)
 		vex_wake_send(env->wake_fd, env->cfg->runner_socket);
 	*ret = got;
 	if (ret_created)

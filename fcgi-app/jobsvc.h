@@ -4,7 +4,7 @@
 
 #include "core/auth/jwt.h"
 #include "core/jobs/jobcache.h"
-#include "fcgi-app/commitq.h"
+#include "core/jobs/commitq.h"
 #include "core/base/config.h"
 #include "core/base/json.h"
 #include "core/base/limits.h"

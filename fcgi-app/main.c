@@ -22,7 +22,7 @@
 #include "core/base/secrets.h"
 #include "core/base/timeutil.h"
 #include "core/metrics/metrics.h"
-#include "fcgi-app/commitq.h"
+#include "core/jobs/commitq.h"
 #include "fcgi-app/committer.h"
 #include "fcgi-app/ratelimit.h"
 #include "fcgi-app/stream_server.h"

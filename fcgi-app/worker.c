@@ -124,9 +124,10 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd, struct vex_ratel
 	env.cache = cache;
 	env.wake_fd = wake_fd;
 	env.rate_lanes = rate_lanes;
-	/* New jobs go through the pool's group committer; a worker whose committer is away writes
+	/* New jobs go to the runner's intake, committed with its own round (and claimed there when a
+	 * slot is free), else through the pool's group committer; a worker that reaches neither writes
 	 * directly (jobsvc falls back), so this only costs speed when it fails. */
-	if (vex_commitq_open(cfg->commit_socket, cfg->db_busy_timeout_ms + 2000, &env.commitq) != 0)
+	if (vex_commitq_open2(cfg->intake_socket, cfg->commit_socket, cfg->db_busy_timeout_ms + 2000, &env.commitq) != 0)
 		env.commitq = NULL;
 
 	rc = 0;

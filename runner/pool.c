@@ -1,5 +1,7 @@
 /* pool.c - the worker threads: claim, publish, execute, finish; the running-job table they share. */
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +53,18 @@ void vex_pool_wake(struct vex_pool *p, int n)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->want_claim = 1;
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void vex_pool_kick_writer_locked(struct vex_pool *p)
+{
+	uint64_t one = 1;
+
+	pthread_cond_signal(&p->writer_cv);
+	if (p->writer_polling && p->kick_fd >= 0 && write(p->kick_fd, &one, sizeof(one)) < 0) {
+		/* the counter is already set (EAGAIN): the writer wakes anyway */
+	}
 }
 
 void vex_pool_op_push(struct vex_pool *p, struct pool_op *op)
@@ -61,7 +73,7 @@ void vex_pool_op_push(struct vex_pool *p, struct pool_op *op)
 	*p->ops_tail = op;
 	p->ops_tail = &op->next;
 	p->inflight++;
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 }
 
 void vex_pool_op_free(struct pool_op *op)
@@ -284,7 +296,7 @@ static void run_job(struct worker *w, struct vex_job *job)
 	p->busy--;
 	vex_metrics_runner_busy(p->busy);
 	p->want_claim = 1; /* this slot is free: claim for it in the writer's next round */
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 	if (p->busy == 0 && p->inflight == 0)
 		pthread_cond_broadcast(&p->idle_cv);
 	pthread_mutex_unlock(&p->mu);
@@ -341,7 +353,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&p->mu);
 	p->slots[w->idx].ready = 1;
 	p->want_claim = 1;
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 	pthread_mutex_unlock(&p->mu);
 	while ((job = take_job(w)) != NULL) {
 		run_job(w, job);
@@ -371,6 +383,7 @@ int vex_pool_start(const struct vex_config *cfg, const char *runner_id, struct v
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->writer_cv, &ca);
+	p->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_cond_init(&p->idle_cv, &ca);
 	atomic_init(&p->shutdown, 0);
 	p->slots = calloc((size_t)n, sizeof(*p->slots));
@@ -420,7 +433,7 @@ void vex_pool_drain(struct vex_pool *p)
 	p->draining = 1;
 	for (i = 0; i < p->n; i++)
 		pthread_cond_signal(&p->slots[i].cv);
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -463,7 +476,7 @@ void vex_pool_join(struct vex_pool *p)
 			pthread_join(p->workers[i].tid, NULL);
 	pthread_mutex_lock(&p->mu);
 	p->writer_stop = 1;
-	pthread_cond_signal(&p->writer_cv);
+	vex_pool_kick_writer_locked(p);
 	pthread_mutex_unlock(&p->mu);
 	if (p->writer_started)
 		pthread_join(p->writer_tid, NULL);
@@ -489,6 +502,8 @@ void vex_pool_free(struct vex_pool *p)
 		vex_pool_op_free(op);
 	}
 	pthread_cond_destroy(&p->writer_cv);
+	if (p->kick_fd >= 0)
+		close(p->kick_fd);
 	pthread_cond_destroy(&p->idle_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->slots);

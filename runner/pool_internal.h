@@ -64,7 +64,13 @@ struct vex_pool {
 	struct worker *workers;
 	pthread_t writer_tid;
 	int writer_started;
+	int kick_fd;               /* eventfd: wakes the writer while it polls the intake (-1: none) */
+	int writer_polling;        /* the writer sleeps in poll(), not on writer_cv */
 };
+
+/* Under pool->mu: wake the writer, on its condition variable or, while it polls the intake
+ * sockets, through kick_fd. */
+void vex_pool_kick_writer_locked(struct vex_pool *p);
 
 /* Hand "op" to the writer (takes it). Called with pool->mu held. */
 void vex_pool_op_push(struct vex_pool *p, struct pool_op *op);

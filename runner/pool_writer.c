@@ -1,7 +1,10 @@
 /* pool_writer.c - the pool's writer thread: each round commits the workers' finishes, requeues and
  * progress together with the claims for the idle slots (one transaction, one fsync), hands the
  * claimed jobs to their workers, then publishes every changed job to memcached. */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "core/base/err.h"
 #include "core/base/log.h"
 #include "core/base/timeutil.h"
+#include "core/jobs/commitq.h"
 #include "core/jobs/jobcache.h"
 #include "core/store/store.h"
 #include "runner/handles.h"
@@ -19,6 +23,8 @@
 
 /* Writes taken into one transaction at most; the rest wait for the next round. */
 #define ROUND_MAX 128
+/* New jobs from the intake in one transaction at most (one request in flight per client). */
+#define INTAKE_MAX 256
 /* A round that hits a busy or failing database is retried this far apart; a write that failed
  * this many rounds is dropped (its lease expires and rescue recovers the job). */
 #define WRITE_TRIES 5
@@ -43,6 +49,15 @@ struct writer {
 	size_t nitems, ncarry;
 	struct vex_jobcache_item *claims; /* this round's claims; slots */
 	size_t nclaims;
+	/* the intake: vex-api's workers hand new jobs to this writer (core/jobs/commitq.h), which
+	 * commits them with its round, so a new job can be claimed by the transaction that stores it */
+	int intake_fd;                     /* the listening socket, -1: none */
+	struct vex_commitq_server *intake;
+	struct pollfd pfd[1 + VEX_COMMITQ_POLLFDS]; /* kick_fd, then the intake's */
+	struct vex_commitq_req in[INTAKE_MAX];
+	size_t nin;
+	struct vex_job *in_jobs[INTAKE_MAX], *in_rets[INTAKE_MAX];
+	int in_created[INTAKE_MAX], in_rcs[INTAKE_MAX];
 };
 
 static void nap_ms(int ms)
@@ -73,16 +88,51 @@ static void pick_slots(struct writer *wr)
 	p->want_claim = 0;
 }
 
-/* Under pool->mu: wait for the writer's condition at most "ms"; 0 when signalled, else ETIMEDOUT. */
-static int timed_wait(struct vex_pool *p, int ms)
+/* Poll the intake (and kick_fd) up to "ms" (-1: no limit, 0: a look), taking the requests that are
+ * complete into wr->in. Called without pool->mu. */
+static void intake_poll(struct writer *wr, int ms)
 {
-	struct timespec ts;
+	struct vex_pool *p = wr->p;
+	uint64_t kicks;
+	size_t n;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts);
+	wr->pfd[0] = (struct pollfd){ .fd = ms == 0 ? -1 : p->kick_fd, .events = POLLIN };
+	n = 1 + vex_commitq_server_pollfds(wr->intake, wr->pfd + 1);
+	if (poll(wr->pfd, n, ms) <= 0)
+		return;
+	if (wr->pfd[0].revents & POLLIN) {
+		ssize_t got = read(p->kick_fd, &kicks, sizeof(kicks));
+
+		(void)got; /* only its being readable matters */
+	}
+	wr->nin += vex_commitq_server_take(wr->intake, wr->pfd + 1, n - 1, wr->in + wr->nin, INTAKE_MAX - wr->nin);
+}
+
+/* Under pool->mu, with nothing to do: sleep until a kick, an intake request or "ms" (-1: no limit).
+ * 0 when woken, ETIMEDOUT otherwise. Returns with pool->mu held. */
+static int wait_work(struct writer *wr, int ms)
+{
+	struct vex_pool *p = wr->p;
+	struct timespec ts;
+	size_t had = wr->nin;
+
+	if (!wr->intake) {
+		if (ms < 0)
+			return pthread_cond_wait(&p->writer_cv, &p->mu);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)ms * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		return pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts);
+	}
+	p->writer_polling = 1;
+	pthread_mutex_unlock(&p->mu);
+	intake_poll(wr, ms);
+	pthread_mutex_lock(&p->mu);
+	p->writer_polling = 0;
+	if (wr->nin > had)
+		p->want_claim = 1; /* new jobs: claim for the idle slots in the same transaction */
+	return wr->nin > had || (wr->pfd[0].revents & POLLIN) ? 0 : ETIMEDOUT;
 }
 
 /* Wait for work, then take this round's ops and slots. 0 when the writer must exit. */
@@ -90,10 +140,14 @@ static int take_round(struct writer *wr)
 {
 	struct vex_pool *p = wr->p;
 
+	if (wr->intake && wr->nin < INTAKE_MAX)
+		intake_poll(wr, 0); /* what came during the last round joins this one */
 	pthread_mutex_lock(&p->mu);
+	if (wr->nin > 0)
+		p->want_claim = 1;
 	for (;;) {
 		pick_slots(wr);
-		if (p->ops || wr->nclaim > 0)
+		if (p->ops || wr->nclaim > 0 || wr->nin > 0)
 			break;
 		if (wr->ncarry > 0) {
 			/* nothing follows at once: the carried claims go out now */
@@ -109,14 +163,16 @@ static int take_round(struct writer *wr)
 		}
 		if (vex_cache_owed(wr->cache) > 0) {
 			/* writes that missed memcached: made good once it answers, even with no work */
-			if (timed_wait(p, OWED_RETRY_MS) == 0)
+			if (wait_work(wr, OWED_RETRY_MS) == 0)
 				continue;
 			pthread_mutex_unlock(&p->mu);
 			vex_cache_settle(wr->cache);
 			pthread_mutex_lock(&p->mu);
 			continue;
 		}
-		pthread_cond_wait(&p->writer_cv, &p->mu);
+		if (wr->intake)
+			vex_commitq_server_sweep(wr->intake); /* nothing in flight: close who went away */
+		wait_work(wr, -1);
 	}
 	wr->nops = 0;
 	while (p->ops && wr->nops < ROUND_MAX) {
@@ -192,9 +248,14 @@ static void publish_claims(struct writer *wr)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&p->mu);
-	while (!p->ops && !p->want_claim && !p->writer_stop)
-		if (pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts) != 0)
-			break;
+	if (wr->intake) {
+		if (!p->ops && !p->want_claim && !p->writer_stop)
+			wait_work(wr, CLAIM_PUBLISH_WAIT_US / 1000);
+	} else {
+		while (!p->ops && !p->want_claim && !p->writer_stop)
+			if (pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts) != 0)
+				break;
+	}
 	more = (p->ops != NULL || p->want_claim) && !p->writer_stop;
 	pthread_mutex_unlock(&p->mu);
 	if (more) {
@@ -292,6 +353,19 @@ static void log_op(const struct pool_op *op, const struct vex_job_write *w)
 			w->job && w->job->error_code ? w->job->error_code : "", "ran_ms", ms, tp_key, tp, NULL);
 }
 
+/* After the round's transaction (or its failure): each new job's answer to its worker. */
+static void answer_intake(struct writer *wr)
+{
+	for (size_t i = 0; i < wr->nin; i++) {
+		vex_commitq_server_answer(&wr->in[i], wr->in_rcs[i], wr->in_created[i], wr->in_rets[i]);
+		vex_job_free(wr->in_rets[i]);
+		wr->in_rets[i] = NULL;
+	}
+	if (wr->nin > 0)
+		vex_metrics_inc(VEX_M_INTAKE_ROUNDS);
+	wr->nin = 0;
+}
+
 /* One round: the transaction, the hand-out, then the cache and the log. */
 static void run_round(struct writer *wr)
 {
@@ -302,10 +376,16 @@ static void run_round(struct writer *wr)
 	size_t i;
 	int rc;
 
+	struct vex_insert_batch ins = { wr->in_jobs, wr->nin, wr->in_rets, wr->in_created, wr->in_rcs };
+
 	for (i = 0; i < wr->nops; i++)
 		wr->w[i] = wr->ops[i]->w;
-	rc = vex_store_jobs_write_batch(wr->store, wr->w, wr->nops, wr->nclaim ? &claim : NULL, vex_now_us());
+	for (i = 0; i < wr->nin; i++)
+		wr->in_jobs[i] = wr->in[i].job;
+	rc = vex_store_jobs_round(wr->store, wr->nin ? &ins : NULL, wr->w, wr->nops, wr->nclaim ? &claim : NULL,
+				  vex_now_us());
 	if (rc < 0) {
+		answer_intake(wr); /* the submits get the error; their workers answer it */
 		round_failed(wr, rc);
 		return;
 	}
@@ -324,6 +404,7 @@ static void run_round(struct writer *wr)
 			wr->nclaims++;
 	}
 	hand_out(wr, claim.n);
+	answer_intake(wr);
 	vex_jobcache_put_items(wr->cache, wr->items, wr->nitems);
 	wr->ncarry = 0;
 	publish_claims(wr);
@@ -335,6 +416,45 @@ static void run_round(struct writer *wr)
 	wr->nops = 0;
 }
 
+/* Listen on [server] intake_socket. Without it (another runner serves it, or it failed) new jobs
+ * reach the store through vex-api's committer, as before. */
+static void intake_open(struct writer *wr)
+{
+	const char *path = wr->p->cfg->intake_socket;
+
+	if (!path || !*path || wr->p->kick_fd < 0)
+		return;
+	wr->intake_fd = vex_commitq_listen(path);
+	if (wr->intake_fd == VEX_EEXIST) {
+		vex_log(VEX_LOG_INFO, "another runner serves the intake socket", "socket", path, NULL);
+	} else if (wr->intake_fd < 0) {
+		vex_log(VEX_LOG_WARN, "no intake: new jobs come through vex-api's committer", "socket", path, NULL);
+	} else if (vex_commitq_server_new(wr->intake_fd, &wr->intake) != 0) {
+		close(wr->intake_fd);
+		unlink(path);
+	} else {
+		vex_commitq_server_count_as_intake(wr->intake);
+		return;
+	}
+	wr->intake_fd = -1;
+}
+
+static void intake_close(struct writer *wr)
+{
+	if (!wr->intake)
+		return;
+	/* requests read but not committed: their workers see the connection close and insert
+	 * themselves (the same id, so a job stored after all is found, never doubled) */
+	for (size_t i = 0; i < wr->nin; i++)
+		vex_job_free(wr->in[i].job);
+	wr->nin = 0;
+	vex_commitq_server_free(wr->intake);
+	wr->intake = NULL;
+	close(wr->intake_fd);
+	unlink(wr->p->cfg->intake_socket);
+	wr->intake_fd = -1;
+}
+
 /* Open the writer's store and cache, retried each second until it works or the pool stops. */
 static int writer_open(struct writer *wr)
 {
@@ -342,8 +462,10 @@ static int writer_open(struct writer *wr)
 	int stop;
 
 	for (;;) {
-		if (vex_handles_try(p->cfg, &wr->store, &wr->cache) == 0)
+		if (vex_handles_try(p->cfg, &wr->store, &wr->cache) == 0) {
+			intake_open(wr);
 			return 0;
+		}
 		nap_ms(1000);
 		pthread_mutex_lock(&p->mu);
 		stop = p->writer_stop;
@@ -371,9 +493,13 @@ static void drop_all(struct vex_pool *p)
 
 void *vex_pool_writer_main(void *arg)
 {
-	struct writer wr = { .p = arg };
-	struct vex_pool *p = wr.p;
+	static struct writer wr; /* one writer per process; its arrays are large for a stack */
+	struct vex_pool *p = arg;
 	size_t n = (size_t)p->n;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.p = p;
+	wr.intake_fd = -1;
 
 	wr.owners = calloc(n, sizeof(*wr.owners));
 	wr.owner_slot = calloc(n, sizeof(*wr.owner_slot));
@@ -390,6 +516,7 @@ void *vex_pool_writer_main(void *arg)
 		run_round(&wr);
 	vex_jobcache_put_items(wr.cache, wr.items, wr.ncarry);
 out:
+	intake_close(&wr);
 	drop_all(p);
 	vex_handles_close(&wr.store, &wr.cache);
 	free(wr.owners);

@@ -487,6 +487,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->api_socket, "run/api.sock") ||
 	    resolve_path(cfg, &cfg->runner_socket, "run/runner.sock") ||
 	    resolve_path(cfg, &cfg->commit_socket, "run/commit.sock") ||
+	    resolve_path(cfg, &cfg->intake_socket, "run/intake.sock") ||
 	    resolve_path(cfg, &cfg->stream_socket, "run/stream.sock") ||
 	    resolve_path(cfg, &cfg->tools_commands_file, "tools.json") ||
 	    resolve_path(cfg, &cfg->tools_mcp_file, "mcp.json") ||
@@ -504,6 +505,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	if (check_socket_path("server", "api_socket", cfg->api_socket, err, errlen) ||
 	    check_socket_path("server", "runner_socket", cfg->runner_socket, err, errlen) ||
 	    check_socket_path("server", "commit_socket", cfg->commit_socket, err, errlen) ||
+	    check_socket_path("server", "intake_socket", cfg->intake_socket, err, errlen) ||
 	    check_socket_path("streams", "socket", cfg->stream_socket, err, errlen))
 		goto out;
 	if ((rc = check_group("server", "socket_group", cfg->socket_group, err, errlen)) != 0 ||
@@ -566,6 +568,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->api_socket);
 	free(cfg->runner_socket);
 	free(cfg->commit_socket);
+	free(cfg->intake_socket);
 	free(cfg->stream_socket);
 	free(cfg->tools_commands_file);
 	free(cfg->tools_mcp_file);

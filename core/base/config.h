@@ -26,6 +26,8 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             api_socket (default <home>/run/api.sock),
  *             runner_socket (default <home>/run/runner.sock),
  *             commit_socket (default <home>/run/commit.sock: vex-api's group committer),
+ *             intake_socket (default <home>/run/intake.sock: the runner's writer takes new jobs
+ *             there, committed with its own round; vex-api's workers prefer it to commit_socket),
  *             max_body_bytes (default 1048576),
  *             socket_group (default empty: www-data's group when it exists and vex may use it,
  *             else vex's own group; the group of api.sock, stream.sock (0660) and <home>/run (0750))
@@ -105,6 +107,7 @@ struct vex_config {
 	char *api_socket;
 	char *runner_socket;
 	char *commit_socket;
+	char *intake_socket;
 	size_t max_body_bytes;
 	char *socket_group; /* "" = the default of vex_perms_socket_gid() */
 

@@ -32,6 +32,7 @@ const struct key_def vex_config_keys[] = {
 	{"server", "api_socket", K_SOCKET, OFF(api_socket), 0, 0},
 	{"server", "runner_socket", K_SOCKET, OFF(runner_socket), 0, 0},
 	{"server", "commit_socket", K_SOCKET, OFF(commit_socket), 0, 0},
+	{"server", "intake_socket", K_SOCKET, OFF(intake_socket), 0, 0},
 	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1024, 1073741824},
 	{"server", "socket_group", K_STR, OFF(socket_group), 0, 0},
 	{"store", "path", K_PATH, OFF(db_path), 0, 0},

@@ -48,6 +48,8 @@ enum vex_metric {
 	VEX_M_STREAMS_OPENED,
 	VEX_M_COMMIT_BATCHES,    /* the group committer's transactions */
 	VEX_M_COMMIT_JOBS,       /* and the jobs they inserted */
+	VEX_M_INTAKE_ROUNDS,     /* the runner writer's rounds that stored new jobs from its intake */
+	VEX_M_INTAKE_JOBS,       /* and the jobs they inserted */
 	VEX_M_COUNT
 };
 

@@ -285,6 +285,9 @@ void vex_mtext_page(struct vex_buf *b, const struct vex_metrics_page *p, const s
 		"memcached values refused because their MAC did not verify.");
 	counter(b, p, "vex_commit_batches_total", VEX_M_COMMIT_BATCHES, "Transactions of the group committer.");
 	counter(b, p, "vex_commit_jobs_total", VEX_M_COMMIT_JOBS, "Jobs the group committer inserted.");
+	counter(b, p, "vex_intake_rounds_total", VEX_M_INTAKE_ROUNDS,
+		"Runner rounds that stored new jobs from the intake with their claims and finishes.");
+	counter(b, p, "vex_intake_jobs_total", VEX_M_INTAKE_JOBS, "Jobs the runner's intake inserted.");
 	vex_mtext_family(b, "vex_counters_created_timestamp_seconds", "gauge",
 			 "When the counter file was made: the counters count from then.");
 	vex_mtext_sample_i(b, "vex_counters_created_timestamp_seconds", NULL, p->created_us / 1000000);

@@ -92,6 +92,27 @@ struct vex_claim_batch {
 int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
 			       int64_t now_us);
 
+/*
+ * New jobs to store with a round (vex_store_jobs_round): each as vex_store_jobs_insert_batch does
+ * (created[i], rcs[i], rets[i] — the row found by an idempotent hit, or the stored job; the
+ * caller frees rets).
+ */
+struct vex_insert_batch {
+	struct vex_job *const *jobs;
+	size_t n;
+	struct vex_job **rets; /* out, n of each */
+	int *created;
+	int *rcs;
+};
+
+/*
+ * vex_store_jobs_write_batch with new jobs first: one transaction inserts "ins" (NULL: none), applies
+ * the writes, then claims, so a job submitted in this round can be claimed by it; one fsync for
+ * all. When the transaction fails, every ins->rcs[i] is the error as well.
+ */
+int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, struct vex_job_write *w, size_t nw,
+			 struct vex_claim_batch *claim, int64_t now_us);
+
 /* Claim up to "max" jobs in one transaction (vex_store_jobs_write_batch without writes): *ret_n of
  * them in ret_jobs[], the i-th under lease_owners[i]; 0 claimed is not an error. VEX_EINVAL for
  * "max" 0, a missing lease owner or lease_us <= 0. */

@@ -56,6 +56,7 @@ def test_committer_kill9_nothing_lost(fresh_svc):
     """Submits keep succeeding while the group committer is killed and respawned: every
     acknowledged job is stored exactly once (workers fall back to writing directly)."""
     svc = fresh_svc
+    svc.runner.stop()  # with a runner, new jobs go to its intake (test_intake.py), not the committer
     c = svc.client(plan="enterprise")
     r = c.post("/api/v1/agents", json={"name": "committer-test", "role": "You are a test agent"})
     assert r.status_code == 200, r.text

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "fcgi-app/commitq.h"
+#include "core/jobs/commitq.h"
 #include "core/base/err.h"
 #include "core/store/store.h"
 #include "core/base/timeutil.h"

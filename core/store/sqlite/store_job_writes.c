@@ -241,7 +241,13 @@ static int apply_write(struct vex_store *s, struct vex_job_write *w, int64_t now
 int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
 			       int64_t now_us)
 {
-	size_t i;
+	return vex_store_jobs_round(s, NULL, w, nw, claim, now_us);
+}
+
+int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, struct vex_job_write *w, size_t nw,
+			 struct vex_claim_batch *claim, int64_t now_us)
+{
+	size_t i, nins = ins ? ins->n : 0;
 	int rc, light;
 
 	for (i = 0; i < nw; i++) {
@@ -259,10 +265,16 @@ int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, siz
 	/* Claims alone are acknowledged to nobody: their commit needs no fsync of its own. The next
 	 * durable commit on the file (a finish, a submit) syncs the WAL with them in it; a power loss
 	 * before that leaves the jobs queued, to run again, as a job interrupted while running does. */
-	light = nw == 0 && s->synchronous == 2 && vex_store_exec_sql(s, "PRAGMA synchronous = NORMAL") == 0;
+	for (i = 0; i < nins; i++)
+		ins->rets[i] = NULL;
+	light = nw == 0 && nins == 0 && s->synchronous == 2 &&
+		vex_store_exec_sql(s, "PRAGMA synchronous = NORMAL") == 0;
 	rc = vex_store_begin(s);
 	if (rc)
 		goto out;
+	/* New jobs first: the claims below can take them in this very transaction. */
+	if (nins > 0)
+		rc = vex_store_jobs_insert_each_locked(s, ins->jobs, nins, ins->rets, ins->created, ins->rcs);
 	for (i = 0; i < nw && rc == 0; i++)
 		rc = apply_write(s, &w[i], now_us);
 	/* Claims after the writes: a finish frees its owner's running slot for the claims that follow. */
@@ -284,6 +296,8 @@ out:
 	if (rc == 0)
 		return 0;
 	/* nothing of it happened: drop what was read */
+	if (nins > 0)
+		vex_store_jobs_insert_failed(ins->rets, ins->created, ins->rcs, nins, rc);
 	for (i = 0; i < nw; i++) {
 		vex_job_free(w[i].job);
 		w[i].job = NULL;

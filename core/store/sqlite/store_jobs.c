@@ -215,8 +215,8 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	return rc;
 }
 
-int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
-				int *created, int *rcs)
+int vex_store_jobs_insert_each_locked(struct vex_store *s, struct vex_job *const *jobs, size_t n,
+				      struct vex_job **rets, int *created, int *rcs)
 {
 	size_t i;
 	int rc;
@@ -226,38 +226,50 @@ int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs
 		created[i] = 0;
 		rcs[i] = job_check_new(jobs[i]);
 	}
-	rc = vex_store_begin(s);
-	if (rc)
-		goto fail;
 	for (i = 0; i < n; i++) {
 		if (rcs[i])
 			continue;
 		/* A savepoint per job: one job's failure does not undo the others of the batch. */
 		rc = vex_store_exec_sql(s, "SAVEPOINT vex_one");
-		if (rc) {
-			vex_store_rollback(s);
-			goto fail;
-		}
+		if (rc)
+			return rc;
 		rcs[i] = vex_store_job_insert_locked(s, jobs[i], &rets[i], &created[i]);
 		if (rcs[i])
 			vex_store_exec_sql(s, "ROLLBACK TO vex_one");
 		rc = vex_store_exec_sql(s, "RELEASE vex_one");
-		if (rc) {
-			vex_store_rollback(s);
-			goto fail;
-		}
+		if (rc)
+			return rc;
 	}
-	rc = vex_store_commit(s);
-	if (rc)
-		goto fail;
 	return 0;
-fail:
-	for (i = 0; i < n; i++) {
+}
+
+void vex_store_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
 		vex_job_free(rets[i]);
 		rets[i] = NULL;
 		created[i] = 0;
 		rcs[i] = rc;
 	}
+}
+
+int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+				int *created, int *rcs)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		rets[i] = NULL;
+	rc = vex_store_begin(s);
+	if (rc == 0) {
+		rc = vex_store_jobs_insert_each_locked(s, jobs, n, rets, created, rcs);
+		if (rc == 0)
+			rc = vex_store_commit(s);
+		else
+			vex_store_rollback(s);
+	}
+	if (rc)
+		vex_store_jobs_insert_failed(rets, created, rcs, n, rc);
 	return rc;
 }
 

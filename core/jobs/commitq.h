@@ -2,6 +2,7 @@
 #ifndef VEX_COMMITQ_H
 #define VEX_COMMITQ_H
 
+#include <poll.h>
 #include <signal.h>
 
 #include "core/jobs/model.h"
@@ -29,6 +30,13 @@ struct vex_commitq;
 int vex_commitq_open(const char *path, int timeout_ms, struct vex_commitq **ret);
 void vex_commitq_free(struct vex_commitq *q);
 
+/* A client that prefers "first" (the runner's intake, which commits new jobs with its own round)
+ * and uses "second" (vex-api's committer) while the first cannot be reached: after a failure
+ * there, the second alone for a second. vex_commitq_by_first: the last insert was answered by
+ * "first" (the runner has seen the job: no wake is needed). */
+int vex_commitq_open2(const char *first, const char *second, int timeout_ms, struct vex_commitq **ret);
+int vex_commitq_by_first(const struct vex_commitq *q);
+
 /*
  * Insert the new job "j" (its id already assigned) through the committer, with the contract of
  * vex_store_job_insert. VEX_EIO when the committer could not be reached or did not answer within
@@ -47,5 +55,28 @@ int vex_commitq_listen(const char *path);
  * Returns 0, or VEX_EIO when the listening socket fails.
  */
 int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t *stop);
+
+/*
+ * The same server in pieces, for a writer that commits the requests with its own work (the
+ * runner's writer thread, runner/pool_writer.c): fill poll descriptors (pfd[0] the listening
+ * socket, then one per client; room for VEX_COMMITQ_POLLFDS), poll, take the complete requests,
+ * commit them, answer each (which frees its job), then sweep the clients that went away.
+ */
+#define VEX_COMMITQ_POLLFDS 257
+struct vex_commitq_server;
+struct vex_commitq_req {
+	void *client;
+	struct vex_job *job; /* the new job, as vex_store_job_insert takes it */
+	int metric;          /* the counter its insert adds to */
+};
+int vex_commitq_server_new(int listen_fd, struct vex_commitq_server **ret);
+void vex_commitq_server_free(struct vex_commitq_server *srv); /* closes the clients, not listen_fd */
+size_t vex_commitq_server_pollfds(struct vex_commitq_server *srv, struct pollfd *pfd);
+size_t vex_commitq_server_take(struct vex_commitq_server *srv, struct pollfd *pfd, size_t npfd,
+			       struct vex_commitq_req *reqs, size_t max);
+void vex_commitq_server_answer(struct vex_commitq_req *r, int rc, int created, const struct vex_job *job);
+void vex_commitq_server_sweep(struct vex_commitq_server *srv);
+/* Count the inserted jobs as vex_intake_jobs_total instead of vex_commit_jobs_total. */
+void vex_commitq_server_count_as_intake(struct vex_commitq_server *srv);
 
 #endif

@@ -1,5 +1,5 @@
 /* commitq.c - the group-commit queue of new jobs: client (vex-api workers) and server (the committer). */
-#include "fcgi-app/commitq.h"
+#include "core/jobs/commitq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,17 @@
 
 #define CLIENTS_MAX 256  /* connections the committer serves (one per worker process) */
 #define BATCH_MAX 256    /* jobs in one transaction */
+_Static_assert(CLIENTS_MAX + 1 == VEX_COMMITQ_POLLFDS, "the listening socket and every client");
+
+/* After the first address failed, the second is used alone this long. */
+#define FIRST_RETRY_US 1000000
 
 struct vex_commitq {
-	struct sockaddr_un sa;
+	struct sockaddr_un sa[2]; /* the preferred server (the runner's intake), then the other */
+	int naddr;
+	int cur;                  /* which one fd is connected to */
+	int64_t first_retry_us;   /* vex_mono_us() before which the first is not tried */
+	int last_first;           /* the last insert was answered by the first */
 	int fd;
 	int timeout_ms;
 };
@@ -134,14 +142,19 @@ static int read_all(int fd, char *buf, size_t len, int64_t deadline_us)
 
 int vex_commitq_open(const char *path, int timeout_ms, struct vex_commitq **ret)
 {
+	return vex_commitq_open2(NULL, path, timeout_ms, ret);
+}
+
+int vex_commitq_open2(const char *first, const char *second, int timeout_ms, struct vex_commitq **ret)
+{
 	struct vex_commitq *q;
 
-	if (!path || timeout_ms <= 0)
+	if (!second || timeout_ms <= 0)
 		return VEX_EINVAL;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return VEX_ENOMEM;
-	if (addr_set(&q->sa, path) != 0) {
+	if ((first && addr_set(&q->sa[q->naddr++], first) != 0) || addr_set(&q->sa[q->naddr++], second) != 0) {
 		free(q);
 		return VEX_EINVAL;
 	}
@@ -149,6 +162,11 @@ int vex_commitq_open(const char *path, int timeout_ms, struct vex_commitq **ret)
 	q->timeout_ms = timeout_ms;
 	*ret = q;
 	return 0;
+}
+
+int vex_commitq_by_first(const struct vex_commitq *q)
+{
+	return q && q->naddr == 2 && q->last_first;
 }
 
 void vex_commitq_free(struct vex_commitq *q)
@@ -167,23 +185,43 @@ static void drop(struct vex_commitq *q)
 	q->fd = -1;
 }
 
-static int ensure_connected(struct vex_commitq *q)
+static int connect_to(struct vex_commitq *q, int idx)
 {
 	struct timeval tv = { .tv_sec = q->timeout_ms / 1000, .tv_usec = (q->timeout_ms % 1000) * 1000 };
 
-	if (q->fd >= 0)
-		return 0;
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return VEX_EIO;
 	/* Blocking with kernel timeouts: a read is one recv, not a poll and a recv. */
 	if (setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    setsockopt(q->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
-	    connect(q->fd, (struct sockaddr *)&q->sa, sizeof(q->sa)) != 0) {
+	    connect(q->fd, (struct sockaddr *)&q->sa[idx], sizeof(q->sa[idx])) != 0) {
 		drop(q);
 		return VEX_EIO;
 	}
+	q->cur = idx;
 	return 0;
+}
+
+/* The first server that answers, the preferred one unless it failed in the last second. */
+static int ensure_connected(struct vex_commitq *q)
+{
+	if (q->fd >= 0)
+		return 0;
+	if (q->naddr == 2 && vex_mono_us() >= q->first_retry_us) {
+		if (connect_to(q, 0) == 0)
+			return 0;
+		q->first_retry_us = vex_mono_us() + FIRST_RETRY_US;
+	}
+	return connect_to(q, q->naddr - 1);
+}
+
+/* The connection failed: closed, and when it was to the preferred server, that one is left alone a while. */
+static void failed(struct vex_commitq *q)
+{
+	if (q->fd >= 0 && q->naddr == 2 && q->cur == 0)
+		q->first_retry_us = vex_mono_us() + FIRST_RETRY_US;
+	drop(q);
 }
 
 static char *request_text(const struct vex_job *j)
@@ -283,7 +321,7 @@ int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct ve
 			rc = send_frame(q->fd, text, strlen(text), deadline);
 		if (rc == 0)
 			break;
-		drop(q);
+		failed(q);
 		if (attempt == 1 || rc == VEX_ETOOBIG)
 			goto out;
 	}
@@ -309,13 +347,14 @@ int vex_commitq_insert(struct vex_commitq *q, const struct vex_job *j, struct ve
 		body = buf;
 	}
 	rc = reply_parse(body, len, j, ret, &created);
+	q->last_first = q->cur == 0;
 	if (rc == VEX_EIO)
 		goto fail;
 	if (rc == 0 && ret_created)
 		*ret_created = created;
 	goto out;
 fail:
-	drop(q);
+	failed(q);
 	rc = VEX_EIO;
 out:
 	free(buf);
@@ -449,90 +488,151 @@ static void answer(struct client *c, int rc, int created, const struct vex_job *
 	json_decref(v);
 }
 
-static void run_batch(struct vex_store *s, struct pending *p, size_t n)
+struct vex_commitq_server {
+	int listen_fd;
+	int metric; /* the counter of the jobs it inserts */
+	struct client clients[CLIENTS_MAX];
+	size_t hi; /* clients[hi..] are all free: polled only up to there */
+};
+
+int vex_commitq_server_new(int listen_fd, struct vex_commitq_server **ret)
 {
-	struct vex_job *jobs[BATCH_MAX], *rets[BATCH_MAX];
-	int created[BATCH_MAX], rcs[BATCH_MAX];
+	struct vex_commitq_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return VEX_ENOMEM;
+	srv->listen_fd = listen_fd;
+	srv->metric = VEX_M_COMMIT_JOBS;
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		srv->clients[i].fd = -1;
+	*ret = srv;
+	return 0;
+}
+
+void vex_commitq_server_free(struct vex_commitq_server *srv)
+{
+	if (!srv)
+		return;
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		if (srv->clients[i].fd >= 0)
+			client_close(&srv->clients[i]);
+	free(srv);
+}
+
+size_t vex_commitq_server_pollfds(struct vex_commitq_server *srv, struct pollfd *pfd)
+{
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		jobs[i] = p[i].job;
-	vex_store_jobs_insert_batch(s, jobs, n, rets, created, rcs);
-	vex_metrics_inc(VEX_M_COMMIT_BATCHES);
-	for (i = 0; i < n; i++) {
-		if (rcs[i] == 0 && created[i])
-			vex_metrics_inc(VEX_M_COMMIT_JOBS);
-		answer(p[i].c, rcs[i], created[i], rets[i]);
-		vex_job_free(rets[i]);
-		vex_job_free(p[i].job);
+	pfd[0] = (struct pollfd){ .fd = srv->listen_fd, .events = POLLIN };
+	while (srv->hi > 0 && srv->clients[srv->hi - 1].fd < 0)
+		srv->hi--;
+	for (i = 0; i < srv->hi; i++)
+		pfd[i + 1] = (struct pollfd){ .fd = srv->clients[i].fd, .events = POLLIN };
+	return srv->hi + 1;
+}
+
+size_t vex_commitq_server_take(struct vex_commitq_server *srv, struct pollfd *pfd, size_t npfd,
+			       struct vex_commitq_req *reqs, size_t max)
+{
+	size_t nb = 0, i;
+	int rc, k;
+
+	if (npfd > 0 && (pfd[0].revents & POLLIN)) {
+		for (;;) {
+			int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+			if (fd < 0)
+				break;
+			for (i = 0; i < CLIENTS_MAX && srv->clients[i].fd >= 0; i++)
+				;
+			if (i == CLIENTS_MAX) {
+				close(fd); /* the client falls back to another way in */
+				continue;
+			}
+			srv->clients[i].fd = fd;
+			vex_buf_init(&srv->clients[i].in, CLIENT_IN_MAX);
+			if (i + 1 < npfd)
+				pfd[i + 1].revents = 0; /* not polled this round */
+			if (i >= srv->hi)
+				srv->hi = i + 1;
+		}
 	}
+	for (i = 0; i < srv->hi && i + 1 < npfd; i++) {
+		struct client *c = &srv->clients[i];
+		struct vex_job *job;
+
+		if (c->fd < 0 || !(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		rc = client_read(c);
+		k = 0;
+		/* Requests already complete are answered even if the client then hung up. */
+		while (nb < max && (k = client_take(c, &job)) == 1) {
+			reqs[nb].client = c;
+			reqs[nb].job = job;
+			reqs[nb].metric = srv->metric;
+			nb++;
+		}
+		if (rc != 0 || k < 0)
+			c->dead = 1;
+	}
+	return nb;
+}
+
+void vex_commitq_server_answer(struct vex_commitq_req *r, int rc, int created, const struct vex_job *job)
+{
+	if (rc == 0 && created)
+		vex_metrics_inc(r->metric);
+	answer(r->client, rc, created, job);
+	vex_job_free(r->job);
+	r->job = NULL;
+}
+
+void vex_commitq_server_count_as_intake(struct vex_commitq_server *srv)
+{
+	srv->metric = VEX_M_INTAKE_JOBS;
+}
+
+void vex_commitq_server_sweep(struct vex_commitq_server *srv)
+{
+	for (size_t i = 0; i < srv->hi; i++)
+		if (srv->clients[i].fd >= 0 && srv->clients[i].dead)
+			client_close(&srv->clients[i]);
 }
 
 int vex_commitq_serve(int listen_fd, struct vex_store *s, volatile sig_atomic_t *stop)
 {
-	static struct client clients[CLIENTS_MAX];
-	struct pollfd pfd[CLIENTS_MAX + 1];
-	struct pending batch[BATCH_MAX];
-	size_t nb, i, hi = 0; /* clients[hi..] are all free: poll only up to there */
-	int k = 0, rc, n;
+	static struct pollfd pfd[CLIENTS_MAX + 1];
+	static struct vex_commitq_req batch[BATCH_MAX];
+	struct vex_job *jobs[BATCH_MAX], *rets[BATCH_MAX];
+	int created[BATCH_MAX], rcs[BATCH_MAX];
+	struct vex_commitq_server *srv = NULL;
+	size_t nb, npfd, i;
+	int n;
 
-	for (i = 0; i < CLIENTS_MAX; i++)
-		clients[i].fd = -1;
+	if (vex_commitq_server_new(listen_fd, &srv) != 0)
+		return VEX_EIO;
 	while (!*stop) {
-		pfd[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-		while (hi > 0 && clients[hi - 1].fd < 0)
-			hi--;
-		for (i = 0; i < hi; i++)
-			pfd[i + 1] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
-		n = poll(pfd, hi + 1, 1000);
-		if (n < 0 && errno != EINTR)
+		npfd = vex_commitq_server_pollfds(srv, pfd);
+		n = poll(pfd, npfd, 1000);
+		if (n < 0 && errno != EINTR) {
+			vex_commitq_server_free(srv);
 			return VEX_EIO;
+		}
 		if (n <= 0)
 			continue;
-		if (pfd[0].revents & POLLIN) {
-			for (;;) {
-				int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-				if (fd < 0)
-					break;
-				for (i = 0; i < CLIENTS_MAX && clients[i].fd >= 0; i++)
-					;
-				if (i == CLIENTS_MAX) {
-					close(fd); /* the client falls back to a direct insert */
-					continue;
-				}
-				clients[i].fd = fd;
-				vex_buf_init(&clients[i].in, CLIENT_IN_MAX);
-				pfd[i + 1].revents = 0; /* not polled this round */
-				if (i >= hi)
-					hi = i + 1;
+		nb = vex_commitq_server_take(srv, pfd, npfd, batch, BATCH_MAX);
+		if (nb > 0) {
+			for (i = 0; i < nb; i++)
+				jobs[i] = batch[i].job;
+			vex_store_jobs_insert_batch(s, jobs, nb, rets, created, rcs);
+			vex_metrics_inc(VEX_M_COMMIT_BATCHES);
+			for (i = 0; i < nb; i++) {
+				vex_commitq_server_answer(&batch[i], rcs[i], created[i], rets[i]);
+				vex_job_free(rets[i]);
 			}
 		}
-		nb = 0;
-		for (i = 0; i < hi; i++) {
-			struct vex_job *job;
-
-			if (clients[i].fd < 0 || !(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			rc = client_read(&clients[i]);
-			k = 0;
-			/* Requests already complete are answered even if the client then hung up. */
-			while (nb < BATCH_MAX && (k = client_take(&clients[i], &job)) == 1) {
-				batch[nb].c = &clients[i];
-				batch[nb].job = job;
-				nb++;
-			}
-			if (rc != 0 || k < 0)
-				clients[i].dead = 1;
-		}
-		if (nb > 0)
-			run_batch(s, batch, nb);
-		for (i = 0; i < hi; i++)
-			if (clients[i].fd >= 0 && clients[i].dead)
-				client_close(&clients[i]);
+		vex_commitq_server_sweep(srv);
 	}
-	for (i = 0; i < CLIENTS_MAX; i++)
-		if (clients[i].fd >= 0)
-			client_close(&clients[i]);
+	vex_commitq_server_free(srv);
 	return 0;
 }
