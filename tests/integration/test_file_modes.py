@@ -109,6 +109,8 @@ def test_modes_groups_and_who_connects(modes_svc):
     assert mode_of(svc.stream_socket) == (0o660, sock_group, me)
     assert mode_of(svc.runner_socket) == (0o600, own, me)
     assert mode_of(os.path.join(run, "commit.sock")) == (0o600, own, me)
+    vexit.wait_for(lambda: os.path.exists(os.path.join(run, "intake.sock")), 10, what="the runner's intake socket")
+    assert mode_of(os.path.join(run, "intake.sock")) == (0o600, own, me)
     assert mode_of(key) == (0o600, own, me)
     with open(key) as f:
         assert len(f.read().strip()) == 64
@@ -131,7 +133,8 @@ def test_modes_groups_and_who_connects(modes_svc):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream"), r.text
     assert "completed" in r.text
     secret_files = [svc.db_path, svc.db_path + "-wal", svc.db_path + "-shm", key]
-    sockets = [svc.api_socket, svc.stream_socket, svc.runner_socket, os.path.join(run, "commit.sock")]
+    sockets = [svc.api_socket, svc.stream_socket, svc.runner_socket, os.path.join(run, "commit.sock"),
+               os.path.join(run, "intake.sock")]
     # Another local user: no socket (raw FastCGI to api.sock would skip nginx), no database, no key.
     got = probe("nobody", sockets + secret_files)
     assert got == {p: EACCES for p in sockets + secret_files}, got
@@ -295,7 +298,8 @@ def test_make_run_files(request):
         assert mode_of(os.path.join(home, "tls", "key.pem"))[0] == 0o600
         for name in ("api.sock", "stream.sock"):
             assert mode_of(os.path.join(run, name)) == (0o660, sock_group, me), name
-        for name in ("runner.sock", "commit.sock"):
+        vexit.wait_for(lambda: os.path.exists(os.path.join(run, "intake.sock")), 10, what="the runner's intake")
+        for name in ("runner.sock", "commit.sock", "intake.sock"):
             assert mode_of(os.path.join(run, name)) == (0o600, own, me), name
         https = "https://localhost:%s/health" % env["VEX_HTTPS_PORT"]
         r = requests.get(https, verify=os.path.join(home, "tls", "cert.pem"), timeout=10)
@@ -307,7 +311,8 @@ def test_make_run_files(request):
             workers = vexit.children_of(master)
             assert workers and all(os.stat("/proc/%d" % p).st_uid == pwd.getpwnam("www-data").pw_uid
                                    for p in workers)
-            paths = [os.path.join(run, n) for n in ("api.sock", "stream.sock", "runner.sock", "commit.sock")] + \
+            paths = [os.path.join(run, n) for n in ("api.sock", "stream.sock", "runner.sock", "commit.sock",
+                                                    "intake.sock")] + \
                 [os.path.join(home, n) for n in ("vex.db", "jwt.secret", "webhook.key")]
             got = probe("nobody", paths)
             assert got == {p: EACCES for p in paths}, got

@@ -63,7 +63,7 @@ def test_a_stopped_runner_leaves_submits_to_the_committer(fresh_svc):
     svc = fresh_svc
     c = svc.client()
     intake = os.path.join(svc.home, "run", "intake.sock")
-    assert os.path.exists(intake)
+    wait_for(lambda: os.path.exists(intake), 10, what="the runner's intake socket")
     svc.runner.stop()
     assert not os.path.exists(intake)  # removed on a clean exit
     before = metric(svc, "vex_commit_jobs_total")

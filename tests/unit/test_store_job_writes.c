@@ -160,6 +160,51 @@ static void test_write_batch_progress_requeue(void **state)
 	vex_job_free(b);
 }
 
+/* The runner's intake: new jobs stored by the round's transaction, claimable by its claims, an
+ * idempotent replay found in the same batch, a bad job failing alone. */
+static void test_round_inserts_then_claims(void **state)
+{
+	struct vex_job *in[4], *rets[4] = { NULL }, *claimed[8] = { NULL }, *again = NULL;
+	int created[4], rcs[4], found = -1;
+	struct vex_insert_batch ins = { in, 4, rets, created, rcs };
+	struct vex_claim_batch claim = { slots, 2, LEASE_US, limits, claimed, 0 };
+	size_t i;
+
+	(void)state;
+	in[0] = new_tool_job("dave", VEX_PLAN_ENTERPRISE, 0);
+	in[1] = new_tool_job("erin", VEX_PLAN_ENTERPRISE, 0);
+	in[1]->idempotency_key = strdup("same");
+	in[2] = new_tool_job("erin", VEX_PLAN_ENTERPRISE, 0);
+	in[2]->idempotency_key = strdup("same"); /* a retry of in[1] in the same batch */
+	in[3] = new_tool_job("frank", VEX_PLAN_ENTERPRISE, 0);
+	in[3]->kind = 99; /* malformed: refused alone */
+	assert_int_equal(vex_store_jobs_round(store, &ins, NULL, 0, &claim, clock_us), 0);
+	assert_int_equal(rcs[0], 0);
+	assert_int_equal(created[0], 1);
+	assert_int_equal(rcs[1], 0);
+	assert_int_equal(created[1], 1);
+	assert_int_equal(rcs[2], 0);
+	assert_int_equal(created[2], 0); /* the job in[1] made, found by its key */
+	assert_string_equal(rets[2]->id, in[1]->id);
+	assert_int_not_equal(rcs[3], 0);
+	assert_null(rets[3]);
+	/* the two new jobs were claimed by the transaction that stored them */
+	assert_int_equal(claim.n, 2);
+	for (i = 0; i < claim.n; i++) {
+		assert_int_equal(claimed[i]->status, VEX_JOB_RUNNING);
+		assert_true(strcmp(claimed[i]->id, in[0]->id) == 0 || strcmp(claimed[i]->id, in[1]->id) == 0);
+	}
+	assert_true(count("dave", VEX_JOB_RUNNING) == 1 && count("erin", VEX_JOB_RUNNING) == 1);
+	assert_true(count("frank", -1) == 0);
+	assert_int_equal(vex_store_job_get(store, in[0]->id, "dave", &again), 0);
+	found = again->status == VEX_JOB_RUNNING;
+	assert_true(found);
+	vex_job_free(again);
+	free_jobs(rets, 4);
+	free_jobs(claimed, claim.n);
+	free_jobs(in, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -167,6 +212,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_batch_plan_limits, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_write_batch_finish_then_claim, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_write_batch_progress_requeue, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_round_inserts_then_claims, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_job_writes", VEX_LOG_ERROR);
