@@ -107,9 +107,9 @@ static void test_batch_isolation_and_idempotency(void **state)
 	vex_store_free(s);
 }
 
-static pid_t start_committer(void)
+static pid_t start_committer_at(const char *at)
 {
-	int lfd = vex_commitq_listen(sock);
+	int lfd = vex_commitq_listen(at);
 	pid_t pid;
 
 	assert_true(lfd >= 0);
@@ -125,6 +125,11 @@ static pid_t start_committer(void)
 	}
 	close(lfd);
 	return pid;
+}
+
+static pid_t start_committer(void)
+{
+	return start_committer_at(sock);
 }
 
 /* Several processes submitting at once through the committer: every job stored once, replays found. */
@@ -207,6 +212,57 @@ static void test_committer_absent(void **state)
 	assert_int_equal(vex_commitq_open(NULL, 500, &q), VEX_EINVAL);
 }
 
+/* Two servers (the runner's intake first, vex-api's committer second): the first answers while it
+ * is there; killed, the second at once (no error to the caller), for a second; then the first again. */
+static void test_first_then_second(void **state)
+{
+	char intake[160];
+	struct vex_commitq *q = NULL;
+	struct vex_job *j = tool_job("erin", NULL), *got = NULL;
+	pid_t first, second;
+	int created, status;
+
+	(void)state;
+	snprintf(intake, sizeof(intake), "%s/intake.sock", dir);
+	first = start_committer_at(intake);
+	second = start_committer();
+	assert_int_equal(vex_commitq_open2(intake, sock, 2000, &q), 0);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(vex_commitq_by_first(q), 1);
+	vex_job_free(got);
+
+	kill(first, SIGKILL);
+	waitpid(first, &status, 0);
+	vex_uuid7(j->id);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(vex_commitq_by_first(q), 0);
+	vex_job_free(got);
+
+	first = start_committer_at(intake);
+	vex_uuid7(j->id);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	assert_int_equal(vex_commitq_by_first(q), 0); /* the connection to the second is kept */
+	vex_job_free(got);
+	vex_commitq_free(q);
+	q = NULL;
+	/* a new client prefers the first again */
+	assert_int_equal(vex_commitq_open2(intake, sock, 2000, &q), 0);
+	vex_uuid7(j->id);
+	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
+	assert_int_equal(vex_commitq_by_first(q), 1);
+	vex_job_free(got);
+	vex_commitq_free(q);
+	kill(first, SIGKILL);
+	kill(second, SIGKILL);
+	waitpid(first, &status, 0);
+	waitpid(second, &status, 0);
+	unlink(intake);
+	vex_job_free(j);
+	assert_int_equal(vex_commitq_open2(intake, NULL, 500, &q), VEX_EINVAL);
+}
+
 /* The queued-job cap travels in the request and holds in the committer's batch: VEX_ELIMIT comes back. */
 static void test_cap_through_committer(void **state)
 {
@@ -287,6 +343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_isolation_and_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clients_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_committer_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_then_second, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_job_through_committer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listen_respects_live_committer, setup, teardown),
