@@ -206,6 +206,10 @@ static int connect_to(struct vex_commitq *q, int idx)
 /* The first server that answers, the preferred one unless it failed in the last second. */
 static int ensure_connected(struct vex_commitq *q)
 {
+	/* On the second while the first may be back: leave it, so the first is tried (about once a
+	 * second while it stays away). */
+	if (q->fd >= 0 && q->naddr == 2 && q->cur == 1 && vex_mono_us() >= q->first_retry_us)
+		drop(q);
 	if (q->fd >= 0)
 		return 0;
 	if (q->naddr == 2 && vex_mono_us() >= q->first_retry_us) {

@@ -32,7 +32,7 @@ void vex_commitq_free(struct vex_commitq *q);
 
 /* A client that prefers "first" (the runner's intake, which commits new jobs with its own round)
  * and uses "second" (vex-api's committer) while the first cannot be reached: after a failure
- * there, the second alone for a second. vex_commitq_by_first: the last insert was answered by
+ * there, the second alone for a second, then the first is tried again. vex_commitq_by_first: the last insert was answered by
  * "first" (the runner has seen the job: no wake is needed). */
 int vex_commitq_open2(const char *first, const char *second, int timeout_ms, struct vex_commitq **ret);
 int vex_commitq_by_first(const struct vex_commitq *q);

@@ -72,3 +72,8 @@ def test_a_stopped_runner_leaves_submits_to_the_committer(fresh_svc):
     assert metric(svc, "vex_commit_jobs_total") - before == 1
     svc.start_runner()
     assert c.wait_job(j)["result"] == {"x": 1}
+    # The workers went to the committer while the runner was away; they come back to the intake
+    # (each tries it again a second after it failed there).
+    base = metric(svc, "vex_intake_jobs_total")
+    wait_for(lambda: c.tool("echo", {"x": 2}) and metric(svc, "vex_intake_jobs_total") > base, 15, interval=0.2,
+             what="new jobs through the restarted runner's intake")

@@ -213,7 +213,8 @@ static void test_committer_absent(void **state)
 }
 
 /* Two servers (the runner's intake first, vex-api's committer second): the first answers while it
- * is there; killed, the second at once (no error to the caller), for a second; then the first again. */
+ * is there; killed, the second at once (no error to the caller), for a second; then the first
+ * again, on the same client (a vex-api started before its runner must not stay on the second). */
 static void test_first_then_second(void **state)
 {
 	char intake[160];
@@ -243,12 +244,10 @@ static void test_first_then_second(void **state)
 	first = start_committer_at(intake);
 	vex_uuid7(j->id);
 	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
-	assert_int_equal(vex_commitq_by_first(q), 0); /* the connection to the second is kept */
+	assert_int_equal(vex_commitq_by_first(q), 0); /* within the second after the failure */
 	vex_job_free(got);
-	vex_commitq_free(q);
-	q = NULL;
-	/* a new client prefers the first again */
-	assert_int_equal(vex_commitq_open2(intake, sock, 2000, &q), 0);
+	usleep(1100000);
+	/* the same client goes back to the first once it answers again */
 	vex_uuid7(j->id);
 	assert_int_equal(vex_commitq_insert(q, j, &got, &created), 0);
 	assert_int_equal(vex_commitq_by_first(q), 1);
