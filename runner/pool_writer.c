@@ -228,34 +228,21 @@ static void round_failed(struct writer *wr, int rc)
 
 /* How long the running copies of just-claimed jobs wait for those jobs' finishes (short jobs
  * end within it) before they go to memcached on their own. Nothing waits for it but the cache. */
-#define CLAIM_PUBLISH_WAIT_US 1000
+#define CLAIM_PUBLISH_WAIT_MS 1
 
-/* After the writes went out: when more writes come within CLAIM_PUBLISH_WAIT_US (short jobs
+/* After the writes went out: when more writes come within CLAIM_PUBLISH_WAIT_MS (short jobs
  * finishing) or a claim is due, keep the claims' copies for the next round, where a job's finish
  * supersedes its running copy and only one write of it reaches memcached; otherwise publish them. */
 static void publish_claims(struct writer *wr)
 {
 	struct vex_pool *p = wr->p;
-	struct timespec ts;
 	int more;
 
 	if (wr->nclaims == 0)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += CLAIM_PUBLISH_WAIT_US * 1000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->mu);
-	if (wr->intake) {
-		if (!p->ops && !p->want_claim && !p->writer_stop)
-			wait_work(wr, CLAIM_PUBLISH_WAIT_US / 1000);
-	} else {
-		while (!p->ops && !p->want_claim && !p->writer_stop)
-			if (pthread_cond_timedwait(&p->writer_cv, &p->mu, &ts) != 0)
-				break;
-	}
+	if (!p->ops && !p->want_claim && !p->writer_stop)
+		wait_work(wr, CLAIM_PUBLISH_WAIT_MS);
 	more = (p->ops != NULL || p->want_claim) && !p->writer_stop;
 	pthread_mutex_unlock(&p->mu);
 	if (more) {

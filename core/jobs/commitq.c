@@ -405,11 +405,6 @@ struct client {
 	struct vex_buf in; /* at most CLIENT_IN_MAX bytes */
 };
 
-struct pending {
-	struct client *c;
-	struct vex_job *job;
-};
-
 static void client_close(struct client *c)
 {
 	close(c->fd);

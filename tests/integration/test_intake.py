@@ -5,6 +5,8 @@ import concurrent.futures
 import os
 import re
 import signal
+import socket
+import struct
 
 from vexit import pid_running, wait_for
 
@@ -77,3 +79,31 @@ def test_a_stopped_runner_leaves_submits_to_the_committer(fresh_svc):
     base = metric(svc, "vex_intake_jobs_total")
     wait_for(lambda: c.tool("echo", {"x": 2}) and metric(svc, "vex_intake_jobs_total") > base, 15, interval=0.2,
              what="new jobs through the restarted runner's intake")
+
+
+def test_garbage_on_the_intake_socket_changes_nothing(fresh_svc):
+    """Another process of vex's user writing nonsense to the intake (only that user can connect:
+    test_file_modes.py): a bad frame, an oversized length, a half frame left hanging. The runner
+    drops those connections and goes on storing and running the workers' jobs."""
+    svc = fresh_svc
+    c = svc.client()
+    path = os.path.join(svc.home, "run", "intake.sock")
+    wait_for(lambda: os.path.exists(path), 10, what="the runner's intake socket")
+    before = svc.count("jobs")
+    socks = []
+    for payload in (struct.pack(">I", 5) + b"nope!", struct.pack(">I", 0xFFFFFFF0) + b"x" * 64,
+                    struct.pack(">I", 12) + b'{"job":', b'{"job":{}}'):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.sendall(payload)
+        socks.append(s)
+    for s in socks[:2]:  # refused: the runner closed them without an answer
+        s.settimeout(10)
+        assert s.recv(64) == b""
+    assert svc.count("jobs") == before
+    j = c.tool("echo", {"after": "garbage"})
+    assert c.wait_job(j)["result"] == {"after": "garbage"}
+    assert metric(svc, "vex_intake_jobs_total") >= 1
+    assert svc.runner.alive()
+    for s in socks:
+        s.close()
