@@ -402,6 +402,10 @@ int vex_pool_start(const struct vex_config *cfg, const char *runner_id, struct v
 	}
 	pthread_condattr_destroy(&ca);
 	rc = VEX_ERROR;
+	/* Without it the writer checkpoints itself, as any connection does. */
+	p->ckpt_started = vex_checkpointer_start(&p->ckpt, cfg) == 0;
+	if (!p->ckpt_started)
+		vex_log(VEX_LOG_WARN, "no checkpoint thread: the runner's writer checkpoints itself", NULL);
 	if (pthread_create(&p->writer_tid, NULL, vex_pool_writer_main, p) != 0)
 		goto out;
 	p->writer_started = 1;
@@ -480,6 +484,7 @@ void vex_pool_join(struct vex_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	if (p->writer_started)
 		pthread_join(p->writer_tid, NULL);
+	vex_checkpointer_release(&p->ckpt); /* after the writer: its commits call vex_checkpointer_due */
 	p->joined = 1;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/jobs/cache.h"
 #include "core/store/store.h"
+#include "runner/checkpointer.h"
 #include "runner/pool.h"
 
 /* A write of a running job handed by a worker to the writer: finish, requeue or progress. */
@@ -66,6 +67,8 @@ struct vex_pool {
 	int writer_started;
 	int kick_fd;               /* eventfd: wakes the writer while it polls the intake (-1: none) */
 	int writer_polling;        /* the writer sleeps in poll(), not on writer_cv */
+	struct vex_checkpointer ckpt; /* runs the writer's checkpoints (when ckpt_started) */
+	int ckpt_started;
 };
 
 /* Under pool->mu: wake the writer, on its condition variable or, while it polls the intake

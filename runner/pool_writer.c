@@ -450,6 +450,8 @@ static int writer_open(struct writer *wr)
 
 	for (;;) {
 		if (vex_handles_try(p->cfg, &wr->store, &wr->cache) == 0) {
+			if (p->ckpt_started)
+				vex_store_checkpoint_elsewhere(wr->store, vex_checkpointer_due, &p->ckpt);
 			intake_open(wr);
 			return 0;
 		}

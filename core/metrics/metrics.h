@@ -50,6 +50,7 @@ enum vex_metric {
 	VEX_M_COMMIT_JOBS,       /* and the jobs they inserted */
 	VEX_M_INTAKE_ROUNDS,     /* the runner writer's rounds that stored new jobs from its intake */
 	VEX_M_INTAKE_JOBS,       /* and the jobs they inserted */
+	VEX_M_CHECKPOINTS,       /* WAL checkpoints the runner's checkpoint thread ran */
 	VEX_M_COUNT
 };
 

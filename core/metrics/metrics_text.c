@@ -288,6 +288,8 @@ void vex_mtext_page(struct vex_buf *b, const struct vex_metrics_page *p, const s
 	counter(b, p, "vex_intake_rounds_total", VEX_M_INTAKE_ROUNDS,
 		"Runner rounds that stored new jobs from the intake with their claims and finishes.");
 	counter(b, p, "vex_intake_jobs_total", VEX_M_INTAKE_JOBS, "Jobs the runner's intake inserted.");
+	counter(b, p, "vex_checkpoints_total", VEX_M_CHECKPOINTS,
+		"WAL checkpoints run by the runner's checkpoint thread for its writer.");
 	vex_mtext_family(b, "vex_counters_created_timestamp_seconds", "gauge",
 			 "When the counter file was made: the counters count from then.");
 	vex_mtext_sample_i(b, "vex_counters_created_timestamp_seconds", NULL, p->created_us / 1000000);

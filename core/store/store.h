@@ -30,6 +30,24 @@ int vex_store_ping(struct vex_store *s);
 /* The schema version after migrations (PRAGMA user_version). */
 int vex_store_schema_version(struct vex_store *s);
 
+/* WAL pages after which a commit hands the checkpoint on (SQLite's own automatic threshold). */
+#define VEX_STORE_CHECKPOINT_PAGES 1000
+
+/*
+ * From now on a commit on "s" that leaves VEX_STORE_CHECKPOINT_PAGES or more pages in the WAL calls
+ * "due(arg)" on the committing thread, after the commit, instead of running the checkpoint itself:
+ * a thread with its own connection runs it (vex_store_checkpoint) while "s" goes on writing. For a
+ * writer whose every round someone waits on (the runner's), so that no round carries a checkpoint's
+ * copy and fsync of the database file. "due" must be cheap and must not use "s".
+ */
+void vex_store_checkpoint_elsewhere(struct vex_store *s, void (*due)(void *arg), void *arg);
+
+/* A passive checkpoint on "s": copies the WAL's committed pages into the database and syncs it,
+ * never waiting for (nor blocking) readers or writers. 0 (also when a reader or another
+ * checkpoint kept some pages back), or VEX_EIO. *ret_pages (when not NULL): pages in the WAL;
+ * *ret_done (when not NULL): of those, pages now in the database. */
+int vex_store_checkpoint(struct vex_store *s, int *ret_pages, int *ret_done);
+
 /* ---- per-owner caps (store_caps.c); the capped writes are their functions' ---- */
 
 /* How many of "cap" (agents, schedules, queued jobs, webhooks; not streams: VEX_EINVAL) "owner" holds now. */

@@ -431,6 +431,43 @@ int vex_store_schema_version(struct vex_store *s)
 	return version;
 }
 
+/* The WAL hook that replaces SQLite's automatic checkpoint (sqlite3_wal_autocheckpoint installs one
+ * of its own; setting this one removes it). */
+static int checkpoint_due(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct vex_store *s = arg;
+
+	(void)db;
+	(void)name;
+	if (pages >= VEX_STORE_CHECKPOINT_PAGES)
+		s->ckpt_due(s->ckpt_arg);
+	return SQLITE_OK;
+}
+
+void vex_store_checkpoint_elsewhere(struct vex_store *s, void (*due)(void *arg), void *arg)
+{
+	s->ckpt_due = due;
+	s->ckpt_arg = arg;
+	sqlite3_wal_hook(s->db, checkpoint_due, s);
+}
+
+int vex_store_checkpoint(struct vex_store *s, int *ret_pages, int *ret_done)
+{
+	int pages = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, &pages, &done);
+
+	/* BUSY: another connection's checkpoint runs now; it does the same work. */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		vex_log(VEX_LOG_WARN, "checkpoint failed", "error", sqlite3_errmsg(s->db), NULL);
+		return VEX_EIO;
+	}
+	if (ret_pages)
+		*ret_pages = pages > 0 ? pages : 0;
+	if (ret_done)
+		*ret_done = done > 0 ? done : 0;
+	return 0;
+}
+
 int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
 {
 	int rc = vex_store_begin(s);

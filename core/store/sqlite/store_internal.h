@@ -23,6 +23,8 @@ struct vex_store {
 	struct vex_wlock *wlock; /* NULL when the lock file could not be made (writes then rely on busy_timeout) */
 	int busy_timeout_ms;
 	int synchronous;         /* as opened: 0 off, 1 normal, 2 full */
+	void (*ckpt_due)(void *arg); /* vex_store_checkpoint_elsewhere: who runs this connection's checkpoints */
+	void *ckpt_arg;
 	struct vex_stmt_slot slots[VEX_STMT_SLOTS];
 	size_t nslots;
 };
