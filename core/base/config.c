@@ -318,6 +318,54 @@ static int resolve_path(const struct vex_config *cfg, char **p, const char *def)
 	return 0;
 }
 
+/*
+ * [store] url picks the store: a path, or "sqlite:PATH" / "sqlite://" followed by an absolute path,
+ * is the SQLite database at PATH (relative to home, like [store] path, which it replaces).
+ * PostgreSQL URLs are recognised and refused: this version has no PostgreSQL store yet.
+ */
+static int store_url(struct vex_config *cfg, char *err, size_t errlen)
+{
+	const char *u = cfg->store_url, *p;
+	char *copy;
+
+	if (!u || !*u)
+		return 0;
+	if (strncmp(u, "postgresql://", 13) == 0 || strncmp(u, "postgres://", 11) == 0) {
+		snprintf(err, errlen, "[store] url: PostgreSQL is not available in this version of vex; the store is "
+			 "SQLite: give a path or a sqlite: URL (docs/configuration.md)");
+		return VEX_EINVAL;
+	}
+	if (strncmp(u, "sqlite://", 9) == 0) {
+		p = u + 9;
+		if (p[0] != '/') {
+			snprintf(err, errlen, "[store] url: \"%s\": after sqlite:// comes an absolute path "
+				 "(sqlite:///var/lib/vex/vex.db), or write sqlite:PATH", u);
+			return VEX_EINVAL;
+		}
+	} else if (strncmp(u, "sqlite:", 7) == 0) {
+		p = u + 7;
+	} else if ((p = strstr(u, "://")) != NULL) {
+		/* The scheme alone: the rest of a URL may hold a password. */
+		snprintf(err, errlen, "[store] url: unknown scheme \"%.*s\"; allowed: a path, sqlite:PATH, sqlite:///PATH",
+			 (int)(p - u > 32 ? 32 : p - u), u);
+		return VEX_EINVAL;
+	} else {
+		p = u;
+	}
+	if (!*p) {
+		snprintf(err, errlen, "[store] url: \"%s\" names no database file", u);
+		return VEX_EINVAL;
+	}
+	copy = strdup(p);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return VEX_ENOMEM;
+	}
+	free(cfg->db_path);
+	cfg->db_path = copy;
+	return 0;
+}
+
 static int check_socket_path(const char *section, const char *key, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
@@ -472,6 +520,8 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 		goto out;
 	if ((rc = resolve_home(cfg, err, errlen)) != 0)
 		goto out;
+	if ((rc = store_url(cfg, err, errlen)) != 0)
+		goto out;
 	rc = VEX_ENOMEM;
 	if ((!cfg->cache_servers && !(cfg->cache_servers = strdup("127.0.0.1:11211"))) ||
 	    (!cfg->model_base_url && !(cfg->model_base_url = strdup(""))) ||
@@ -576,6 +626,7 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->tools_run_as);
 	free(cfg->browser_mcp_command);
 	free(cfg->browser_chromium);
+	free(cfg->store_url);
 	free(cfg->db_path);
 	free(cfg->cache_servers);
 	free(cfg->model_base_url);

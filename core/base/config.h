@@ -111,6 +111,7 @@ struct vex_config {
 	size_t max_body_bytes;
 	char *socket_group; /* "" = the default of vex_perms_socket_gid() */
 
+	char *store_url;   /* [store] url as given (NULL: unset); its SQLite path replaces db_path */
 	char *db_path;
 	int db_synchronous; /* 0 off, 1 normal, 2 full */
 	int db_busy_timeout_ms;

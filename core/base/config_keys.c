@@ -36,6 +36,7 @@ const struct key_def vex_config_keys[] = {
 	{"server", "max_body_bytes", K_SIZE, OFF(max_body_bytes), 1024, 1073741824},
 	{"server", "socket_group", K_STR, OFF(socket_group), 0, 0},
 	{"store", "path", K_PATH, OFF(db_path), 0, 0},
+	{"store", "url", K_STR, OFF(store_url), 0, 0},
 	{"store", "synchronous", K_SYNC, OFF(db_synchronous), 0, 2},
 	{"store", "busy_timeout_ms", K_INT, OFF(db_busy_timeout_ms), 0, 600000},
 	{"store", "group", K_STR, OFF(store_group), 0, 0},

@@ -330,14 +330,16 @@ static void test_home_realpath(void **state)
 }
 
 /* Load "text" as vex.conf and expect an error mentioning every "needles" entry. */
+static char last_err[512]; /* expect_error's message */
+
 static void expect_error(const char *text, const char *const *needles)
 {
 	struct vex_config cfg;
-	char err[512];
+	char *err = last_err;
 
 	write_file("bad.conf", text);
 	memset(&cfg, 0x5a, sizeof(cfg));
-	assert_int_equal(vex_config_load("bad.conf", 0, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_int_equal(vex_config_load("bad.conf", 0, &cfg, err, sizeof(last_err)), VEX_EINVAL);
 	for (; *needles; needles++)
 		if (!strstr(err, *needles))
 			fail_msg("error \"%s\" lacks \"%s\"", err, *needles);
@@ -675,6 +677,47 @@ static void test_plans(void **state)
 	assert_string_equal(vex_plan_name(VEX_PLAN_FREE), "free");
 }
 
+/* [store] url: a path or a sqlite: URL names the SQLite file (replacing [store] path); PostgreSQL URLs are
+ * refused for now, and no error repeats what may follow a scheme (a password). */
+static void test_store_url(void **state)
+{
+	struct vex_config cfg;
+	char err[512];
+
+	(void)state;
+	write_file("vex.conf", "[server]\nhome = home\n[store]\npath = ignored.db\nurl = sqlite:data/vex.db\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.db_path, path_in("home/data/vex.db"));
+	vex_config_release(&cfg);
+
+	setenv("VEX_STORE_URL", "sqlite:///var/lib/vex/vex.db", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.db_path, "/var/lib/vex/vex.db");
+	vex_config_release(&cfg);
+
+	setenv("VEX_STORE_URL", "/srv/vex.db", 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.db_path, "/srv/vex.db");
+	vex_config_release(&cfg);
+
+	setenv("VEX_STORE_URL", "", 1); /* empty: unset, [store] path as before */
+	write_file("plain.conf", "[server]\nhome = home\n[store]\npath = plain.db\n");
+	assert_int_equal(vex_config_load("plain.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.db_path, path_in("home/plain.db"));
+	vex_config_release(&cfg);
+	unsetenv("VEX_STORE_URL");
+
+	expect_error("[store]\nurl = postgresql://vex:s3cret@db.internal/vex\n",
+		     (const char *const[]){ "[store] url", "PostgreSQL is not available", NULL });
+	assert_null(strstr(last_err, "s3cret"));
+	expect_error("[store]\nurl = postgres://vex:s3cret@db/vex\n", (const char *const[]){ "PostgreSQL", NULL });
+	expect_error("[store]\nurl = mysql://root:s3cret@db/vex\n",
+		     (const char *const[]){ "unknown scheme \"mysql\"", NULL });
+	assert_null(strstr(last_err, "s3cret"));
+	expect_error("[store]\nurl = sqlite://relative/vex.db\n", (const char *const[]){ "absolute path", NULL });
+	expect_error("[store]\nurl = sqlite:\n", (const char *const[]){ "names no database file", NULL });
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_key_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_url, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
