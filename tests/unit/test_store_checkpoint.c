@@ -57,13 +57,13 @@ static void write_pages(struct vex_store *s, int txs)
 {
 	char sql[256];
 
-	exec(s->db, "CREATE TABLE IF NOT EXISTS ckpt_fill(b BLOB)");
+	exec(vex_sqlite_of(s)->db, "CREATE TABLE IF NOT EXISTS ckpt_fill(b BLOB)");
 	for (int i = 0; i < txs; i++) {
 		snprintf(sql, sizeof(sql),
 			 "BEGIN IMMEDIATE; WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
 			 " INSERT INTO ckpt_fill SELECT randomblob(4000) FROM c; COMMIT",
 			 ROWS_PER_TX);
-		exec(s->db, sql);
+		exec(vex_sqlite_of(s)->db, sql);
 	}
 }
 

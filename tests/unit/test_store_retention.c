@@ -36,9 +36,9 @@ static int64_t pages_read(void)
 	int cur = 0, hi = 0;
 	int64_t n = 0;
 
-	sqlite3_db_status(store->db, SQLITE_DBSTATUS_CACHE_HIT, &cur, &hi, 1);
+	sqlite3_db_status(vex_sqlite_of(store)->db, SQLITE_DBSTATUS_CACHE_HIT, &cur, &hi, 1);
 	n += cur;
-	sqlite3_db_status(store->db, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1);
+	sqlite3_db_status(vex_sqlite_of(store)->db, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1);
 	n += cur;
 	return n;
 }

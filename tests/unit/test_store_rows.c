@@ -62,7 +62,7 @@ static int collect_numbers(int rows, const struct vex_rows *spec, size_t max, co
 			 SQLITE_OK);
 	sqlite3_bind_int(st, 1, rows);
 	reads = releases = 0;
-	rc = vex_store_collect(st, spec, max, arg, &items, ret_n);
+	rc = vex_sqlite_collect(st, spec, max, arg, &items, ret_n);
 	*ret = items;
 	/* the statement was handed back in every case: reset, bindings cleared */
 	assert_false(sqlite3_stmt_busy(st));

@@ -48,10 +48,10 @@ static void test_second_writer_times_out(void **state)
 	(void)state;
 	assert_int_equal(vex_store_open(path, 2, 5000, &a), 0);
 	assert_int_equal(vex_store_open(path, 2, 150, &b), 0);
-	assert_non_null(a->wlock);
-	assert_int_equal(vex_store_begin(a), 0);
+	assert_non_null(vex_sqlite_of(a)->wlock);
+	assert_int_equal(vex_sqlite_begin(vex_sqlite_of(a)), 0);
 	assert_int_equal(vex_store_runner_beat(b, "b", 2, 42), VEX_EBUSY);
-	vex_store_rollback(a);
+	vex_sqlite_rollback(vex_sqlite_of(a));
 	assert_int_equal(vex_store_runner_last_beat(b, &beat), VEX_ENOTFOUND);
 	assert_int_equal(vex_store_runner_beat(b, "b", 2, 42), 0);
 	assert_int_equal(vex_store_runner_last_beat(a, &beat), 0);
@@ -77,7 +77,7 @@ static void test_killed_holder_recovered(void **state)
 		struct vex_store *cs = NULL;
 
 		close(ready[0]);
-		if (vex_store_open(path, 2, 2000, &cs) != 0 || vex_store_begin(cs) != 0)
+		if (vex_store_open(path, 2, 2000, &cs) != 0 || vex_sqlite_begin(vex_sqlite_of(cs)) != 0)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);

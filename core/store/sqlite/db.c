@@ -12,7 +12,7 @@
 #include "core/store/sqlite/walbuf.h"
 
 
-int vex_store_errcode(int rc)
+int vex_sqlite_errcode(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -45,7 +45,7 @@ int vex_store_errcode(int rc)
 	return VEX_ERROR;
 }
 
-int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
+int vex_sqlite_stmt(struct vex_sqlite *s, const char *sql, sqlite3_stmt **ret)
 {
 	uint64_t h = vex_hash_str(sql); /* the statement cache key */
 	size_t i = (size_t)(h % VEX_STMT_SLOTS), n;
@@ -76,7 +76,7 @@ int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
 		vex_log(VEX_LOG_ERROR, "sqlite prepare failed", "error", sqlite3_errmsg(s->db), NULL);
 		free(copy);
 		sqlite3_finalize(st);
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 		return rc ? rc : VEX_ERROR;
 	}
 	slot->sql = copy;
@@ -91,16 +91,16 @@ int vex_store_stmt(struct vex_store *s, const char *sql, sqlite3_stmt **ret)
  * A bind that could not copy its value (SQLITE_NOMEM) leaves the parameter NULL, and a statement
  * stepped that way does something else than asked: an UPDATE of "id = NULL" changes no row and
  * reports success, an INSERT stores the job without its Idempotency-Key. vex_bind_text marks this
- * thread's statement in use as unfit; vex_store_step refuses it; vex_store_done forgets the mark.
+ * thread's statement in use as unfit; vex_sqlite_step refuses it; vex_sqlite_done forgets the mark.
  */
 static _Thread_local int bind_failed;
 
-int vex_store_step(sqlite3_stmt *st)
+int vex_sqlite_step(sqlite3_stmt *st)
 {
 	return bind_failed ? SQLITE_NOMEM : sqlite3_step(st);
 }
 
-void vex_store_done(sqlite3_stmt *st)
+void vex_sqlite_done(sqlite3_stmt *st)
 {
 	bind_failed = 0;
 	if (!st)
@@ -109,70 +109,70 @@ void vex_store_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-int vex_store_exec_stmt(sqlite3_stmt *st)
+int vex_sqlite_exec_stmt(sqlite3_stmt *st)
 {
 	int rc;
 
 	do {
-		rc = vex_store_step(st);
+		rc = vex_sqlite_step(st);
 	} while (rc == SQLITE_ROW);
-	vex_store_done(st);
-	return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+	vex_sqlite_done(st);
+	return rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
 }
 
-int vex_store_step_int64(sqlite3_stmt *st, int64_t *ret)
+int vex_sqlite_step_int64(sqlite3_stmt *st, int64_t *ret)
 {
-	int rc = vex_store_step(st);
+	int rc = vex_sqlite_step(st);
 
 	if (rc == SQLITE_ROW) {
 		*ret = sqlite3_column_int64(st, 0);
 		rc = 0;
 	} else {
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 		if (rc == 0)
 			rc = VEX_ERROR;
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
-int vex_store_exec_sql(struct vex_store *s, const char *sql)
+int vex_sqlite_exec_sql(struct vex_sqlite *s, const char *sql)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, sql, &st);
+	int rc = vex_sqlite_stmt(s, sql, &st);
 
 	if (rc)
 		return rc;
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
 /* Our writers queue on the writer mutex first, then take SQLite's lock (see store_wlock.c). */
-int vex_store_begin(struct vex_store *s)
+int vex_sqlite_begin(struct vex_sqlite *s)
 {
 	int rc = vex_wlock_acquire(s->wlock, s->busy_timeout_ms);
 
 	if (rc)
 		return rc;
-	rc = vex_store_exec_sql(s, "BEGIN IMMEDIATE");
+	rc = vex_sqlite_exec_sql(s, "BEGIN IMMEDIATE");
 	if (rc)
 		vex_wlock_release(s->wlock);
 	return rc;
 }
 
-int vex_store_commit(struct vex_store *s)
+int vex_sqlite_commit(struct vex_sqlite *s)
 {
-	int rc = vex_store_exec_sql(s, "COMMIT");
+	int rc = vex_sqlite_exec_sql(s, "COMMIT");
 
 	if (rc)
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	vex_wlock_release(s->wlock);
 	return rc;
 }
 
-void vex_store_rollback(struct vex_store *s)
+void vex_sqlite_rollback(struct vex_sqlite *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		vex_store_exec_sql(s, "ROLLBACK");
+		vex_sqlite_exec_sql(s, "ROLLBACK");
 	vex_wlock_release(s->wlock);
 }
 
@@ -229,7 +229,7 @@ void vex_col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
 }
 
 /* A PRAGMA that returns one value, as an integer (user_version) or into "text". */
-static int pragma_query(struct vex_store *s, const char *sql, int *ret_int, char *text, size_t cap)
+static int pragma_query(struct vex_sqlite *s, const char *sql, int *ret_int, char *text, size_t cap)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -257,19 +257,19 @@ out:
  * is "nothing to do"), then again inside BEGIN IMMEDIATE so two processes starting at once apply
  * each migration exactly once.
  */
-static int migrate(struct vex_store *s)
+static int migrate(struct vex_sqlite *s)
 {
 	char sql[64];
 	int version = 0, rc, i;
 
 	rc = pragma_query(s, "PRAGMA user_version", &version, NULL, 0);
 	if (rc != SQLITE_OK)
-		return vex_store_errcode(rc);
+		return vex_sqlite_errcode(rc);
 	if (version == vex_store_migration_count)
 		return 0;
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return vex_store_errcode(rc);
+		return vex_sqlite_errcode(rc);
 	rc = pragma_query(s, "PRAGMA user_version", &version, NULL, 0);
 	if (rc != SQLITE_OK)
 		goto out;
@@ -296,12 +296,12 @@ out:
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (rc == SQLITE_MISMATCH)
 		return VEX_EINVAL;
-	return vex_store_errcode(rc);
+	return vex_sqlite_errcode(rc);
 }
 
 /* Pragmas and migrations on a freshly opened connection; a SQLite code, or -1 after a failed migration
  * with the VEX code in *vex_rc. */
-static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, int *vex_rc)
+static int configure(struct vex_sqlite *s, int synchronous, int busy_timeout_ms, int *vex_rc)
 {
 	static const char *const sync_sql[] = {
 		"PRAGMA synchronous = OFF", "PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"
@@ -314,7 +314,7 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 	/* A file we may not write is useless to a job service: refuse it now, not at the first write. */
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return SQLITE_READONLY;
-	/* A new (empty) database returns the pages prunes free (vex_store_vacuum_step): the mode is set
+	/* A new (empty) database returns the pages prunes free (vex_sqlite_vacuum_step): the mode is set
 	 * before WAL and the first table. Only then: on an existing file this pragma would wait for the
 	 * write lock and change nothing (docs/retention.md: converting one). The open guard serializes
 	 * first opens. */
@@ -350,9 +350,9 @@ static int configure(struct vex_store *s, int synchronous, int busy_timeout_ms, 
 	return *vex_rc ? -1 : SQLITE_OK;
 }
 
-int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struct vex_store **ret)
+int vex_sqlite_open(const char *path, int synchronous, int busy_timeout_ms, struct vex_sqlite **ret)
 {
-	struct vex_store *s = NULL;
+	struct vex_sqlite *s = NULL;
 	const char *vfs;
 	int rc, vrc = 0, guard = -1;
 
@@ -361,6 +361,7 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return VEX_ENOMEM;
+	s->base.kind = VEX_STORE_SQLITE;
 	guard = vex_wlock_guard(path);
 	/* The WAL's frames of a commit in one pwrite (walbuf.c); the plain VFS if it could not register. */
 	vfs = vex_walbuf_register() == 0 ? VEX_WALBUF_VFS : NULL;
@@ -382,7 +383,7 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	}
 	if (rc != SQLITE_OK) {
 		vex_log(VEX_LOG_ERROR, "cannot open database", "path", path, "error", sqlite3_errstr(rc), NULL);
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 		if (rc == 0 || rc == VEX_ERROR)
 			rc = VEX_EIO;
 		goto out;
@@ -391,11 +392,11 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	s = NULL;
 out:
 	vex_wlock_unguard(guard);
-	vex_store_free(s);
+	vex_sqlite_free(s);
 	return rc;
 }
 
-void vex_store_free(struct vex_store *s)
+void vex_sqlite_free(struct vex_sqlite *s)
 {
 	size_t i;
 
@@ -410,19 +411,19 @@ void vex_store_free(struct vex_store *s)
 	free(s);
 }
 
-int vex_store_ping(struct vex_store *s)
+int vex_sqlite_ping(struct vex_sqlite *s)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT 1", &st);
+	int rc = vex_sqlite_stmt(s, "SELECT 1", &st);
 
 	if (rc)
 		return VEX_EIO;
 	rc = sqlite3_step(st);
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc == SQLITE_ROW ? 0 : VEX_EIO;
 }
 
-int vex_store_schema_version(struct vex_store *s)
+int vex_sqlite_schema_version(struct vex_sqlite *s)
 {
 	int version = 0;
 
@@ -435,7 +436,7 @@ int vex_store_schema_version(struct vex_store *s)
  * of its own; setting this one removes it). */
 static int checkpoint_due(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	struct vex_store *s = arg;
+	struct vex_sqlite *s = arg;
 
 	(void)db;
 	(void)name;
@@ -444,14 +445,14 @@ static int checkpoint_due(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-void vex_store_checkpoint_elsewhere(struct vex_store *s, void (*due)(void *arg), void *arg)
+void vex_sqlite_checkpoint_elsewhere(struct vex_sqlite *s, void (*due)(void *arg), void *arg)
 {
 	s->ckpt_due = due;
 	s->ckpt_arg = arg;
 	sqlite3_wal_hook(s->db, checkpoint_due, s);
 }
 
-int vex_store_checkpoint(struct vex_store *s, int *ret_pages, int *ret_done)
+int vex_sqlite_checkpoint(struct vex_sqlite *s, int *ret_pages, int *ret_done)
 {
 	int pages = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, &pages, &done);
@@ -468,25 +469,25 @@ int vex_store_checkpoint(struct vex_store *s, int *ret_pages, int *ret_done)
 	return 0;
 }
 
-int vex_store_write_open(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+int vex_sqlite_write_open(struct vex_sqlite *s, sqlite3_stmt *st, int *ret_changes)
 {
-	int rc = vex_store_begin(s);
+	int rc = vex_sqlite_begin(s);
 
 	if (rc) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return rc;
 	}
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	else if (ret_changes)
 		*ret_changes = sqlite3_changes(s->db);
 	return rc;
 }
 
-int vex_store_write(struct vex_store *s, sqlite3_stmt *st, int *ret_changes)
+int vex_sqlite_write(struct vex_sqlite *s, sqlite3_stmt *st, int *ret_changes)
 {
-	int rc = vex_store_write_open(s, st, ret_changes);
+	int rc = vex_sqlite_write_open(s, st, ret_changes);
 
-	return rc ? rc : vex_store_commit(s);
+	return rc ? rc : vex_sqlite_commit(s);
 }

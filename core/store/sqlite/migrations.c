@@ -308,7 +308,7 @@ const char *const vex_store_migrations[] = {
 
 	/* 12: metrics (issue 14): the number of jobs of each kind and status, kept by triggers on every insert,
 	 * status change and delete of a job and filled here from the jobs there are, so that /metrics reads
-	 * twelve rows (vex_store_metrics_counts) however long the history. */
+	 * twelve rows (vex_sqlite_metrics_counts) however long the history. */
 	"CREATE TABLE job_counts (kind TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,"
 	" PRIMARY KEY (kind, status)) WITHOUT ROWID;"
 	"INSERT INTO job_counts(kind, status, n) SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status;"
@@ -398,7 +398,7 @@ const char *const vex_store_migrations[] = {
 	 * counts (the queued-job cap reads an owner's two queued rows, stats an owner's twelve, /metrics
 	 * sums over owners): one statement per insert, two per status change. The rollup is no longer
 	 * written by triggers: the runner folds the job events in batches, outside the hot path,
-	 * behind the cursor 'stats' (vex_store_stats_rollup), starting from the newest event here. */
+	 * behind the cursor 'stats' (vex_sqlite_stats_rollup), starting from the newest event here. */
 	"DROP TRIGGER IF EXISTS job_stats_finish; DROP TRIGGER IF EXISTS job_stats_status; DROP TRIGGER IF EXISTS job_stats_insert;"
 	"DROP TRIGGER IF EXISTS job_status_counts_delete; DROP TRIGGER IF EXISTS job_counts_insert; DROP TRIGGER IF EXISTS job_counts_update;"
 	"DROP TRIGGER IF EXISTS job_counts_delete; DROP TRIGGER IF EXISTS owner_queued_insert; DROP TRIGGER IF EXISTS owner_queued_enter;"

@@ -84,19 +84,19 @@ static void bind_agent(sqlite3_stmt *st, const struct vex_agent *a)
 	sqlite3_bind_int64(st, 14, a->updated_at);
 }
 
-int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
-			   enum vex_cap *ret_hit)
+int vex_sqlite_agent_insert(struct vex_sqlite *s, const struct vex_agent *a, const struct vex_caps *caps,
+			    enum vex_cap *ret_hit)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!a || !a->id[0] || !a->owner[0] || !a->name || !a->role)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO agents(id, owner, name, role, max_depth, spawn_shadow, model, tools_json,"
-			    " base_url, schedule_json, status, generation, fitness, updated_at, created_at, plan, owner_role)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO agents(id, owner, name, role, max_depth, spawn_shadow, model, tools_json,"
+			     " base_url, schedule_json, status, generation, fitness, updated_at, created_at, plan, owner_role)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+			     &st);
 	if (rc)
 		return rc;
 	bind_agent(st, a);
@@ -106,61 +106,61 @@ int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a, const
 	/* A fresh agent's updated_at defaults to its creation time. */
 	if (a->updated_at == 0)
 		sqlite3_bind_int64(st, 14, a->created_at);
-	return vex_store_write_capped(s, st, a->owner, a->id, caps,
-				      (1u << VEX_CAP_AGENTS) | (a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0), ret_hit,
-				      &changes);
+	return vex_sqlite_write_capped(s, st, a->owner, a->id, caps,
+				       (1u << VEX_CAP_AGENTS) | (a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0), ret_hit,
+				       &changes);
 }
 
-int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, int include_deleted,
-			struct vex_agent **ret)
+int vex_sqlite_agent_get(struct vex_sqlite *s, const char *id, const char *owner, int include_deleted,
+			 struct vex_agent **ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
-			    " AND (?3 OR status <> 'DELETED')",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT " AGENT_COLS " FROM agents WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
+			     " AND (?3 OR status <> 'DELETED')",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
 	sqlite3_bind_int(st, 3, include_deleted ? 1 : 0);
-	return vex_store_one(st, &agent_rows, ret);
+	return vex_sqlite_one(st, &agent_rows, ret);
 }
 
-int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
-			   enum vex_cap *ret_hit)
+int vex_sqlite_agent_update(struct vex_sqlite *s, const struct vex_agent *a, const struct vex_caps *caps,
+			    enum vex_cap *ret_hit)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!a || !a->name || !a->role)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "UPDATE agents SET name = ?3, role = ?4, max_depth = ?5, spawn_shadow = ?6, model = ?7,"
-			    " tools_json = ?8, base_url = ?9, schedule_json = ?10, status = ?11, generation = ?12,"
-			    " fitness = ?13, updated_at = ?14"
-			    " WHERE id = ?1 AND owner = ?2 AND status <> 'DELETED'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE agents SET name = ?3, role = ?4, max_depth = ?5, spawn_shadow = ?6, model = ?7,"
+			     " tools_json = ?8, base_url = ?9, schedule_json = ?10, status = ?11, generation = ?12,"
+			     " fitness = ?13, updated_at = ?14"
+			     " WHERE id = ?1 AND owner = ?2 AND status <> 'DELETED'",
+			     &st);
 	if (rc)
 		return rc;
 	bind_agent(st, a);
-	rc = vex_store_write_capped(s, st, a->owner, a->id, caps, a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0,
-				    ret_hit, &changes);
+	rc = vex_sqlite_write_capped(s, st, a->owner, a->id, caps, a->schedule_json ? 1u << VEX_CAP_SCHEDULES : 0,
+				     ret_hit, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;
 }
 
-int vex_store_agent_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
+int vex_sqlite_agent_delete(struct vex_sqlite *s, const char *id, const char *owner, int64_t now_us)
 {
-	return vex_store_stamp_row(s,
-				   "UPDATE agents SET status = 'DELETED', updated_at = ?3"
-				   " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'DELETED'",
-				   id, owner, now_us);
+	return vex_sqlite_stamp_row(s,
+				    "UPDATE agents SET status = 'DELETED', updated_at = ?3"
+				    " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'DELETED'",
+				    id, owner, now_us);
 }
 
 void vex_agent_list_release(struct vex_agent_list *l)
@@ -189,12 +189,12 @@ static void agent_row_free(void *item)
 
 static const struct vex_rows agent_rows = { sizeof(struct vex_agent *), agent_row, agent_row_free, NULL };
 
-int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
-			  struct vex_agent_list *ret)
+int vex_sqlite_agents_list(struct vex_sqlite *s, const char *owner, const char *before_id, int limit,
+			   struct vex_agent_list *ret)
 {
 	void *items;
 	size_t n;
-	int rc = vex_store_page(s, list_sql, owner, before_id, limit, &agent_rows, &items, &n);
+	int rc = vex_sqlite_page(s, list_sql, owner, before_id, limit, &agent_rows, &items, &n);
 
 	if (rc == 0)
 		*ret = (struct vex_agent_list){ items, n };

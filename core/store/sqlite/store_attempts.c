@@ -76,40 +76,40 @@ static char *body_clean(const char *in, int *fail)
 
 /* Disable the active hook "hook_id" with "reason" and cancel its pending deliveries. *ret_done = 1
  * when it was active. */
-static int hook_disable(struct vex_store *s, const char *hook_id, const char *reason, int64_t now_us, int *ret_done)
+static int hook_disable(struct vex_sqlite *s, const char *hook_id, const char *reason, int64_t now_us, int *ret_done)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET status = 'disabled', disabled_reason = ?2, updated_at = ?3"
-			    " WHERE id = ?1 AND status = 'active'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhooks SET status = 'disabled', disabled_reason = ?2, updated_at = ?3"
+			     " WHERE id = ?1 AND status = 'active'",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, hook_id);
 	vex_bind_text(st, 2, reason);
 	sqlite3_bind_int64(st, 3, now_us);
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
 		return rc;
 	if (sqlite3_changes(s->db) == 0)
 		return 0;
 	*ret_done = 1;
-	rc = vex_store_stmt(s,
-			    "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
-			    " claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
-			    " WHERE hook_id = ?1 AND status = 'pending'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
+			     " claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
+			     " WHERE hook_id = ?1 AND status = 'pending'",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, hook_id);
 	sqlite3_bind_int64(st, 2, now_us);
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
-/* The hook's health after an attempt (see vex_store_delivery_attempt). */
-static int hook_after(struct vex_store *s, const char *hook_id, const struct vex_delivery_attempt *a,
+/* The hook's health after an attempt (see vex_sqlite_delivery_attempt). */
+static int hook_after(struct vex_sqlite *s, const char *hook_id, const struct vex_delivery_attempt *a,
 		      const struct vex_delivery_outcome *o, int64_t now_us, int *ret_disabled)
 {
 	char words[64], reason[REASON_MAX], when[VEX_RFC3339_LEN];
@@ -119,23 +119,23 @@ static int hook_after(struct vex_store *s, const char *hook_id, const struct vex
 	int rc;
 
 	if (o->status == VEX_DLV_DELIVERED && !o->gone) {
-		rc = vex_store_stmt(s,
-				    "UPDATE webhooks SET failing_since = NULL, last_error = NULL WHERE id = ?1"
-				    " AND status = 'active' AND (failing_since IS NOT NULL OR last_error IS NOT NULL)",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "UPDATE webhooks SET failing_since = NULL, last_error = NULL WHERE id = ?1"
+				     " AND status = 'active' AND (failing_since IS NOT NULL OR last_error IS NOT NULL)",
+				     &st);
 		if (rc)
 			return rc;
 		vex_bind_text(st, 1, hook_id);
-		return vex_store_exec_stmt(st);
+		return vex_sqlite_exec_stmt(st);
 	}
 	if (!err) {
 		snprintf(words, sizeof(words), "the receiver answered %d", a->status_code);
 		err = words;
 	}
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2), last_error = ?3"
-			    " WHERE id = ?1 AND status = 'active' RETURNING failing_since",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2), last_error = ?3"
+			     " WHERE id = ?1 AND status = 'active' RETURNING failing_since",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, hook_id);
@@ -144,10 +144,10 @@ static int hook_after(struct vex_store *s, const char *hook_id, const struct vex
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		since = sqlite3_column_int64(st, 0);
-		rc = vex_store_exec_stmt(st); /* to completion before anything else */
+		rc = vex_sqlite_exec_stmt(st); /* to completion before anything else */
 	} else {
-		vex_store_done(st);
-		return rc == SQLITE_DONE ? 0 : vex_store_errcode(rc); /* not active: nothing to judge */
+		vex_sqlite_done(st);
+		return rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc); /* not active: nothing to judge */
 	}
 	if (rc)
 		return rc;
@@ -162,11 +162,11 @@ static int hook_after(struct vex_store *s, const char *hook_id, const struct vex
 }
 
 /* The row's status, claim and hook, read inside the transaction. */
-static int attempt_target(struct vex_store *s, const char *id, const char *runner_id, int *ret_ours,
+static int attempt_target(struct vex_sqlite *s, const char *id, const char *runner_id, int *ret_ours,
 			  char hook_id[VEX_HOOK_ID_LEN + 1])
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT status, claimed_by, hook_id FROM webhook_deliveries WHERE id = ?1", &st);
+	int rc = vex_sqlite_stmt(s, "SELECT status, claimed_by, hook_id FROM webhook_deliveries WHERE id = ?1", &st);
 	const unsigned char *status, *by;
 
 	if (rc)
@@ -181,21 +181,21 @@ static int attempt_target(struct vex_store *s, const char *id, const char *runne
 		vex_col_copy(st, 2, hook_id, VEX_HOOK_ID_LEN + 1);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
+		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
-static int insert_attempt(struct vex_store *s, const char *id, const struct vex_delivery_attempt *a, int64_t now_us,
+static int insert_attempt(struct vex_sqlite *s, const char *id, const struct vex_delivery_attempt *a, int64_t now_us,
 			  const char *body)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s,
-				"INSERT INTO webhook_attempts(delivery_id, n, at, status_code, error, duration_us,"
-				" response_body) VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts"
-				" WHERE delivery_id = ?1), ?2, ?3, ?4, ?5, ?6)",
-				&st);
+	int rc = vex_sqlite_stmt(s,
+				 "INSERT INTO webhook_attempts(delivery_id, n, at, status_code, error, duration_us,"
+				 " response_body) VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM webhook_attempts"
+				 " WHERE delivery_id = ?1), ?2, ?3, ?4, ?5, ?6)",
+				 &st);
 
 	if (rc)
 		return rc;
@@ -206,10 +206,10 @@ static int insert_attempt(struct vex_store *s, const char *id, const struct vex_
 	vex_bind_text(st, 4, a->error);
 	sqlite3_bind_int64(st, 5, a->duration_us > 0 ? a->duration_us : 0);
 	vex_bind_text(st, 6, body);
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
-static int update_delivery(struct vex_store *s, const char *id, const char *runner_id, int ours,
+static int update_delivery(struct vex_sqlite *s, const char *id, const char *runner_id, int ours,
 			   const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us)
 {
 	enum vex_delivery_status to = o->gone ? VEX_DLV_FAILED : o->status;
@@ -217,17 +217,17 @@ static int update_delivery(struct vex_store *s, const char *id, const char *runn
 	int rc;
 
 	if (ours)
-		rc = vex_store_stmt(s,
-				    "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1,"
-				    " next_at = COALESCE(?3, next_at), last_status_code = ?4, last_error = ?5,"
-				    " finished_at = ?6, claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "UPDATE webhook_deliveries SET status = ?2, attempts = attempts + 1,"
+				     " next_at = COALESCE(?3, next_at), last_status_code = ?4, last_error = ?5,"
+				     " finished_at = ?6, claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
+				     &st);
 	else /* someone else's now, or finished: count the attempt, touch nothing but our claim */
-		rc = vex_store_stmt(s,
-				    "UPDATE webhook_deliveries SET attempts = attempts + 1,"
-				    " claimed_until = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_until END,"
-				    " claimed_by = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_by END WHERE id = ?1",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "UPDATE webhook_deliveries SET attempts = attempts + 1,"
+				     " claimed_until = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_until END,"
+				     " claimed_by = CASE WHEN claimed_by = ?7 THEN NULL ELSE claimed_by END WHERE id = ?1",
+				     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
@@ -242,7 +242,7 @@ static int update_delivery(struct vex_store *s, const char *id, const char *runn
 	} else {
 		vex_bind_text(st, 7, runner_id);
 	}
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
 static int outcome_valid(const struct vex_delivery_outcome *o)
@@ -251,7 +251,7 @@ static int outcome_valid(const struct vex_delivery_outcome *o)
 }
 
 /* One record inside the caller's transaction. */
-static int record_one(struct vex_store *s, const char *runner_id, struct vex_delivery_record *r, int64_t now_us)
+static int record_one(struct vex_sqlite *s, const char *runner_id, struct vex_delivery_record *r, int64_t now_us)
 {
 	char hook_id[VEX_HOOK_ID_LEN + 1];
 	int rc, ours = 0, fail = 0;
@@ -272,8 +272,8 @@ static int record_one(struct vex_store *s, const char *runner_id, struct vex_del
 	return rc;
 }
 
-int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs,
-				size_t n, int64_t now_us)
+int vex_sqlite_deliveries_record(struct vex_sqlite *s, const char *runner_id, struct vex_delivery_record *recs,
+				 size_t n, int64_t now_us)
 {
 	size_t i;
 	int rc;
@@ -285,7 +285,7 @@ int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, stru
 			return VEX_EINVAL;
 	if (n == 0)
 		return 0;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -297,15 +297,15 @@ int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, stru
 			break;
 	}
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	return rc;
 }
 
-int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *runner_id,
-			       const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
-			       int *ret_disabled)
+int vex_sqlite_delivery_attempt(struct vex_sqlite *s, const char *id, const char *runner_id,
+				const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
+				int *ret_disabled)
 {
 	struct vex_delivery_record r;
 	int rc;
@@ -316,7 +316,7 @@ int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *
 	r.id = id;
 	r.attempt = *a;
 	r.outcome = *o;
-	rc = vex_store_deliveries_record(s, runner_id, &r, 1, now_us);
+	rc = vex_sqlite_deliveries_record(s, runner_id, &r, 1, now_us);
 	if (rc == 0)
 		rc = r.rc;
 	if (rc == 0 && ret_disabled)

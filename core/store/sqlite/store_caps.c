@@ -22,7 +22,7 @@ static const char *const count_sql[VEX_CAP_COUNT] = {
 };
 
 /* How many of "cap" "owner" holds, counting at most "upto" (<= 0: all); "id" for the schedule rule. */
-static int count(struct vex_store *s, enum vex_cap cap, const char *owner, const char *id, int64_t upto,
+static int count(struct vex_sqlite *s, enum vex_cap cap, const char *owner, const char *id, int64_t upto,
 		 int64_t *ret)
 {
 	sqlite3_stmt *st;
@@ -30,7 +30,7 @@ static int count(struct vex_store *s, enum vex_cap cap, const char *owner, const
 
 	if ((unsigned)cap >= VEX_CAP_COUNT || !count_sql[cap] || !owner)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, count_sql[cap], &st);
+	rc = vex_sqlite_stmt(s, count_sql[cap], &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, owner);
@@ -38,15 +38,15 @@ static int count(struct vex_store *s, enum vex_cap cap, const char *owner, const
 		sqlite3_bind_int64(st, 2, upto > 0 ? upto : -1); /* LIMIT -1: no limit */
 	if (sqlite3_bind_parameter_count(st) >= 3)
 		vex_bind_text(st, 3, id);
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }
 
-int vex_store_cap_count(struct vex_store *s, enum vex_cap cap, const char *owner, int64_t *ret)
+int vex_sqlite_cap_count(struct vex_sqlite *s, enum vex_cap cap, const char *owner, int64_t *ret)
 {
 	return count(s, cap, owner, NULL, 0, ret);
 }
 
-int vex_store_cap_check_locked(struct vex_store *s, enum vex_cap cap, const char *owner, const char *id, int max)
+int vex_sqlite_cap_check_locked(struct vex_sqlite *s, enum vex_cap cap, const char *owner, const char *id, int max)
 {
 	int64_t n = 0;
 	int rc;
@@ -59,33 +59,33 @@ int vex_store_cap_check_locked(struct vex_store *s, enum vex_cap cap, const char
 	return rc;
 }
 
-int vex_store_write_capped(struct vex_store *s, sqlite3_stmt *st, const char *owner, const char *id,
-			   const struct vex_caps *caps, unsigned which, enum vex_cap *ret_hit, int *ret_changes)
+int vex_sqlite_write_capped(struct vex_sqlite *s, sqlite3_stmt *st, const char *owner, const char *id,
+			    const struct vex_caps *caps, unsigned which, enum vex_cap *ret_hit, int *ret_changes)
 {
-	int rc = vex_store_begin(s);
+	int rc = vex_sqlite_begin(s);
 
 	if (rc) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return rc;
 	}
 	for (int cap = 0; caps && cap < VEX_CAP_COUNT; cap++) {
 		if (!(which & (1u << cap)))
 			continue;
-		rc = vex_store_cap_check_locked(s, (enum vex_cap)cap, owner, id, caps->max[cap]);
+		rc = vex_sqlite_cap_check_locked(s, (enum vex_cap)cap, owner, id, caps->max[cap]);
 		if (rc == VEX_ELIMIT && ret_hit)
 			*ret_hit = (enum vex_cap)cap;
 		if (rc)
 			goto out;
 	}
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc == 0 && ret_changes)
 		*ret_changes = sqlite3_changes(s->db);
 	st = NULL;
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 out:
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	if (rc)
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	return rc;
 }

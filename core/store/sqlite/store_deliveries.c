@@ -153,21 +153,21 @@ static const struct vex_rows attempt_rows = { sizeof(struct vex_delivery_attempt
 					       NULL };
 
 /* The attempts of "d", oldest first, into d->log. */
-static int load_attempts(struct vex_store *s, struct vex_delivery *d)
+static int load_attempts(struct vex_sqlite *s, struct vex_delivery *d)
 {
 	void *log;
 	size_t n;
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s,
-			    "SELECT n, at, status_code, error, duration_us, response_body FROM webhook_attempts"
-			    " WHERE delivery_id = ?1 ORDER BY n",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT n, at, status_code, error, duration_us, response_body FROM webhook_attempts"
+			     " WHERE delivery_id = ?1 ORDER BY n",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, d->id);
-	rc = vex_store_collect(st, &attempt_rows, 0, NULL, &log, &n);
+	rc = vex_sqlite_collect(st, &attempt_rows, 0, NULL, &log, &n);
 	if (rc == 0) {
 		d->log = log;
 		d->nlog = n;
@@ -183,14 +183,14 @@ static void delivery_row_free(void *item)
 static const struct vex_rows delivery_rows = { sizeof(struct vex_delivery), vex_delivery_row_read, delivery_row_free, NULL };
 
 /* The rows of the bound "st" (at most "limit"), each with its attempts, into *ret. */
-static int collect_with_attempts(struct vex_store *s, sqlite3_stmt *st, int limit, struct vex_delivery_list *ret)
+static int collect_with_attempts(struct vex_sqlite *s, sqlite3_stmt *st, int limit, struct vex_delivery_list *ret)
 {
 	struct vex_delivery_list l = { NULL, 0 };
 	void *items;
 	size_t i;
 	int rc;
 
-	rc = vex_store_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
+	rc = vex_sqlite_collect(st, &delivery_rows, (size_t)limit, NULL, &items, &l.n);
 	if (rc)
 		return rc;
 	l.items = items;
@@ -204,8 +204,8 @@ static int collect_with_attempts(struct vex_store *s, sqlite3_stmt *st, int limi
 	return 0;
 }
 
-int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
-			      struct vex_delivery_list *ret)
+int vex_sqlite_deliveries_list(struct vex_sqlite *s, const char *hook_id, const char *before_id, int limit,
+			       struct vex_delivery_list *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -213,15 +213,15 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 	if (!hook_id || limit < 1 || limit > LIST_MAX)
 		return VEX_EINVAL;
 	if (before_id)
-		rc = vex_store_stmt(s,
-				    "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1 AND d.id < ?2"
-				    " ORDER BY d.id DESC LIMIT ?3",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1 AND d.id < ?2"
+				     " ORDER BY d.id DESC LIMIT ?3",
+				     &st);
 	else
-		rc = vex_store_stmt(s,
-				    "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1"
-				    " ORDER BY d.id DESC LIMIT ?3",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.hook_id = ?1"
+				     " ORDER BY d.id DESC LIMIT ?3",
+				     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, hook_id);
@@ -231,7 +231,7 @@ int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const ch
 	return collect_with_attempts(s, st, limit, ret);
 }
 
-int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit, struct vex_delivery_list *ret)
+int vex_sqlite_job_deliveries(struct vex_sqlite *s, const char *job_id, int limit, struct vex_delivery_list *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -239,8 +239,8 @@ int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit,
 	if (!job_id || limit < 1 || limit > LIST_MAX)
 		return VEX_EINVAL;
 	/* The webhook_deliveries_job index (migration 9): a job's few rows, sorted after the seek. */
-	rc = vex_store_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.job_id = ?1 ORDER BY d.id LIMIT ?2",
-			    &st);
+	rc = vex_sqlite_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.job_id = ?1 ORDER BY d.id LIMIT ?2",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, job_id);
@@ -248,7 +248,7 @@ int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit,
 	return collect_with_attempts(s, st, limit, ret);
 }
 
-int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_delivery *ret)
+int vex_sqlite_delivery_get(struct vex_sqlite *s, const char *id, struct vex_delivery *ret)
 {
 	struct vex_delivery d;
 	sqlite3_stmt *st;
@@ -257,7 +257,7 @@ int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_deliv
 	if (!id)
 		return VEX_EINVAL;
 	memset(&d, 0, sizeof(d));
-	rc = vex_store_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.id = ?1", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " DLV_COLS " FROM webhook_deliveries d WHERE d.id = ?1", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
@@ -265,8 +265,8 @@ int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_deliv
 	if (rc == SQLITE_ROW)
 		rc = vex_delivery_row_read(st, &d);
 	else
-		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
-	vex_store_done(st);
+		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_sqlite_errcode(rc);
+	vex_sqlite_done(st);
 	if (rc == 0)
 		rc = load_attempts(s, &d);
 	if (rc) {
@@ -279,19 +279,19 @@ int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_deliv
 
 /* ---- fan-out ---- */
 
-int vex_store_event_cursor(struct vex_store *s, const char *name, int64_t *ret)
+int vex_sqlite_event_cursor(struct vex_sqlite *s, const char *name, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT seq FROM event_cursors WHERE name = ?1", &st);
+	int rc = vex_sqlite_stmt(s, "SELECT seq FROM event_cursors WHERE name = ?1", &st);
 
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, name);
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }
 
 /* One delivery row per hook of "hooks" for event "e". *created grows by the rows made. */
-static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e, const char *event,
+static int insert_deliveries(struct vex_sqlite *s, const struct vex_job_event *e, const char *event,
 			     const char *payload, const struct vex_webhook_list *hooks, int64_t now_us, int *created)
 {
 	char id[VEX_DELIVERY_ID_LEN + 1];
@@ -299,11 +299,11 @@ static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e,
 	int rc;
 
 	for (size_t i = 0; i < hooks->n; i++) {
-		rc = vex_store_stmt(s,
-				    "INSERT OR IGNORE INTO webhook_deliveries(id, hook_id, owner, job_id, event_seq, event,"
-				    " payload, status, attempts, next_at, created_at)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "INSERT OR IGNORE INTO webhook_deliveries(id, hook_id, owner, job_id, event_seq, event,"
+				     " payload, status, attempts, next_at, created_at)"
+				     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', 0, ?8, ?8)",
+				     &st);
 		if (rc)
 			return rc;
 		vex_uuid7_prefixed("msg_", id, sizeof(id));
@@ -315,7 +315,7 @@ static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e,
 		vex_bind_text(st, 6, event);
 		vex_bind_text(st, 7, payload);
 		sqlite3_bind_int64(st, 8, now_us);
-		rc = vex_store_exec_stmt(st);
+		rc = vex_sqlite_exec_stmt(st);
 		if (rc)
 			return rc;
 		*created += sqlite3_changes(s->db);
@@ -324,7 +324,7 @@ static int insert_deliveries(struct vex_store *s, const struct vex_job_event *e,
 }
 
 /* Fan one event out; VEX_ENOTFOUND from the payload callback skips it. */
-static int fanout_event(struct vex_store *s, const struct vex_job_event *e, vex_hook_payload_fn fn, void *arg,
+static int fanout_event(struct vex_sqlite *s, const struct vex_job_event *e, vex_hook_payload_fn fn, void *arg,
 			int64_t now_us, int *created)
 {
 	struct vex_webhook_list hooks = { NULL, 0 };
@@ -336,10 +336,10 @@ static int fanout_event(struct vex_store *s, const struct vex_job_event *e, vex_
 	event = vex_hook_event_of(e->type, &bit);
 	if (!event)
 		return 0;
-	rc = vex_store_webhooks_matching(s, e->owner, bit, &hooks);
+	rc = vex_sqlite_webhooks_matching(s, e->owner, bit, &hooks);
 	if (rc || hooks.n == 0)
 		goto out;
-	rc = fn(arg, s, e, event, &payload);
+	rc = fn(arg, &s->base, e, event, &payload);
 	if (rc == VEX_ENOTFOUND) {
 		rc = 0;
 		goto out;
@@ -355,8 +355,8 @@ out:
 	return rc;
 }
 
-int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
-			   int *ret_events, int *ret_created)
+int vex_sqlite_hooks_fanout(struct vex_sqlite *s, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
+			    int *ret_events, int *ret_created)
 {
 	struct vex_job_event_list ev = { NULL, 0 };
 	int64_t cursor = 0, last = 0;
@@ -367,9 +367,9 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 	if (!fn || limit < 1 || limit > FANOUT_MAX)
 		return VEX_EINVAL;
 	/* Without a lock first: most ticks find nothing new. */
-	rc = vex_store_event_cursor(s, "webhooks", &cursor);
+	rc = vex_sqlite_event_cursor(s, "webhooks", &cursor);
 	if (rc == 0)
-		rc = vex_store_job_events_last_seq(s, &last);
+		rc = vex_sqlite_job_events_last_seq(s, &last);
 	if (rc)
 		return rc;
 	if (last <= cursor) {
@@ -379,25 +379,25 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 			*ret_created = 0;
 		return 0;
 	}
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
-	rc = vex_store_event_cursor(s, "webhooks", &cursor); /* another runner may have moved it meanwhile */
+	rc = vex_sqlite_event_cursor(s, "webhooks", &cursor); /* another runner may have moved it meanwhile */
 	if (rc == 0)
-		rc = vex_store_job_events_since(s, cursor, limit, &ev);
+		rc = vex_sqlite_job_events_since(s, cursor, limit, &ev);
 	for (i = 0; rc == 0 && i < ev.n; i++)
 		rc = fanout_event(s, &ev.items[i], fn, arg, now_us, &created);
 	if (rc == 0 && ev.n > 0) {
-		rc = vex_store_stmt(s, "UPDATE event_cursors SET seq = ?1 WHERE name = 'webhooks' AND seq < ?1", &st);
+		rc = vex_sqlite_stmt(s, "UPDATE event_cursors SET seq = ?1 WHERE name = 'webhooks' AND seq < ?1", &st);
 		if (rc == 0) {
 			sqlite3_bind_int64(st, 1, ev.items[ev.n - 1].seq);
-			rc = vex_store_exec_stmt(st);
+			rc = vex_sqlite_exec_stmt(st);
 		}
 	}
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0 && ret_events)
 		*ret_events = (int)ev.n;
 	if (rc == 0 && ret_created)

@@ -17,15 +17,15 @@
 	" AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o WHERE o.hook_id = d.hook_id"                     \
 	" AND o.job_id = d.job_id AND o.status = 'pending' AND o.event_seq < d.event_seq)"
 
-static int anything_due(struct vex_store *s, int64_t now_us, int64_t *ret)
+static int anything_due(struct vex_sqlite *s, int64_t now_us, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE" CLAIMABLE ")", &st);
+	int rc = vex_sqlite_stmt(s, "SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE" CLAIMABLE ")", &st);
 
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_us);
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }
 
 /* One hook with pending deliveries, as a claim sees it. */
@@ -63,13 +63,13 @@ struct candidate {
 	" AND c.claimed_until >= ?1) FROM h JOIN webhooks w ON w.id = h.id WHERE h.id IS NOT NULL"    \
 	" ORDER BY w.owner"
 
-static int hook_turns(struct vex_store *s, int64_t now_us, struct hook_turn *hooks, size_t *ret_n)
+static int hook_turns(struct vex_sqlite *s, int64_t now_us, struct hook_turn *hooks, size_t *ret_n)
 {
 	sqlite3_stmt *st;
 	size_t n = 0, i, j;
 	int rc, sum;
 
-	rc = vex_store_stmt(s, HOOK_TURNS, &st);
+	rc = vex_sqlite_stmt(s, HOOK_TURNS, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_us);
@@ -81,8 +81,8 @@ static int hook_turns(struct vex_store *s, int64_t now_us, struct hook_turn *hoo
 		hooks[n].inflight = sqlite3_column_int(st, 3);
 		n++;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
+	vex_sqlite_done(st);
 	/* rows come grouped by owner: sum each group */
 	for (i = 0; rc == 0 && i < n; i = j) {
 		for (sum = 0, j = i; j < n && strcmp(hooks[j].owner, hooks[i].owner) == 0; j++)
@@ -96,18 +96,18 @@ static int hook_turns(struct vex_store *s, int64_t now_us, struct hook_turn *hoo
 }
 
 /* Up to "max" claimable deliveries of "hook", oldest due first, appended to cands[*n]. */
-static int hook_candidates(struct vex_store *s, int64_t now_us, const struct hook_turn *hook, int max,
+static int hook_candidates(struct vex_sqlite *s, int64_t now_us, const struct hook_turn *hook, int max,
 			   struct candidate *cands, size_t *n)
 {
 	sqlite3_stmt *st;
 	int rc, fail = 0, pos = 0;
 
-	rc = vex_store_stmt(s,
-			    "SELECT " DLV_COLS ", h.url, h.secret, (SELECT traceparent FROM jobs WHERE id = d.job_id)"
-			    " FROM webhook_deliveries d"
-			    " INDEXED BY webhook_deliveries_hook_due JOIN webhooks h ON h.id = d.hook_id"
-			    " WHERE d.hook_id = ?3 AND" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT " DLV_COLS ", h.url, h.secret, (SELECT traceparent FROM jobs WHERE id = d.job_id)"
+			     " FROM webhook_deliveries d"
+			     " INDEXED BY webhook_deliveries_hook_due JOIN webhooks h ON h.id = d.hook_id"
+			     " WHERE d.hook_id = ?3 AND" CLAIMABLE " ORDER BY d.next_at, d.id LIMIT ?2",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, now_us);
@@ -128,8 +128,8 @@ static int hook_candidates(struct vex_store *s, int64_t now_us, const struct hoo
 		if (fail)
 			break;
 	}
-	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
+	rc = fail ? VEX_ENOMEM : rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
+	vex_sqlite_done(st);
 	return rc;
 }
 
@@ -170,7 +170,7 @@ static int by_fair_turn(const void *pa, const void *pb)
  * than "per_hook" in flight. A disabled hook's due deliveries come too (marked inactive) to be
  * canceled. Caller frees cands[0..*ret_n) with candidate_release.
  */
-static int fair_select(struct vex_store *s, int64_t now_us, int max, int per_hook, struct hook_turn *hooks,
+static int fair_select(struct vex_sqlite *s, int64_t now_us, int max, int per_hook, struct hook_turn *hooks,
 		       struct candidate **ret, size_t *ret_n)
 {
 	struct candidate *cands = NULL;
@@ -217,38 +217,38 @@ static void candidates_free(struct candidate *cands, size_t n)
 	free(cands);
 }
 
-static int claim_one(struct vex_store *s, const char *id, const char *runner_id, int64_t until)
+static int claim_one(struct vex_sqlite *s, const char *id, const char *runner_id, int64_t until)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, "UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1",
-				&st);
+	int rc = vex_sqlite_stmt(s, "UPDATE webhook_deliveries SET claimed_by = ?2, claimed_until = ?3 WHERE id = ?1",
+				 &st);
 
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, runner_id);
 	sqlite3_bind_int64(st, 3, until);
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
-static int cancel_one(struct vex_store *s, const char *id, int64_t now_us)
+static int cancel_one(struct vex_sqlite *s, const char *id, int64_t now_us)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s,
-				"UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
-				" claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
-				" WHERE id = ?1 AND status = 'pending'",
-				&st);
+	int rc = vex_sqlite_stmt(s,
+				 "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2, claimed_by = NULL,"
+				 " claimed_until = NULL, last_error = COALESCE(last_error, 'webhook disabled')"
+				 " WHERE id = ?1 AND status = 'pending'",
+				 &st);
 
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_us);
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
-int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			       int max, int per_hook, struct vex_delivery_claim_list *ret)
+int vex_sqlite_deliveries_claim(struct vex_sqlite *s, const char *runner_id, int64_t now_us, int64_t lease_us,
+				int max, int per_hook, struct vex_delivery_claim_list *ret)
 {
 	struct vex_delivery_claim_list out = { NULL, 0 };
 	struct hook_turn *hooks = NULL;
@@ -282,7 +282,7 @@ int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64
 		goto out;
 	}
 	n = 0;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		goto out;
 	rc = fair_select(s, now_us, max, per_hook, hooks, &cands, &n);
@@ -300,9 +300,9 @@ int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64
 		}
 	}
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 out:
 	if (rc == 0) {
 		*ret = out;
@@ -315,7 +315,7 @@ out:
 	return rc;
 }
 
-int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n)
+int vex_sqlite_deliveries_unclaim(struct vex_sqlite *s, const char *runner_id, int *ret_n)
 {
 	sqlite3_stmt *st;
 	int rc, n = 0;
@@ -323,15 +323,15 @@ int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int
 	if (!runner_id)
 		return VEX_EINVAL;
 	/* A claimed delivery was due when claimed, so the partial index on next_at finds it. */
-	rc = vex_store_stmt(s,
-			    "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL"
-			    " WHERE status = 'pending' AND next_at <= ?2 AND claimed_by = ?1",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL"
+			     " WHERE status = 'pending' AND next_at <= ?2 AND claimed_by = ?1",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, runner_id);
 	sqlite3_bind_int64(st, 2, INT64_MAX);
-	rc = vex_store_write(s, st, &n);
+	rc = vex_sqlite_write(s, st, &n);
 	if (rc == 0 && ret_n)
 		*ret_n = n;
 	return rc;

@@ -85,21 +85,21 @@ static int collect(sqlite3_stmt *st, int limit, struct vex_job_event_list *ret)
 {
 	void *items;
 	size_t n;
-	int rc = vex_store_collect(st, &event_rows, (size_t)limit, NULL, &items, &n);
+	int rc = vex_sqlite_collect(st, &event_rows, (size_t)limit, NULL, &items, &n);
 
 	if (rc == 0)
 		*ret = (struct vex_job_event_list){ items, n };
 	return rc;
 }
 
-int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit, struct vex_job_event_list *ret)
+int vex_sqlite_job_events_since(struct vex_sqlite *s, int64_t after_seq, int limit, struct vex_job_event_list *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (limit < 1 || limit > EVENTS_LIMIT_MAX)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT " EVENT_COLS " FROM job_events WHERE seq > ?1 ORDER BY seq LIMIT ?2", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " EVENT_COLS " FROM job_events WHERE seq > ?1 ORDER BY seq LIMIT ?2", &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, after_seq);
@@ -107,17 +107,17 @@ int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit
 	return collect(st, limit, ret);
 }
 
-int vex_store_job_events_of(struct vex_store *s, const char *id, int64_t after_rev, int limit,
-			    struct vex_job_event_list *ret)
+int vex_sqlite_job_events_of(struct vex_sqlite *s, const char *id, int64_t after_rev, int limit,
+			     struct vex_job_event_list *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!id || limit < 1 || limit > EVENTS_LIMIT_MAX)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "SELECT " EVENT_COLS " FROM job_events WHERE job_id = ?1 AND rev > ?2 ORDER BY rev LIMIT ?3",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT " EVENT_COLS " FROM job_events WHERE job_id = ?1 AND rev > ?2 ORDER BY rev LIMIT ?3",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
@@ -126,15 +126,15 @@ int vex_store_job_events_of(struct vex_store *s, const char *id, int64_t after_r
 	return collect(st, limit, ret);
 }
 
-int vex_store_job_events_last_seq(struct vex_store *s, int64_t *ret)
+int vex_sqlite_job_events_last_seq(struct vex_sqlite *s, int64_t *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s, "SELECT COALESCE(MAX(seq), 0) FROM job_events", &st);
+	rc = vex_sqlite_stmt(s, "SELECT COALESCE(MAX(seq), 0) FROM job_events", &st);
 	if (rc)
 		return rc;
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }
 
 /* Free *p and make it NULL. */

@@ -17,7 +17,7 @@ static int explain_one(sqlite3 *db, const char *sql, int (*fn)(void *arg, const 
 		return VEX_ENOMEM;
 	rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 		goto out;
 	}
 	rc = 0;
@@ -27,14 +27,14 @@ static int explain_one(sqlite3 *db, const char *sql, int (*fn)(void *arg, const 
 		rc = fn(arg, sql, detail ? detail : "");
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = vex_store_errcode(step);
+		rc = vex_sqlite_errcode(step);
 out:
 	sqlite3_finalize(st);
 	sqlite3_free(q);
 	return rc;
 }
 
-int vex_store_explain(struct vex_store *s, int (*fn)(void *arg, const char *sql, const char *detail), void *arg)
+int vex_sqlite_explain(struct vex_sqlite *s, int (*fn)(void *arg, const char *sql, const char *detail), void *arg)
 {
 	int rc = 0;
 

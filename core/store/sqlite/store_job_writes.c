@@ -65,17 +65,17 @@
  * age). An owner's backlog therefore holds back another owner's job by at most the one job slot
  * that frees first.
  */
-static int pick_claimable(struct vex_store *s, const int *plan_limits, char id[VEX_UUID_LEN + 1])
+static int pick_claimable(struct vex_sqlite *s, const int *plan_limits, char id[VEX_UUID_LEN + 1])
 {
 	sqlite3_stmt *st;
 	int rc, step, paused = 0;
 
-	rc = vex_store_pause_state(s, &paused);
+	rc = vex_sqlite_pause_state(s, &paused);
 	if (rc)
 		return rc;
 	if (paused == VEX_PAUSED_ALL)
 		return VEX_ENOTFOUND;
-	rc = vex_store_stmt(s, paused ? FAIR_OWNERS_UNPAUSED : FAIR_OWNERS, &st);
+	rc = vex_sqlite_stmt(s, paused ? FAIR_OWNERS_UNPAUSED : FAIR_OWNERS, &st);
 	if (rc)
 		return rc;
 	rc = VEX_ENOTFOUND;
@@ -92,13 +92,13 @@ static int pick_claimable(struct vex_store *s, const int *plan_limits, char id[V
 		break;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = vex_store_errcode(step);
-	vex_store_done(st);
+		rc = vex_sqlite_errcode(step);
+	vex_sqlite_done(st);
 	return rc;
 }
 
 /* Claim one job for "lease_owner" inside the caller's transaction: 0 with *ret, VEX_ENOTFOUND, VEX_E... */
-static int claim_locked(struct vex_store *s, const char *lease_owner, int64_t now_us, int64_t lease_us,
+static int claim_locked(struct vex_sqlite *s, const char *lease_owner, int64_t now_us, int64_t lease_us,
 			const int *plan_limits, struct vex_job **ret)
 {
 	char id[VEX_UUID_LEN + 1] = "";
@@ -107,14 +107,14 @@ static int claim_locked(struct vex_store *s, const char *lease_owner, int64_t no
 
 	if (rc)
 		return rc;
-	rc = vex_store_stmt(s, CLAIM_SQL, &st);
+	rc = vex_sqlite_stmt(s, CLAIM_SQL, &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_us);
 	vex_bind_text(st, 3, lease_owner);
 	sqlite3_bind_int64(st, 4, now_us + lease_us);
-	rc = vex_store_one(st, &vex_store_job_rows, ret);
+	rc = vex_sqlite_one(st, &vex_sqlite_job_rows, ret);
 	return rc == VEX_ENOTFOUND ? VEX_ERROR : rc; /* picked inside our write lock: it must change */
 }
 
@@ -129,14 +129,14 @@ static const char *default_error_code(enum vex_job_status status)
 	}
 }
 
-static int bind_finish(struct vex_store *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
+static int bind_finish(struct vex_sqlite *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
 {
 	static const struct vex_job empty;
 	const struct vex_job *o = w->outcome ? w->outcome : &empty;
 	const struct vex_progress *p = &o->progress;
 	int has_progress = p->current_step || p->total_steps || p->percentage != 0.0 || p->message;
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, FINISH_SQL, &st);
+	int rc = vex_sqlite_stmt(s, FINISH_SQL, &st);
 
 	if (rc)
 		return rc;
@@ -163,12 +163,12 @@ static int bind_finish(struct vex_store *s, const struct vex_job_write *w, int64
 	return 0;
 }
 
-static int bind_progress(struct vex_store *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
+static int bind_progress(struct vex_sqlite *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
 {
 	const struct vex_progress *p = w->progress;
 	sqlite3_stmt *st;
 	double pct;
-	int rc = vex_store_stmt(s, PROGRESS_SQL, &st);
+	int rc = vex_sqlite_stmt(s, PROGRESS_SQL, &st);
 
 	if (rc)
 		return rc;
@@ -184,10 +184,10 @@ static int bind_progress(struct vex_store *s, const struct vex_job_write *w, int
 	return 0;
 }
 
-static int bind_requeue(struct vex_store *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
+static int bind_requeue(struct vex_sqlite *s, const struct vex_job_write *w, int64_t now_us, sqlite3_stmt **ret)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, REQUEUE_SQL, &st);
+	int rc = vex_sqlite_stmt(s, REQUEUE_SQL, &st);
 
 	if (rc)
 		return rc;
@@ -213,7 +213,7 @@ static int write_valid(const struct vex_job_write *w)
 
 /* Apply one write inside the caller's transaction: w->rc and w->job as documented; returns a store
  * error that must end the transaction, else 0. */
-static int apply_write(struct vex_store *s, struct vex_job_write *w, int64_t now_us)
+static int apply_write(struct vex_sqlite *s, struct vex_job_write *w, int64_t now_us)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -230,7 +230,7 @@ static int apply_write(struct vex_store *s, struct vex_job_write *w, int64_t now
 		rc = bind_requeue(s, w, now_us, &st);
 	if (rc)
 		return rc;
-	rc = vex_store_one(st, &vex_store_job_rows, &w->job);
+	rc = vex_sqlite_one(st, &vex_sqlite_job_rows, &w->job);
 	if (rc == VEX_ENOTFOUND) {
 		w->rc = VEX_ECONFLICT; /* not running under this lease: rescued, finished, taken */
 		return 0;
@@ -238,14 +238,14 @@ static int apply_write(struct vex_store *s, struct vex_job_write *w, int64_t now
 	return rc;
 }
 
-int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
-			       int64_t now_us)
+int vex_sqlite_jobs_write_batch(struct vex_sqlite *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
+				int64_t now_us)
 {
-	return vex_store_jobs_round(s, NULL, w, nw, claim, now_us);
+	return vex_sqlite_jobs_round(s, NULL, w, nw, claim, now_us);
 }
 
-int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, struct vex_job_write *w, size_t nw,
-			 struct vex_claim_batch *claim, int64_t now_us)
+int vex_sqlite_jobs_round(struct vex_sqlite *s, struct vex_insert_batch *ins, struct vex_job_write *w, size_t nw,
+			  struct vex_claim_batch *claim, int64_t now_us)
 {
 	size_t i, nins = ins ? ins->n : 0;
 	int rc, light;
@@ -268,13 +268,13 @@ int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, stru
 	for (i = 0; i < nins; i++)
 		ins->rets[i] = NULL;
 	light = nw == 0 && nins == 0 && s->synchronous == 2 &&
-		vex_store_exec_sql(s, "PRAGMA synchronous = NORMAL") == 0;
-	rc = vex_store_begin(s);
+		vex_sqlite_exec_sql(s, "PRAGMA synchronous = NORMAL") == 0;
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		goto out;
 	/* New jobs first: the claims below can take them in this very transaction. */
 	if (nins > 0)
-		rc = vex_store_jobs_insert_each_locked(s, ins->jobs, nins, ins->rets, ins->created, ins->rcs);
+		rc = vex_sqlite_jobs_insert_each_locked(s, ins->jobs, nins, ins->rets, ins->created, ins->rcs);
 	for (i = 0; i < nw && rc == 0; i++)
 		rc = apply_write(s, &w[i], now_us);
 	/* Claims after the writes: a finish frees its owner's running slot for the claims that follow. */
@@ -287,17 +287,17 @@ int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, stru
 	if (rc == VEX_ENOTFOUND)
 		rc = 0;
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 out:
 	if (light)
-		vex_store_exec_sql(s, "PRAGMA synchronous = FULL");
+		vex_sqlite_exec_sql(s, "PRAGMA synchronous = FULL");
 	if (rc == 0)
 		return 0;
 	/* nothing of it happened: drop what was read */
 	if (nins > 0)
-		vex_store_jobs_insert_failed(ins->rets, ins->created, ins->rcs, nins, rc);
+		vex_sqlite_jobs_insert_failed(ins->rets, ins->created, ins->rcs, nins, rc);
 	for (i = 0; i < nw; i++) {
 		vex_job_free(w[i].job);
 		w[i].job = NULL;
@@ -312,29 +312,29 @@ out:
 	return rc;
 }
 
-int vex_store_jobs_claim_batch(struct vex_store *s, const char *const *lease_owners, size_t max, int64_t now_us,
-			       int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
-			       size_t *ret_n)
+int vex_sqlite_jobs_claim_batch(struct vex_sqlite *s, const char *const *lease_owners, size_t max, int64_t now_us,
+				int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
+				size_t *ret_n)
 {
 	struct vex_claim_batch c = { lease_owners, max, lease_us, plan_limits, ret_jobs, 0 };
 	int rc;
 
 	if (!ret_n || max == 0)
 		return VEX_EINVAL;
-	rc = vex_store_jobs_write_batch(s, NULL, 0, &c, now_us);
+	rc = vex_sqlite_jobs_write_batch(s, NULL, 0, &c, now_us);
 	if (rc == 0)
 		*ret_n = c.n;
 	return rc;
 }
 
 /* One write in its own transaction; *ret (when not NULL) gets the job after it. */
-static int write_one(struct vex_store *s, struct vex_job_write *w, int64_t now_us, struct vex_job **ret)
+static int write_one(struct vex_sqlite *s, struct vex_job_write *w, int64_t now_us, struct vex_job **ret)
 {
 	int rc;
 
 	if (!write_valid(w))
 		return VEX_EINVAL;
-	rc = vex_store_jobs_write_batch(s, w, 1, NULL, now_us);
+	rc = vex_sqlite_jobs_write_batch(s, w, 1, NULL, now_us);
 	if (rc == 0)
 		rc = w->rc;
 	if (rc == 0 && ret) {
@@ -345,8 +345,8 @@ static int write_one(struct vex_store *s, struct vex_job_write *w, int64_t now_u
 	return rc;
 }
 
-int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
+int vex_sqlite_job_claim(struct vex_sqlite *s, const char *runner_id, int64_t now_us, int64_t lease_us,
+			 const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
 {
 	const char *owners[1] = { runner_id };
 	struct vex_job *jobs[1] = { NULL };
@@ -355,7 +355,7 @@ int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_
 
 	if (!runner_id || !*runner_id || lease_us <= 0)
 		return VEX_EINVAL;
-	rc = vex_store_jobs_claim_batch(s, owners, 1, now_us, lease_us, plan_limits, jobs, &n);
+	rc = vex_sqlite_jobs_claim_batch(s, owners, 1, now_us, lease_us, plan_limits, jobs, &n);
 	if (rc)
 		return rc;
 	if (n == 0)
@@ -367,17 +367,17 @@ int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_
 	return 0;
 }
 
-int vex_store_job_progress(struct vex_store *s, const char *id, const char *runner_id,
-			   const struct vex_progress *p, int64_t now_us, struct vex_job **ret)
+int vex_sqlite_job_progress(struct vex_sqlite *s, const char *id, const char *runner_id,
+			    const struct vex_progress *p, int64_t now_us, struct vex_job **ret)
 {
 	struct vex_job_write w = { .op = VEX_JW_PROGRESS, .id = id, .lease_owner = runner_id, .progress = p };
 
 	return write_one(s, &w, now_us, ret);
 }
 
-int vex_store_job_finish(struct vex_store *s, const char *id, const char *runner_id,
-			 enum vex_job_status status, const struct vex_job *outcome, int64_t now_us,
-			 struct vex_job **ret)
+int vex_sqlite_job_finish(struct vex_sqlite *s, const char *id, const char *runner_id,
+			  enum vex_job_status status, const struct vex_job *outcome, int64_t now_us,
+			  struct vex_job **ret)
 {
 	struct vex_job_write w = { .op = VEX_JW_FINISH, .id = id, .lease_owner = runner_id, .status = status,
 				   .outcome = outcome };
@@ -385,8 +385,8 @@ int vex_store_job_finish(struct vex_store *s, const char *id, const char *runner
 	return write_one(s, &w, now_us, ret);
 }
 
-int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runner_id, int refund_attempt,
-			  int64_t now_us, struct vex_job **ret)
+int vex_sqlite_job_requeue(struct vex_sqlite *s, const char *id, const char *runner_id, int refund_attempt,
+			   int64_t now_us, struct vex_job **ret)
 {
 	struct vex_job_write w = { .op = VEX_JW_REQUEUE, .id = id, .lease_owner = runner_id,
 				   .refund_attempt = refund_attempt };

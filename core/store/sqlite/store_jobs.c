@@ -80,19 +80,19 @@ static int job_from_row(sqlite3_stmt *st, struct vex_job **ret)
 /* How a row becomes an item (defined beside the listing); single-row reads use it too. */
 static const struct vex_rows job_rows;
 
-int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret)
+int vex_sqlite_job_get(struct vex_sqlite *s, const char *id, const char *owner, struct vex_job **ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
-	return vex_store_one(st, &job_rows, ret);
+	return vex_sqlite_one(st, &job_rows, ret);
 }
 
 static int job_check_new(const struct vex_job *j)
@@ -116,8 +116,8 @@ static int job_check_new(const struct vex_job *j)
 	return 0;
 }
 
-int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, struct vex_job **ret,
-				int *ret_created)
+int vex_sqlite_job_insert_locked(struct vex_sqlite *s, const struct vex_job *j, struct vex_job **ret,
+				 int *ret_created)
 {
 	struct vex_job *got = NULL, *found = NULL;
 	sqlite3_stmt *st;
@@ -130,13 +130,13 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 		return VEX_ENOMEM;
 	/* Inside the write lock: a second request with the same key waits here and then finds ours. */
 	if (j->idempotency_key) {
-		rc = vex_store_stmt(s, "SELECT " JOB_COLS " FROM jobs WHERE owner = ?1 AND idempotency_key = ?2",
-				    &st);
+		rc = vex_sqlite_stmt(s, "SELECT " JOB_COLS " FROM jobs WHERE owner = ?1 AND idempotency_key = ?2",
+				     &st);
 		if (rc)
 			goto out;
 		vex_bind_text(st, 1, j->owner);
 		vex_bind_text(st, 2, j->idempotency_key);
-		rc = vex_store_one(st, &job_rows, &found);
+		rc = vex_sqlite_one(st, &job_rows, &found);
 		if (rc == 0) {
 			vex_job_free(got);
 			*ret = found;
@@ -147,18 +147,18 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 			goto out;
 	}
 	/* After the idempotency lookup (a replay is never refused), in the same write lock as the insert. */
-	rc = vex_store_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, j->owner, NULL, j->queued_cap);
+	rc = vex_sqlite_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, j->owner, NULL, j->queued_cap);
 	/* A retry links the job it retries in the same transaction (core/store/operator.h). */
 	if (rc == 0 && j->retry_of[0])
-		rc = vex_store_retry_link_locked(s, j, created);
+		rc = vex_sqlite_retry_link_locked(s, j, created);
 	if (rc)
 		goto out;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
-			    " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
-			    " request_hash, retry_of, traceparent)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15, ?16)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO jobs(id, owner, plan, kind, agent_id, tool, input_json, status, attempts,"
+			     " max_attempts, priority, timeout_ms, created_at, updated_at, idempotency_key, rev, owner_role,"
+			     " request_hash, retry_of, traceparent)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', 0, ?8, ?9, ?10, ?11, ?11, ?12, 1, ?13, ?14, ?15, ?16)",
+			     &st);
 	if (rc)
 		goto out;
 	vex_bind_text(st, 1, j->id);
@@ -177,7 +177,7 @@ int vex_store_job_insert_locked(struct vex_store *s, const struct vex_job *j, st
 	vex_bind_text(st, 14, j->idempotency_key ? j->request_hash : NULL);
 	vex_bind_text(st, 15, j->retry_of[0] ? j->retry_of : NULL);
 	vex_bind_text(st, 16, j->traceparent);
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
 		goto out;
 	/* What was inserted is the new job as it came, marked new: no need to read it back. */
@@ -189,7 +189,7 @@ out:
 	return rc;
 }
 
-int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
+int vex_sqlite_job_insert(struct vex_sqlite *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
 {
 	struct vex_job *got = NULL;
 	int rc, created_new = 0;
@@ -197,14 +197,14 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	rc = job_check_new(j);
 	if (rc)
 		return rc;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
-	rc = vex_store_job_insert_locked(s, j, &got, &created_new);
+	rc = vex_sqlite_job_insert_locked(s, j, &got, &created_new);
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0) {
 		*ret = got;
 		got = NULL;
@@ -215,8 +215,8 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 	return rc;
 }
 
-int vex_store_jobs_insert_each_locked(struct vex_store *s, struct vex_job *const *jobs, size_t n,
-				      struct vex_job **rets, int *created, int *rcs)
+int vex_sqlite_jobs_insert_each_locked(struct vex_sqlite *s, struct vex_job *const *jobs, size_t n,
+				       struct vex_job **rets, int *created, int *rcs)
 {
 	size_t i;
 	int rc;
@@ -230,20 +230,20 @@ int vex_store_jobs_insert_each_locked(struct vex_store *s, struct vex_job *const
 		if (rcs[i])
 			continue;
 		/* A savepoint per job: one job's failure does not undo the others of the batch. */
-		rc = vex_store_exec_sql(s, "SAVEPOINT vex_one");
+		rc = vex_sqlite_exec_sql(s, "SAVEPOINT vex_one");
 		if (rc)
 			return rc;
-		rcs[i] = vex_store_job_insert_locked(s, jobs[i], &rets[i], &created[i]);
+		rcs[i] = vex_sqlite_job_insert_locked(s, jobs[i], &rets[i], &created[i]);
 		if (rcs[i])
-			vex_store_exec_sql(s, "ROLLBACK TO vex_one");
-		rc = vex_store_exec_sql(s, "RELEASE vex_one");
+			vex_sqlite_exec_sql(s, "ROLLBACK TO vex_one");
+		rc = vex_sqlite_exec_sql(s, "RELEASE vex_one");
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-void vex_store_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc)
+void vex_sqlite_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc)
 {
 	for (size_t i = 0; i < n; i++) {
 		vex_job_free(rets[i]);
@@ -253,23 +253,23 @@ void vex_store_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs,
 	}
 }
 
-int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
-				int *created, int *rcs)
+int vex_sqlite_jobs_insert_batch(struct vex_sqlite *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+				 int *created, int *rcs)
 {
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
 		rets[i] = NULL;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc == 0) {
-		rc = vex_store_jobs_insert_each_locked(s, jobs, n, rets, created, rcs);
+		rc = vex_sqlite_jobs_insert_each_locked(s, jobs, n, rets, created, rcs);
 		if (rc == 0)
-			rc = vex_store_commit(s);
+			rc = vex_sqlite_commit(s);
 		else
-			vex_store_rollback(s);
+			vex_sqlite_rollback(s);
 	}
 	if (rc)
-		vex_store_jobs_insert_failed(rets, created, rcs, n, rc);
+		vex_sqlite_jobs_insert_failed(rets, created, rcs, n, rc);
 	return rc;
 }
 
@@ -417,9 +417,9 @@ static void job_row_free(void *item)
 }
 
 static const struct vex_rows job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
-const struct vex_rows vex_store_job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
+const struct vex_rows vex_sqlite_job_rows = { sizeof(struct vex_job *), job_row, job_row_free, NULL };
 
-int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
+int vex_sqlite_jobs_list(struct vex_sqlite *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {
 	void *items;
 	size_t n;
@@ -433,17 +433,17 @@ int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, str
 	if (f->limit < 1 || f->limit > 1000 || f->offset < 0)
 		return VEX_EINVAL;
 	filter_sql(f, 0, sql, sizeof(sql));
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	rc = vex_store_collect(st, &job_rows, (size_t)f->limit, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &job_rows, (size_t)f->limit, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_job_list){ items, n };
 	return rc;
 }
 
-int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret)
+int vex_sqlite_jobs_count(struct vex_sqlite *s, const struct vex_job_filter *f, int64_t *ret)
 {
 	sqlite3_stmt *st;
 	char sql[1024];
@@ -453,16 +453,16 @@ int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, in
 	if (rc)
 		return rc;
 	filter_sql(f, 1, sql, sizeof(sql));
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }
 
 /* ---- corex helpers ---- */
 
-int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret)
+int vex_sqlite_job_queue_position(struct vex_sqlite *s, const char *id, int64_t *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t priority, ahead;
@@ -470,37 +470,37 @@ int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *r
 
 	if (!s || !id || !ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT priority, status = 'queued' FROM jobs WHERE id = ?1", &st);
+	rc = vex_sqlite_stmt(s, "SELECT priority, status = 'queued' FROM jobs WHERE id = ?1", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
-	step = vex_store_step(st);
+	step = vex_sqlite_step(st);
 	if (step != SQLITE_ROW) {
-		rc = step == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(step);
-		vex_store_done(st);
+		rc = step == SQLITE_DONE ? VEX_ENOTFOUND : vex_sqlite_errcode(step);
+		vex_sqlite_done(st);
 		return rc;
 	}
 	priority = sqlite3_column_int64(st, 0);
 	queued = sqlite3_column_int(st, 1);
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	if (!queued)
 		return VEX_ESTATE;
 	/* The partial claim index holds only queued rows, in exactly this order. */
-	rc = vex_store_stmt(s,
-			    "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
-			    " AND (priority > ?1 OR (priority = ?1 AND id < ?2))",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
+			     " AND (priority > ?1 OR (priority = ?1 AND id < ?2))",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, priority);
 	vex_bind_text(st, 2, id);
-	rc = vex_store_step_int64(st, &ahead);
+	rc = vex_sqlite_step_int64(st, &ahead);
 	if (rc == 0)
 		*ret = ahead + 1;
 	return rc;
 }
 
-int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int64_t *ret_avg_us, int *ret_count)
+int vex_sqlite_tool_recent_runs(struct vex_sqlite *s, const char *tool, int n, int64_t *ret_avg_us, int *ret_count)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, step;
@@ -508,32 +508,32 @@ int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int
 	if (!s || !tool || n < 1 || n > 1000 || !ret_avg_us || !ret_count)
 		return VEX_EINVAL;
 	/* Bounded: a tool whose last thousand runs all failed costs a thousand index rows, not the table. */
-	rc = vex_store_stmt(s,
-			    "SELECT COUNT(*), COALESCE(CAST(AVG(completed_at - started_at) AS INTEGER), 0) FROM"
-			    " (SELECT id, started_at, completed_at FROM"
-			    "  (SELECT id, status, started_at, completed_at FROM jobs WHERE tool = ?1"
-			    "   ORDER BY id DESC LIMIT ?3)"
-			    "  WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL"
-			    "  ORDER BY id DESC LIMIT ?2)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT COUNT(*), COALESCE(CAST(AVG(completed_at - started_at) AS INTEGER), 0) FROM"
+			     " (SELECT id, started_at, completed_at FROM"
+			     "  (SELECT id, status, started_at, completed_at FROM jobs WHERE tool = ?1"
+			     "   ORDER BY id DESC LIMIT ?3)"
+			     "  WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL"
+			     "  ORDER BY id DESC LIMIT ?2)",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, tool);
 	sqlite3_bind_int(st, 2, n);
 	sqlite3_bind_int(st, 3, VEX_TOOL_RUNS_SCAN);
-	step = vex_store_step(st);
+	step = vex_sqlite_step(st);
 	if (step == SQLITE_ROW) {
 		*ret_count = sqlite3_column_int(st, 0);
 		*ret_avg_us = sqlite3_column_int64(st, 1);
 		rc = 0;
 	} else {
-		rc = step == SQLITE_DONE ? VEX_ERROR : vex_store_errcode(step);
+		rc = step == SQLITE_DONE ? VEX_ERROR : vex_sqlite_errcode(step);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
-int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret)
+int vex_sqlite_jobs_count_before(struct vex_sqlite *s, const struct vex_job_filter *f, int64_t *ret)
 {
 	sqlite3_stmt *st;
 	char sql[1024];
@@ -548,9 +548,9 @@ int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter
 		n = strlen(sql);
 		snprintf(sql + n, sizeof(sql) - n, "%s", strstr(sql, " WHERE ") ? " AND id < :before_id" : " WHERE id < :before_id");
 	}
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	filter_bind(st, f);
-	return vex_store_step_int64(st, ret);
+	return vex_sqlite_step_int64(st, ret);
 }

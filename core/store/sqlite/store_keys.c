@@ -36,23 +36,23 @@ static int read_one(sqlite3_stmt *st, struct vex_api_key *ret)
 	} else if (rc == SQLITE_DONE) {
 		rc = VEX_ENOTFOUND;
 	} else {
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
-int vex_store_key_insert(struct vex_store *s, const struct vex_api_key *k, const char *hash)
+int vex_sqlite_key_insert(struct vex_sqlite *s, const struct vex_api_key *k, const char *hash)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!k || !k->id[0] || !k->owner[0] || !k->prefix[0] || !hash || !*hash)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO api_keys(id, owner, role, plan, name, hash, prefix, created_at)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO api_keys(id, owner, role, plan, name, hash, prefix, created_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, k->id);
@@ -63,32 +63,32 @@ int vex_store_key_insert(struct vex_store *s, const struct vex_api_key *k, const
 	vex_bind_text(st, 6, hash);
 	vex_bind_text(st, 7, k->prefix);
 	sqlite3_bind_int64(st, 8, k->created_at);
-	return vex_store_write(s, st, &changes);
+	return vex_sqlite_write(s, st, &changes);
 }
 
-int vex_store_key_by_hash(struct vex_store *s, const char *hash, struct vex_api_key *ret)
+int vex_sqlite_key_by_hash(struct vex_sqlite *s, const char *hash, struct vex_api_key *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!hash)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " KEY_COLS " FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, hash);
 	return read_one(st, ret);
 }
 
-int vex_store_key_get(struct vex_store *s, const char *id, const char *owner, struct vex_api_key *ret)
+int vex_sqlite_key_get(struct vex_sqlite *s, const char *id, const char *owner, struct vex_api_key *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
-			    &st);
+	rc = vex_sqlite_stmt(s, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
@@ -121,43 +121,43 @@ static int key_row(sqlite3_stmt *st, void *item)
 
 static const struct vex_rows key_rows = { sizeof(struct vex_api_key), key_row, NULL, NULL };
 
-int vex_store_keys_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
-			struct vex_api_key_list *ret)
+int vex_sqlite_keys_list(struct vex_sqlite *s, const char *owner, const char *before_id, int limit,
+			 struct vex_api_key_list *ret)
 {
 	void *items;
 	size_t n;
-	int rc = vex_store_page(s, list_sql, owner, before_id, limit, &key_rows, &items, &n);
+	int rc = vex_sqlite_page(s, list_sql, owner, before_id, limit, &key_rows, &items, &n);
 
 	if (rc == 0)
 		*ret = (struct vex_api_key_list){ items, n };
 	return rc;
 }
 
-int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
+int vex_sqlite_key_revoke(struct vex_sqlite *s, const char *id, const char *owner, int64_t now_us)
 {
-	return vex_store_stamp_row(s,
-				   "UPDATE api_keys SET revoked_at = ?3"
-				   " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND revoked_at IS NULL",
-				   id, owner, now_us);
+	return vex_sqlite_stamp_row(s,
+				    "UPDATE api_keys SET revoked_at = ?3"
+				    " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND revoked_at IS NULL",
+				    id, owner, now_us);
 }
 
-int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us)
+int vex_sqlite_key_touch(struct vex_sqlite *s, const char *id, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "UPDATE api_keys SET last_used_at = ?2"
-			    " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE api_keys SET last_used_at = ?2"
+			     " WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_us);
 	sqlite3_bind_int64(st, 3, now_us - VEX_APIKEY_TOUCH_US);
-	return vex_store_write(s, st, &changes);
+	return vex_sqlite_write(s, st, &changes);
 }
 
 static int id_row(sqlite3_stmt *st, void *item)
@@ -168,13 +168,13 @@ static int id_row(sqlite3_stmt *st, void *item)
 
 static const struct vex_rows id_rows = { VEX_UUID_LEN + 1, id_row, NULL, NULL };
 
-int vex_store_keys_revoked_since(struct vex_store *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
-				 size_t *ret_n)
+int vex_sqlite_keys_revoked_since(struct vex_sqlite *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
+				  size_t *ret_n)
 {
 	void *items;
 	size_t n;
-	int rc = vex_store_since(s, "SELECT id FROM api_keys WHERE revoked_at >= ?1 ORDER BY revoked_at LIMIT ?2", since_us,
-				 max, &id_rows, &items, &n);
+	int rc = vex_sqlite_since(s, "SELECT id FROM api_keys WHERE revoked_at >= ?1 ORDER BY revoked_at LIMIT ?2", since_us,
+				  max, &id_rows, &items, &n);
 
 	if (rc == 0) {
 		*ret = items;

@@ -48,69 +48,69 @@ static int tool_check(const char *tool)
 	return tool && strlen(tool) <= PAUSE_TOOL_MAX && !vex_has_control_chars(tool) ? 0 : VEX_EINVAL;
 }
 
-int vex_store_claim_pause(struct vex_store *s, const char *tool, const char *by, int64_t now_us)
+int vex_sqlite_claim_pause(struct vex_sqlite *s, const char *tool, const char *by, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (tool_check(tool) || !by)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "INSERT OR IGNORE INTO claim_pauses(tool, paused_at, paused_by) VALUES (?1, ?2, ?3)",
-			    &st);
+	rc = vex_sqlite_stmt(s, "INSERT OR IGNORE INTO claim_pauses(tool, paused_at, paused_by) VALUES (?1, ?2, ?3)",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, tool);
 	sqlite3_bind_int64(st, 2, now_us);
 	vex_bind_text(st, 3, by);
-	return vex_store_write(s, st, NULL);
+	return vex_sqlite_write(s, st, NULL);
 }
 
-int vex_store_claim_resume(struct vex_store *s, const char *tool, int *ret_changed)
+int vex_sqlite_claim_resume(struct vex_sqlite *s, const char *tool, int *ret_changed)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (tool_check(tool))
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "DELETE FROM claim_pauses WHERE tool = ?1", &st);
+	rc = vex_sqlite_stmt(s, "DELETE FROM claim_pauses WHERE tool = ?1", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, tool);
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_sqlite_write(s, st, &changes);
 	if (rc == 0 && ret_changed)
 		*ret_changed = changes > 0;
 	return rc;
 }
 
-int vex_store_claim_pauses(struct vex_store *s, struct vex_claim_pause_list *ret)
+int vex_sqlite_claim_pauses(struct vex_sqlite *s, struct vex_claim_pause_list *ret)
 {
 	sqlite3_stmt *st;
 	void *items;
 	size_t n;
 	int rc;
 
-	rc = vex_store_stmt(s, "SELECT tool, paused_at, paused_by FROM claim_pauses ORDER BY tool LIMIT 10000", &st);
+	rc = vex_sqlite_stmt(s, "SELECT tool, paused_at, paused_by FROM claim_pauses ORDER BY tool LIMIT 10000", &st);
 	if (rc)
 		return rc;
-	rc = vex_store_collect(st, &pause_rows, 10000, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &pause_rows, 10000, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_claim_pause_list){ items, n };
 	return rc;
 }
 
-int vex_store_pause_state(struct vex_store *s, int *ret)
+int vex_sqlite_pause_state(struct vex_sqlite *s, int *ret)
 {
 	sqlite3_stmt *st;
 	int64_t v = 0;
 	int rc;
 
 	/* At most two seeks of a table that is empty but for an operator's few rows. */
-	rc = vex_store_stmt(s,
-			    "SELECT CASE WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool = '') THEN 2"
-			    " WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool > '') THEN 1 ELSE 0 END",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT CASE WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool = '') THEN 2"
+			     " WHEN EXISTS (SELECT 1 FROM claim_pauses WHERE tool > '') THEN 1 ELSE 0 END",
+			     &st);
 	if (rc == 0)
-		rc = vex_store_step_int64(st, &v);
+		rc = vex_sqlite_step_int64(st, &v);
 	if (rc == 0)
 		*ret = v == 2 ? VEX_PAUSED_ALL : v == 1 ? VEX_PAUSED_TOOLS : 0;
 	return rc;

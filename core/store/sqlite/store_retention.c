@@ -28,31 +28,31 @@ static int read_opt_int64(sqlite3_stmt *st, int64_t *ret, int *ret_found)
 		}
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
+		rc = rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
 /* The seq below which events may go (exclusive): before the first event at or after "before_us",
  * past the slowest cursor, below the newest. Three seeks; 0 when nothing may go. */
-static int events_bound(struct vex_store *s, int64_t before_us, int64_t *ret)
+static int events_bound(struct vex_sqlite *s, int64_t before_us, int64_t *ret)
 {
 	int64_t young = 0, cursor = 0, newest = 0;
 	int rc, has_young = 0, found = 0;
 	sqlite3_stmt *st;
 
-	rc = vex_store_stmt(s, "SELECT seq FROM job_events WHERE at >= ?1 ORDER BY at LIMIT 1", &st);
+	rc = vex_sqlite_stmt(s, "SELECT seq FROM job_events WHERE at >= ?1 ORDER BY at LIMIT 1", &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, before_us);
 	rc = read_opt_int64(st, &young, &has_young);
 	if (rc == 0)
-		rc = vex_store_stmt(s, "SELECT MIN(seq) FROM event_cursors", &st);
+		rc = vex_sqlite_stmt(s, "SELECT MIN(seq) FROM event_cursors", &st);
 	if (rc == 0)
 		rc = read_opt_int64(st, &cursor, &found);
 	if (rc == 0)
-		rc = vex_store_stmt(s, "SELECT MAX(seq) FROM job_events", &st);
+		rc = vex_sqlite_stmt(s, "SELECT MAX(seq) FROM job_events", &st);
 	if (rc == 0)
 		rc = read_opt_int64(st, &newest, &found);
 	if (rc)
@@ -69,7 +69,7 @@ static int events_bound(struct vex_store *s, int64_t before_us, int64_t *ret)
 	return 0;
 }
 
-int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted)
+int vex_sqlite_job_events_prune(struct vex_sqlite *s, int64_t before_us, int limit, int64_t *ret_deleted)
 {
 	int64_t bound = 0;
 	sqlite3_stmt *st;
@@ -77,42 +77,42 @@ int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit
 
 	if (!s || limit < 1 || limit > VEX_PRUNE_BATCH_MAX)
 		return VEX_EINVAL;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
 	rc = events_bound(s, before_us, &bound);
 	if (rc == 0 && bound > 0) {
-		rc = vex_store_stmt(s,
-				    "DELETE FROM job_events WHERE seq IN"
-				    " (SELECT seq FROM job_events WHERE seq < ?1 ORDER BY seq LIMIT ?2)",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "DELETE FROM job_events WHERE seq IN"
+				     " (SELECT seq FROM job_events WHERE seq < ?1 ORDER BY seq LIMIT ?2)",
+				     &st);
 		if (rc == 0) {
 			sqlite3_bind_int64(st, 1, bound);
 			sqlite3_bind_int(st, 2, limit);
-			rc = vex_store_exec_stmt(st);
+			rc = vex_sqlite_exec_stmt(st);
 			changes = sqlite3_changes(s->db);
 		}
 	}
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0 && ret_deleted)
 		*ret_deleted = changes;
 	return rc;
 }
 
 /* "before_us" moved back, when needed, behind the first event the slowest cursor has not passed. */
-static int fanout_cutoff(struct vex_store *s, int64_t before_us, int64_t *ret)
+static int fanout_cutoff(struct vex_sqlite *s, int64_t before_us, int64_t *ret)
 {
 	int64_t at = 0;
 	int rc, found = 0;
 	sqlite3_stmt *st;
 
-	rc = vex_store_stmt(s,
-			    "SELECT at FROM job_events WHERE seq > (SELECT COALESCE(MIN(seq), 0) FROM event_cursors)"
-			    " ORDER BY seq LIMIT 1",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT at FROM job_events WHERE seq > (SELECT COALESCE(MIN(seq), 0) FROM event_cursors)"
+			     " ORDER BY seq LIMIT 1",
+			     &st);
 	if (rc)
 		return rc;
 	rc = read_opt_int64(st, &at, &found);
@@ -123,7 +123,7 @@ static int fanout_cutoff(struct vex_store *s, int64_t before_us, int64_t *ret)
 }
 
 /* Delete job "id" with its deliveries and their attempts (inside the caller's transaction). */
-static int delete_job(struct vex_store *s, const char *id)
+static int delete_job(struct vex_sqlite *s, const char *id)
 {
 	static const char *const sql[] = {
 		"DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE job_id = ?1)",
@@ -135,17 +135,17 @@ static int delete_job(struct vex_store *s, const char *id)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(sql) / sizeof(sql[0]); i++) {
-		rc = vex_store_stmt(s, sql[i], &st);
+		rc = vex_sqlite_stmt(s, sql[i], &st);
 		if (rc == 0) {
 			vex_bind_text(st, 1, id);
-			rc = vex_store_exec_stmt(st);
+			rc = vex_sqlite_exec_stmt(st);
 		}
 	}
 	return rc;
 }
 
-int vex_store_jobs_prune(struct vex_store *s, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1],
-			 int *ret_n)
+int vex_sqlite_jobs_prune(struct vex_sqlite *s, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1],
+			  int *ret_n)
 {
 	int64_t cutoff = 0;
 	sqlite3_stmt *st;
@@ -153,15 +153,15 @@ int vex_store_jobs_prune(struct vex_store *s, int64_t before_us, int limit, char
 
 	if (!s || limit < 1 || limit > VEX_PRUNE_BATCH_MAX || !ret_ids || !ret_n)
 		return VEX_EINVAL;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
 	rc = fanout_cutoff(s, before_us, &cutoff);
 	if (rc == 0)
-		rc = vex_store_stmt(s,
-				    "SELECT id FROM jobs WHERE " FINISHED " AND completed_at < ?1"
-				    " ORDER BY completed_at LIMIT ?2",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT id FROM jobs WHERE " FINISHED " AND completed_at < ?1"
+				     " ORDER BY completed_at LIMIT ?2",
+				     &st);
 	if (rc)
 		goto out;
 	sqlite3_bind_int64(st, 1, cutoff);
@@ -169,53 +169,53 @@ int vex_store_jobs_prune(struct vex_store *s, int64_t before_us, int limit, char
 	/* The ids first, then the deletes: the index cursor never walks rows being removed. */
 	while (n < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		vex_col_copy(st, 0, ret_ids[n++], VEX_UUID_LEN + 1);
-	rc = n == limit || rc == SQLITE_DONE ? 0 : vex_store_errcode(rc);
-	vex_store_done(st);
+	rc = n == limit || rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
+	vex_sqlite_done(st);
 	for (int i = 0; rc == 0 && i < n; i++)
 		rc = delete_job(s, ret_ids[i]);
 out:
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0)
 		*ret_n = n;
 	return rc;
 }
 
-int vex_store_schedule_fires_prune(struct vex_store *s, int64_t before_slot_us, int limit, int64_t *ret_deleted)
+int vex_sqlite_schedule_fires_prune(struct vex_sqlite *s, int64_t before_slot_us, int limit, int64_t *ret_deleted)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!s || limit < 1 || limit > VEX_PRUNE_BATCH_MAX)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "DELETE FROM schedule_fires WHERE rowid IN"
-			    " (SELECT rowid FROM schedule_fires WHERE slot < ?1 ORDER BY slot LIMIT ?2)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "DELETE FROM schedule_fires WHERE rowid IN"
+			     " (SELECT rowid FROM schedule_fires WHERE slot < ?1 ORDER BY slot LIMIT ?2)",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, before_slot_us);
 	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_sqlite_write(s, st, &changes);
 	if (rc == 0 && ret_deleted)
 		*ret_deleted = changes;
 	return rc;
 }
 
 /* A PRAGMA of one integer through the statement cache. */
-static int pragma_int(struct vex_store *s, const char *sql, int64_t *ret)
+static int pragma_int(struct vex_sqlite *s, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	int rc = vex_store_stmt(s, sql, &st);
+	int rc = vex_sqlite_stmt(s, sql, &st);
 
-	return rc ? rc : vex_store_step_int64(st, ret);
+	return rc ? rc : vex_sqlite_step_int64(st, ret);
 }
 
 /* SQLite answers this pragma when it compiles it, from the header as its connection last read it:
  * a read of the header first (the free page count), then a statement prepared for the call. */
-int vex_store_auto_vacuum(struct vex_store *s)
+int vex_sqlite_auto_vacuum(struct vex_sqlite *s)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t free_pages = 0;
@@ -234,7 +234,7 @@ int vex_store_auto_vacuum(struct vex_store *s)
 
 /* PRAGMA incremental_vacuum(n) stepped to its end (it frees a page per step); the count is part of
  * the SQL, so it is prepared for the call, not cached. */
-static int incremental_vacuum(struct vex_store *s, int64_t n)
+static int incremental_vacuum(struct vex_sqlite *s, int64_t n)
 {
 	sqlite3_stmt *st = NULL;
 	char sql[64];
@@ -248,17 +248,17 @@ static int incremental_vacuum(struct vex_store *s, int64_t n)
 		while (rc == SQLITE_ROW);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : vex_store_errcode(rc);
+	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : vex_sqlite_errcode(rc);
 }
 
-int vex_store_vacuum_step(struct vex_store *s, int max_pages, int keep_pages, int64_t *ret_freed)
+int vex_sqlite_vacuum_step(struct vex_sqlite *s, int max_pages, int keep_pages, int64_t *ret_freed)
 {
 	int64_t before = 0, after = 0;
 	int rc, mode;
 
 	if (!s || max_pages < 1 || max_pages > VACUUM_PAGES_MAX || keep_pages < 0)
 		return VEX_EINVAL;
-	mode = vex_store_auto_vacuum(s);
+	mode = vex_sqlite_auto_vacuum(s);
 	if (mode < 0)
 		return mode;
 	rc = mode == 2 ? pragma_int(s, "PRAGMA freelist_count", &before) : 0;
@@ -267,7 +267,7 @@ int vex_store_vacuum_step(struct vex_store *s, int max_pages, int keep_pages, in
 			*ret_freed = 0;
 		return rc;
 	}
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
 	rc = pragma_int(s, "PRAGMA freelist_count", &before); /* again, under the lock */
@@ -276,9 +276,9 @@ int vex_store_vacuum_step(struct vex_store *s, int max_pages, int keep_pages, in
 	if (rc == 0)
 		rc = pragma_int(s, "PRAGMA freelist_count", &after);
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0 && ret_freed)
 		*ret_freed = before > after ? before - after : 0;
 	return rc;

@@ -7,8 +7,8 @@
 #include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
 
-int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
-		      size_t *ret_n)
+int vex_sqlite_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max, const void *arg, void **ret_items,
+		       size_t *ret_n)
 {
 	struct vex_buf b; /* the items, back to back */
 	size_t n = 0, i;
@@ -16,7 +16,7 @@ int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max,
 	int rc;
 
 	vex_buf_init(&b, max && max <= SIZE_MAX / 2 / rows->size ? max * rows->size : SIZE_MAX);
-	while ((rc = vex_store_step(st)) == SQLITE_ROW) {
+	while ((rc = vex_sqlite_step(st)) == SQLITE_ROW) {
 		if (max && n >= max)
 			break;
 		rc = vex_buf_reserve(&b, rows->size);
@@ -35,7 +35,7 @@ int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max,
 		if (rc) /* the partial item is released with the others */
 			goto out;
 	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_store_errcode(rc);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : vex_sqlite_errcode(rc);
 	if (rc == 0) {
 		/* an empty list owns nothing: callers may skip the release */
 		*ret_items = n ? b.p : NULL;
@@ -44,80 +44,80 @@ int vex_store_collect(sqlite3_stmt *st, const struct vex_rows *rows, size_t max,
 			b.p = NULL;
 	}
 out:
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	for (i = 0; rc && rows->release && i < n; i++)
 		rows->release(b.p + i * rows->size);
 	vex_buf_release(&b);
 	return rc;
 }
 
-int vex_store_page(struct vex_store *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
-		   const struct vex_rows *rows, void **ret_items, size_t *ret_n)
+int vex_sqlite_page(struct vex_sqlite *s, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		    const struct vex_rows *rows, void **ret_items, size_t *ret_n)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (limit < 1 || limit > 1000)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
+	rc = vex_sqlite_stmt(s, sql[(owner ? 1 : 0) | (before_id ? 2 : 0)], &st);
 	if (rc)
 		return rc;
 	if ((owner ? vex_bind_text(st, 1, owner) : SQLITE_OK) != SQLITE_OK ||
 	    (before_id ? vex_bind_text(st, 2, before_id) : SQLITE_OK) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 3, limit) != SQLITE_OK) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return VEX_ENOMEM;
 	}
-	return vex_store_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
+	return vex_sqlite_collect(st, rows, (size_t)limit, NULL, ret_items, ret_n);
 }
 
-int vex_store_since(struct vex_store *s, const char *sql, int64_t since_us, int max, const struct vex_rows *rows,
-		    void **ret_items, size_t *ret_n)
+int vex_sqlite_since(struct vex_sqlite *s, const char *sql, int64_t since_us, int max, const struct vex_rows *rows,
+		     void **ret_items, size_t *ret_n)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (max < 1 || max > 1000)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	if (sqlite3_bind_int64(st, 1, since_us) != SQLITE_OK || sqlite3_bind_int(st, 2, max) != SQLITE_OK) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return VEX_ENOMEM;
 	}
-	return vex_store_collect(st, rows, (size_t)max, NULL, ret_items, ret_n);
+	return vex_sqlite_collect(st, rows, (size_t)max, NULL, ret_items, ret_n);
 }
 
-int vex_store_stamp_row(struct vex_store *s, const char *sql, const char *id, const char *owner, int64_t now_us)
+int vex_sqlite_stamp_row(struct vex_sqlite *s, const char *sql, const char *id, const char *owner, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, id);
 	vex_bind_text(st, 2, owner);
 	sqlite3_bind_int64(st, 3, now_us);
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_sqlite_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;
 }
 
-int vex_store_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret)
+int vex_sqlite_one(sqlite3_stmt *st, const struct vex_rows *rows, void *ret)
 {
-	int rc = vex_store_step(st);
+	int rc = vex_sqlite_step(st);
 
 	if (rc == SQLITE_ROW)
 		rc = rows->read(st, ret);
 	else if (rc == SQLITE_DONE)
 		rc = VEX_ENOTFOUND;
 	else
-		rc = vex_store_errcode(rc);
-	vex_store_done(st);
+		rc = vex_sqlite_errcode(rc);
+	vex_sqlite_done(st);
 	return rc;
 }

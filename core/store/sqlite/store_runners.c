@@ -8,31 +8,31 @@
 #include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
 
-int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
+int vex_sqlite_runner_beat(struct vex_sqlite *s, const char *runner_id, int pid, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!runner_id || !*runner_id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO runners(id, pid, beat_at) VALUES (?1, ?2, ?3)"
-			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO runners(id, pid, beat_at) VALUES (?1, ?2, ?3)"
+			     " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 2, pid);
 	sqlite3_bind_int64(st, 3, now_us);
-	return vex_store_write(s, st, NULL);
+	return vex_sqlite_write(s, st, NULL);
 }
 
-int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
+int vex_sqlite_runner_last_beat(struct vex_sqlite *s, int64_t *ret_us)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s, "SELECT MAX(beat_at) FROM runners", &st);
+	rc = vex_sqlite_stmt(s, "SELECT MAX(beat_at) FROM runners", &st);
 	if (rc)
 		return rc;
 	rc = sqlite3_step(st);
@@ -42,40 +42,40 @@ int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
 	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		rc = VEX_ENOTFOUND;
 	} else {
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
-int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
+int vex_sqlite_runner_gone(struct vex_sqlite *s, const char *runner_id)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!runner_id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "DELETE FROM runners WHERE id = ?1", &st);
+	rc = vex_sqlite_stmt(s, "DELETE FROM runners WHERE id = ?1", &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, runner_id, -1, SQLITE_TRANSIENT);
-	return vex_store_write(s, st, NULL);
+	return vex_sqlite_write(s, st, NULL);
 }
 
-int vex_store_runner_report(struct vex_store *s, const struct vex_runner_info *r)
+int vex_sqlite_runner_report(struct vex_sqlite *s, const struct vex_runner_info *r)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!s || !r || !r->id[0])
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO runners(id, pid, beat_at, host, started_at, slots, busy)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-			    " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at,"
-			    " host = excluded.host, started_at = excluded.started_at, slots = excluded.slots,"
-			    " busy = excluded.busy",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO runners(id, pid, beat_at, host, started_at, slots, busy)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+			     " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, beat_at = excluded.beat_at,"
+			     " host = excluded.host, started_at = excluded.started_at, slots = excluded.slots,"
+			     " busy = excluded.busy",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, r->id);
@@ -85,7 +85,7 @@ int vex_store_runner_report(struct vex_store *s, const struct vex_runner_info *r
 	sqlite3_bind_int64(st, 5, r->started_at);
 	sqlite3_bind_int(st, 6, r->slots);
 	sqlite3_bind_int(st, 7, r->busy);
-	return vex_store_write(s, st, NULL);
+	return vex_sqlite_write(s, st, NULL);
 }
 
 static int runner_read(sqlite3_stmt *st, void *item)
@@ -113,7 +113,7 @@ void vex_runner_infos_release(struct vex_runner_infos *l)
 	l->n = 0;
 }
 
-int vex_store_runners_list(struct vex_store *s, struct vex_runner_infos *ret)
+int vex_sqlite_runners_list(struct vex_sqlite *s, struct vex_runner_infos *ret)
 {
 	sqlite3_stmt *st;
 	void *items;
@@ -122,11 +122,11 @@ int vex_store_runners_list(struct vex_store *s, struct vex_runner_infos *ret)
 
 	if (!s || !ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT id, pid, beat_at, host, started_at, slots, busy FROM runners ORDER BY id LIMIT 1000",
-			    &st);
+	rc = vex_sqlite_stmt(s, "SELECT id, pid, beat_at, host, started_at, slots, busy FROM runners ORDER BY id LIMIT 1000",
+			     &st);
 	if (rc)
 		return rc;
-	rc = vex_store_collect(st, &runner_rows, 1000, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &runner_rows, 1000, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_runner_infos){ items, n };
 	return rc;
@@ -157,7 +157,7 @@ void vex_running_jobs_release(struct vex_running_jobs *l)
 	l->n = 0;
 }
 
-int vex_store_running_jobs(struct vex_store *s, const char *owner, int limit, struct vex_running_jobs *ret)
+int vex_sqlite_running_jobs(struct vex_sqlite *s, const char *owner, int limit, struct vex_running_jobs *ret)
 {
 	sqlite3_stmt *st;
 	void *items;
@@ -168,23 +168,23 @@ int vex_store_running_jobs(struct vex_store *s, const char *owner, int limit, st
 		return VEX_EINVAL;
 	/* An owner's through jobs_owner_status_id; everyone's through the partial jobs_lease (running rows only). */
 	if (owner)
-		rc = vex_store_stmt(s,
-				    "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
-				    " started_at, lease_owner FROM jobs WHERE owner = ?1 AND status = 'running'"
-				    " ORDER BY id LIMIT ?2",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				     " started_at, lease_owner FROM jobs WHERE owner = ?1 AND status = 'running'"
+				     " ORDER BY id LIMIT ?2",
+				     &st);
 	else
-		rc = vex_store_stmt(s,
-				    "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
-				    " started_at, lease_owner FROM jobs INDEXED BY jobs_lease WHERE status = 'running'"
-				    " AND lease_expires_at IS NOT NULL LIMIT ?2",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				     " started_at, lease_owner FROM jobs INDEXED BY jobs_lease WHERE status = 'running'"
+				     " AND lease_expires_at IS NOT NULL LIMIT ?2",
+				     &st);
 	if (rc)
 		return rc;
 	if (owner)
 		vex_bind_text(st, 1, owner);
 	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_collect(st, &running_rows, (size_t)limit, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &running_rows, (size_t)limit, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_running_jobs){ items, n };
 	return rc;

@@ -43,8 +43,8 @@ static void sched_row_free(void *item)
 
 static const struct vex_rows sched_rows = { sizeof(struct vex_sched_agent), sched_row, sched_row_free, NULL };
 
-int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit,
-			       struct vex_sched_agent_list *ret)
+int vex_sqlite_scheduled_agents(struct vex_sqlite *s, const char *after_id, int limit,
+				struct vex_sched_agent_list *ret)
 {
 	void *items;
 	size_t n;
@@ -54,29 +54,29 @@ int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int li
 	if (limit < 1 || limit > 1000)
 		return VEX_EINVAL;
 	/* The WHERE repeats the partial index's condition so that agents_scheduled serves it. */
-	rc = vex_store_stmt(s,
-			    "SELECT id, schedule_json, created_at FROM agents"
-			    " WHERE schedule_json IS NOT NULL AND status = 'ACTIVE' AND id > ?1"
-			    " ORDER BY id LIMIT ?2",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT id, schedule_json, created_at FROM agents"
+			     " WHERE schedule_json IS NOT NULL AND status = 'ACTIVE' AND id > ?1"
+			     " ORDER BY id LIMIT ?2",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, after_id ? after_id : "");
 	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_collect(st, &sched_rows, (size_t)limit, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &sched_rows, (size_t)limit, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_sched_agent_list){ items, n };
 	return rc;
 }
 
-int vex_store_schedule_fired(struct vex_store *s, const char *agent_id, int64_t slot_us, int *ret_fired)
+int vex_sqlite_schedule_fired(struct vex_sqlite *s, const char *agent_id, int64_t slot_us, int *ret_fired)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!agent_id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT 1 FROM schedule_fires WHERE agent_id = ?1 AND slot = ?2", &st);
+	rc = vex_sqlite_stmt(s, "SELECT 1 FROM schedule_fires WHERE agent_id = ?1 AND slot = ?2", &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, agent_id);
@@ -86,9 +86,9 @@ int vex_store_schedule_fired(struct vex_store *s, const char *agent_id, int64_t 
 		*ret_fired = rc == SQLITE_ROW;
 		rc = 0;
 	} else {
-		rc = vex_store_errcode(rc);
+		rc = vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
@@ -138,7 +138,7 @@ out:
  * (QUEUED_JOB_LIMIT_REACHED, the cap "limit" in its message), never queued work, and "*j" is replaced
  * by the stored row.
  */
-static int refuse_run(struct vex_store *s, int64_t now_us, int limit, struct vex_job **j)
+static int refuse_run(struct vex_sqlite *s, int64_t now_us, int limit, struct vex_job **j)
 {
 	struct vex_field_error e;
 	struct vex_job *got = NULL;
@@ -146,19 +146,19 @@ static int refuse_run(struct vex_store *s, int64_t now_us, int limit, struct vex
 	int rc;
 
 	vex_cap_refuse(VEX_CAP_QUEUED_JOBS, limit, (*j)->plan, &e);
-	rc = vex_store_stmt(s,
-			    "UPDATE jobs SET status = 'failed', completed_at = ?2, updated_at = ?2, error_code = ?3,"
-			    " error_message = ?4, rev = rev + 1 WHERE id = ?1",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE jobs SET status = 'failed', completed_at = ?2, updated_at = ?2, error_code = ?3,"
+			     " error_message = ?4, rev = rev + 1 WHERE id = ?1",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, (*j)->id);
 	sqlite3_bind_int64(st, 2, now_us);
 	vex_bind_text(st, 3, e.code);
 	vex_bind_text(st, 4, e.message);
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc == 0)
-		rc = vex_store_job_get(s, (*j)->id, NULL, &got);
+		rc = vex_sqlite_job_get(s, (*j)->id, NULL, &got);
 	if (rc == 0) {
 		vex_job_free(*j);
 		*j = got;
@@ -166,8 +166,8 @@ static int refuse_run(struct vex_store *s, int64_t now_us, int limit, struct vex
 	return rc;
 }
 
-/* Steps of vex_store_schedule_fire inside its transaction. */
-static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret)
+/* Steps of vex_sqlite_schedule_fire inside its transaction. */
+static int fire_locked(struct vex_sqlite *s, const struct vex_sched_fire *f, struct vex_job **ret)
 {
 	char owner[VEX_SUB_MAX + 1], plan[32];
 	struct vex_job *j = NULL;
@@ -177,10 +177,10 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 
 	/* Still ACTIVE and scheduled now that we hold the write lock: a pause or delete that committed
 	 * before us wins. */
-	rc = vex_store_stmt(s,
-			    "SELECT owner, plan, role, owner_role FROM agents WHERE id = ?1 AND status = 'ACTIVE'"
-			    " AND schedule_json IS NOT NULL",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT owner, plan, role, owner_role FROM agents WHERE id = ?1 AND status = 'ACTIVE'"
+			     " AND schedule_json IS NOT NULL",
+			     &st);
 	if (rc)
 		return rc;
 	vex_bind_text(st, 1, f->agent_id);
@@ -192,9 +192,9 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 		owner_admin = sqlite3_column_text(st, 3) && strcmp((const char *)sqlite3_column_text(st, 3), "admin") == 0;
 		rc = fail || !role ? VEX_ENOMEM : 0;
 	} else {
-		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(rc);
+		rc = rc == SQLITE_DONE ? VEX_ENOTFOUND : vex_sqlite_errcode(rc);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	if (rc)
 		goto out;
 	rc = fire_job(f, owner, plan, role, &j);
@@ -202,23 +202,23 @@ static int fire_locked(struct vex_store *s, const struct vex_sched_fire *f, stru
 		goto out;
 	j->owner_admin = owner_admin; /* grants are decided as the agent's creator was recorded */
 	cap = f->queued_caps && !owner_admin ? f->queued_caps[j->plan] : 0;
-	rc = vex_store_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, owner, NULL, cap);
+	rc = vex_sqlite_cap_check_locked(s, VEX_CAP_QUEUED_JOBS, owner, NULL, cap);
 	over = rc == VEX_ELIMIT;
 	if (rc && !over)
 		goto out;
 	/* The primary key (agent_id, slot) turns a second fire of the slot into VEX_EEXIST. */
-	rc = vex_store_stmt(s, "INSERT INTO schedule_fires(agent_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4)",
-			    &st);
+	rc = vex_sqlite_stmt(s, "INSERT INTO schedule_fires(agent_id, slot, job_id, fired_at) VALUES (?1, ?2, ?3, ?4)",
+			     &st);
 	if (rc)
 		goto out;
 	vex_bind_text(st, 1, f->agent_id);
 	sqlite3_bind_int64(st, 2, f->slot_us);
 	vex_bind_text(st, 3, j->id);
 	sqlite3_bind_int64(st, 4, f->now_us);
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
 		goto out;
-	rc = vex_store_job_insert_locked(s, j, ret, &created);
+	rc = vex_sqlite_job_insert_locked(s, j, ret, &created);
 	if (rc == 0 && over)
 		rc = refuse_run(s, f->now_us, cap, ret);
 out:
@@ -227,7 +227,7 @@ out:
 	return rc;
 }
 
-int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret)
+int vex_sqlite_schedule_fire(struct vex_sqlite *s, const struct vex_sched_fire *f, struct vex_job **ret)
 {
 	struct vex_job *j = NULL;
 	int rc, fired = 0;
@@ -235,19 +235,19 @@ int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f,
 	if (!f || !f->agent_id || !*f->agent_id || f->max_attempts < 1 || f->timeout_ms < 0 || !ret)
 		return VEX_EINVAL;
 	/* Cheap read first: every runner looks at a due slot each tick, only one takes the write lock. */
-	rc = vex_store_schedule_fired(s, f->agent_id, f->slot_us, &fired);
+	rc = vex_sqlite_schedule_fired(s, f->agent_id, f->slot_us, &fired);
 	if (rc)
 		return rc;
 	if (fired)
 		return VEX_EEXIST;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
 	rc = fire_locked(s, f, &j);
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == 0) {
 		*ret = j;
 		j = NULL;

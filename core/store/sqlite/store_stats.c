@@ -14,7 +14,7 @@ const int64_t vex_lat_bounds_us[VEX_LAT_BOUNDS] = {
 	1000000,   2500000,  5000000,	10000000,  25000000,  50000000,	 100000000, 250000000, 500000000, 1000000000,
 };
 
-int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[VEX_JOB_STATUS_COUNT])
+int vex_sqlite_status_counts(struct vex_sqlite *s, const char *owner, int64_t ret[VEX_JOB_STATUS_COUNT])
 {
 	int64_t n[VEX_JOB_STATUS_COUNT] = { 0 };
 	enum vex_job_status st_;
@@ -24,28 +24,28 @@ int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[
 	if (!s || !ret)
 		return VEX_EINVAL;
 	if (owner)
-		rc = vex_store_stmt(s, "SELECT status, SUM(n) FROM job_tally WHERE owner = ?1 GROUP BY status", &st);
+		rc = vex_sqlite_stmt(s, "SELECT status, SUM(n) FROM job_tally WHERE owner = ?1 GROUP BY status", &st);
 	else
-		rc = vex_store_stmt(s, "SELECT status, SUM(n) FROM job_tally GROUP BY status", &st);
+		rc = vex_sqlite_stmt(s, "SELECT status, SUM(n) FROM job_tally GROUP BY status", &st);
 	if (rc)
 		return rc;
 	if (owner)
 		vex_bind_text(st, 1, owner);
-	while ((step = vex_store_step(st)) == SQLITE_ROW) {
+	while ((step = vex_sqlite_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 
 		if (name && vex_job_status_parse(name, &st_) == 0)
 			n[st_] += sqlite3_column_int64(st, 1);
 	}
-	rc = step == SQLITE_DONE ? 0 : vex_store_errcode(step);
-	vex_store_done(st);
+	rc = step == SQLITE_DONE ? 0 : vex_sqlite_errcode(step);
+	vex_sqlite_done(st);
 	if (rc == 0)
 		memcpy(ret, n, sizeof(n));
 	return rc;
 }
 
-int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[VEX_UUID_LEN + 1],
-			    int64_t *ret_created_at)
+int vex_sqlite_oldest_queued(struct vex_sqlite *s, const char *owner, char ret_id[VEX_UUID_LEN + 1],
+			     int64_t *ret_created_at)
 {
 	sqlite3_stmt *st;
 	int rc, step;
@@ -56,30 +56,30 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 	 * jobs_owner_status_id; everyone's as the oldest of each owner with queued jobs (job_tally,
 	 * migration 14), one seek each: a MIN(id) over jobs would walk the finished ones before it. */
 	if (owner)
-		rc = vex_store_stmt(s,
-				    "SELECT id, created_at FROM jobs WHERE owner = ?1 AND status = 'queued'"
-				    " ORDER BY id LIMIT 1",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT id, created_at FROM jobs WHERE owner = ?1 AND status = 'queued'"
+				     " ORDER BY id LIMIT 1",
+				     &st);
 	else
-		rc = vex_store_stmt(s,
-				    "SELECT j.id, j.created_at FROM (SELECT DISTINCT owner FROM job_tally"
-				    " WHERE status = 'queued' AND n > 0) q JOIN jobs j ON j.id ="
-				    " (SELECT id FROM jobs WHERE owner = q.owner AND status = 'queued' ORDER BY id LIMIT 1)"
-				    " ORDER BY j.id LIMIT 1",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "SELECT j.id, j.created_at FROM (SELECT DISTINCT owner FROM job_tally"
+				     " WHERE status = 'queued' AND n > 0) q JOIN jobs j ON j.id ="
+				     " (SELECT id FROM jobs WHERE owner = q.owner AND status = 'queued' ORDER BY id LIMIT 1)"
+				     " ORDER BY j.id LIMIT 1",
+				     &st);
 	if (rc)
 		return rc;
 	if (owner)
 		vex_bind_text(st, 1, owner);
-	step = vex_store_step(st);
+	step = vex_sqlite_step(st);
 	if (step == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		vex_col_copy(st, 0, ret_id, VEX_UUID_LEN + 1);
 		*ret_created_at = sqlite3_column_int64(st, 1);
 		rc = 0;
 	} else {
-		rc = step == SQLITE_ROW || step == SQLITE_DONE ? VEX_ENOTFOUND : vex_store_errcode(step);
+		rc = step == SQLITE_ROW || step == SQLITE_DONE ? VEX_ENOTFOUND : vex_sqlite_errcode(step);
 	}
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return rc;
 }
 
@@ -120,8 +120,8 @@ void vex_stat_rows_release(struct vex_stat_rows *l)
 	l->n = 0;
 }
 
-int vex_store_stat_minutes(struct vex_store *s, const char *owner, int64_t from_minute, int by_name,
-			   struct vex_stat_rows *ret)
+int vex_sqlite_stat_minutes(struct vex_sqlite *s, const char *owner, int64_t from_minute, int by_name,
+			    struct vex_stat_rows *ret)
 {
 	/* [by_name][owner]: the owner's rows by the primary key (owner, minute, ...), everyone's by the
 	 * minute index; the table holds only the last VEX_STATS_KEEP_MINUTES minutes. */
@@ -142,35 +142,35 @@ int vex_store_stat_minutes(struct vex_store *s, const char *owner, int64_t from_
 
 	if (!s || !ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, sql[by_name ? 1 : 0][owner ? 1 : 0], &st);
+	rc = vex_sqlite_stmt(s, sql[by_name ? 1 : 0][owner ? 1 : 0], &st);
 	if (rc)
 		return rc;
 	if (owner)
 		vex_bind_text(st, 1, owner);
 	sqlite3_bind_int64(st, 2, from_minute);
 	sqlite3_bind_int(st, 3, VEX_STATS_ROWS_MAX);
-	rc = vex_store_collect(st, &stat_rows, VEX_STATS_ROWS_MAX, NULL, &items, &n);
+	rc = vex_sqlite_collect(st, &stat_rows, VEX_STATS_ROWS_MAX, NULL, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_stat_rows){ items, n };
 	return rc;
 }
 
-int vex_store_stat_minutes_prune(struct vex_store *s, int64_t before_minute, int limit, int64_t *ret_deleted)
+int vex_sqlite_stat_minutes_prune(struct vex_sqlite *s, int64_t before_minute, int limit, int64_t *ret_deleted)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!s || limit < 1 || limit > VEX_PRUNE_BATCH_MAX)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "DELETE FROM job_minute_stats WHERE (owner, minute, kind, name, metric) IN"
-			    " (SELECT owner, minute, kind, name, metric FROM job_minute_stats WHERE minute < ?1 LIMIT ?2)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "DELETE FROM job_minute_stats WHERE (owner, minute, kind, name, metric) IN"
+			     " (SELECT owner, minute, kind, name, metric FROM job_minute_stats WHERE minute < ?1 LIMIT ?2)",
+			     &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, before_minute);
 	sqlite3_bind_int(st, 2, limit);
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_sqlite_write(s, st, &changes);
 	if (rc == 0 && ret_deleted)
 		*ret_deleted = changes;
 	return rc;

@@ -44,7 +44,7 @@ static void sums_release(struct sums *l)
  * from vex_lat_bounds_us), in the minute of completed_at. The events are a rowid range, each joined
  * to its job by primary key; a job pruned meanwhile is left out.
  */
-static int read_sums(struct vex_store *s, int64_t lo, int64_t hi, struct sums *ret)
+static int read_sums(struct vex_sqlite *s, int64_t lo, int64_t hi, struct sums *ret)
 {
 	char sql[4096], bucket[2048];
 	const char *lat = "(COALESCE(j.completed_at, e.at) - j.created_at)";
@@ -72,12 +72,12 @@ static int read_sums(struct vex_store *s, int64_t lo, int64_t hi, struct sums *r
 		     VEX_STAT_CANCELED, VEX_STAT_LATENCY, bucket);
 	if (w < 0 || (size_t)w >= sizeof(sql))
 		return VEX_ERROR;
-	rc = vex_store_stmt(s, sql, &st);
+	rc = vex_sqlite_stmt(s, sql, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
-	while ((step = vex_store_step(st)) == SQLITE_ROW) {
+	while ((step = vex_sqlite_step(st)) == SQLITE_ROW) {
 		struct sum *x;
 		int fail = 0;
 
@@ -107,34 +107,34 @@ static int read_sums(struct vex_store *s, int64_t lo, int64_t hi, struct sums *r
 		}
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = vex_store_errcode(step);
-	vex_store_done(st);
+		rc = vex_sqlite_errcode(step);
+	vex_sqlite_done(st);
 	return rc;
 }
 
 /* Add the sums and move the cursor from "lo" to "hi", in the caller's write transaction; VEX_ECONFLICT
  * when the cursor is no longer at "lo" (another runner folded these events). */
-static int write_sums(struct vex_store *s, const struct sums *l, int64_t lo, int64_t hi)
+static int write_sums(struct vex_sqlite *s, const struct sums *l, int64_t lo, int64_t hi)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s, "UPDATE event_cursors SET seq = ?2 WHERE name = 'stats' AND seq = ?1", &st);
+	rc = vex_sqlite_stmt(s, "UPDATE event_cursors SET seq = ?2 WHERE name = 'stats' AND seq = ?1", &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
 		return rc;
 	if (sqlite3_changes(s->db) != 1)
 		return VEX_ECONFLICT;
 	for (size_t i = 0; i < l->n; i++) {
-		rc = vex_store_stmt(s,
-				    "INSERT INTO job_minute_stats(owner, minute, kind, name, metric, n)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-				    " ON CONFLICT(owner, minute, kind, name, metric) DO UPDATE SET n = n + excluded.n",
-				    &st);
+		rc = vex_sqlite_stmt(s,
+				     "INSERT INTO job_minute_stats(owner, minute, kind, name, metric, n)"
+				     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+				     " ON CONFLICT(owner, minute, kind, name, metric) DO UPDATE SET n = n + excluded.n",
+				     &st);
 		if (rc)
 			return rc;
 		vex_bind_text(st, 1, l->items[i].owner);
@@ -143,14 +143,14 @@ static int write_sums(struct vex_store *s, const struct sums *l, int64_t lo, int
 		vex_bind_text(st, 4, l->items[i].name);
 		sqlite3_bind_int(st, 5, l->items[i].metric);
 		sqlite3_bind_int64(st, 6, l->items[i].n);
-		rc = vex_store_exec_stmt(st);
+		rc = vex_sqlite_exec_stmt(st);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events)
+int vex_sqlite_stats_rollup(struct vex_sqlite *s, int limit, int64_t *ret_events)
 {
 	struct sums l = { NULL, 0, 0 };
 	int64_t lo = 0, last = 0, hi;
@@ -161,23 +161,23 @@ int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events)
 	if (ret_events)
 		*ret_events = 0;
 	/* Two point reads, no lock: most calls stop here. */
-	rc = vex_store_event_cursor(s, "stats", &lo);
+	rc = vex_sqlite_event_cursor(s, "stats", &lo);
 	if (rc == 0)
-		rc = vex_store_job_events_last_seq(s, &last);
+		rc = vex_sqlite_job_events_last_seq(s, &last);
 	if (rc || last <= lo)
 		return rc;
 	hi = last - lo > limit ? lo + limit : last;
 	rc = read_sums(s, lo, hi, &l);
 	if (rc)
 		goto out;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		goto out;
 	rc = write_sums(s, &l, lo, hi);
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	if (rc == VEX_ECONFLICT)
 		rc = 0; /* folded by another runner: nothing to do */
 	else if (rc == 0 && ret_events)

@@ -18,7 +18,7 @@
 #define DESCRIPTION_MAX_BYTES 65536
 #define SCHEMA_MAX_BYTES (1024 * 1024)
 #define GRANT_MAX_BYTES (1024 * 1024)
-#define SERVERS_MAX 1000           /* names kept by vex_store_tools_keep_servers */
+#define SERVERS_MAX 1000           /* names kept by vex_sqlite_tools_keep_servers */
 #define CANDIDATES_MAX 16          /* rows an ambiguous short name reports */
 
 void vex_tool_row_release(struct vex_tool_row *r)
@@ -101,7 +101,7 @@ static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const voi
 	struct tool_keep k = { keep, arg };
 	void *items;
 	size_t n;
-	int rc = vex_store_collect(st, keep ? &tool_rows_kept : &tool_rows, cap, &k, &items, &n);
+	int rc = vex_sqlite_collect(st, keep ? &tool_rows_kept : &tool_rows, cap, &k, &items, &n);
 
 	if (rc == 0)
 		*ret = (struct vex_tool_rows){ items, n };
@@ -135,27 +135,27 @@ static int row_valid(const struct vex_tool_row *r, const char *source, const cha
 	return strlen(r->input_schema) <= SCHEMA_MAX_BYTES;
 }
 
-static int insert_row(struct vex_store *s, const struct vex_tool_row *r, int64_t now_us)
+static int insert_row(struct vex_sqlite *s, const struct vex_tool_row *r, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = vex_store_stmt(s,
-			    "INSERT INTO tools(" TOOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO tools(" TOOL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st);
 	if (rc)
 		return rc;
 	if ((vex_bind_text(st, 1, r->name) | vex_bind_text(st, 2, r->short_name) | vex_bind_text(st, 3, r->server) |
 	     vex_bind_text(st, 4, r->source) | vex_bind_text(st, 5, r->description ? r->description : "") |
 	     vex_bind_text(st, 6, r->input_schema) | sqlite3_bind_int64(st, 7, now_us) |
 	     vex_bind_text(st, 8, r->grant)) != SQLITE_OK) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return VEX_ENOMEM;
 	}
-	return vex_store_exec_stmt(st);
+	return vex_sqlite_exec_stmt(st);
 }
 
-int vex_store_tools_replace(struct vex_store *s, const char *source, const char *server,
-			    const struct vex_tool_rows *rows, int64_t now_us)
+int vex_sqlite_tools_replace(struct vex_sqlite *s, const char *source, const char *server,
+			     const struct vex_tool_rows *rows, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	size_t i;
@@ -168,31 +168,31 @@ int vex_store_tools_replace(struct vex_store *s, const char *source, const char 
 	for (i = 0; i < rows->n; i++)
 		if (!row_valid(&rows->items[i], source, server))
 			return VEX_EINVAL;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
-	rc = vex_store_stmt(s,
-			    server ? "DELETE FROM tools WHERE source = ?1 AND server = ?2"
+	rc = vex_sqlite_stmt(s,
+			     server ? "DELETE FROM tools WHERE source = ?1 AND server = ?2"
 				   : "DELETE FROM tools WHERE source = ?1",
 			    &st);
 	if (rc == 0) {
 		if ((vex_bind_text(st, 1, source) | (server ? vex_bind_text(st, 2, server) : SQLITE_OK)) != SQLITE_OK) {
-			vex_store_done(st);
+			vex_sqlite_done(st);
 			rc = VEX_ENOMEM;
 		} else {
-			rc = vex_store_exec_stmt(st);
+			rc = vex_sqlite_exec_stmt(st);
 		}
 	}
 	for (i = 0; rc == 0 && i < rows->n; i++)
 		rc = insert_row(s, &rows->items[i], now_us);
 	if (rc == 0)
-		rc = vex_store_commit(s);
+		rc = vex_sqlite_commit(s);
 	else
-		vex_store_rollback(s);
+		vex_sqlite_rollback(s);
 	return rc;
 }
 
-int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, size_t n)
+int vex_sqlite_tools_keep_servers(struct vex_sqlite *s, const char *const *keep, size_t n)
 {
 	sqlite3_stmt *st;
 	json_t *names = NULL;
@@ -220,40 +220,40 @@ int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, s
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = vex_store_stmt(s,
-			    "DELETE FROM tools WHERE source = 'mcp'"
-			    " AND server NOT IN (SELECT value FROM json_each(?1))",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "DELETE FROM tools WHERE source = 'mcp'"
+			     " AND server NOT IN (SELECT value FROM json_each(?1))",
+			     &st);
 	if (rc)
 		goto out;
 	if (vex_bind_text(st, 1, text) != SQLITE_OK) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		rc = VEX_ENOMEM;
 		goto out;
 	}
-	rc = vex_store_write(s, st, NULL);
+	rc = vex_sqlite_write(s, st, NULL);
 out:
 	free(text);
 	json_decref(names);
 	return rc;
 }
 
-int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret)
+int vex_sqlite_tools_list(struct vex_sqlite *s, struct vex_tool_rows *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!s || !ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s, "SELECT " TOOL_COLS " FROM tools ORDER BY name LIMIT ?1", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " TOOL_COLS " FROM tools ORDER BY name LIMIT ?1", &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_int(st, 1, ROWS_MAX);
 	return collect(st, ROWS_MAX, NULL, NULL, ret);
 }
 
-int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filter keep, const void *arg,
-			   struct vex_tool_rows *ret)
+int vex_sqlite_tool_resolve(struct vex_sqlite *s, const char *name, vex_tool_filter keep, const void *arg,
+			    struct vex_tool_rows *ret)
 {
 	struct vex_tool_rows l = { NULL, 0 };
 	sqlite3_stmt *st;
@@ -263,23 +263,23 @@ int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filte
 		return VEX_EINVAL;
 	if (!*name || strlen(name) > NAME_MAX_BYTES)
 		return VEX_ENOTFOUND;
-	rc = vex_store_stmt(s, "SELECT " TOOL_COLS " FROM tools WHERE name = ?1", &st);
+	rc = vex_sqlite_stmt(s, "SELECT " TOOL_COLS " FROM tools WHERE name = ?1", &st);
 	if (rc)
 		return rc;
 	if (vex_bind_text(st, 1, name) != SQLITE_OK) {
-		vex_store_done(st);
+		vex_sqlite_done(st);
 		return VEX_ENOMEM;
 	}
 	rc = collect(st, 1, keep, arg, &l);
 	if (rc)
 		return rc;
 	if (l.n == 0) {
-		rc = vex_store_stmt(s, "SELECT " TOOL_COLS " FROM tools WHERE short_name = ?1 ORDER BY name LIMIT ?2",
-				    &st);
+		rc = vex_sqlite_stmt(s, "SELECT " TOOL_COLS " FROM tools WHERE short_name = ?1 ORDER BY name LIMIT ?2",
+				     &st);
 		if (rc)
 			return rc;
 		if ((vex_bind_text(st, 1, name) | sqlite3_bind_int(st, 2, keep ? ROWS_MAX : CANDIDATES_MAX)) != SQLITE_OK) {
-			vex_store_done(st);
+			vex_sqlite_done(st);
 			return VEX_ENOMEM;
 		}
 		rc = collect(st, CANDIDATES_MAX, keep, arg, &l);

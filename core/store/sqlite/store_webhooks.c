@@ -101,7 +101,7 @@ static int bind_check(sqlite3_stmt *st, int bound)
 {
 	if (bound == SQLITE_OK)
 		return 0;
-	vex_store_done(st);
+	vex_sqlite_done(st);
 	return VEX_ENOMEM;
 }
 
@@ -112,18 +112,18 @@ static int hook_valid(const struct vex_webhook *h)
 	       (h->events & ~VEX_HOOK_EV_ALL) == 0 && h->status != VEX_HOOK_DELETED;
 }
 
-int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h, const struct vex_caps *caps)
+int vex_sqlite_webhook_insert(struct vex_sqlite *s, const struct vex_webhook *h, const struct vex_caps *caps)
 {
 	sqlite3_stmt *st;
 	int rc, bound;
 
 	if (!hook_valid(h) || !h->secret || !*h->secret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "INSERT INTO webhooks(id, owner, url, events, description, status, disabled_reason,"
-			    " failing_since, last_error, updated_at, secret, created_at)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "INSERT INTO webhooks(id, owner, url, events, description, status, disabled_reason,"
+			     " failing_since, last_error, updated_at, secret, created_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			     &st);
 	if (rc)
 		return rc;
 	bound = vex_bind_text(st, 1, h->id) | vex_bind_text(st, 2, h->owner) | bind_mutable(st, h) |
@@ -134,52 +134,52 @@ int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h, c
 	rc = bind_check(st, bound);
 	if (rc)
 		return rc;
-	return vex_store_write_capped(s, st, h->owner, h->id, caps, 1u << VEX_CAP_WEBHOOKS, NULL, NULL);
+	return vex_sqlite_write_capped(s, st, h->owner, h->id, caps, 1u << VEX_CAP_WEBHOOKS, NULL, NULL);
 }
 
-int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret)
+int vex_sqlite_webhook_get(struct vex_sqlite *s, const char *id, const char *owner, struct vex_webhook **ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "SELECT " HOOK_COLS " FROM webhooks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
-			    " AND status <> 'deleted'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT " HOOK_COLS " FROM webhooks WHERE id = ?1 AND (?2 IS NULL OR owner = ?2)"
+			     " AND status <> 'deleted'",
+			     &st);
 	if (rc)
 		return rc;
 	rc = bind_check(st, vex_bind_text(st, 1, id) | vex_bind_text(st, 2, owner));
 	if (rc)
 		return rc;
-	return vex_store_one(st, &hook_rows, ret);
+	return vex_sqlite_one(st, &hook_rows, ret);
 }
 
 /* The status fields are written only when "set_status": the runner may disable a hook or record a
  * failure between a client's read and this write, and a change of url or description must not undo it. */
-int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h, int set_status)
+int vex_sqlite_webhook_update(struct vex_sqlite *s, const struct vex_webhook *h, int set_status)
 {
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
 	if (!hook_valid(h))
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET url = ?3, events = ?4, description = ?5,"
-			    " status = CASE WHEN ?11 THEN ?6 ELSE status END,"
-			    " disabled_reason = CASE WHEN ?11 THEN ?7 ELSE disabled_reason END,"
-			    " failing_since = CASE WHEN ?11 THEN ?8 ELSE failing_since END,"
-			    " last_error = CASE WHEN ?11 THEN ?9 ELSE last_error END, updated_at = ?10"
-			    " WHERE id = ?1 AND owner = ?2 AND status <> 'deleted'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhooks SET url = ?3, events = ?4, description = ?5,"
+			     " status = CASE WHEN ?11 THEN ?6 ELSE status END,"
+			     " disabled_reason = CASE WHEN ?11 THEN ?7 ELSE disabled_reason END,"
+			     " failing_since = CASE WHEN ?11 THEN ?8 ELSE failing_since END,"
+			     " last_error = CASE WHEN ?11 THEN ?9 ELSE last_error END, updated_at = ?10"
+			     " WHERE id = ?1 AND owner = ?2 AND status <> 'deleted'",
+			     &st);
 	if (rc)
 		return rc;
 	rc = bind_check(st, vex_bind_text(st, 1, h->id) | vex_bind_text(st, 2, h->owner) | bind_mutable(st, h) |
 				    sqlite3_bind_int(st, 11, set_status != 0));
 	if (rc)
 		return rc;
-	rc = vex_store_write(s, st, &changes);
+	rc = vex_sqlite_write(s, st, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
 	return rc;
@@ -189,47 +189,47 @@ int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h, i
  * The hook and its pending deliveries go together, in one transaction: a delivery the runner
  * already holds finishes its attempt, but its record then finds the row no longer pending.
  */
-int vex_store_webhook_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
+int vex_sqlite_webhook_delete(struct vex_sqlite *s, const char *id, const char *owner, int64_t now_us)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (!id)
 		return VEX_EINVAL;
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
-	rc = vex_store_stmt(s,
-			    "UPDATE webhooks SET status = 'deleted', updated_at = ?3"
-			    " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'deleted'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhooks SET status = 'deleted', updated_at = ?3"
+			     " WHERE id = ?1 AND (?2 IS NULL OR owner = ?2) AND status <> 'deleted'",
+			     &st);
 	if (rc)
 		goto out;
 	rc = bind_check(st, vex_bind_text(st, 1, id) | vex_bind_text(st, 2, owner) |
 				    sqlite3_bind_int64(st, 3, now_us));
 	if (rc)
 		goto out;
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc == 0 && sqlite3_changes(s->db) == 0)
 		rc = VEX_ENOTFOUND;
 	if (rc)
 		goto out;
-	rc = vex_store_stmt(s,
-			    "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2,"
-			    " last_error = 'webhook deleted'"
-			    " WHERE hook_id = ?1 AND status = 'pending'",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "UPDATE webhook_deliveries SET status = 'canceled', finished_at = ?2,"
+			     " last_error = 'webhook deleted'"
+			     " WHERE hook_id = ?1 AND status = 'pending'",
+			     &st);
 	if (rc)
 		goto out;
 	rc = bind_check(st, vex_bind_text(st, 1, id) | sqlite3_bind_int64(st, 2, now_us));
 	if (rc)
 		goto out;
-	rc = vex_store_exec_stmt(st);
+	rc = vex_sqlite_exec_stmt(st);
 	if (rc)
 		goto out;
-	return vex_store_commit(s); /* rolls back itself when it fails */
+	return vex_sqlite_commit(s); /* rolls back itself when it fails */
 out:
-	vex_store_rollback(s);
+	vex_sqlite_rollback(s);
 	return rc;
 }
 
@@ -250,7 +250,7 @@ static int collect(sqlite3_stmt *st, size_t cap, struct vex_webhook_list *ret)
 {
 	void *items;
 	size_t n;
-	int rc = vex_store_collect(st, &hook_rows, cap, NULL, &items, &n);
+	int rc = vex_sqlite_collect(st, &hook_rows, cap, NULL, &items, &n);
 
 	if (rc == 0)
 		*ret = (struct vex_webhook_list){ items, n };
@@ -266,8 +266,8 @@ static const char *const list_sql[4] = {
 	" ORDER BY id DESC LIMIT ?3",
 };
 
-int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
-			    struct vex_webhook_list *ret)
+int vex_sqlite_webhooks_list(struct vex_sqlite *s, const char *owner, const char *before_id, int limit,
+			     struct vex_webhook_list *ret)
 {
 	void *items;
 	size_t n;
@@ -275,24 +275,24 @@ int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *
 
 	if (!ret)
 		return VEX_EINVAL;
-	rc = vex_store_page(s, list_sql, owner, before_id, limit, &hook_rows, &items, &n);
+	rc = vex_sqlite_page(s, list_sql, owner, before_id, limit, &hook_rows, &items, &n);
 	if (rc == 0)
 		*ret = (struct vex_webhook_list){ items, n };
 	return rc;
 }
 
-int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned event_bits,
-				struct vex_webhook_list *ret)
+int vex_sqlite_webhooks_matching(struct vex_sqlite *s, const char *owner, unsigned event_bits,
+				 struct vex_webhook_list *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (!owner || !ret)
 		return VEX_EINVAL;
-	rc = vex_store_stmt(s,
-			    "SELECT " HOOK_COLS " FROM webhooks WHERE owner = ?1 AND status = 'active'"
-			    " AND (events & ?2) <> 0 ORDER BY id",
-			    &st);
+	rc = vex_sqlite_stmt(s,
+			     "SELECT " HOOK_COLS " FROM webhooks WHERE owner = ?1 AND status = 'active'"
+			     " AND (events & ?2) <> 0 ORDER BY id",
+			     &st);
 	if (rc)
 		return rc;
 	rc = bind_check(st, vex_bind_text(st, 1, owner) |
@@ -331,18 +331,18 @@ static int reseal_one(const struct vex_sealring *r, const char *id, const char *
 	return rc;
 }
 
-int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealring *r, int *ret_sealed,
-				   int *ret_failed)
+int vex_sqlite_webhook_secrets_seal(struct vex_sqlite *s, const struct vex_sealring *r, int *ret_sealed,
+				    int *ret_failed)
 {
 	sqlite3_stmt *sel = NULL, *upd;
 	char id[VEX_HOOK_ID_LEN + 1];
 	char *next = NULL;
 	int rc, step, sealed = 0, failed = 0;
 
-	rc = vex_store_begin(s);
+	rc = vex_sqlite_begin(s);
 	if (rc)
 		return rc;
-	rc = vex_store_stmt(s, "SELECT id, secret FROM webhooks WHERE secret IS NOT NULL AND secret != ''", &sel);
+	rc = vex_sqlite_stmt(s, "SELECT id, secret FROM webhooks WHERE secret IS NOT NULL AND secret != ''", &sel);
 	if (rc)
 		goto out;
 	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
@@ -353,15 +353,15 @@ int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealrin
 		}
 		if (!next)
 			continue;
-		rc = vex_store_stmt(s, "UPDATE webhooks SET secret = ?2 WHERE id = ?1", &upd);
+		rc = vex_sqlite_stmt(s, "UPDATE webhooks SET secret = ?2 WHERE id = ?1", &upd);
 		if (rc)
 			goto out;
 		if (vex_bind_text(upd, 1, id) != SQLITE_OK || vex_bind_text(upd, 2, next) != SQLITE_OK) {
-			vex_store_done(upd);
+			vex_sqlite_done(upd);
 			rc = VEX_ENOMEM;
 			goto out;
 		}
-		rc = vex_store_exec_stmt(upd);
+		rc = vex_sqlite_exec_stmt(upd);
 		free(next);
 		next = NULL;
 		if (rc)
@@ -369,12 +369,12 @@ int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealrin
 		sealed++;
 	}
 	if (step != SQLITE_DONE) {
-		rc = vex_store_errcode(step);
+		rc = vex_sqlite_errcode(step);
 		goto out;
 	}
-	vex_store_done(sel);
+	vex_sqlite_done(sel);
 	sel = NULL;
-	rc = vex_store_commit(s);
+	rc = vex_sqlite_commit(s);
 	if (rc == 0) {
 		if (ret_sealed)
 			*ret_sealed = sealed;
@@ -384,7 +384,7 @@ int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealrin
 	return rc;
 out:
 	free(next);
-	vex_store_done(sel);
-	vex_store_rollback(s);
+	vex_sqlite_done(sel);
+	vex_sqlite_rollback(s);
 	return rc;
 }

@@ -1,0 +1,14 @@
+/* store_backend.h - what every store backend's connection begins with (core/store/sqlite/, core/store/postgres/);
+ * private to core/store. */
+#ifndef VEX_STORE_BACKEND_H
+#define VEX_STORE_BACKEND_H
+
+enum vex_store_kind { VEX_STORE_SQLITE = 1, VEX_STORE_POSTGRES = 2 };
+
+/* The first member of each backend's connection struct (struct vex_sqlite, struct vex_pg): the store
+ * interface's functions (core/store/store.c) look at "kind" and hand the call to that backend. */
+struct vex_store {
+	enum vex_store_kind kind;
+};
+
+#endif
