@@ -33,11 +33,12 @@ FORTIFY  = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3
 endif
 HARDEN   = $(FORTIFY) -fstack-protector-strong -fstack-clash-protection -fcf-protection -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
-CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -I. -MMD -MP
+# libpq's header lives in Debian's /usr/include/postgresql (libpq-dev).
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) -I. -I/usr/include/postgresql -MMD -MP
 LDFLAGS += $(HARDEN_LD) $(SANFLAGS)
-LIBS     = -lsqlite3 -ljansson -lmemcached -linih -lcrypto -lpcre2-8 -lpthread -lm
+LIBS     = -lsqlite3 -lpq -ljansson -lmemcached -linih -lcrypto -lpcre2-8 -lpthread -lm
 
-# core/ in rooms (base, store, store/sqlite, auth, jobs, tools, hooks): what the programs share.
+# core/ in rooms (base, store, store/sqlite, store/postgres, auth, jobs, tools, hooks): what the programs share.
 CORE_SRC   = $(wildcard core/*/*.c core/*/*/*.c)
 API_SRC    = $(wildcard fcgi-app/*.c)
 RUNNER_SRC = $(wildcard runner/*.c)

@@ -1,0 +1,49 @@
+/* pg_internal.h - the PostgreSQL store's private declarations, shared by the files of core/store/postgres/ (not a public API). */
+#ifndef VEX_PG_INTERNAL_H
+#define VEX_PG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "core/store/postgres/pg_store.h"
+#include "core/store/store_backend.h"
+
+/*
+ * A PostgreSQL store connection: one per process or thread, like SQLite's. "c" is NULL while the
+ * server is away: each call first reconnects (vex_pg_ready), at most once per backoff period (100 ms
+ * doubling to 5 s), and answers VEX_EIO meanwhile, which the API turns into a 503 with a JSON error.
+ */
+struct vex_pg {
+	struct vex_store base;    /* first: kind VEX_STORE_POSTGRES */
+	PGconn *c;
+	char *url;                /* as given to vex_pg_open (may hold a password: never logged) */
+	int statement_timeout_ms; /* set on every (re)connection; 0: none */
+	int64_t retry_mono_us;    /* no reconnect before this (CLOCK_MONOTONIC µs) */
+	int backoff_ms;           /* the next wait after a failed reconnect */
+	int warned;               /* the server's absence was logged (once per outage) */
+};
+
+/* Make sure "p" has a working connection (reconnecting within the backoff rules above). 0 or VEX_EIO. */
+int vex_pg_ready(struct vex_pg *p);
+
+/*
+ * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as
+ * SQLite's vex_store_migrations[i] (core/store/sqlite/migrations.c): one numbered list for both backends, the
+ * same tables, columns, indexes and trigger effects. Append only, in step with SQLite's list.
+ */
+extern const char *const vex_pg_migrations[];
+extern const int vex_pg_migration_count;
+
+/*
+ * Apply the migrations "c" lacks, in one transaction under an advisory lock (processes starting together apply
+ * them once): the version lives in the one-row table vex_schema. 0; VEX_EINVAL when the database's schema is
+ * newer than this program's; VEX_EIO (message in "err") otherwise, nothing changed.
+ */
+int vex_pg_migrate(PGconn *c, char *err, size_t errlen);
+
+/* The schema version (0 for an empty database), or VEX_EIO. */
+int vex_pg_schema_version(PGconn *c);
+
+#endif

@@ -1,0 +1,39 @@
+/* pg_store.h - the PostgreSQL backend's side of the store interface: what core/store/store.c hands over to a
+ * connection of kind VEX_STORE_POSTGRES (the backend is being built: these, and nothing else yet). */
+#ifndef VEX_PG_STORE_H
+#define VEX_PG_STORE_H
+
+#include "core/store/store_backend.h"
+
+struct vex_pg;
+
+/* The PostgreSQL connection behind "s" (of kind VEX_STORE_POSTGRES; NULL stays NULL). */
+static inline struct vex_pg *vex_pg_of(struct vex_store *s)
+{
+	return (struct vex_pg *)(void *)s;
+}
+
+/* The interface's view of "p" (its first member). */
+static inline struct vex_store *vex_pg_base(struct vex_pg *p)
+{
+	return (struct vex_store *)(void *)p;
+}
+
+/* 1 when "url" names a PostgreSQL database (postgresql:// or postgres://), else 0. */
+int vex_pg_url(const char *url);
+
+/*
+ * Connect to "url" (a libpq URL or keyword string), set statement_timeout, and apply the migrations.
+ * 0 with *ret; VEX_EINVAL for a URL libpq cannot parse or a schema newer than this program's; VEX_EIO
+ * when the server cannot be reached (logged without the URL's password). The caller frees *ret.
+ */
+int vex_pg_open(const char *url, int statement_timeout_ms, struct vex_pg **ret);
+void vex_pg_free(struct vex_pg *p);
+
+/* A trivial query (SELECT 1), reconnecting first when the connection was lost. 0 or VEX_EIO. */
+int vex_pg_ping(struct vex_pg *p);
+
+/* The schema version of the connection's database (as vex_store_schema_version), or VEX_EIO. */
+int vex_pg_version(struct vex_pg *p);
+
+#endif
