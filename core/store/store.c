@@ -117,15 +117,15 @@ int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[
 
 int vex_store_runner_report(struct vex_store *s, const struct vex_runner_info *r)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_runner_report(vex_pg_of(s), r);
 	return vex_sqlite_runner_report(vex_sqlite_of(s), r);
 }
 
 int vex_store_runners_list(struct vex_store *s, struct vex_runner_infos *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_runners_list(vex_pg_of(s), ret);
 	return vex_sqlite_runners_list(vex_sqlite_of(s), ret);
 }
 
@@ -474,22 +474,22 @@ int vex_store_revocations_since(struct vex_store *s, int64_t since_us, int max, 
 
 int vex_store_runner_beat(struct vex_store *s, const char *runner_id, int pid, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_runner_beat(vex_pg_of(s), runner_id, pid, now_us);
 	return vex_sqlite_runner_beat(vex_sqlite_of(s), runner_id, pid, now_us);
 }
 
 int vex_store_runner_gone(struct vex_store *s, const char *runner_id)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_runner_gone(vex_pg_of(s), runner_id);
 	return vex_sqlite_runner_gone(vex_sqlite_of(s), runner_id);
 }
 
 int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_runner_last_beat(vex_pg_of(s), ret_us);
 	return vex_sqlite_runner_last_beat(vex_sqlite_of(s), ret_us);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "core/base/ids.h"
@@ -16,18 +17,81 @@
 struct store_fixture {
 	char dir[64];
 	char path[128];           /* <dir>/vex.db */
+	char pg_db[64];           /* PostgreSQL: the test's own database ("" on SQLite) */
 	struct vex_store *store;
 };
 
-/* Make the directory (named after "tag") and open the store there (synchronous normal). 0 or -1. */
+/* 1 when the tests run against PostgreSQL: VEX_TEST_STORE=postgres (tools/run-unit sets it for the
+ * programs of tests/unit/postgres.list, with VEX_TEST_PG_URL naming a cluster where it may create
+ * databases); else SQLite. */
+static inline int store_fixture_postgres(void)
+{
+	const char *b = getenv("VEX_TEST_STORE");
+
+	return b && strcmp(b, "postgres") == 0;
+}
+
+/* Run "sql" on the database VEX_TEST_PG_URL names (CREATE and DROP DATABASE). 0 or -1. */
+static inline int store_fixture_pg_admin(const char *sql)
+{
+	const char *base = getenv("VEX_TEST_PG_URL");
+	PGconn *c;
+	PGresult *r;
+	int ok;
+
+	if (!base || !*base) {
+		fprintf(stderr, "VEX_TEST_STORE=postgres needs VEX_TEST_PG_URL (tools/run-unit sets both)\n");
+		return -1;
+	}
+	c = PQconnectdb(base);
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+/* The URL of database "db" on VEX_TEST_PG_URL's cluster, as its user, in "out". 0 or -1. */
+static inline int store_fixture_pg_url(const char *db, char *out, size_t cap)
+{
+	PQconninfoOption *o = PQconninfoParse(getenv("VEX_TEST_PG_URL"), NULL), *i;
+	const char *user = "", *host = "";
+
+	if (!o)
+		return -1;
+	for (i = o; i->keyword; i++) {
+		if (strcmp(i->keyword, "user") == 0 && i->val)
+			user = i->val;
+		else if (strcmp(i->keyword, "host") == 0 && i->val)
+			host = i->val;
+	}
+	snprintf(out, cap, "postgresql://%s@/%s?host=%s", user, db, host);
+	PQconninfoFree(o);
+	return 0;
+}
+
+/* Make the directory (named after "tag") and open the store there (synchronous normal); on
+ * PostgreSQL, a database of the test's own instead. 0 or -1. */
 static inline int store_fixture_open(struct store_fixture *f, const char *tag)
 {
+	static int seq;
+	char sql[128], url[1024];
+
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vex-%s-XXXXXX", tag);
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/vex.db", f->dir);
+	f->pg_db[0] = '\0';
 	f->store = NULL;
-	return vex_store_open(f->path, 1, 1000, &f->store) == 0 ? 0 : -1;
+	if (!store_fixture_postgres())
+		return vex_store_open(f->path, 1, 1000, &f->store) == 0 ? 0 : -1;
+	snprintf(f->pg_db, sizeof(f->pg_db), "vex_f_%ld_%d", (long)getpid(), ++seq);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pg_db);
+	if (store_fixture_pg_admin(sql) != 0 || store_fixture_pg_url(f->pg_db, url, sizeof(url)) != 0)
+		return -1;
+	return vex_store_open(url, 1, 5000, &f->store) == 0 ? 0 : -1;
 }
 
 /* Remove the database "path" and its -wal, -shm and -wlock files. */
@@ -57,13 +121,21 @@ static inline void store_fixture_unlink(const char *path)
 	" ALTER TABLE runners DROP COLUMN host; ALTER TABLE runners DROP COLUMN started_at;"                  \
 	" ALTER TABLE runners DROP COLUMN slots; ALTER TABLE runners DROP COLUMN busy; PRAGMA user_version = 12;"
 
-/* Close the store, remove the database, its -wal, -shm and -wlock files and the directory. */
+/* Close the store, remove the database, its -wal, -shm and -wlock files and the directory (on PostgreSQL,
+ * drop the test's database). */
 static inline void store_fixture_close(struct store_fixture *f)
 {
+	char sql[128];
+
 	vex_store_free(f->store);
 	f->store = NULL;
 	store_fixture_unlink(f->path);
 	rmdir(f->dir);
+	if (f->pg_db[0]) {
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->pg_db);
+		store_fixture_pg_admin(sql);
+		f->pg_db[0] = '\0';
+	}
 }
 
 /* One integer from "sql" on a connection of the test's own to the database "path"; -1 when no row came. */

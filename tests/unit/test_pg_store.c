@@ -317,15 +317,16 @@ static void test_open_fresh(void **state)
 	vex_pg_free(NULL);
 }
 
-/* The store interface opens a postgresql:// URL as a PostgreSQL store: ping, the schema version and free
- * go to this backend; a function it does not have yet answers VEX_EIO and writes nothing. */
+/* The store interface opens a postgresql:// URL as a PostgreSQL store: ping, the schema version, free and
+ * the runner functions go to this backend; a function it does not have yet answers VEX_EIO and writes
+ * nothing. */
 static void test_store_interface(void **state)
 {
 	PQconninfoOption *opts = PQconninfoParse(base_url, NULL);
 	const char *user = NULL, *host = NULL;
 	struct vex_store *s = NULL;
 	char url[1024], *log;
-	int64_t beat = 0;
+	int64_t count = 0;
 
 	(void)state;
 	assert_non_null(opts);
@@ -349,16 +350,50 @@ static void test_store_interface(void **state)
 	assert_int_equal(vex_store_schema_version(s), vex_pg_migration_count);
 	cap_reset();
 	cap_on();
-	assert_int_equal(vex_store_runner_beat(s, "r1", 42, 1000), VEX_EIO);
-	assert_int_equal(vex_store_runner_last_beat(s, &beat), VEX_EIO);
+	assert_int_equal(vex_store_claim_pause(s, "echo", "operator", 1000), VEX_EIO);
+	assert_int_equal(vex_store_cap_count(s, VEX_CAP_AGENTS, "alice", &count), VEX_EIO);
 	cap_off();
 	log = captured();
 	assert_int_equal(count_of(log, "not available on PostgreSQL yet"), 2);
-	assert_non_null(strstr(log, "vex_store_runner_beat"));
+	assert_non_null(strstr(log, "vex_store_claim_pause"));
 	free(log);
 	raw = connect_db(db_name);
-	expect_text(raw, "SELECT count(*) FROM runners", "0");
+	expect_text(raw, "SELECT count(*) FROM claim_pauses", "0");
+	/* What the backend has answers: the runner functions (store_runners.c). */
+	assert_int_equal(vex_store_runner_beat(s, "r1", 42, 1000), 0);
+	assert_int_equal(vex_store_runner_last_beat(s, &count), 0);
+	assert_true(count == 1000);
+	expect_text(raw, "SELECT count(*) FROM runners", "1");
 	vex_store_free(s);
+}
+
+/* vex_pg_exec maps what the server refuses as SQLite's codes are mapped, and never logs a parameter. */
+static void test_exec_codes(void **state)
+{
+	const char *v[3] = { "r-exec", "1", "2" };
+	const char *secret[1] = { "s3cret-param" };
+	PGresult *r = NULL;
+	char *log;
+
+	(void)state;
+	assert_int_equal(vex_pg_open(db_url, 300, &pg), 0);
+	assert_int_equal(vex_pg_exec(pg, "INSERT INTO runners(id, pid, beat_at) VALUES ($1, $2, $3)", 3, v, NULL), 0);
+	assert_int_equal(vex_pg_exec(pg, "INSERT INTO runners(id, pid, beat_at) VALUES ($1, $2, $3)", 3, v, NULL),
+			 VEX_EEXIST);
+	assert_int_equal(vex_pg_exec(pg, "SELECT pg_sleep(2)", 0, NULL, NULL), VEX_EBUSY); /* statement_timeout */
+	cap_reset();
+	cap_on();
+	assert_int_equal(vex_pg_exec(pg, "SELECT no_such_column FROM runners WHERE id = $1", 1, secret, NULL), VEX_EIO);
+	cap_off();
+	log = captured();
+	assert_non_null(strstr(log, "store statement failed"));
+	assert_null(strstr(log, "s3cret-param"));
+	free(log);
+	/* The connection is still good after each refusal. */
+	assert_int_equal(vex_pg_exec(pg, "SELECT pid FROM runners WHERE id = $1", 1, v, &r), 0);
+	assert_int_equal(PQntuples(r), 1);
+	assert_true(vex_pg_get_i64(r, 0, 0) == 1);
+	PQclear(r);
 }
 
 /* Processes starting together on a new database: each opens it, the migrations run once. */
@@ -665,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_fresh, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_store_interface, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_exec_codes, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_migration_failure_rolls_back, setup_db, teardown_db),
 		cmocka_unit_test(test_open_bad_arguments),

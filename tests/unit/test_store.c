@@ -1,4 +1,4 @@
-/* test_store.c - opening the store: pragmas, migrations (idempotent, concurrent), heartbeats, failures. */
+/* test_store.c - opening the store: pragmas, migrations (idempotent, concurrent), failures (heartbeats: test_store_runners.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,30 +159,6 @@ static void test_concurrent_first_open(void **state)
 	}
 }
 
-static void test_runner_heartbeat(void **state)
-{
-	struct vex_store *s = NULL;
-	int64_t t = 0;
-
-	(void)state;
-	assert_int_equal(vex_store_open(path, 2, 1000, &s), 0);
-	assert_int_equal(vex_store_runner_last_beat(s, &t), VEX_ENOTFOUND);
-	assert_int_equal(vex_store_runner_beat(s, "r1", 10, 5000), 0);
-	assert_int_equal(vex_store_runner_beat(s, "r2", 11, 7000), 0);
-	assert_int_equal(vex_store_runner_beat(s, "r1", 10, 9000), 0);
-	assert_int_equal(vex_store_runner_last_beat(s, &t), 0);
-	assert_true(t == 9000);
-	assert_int_equal(vex_store_runner_gone(s, "r1"), 0);
-	assert_int_equal(vex_store_runner_last_beat(s, &t), 0);
-	assert_true(t == 7000);
-	assert_int_equal(vex_store_runner_gone(s, "r2"), 0);
-	t = 123;
-	assert_int_equal(vex_store_runner_last_beat(s, &t), VEX_ENOTFOUND);
-	assert_true(t == 123); /* untouched on failure */
-	assert_int_equal(vex_store_runner_beat(s, "", 1, 1), VEX_EINVAL);
-	vex_store_free(s);
-}
-
 static void test_open_bad_arguments(void **state)
 {
 	struct vex_store *s = NULL;
@@ -297,7 +273,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_fresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_twice_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_runner_heartbeat, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_garbage, setup, teardown),

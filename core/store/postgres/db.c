@@ -401,3 +401,68 @@ int vex_pg_version(struct vex_pg *p)
 
 	return rc ? rc : vex_pg_schema_version(p->c);
 }
+
+/* The VEX code of a statement the server refused, by the class of its SQLSTATE, as SQLite's codes map
+ * (core/store/sqlite/db.c): a constraint is VEX_EEXIST, a timeout, lock wait or serialization failure
+ * VEX_EBUSY, anything else VEX_EIO. */
+static int refused_code(const PGresult *r)
+{
+	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (!st)
+		return VEX_EIO;
+	if (strncmp(st, "23", 2) == 0)
+		return VEX_EEXIST;
+	if (strcmp(st, "57014") == 0 || strcmp(st, "55P03") == 0 || strcmp(st, "40001") == 0 ||
+	    strcmp(st, "40P01") == 0)
+		return VEX_EBUSY;
+	return VEX_EIO;
+}
+
+int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *vals, PGresult **ret)
+{
+	PGresult *r;
+	ExecStatusType st;
+	char err[1024];
+	int rc = vex_pg_ready(p);
+
+	if (rc)
+		return rc;
+	r = PQexecParams(p->c, sql, n, NULL, vals, NULL, NULL, 0);
+	st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (ret)
+			*ret = r;
+		else
+			PQclear(r);
+		return 0;
+	}
+	if (PQstatus(p->c) == CONNECTION_BAD) {
+		/* A dead connection is dropped: the next call reconnects (vex_pg_ready). */
+		errf(err, sizeof(err), "%s", PQerrorMessage(p->c));
+		pg_lost(p, err);
+		PQfinish(p->c);
+		p->c = NULL;
+		rc = VEX_EIO;
+	} else {
+		rc = refused_code(r);
+		/* The message names the statement's fault, never its parameters. */
+		if (rc == VEX_EIO) {
+			errf(err, sizeof(err), "%s", PQresultErrorMessage(r));
+			vex_log(VEX_LOG_ERROR, "store statement failed", "error", err, NULL);
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+const char *vex_pg_i64(char buf[24], int64_t v)
+{
+	snprintf(buf, 24, "%" PRId64, v);
+	return buf;
+}
+
+int64_t vex_pg_get_i64(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}

@@ -29,6 +29,21 @@ struct vex_pg {
 int vex_pg_ready(struct vex_pg *p);
 
 /*
+ * Run "sql" with its "n" parameters "vals" (text; NULL is SQL NULL) on "p", reconnecting first when the
+ * connection was lost. 0 with the result in *ret (NULL: cleared here; else the caller PQclear's it);
+ * VEX_EIO when the server is away (the connection is dropped, the next call reconnects) or the statement
+ * failed (logged, without its parameters); VEX_EEXIST for a constraint; VEX_EBUSY for a timeout, a lock
+ * wait or a serialization failure.
+ */
+int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *vals, PGresult **ret);
+
+/* "v" as a parameter's text, written to "buf" (returned). */
+const char *vex_pg_i64(char buf[24], int64_t v);
+
+/* The integer at "row", "col" of "r" (0 for SQL NULL: test PQgetisnull first where NULL means something). */
+int64_t vex_pg_get_i64(const PGresult *r, int row, int col);
+
+/*
  * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as
  * SQLite's vex_store_migrations[i] (core/store/sqlite/migrations.c): one numbered list for both backends, the
  * same tables, columns, indexes and trigger effects. Append only, in step with SQLite's list.

@@ -3,6 +3,8 @@
 #ifndef VEX_PG_STORE_H
 #define VEX_PG_STORE_H
 
+#include <stdint.h>
+
 #include "core/store/store_backend.h"
 
 struct vex_pg;
@@ -35,5 +37,16 @@ int vex_pg_ping(struct vex_pg *p);
 
 /* The schema version of the connection's database (as vex_store_schema_version), or VEX_EIO. */
 int vex_pg_version(struct vex_pg *p);
+
+/* ---- what the backend has of the interface so far: vex_pg_X does what core/store/ says of vex_store_X ---- */
+
+struct vex_runner_info;
+struct vex_runner_infos;
+
+int vex_pg_runner_beat(struct vex_pg *p, const char *runner_id, int pid, int64_t now_us);
+int vex_pg_runner_last_beat(struct vex_pg *p, int64_t *ret_us);
+int vex_pg_runner_gone(struct vex_pg *p, const char *runner_id);
+int vex_pg_runner_report(struct vex_pg *p, const struct vex_runner_info *r);
+int vex_pg_runners_list(struct vex_pg *p, struct vex_runner_infos *ret);
 
 #endif
