@@ -361,6 +361,41 @@ static void test_apply_in_order(void **state)
 	vex_buf_release(&pg);
 }
 
+/* Text compares by bytes, as in SQLite, in a database whose own collation does not: every text column is
+ * COLLATE "C", so an ICU en-US database orders ids "B-2" before "a-1" as SQLite does. */
+static void test_text_sorts_by_bytes(void **state)
+{
+	const char *url = getenv("VEX_TEST_PG_URL");
+	struct vex_buf out = {.max = RENDER_MAX};
+	char sql[256], db[NAME_CAP + 8];
+	PGconn *icu;
+
+	(void)state;
+	snprintf(db, sizeof(db), "%s_icu", t.db);
+	snprintf(sql, sizeof(sql),
+		 "CREATE DATABASE %s TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", db);
+	pg_ok(t.admin, sql, sql);
+	icu = pg_connect(url, db);
+	/* The database's own order is not SQLite's: the case the column collation is for. */
+	pg_render(icu, "SELECT 'a-1' < 'B-2'", NULL, &out);
+	assert_string_equal(out.p, "t\n");
+	vex_buf_release(&out);
+	pg_migrate(icu, 0, vex_pg_migration_count, 0);
+	pg_ok(icu, "INSERT INTO runners(id, pid, beat_at) VALUES ('a-1', 1, 1), ('B-2', 2, 2), ('a1', 3, 3)", "rows");
+	pg_render(icu, "SELECT string_agg(id, ',' ORDER BY id) FROM runners", NULL, &out);
+	assert_string_equal(out.p, "B-2,a-1,a1\n");
+	vex_buf_release(&out);
+	pg_render(icu,
+		  "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'text'"
+		  " AND collation_name IS DISTINCT FROM 'C'",
+		  NULL, &out);
+	assert_string_equal(out.p, "0\n");
+	vex_buf_release(&out);
+	PQfinish(icu);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	pg_ok(t.admin, sql, sql);
+}
+
 /* The schema the PostgreSQL list builds is the one SQLite's list builds, table by table. */
 static void test_schema_matches_sqlite(void **state)
 {
@@ -700,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_same_count),
 		cmocka_unit_test_setup_teardown(test_apply_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_matches_sqlite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_sorts_by_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_triggers_match_sqlite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_triggers_and_14, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_constraints_match_sqlite, setup, teardown),

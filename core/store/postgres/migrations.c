@@ -5,8 +5,10 @@
  * Numbered migrations: vex_pg_migrations[i] takes the schema from version i to i + 1, the PostgreSQL form of
  * SQLite's vex_store_migrations[i]. Append only, never edit a shipped entry, and append to both lists at once.
  * Each entry runs through PQexec (simple query protocol) in one transaction.
- * Mapping: TEXT -> text, INTEGER -> bigint (Unix microseconds overflow int4), REAL -> double precision; JSON
- * stays text (jsonb would not give the stored bytes back). A SQLite trigger is a plpgsql function named after
+ * Mapping: TEXT -> text COLLATE "C", INTEGER -> bigint (Unix microseconds overflow int4), REAL -> double
+ * precision; JSON stays text (jsonb would not give the stored bytes back). Every text column compares and
+ * sorts by bytes, as SQLite's do, whatever collation the database was created with: listings page by
+ * comparing ids, and their indexes serve those comparisons only in the column's own collation. A SQLite trigger is a plpgsql function named after
  * it with an _fn suffix, and a FOR EACH ROW trigger whose WHEN is SQLite's; the functions return NULL (AFTER
  * triggers: the value is ignored). No IF [NOT] EXISTS: the list is this schema's only source, so a name
  * that is not where it should be is a mistake to fail on.
@@ -14,20 +16,20 @@
 const char *const vex_pg_migrations[] = {
 	/* 1: agents, jobs, runners. Times are Unix microseconds; NULL means "not set". */
 	"CREATE TABLE agents ("
-	" id text PRIMARY KEY NOT NULL,"
-	" owner text NOT NULL,"
-	" name text NOT NULL,"
-	" role text NOT NULL,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" owner text COLLATE \"C\" NOT NULL,"
+	" name text COLLATE \"C\" NOT NULL,"
+	" role text COLLATE \"C\" NOT NULL,"
 	" max_depth bigint NOT NULL,"
 	" spawn_shadow bigint NOT NULL DEFAULT 0,"
-	" model text,"
-	" tools_json text,"
-	" base_url text,"
-	" schedule_json text,"
-	" status text NOT NULL CHECK (status IN ('ACTIVE','PAUSED','DELETED')),"
+	" model text COLLATE \"C\","
+	" tools_json text COLLATE \"C\","
+	" base_url text COLLATE \"C\","
+	" schedule_json text COLLATE \"C\","
+	" status text COLLATE \"C\" NOT NULL CHECK (status IN ('ACTIVE','PAUSED','DELETED')),"
 	" generation bigint NOT NULL DEFAULT 0,"
 	" fitness double precision NOT NULL DEFAULT 0,"
-	" plan text NOT NULL DEFAULT 'free',"
+	" plan text COLLATE \"C\" NOT NULL DEFAULT 'free',"
 	" created_at bigint NOT NULL,"
 	" updated_at bigint NOT NULL"
 	");"
@@ -35,14 +37,14 @@ const char *const vex_pg_migrations[] = {
 	/* Agents the scheduler looks at. */
 	"CREATE INDEX agents_scheduled ON agents(id) WHERE schedule_json IS NOT NULL AND status = 'ACTIVE';"
 	"CREATE TABLE jobs ("
-	" id text PRIMARY KEY NOT NULL,"
-	" owner text NOT NULL,"
-	" plan text NOT NULL,"
-	" kind text NOT NULL CHECK (kind IN ('agent','tool')),"
-	" agent_id text REFERENCES agents(id),"
-	" tool text,"
-	" input_json text NOT NULL,"
-	" status text NOT NULL CHECK (status IN ('queued','running','completed','failed','timeout','canceled')),"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" owner text COLLATE \"C\" NOT NULL,"
+	" plan text COLLATE \"C\" NOT NULL,"
+	" kind text COLLATE \"C\" NOT NULL CHECK (kind IN ('agent','tool')),"
+	" agent_id text COLLATE \"C\" REFERENCES agents(id),"
+	" tool text COLLATE \"C\","
+	" input_json text COLLATE \"C\" NOT NULL,"
+	" status text COLLATE \"C\" NOT NULL CHECK (status IN ('queued','running','completed','failed','timeout','canceled')),"
 	" attempts bigint NOT NULL DEFAULT 0,"
 	" max_attempts bigint NOT NULL DEFAULT 1,"
 	" priority bigint NOT NULL DEFAULT 0,"
@@ -51,23 +53,23 @@ const char *const vex_pg_migrations[] = {
 	" started_at bigint,"
 	" completed_at bigint,"
 	" updated_at bigint NOT NULL,"
-	" progress_step text,"
+	" progress_step text COLLATE \"C\","
 	" progress_total bigint NOT NULL DEFAULT 0,"
 	" progress_pct double precision NOT NULL DEFAULT 0,"
-	" progress_message text,"
-	" result_json text,"
-	" error_code text,"
-	" error_message text,"
-	" error_details_json text,"
+	" progress_message text COLLATE \"C\","
+	" result_json text COLLATE \"C\","
+	" error_code text COLLATE \"C\","
+	" error_message text COLLATE \"C\","
+	" error_details_json text COLLATE \"C\","
 	" tokens_in bigint NOT NULL DEFAULT 0,"
 	" tokens_out bigint NOT NULL DEFAULT 0,"
-	" final_model text,"
+	" final_model text COLLATE \"C\","
 	" steps bigint NOT NULL DEFAULT 0,"
 	" browser_steps bigint NOT NULL DEFAULT 0,"
 	" browser_seconds double precision NOT NULL DEFAULT 0,"
-	" idempotency_key text,"
+	" idempotency_key text COLLATE \"C\","
 	" cancel_requested bigint NOT NULL DEFAULT 0,"
-	" lease_owner text,"
+	" lease_owner text COLLATE \"C\","
 	" lease_expires_at bigint,"
 	" rev bigint NOT NULL DEFAULT 1"
 	");"
@@ -86,13 +88,13 @@ const char *const vex_pg_migrations[] = {
 	"CREATE INDEX jobs_tool_id ON jobs(tool, id) WHERE tool IS NOT NULL;"
 	/* API keys: only the SHA-256 of a key is stored (hex), with a short prefix for display. */
 	"CREATE TABLE api_keys ("
-	" id text PRIMARY KEY NOT NULL,"
-	" owner text NOT NULL,"
-	" role text NOT NULL CHECK (role IN ('user','admin')),"
-	" plan text NOT NULL,"
-	" name text,"
-	" hash text NOT NULL UNIQUE,"
-	" prefix text NOT NULL,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" owner text COLLATE \"C\" NOT NULL,"
+	" role text COLLATE \"C\" NOT NULL CHECK (role IN ('user','admin')),"
+	" plan text COLLATE \"C\" NOT NULL,"
+	" name text COLLATE \"C\","
+	" hash text COLLATE \"C\" NOT NULL UNIQUE,"
+	" prefix text COLLATE \"C\" NOT NULL,"
 	" created_at bigint NOT NULL,"
 	" last_used_at bigint,"
 	" revoked_at bigint"
@@ -100,14 +102,14 @@ const char *const vex_pg_migrations[] = {
 	"CREATE INDEX api_keys_owner_id ON api_keys(owner, id);"
 	/* Scheduled runs: one row per (agent, UTC minute slot) fired, so a slot fires exactly once. */
 	"CREATE TABLE schedule_fires ("
-	" agent_id text NOT NULL REFERENCES agents(id),"
+	" agent_id text COLLATE \"C\" NOT NULL REFERENCES agents(id),"
 	" slot bigint NOT NULL,"
-	" job_id text NOT NULL,"
+	" job_id text COLLATE \"C\" NOT NULL,"
 	" fired_at bigint NOT NULL,"
 	" PRIMARY KEY (agent_id, slot)"
 	");"
 	"CREATE TABLE runners ("
-	" id text PRIMARY KEY NOT NULL,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
 	" pid bigint NOT NULL,"
 	" beat_at bigint NOT NULL"
 	");"
@@ -120,17 +122,17 @@ const char *const vex_pg_migrations[] = {
 	 * "seq > cursor" must allow for that (db.c's concern, not the schema's). */
 	"CREATE TABLE job_events ("
 	" seq bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
-	" job_id text NOT NULL,"
-	" owner text NOT NULL,"
+	" job_id text COLLATE \"C\" NOT NULL,"
+	" owner text COLLATE \"C\" NOT NULL,"
 	" rev bigint NOT NULL,"
-	" type text NOT NULL,"
-	" status text NOT NULL,"
+	" type text COLLATE \"C\" NOT NULL,"
+	" status text COLLATE \"C\" NOT NULL,"
 	" attempts bigint NOT NULL,"
 	" started_at bigint,"
-	" progress_step text,"
+	" progress_step text COLLATE \"C\","
 	" progress_total bigint NOT NULL DEFAULT 0,"
 	" progress_pct double precision NOT NULL DEFAULT 0,"
-	" progress_message text,"
+	" progress_message text COLLATE \"C\","
 	" cancel_requested bigint NOT NULL DEFAULT 0,"
 	" at bigint NOT NULL"
 	");"
@@ -158,42 +160,42 @@ const char *const vex_pg_migrations[] = {
 	" EXECUTE FUNCTION jobs_event_update_fn();"
 	/* How far a consumer of job_events got (the webhook fan-out: 'webhooks'). */
 	"CREATE TABLE event_cursors ("
-	" name text PRIMARY KEY NOT NULL,"
+	" name text COLLATE \"C\" PRIMARY KEY NOT NULL,"
 	" seq bigint NOT NULL"
 	");"
 	"INSERT INTO event_cursors(name, seq) VALUES ('webhooks', 0);"
 	/* Webhooks: events is a bit mask (VEX_HOOK_EV_*); the secret is kept to sign deliveries. */
 	"CREATE TABLE webhooks ("
-	" id text PRIMARY KEY NOT NULL,"
-	" owner text NOT NULL,"
-	" url text NOT NULL,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" owner text COLLATE \"C\" NOT NULL,"
+	" url text COLLATE \"C\" NOT NULL,"
 	" events bigint NOT NULL,"
-	" description text,"
-	" secret text NOT NULL,"
-	" status text NOT NULL CHECK (status IN ('active','disabled','deleted')),"
-	" disabled_reason text,"
+	" description text COLLATE \"C\","
+	" secret text COLLATE \"C\" NOT NULL,"
+	" status text COLLATE \"C\" NOT NULL CHECK (status IN ('active','disabled','deleted')),"
+	" disabled_reason text COLLATE \"C\","
 	" failing_since bigint,"
-	" last_error text,"
+	" last_error text COLLATE \"C\","
 	" created_at bigint NOT NULL,"
 	" updated_at bigint NOT NULL"
 	");"
 	"CREATE INDEX webhooks_owner_id ON webhooks(owner, id);"
 	/* One row per (hook, job event): id is the webhook-id header, payload the exact body every attempt sends. */
 	"CREATE TABLE webhook_deliveries ("
-	" id text PRIMARY KEY NOT NULL,"
-	" hook_id text NOT NULL REFERENCES webhooks(id),"
-	" owner text NOT NULL,"
-	" job_id text NOT NULL,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" hook_id text COLLATE \"C\" NOT NULL REFERENCES webhooks(id),"
+	" owner text COLLATE \"C\" NOT NULL,"
+	" job_id text COLLATE \"C\" NOT NULL,"
 	" event_seq bigint NOT NULL,"
-	" event text NOT NULL,"
-	" payload text NOT NULL,"
-	" status text NOT NULL CHECK (status IN ('pending','delivered','failed','canceled')),"
+	" event text COLLATE \"C\" NOT NULL,"
+	" payload text COLLATE \"C\" NOT NULL,"
+	" status text COLLATE \"C\" NOT NULL CHECK (status IN ('pending','delivered','failed','canceled')),"
 	" attempts bigint NOT NULL DEFAULT 0,"
 	" next_at bigint NOT NULL,"
-	" claimed_by text,"
+	" claimed_by text COLLATE \"C\","
 	" claimed_until bigint,"
 	" last_status_code bigint,"
-	" last_error text,"
+	" last_error text COLLATE \"C\","
 	" created_at bigint NOT NULL,"
 	" finished_at bigint"
 	");"
@@ -205,33 +207,33 @@ const char *const vex_pg_migrations[] = {
 	"CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending';"
 	/* Every attempt, with a capped response body. */
 	"CREATE TABLE webhook_attempts ("
-	" delivery_id text NOT NULL REFERENCES webhook_deliveries(id),"
+	" delivery_id text COLLATE \"C\" NOT NULL REFERENCES webhook_deliveries(id),"
 	" n bigint NOT NULL,"
 	" at bigint NOT NULL,"
 	" status_code bigint,"
-	" error text,"
+	" error text COLLATE \"C\","
 	" duration_us bigint NOT NULL,"
-	" response_body text,"
+	" response_body text COLLATE \"C\","
 	" PRIMARY KEY (delivery_id, n)"
 	");",
 
 	/* 3: the tool catalog the runner publishes (command tools, MCP servers' tools) and vex-api reads. */
 	"CREATE TABLE tools ("
-	" name text PRIMARY KEY NOT NULL,"
-	" short_name text NOT NULL,"
-	" server text,"
-	" source text NOT NULL CHECK (source IN ('command','mcp')),"
-	" description text NOT NULL DEFAULT '',"
-	" input_schema text NOT NULL,"
+	" name text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" short_name text COLLATE \"C\" NOT NULL,"
+	" server text COLLATE \"C\","
+	" source text COLLATE \"C\" NOT NULL CHECK (source IN ('command','mcp')),"
+	" description text COLLATE \"C\" NOT NULL DEFAULT '',"
+	" input_schema text COLLATE \"C\" NOT NULL,"
 	" updated_at bigint NOT NULL"
 	");"
 	"CREATE INDEX tools_short ON tools(short_name);"
 	"CREATE INDEX tools_server ON tools(server) WHERE server IS NOT NULL;",
 
 	/* 4: tool grants: who besides admins may run a catalog tool; a job's and an agent's owner role. */
-	"ALTER TABLE tools ADD COLUMN grant_json text;"
-	"ALTER TABLE jobs ADD COLUMN owner_role text NOT NULL DEFAULT 'user';"
-	"ALTER TABLE agents ADD COLUMN owner_role text NOT NULL DEFAULT 'user';",
+	"ALTER TABLE tools ADD COLUMN grant_json text COLLATE \"C\";"
+	"ALTER TABLE jobs ADD COLUMN owner_role text COLLATE \"C\" NOT NULL DEFAULT 'user';"
+	"ALTER TABLE agents ADD COLUMN owner_role text COLLATE \"C\" NOT NULL DEFAULT 'user';",
 
 	/* 5: fair claims (docs/runner.md): each owner's queue in claim order; each hook's pending deliveries by
 	 * due time and by claim expiry. */
@@ -242,12 +244,12 @@ const char *const vex_pg_migrations[] = {
 
 	/* 6: token revocations (by jti, or by subject with an iat cut-off in Unix seconds); revoked keys by time. */
 	"CREATE TABLE token_revocations ("
-	" id text PRIMARY KEY NOT NULL,"
-	" jti text,"
-	" sub text,"
+	" id text COLLATE \"C\" PRIMARY KEY NOT NULL,"
+	" jti text COLLATE \"C\","
+	" sub text COLLATE \"C\","
 	" issued_before bigint,"
-	" reason text,"
-	" created_by text NOT NULL,"
+	" reason text COLLATE \"C\","
+	" created_by text COLLATE \"C\" NOT NULL,"
 	" created_at bigint NOT NULL,"
 	" CHECK ((jti IS NULL) <> (sub IS NULL)),"
 	" CHECK ((sub IS NULL) = (issued_before IS NULL))"
@@ -258,11 +260,11 @@ const char *const vex_pg_migrations[] = {
 	"CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;",
 
 	/* 7: the request an Idempotency-Key came with (hex SHA-256 of method, path and canonical body). */
-	"ALTER TABLE jobs ADD COLUMN request_hash text;",
+	"ALTER TABLE jobs ADD COLUMN request_hash text COLLATE \"C\";",
 
 	/* 8: each owner's number of queued jobs, kept by triggers and filled from the jobs already queued
 	 * (replaced by job_tally in 14). */
-	"CREATE TABLE owner_queued (owner text PRIMARY KEY NOT NULL, n bigint NOT NULL);"
+	"CREATE TABLE owner_queued (owner text COLLATE \"C\" PRIMARY KEY NOT NULL, n bigint NOT NULL);"
 	"INSERT INTO owner_queued(owner, n) SELECT owner, COUNT(*) FROM jobs WHERE status = 'queued' GROUP BY owner;"
 	"CREATE FUNCTION owner_queued_insert_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
 	" INSERT INTO owner_queued AS q (owner, n) VALUES (NEW.owner, 1) ON CONFLICT (owner) DO UPDATE SET n = q.n + 1;"
@@ -292,24 +294,24 @@ const char *const vex_pg_migrations[] = {
 
 	/* 10: operator actions (docs/operations.md): a retry's links both ways; a re-sent delivery (left out of
 	 * the one-delivery-per-event index); paused claiming, one row per paused tool ('' pauses every claim). */
-	"ALTER TABLE jobs ADD COLUMN retry_of text;"
-	"ALTER TABLE jobs ADD COLUMN retried_by text;"
-	"ALTER TABLE webhook_deliveries ADD COLUMN resend_of text;"
+	"ALTER TABLE jobs ADD COLUMN retry_of text COLLATE \"C\";"
+	"ALTER TABLE jobs ADD COLUMN retried_by text COLLATE \"C\";"
+	"ALTER TABLE webhook_deliveries ADD COLUMN resend_of text COLLATE \"C\";"
 	"DROP INDEX webhook_deliveries_event;"
 	"CREATE UNIQUE INDEX webhook_deliveries_event ON webhook_deliveries(hook_id, event_seq) WHERE resend_of IS NULL;"
 	"CREATE TABLE claim_pauses ("
-	" tool text PRIMARY KEY NOT NULL,"
+	" tool text COLLATE \"C\" PRIMARY KEY NOT NULL,"
 	" paused_at bigint NOT NULL,"
-	" paused_by text NOT NULL"
+	" paused_by text COLLATE \"C\" NOT NULL"
 	");",
 
 	/* 11: the W3C traceparent a submit carried (core/base/traceparent.h), NULL when none or an invalid one.
 	 * length() counts characters in both databases. */
-	"ALTER TABLE jobs ADD COLUMN traceparent text CHECK (traceparent IS NULL OR length(traceparent) = 55);",
+	"ALTER TABLE jobs ADD COLUMN traceparent text COLLATE \"C\" CHECK (traceparent IS NULL OR length(traceparent) = 55);",
 
 	/* 12: metrics (issue 14): the number of jobs of each kind and status, kept by triggers and filled from
 	 * the jobs there are (replaced by job_tally in 14). */
-	"CREATE TABLE job_counts (kind text NOT NULL, status text NOT NULL, n bigint NOT NULL,"
+	"CREATE TABLE job_counts (kind text COLLATE \"C\" NOT NULL, status text COLLATE \"C\" NOT NULL, n bigint NOT NULL,"
 	" PRIMARY KEY (kind, status));"
 	"INSERT INTO job_counts(kind, status, n) SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status;"
 	"CREATE FUNCTION job_counts_insert_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -333,7 +335,7 @@ const char *const vex_pg_migrations[] = {
 	 * metric) the jobs submitted (metric 0) and finished (2 failed, 3 timeout, 4 canceled, completed ones
 	 * by latency bucket: 100 + bucket of vex_lat_bounds_us), both kept by triggers (replaced in 14); the
 	 * runners' host, start time, slots and busy slots. Integer division truncates in both databases. */
-	"CREATE TABLE job_status_counts (owner text NOT NULL, status text NOT NULL, n bigint NOT NULL,"
+	"CREATE TABLE job_status_counts (owner text COLLATE \"C\" NOT NULL, status text COLLATE \"C\" NOT NULL, n bigint NOT NULL,"
 	" PRIMARY KEY (owner, status));"
 	"INSERT INTO job_status_counts(owner, status, n) SELECT owner, status, COUNT(*) FROM jobs GROUP BY owner, status;"
 	"CREATE FUNCTION job_status_counts_delete_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -341,8 +343,8 @@ const char *const vex_pg_migrations[] = {
 	" RETURN NULL; END $$;"
 	"CREATE TRIGGER job_status_counts_delete AFTER DELETE ON jobs FOR EACH ROW"
 	" EXECUTE FUNCTION job_status_counts_delete_fn();"
-	"CREATE TABLE job_minute_stats (owner text NOT NULL, minute bigint NOT NULL, kind text NOT NULL,"
-	" name text NOT NULL, metric bigint NOT NULL, n bigint NOT NULL,"
+	"CREATE TABLE job_minute_stats (owner text COLLATE \"C\" NOT NULL, minute bigint NOT NULL, kind text COLLATE \"C\" NOT NULL,"
+	" name text COLLATE \"C\" NOT NULL, metric bigint NOT NULL, n bigint NOT NULL,"
 	" PRIMARY KEY (owner, minute, kind, name, metric));"
 	"CREATE INDEX job_minute_stats_minute ON job_minute_stats(minute);"
 	"CREATE FUNCTION job_stats_insert_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -392,7 +394,7 @@ const char *const vex_pg_migrations[] = {
 	" RETURN NULL; END $$;"
 	"CREATE TRIGGER job_stats_finish AFTER UPDATE OF status ON jobs FOR EACH ROW WHEN (OLD.status <> NEW.status"
 	" AND NEW.status IN ('completed','failed','timeout','canceled')) EXECUTE FUNCTION job_stats_finish_fn();"
-	"ALTER TABLE runners ADD COLUMN host text NOT NULL DEFAULT '';"
+	"ALTER TABLE runners ADD COLUMN host text COLLATE \"C\" NOT NULL DEFAULT '';"
 	"ALTER TABLE runners ADD COLUMN started_at bigint NOT NULL DEFAULT 0;"
 	"ALTER TABLE runners ADD COLUMN slots bigint NOT NULL DEFAULT 0;"
 	"ALTER TABLE runners ADD COLUMN busy bigint NOT NULL DEFAULT 0;",
@@ -411,7 +413,7 @@ const char *const vex_pg_migrations[] = {
 	" job_counts_insert_fn(), job_counts_update_fn(), job_counts_delete_fn(), owner_queued_insert_fn(),"
 	" owner_queued_enter_fn(), owner_queued_leave_fn(), owner_queued_delete_fn();"
 	"DROP TABLE job_status_counts, job_counts, owner_queued;"
-	"CREATE TABLE job_tally (owner text NOT NULL, status text NOT NULL, kind text NOT NULL, n bigint NOT NULL,"
+	"CREATE TABLE job_tally (owner text COLLATE \"C\" NOT NULL, status text COLLATE \"C\" NOT NULL, kind text COLLATE \"C\" NOT NULL, n bigint NOT NULL,"
 	" PRIMARY KEY (owner, status, kind));"
 	"INSERT INTO job_tally(owner, status, kind, n) SELECT owner, status, kind, COUNT(*) FROM jobs"
 	" GROUP BY owner, status, kind;"

@@ -81,10 +81,8 @@ int vex_pg_runners_list(struct vex_pg *p, struct vex_runner_infos *ret)
 
 	if (!p || !ret)
 		return VEX_EINVAL;
-	/* COLLATE "C": by id as SQLite orders it (bytes), whatever the database's collation. */
-	rc = vex_pg_exec(p,
-			 "SELECT id, pid, beat_at, host, started_at, slots, busy FROM runners"
-			 " ORDER BY id COLLATE \"C\" LIMIT 1000",
+	/* By id in bytes, as SQLite orders it: the column's collation is "C" (migrations.c). */
+	rc = vex_pg_exec(p, "SELECT id, pid, beat_at, host, started_at, slots, busy FROM runners ORDER BY id LIMIT 1000",
 			 0, NULL, &r);
 	if (rc)
 		return rc;
