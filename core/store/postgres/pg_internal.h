@@ -43,6 +43,48 @@ const char *vex_pg_i64(char buf[24], int64_t v);
 /* The integer at "row", "col" of "r" (0 for SQL NULL: test PQgetisnull first where NULL means something). */
 int64_t vex_pg_get_i64(const PGresult *r, int row, int col);
 
+/* ---- pg_rows.c: listings and one-row writes, as core/store/sqlite/store_rows.c ---- */
+
+/* Row "row", column "col" of "r" into "dst" (NULL: ""), cut to "cap" bytes as vex_col_copy does. */
+void vex_pg_copy(const PGresult *r, int row, int col, char *dst, size_t cap);
+
+/*
+ * How vex_pg_collect turns rows into items of "size" bytes: "read" fills a zeroed item from row "row"
+ * (0 or VEX_E...; a partial item is still handed to "release"), "release" frees what "read" put in one
+ * (NULL: nothing to free).
+ */
+struct vex_pg_rows {
+	size_t size;
+	int (*read)(const PGresult *r, int row, void *item);
+	void (*release)(void *item);
+};
+
+/* The first "max" (0: all) rows of "r" into a new array: *ret_items (NULL when there is none; the caller
+ * frees it and what "release" would) of *ret_n items. 0 or VEX_E...; on failure every item read is
+ * released and nothing is written. "r" stays the caller's. */
+int vex_pg_collect(const PGresult *r, const struct vex_pg_rows *rows, size_t max, void **ret_items, size_t *ret_n);
+
+/*
+ * A page of an owner's listing, newest first: "sql" holds the four shapes of one SELECT, indexed by
+ * (owner ? 1 : 0) | (before_id ? 2 : 0), each numbering only the parameters it has, in the order owner,
+ * before_id, limit: [0] LIMIT $1; [1] owner $1, LIMIT $2; [2] before $1, LIMIT $2; [3] owner $1, before $2,
+ * LIMIT $3. "limit" 1..1000, else VEX_EINVAL. Otherwise as vex_pg_collect.
+ */
+int vex_pg_page(struct vex_pg *p, const char *const sql[4], const char *owner, const char *before_id, int limit,
+		const struct vex_pg_rows *rows, void **ret_items, size_t *ret_n);
+
+/* Rows of "sql" ($1 "since_us", $2 "max", 1..1000, else VEX_EINVAL): the rows stamped since a time.
+ * Otherwise as vex_pg_collect. */
+int vex_pg_since(struct vex_pg *p, const char *sql, int64_t since_us, int max, const struct vex_pg_rows *rows,
+		 void **ret_items, size_t *ret_n);
+
+/* Run the writing "sql" (as vex_pg_exec) and give the rows it changed in *ret_changes (PQcmdTuples). */
+int vex_pg_changes(struct vex_pg *p, const char *sql, int n, const char *const *vals, int64_t *ret_changes);
+
+/* Run the UPDATE "sql" with $1 "id", $2 "owner" (text, may be NULL) and $3 "now_us": VEX_EINVAL for a NULL
+ * "id", VEX_ENOTFOUND when it changed no row. */
+int vex_pg_stamp_row(struct vex_pg *p, const char *sql, const char *id, const char *owner, int64_t now_us);
+
 /*
  * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as
  * SQLite's vex_store_migrations[i] (core/store/sqlite/migrations.c): one numbered list for both backends, the
