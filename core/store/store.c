@@ -374,52 +374,52 @@ int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, str
 
 int vex_store_key_by_hash(struct vex_store *s, const char *hash, struct vex_api_key *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_key_by_hash(vex_pg_of(s), hash, ret);
 	return vex_sqlite_key_by_hash(vex_sqlite_of(s), hash, ret);
 }
 
 int vex_store_key_get(struct vex_store *s, const char *id, const char *owner, struct vex_api_key *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_key_get(vex_pg_of(s), id, owner, ret);
 	return vex_sqlite_key_get(vex_sqlite_of(s), id, owner, ret);
 }
 
 int vex_store_key_insert(struct vex_store *s, const struct vex_api_key *k, const char *hash)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_key_insert(vex_pg_of(s), k, hash);
 	return vex_sqlite_key_insert(vex_sqlite_of(s), k, hash);
 }
 
 int vex_store_key_revoke(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_key_revoke(vex_pg_of(s), id, owner, now_us);
 	return vex_sqlite_key_revoke(vex_sqlite_of(s), id, owner, now_us);
 }
 
 int vex_store_key_touch(struct vex_store *s, const char *id, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_key_touch(vex_pg_of(s), id, now_us);
 	return vex_sqlite_key_touch(vex_sqlite_of(s), id, now_us);
 }
 
 int vex_store_keys_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			struct vex_api_key_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_keys_list(vex_pg_of(s), owner, before_id, limit, ret);
 	return vex_sqlite_keys_list(vex_sqlite_of(s), owner, before_id, limit, ret);
 }
 
 int vex_store_keys_revoked_since(struct vex_store *s, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
 				 size_t *ret_n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_keys_revoked_since(vex_pg_of(s), since_us, max, ret, ret_n);
 	return vex_sqlite_keys_revoked_since(vex_sqlite_of(s), since_us, max, ret, ret_n);
 }
 
@@ -452,23 +452,23 @@ int vex_store_ping(struct vex_store *s)
 
 int vex_store_revocation_insert(struct vex_store *s, const struct vex_token_revocation *r)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_revocation_insert(vex_pg_of(s), r);
 	return vex_sqlite_revocation_insert(vex_sqlite_of(s), r);
 }
 
 int vex_store_revocations_list(struct vex_store *s, const char *sub, const char *before_id, int limit,
 			       struct vex_token_revocation_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_revocations_list(vex_pg_of(s), sub, before_id, limit, ret);
 	return vex_sqlite_revocations_list(vex_sqlite_of(s), sub, before_id, limit, ret);
 }
 
 int vex_store_revocations_since(struct vex_store *s, int64_t since_us, int max, struct vex_token_revocation_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_revocations_since(vex_pg_of(s), since_us, max, ret);
 	return vex_sqlite_revocations_since(vex_sqlite_of(s), since_us, max, ret);
 }
 
@@ -523,8 +523,8 @@ int vex_store_schema_version(struct vex_store *s)
 
 int vex_store_token_revoked(struct vex_store *s, const char *jti, const char *sub, int64_t iat_s, int *ret_revoked)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_token_revoked(vex_pg_of(s), jti, sub, iat_s, ret_revoked);
 	return vex_sqlite_token_revoked(vex_sqlite_of(s), jti, sub, iat_s, ret_revoked);
 }
 

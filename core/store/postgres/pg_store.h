@@ -3,8 +3,10 @@
 #ifndef VEX_PG_STORE_H
 #define VEX_PG_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/ids.h"
 #include "core/store/store_backend.h"
 
 struct vex_pg;
@@ -48,5 +50,26 @@ int vex_pg_runner_last_beat(struct vex_pg *p, int64_t *ret_us);
 int vex_pg_runner_gone(struct vex_pg *p, const char *runner_id);
 int vex_pg_runner_report(struct vex_pg *p, const struct vex_runner_info *r);
 int vex_pg_runners_list(struct vex_pg *p, struct vex_runner_infos *ret);
+
+/* store_keys.c and store_revocations.c: API keys and token revocations */
+struct vex_api_key;
+struct vex_api_key_list;
+struct vex_token_revocation;
+struct vex_token_revocation_list;
+
+int vex_pg_key_insert(struct vex_pg *p, const struct vex_api_key *k, const char *hash);
+int vex_pg_key_by_hash(struct vex_pg *p, const char *hash, struct vex_api_key *ret);
+int vex_pg_key_get(struct vex_pg *p, const char *id, const char *owner, struct vex_api_key *ret);
+int vex_pg_keys_list(struct vex_pg *p, const char *owner, const char *before_id, int limit,
+		     struct vex_api_key_list *ret);
+int vex_pg_key_revoke(struct vex_pg *p, const char *id, const char *owner, int64_t now_us);
+int vex_pg_key_touch(struct vex_pg *p, const char *id, int64_t now_us);
+int vex_pg_keys_revoked_since(struct vex_pg *p, int64_t since_us, int max, char (**ret)[VEX_UUID_LEN + 1],
+			      size_t *ret_n);
+int vex_pg_revocation_insert(struct vex_pg *p, const struct vex_token_revocation *r);
+int vex_pg_token_revoked(struct vex_pg *p, const char *jti, const char *sub, int64_t iat_s, int *ret_revoked);
+int vex_pg_revocations_list(struct vex_pg *p, const char *sub, const char *before_id, int limit,
+			    struct vex_token_revocation_list *ret);
+int vex_pg_revocations_since(struct vex_pg *p, int64_t since_us, int max, struct vex_token_revocation_list *ret);
 
 #endif
