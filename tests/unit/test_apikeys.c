@@ -1,4 +1,5 @@
-/* test_apikeys.c - API keys: generation, syntax, SHA-256, issuing, and the store (insert, lookup, list, revoke, touch). */
+/* test_apikeys.c - API keys: generation, syntax, SHA-256, issuing, and the store (insert, lookup, list, revoke, touch),
+ * on SQLite and, from tools/run-unit's second pass (tests/unit/postgres.list), on PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,36 +14,8 @@
 #include "core/auth/apikeys.h"
 #include "core/base/err.h"
 #include "core/store/store.h"
-
-static char dir[64];
-static char path[128];
-static struct vex_store *store;
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-keys-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char side[160];
-
-	(void)state;
-	vex_store_free(store);
-	store = NULL;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
-		unlink(side);
-	}
-	rmdir(dir);
-	return 0;
-}
+#define STORE_FIXTURE_GLOBALS "keys"
+#include "tests/unit/store_fixture.h"
 
 static void test_generate(void **state)
 {
@@ -267,10 +240,10 @@ int main(void)
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_hash),
-		cmocka_unit_test_setup_teardown(test_issue_lookup_revoke, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_issue_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_revoked_since, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issue_lookup_revoke, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_issue_invalid, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_list, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_revoked_since, store_setup, store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* test_authn.c - request authentication: API keys by header, JWT passthrough, conflicts, revocation. */
+/* test_authn.c - request authentication: API keys by header, JWT passthrough, conflicts, revocation, on SQLite and,
+ * from tools/run-unit's second pass (tests/unit/postgres.list), on PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,9 +21,9 @@
 
 #define NOW 1700000000000000LL
 
-static char dir[64];
-static char path[128];
-static struct vex_store *store;
+#define STORE_FIXTURE_GLOBALS "authn"
+#include "tests/unit/store_fixture.h"
+
 static struct vex_config cfg;
 static char key[VEX_APIKEY_LEN + 1];
 static struct vex_api_key row;
@@ -31,33 +32,12 @@ static int setup(void **state)
 {
 	struct vex_field_error e;
 
-	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
 	memset(cfg.jwt_secret, 's', 40);
 	cfg.jwt_secret_len = 40;
-	snprintf(dir, sizeof(dir), "/tmp/vex-authn-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	if (vex_store_open(path, 1, 1000, &store) != 0)
+	if (store_setup(state) != 0)
 		return -1;
 	return vex_apikey_issue(store, "alice", VEX_ROLE_USER, VEX_PLAN_PRO, NULL, NOW, &row, key, &e);
-}
-
-static int teardown(void **state)
-{
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char side[160];
-
-	(void)state;
-	vex_store_free(store);
-	store = NULL;
-	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
-		unlink(side);
-	}
-	rmdir(dir);
-	return 0;
 }
 
 static int authn(const char *authorization, const char *x_api_key, struct vex_principal *p, const char **reason)
@@ -295,10 +275,16 @@ static void test_keytouch(void **state)
 {
 	struct vex_keytouch *t = NULL;
 	struct vex_api_key got;
+	char url[1024];
 	int i;
 
 	(void)state;
-	cfg.db_path = path;
+	/* The thread opens a connection of its own: to the test's PostgreSQL database when the store is there. */
+	if (fx.pg_db[0])
+		assert_int_equal(store_fixture_pg_url(fx.pg_db, url, sizeof(url)), 0);
+	else
+		snprintf(url, sizeof(url), "%s", path);
+	cfg.db_path = url;
 	cfg.db_synchronous = 1;
 	cfg.db_busy_timeout_ms = 1000;
 	assert_int_equal(vex_keytouch_start(&cfg, &t), 0);
@@ -319,13 +305,13 @@ static void test_keytouch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_revocations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mint_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_touch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keytouch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocations, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_mint_cap, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_no_touch, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_keytouch, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_key_headers, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_jwt, setup, store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
