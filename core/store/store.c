@@ -25,22 +25,22 @@ static int unported(const char *fn)
 
 int vex_store_claim_pause(struct vex_store *s, const char *tool, const char *by, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_claim_pause(vex_pg_of(s), tool, by, now_us);
 	return vex_sqlite_claim_pause(vex_sqlite_of(s), tool, by, now_us);
 }
 
 int vex_store_claim_pauses(struct vex_store *s, struct vex_claim_pause_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_claim_pauses(vex_pg_of(s), ret);
 	return vex_sqlite_claim_pauses(vex_sqlite_of(s), ret);
 }
 
 int vex_store_claim_resume(struct vex_store *s, const char *tool, int *ret_changed)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_claim_resume(vex_pg_of(s), tool, ret_changed);
 	return vex_sqlite_claim_resume(vex_sqlite_of(s), tool, ret_changed);
 }
 
@@ -538,30 +538,30 @@ int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int
 int vex_store_tool_resolve(struct vex_store *s, const char *name, vex_tool_filter keep, const void *arg,
 			   struct vex_tool_rows *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_tool_resolve(vex_pg_of(s), name, keep, arg, ret);
 	return vex_sqlite_tool_resolve(vex_sqlite_of(s), name, keep, arg, ret);
 }
 
 int vex_store_tools_keep_servers(struct vex_store *s, const char *const *keep, size_t n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_tools_keep_servers(vex_pg_of(s), keep, n);
 	return vex_sqlite_tools_keep_servers(vex_sqlite_of(s), keep, n);
 }
 
 int vex_store_tools_list(struct vex_store *s, struct vex_tool_rows *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_tools_list(vex_pg_of(s), ret);
 	return vex_sqlite_tools_list(vex_sqlite_of(s), ret);
 }
 
 int vex_store_tools_replace(struct vex_store *s, const char *source, const char *server,
 			    const struct vex_tool_rows *rows, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_tools_replace(vex_pg_of(s), source, server, rows, now_us);
 	return vex_sqlite_tools_replace(vex_sqlite_of(s), source, server, rows, now_us);
 }
 

@@ -11,4 +11,9 @@ struct vex_store {
 	enum vex_store_kind kind;
 };
 
+/* What a backend's pause state answers (each backend's store_pauses.c): some tools' jobs are paused, or every
+ * job (0: nothing paused). */
+#define VEX_PAUSED_TOOLS 1
+#define VEX_PAUSED_ALL 2
+
 #endif

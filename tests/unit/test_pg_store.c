@@ -318,7 +318,7 @@ static void test_open_fresh(void **state)
 }
 
 /* The store interface opens a postgresql:// URL as a PostgreSQL store: ping, the schema version, free and
- * the runner functions go to this backend; a function it does not have yet answers VEX_EIO and writes
+ * the runner and pause functions go to this backend; a function it does not have yet answers VEX_EIO and writes
  * nothing. */
 static void test_store_interface(void **state)
 {
@@ -350,20 +350,22 @@ static void test_store_interface(void **state)
 	assert_int_equal(vex_store_schema_version(s), vex_pg_migration_count);
 	cap_reset();
 	cap_on();
-	assert_int_equal(vex_store_claim_pause(s, "echo", "operator", 1000), VEX_EIO);
+	assert_int_equal(vex_store_key_touch(s, "k1", 1000), VEX_EIO);
 	assert_int_equal(vex_store_cap_count(s, VEX_CAP_AGENTS, "alice", &count), VEX_EIO);
 	cap_off();
 	log = captured();
 	assert_int_equal(count_of(log, "not available on PostgreSQL yet"), 2);
-	assert_non_null(strstr(log, "vex_store_claim_pause"));
+	assert_non_null(strstr(log, "vex_store_key_touch"));
 	free(log);
 	raw = connect_db(db_name);
-	expect_text(raw, "SELECT count(*) FROM claim_pauses", "0");
-	/* What the backend has answers: the runner functions (store_runners.c). */
+	expect_text(raw, "SELECT count(*) FROM api_keys", "0");
+	/* What the backend has answers: the runner functions (store_runners.c), paused claiming (store_pauses.c). */
 	assert_int_equal(vex_store_runner_beat(s, "r1", 42, 1000), 0);
 	assert_int_equal(vex_store_runner_last_beat(s, &count), 0);
 	assert_true(count == 1000);
 	expect_text(raw, "SELECT count(*) FROM runners", "1");
+	assert_int_equal(vex_store_claim_pause(s, "echo", "operator", 1000), 0);
+	expect_text(raw, "SELECT paused_by FROM claim_pauses WHERE tool = 'echo'", "operator");
 	vex_store_free(s);
 }
 
@@ -388,6 +390,15 @@ static void test_exec_codes(void **state)
 	log = captured();
 	assert_non_null(strstr(log, "store statement failed"));
 	assert_null(strstr(log, "s3cret-param"));
+	free(log);
+	/* Text the database cannot hold (not UTF-8): the caller's fault, VEX_EINVAL, and nothing logged. */
+	secret[0] = "s3cret\xff";
+	cap_reset();
+	cap_on();
+	assert_int_equal(vex_pg_exec(pg, "SELECT pid FROM runners WHERE id = $1", 1, secret, NULL), VEX_EINVAL);
+	cap_off();
+	log = captured();
+	assert_null(strstr(log, "store statement failed"));
 	free(log);
 	/* The connection is still good after each refusal. */
 	assert_int_equal(vex_pg_exec(pg, "SELECT pid FROM runners WHERE id = $1", 1, v, &r), 0);

@@ -1,5 +1,6 @@
 /* test_store_tools.c - the tool catalog in the store: replace per source and per server, keep_servers,
- * list, resolve by exact, short and ambiguous name, invalid publications. */
+ * list, resolve by exact, short and ambiguous name, invalid publications; on SQLite and, from tools/run-unit's
+ * second pass (tests/unit/postgres.list), on PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,6 +299,252 @@ static void test_grant_column(void **state)
 	vex_tool_rows_release(&l);
 }
 
+/* Each limit at its edge: the most is stored, one byte more refuses the whole publication. */
+static void test_limits(void **state)
+{
+	static char big[1024 * 1024 + 2];
+	struct vex_tool_row items[1] = { row("fx.add", "add", "fx", "mcp", "") };
+	struct vex_tool_rows rows = { items, 1 }, l = { NULL, 0 };
+	char name[300], names[512], want[300];
+
+	(void)state;
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "keep" }, 1), 0);
+	/* a name of 256 bytes; a short name as long as the name */
+	memset(name, 'n', 256);
+	name[256] = '\0';
+	items[0] = row(name, name, "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	assert_int_equal(vex_store_tool_resolve(store, name, NULL, NULL, &l), 0);
+	assert_int_equal(l.n, 1);
+	vex_tool_rows_release(&l);
+	name[256] = 'n';
+	name[257] = '\0';
+	items[0] = row(name, "n", "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_resolve(store, name, NULL, NULL, &l), VEX_ENOTFOUND);
+	items[0] = row("fx.a", "fx.ab", "fx", "mcp", ""); /* short name longer than the name */
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a", "", "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a", NULL, "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a\x7f", "a\x7f", "fx", "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a", "a\xc2\x9f", "fx", "mcp", ""); /* U+009F */
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a", "a", NULL, "mcp", "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	items[0] = row("fx.a", "a", "fx", NULL, "");
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	names_of(names, sizeof(names));
+	memset(want, 'n', 256);
+	want[256] = '\0';
+	assert_string_equal(names, want);
+
+	/* a description of 64 KiB, a schema and a grant of 1 MiB each */
+	memset(big, 'd', sizeof(big) - 1);
+	big[65536] = '\0';
+	items[0] = row("fx.add", "add", "fx", "mcp", big);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 2), 0);
+	big[65536] = 'd';
+	big[65537] = '\0';
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 3), VEX_EINVAL);
+	memset(big, 'd', sizeof(big) - 1);
+	big[1024 * 1024] = '\0';
+	items[0] = row("fx.add", "add", "fx", "mcp", "");
+	items[0].input_schema = big;
+	items[0].grant = big;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 4), 0);
+	assert_int_equal(vex_store_tool_resolve(store, "add", NULL, NULL, &l), 0);
+	assert_int_equal(strlen(l.items[0].input_schema), 1024 * 1024);
+	assert_int_equal(strlen(l.items[0].grant), 1024 * 1024);
+	assert_true(l.items[0].updated_at == 4);
+	vex_tool_rows_release(&l);
+	big[1024 * 1024] = 'd';
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 5), VEX_EINVAL);
+	items[0].grant = NULL;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 5), VEX_EINVAL);
+	items[0].input_schema = (char *)"{}";
+	items[0].grant = big;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 5), VEX_EINVAL);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "fx.add");
+
+	/* the arguments themselves */
+	assert_int_equal(vex_store_tools_replace(store, NULL, NULL, &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", NULL, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "", &rows, 1), VEX_EINVAL);
+	rows.items = NULL;
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), VEX_EINVAL);
+	assert_int_equal(vex_store_tools_list(store, NULL), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_resolve(store, "add", NULL, NULL, NULL), VEX_EINVAL);
+	rows.n = 0; /* an empty publication with no array: every row of fx goes */
+	assert_int_equal(vex_store_tools_replace(store, "mcp", "fx", &rows, 1), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "");
+}
+
+/* 10000 rows in one publication, 10001 refused; a listing stops at 10000, the first by name. */
+static void test_many_rows(void **state)
+{
+	struct vex_tool_row *items = calloc(10001, sizeof(*items));
+	char (*names)[16] = calloc(10001, sizeof(*names));
+	struct vex_tool_rows rows = { items, 10001 }, l = { NULL, 0 };
+	size_t i;
+
+	(void)state;
+	assert_non_null(items);
+	assert_non_null(names);
+	for (i = 0; i < 10001; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%05zu", i);
+		items[i] = row(names[i], names[i], NULL, "command", "");
+	}
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), VEX_EINVAL);
+	rows.n = 10000;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), 0);
+	assert_int_equal(publish_mcp("a", (const char *const[]){ "x" }, 1), 0);
+	assert_int_equal(vex_store_tools_list(store, &l), 0);
+	assert_int_equal(l.n, 10000);
+	assert_string_equal(l.items[0].name, "a.x");
+	assert_string_equal(l.items[1].name, "c00000");
+	assert_string_equal(l.items[9999].name, "c09998");
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "c09999", NULL, NULL, &l), 0);
+	vex_tool_rows_release(&l);
+	free(items);
+	free(names);
+}
+
+/* A publication that fails on its last row leaves the previous one whole: a name another source holds. */
+static void test_replace_rolled_back(void **state)
+{
+	struct vex_tool_row items[3] = {
+		row("backup", "backup", NULL, "command", ""),
+		row("convert", "convert", NULL, "command", ""),
+		row("fx.keep", "fx.keep", NULL, "command", ""),
+	};
+	struct vex_tool_rows rows = { items, 1 };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), 0);
+	assert_int_equal(publish_mcp("fx", (const char *const[]){ "keep" }, 1), 0);
+	rows.items = items + 1;
+	rows.n = 2;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 2), VEX_EEXIST);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "backup,fx.keep");
+	/* and the store goes on */
+	rows.n = 1;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 3), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "convert,fx.keep");
+}
+
+/* keep_servers: at most 1000 names, UTF-8 only; names with JSON's special characters match as they are. */
+static void test_keep_servers_names(void **state)
+{
+	static const char *const servers[] = { "q\"uote", "back\\slash", "\xc3\xa9t\xc3\xa9", "\xf0\x9f\x90\x98", "x" };
+	const char *keep[1001];
+	char names[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
+		assert_int_equal(publish_mcp(servers[i], (const char *const[]){ "t" }, 1), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "back\\slash.t,q\"uote.t,x.t,\xc3\xa9t\xc3\xa9.t,\xf0\x9f\x90\x98.t");
+	for (i = 0; i < 1001; i++)
+		keep[i] = "zz";
+	keep[0] = "q\"uote";
+	keep[1] = "back\\slash";
+	keep[2] = "\xc3\xa9t\xc3\xa9";
+	keep[3] = "X"; /* case matters */
+	assert_int_equal(vex_store_tools_keep_servers(store, keep, 1001), VEX_EINVAL);
+	keep[4] = "bad\xff";
+	assert_int_equal(vex_store_tools_keep_servers(store, keep, 5), VEX_EINVAL);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "back\\slash.t,q\"uote.t,x.t,\xc3\xa9t\xc3\xa9.t,\xf0\x9f\x90\x98.t");
+	keep[4] = "zz";
+	assert_int_equal(vex_store_tools_keep_servers(store, keep, 1000), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "back\\slash.t,q\"uote.t,\xc3\xa9t\xc3\xa9.t");
+}
+
+/* Names in UTF-8 sort by their bytes and resolve by full or short name; bytes that are not UTF-8 are found
+ * nowhere, and PostgreSQL's text cannot store them (SQLite keeps any bytes). */
+static void test_unicode(void **state)
+{
+	struct vex_tool_row items[4] = {
+		row("\xc3\xa9" "cho", "\xc3\xa9" "cho", NULL, "command", "\xf0\x9f\x98\x80 smiles"),
+		row("Zip", "Zip", NULL, "command", ""),
+		row("e\xcc\x81" "cho", "e\xcc\x81" "cho", NULL, "command", ""),
+		row("\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac", NULL, "command", ""),
+	};
+	struct vex_tool_rows rows = { items, 4 }, l = { NULL, 0 };
+	struct vex_tool_row bad = row("bad\xff", "bad\xff", NULL, "command", "");
+	struct vex_tool_rows bad_rows = { &bad, 1 };
+	char names[256];
+
+	(void)state;
+	assert_int_equal(vex_store_tools_replace(store, "command", NULL, &rows, 1), 0);
+	names_of(names, sizeof(names));
+	assert_string_equal(names, "Zip,e\xcc\x81" "cho,\xc3\xa9" "cho,\xe6\x97\xa5\xe6\x9c\xac");
+	assert_int_equal(vex_store_tool_resolve(store, "\xc3\xa9" "cho", NULL, NULL, &l), 0);
+	assert_string_equal(l.items[0].name, "\xc3\xa9" "cho");
+	assert_string_equal(l.items[0].description, "\xf0\x9f\x98\x80 smiles");
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "zip", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "\xc3\xa9", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "nope\xff", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "\xc3", NULL, NULL, &l), VEX_ENOTFOUND);
+	assert_null(l.items);
+	if (store_fixture_postgres()) {
+		assert_int_equal(vex_store_tools_replace(store, "command", NULL, &bad_rows, 2), VEX_EINVAL);
+		names_of(names, sizeof(names));
+		assert_string_equal(names, "Zip,e\xcc\x81" "cho,\xc3\xa9" "cho,\xe6\x97\xa5\xe6\x9c\xac");
+	} else {
+		assert_int_equal(vex_store_tools_replace(store, "command", NULL, &bad_rows, 2), 0);
+		names_of(names, sizeof(names));
+		assert_string_equal(names, "bad\xff");
+	}
+}
+
+/* A filter hides rows before the cap: the candidates are the first 16 rows it keeps, and a full name it hides
+ * falls back to short names. */
+static void test_filter_candidates(void **state)
+{
+	struct vex_tool_row item = row("", "t", "", "mcp", "");
+	struct vex_tool_rows rows = { &item, 1 }, l = { NULL, 0 };
+	char server[16], name[24];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 40; i++) {
+		snprintf(server, sizeof(server), "s%02d", i);
+		snprintf(name, sizeof(name), "s%02d.t", i);
+		item.name = name;
+		item.server = server;
+		item.grant = i % 2 ? (char *)"{\"roles\":[\"user\"]}" : NULL;
+		assert_int_equal(vex_store_tools_replace(store, "mcp", server, &rows, i), 0);
+	}
+	assert_int_equal(vex_store_tool_resolve(store, "t", NULL, NULL, &l), VEX_ECONFLICT);
+	assert_int_equal(l.n, 16);
+	assert_string_equal(l.items[0].name, "s00.t");
+	assert_string_equal(l.items[15].name, "s15.t");
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "t", keep_granted, NULL, &l), VEX_ECONFLICT);
+	assert_int_equal(l.n, 16);
+	assert_string_equal(l.items[0].name, "s01.t");
+	assert_string_equal(l.items[15].name, "s31.t");
+	assert_non_null(l.items[15].grant);
+	vex_tool_rows_release(&l);
+	assert_int_equal(vex_store_tool_resolve(store, "s02.t", keep_granted, NULL, &l), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_tool_resolve(store, "s03.t", keep_granted, NULL, &l), 0);
+	assert_int_equal(l.n, 1);
+	vex_tool_rows_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +556,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ambiguous_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_column, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace_rolled_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_servers_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unicode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filter_candidates, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

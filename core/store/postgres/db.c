@@ -404,7 +404,8 @@ int vex_pg_version(struct vex_pg *p)
 
 /* The VEX code of a statement the server refused, by the class of its SQLSTATE, as SQLite's codes map
  * (core/store/sqlite/db.c): a constraint is VEX_EEXIST, a timeout, lock wait or serialization failure
- * VEX_EBUSY, anything else VEX_EIO. */
+ * VEX_EBUSY, anything else VEX_EIO; and text the database cannot hold (not UTF-8: SQLite keeps any bytes)
+ * VEX_EINVAL, the caller's fault rather than the store's. */
 static int refused_code(const PGresult *r)
 {
 	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -413,6 +414,8 @@ static int refused_code(const PGresult *r)
 		return VEX_EIO;
 	if (strncmp(st, "23", 2) == 0)
 		return VEX_EEXIST;
+	if (strcmp(st, "22021") == 0 || strcmp(st, "22P05") == 0)
+		return VEX_EINVAL;
 	if (strcmp(st, "57014") == 0 || strcmp(st, "55P03") == 0 || strcmp(st, "40001") == 0 ||
 	    strcmp(st, "40P01") == 0)
 		return VEX_EBUSY;

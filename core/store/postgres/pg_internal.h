@@ -33,7 +33,7 @@ int vex_pg_ready(struct vex_pg *p);
  * connection was lost. 0 with the result in *ret (NULL: cleared here; else the caller PQclear's it);
  * VEX_EIO when the server is away (the connection is dropped, the next call reconnects) or the statement
  * failed (logged, without its parameters); VEX_EEXIST for a constraint; VEX_EBUSY for a timeout, a lock
- * wait or a serialization failure.
+ * wait or a serialization failure; VEX_EINVAL for a parameter that is not UTF-8 (not logged).
  */
 int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *vals, PGresult **ret);
 
@@ -102,5 +102,9 @@ int vex_pg_migrate(PGconn *c, char *err, size_t errlen);
 
 /* The schema version (0 for an empty database), or VEX_EIO. */
 int vex_pg_schema_version(PGconn *c);
+
+/* store_pauses.c: what the claims must skip, as vex_sqlite_pause_state: *ret 0 (nothing paused), VEX_PAUSED_TOOLS
+ * (some tools' jobs) or VEX_PAUSED_ALL (every job; store_backend.h). 0 or VEX_E... */
+int vex_pg_pause_state(struct vex_pg *p, int *ret);
 
 #endif

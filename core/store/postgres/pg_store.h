@@ -72,4 +72,19 @@ int vex_pg_revocations_list(struct vex_pg *p, const char *sub, const char *befor
 			    struct vex_token_revocation_list *ret);
 int vex_pg_revocations_since(struct vex_pg *p, int64_t since_us, int max, struct vex_token_revocation_list *ret);
 
+/* store_pauses.c and store_tools.c: paused claiming and the tool catalog */
+struct vex_claim_pause_list;
+struct vex_tool_row;
+struct vex_tool_rows;
+
+int vex_pg_claim_pause(struct vex_pg *p, const char *tool, const char *by, int64_t now_us);
+int vex_pg_claim_resume(struct vex_pg *p, const char *tool, int *ret_changed);
+int vex_pg_claim_pauses(struct vex_pg *p, struct vex_claim_pause_list *ret);
+int vex_pg_tools_replace(struct vex_pg *p, const char *source, const char *server, const struct vex_tool_rows *rows,
+			 int64_t now_us);
+int vex_pg_tools_keep_servers(struct vex_pg *p, const char *const *keep, size_t n);
+int vex_pg_tools_list(struct vex_pg *p, struct vex_tool_rows *ret);
+int vex_pg_tool_resolve(struct vex_pg *p, const char *name, int (*keep)(const struct vex_tool_row *, const void *),
+			const void *arg, struct vex_tool_rows *ret);
+
 #endif

@@ -199,9 +199,7 @@ extern const struct vex_rows vex_sqlite_job_rows;
 	" lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2, rev = rev + 1"
 
 /* What the claims must skip (store_pauses.c): *ret 0 (nothing paused), VEX_PAUSED_TOOLS (some tools'
- * jobs) or VEX_PAUSED_ALL (every job). 0 or VEX_E... */
-#define VEX_PAUSED_TOOLS 1
-#define VEX_PAUSED_ALL 2
+ * jobs) or VEX_PAUSED_ALL (every job; both in store_backend.h). 0 or VEX_E... */
 int vex_sqlite_pause_state(struct vex_sqlite *s, int *ret);
 
 /* The retry link of the new job "j" (j->retry_of set), inside the insert's write transaction
