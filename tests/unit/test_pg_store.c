@@ -350,15 +350,15 @@ static void test_store_interface(void **state)
 	assert_int_equal(vex_store_schema_version(s), vex_pg_migration_count);
 	cap_reset();
 	cap_on();
-	assert_int_equal(vex_store_key_touch(s, "k1", 1000), VEX_EIO);
+	assert_int_equal(vex_store_agent_delete(s, "a1", "alice", 1000), VEX_EIO);
 	assert_int_equal(vex_store_cap_count(s, VEX_CAP_AGENTS, "alice", &count), VEX_EIO);
 	cap_off();
 	log = captured();
 	assert_int_equal(count_of(log, "not available on PostgreSQL yet"), 2);
-	assert_non_null(strstr(log, "vex_store_key_touch"));
+	assert_non_null(strstr(log, "vex_store_agent_delete"));
 	free(log);
 	raw = connect_db(db_name);
-	expect_text(raw, "SELECT count(*) FROM api_keys", "0");
+	expect_text(raw, "SELECT count(*) FROM agents", "0");
 	/* What the backend has answers: the runner functions (store_runners.c), paused claiming (store_pauses.c). */
 	assert_int_equal(vex_store_runner_beat(s, "r1", 42, 1000), 0);
 	assert_int_equal(vex_store_runner_last_beat(s, &count), 0);
