@@ -169,47 +169,47 @@ int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[
 
 int vex_store_agent_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_agent_delete(vex_pg_of(s), id, owner, now_us);
 	return vex_sqlite_agent_delete(vex_sqlite_of(s), id, owner, now_us);
 }
 
 int vex_store_agent_get(struct vex_store *s, const char *id, const char *owner, int include_deleted,
 			struct vex_agent **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_agent_get(vex_pg_of(s), id, owner, include_deleted, ret);
 	return vex_sqlite_agent_get(vex_sqlite_of(s), id, owner, include_deleted, ret);
 }
 
 int vex_store_agent_insert(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
 			   enum vex_cap *ret_hit)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_agent_insert(vex_pg_of(s), a, caps, ret_hit);
 	return vex_sqlite_agent_insert(vex_sqlite_of(s), a, caps, ret_hit);
 }
 
 int vex_store_agent_update(struct vex_store *s, const struct vex_agent *a, const struct vex_caps *caps,
 			   enum vex_cap *ret_hit)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_agent_update(vex_pg_of(s), a, caps, ret_hit);
 	return vex_sqlite_agent_update(vex_sqlite_of(s), a, caps, ret_hit);
 }
 
 int vex_store_agents_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			  struct vex_agent_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_agents_list(vex_pg_of(s), owner, before_id, limit, ret);
 	return vex_sqlite_agents_list(vex_sqlite_of(s), owner, before_id, limit, ret);
 }
 
 int vex_store_cap_count(struct vex_store *s, enum vex_cap cap, const char *owner, int64_t *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_cap_count(vex_pg_of(s), cap, owner, ret);
 	return vex_sqlite_cap_count(vex_sqlite_of(s), cap, owner, ret);
 }
 

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "core/base/limits.h"
 #include "core/store/postgres/pg_store.h"
 #include "core/store/store_backend.h"
 
@@ -84,6 +85,31 @@ int vex_pg_changes(struct vex_pg *p, const char *sql, int n, const char *const *
 /* Run the UPDATE "sql" with $1 "id", $2 "owner" (text, may be NULL) and $3 "now_us": VEX_EINVAL for a NULL
  * "id", VEX_ENOTFOUND when it changed no row. */
 int vex_pg_stamp_row(struct vex_pg *p, const char *sql, const char *id, const char *owner, int64_t now_us);
+
+/* Row "row", column "col" of "r" as a new string (the caller frees it); NULL for SQL NULL, and NULL with
+ * *fail set when the copy could not be made (as vex_col_strdup). */
+char *vex_pg_strdup(const PGresult *r, int row, int col, int *fail);
+
+/* End the transaction open on "p", if any, with ROLLBACK (after a failed step of a BEGIN ... COMMIT). */
+void vex_pg_rollback(struct vex_pg *p);
+
+/* ---- store_caps.c: per-owner caps inside a write, as core/store/sqlite/store_caps.c ---- */
+
+/*
+ * Inside a transaction the caller holds (BEGIN ... COMMIT): take the advisory lock of ("cap", "owner") until
+ * the transaction ends, then 0 when "owner" holds fewer than "max" of "cap" (max <= 0: no cap, no lock),
+ * VEX_ELIMIT when not, or a store error; "id" is the agent being written (VEX_CAP_SCHEDULES: one that already
+ * has a schedule adds none). Writes that take several of these take them in enum vex_cap order.
+ */
+int vex_pg_cap_check_locked(struct vex_pg *p, enum vex_cap cap, const char *owner, const char *id, int max);
+
+/* The write "sql" (as vex_pg_exec) that adds to what "owner" holds, in one BEGIN ... COMMIT: first every cap
+ * of "which" (bits 1u << enum vex_cap) with its caps->max (NULL "caps": none) as vex_pg_cap_check_locked,
+ * then "sql". VEX_ELIMIT with *ret_hit (when not NULL) the cap reached, and nothing written; otherwise the
+ * rows it changed in *ret_changes (when not NULL). Rolled back on any failure. */
+int vex_pg_write_capped(struct vex_pg *p, const char *sql, int n, const char *const *vals, const char *owner,
+			const char *id, const struct vex_caps *caps, unsigned which, enum vex_cap *ret_hit,
+			int64_t *ret_changes);
 
 /*
  * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as

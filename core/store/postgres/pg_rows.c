@@ -123,3 +123,22 @@ int vex_pg_stamp_row(struct vex_pg *p, const char *sql, const char *id, const ch
 		rc = VEX_ENOTFOUND;
 	return rc;
 }
+
+char *vex_pg_strdup(const PGresult *r, int row, int col, int *fail)
+{
+	char *s;
+
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	s = strdup(PQgetvalue(r, row, col));
+	if (!s)
+		*fail = 1;
+	return s;
+}
+
+void vex_pg_rollback(struct vex_pg *p)
+{
+	/* Nothing to end when no transaction is open (or the connection is gone: the server ended it). */
+	if (p->c && PQtransactionStatus(p->c) != PQTRANS_IDLE)
+		PQclear(PQexec(p->c, "ROLLBACK"));
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/base/ids.h"
+#include "core/base/limits.h"
 #include "core/store/store_backend.h"
 
 struct vex_pg;
@@ -86,5 +87,20 @@ int vex_pg_tools_keep_servers(struct vex_pg *p, const char *const *keep, size_t 
 int vex_pg_tools_list(struct vex_pg *p, struct vex_tool_rows *ret);
 int vex_pg_tool_resolve(struct vex_pg *p, const char *name, int (*keep)(const struct vex_tool_row *, const void *),
 			const void *arg, struct vex_tool_rows *ret);
+
+/* store_agents.c and store_caps.c: agents and per-owner caps */
+struct vex_agent;
+struct vex_agent_list;
+
+int vex_pg_agent_insert(struct vex_pg *p, const struct vex_agent *a, const struct vex_caps *caps,
+			enum vex_cap *ret_hit);
+int vex_pg_agent_get(struct vex_pg *p, const char *id, const char *owner, int include_deleted,
+		     struct vex_agent **ret);
+int vex_pg_agent_update(struct vex_pg *p, const struct vex_agent *a, const struct vex_caps *caps,
+			enum vex_cap *ret_hit);
+int vex_pg_agent_delete(struct vex_pg *p, const char *id, const char *owner, int64_t now_us);
+int vex_pg_agents_list(struct vex_pg *p, const char *owner, const char *before_id, int limit,
+		       struct vex_agent_list *ret);
+int vex_pg_cap_count(struct vex_pg *p, enum vex_cap cap, const char *owner, int64_t *ret);
 
 #endif
