@@ -1,4 +1,5 @@
-/* test_store_agents.c - agents in the store: insert, get, update, soft delete, owner isolation, paging. */
+/* test_store_agents.c - agents in the store: insert, get, update, soft delete, owner isolation, paging, on SQLite
+ * and, from tools/run-unit's second pass (tests/unit/postgres.list), on PostgreSQL. Their caps: test_store_owner_caps.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,38 +14,8 @@
 #include "core/base/err.h"
 #include "core/base/log.h"
 #include "core/store/store.h"
-
-static char dir[64];
-static char path[128];
-static struct vex_store *store;
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-agents-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	return vex_store_open(path, 1, 1000, &store) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char side[160];
-
-	(void)state;
-	vex_store_free(store);
-	store = NULL;
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-wlock", path);
-	unlink(side);
-	rmdir(dir);
-	return 0;
-}
+#define STORE_FIXTURE_GLOBALS "agents"
+#include "tests/unit/store_fixture.h"
 
 static struct vex_agent *make_agent(const char *owner, const char *name)
 {
@@ -208,13 +179,132 @@ static void test_insert_invalid(void **state)
 	vex_agent_free(a);
 }
 
+/* Every field comes back as stored: NULL optional fields, odd unicode, exact doubles, plan and role. */
+static void test_round_trip(void **state)
+{
+	static const double fits[] = { 0.1, -1e-300, 1.0 / 3.0, 123456789.125, 0.0 };
+	struct vex_agent *a = make_agent("\xe7\x94\xa8\xe6\x88\xb7-\xf0\x9f\x98\x80", "n\xc3\xa4me \xf0\x9f\xa6\x8a 'x\"; --"),
+			 *got = NULL;
+
+	(void)state;
+	free(a->role);
+	a->role = strdup("r\xc3\xb4le\n\ttabs \\ and \xe2\x80\xae rtl");
+	a->plan = VEX_PLAN_PRO;
+	a->owner_admin = 1;
+	a->status = VEX_AGENT_PAUSED;
+	a->updated_at = 1700000000000123;
+	a->max_depth = 0;
+	for (size_t i = 0; i < sizeof(fits) / sizeof(fits[0]); i++) {
+		vex_uuid7(a->id);
+		a->fitness = fits[i];
+		a->generation = (int)i + 1;
+		assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
+		assert_int_equal(vex_store_agent_get(store, a->id, a->owner, 0, &got), 0);
+		assert_true(got->fitness == fits[i]);
+		assert_int_equal(got->generation, (int)i + 1);
+		assert_string_equal(got->owner, a->owner);
+		assert_string_equal(got->name, a->name);
+		assert_string_equal(got->role, a->role);
+		assert_null(got->model);
+		assert_null(got->tools_json);
+		assert_null(got->base_url);
+		assert_null(got->schedule_json);
+		assert_int_equal(got->status, VEX_AGENT_PAUSED);
+		assert_int_equal(got->plan, VEX_PLAN_PRO);
+		assert_int_equal(got->owner_admin, 1);
+		assert_int_equal(got->max_depth, 0);
+		assert_int_equal(got->spawn_shadow, 0);
+		assert_true(got->updated_at == 1700000000000123);
+		vex_agent_free(got);
+		got = NULL;
+	}
+	/* An update may clear optional fields again; plan and owner role stay as created. */
+	a->model = strdup("m");
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), 0);
+	assert_int_equal(vex_store_agent_get(store, a->id, NULL, 0, &got), 0);
+	assert_string_equal(got->model, "m");
+	vex_agent_free(got);
+	got = NULL;
+	free(a->model);
+	a->model = NULL;
+	a->plan = VEX_PLAN_FREE;
+	a->owner_admin = 0;
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), 0);
+	assert_int_equal(vex_store_agent_get(store, a->id, NULL, 0, &got), 0);
+	assert_null(got->model);
+	assert_int_equal(got->plan, VEX_PLAN_PRO);
+	assert_int_equal(got->owner_admin, 1);
+	vex_agent_free(got);
+	vex_agent_free(a);
+}
+
+/* Bad arguments, an admin's delete (owner NULL), and paging of all owners by cursor. */
+static void test_edges(void **state)
+{
+	struct vex_agent *a = make_agent("alice", "x"), *b = make_agent("bob", "y"), *got = NULL;
+	struct vex_agent_list l = { NULL, 0 };
+
+	(void)state;
+	assert_int_equal(vex_store_agent_get(store, NULL, "alice", 0, &got), VEX_EINVAL);
+	assert_int_equal(vex_store_agent_delete(store, NULL, "alice", 1), VEX_EINVAL);
+	assert_int_equal(vex_store_agent_insert(store, NULL, NULL, NULL), VEX_EINVAL);
+	assert_int_equal(vex_store_agent_update(store, NULL, NULL, NULL), VEX_EINVAL);
+	a->owner[0] = '\0';
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), VEX_EINVAL);
+	snprintf(a->owner, sizeof(a->owner), "alice");
+	free(a->name);
+	a->name = NULL;
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), VEX_EINVAL);
+	assert_int_equal(vex_store_agent_update(store, a, NULL, NULL), VEX_EINVAL);
+	a->name = strdup("x");
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
+	assert_int_equal(vex_store_agent_insert(store, b, NULL, NULL), 0);
+	/* The same id under another owner is still a duplicate. */
+	memcpy(b->id, a->id, sizeof(b->id));
+	assert_int_equal(vex_store_agent_insert(store, b, NULL, NULL), VEX_EEXIST);
+	assert_int_equal(vex_store_agent_get(store, "no-such-id", NULL, 1, &got), VEX_ENOTFOUND);
+	assert_null(got);
+
+	assert_int_equal(vex_store_agents_list(store, "nobody", NULL, 10, &l), 0);
+	assert_int_equal(l.n, 0);
+	vex_agent_list_release(&l);
+	assert_int_equal(vex_store_agents_list(store, NULL, NULL, 1, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.items[0]->owner, "bob"); /* the newer id */
+	vex_agent_list_release(&l);
+	assert_int_equal(vex_store_agents_list(store, "alice", "", 10, &l), 0);
+	assert_int_equal(l.n, 0); /* nothing sorts before "" */
+	vex_agent_list_release(&l);
+	assert_int_equal(vex_store_agents_list(store, "alice", "\xef\xbf\xbf", 10, &l), 0);
+	assert_int_equal(l.n, 1); /* ids compare as bytes: U+FFFF after every id */
+	vex_agent_list_release(&l);
+	/* Bytes that are not UTF-8: SQLite keeps them, PostgreSQL refuses them (docs/storage.md). */
+	assert_int_equal(vex_store_agents_list(store, "alice", "\xff", 10, &l), store_fixture_postgres() ? VEX_EINVAL : 0);
+	if (!store_fixture_postgres()) {
+		assert_int_equal(l.n, 1);
+		vex_agent_list_release(&l);
+	}
+
+	/* An admin deletes any owner's agent (owner NULL); then it is gone for everyone. */
+	assert_int_equal(vex_store_agent_delete(store, a->id, NULL, 77), 0);
+	assert_int_equal(vex_store_agent_delete(store, a->id, NULL, 78), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_agent_get(store, a->id, NULL, 0, &got), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_agent_get(store, a->id, "alice", 1, &got), 0);
+	assert_true(got->updated_at == 77);
+	vex_agent_free(got);
+	vex_agent_free(a);
+	vex_agent_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_paging, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_get, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_update_delete, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_list_paging, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_insert_invalid, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_edges, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_agents", VEX_LOG_ERROR);
