@@ -574,45 +574,45 @@ int vex_store_webhook_delete(struct vex_store *s, const char *id, const char *ow
 
 int vex_store_webhook_get(struct vex_store *s, const char *id, const char *owner, struct vex_webhook **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhook_get(vex_pg_of(s), id, owner, ret);
 	return vex_sqlite_webhook_get(vex_sqlite_of(s), id, owner, ret);
 }
 
 int vex_store_webhook_insert(struct vex_store *s, const struct vex_webhook *h, const struct vex_caps *caps)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhook_insert(vex_pg_of(s), h, caps);
 	return vex_sqlite_webhook_insert(vex_sqlite_of(s), h, caps);
 }
 
 int vex_store_webhook_secrets_seal(struct vex_store *s, const struct vex_sealring *r, int *ret_sealed, int *ret_failed)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhook_secrets_seal(vex_pg_of(s), r, ret_sealed, ret_failed);
 	return vex_sqlite_webhook_secrets_seal(vex_sqlite_of(s), r, ret_sealed, ret_failed);
 }
 
 int vex_store_webhook_update(struct vex_store *s, const struct vex_webhook *h, int set_status)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhook_update(vex_pg_of(s), h, set_status);
 	return vex_sqlite_webhook_update(vex_sqlite_of(s), h, set_status);
 }
 
 int vex_store_webhooks_list(struct vex_store *s, const char *owner, const char *before_id, int limit,
 			    struct vex_webhook_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhooks_list(vex_pg_of(s), owner, before_id, limit, ret);
 	return vex_sqlite_webhooks_list(vex_sqlite_of(s), owner, before_id, limit, ret);
 }
 
 int vex_store_webhooks_matching(struct vex_store *s, const char *owner, unsigned event_bits,
 				struct vex_webhook_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhooks_matching(vex_pg_of(s), owner, event_bits, ret);
 	return vex_sqlite_webhooks_matching(vex_sqlite_of(s), owner, event_bits, ret);
 }
 

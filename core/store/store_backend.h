@@ -16,4 +16,10 @@ struct vex_store {
 #define VEX_PAUSED_TOOLS 1
 #define VEX_PAUSED_ALL 2
 
+/* What a hook's stored secret "stored" (of hook "id") should become under r->cur, for each backend's
+ * webhook_secrets_seal (defined in core/store/sqlite/store_webhooks.c): *ret a new sealed string (the caller
+ * frees it), or NULL when it already is sealed under r->cur. 0 or VEX_E... (a secret that cannot be opened). */
+struct vex_sealring;
+int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const char *stored, char **ret);
+
 #endif

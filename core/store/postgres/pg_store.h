@@ -103,4 +103,17 @@ int vex_pg_agents_list(struct vex_pg *p, const char *owner, const char *before_i
 		       struct vex_agent_list *ret);
 int vex_pg_cap_count(struct vex_pg *p, enum vex_cap cap, const char *owner, int64_t *ret);
 
+/* store_webhooks.c: webhook registrations (not the delete, which cancels deliveries) */
+struct vex_webhook;
+struct vex_webhook_list;
+struct vex_sealring;
+
+int vex_pg_webhook_insert(struct vex_pg *p, const struct vex_webhook *h, const struct vex_caps *caps);
+int vex_pg_webhook_get(struct vex_pg *p, const char *id, const char *owner, struct vex_webhook **ret);
+int vex_pg_webhook_update(struct vex_pg *p, const struct vex_webhook *h, int set_status);
+int vex_pg_webhooks_list(struct vex_pg *p, const char *owner, const char *before_id, int limit,
+			 struct vex_webhook_list *ret);
+int vex_pg_webhooks_matching(struct vex_pg *p, const char *owner, unsigned event_bits, struct vex_webhook_list *ret);
+int vex_pg_webhook_secrets_seal(struct vex_pg *p, const struct vex_sealring *r, int *ret_sealed, int *ret_failed);
+
 #endif

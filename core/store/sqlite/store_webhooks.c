@@ -10,6 +10,7 @@
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/store_backend.h"
 
 #define HOOK_COLS                                                                                        \
 	"id, owner, url, events, description, secret, status, disabled_reason, failing_since, last_error," \
@@ -307,8 +308,8 @@ void vex_hook_secret_ad(const char *id, char out[VEX_HOOK_SECRET_AD_MAX + 1])
 	snprintf(out, VEX_HOOK_SECRET_AD_MAX + 1, "webhooks.secret:%s", id);
 }
 
-/* The value "stored" should become under r->cur: *ret NULL when it already is. */
-static int reseal_one(const struct vex_sealring *r, const char *id, const char *stored, char **ret)
+/* Shared with PostgreSQL's store_webhooks.c (store_backend.h). */
+int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const char *stored, char **ret)
 {
 	char ad[VEX_HOOK_SECRET_AD_MAX + 1];
 	char *plain = NULL;
@@ -347,7 +348,7 @@ int vex_sqlite_webhook_secrets_seal(struct vex_sqlite *s, const struct vex_sealr
 		goto out;
 	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
 		vex_col_copy(sel, 0, id, sizeof(id));
-		if (reseal_one(r, id, (const char *)sqlite3_column_text(sel, 1), &next) != 0) {
+		if (vex_hook_secret_reseal(r, id, (const char *)sqlite3_column_text(sel, 1), &next) != 0) {
 			failed++;
 			continue;
 		}
