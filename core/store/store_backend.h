@@ -3,6 +3,10 @@
 #ifndef VEX_STORE_BACKEND_H
 #define VEX_STORE_BACKEND_H
 
+#include <stddef.h>
+
+#include "core/store/store.h"
+
 enum vex_store_kind { VEX_STORE_SQLITE = 1, VEX_STORE_POSTGRES = 2 };
 
 /* The first member of each backend's connection struct (struct vex_sqlite, struct vex_pg): the store
@@ -16,10 +20,30 @@ struct vex_store {
 #define VEX_PAUSED_TOOLS 1
 #define VEX_PAUSED_ALL 2
 
-/* What a hook's stored secret "stored" (of hook "id") should become under r->cur, for each backend's
- * webhook_secrets_seal (defined in core/store/sqlite/store_webhooks.c): *ret a new sealed string (the caller
- * frees it), or NULL when it already is sealed under r->cur. 0 or VEX_E... (a secret that cannot be opened). */
+/* ---- the rules both backends apply alike (store_rules.c) ---- */
+
 struct vex_sealring;
+struct vex_tool_row;
+
+/* 1 when tool row "r" may be stored under ("source", "server"): names present, within their limits and
+ * without control characters, of that source and server, description, grant and schema within theirs. */
+int vex_tool_row_valid(const struct vex_tool_row *r, const char *source, const char *server);
+
+/* The "n" server names "keep" (at most 1,000, none NULL, each UTF-8) as one JSON array in *ret (the caller
+ * frees it): a statement takes them as one parameter, never pasted into its text. 0, VEX_EINVAL, VEX_ENOMEM. */
+int vex_tool_servers_json(const char *const *keep, size_t n, char **ret);
+
+/* 0 when "tool" may name a paused tool (at most a catalog name's bytes, no control characters; "" is
+ * every tool), else VEX_EINVAL. */
+int vex_pause_tool_check(const char *tool);
+
+/* A hook status's stored name, and back (an unknown name reads as active). */
+const char *vex_hook_status_name(enum vex_hook_status st);
+enum vex_hook_status vex_hook_status_parse(const char *s);
+
+/* What a hook's stored secret "stored" (of hook "id") should become under r->cur, for each backend's
+ * webhook_secrets_seal: *ret a new sealed string (the caller frees it), or NULL when it already is sealed
+ * under r->cur. 0 or VEX_E... (a secret that cannot be opened). */
 int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const char *stored, char **ret);
 
 #endif

@@ -7,21 +7,16 @@
 #include "core/base/json.h"
 #include "core/store/operator.h"
 #include "core/store/postgres/pg_internal.h"
+#include "core/store/store_backend.h"
 
-#define PAUSE_TOOL_MAX 256 /* bytes of a tool name, as the catalog allows (store_tools.c) */
-#define PAUSES_MAX 10000   /* rows of the pause list (core/store/operator.h) */
-
-static int tool_check(const char *tool)
-{
-	return tool && strlen(tool) <= PAUSE_TOOL_MAX && !vex_has_control_chars(tool) ? 0 : VEX_EINVAL;
-}
+#define PAUSES_MAX 10000 /* rows of the pause list (core/store/operator.h) */
 
 int vex_pg_claim_pause(struct vex_pg *p, const char *tool, const char *by, int64_t now_us)
 {
 	char t[24];
 	const char *v[3];
 
-	if (tool_check(tool) || !by)
+	if (vex_pause_tool_check(tool) || !by)
 		return VEX_EINVAL;
 	v[0] = tool;
 	v[1] = vex_pg_i64(t, now_us);
@@ -39,7 +34,7 @@ int vex_pg_claim_resume(struct vex_pg *p, const char *tool, int *ret_changed)
 	PGresult *r = NULL;
 	int rc;
 
-	if (tool_check(tool))
+	if (vex_pause_tool_check(tool))
 		return VEX_EINVAL;
 	rc = vex_pg_exec(p, "DELETE FROM claim_pauses WHERE tool = $1", 1, v, &r);
 	/* A name that is not UTF-8 cannot be paused here (vex_pg_exec's VEX_EINVAL): nothing to resume. */

@@ -9,6 +9,7 @@
 #include "core/base/json.h"
 #include "core/store/postgres/pg_internal.h"
 #include "core/store/store.h"
+#include "core/store/store_backend.h"
 
 #define TOOL_COLS "name, short_name, server, source, description, input_schema, updated_at, grant_json"
 
@@ -17,10 +18,6 @@
 #define ROWS_MAX 10000             /* rows in one replace, rows a listing returns */
 #define ROWS_MAX_TEXT "10000"
 #define NAME_MAX_BYTES 256         /* a full name: server (64) + "." + tool (128), with room */
-#define DESCRIPTION_MAX_BYTES 65536
-#define SCHEMA_MAX_BYTES (1024 * 1024)
-#define GRANT_MAX_BYTES (1024 * 1024)
-#define SERVERS_MAX 1000           /* names kept by vex_pg_tools_keep_servers */
 #define CANDIDATES_MAX 16          /* rows an ambiguous short name reports */
 #define CANDIDATES_MAX_TEXT "16"
 
@@ -95,33 +92,6 @@ out:
 	return rc;
 }
 
-static int same_server(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* A row that may be stored under ("source", "server"). */
-static int row_valid(const struct vex_tool_row *r, const char *source, const char *server)
-{
-	size_t n;
-
-	if (!r->name || !*r->name || !r->short_name || !*r->short_name || !r->source || !r->input_schema)
-		return 0;
-	n = strlen(r->name);
-	if (n > NAME_MAX_BYTES || strlen(r->short_name) > n || vex_has_control_chars(r->name) ||
-	    vex_has_control_chars(r->short_name))
-		return 0;
-	if (strcmp(r->source, source) != 0 || !same_server(r->server, server))
-		return 0;
-	if (r->description && strlen(r->description) > DESCRIPTION_MAX_BYTES)
-		return 0;
-	if (r->grant && strlen(r->grant) > GRANT_MAX_BYTES)
-		return 0;
-	return strlen(r->input_schema) <= SCHEMA_MAX_BYTES;
-}
-
 static int insert_row(struct vex_pg *p, const struct vex_tool_row *r, int64_t now_us)
 {
 	char t[24];
@@ -150,7 +120,7 @@ int vex_pg_tools_replace(struct vex_pg *p, const char *source, const char *serve
 	if (strcmp(source, "command") == 0 ? server != NULL : strcmp(source, "mcp") != 0 || !server || !*server)
 		return VEX_EINVAL;
 	for (i = 0; i < rows->n; i++)
-		if (!row_valid(&rows->items[i], source, server))
+		if (!vex_tool_row_valid(&rows->items[i], source, server))
 			return VEX_EINVAL;
 	rc = vex_pg_exec(p, "BEGIN", 0, NULL, NULL);
 	if (rc)
@@ -175,41 +145,22 @@ int vex_pg_tools_replace(struct vex_pg *p, const char *source, const char *serve
 
 int vex_pg_tools_keep_servers(struct vex_pg *p, const char *const *keep, size_t n)
 {
-	json_t *names = NULL;
 	char *text = NULL;
 	const char *v[1];
-	size_t i;
 	int rc;
 
-	if (!p || (n && !keep) || n > SERVERS_MAX)
+	if (!p)
 		return VEX_EINVAL;
-	names = json_array();
-	if (!names)
-		return VEX_ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (!keep[i]) {
-			rc = VEX_EINVAL;
-			goto out;
-		}
-		if (json_array_append_new(names, json_string(keep[i])) != 0) {
-			rc = VEX_EINVAL; /* not UTF-8, or out of memory */
-			goto out;
-		}
-	}
-	text = vex_json_dump(names);
-	if (!text) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
+	rc = vex_tool_servers_json(keep, n, &text);
+	if (rc)
+		return rc;
 	v[0] = text;
 	/* The names as one JSON array parameter, as SQLite's json_each: no statement text built from them. */
 	rc = vex_pg_exec(p,
 			 "DELETE FROM tools WHERE source = 'mcp'"
 			 " AND server NOT IN (SELECT json_array_elements_text($1::json))",
 			 1, v, NULL);
-out:
 	free(text);
-	json_decref(names);
 	return rc;
 }
 

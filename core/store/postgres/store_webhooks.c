@@ -6,32 +6,11 @@
 #include "core/base/err.h"
 #include "core/store/postgres/pg_internal.h"
 #include "core/store/store.h"
+#include "core/store/store_backend.h"
 
 #define HOOK_COLS                                                                                        \
 	"id, owner, url, events, description, secret, status, disabled_reason, failing_since, last_error," \
 	" created_at, updated_at"
-
-static const char *hook_status_name(enum vex_hook_status st)
-{
-	switch (st) {
-	case VEX_HOOK_ACTIVE:
-		return "active";
-	case VEX_HOOK_DISABLED:
-		return "disabled";
-	case VEX_HOOK_DELETED:
-		return "deleted";
-	}
-	return "active";
-}
-
-static enum vex_hook_status hook_status_parse(const char *s)
-{
-	if (strcmp(s, "disabled") == 0)
-		return VEX_HOOK_DISABLED;
-	if (strcmp(s, "deleted") == 0)
-		return VEX_HOOK_DELETED;
-	return VEX_HOOK_ACTIVE;
-}
 
 /* Fill "item" (a struct vex_webhook *) from row "row" (columns in HOOK_COLS order). */
 static int hook_row(const PGresult *r, int row, void *item)
@@ -47,7 +26,7 @@ static int hook_row(const PGresult *r, int row, void *item)
 	h->events = (unsigned)vex_pg_get_i64(r, row, 3) & VEX_HOOK_EV_ALL;
 	h->description = vex_pg_strdup(r, row, 4, &fail);
 	h->secret = vex_pg_strdup(r, row, 5, &fail);
-	h->status = hook_status_parse(PQgetvalue(r, row, 6));
+	h->status = vex_hook_status_parse(PQgetvalue(r, row, 6));
 	h->disabled_reason = vex_pg_strdup(r, row, 7, &fail);
 	h->failing_since = vex_pg_get_i64(r, row, 8);
 	h->last_error = vex_pg_strdup(r, row, 9, &fail);
@@ -82,7 +61,7 @@ static void hook_vals(struct hook_vals *hv, const struct vex_webhook *h)
 	hv->v[2] = h->url;
 	hv->v[3] = vex_pg_i64(hv->num[0], (int64_t)(h->events & VEX_HOOK_EV_ALL));
 	hv->v[4] = h->description;
-	hv->v[5] = hook_status_name(h->status);
+	hv->v[5] = vex_hook_status_name(h->status);
 	hv->v[6] = h->disabled_reason;
 	hv->v[7] = h->failing_since ? vex_pg_i64(hv->num[1], h->failing_since) : NULL;
 	hv->v[8] = h->last_error;

@@ -5,9 +5,8 @@
 #include "core/base/err.h"
 #include "core/base/json.h"
 #include "core/store/store.h"
+#include "core/store/store_backend.h"
 #include "core/store/sqlite/store_internal.h"
-
-#define PAUSE_TOOL_MAX 256 /* bytes of a tool name, as the catalog allows (store_tools.c) */
 
 static int pause_row(sqlite3_stmt *st, void *item)
 {
@@ -43,17 +42,12 @@ void vex_claim_pause_list_release(struct vex_claim_pause_list *l)
 	l->n = 0;
 }
 
-static int tool_check(const char *tool)
-{
-	return tool && strlen(tool) <= PAUSE_TOOL_MAX && !vex_has_control_chars(tool) ? 0 : VEX_EINVAL;
-}
-
 int vex_sqlite_claim_pause(struct vex_sqlite *s, const char *tool, const char *by, int64_t now_us)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (tool_check(tool) || !by)
+	if (vex_pause_tool_check(tool) || !by)
 		return VEX_EINVAL;
 	rc = vex_sqlite_stmt(s, "INSERT OR IGNORE INTO claim_pauses(tool, paused_at, paused_by) VALUES (?1, ?2, ?3)",
 			     &st);
@@ -70,7 +64,7 @@ int vex_sqlite_claim_resume(struct vex_sqlite *s, const char *tool, int *ret_cha
 	sqlite3_stmt *st;
 	int rc, changes = 0;
 
-	if (tool_check(tool))
+	if (vex_pause_tool_check(tool))
 		return VEX_EINVAL;
 	rc = vex_sqlite_stmt(s, "DELETE FROM claim_pauses WHERE tool = ?1", &st);
 	if (rc)

@@ -7,6 +7,7 @@
 #include "core/base/err.h"
 #include "core/base/json.h"
 #include "core/store/store.h"
+#include "core/store/store_backend.h"
 #include "core/store/sqlite/store_internal.h"
 
 #define TOOL_COLS "name, short_name, server, source, description, input_schema, updated_at, grant_json"
@@ -15,10 +16,6 @@
  * publisher from filling the database. */
 #define ROWS_MAX 10000             /* rows in one replace, rows a listing returns */
 #define NAME_MAX_BYTES 256         /* a full name: server (64) + "." + tool (128), with room */
-#define DESCRIPTION_MAX_BYTES 65536
-#define SCHEMA_MAX_BYTES (1024 * 1024)
-#define GRANT_MAX_BYTES (1024 * 1024)
-#define SERVERS_MAX 1000           /* names kept by vex_sqlite_tools_keep_servers */
 #define CANDIDATES_MAX 16          /* rows an ambiguous short name reports */
 
 void vex_tool_row_release(struct vex_tool_row *r)
@@ -108,33 +105,6 @@ static int collect(sqlite3_stmt *st, size_t cap, vex_tool_filter keep, const voi
 	return rc;
 }
 
-static int same_server(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-/* A row that may be stored under ("source", "server"). */
-static int row_valid(const struct vex_tool_row *r, const char *source, const char *server)
-{
-	size_t n;
-
-	if (!r->name || !*r->name || !r->short_name || !*r->short_name || !r->source || !r->input_schema)
-		return 0;
-	n = strlen(r->name);
-	if (n > NAME_MAX_BYTES || strlen(r->short_name) > n || vex_has_control_chars(r->name) ||
-	    vex_has_control_chars(r->short_name))
-		return 0;
-	if (strcmp(r->source, source) != 0 || !same_server(r->server, server))
-		return 0;
-	if (r->description && strlen(r->description) > DESCRIPTION_MAX_BYTES)
-		return 0;
-	if (r->grant && strlen(r->grant) > GRANT_MAX_BYTES)
-		return 0;
-	return strlen(r->input_schema) <= SCHEMA_MAX_BYTES;
-}
-
 static int insert_row(struct vex_sqlite *s, const struct vex_tool_row *r, int64_t now_us)
 {
 	sqlite3_stmt *st;
@@ -166,7 +136,7 @@ int vex_sqlite_tools_replace(struct vex_sqlite *s, const char *source, const cha
 	if (strcmp(source, "command") == 0 ? server != NULL : strcmp(source, "mcp") != 0 || !server || !*server)
 		return VEX_EINVAL;
 	for (i = 0; i < rows->n; i++)
-		if (!row_valid(&rows->items[i], source, server))
+		if (!vex_tool_row_valid(&rows->items[i], source, server))
 			return VEX_EINVAL;
 	rc = vex_sqlite_begin(s);
 	if (rc)
@@ -195,31 +165,14 @@ int vex_sqlite_tools_replace(struct vex_sqlite *s, const char *source, const cha
 int vex_sqlite_tools_keep_servers(struct vex_sqlite *s, const char *const *keep, size_t n)
 {
 	sqlite3_stmt *st;
-	json_t *names = NULL;
 	char *text = NULL;
-	size_t i;
 	int rc;
 
-	if (!s || (n && !keep) || n > SERVERS_MAX)
+	if (!s)
 		return VEX_EINVAL;
-	names = json_array();
-	if (!names)
-		return VEX_ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (!keep[i]) {
-			rc = VEX_EINVAL;
-			goto out;
-		}
-		if (json_array_append_new(names, json_string(keep[i])) != 0) {
-			rc = VEX_EINVAL; /* not UTF-8, or out of memory */
-			goto out;
-		}
-	}
-	text = vex_json_dump(names);
-	if (!text) {
-		rc = VEX_ENOMEM;
-		goto out;
-	}
+	rc = vex_tool_servers_json(keep, n, &text);
+	if (rc)
+		return rc;
 	rc = vex_sqlite_stmt(s,
 			     "DELETE FROM tools WHERE source = 'mcp'"
 			     " AND server NOT IN (SELECT value FROM json_each(?1))",
@@ -234,7 +187,6 @@ int vex_sqlite_tools_keep_servers(struct vex_sqlite *s, const char *const *keep,
 	rc = vex_sqlite_write(s, st, NULL);
 out:
 	free(text);
-	json_decref(names);
 	return rc;
 }
 

@@ -4,8 +4,6 @@
 
 #include <stdio.h>
 
-#include <openssl/crypto.h>
-
 #include "core/base/err.h"
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
@@ -15,28 +13,6 @@
 #define HOOK_COLS                                                                                        \
 	"id, owner, url, events, description, secret, status, disabled_reason, failing_since, last_error," \
 	" created_at, updated_at"
-
-static const char *hook_status_name(enum vex_hook_status st)
-{
-	switch (st) {
-	case VEX_HOOK_ACTIVE:
-		return "active";
-	case VEX_HOOK_DISABLED:
-		return "disabled";
-	case VEX_HOOK_DELETED:
-		return "deleted";
-	}
-	return "active";
-}
-
-static enum vex_hook_status hook_status_parse(const char *s)
-{
-	if (s && strcmp(s, "disabled") == 0)
-		return VEX_HOOK_DISABLED;
-	if (s && strcmp(s, "deleted") == 0)
-		return VEX_HOOK_DELETED;
-	return VEX_HOOK_ACTIVE;
-}
 
 void vex_webhook_free(struct vex_webhook *h)
 {
@@ -70,7 +46,7 @@ static int hook_from_row(sqlite3_stmt *st, struct vex_webhook **ret)
 	h->events = (unsigned)sqlite3_column_int64(st, 3) & VEX_HOOK_EV_ALL;
 	h->description = vex_col_strdup(st, 4, &fail);
 	h->secret = vex_col_strdup(st, 5, &fail);
-	h->status = hook_status_parse((const char *)sqlite3_column_text(st, 6));
+	h->status = vex_hook_status_parse((const char *)sqlite3_column_text(st, 6));
 	h->disabled_reason = vex_col_strdup(st, 7, &fail);
 	h->failing_since = sqlite3_column_int64(st, 8);
 	h->last_error = vex_col_strdup(st, 9, &fail);
@@ -92,7 +68,7 @@ static const struct vex_rows hook_rows;
 static int bind_mutable(sqlite3_stmt *st, const struct vex_webhook *h)
 {
 	return vex_bind_text(st, 3, h->url) | sqlite3_bind_int64(st, 4, (int64_t)(h->events & VEX_HOOK_EV_ALL)) |
-	       vex_bind_text(st, 5, h->description) | vex_bind_text(st, 6, hook_status_name(h->status)) |
+	       vex_bind_text(st, 5, h->description) | vex_bind_text(st, 6, vex_hook_status_name(h->status)) |
 	       vex_bind_text(st, 7, h->disabled_reason) | vex_bind_time(st, 8, h->failing_since) |
 	       vex_bind_text(st, 9, h->last_error) | sqlite3_bind_int64(st, 10, h->updated_at);
 }
@@ -306,30 +282,6 @@ int vex_sqlite_webhooks_matching(struct vex_sqlite *s, const char *owner, unsign
 void vex_hook_secret_ad(const char *id, char out[VEX_HOOK_SECRET_AD_MAX + 1])
 {
 	snprintf(out, VEX_HOOK_SECRET_AD_MAX + 1, "webhooks.secret:%s", id);
-}
-
-/* Shared with PostgreSQL's store_webhooks.c (store_backend.h). */
-int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const char *stored, char **ret)
-{
-	char ad[VEX_HOOK_SECRET_AD_MAX + 1];
-	char *plain = NULL;
-	int rc;
-
-	*ret = NULL;
-	if (vex_sealbox_is_current(r, stored))
-		return 0;
-	vex_hook_secret_ad(id, ad);
-	if (vex_sealbox_is_sealed(stored)) {
-		rc = vex_sealbox_open(r, ad, stored, &plain);
-		if (rc)
-			return rc;
-	}
-	rc = vex_sealbox_seal(&r->cur, ad, plain ? plain : stored, ret);
-	if (plain) {
-		OPENSSL_cleanse(plain, strlen(plain));
-		free(plain);
-	}
-	return rc;
 }
 
 int vex_sqlite_webhook_secrets_seal(struct vex_sqlite *s, const struct vex_sealring *r, int *ret_sealed,
