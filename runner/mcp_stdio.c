@@ -364,7 +364,8 @@ static void unlink_pending(struct mcp_server *s, struct mcp_pending *p)
 /* Links "p" with a new id; VEX_EIO when the server is not running. Under s->mu. */
 static int link_pending(struct mcp_server *s, struct mcp_pending *p)
 {
-	if (s->dead || s->pid <= 0)
+	/* A recycled server was killed and is being reaped: a call sent now would only fail with it. */
+	if (s->dead || s->recycled || s->pid <= 0)
 		return VEX_EIO;
 	p->id = ++s->next_id;
 	p->next = s->pending;
@@ -567,9 +568,11 @@ void mcp_stdio_close(struct mcp_server *s, int graceful)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Killed for a stuck call (recycled) counts as lost at once, before its reader has reaped it: a job
+ * arriving in between waits for the restart instead of joining the dying server's calls. */
 static int stdio_lost(const struct mcp_server *s)
 {
-	return s->dead || s->pid <= 0;
+	return s->dead || s->recycled || s->pid <= 0;
 }
 
 static int stdio_held(const struct mcp_server *s)
