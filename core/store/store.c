@@ -324,15 +324,15 @@ int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit
 
 int vex_store_job_get(struct vex_store *s, const char *id, const char *owner, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_get(vex_pg_of(s), id, owner, ret);
 	return vex_sqlite_job_get(vex_sqlite_of(s), id, owner, ret);
 }
 
 int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct vex_job **ret, int *ret_created)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_insert(vex_pg_of(s), j, ret, ret_created);
 	return vex_sqlite_job_insert(vex_sqlite_of(s), j, ret, ret_created);
 }
 
@@ -360,8 +360,8 @@ int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter
 int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
 				int *created, int *rcs)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_insert_batch(vex_pg_of(s), jobs, n, rets, created, rcs);
 	return vex_sqlite_jobs_insert_batch(vex_sqlite_of(s), jobs, n, rets, created, rcs);
 }
 

@@ -37,6 +37,10 @@ int vex_tool_servers_json(const char *const *keep, size_t n, char **ret);
  * every tool), else VEX_EINVAL. */
 int vex_pause_tool_check(const char *tool);
 
+/* 0 when "j" may be stored as a new job (owner, input, plan, attempts, kind with its agent or tool, the
+ * idempotency key, request hash and traceparent within their rules), else VEX_EINVAL. */
+int vex_job_check_new(const struct vex_job *j);
+
 /* A hook status's stored name, and back (an unknown name reads as active). */
 const char *vex_hook_status_name(enum vex_hook_status st);
 enum vex_hook_status vex_hook_status_parse(const char *s);

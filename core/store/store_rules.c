@@ -1,5 +1,5 @@
 /* store_rules.c - the rules every store backend applies the same way (store_backend.h): what a tool row,
- * a paused tool's name and a hook's status may be, the server names a catalog keeps, and how a hook's
+ * a paused tool's name, a hook's status and a new job may be, the server names a catalog keeps, and how a hook's
  * secret is re-sealed. */
 #include "core/store/store_backend.h"
 
@@ -11,6 +11,8 @@
 
 #include "core/base/err.h"
 #include "core/base/json.h"
+#include "core/base/limits.h"
+#include "core/base/traceparent.h"
 #include "core/hooks/sealbox.h"
 #include "core/store/store.h"
 
@@ -120,4 +122,25 @@ int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const c
 		free(plain);
 	}
 	return rc;
+}
+
+int vex_job_check_new(const struct vex_job *j)
+{
+	if (!j || !j->id[0] || !j->owner[0] || !j->input_json)
+		return VEX_EINVAL;
+	if ((unsigned)j->plan >= VEX_PLAN_COUNT || j->max_attempts < 1)
+		return VEX_EINVAL;
+	if (j->kind == VEX_JOB_AGENT && !j->agent_id[0])
+		return VEX_EINVAL;
+	if (j->kind == VEX_JOB_TOOL && (!j->tool || !*j->tool))
+		return VEX_EINVAL;
+	if (j->kind != VEX_JOB_AGENT && j->kind != VEX_JOB_TOOL)
+		return VEX_EINVAL;
+	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > VEX_IDEM_KEY_MAX))
+		return VEX_EINVAL;
+	if (j->request_hash && strlen(j->request_hash) != VEX_JOB_REQUEST_HASH_LEN)
+		return VEX_EINVAL;
+	if (j->traceparent && !vex_traceparent_valid(j->traceparent))
+		return VEX_EINVAL;
+	return 0;
 }

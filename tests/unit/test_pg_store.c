@@ -409,6 +409,73 @@ static void test_exec_codes(void **state)
 	PQclear(r);
 }
 
+/* A new job of the given id, a tool job of "alice" (the caller frees it). */
+static struct vex_job *tool_job(const char *id, const char *idem)
+{
+	struct vex_job *j = vex_job_new();
+
+	assert_non_null(j);
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->owner, sizeof(j->owner), "alice");
+	j->kind = VEX_JOB_TOOL;
+	j->tool = strdup("echo");
+	j->input_json = strdup("{\"x\":1}");
+	j->max_attempts = 1;
+	j->idempotency_key = idem ? strdup(idem) : NULL;
+	j->request_hash = idem ? strdup("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") : NULL;
+	return j;
+}
+
+/*
+ * Job events become visible in seq order: a transaction that wrote an event (here a plain connection's insert,
+ * left open) holds the jobs lock, so a job write through the store waits for it (here past its statement
+ * timeout: VEX_EBUSY, nothing written) instead of committing a later seq first, which a reader of
+ * "seq > cursor" would pass before the earlier one appears. Inserts are idempotent under that lock.
+ */
+static void test_jobs_lock_orders_events(void **state)
+{
+	struct vex_job *a = tool_job("j-b", NULL), *b = tool_job("j-c", "key-1"), *got = NULL, *again = NULL;
+	int created = -1;
+
+	(void)state;
+	assert_int_equal(vex_pg_open(db_url, 300, &pg), 0);
+	raw = connect_db(db_name);
+	exec_ok(raw, "BEGIN");
+	exec_ok(raw, "INSERT INTO jobs(id, owner, plan, kind, tool, input_json, status, created_at, updated_at)"
+		     " VALUES ('j-a', 'alice', 'free', 'tool', 'echo', '{}', 'queued', 1, 1)");
+	assert_int_equal(vex_store_job_insert(&pg->base, a, &got, &created), VEX_EBUSY);
+	assert_null(got);
+	exec_ok(raw, "COMMIT");
+	expect_text(raw, "SELECT count(*) FROM jobs WHERE id = 'j-b'", "0");
+
+	assert_int_equal(vex_store_job_insert(&pg->base, a, &got, &created), 0);
+	assert_int_equal(created, 1);
+	vex_job_free(got);
+	expect_text(raw, "SELECT string_agg(job_id, ',' ORDER BY seq) FROM job_events", "j-a,j-b");
+
+	/* The same idempotency key again answers the stored job, created 0, and stores nothing. */
+	assert_int_equal(vex_store_job_insert(&pg->base, b, &got, &created), 0);
+	assert_int_equal(created, 1);
+	snprintf(b->id, sizeof(b->id), "j-d");
+	assert_int_equal(vex_store_job_insert(&pg->base, b, &again, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(again->id, "j-c");
+	assert_string_equal(again->idempotency_key, "key-1");
+	assert_int_equal(again->status, VEX_JOB_QUEUED);
+	expect_text(raw, "SELECT count(*) FROM jobs WHERE id = 'j-d'", "0");
+	vex_job_free(again);
+	again = NULL;
+	/* Read back: only by its owner. */
+	assert_int_equal(vex_store_job_get(&pg->base, "j-c", "alice", &again), 0);
+	assert_string_equal(again->tool, "echo");
+	assert_string_equal(again->input_json, "{\"x\":1}");
+	assert_true(again->rev == 1);
+	assert_int_equal(vex_store_job_get(&pg->base, "j-c", "bob", &got), VEX_ENOTFOUND);
+	vex_job_free(again);
+	vex_job_free(a);
+	vex_job_free(b);
+}
+
 /* Processes starting together on a new database: each opens it, the migrations run once. */
 static void test_concurrent_first_open(void **state)
 {
@@ -714,6 +781,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_store_interface, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_exec_codes, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_jobs_lock_orders_events, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_migration_failure_rolls_back, setup_db, teardown_db),
 		cmocka_unit_test(test_open_bad_arguments),

@@ -41,6 +41,22 @@ int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *val
 /* "v" as a parameter's text, written to "buf" (returned). */
 const char *vex_pg_i64(char buf[24], int64_t v);
 
+/*
+ * The jobs lock: a transaction-level advisory lock ("vex_jobs" as a big-endian int64) that every transaction
+ * writing jobs holds from its start to its end, as SQLite's single writer. It keeps job events (written by
+ * triggers, numbered by an identity) visible in seq order, so a reader following "seq > cursor" never skips
+ * one that commits late, and it makes the read-then-write steps of a job write (idempotency, caps, claims)
+ * behave as under SQLite. Taken before any row lock, so job writers never deadlock on it.
+ */
+#define VEX_PG_JOBS_LOCK "8531357420326183539"
+
+/* BEGIN a transaction that writes jobs, and take the jobs lock (waiting for it: statement_timeout bounds the
+ * wait). 0, or as vex_pg_exec with no transaction left open. */
+int vex_pg_begin_jobs(struct vex_pg *p);
+
+/* COMMIT the transaction open on "p": 0, or as vex_pg_exec, rolled back. */
+int vex_pg_commit(struct vex_pg *p);
+
 /* The integer at "row", "col" of "r" (0 for SQL NULL: test PQgetisnull first where NULL means something). */
 int64_t vex_pg_get_i64(const PGresult *r, int row, int col);
 
@@ -110,6 +126,34 @@ int vex_pg_cap_check_locked(struct vex_pg *p, enum vex_cap cap, const char *owne
 int vex_pg_write_capped(struct vex_pg *p, const char *sql, int n, const char *const *vals, const char *owner,
 			const char *id, const struct vex_caps *caps, unsigned which, enum vex_cap *ret_hit,
 			int64_t *ret_changes);
+
+/* ---- store_jobs.c: job rows and inserts inside a job write, as core/store/sqlite/store_jobs.c ---- */
+
+/* A job's columns, in the order vex_pg_job_rows reads them (as SQLite's JOB_COLS). */
+#define VEX_PG_JOB_COLS                                                                                    \
+	"id, owner, plan, kind, agent_id, tool, input_json, status, attempts, max_attempts, priority,"      \
+	" timeout_ms, created_at, started_at, completed_at, updated_at, progress_step, progress_total,"     \
+	" progress_pct, progress_message, result_json, error_code, error_message, error_details_json,"      \
+	" tokens_in, tokens_out, final_model, steps, browser_steps, browser_seconds, idempotency_key,"      \
+	" cancel_requested, lease_owner, lease_expires_at, rev, owner_role, request_hash, retry_of, retried_by, traceparent"
+
+/* Rows of VEX_PG_JOB_COLS as struct vex_job * items (for vex_pg_collect). */
+extern const struct vex_pg_rows vex_pg_job_rows;
+
+/* The one job "sql" (VEX_PG_JOB_COLS) selects: 0 with *ret (the caller frees it), VEX_ENOTFOUND, or as vex_pg_exec. */
+int vex_pg_job_one(struct vex_pg *p, const char *sql, int n, const char *const *vals, struct vex_job **ret);
+
+/* Inside a transaction begun by vex_pg_begin_jobs, as SQLite's vex_sqlite_job_insert_locked: the job under its
+ * idempotency key if one holds it (*ret_created 0), else the cap check, a retry's link and the insert. */
+int vex_pg_job_insert_locked(struct vex_pg *p, const struct vex_job *j, struct vex_job **ret, int *ret_created);
+
+/* Inside a job write: each of "n" jobs inserted under a savepoint of its own, as vex_sqlite_jobs_insert_each_locked
+ * (rcs[i] each job's answer); 0, or the error that ended the transaction. */
+int vex_pg_jobs_insert_each_locked(struct vex_pg *p, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+				   int *created, int *rcs);
+
+/* Inside a job write: mark the job "j" retries as retried by it, as vex_sqlite_retry_link_locked. */
+int vex_pg_retry_link_locked(struct vex_pg *p, const struct vex_job *j, int64_t now_us);
 
 /*
  * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as

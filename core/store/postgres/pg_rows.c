@@ -142,3 +142,23 @@ void vex_pg_rollback(struct vex_pg *p)
 	if (p->c && PQtransactionStatus(p->c) != PQTRANS_IDLE)
 		PQclear(PQexec(p->c, "ROLLBACK"));
 }
+
+int vex_pg_begin_jobs(struct vex_pg *p)
+{
+	int rc = vex_pg_exec(p, "BEGIN", 0, NULL, NULL);
+
+	if (rc == 0)
+		rc = vex_pg_exec(p, "SELECT pg_advisory_xact_lock(" VEX_PG_JOBS_LOCK ")", 0, NULL, NULL);
+	if (rc)
+		vex_pg_rollback(p);
+	return rc;
+}
+
+int vex_pg_commit(struct vex_pg *p)
+{
+	int rc = vex_pg_exec(p, "COMMIT", 0, NULL, NULL);
+
+	if (rc)
+		vex_pg_rollback(p);
+	return rc;
+}

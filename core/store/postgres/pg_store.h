@@ -116,4 +116,12 @@ int vex_pg_webhooks_list(struct vex_pg *p, const char *owner, const char *before
 int vex_pg_webhooks_matching(struct vex_pg *p, const char *owner, unsigned event_bits, struct vex_webhook_list *ret);
 int vex_pg_webhook_secrets_seal(struct vex_pg *p, const struct vex_sealring *r, int *ret_sealed, int *ret_failed);
 
+/* store_jobs.c: jobs (get, insert; the listings are to come) */
+struct vex_job;
+
+int vex_pg_job_get(struct vex_pg *p, const char *id, const char *owner, struct vex_job **ret);
+int vex_pg_job_insert(struct vex_pg *p, const struct vex_job *j, struct vex_job **ret, int *ret_created);
+int vex_pg_jobs_insert_batch(struct vex_pg *p, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
+			     int *created, int *rcs);
+
 #endif

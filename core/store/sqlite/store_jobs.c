@@ -95,27 +95,6 @@ int vex_sqlite_job_get(struct vex_sqlite *s, const char *id, const char *owner, 
 	return vex_sqlite_one(st, &job_rows, ret);
 }
 
-static int job_check_new(const struct vex_job *j)
-{
-	if (!j || !j->id[0] || !j->owner[0] || !j->input_json)
-		return VEX_EINVAL;
-	if ((unsigned)j->plan >= VEX_PLAN_COUNT || j->max_attempts < 1)
-		return VEX_EINVAL;
-	if (j->kind == VEX_JOB_AGENT && !j->agent_id[0])
-		return VEX_EINVAL;
-	if (j->kind == VEX_JOB_TOOL && (!j->tool || !*j->tool))
-		return VEX_EINVAL;
-	if (j->kind != VEX_JOB_AGENT && j->kind != VEX_JOB_TOOL)
-		return VEX_EINVAL;
-	if (j->idempotency_key && (!*j->idempotency_key || strlen(j->idempotency_key) > VEX_IDEM_KEY_MAX))
-		return VEX_EINVAL;
-	if (j->request_hash && strlen(j->request_hash) != VEX_JOB_REQUEST_HASH_LEN)
-		return VEX_EINVAL;
-	if (j->traceparent && !vex_traceparent_valid(j->traceparent))
-		return VEX_EINVAL;
-	return 0;
-}
-
 int vex_sqlite_job_insert_locked(struct vex_sqlite *s, const struct vex_job *j, struct vex_job **ret,
 				 int *ret_created)
 {
@@ -194,7 +173,7 @@ int vex_sqlite_job_insert(struct vex_sqlite *s, const struct vex_job *j, struct 
 	struct vex_job *got = NULL;
 	int rc, created_new = 0;
 
-	rc = job_check_new(j);
+	rc = vex_job_check_new(j);
 	if (rc)
 		return rc;
 	rc = vex_sqlite_begin(s);
@@ -224,7 +203,7 @@ int vex_sqlite_jobs_insert_each_locked(struct vex_sqlite *s, struct vex_job *con
 	for (i = 0; i < n; i++) {
 		rets[i] = NULL;
 		created[i] = 0;
-		rcs[i] = job_check_new(jobs[i]);
+		rcs[i] = vex_job_check_new(jobs[i]);
 	}
 	for (i = 0; i < n; i++) {
 		if (rcs[i])
