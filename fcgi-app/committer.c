@@ -27,9 +27,9 @@ int vex_committer_run(const struct vex_config *cfg, int commit_fd)
 	vex_child_signals(on_term, NULL); /* poll() returns on TERM/INT and the loop sees the flag */
 	prctl(PR_SET_NAME, "vex-api-commit");
 
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
 	if (rc != 0) {
-		vex_log(VEX_LOG_ERROR, "committer cannot open the store", "path", cfg->db_path, "error",
+		vex_log(VEX_LOG_ERROR, "committer cannot open the store", "path", cfg->store_label, "error",
 			vex_strerror(rc), NULL);
 		return 1;
 	}

@@ -35,7 +35,7 @@ static void *run(void *arg)
 	size_t i, n;
 	int rc;
 
-	rc = vex_store_open(t->cfg->db_path, t->cfg->db_synchronous, t->cfg->db_busy_timeout_ms, &store);
+	rc = vex_store_open(t->cfg->store, t->cfg->db_synchronous, t->cfg->db_busy_timeout_ms, &store);
 	if (rc)
 		vex_log(VEX_LOG_WARN, "stream server: API keys' last use will not be recorded", "error", vex_strerror(rc),
 			NULL);

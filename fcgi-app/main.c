@@ -463,7 +463,7 @@ int main(int argc, char **argv)
 	if (vex_ratelimit_lanes_new(&l.rate_lanes) != 0) /* without lanes the limiter only retries more */
 		vex_log(VEX_LOG_WARN, "no rate-limit lanes: the workers' CAS may collide more", NULL);
 	snprintf(buf, sizeof(buf), "%d", workers);
-	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.db_path,
+	vex_log(VEX_LOG_INFO, "vex-api started", "socket", cfg.api_socket, "workers", buf, "db", cfg.store_label,
 		"stream_socket", cfg.stream_socket, NULL);
 	status = master(&cfg, &l, workers);
 	vex_log(VEX_LOG_INFO, "vex-api stopped", NULL);

@@ -532,9 +532,9 @@ int vex_stream_server_run(const struct vex_config *cfg, int listen_fd, const str
 	prctl(PR_SET_NAME, "vex-api-stream");
 	raise_nofile();
 
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s.store);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s.store);
 	if (rc != 0) {
-		vex_log(VEX_LOG_ERROR, "stream server cannot open the store", "path", cfg->db_path, "error",
+		vex_log(VEX_LOG_ERROR, "stream server cannot open the store", "path", cfg->store_label, "error",
 			vex_strerror(rc), NULL);
 		goto out;
 	}

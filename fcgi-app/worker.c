@@ -96,9 +96,9 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd, struct vex_ratel
 	memset(&hook_keys, 0, sizeof(hook_keys));
 	vex_child_signals(on_term, NULL); /* a blocked accept() returns on TERM/INT */
 
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &store);
 	if (rc != 0) {
-		vex_log(VEX_LOG_ERROR, "worker cannot open the store", "path", cfg->db_path, "error",
+		vex_log(VEX_LOG_ERROR, "worker cannot open the store", "path", cfg->store_label, "error",
 			vex_strerror(rc), NULL);
 		goto out;
 	}

@@ -29,7 +29,7 @@ static void *checkpointer_main(void *arg)
 	int rc, pages = 0;
 
 	prctl(PR_SET_NAME, "vex-checkpoint");
-	while (vex_store_open(c->cfg->db_path, c->cfg->db_synchronous, c->cfg->db_busy_timeout_ms, &s) < 0)
+	while (vex_store_open(c->cfg->store, c->cfg->db_synchronous, c->cfg->db_busy_timeout_ms, &s) < 0)
 		if (vex_ticker_nap(&c->t, 1000))
 			return NULL;
 	while (!wait_due(c)) {

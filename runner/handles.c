@@ -9,9 +9,9 @@ int vex_handles_try(const struct vex_config *cfg, struct vex_store **store, stru
 	int rc;
 
 	if (!*store) {
-		rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, store);
+		rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, store);
 		if (rc < 0)
-			vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->db_path, "error", vex_strerror(rc),
+			vex_log(VEX_LOG_ERROR, "store open failed", "path", cfg->store_label, "error", vex_strerror(rc),
 				NULL);
 	}
 	if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret, cfg->jwt_secret_len,

@@ -206,7 +206,7 @@ static int publish_commands(const struct vex_config *cfg)
 	struct vex_store *s = NULL;
 	int rc;
 
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s);
 	if (rc == 0)
 		rc = vex_commands_publish(s);
 	vex_store_free(s);
@@ -314,7 +314,7 @@ int main(int argc, char **argv)
 	snprintf(num[0], sizeof(num[0]), "%d", cfg.runner_concurrency);
 	snprintf(num[1], sizeof(num[1]), "%d", cfg.lease_ms);
 	snprintf(num[2], sizeof(num[2]), "%d", cfg.rescue_interval_ms);
-	vex_log(VEX_LOG_INFO, "start", "runner_id", runner_id, "db", cfg.db_path, "socket", cfg.runner_socket,
+	vex_log(VEX_LOG_INFO, "start", "runner_id", runner_id, "db", cfg.store_label, "socket", cfg.runner_socket,
 		"concurrency", num[0], "lease_ms", num[1], "rescue_interval_ms", num[2], NULL);
 	rc = publish_commands(&cfg);
 	if (rc < 0) {

@@ -87,7 +87,7 @@ static int publish(struct mcp_server *s, const struct vex_tool_rows *rows)
 	struct vex_store *st = NULL;
 	int rc;
 
-	rc = vex_store_open(s->cfg->db_path, s->cfg->db_synchronous, s->cfg->db_busy_timeout_ms, &st);
+	rc = vex_store_open(s->cfg->store, s->cfg->db_synchronous, s->cfg->db_busy_timeout_ms, &st);
 	if (rc == 0)
 		rc = vex_store_tools_replace(st, "mcp", s->conf->name, rows, vex_now_us());
 	vex_store_free(st);
@@ -295,7 +295,7 @@ static int forget_removed(const struct vex_config *cfg)
 		return VEX_ENOMEM;
 	for (i = 0; i < reg.n; i++)
 		names[i] = reg.servers[i].conf->name;
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &st);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &st);
 	if (rc == 0)
 		rc = vex_store_tools_keep_servers(st, names, reg.n);
 	vex_store_free(st);

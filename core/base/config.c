@@ -320,8 +320,9 @@ static int resolve_path(const struct vex_config *cfg, char **p, const char *def)
 
 /*
  * [store] url picks the store: a path, or "sqlite:PATH" / "sqlite://" followed by an absolute path,
- * is the SQLite database at PATH (relative to home, like [store] path, which it replaces).
- * PostgreSQL URLs are recognised and refused: this version has no PostgreSQL store yet.
+ * is the SQLite database at PATH (relative to home, like [store] path, which it replaces);
+ * "postgresql://" or "postgres://" is a PostgreSQL database (libpq's URL form), kept whole for
+ * store_target below.
  */
 static int store_url(struct vex_config *cfg, char *err, size_t errlen)
 {
@@ -331,9 +332,8 @@ static int store_url(struct vex_config *cfg, char *err, size_t errlen)
 	if (!u || !*u)
 		return 0;
 	if (strncmp(u, "postgresql://", 13) == 0 || strncmp(u, "postgres://", 11) == 0) {
-		snprintf(err, errlen, "[store] url: PostgreSQL is not available in this version of vex; the store is "
-			 "SQLite: give a path or a sqlite: URL (docs/configuration.md)");
-		return VEX_EINVAL;
+		cfg->store_pg = 1;
+		return 0;
 	}
 	if (strncmp(u, "sqlite://", 9) == 0) {
 		p = u + 9;
@@ -346,8 +346,8 @@ static int store_url(struct vex_config *cfg, char *err, size_t errlen)
 		p = u + 7;
 	} else if ((p = strstr(u, "://")) != NULL) {
 		/* The scheme alone: the rest of a URL may hold a password. */
-		snprintf(err, errlen, "[store] url: unknown scheme \"%.*s\"; allowed: a path, sqlite:PATH, sqlite:///PATH",
-			 (int)(p - u > 32 ? 32 : p - u), u);
+		snprintf(err, errlen, "[store] url: unknown scheme \"%.*s\"; allowed: a path, sqlite:PATH, sqlite:///PATH, "
+			 "postgresql://...", (int)(p - u > 32 ? 32 : p - u), u);
 		return VEX_EINVAL;
 	} else {
 		p = u;
@@ -364,6 +364,61 @@ static int store_url(struct vex_config *cfg, char *err, size_t errlen)
 	free(cfg->db_path);
 	cfg->db_path = copy;
 	return 0;
+}
+
+/* "url" with the password of its user part and the value of any parameter named *password (password=,
+ * sslpassword=) replaced by "***" (a new string). */
+static char *url_without_password(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon, *end, *q;
+	size_t len = strlen(url);
+	char *out = malloc(len + 8), *o;
+
+	if (!out)
+		return NULL;
+	o = out;
+	end = url + len;
+	at = scheme ? strpbrk(scheme + 3, "@/?") : NULL;
+	if (at && *at == '@') {
+		colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+		if (colon) {
+			memcpy(o, url, (size_t)(colon + 1 - url));
+			o += colon + 1 - url;
+			memcpy(o, "***", 3);
+			o += 3;
+			url = at;
+		}
+	}
+	while (url < end) {
+		q = strstr(url, "password=");
+		if (!q) {
+			size_t n = q ? (size_t)(q + 9 - url) : (size_t)(end - url);
+
+			memcpy(o, url, n);
+			o += n;
+			url += n;
+			continue;
+		}
+		memcpy(o, url, (size_t)(q + 9 - url));
+		o += q + 9 - url;
+		memcpy(o, "***", 3);
+		o += 3;
+		url = q + 9;
+		while (url < end && *url != '&')
+			url++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* What vex_store_open opens and what logs call it (after db_path is resolved). */
+static int store_target(struct vex_config *cfg)
+{
+	free(cfg->store);
+	free(cfg->store_label);
+	cfg->store = strdup(cfg->store_pg ? cfg->store_url : cfg->db_path);
+	cfg->store_label = cfg->store_pg ? url_without_password(cfg->store_url) : strdup(cfg->db_path);
+	return cfg->store && cfg->store_label ? 0 : VEX_ENOMEM;
 }
 
 static int check_socket_path(const char *section, const char *key, const char *path, char *err, size_t errlen)
@@ -545,7 +600,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    (cfg->browser_mcp_command && resolve_path(cfg, &cfg->browser_mcp_command, NULL)) ||
 	    (!cfg->browser_chromium && !(cfg->browser_chromium = strdup("/usr/bin/chromium"))) ||
 	    resolve_path(cfg, &cfg->browser_chromium, NULL) ||
-	    resolve_path(cfg, &cfg->db_path, "vex.db") ||
+	    resolve_path(cfg, &cfg->db_path, "vex.db") || store_target(cfg) ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret") ||
 	    (cfg->jwt_secret_file_previous && resolve_path(cfg, &cfg->jwt_secret_file_previous, NULL))) {
 		snprintf(err, errlen, "out of memory");
@@ -628,6 +683,8 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->browser_chromium);
 	free(cfg->store_url);
 	free(cfg->db_path);
+	free(cfg->store);
+	free(cfg->store_label);
 	free(cfg->cache_servers);
 	free(cfg->model_base_url);
 	free(cfg->cors_origins);

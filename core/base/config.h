@@ -112,7 +112,10 @@ struct vex_config {
 	char *socket_group; /* "" = the default of vex_perms_socket_gid() */
 
 	char *store_url;   /* [store] url as given (NULL: unset); its SQLite path replaces db_path */
-	char *db_path;
+	char *db_path;     /* the SQLite database; with PostgreSQL, the stem of this host's own files (metrics) */
+	char *store;       /* what vex_store_open opens: db_path, or the PostgreSQL URL */
+	char *store_label; /* the store as logs name it: the path, or the URL without its password */
+	int store_pg;      /* 1: the store is PostgreSQL ([store] url postgresql://...) */
 	int db_synchronous; /* 0 off, 1 normal, 2 full */
 	int db_busy_timeout_ms;
 	char *store_group; /* "": database files 0600; a group: 0640 with that group */

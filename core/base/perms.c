@@ -101,6 +101,8 @@ int vex_perms_store_files(const struct vex_config *cfg)
 	gid_t gid = (gid_t)-1;
 	int fd;
 
+	if (cfg->store_pg)
+		return 0; /* PostgreSQL: no database file on this host */
 	if (cfg->store_group && cfg->store_group[0]) {
 		if (group_gid(cfg->store_group, &gid) != 0)
 			return VEX_EINVAL;

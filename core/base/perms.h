@@ -34,7 +34,8 @@ int vex_perms_rundir(const struct vex_config *cfg, gid_t gid);
 /*
  * The database's files: vex.db is created empty (0600) when absent, and vex.db, -wal, -shm,
  * -journal and -wlock that this process owns get 0600, or 0640 with [store] group when it is set.
- * SQLite gives the -wal and -shm files it makes later the database's mode and owner.
+ * SQLite gives the -wal and -shm files it makes later the database's mode and owner. Nothing to do for a
+ * PostgreSQL store.
  * 0, VEX_EINVAL (no such group), VEX_EIO (errno kept).
  */
 int vex_perms_store_files(const struct vex_config *cfg);

@@ -21,9 +21,9 @@ int vex_hookkeys_prepare(const struct vex_config *cfg, char *err, size_t errlen)
 	rc = vex_sealring_load(cfg->hook_key_file, cfg->hook_key_file_previous, 1, &ring, err, errlen);
 	if (rc)
 		return rc;
-	rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s);
+	rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, &s);
 	if (rc) {
-		snprintf(err, errlen, "cannot open the database %s: %s", cfg->db_path, vex_strerror(rc));
+		snprintf(err, errlen, "cannot open the database %s: %s", cfg->store_label, vex_strerror(rc));
 		goto out;
 	}
 	rc = vex_store_webhook_secrets_seal(s, &ring, &sealed, &failed);

@@ -191,9 +191,9 @@ static int open_store(const char *config_path, struct vex_config *cfg, struct ve
 		goto out;
 	rc = vex_perms_store_files(cfg);
 	if (rc == 0)
-		rc = vex_store_open(cfg->db_path, cfg->db_synchronous, cfg->db_busy_timeout_ms, ret);
+		rc = vex_store_open(cfg->store, cfg->db_synchronous, cfg->db_busy_timeout_ms, ret);
 	if (rc < 0) {
-		fprintf(stderr, "vexctl: cannot open the store %s: %s\n", cfg->db_path, vex_strerror(rc));
+		fprintf(stderr, "vexctl: cannot open the store %s: %s\n", cfg->store_label, vex_strerror(rc));
 		vex_config_release(cfg);
 	}
 out:
