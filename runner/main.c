@@ -136,21 +136,27 @@ static int got_signal(int sfd, char *name, size_t len)
 }
 
 /* Poll the wake socket: each datagram wakes one idle worker; a quiet poll tick wakes them all
- * (the fallback for jobs queued without a datagram). */
-static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_fd, int sfd, char *sig,
-		  size_t siglen)
+ * (the fallback for jobs queued without a datagram). On PostgreSQL the store's wake-ups ("sw", jobs
+ * queued on any host) wake the pool too; while that server is away, each tick tries to listen again. */
+static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_fd, struct vex_store_wake *sw,
+		  int sfd, char *sig, size_t siglen)
 {
-	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = wake_fd, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = wake_fd, .events = POLLIN },
+				 { .fd = -1, .events = POLLIN } };
 	int r, n;
 
 	for (;;) {
-		r = poll(fds, wake_fd >= 0 ? 2 : 1, cfg->poll_interval_ms);
+		fds[2].fd = vex_store_wake_fd(sw); /* a reconnect changes it; -1 is skipped by poll() */
+		fds[2].revents = 0;
+		r = poll(fds, 3, cfg->poll_interval_ms);
 		if (r < 0 && errno != EINTR) {
 			vex_log(VEX_LOG_ERROR, "poll failed", "error", strerror(errno), NULL);
 			snprintf(sig, siglen, "poll failure");
 			return;
 		}
 		if (r == 0) {
+			if (sw && fds[2].fd < 0)
+				vex_store_wake_drain(sw);
 			vex_pool_wake(pool, vex_pool_size(pool));
 			continue;
 		}
@@ -159,6 +165,11 @@ static void serve(const struct vex_config *cfg, struct vex_pool *pool, int wake_
 		if (r > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
 			n = vex_wake_drain(wake_fd);
 			vex_pool_wake(pool, n > 0 ? n : 1);
+		}
+		if (r > 0 && fds[2].fd >= 0 && fds[2].revents) {
+			n = vex_store_wake_drain(sw);
+			if (n > 0)
+				vex_pool_wake(pool, n);
 		}
 	}
 }
@@ -221,6 +232,7 @@ int main(int argc, char **argv)
 	struct vex_supervisor *sup = NULL;
 	struct vex_scheduler *sched = NULL;
 	struct vex_webhooks *hooks = NULL;
+	struct vex_store_wake *swake = NULL;
 	struct args a;
 	char err[1024], host[128], runner_id[VEX_RUNNER_ID_MAX + 1], num[3][24], sig[32] = "";
 	int wake_fd = -1, sfd = -1, rc, status = 1;
@@ -311,6 +323,10 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot bind the wake socket", "path", cfg.runner_socket, NULL);
 		goto out;
 	}
+	/* Jobs queued on other hosts (PostgreSQL): without it, the poll tick still finds them. */
+	if (vex_store_wake_open(cfg.store, &swake) != 0)
+		vex_log(VEX_LOG_WARN, "no wake-ups from the store: jobs queued on other hosts are found by polling",
+			"db", cfg.store_label, NULL);
 	snprintf(num[0], sizeof(num[0]), "%d", cfg.runner_concurrency);
 	snprintf(num[1], sizeof(num[1]), "%d", cfg.lease_ms);
 	snprintf(num[2], sizeof(num[2]), "%d", cfg.rescue_interval_ms);
@@ -350,7 +366,7 @@ int main(int argc, char **argv)
 		vex_log(VEX_LOG_ERROR, "cannot start the webhook deliverer", "error", vex_strerror(rc), NULL);
 		goto out;
 	}
-	serve(&cfg, pool, wake_fd, sfd, sig, sizeof(sig));
+	serve(&cfg, pool, wake_fd, swake, sfd, sig, sizeof(sig));
 	/* no new scheduled runs once stopping; slots still in the window fire on the next start */
 	vex_scheduler_free(sched);
 	sched = NULL;
@@ -375,6 +391,7 @@ out:
 	vex_metrics_runner_leave();
 	vex_metrics_close();
 	vex_commands_free();
+	vex_store_wake_free(swake);
 	if (wake_fd >= 0) {
 		/* Ours (the bind succeeded): remove it so a stopped runner leaves no socket behind. */
 		close(wake_fd);

@@ -443,6 +443,12 @@ int vex_store_open(const char *path, int synchronous, int busy_timeout_ms, struc
 	return rc;
 }
 
+int vex_store_wake_open(const char *store, struct vex_store_wake **ret)
+{
+	*ret = NULL;
+	return store && vex_pg_url(store) ? vex_pg_wake_open(store, ret) : 0;
+}
+
 int vex_store_ping(struct vex_store *s)
 {
 	if (s && s->kind == VEX_STORE_POSTGRES)

@@ -30,6 +30,27 @@ int vex_store_ping(struct vex_store *s);
 /* The schema version after migrations (PRAGMA user_version). */
 int vex_store_schema_version(struct vex_store *s);
 
+/*
+ * Wake-ups from every host: on PostgreSQL, a connection of its own LISTENs for the notification that a
+ * transaction queued a job (a new job, or one given back), sent by the jobs table's triggers at commit,
+ * whichever host wrote it. SQLite has none (the runner's local socket does that): vex_store_wake_open
+ * answers 0 with *ret NULL.
+ */
+struct vex_store_wake;
+
+/* Open the wake-ups of the store "store" (as vex_store_open's). 0 (*ret NULL for SQLite), or VEX_E... */
+int vex_store_wake_open(const char *store, struct vex_store_wake **ret);
+
+/* The descriptor to poll for input, or -1 while the server is away (then poll with a timeout and call
+ * vex_store_wake_drain, which reconnects with backoff). */
+int vex_store_wake_fd(const struct vex_store_wake *w);
+
+/* Read what arrived without blocking: the number of wake-ups (0: none). After a reconnect it answers 1, as
+ * jobs may have been queued unheard meanwhile. */
+int vex_store_wake_drain(struct vex_store_wake *w);
+
+void vex_store_wake_free(struct vex_store_wake *w);
+
 /* WAL pages after which a commit hands the checkpoint on (SQLite's own automatic threshold). */
 #define VEX_STORE_CHECKPOINT_PAGES 1000
 

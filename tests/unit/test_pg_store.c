@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,16 +321,12 @@ static void test_open_fresh(void **state)
 /* The store interface opens a postgresql:// URL as a PostgreSQL store: ping, the schema version, free and
  * the runner and pause functions go to this backend; a function it does not have yet answers VEX_EIO and writes
  * nothing. */
-static void test_store_interface(void **state)
+/* The running test's database as a postgresql:// URL (what [store] url holds) in "url". */
+static void test_db_url(char *url, size_t cap)
 {
 	PQconninfoOption *opts = PQconninfoParse(base_url, NULL);
 	const char *user = NULL, *host = NULL;
-	struct vex_store *s = NULL;
-	char url[1024], *log;
-	int64_t count = 0;
-	int fired = -1;
 
-	(void)state;
 	assert_non_null(opts);
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
 		if (strcmp(o->keyword, "user") == 0)
@@ -339,9 +336,20 @@ static void test_store_interface(void **state)
 	}
 	assert_non_null(user);
 	assert_non_null(host);
-	assert_true(vex_pg_url(base_url));
-	snprintf(url, sizeof(url), "postgresql://%s@/%s?host=%s", user, db_name, host);
+	snprintf(url, cap, "postgresql://%s@/%s?host=%s", user, db_name, host);
 	PQconninfoFree(opts);
+}
+
+static void test_store_interface(void **state)
+{
+	struct vex_store *s = NULL;
+	char url[1024], *log;
+	int64_t count = 0;
+	int fired = -1;
+
+	(void)state;
+	assert_true(vex_pg_url(base_url));
+	test_db_url(url, sizeof(url));
 	assert_true(vex_pg_url(url));
 	assert_false(vex_pg_url("/var/lib/vex/vex.db"));
 	assert_false(vex_pg_url("host=/tmp dbname=vex"));
@@ -474,6 +482,61 @@ static void test_jobs_lock_orders_events(void **state)
 	vex_job_free(again);
 	vex_job_free(a);
 	vex_job_free(b);
+}
+
+/* Wait up to "ms" for input on the wake-ups' descriptor: 1 when some came. */
+static int wake_input(const struct vex_store_wake *w, int ms)
+{
+	struct pollfd pfd = { .fd = vex_store_wake_fd(w), .events = POLLIN };
+
+	assert_true(pfd.fd >= 0);
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/* Wake-ups: a committed new job, or one given back to the queue, notifies every listener (any host); a
+ * rolled-back insert, a job's progress or its start do not. SQLite has none. */
+static void test_wake_ups(void **state)
+{
+	struct vex_job *a = tool_job("j-w1", NULL), *got = NULL;
+	struct vex_store_wake *w = NULL, *none = (struct vex_store_wake *)1;
+	char url[1024];
+	int created = 0, n;
+
+	(void)state;
+	assert_int_equal(vex_store_wake_open("/nonexistent/vex.db", &none), 0);
+	assert_null(none);
+	assert_int_equal(vex_store_wake_fd(NULL), -1);
+	assert_int_equal(vex_store_wake_drain(NULL), 0);
+	vex_store_wake_free(NULL);
+
+	assert_int_equal(vex_pg_open(db_url, 5000, &pg), 0);
+	raw = connect_db(db_name);
+	test_db_url(url, sizeof(url));
+	assert_int_equal(vex_store_wake_open(url, &w), 0);
+	assert_non_null(w);
+	assert_int_equal(vex_store_wake_drain(w), 0);
+
+	assert_int_equal(vex_store_job_insert(&pg->base, a, &got, &created), 0);
+	vex_job_free(got);
+	assert_true(wake_input(w, 5000));
+	n = vex_store_wake_drain(w);
+	assert_int_equal(n, 1);
+
+	/* Nothing for a transaction that did not commit, nor for changes that queue nothing. */
+	exec_ok(raw, "BEGIN");
+	exec_ok(raw, "INSERT INTO jobs(id, owner, plan, kind, tool, input_json, status, created_at, updated_at)"
+		     " VALUES ('j-w2', 'alice', 'free', 'tool', 'echo', '{}', 'queued', 1, 1)");
+	exec_ok(raw, "ROLLBACK");
+	exec_ok(raw, "UPDATE jobs SET status = 'running', rev = rev + 1 WHERE id = 'j-w1'");
+	exec_ok(raw, "UPDATE jobs SET progress_pct = 50, rev = rev + 1 WHERE id = 'j-w1'");
+	assert_false(wake_input(w, 300));
+	assert_int_equal(vex_store_wake_drain(w), 0);
+	/* Given back to the queue: a wake-up. */
+	exec_ok(raw, "UPDATE jobs SET status = 'queued', rev = rev + 1 WHERE id = 'j-w1'");
+	assert_true(wake_input(w, 5000));
+	assert_int_equal(vex_store_wake_drain(w), 1);
+	vex_store_wake_free(w);
+	vex_job_free(a);
 }
 
 /* Processes starting together on a new database: each opens it, the migrations run once. */
@@ -782,6 +845,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_interface, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_exec_codes, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_jobs_lock_orders_events, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_wake_ups, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_migration_failure_rolls_back, setup_db, teardown_db),
 		cmocka_unit_test(test_open_bad_arguments),

@@ -147,6 +147,7 @@ const char *const vex_pg_migrations[] = {
 	" VALUES (NEW.id, NEW.owner, NEW.rev, 'queued', NEW.status, NEW.attempts, NEW.started_at,"
 	" NEW.progress_step, NEW.progress_total, NEW.progress_pct, NEW.progress_message, NEW.cancel_requested,"
 	" NEW.updated_at);"
+	" PERFORM pg_notify('" VEX_PG_WAKE_CHANNEL "', '');" /* once per transaction: equal ones fold at commit */
 	" RETURN NULL; END $$;"
 	"CREATE TRIGGER jobs_event_insert AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_event_insert_fn();"
 	"CREATE FUNCTION jobs_event_update_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
@@ -159,6 +160,8 @@ const char *const vex_pg_migrations[] = {
 	" WHEN NEW.cancel_requested <> OLD.cancel_requested THEN 'cancel_requested' ELSE 'progress' END,"
 	" NEW.status, NEW.attempts, NEW.started_at, NEW.progress_step, NEW.progress_total, NEW.progress_pct,"
 	" NEW.progress_message, NEW.cancel_requested, NEW.updated_at);"
+	" IF NEW.status = 'queued' AND OLD.status <> 'queued' THEN"
+	" PERFORM pg_notify('" VEX_PG_WAKE_CHANNEL "', ''); END IF;"
 	" RETURN NULL; END $$;"
 	"CREATE TRIGGER jobs_event_update AFTER UPDATE ON jobs FOR EACH ROW WHEN (NEW.rev <> OLD.rev)"
 	" EXECUTE FUNCTION jobs_event_update_fn();"

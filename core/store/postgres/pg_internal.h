@@ -50,6 +50,9 @@ const char *vex_pg_i64(char buf[24], int64_t v);
  */
 #define VEX_PG_JOBS_LOCK "8531357420326183539"
 
+/* The channel on which the jobs table's triggers notify that a job was queued (wake.c listens). */
+#define VEX_PG_WAKE_CHANNEL "vex_jobs"
+
 /* BEGIN a transaction that writes jobs, and take the jobs lock (waiting for it: statement_timeout bounds the
  * wait). 0, or as vex_pg_exec with no transaction left open. */
 int vex_pg_begin_jobs(struct vex_pg *p);

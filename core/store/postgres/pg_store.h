@@ -116,6 +116,11 @@ int vex_pg_webhooks_list(struct vex_pg *p, const char *owner, const char *before
 int vex_pg_webhooks_matching(struct vex_pg *p, const char *owner, unsigned event_bits, struct vex_webhook_list *ret);
 int vex_pg_webhook_secrets_seal(struct vex_pg *p, const struct vex_sealring *r, int *ret_sealed, int *ret_failed);
 
+/* wake.c: vex_store_wake_open for a PostgreSQL URL */
+struct vex_store_wake;
+
+int vex_pg_wake_open(const char *url, struct vex_store_wake **ret);
+
 /* store_jobs.c: jobs (get, insert; the listings are to come) */
 struct vex_job;
 
