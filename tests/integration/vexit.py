@@ -1,4 +1,6 @@
-# vexit.py - integration harness: start/stop the real programs, talk HTTPS as a caller, read SQLite (JWTs, times and error bodies: vexwire.py).
+# vexit.py - integration harness: start/stop the real programs, talk HTTPS as a caller, read the store (SQLite, or
+# PostgreSQL when VEX_TEST_STORE=postgres: a private cluster for the run, a database per service) (JWTs, times and
+# error bodies: vexwire.py).
 import atexit
 import os
 import pwd
@@ -34,6 +36,71 @@ TERMINAL = {"completed", "failed", "canceled", "timeout"}
 # enum vex_job_status order (core/jobs/model.h), for a store that keeps the status as an integer.
 CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"]
 
+# The store the services use: "sqlite" (a file in each service's home) or "postgres" (VEX_TEST_STORE=postgres: a
+# database of its own per service, on one private cluster for the whole run, tools/pg-cluster).
+STORE = os.environ.get("VEX_TEST_STORE", "sqlite")
+assert STORE in ("sqlite", "postgres"), "VEX_TEST_STORE=%s: sqlite or postgres" % STORE
+if STORE == "postgres":
+    import psycopg2
+    import psycopg2.extras
+    STORE_ERRORS = (sqlite3.Error, psycopg2.Error)
+else:
+    STORE_ERRORS = (sqlite3.Error,)
+_PG = {}  # the run's cluster: dir, url(dbname)
+_PG_SEQ = [0]
+
+
+def pg_url(db):
+    """The libpq URL of database "db" on the run's cluster (started on first use, stopped at exit)."""
+    if not _PG:
+        d = tempfile.mkdtemp(prefix="vex-it-pg-")
+        tool = os.path.join(REPO, "tools", "pg-cluster")
+        r = subprocess.run([tool, "start", d], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, "pg-cluster start: %s" % r.stderr
+
+        def stop():
+            subprocess.run([tool, "stop", d], capture_output=True, timeout=120)
+            shutil.rmtree(d, ignore_errors=True)
+        atexit.register(stop)
+        _PG["dir"] = d
+        _PG["base"] = r.stdout.strip()
+    return _PG["base"].replace("@/vex?", "@/%s?" % db, 1)
+
+
+class _PgRows:
+    def __init__(self, cur):
+        self.cur = cur
+
+    def fetchall(self):
+        return self.cur.fetchall() if self.cur.description else []
+
+    def fetchone(self):
+        return self.cur.fetchone() if self.cur.description else None
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+
+class PgConnection:
+    """What the tests use of an sqlite3 connection, on PostgreSQL: execute with ? parameters, rows by index or
+    name (dict(row) works), autocommit."""
+
+    def __init__(self, url):
+        self.c = psycopg2.connect(url)
+        self.c.autocommit = True
+
+    def execute(self, sql, params=()):
+        cur = self.c.cursor(cursor_factory=psycopg2.extras.DictCursor)
+        if params:
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        else:
+            cur.execute(sql)
+        return _PgRows(cur)
+
+    def close(self):
+        self.c.close()
+
+
 # Every process any test started; stopped at exit even if a finalizer never ran.
 _ALL_PROCS = []
 # Services alive now: the failure hook prints their log tails.
@@ -51,7 +118,7 @@ def wait_for(fn, timeout=30, interval=0.05, what="condition"):
     while True:
         try:
             last = fn()
-        except (requests.RequestException, OSError, sqlite3.Error) as e:
+        except (requests.RequestException, OSError) + STORE_ERRORS as e:
             last = e
         else:
             if last:
@@ -286,6 +353,15 @@ class Service:
         self.runner_socket = os.path.join(self.home, "run", "runner.sock")
         self.stream_socket = os.path.join(self.home, "run", "stream.sock")
         self.db_path = os.path.join(self.home, "vex.db")
+        self.pg_db = self.store_url = None
+        if STORE == "postgres":
+            _PG_SEQ[0] += 1
+            self.pg_db = "vexit_%d_%d" % (os.getpid(), _PG_SEQ[0])
+            admin = psycopg2.connect(pg_url("vex"))
+            admin.autocommit = True
+            admin.cursor().execute("CREATE DATABASE %s" % self.pg_db)
+            admin.close()
+            self.store_url = pg_url(self.pg_db)
         self.rate, self.burst = rate, burst
         self.runner_env = {"VEX_RUNNER_LEASE_MS": "3000", "VEX_RUNNER_RESCUE_INTERVAL_MS": "500",
                            "VEX_RUNNER_SHUTDOWN_GRACE_MS": "3000",
@@ -314,6 +390,7 @@ class Service:
             "VEX_CACHE_SERVERS": self.cache_servers(),
             "VEX_SERVER_WORKERS": str(self.workers),
             "VEX_STORE_PATH": self.db_path,
+            "VEX_STORE_URL": self.store_url or "",
             "VEX_SERVER_API_SOCKET": self.api_socket,
             "VEX_SERVER_RUNNER_SOCKET": self.runner_socket,
             "VEX_STREAMS_SOCKET": self.stream_socket,
@@ -462,6 +539,11 @@ class Service:
             self.failed = True
         if not self.failed and not os.environ.get("VEX_IT_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+            if self.pg_db:
+                admin = psycopg2.connect(pg_url("vex"))
+                admin.autocommit = True
+                admin.cursor().execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.pg_db)
+                admin.close()
         # A sanitizer report in any program's output fails the test that owned the service.
         assert not reports, "sanitizer reports (service dir %s):\n%s" % (self.dir, "\n\n".join(reports))
 
@@ -516,8 +598,10 @@ class Service:
     def client(self, sub=None, role="user", plan=None):
         return Client(self, sub or new_sub(), role, plan)
 
-    # -- SQLite, read only --
+    # -- the store, read only (by convention on PostgreSQL) --
     def db(self):
+        if self.store_url:
+            return PgConnection(self.store_url)
         con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
         con.row_factory = sqlite3.Row
         return con
