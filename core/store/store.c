@@ -55,8 +55,8 @@ int vex_store_delivery_resend(struct vex_store *s, const char *hook_id, const ch
 int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_filter *f, enum vex_job_status which,
 				int max, int64_t now_us, struct vex_job_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_cancel_batch(vex_pg_of(s), f, which, max, now_us, ret);
 	return vex_sqlite_jobs_cancel_batch(vex_sqlite_of(s), f, which, max, now_us, ret);
 }
 
@@ -71,23 +71,23 @@ int vex_store_auto_vacuum(struct vex_store *s)
 
 int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_events_prune(vex_pg_of(s), before_us, limit, ret_deleted);
 	return vex_sqlite_job_events_prune(vex_sqlite_of(s), before_us, limit, ret_deleted);
 }
 
 int vex_store_jobs_prune(struct vex_store *s, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1],
 			 int *ret_n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_prune(vex_pg_of(s), before_us, limit, ret_ids, ret_n);
 	return vex_sqlite_jobs_prune(vex_sqlite_of(s), before_us, limit, ret_ids, ret_n);
 }
 
 int vex_store_schedule_fires_prune(struct vex_store *s, int64_t before_slot_us, int limit, int64_t *ret_deleted)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fires_prune(vex_pg_of(s), before_slot_us, limit, ret_deleted);
 	return vex_sqlite_schedule_fires_prune(vex_sqlite_of(s), before_slot_us, limit, ret_deleted);
 }
 
@@ -501,22 +501,22 @@ int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
 
 int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fire(vex_pg_of(s), f, ret);
 	return vex_sqlite_schedule_fire(vex_sqlite_of(s), f, ret);
 }
 
 int vex_store_schedule_fired(struct vex_store *s, const char *agent_id, int64_t slot_us, int *ret_fired)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fired(vex_pg_of(s), agent_id, slot_us, ret_fired);
 	return vex_sqlite_schedule_fired(vex_sqlite_of(s), agent_id, slot_us, ret_fired);
 }
 
 int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit, struct vex_sched_agent_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_scheduled_agents(vex_pg_of(s), after_id, limit, ret);
 	return vex_sqlite_scheduled_agents(vex_sqlite_of(s), after_id, limit, ret);
 }
 

@@ -154,6 +154,55 @@ static inline int64_t store_fixture_int(const char *path, const char *sql)
 	return v;
 }
 
+/* A connection of the test's own to the store of "f", SQLite's file or PostgreSQL's database: run "sql" (one or
+ * more statements, no rows wanted). Fails the test on an error. */
+static inline void store_fixture_exec(const struct store_fixture *f, const char *sql)
+{
+	char url[1024], *err = NULL;
+	sqlite3 *db = NULL;
+	PGconn *c;
+	PGresult *r;
+
+	if (!f->pg_db[0]) {
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+			fail_msg("%s: %s", sql, err);
+		sqlite3_close(db);
+		return;
+	}
+	assert_int_equal(store_fixture_pg_url(f->pg_db, url, sizeof(url)), 0);
+	c = PQconnectdb(url);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* One integer from "sql" on a connection of the test's own to the store of "f", either backend (the SQL both
+ * understand); -1 when no row came, 0 for NULL (as store_fixture_int). */
+static inline int64_t store_fixture_sql_int(const struct store_fixture *f, const char *sql)
+{
+	char url[1024];
+	int64_t v = -1;
+	PGconn *c;
+	PGresult *r;
+
+	if (!f->pg_db[0])
+		return store_fixture_int(f->path, sql);
+	assert_int_equal(store_fixture_pg_url(f->pg_db, url, sizeof(url)), 0);
+	c = PQconnectdb(url);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQntuples(r) > 0)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
 /* SQLite's plan for "sql" on "db": the detail of each EXPLAIN QUERY PLAN row, each followed by "; ". */
 static inline void store_fixture_plan(sqlite3 *db, const char *sql, char *plan, size_t cap)
 {

@@ -8,6 +8,7 @@
 
 #include "core/base/ids.h"
 #include "core/base/limits.h"
+#include "core/jobs/model.h"
 #include "core/store/store_backend.h"
 
 struct vex_pg;
@@ -143,5 +144,20 @@ int vex_pg_auto_vacuum(struct vex_pg *p);
 int vex_pg_vacuum_step(struct vex_pg *p, int max_pages, int keep_pages, int64_t *ret_freed);
 int vex_pg_checkpoint(struct vex_pg *p, int *ret_pages, int *ret_done);
 void vex_pg_checkpoint_elsewhere(struct vex_pg *p, void (*due)(void *arg), void *arg);
+
+/* store_schedule.c, store_operator.c and store_retention.c: scheduled fires, cancel by filter, pruning */
+struct vex_sched_agent_list;
+struct vex_sched_fire;
+struct vex_cancel_filter;
+struct vex_job_list;
+
+int vex_pg_scheduled_agents(struct vex_pg *p, const char *after_id, int limit, struct vex_sched_agent_list *ret);
+int vex_pg_schedule_fired(struct vex_pg *p, const char *agent_id, int64_t slot_us, int *ret_fired);
+int vex_pg_schedule_fire(struct vex_pg *p, const struct vex_sched_fire *f, struct vex_job **ret);
+int vex_pg_jobs_cancel_batch(struct vex_pg *p, const struct vex_cancel_filter *f, enum vex_job_status which, int max,
+			     int64_t now_us, struct vex_job_list *ret);
+int vex_pg_job_events_prune(struct vex_pg *p, int64_t before_us, int limit, int64_t *ret_deleted);
+int vex_pg_jobs_prune(struct vex_pg *p, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1], int *ret_n);
+int vex_pg_schedule_fires_prune(struct vex_pg *p, int64_t before_slot_us, int limit, int64_t *ret_deleted);
 
 #endif
