@@ -783,7 +783,7 @@ static void test_status_counts_and_oldest(void **state)
 static void test_busy(void **state)
 {
 	struct vex_store *quick = NULL;
-	struct vex_job *j = new_tool_job("alice", VEX_PLAN_FREE, 0), *got = NULL;
+	struct vex_job *j, *got = NULL;
 	struct vex_job_list l = { NULL, 0 };
 	char queued[VEX_UUID_LEN + 1];
 	sqlite3 *db = NULL;
@@ -792,6 +792,7 @@ static void test_busy(void **state)
 	(void)state;
 	if (store_fixture_postgres())
 		skip(); /* SQLite's write lock and WAL readers */
+	j = new_tool_job("alice", VEX_PLAN_FREE, 0);
 	add_job("alice", VEX_PLAN_FREE, 0, queued);
 	assert_int_equal(vex_store_open(path, 1, 50, &quick), 0);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
