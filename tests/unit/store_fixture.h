@@ -94,6 +94,43 @@ static inline int store_fixture_open(struct store_fixture *f, const char *tag)
 	return vex_store_open(url, 1, 5000, &f->store) == 0 ? 0 : -1;
 }
 
+/* Where another connection opens the test's store: its PostgreSQL URL or its SQLite path, in "out". */
+static inline void store_fixture_where(const struct store_fixture *f, char *out, size_t cap)
+{
+	if (f->pg_db[0])
+		assert_int_equal(store_fixture_pg_url(f->pg_db, out, cap), 0);
+	else
+		snprintf(out, cap, "%s", f->path);
+}
+
+/* Run "sql" (statements both backends take) on a connection of the test's own to its store: the setup a test
+ * cannot reach through the interface. Fails the test on any error. */
+static inline void store_fixture_exec(const struct store_fixture *f, const char *sql)
+{
+	char url[1024];
+
+	if (f->pg_db[0]) {
+		PGconn *c;
+		PGresult *r;
+
+		store_fixture_where(f, url, sizeof(url));
+		c = PQconnectdb(url);
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+}
+
 /* Remove the database "path" and its -wal, -shm and -wlock files. */
 static inline void store_fixture_unlink(const char *path)
 {
@@ -152,32 +189,6 @@ static inline int64_t store_fixture_int(const char *path, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
-}
-
-/* A connection of the test's own to the store of "f", SQLite's file or PostgreSQL's database: run "sql" (one or
- * more statements, no rows wanted). Fails the test on an error. */
-static inline void store_fixture_exec(const struct store_fixture *f, const char *sql)
-{
-	char url[1024], *err = NULL;
-	sqlite3 *db = NULL;
-	PGconn *c;
-	PGresult *r;
-
-	if (!f->pg_db[0]) {
-		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 5000);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-			fail_msg("%s: %s", sql, err);
-		sqlite3_close(db);
-		return;
-	}
-	assert_int_equal(store_fixture_pg_url(f->pg_db, url, sizeof(url)), 0);
-	c = PQconnectdb(url);
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
 }
 
 /* One integer from "sql" on a connection of the test's own to the store of "f", either backend (the SQL both
