@@ -103,7 +103,7 @@ int vex_pg_agents_list(struct vex_pg *p, const char *owner, const char *before_i
 		       struct vex_agent_list *ret);
 int vex_pg_cap_count(struct vex_pg *p, enum vex_cap cap, const char *owner, int64_t *ret);
 
-/* store_webhooks.c: webhook registrations (not the delete, which cancels deliveries) */
+/* store_webhooks.c: webhook registrations */
 struct vex_webhook;
 struct vex_webhook_list;
 struct vex_sealring;
@@ -111,6 +111,7 @@ struct vex_sealring;
 int vex_pg_webhook_insert(struct vex_pg *p, const struct vex_webhook *h, const struct vex_caps *caps);
 int vex_pg_webhook_get(struct vex_pg *p, const char *id, const char *owner, struct vex_webhook **ret);
 int vex_pg_webhook_update(struct vex_pg *p, const struct vex_webhook *h, int set_status);
+int vex_pg_webhook_delete(struct vex_pg *p, const char *id, const char *owner, int64_t now_us);
 int vex_pg_webhooks_list(struct vex_pg *p, const char *owner, const char *before_id, int limit,
 			 struct vex_webhook_list *ret);
 int vex_pg_webhooks_matching(struct vex_pg *p, const char *owner, unsigned event_bits, struct vex_webhook_list *ret);
@@ -123,5 +124,30 @@ int vex_pg_job_get(struct vex_pg *p, const char *id, const char *owner, struct v
 int vex_pg_job_insert(struct vex_pg *p, const struct vex_job *j, struct vex_job **ret, int *ret_created);
 int vex_pg_jobs_insert_batch(struct vex_pg *p, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
 			     int *created, int *rcs);
+
+/* store_deliveries.c, store_delivery_claims.c, store_attempts.c: webhook deliveries, their claims and attempts */
+struct vex_delivery;
+struct vex_delivery_list;
+struct vex_delivery_claim_list;
+struct vex_delivery_attempt;
+struct vex_delivery_outcome;
+struct vex_delivery_record;
+
+int vex_pg_deliveries_list(struct vex_pg *p, const char *hook_id, const char *before_id, int limit,
+			   struct vex_delivery_list *ret);
+int vex_pg_job_deliveries(struct vex_pg *p, const char *job_id, int limit, struct vex_delivery_list *ret);
+int vex_pg_delivery_get(struct vex_pg *p, const char *id, struct vex_delivery *ret);
+int vex_pg_hooks_fanout(struct vex_pg *p, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
+			int *ret_events, int *ret_created);
+int vex_pg_delivery_resend(struct vex_pg *p, const char *hook_id, const char *id, int64_t now_us,
+			   struct vex_delivery *ret);
+int vex_pg_deliveries_claim(struct vex_pg *p, const char *runner_id, int64_t now_us, int64_t lease_us, int max,
+			    int per_hook, struct vex_delivery_claim_list *ret);
+int vex_pg_deliveries_unclaim(struct vex_pg *p, const char *runner_id, int *ret_n);
+int vex_pg_deliveries_record(struct vex_pg *p, const char *runner_id, struct vex_delivery_record *recs, size_t n,
+			     int64_t now_us);
+int vex_pg_delivery_attempt(struct vex_pg *p, const char *id, const char *runner_id,
+			    const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
+			    int *ret_disabled);
 
 #endif
