@@ -47,8 +47,8 @@ int vex_store_claim_resume(struct vex_store *s, const char *tool, int *ret_chang
 int vex_store_delivery_resend(struct vex_store *s, const char *hook_id, const char *id, int64_t now_us,
 			      struct vex_delivery *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_delivery_resend(vex_pg_of(s), hook_id, id, now_us, ret);
 	return vex_sqlite_delivery_resend(vex_sqlite_of(s), hook_id, id, now_us, ret);
 }
 
@@ -102,8 +102,8 @@ int vex_store_vacuum_step(struct vex_store *s, int max_pages, int keep_pages, in
 
 int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit, struct vex_delivery_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_deliveries(vex_pg_of(s), job_id, limit, ret);
 	return vex_sqlite_job_deliveries(vex_sqlite_of(s), job_id, limit, ret);
 }
 
@@ -232,31 +232,31 @@ void vex_store_checkpoint_elsewhere(struct vex_store *s, void (*due)(void *arg),
 int vex_store_deliveries_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us, int max,
 			       int per_hook, struct vex_delivery_claim_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_deliveries_claim(vex_pg_of(s), runner_id, now_us, lease_us, max, per_hook, ret);
 	return vex_sqlite_deliveries_claim(vex_sqlite_of(s), runner_id, now_us, lease_us, max, per_hook, ret);
 }
 
 int vex_store_deliveries_list(struct vex_store *s, const char *hook_id, const char *before_id, int limit,
 			      struct vex_delivery_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_deliveries_list(vex_pg_of(s), hook_id, before_id, limit, ret);
 	return vex_sqlite_deliveries_list(vex_sqlite_of(s), hook_id, before_id, limit, ret);
 }
 
 int vex_store_deliveries_record(struct vex_store *s, const char *runner_id, struct vex_delivery_record *recs, size_t n,
 				int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_deliveries_record(vex_pg_of(s), runner_id, recs, n, now_us);
 	return vex_sqlite_deliveries_record(vex_sqlite_of(s), runner_id, recs, n, now_us);
 }
 
 int vex_store_deliveries_unclaim(struct vex_store *s, const char *runner_id, int *ret_n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_deliveries_unclaim(vex_pg_of(s), runner_id, ret_n);
 	return vex_sqlite_deliveries_unclaim(vex_sqlite_of(s), runner_id, ret_n);
 }
 
@@ -264,15 +264,15 @@ int vex_store_delivery_attempt(struct vex_store *s, const char *id, const char *
 			       const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o,
 			       int64_t now_us, int *ret_disabled)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_delivery_attempt(vex_pg_of(s), id, runner_id, a, o, now_us, ret_disabled);
 	return vex_sqlite_delivery_attempt(vex_sqlite_of(s), id, runner_id, a, o, now_us, ret_disabled);
 }
 
 int vex_store_delivery_get(struct vex_store *s, const char *id, struct vex_delivery *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_delivery_get(vex_pg_of(s), id, ret);
 	return vex_sqlite_delivery_get(vex_sqlite_of(s), id, ret);
 }
 
@@ -287,8 +287,8 @@ void vex_store_free(struct vex_store *s)
 int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
 			   int *ret_events, int *ret_created)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_hooks_fanout(vex_pg_of(s), limit, fn, arg, now_us, ret_events, ret_created);
 	return vex_sqlite_hooks_fanout(vex_sqlite_of(s), limit, fn, arg, now_us, ret_events, ret_created);
 }
 
@@ -573,8 +573,8 @@ int vex_store_tools_replace(struct vex_store *s, const char *source, const char 
 
 int vex_store_webhook_delete(struct vex_store *s, const char *id, const char *owner, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_webhook_delete(vex_pg_of(s), id, owner, now_us);
 	return vex_sqlite_webhook_delete(vex_sqlite_of(s), id, owner, now_us);
 }
 

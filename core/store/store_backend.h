@@ -62,4 +62,51 @@ enum vex_hook_status vex_hook_status_parse(const char *s);
  * under r->cur. 0 or VEX_E... (a secret that cannot be opened). */
 int vex_hook_secret_reseal(const struct vex_sealring *r, const char *id, const char *stored, char **ret);
 
+/* ---- job events and webhook deliveries (store_rules.c; the names' other way: store.h) ---- */
+
+/* A job event type's stored name read back (an unknown name reads as progress). */
+enum vex_job_event_type vex_job_event_type_parse(const char *name);
+
+/* A delivery status's stored name read back (an unknown name reads as pending). */
+enum vex_delivery_status vex_delivery_status_parse(const char *name);
+
+/* 1 when "o" is an outcome an attempt may record (delivered, pending again, failed). */
+int vex_delivery_outcome_valid(const struct vex_delivery_outcome *o);
+
+/* "in" cut to at most VEX_DELIVERY_BODY_CAP bytes of valid UTF-8 (an invalid byte becomes '?', a character the
+ * cap would split is dropped), as a new string the caller frees. NULL stays NULL; *fail set on ENOMEM. */
+char *vex_delivery_body_clean(const char *in, int *fail);
+
+/* One hook with pending deliveries, as a delivery claim sees it. */
+struct vex_hook_turn {
+	char id[VEX_HOOK_ID_LEN + 1];
+	char owner[VEX_SUB_MAX + 1];
+	int active;
+	int inflight;       /* its deliveries claimed and not run out, by any runner */
+	int owner_inflight; /* the same summed over its owner's hooks (vex_hook_turns_sum) */
+};
+
+/* One claimable delivery and where it stands in the fair order. */
+struct vex_delivery_candidate {
+	struct vex_delivery_claim c;
+	const struct vex_hook_turn *hook;
+	int pos;   /* its place in its hook's due order (0 first) */
+	int turn;  /* its place in its owner's share (0 first; vex_delivery_fair_order) */
+	int active;
+};
+
+/* Each of the "n" hooks' owner_inflight, "hooks" being grouped by owner. */
+void vex_hook_turns_sum(struct vex_hook_turn *hooks, size_t n);
+
+/* How many deliveries of hook "h" one claim of "max" may look at: up to its "per_hook" cap when active, else
+ * (to be canceled) up to "max"; never below 0. */
+int vex_hook_turn_room(const struct vex_hook_turn *h, int max, int per_hook);
+
+/* Sort "cands" into the fair order of docs/api-webhooks.md: within an owner the hooks in turn, then each
+ * owner's first share before anyone's second, the owner with least in flight first, the oldest due first. */
+void vex_delivery_fair_order(struct vex_delivery_candidate *cands, size_t n);
+
+/* Free "cands" (NULL: nothing) and what its first "n" items hold. */
+void vex_delivery_candidates_free(struct vex_delivery_candidate *cands, size_t n);
+
 #endif

@@ -164,12 +164,212 @@ void vex_job_id_bound(int64_t us, char out[VEX_UUID_LEN + 1])
 	ms &= (UINT64_C(1) << 48) - 1;
 	snprintf(out, VEX_UUID_LEN + 1, "%08llx-%04llx-0000-0000-000000000000", (unsigned long long)(ms >> 16),
 		 (unsigned long long)(ms & 0xffff));
+/* ---- job events and webhook deliveries ---- */
+
+static const char *const event_type_names[VEX_EV_TYPE_COUNT] = {
+	"queued", "started", "progress", "cancel_requested", "requeued", "completed", "failed", "timeout", "canceled",
+};
+
+const char *vex_job_event_type_name(enum vex_job_event_type t)
+{
+	return (unsigned)t < VEX_EV_TYPE_COUNT ? event_type_names[t] : "unknown";
 }
 
 enum vex_job_event_type vex_job_event_type_parse(const char *name)
 {
 	for (int i = 0; name && i < VEX_EV_TYPE_COUNT; i++)
-		if (strcmp(name, vex_job_event_type_name((enum vex_job_event_type)i)) == 0)
+		if (strcmp(name, event_type_names[i]) == 0)
 			return (enum vex_job_event_type)i;
 	return VEX_EV_PROGRESS;
+}
+
+static const char *const delivery_status_names[] = { "pending", "delivered", "failed", "canceled" };
+#define DELIVERY_STATUS_COUNT (sizeof(delivery_status_names) / sizeof(delivery_status_names[0]))
+
+const char *vex_delivery_status_name(enum vex_delivery_status st)
+{
+	return (unsigned)st < DELIVERY_STATUS_COUNT ? delivery_status_names[st] : "unknown";
+}
+
+enum vex_delivery_status vex_delivery_status_parse(const char *name)
+{
+	for (size_t i = 0; name && i < DELIVERY_STATUS_COUNT; i++)
+		if (strcmp(name, delivery_status_names[i]) == 0)
+			return (enum vex_delivery_status)i;
+	return VEX_DLV_PENDING;
+}
+
+const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
+{
+	unsigned bit = 0;
+	const char *name = NULL;
+
+	switch (t) {
+	case VEX_EV_QUEUED:
+	case VEX_EV_REQUEUED:
+		bit = VEX_HOOK_EV_QUEUED, name = "job.queued";
+		break;
+	case VEX_EV_STARTED:
+		bit = VEX_HOOK_EV_STARTED, name = "job.started";
+		break;
+	case VEX_EV_COMPLETED:
+		bit = VEX_HOOK_EV_COMPLETED, name = "job.completed";
+		break;
+	case VEX_EV_FAILED:
+		bit = VEX_HOOK_EV_FAILED, name = "job.failed";
+		break;
+	case VEX_EV_TIMEOUT:
+		bit = VEX_HOOK_EV_TIMEOUT, name = "job.timeout";
+		break;
+	case VEX_EV_CANCELED:
+		bit = VEX_HOOK_EV_CANCELED, name = "job.canceled";
+		break;
+	default: /* progress, cancel_requested */
+		break;
+	}
+	if (ret_bit)
+		*ret_bit = bit;
+	return name;
+}
+
+int vex_delivery_outcome_valid(const struct vex_delivery_outcome *o)
+{
+	return o->status == VEX_DLV_DELIVERED || o->status == VEX_DLV_PENDING || o->status == VEX_DLV_FAILED;
+}
+
+/* Length of the valid UTF-8 sequence at "p" (at most "left" bytes available), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (left < n)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+char *vex_delivery_body_clean(const char *in, int *fail)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t len, i = 0, o = 0, n;
+	char *out;
+
+	if (!in)
+		return NULL;
+	len = strlen(in);
+	out = malloc((len < VEX_DELIVERY_BODY_CAP ? len : VEX_DELIVERY_BODY_CAP) + 1);
+	if (!out) {
+		*fail = 1;
+		return NULL;
+	}
+	while (i < len) {
+		n = utf8_seq(p + i, len - i);
+		if (n == 0) {
+			if (o + 1 > VEX_DELIVERY_BODY_CAP)
+				break;
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n > VEX_DELIVERY_BODY_CAP)
+			break;
+		memcpy(out + o, p + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void vex_hook_turns_sum(struct vex_hook_turn *hooks, size_t n)
+{
+	size_t i, j;
+	int sum;
+
+	/* rows come grouped by owner: sum each group */
+	for (i = 0; i < n; i = j) {
+		for (sum = 0, j = i; j < n && strcmp(hooks[j].owner, hooks[i].owner) == 0; j++)
+			sum += hooks[j].inflight;
+		while (i < j)
+			hooks[i++].owner_inflight = sum;
+	}
+}
+
+int vex_hook_turn_room(const struct vex_hook_turn *h, int max, int per_hook)
+{
+	int room = h->active ? per_hook - h->inflight : max;
+
+	return room > max ? max : room > 0 ? room : 0;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Within an owner: the hooks take turns (place in each hook's order), then the oldest due. */
+static int by_owner_share(const void *pa, const void *pb)
+{
+	const struct vex_delivery_candidate *a = pa, *b = pb;
+	int c = strcmp(a->hook->owner, b->hook->owner);
+
+	if (c == 0)
+		c = a->pos - b->pos;
+	if (c == 0)
+		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
+	return c ? c : strcmp(a->c.d.id, b->c.d.id);
+}
+
+/* Across owners: each owner's first share before anyone's second, the owner with least in flight
+ * first, then the oldest due. */
+static int by_fair_turn(const void *pa, const void *pb)
+{
+	const struct vex_delivery_candidate *a = pa, *b = pb;
+	int c = a->turn - b->turn;
+
+	if (c == 0)
+		c = a->hook->owner_inflight - b->hook->owner_inflight;
+	if (c == 0)
+		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
+	return c ? c : strcmp(a->c.d.id, b->c.d.id);
+}
+
+void vex_delivery_fair_order(struct vex_delivery_candidate *cands, size_t n)
+{
+	size_t i;
+	int turn;
+
+	if (n < 2)
+		return;
+	qsort(cands, n, sizeof(*cands), by_owner_share);
+	for (i = 0, turn = 0; i < n; i++) {
+		turn = i > 0 && strcmp(cands[i].hook->owner, cands[i - 1].hook->owner) == 0 ? turn + 1 : 0;
+		cands[i].turn = turn;
+	}
+	qsort(cands, n, sizeof(*cands), by_fair_turn);
+}
+
+void vex_delivery_candidates_free(struct vex_delivery_candidate *cands, size_t n)
+{
+	for (size_t i = 0; cands && i < n; i++) {
+		vex_delivery_release(&cands[i].c.d);
+		free(cands[i].c.url);
+		free(cands[i].c.secret);
+	}
+	free(cands);
 }

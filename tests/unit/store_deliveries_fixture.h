@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/store/store.h"
@@ -115,18 +114,38 @@ static inline void fold_stats(void)
 
 static inline int64_t cursor(void)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
+	return store_fixture_sql_int(&fx, "SELECT seq FROM event_cursors WHERE name = 'webhooks'");
+}
 
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM event_cursors WHERE name = 'webhooks'", -1, &st, NULL),
-			 SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+/* Another connection to the test's store, with "timeout_ms" as its busy (statement) timeout. */
+static inline struct vex_store *other_store(int timeout_ms)
+{
+	struct vex_store *s = NULL;
+	char where[1024];
+
+	store_fixture_where(&fx, where, sizeof(where));
+	assert_int_equal(vex_store_open(where, 1, timeout_ms, &s), 0);
+	return s;
+}
+
+/* The claim of "l" for "job"'s "event", or NULL. */
+static inline const struct vex_delivery_claim *find(const struct vex_delivery_claim_list *l, const char *job,
+					      const char *event)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i].d.job_id, job) == 0 && strcmp(l->items[i].d.event, event) == 0)
+			return &l->items[i];
+	return NULL;
+}
+
+/* Record an attempt of delivery "id" by "runner" at "now" with the outcome given; it must succeed. */
+static inline void record(const char *id, const char *runner, int code, const char *error, enum vex_delivery_status to,
+		   int64_t next_at, int gone, int64_t disable_after_us, int *disabled)
+{
+	struct vex_delivery_attempt a = { 0, now, code, (char *)error, 1234, (char *)"ok" };
+	struct vex_delivery_outcome o = { to, next_at, gone, disable_after_us };
+
+	assert_int_equal(vex_store_delivery_attempt(store, id, runner, &a, &o, now, disabled), 0);
 }
 
 static inline void list_hook(const char *hook, struct vex_delivery_list *l)

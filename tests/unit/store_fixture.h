@@ -191,27 +191,106 @@ static inline int64_t store_fixture_int(const char *path, const char *sql)
 	return v;
 }
 
-/* One integer from "sql" on a connection of the test's own to the store of "f", either backend (the SQL both
- * understand); -1 when no row came, 0 for NULL (as store_fixture_int). */
-static inline int64_t store_fixture_sql_int(const struct store_fixture *f, const char *sql)
+/* A raw connection of the test's own to the store of "f" (SQLite or PostgreSQL, as "f" is), for rows the
+ * interface does not write and checks of what it stored. */
+struct store_fixture_conn {
+	sqlite3 *db;
+	PGconn *pg;
+};
+
+static inline void store_fixture_connect(const struct store_fixture *f, struct store_fixture_conn *c)
 {
 	char url[1024];
-	int64_t v = -1;
-	PGconn *c;
+
+	memset(c, 0, sizeof(*c));
+	if (f->pg_db[0]) {
+		store_fixture_where(f, url, sizeof(url));
+		c->pg = PQconnectdb(url);
+		assert_int_equal(PQstatus(c->pg), CONNECTION_OK);
+		return;
+	}
+	assert_int_equal(sqlite3_open(f->path, &c->db), SQLITE_OK);
+	sqlite3_busy_timeout(c->db, 1000);
+}
+
+static inline void store_fixture_disconnect(struct store_fixture_conn *c)
+{
+	sqlite3_close(c->db);
+	PQfinish(c->pg);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Run "sql" (one statement, or several without results) on "c"; fails the test when it fails. */
+static inline void store_fixture_conn_exec(struct store_fixture_conn *c, const char *sql)
+{
 	PGresult *r;
 
-	if (!f->pg_db[0])
-		return store_fixture_int(f->path, sql);
-	assert_int_equal(store_fixture_pg_url(f->pg_db, url, sizeof(url)), 0);
-	c = PQconnectdb(url);
-	r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(c));
-	if (PQntuples(r) > 0)
-		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	if (c->pg) {
+		r = PQexec(c->pg, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(c->pg));
+		PQclear(r);
+	} else if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fail_msg("%s: %s", sql, sqlite3_errmsg(c->db));
+	}
+}
+
+/* The first column of the first row "sql" yields on "c", as text in "out" ("" for NULL): 1, or 0 when no row
+ * came. */
+static inline int store_fixture_conn_text(struct store_fixture_conn *c, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	PGresult *r;
+	int got = 0;
+
+	out[0] = '\0';
+	if (c->pg) {
+		r = PQexec(c->pg, sql);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(c->pg));
+		got = PQntuples(r) > 0;
+		if (got)
+			snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+		return got;
+	}
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(c->db));
+	got = sqlite3_step(st) == SQLITE_ROW;
+	if (got && sqlite3_column_text(st, 0))
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return got;
+}
+
+/* store_fixture_conn_exec on a connection of its own. */
+static inline void store_fixture_sql(const struct store_fixture *f, const char *sql)
+{
+	struct store_fixture_conn c;
+
+	store_fixture_connect(f, &c);
+	store_fixture_conn_exec(&c, sql);
+	store_fixture_disconnect(&c);
+}
+
+/* store_fixture_conn_text on a connection of its own. */
+static inline int store_fixture_sql_text(const struct store_fixture *f, const char *sql, char *out, size_t cap)
+{
+	struct store_fixture_conn c;
+	int got;
+
+	store_fixture_connect(f, &c);
+	got = store_fixture_conn_text(&c, sql, out, cap);
+	store_fixture_disconnect(&c);
+	return got;
+}
+
+/* One integer from "sql" on a connection of its own to the store of "f"; -1 when no row came. */
+static inline int64_t store_fixture_sql_int(const struct store_fixture *f, const char *sql)
+{
+	char v[32];
+
+	return store_fixture_sql_text(f, sql, v, sizeof(v)) ? strtoll(v, NULL, 10) : -1;
 }
 
 /* SQLite's plan for "sql" on "db": the detail of each EXPLAIN QUERY PLAN row, each followed by "; ". */

@@ -284,7 +284,7 @@ static void test_keytouch(void **state)
 		assert_int_equal(store_fixture_pg_url(fx.pg_db, url, sizeof(url)), 0);
 	else
 		snprintf(url, sizeof(url), "%s", path);
-	cfg.db_path = url;
+	cfg.store = url;
 	cfg.db_synchronous = 1;
 	cfg.db_busy_timeout_ms = 1000;
 	assert_int_equal(vex_keytouch_start(&cfg, &t), 0);
@@ -299,7 +299,7 @@ static void test_keytouch(void **state)
 	vex_keytouch_free(t);
 	vex_keytouch_push(NULL, row.id, NOW); /* no thread: nothing */
 	vex_keytouch_free(NULL);
-	cfg.db_path = NULL;
+	cfg.store = NULL;
 }
 
 int main(void)

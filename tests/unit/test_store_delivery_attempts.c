@@ -1,4 +1,5 @@
-/* test_store_delivery_attempts.c - webhook delivery attempts in the store: claims in order, leases, retries, hook health. */
+/* test_store_delivery_attempts.c - webhook delivery attempts in the store: leases, retries, hook health, body caps,
+ * batches; on SQLite and PostgreSQL (order across a job's events and 410 Gone: test_store_delivery_events.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,84 +10,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/base/log.h"
 #include "core/store/store.h"
 #include "tests/unit/store_deliveries_fixture.h"
 #include "core/base/timeutil.h"
-
-static const struct vex_delivery_claim *find(const struct vex_delivery_claim_list *l, const char *job,
-					      const char *event)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->items[i].d.job_id, job) == 0 && strcmp(l->items[i].d.event, event) == 0)
-			return &l->items[i];
-	return NULL;
-}
-
-static void record(const char *id, const char *runner, int code, const char *error, enum vex_delivery_status to,
-		   int64_t next_at, int gone, int64_t disable_after_us, int *disabled)
-{
-	struct vex_delivery_attempt a = { 0, now, code, (char *)error, 1234, (char *)"ok" };
-	struct vex_delivery_outcome o = { to, next_at, gone, disable_after_us };
-
-	assert_int_equal(vex_store_delivery_attempt(store, id, runner, &a, &o, now, disabled), 0);
-}
-
-/* Per (hook, job) the oldest pending delivery goes first; other jobs are not held up. */
-static void test_claim_order(void **state)
-{
-	char hook[VEX_HOOK_ID_LEN + 1], a[VEX_UUID_LEN + 1], b[VEX_UUID_LEN + 1];
-	struct vex_delivery_claim_list l = { NULL, 0 }, l2 = { NULL, 0 };
-	const struct vex_delivery_claim *qa, *qb;
-	char qa_id[VEX_DELIVERY_ID_LEN + 1];
-
-	(void)state;
-	add_hook("alice", VEX_HOOK_EV_ALL, VEX_HOOK_ACTIVE, hook);
-	add_job("alice", a);
-	run_job(a, VEX_JOB_COMPLETED);
-	add_job("alice", b);
-	run_job(b, VEX_JOB_COMPLETED);
-	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
-	assert_int_equal(l.n, 2); /* the first event of each job */
-	qa = find(&l, a, "job.queued");
-	qb = find(&l, b, "job.queued");
-	assert_non_null(qa);
-	assert_non_null(qb);
-	assert_string_equal(qa->url, "http://receiver.example/hook");
-	assert_string_equal(qa->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
-	assert_string_equal(qa->d.hook_id, hook);
-	memcpy(qa_id, qa->d.id, sizeof(qa_id));
-	/* b's first is delivered; a's first fails and is retried later: a's next events wait for it */
-	record(qb->d.id, "r1", 204, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
-	record(qa_id, "r1", 500, "the receiver answered 500", VEX_DLV_PENDING, now + 10 * S, 0, 0, NULL);
-	vex_delivery_claim_list_release(&l);
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
-	assert_int_equal(l.n, 1);
-	assert_string_equal(l.items[0].d.job_id, b);
-	assert_string_equal(l.items[0].d.event, "job.started");
-	record(l.items[0].d.id, "r1", 200, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
-	vex_delivery_claim_list_release(&l);
-	/* later: a's queued comes again (same id), alone; then its started */
-	now += 10 * S;
-	assert_int_equal(vex_store_deliveries_claim(store, "r1", now, LEASE_US, 100, 100, &l), 0);
-	assert_non_null(find(&l, b, "job.completed"));
-	qa = find(&l, a, "job.queued");
-	assert_non_null(qa);
-	assert_string_equal(qa->d.id, qa_id);
-	assert_int_equal(qa->d.attempts, 1);
-	assert_int_equal(l.n, 2);
-	record(qa->d.id, "r1", 200, NULL, VEX_DLV_DELIVERED, 0, 0, 0, NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r2", now, LEASE_US, 100, 100, &l2), 0);
-	assert_int_equal(l2.n, 1);
-	assert_string_equal(l2.items[0].d.event, "job.started");
-	assert_string_equal(l2.items[0].d.job_id, a);
-	vex_delivery_claim_list_release(&l2);
-	vex_delivery_claim_list_release(&l);
-}
 
 /* A claim holds until its lease ends; an attempt recorded after losing the claim changes nothing else. */
 static void test_claim_lease(void **state)
@@ -202,52 +131,6 @@ static void test_retries_to_exhaustion(void **state)
 	assert_true(h->failing_since == 0);
 	assert_null(h->last_error);
 	vex_webhook_free(h);
-}
-
-/* 410 Gone: the delivery fails, the hook is disabled, its other pending deliveries are canceled. */
-static void test_gone(void **state)
-{
-	char hook[VEX_HOOK_ID_LEN + 1], other[VEX_HOOK_ID_LEN + 1], a[VEX_UUID_LEN + 1], id[VEX_DELIVERY_ID_LEN + 1];
-	struct vex_delivery_claim_list l = { NULL, 0 };
-	struct vex_delivery_list dl = { NULL, 0 };
-	struct vex_webhook *h = NULL;
-	int disabled = 0;
-
-	(void)state;
-	add_hook("alice", VEX_HOOK_EV_ALL, VEX_HOOK_ACTIVE, hook);
-	add_hook("alice", VEX_HOOK_EV_ALL, VEX_HOOK_ACTIVE, other);
-	add_job("alice", a);
-	run_job(a, VEX_JOB_COMPLETED);
-	fanout(NULL);
-	assert_int_equal(vex_store_deliveries_claim(store, "r", now, LEASE_US, 10, 10, &l), 0);
-	assert_int_equal(l.n, 2);
-	for (size_t i = 0; i < l.n; i++)
-		if (strcmp(l.items[i].d.hook_id, hook) == 0)
-			memcpy(id, l.items[i].d.id, sizeof(id));
-	vex_delivery_claim_list_release(&l);
-	record(id, "r", 410, "the receiver answered 410", VEX_DLV_PENDING, now + S, 1, 0, &disabled);
-	assert_int_equal(disabled, 1);
-	assert_int_equal(vex_store_webhook_get(store, hook, NULL, &h), 0);
-	assert_int_equal(h->status, VEX_HOOK_DISABLED);
-	assert_string_equal(h->disabled_reason, "the receiver answered 410 Gone");
-	vex_webhook_free(h);
-	list_hook(hook, &dl);
-	assert_int_equal(dl.n, 3);
-	assert_int_equal(dl.items[2].status, VEX_DLV_FAILED);
-	assert_int_equal(dl.items[2].last_status_code, 410);
-	assert_int_equal(dl.items[1].status, VEX_DLV_CANCELED);
-	assert_int_equal(dl.items[0].status, VEX_DLV_CANCELED);
-	assert_string_equal(dl.items[0].last_error, "webhook disabled");
-	vex_delivery_list_release(&dl);
-	/* the other hook is untouched */
-	assert_int_equal(vex_store_webhook_get(store, other, NULL, &h), 0);
-	assert_int_equal(h->status, VEX_HOOK_ACTIVE);
-	vex_webhook_free(h);
-	list_hook(other, &dl);
-	assert_int_equal(dl.n, 3);
-	for (size_t i = 0; i < dl.n; i++)
-		assert_int_equal(dl.items[i].status, VEX_DLV_PENDING);
-	vex_delivery_list_release(&dl);
 }
 
 /* A hook failing for disable_after is disabled and says since when and why. */
@@ -428,10 +311,8 @@ static void test_record_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_order, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_claim_lease, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_retries_to_exhaustion, setup, store_teardown),
-		cmocka_unit_test_setup_teardown(test_gone, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_disable_after, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_inactive_hook, setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_body_cap, setup, store_teardown),

@@ -2,15 +2,14 @@
  * beside the one-delivery-per-event rule of the fan-out; refused for a disabled hook or another hook's delivery. */
 #include "tests/unit/store_deliveries_fixture.h"
 
-/* One delivered delivery of a completed job to an active hook: the hook in "hook", the delivery in "d". */
+/* One delivery of a queued job to an active hook: the hook in "hook", the delivery in "d". */
 static void one_delivery(char hook[VEX_HOOK_ID_LEN + 1], struct vex_delivery *d)
 {
 	struct vex_delivery_list l = { NULL, 0 };
 	char job[VEX_UUID_LEN + 1];
 
-	add_hook("alice", VEX_HOOK_EV_COMPLETED, VEX_HOOK_ACTIVE, hook);
+	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, hook);
 	add_job("alice", job);
-	run_job(job, VEX_JOB_COMPLETED);
 	fanout(NULL);
 	list_hook(hook, &l);
 	assert_int_equal(l.n, 1);
@@ -59,7 +58,7 @@ static void test_resend_refusals(void **state)
 
 	(void)state;
 	one_delivery(hook, &first);
-	add_hook("alice", VEX_HOOK_EV_COMPLETED, VEX_HOOK_ACTIVE, other);
+	add_hook("alice", VEX_HOOK_EV_QUEUED, VEX_HOOK_ACTIVE, other);
 	assert_int_equal(vex_store_delivery_resend(store, other, first.id, ++now, &again), VEX_ENOTFOUND);
 	assert_int_equal(vex_store_delivery_resend(store, hook, "msg_00000000000000000000000000000000", ++now, &again),
 			 VEX_ENOTFOUND);
@@ -69,7 +68,7 @@ static void test_resend_refusals(void **state)
 	assert_int_equal(vex_store_delivery_resend(store, hook, first.id, ++now, &again), VEX_ESTATE);
 	assert_int_equal(vex_store_webhook_delete(store, hook, NULL, ++now), 0);
 	assert_int_equal(vex_store_delivery_resend(store, hook, first.id, ++now, &again), VEX_ENOTFOUND);
-	assert_int_equal(store_fixture_int(path, "SELECT COUNT(*) FROM webhook_deliveries"), 1);
+	assert_int_equal(store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM webhook_deliveries"), 1);
 	vex_webhook_free(h);
 	vex_delivery_release(&first);
 }

@@ -181,4 +181,27 @@ int vex_pg_schema_version(PGconn *c);
  * (some tools' jobs) or VEX_PAUSED_ALL (every job; store_backend.h). 0 or VEX_E... */
 int vex_pg_pause_state(struct vex_pg *p, int *ret);
 
+/* ---- store_deliveries.c and store_delivery_claims.c: webhook delivery rows and the deliveries lock ---- */
+
+/* A delivery "d"'s columns, in the order vex_pg_delivery_read takes them (as SQLite's DLV_COLS). */
+#define VEX_PG_DLV_COLS                                                                                      \
+	"d.id, d.hook_id, d.owner, d.job_id, d.event_seq, d.event, d.payload, d.status, d.attempts, d.next_at," \
+	" d.last_status_code, d.last_error, d.created_at, d.finished_at, d.resend_of"
+#define VEX_PG_DLV_NCOLS 15
+
+/* Row "row" of VEX_PG_DLV_COLS into the zeroed struct vex_delivery "item" (a vex_pg_rows reader). 0 or VEX_ENOMEM. */
+int vex_pg_delivery_read(const PGresult *r, int row, void *item);
+
+/*
+ * The deliveries lock ("vex_dlvs" as a big-endian int64): held from BEGIN to the end by every transaction that
+ * reads delivery rows and then writes them (claims, unclaims, records, a hook's delete, re-sends), so that these
+ * take turns as under SQLite's single writer: a claim's in-flight counts, a record's read of its row and hook
+ * stay true until it commits, and no two of them wait on each other's rows. The fan-out only inserts: the
+ * cursor row's lock orders it.
+ */
+#define VEX_PG_DELIVERIES_LOCK "8531357420225328755"
+
+/* BEGIN a transaction and take the deliveries lock. 0, or as vex_pg_exec with no transaction left open. */
+int vex_pg_begin_deliveries(struct vex_pg *p);
+
 #endif

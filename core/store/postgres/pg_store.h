@@ -104,7 +104,7 @@ int vex_pg_agents_list(struct vex_pg *p, const char *owner, const char *before_i
 		       struct vex_agent_list *ret);
 int vex_pg_cap_count(struct vex_pg *p, enum vex_cap cap, const char *owner, int64_t *ret);
 
-/* store_webhooks.c: webhook registrations (not the delete, which cancels deliveries) */
+/* store_webhooks.c: webhook registrations */
 struct vex_webhook;
 struct vex_webhook_list;
 struct vex_sealring;
@@ -112,6 +112,7 @@ struct vex_sealring;
 int vex_pg_webhook_insert(struct vex_pg *p, const struct vex_webhook *h, const struct vex_caps *caps);
 int vex_pg_webhook_get(struct vex_pg *p, const char *id, const char *owner, struct vex_webhook **ret);
 int vex_pg_webhook_update(struct vex_pg *p, const struct vex_webhook *h, int set_status);
+int vex_pg_webhook_delete(struct vex_pg *p, const char *id, const char *owner, int64_t now_us);
 int vex_pg_webhooks_list(struct vex_pg *p, const char *owner, const char *before_id, int limit,
 			 struct vex_webhook_list *ret);
 int vex_pg_webhooks_matching(struct vex_pg *p, const char *owner, unsigned event_bits, struct vex_webhook_list *ret);
@@ -178,5 +179,30 @@ int vex_pg_job_events_of(struct vex_pg *p, const char *id, int64_t after_rev, in
 int vex_pg_job_events_last_seq(struct vex_pg *p, int64_t *ret);
 int vex_pg_status_counts(struct vex_pg *p, const char *owner, int64_t ret[VEX_JOB_STATUS_COUNT]);
 int vex_pg_oldest_queued(struct vex_pg *p, const char *owner, char ret_id[VEX_UUID_LEN + 1], int64_t *ret_created_at);
+
+/* store_deliveries.c, store_delivery_claims.c, store_attempts.c: webhook deliveries, their claims and attempts */
+struct vex_delivery;
+struct vex_delivery_list;
+struct vex_delivery_claim_list;
+struct vex_delivery_attempt;
+struct vex_delivery_outcome;
+struct vex_delivery_record;
+
+int vex_pg_deliveries_list(struct vex_pg *p, const char *hook_id, const char *before_id, int limit,
+			   struct vex_delivery_list *ret);
+int vex_pg_job_deliveries(struct vex_pg *p, const char *job_id, int limit, struct vex_delivery_list *ret);
+int vex_pg_delivery_get(struct vex_pg *p, const char *id, struct vex_delivery *ret);
+int vex_pg_hooks_fanout(struct vex_pg *p, int limit, vex_hook_payload_fn fn, void *arg, int64_t now_us,
+			int *ret_events, int *ret_created);
+int vex_pg_delivery_resend(struct vex_pg *p, const char *hook_id, const char *id, int64_t now_us,
+			   struct vex_delivery *ret);
+int vex_pg_deliveries_claim(struct vex_pg *p, const char *runner_id, int64_t now_us, int64_t lease_us, int max,
+			    int per_hook, struct vex_delivery_claim_list *ret);
+int vex_pg_deliveries_unclaim(struct vex_pg *p, const char *runner_id, int *ret_n);
+int vex_pg_deliveries_record(struct vex_pg *p, const char *runner_id, struct vex_delivery_record *recs, size_t n,
+			     int64_t now_us);
+int vex_pg_delivery_attempt(struct vex_pg *p, const char *id, const char *runner_id,
+			    const struct vex_delivery_attempt *a, const struct vex_delivery_outcome *o, int64_t now_us,
+			    int *ret_disabled);
 
 #endif

@@ -1,5 +1,5 @@
-/* store_webhooks.c - webhooks on PostgreSQL: insert, get, update, list, fan-out, re-sealing the secrets, as
- * core/store/sqlite/store_webhooks.c (the delete, which cancels deliveries, is not here yet). */
+/* store_webhooks.c - webhooks on PostgreSQL: insert, get, update, soft delete (canceling deliveries), list,
+ * fan-out, re-sealing the secrets, as core/store/sqlite/store_webhooks.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +138,43 @@ int vex_pg_webhook_update(struct vex_pg *p, const struct vex_webhook *h, int set
 			    11, hv.v, &changes);
 	if (rc == 0 && changes == 0)
 		rc = VEX_ENOTFOUND;
+	return rc;
+}
+
+/*
+ * The hook and its pending deliveries go together, in one transaction under the deliveries lock (as SQLite's
+ * BEGIN IMMEDIATE): a delivery the runner already holds finishes its attempt, but its record then finds the row
+ * no longer pending.
+ */
+int vex_pg_webhook_delete(struct vex_pg *p, const char *id, const char *owner, int64_t now_us)
+{
+	char now[24];
+	const char *v[3] = { id, owner, vex_pg_i64(now, now_us) };
+	int64_t changes = 0;
+	int rc;
+
+	if (!id)
+		return VEX_EINVAL;
+	rc = vex_pg_begin_deliveries(p);
+	if (rc)
+		return rc;
+	rc = vex_pg_changes(p,
+			    "UPDATE webhooks SET status = 'deleted', updated_at = $3"
+			    " WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status <> 'deleted'",
+			    3, v, &changes);
+	if (rc == 0 && changes == 0)
+		rc = VEX_ENOTFOUND;
+	if (rc == 0) {
+		v[1] = v[2];
+		rc = vex_pg_exec(p,
+				 "UPDATE webhook_deliveries SET status = 'canceled', finished_at = $2,"
+				 " last_error = 'webhook deleted' WHERE hook_id = $1 AND status = 'pending'",
+				 2, v, NULL);
+	}
+	if (rc == 0)
+		rc = vex_pg_commit(p);
+	else
+		vex_pg_rollback(p);
 	return rc;
 }
 

@@ -8,71 +8,11 @@
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/store_backend.h"
 #include "core/base/timeutil.h"
 
 #define LIST_MAX 1000
 #define REASON_MAX 1024
-
-/* Length of the valid UTF-8 sequence at "p" (at most "left" bytes available), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
-	    (p[0] == 0xf4 && p[1] > 0x8f))
-		return 0;
-	return n;
-}
-
-/* "in" cut to at most VEX_DELIVERY_BODY_CAP bytes of valid UTF-8 (an invalid byte becomes '?', a
- * character the cap would split is dropped). NULL stays NULL; *fail on ENOMEM. */
-static char *body_clean(const char *in, int *fail)
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t len, i = 0, o = 0, n;
-	char *out;
-
-	if (!in)
-		return NULL;
-	len = strlen(in);
-	out = malloc((len < VEX_DELIVERY_BODY_CAP ? len : VEX_DELIVERY_BODY_CAP) + 1);
-	if (!out) {
-		*fail = 1;
-		return NULL;
-	}
-	while (i < len) {
-		n = utf8_seq(p + i, len - i);
-		if (n == 0) {
-			if (o + 1 > VEX_DELIVERY_BODY_CAP)
-				break;
-			out[o++] = '?';
-			i++;
-			continue;
-		}
-		if (o + n > VEX_DELIVERY_BODY_CAP)
-			break;
-		memcpy(out + o, p + i, n);
-		o += n;
-		i += n;
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* Disable the active hook "hook_id" with "reason" and cancel its pending deliveries. *ret_done = 1
  * when it was active. */
@@ -245,11 +185,6 @@ static int update_delivery(struct vex_sqlite *s, const char *id, const char *run
 	return vex_sqlite_exec_stmt(st);
 }
 
-static int outcome_valid(const struct vex_delivery_outcome *o)
-{
-	return o->status == VEX_DLV_DELIVERED || o->status == VEX_DLV_PENDING || o->status == VEX_DLV_FAILED;
-}
-
 /* One record inside the caller's transaction. */
 static int record_one(struct vex_sqlite *s, const char *runner_id, struct vex_delivery_record *r, int64_t now_us)
 {
@@ -258,7 +193,7 @@ static int record_one(struct vex_sqlite *s, const char *runner_id, struct vex_de
 	char *body;
 
 	r->disabled = 0;
-	body = body_clean(r->attempt.response_body, &fail);
+	body = vex_delivery_body_clean(r->attempt.response_body, &fail);
 	if (fail)
 		return VEX_ENOMEM;
 	rc = attempt_target(s, r->id, runner_id, &ours, hook_id);
@@ -281,7 +216,7 @@ int vex_sqlite_deliveries_record(struct vex_sqlite *s, const char *runner_id, st
 	if (!runner_id || (n && !recs) || n > LIST_MAX)
 		return VEX_EINVAL;
 	for (i = 0; i < n; i++)
-		if (!recs[i].id || !outcome_valid(&recs[i].outcome))
+		if (!recs[i].id || !vex_delivery_outcome_valid(&recs[i].outcome))
 			return VEX_EINVAL;
 	if (n == 0)
 		return 0;

@@ -8,25 +8,11 @@
 #include "core/base/err.h"
 #include "core/base/ids.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/store_backend.h"
 #include "core/base/timeutil.h"
 
 #define LIST_MAX 1000
 #define FANOUT_MAX 10000
-
-static const char *const status_names[] = { "pending", "delivered", "failed", "canceled" };
-
-const char *vex_delivery_status_name(enum vex_delivery_status st)
-{
-	return (unsigned)st < sizeof(status_names) / sizeof(status_names[0]) ? status_names[st] : "unknown";
-}
-
-static enum vex_delivery_status status_parse(const char *name)
-{
-	for (size_t i = 0; name && i < sizeof(status_names) / sizeof(status_names[0]); i++)
-		if (strcmp(name, status_names[i]) == 0)
-			return (enum vex_delivery_status)i;
-	return VEX_DLV_PENDING;
-}
 
 /* "item" is a struct vex_delivery_attempt (the row collector's release). */
 static void attempt_release(void *item)
@@ -76,39 +62,6 @@ void vex_delivery_claim_list_release(struct vex_delivery_claim_list *l)
 	l->n = 0;
 }
 
-const char *vex_hook_event_of(enum vex_job_event_type t, unsigned *ret_bit)
-{
-	unsigned bit = 0;
-	const char *name = NULL;
-
-	switch (t) {
-	case VEX_EV_QUEUED:
-	case VEX_EV_REQUEUED:
-		bit = VEX_HOOK_EV_QUEUED, name = "job.queued";
-		break;
-	case VEX_EV_STARTED:
-		bit = VEX_HOOK_EV_STARTED, name = "job.started";
-		break;
-	case VEX_EV_COMPLETED:
-		bit = VEX_HOOK_EV_COMPLETED, name = "job.completed";
-		break;
-	case VEX_EV_FAILED:
-		bit = VEX_HOOK_EV_FAILED, name = "job.failed";
-		break;
-	case VEX_EV_TIMEOUT:
-		bit = VEX_HOOK_EV_TIMEOUT, name = "job.timeout";
-		break;
-	case VEX_EV_CANCELED:
-		bit = VEX_HOOK_EV_CANCELED, name = "job.canceled";
-		break;
-	default: /* progress, cancel_requested */
-		break;
-	}
-	if (ret_bit)
-		*ret_bit = bit;
-	return name;
-}
-
 /* ---- rows ---- */
 
 
@@ -124,7 +77,7 @@ int vex_delivery_row_read(sqlite3_stmt *st, void *item)
 	d->event_seq = sqlite3_column_int64(st, 4);
 	vex_col_copy(st, 5, d->event, sizeof(d->event));
 	d->payload = vex_col_strdup(st, 6, &fail);
-	d->status = status_parse((const char *)sqlite3_column_text(st, 7));
+	d->status = vex_delivery_status_parse((const char *)sqlite3_column_text(st, 7));
 	d->attempts = sqlite3_column_int(st, 8);
 	d->next_at = sqlite3_column_int64(st, 9);
 	d->last_status_code = sqlite3_column_int(st, 10);

@@ -8,6 +8,7 @@
 #include "core/base/err.h"
 #include "core/base/limits.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/store_backend.h"
 
 #define CLAIM_MAX 1000 /* deliveries one claim may take */
 
@@ -28,24 +29,6 @@ static int anything_due(struct vex_sqlite *s, int64_t now_us, int64_t *ret)
 	return vex_sqlite_step_int64(st, ret);
 }
 
-/* One hook with pending deliveries, as a claim sees it. */
-struct hook_turn {
-	char id[VEX_HOOK_ID_LEN + 1];
-	char owner[VEX_SUB_MAX + 1];
-	int active;
-	int inflight;       /* its deliveries claimed and not run out, by any runner */
-	int owner_inflight; /* the same summed over its owner's hooks */
-};
-
-/* One claimable delivery and where it stands in the fair order. */
-struct candidate {
-	struct vex_delivery_claim c;
-	const struct hook_turn *hook;
-	int pos;   /* its place in its hook's due order (0 first) */
-	int turn;  /* its place in its owner's share (0 first) */
-	int active;
-};
-
 /*
  * The hooks with pending deliveries, by a skip scan of webhook_deliveries_hook_due (one seek per
  * hook, whatever its backlog), each with its owner, whether it is active and its in-flight count
@@ -63,11 +46,11 @@ struct candidate {
 	" AND c.claimed_until >= ?1) FROM h JOIN webhooks w ON w.id = h.id WHERE h.id IS NOT NULL"    \
 	" ORDER BY w.owner"
 
-static int hook_turns(struct vex_sqlite *s, int64_t now_us, struct hook_turn *hooks, size_t *ret_n)
+static int hook_turns(struct vex_sqlite *s, int64_t now_us, struct vex_hook_turn *hooks, size_t *ret_n)
 {
 	sqlite3_stmt *st;
-	size_t n = 0, i, j;
-	int rc, sum;
+	size_t n = 0;
+	int rc;
 
 	rc = vex_sqlite_stmt(s, HOOK_TURNS, &st);
 	if (rc)
@@ -83,21 +66,16 @@ static int hook_turns(struct vex_sqlite *s, int64_t now_us, struct hook_turn *ho
 	}
 	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : vex_sqlite_errcode(rc);
 	vex_sqlite_done(st);
-	/* rows come grouped by owner: sum each group */
-	for (i = 0; rc == 0 && i < n; i = j) {
-		for (sum = 0, j = i; j < n && strcmp(hooks[j].owner, hooks[i].owner) == 0; j++)
-			sum += hooks[j].inflight;
-		while (i < j)
-			hooks[i++].owner_inflight = sum;
-	}
-	if (rc == 0)
+	if (rc == 0) {
+		vex_hook_turns_sum(hooks, n);
 		*ret_n = n;
+	}
 	return rc;
 }
 
 /* Up to "max" claimable deliveries of "hook", oldest due first, appended to cands[*n]. */
-static int hook_candidates(struct vex_sqlite *s, int64_t now_us, const struct hook_turn *hook, int max,
-			   struct candidate *cands, size_t *n)
+static int hook_candidates(struct vex_sqlite *s, int64_t now_us, const struct vex_hook_turn *hook, int max,
+			   struct vex_delivery_candidate *cands, size_t *n)
 {
 	sqlite3_stmt *st;
 	int rc, fail = 0, pos = 0;
@@ -114,7 +92,7 @@ static int hook_candidates(struct vex_sqlite *s, int64_t now_us, const struct ho
 	sqlite3_bind_int(st, 2, max);
 	vex_bind_text(st, 3, hook->id);
 	while (pos < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct candidate *k = &cands[(*n)++];
+		struct vex_delivery_candidate *k = &cands[(*n)++];
 
 		memset(k, 0, sizeof(*k));
 		k->hook = hook;
@@ -133,88 +111,36 @@ static int hook_candidates(struct vex_sqlite *s, int64_t now_us, const struct ho
 	return rc;
 }
 
-static int cmp_i64(int64_t a, int64_t b)
-{
-	return a < b ? -1 : a > b;
-}
-
-/* Within an owner: the hooks take turns (place in each hook's order), then the oldest due. */
-static int by_owner_share(const void *pa, const void *pb)
-{
-	const struct candidate *a = pa, *b = pb;
-	int c = strcmp(a->hook->owner, b->hook->owner);
-
-	if (c == 0)
-		c = a->pos - b->pos;
-	if (c == 0)
-		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
-	return c ? c : strcmp(a->c.d.id, b->c.d.id);
-}
-
-/* Across owners: each owner's first share before anyone's second, the owner with least in flight
- * first, then the oldest due. */
-static int by_fair_turn(const void *pa, const void *pb)
-{
-	const struct candidate *a = pa, *b = pb;
-	int c = a->turn - b->turn;
-
-	if (c == 0)
-		c = a->hook->owner_inflight - b->hook->owner_inflight;
-	if (c == 0)
-		c = cmp_i64(a->c.d.next_at, b->c.d.next_at);
-	return c ? c : strcmp(a->c.d.id, b->c.d.id);
-}
-
 /*
  * The claimable deliveries in fair order: at most "max" in all and, per active hook, no more
  * than "per_hook" in flight. A disabled hook's due deliveries come too (marked inactive) to be
  * canceled. Caller frees cands[0..*ret_n) with candidate_release.
  */
-static int fair_select(struct vex_sqlite *s, int64_t now_us, int max, int per_hook, struct hook_turn *hooks,
-		       struct candidate **ret, size_t *ret_n)
+static int fair_select(struct vex_sqlite *s, int64_t now_us, int max, int per_hook, struct vex_hook_turn *hooks,
+		       struct vex_delivery_candidate **ret, size_t *ret_n)
 {
-	struct candidate *cands = NULL;
+	struct vex_delivery_candidate *cands = NULL;
 	size_t nhooks = 0, n = 0, cap = 0, i;
-	int rc, room, turn;
+	int rc, room;
 
 	rc = hook_turns(s, now_us, hooks, &nhooks);
 	if (rc)
 		return rc;
-	for (i = 0; i < nhooks; i++) {
-		room = hooks[i].active ? per_hook - hooks[i].inflight : max;
-		cap += room > max ? (size_t)max : room > 0 ? (size_t)room : 0;
-	}
+	for (i = 0; i < nhooks; i++)
+		cap += (size_t)vex_hook_turn_room(&hooks[i], max, per_hook);
 	cands = calloc(cap ? cap : 1, sizeof(*cands));
 	if (!cands)
 		return VEX_ENOMEM;
 	for (i = 0; rc == 0 && i < nhooks; i++) {
-		room = hooks[i].active ? per_hook - hooks[i].inflight : max;
-		if (room > max)
-			room = max;
+		room = vex_hook_turn_room(&hooks[i], max, per_hook);
 		if (room > 0)
 			rc = hook_candidates(s, now_us, &hooks[i], room, cands, &n);
 	}
-	if (rc == 0 && n > 1) {
-		qsort(cands, n, sizeof(*cands), by_owner_share);
-		for (i = 0, turn = 0; i < n; i++) {
-			turn = i > 0 && strcmp(cands[i].hook->owner, cands[i - 1].hook->owner) == 0 ? turn + 1 : 0;
-			cands[i].turn = turn;
-		}
-		qsort(cands, n, sizeof(*cands), by_fair_turn);
-	}
+	if (rc == 0)
+		vex_delivery_fair_order(cands, n);
 	*ret = cands;
 	*ret_n = n;
 	return rc;
-}
-
-static void candidates_free(struct candidate *cands, size_t n)
-{
-	for (size_t i = 0; cands && i < n; i++) {
-		vex_delivery_release(&cands[i].c.d);
-		free(cands[i].c.url);
-		free(cands[i].c.secret);
-	}
-	free(cands);
 }
 
 static int claim_one(struct vex_sqlite *s, const char *id, const char *runner_id, int64_t until)
@@ -251,8 +177,8 @@ int vex_sqlite_deliveries_claim(struct vex_sqlite *s, const char *runner_id, int
 				int max, int per_hook, struct vex_delivery_claim_list *ret)
 {
 	struct vex_delivery_claim_list out = { NULL, 0 };
-	struct hook_turn *hooks = NULL;
-	struct candidate *cands = NULL;
+	struct vex_hook_turn *hooks = NULL;
+	struct vex_delivery_candidate *cands = NULL;
 	size_t n = 0, i;
 	int64_t due = 0;
 	int rc;
@@ -275,7 +201,7 @@ int vex_sqlite_deliveries_claim(struct vex_sqlite *s, const char *runner_id, int
 	/* Due is not claimable when every hook with due deliveries is at its cap: look without the
 	 * write lock first, so that a backed-up hook costs no write transaction per tick. */
 	rc = fair_select(s, now_us, max, per_hook, hooks, &cands, &n);
-	candidates_free(cands, n);
+	vex_delivery_candidates_free(cands, n);
 	cands = NULL;
 	if (rc || n == 0) {
 		n = 0;
@@ -309,7 +235,7 @@ out:
 		out.items = NULL;
 		out.n = 0;
 	}
-	candidates_free(cands, n);
+	vex_delivery_candidates_free(cands, n);
 	vex_delivery_claim_list_release(&out);
 	free(hooks);
 	return rc;

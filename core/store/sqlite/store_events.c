@@ -6,17 +6,9 @@
 
 #include "core/base/err.h"
 #include "core/store/sqlite/store_internal.h"
+#include "core/store/store_backend.h"
 
 #define EVENTS_LIMIT_MAX 10000
-
-static const char *const type_names[VEX_EV_TYPE_COUNT] = {
-	"queued", "started", "progress", "cancel_requested", "requeued", "completed", "failed", "timeout", "canceled",
-};
-
-const char *vex_job_event_type_name(enum vex_job_event_type t)
-{
-	return (unsigned)t < VEX_EV_TYPE_COUNT ? type_names[t] : "unknown";
-}
 
 static void event_release(struct vex_job_event *e)
 {
