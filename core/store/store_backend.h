@@ -50,9 +50,6 @@ int vex_job_filter_check(const struct vex_job_filter *f);
  * millisecond sorts at or above it, every earlier one below (a created_at bound as an id bound). */
 void vex_job_id_bound(int64_t us, char out[VEX_UUID_LEN + 1]);
 
-/* The job event type stored as "name" (an unknown name reads as progress). */
-enum vex_job_event_type vex_job_event_type_parse(const char *name);
-
 /* A hook status's stored name, and back (an unknown name reads as active). */
 const char *vex_hook_status_name(enum vex_hook_status st);
 enum vex_hook_status vex_hook_status_parse(const char *s);

@@ -164,6 +164,8 @@ void vex_job_id_bound(int64_t us, char out[VEX_UUID_LEN + 1])
 	ms &= (UINT64_C(1) << 48) - 1;
 	snprintf(out, VEX_UUID_LEN + 1, "%08llx-%04llx-0000-0000-000000000000", (unsigned long long)(ms >> 16),
 		 (unsigned long long)(ms & 0xffff));
+}
+
 /* ---- job events and webhook deliveries ---- */
 
 static const char *const event_type_names[VEX_EV_TYPE_COUNT] = {
