@@ -154,6 +154,52 @@ static inline int64_t store_fixture_int(const char *path, const char *sql)
 	return v;
 }
 
+/* Where "f"'s database is, for a connection of the test's own (vex_store_open): its path, or its PostgreSQL URL. */
+static inline void store_fixture_where(const struct store_fixture *f, char *out, size_t cap)
+{
+	if (f->pg_db[0])
+		assert_int_equal(store_fixture_pg_url(f->pg_db, out, cap), 0);
+	else
+		snprintf(out, cap, "%s", f->path);
+}
+
+/* Run "sql" (the same text on both backends) on a connection of the test's own to "f"'s database: the integer
+ * in the first column of its first row, -1 when it gives no row. Fails the test when the statement fails. */
+static inline int64_t store_fixture_sql(const struct store_fixture *f, const char *sql)
+{
+	char url[1024];
+	PGconn *c;
+	PGresult *r;
+	int64_t v = -1;
+
+	if (!f->pg_db[0]) {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+		int step;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+		step = sqlite3_step(st);
+		assert_true(step == SQLITE_ROW || step == SQLITE_DONE);
+		if (step == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		return v;
+	}
+	store_fixture_where(f, url, sizeof(url));
+	c = PQconnectdb(url);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
 /* SQLite's plan for "sql" on "db": the detail of each EXPLAIN QUERY PLAN row, each followed by "; ". */
 static inline void store_fixture_plan(sqlite3 *db, const char *sql, char *plan, size_t cap)
 {
