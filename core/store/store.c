@@ -295,8 +295,8 @@ int vex_store_hooks_fanout(struct vex_store *s, int limit, vex_hook_payload_fn f
 int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner, int force_running, int64_t now_us,
 			 struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_cancel(vex_pg_of(s), id, owner, force_running, now_us, ret);
 	return vex_sqlite_job_cancel(vex_sqlite_of(s), id, owner, force_running, now_us, ret);
 }
 
@@ -645,40 +645,40 @@ int vex_store_metrics_counts(struct vex_store *s, struct vex_store_counts *ret)
 int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
 			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_claim(vex_pg_of(s), runner_id, now_us, lease_us, plan_limits, ret);
 	return vex_sqlite_job_claim(vex_sqlite_of(s), runner_id, now_us, lease_us, plan_limits, ret);
 }
 
 int vex_store_job_finish(struct vex_store *s, const char *id, const char *runner_id, enum vex_job_status status,
 			 const struct vex_job *outcome, int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_finish(vex_pg_of(s), id, runner_id, status, outcome, now_us, ret);
 	return vex_sqlite_job_finish(vex_sqlite_of(s), id, runner_id, status, outcome, now_us, ret);
 }
 
 int vex_store_job_progress(struct vex_store *s, const char *id, const char *runner_id, const struct vex_progress *p,
 			   int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_progress(vex_pg_of(s), id, runner_id, p, now_us, ret);
 	return vex_sqlite_job_progress(vex_sqlite_of(s), id, runner_id, p, now_us, ret);
 }
 
 int vex_store_job_renew(struct vex_store *s, const char *id, const char *runner_id, int64_t now_us, int64_t lease_us,
 			int *ret_cancel)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_renew(vex_pg_of(s), id, runner_id, now_us, lease_us, ret_cancel);
 	return vex_sqlite_job_renew(vex_sqlite_of(s), id, runner_id, now_us, lease_us, ret_cancel);
 }
 
 int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runner_id, int refund_attempt,
 			  int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_requeue(vex_pg_of(s), id, runner_id, refund_attempt, now_us, ret);
 	return vex_sqlite_job_requeue(vex_sqlite_of(s), id, runner_id, refund_attempt, now_us, ret);
 }
 
@@ -686,31 +686,32 @@ int vex_store_jobs_claim_batch(struct vex_store *s, const char *const *lease_own
 			       int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
 			       size_t *ret_n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_claim_batch(vex_pg_of(s), lease_owners, max, now_us, lease_us, plan_limits, ret_jobs,
+					   ret_n);
 	return vex_sqlite_jobs_claim_batch(vex_sqlite_of(s), lease_owners, max, now_us, lease_us, plan_limits, ret_jobs,
 					   ret_n);
 }
 
 int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_rescue(vex_pg_of(s), now_us, ret);
 	return vex_sqlite_jobs_rescue(vex_sqlite_of(s), now_us, ret);
 }
 
 int vex_store_jobs_round(struct vex_store *s, struct vex_insert_batch *ins, struct vex_job_write *w, size_t nw,
 			 struct vex_claim_batch *claim, int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_round(vex_pg_of(s), ins, w, nw, claim, now_us);
 	return vex_sqlite_jobs_round(vex_sqlite_of(s), ins, w, nw, claim, now_us);
 }
 
 int vex_store_jobs_write_batch(struct vex_store *s, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
 			       int64_t now_us)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_write_batch(vex_pg_of(s), w, nw, claim, now_us);
 	return vex_sqlite_jobs_write_batch(vex_sqlite_of(s), w, nw, claim, now_us);
 }

@@ -72,4 +72,15 @@ static inline int64_t count(const char *owner, int status)
 	return n;
 }
 
+/* The jobs of "owner" (a plain name) with "status" (-1: any) as stored, read by SQL on either backend. */
+static inline int64_t stored_count(const char *owner, int status)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM jobs WHERE owner = '%s'%s%s%s", owner,
+		 status >= 0 ? " AND status = '" : "", status >= 0 ? vex_job_status_name(status) : "",
+		 status >= 0 ? "'" : "");
+	return store_fixture_sql_int(&fx, sql);
+}
+
 #endif

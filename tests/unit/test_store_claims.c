@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/base/log.h"
@@ -53,7 +52,7 @@ static void test_claim_order(void **state)
 	c = NULL;
 	assert_int_equal(vex_store_job_claim(store, "r2", now, LEASE_US, limits, &c), VEX_ENOTFOUND);
 	assert_null(c);
-	assert_true(count("alice", VEX_JOB_RUNNING) == 4);
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 4);
 }
 
 static void test_plan_limit(void **state)
@@ -89,7 +88,7 @@ static void test_plan_limit(void **state)
 	/* pat (standard: 2) is now at the limit too. */
 	assert_int_equal(vex_store_job_claim(store, "r", now, LEASE_US, limits, &c), VEX_ENOTFOUND);
 	assert_null(c);
-	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 1);
 
 	/* When alice's job ends her next one becomes claimable. */
 	assert_int_equal(vex_store_job_finish(store, a1, "r", VEX_JOB_COMPLETED, NULL, now + 1, &done), 0);
@@ -228,17 +227,9 @@ static void test_rescue(void **state)
 	assert_int_equal(vex_store_job_claim(store, "dead", t0, 1000, limits, &c2), 0);
 	assert_int_equal(vex_store_job_claim(store, "alive", t0, LEASE_US, limits, &live), 0);
 	/* c2 has used all of its attempts. */
-	{
-		sqlite3 *db;
-
-		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		sqlite3_busy_timeout(db, 1000);
-		assert_int_equal(sqlite3_exec(db, "UPDATE jobs SET attempts = 3 WHERE id = (SELECT id FROM jobs"
-					      " WHERE lease_owner = 'dead' ORDER BY priority LIMIT 1)",
-					      NULL, NULL, NULL),
-				 SQLITE_OK);
-		sqlite3_close(db);
-	}
+	store_fixture_sql(&fx, "UPDATE jobs SET attempts = 3 WHERE id = (SELECT id FROM jobs"
+			       " WHERE lease_owner = 'dead' ORDER BY priority LIMIT 1)");
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 3);
 	/* Nothing has expired yet. */
 	assert_int_equal(vex_store_jobs_rescue(store, t0 + 500, &l), 0);
 	assert_int_equal(l.n, 0);

@@ -2,14 +2,18 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/base/log.h"
@@ -23,6 +27,16 @@ static void free_jobs(struct vex_job **jobs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		vex_job_free(jobs[i]);
+}
+
+/* The event rows stored for "j" after its revision "j->rev" (of "type" only, when not NULL). */
+static int64_t events_after(const struct vex_job *j, const char *type)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM job_events WHERE job_id = '%s' AND rev > %lld%s%s%s", j->id,
+		 (long long)j->rev, type ? " AND type = '" : "", type ? type : "", type ? "'" : "");
+	return store_fixture_sql_int(&fx, sql);
 }
 
 /* One batch takes the same jobs, in the same fair order, as claims one by one would. */
@@ -48,8 +62,8 @@ static void test_claim_batch_fair_order(void **state)
 		assert_true(jobs[i]->lease_expires_at == clock_us + LEASE_US);
 	}
 	assert_string_equal(order, "abcabcab");
-	assert_true(count("alice", VEX_JOB_RUNNING) == 3);
-	assert_true(count("carol", VEX_JOB_QUEUED) == 0);
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 3);
+	assert_true(stored_count("carol", VEX_JOB_QUEUED) == 0);
 	free_jobs(jobs, n);
 }
 
@@ -64,8 +78,8 @@ static void test_claim_batch_plan_limits(void **state)
 	add_jobs("bob", VEX_PLAN_STANDARD, 10);
 	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
 	assert_int_equal(n, 3); /* alice 1 (free), bob 2 (standard): fewer than the free slots */
-	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
-	assert_true(count("bob", VEX_JOB_RUNNING) == 2);
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 1);
+	assert_true(stored_count("bob", VEX_JOB_RUNNING) == 2);
 	free_jobs(jobs, n);
 	/* nothing claimable: 0 claimed is no error */
 	assert_int_equal(vex_store_jobs_claim_batch(store, slots, 8, clock_us, LEASE_US, limits, jobs, &n), 0);
@@ -103,8 +117,8 @@ static void test_write_batch_finish_then_claim(void **state)
 	/* alice's free plan allows one running job: the finish freed it for her second */
 	assert_int_equal(claim.n, 1);
 	assert_string_equal(jobs[0]->lease_owner, "r/w0");
-	assert_true(count("alice", VEX_JOB_RUNNING) == 1);
-	assert_true(count("alice", VEX_JOB_COMPLETED) == 1);
+	assert_true(stored_count("alice", VEX_JOB_RUNNING) == 1);
+	assert_true(stored_count("alice", VEX_JOB_COMPLETED) == 1);
 	/* what was returned is what is stored */
 	assert_int_equal(vex_store_job_get(store, held->id, NULL, &got), 0);
 	assert_true(got->rev == w[0].job->rev);
@@ -122,7 +136,6 @@ static void test_write_batch_progress_requeue(void **state)
 	struct vex_job *a = NULL, *b = NULL;
 	struct vex_progress pr = { 0 };
 	struct vex_job_write w[3] = { 0 };
-	struct vex_job_event_list ev = { 0 };
 
 	(void)state;
 	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
@@ -146,18 +159,45 @@ static void test_write_batch_progress_requeue(void **state)
 	assert_int_equal(w[1].job->attempts, 0);
 	assert_int_equal(w[2].rc, VEX_EINVAL);
 	/* each change left its event row, as one at a time would */
-	assert_int_equal(vex_store_job_events_of(store, a->id, a->rev, 10, &ev), 0);
-	assert_int_equal(ev.n, 1);
-	assert_int_equal(ev.items[0].type, VEX_EV_PROGRESS);
-	vex_job_event_list_release(&ev);
-	assert_int_equal(vex_store_job_events_of(store, b->id, b->rev, 10, &ev), 0);
-	assert_int_equal(ev.n, 1);
-	assert_int_equal(ev.items[0].type, VEX_EV_REQUEUED);
-	vex_job_event_list_release(&ev);
+	assert_true(events_after(a, NULL) == 1 && events_after(a, "progress") == 1);
+	assert_true(events_after(b, NULL) == 1 && events_after(b, "requeued") == 1);
 	vex_job_free(w[0].job);
 	vex_job_free(w[1].job);
 	vex_job_free(a);
 	vex_job_free(b);
+}
+
+/* A percentage that is not a number is refused (SQLite stores NaN as NULL, which the column refuses), and the
+ * whole round with it: nothing of the round is written. */
+static void test_write_nan_refused(void **state)
+{
+	struct vex_job *a = NULL, *got = NULL, *out = vex_job_new();
+	struct vex_progress pr = { 0 };
+	struct vex_job_write w[2] = { 0 };
+
+	(void)state;
+	assert_non_null(out);
+	add_job("alice", VEX_PLAN_ENTERPRISE, 0, NULL);
+	assert_int_equal(vex_store_job_claim(store, "r/w0", clock_us, LEASE_US, limits, &a), 0);
+	pr.percentage = NAN;
+	assert_int_equal(vex_store_job_progress(store, a->id, "r/w0", &pr, clock_us + 1, &got), VEX_EINVAL);
+	out->browser_seconds = NAN;
+	assert_int_equal(vex_store_job_finish(store, a->id, "r/w0", VEX_JOB_COMPLETED, out, clock_us + 1, &got),
+			 VEX_EINVAL);
+	pr.percentage = 10;
+	w[0] = (struct vex_job_write){ .op = VEX_JW_PROGRESS, .id = a->id, .lease_owner = "r/w0", .progress = &pr };
+	w[1] = (struct vex_job_write){ .op = VEX_JW_FINISH, .id = a->id, .lease_owner = "r/w0",
+				       .status = VEX_JOB_COMPLETED, .outcome = out };
+	assert_int_equal(vex_store_jobs_write_batch(store, w, 2, NULL, clock_us + 2), VEX_EINVAL);
+	assert_int_equal(w[0].rc, VEX_EINVAL);
+	assert_null(w[0].job);
+	assert_int_equal(w[1].rc, VEX_EINVAL);
+	assert_int_equal(vex_store_job_get(store, a->id, NULL, &got), 0);
+	assert_int_equal(got->status, VEX_JOB_RUNNING);
+	assert_true(got->rev == a->rev);
+	vex_job_free(got);
+	vex_job_free(a);
+	vex_job_free(out);
 }
 
 /* The runner's intake: new jobs stored by the round's transaction, claimable by its claims, an
@@ -194,8 +234,8 @@ static void test_round_inserts_then_claims(void **state)
 		assert_int_equal(claimed[i]->status, VEX_JOB_RUNNING);
 		assert_true(strcmp(claimed[i]->id, in[0]->id) == 0 || strcmp(claimed[i]->id, in[1]->id) == 0);
 	}
-	assert_true(count("dave", VEX_JOB_RUNNING) == 1 && count("erin", VEX_JOB_RUNNING) == 1);
-	assert_true(count("frank", -1) == 0);
+	assert_true(stored_count("dave", VEX_JOB_RUNNING) == 1 && stored_count("erin", VEX_JOB_RUNNING) == 1);
+	assert_true(stored_count("frank", -1) == 0);
 	assert_int_equal(vex_store_job_get(store, in[0]->id, "dave", &again), 0);
 	found = again->status == VEX_JOB_RUNNING;
 	assert_true(found);
@@ -203,6 +243,118 @@ static void test_round_inserts_then_claims(void **state)
 	free_jobs(rets, 4);
 	free_jobs(claimed, claim.n);
 	free_jobs(in, 4);
+}
+
+/*
+ * Two connections (each opened by a process of its own after fork, released together by a barrier) claim from
+ * 200 queued jobs of four owners until none is left, one by job_claim, the other by batches of 3: every job is
+ * claimed exactly once, each under the lease owner of the claimer that got it.
+ */
+enum { RACE_JOBS = 200 };
+
+struct claim_race {
+	pthread_barrier_t go;
+	char ids[2][RACE_JOBS][VEX_UUID_LEN + 1];
+	int n[2];
+	int rc[2];
+};
+
+static void claimer(struct claim_race *sh, int who, const char *where)
+{
+	static const char *const mine[2][3] = { { "race/a", "race/a", "race/a" }, { "race/b", "race/b", "race/b" } };
+	struct vex_store *s = NULL;
+	struct vex_job *got[3] = { NULL };
+	size_t n = 0, i;
+	int rc = vex_store_open(where, 1, 10000, &s);
+
+	pthread_barrier_wait(&sh->go);
+	while (rc == 0) {
+		if (who == 0) {
+			rc = vex_store_job_claim(s, mine[0][0], clock_us, LEASE_US, NULL, &got[0]);
+			n = rc == 0 ? 1 : 0;
+			if (rc == VEX_ENOTFOUND)
+				rc = 0;
+		} else {
+			rc = vex_store_jobs_claim_batch(s, mine[1], 3, clock_us, LEASE_US, NULL, got, &n);
+		}
+		if (rc == VEX_EBUSY) { /* SQLite: the other writer held the file past the busy timeout */
+			rc = 0;
+			continue;
+		}
+		if (rc || n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (sh->n[who] < RACE_JOBS && strcmp(got[i]->lease_owner, mine[who][0]) == 0)
+				memcpy(sh->ids[who][sh->n[who]++], got[i]->id, VEX_UUID_LEN + 1);
+			else
+				rc = VEX_ERROR;
+			vex_job_free(got[i]);
+			got[i] = NULL;
+		}
+	}
+	sh->rc[who] = rc;
+	vex_store_free(s);
+	_exit(0);
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void test_concurrent_claims_never_share(void **state)
+{
+	static char all[RACE_JOBS][VEX_UUID_LEN + 1];
+	static const char *const owners[4] = { "ann", "ben", "cat", "dan" };
+	struct vex_job *in[RACE_JOBS], *rets[RACE_JOBS];
+	int created[RACE_JOBS], rcs[RACE_JOBS], i, status;
+	struct claim_race *sh;
+	pthread_barrierattr_t attr;
+	char where[1024];
+	pid_t pids[2];
+
+	(void)state;
+	store_fixture_where(&fx, where, sizeof(where));
+	for (i = 0; i < RACE_JOBS; i++)
+		in[i] = new_tool_job(owners[i % 4], VEX_PLAN_FREE, i % 3);
+	assert_int_equal(vex_store_jobs_insert_batch(store, in, RACE_JOBS, rets, created, rcs), 0);
+	for (i = 0; i < RACE_JOBS; i++) {
+		assert_int_equal(rcs[i], 0);
+		vex_job_free(rets[i]);
+		vex_job_free(in[i]);
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(sh != MAP_FAILED);
+	assert_int_equal(pthread_barrierattr_init(&attr), 0);
+	assert_int_equal(pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED), 0);
+	assert_int_equal(pthread_barrier_init(&sh->go, &attr, 2), 0);
+	pthread_barrierattr_destroy(&attr);
+	for (int who = 0; who < 2; who++) {
+		pids[who] = fork();
+		assert_true(pids[who] >= 0);
+		if (pids[who] == 0)
+			claimer(sh, who, where);
+	}
+	for (int who = 0; who < 2; who++) {
+		assert_int_equal(waitpid(pids[who], &status, 0), pids[who]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_int_equal(sh->rc[who], 0);
+	}
+	/* how they shared the queue depends on timing: printed, not asserted */
+	printf("claimed by one at a time: %d, by batches: %d\n", sh->n[0], sh->n[1]);
+	assert_int_equal(sh->n[0] + sh->n[1], RACE_JOBS);
+	memcpy(all, sh->ids[0], sizeof(all[0]) * (size_t)sh->n[0]);
+	memcpy(all + sh->n[0], sh->ids[1], sizeof(all[0]) * (size_t)sh->n[1]);
+	qsort(all, RACE_JOBS, sizeof(all[0]), id_cmp);
+	for (i = 1; i < RACE_JOBS; i++)
+		if (strcmp(all[i - 1], all[i]) == 0)
+			fail_msg("job %s was claimed twice", all[i]);
+	/* and what is stored agrees: every job running once, under the claimer that reported it */
+	assert_true(store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM jobs WHERE status = 'running' AND attempts = 1") ==
+		    RACE_JOBS);
+	assert_true(store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM jobs WHERE lease_owner = 'race/a'") == sh->n[0]);
+	pthread_barrier_destroy(&sh->go);
+	munmap(sh, sizeof(*sh));
 }
 
 int main(void)
@@ -213,6 +365,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_batch_finish_then_claim, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_write_batch_progress_requeue, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_round_inserts_then_claims, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_write_nan_refused, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_claims_never_share, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_job_writes", VEX_LOG_ERROR);

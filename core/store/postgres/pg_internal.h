@@ -159,6 +159,19 @@ int vex_pg_jobs_insert_each_locked(struct vex_pg *p, struct vex_job *const *jobs
 /* Inside a job write: mark the job "j" retries as retried by it, as vex_sqlite_retry_link_locked. */
 int vex_pg_retry_link_locked(struct vex_pg *p, const struct vex_job *j, int64_t now_us);
 
+/* ---- store_job_writes.c and store_job_states.c: the runner's job writes ---- */
+
+/* The SET list that gives a running job back (requeue, rescue), as SQLite's GIVE_BACK_SET: canceled when a
+ * cancel was asked, queued again when "left" (a boolean SQL expression) holds, else failed; $2 is the time. */
+#define VEX_PG_GIVE_BACK_SET(left)                                                                          \
+	" status = CASE WHEN cancel_requested <> 0 THEN 'canceled' WHEN " left " THEN 'queued' ELSE 'failed' END," \
+	" completed_at = CASE WHEN cancel_requested <> 0 OR NOT " left " THEN $2::bigint ELSE NULL END,"        \
+	" error_code = CASE WHEN cancel_requested <> 0 THEN 'CANCELED' WHEN " left " THEN error_code"          \
+	" ELSE 'LEASE_EXPIRED' END,"                                                                           \
+	" error_message = CASE WHEN cancel_requested <> 0 THEN 'canceled while running' WHEN " left            \
+	" THEN error_message ELSE 'the runner stopped renewing its lease and no attempts are left' END,"       \
+	" lease_owner = NULL, lease_expires_at = NULL, updated_at = $2::bigint, rev = rev + 1"
+
 /*
  * The schema (migrations.c): vex_pg_migrations[i] takes the schema from version i to i + 1, the same step as
  * SQLite's vex_store_migrations[i] (core/store/sqlite/migrations.c): one numbered list for both backends, the
