@@ -104,6 +104,8 @@ int vex_worker_run(const struct vex_config *cfg, int listen_fd, struct vex_ratel
 	}
 	rc = vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret, cfg->jwt_secret_len,
 			    &cache);
+	if (rc == 0)
+		rc = vex_cache_sasl(cache, cfg->cache_sasl_user, cfg->cache_sasl_password);
 	if (rc != 0) {
 		vex_log(VEX_LOG_ERROR, "worker cannot open the cache", "error", vex_strerror(rc), NULL);
 		goto out;

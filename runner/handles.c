@@ -15,7 +15,12 @@ int vex_handles_try(const struct vex_config *cfg, struct vex_store **store, stru
 				NULL);
 	}
 	if (!*cache && vex_cache_open(cfg->cache_servers, cfg->cache_timeout_ms, cfg->jwt_secret, cfg->jwt_secret_len,
-				      cache) < 0) {
+				      cache) == 0 &&
+	    vex_cache_sasl(*cache, cfg->cache_sasl_user, cfg->cache_sasl_password) < 0) {
+		vex_cache_free(*cache);
+		*cache = NULL;
+	}
+	if (!*cache) {
 		vex_log(VEX_LOG_WARN, "cache open failed, running without it", NULL);
 		vex_cache_open("", cfg->cache_timeout_ms, NULL, 0, cache);
 	}

@@ -523,6 +523,96 @@ out:
 	return rc;
 }
 
+/*
+ * [cache] sasl_user and sasl_password_file go together. The password is read now, before vex-api's
+ * workers or the runner's threads open their cache handles, from a regular file that others may not
+ * read, write or run (0600, or 0640 with vex's group); a file that is empty, longer than
+ * VEX_SASL_PASSWORD_MAX (after its trailing newlines) or holds a NUL is refused. Messages name the
+ * file, never what it holds.
+ */
+static int load_sasl(struct vex_config *cfg, char *err, size_t errlen)
+{
+	char buf[VEX_SASL_PASSWORD_MAX + 3]; /* a CRLF and one byte more: notices a longer file */
+	const char *user = cfg->cache_sasl_user && cfg->cache_sasl_user[0] ? cfg->cache_sasl_user : NULL;
+	const char *path = cfg->cache_sasl_password_file;
+	struct stat st;
+	size_t len = 0;
+	int fd = -1, rc = VEX_EINVAL;
+
+	if (!user && !path)
+		return 0;
+	if (!user || !path) {
+		snprintf(err, errlen, "[cache] sasl_user and sasl_password_file go together: %s is set but %s is not; "
+			 "set both (VEX_CACHE_SASL_USER, VEX_CACHE_SASL_PASSWORD_FILE) to authenticate to memcached -S, "
+			 "or neither", user ? "sasl_user" : "sasl_password_file", user ? "sasl_password_file" : "sasl_user");
+		goto out;
+	}
+	if (strlen(user) > VEX_SASL_USER_MAX) {
+		snprintf(err, errlen, "[cache] sasl_user: longer than %d bytes", VEX_SASL_USER_MAX);
+		goto out;
+	}
+	for (const char *p = user; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "[cache] sasl_user: holds a control character; allowed: a SASL user name "
+				 "as saslpasswd2 made it (e.g. vex)");
+			goto out;
+		}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "[cache] sasl_password_file: cannot read \"%s\": %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "[cache] sasl_password_file: \"%s\" is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IRWXO) {
+		snprintf(err, errlen, "[cache] sasl_password_file: others may read or change \"%s\" (mode %04o); "
+			 "refusing it: chmod o-rwx %s (0600, or 0640 with vex's group)", path,
+			 (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "[cache] sasl_password_file: cannot read \"%s\": %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len < sizeof(buf))
+		strip_newlines((unsigned char *)buf, &len);
+	if (len > VEX_SASL_PASSWORD_MAX) {
+		snprintf(err, errlen, "[cache] sasl_password_file: \"%s\" holds more than %d bytes", path,
+			 VEX_SASL_PASSWORD_MAX);
+		goto out;
+	}
+	if (len == 0 || memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "[cache] sasl_password_file: \"%s\" %s", path,
+			 len == 0 ? "is empty; it holds the password saslpasswd2 was given"
+				  : "holds a NUL byte, which a SASL password cannot carry");
+		goto out;
+	}
+	rc = VEX_ENOMEM;
+	if (!(cfg->cache_sasl_password = malloc(len + 1))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(cfg->cache_sasl_password, buf, len);
+	cfg->cache_sasl_password[len] = '\0';
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
 /* A previous secret is for a rotation: it needs its deadline, the size of a secret and to differ from the
  * current one. */
 static int check_previous_secret(const struct vex_config *cfg, char *err, size_t errlen)
@@ -602,7 +692,8 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 	    resolve_path(cfg, &cfg->browser_chromium, NULL) ||
 	    resolve_path(cfg, &cfg->db_path, "vex.db") || store_target(cfg) ||
 	    resolve_path(cfg, &cfg->jwt_secret_file, "jwt.secret") ||
-	    (cfg->jwt_secret_file_previous && resolve_path(cfg, &cfg->jwt_secret_file_previous, NULL))) {
+	    (cfg->jwt_secret_file_previous && resolve_path(cfg, &cfg->jwt_secret_file_previous, NULL)) ||
+	    (cfg->cache_sasl_password_file && resolve_path(cfg, &cfg->cache_sasl_password_file, NULL))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -620,7 +711,7 @@ int vex_config_load(const char *path, int optional, struct vex_config *cfg, char
 			      &cfg->jwt_secret_len, err, errlen)) != 0 ||
 	    (rc = load_secret("VEX_JWT_SECRET_PREVIOUS", cfg->jwt_secret_file_previous, "jwt_secret_file_previous",
 			      cfg->jwt_previous_secret, &cfg->jwt_previous_secret_len, err, errlen)) != 0 ||
-	    (rc = check_previous_secret(cfg, err, errlen)) != 0)
+	    (rc = check_previous_secret(cfg, err, errlen)) != 0 || (rc = load_sasl(cfg, err, errlen)) != 0)
 		goto out;
 	/* the model key is read now, so that the environment can drop it (core/base/secrets.h) */
 	if (cfg->model_api_key_env[0] && getenv(cfg->model_api_key_env) &&
@@ -686,6 +777,11 @@ void vex_config_release(struct vex_config *cfg)
 	free(cfg->store);
 	free(cfg->store_label);
 	free(cfg->cache_servers);
+	free(cfg->cache_sasl_user);
+	free(cfg->cache_sasl_password_file);
+	if (cfg->cache_sasl_password)
+		explicit_bzero(cfg->cache_sasl_password, strlen(cfg->cache_sasl_password));
+	free(cfg->cache_sasl_password);
 	free(cfg->model_base_url);
 	free(cfg->cors_origins);
 	free(cfg->model_name);

@@ -10,6 +10,8 @@
 #define VEX_JWT_SECRET_MIN 32
 #define VEX_JWT_SECRET_MAX 512
 #define VEX_HOOK_RETRIES_MAX 32 /* [webhooks] retry_s entries */
+#define VEX_SASL_USER_MAX 255      /* [cache] sasl_user, bytes */
+#define VEX_SASL_PASSWORD_MAX 1024 /* the password in [cache] sasl_password_file, bytes */
 
 /* Plans, in the order used by vex_config.plan_concurrency[]. */
 enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPRISE, VEX_PLAN_COUNT };
@@ -38,7 +40,10 @@ enum vex_plan { VEX_PLAN_FREE, VEX_PLAN_STANDARD, VEX_PLAN_PRO, VEX_PLAN_ENTERPR
  *             job_retention_s (default 604800: finished jobs older than this are pruned; 0 keeps them)
  *   [cache]   servers (default 127.0.0.1:11211; comma-separated host[:port] and unix
  *             sockets "/abs/path" or "unix:/abs/path"; empty disables the cache),
- *             timeout_ms (default 100)
+ *             timeout_ms (default 100),
+ *             sasl_user (default unset: no SASL) and sasl_password_file (default unset; a file holding
+ *             the password, read at load, refused when others may read or write it): both or
+ *             neither; TCP connections then authenticate (memcached -S, core/jobs/cache.h)
  *   [auth]    jwt_secret_file (default <home>/jwt.secret); the environment
  *             variable VEX_JWT_SECRET (raw bytes) wins over the file.
  *             jwt_secret_file_previous (default none; VEX_JWT_SECRET_PREVIOUS wins): the secret being
@@ -123,6 +128,9 @@ struct vex_config {
 
 	char *cache_servers; /* "host[:port]" and "/path" or "unix:/path" entries, comma-separated; "" for none */
 	int cache_timeout_ms;
+	char *cache_sasl_user;          /* NULL or "": no SASL */
+	char *cache_sasl_password_file; /* NULL: none */
+	char *cache_sasl_password;      /* read from the file at load (NULL without SASL); wiped at release */
 
 	char *jwt_secret_file;
 	unsigned char jwt_secret[VEX_JWT_SECRET_MAX];

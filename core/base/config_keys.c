@@ -43,6 +43,8 @@ const struct key_def vex_config_keys[] = {
 	{"store", "job_retention_s", K_INT, OFF(job_retention_s), 0, 315360000},
 	{"cache", "servers", K_SERVERS, OFF(cache_servers), 0, 0},
 	{"cache", "timeout_ms", K_INT, OFF(cache_timeout_ms), 1, 60000},
+	{"cache", "sasl_user", K_STR, OFF(cache_sasl_user), 0, 0},
+	{"cache", "sasl_password_file", K_PATH, OFF(cache_sasl_password_file), 0, 0},
 	{"auth", "jwt_secret_file", K_PATH, OFF(jwt_secret_file), 0, 0},
 	{"auth", "jwt_secret_file_previous", K_PATH, OFF(jwt_secret_file_previous), 0, 0},
 	{"auth", "jwt_previous_until", K_TIME, OFF(jwt_previous_until_s), 0, 0},

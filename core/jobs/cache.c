@@ -3,6 +3,7 @@
 #include "core/jobs/cache.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,10 +245,39 @@ out:
 	return rc;
 }
 
+/*
+ * libmemcached 1.1 (Debian 12's libmemcached11 1.1.4) calls sasl_client_init itself, once per process
+ * (pthread_once in its sasl.cc, with sasl_done at exit), on the first connection that authenticates;
+ * the 1.0 manual's "call sasl_client_init first" no longer applies, so vex does not call it.
+ */
+int vex_cache_sasl(struct vex_cache *c, const char *user, const char *password)
+{
+	memcached_return_t mrc;
+
+	if (!c || (user && user[0] && !password))
+		return VEX_EINVAL;
+	if (!user || !user[0] || !c->mc)
+		return 0;
+	free(c->sasl_user);
+	if (!(c->sasl_user = strdup(user)))
+		return VEX_ENOMEM;
+	mrc = memcached_set_sasl_auth_data(c->mc, user, password);
+	if (mrc == MEMCACHED_SUCCESS)
+		return 0;
+	free(c->sasl_user);
+	c->sasl_user = NULL;
+	if (mrc == MEMCACHED_MEMORY_ALLOCATION_FAILURE)
+		return VEX_ENOMEM;
+	return mrc == MEMCACHED_INVALID_ARGUMENTS ? VEX_EINVAL : VEX_ERROR;
+}
+
 void vex_cache_free(struct vex_cache *c)
 {
 	if (!c)
 		return;
+	if (c->mc && c->sasl_user)
+		memcached_destroy_sasl_auth_data(c->mc); /* memcached_free leaves the copies */
+	free(c->sasl_user);
 	if (c->mc)
 		memcached_free(c->mc);
 	vex_cache_owed_free(c);
@@ -288,9 +318,31 @@ int vex_cache_usable(struct vex_cache *c)
 	return 0;
 }
 
+/* One warning per process: every handle of every thread meets the same refusal again after each skip window. */
+static atomic_flag auth_warned = ATOMIC_FLAG_INIT;
+
+/* After a failure with SASL on: was it memcached refusing the credentials? Logged once, naming the
+ * server and the user; the password is libmemcached's and never reaches a message. */
+static void auth_refused(struct vex_cache *c)
+{
+	memcached_return_t e = memcached_last_error(c->mc);
+	const memcached_instance_st *s;
+	char server[300] = "unknown";
+
+	if ((e != MEMCACHED_AUTH_FAILURE && e != MEMCACHED_AUTH_PROBLEM) || atomic_flag_test_and_set(&auth_warned))
+		return;
+	s = memcached_server_get_last_disconnect(c->mc);
+	if (s)
+		snprintf(server, sizeof(server), "%s:%u", memcached_server_name(s), (unsigned)memcached_server_port(s));
+	vex_log(VEX_LOG_WARN, "memcached refused authentication: the cache is skipped, answers come from the store",
+		"server", server, "user", c->sasl_user, "error", memcached_strerror(c->mc, e), NULL);
+}
+
 int vex_cache_io_failed(struct vex_cache *c)
 {
 	c->skip_until_us = vex_mono_us() + CACHE_SKIP_US;
+	if (c->sasl_user)
+		auth_refused(c);
 	return VEX_EIO;
 }
 

@@ -31,6 +31,17 @@ int vex_cache_open(const char *servers, int timeout_ms, const unsigned char *sec
 void vex_cache_free(struct vex_cache *c);
 
 /*
+ * Authenticate every TCP connection of "c" with SASL as "user" with "password" (memcached -S, which
+ * speaks only the binary protocol this handle uses); call it right after vex_cache_open, before any
+ * other call. libmemcached copies both and starts libsasl2 itself, once per process. Unix socket
+ * entries are connected without SASL (libmemcached authenticates TCP only). "user" NULL or "", or a
+ * disabled cache: nothing to do. A refused authentication is a failure like memcached being away
+ * (callers fall back to the store) and is logged at warn once per process, without the password.
+ * 0, VEX_EINVAL, VEX_ENOMEM, VEX_ERROR (a libmemcached without SASL).
+ */
+int vex_cache_sasl(struct vex_cache *c, const char *user, const char *password);
+
+/*
  * Store the job's canonical JSON under "vex:job:<id>" unless the cached
  * copy is authentic and already carries a rev >= "rev" (gets + cas, add when
  * absent, a few retries on CAS races): a copy that fails authentication is

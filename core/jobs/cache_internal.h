@@ -28,6 +28,7 @@ struct vex_cache {
 	size_t nowed, owed_cap, owed_head;
 	uint64_t owed_dropped; /* keys not remembered: the ring was full */
 	int settling;          /* inside vex_cache_settle */
+	char *sasl_user;       /* NULL, or the user TCP connections authenticate as (vex_cache_sasl) */
 };
 
 /* cache.c's checks and seals, shared with cache_u64.c. vex_cache_usable: 0, or VEX_EIO while

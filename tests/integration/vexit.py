@@ -157,6 +157,29 @@ def unix_answers(path):
         s.close()
 
 
+def mc_binary(sock, opcode, key=b"", value=b"", extras=b""):
+    """One request of memcached's binary protocol on "sock": (status, value) of its answer (memcached -S
+    speaks nothing else; status 0x20 is its "authentication required / failed")."""
+    body = extras + key + value
+    sock.sendall(bytes([0x80, opcode]) + len(key).to_bytes(2, "big") + bytes([len(extras), 0, 0, 0]) +
+                 len(body).to_bytes(4, "big") + bytes(12) + body)
+    head = b""
+    while len(head) < 24:
+        chunk = sock.recv(24 - len(head))
+        if not chunk:
+            raise OSError("memcached closed the connection")
+        head += chunk
+    assert head[0] == 0x81 and head[1] == opcode, head
+    status, size = int.from_bytes(head[6:8], "big"), int.from_bytes(head[8:12], "big")
+    rest = b""
+    while len(rest) < size:
+        chunk = sock.recv(size - len(rest))
+        if not chunk:
+            raise OSError("memcached closed the connection")
+        rest += chunk
+    return status, rest[head[4] + int.from_bytes(head[2:4], "big"):]
+
+
 # ---- processes ----
 
 class Proc:
@@ -321,7 +344,7 @@ class Service:
     the system's temporary directory by default; make bench puts it beside the build, on a real disk)."""
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False,
-                 parent=None, prefix="vex-it-", rates="raised"):
+                 parent=None, prefix="vex-it-", rates="raised", sasl=False):
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
@@ -336,7 +359,15 @@ class Service:
         # root, memcached runs as "memcache", owns the directory (setgid to our group, 2750) and
         # creates the socket 0660; the service dir is 0711 so that it can reach it, and no other
         # user (the tools user) can enter the directory. memcached_tcp=True: 127.0.0.1:mc_port.
-        self.memcached_tcp = memcached_tcp
+        # sasl=True: memcached -S on TCP (SASL PLAIN against a sasldb of its own, binary protocol only), and
+        # vex authenticates as sasl_user with sasl_client_password ([cache] sasl_*): a test may change
+        # the latter before start() to give vex a wrong one.
+        self.sasl = sasl
+        self.memcached_tcp = memcached_tcp or sasl
+        self.sasl_user = "vex"
+        self.sasl_password = secrets.token_urlsafe(24)
+        self.sasl_client_password = self.sasl_password
+        self.sasl_password_file = os.path.join(self.dir, "memcached.pass")
         self.mc_port = free_port()
         self.mc_dir = os.path.join(self.dir, "memcached")
         self.mc_socket = os.path.join(self.mc_dir, "memcached.sock")
@@ -399,6 +430,8 @@ class Service:
             "VEX_WEBHOOKS_RETRY_S": "0.1,0.2,0.4,0.8,1.6,3.2",
             "VEX_LOG_LEVEL": "info",
         })
+        if self.sasl:
+            e.update({"VEX_CACHE_SASL_USER": self.sasl_user, "VEX_CACHE_SASL_PASSWORD_FILE": self.sasl_password_file})
         e.update(self.limits_env)
         e.update(extra or {})
         return e
@@ -415,14 +448,34 @@ class Service:
     def cache_servers(self):
         return "127.0.0.1:%d" % self.mc_port if self.memcached_tcp else self.mc_socket
 
+    def sasl_files(self):
+        """For memcached -S: a sasldb holding sasl_user (saslpasswd2, Debian's sasl2-bin) and memcached.conf
+        (PLAIN only, that sasldb) in memcached's directory, which SASL_CONF_PATH names; and vex's password
+        file (0600). Returns memcached's extra environment."""
+        db, conf = os.path.join(self.mc_dir, "sasldb"), os.path.join(self.mc_dir, "memcached.conf")
+        if not os.path.exists(db):
+            r = subprocess.run(["saslpasswd2", "-p", "-c", "-a", "memcached", "-f", db, self.sasl_user],
+                               input=self.sasl_password.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert r.returncode == 0, "saslpasswd2: %s" % r.stdout.decode(errors="replace")
+            with open(conf, "w") as f:
+                f.write("mech_list: plain\nsasldb_path: %s\n" % db)
+            for path in (db, conf):
+                os.chmod(path, 0o640)
+                if os.getuid() == 0:
+                    os.chown(path, pwd.getpwnam("memcache").pw_uid, os.getgid())
+        fd = os.open(self.sasl_password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.sasl_client_password + "\n")
+        return {"SASL_CONF_PATH": self.mc_dir}
+
     def start_memcached(self):
         if self.memcached_tcp:
             listen = ["-l", "127.0.0.1", "-p", str(self.mc_port)]
         else:
             listen = ["-s", self.mc_socket, "-a", "0660"]
         self.memcached = Proc("memcached", ["/usr/bin/memcached"] + listen + ["-U", "0", "-t", "2"] +
-                              (["-u", "memcache"] if os.getuid() == 0 else []),
-                              self.env(), self.log("memcached"))
+                              (["-S"] if self.sasl else []) + (["-u", "memcache"] if os.getuid() == 0 else []),
+                              self.env(self.sasl_files() if self.sasl else None), self.log("memcached"))
         wait_for(lambda: self.memcached_version() or self._dead(self.memcached), 10, what="memcached")
 
     def memcached_connect(self):
@@ -441,6 +494,8 @@ class Service:
     def memcached_version(self):
         try:
             with self.memcached_connect() as s:
+                if self.sasl:  # the binary protocol's version, which -S answers without authentication
+                    return mc_binary(s, 0x0b)[0] == 0
                 s.sendall(b"version\r\n")
                 return s.recv(64).startswith(b"VERSION")
         except OSError:

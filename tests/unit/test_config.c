@@ -478,6 +478,138 @@ static void test_secret(void **state)
 	assert_int_equal(vex_config_require_secret(NULL, err, sizeof(err)), VEX_EINVAL);
 }
 
+/* Write "text" to "name" with mode "mode" (chmod: the umask does not apply). */
+static void write_mode(const char *name, const char *text, mode_t mode)
+{
+	write_file(name, text);
+	assert_int_equal(chmod(name, mode), 0);
+}
+
+/* [cache] sasl_user and sasl_password_file: both or neither, the password read from a file others may not
+ * reach, and no message ever shows it. */
+static void test_cache_sasl(void **state)
+{
+	static const char pw[] = "s3cret-memcached-pass";
+	struct vex_config cfg;
+	char err[512], big[1100];
+
+	(void)state;
+	assert_int_equal(mkdir("var", 0700), 0);
+
+	/* Neither: no SASL. */
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg.cache_sasl_user);
+	assert_null(cfg.cache_sasl_password_file);
+	assert_null(cfg.cache_sasl_password);
+	vex_config_release(&cfg);
+
+	/* Both, from the file: the path is under home, the password read without its newline. */
+	write_mode("var/mc.pass", "s3cret-memcached-pass\n", 0600);
+	write_file("vex.conf", "[cache]\nsasl_user = vex\nsasl_password_file = mc.pass\n");
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cache_sasl_user, "vex");
+	assert_string_equal(cfg.cache_sasl_password_file, path_in("var/mc.pass"));
+	assert_string_equal(cfg.cache_sasl_password, pw);
+	vex_config_release(&cfg);
+	assert_null(cfg.cache_sasl_password);
+
+	/* Both, from the environment (which wins over the file); 0640 (vex's group) is fine, CRLF stripped. */
+	write_mode("var/other.pass", "from-env-file\r\n", 0640);
+	setenv("VEX_CACHE_SASL_USER", "vex-b", 1);
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/other.pass"), 1);
+	assert_int_equal(vex_config_load("vex.conf", 0, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cache_sasl_user, "vex-b");
+	assert_string_equal(cfg.cache_sasl_password, "from-env-file");
+	vex_config_release(&cfg);
+
+	/* One without the other: a start error naming both keys and both variables. */
+	unsetenv("VEX_CACHE_SASL_PASSWORD_FILE");
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "sasl_user is set but sasl_password_file is not"));
+	assert_non_null(strstr(err, "VEX_CACHE_SASL_PASSWORD_FILE"));
+	assert_null(cfg.cache_sasl_user); /* released */
+	unsetenv("VEX_CACHE_SASL_USER");
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/mc.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "sasl_password_file is set but sasl_user is not"));
+	assert_null(strstr(err, pw));
+	/* An empty user is no user. */
+	setenv("VEX_CACHE_SASL_USER", "", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "sasl_password_file is set but sasl_user is not"));
+	unsetenv("VEX_CACHE_SASL_PASSWORD_FILE");
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_null(cfg.cache_sasl_password);
+	vex_config_release(&cfg);
+
+	/* Others may read it (or write it, or even run it): refused, naming the file and mode, never the password. */
+	setenv("VEX_CACHE_SASL_USER", "vex", 1);
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/mc.pass"), 1);
+	static const mode_t open_modes[] = {0644, 0604, 0602, 0601, 0666};
+	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+		char mode[16];
+
+		assert_int_equal(chmod("var/mc.pass", open_modes[i]), 0);
+		assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+		snprintf(mode, sizeof(mode), "mode %04o", (unsigned)open_modes[i]);
+		assert_non_null(strstr(err, mode));
+		assert_non_null(strstr(err, "others may read or change"));
+		assert_non_null(strstr(err, path_in("var/mc.pass")));
+		assert_null(strstr(err, pw));
+	}
+	assert_int_equal(chmod("var/mc.pass", 0600), 0);
+
+	/* Missing, a directory, empty, a NUL, too long: refused. */
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/none.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "cannot read"));
+	assert_int_equal(mkdir("var/dir.pass", 0700), 0);
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/dir.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	write_mode("var/empty.pass", "\n", 0600);
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/empty.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "is empty"));
+	{
+		FILE *f = fopen("var/nul.pass", "w");
+
+		assert_non_null(f);
+		assert_int_equal(fwrite("ab\0cd", 1, 5, f), 5);
+		fclose(f);
+		assert_int_equal(chmod("var/nul.pass", 0600), 0);
+	}
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/nul.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "NUL"));
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	write_mode("var/big.pass", big, 0600);
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/big.pass"), 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "more than 1024 bytes"));
+	assert_null(strstr(err, "pppp"));
+	/* Exactly 1024 bytes and a CRLF is fine; 1025 and a newline is not. */
+	big[1024] = '\r';
+	big[1025] = '\n';
+	big[1026] = '\0';
+	write_mode("var/big.pass", big, 0600);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(strlen(cfg.cache_sasl_password), 1024);
+	vex_config_release(&cfg);
+	big[1024] = 'p';
+	write_mode("var/big.pass", big, 0600);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "more than 1024 bytes"));
+
+	/* A user name with a control character. */
+	setenv("VEX_CACHE_SASL_PASSWORD_FILE", path_in("var/mc.pass"), 1);
+	setenv("VEX_CACHE_SASL_USER", "vex\tx", 1);
+	assert_int_equal(vex_config_load(NULL, 1, &cfg, err, sizeof(err)), VEX_EINVAL);
+	assert_non_null(strstr(err, "sasl_user"));
+	assert_non_null(strstr(err, "control character"));
+}
+
 /* [auth] rotation and lifetimes: a previous secret needs its deadline (RFC 3339 or Unix seconds), differs
  * from the current one; token_ttl_max_s defaults to 30 days and stays within 366. */
 static void test_auth_rotation(void **state)
@@ -757,6 +889,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_sasl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_key_files, setup, teardown),
