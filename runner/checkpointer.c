@@ -29,10 +29,12 @@ static void *checkpointer_main(void *arg)
 	int rc, pages = 0;
 
 	prctl(PR_SET_NAME, "vex-checkpoint");
-	while (vex_store_open(c->cfg->store, c->cfg->db_synchronous, c->cfg->db_busy_timeout_ms, &s) < 0)
-		if (vex_ticker_nap(&c->t, 1000))
-			return NULL;
+	/* The connection is opened at the first call: on a store whose server checkpoints by itself (PostgreSQL)
+	 * no commit calls, and the thread holds none. */
 	while (!wait_due(c)) {
+		while (!s && vex_store_open(c->cfg->store, c->cfg->db_synchronous, c->cfg->db_busy_timeout_ms, &s) < 0)
+			if (vex_ticker_nap(&c->t, 1000))
+				return NULL;
 		rc = vex_store_checkpoint(s, &pages, NULL);
 		if (rc == 0 && pages > 0)
 			vex_metrics_inc(VEX_M_CHECKPOINTS);

@@ -64,8 +64,8 @@ int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_fil
 
 int vex_store_auto_vacuum(struct vex_store *s)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_auto_vacuum(vex_pg_of(s));
 	return vex_sqlite_auto_vacuum(vex_sqlite_of(s));
 }
 
@@ -93,8 +93,8 @@ int vex_store_schedule_fires_prune(struct vex_store *s, int64_t before_slot_us, 
 
 int vex_store_vacuum_step(struct vex_store *s, int max_pages, int keep_pages, int64_t *ret_freed)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_vacuum_step(vex_pg_of(s), max_pages, keep_pages, ret_freed);
 	return vex_sqlite_vacuum_step(vex_sqlite_of(s), max_pages, keep_pages, ret_freed);
 }
 
@@ -139,22 +139,22 @@ int vex_store_running_jobs(struct vex_store *s, const char *owner, int limit, st
 int vex_store_stat_minutes(struct vex_store *s, const char *owner, int64_t from_minute, int by_name,
 			   struct vex_stat_rows *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_stat_minutes(vex_pg_of(s), owner, from_minute, by_name, ret);
 	return vex_sqlite_stat_minutes(vex_sqlite_of(s), owner, from_minute, by_name, ret);
 }
 
 int vex_store_stat_minutes_prune(struct vex_store *s, int64_t before_minute, int limit, int64_t *ret_deleted)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_stat_minutes_prune(vex_pg_of(s), before_minute, limit, ret_deleted);
 	return vex_sqlite_stat_minutes_prune(vex_sqlite_of(s), before_minute, limit, ret_deleted);
 }
 
 int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_stats_rollup(vex_pg_of(s), limit, ret_events);
 	return vex_sqlite_stats_rollup(vex_sqlite_of(s), limit, ret_events);
 }
 
@@ -215,15 +215,15 @@ int vex_store_cap_count(struct vex_store *s, enum vex_cap cap, const char *owner
 
 int vex_store_checkpoint(struct vex_store *s, int *ret_pages, int *ret_done)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_checkpoint(vex_pg_of(s), ret_pages, ret_done);
 	return vex_sqlite_checkpoint(vex_sqlite_of(s), ret_pages, ret_done);
 }
 
 void vex_store_checkpoint_elsewhere(struct vex_store *s, void (*due)(void *arg), void *arg)
 {
-	if (s && s->kind != VEX_STORE_SQLITE) {
-		unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES) {
+		vex_pg_checkpoint_elsewhere(vex_pg_of(s), due, arg);
 		return;
 	}
 	vex_sqlite_checkpoint_elsewhere(vex_sqlite_of(s), due, arg);
@@ -635,8 +635,8 @@ int vex_store_explain(struct vex_store *s, int (*fn)(void *arg, const char *sql,
 
 int vex_store_metrics_counts(struct vex_store *s, struct vex_store_counts *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_metrics_counts(vex_pg_of(s), ret);
 	return vex_sqlite_metrics_counts(vex_sqlite_of(s), ret);
 }
 

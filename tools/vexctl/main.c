@@ -32,6 +32,9 @@ static const struct vc_cmd commands[] = {
 	  vc_cmd_revoke },
 	{ "revocations", "[--sub SUB]", "(local) list token revocations, newest first, tab separated",
 	  vc_cmd_revocations },
+	{ "store", "migrate --from SQLITE_PATH [--to postgresql://...]",
+	  "(local) copy a SQLite store into a new PostgreSQL database (--to defaults to $VEX_STORE_URL)",
+	  vc_cmd_store },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

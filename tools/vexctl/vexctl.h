@@ -43,6 +43,7 @@ int vc_cmd_token(int argc, char **argv, struct vc_ctx *ctx);       /* local.c */
 int vc_cmd_key(int argc, char **argv, struct vc_ctx *ctx);         /* local.c */
 int vc_cmd_revoke(int argc, char **argv, struct vc_ctx *ctx);      /* local.c */
 int vc_cmd_revocations(int argc, char **argv, struct vc_ctx *ctx); /* local.c */
+int vc_cmd_store(int argc, char **argv, struct vc_ctx *ctx);       /* store.c */
 int vc_cmd_jobs(int argc, char **argv, struct vc_ctx *ctx);        /* jobs.c */
 int vc_cmd_tools(int argc, char **argv, struct vc_ctx *ctx);       /* tools.c */
 int vc_cmd_agents(int argc, char **argv, struct vc_ctx *ctx);      /* agents.c */

@@ -129,4 +129,19 @@ int vex_pg_job_insert(struct vex_pg *p, const struct vex_job *j, struct vex_job 
 int vex_pg_jobs_insert_batch(struct vex_pg *p, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
 			     int *created, int *rcs);
 
+/* store_stats_minutes.c, store_stats_rollup.c, store_metrics.c and store_maint.c: the rollup, /metrics' counts, and
+ * SQLite's housekeeping as the server does it (vacuum, checkpoints) */
+struct vex_stat_rows;
+struct vex_store_counts;
+
+int vex_pg_stat_minutes(struct vex_pg *p, const char *owner, int64_t from_minute, int by_name,
+			struct vex_stat_rows *ret);
+int vex_pg_stat_minutes_prune(struct vex_pg *p, int64_t before_minute, int limit, int64_t *ret_deleted);
+int vex_pg_stats_rollup(struct vex_pg *p, int limit, int64_t *ret_events);
+int vex_pg_metrics_counts(struct vex_pg *p, struct vex_store_counts *ret);
+int vex_pg_auto_vacuum(struct vex_pg *p);
+int vex_pg_vacuum_step(struct vex_pg *p, int max_pages, int keep_pages, int64_t *ret_freed);
+int vex_pg_checkpoint(struct vex_pg *p, int *ret_pages, int *ret_done);
+void vex_pg_checkpoint_elsewhere(struct vex_pg *p, void (*due)(void *arg), void *arg);
+
 #endif
