@@ -61,6 +61,8 @@ class Host(vexit.Service):
         self.cluster, self.name, self.ns, self.addr = cluster, name, ns, addr
         self.secret = cluster.secret  # the JWT secret; the cache MAC key is derived from it
         self.store_url = cluster.store_url
+        if cluster.store == "sqlite":
+            self.db_path = cluster.db_path
         self.mc_port, self.https_port, self.http_port = MC_PORT, HTTPS_PORT, HTTP_PORT
         self.nginx_env = {"VEX_LISTEN": addr}
         self.runner_prefix = in_ns(ns)
@@ -142,8 +144,12 @@ class Host(vexit.Service):
 class Cluster:
     """The network, the database and hosts A and B. stop() undoes whatever start() got to, also half-way."""
 
-    def __init__(self, workers=2):
+    def __init__(self, workers=2, store=None):
         self.workers = workers
+        # "postgres" (the layout under test) or "sqlite": one database file both hosts open, for checking the
+        # harness and the assertions on one machine's shared filesystem while the PostgreSQL ports land.
+        self.store = store or os.environ.get("VEX_CLUSTER_STORE", "postgres")
+        assert self.store in ("postgres", "sqlite"), self.store
         self.net = {}
         self.dir = tempfile.mkdtemp(prefix="vex-cl-")
         os.chmod(self.dir, 0o711)
@@ -168,10 +174,13 @@ class Cluster:
         self.tag = self.net["VEX_NET_TAG"]
         n = self.net
         self.pg_args = ["--listen", n["VEX_NET_ADDR_DB"], "--allow", n["VEX_NET_CIDR"], "--role", "vex"]
-        r = subprocess.run(in_ns(n["VEX_NET_NS_DB"]) + [PG_TOOL, "start"] + self.pg_args + [self.pg_dir, "vex"],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, "pg-cluster start: %s" % r.stderr
-        self.store_url = r.stdout.strip()
+        if self.store == "postgres":
+            r = subprocess.run(in_ns(n["VEX_NET_NS_DB"]) + [PG_TOOL, "start"] + self.pg_args + [self.pg_dir, "vex"],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, "pg-cluster start: %s" % r.stderr
+            self.store_url = r.stdout.strip()
+        else:
+            self.db_path = os.path.join(self.dir, "vex.db")
         tls = os.path.join(self.dir, "tls")
         os.makedirs(tls)
         subprocess.run([os.path.join(REPO, "tools", "gen-cert"), tls,
@@ -207,6 +216,9 @@ class Cluster:
 
     # -- the store, read by the test client over TCP as the hosts reach it --
     def db_query(self, sql, params=()):
+        """Rows as dicts; "?" parameters, and "= ANY(?)" takes a list."""
+        if self.store == "sqlite":
+            return self._sqlite_query(sql, params)
         import psycopg2
         import psycopg2.extras
         con = psycopg2.connect(self.store_url)
@@ -216,6 +228,26 @@ class Cluster:
             rows = [dict(r) for r in cur.fetchall()] if cur.description else []
             con.commit()
             return rows
+        finally:
+            con.close()
+
+    def _sqlite_query(self, sql, params):
+        import sqlite3
+        flat = []
+        parts = sql.split("?")
+        out = parts[0]
+        for p, rest in zip(params, parts[1:]):
+            if isinstance(p, (list, tuple)):
+                assert out.endswith("= ANY("), sql
+                out = out[:-len("= ANY(")] + "IN (" + ",".join("?" * len(p)) + rest
+                flat += list(p)
+            else:
+                out += "?" + rest
+                flat.append(p)
+        con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(out, flat).fetchall()]
         finally:
             con.close()
 
