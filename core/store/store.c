@@ -55,8 +55,8 @@ int vex_store_delivery_resend(struct vex_store *s, const char *hook_id, const ch
 int vex_store_jobs_cancel_batch(struct vex_store *s, const struct vex_cancel_filter *f, enum vex_job_status which,
 				int max, int64_t now_us, struct vex_job_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_cancel_batch(vex_pg_of(s), f, which, max, now_us, ret);
 	return vex_sqlite_jobs_cancel_batch(vex_sqlite_of(s), f, which, max, now_us, ret);
 }
 
@@ -71,23 +71,23 @@ int vex_store_auto_vacuum(struct vex_store *s)
 
 int vex_store_job_events_prune(struct vex_store *s, int64_t before_us, int limit, int64_t *ret_deleted)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_events_prune(vex_pg_of(s), before_us, limit, ret_deleted);
 	return vex_sqlite_job_events_prune(vex_sqlite_of(s), before_us, limit, ret_deleted);
 }
 
 int vex_store_jobs_prune(struct vex_store *s, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1],
 			 int *ret_n)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_prune(vex_pg_of(s), before_us, limit, ret_ids, ret_n);
 	return vex_sqlite_jobs_prune(vex_sqlite_of(s), before_us, limit, ret_ids, ret_n);
 }
 
 int vex_store_schedule_fires_prune(struct vex_store *s, int64_t before_slot_us, int limit, int64_t *ret_deleted)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fires_prune(vex_pg_of(s), before_slot_us, limit, ret_deleted);
 	return vex_sqlite_schedule_fires_prune(vex_sqlite_of(s), before_slot_us, limit, ret_deleted);
 }
 
@@ -110,8 +110,8 @@ int vex_store_job_deliveries(struct vex_store *s, const char *job_id, int limit,
 int vex_store_oldest_queued(struct vex_store *s, const char *owner, char ret_id[VEX_UUID_LEN + 1],
 			    int64_t *ret_created_at)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_oldest_queued(vex_pg_of(s), owner, ret_id, ret_created_at);
 	return vex_sqlite_oldest_queued(vex_sqlite_of(s), owner, ret_id, ret_created_at);
 }
 
@@ -131,8 +131,8 @@ int vex_store_runners_list(struct vex_store *s, struct vex_runner_infos *ret)
 
 int vex_store_running_jobs(struct vex_store *s, const char *owner, int limit, struct vex_running_jobs *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_running_jobs(vex_pg_of(s), owner, limit, ret);
 	return vex_sqlite_running_jobs(vex_sqlite_of(s), owner, limit, ret);
 }
 
@@ -160,8 +160,8 @@ int vex_store_stats_rollup(struct vex_store *s, int limit, int64_t *ret_events)
 
 int vex_store_status_counts(struct vex_store *s, const char *owner, int64_t ret[VEX_JOB_STATUS_COUNT])
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_status_counts(vex_pg_of(s), owner, ret);
 	return vex_sqlite_status_counts(vex_sqlite_of(s), owner, ret);
 }
 
@@ -302,23 +302,23 @@ int vex_store_job_cancel(struct vex_store *s, const char *id, const char *owner,
 
 int vex_store_job_events_last_seq(struct vex_store *s, int64_t *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_events_last_seq(vex_pg_of(s), ret);
 	return vex_sqlite_job_events_last_seq(vex_sqlite_of(s), ret);
 }
 
 int vex_store_job_events_of(struct vex_store *s, const char *id, int64_t after_rev, int limit,
 			    struct vex_job_event_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_events_of(vex_pg_of(s), id, after_rev, limit, ret);
 	return vex_sqlite_job_events_of(vex_sqlite_of(s), id, after_rev, limit, ret);
 }
 
 int vex_store_job_events_since(struct vex_store *s, int64_t after_seq, int limit, struct vex_job_event_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_events_since(vex_pg_of(s), after_seq, limit, ret);
 	return vex_sqlite_job_events_since(vex_sqlite_of(s), after_seq, limit, ret);
 }
 
@@ -338,22 +338,22 @@ int vex_store_job_insert(struct vex_store *s, const struct vex_job *j, struct ve
 
 int vex_store_job_queue_position(struct vex_store *s, const char *id, int64_t *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_job_queue_position(vex_pg_of(s), id, ret);
 	return vex_sqlite_job_queue_position(vex_sqlite_of(s), id, ret);
 }
 
 int vex_store_jobs_count(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_count(vex_pg_of(s), f, ret);
 	return vex_sqlite_jobs_count(vex_sqlite_of(s), f, ret);
 }
 
 int vex_store_jobs_count_before(struct vex_store *s, const struct vex_job_filter *f, int64_t *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_count_before(vex_pg_of(s), f, ret);
 	return vex_sqlite_jobs_count_before(vex_sqlite_of(s), f, ret);
 }
 
@@ -367,8 +367,8 @@ int vex_store_jobs_insert_batch(struct vex_store *s, struct vex_job *const *jobs
 
 int vex_store_jobs_list(struct vex_store *s, const struct vex_job_filter *f, struct vex_job_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_jobs_list(vex_pg_of(s), f, ret);
 	return vex_sqlite_jobs_list(vex_sqlite_of(s), f, ret);
 }
 
@@ -501,22 +501,22 @@ int vex_store_runner_last_beat(struct vex_store *s, int64_t *ret_us)
 
 int vex_store_schedule_fire(struct vex_store *s, const struct vex_sched_fire *f, struct vex_job **ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fire(vex_pg_of(s), f, ret);
 	return vex_sqlite_schedule_fire(vex_sqlite_of(s), f, ret);
 }
 
 int vex_store_schedule_fired(struct vex_store *s, const char *agent_id, int64_t slot_us, int *ret_fired)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_schedule_fired(vex_pg_of(s), agent_id, slot_us, ret_fired);
 	return vex_sqlite_schedule_fired(vex_sqlite_of(s), agent_id, slot_us, ret_fired);
 }
 
 int vex_store_scheduled_agents(struct vex_store *s, const char *after_id, int limit, struct vex_sched_agent_list *ret)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_scheduled_agents(vex_pg_of(s), after_id, limit, ret);
 	return vex_sqlite_scheduled_agents(vex_sqlite_of(s), after_id, limit, ret);
 }
 
@@ -536,8 +536,8 @@ int vex_store_token_revoked(struct vex_store *s, const char *jti, const char *su
 
 int vex_store_tool_recent_runs(struct vex_store *s, const char *tool, int n, int64_t *ret_avg_us, int *ret_count)
 {
-	if (s && s->kind != VEX_STORE_SQLITE)
-		return unported(__func__);
+	if (s && s->kind == VEX_STORE_POSTGRES)
+		return vex_pg_tool_recent_runs(vex_pg_of(s), tool, n, ret_avg_us, ret_count);
 	return vex_sqlite_tool_recent_runs(vex_sqlite_of(s), tool, n, ret_avg_us, ret_count);
 }
 

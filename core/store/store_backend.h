@@ -4,6 +4,7 @@
 #define VEX_STORE_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/store/store.h"
 
@@ -40,6 +41,17 @@ int vex_pause_tool_check(const char *tool);
 /* 0 when "j" may be stored as a new job (owner, input, plan, attempts, kind with its agent or tool, the
  * idempotency key, request hash and traceparent within their rules), else VEX_EINVAL. */
 int vex_job_check_new(const struct vex_job *j);
+
+/* 0 when "f" is a filter a job listing or count accepts (status or status set, kind, time bounds; not its
+ * limit and offset), else VEX_EINVAL. */
+int vex_job_filter_check(const struct vex_job_filter *f);
+
+/* The smallest UUIDv7 of the millisecond of "us" (0 below the epoch) in "out": every id made at or after that
+ * millisecond sorts at or above it, every earlier one below (a created_at bound as an id bound). */
+void vex_job_id_bound(int64_t us, char out[VEX_UUID_LEN + 1]);
+
+/* The job event type stored as "name" (an unknown name reads as progress). */
+enum vex_job_event_type vex_job_event_type_parse(const char *name);
 
 /* A hook status's stored name, and back (an unknown name reads as active). */
 const char *vex_hook_status_name(enum vex_hook_status st);

@@ -1,8 +1,9 @@
 /* store_rules.c - the rules every store backend applies the same way (store_backend.h): what a tool row,
  * a paused tool's name, a hook's status and a new job may be, the server names a catalog keeps, and how a hook's
- * secret is re-sealed. */
+ * secret is re-sealed, what a job filter may be, a time as an id bound, and an event type's name. */
 #include "core/store/store_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,4 +144,32 @@ int vex_job_check_new(const struct vex_job *j)
 	if (j->traceparent && !vex_traceparent_valid(j->traceparent))
 		return VEX_EINVAL;
 	return 0;
+}
+
+int vex_job_filter_check(const struct vex_job_filter *f)
+{
+	if (!f || f->status < -1 || f->status >= VEX_JOB_STATUS_COUNT || f->kind < -1 || f->kind > VEX_JOB_TOOL)
+		return VEX_EINVAL;
+	if (f->status_mask >= (1u << VEX_JOB_STATUS_COUNT) || (f->status_mask && f->status >= 0))
+		return VEX_EINVAL;
+	if (f->created_after < 0 || f->created_before < 0)
+		return VEX_EINVAL;
+	return 0;
+}
+
+void vex_job_id_bound(int64_t us, char out[VEX_UUID_LEN + 1])
+{
+	uint64_t ms = us > 0 ? (uint64_t)us / 1000 : 0;
+
+	ms &= (UINT64_C(1) << 48) - 1;
+	snprintf(out, VEX_UUID_LEN + 1, "%08llx-%04llx-0000-0000-000000000000", (unsigned long long)(ms >> 16),
+		 (unsigned long long)(ms & 0xffff));
+}
+
+enum vex_job_event_type vex_job_event_type_parse(const char *name)
+{
+	for (int i = 0; name && i < VEX_EV_TYPE_COUNT; i++)
+		if (strcmp(name, vex_job_event_type_name((enum vex_job_event_type)i)) == 0)
+			return (enum vex_job_event_type)i;
+	return VEX_EV_PROGRESS;
 }

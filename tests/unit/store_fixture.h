@@ -94,6 +94,43 @@ static inline int store_fixture_open(struct store_fixture *f, const char *tag)
 	return vex_store_open(url, 1, 5000, &f->store) == 0 ? 0 : -1;
 }
 
+/* Where another connection opens the test's store: its PostgreSQL URL or its SQLite path, in "out". */
+static inline void store_fixture_where(const struct store_fixture *f, char *out, size_t cap)
+{
+	if (f->pg_db[0])
+		assert_int_equal(store_fixture_pg_url(f->pg_db, out, cap), 0);
+	else
+		snprintf(out, cap, "%s", f->path);
+}
+
+/* Run "sql" (statements both backends take) on a connection of the test's own to its store: the setup a test
+ * cannot reach through the interface. Fails the test on any error. */
+static inline void store_fixture_exec(const struct store_fixture *f, const char *sql)
+{
+	char url[1024];
+
+	if (f->pg_db[0]) {
+		PGconn *c;
+		PGresult *r;
+
+		store_fixture_where(f, url, sizeof(url));
+		c = PQconnectdb(url);
+		r = PQexec(c, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+			fail_msg("%s: %s", sql, PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		sqlite3_close(db);
+	}
+}
+
 /* Remove the database "path" and its -wal, -shm and -wlock files. */
 static inline void store_fixture_unlink(const char *path)
 {
@@ -151,6 +188,29 @@ static inline int64_t store_fixture_int(const char *path, const char *sql)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	return v;
+}
+
+/* One integer from "sql" on a connection of the test's own to the store of "f", either backend (the SQL both
+ * understand); -1 when no row came, 0 for NULL (as store_fixture_int). */
+static inline int64_t store_fixture_sql_int(const struct store_fixture *f, const char *sql)
+{
+	char url[1024];
+	int64_t v = -1;
+	PGconn *c;
+	PGresult *r;
+
+	if (!f->pg_db[0])
+		return store_fixture_int(f->path, sql);
+	assert_int_equal(store_fixture_pg_url(f->pg_db, url, sizeof(url)), 0);
+	c = PQconnectdb(url);
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	if (PQntuples(r) > 0)
+		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
 	return v;
 }
 

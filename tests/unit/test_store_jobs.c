@@ -1,4 +1,5 @@
-/* test_store_jobs.c - jobs in the store: insert, paging, idempotency, counts, status sets, locks, query plans. */
+/* test_store_jobs.c - jobs in the store: insert, paging, idempotency, the filters of listings and counts, cursors,
+ * queue positions, a tool's recent runs, running jobs, status counts, the oldest queued job, locks, query plans. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "core/base/err.h"
 #include "core/base/log.h"
+#include "core/base/timeutil.h"
 #include "core/store/store.h"
 #include "tests/unit/store_jobs_fixture.h"
 
@@ -227,110 +229,570 @@ static void test_idempotency_key(void **state)
 	vex_job_free(j);
 }
 
-static void test_count_filters(void **state)
+/* Run the SQL that "fmt" makes on the test's store (the states only the job writes reach). */
+static void sql(const char *fmt, ...)
 {
+	char q[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q, sizeof(q), fmt, ap);
+	va_end(ap);
+	store_fixture_exec(&fx, q);
+}
+
+/* ---- the filters of listings and counts, checked against the same rule computed here ---- */
+
+enum { FJ = 30 };
+
+/* The jobs of test_filters, as stored. */
+static struct fjob {
+	char id[VEX_UUID_LEN + 1];
+	const char *owner;
+	int kind;
+	const char *tool;        /* NULL for agent jobs */
+	int status;
+	int64_t created_at, started_at; /* started_at 0: NULL */
+} fjobs[FJ];
+static char fagent[VEX_UUID_LEN + 1];
+
+static int fmatch(const struct fjob *j, const struct vex_job_filter *f, int before)
+{
+	if (f->owner && strcmp(j->owner, f->owner) != 0)
+		return 0;
+	if (f->status >= 0 && j->status != f->status)
+		return 0;
+	if (f->status_mask && !(f->status_mask & (1u << j->status)))
+		return 0;
+	if (f->kind >= 0 && j->kind != f->kind)
+		return 0;
+	if (f->agent_id && (j->kind != VEX_JOB_AGENT || strcmp(f->agent_id, fagent) != 0))
+		return 0;
+	if (f->tool && (!j->tool || strcmp(j->tool, f->tool) != 0))
+		return 0;
+	if (f->created_after && j->created_at < f->created_after)
+		return 0;
+	if (f->created_before && j->created_at >= f->created_before)
+		return 0;
+	if (f->started_after && !(j->started_at && j->started_at > f->started_after))
+		return 0;
+	if (f->started_before && !(j->started_at && j->started_at < f->started_before))
+		return 0;
+	return !(before && f->before_id && strcmp(j->id, f->before_id) >= 0);
+}
+
+/* The ids "f" matches (with its before_id when "before"), newest (greatest id) first: their number. */
+static int fexpect(const struct vex_job_filter *f, int before, const char *out[FJ])
+{
+	int n = 0, i, k;
+
+	for (i = 0; i < FJ; i++) {
+		if (!fmatch(&fjobs[i], f, before))
+			continue;
+		for (k = n; k > 0 && strcmp(out[k - 1], fjobs[i].id) < 0; k--)
+			out[k] = out[k - 1];
+		out[k] = fjobs[i].id;
+		n++;
+	}
+	return n;
+}
+
+/* "f"'s listing, count and count_before agree with fexpect, and so do its cursor and offset pages of 4. */
+static void fcheck(struct vex_job_filter f, const char *what)
+{
+	const char *want[FJ];
+	struct vex_job_list l = { NULL, 0 };
+	char cursor[VEX_UUID_LEN + 1];
+	int64_t n = -1;
+	int w, i, seen;
+
+	w = fexpect(&f, 1, want);
+	f.limit = 1000;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	if ((int)l.n != w)
+		fail_msg("%s: %zu rows, want %d", what, l.n, w);
+	for (i = 0; i < w; i++)
+		assert_string_equal(l.items[i]->id, want[i]);
+	vex_job_list_release(&l);
+	assert_int_equal(vex_store_jobs_count_before(store, &f, &n), 0);
+	assert_int_equal(n, w);
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	assert_int_equal(n, fexpect(&f, 0, want));
+	w = fexpect(&f, 1, want);
+	/* Cursor pages of 4 from the filter's own before_id; count_before at each cursor is what is left. */
+	f.limit = 4;
+	for (seen = 0;;) {
+		assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+		if (l.n == 0)
+			break;
+		assert_true(l.n <= 4);
+		for (i = 0; i < (int)l.n; i++, seen++)
+			assert_string_equal(l.items[i]->id, want[seen]);
+		memcpy(cursor, l.items[l.n - 1]->id, sizeof(cursor));
+		vex_job_list_release(&l);
+		f.before_id = cursor;
+		assert_int_equal(vex_store_jobs_count_before(store, &f, &n), 0);
+		assert_int_equal(n, w - seen);
+	}
+	assert_int_equal(seen, w);
+	f.before_id = NULL;
+	w = fexpect(&f, 1, want);
+	for (f.offset = 0, seen = 0;; f.offset += 4) {
+		assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+		if (l.n == 0)
+			break;
+		for (i = 0; i < (int)l.n; i++, seen++)
+			assert_string_equal(l.items[i]->id, want[seen]);
+		vex_job_list_release(&l);
+	}
+	assert_int_equal(seen, w);
+}
+
+/* Every filter condition alone and together, over owners, kinds, tools, statuses and times (unicode among
+ * them): the same rows, order and counts on both backends as the rule says. */
+static void test_filters(void **state)
+{
+	static const char *const owners[] = { "alice", "bob", "\xc3\xa9ve \xf0\x9f\x98\x80" };
+	static const char *const tools[] = { "echo", "sleep", "\xe6\x97\xa5\xe6\x9c\xac" };
+	struct vex_agent *a = vex_agent_new();
 	struct vex_job_filter f;
-	struct vex_job *c = NULL;
-	int64_t n = -1, t_first;
+	int64_t base = vex_now_us();
 	int i;
 
 	(void)state;
-	for (i = 0; i < 6; i++)
-		add_job(i < 4 ? "alice" : "bob", VEX_PLAN_ENTERPRISE, 10 - i, NULL);
-	t_first = clock_us;
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(vex_store_job_claim(store, "r", t_first + i * 100, LEASE_US, limits, &c), 0);
-		vex_job_free(c);
-	}
-	/* fair claims: alice, bob, alice */
-	assert_true(count("alice", VEX_JOB_RUNNING) == 2);
-	assert_true(count("alice", VEX_JOB_QUEUED) == 2);
-	assert_true(count("bob", VEX_JOB_QUEUED) == 1);
-	assert_true(count(NULL, VEX_JOB_QUEUED) == 3);
-	assert_true(count(NULL, VEX_JOB_COMPLETED) == 0);
+	vex_uuid7(fagent);
+	memcpy(a->id, fagent, sizeof(a->id));
+	snprintf(a->owner, sizeof(a->owner), "alice");
+	a->name = strdup("a");
+	a->role = strdup("role");
+	a->max_depth = 3;
+	a->created_at = 1;
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
+	vex_agent_free(a);
+	for (i = 0; i < FJ; i++) {
+		struct fjob *fj = &fjobs[i];
+		struct vex_job *j = new_tool_job(owners[i % 3], VEX_PLAN_PRO, 0), *got = NULL;
 
-	vex_job_filter_init(&f);
-	assert_int_equal(f.status, -1);
-	assert_int_equal(f.kind, -1);
-	assert_int_equal(f.limit, 20);
-	f.kind = VEX_JOB_TOOL;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 6);
-	f.kind = VEX_JOB_AGENT;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 0);
-	f.kind = -1;
-	f.started_after = t_first;       /* exclusive */
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 2);
-	f.started_before = t_first + 200; /* exclusive */
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 1);
-	/* before_id, limit and offset do not affect the count */
-	f.started_after = 0;
-	f.started_before = 0;
-	f.before_id = "00000000-0000-0000-0000-000000000000";
-	f.limit = 1;
-	f.offset = 5;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 6);
-	f.status = 99;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
+		fj->owner = owners[i % 3];
+		fj->created_at = j->created_at = base + i * 1000;
+		fj->kind = i % 7 == 3 ? VEX_JOB_AGENT : VEX_JOB_TOOL;
+		if (fj->kind == VEX_JOB_AGENT) {
+			fj->owner = "alice";
+			snprintf(j->owner, sizeof(j->owner), "alice");
+			j->kind = VEX_JOB_AGENT;
+			memcpy(j->agent_id, fagent, sizeof(j->agent_id));
+			fj->tool = NULL;
+		} else {
+			free(j->tool);
+			j->tool = strdup(tools[(i / 2) % 3]);
+			fj->tool = tools[(i / 2) % 3];
+		}
+		assert_int_equal(vex_store_job_insert(store, j, &got, NULL), 0);
+		memcpy(fj->id, got->id, sizeof(fj->id));
+		vex_job_free(got);
+		vex_job_free(j);
+		fj->status = (i * 5) % VEX_JOB_STATUS_COUNT;
+		fj->started_at = fj->status == VEX_JOB_QUEUED ? 0 : 5000 + (int64_t)(i % 11) * 100;
+		if (fj->status != VEX_JOB_QUEUED)
+			sql("UPDATE jobs SET status = '%s', started_at = %lld, rev = rev + 1 WHERE id = '%s'",
+			    vex_job_status_name((enum vex_job_status)fj->status), (long long)fj->started_at, fj->id);
+	}
+
+#define CHECK(setup)                    \
+	do {                            \
+		vex_job_filter_init(&f); \
+		setup;                  \
+		fcheck(f, #setup);      \
+	} while (0)
+	CHECK((void)0);
+	CHECK(f.owner = "alice");
+	CHECK(f.owner = owners[2]);
+	CHECK(f.owner = "nobody");
+	for (i = 0; i < VEX_JOB_STATUS_COUNT; i++) {
+		CHECK(f.status = i);
+		CHECK(f.owner = "bob"; f.status = i);
+	}
+	CHECK(f.status_mask = 1u << VEX_JOB_FAILED | 1u << VEX_JOB_TIMEOUT | 1u << VEX_JOB_CANCELED);
+	CHECK(f.owner = "alice"; f.status_mask = 1u << VEX_JOB_QUEUED | 1u << VEX_JOB_RUNNING);
+	CHECK(f.status_mask = (1u << VEX_JOB_STATUS_COUNT) - 1);
+	CHECK(f.kind = VEX_JOB_AGENT);
+	CHECK(f.kind = VEX_JOB_TOOL);
+	CHECK(f.agent_id = fagent);
+	CHECK(f.agent_id = fagent; f.kind = VEX_JOB_TOOL);
+	CHECK(f.tool = "echo");
+	CHECK(f.tool = tools[2]);
+	CHECK(f.tool = tools[2]; f.owner = owners[2]);
+	CHECK(f.created_after = fjobs[5].created_at);
+	CHECK(f.created_before = fjobs[20].created_at);
+	CHECK(f.created_after = fjobs[5].created_at; f.created_before = fjobs[20].created_at; f.owner = "bob");
+	CHECK(f.started_after = 5300);
+	CHECK(f.started_before = 5600);
+	CHECK(f.started_after = 5200; f.started_before = 5900; f.status = VEX_JOB_RUNNING);
+	CHECK(f.owner = "alice"; f.kind = VEX_JOB_TOOL; f.tool = "sleep"; f.started_after = 1);
+	CHECK(f.before_id = fjobs[17].id);
+	CHECK(f.before_id = fjobs[17].id; f.owner = owners[2]; f.status_mask = 1u << VEX_JOB_QUEUED | 1u << VEX_JOB_FAILED);
+	CHECK(f.before_id = fjobs[9].id; f.tool = "echo"; f.created_after = fjobs[1].created_at);
+#undef CHECK
 }
 
-/* A status set (the events dialect's FAILED = failed | timeout | canceled) in lists and counts. */
-static void test_status_mask(void **state)
+/* What a filter may not be, on every function that takes one; a count ignores limit and offset. */
+static void test_filter_refusals(void **state)
 {
-	struct vex_job_filter f;
 	struct vex_job_list l = { NULL, 0 };
-	struct vex_job *c = NULL;
-	char queued[VEX_UUID_LEN + 1], canceled[VEX_UUID_LEN + 1];
+	struct vex_job_filter f;
+	int64_t n = -1;
+	int k;
+
+	(void)state;
+	add_job("alice", VEX_PLAN_FREE, 0, NULL);
+	assert_int_equal(vex_store_jobs_list(store, NULL, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_jobs_count(store, NULL, &n), VEX_EINVAL);
+	assert_int_equal(vex_store_jobs_count_before(store, NULL, &n), VEX_EINVAL);
+	for (k = 0; k < 8; k++) {
+		vex_job_filter_init(&f);
+		switch (k) {
+		case 0: f.status = -2; break;
+		case 1: f.status = VEX_JOB_STATUS_COUNT; break;
+		case 2: f.kind = -2; break;
+		case 3: f.kind = VEX_JOB_TOOL + 1; break;
+		case 4: f.status_mask = 1u << VEX_JOB_STATUS_COUNT; break;
+		case 5: f.status_mask = 1u; f.status = VEX_JOB_QUEUED; break;
+		case 6: f.created_after = -1; break;
+		default: f.created_before = -1; break;
+		}
+		assert_int_equal(vex_store_jobs_list(store, &f, &l), VEX_EINVAL);
+		assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
+		assert_int_equal(vex_store_jobs_count_before(store, &f, &n), VEX_EINVAL);
+	}
+	vex_job_filter_init(&f);
+	f.limit = 0;
+	f.offset = -1;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(vex_store_jobs_count_before(store, &f, &n), 0);
+	assert_int_equal(n, 1);
+	f.limit = 1000;
+	f.offset = 0;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 1);
+	vex_job_list_release(&l);
+	f.offset = 1;
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_null(l.items);
+}
+
+/* Cursors compare as bytes (the columns are COLLATE "C"): "" is before every id, U+FFFF after; a cursor or owner
+ * that is not UTF-8 is kept by SQLite and refused by PostgreSQL (docs/storage.md). */
+static void test_cursor_bytes(void **state)
+{
+	struct vex_job_list l = { NULL, 0 };
+	struct vex_job_filter f;
 	int64_t n = -1;
 
 	(void)state;
-	add_job("alice", VEX_PLAN_ENTERPRISE, 0, queued);
-	add_job("alice", VEX_PLAN_ENTERPRISE, 0, canceled);
-	add_job("alice", VEX_PLAN_ENTERPRISE, 9, NULL);
-	assert_int_equal(vex_store_job_claim(store, "r", clock_us, LEASE_US, limits, &c), 0); /* priority 9 */
-	vex_job_free(c);
-	assert_int_equal(vex_store_job_cancel(store, canceled, "alice", 0, clock_us, NULL), 0);
-
+	add_jobs("alice", VEX_PLAN_FREE, 3);
 	vex_job_filter_init(&f);
+	f.before_id = "";
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(vex_store_jobs_count_before(store, &f, &n), 0);
+	assert_int_equal(n, 0);
+	f.before_id = "\xef\xbf\xbf";
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(l.n, 3);
+	vex_job_list_release(&l);
+	assert_int_equal(vex_store_jobs_count_before(store, &f, &n), 0);
+	assert_int_equal(n, 3);
+	f.before_id = "\xff";
+	assert_int_equal(vex_store_jobs_list(store, &f, &l), store_fixture_postgres() ? VEX_EINVAL : 0);
+	if (!store_fixture_postgres()) {
+		assert_int_equal(l.n, 3);
+		vex_job_list_release(&l);
+	}
+	f.before_id = NULL;
+	f.owner = "al\xc3";
+	assert_int_equal(vex_store_jobs_count(store, &f, &n), store_fixture_postgres() ? VEX_EINVAL : 0);
+	if (!store_fixture_postgres())
+		assert_int_equal(n, 0);
+	/* the store still answers */
 	f.owner = "alice";
-	f.status_mask = 1u << VEX_JOB_FAILED | 1u << VEX_JOB_TIMEOUT | 1u << VEX_JOB_CANCELED;
-	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
-	assert_int_equal(l.n, 1);
-	assert_string_equal(l.items[0]->id, canceled);
-	vex_job_list_release(&l);
 	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 1);
-	f.status_mask = 1u << VEX_JOB_QUEUED | 1u << VEX_JOB_RUNNING;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	assert_true(n == 2);
-	f.status_mask = 1u << VEX_JOB_QUEUED;
-	assert_int_equal(vex_store_jobs_list(store, &f, &l), 0);
+	assert_int_equal(n, 3);
+}
+
+/* A queued job's place in the claim order (priority DESC, then id), 1 for the next one claimed. */
+static void test_queue_position(void **state)
+{
+	char a[VEX_UUID_LEN + 1], b[VEX_UUID_LEN + 1], c[VEX_UUID_LEN + 1], d[VEX_UUID_LEN + 1];
+	int64_t pos = -1;
+
+	(void)state;
+	add_job("alice", VEX_PLAN_FREE, 0, a);
+	add_job("bob", VEX_PLAN_FREE, 5, b);
+	add_job("alice", VEX_PLAN_FREE, 0, c);
+	add_job("\xc3\xa9ve", VEX_PLAN_FREE, -3, d);
+	assert_int_equal(vex_store_job_queue_position(store, b, &pos), 0);
+	assert_int_equal(pos, 1);
+	assert_int_equal(vex_store_job_queue_position(store, a, &pos), 0);
+	assert_int_equal(pos, 2);
+	assert_int_equal(vex_store_job_queue_position(store, c, &pos), 0);
+	assert_int_equal(pos, 3);
+	assert_int_equal(vex_store_job_queue_position(store, d, &pos), 0);
+	assert_int_equal(pos, 4);
+	/* A job that left the queue has no place, and those behind it move up. */
+	sql("UPDATE jobs SET status = 'running', rev = rev + 1 WHERE id = '%s'", b);
+	pos = -1;
+	assert_int_equal(vex_store_job_queue_position(store, b, &pos), VEX_ESTATE);
+	assert_int_equal(pos, -1);
+	assert_int_equal(vex_store_job_queue_position(store, c, &pos), 0);
+	assert_int_equal(pos, 2);
+	assert_int_equal(vex_store_job_queue_position(store, "0190a000-0000-7000-8000-000000000000", &pos),
+			 VEX_ENOTFOUND);
+	assert_int_equal(vex_store_job_queue_position(store, "", &pos), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_job_queue_position(store, NULL, &pos), VEX_EINVAL);
+	assert_int_equal(vex_store_job_queue_position(store, a, NULL), VEX_EINVAL);
+}
+
+/* Mark job "id" completed, started at "start" and finished at "end". */
+static void complete(const char *id, int64_t start, int64_t end)
+{
+	sql("UPDATE jobs SET status = 'completed', started_at = %lld, completed_at = %lld, rev = rev + 1 WHERE id = '%s'",
+	    (long long)start, (long long)end, id);
+}
+
+/* Add a job of "tool" (its id in "id"). */
+static void add_tool_job(const char *tool, char id[VEX_UUID_LEN + 1])
+{
+	store_fixture_add_job(store, "alice", tool, "{}", ++clock_us, id);
+}
+
+/* The mean run time of a tool's newest completed jobs, cut toward zero, among its newest VEX_TOOL_RUNS_SCAN. */
+static void test_tool_recent_runs(void **state)
+{
+	struct vex_job *batch[250], *rets[250];
+	int created[250], rcs[250];
+	char id[VEX_UUID_LEN + 1], old[VEX_UUID_LEN + 1];
+	int64_t avg = -1;
+	int count = -1, i, k;
+
+	(void)state;
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 5, &avg, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(avg, 0);
+	add_tool_job("t", id);
+	complete(id, 100, 110);  /* 10 */
+	add_tool_job("t", id);
+	complete(id, 100, 120);  /* 20 */
+	add_tool_job("t", id);   /* queued: not counted */
+	add_tool_job("t", id);
+	complete(id, 100, 125);  /* 25 */
+	add_tool_job("other", id);
+	complete(id, 0, 1000000);
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 2, &avg, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(avg, 22); /* (25 + 20) / 2 = 22.5 */
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 1000, &avg, &count), 0);
+	assert_int_equal(count, 3);
+	assert_int_equal(avg, 18); /* 55 / 3 */
+	/* A mean below zero is cut toward zero as well (a clock that stepped back). */
+	add_tool_job("\xe2\x98\x83", id);
+	complete(id, 100, 97);
+	add_tool_job("\xe2\x98\x83", id);
+	complete(id, 100, 100);
+	assert_int_equal(vex_store_tool_recent_runs(store, "\xe2\x98\x83", 10, &avg, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(avg, -1); /* -1.5 */
+	/* A completed run older than the tool's newest VEX_TOOL_RUNS_SCAN jobs is not looked at. */
+	add_tool_job("s", old);
+	complete(old, 0, 7);
+	for (k = 0; k < VEX_TOOL_RUNS_SCAN / 250; k++) {
+		for (i = 0; i < 250; i++)
+			batch[i] = store_fixture_job("bob", "s", "{}", ++clock_us);
+		assert_int_equal(vex_store_jobs_insert_batch(store, batch, 250, rets, created, rcs), 0);
+		for (i = 0; i < 250; i++) {
+			assert_int_equal(rcs[i], 0);
+			vex_job_free(rets[i]);
+			vex_job_free(batch[i]);
+		}
+	}
+	assert_int_equal(vex_store_tool_recent_runs(store, "s", 10, &avg, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(avg, 0);
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 0, &avg, &count), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 1001, &avg, &count), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_recent_runs(store, NULL, 5, &avg, &count), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 5, NULL, &count), VEX_EINVAL);
+	assert_int_equal(vex_store_tool_recent_runs(store, "t", 5, &avg, NULL), VEX_EINVAL);
+}
+
+/* Mark job "id" running under "lease" until "expires" (0: no lease), started at "start". */
+static void run(const char *id, const char *lease, int64_t start, int64_t expires)
+{
+	char e[24];
+
+	snprintf(e, sizeof(e), "%lld", (long long)expires);
+	sql("UPDATE jobs SET status = 'running', lease_owner = '%s', started_at = %lld, lease_expires_at = %s,"
+	    " rev = rev + 1 WHERE id = '%s'",
+	    lease, (long long)start, expires ? e : "NULL", id);
+}
+
+/* Running jobs: an owner's by id, everyone's (with a lease) soonest expiry first; names, lease owners, limits. */
+static void test_running_jobs(void **state)
+{
+	struct vex_agent *a = vex_agent_new();
+	struct vex_job *j = vex_job_new(), *got = NULL;
+	struct vex_running_jobs l = { NULL, 0 };
+	char t1[VEX_UUID_LEN + 1], t2[VEX_UUID_LEN + 1], t3[VEX_UUID_LEN + 1], q[VEX_UUID_LEN + 1];
+	char nolease[VEX_UUID_LEN + 1];
+
+	(void)state;
+	vex_uuid7(a->id);
+	snprintf(a->owner, sizeof(a->owner), "alice");
+	a->name = strdup("a");
+	a->role = strdup("role");
+	a->max_depth = 3;
+	a->created_at = 1;
+	assert_int_equal(vex_store_agent_insert(store, a, NULL, NULL), 0);
+	vex_uuid7(j->id);
+	snprintf(j->owner, sizeof(j->owner), "alice");
+	j->kind = VEX_JOB_AGENT;
+	memcpy(j->agent_id, a->id, sizeof(j->agent_id));
+	j->input_json = strdup("{}");
+	j->max_attempts = 1;
+	j->created_at = ++clock_us;
+	assert_int_equal(vex_store_job_insert(store, j, &got, NULL), 0);
+	vex_job_free(got);
+	store_fixture_add_job(store, "alice", "\xe6\x97\xa5", "{}", ++clock_us, t1);
+	store_fixture_add_job(store, "bob", "echo", "{}", ++clock_us, t2);
+	store_fixture_add_job(store, "alice", "echo", "{}", ++clock_us, t3);
+	store_fixture_add_job(store, "alice", "echo", "{}", ++clock_us, q);
+	store_fixture_add_job(store, "alice", "echo", "{}", ++clock_us, nolease);
+	run(j->id, "h:1/w0", 11, 900);
+	run(t1, "h:1/w1", 12, 300);
+	run(t2, "h:\xc3\xa9/w0", 13, 100);
+	run(t3, "h:1/w2", 14, 500);
+	run(nolease, "h:1/w3", 15, 0);
+
+	assert_int_equal(vex_store_running_jobs(store, NULL, 100, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.items[0].id, t2);
+	assert_string_equal(l.items[0].owner, "bob");
+	assert_string_equal(l.items[0].lease_owner, "h:\xc3\xa9/w0");
+	assert_int_equal(l.items[0].kind, VEX_JOB_TOOL);
+	assert_string_equal(l.items[0].name, "echo");
+	assert_true(l.items[0].started_at == 13);
+	assert_string_equal(l.items[1].id, t1);
+	assert_string_equal(l.items[1].name, "\xe6\x97\xa5");
+	assert_string_equal(l.items[2].id, t3);
+	assert_string_equal(l.items[3].id, j->id);
+	assert_int_equal(l.items[3].kind, VEX_JOB_AGENT);
+	assert_string_equal(l.items[3].name, a->id);
+	vex_running_jobs_release(&l);
+	assert_int_equal(vex_store_running_jobs(store, NULL, 2, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[1].id, t1);
+	vex_running_jobs_release(&l);
+
+	/* An owner's: by id, a running job without a lease too. */
+	assert_int_equal(vex_store_running_jobs(store, "alice", 100, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.items[0].id, j->id);
+	assert_string_equal(l.items[1].id, t1);
+	assert_string_equal(l.items[2].id, t3);
+	assert_string_equal(l.items[3].id, nolease);
+	assert_string_equal(l.items[3].lease_owner, "h:1/w3");
+	vex_running_jobs_release(&l);
+	assert_int_equal(vex_store_running_jobs(store, "alice", 1, &l), 0);
 	assert_int_equal(l.n, 1);
-	assert_string_equal(l.items[0]->id, queued);
-	vex_job_list_release(&l);
-	/* A set and a single status together, or bits past the last status, are refused. */
-	f.status = VEX_JOB_QUEUED;
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), VEX_EINVAL);
-	f.status = -1;
-	f.status_mask = 1u << VEX_JOB_STATUS_COUNT;
-	assert_int_equal(vex_store_jobs_list(store, &f, &l), VEX_EINVAL);
+	vex_running_jobs_release(&l);
+	assert_int_equal(vex_store_running_jobs(store, "carol", 10, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_null(l.items);
+	assert_int_equal(vex_store_running_jobs(store, NULL, 0, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_running_jobs(store, "alice", 10001, &l), VEX_EINVAL);
+	assert_int_equal(vex_store_running_jobs(store, "alice", 10000, NULL), VEX_EINVAL);
+	vex_job_free(j);
+	vex_agent_free(a);
+}
+
+/* Jobs by status (kept by triggers through every change) and the oldest queued job, an owner's or everyone's. */
+static void test_status_counts_and_oldest(void **state)
+{
+	int64_t c[VEX_JOB_STATUS_COUNT], at = -1;
+	char ids[6][VEX_UUID_LEN + 1], got[VEX_UUID_LEN + 1];
+	static const char *const owners[6] = { "bob", "alice", "bob", "\xc3\xa9ve", "alice", "bob" };
+	int i;
+
+	(void)state;
+	assert_int_equal(vex_store_status_counts(store, NULL, c), 0);
+	for (i = 0; i < VEX_JOB_STATUS_COUNT; i++)
+		assert_int_equal(c[i], 0);
+	assert_int_equal(vex_store_oldest_queued(store, NULL, got, &at), VEX_ENOTFOUND);
+	assert_int_equal(vex_store_oldest_queued(store, "bob", got, &at), VEX_ENOTFOUND);
+	for (i = 0; i < 6; i++)
+		store_fixture_add_job(store, owners[i], "echo", "{}", 1000 + i, ids[i]);
+	assert_int_equal(vex_store_oldest_queued(store, NULL, got, &at), 0);
+	assert_string_equal(got, ids[0]);
+	assert_true(at == 1000);
+	assert_int_equal(vex_store_oldest_queued(store, "alice", got, &at), 0);
+	assert_string_equal(got, ids[1]);
+	assert_true(at == 1001);
+	assert_int_equal(vex_store_oldest_queued(store, "\xc3\xa9ve", got, &at), 0);
+	assert_string_equal(got, ids[3]);
+
+	sql("UPDATE jobs SET status = 'running', rev = rev + 1 WHERE id = '%s'", ids[0]);
+	sql("UPDATE jobs SET status = 'failed', rev = rev + 1 WHERE id = '%s'", ids[1]);
+	sql("UPDATE jobs SET status = 'canceled', rev = rev + 1 WHERE id = '%s'", ids[3]);
+	sql("UPDATE jobs SET status = 'completed', rev = rev + 1 WHERE id = '%s'", ids[5]);
+	assert_int_equal(vex_store_oldest_queued(store, NULL, got, &at), 0);
+	assert_string_equal(got, ids[2]);
+	assert_true(at == 1002);
+	assert_int_equal(vex_store_oldest_queued(store, "alice", got, &at), 0);
+	assert_string_equal(got, ids[4]);
+	memset(got, 'x', sizeof(got));
+	at = -1;
+	assert_int_equal(vex_store_oldest_queued(store, "\xc3\xa9ve", got, &at), VEX_ENOTFOUND);
+	assert_true(at == -1);
+	assert_int_equal(vex_store_oldest_queued(store, NULL, NULL, &at), VEX_EINVAL);
+	assert_int_equal(vex_store_oldest_queued(store, NULL, got, NULL), VEX_EINVAL);
+
+	assert_int_equal(vex_store_status_counts(store, "bob", c), 0);
+	assert_int_equal(c[VEX_JOB_RUNNING], 1);
+	assert_int_equal(c[VEX_JOB_QUEUED], 1);
+	assert_int_equal(c[VEX_JOB_COMPLETED], 1);
+	assert_int_equal(c[VEX_JOB_FAILED], 0);
+	assert_int_equal(vex_store_status_counts(store, NULL, c), 0);
+	assert_int_equal(c[VEX_JOB_QUEUED], 2);
+	assert_int_equal(c[VEX_JOB_RUNNING], 1);
+	assert_int_equal(c[VEX_JOB_COMPLETED], 1);
+	assert_int_equal(c[VEX_JOB_FAILED], 1);
+	assert_int_equal(c[VEX_JOB_TIMEOUT], 0);
+	assert_int_equal(c[VEX_JOB_CANCELED], 1);
+	assert_int_equal(vex_store_status_counts(store, "\xc3\xa9ve", c), 0);
+	assert_int_equal(c[VEX_JOB_CANCELED], 1);
+	assert_int_equal(c[VEX_JOB_QUEUED], 0);
+	assert_int_equal(vex_store_status_counts(store, "nobody", c), 0);
+	for (i = 0; i < VEX_JOB_STATUS_COUNT; i++)
+		assert_int_equal(c[i], 0);
+	assert_int_equal(vex_store_status_counts(store, NULL, NULL), VEX_EINVAL);
 }
 
 /* Another connection holds the write lock: our write waits busy_timeout, then VEX_EBUSY, nothing changed. */
 static void test_busy(void **state)
 {
 	struct vex_store *quick = NULL;
-	struct vex_job *j = new_tool_job("alice", VEX_PLAN_FREE, 0), *got = NULL;
+	struct vex_job *j, *got = NULL;
 	struct vex_job_list l = { NULL, 0 };
 	char queued[VEX_UUID_LEN + 1];
 	sqlite3 *db = NULL;
 	int cancel;
 
 	(void)state;
+	if (store_fixture_postgres())
+		skip(); /* SQLite's write lock and WAL readers */
+	j = new_tool_job("alice", VEX_PLAN_FREE, 0);
 	add_job("alice", VEX_PLAN_FREE, 0, queued);
 	assert_int_equal(vex_store_open(path, 1, 50, &quick), 0);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -386,6 +848,8 @@ static void test_query_plans(void **state)
 	size_t i;
 
 	(void)state;
+	if (store_fixture_postgres())
+		skip(); /* SQLite's query planner */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char plan[1024];
@@ -406,8 +870,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_agent_job, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_idempotency_key, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(test_count_filters, store_setup, store_teardown),
-		cmocka_unit_test_setup_teardown(test_status_mask, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_filters, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_filter_refusals, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_bytes, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_position, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_tool_recent_runs, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_running_jobs, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_status_counts_and_oldest, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_busy, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, store_setup, store_teardown),
 	};

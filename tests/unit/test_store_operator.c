@@ -110,7 +110,7 @@ static void test_retry_refused_leaves_no_link(void **state)
 	assert_int_equal(vex_store_job_get(store, old, NULL, &got), 0);
 	assert_string_equal(got->retried_by, "");
 	vex_job_free(got);
-	assert_int_equal(store_fixture_int(path, "SELECT COUNT(*) FROM jobs WHERE retry_of IS NOT NULL"), 0);
+	assert_int_equal(store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM jobs WHERE retry_of IS NOT NULL"), 0);
 }
 
 static void test_retry_in_a_batch_is_its_own(void **state)
@@ -175,7 +175,7 @@ static void test_cancel_batches_match_exactly(void **state)
 	assert_int_equal(vex_store_job_get(store, later, NULL, &j), 0);
 	assert_int_equal(j->status, VEX_JOB_QUEUED);
 	vex_job_free(j);
-	assert_int_equal(store_fixture_int(path, "SELECT SUM(n) FROM job_tally WHERE owner = 'alice' AND status = 'queued'"), 2);
+	assert_int_equal(store_fixture_sql_int(&fx, "SELECT SUM(n) FROM job_tally WHERE owner = 'alice' AND status = 'queued'"), 2);
 	/* Running jobs are asked to stop, once. */
 	assert_int_equal(vex_store_job_claim(store, "r1", ++clock_us, LEASE_US, limits, &j), 0);
 	vex_job_free(j);

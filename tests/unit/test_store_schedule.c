@@ -1,4 +1,5 @@
-/* test_store_schedule.c - scheduled agents in the store: listing, firing a slot exactly once, paused/deleted agents. */
+/* test_store_schedule.c - scheduled agents in the store: listing, firing a slot exactly once, paused/deleted agents,
+ * on SQLite and, from tools/run-unit's second pass (tests/unit/postgres.list), on PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,40 +16,11 @@
 #include "core/base/err.h"
 #include "core/base/log.h"
 #include "core/store/store.h"
+#define STORE_FIXTURE_GLOBALS "sched"
+#include "tests/unit/store_fixture.h"
 
 #define SLOT 1763900460000000LL /* 2025-11-23T12:21:00Z */
 #define NOW (SLOT + 5000000LL)
-
-static char dir[64];
-static char path[128];
-static struct vex_store *store;
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-sched-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	return vex_store_open(path, 1, 5000, &store) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	static const char *const sides[] = { "", "-wal", "-shm", "-wlock" };
-	char side[160];
-	size_t i;
-
-	(void)state;
-	vex_store_free(store);
-	store = NULL;
-	for (i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
-		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
-		unlink(side);
-	}
-	rmdir(dir);
-	return 0;
-}
 
 /* Insert an agent of "owner" with "schedule" (NULL: none) and "status"; its id into "id". */
 static void add_agent(const char *owner, const char *schedule, enum vex_agent_status status,
@@ -79,14 +51,16 @@ static struct vex_sched_fire fire_of(const char *agent_id, int64_t slot)
 	return f;
 }
 
+/* Jobs stored, all owners. */
 static int64_t count(void)
 {
-	struct vex_job_filter f;
-	int64_t n = -1;
+	return store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM jobs");
+}
 
-	vex_job_filter_init(&f);
-	assert_int_equal(vex_store_jobs_count(store, &f, &n), 0);
-	return n;
+/* Fire rows stored, all agents. */
+static int64_t fires(void)
+{
+	return store_fixture_sql_int(&fx, "SELECT COUNT(*) FROM schedule_fires");
 }
 
 static void test_list_only_active_scheduled(void **state)
@@ -272,59 +246,175 @@ static void test_fire_invalid(void **state)
 	assert_true(count() == 0);
 }
 
-/* Several processes (two runners and more) fire the same slot at the same moment: one job. */
-static void test_concurrent_fire(void **state)
+/* "n" processes (runners on as many hosts), each with a connection of its own, fire slot "slot" of agent "id" at
+ * the same moment, "rounds" times over (one slot a round): each slot gives one job and one fire row. */
+static void race(int n, const char *id, int rounds)
 {
-	enum { N = 6 };
+	char where[1024];
+	pid_t pids[8];
+	int gate[2], i, status;
+
+	assert_true(n <= 8);
+	if (store_fixture_postgres())
+		assert_int_equal(store_fixture_pg_url(fx.pg_db, where, sizeof(where)), 0);
+	else
+		snprintf(where, sizeof(where), "%s", path);
+	for (int r = 0; r < rounds; r++) {
+		int64_t slot = SLOT + r * 60000000LL;
+		int created = 0, fired = 0;
+
+		assert_int_equal(pipe(gate), 0);
+		for (i = 0; i < n; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				struct vex_sched_fire f = fire_of(id, slot);
+				struct vex_store *s = NULL;
+				struct vex_job *j = NULL;
+				char c;
+				int rc;
+
+				close(gate[1]);
+				if (vex_store_open(where, 1, 10000, &s) != 0)
+					_exit(3);
+				if (read(gate[0], &c, 1) < 0)
+					_exit(3);
+				rc = vex_store_schedule_fire(s, &f, &j);
+				vex_job_free(j);
+				vex_store_free(s);
+				_exit(rc == 0 ? 0 : rc == VEX_EEXIST ? 1 : 2);
+			}
+		}
+		close(gate[0]);
+		close(gate[1]); /* all children go at once */
+		for (i = 0; i < n; i++) {
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			assert_true(WIFEXITED(status));
+			assert_true(WEXITSTATUS(status) <= 1);
+			created += WEXITSTATUS(status) == 0;
+		}
+		assert_int_equal(created, 1);
+		assert_int_equal(vex_store_schedule_fired(store, id, slot, &fired), 0);
+		assert_int_equal(fired, 1);
+		assert_true(count() == r + 1);
+		assert_true(fires() == r + 1);
+	}
+}
+
+/* Two runners fire the same slot at the same moment: one job, one fire row. */
+static void test_two_connections_fire_once(void **state)
+{
 	char id[VEX_UUID_LEN + 1];
-	pid_t pids[N];
-	int gate[2], i, status, created = 0;
 
 	(void)state;
 	add_agent("alice", "{\"tasksPerDay\":1,\"times\":[\"12:21\"]}", VEX_AGENT_ACTIVE, id);
-	assert_int_equal(pipe(gate), 0);
-	for (i = 0; i < N; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0) {
-			struct vex_sched_fire f = fire_of(id, SLOT);
-			struct vex_store *s = NULL;
-			struct vex_job *j = NULL;
-			char c;
-			int rc;
+	race(2, id, 10);
+}
 
-			close(gate[1]);
-			if (vex_store_open(path, 1, 10000, &s) != 0)
-				_exit(3);
-			if (read(gate[0], &c, 1) < 0)
-				_exit(3);
-			rc = vex_store_schedule_fire(s, &f, &j);
-			vex_job_free(j);
-			vex_store_free(s);
-			_exit(rc == 0 ? 0 : rc == VEX_EEXIST ? 1 : 2);
-		}
+/* Several processes (two runners and more) fire the same slot at the same moment: one job. */
+static void test_concurrent_fire(void **state)
+{
+	char id[VEX_UUID_LEN + 1];
+
+	(void)state;
+	add_agent("alice", "{\"tasksPerDay\":1,\"times\":[\"12:21\"]}", VEX_AGENT_ACTIVE, id);
+	race(6, id, 3);
+}
+
+/* A scheduled run at the queued-job cap is stored failed, once, with the cap's code; an admin's agent has none. */
+static void test_fire_at_cap(void **state)
+{
+	const int caps[VEX_PLAN_COUNT] = { 1, 1, 1, 1 };
+	char id[VEX_UUID_LEN + 1], queued[VEX_UUID_LEN + 1];
+	struct vex_sched_fire f;
+	struct vex_job *j = NULL, *got = NULL;
+	int64_t held = -1;
+
+	(void)state;
+	add_agent("alice", "{\"tasksPerDay\":1,\"times\":[\"12:21\"]}", VEX_AGENT_ACTIVE, id);
+	store_fixture_add_job(store, "alice", "echo", "{}", NOW, queued);
+	f = fire_of(id, SLOT);
+	f.queued_caps = caps;
+	assert_int_equal(vex_store_schedule_fire(store, &f, &j), 0);
+	assert_int_equal(j->status, VEX_JOB_FAILED);
+	assert_string_equal(j->error_code, "QUEUED_JOB_LIMIT_REACHED");
+	assert_non_null(strstr(j->error_message, "at most 1 queued jobs"));
+	assert_true(j->completed_at == NOW);
+	assert_int_equal(j->rev, 2);
+	assert_int_equal(vex_store_job_get(store, j->id, "alice", &got), 0);
+	assert_int_equal(got->status, VEX_JOB_FAILED);
+	assert_string_equal(got->error_code, "QUEUED_JOB_LIMIT_REACHED");
+	vex_job_free(got);
+	vex_job_free(j);
+	j = NULL;
+	assert_int_equal(vex_store_cap_count(store, VEX_CAP_QUEUED_JOBS, "alice", &held), 0);
+	assert_true(held == 1);
+	assert_int_equal(vex_store_schedule_fire(store, &f, &j), VEX_EEXIST); /* the slot counts as fired */
+	assert_null(j);
+	/* without the cap it queues */
+	f = fire_of(id, SLOT + 60000000LL);
+	assert_int_equal(vex_store_schedule_fire(store, &f, &j), 0);
+	assert_int_equal(j->status, VEX_JOB_QUEUED);
+	vex_job_free(j);
+	assert_true(count() == 3);
+	assert_true(fires() == 2);
+}
+
+/* Bad arguments, and ids no agent has (odd bytes: SQLite keeps any, PostgreSQL's text only UTF-8). */
+static void test_odd_arguments(void **state)
+{
+	char id[VEX_UUID_LEN + 1];
+	struct vex_sched_agent_list l = { 0 };
+	struct vex_sched_fire f;
+	int fired = -1;
+
+	(void)state;
+	add_agent("alice", "{\"tasksPerDay\":1,\"times\":[\"12:21\"]}", VEX_AGENT_ACTIVE, id);
+	assert_int_equal(vex_store_schedule_fired(store, NULL, SLOT, &fired), VEX_EINVAL);
+	assert_int_equal(fired, -1);
+	f = fire_of(id, SLOT);
+	assert_int_equal(vex_store_schedule_fire(store, &f, NULL), VEX_EINVAL);
+	f.timeout_ms = -1;
+	assert_int_equal(vex_store_schedule_fire(store, &f, &(struct vex_job *){ NULL }), VEX_EINVAL);
+	assert_int_equal(vex_store_scheduled_agents(store, NULL, 1000, &l), 0);
+	assert_int_equal(l.n, 1);
+	vex_sched_agent_list_release(&l);
+	assert_int_equal(vex_store_scheduled_agents(store, "", 10, &l), 0); /* "" as NULL: from the start */
+	assert_int_equal(l.n, 1);
+	vex_sched_agent_list_release(&l);
+	assert_int_equal(vex_store_scheduled_agents(store, "\xe2\x82\xac", 10, &l), 0); /* after every id */
+	assert_int_equal(l.n, 0);
+	vex_sched_agent_list_release(&l);
+	assert_int_equal(vex_store_schedule_fired(store, "\xe2\x82\xac", SLOT, &fired), 0);
+	assert_int_equal(fired, 0);
+	if (store_fixture_postgres()) {
+		assert_int_equal(vex_store_scheduled_agents(store, "\xff", 10, &l), VEX_EINVAL);
+		assert_int_equal(vex_store_schedule_fired(store, "\xff", SLOT, &fired), VEX_EINVAL);
+	} else {
+		assert_int_equal(vex_store_scheduled_agents(store, "\xff", 10, &l), 0);
+		assert_int_equal(l.n, 0);
+		vex_sched_agent_list_release(&l);
+		assert_int_equal(vex_store_schedule_fired(store, "\xff", SLOT, &fired), 0);
+		assert_int_equal(fired, 0);
 	}
-	close(gate[0]);
-	close(gate[1]); /* all children go at once */
-	for (i = 0; i < N; i++) {
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_true(WEXITSTATUS(status) <= 1);
-		created += WEXITSTATUS(status) == 0;
-	}
-	assert_int_equal(created, 1);
-	assert_true(count() == 1);
+	f = fire_of("\xe2\x82\xac", SLOT);
+	assert_int_equal(vex_store_schedule_fire(store, &f, &(struct vex_job *){ NULL }), VEX_ENOTFOUND);
+	assert_true(count() == 0);
+	assert_true(fires() == 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_only_active_scheduled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fire_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fire_as_recorded_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paused_deleted_not_fired, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fire_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_fire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_only_active_scheduled, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fire_once, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fire_as_recorded_owner, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_paused_deleted_not_fired, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fire_invalid, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_two_connections_fire_once, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_fire, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_fire_at_cap, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_odd_arguments, store_setup, store_teardown),
 	};
 
 	vex_log_init("test_store_schedule", VEX_LOG_ERROR);

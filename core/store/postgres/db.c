@@ -403,7 +403,8 @@ int vex_pg_version(struct vex_pg *p)
 }
 
 /* The VEX code of a statement the server refused, by the class of its SQLSTATE, as SQLite's codes map
- * (core/store/sqlite/db.c): a constraint is VEX_EEXIST, a timeout, lock wait or serialization failure
+ * (core/store/sqlite/db.c): a unique key VEX_EEXIST, a foreign key VEX_ENOTFOUND, another constraint (check,
+ * not null) VEX_EINVAL, a timeout, lock wait or serialization failure
  * VEX_EBUSY, anything else VEX_EIO; and text the database cannot hold (not UTF-8: SQLite keeps any bytes)
  * VEX_EINVAL, the caller's fault rather than the store's. */
 static int refused_code(const PGresult *r)
@@ -412,8 +413,12 @@ static int refused_code(const PGresult *r)
 
 	if (!st)
 		return VEX_EIO;
-	if (strncmp(st, "23", 2) == 0)
+	if (strcmp(st, "23505") == 0)
 		return VEX_EEXIST;
+	if (strcmp(st, "23503") == 0)
+		return VEX_ENOTFOUND;
+	if (strncmp(st, "23", 2) == 0)
+		return VEX_EINVAL;
 	if (strcmp(st, "22021") == 0 || strcmp(st, "22P05") == 0)
 		return VEX_EINVAL;
 	if (strcmp(st, "57014") == 0 || strcmp(st, "55P03") == 0 || strcmp(st, "40001") == 0 ||

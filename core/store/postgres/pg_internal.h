@@ -33,7 +33,8 @@ int vex_pg_ready(struct vex_pg *p);
  * Run "sql" with its "n" parameters "vals" (text; NULL is SQL NULL) on "p", reconnecting first when the
  * connection was lost. 0 with the result in *ret (NULL: cleared here; else the caller PQclear's it);
  * VEX_EIO when the server is away (the connection is dropped, the next call reconnects) or the statement
- * failed (logged, without its parameters); VEX_EEXIST for a constraint; VEX_EBUSY for a timeout, a lock
+ * failed (logged, without its parameters); for a constraint VEX_EEXIST (unique), VEX_ENOTFOUND (foreign key) or
+ * VEX_EINVAL (another), as SQLite's; VEX_EBUSY for a timeout, a lock
  * wait or a serialization failure; VEX_EINVAL for a parameter that is not UTF-8 (not logged).
  */
 int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *vals, PGresult **ret);

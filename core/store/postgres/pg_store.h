@@ -8,6 +8,7 @@
 
 #include "core/base/ids.h"
 #include "core/base/limits.h"
+#include "core/jobs/model.h"
 #include "core/store/store_backend.h"
 
 struct vex_pg;
@@ -143,5 +144,39 @@ int vex_pg_auto_vacuum(struct vex_pg *p);
 int vex_pg_vacuum_step(struct vex_pg *p, int max_pages, int keep_pages, int64_t *ret_freed);
 int vex_pg_checkpoint(struct vex_pg *p, int *ret_pages, int *ret_done);
 void vex_pg_checkpoint_elsewhere(struct vex_pg *p, void (*due)(void *arg), void *arg);
+
+/* store_schedule.c, store_operator.c and store_retention.c: scheduled fires, cancel by filter, pruning */
+struct vex_sched_agent_list;
+struct vex_sched_fire;
+struct vex_cancel_filter;
+struct vex_job_list;
+
+int vex_pg_scheduled_agents(struct vex_pg *p, const char *after_id, int limit, struct vex_sched_agent_list *ret);
+int vex_pg_schedule_fired(struct vex_pg *p, const char *agent_id, int64_t slot_us, int *ret_fired);
+int vex_pg_schedule_fire(struct vex_pg *p, const struct vex_sched_fire *f, struct vex_job **ret);
+int vex_pg_jobs_cancel_batch(struct vex_pg *p, const struct vex_cancel_filter *f, enum vex_job_status which, int max,
+			     int64_t now_us, struct vex_job_list *ret);
+int vex_pg_job_events_prune(struct vex_pg *p, int64_t before_us, int limit, int64_t *ret_deleted);
+int vex_pg_jobs_prune(struct vex_pg *p, int64_t before_us, int limit, char (*ret_ids)[VEX_UUID_LEN + 1], int *ret_n);
+int vex_pg_schedule_fires_prune(struct vex_pg *p, int64_t before_slot_us, int limit, int64_t *ret_deleted);
+
+/* store_jobs.c (listings), store_runners.c (running jobs), store_events.c and store_stats.c: the reads of jobs */
+struct vex_job_filter;
+struct vex_job_list;
+struct vex_job_event_list;
+struct vex_running_jobs;
+
+int vex_pg_jobs_list(struct vex_pg *p, const struct vex_job_filter *f, struct vex_job_list *ret);
+int vex_pg_jobs_count(struct vex_pg *p, const struct vex_job_filter *f, int64_t *ret);
+int vex_pg_jobs_count_before(struct vex_pg *p, const struct vex_job_filter *f, int64_t *ret);
+int vex_pg_job_queue_position(struct vex_pg *p, const char *id, int64_t *ret);
+int vex_pg_tool_recent_runs(struct vex_pg *p, const char *tool, int n, int64_t *ret_avg_us, int *ret_count);
+int vex_pg_running_jobs(struct vex_pg *p, const char *owner, int limit, struct vex_running_jobs *ret);
+int vex_pg_job_events_since(struct vex_pg *p, int64_t after_seq, int limit, struct vex_job_event_list *ret);
+int vex_pg_job_events_of(struct vex_pg *p, const char *id, int64_t after_rev, int limit,
+			 struct vex_job_event_list *ret);
+int vex_pg_job_events_last_seq(struct vex_pg *p, int64_t *ret);
+int vex_pg_status_counts(struct vex_pg *p, const char *owner, int64_t ret[VEX_JOB_STATUS_COUNT]);
+int vex_pg_oldest_queued(struct vex_pg *p, const char *owner, char ret_id[VEX_UUID_LEN + 1], int64_t *ret_created_at);
 
 #endif

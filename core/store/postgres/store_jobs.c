@@ -1,5 +1,6 @@
 /* store_jobs.c - jobs on PostgreSQL: the row reader, get, and the idempotent insert (one or a batch, a retry's
- * link), as core/store/sqlite/store_jobs.c and store_operator.c's retry link. */
+ * link), the listings and counts of a filter, a job's place in the queue and a tool's recent runs, as
+ * core/store/sqlite/store_jobs.c and store_operator.c's retry link. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,5 +285,229 @@ int vex_pg_jobs_insert_batch(struct vex_pg *p, struct vex_job *const *jobs, size
 			rcs[i] = rc;
 		}
 	}
+	return rc;
+}
+
+/* ---- listing ---- */
+
+/* A job filter's statement: its text and its parameters, numbered in the order they appear. */
+struct filter_q {
+	char sql[2048];
+	size_t len;
+	const char *v[24];
+	char num[8][24]; /* the integers among "v" */
+	int n, nums;
+	int first;       /* no condition yet: the next one begins the WHERE */
+};
+
+/* Append "text" with "%d" standing for the next parameter's number, "val" its value. */
+static void add_param(struct filter_q *q, const char *text, const char *val)
+{
+	const char *d = strstr(text, "%d");
+
+	q->v[q->n++] = val;
+	q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len, "%.*s$%d%s", (int)(d - text), text, q->n,
+				   d + 2);
+}
+
+/* A condition with one parameter, joined by WHERE or AND. */
+static void add_cond(struct filter_q *q, const char *text, const char *val)
+{
+	q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len, "%s", q->first ? " WHERE " : " AND ");
+	q->first = 0;
+	add_param(q, text, val);
+}
+
+static const char *add_num(struct filter_q *q, int64_t v)
+{
+	return vex_pg_i64(q->num[q->nums++], v);
+}
+
+/*
+ * The statement for "f", as SQLite's filter_sql builds it: only the conditions in use appear, in the same order
+ * (each shape its own plan and index), with $n parameters instead of names. "count": COUNT(*) instead of the
+ * rows; "before": the before_id bound (a listing always has it, a count only for jobs_count_before).
+ */
+static void filter_sql(const struct vex_job_filter *f, int count, int before, struct filter_q *q,
+		       char lo[VEX_UUID_LEN + 1], char hi[VEX_UUID_LEN + 1])
+{
+	int s, open = 0;
+
+	q->n = q->nums = 0;
+	q->first = 1;
+	q->len = (size_t)snprintf(q->sql, sizeof(q->sql), "%s",
+				  count ? "SELECT COUNT(*) FROM jobs" : "SELECT " VEX_PG_JOB_COLS " FROM jobs");
+	if (f->owner)
+		add_cond(q, "owner = %d", f->owner);
+	if (f->status >= 0)
+		add_cond(q, "status = %d", vex_job_status_name((enum vex_job_status)f->status));
+	/* A status set: one parameter per status, in status order. */
+	for (s = 0; f->status_mask && s < VEX_JOB_STATUS_COUNT; s++) {
+		if (!(f->status_mask & (1u << s)))
+			continue;
+		if (open)
+			add_param(q, ",%d", vex_job_status_name((enum vex_job_status)s));
+		else
+			add_cond(q, "status IN (%d", vex_job_status_name((enum vex_job_status)s));
+		open = 1;
+	}
+	if (open)
+		q->len += (size_t)snprintf(q->sql + q->len, sizeof(q->sql) - q->len, ")");
+	if (f->kind >= 0)
+		add_cond(q, "kind = %d", vex_job_kind_name((enum vex_job_kind)f->kind));
+	if (f->agent_id)
+		add_cond(q, "agent_id = %d", f->agent_id);
+	if (f->tool)
+		add_cond(q, "tool = %d", f->tool);
+	if (f->created_after) {
+		vex_job_id_bound(f->created_after - VEX_JOB_ID_SLACK_US, lo);
+		add_cond(q, "id >= %d", lo);
+		add_cond(q, "created_at >= %d", add_num(q, f->created_after));
+	}
+	if (f->created_before) {
+		vex_job_id_bound(f->created_before + VEX_JOB_ID_SLACK_US, hi);
+		add_cond(q, "id < %d", hi);
+		add_cond(q, "created_at < %d", add_num(q, f->created_before));
+	}
+	if (f->started_after)
+		add_cond(q, "started_at > %d", add_num(q, f->started_after));
+	if (f->started_before)
+		add_cond(q, "started_at < %d", add_num(q, f->started_before));
+	if (before && f->before_id)
+		add_cond(q, "id < %d", f->before_id);
+	if (!count) {
+		add_param(q, " ORDER BY id DESC LIMIT %d", add_num(q, f->limit));
+		add_param(q, " OFFSET %d", add_num(q, f->offset));
+	}
+}
+
+int vex_pg_jobs_list(struct vex_pg *p, const struct vex_job_filter *f, struct vex_job_list *ret)
+{
+	char lo[VEX_UUID_LEN + 1], hi[VEX_UUID_LEN + 1];
+	struct filter_q q;
+	PGresult *r = NULL;
+	void *items = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = vex_job_filter_check(f);
+	if (rc)
+		return rc;
+	if (f->limit < 1 || f->limit > 1000 || f->offset < 0)
+		return VEX_EINVAL;
+	filter_sql(f, 0, 1, &q, lo, hi);
+	rc = vex_pg_exec(p, q.sql, q.n, q.v, &r);
+	if (rc)
+		return rc;
+	rc = vex_pg_collect(r, &vex_pg_job_rows, (size_t)f->limit, &items, &n);
+	PQclear(r);
+	if (rc == 0)
+		*ret = (struct vex_job_list){ items, n };
+	return rc;
+}
+
+/* COUNT(*) of "f" (with its before_id bound when "before"). */
+static int count_of(struct vex_pg *p, const struct vex_job_filter *f, int before, int64_t *ret)
+{
+	char lo[VEX_UUID_LEN + 1], hi[VEX_UUID_LEN + 1];
+	struct filter_q q;
+	PGresult *r = NULL;
+	int rc;
+
+	rc = vex_job_filter_check(f);
+	if (rc)
+		return rc;
+	filter_sql(f, 1, before, &q, lo, hi);
+	rc = vex_pg_exec(p, q.sql, q.n, q.v, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 1)
+		*ret = vex_pg_get_i64(r, 0, 0);
+	else
+		rc = VEX_ERROR;
+	PQclear(r);
+	return rc;
+}
+
+int vex_pg_jobs_count(struct vex_pg *p, const struct vex_job_filter *f, int64_t *ret)
+{
+	return count_of(p, f, 0, ret);
+}
+
+int vex_pg_jobs_count_before(struct vex_pg *p, const struct vex_job_filter *f, int64_t *ret)
+{
+	return count_of(p, f, 1, ret);
+}
+
+/* ---- corex helpers ---- */
+
+int vex_pg_job_queue_position(struct vex_pg *p, const char *id, int64_t *ret)
+{
+	const char *v[2];
+	PGresult *r = NULL, *c = NULL;
+	int rc;
+
+	if (!p || !id || !ret)
+		return VEX_EINVAL;
+	v[0] = id;
+	rc = vex_pg_exec(p, "SELECT priority, status = 'queued' FROM jobs WHERE id = $1", 1, v, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1)
+		rc = VEX_ENOTFOUND;
+	else if (strcmp(PQgetvalue(r, 0, 1), "t") != 0)
+		rc = VEX_ESTATE;
+	if (rc)
+		goto out;
+	/* Those ahead in the claim order (jobs_claim: priority DESC, id), ids compared as bytes. */
+	v[0] = PQgetvalue(r, 0, 0);
+	v[1] = id;
+	rc = vex_pg_exec(p,
+			 "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"
+			 " AND (priority > $1 OR (priority = $1 AND id < $2))",
+			 2, v, &c);
+	if (rc)
+		goto out;
+	if (PQntuples(c) == 1)
+		*ret = vex_pg_get_i64(c, 0, 0) + 1;
+	else
+		rc = VEX_ERROR;
+out:
+	PQclear(c);
+	PQclear(r);
+	return rc;
+}
+
+int vex_pg_tool_recent_runs(struct vex_pg *p, const char *tool, int n, int64_t *ret_avg_us, int *ret_count)
+{
+	char a[24], b[24];
+	const char *v[3];
+	PGresult *r = NULL;
+	int rc;
+
+	if (!p || !tool || n < 1 || n > 1000 || !ret_avg_us || !ret_count)
+		return VEX_EINVAL;
+	v[0] = tool;
+	v[1] = vex_pg_i64(a, n);
+	v[2] = vex_pg_i64(b, VEX_TOOL_RUNS_SCAN);
+	/* As SQLite's: the newest VEX_TOOL_RUNS_SCAN of the tool's jobs, the newest "n" completed among them; the
+	 * mean cut toward zero, as SQLite's CAST of its AVG. */
+	rc = vex_pg_exec(p,
+			 "SELECT COUNT(*), COALESCE(trunc(AVG(completed_at - started_at))::bigint, 0) FROM"
+			 " (SELECT id, started_at, completed_at FROM"
+			 "  (SELECT id, status, started_at, completed_at FROM jobs WHERE tool = $1"
+			 "   ORDER BY id DESC LIMIT $3) scan"
+			 "  WHERE status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL"
+			 "  ORDER BY id DESC LIMIT $2) runs",
+			 3, v, &r);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 1) {
+		*ret_count = (int)vex_pg_get_i64(r, 0, 0);
+		*ret_avg_us = vex_pg_get_i64(r, 0, 1);
+	} else {
+		rc = VEX_ERROR;
+	}
+	PQclear(r);
 	return rc;
 }

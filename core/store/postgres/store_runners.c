@@ -1,5 +1,5 @@
 /* store_runners.c - runner heartbeats on PostgreSQL (each runner's last beat, host, slots and busy slots; its
- * row removed when it stops), as core/store/sqlite/store_runners.c. */
+ * row removed when it stops) and the running jobs, as core/store/sqlite/store_runners.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,5 +110,57 @@ int vex_pg_runners_list(struct vex_pg *p, struct vex_runner_infos *ret)
 out:
 	free(items);
 	PQclear(r);
+	return rc;
+}
+
+/* Fill the vex_running_job "item" from row "row" (id, owner, kind, name, started_at, lease_owner). */
+static int running_read(const PGresult *r, int row, void *item)
+{
+	struct vex_running_job *j = item;
+
+	vex_pg_copy(r, row, 0, j->id, sizeof(j->id));
+	vex_pg_copy(r, row, 1, j->owner, sizeof(j->owner));
+	j->kind = strcmp(PQgetvalue(r, row, 2), "agent") == 0 ? VEX_JOB_AGENT : VEX_JOB_TOOL;
+	vex_pg_copy(r, row, 3, j->name, sizeof(j->name));
+	j->started_at = vex_pg_get_i64(r, row, 4);
+	vex_pg_copy(r, row, 5, j->lease_owner, sizeof(j->lease_owner));
+	return 0;
+}
+
+static const struct vex_pg_rows running_rows = { sizeof(struct vex_running_job), running_read, NULL };
+
+int vex_pg_running_jobs(struct vex_pg *p, const char *owner, int limit, struct vex_running_jobs *ret)
+{
+	char lim[24];
+	const char *v[2];
+	PGresult *r = NULL;
+	void *items = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!p || !ret || limit < 1 || limit > 10000)
+		return VEX_EINVAL;
+	v[0] = owner;
+	v[1] = vex_pg_i64(lim, limit);
+	/* An owner's by id (jobs_owner_status_id); everyone's by lease expiry (the partial jobs_lease), as SQLite
+	 * reads them, ties by id where SQLite's index has its rowid (insert order). */
+	if (owner)
+		rc = vex_pg_exec(p,
+				 "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				 " started_at, lease_owner FROM jobs WHERE owner = $1 AND status = 'running'"
+				 " ORDER BY id LIMIT $2",
+				 2, v, &r);
+	else
+		rc = vex_pg_exec(p,
+				 "SELECT id, owner, kind, CASE kind WHEN 'tool' THEN tool ELSE agent_id END,"
+				 " started_at, lease_owner FROM jobs WHERE status = 'running'"
+				 " AND lease_expires_at IS NOT NULL ORDER BY lease_expires_at, id LIMIT $1",
+				 1, v + 1, &r);
+	if (rc)
+		return rc;
+	rc = vex_pg_collect(r, &running_rows, (size_t)limit, &items, &n);
+	PQclear(r);
+	if (rc == 0)
+		*ret = (struct vex_running_jobs){ items, n };
 	return rc;
 }

@@ -18,14 +18,6 @@ const char *vex_job_event_type_name(enum vex_job_event_type t)
 	return (unsigned)t < VEX_EV_TYPE_COUNT ? type_names[t] : "unknown";
 }
 
-static enum vex_job_event_type type_parse(const char *name)
-{
-	for (int i = 0; name && i < VEX_EV_TYPE_COUNT; i++)
-		if (strcmp(name, type_names[i]) == 0)
-			return (enum vex_job_event_type)i;
-	return VEX_EV_PROGRESS;
-}
-
 static void event_release(struct vex_job_event *e)
 {
 	free(e->progress.current_step);
@@ -59,7 +51,7 @@ static int event_row(sqlite3_stmt *st, void *item)
 	vex_col_copy(st, 1, e->job_id, sizeof(e->job_id));
 	vex_col_copy(st, 2, e->owner, sizeof(e->owner));
 	e->rev = sqlite3_column_int64(st, 3);
-	e->type = type_parse((const char *)sqlite3_column_text(st, 4));
+	e->type = vex_job_event_type_parse((const char *)sqlite3_column_text(st, 4));
 	vex_job_status_parse((const char *)sqlite3_column_text(st, 5), &status);
 	e->status = status;
 	e->attempts = sqlite3_column_int(st, 6);

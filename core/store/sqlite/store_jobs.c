@@ -267,17 +267,6 @@ void vex_job_list_release(struct vex_job_list *l)
 	VEX_STORE_LIST_RELEASE(l, vex_job_free);
 }
 
-static int filter_check(const struct vex_job_filter *f)
-{
-	if (!f || f->status < -1 || f->status >= VEX_JOB_STATUS_COUNT || f->kind < -1 || f->kind > VEX_JOB_TOOL)
-		return VEX_EINVAL;
-	if (f->status_mask >= (1u << VEX_JOB_STATUS_COUNT) || (f->status_mask && f->status >= 0))
-		return VEX_EINVAL;
-	if (f->created_after < 0 || f->created_before < 0)
-		return VEX_EINVAL;
-	return 0;
-}
-
 /* "status IN ('failed','timeout')" for a status set: only the core's own names go into the SQL. */
 static void status_in_sql(unsigned mask, char *sql, size_t cap)
 {
@@ -346,17 +335,6 @@ static void filter_sql(const struct vex_job_filter *f, int count, char *sql, siz
 #undef ADD
 }
 
-/* The smallest UUIDv7 of the millisecond of "us" (0 below the epoch): every id made at or after that
- * millisecond sorts at or above it, every earlier one below. */
-static void id_bound(int64_t us, char out[VEX_UUID_LEN + 1])
-{
-	uint64_t ms = us > 0 ? (uint64_t)us / 1000 : 0;
-
-	ms &= (UINT64_C(1) << 48) - 1;
-	snprintf(out, VEX_UUID_LEN + 1, "%08llx-%04llx-0000-0000-000000000000", (unsigned long long)(ms >> 16),
-		 (unsigned long long)(ms & 0xffff));
-}
-
 static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 {
 	char lo[VEX_UUID_LEN + 1], hi[VEX_UUID_LEN + 1];
@@ -369,12 +347,12 @@ static void filter_bind(sqlite3_stmt *st, const struct vex_job_filter *f)
 	vex_bind_text_named(st, ":agent_id", f->agent_id);
 	vex_bind_text_named(st, ":tool", f->tool);
 	if (f->created_after) {
-		id_bound(f->created_after - VEX_JOB_ID_SLACK_US, lo);
+		vex_job_id_bound(f->created_after - VEX_JOB_ID_SLACK_US, lo);
 		vex_bind_text_named(st, ":id_lo", lo);
 		vex_bind_int64_named(st, ":created_after", f->created_after);
 	}
 	if (f->created_before) {
-		id_bound(f->created_before + VEX_JOB_ID_SLACK_US, hi);
+		vex_job_id_bound(f->created_before + VEX_JOB_ID_SLACK_US, hi);
 		vex_bind_text_named(st, ":id_hi", hi);
 		vex_bind_int64_named(st, ":created_before", f->created_before);
 	}
@@ -406,7 +384,7 @@ int vex_sqlite_jobs_list(struct vex_sqlite *s, const struct vex_job_filter *f, s
 	char sql[2048];
 	int rc;
 
-	rc = filter_check(f);
+	rc = vex_job_filter_check(f);
 	if (rc)
 		return rc;
 	if (f->limit < 1 || f->limit > 1000 || f->offset < 0)
@@ -428,7 +406,7 @@ int vex_sqlite_jobs_count(struct vex_sqlite *s, const struct vex_job_filter *f, 
 	char sql[1024];
 	int rc;
 
-	rc = filter_check(f);
+	rc = vex_job_filter_check(f);
 	if (rc)
 		return rc;
 	filter_sql(f, 1, sql, sizeof(sql));
@@ -519,7 +497,7 @@ int vex_sqlite_jobs_count_before(struct vex_sqlite *s, const struct vex_job_filt
 	size_t n;
 	int rc;
 
-	rc = filter_check(f);
+	rc = vex_job_filter_check(f);
 	if (rc)
 		return rc;
 	filter_sql(f, 1, sql, sizeof(sql));
