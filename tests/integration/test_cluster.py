@@ -5,6 +5,7 @@ import concurrent.futures
 import datetime
 import http.client
 import os
+import re
 import signal
 import ssl
 import threading
@@ -14,6 +15,7 @@ import pytest
 import requests
 
 import vexcluster
+import vexit
 import vexspec
 from test_streams import Stream
 from vexit import SLOW, TERMINAL, new_sub, wait_for
@@ -32,6 +34,22 @@ def cluster(request):
     cl = vexcluster.Cluster()
     request.addfinalizer(cl.stop)  # before start: a half-made cluster is torn down too
     return cl.start()
+
+
+@pytest.fixture(scope="module")
+def jobs_run(cluster):
+    """Skip, naming the missing store function, while the runner's claims have no PostgreSQL body yet (issue 16:
+    they are being ported); a job that does not run for any other reason fails the tests that need it."""
+    c = cluster.b.client(plan="enterprise")
+    job = c.tool("echo", {"probe": 1})
+    try:
+        c.wait_job(job, timeout=15)
+    except AssertionError:
+        missing = re.findall(r'"store function not available on PostgreSQL yet","function":"(vex_store_jobs_\w+)"',
+                             vexit.tail(cluster.b.log("vex-runner"), 200))
+        if missing:
+            pytest.skip("jobs do not run on PostgreSQL yet: no PostgreSQL body for %s" % ", ".join(sorted(set(missing))))
+        raise
 
 
 def submit(host, token, ms):
@@ -58,7 +76,7 @@ def completed_events(cl, ids):
     return {r["job_id"]: r["n"] for r in rows}
 
 
-def test_a_host_killed_whole_loses_no_job(cluster):
+def test_a_host_killed_whole_loses_no_job(cluster, jobs_run):
     cl = cluster
     sub = new_sub()
     token = cl.token(sub, plan="enterprise")
@@ -127,7 +145,7 @@ def test_a_host_killed_whole_loses_no_job(cluster):
         assert env["status"] == "completed" and env["result"] == {"slept_ms": 400, "steps": 1}, env
 
 
-def test_polls_through_b_stay_right_without_a_memcached(cluster):
+def test_polls_through_b_stay_right_without_a_memcached(cluster, jobs_run):
     cl = cluster
     c = cl.b.client(plan="enterprise")
     before = [c.tool("sleep", {"ms": 10, "steps": 1}) for _ in range(6)]
@@ -217,7 +235,7 @@ class HostStream(Stream):
         self.comments = []
 
 
-def test_stream_on_a_follows_a_job_run_on_b(cluster):
+def test_stream_on_a_follows_a_job_run_on_b(cluster, jobs_run):
     cl = cluster
     sub = new_sub()
     a = cl.a.client(sub=sub, plan="enterprise")
