@@ -62,7 +62,7 @@ BENCH_BIN += $(BUILD)/bench-prune-hold
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
-.PHONY: all deps run stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check \
+.PHONY: all deps run stop cluster cluster-stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check \
 	ui-screenshots
 
 all: $(PROGRAMS) $(BUILD)/openapi.json
@@ -138,6 +138,13 @@ run: deps all
 
 stop:
 	@tools/vex-stop
+
+# Two hosts in network namespaces on one PostgreSQL (docs/cluster.md); root only; until Ctrl-C or make cluster-stop.
+cluster: deps all
+	@VEX_BUILD=$(abspath $(BUILD)) tools/vex-cluster start
+
+cluster-stop:
+	@tools/vex-cluster stop
 
 check: all $(UNIT_BIN)
 	@tools/run-unit $(BUILD)
