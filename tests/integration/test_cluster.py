@@ -5,7 +5,6 @@ import concurrent.futures
 import datetime
 import http.client
 import os
-import re
 import signal
 import ssl
 import threading
