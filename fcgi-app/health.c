@@ -10,17 +10,23 @@
 /* The runner beats every 2 s; a runner silent for longer than this is "down". */
 #define RUNNER_STALE_US (10 * 1000000LL)
 
+/* The store's kind, as /health names it. */
+static const char *db_type(const struct vex_ctx *c)
+{
+	return c->env->cfg->store_pg ? "postgresql" : "sqlite";
+}
+
 static void health(struct vex_ctx *c)
 {
 	/* No allocation: load balancers call this often. Single-threaded worker, so a static buffer is fine. */
-	static char body[160];
+	static char body[192];
 	char ts[VEX_RFC3339_LEN];
 	int n;
 
 	vex_rfc3339(c->req->now_us, ts);
 	n = snprintf(body, sizeof(body),
-		     "{\"status\":\"healthy\",\"version\":\"" VEX_VERSION "\",\"timestamp\":\"%s\",\"db_type\":\"sqlite\"}",
-		     ts);
+		     "{\"status\":\"healthy\",\"version\":\"" VEX_VERSION "\",\"timestamp\":\"%s\",\"db_type\":\"%s\"}",
+		     ts, db_type(c));
 	if (n < 0 || (size_t)n >= sizeof(body)) {
 		vex_ctx_fail(c, VEX_ERROR, NULL);
 		return;
@@ -73,7 +79,7 @@ static void health_detailed(struct vex_ctx *c)
 	comp = json_pack("{s:o, s:o, s:o}", "database", db, "cache", cache, "runner", runner);
 	vex_rfc3339(c->req->now_us, ts);
 	root = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status", overall, "version", VEX_VERSION, "timestamp", ts,
-			 "db_type", "sqlite", "components", comp);
+			 "db_type", db_type(c), "components", comp);
 	vex_http_json(c->resp, db_up ? 200 : 503, root);
 }
 

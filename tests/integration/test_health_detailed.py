@@ -1,4 +1,5 @@
 # test_health_detailed.py - /health/detailed: components up, degraded without memcached, runner down when its heartbeat ages.
+import vexit
 from vexit import is_rfc3339, wait_for
 
 
@@ -13,7 +14,7 @@ def test_health_detailed_components(fresh_svc):
     c = svc.client()
     code, body = _detailed(c)
     assert code == 200, body
-    assert body["status"] == "healthy" and body["version"] == "0.1.0" and body["db_type"] == "sqlite"
+    assert body["status"] == "healthy" and body["version"] == "0.1.0" and body["db_type"] == vexit.DB_TYPE
     assert is_rfc3339(body["timestamp"])
     comp = body["components"]
     assert comp["database"]["status"] == "up" and isinstance(comp["database"]["latency_ms"], (int, float))

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 
+import vexit
 from vexit import (BUILD, UUID7_RE, UUID_RE, assert_json, b64url_decode, is_rfc3339, parse_rfc3339)
 
 ROLE = "You are a careful integration test agent"
@@ -21,7 +22,7 @@ def test_health_public(svc):
     assert body["status"] == "healthy"
     assert body["version"] == "0.1.0"
     assert is_rfc3339(body["timestamp"]), body
-    assert body["db_type"] == "sqlite"
+    assert body["db_type"] == vexit.DB_TYPE
 
 
 def test_seed_flow_end_to_end(svc):

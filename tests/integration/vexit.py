@@ -40,6 +40,7 @@ CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"
 # database of its own per service, on one private cluster for the whole run, tools/pg-cluster).
 STORE = os.environ.get("VEX_TEST_STORE", "sqlite")
 assert STORE in ("sqlite", "postgres"), "VEX_TEST_STORE=%s: sqlite or postgres" % STORE
+DB_TYPE = {"sqlite": "sqlite", "postgres": "postgresql"}[STORE]  # what /health says of the store
 if STORE == "postgres":
     import psycopg2
     import psycopg2.extras
