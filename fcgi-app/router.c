@@ -202,6 +202,11 @@ void vex_ctx_fail(struct vex_ctx *c, int rc, const char *notfound)
 		vex_http_error(c->resp, c->req, 503, "SERVICE_UNAVAILABLE", "database busy, retry shortly", NULL);
 		return;
 	}
+	if (rc == VEX_EUNAVAIL) { /* nothing was written: the store could not be reached */
+		vex_http_header(c->resp, "Retry-After", "1");
+		vex_http_error(c->resp, c->req, 503, "SERVICE_UNAVAILABLE", "database unreachable, retry shortly", NULL);
+		return;
+	}
 	vex_log(VEX_LOG_ERROR, "request failed", "request_id", c->req->request_id, "path", c->req->path,
 		"error", vex_strerror(rc), NULL);
 	vex_http_error(c->resp, c->req, 500, "INTERNAL_ERROR", "internal error", NULL);

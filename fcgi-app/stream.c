@@ -105,6 +105,10 @@ static void fail_store(struct vex_stream_server *s, struct vex_stream_conn *c, i
 		fail(s, c, 503, "SERVICE_UNAVAILABLE", "database busy, retry shortly", NULL, "Retry-After: 1\r\n");
 		return;
 	}
+	if (rc == VEX_EUNAVAIL) {
+		fail(s, c, 503, "SERVICE_UNAVAILABLE", "database unreachable, retry shortly", NULL, "Retry-After: 1\r\n");
+		return;
+	}
 	vex_log(VEX_LOG_ERROR, "stream request failed", "request_id", c->request_id, "error", vex_strerror(rc), NULL);
 	fail(s, c, 500, "INTERNAL_ERROR", "internal error", NULL, NULL);
 }

@@ -18,6 +18,7 @@ const char *vex_strerror(int code)
 	case VEX_ESTATE: return "not allowed in the current state";
 	case VEX_EFORBIDDEN: return "forbidden";
 	case VEX_ELIMIT: return "limit reached";
+	case VEX_EUNAVAIL: return "store unreachable";
 	}
 	return "unknown error";
 }

@@ -16,7 +16,8 @@ enum {
 	VEX_ETOOBIG = -10,  /* a size cap was exceeded */
 	VEX_ESTATE = -11,   /* operation not allowed in the current state */
 	VEX_EFORBIDDEN = -12, /* authenticated but not allowed */
-	VEX_ELIMIT = -13     /* a per-owner cap was reached (core/base/caps.h) */
+	VEX_ELIMIT = -13,    /* a per-owner cap was reached (core/base/caps.h) */
+	VEX_EUNAVAIL = -14   /* the store's server is unreachable (PostgreSQL down or away): try again later */
 };
 
 /* A short, static, lower-case description of "code". Never NULL. */

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 import time
 
+import psycopg2
+import psycopg2.extras
 import requests
 
 import vexspec
@@ -41,12 +43,7 @@ CORE_STATUS = ["queued", "running", "completed", "failed", "timeout", "canceled"
 STORE = os.environ.get("VEX_TEST_STORE", "sqlite")
 assert STORE in ("sqlite", "postgres"), "VEX_TEST_STORE=%s: sqlite or postgres" % STORE
 DB_TYPE = {"sqlite": "sqlite", "postgres": "postgresql"}[STORE]  # what /health says of the store
-if STORE == "postgres":
-    import psycopg2
-    import psycopg2.extras
-    STORE_ERRORS = (sqlite3.Error, psycopg2.Error)
-else:
-    STORE_ERRORS = (sqlite3.Error,)
+STORE_ERRORS = (sqlite3.Error, psycopg2.Error)
 _PG = {}  # the run's cluster: dir, url(dbname)
 _PG_SEQ = [0]
 
@@ -345,7 +342,7 @@ class Service:
     the system's temporary directory by default; make bench puts it beside the build, on a real disk)."""
 
     def __init__(self, tls, workers=3, runner_env=None, api_env=None, rate=10000, burst=10000, memcached_tcp=False,
-                 parent=None, prefix="vex-it-", rates="raised", sasl=False):
+                 parent=None, prefix="vex-it-", rates="raised", sasl=False, store_url=None):
         self.dir = tempfile.mkdtemp(prefix=prefix, dir=parent)
         os.chmod(self.dir, 0o711)  # search only: tools run as [tools] run_as and reach home/work/<their dir>
         self.home = os.path.join(self.dir, "home")
@@ -385,8 +382,9 @@ class Service:
         self.runner_socket = os.path.join(self.home, "run", "runner.sock")
         self.stream_socket = os.path.join(self.home, "run", "stream.sock")
         self.db_path = os.path.join(self.home, "vex.db")
-        self.pg_db = self.store_url = None
-        if STORE == "postgres":
+        self.pg_db = None
+        self.store_url = store_url  # a store of the caller's (test_store_outage.py: a cluster it stops)
+        if STORE == "postgres" and not store_url:
             _PG_SEQ[0] += 1
             self.pg_db = "vexit_%d_%d" % (os.getpid(), _PG_SEQ[0])
             admin = psycopg2.connect(pg_url("vex"))

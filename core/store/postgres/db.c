@@ -224,14 +224,14 @@ int vex_pg_ready(struct vex_pg *p)
 	PQfinish(p->c);
 	p->c = NULL;
 	if (vex_mono_us() < p->retry_mono_us)
-		return VEX_EIO;
+		return VEX_EUNAVAIL;
 	rc = pg_connect(p->url, p->statement_timeout_ms, &p->c, err, sizeof(err));
 	if (rc) {
 		pg_lost(p, err);
 		/* Counted from the attempt's end, so a slow connect_timeout does not use up the wait. */
 		p->retry_mono_us = vex_mono_us() + (int64_t)p->backoff_ms * 1000;
 		p->backoff_ms = p->backoff_ms >= PG_BACKOFF_MAX_MS / 2 ? PG_BACKOFF_MAX_MS : p->backoff_ms * 2;
-		return VEX_EIO;
+		return rc == VEX_ENOMEM ? rc : VEX_EUNAVAIL;
 	}
 	p->backoff_ms = PG_BACKOFF_MIN_MS;
 	p->retry_mono_us = 0;
@@ -255,6 +255,7 @@ int vex_pg_ping(struct vex_pg *p)
 		rc = VEX_EIO;
 		/* A dead connection is dropped: the next call reconnects (vex_pg_ready). */
 		if (PQstatus(p->c) == CONNECTION_BAD) {
+			rc = VEX_EUNAVAIL;
 			errf(err, sizeof(err), "%s", PQerrorMessage(p->c));
 			pg_lost(p, err);
 			PQfinish(p->c);
@@ -405,7 +406,8 @@ int vex_pg_version(struct vex_pg *p)
 /* The VEX code of a statement the server refused, by the class of its SQLSTATE, as SQLite's codes map
  * (core/store/sqlite/db.c): a unique key VEX_EEXIST, a foreign key VEX_ENOTFOUND, another constraint (check,
  * not null) VEX_EINVAL, a timeout, lock wait or serialization failure
- * VEX_EBUSY, anything else VEX_EIO; and text the database cannot hold (not UTF-8: SQLite keeps any bytes)
+ * VEX_EBUSY, the server shutting down or the connection failing VEX_EUNAVAIL, anything else VEX_EIO; and text the
+ * database cannot hold (not UTF-8: SQLite keeps any bytes)
  * VEX_EINVAL, the caller's fault rather than the store's. */
 static int refused_code(const PGresult *r)
 {
@@ -413,6 +415,10 @@ static int refused_code(const PGresult *r)
 
 	if (!st)
 		return VEX_EIO;
+	/* The server going away under the statement: shutting down (57P01..57P03) or a connection fault (08). */
+	if (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 || strcmp(st, "57P02") == 0 ||
+	    strcmp(st, "57P03") == 0)
+		return VEX_EUNAVAIL;
 	if (strcmp(st, "23505") == 0)
 		return VEX_EEXIST;
 	if (strcmp(st, "23503") == 0)
@@ -451,7 +457,7 @@ int vex_pg_exec(struct vex_pg *p, const char *sql, int n, const char *const *val
 		pg_lost(p, err);
 		PQfinish(p->c);
 		p->c = NULL;
-		rc = VEX_EIO;
+		rc = VEX_EUNAVAIL;
 	} else {
 		rc = refused_code(r);
 		/* The message names the statement's fault, never its parameters. */

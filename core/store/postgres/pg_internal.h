@@ -26,14 +26,15 @@ struct vex_pg {
 	int warned;               /* the server's absence was logged (once per outage) */
 };
 
-/* Make sure "p" has a working connection (reconnecting within the backoff rules above). 0 or VEX_EIO. */
+/* Make sure "p" has a working connection (reconnecting within the backoff rules above). 0, or VEX_EUNAVAIL
+ * while the server cannot be reached. */
 int vex_pg_ready(struct vex_pg *p);
 
 /*
  * Run "sql" with its "n" parameters "vals" (text; NULL is SQL NULL) on "p", reconnecting first when the
  * connection was lost. 0 with the result in *ret (NULL: cleared here; else the caller PQclear's it);
- * VEX_EIO when the server is away (the connection is dropped, the next call reconnects) or the statement
- * failed (logged, without its parameters); for a constraint VEX_EEXIST (unique), VEX_ENOTFOUND (foreign key) or
+ * VEX_EUNAVAIL when the server is away (the connection is dropped, the next call reconnects), VEX_EIO when the
+ * statement failed (logged, without its parameters); for a constraint VEX_EEXIST (unique), VEX_ENOTFOUND (foreign key) or
  * VEX_EINVAL (another), as SQLite's; VEX_EBUSY for a timeout, a lock
  * wait or a serialization failure; VEX_EINVAL for a parameter that is not UTF-8 (not logged).
  */
