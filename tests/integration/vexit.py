@@ -383,7 +383,9 @@ class Service:
         self.stream_socket = os.path.join(self.home, "run", "stream.sock")
         self.db_path = os.path.join(self.home, "vex.db")
         self.pg_db = None
-        self.store_url = store_url  # a store of the caller's (test_store_outage.py: a cluster it stops)
+        # A store of the caller's: a cluster it stops (test_store_outage.py), or "sqlite:PATH" whatever
+        # VEX_TEST_STORE says (test_store_migrate.py's source).
+        self.store_url = store_url
         if STORE == "postgres" and not store_url:
             _PG_SEQ[0] += 1
             self.pg_db = "vexit_%d_%d" % (os.getpid(), _PG_SEQ[0])
@@ -654,7 +656,7 @@ class Service:
 
     # -- the store, read only (by convention on PostgreSQL) --
     def db(self):
-        if self.store_url:
+        if self.store_url and self.store_url.startswith("postgres"):
             return PgConnection(self.store_url)
         con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
         con.row_factory = sqlite3.Row
