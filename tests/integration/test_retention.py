@@ -33,13 +33,8 @@ def attempts_of(svc, job):
 
 def backdate(svc, job, us):
     """What an hour passing does to a finished job, as the prune sees it: its completed_at moves back."""
-    con = vexit.sqlite3.connect(svc.db_path, timeout=10)
-    try:
-        with con:
-            con.execute("UPDATE jobs SET created_at = created_at - ?, started_at = started_at - ?,"
-                        " completed_at = completed_at - ? WHERE id = ?", (us, us, us, job))
-    finally:
-        con.close()
+    svc.db_exec([("UPDATE jobs SET created_at = created_at - ?, started_at = started_at - ?,"
+                  " completed_at = completed_at - ? WHERE id = ?", (us, us, us, job))])
 
 
 def test_finished_jobs_past_retention_disappear(rsvc):

@@ -2,7 +2,6 @@
 import datetime
 import json
 import os
-import sqlite3
 import time
 import uuid
 
@@ -182,16 +181,11 @@ def test_slot_missed_beyond_window_is_skipped_and_logged(fresh_svc):
     # Its id sorts before every time-ordered one, so the control's tick walks past it first.
     agent_id = "00000000-0000-4000-8000-" + uuid.uuid4().hex[:12]
     now_us = int(time.time() * 1e6)
-    con = sqlite3.connect(svc.db_path, timeout=10)
-    try:
-        with con:
-            con.execute("INSERT INTO agents(id, owner, name, role, max_depth, schedule_json, status, plan,"
-                        " created_at, updated_at) VALUES (?, ?, 'missed', 'Catch up on nothing.', 3, ?, 'ACTIVE',"
-                        " 'free', ?, ?)",
-                        (agent_id, c.sub, json.dumps({"tasksPerDay": 1, "times": [utc_hhmm(-3)]}),
-                         now_us - 3600 * 10**6, now_us - 3600 * 10**6))
-    finally:
-        con.close()
+    svc.db_exec([("INSERT INTO agents(id, owner, name, role, max_depth, schedule_json, status, plan,"
+                  " created_at, updated_at) VALUES (?, ?, 'missed', 'Catch up on nothing.', 3, ?, 'ACTIVE',"
+                  " 'free', ?, ?)",
+                  (agent_id, c.sub, json.dumps({"tasksPerDay": 1, "times": [utc_hhmm(-3)]}),
+                   now_us - 3600 * 10**6, now_us - 3600 * 10**6))])
 
     svc.start_runner()
     later_tick(svc, c, name="control")

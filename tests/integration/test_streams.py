@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import ssl
 import time
 
@@ -354,12 +353,8 @@ def test_resume_after_the_log_was_pruned(svc):
     c = svc.client(plan="enterprise")
     job = c.tool("sleep", {"ms": 3000, "steps": 3})
     wait_for(lambda: svc.db_job(job)["rev"] >= 3, 30, what="the job to start and progress")
-    con = sqlite3.connect(svc.db_path, timeout=10)  # what the runner's pruning does, for this job
-    try:
-        with con:
-            con.execute("DELETE FROM job_events WHERE job_id = ? AND rev <= 3", (job,))
-    finally:
-        con.close()
+    # what the runner's pruning does, for this job
+    svc.db_exec([("DELETE FROM job_events WHERE job_id = ? AND rev <= 3", (job,))])
     st = Stream(svc, "/api/v1/jobs/%s/stream" % job, c.headers({"Last-Event-ID": "1"}))
     check_stream_head(st)
     events = st.events()

@@ -2,7 +2,6 @@
 # publishes them) are listed by both dialects, ranked by /retrieve_tools, resolved by bare name (or refused as
 # ambiguous), and validate submitted arguments against their schemas before anything is stored.
 import json
-import sqlite3
 import time
 
 import pytest
@@ -84,16 +83,10 @@ ROW_NAMES = [r[0] for r in ROWS]
 
 def publish(svc):
     """Write the catalog rows as a runner would (one transaction), replacing what is there."""
-    con = sqlite3.connect(svc.db_path, timeout=30)
-    try:
-        with con:
-            con.execute("DELETE FROM tools")
-            con.executemany("INSERT INTO tools(name, short_name, server, source, description, input_schema, updated_at,"
-                            " grant_json) VALUES (?, ?, ?, ?, ?, ?, ?, '{\"roles\":[\"user\"]}')",
-                            [(n, s, srv, src, d, json.dumps(sch), int(time.time() * 1e6))
-                             for n, s, srv, src, d, sch in ROWS])
-    finally:
-        con.close()
+    svc.db_exec([("DELETE FROM tools", ())] +
+                [("INSERT INTO tools(name, short_name, server, source, description, input_schema, updated_at,"
+                  " grant_json) VALUES (?, ?, ?, ?, ?, ?, ?, '{\"roles\":[\"user\"]}')",
+                  (n, s, srv, src, d, json.dumps(sch), int(time.time() * 1e6))) for n, s, srv, src, d, sch in ROWS])
 
 
 @pytest.fixture(autouse=True)
@@ -175,12 +168,7 @@ def test_corex_listing(svc):
 def test_listing_follows_the_catalog(svc):
     """No copy is kept in vex-api: a new publication shows in the next answer."""
     c = user(svc)
-    con = sqlite3.connect(svc.db_path, timeout=30)
-    try:
-        with con:
-            con.execute("DELETE FROM tools WHERE server = 'fy'")
-    finally:
-        con.close()
+    svc.db_exec([("DELETE FROM tools WHERE server = 'fy'", ())])
     names = [t["name"] for t in c.get("/tools").json()["tools"]]
     assert "fy.add" not in names and "fx.add" in names
     # "add" is no longer ambiguous

@@ -3,7 +3,6 @@
 # owner isolation, admins, the per-owner cap, private targets refused, the deliveries listing of a new hook.
 import base64
 import re
-import sqlite3
 import time
 
 import pytest
@@ -74,12 +73,7 @@ def check_time(dialect, v, lo, hi):
 
 def raw_update(svc, sql, params=()):
     """Write the database directly (what the runner does to a failing hook)."""
-    con = sqlite3.connect(svc.db_path, timeout=10)
-    try:
-        con.execute(sql, params)
-        con.commit()
-    finally:
-        con.close()
+    svc.db_exec([(sql, params)])
 
 
 # ---- create ----

@@ -662,6 +662,26 @@ class Service:
         con.row_factory = sqlite3.Row
         return con
 
+    def db_exec(self, statements):
+        """Write the store directly, behind the service's back, in one transaction: "statements" is a list of
+        (sql, params) with ? parameters (a row the API cannot make, what the runner would do)."""
+        if self.store_url and self.store_url.startswith("postgres"):
+            con = psycopg2.connect(self.store_url)
+            try:
+                with con, con.cursor() as cur:
+                    for sql, params in statements:
+                        cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+            finally:
+                con.close()
+            return
+        con = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            with con:
+                for sql, params in statements:
+                    con.execute(sql, params)
+        finally:
+            con.close()
+
     def db_query(self, sql, params=()):
         con = self.db()
         try:
