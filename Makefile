@@ -58,7 +58,9 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 BENCH_BIN  = $(BUILD)/bench-trivial-fcgi $(BUILD)/bench-sqlite-insert $(BUILD)/bench-revocation-lookup
-BENCH_BIN += $(BUILD)/bench-prune-hold
+BENCH_BIN += $(BUILD)/bench-prune-hold $(BUILD)/bench-pg-insert
+# make bench BACKEND=postgres: the same driver with the store on a private PostgreSQL cluster (docs/bench.md).
+BACKEND  ?= sqlite
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
@@ -126,6 +128,9 @@ $(BUILD)/bench-trivial-fcgi: $(BUILD)/tests/bench/trivial_fcgi.o
 $(BUILD)/bench-sqlite-insert: $(BUILD)/tests/bench/sqlite_insert.o
 	$(CC) $(LDFLAGS) -o $@ $< -lsqlite3
 
+$(BUILD)/bench-pg-insert: $(BUILD)/tests/bench/pg_insert.o
+	$(CC) $(LDFLAGS) -o $@ $< -lpq
+
 $(BUILD)/bench-revocation-lookup: $(BUILD)/tests/bench/revocation_lookup.o $(BUILD)/libvexcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -188,10 +193,24 @@ test: deps
 	@$(MAKE) --no-print-directory test-san
 
 # SOAK=<seconds> (make bench SOAK=600): then the retention soak, tests/bench/soak (docs/bench.md, Retention).
-bench: deps all $(BENCH_BIN)
-	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/run
-	@VEX_BUILD=$(abspath $(BUILD)) tests/bench/fairness
-	@if [ -n "$(SOAK)" ]; then VEX_BUILD=$(abspath $(BUILD)) tests/bench/soak $(SOAK); fi
+# BACKEND=postgres: the services on a private PostgreSQL cluster (vexit's VEX_TEST_STORE), its data directory
+# beside the build like the bench's own (a real disk, not a tmpfs /tmp); the soak is SQLite's only.
+ifeq ($(BACKEND),sqlite)
+BENCH_ENV = VEX_BUILD=$(abspath $(BUILD))
+else ifeq ($(BACKEND),postgres)
+BENCH_ENV = VEX_BUILD=$(abspath $(BUILD)) VEX_TEST_STORE=postgres VEX_TEST_PG_PARENT=$(abspath $(BUILD))
+endif
+bench: bench-backend deps all $(BENCH_BIN)
+	@$(BENCH_ENV) tests/bench/run
+	@$(BENCH_ENV) tests/bench/fairness
+	@if [ -n "$(SOAK)" ] && [ "$(BACKEND)" = postgres ]; then \
+		echo "make bench: SOAK skipped: tests/bench/soak measures SQLite's file and WAL (docs/bench.md)"; \
+	elif [ -n "$(SOAK)" ]; then $(BENCH_ENV) tests/bench/soak $(SOAK); fi
+
+.PHONY: bench-backend
+bench-backend:
+	@case "$(BACKEND)" in sqlite|postgres) ;; \
+	*) echo "make bench: BACKEND=$(BACKEND): sqlite (the default) or postgres" >&2; exit 2 ;; esac
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -166,15 +166,16 @@ class Client:
             self.conn = None
 
 
-def run_wrk(name, script, port, extra_env, duration, tmp, log_path):
-    """One wrk run over HTTPS; the figures come from report.lua's done() as JSON."""
+def run_wrk(name, script, port, extra_env, duration, tmp, log_path, host="127.0.0.1", connections=None):
+    """One wrk run over HTTPS to "host" (row 7: a host's address in its namespace) with "connections" (default
+    CONNECTIONS); the figures come from report.lua's done() as JSON."""
     out = os.path.join(tmp, "wrk-%s.json" % name)
     env = dict(os.environ)
     env.update(extra_env)
     env["VEX_BENCH_OUT"] = out
     env["VEX_BENCH_LUA"] = BENCH_DIR
-    argv = ["wrk", "-t%d" % THREADS, "-c%d" % CONNECTIONS, "-d%ds" % duration, "--latency", "--timeout", "5s",
-            "-s", os.path.join(BENCH_DIR, script), "https://127.0.0.1:%d/" % port]
+    argv = ["wrk", "-t%d" % THREADS, "-c%d" % (connections or CONNECTIONS), "-d%ds" % duration, "--latency",
+            "--timeout", "5s", "-s", os.path.join(BENCH_DIR, script), "https://%s:%d/" % (host, port)]
     with open(log_path, "ab") as lf:
         lf.write(("$ " + " ".join(argv) + "\n").encode())
         lf.flush()

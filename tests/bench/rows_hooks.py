@@ -1,9 +1,9 @@
 # rows_hooks.py - make bench row 4: webhook deliveries of job.completed to a local nginx answering 204.
 import os
-import sqlite3
 import threading
 import time
 
+import benchstore
 import vexit
 from benchlib import BenchError, Client, HOOK_JOBS, HOOK_SUBMITTERS, percentile, wait_until
 
@@ -73,7 +73,7 @@ def bench_webhooks(b):
     submit_s = time.monotonic() - t0
     if errors:
         raise BenchError("echo submit failed: " + errors[0])
-    db = sqlite3.connect(b.db_path, timeout=5)
+    db = benchstore.connect(b, timeout=5)
     try:
         deadline = time.monotonic() + 60
         done = 0

@@ -2,10 +2,10 @@
 # submits with the runner off and on (end to end). Functions of the driver's Bench "b".
 import os
 import secrets
-import sqlite3
 import threading
 import time
 
+import benchstore
 from benchlib import (BenchError, Client, cpu_per_job, cpu_snapshot, DISPATCH_JOBS, DISPATCH_RATE, DURATION,
                       LIST_LIMIT, percentile, run_wrk, TOOL_JOBS, TOOL_SUBMITTERS, wait_until)
 
@@ -25,7 +25,7 @@ def bench_dispatch(b):
         ids.append(b.submit("dispatch %d" % i))
         rtt.append(int((time.monotonic() - t0) * 1e6))
     # The last few may still be running; wait until every one has started (or give up).
-    db = sqlite3.connect(b.db_path, timeout=5)
+    db = benchstore.connect(b, timeout=5)
     try:
         rows = []
         deadline = time.monotonic() + 10
@@ -76,7 +76,7 @@ def bench_tool_jobs(b, label, tool):
         t.join()
     if errors:
         raise BenchError("%s submit failed: %s" % (tool, errors[0]))
-    db = sqlite3.connect(b.db_path, timeout=5)
+    db = benchstore.connect(b, timeout=5)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -102,7 +102,7 @@ def bench_tool_jobs(b, label, tool):
 def wait_mcp_tool(b, name):
     """The runner lists an MCP server's tools once it has started it: wait for the catalog row."""
     def listed():
-        db = sqlite3.connect(b.db_path, timeout=5)
+        db = benchstore.connect(b, timeout=5)
         try:
             return db.execute("SELECT count(*) FROM tools WHERE name = ?", (name,)).fetchone()[0] == 1
         finally:
@@ -112,7 +112,7 @@ def wait_mcp_tool(b, name):
 
 def echo_jobs(b, owner):
     """(status, created_at, completed_at) of every job of "owner", from the jobs table."""
-    db = sqlite3.connect(b.db_path, timeout=30)
+    db = benchstore.connect(b, timeout=30)
     try:
         return db.execute("SELECT status, created_at, completed_at FROM jobs WHERE owner = ?", (owner,)).fetchall()
     finally:
@@ -134,11 +134,23 @@ def bench_echo(b, key, runner_on):
         m["cpu_us_per_job"] = cpu_per_job(cpu0, cpu_snapshot(b.cpu_procs()), m["requests"])
         b.meas[key] = m
         return
+    rows, e = end_to_end(lambda: echo_jobs(b, owner), owner)
+    m["cpu_us_per_job"] = cpu_per_job(cpu0, cpu_snapshot(b.cpu_procs()), len(rows))
+    if e["completed"] < len(rows):
+        b.note("end to end (%s): only %d of %d echo jobs completed within 120 s of the run's end"
+               % (key, e["completed"], len(rows)))
+    b.meas[key] = m
+    b.meas[key + "_e2e"] = e
+
+
+def end_to_end(read, owner):
+    """Row 2c's figures (and row 7's) once wrk has stopped: "read"() gives (status, created_at, completed_at) of
+    every job of "owner". Returns (the rows once drained, the figures)."""
     # The submits still in flight when wrk stopped land within a few ms: read until the count holds still.
-    rows = echo_jobs(b, owner)
+    rows = read()
     while True:
         time.sleep(0.2)
-        again = echo_jobs(b, owner)
+        again = read()
         if len(again) == len(rows):
             break
         rows = again
@@ -152,8 +164,7 @@ def bench_echo(b, key, runner_on):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and any(r[2] is None for r in rows):
         time.sleep(0.1)
-        rows = echo_jobs(b, owner)
-    m["cpu_us_per_job"] = cpu_per_job(cpu0, cpu_snapshot(b.cpu_procs()), len(rows))
+        rows = read()
     done = [r for r in rows if r[2] is not None]
     completed = [r for r in done if r[0] in (2, "completed")]
     lat = [r[2] - r[1] for r in inside]
@@ -162,17 +173,13 @@ def bench_echo(b, key, runner_on):
          "p50_us": percentile(lat, 50), "p99_us": percentile(lat, 99), "backlog_at_end": backlog,
          "drain_s": round((max(r[2] for r in done) - last) / 1e6, 3) if done else None,
          "span_jobs_per_s": len(done) / ((max(r[2] for r in done) - first) / 1e6) if done else None}
-    if len(completed) < len(rows):
-        b.note("end to end (%s): only %d of %d echo jobs completed within 120 s of the run's end"
-               % (key, len(completed), len(rows)))
-    b.meas[key] = m
-    b.meas[key + "_e2e"] = e
+    return rows, e
 
 
 def bench_listings(b):
     """Rows 6b/6c's figures: GET /api/v1/jobs?limit=LIST_LIMIT as the bench's own owner, the first page and a
     page whose cursor is the job half way down the owner's listing (newest first)."""
-    db = sqlite3.connect(b.db_path, timeout=30)
+    db = benchstore.connect(b, timeout=30)
     try:
         n = db.execute("SELECT COUNT(*) FROM jobs WHERE owner = ?", (b.owner,)).fetchone()[0]
         cursor = db.execute("SELECT id FROM jobs WHERE owner = ? ORDER BY id DESC LIMIT 1 OFFSET ?",

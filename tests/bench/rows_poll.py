@@ -2,10 +2,10 @@
 # the same polls while STREAMS event streams are open. Functions of the driver's Bench "b".
 import asyncio
 import os
-import sqlite3
 import ssl
 import time
 
+import benchstore
 from benchlib import (BenchError, Client, DURATION, memcached_stats, run_wrk, STREAM_JOBS_PER_OWNER, STREAMS,
                       STREAMS_PER_OWNER)
 
@@ -126,7 +126,7 @@ def bench_poll_streams(b):
                   % (m["streams_open_after"], STREAMS))
     b.meas["poll_streams"] = m
     # The runner must be idle again for the rows that follow.
-    db = sqlite3.connect(b.db_path, timeout=5)
+    db = benchstore.connect(b, timeout=5)
     try:
         deadline = time.monotonic() + 30
         ids = [j for _, j in jobs]

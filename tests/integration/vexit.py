@@ -49,9 +49,10 @@ _PG_SEQ = [0]
 
 
 def pg_url(db):
-    """The libpq URL of database "db" on the run's cluster (started on first use, stopped at exit)."""
+    """The libpq URL of database "db" on the run's cluster (started on first use, stopped at exit). Its directory
+    is in VEX_TEST_PG_PARENT when set (make bench: beside the build, on a real disk), else the system's temp."""
     if not _PG:
-        d = tempfile.mkdtemp(prefix="vex-it-pg-")
+        d = tempfile.mkdtemp(prefix="vex-it-pg-", dir=os.environ.get("VEX_TEST_PG_PARENT") or None)
         tool = os.path.join(REPO, "tools", "pg-cluster")
         r = subprocess.run([tool, "start", d], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, "pg-cluster start: %s" % r.stderr
