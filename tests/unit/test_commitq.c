@@ -18,27 +18,25 @@
 #include "core/base/timeutil.h"
 #include "tests/unit/store_fixture.h"
 
-static char dir[64];
-static char path[128];
+static struct store_fixture fx;
+static char where[1024]; /* the fixture's store, for the connections the tests open */
 static char sock[128];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/vex-commitq-XXXXXX");
-	if (!mkdtemp(dir))
+	if (store_fixture_open(&fx, "commitq") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/vex.db", dir);
-	snprintf(sock, sizeof(sock), "%s/commit.sock", dir);
+	store_fixture_where(&fx, where, sizeof(where));
+	snprintf(sock, sizeof(sock), "%s/commit.sock", fx.dir);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_fixture_unlink(path);
 	unlink(sock);
-	rmdir(dir);
+	store_fixture_close(&fx);
 	return 0;
 }
 
@@ -81,7 +79,7 @@ static void test_batch_isolation_and_idempotency(void **state)
 	int created[4], rcs[4];
 
 	(void)state;
-	assert_int_equal(vex_store_open(path, 2, 2000, &s), 0);
+	assert_int_equal(vex_store_open(where, 2, 2000, &s), 0);
 	jobs[0] = tool_job("alice", "k1");
 	jobs[1] = tool_job("alice", NULL);
 	jobs[2] = tool_job("alice", "k1"); /* same key as jobs[0], same batch */
@@ -119,7 +117,7 @@ static pid_t start_committer_at(const char *at)
 		static volatile sig_atomic_t stop;
 		struct vex_store *s = NULL;
 
-		if (vex_store_open(path, 2, 2000, &s) != 0)
+		if (vex_store_open(where, 2, 2000, &s) != 0)
 			_exit(1);
 		_exit(vex_commitq_serve(lfd, s, &stop) == 0 ? 0 : 1);
 	}
@@ -141,7 +139,7 @@ static void test_clients_through_committer(void **state)
 	int i, status;
 
 	(void)state;
-	assert_int_equal(vex_store_open(path, 2, 2000, &s), 0);
+	assert_int_equal(vex_store_open(where, 2, 2000, &s), 0);
 	server = start_committer();
 	for (i = 0; i < N; i++) {
 		pids[i] = fork();
@@ -224,7 +222,7 @@ static void test_first_then_second(void **state)
 	int created, status;
 
 	(void)state;
-	snprintf(intake, sizeof(intake), "%s/intake.sock", dir);
+	snprintf(intake, sizeof(intake), "%s/intake.sock", fx.dir);
 	first = start_committer_at(intake);
 	second = start_committer();
 	assert_int_equal(vex_commitq_open2(intake, sock, 2000, &q), 0);

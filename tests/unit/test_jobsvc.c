@@ -17,7 +17,6 @@
 #include <cmocka.h>
 
 #include "tests/unit/memcached_fixture.h"
-#include <sqlite3.h>
 
 #include "core/base/err.h"
 #include "core/jobs/jobcache.h"
@@ -26,9 +25,9 @@
 #include "core/base/timeutil.h"
 #include "core/tools/tools.h"
 #include "core/jobs/wake.h"
+#include "tests/unit/store_fixture.h"
 
-static char dir[64];
-static char db_path[128];
+static struct store_fixture sfx;
 static char sock_path[128];
 static struct mc_fixture mcd = { .pid = -1 };
 
@@ -62,14 +61,11 @@ static int group_setup(void **state)
 {
 	(void)state;
 	vex_log_init("test_jobsvc", VEX_LOG_ERROR);
-	snprintf(dir, sizeof(dir), "/tmp/vex-jobsvc-XXXXXX");
-	if (!mkdtemp(dir))
+	if (store_fixture_open(&sfx, "jobsvc") != 0)
 		return -1;
-	snprintf(db_path, sizeof(db_path), "%s/vex.db", dir);
-	snprintf(sock_path, sizeof(sock_path), "%s/runner.sock", dir);
+	store = sfx.store;
+	snprintf(sock_path, sizeof(sock_path), "%s/runner.sock", sfx.dir);
 	if (mc_start(&mcd, 0) != 0)
-		return -1;
-	if (vex_store_open(db_path, 1, 1000, &store) != 0)
 		return -1;
 	if (vex_cache_open(mcd.servers, 500, MC_SECRET, &live_cache) != 0 ||
 	    vex_cache_open(NULL, 100, NULL, 0, &off_cache) != 0)
@@ -90,8 +86,6 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char side[160];
-
 	(void)state;
 	if (env.wake_fd >= 0)
 		close(env.wake_fd);
@@ -99,17 +93,10 @@ static int group_teardown(void **state)
 		close(wake_rx);
 	vex_cache_free(live_cache);
 	vex_cache_free(off_cache);
-	vex_store_free(store);
 	mc_stop(&mcd);
 	unlink(sock_path);
-	unlink(db_path);
-	snprintf(side, sizeof(side), "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-wlock", db_path);
-	unlink(side);
-	rmdir(dir);
+	store_fixture_close(&sfx);
+	store = NULL;
 	return 0;
 }
 
@@ -175,19 +162,14 @@ static struct vex_job *submit_echo(const struct vex_principal *who, const char *
 	return j;
 }
 
-/* Run SQL on a raw connection (to change the store behind the service's back). */
-static void raw_exec(const char *sql, const char *id)
+/* Run SQL on a raw connection (to change the store behind the service's back): "fmt" with job "id" (a UUID) in its
+ * one %s. */
+static void raw_exec(const char *fmt, const char *id)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	char sql[256];
 
-	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 1000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	snprintf(sql, sizeof(sql), fmt, id);
+	store_fixture_sql(&sfx, sql);
 }
 
 static void test_submit_agent(void **state)
@@ -293,7 +275,7 @@ static void test_idempotency_key_reused(void **state)
 	/* the same request replays */
 	assert_replays(agent, "one", NULL, idem("k-reuse", 'a'), j);
 	/* a job stored without a hash (before the column existed) replays whatever comes */
-	raw_exec("UPDATE jobs SET request_hash = NULL WHERE id = ?1", j->id);
+	raw_exec("UPDATE jobs SET request_hash = NULL WHERE id = '%s'", j->id);
 	assert_replays(agent, "two", NULL, idem("k-reuse", 'b'), j);
 	vex_job_free(j);
 }
@@ -527,7 +509,7 @@ static void test_get_cache_hit(void **state)
 	assert_non_null(strstr(cached, "\"owner\":\"alice\""));
 	free(cached);
 	/* Remove the row behind the service's back: a hit is served from memcached alone. */
-	raw_exec("DELETE FROM jobs WHERE id = ?1", j->id);
+	raw_exec("DELETE FROM jobs WHERE id = '%s'", j->id);
 	assert_int_equal(vex_jobsvc_get(&env, &alice, j->id, &got), 0);
 	assert_string_equal(got->id, j->id);
 	assert_string_equal(got->input_json, "{\"say\":\"hi\"}");
@@ -624,7 +606,7 @@ static void test_cancel_running_publishes(void **state)
 	vex_job_free(got);
 	got = NULL;
 	/* The cache shows the request (rev 3) without a store read. */
-	raw_exec("DELETE FROM jobs WHERE id = ?1", j->id);
+	raw_exec("DELETE FROM jobs WHERE id = '%s'", j->id);
 	assert_int_equal(vex_jobsvc_get(&env, &admin, j->id, &got), 0);
 	assert_int_equal(got->cancel_requested, 1);
 	assert_true(got->rev == 3);

@@ -18,17 +18,6 @@
 #define OLD_EVENTS 200000 /* more than one round's share: a backlog */
 #define OLD_JOBS 300
 
-static void exec_sql(const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-		fail_msg("%s: %s", sql, err);
-	sqlite3_close(db);
-}
-
 /* OLD_JOBS finished two days ago and one an hour ago, OLD_EVENTS events two hours old then 10 young
  * ones, the fan-out cursor past them all; fires two days and one hour back. */
 static void seed(int64_t now)
@@ -38,11 +27,12 @@ static void seed(int64_t now)
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i <= %d)"
 		 " INSERT INTO jobs(id, owner, plan, kind, tool, input_json, status, created_at, completed_at, updated_at)"
-		 " SELECT printf('00000000-0000-7000-8000-%%012d', i), 'seed', 'free', 'tool', 'echo', '{}', 'completed',"
-		 " t, t, t FROM (SELECT i, CASE WHEN i <= %d THEN %lld ELSE %lld END AS t FROM c);"
+		 " SELECT '00000000-0000-7000-8000-' || substr('00000000000' || i, length('00000000000' || i) - 11),"
+		 " 'seed', 'free', 'tool', 'echo', '{}', 'completed', t, t, t"
+		 " FROM (SELECT i, CASE WHEN i <= %d THEN %lld ELSE %lld END AS t FROM c) AS s;"
 		 "DELETE FROM job_events;",
 		 OLD_JOBS, OLD_JOBS, (long long)(now - 2 * 86400 * S), (long long)(now - 3600 * S));
-	exec_sql(sql);
+	store_fixture_sql(&fx, sql);
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
 		 " INSERT INTO job_events(job_id, owner, rev, type, status, attempts, at)"
@@ -54,7 +44,7 @@ static void seed(int64_t now)
 		 " ('a1', %lld, 'j2', 0);",
 		 OLD_EVENTS + 10, OLD_EVENTS, (long long)(now - 7200 * S), (long long)now,
 		 (long long)(now - 2 * 86400 * S), (long long)(now - 3600 * S));
-	exec_sql(sql);
+	store_fixture_sql(&fx, sql);
 }
 
 static int64_t count(const char *table)
@@ -62,7 +52,7 @@ static int64_t count(const char *table)
 	char sql[64];
 
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
-	return store_fixture_int(path, sql);
+	return store_fixture_sql_int(&fx, sql);
 }
 
 /* A round with a backlog of events still prunes jobs and fires, and comes back in 50 ms; rounds then

@@ -17,11 +17,11 @@
 #include "core/store/store.h"
 #include "core/base/timeutil.h"
 #include "fcgi-app/toolrun.h"
+#include "tests/unit/store_fixture.h"
 
 #define LEASE_US (60 * 1000000LL)
 
-static char dir[64];
-static char db_path[128];
+static struct store_fixture fx;
 static struct vex_config cfg;
 static struct vex_store *store;
 static struct vex_cache *off_cache;
@@ -32,27 +32,10 @@ static const struct vex_principal alice = { "alice", VEX_ROLE_USER, VEX_PLAN_PRO
 static const struct vex_principal bob = { "bob", VEX_ROLE_USER, VEX_PLAN_PRO };
 static const struct vex_principal root = { "root", VEX_ROLE_ADMIN, VEX_PLAN_ENTERPRISE };
 
-static void unlink_db(void)
-{
-	char side[160];
-
-	unlink(db_path);
-	snprintf(side, sizeof(side), "%s-wal", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", db_path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-wlock", db_path);
-	unlink(side);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	vex_log_init("test_toolrun", VEX_LOG_ERROR);
-	snprintf(dir, sizeof(dir), "/tmp/vex-toolrun-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(db_path, sizeof(db_path), "%s/vex.db", dir);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.max_attempts = 1;
 	cfg.default_timeout_ms = 60000;
@@ -63,7 +46,6 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	vex_cache_free(off_cache);
-	rmdir(dir);
 	return 0;
 }
 
@@ -71,9 +53,9 @@ static int group_teardown(void **state)
 static int fresh_db(void **state)
 {
 	(void)state;
-	unlink_db();
-	if (vex_store_open(db_path, 1, 1000, &store) != 0)
+	if (store_fixture_open(&fx, "toolrun") != 0)
 		return -1;
+	store = fx.store;
 	env.cfg = &cfg;
 	env.store = store;
 	env.cache = off_cache;
@@ -85,9 +67,8 @@ static int fresh_db(void **state)
 static int close_db(void **state)
 {
 	(void)state;
-	vex_store_free(store);
+	store_fixture_close(&fx);
 	store = NULL;
-	unlink_db();
 	return 0;
 }
 
@@ -323,8 +304,10 @@ static void test_execute_completes(void **state)
 	json_t *args = json_pack("{s:s}", "say", "hi");
 	pid_t pid;
 	int status;
+	char where[1024];
 
 	(void)state;
+	store_fixture_where(&fx, where, sizeof(where));
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -332,7 +315,7 @@ static void test_execute_completes(void **state)
 		struct vex_job *c = NULL, *out = vex_job_new();
 		int i, rc = VEX_ENOTFOUND;
 
-		if (vex_store_open(db_path, 1, 1000, &mine) != 0 || !out)
+		if (vex_store_open(where, 1, 1000, &mine) != 0 || !out)
 			_exit(2);
 		for (i = 0; i < 500 && rc == VEX_ENOTFOUND; i++) {
 			rc = vex_store_job_claim(mine, "child", vex_now_us(), LEASE_US, limits, &c);
