@@ -642,28 +642,61 @@ int vex_store_metrics_counts(struct vex_store *s, struct vex_store_counts *ret)
 
 /* ---- store_runner.h ---- */
 
+/* The runner's single writes and claims are a batch of one (vex_store_jobs_write_batch), whatever the backend. */
+static int write_one(struct vex_store *s, struct vex_job_write *w, int64_t now_us, struct vex_job **ret)
+{
+	int rc;
+
+	if (!vex_job_write_valid(w))
+		return VEX_EINVAL;
+	rc = vex_store_jobs_write_batch(s, w, 1, NULL, now_us);
+	if (rc == 0)
+		rc = w->rc;
+	if (rc == 0 && ret) {
+		*ret = w->job;
+		w->job = NULL;
+	}
+	vex_job_free(w->job);
+	return rc;
+}
+
 int vex_store_job_claim(struct vex_store *s, const char *runner_id, int64_t now_us, int64_t lease_us,
 			const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
 {
-	if (s && s->kind == VEX_STORE_POSTGRES)
-		return vex_pg_job_claim(vex_pg_of(s), runner_id, now_us, lease_us, plan_limits, ret);
-	return vex_sqlite_job_claim(vex_sqlite_of(s), runner_id, now_us, lease_us, plan_limits, ret);
+	const char *owners[1] = { runner_id };
+	struct vex_job *jobs[1] = { NULL };
+	size_t n = 0;
+	int rc;
+
+	if (!runner_id || !*runner_id || lease_us <= 0)
+		return VEX_EINVAL;
+	rc = vex_store_jobs_claim_batch(s, owners, 1, now_us, lease_us, plan_limits, jobs, &n);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return VEX_ENOTFOUND;
+	if (ret)
+		*ret = jobs[0];
+	else
+		vex_job_free(jobs[0]);
+	return 0;
 }
 
 int vex_store_job_finish(struct vex_store *s, const char *id, const char *runner_id, enum vex_job_status status,
 			 const struct vex_job *outcome, int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind == VEX_STORE_POSTGRES)
-		return vex_pg_job_finish(vex_pg_of(s), id, runner_id, status, outcome, now_us, ret);
-	return vex_sqlite_job_finish(vex_sqlite_of(s), id, runner_id, status, outcome, now_us, ret);
+	struct vex_job_write w = { .op = VEX_JW_FINISH, .id = id, .lease_owner = runner_id, .status = status,
+				   .outcome = outcome };
+
+	return write_one(s, &w, now_us, ret);
 }
 
 int vex_store_job_progress(struct vex_store *s, const char *id, const char *runner_id, const struct vex_progress *p,
 			   int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind == VEX_STORE_POSTGRES)
-		return vex_pg_job_progress(vex_pg_of(s), id, runner_id, p, now_us, ret);
-	return vex_sqlite_job_progress(vex_sqlite_of(s), id, runner_id, p, now_us, ret);
+	struct vex_job_write w = { .op = VEX_JW_PROGRESS, .id = id, .lease_owner = runner_id, .progress = p };
+
+	return write_one(s, &w, now_us, ret);
 }
 
 int vex_store_job_renew(struct vex_store *s, const char *id, const char *runner_id, int64_t now_us, int64_t lease_us,
@@ -677,20 +710,25 @@ int vex_store_job_renew(struct vex_store *s, const char *id, const char *runner_
 int vex_store_job_requeue(struct vex_store *s, const char *id, const char *runner_id, int refund_attempt,
 			  int64_t now_us, struct vex_job **ret)
 {
-	if (s && s->kind == VEX_STORE_POSTGRES)
-		return vex_pg_job_requeue(vex_pg_of(s), id, runner_id, refund_attempt, now_us, ret);
-	return vex_sqlite_job_requeue(vex_sqlite_of(s), id, runner_id, refund_attempt, now_us, ret);
+	struct vex_job_write w = { .op = VEX_JW_REQUEUE, .id = id, .lease_owner = runner_id,
+				   .refund_attempt = refund_attempt };
+
+	return write_one(s, &w, now_us, ret);
 }
 
 int vex_store_jobs_claim_batch(struct vex_store *s, const char *const *lease_owners, size_t max, int64_t now_us,
 			       int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
 			       size_t *ret_n)
 {
-	if (s && s->kind == VEX_STORE_POSTGRES)
-		return vex_pg_jobs_claim_batch(vex_pg_of(s), lease_owners, max, now_us, lease_us, plan_limits, ret_jobs,
-					   ret_n);
-	return vex_sqlite_jobs_claim_batch(vex_sqlite_of(s), lease_owners, max, now_us, lease_us, plan_limits, ret_jobs,
-					   ret_n);
+	struct vex_claim_batch c = { lease_owners, max, lease_us, plan_limits, ret_jobs, 0 };
+	int rc;
+
+	if (!ret_n || max == 0)
+		return VEX_EINVAL;
+	rc = vex_store_jobs_write_batch(s, NULL, 0, &c, now_us);
+	if (rc == 0)
+		*ret_n = c.n;
+	return rc;
 }
 
 int vex_store_jobs_rescue(struct vex_store *s, int64_t now_us, struct vex_job_list *ret)

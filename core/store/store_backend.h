@@ -106,4 +106,19 @@ void vex_delivery_fair_order(struct vex_delivery_candidate *cands, size_t n);
 /* Free "cands" (NULL: nothing) and what its first "n" items hold. */
 void vex_delivery_candidates_free(struct vex_delivery_candidate *cands, size_t n);
 
+/* ---- the runner's job writes (store_rules.c) ---- */
+
+struct vex_job_write;
+struct vex_insert_batch;
+struct vex_claim_batch;
+
+/* 1 when "w" names a job and a lease owner and an operation with what it needs (a terminal status to finish
+ * with, a progress), else 0 (that write answers VEX_EINVAL). */
+int vex_job_write_valid(const struct vex_job_write *w);
+
+/* A round's transaction failed with "rc": nothing of it happened. Every new job, write and claim answers rc,
+ * and what was read for them is freed. */
+void vex_job_writes_failed(struct vex_insert_batch *ins, size_t nins, struct vex_job_write *w, size_t nw,
+			   struct vex_claim_batch *claim, int rc);
+
 #endif

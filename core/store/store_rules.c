@@ -375,3 +375,39 @@ void vex_delivery_candidates_free(struct vex_delivery_candidate *cands, size_t n
 	}
 	free(cands);
 }
+
+int vex_job_write_valid(const struct vex_job_write *w)
+{
+	if (!w->id || !w->lease_owner)
+		return 0;
+	switch (w->op) {
+	case VEX_JW_FINISH: return vex_job_status_terminal(w->status);
+	case VEX_JW_PROGRESS: return w->progress != NULL;
+	case VEX_JW_REQUEUE: return 1;
+	}
+	return 0;
+}
+
+void vex_job_writes_failed(struct vex_insert_batch *ins, size_t nins, struct vex_job_write *w, size_t nw,
+			   struct vex_claim_batch *claim, int rc)
+{
+	size_t i;
+
+	for (i = 0; i < nins; i++) {
+		vex_job_free(ins->rets[i]);
+		ins->rets[i] = NULL;
+		ins->created[i] = 0;
+		ins->rcs[i] = rc;
+	}
+	for (i = 0; i < nw; i++) {
+		vex_job_free(w[i].job);
+		w[i].job = NULL;
+		w[i].rc = rc;
+	}
+	for (i = 0; claim && i < claim->n; i++) {
+		vex_job_free(claim->jobs[i]);
+		claim->jobs[i] = NULL;
+	}
+	if (claim)
+		claim->n = 0;
+}

@@ -217,17 +217,6 @@ int vex_pg_jobs_round(struct vex_pg *p, struct vex_insert_batch *ins, struct vex
 		      struct vex_claim_batch *claim, int64_t now_us);
 int vex_pg_jobs_write_batch(struct vex_pg *p, struct vex_job_write *w, size_t nw, struct vex_claim_batch *claim,
 			    int64_t now_us);
-int vex_pg_jobs_claim_batch(struct vex_pg *p, const char *const *lease_owners, size_t max, int64_t now_us,
-			    int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
-			    size_t *ret_n);
-int vex_pg_job_claim(struct vex_pg *p, const char *runner_id, int64_t now_us, int64_t lease_us,
-		     const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret);
-int vex_pg_job_progress(struct vex_pg *p, const char *id, const char *runner_id, const struct vex_progress *pr,
-			int64_t now_us, struct vex_job **ret);
-int vex_pg_job_finish(struct vex_pg *p, const char *id, const char *runner_id, enum vex_job_status status,
-		      const struct vex_job *outcome, int64_t now_us, struct vex_job **ret);
-int vex_pg_job_requeue(struct vex_pg *p, const char *id, const char *runner_id, int refund_attempt, int64_t now_us,
-		       struct vex_job **ret);
 int vex_pg_job_cancel(struct vex_pg *p, const char *id, const char *owner, int force_running, int64_t now_us,
 		      struct vex_job **ret);
 int vex_pg_job_renew(struct vex_pg *p, const char *id, const char *runner_id, int64_t now_us, int64_t lease_us,

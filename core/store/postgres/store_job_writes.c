@@ -189,25 +189,13 @@ static int run_requeue(struct vex_pg *p, const struct vex_job_write *w, int64_t 
 	return vex_pg_job_one(p, REQUEUE_SQL, 4, v, ret);
 }
 
-static int write_valid(const struct vex_job_write *w)
-{
-	if (!w->id || !w->lease_owner)
-		return 0;
-	switch (w->op) {
-	case VEX_JW_FINISH: return vex_job_status_terminal(w->status);
-	case VEX_JW_PROGRESS: return w->progress != NULL;
-	case VEX_JW_REQUEUE: return 1;
-	}
-	return 0;
-}
-
 /* Apply one write inside the caller's job write: w->rc and w->job as documented; returns a store error that
  * must end the transaction, else 0. */
 static int apply_write(struct vex_pg *p, struct vex_job_write *w, int64_t now_us)
 {
 	int rc;
 
-	if (!write_valid(w)) {
+	if (!vex_job_write_valid(w)) {
 		w->rc = VEX_EINVAL;
 		return 0;
 	}
@@ -279,103 +267,6 @@ out:
 	if (rc == 0)
 		return 0;
 	/* nothing of it happened: drop what was read */
-	for (i = 0; i < nins; i++) {
-		vex_job_free(ins->rets[i]);
-		ins->rets[i] = NULL;
-		ins->created[i] = 0;
-		ins->rcs[i] = rc;
-	}
-	for (i = 0; i < nw; i++) {
-		vex_job_free(w[i].job);
-		w[i].job = NULL;
-		w[i].rc = rc;
-	}
-	for (i = 0; claim && i < claim->n; i++) {
-		vex_job_free(claim->jobs[i]);
-		claim->jobs[i] = NULL;
-	}
-	if (claim)
-		claim->n = 0;
+	vex_job_writes_failed(ins, nins, w, nw, claim, rc);
 	return rc;
-}
-
-int vex_pg_jobs_claim_batch(struct vex_pg *p, const char *const *lease_owners, size_t max, int64_t now_us,
-			    int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
-			    size_t *ret_n)
-{
-	struct vex_claim_batch c = { lease_owners, max, lease_us, plan_limits, ret_jobs, 0 };
-	int rc;
-
-	if (!ret_n || max == 0)
-		return VEX_EINVAL;
-	rc = vex_pg_jobs_write_batch(p, NULL, 0, &c, now_us);
-	if (rc == 0)
-		*ret_n = c.n;
-	return rc;
-}
-
-/* One write in its own transaction; *ret (when not NULL) gets the job after it. */
-static int write_one(struct vex_pg *p, struct vex_job_write *w, int64_t now_us, struct vex_job **ret)
-{
-	int rc;
-
-	if (!write_valid(w))
-		return VEX_EINVAL;
-	rc = vex_pg_jobs_write_batch(p, w, 1, NULL, now_us);
-	if (rc == 0)
-		rc = w->rc;
-	if (rc == 0 && ret) {
-		*ret = w->job;
-		w->job = NULL;
-	}
-	vex_job_free(w->job);
-	return rc;
-}
-
-int vex_pg_job_claim(struct vex_pg *p, const char *runner_id, int64_t now_us, int64_t lease_us,
-		     const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret)
-{
-	const char *owners[1] = { runner_id };
-	struct vex_job *jobs[1] = { NULL };
-	size_t n = 0;
-	int rc;
-
-	if (!runner_id || !*runner_id || lease_us <= 0)
-		return VEX_EINVAL;
-	rc = vex_pg_jobs_claim_batch(p, owners, 1, now_us, lease_us, plan_limits, jobs, &n);
-	if (rc)
-		return rc;
-	if (n == 0)
-		return VEX_ENOTFOUND;
-	if (ret)
-		*ret = jobs[0];
-	else
-		vex_job_free(jobs[0]);
-	return 0;
-}
-
-int vex_pg_job_progress(struct vex_pg *p, const char *id, const char *runner_id, const struct vex_progress *pr,
-			int64_t now_us, struct vex_job **ret)
-{
-	struct vex_job_write w = { .op = VEX_JW_PROGRESS, .id = id, .lease_owner = runner_id, .progress = pr };
-
-	return write_one(p, &w, now_us, ret);
-}
-
-int vex_pg_job_finish(struct vex_pg *p, const char *id, const char *runner_id, enum vex_job_status status,
-		      const struct vex_job *outcome, int64_t now_us, struct vex_job **ret)
-{
-	struct vex_job_write w = { .op = VEX_JW_FINISH, .id = id, .lease_owner = runner_id, .status = status,
-				   .outcome = outcome };
-
-	return write_one(p, &w, now_us, ret);
-}
-
-int vex_pg_job_requeue(struct vex_pg *p, const char *id, const char *runner_id, int refund_attempt, int64_t now_us,
-		       struct vex_job **ret)
-{
-	struct vex_job_write w = { .op = VEX_JW_REQUEUE, .id = id, .lease_owner = runner_id,
-				   .refund_attempt = refund_attempt };
-
-	return write_one(p, &w, now_us, ret);
 }

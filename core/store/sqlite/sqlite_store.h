@@ -61,30 +61,19 @@ int vex_sqlite_hooks_fanout(struct vex_sqlite *s, int limit, vex_hook_payload_fn
 			    int *ret_events, int *ret_created);
 int vex_sqlite_job_cancel(struct vex_sqlite *s, const char *id, const char *owner, int force_running, int64_t now_us,
 			  struct vex_job **ret);
-int vex_sqlite_job_claim(struct vex_sqlite *s, const char *runner_id, int64_t now_us, int64_t lease_us,
-			 const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret);
 int vex_sqlite_job_deliveries(struct vex_sqlite *s, const char *job_id, int limit, struct vex_delivery_list *ret);
 int vex_sqlite_job_events_last_seq(struct vex_sqlite *s, int64_t *ret);
 int vex_sqlite_job_events_of(struct vex_sqlite *s, const char *id, int64_t after_rev, int limit,
 			     struct vex_job_event_list *ret);
 int vex_sqlite_job_events_prune(struct vex_sqlite *s, int64_t before_us, int limit, int64_t *ret_deleted);
 int vex_sqlite_job_events_since(struct vex_sqlite *s, int64_t after_seq, int limit, struct vex_job_event_list *ret);
-int vex_sqlite_job_finish(struct vex_sqlite *s, const char *id, const char *runner_id, enum vex_job_status status,
-			  const struct vex_job *outcome, int64_t now_us, struct vex_job **ret);
 int vex_sqlite_job_get(struct vex_sqlite *s, const char *id, const char *owner, struct vex_job **ret);
 int vex_sqlite_job_insert(struct vex_sqlite *s, const struct vex_job *j, struct vex_job **ret, int *ret_created);
-int vex_sqlite_job_progress(struct vex_sqlite *s, const char *id, const char *runner_id, const struct vex_progress *p,
-			    int64_t now_us, struct vex_job **ret);
 int vex_sqlite_job_queue_position(struct vex_sqlite *s, const char *id, int64_t *ret);
 int vex_sqlite_job_renew(struct vex_sqlite *s, const char *id, const char *runner_id, int64_t now_us, int64_t lease_us,
 			 int *ret_cancel);
-int vex_sqlite_job_requeue(struct vex_sqlite *s, const char *id, const char *runner_id, int refund_attempt,
-			   int64_t now_us, struct vex_job **ret);
 int vex_sqlite_jobs_cancel_batch(struct vex_sqlite *s, const struct vex_cancel_filter *f, enum vex_job_status which,
 				 int max, int64_t now_us, struct vex_job_list *ret);
-int vex_sqlite_jobs_claim_batch(struct vex_sqlite *s, const char *const *lease_owners, size_t max, int64_t now_us,
-				int64_t lease_us, const int plan_limits[VEX_PLAN_COUNT], struct vex_job **ret_jobs,
-				size_t *ret_n);
 int vex_sqlite_jobs_count(struct vex_sqlite *s, const struct vex_job_filter *f, int64_t *ret);
 int vex_sqlite_jobs_count_before(struct vex_sqlite *s, const struct vex_job_filter *f, int64_t *ret);
 int vex_sqlite_jobs_insert_batch(struct vex_sqlite *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
