@@ -64,7 +64,7 @@ BACKEND  ?= sqlite
 
 PROGRAMS = $(BUILD)/vex-api $(BUILD)/vex-runner $(BUILD)/vexctl
 
-.PHONY: all deps run stop cluster cluster-stop test test-unit test-openapi test-integration test-san test-fuzz fuzz fuzz-build bench clean check \
+.PHONY: all deps run stop cluster cluster-stop test test-unit test-openapi test-integration test-integration-pg test-san test-fuzz fuzz fuzz-build bench clean check \
 	ui-screenshots
 
 all: $(PROGRAMS) $(BUILD)/openapi.json
@@ -164,15 +164,21 @@ test-openapi: $(BUILD)/openapi.json
 test-integration: $(PROGRAMS) $(BUILD)/openapi.json
 	@VEX_BUILD=$(abspath $(BUILD)) tools/run-integration
 
+# The integration suite with the services' store on PostgreSQL (a private cluster; tests/integration/vexit.py).
+test-integration-pg: $(PROGRAMS) $(BUILD)/openapi.json
+	@VEX_TEST_STORE=postgres VEX_BUILD=$(abspath $(BUILD)) tools/run-integration
+
 # The screenshots of docs/dashboard.md (docs/dashboard/*.png at 1280x800), taken by the console's
 # browser test (tests/integration/test_ui.py) against a fresh service; commit them with the change.
 ui-screenshots: deps $(PROGRAMS) $(BUILD)/openapi.json
 	@mkdir -p docs/dashboard
 	@UI_SCREENSHOTS=$(abspath docs/dashboard) VEX_BUILD=$(abspath $(BUILD)) tools/run-integration tests/integration/test_ui.py tests/integration/test_ui_views.py
 
-# The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer: the unit tests (both
+# stores, as always), and the integration suite with the store on PostgreSQL, so that each store meets the
+# whole integration suite once per make test (SQLite plain above, PostgreSQL here) within its time.
 test-san:
-	@$(MAKE) --no-print-directory SAN=1 test-unit test-integration
+	@$(MAKE) --no-print-directory SAN=1 test-unit test-integration-pg
 
 # Every harness of tests/fuzz/ for FUZZ_SECONDS each (tools/run-fuzz); `make test` runs them for 3 s.
 fuzz-build:
