@@ -1,6 +1,6 @@
 # test_cluster.py - two hosts on one PostgreSQL (vexcluster.py): a host killed whole loses no acknowledged job and
-# completes none twice; polls stay right without one memcached; schedules fire once per slot; a stream follows a job
-# run on the other host.
+# completes none twice; polls stay right without one memcached; both memcached servers admit only vex (SASL);
+# schedules fire once per slot; a stream follows a job run on the other host.
 import concurrent.futures
 import datetime
 import http.client
@@ -16,8 +16,9 @@ import requests
 import vexcluster
 import vexit
 import vexspec
+from test_cache_sasl import AUTH_ERROR, GET, SET, mc_stats
 from test_streams import Stream
-from vexit import SLOW, TERMINAL, new_sub, wait_for
+from vexit import SLOW, TERMINAL, mc_binary, new_sub, wait_for
 
 WHY = vexcluster.unavailable()
 pytestmark = pytest.mark.skipif(WHY is not None, reason="two-host cluster: %s" % WHY)
@@ -168,6 +169,32 @@ def test_polls_through_b_stay_right_without_a_memcached(cluster, jobs_run):
     rows = jobs_rows(cl, before + during)
     for j in before + during:
         assert c.job(j)["status"] == VEX_STATUS[rows[j]["status"]]
+
+
+def test_memcached_across_hosts_admits_only_vex(cluster, jobs_run):
+    """Both memcached servers run with SASL (-S): a client on the private network without the password gets
+    nothing and writes nothing; vex on both hosts logs in to both, and job copies land on both servers
+    (consistent hashing), served again to polls through either host."""
+    cl = cluster
+    for h in (cl.a, cl.b):
+        with h.memcached_connect() as s:
+            assert mc_binary(s, GET, key=b"anything")[0] == AUTH_ERROR
+        with h.memcached_connect() as s:
+            assert mc_binary(s, SET, key=b"forged", value=b"x", extras=bytes(8))[0] == AUTH_ERROR
+    c = cl.a.client(plan="enterprise")
+    jobs = [c.tool("echo", {"i": i}) for i in range(24)]
+    for j in jobs:
+        c.wait_job(j, timeout=30)
+    cb = cl.b.client(sub=c.sub, plan="enterprise")
+    for j in jobs:
+        assert cb.job(j)["status"] == "completed"
+    stats = {h.name: mc_stats(h) for h in (cl.a, cl.b)}
+    for name, st in stats.items():
+        assert int(st["cmd_set"]) > 0 and int(st["auth_cmds"]) > 0, (name, st)
+    assert sum(int(st["get_hits"]) for st in stats.values()) > 0, stats
+    for h in (cl.a, cl.b):
+        r = h.client().get("/health/detailed")
+        assert r.status_code == 200 and r.json()["components"]["cache"]["status"] == "up", r.text
 
 
 def test_schedules_fire_once_per_slot_across_hosts(cluster):

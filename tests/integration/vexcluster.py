@@ -57,9 +57,11 @@ class Host(vexit.Service):
     host's address (TCP), nginx listening on it; FastCGI stays on the host's unix sockets."""
 
     def __init__(self, cluster, name, ns, addr, tls, workers=2):
-        super().__init__(tls, workers=workers, memcached_tcp=True, prefix="vex-cl-%s-" % name.lower())
+        # memcached -S (SASL PLAIN) on every host, with one password: each host's vex logs in to both.
+        super().__init__(tls, workers=workers, memcached_tcp=True, sasl=True, prefix="vex-cl-%s-" % name.lower())
         self.cluster, self.name, self.ns, self.addr = cluster, name, ns, addr
         self.secret = cluster.secret  # the JWT secret; the cache MAC key is derived from it
+        self.sasl_password = self.sasl_client_password = cluster.mc_password
         self.store_url = cluster.store_url
         if cluster.store == "sqlite":
             self.db_path = cluster.db_path
@@ -84,8 +86,9 @@ class Host(vexit.Service):
 
     def start_memcached(self):
         self.memcached = Proc("memcached", in_ns(self.ns) + ["/usr/bin/memcached", "-l", self.addr, "-p",
-                                                              str(self.mc_port), "-U", "0", "-t", "2", "-u",
-                                                              "memcache"], self.env(), self.log("memcached"))
+                                                              str(self.mc_port), "-U", "0", "-t", "2", "-S", "-u",
+                                                              "memcache"], self.env(self.sasl_files()),
+                              self.log("memcached"))
         wait_for(lambda: self.memcached_version() or self._dead(self.memcached), 10, what="memcached " + self.name)
 
     def memcached_connect(self):
@@ -159,6 +162,7 @@ class Cluster:
         self.pg_dir = os.path.join(self.dir, "pg")
         os.mkdir(self.pg_dir)
         self.secret = secrets.token_urlsafe(36)
+        self.mc_password = secrets.token_urlsafe(24)  # memcached's SASL password, the same on every host
         self.hook_key = os.path.join(self.dir, "webhook.key")
         with open(os.open(self.hook_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
             f.write(secrets.token_hex(32))
