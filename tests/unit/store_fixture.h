@@ -91,7 +91,8 @@ static inline int store_fixture_open(struct store_fixture *f, const char *tag)
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pg_db);
 	if (store_fixture_pg_admin(sql) != 0 || store_fixture_pg_url(f->pg_db, url, sizeof(url)) != 0)
 		return -1;
-	return vex_store_open(url, 1, 5000, &f->store) == 0 ? 0 : -1;
+	/* A statement timeout for a loaded machine (the sanitizer pass beside other work): the tests time nothing. */
+	return vex_store_open(url, 1, 30000, &f->store) == 0 ? 0 : -1;
 }
 
 /* Where another connection opens the test's store: its PostgreSQL URL or its SQLite path, in "out". */

@@ -468,8 +468,11 @@ static void test_jobs_lock_orders_events(void **state)
 	expect_text(raw, "SELECT string_agg(job_id, ',' ORDER BY seq) FROM job_events", "j-a,j-b");
 
 	/* The same idempotency key again answers the stored job, created 0, and stores nothing. */
+	got = NULL;
 	assert_int_equal(vex_store_job_insert(&pg->base, b, &got, &created), 0);
 	assert_int_equal(created, 1);
+	vex_job_free(got);
+	got = NULL;
 	snprintf(b->id, sizeof(b->id), "j-d");
 	assert_int_equal(vex_store_job_insert(&pg->base, b, &again, &created), 0);
 	assert_int_equal(created, 0);
