@@ -441,8 +441,9 @@ static struct vex_job *tool_job(const char *id, const char *idem)
 }
 
 /*
- * Job events become visible in seq order: a transaction that wrote an event (here a plain connection's insert,
- * left open) holds the jobs lock, so a job write through the store waits for it (here past its statement
+ * Job events become visible in seq order: a transaction that wrote an event (here a plain connection's insert
+ * of another owner's job, left open: no row of a tally or a cap is shared) holds the jobs lock, so a job write
+ * through the store waits for it (here past its statement
  * timeout: VEX_EBUSY, nothing written) instead of committing a later seq first, which a reader of
  * "seq > cursor" would pass before the earlier one appears. Inserts are idempotent under that lock.
  */
@@ -456,7 +457,7 @@ static void test_jobs_lock_orders_events(void **state)
 	raw = connect_db(db_name);
 	exec_ok(raw, "BEGIN");
 	exec_ok(raw, "INSERT INTO jobs(id, owner, plan, kind, tool, input_json, status, created_at, updated_at)"
-		     " VALUES ('j-a', 'alice', 'free', 'tool', 'echo', '{}', 'queued', 1, 1)");
+		     " VALUES ('j-a', 'carol', 'free', 'tool', 'echo', '{}', 'queued', 1, 1)");
 	assert_int_equal(vex_store_job_insert(&pg->base, a, &got, &created), VEX_EBUSY);
 	assert_null(got);
 	exec_ok(raw, "COMMIT");
