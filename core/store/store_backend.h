@@ -116,6 +116,10 @@ struct vex_claim_batch;
  * with, a progress), else 0 (that write answers VEX_EINVAL). */
 int vex_job_write_valid(const struct vex_job_write *w);
 
+/* A batch insert's transaction failed with "rc": every one of the "n" jobs answers rc, none was created, and
+ * what was read for them is freed. */
+void vex_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc);
+
 /* A round's transaction failed with "rc": nothing of it happened. Every new job, write and claim answers rc,
  * and what was read for them is freed. */
 void vex_job_writes_failed(struct vex_insert_batch *ins, size_t nins, struct vex_job_write *w, size_t nw,

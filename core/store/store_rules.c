@@ -388,17 +388,23 @@ int vex_job_write_valid(const struct vex_job_write *w)
 	return 0;
 }
 
+void vex_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		vex_job_free(rets[i]);
+		rets[i] = NULL;
+		created[i] = 0;
+		rcs[i] = rc;
+	}
+}
+
 void vex_job_writes_failed(struct vex_insert_batch *ins, size_t nins, struct vex_job_write *w, size_t nw,
 			   struct vex_claim_batch *claim, int rc)
 {
 	size_t i;
 
-	for (i = 0; i < nins; i++) {
-		vex_job_free(ins->rets[i]);
-		ins->rets[i] = NULL;
-		ins->created[i] = 0;
-		ins->rcs[i] = rc;
-	}
+	if (nins > 0)
+		vex_jobs_insert_failed(ins->rets, ins->created, ins->rcs, nins, rc);
 	for (i = 0; i < nw; i++) {
 		vex_job_free(w[i].job);
 		w[i].job = NULL;

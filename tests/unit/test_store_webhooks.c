@@ -152,6 +152,19 @@ static void disable_with_record(struct vex_webhook *h)
 	vex_webhook_free(got);
 }
 
+/* "h" made active again, its reason, failure record and description cleared (not yet stored). */
+static void clear_status_record(struct vex_webhook *h)
+{
+	h->status = VEX_HOOK_ACTIVE;
+	free(h->disabled_reason);
+	h->disabled_reason = NULL;
+	h->failing_since = 0;
+	free(h->last_error);
+	h->last_error = NULL;
+	free(h->description);
+	h->description = NULL;
+}
+
 static void test_update(void **state)
 {
 	struct vex_webhook *h = make_hook("alice", "https://example.com/a", VEX_HOOK_EV_ALL), *got = NULL;
@@ -162,14 +175,7 @@ static void test_update(void **state)
 	disable_with_record(h);
 
 	/* Re-enable: clear the reason and the failure record. */
-	h->status = VEX_HOOK_ACTIVE;
-	free(h->disabled_reason);
-	h->disabled_reason = NULL;
-	h->failing_since = 0;
-	free(h->last_error);
-	h->last_error = NULL;
-	free(h->description);
-	h->description = NULL;
+	clear_status_record(h);
 	assert_int_equal(vex_store_webhook_update(store, h, 1), 0);
 	assert_int_equal(vex_store_webhook_get(store, h->id, NULL, &got), 0);
 	assert_int_equal(got->status, VEX_HOOK_ACTIVE);
@@ -599,14 +605,7 @@ static void test_update_status_fields(void **state)
 	disable_with_record(h);
 
 	/* Without set_status: url, events, description and time change; the status fields stay. */
-	h->status = VEX_HOOK_ACTIVE;
-	free(h->disabled_reason);
-	h->disabled_reason = NULL;
-	h->failing_since = 0;
-	free(h->last_error);
-	h->last_error = NULL;
-	free(h->description);
-	h->description = NULL;
+	clear_status_record(h);
 	h->events = VEX_HOOK_EV_QUEUED;
 	h->updated_at = 1700000002000000;
 	assert_int_equal(vex_store_webhook_update(store, h, 0), 0);

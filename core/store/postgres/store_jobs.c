@@ -277,14 +277,8 @@ int vex_pg_jobs_insert_batch(struct vex_pg *p, struct vex_job *const *jobs, size
 		else
 			vex_pg_rollback(p);
 	}
-	if (rc) {
-		for (size_t i = 0; i < n; i++) {
-			vex_job_free(rets[i]);
-			rets[i] = NULL;
-			created[i] = 0;
-			rcs[i] = rc;
-		}
-	}
+	if (rc)
+		vex_jobs_insert_failed(rets, created, rcs, n, rc);
 	return rc;
 }
 

@@ -118,11 +118,9 @@ int vex_sqlite_write_capped(struct vex_sqlite *s, sqlite3_stmt *st, const char *
 /* The insert of vex_sqlite_job_insert (idempotency included) inside a transaction the caller holds
  * (store_jobs.c); the scheduler's fire and the batch insert share it. */
 /* Inside a write transaction: insert each of jobs[0..n) under a savepoint of its own (rets,
- * created, rcs as vex_sqlite_jobs_insert_batch); 0, or the SQL error that ends the transaction.
- * vex_sqlite_jobs_insert_failed: that transaction failed: every rcs[i] = rc, no rets. */
+ * created, rcs as vex_sqlite_jobs_insert_batch); 0, or the SQL error that ends the transaction. */
 int vex_sqlite_jobs_insert_each_locked(struct vex_sqlite *s, struct vex_job *const *jobs, size_t n,
 				       struct vex_job **rets, int *created, int *rcs);
-void vex_sqlite_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc);
 int vex_sqlite_job_insert_locked(struct vex_sqlite *s, const struct vex_job *j, struct vex_job **ret,
 				 int *ret_created);
 

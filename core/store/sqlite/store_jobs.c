@@ -222,16 +222,6 @@ int vex_sqlite_jobs_insert_each_locked(struct vex_sqlite *s, struct vex_job *con
 	return 0;
 }
 
-void vex_sqlite_jobs_insert_failed(struct vex_job **rets, int *created, int *rcs, size_t n, int rc)
-{
-	for (size_t i = 0; i < n; i++) {
-		vex_job_free(rets[i]);
-		rets[i] = NULL;
-		created[i] = 0;
-		rcs[i] = rc;
-	}
-}
-
 int vex_sqlite_jobs_insert_batch(struct vex_sqlite *s, struct vex_job *const *jobs, size_t n, struct vex_job **rets,
 				 int *created, int *rcs)
 {
@@ -248,7 +238,7 @@ int vex_sqlite_jobs_insert_batch(struct vex_sqlite *s, struct vex_job *const *jo
 			vex_sqlite_rollback(s);
 	}
 	if (rc)
-		vex_sqlite_jobs_insert_failed(rets, created, rcs, n, rc);
+		vex_jobs_insert_failed(rets, created, rcs, n, rc);
 	return rc;
 }
 
